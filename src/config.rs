@@ -1,0 +1,513 @@
+//! `JwtConfig`: the administrator's configuration (CONTRACT section 1), its
+//! serde model for JSON and TOML, and its validation.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// Longest `name`, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Default `leeway`, seconds.
+pub const DEFAULT_LEEWAY: u64 = 60;
+/// Default `max_token_bytes`.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16_384;
+/// Default `user_type`.
+pub const DEFAULT_USER_TYPE: &str = "reader";
+
+/// A signature algorithm that a configuration may allow.
+///
+/// `none` is deliberately absent, and so is `ES512` (P-521 is not supported by
+/// the crypto backend).
+///
+/// ```
+/// use jwt_sso::Algorithm;
+///
+/// let alg: Algorithm = "RS256".parse().unwrap();
+/// assert_eq!(alg, Algorithm::RS256);
+/// assert_eq!(alg.as_str(), "RS256");
+/// assert!("none".parse::<Algorithm>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum Algorithm {
+    /// HMAC with SHA-256.
+    HS256,
+    /// HMAC with SHA-384.
+    HS384,
+    /// HMAC with SHA-512.
+    HS512,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    RS512,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// RSASSA-PSS with SHA-384.
+    PS384,
+    /// RSASSA-PSS with SHA-512.
+    PS512,
+    /// ECDSA on P-256 with SHA-256.
+    ES256,
+    /// ECDSA on P-384 with SHA-384.
+    ES384,
+    /// Ed25519.
+    EdDSA,
+}
+
+impl Algorithm {
+    /// Every supported algorithm.
+    pub const ALL: [Algorithm; 12] = [
+        Algorithm::HS256,
+        Algorithm::HS384,
+        Algorithm::HS512,
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
+
+    /// The JOSE name, e.g. `"ES256"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::HS256 => "HS256",
+            Algorithm::HS384 => "HS384",
+            Algorithm::HS512 => "HS512",
+            Algorithm::RS256 => "RS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::PS256 => "PS256",
+            Algorithm::PS384 => "PS384",
+            Algorithm::PS512 => "PS512",
+            Algorithm::ES256 => "ES256",
+            Algorithm::ES384 => "ES384",
+            Algorithm::EdDSA => "EdDSA",
+        }
+    }
+
+    /// Whether this is an HMAC (shared secret) algorithm.
+    pub fn is_hmac(self) -> bool {
+        matches!(self, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+    }
+
+    /// The shortest secret accepted for an HMAC algorithm (its hash length,
+    /// RFC 7518 section 3.2), in bytes; 0 for the others.
+    pub fn min_secret_bytes(self) -> usize {
+        match self {
+            Algorithm::HS256 => 32,
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
+        use jsonwebtoken::Algorithm as J;
+        match self {
+            Algorithm::HS256 => J::HS256,
+            Algorithm::HS384 => J::HS384,
+            Algorithm::HS512 => J::HS512,
+            Algorithm::RS256 => J::RS256,
+            Algorithm::RS384 => J::RS384,
+            Algorithm::RS512 => J::RS512,
+            Algorithm::PS256 => J::PS256,
+            Algorithm::PS384 => J::PS384,
+            Algorithm::PS512 => J::PS512,
+            Algorithm::ES256 => J::ES256,
+            Algorithm::ES384 => J::ES384,
+            Algorithm::EdDSA => J::EdDSA,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of [`Algorithm::from_str`]: the name is not a supported algorithm.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown or unsupported algorithm `{0}`")]
+pub struct UnknownAlgorithm(pub String);
+
+impl FromStr for Algorithm {
+    type Err = UnknownAlgorithm;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Algorithm::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| UnknownAlgorithm(s.to_owned()))
+    }
+}
+
+/// One JWT configuration, as an administrator writes it (CONTRACT section 1).
+///
+/// Load it with [`JwtConfig::from_json_str`] or [`JwtConfig::from_toml_str`]:
+/// both parse *and* validate, so a configuration that loads is one that can
+/// verify. A configuration built in code is validated by [`JwtConfig::validate`]
+/// or by [`crate::Verifier::new`].
+///
+/// ```
+/// use jwt_sso::JwtConfig;
+///
+/// let config = JwtConfig::from_json_str(r#"{
+///     "name": "ERP",
+///     "token_name": "token",
+///     "issuer": "https://erp.example.com",
+///     "audience": "bi-server",
+///     "algorithms": ["HS256"],
+///     "key_source": {"type": "static", "secret": "a-shared-secret-of-32-bytes-or-more!"},
+///     "expiration_time": 3600,
+///     "claims": {"user_id": "sub", "email": "email"}
+/// }"#).unwrap();
+/// assert_eq!(config.leeway, 60);
+/// assert_eq!(config.user_type, "reader");
+/// // Secrets never print.
+/// assert!(!format!("{config:?}").contains("a-shared-secret"));
+///
+/// let typo = JwtConfig::from_json_str(r#"{"name": "x", "audiance": "y"}"#).unwrap_err();
+/// assert_eq!(typo.kind().as_str(), "config");
+/// assert!(typo.to_string().contains("audiance"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// Unique name (1–64 characters, unique case-insensitively in a registry).
+    pub name: String,
+    /// Whether tokens are accepted at all. Default `true`.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The query/form parameter, cookie or header name the token travels under.
+    pub token_name: String,
+    /// When set, `iss` must equal it exactly. Required for `key_source.type = "issuer"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// When set, `aud` (a string or an array of strings) must contain it exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// The allowed signature algorithms (non-empty; each must fit the key).
+    pub algorithms: Vec<String>,
+    /// Where verification keys come from.
+    pub key_source: KeySource,
+    /// The longest validity period accepted, in seconds (> 0).
+    pub expiration_time: u64,
+    /// Clock skew allowed for `exp`, `nbf` and `iat`, in seconds. Default 60.
+    #[serde(default = "default_leeway")]
+    pub leeway: u64,
+    /// Longer tokens are rejected before any parsing. Default 16384.
+    #[serde(default = "default_max_token_bytes")]
+    pub max_token_bytes: usize,
+    /// Which claims carry the user ID, name, email and roles.
+    pub claims: ClaimNames,
+    /// Claims copied into system prompts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system_prompts: Vec<PromptMapping>,
+    /// The user type new users get. Default `reader`.
+    #[serde(default = "default_user_type")]
+    pub user_type: String,
+    /// Roles given to a user on first login.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub initial_roles: Vec<String>,
+    /// Registry metadata: who created the configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Registry metadata: when the configuration last changed (RFC 3339).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub last_modified: Option<OffsetDateTime>,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_leeway() -> u64 {
+    DEFAULT_LEEWAY
+}
+fn default_max_token_bytes() -> usize {
+    DEFAULT_MAX_TOKEN_BYTES
+}
+fn default_user_type() -> String {
+    DEFAULT_USER_TYPE.to_owned()
+}
+
+/// The claims that carry the user's identity. A name that starts with `/` is
+/// a JSON Pointer (RFC 6901) into nested claims, e.g. `/realm_access/roles`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimNames {
+    /// The claim mapped to the user ID (required).
+    pub user_id: String,
+    /// The claim mapped to the display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The claim mapped to the email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The claim whose roles are added to `initial_roles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<String>,
+}
+
+/// The three kinds of system prompt slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptKind {
+    /// Text prompts, slots 1–15.
+    Text,
+    /// Numeric prompts, slots 1–15.
+    Numeric,
+    /// Date prompts, slots 1–10.
+    Date,
+}
+
+impl PromptKind {
+    /// The highest slot number of this kind.
+    pub fn slots(self) -> u32 {
+        match self {
+            PromptKind::Text | PromptKind::Numeric => 15,
+            PromptKind::Date => 10,
+        }
+    }
+
+    /// `"text"`, `"numeric"` or `"date"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromptKind::Text => "text",
+            PromptKind::Numeric => "numeric",
+            PromptKind::Date => "date",
+        }
+    }
+}
+
+impl fmt::Display for PromptKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A claim copied into one system prompt slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptMapping {
+    /// The kind of slot.
+    pub kind: PromptKind,
+    /// The slot number (1-based).
+    pub slot: u32,
+    /// The claim name or JSON Pointer.
+    pub claim: String,
+}
+
+/// Where verification keys come from. Exactly one source per configuration,
+/// so conflicting sources cannot be written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeySource {
+    /// A static shared secret (HS*) or a static public key in PEM (RS*, PS*, ES*, EdDSA).
+    /// Exactly one of the two must be set.
+    Static {
+        /// The HMAC secret.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<SecretSpec>,
+        /// A public key: `BEGIN PUBLIC KEY` (SPKI), `BEGIN RSA PUBLIC KEY` (PKCS#1)
+        /// or `BEGIN CERTIFICATE` (its SPKI is used).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public_key_pem: Option<String>,
+    },
+    /// An inline JWK Set (`{"keys": [...]}`).
+    Jwks {
+        /// The JWK Set document.
+        jwks: serde_json::Value,
+    },
+    /// A JWK Set fetched over HTTPS (cargo feature `remote`).
+    JwksUri {
+        /// The URL of the JWK Set.
+        url: String,
+    },
+    /// OpenID Provider Issuer Discovery from the configuration's `issuer`
+    /// (cargo feature `remote`).
+    Issuer {},
+}
+
+impl KeySource {
+    /// The `type` tag, e.g. `"static"`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            KeySource::Static { .. } => "static",
+            KeySource::Jwks { .. } => "jwks",
+            KeySource::JwksUri { .. } => "jwks_uri",
+            KeySource::Issuer {} => "issuer",
+        }
+    }
+}
+
+/// The three ways to give an HMAC secret.
+///
+/// In JSON: `"text"` (UTF-8 bytes), `{"base64": "…"}` (standard or URL-safe,
+/// padding optional) or `{"env": "VAR"}` (read from the environment when the
+/// configuration is loaded). Serialising writes the same form back, so an
+/// `env` secret stays a reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSpec {
+    /// A UTF-8 secret.
+    Text(Secret),
+    /// A binary secret in base64.
+    Base64(Secret),
+    /// The name of an environment variable holding a UTF-8 secret.
+    Env(String),
+}
+
+impl Serialize for SecretSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            SecretSpec::Text(s) => s.serialize(serializer),
+            SecretSpec::Base64(s) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("base64", s)?;
+                map.end()
+            }
+            SecretSpec::Env(var) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("env", var)?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SpecVisitor;
+        const EXPECTED: &str = r#"a secret string, {"base64": "…"} or {"env": "VAR"}"#;
+
+        impl<'de> Visitor<'de> for SpecVisitor {
+            type Value = SecretSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretSpec, E> {
+                Ok(SecretSpec::Text(Secret::new(v)))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSpec, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(de::Error::custom(format!("secret: expected {EXPECTED}")));
+                };
+                let spec = match key.as_str() {
+                    "base64" => SecretSpec::Base64(map.next_value::<Secret>()?),
+                    "env" => SecretSpec::Env(map.next_value::<String>()?),
+                    other => {
+                        return Err(de::Error::custom(format!(
+                            "secret: unknown field `{other}`, expected {EXPECTED}"
+                        )));
+                    }
+                };
+                if let Some(extra) = map.next_key::<String>()? {
+                    return Err(de::Error::custom(format!(
+                        "secret: unexpected second field `{extra}`, expected {EXPECTED}"
+                    )));
+                }
+                Ok(spec)
+            }
+        }
+
+        deserializer.deserialize_any(SpecVisitor)
+    }
+}
+
+impl JwtConfig {
+    /// Parses a configuration from JSON and validates it.
+    ///
+    /// Errors are of kind `config` and name the field at fault.
+    pub fn from_json_str(text: &str) -> Result<Self, Error> {
+        let config: JwtConfig = serde_json::from_str(text).map_err(|e| serde_error(&e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a configuration from TOML and validates it.
+    pub fn from_toml_str(text: &str) -> Result<Self, Error> {
+        let config: JwtConfig = toml::from_str(text).map_err(|e| serde_error(&e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Renders the configuration as pretty JSON (secrets included as given;
+    /// see [`SecretSpec`]).
+    pub fn to_json_string(&self) -> String {
+        // A JwtConfig holds only strings, numbers, maps and JSON values: it always serialises.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks every rule of CONTRACT section 1, including that the keys parse
+    /// and fit every allowed algorithm. An `env` secret is read here.
+    pub fn validate(&self) -> Result<(), Error> {
+        crate::verify::Verifier::new(self.clone()).map(|_| ())
+    }
+}
+
+impl FromStr for JwtConfig {
+    type Err = Error;
+
+    /// JSON (the canonical form); use [`JwtConfig::from_toml_str`] for TOML.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JwtConfig::from_json_str(s)
+    }
+}
+
+/// Turns a serde error into a `config` error naming the field where possible.
+pub(crate) fn serde_error(e: &dyn fmt::Display) -> Error {
+    let text = e.to_string();
+    let text = text.trim();
+    let quoted = |prefix: &str| {
+        text.find(prefix).and_then(|start| {
+            let rest = &text[start + prefix.len()..];
+            rest.find('`').map(|end| rest[..end].to_owned())
+        })
+    };
+    if let Some(field) = quoted("unknown field `") {
+        return Error::config(
+            field.clone(),
+            format!("unknown field ({text})"),
+            format!("remove `{field}` or correct its spelling; unknown fields are never ignored"),
+        );
+    }
+    if let Some(field) = quoted("missing field `") {
+        return Error::config(
+            field.clone(),
+            format!("required field is missing ({text})"),
+            format!("add `{field}` to the configuration"),
+        );
+    }
+    if let Some(variant) = quoted("unknown variant `") {
+        return Error::config(
+            "configuration",
+            format!("unknown value `{variant}` ({text})"),
+            "use one of the values the message lists",
+        );
+    }
+    Error::config(
+        "configuration",
+        text.to_owned(),
+        "fix the configuration text at the place the message names",
+    )
+}

@@ -1,0 +1,518 @@
+//! The one public error type, its stable kinds and the administrator's hints.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::time_fmt::rfc3339;
+
+/// The stable, machine-readable kind of an [`Error`] (CONTRACT section 2).
+///
+/// [`ErrorKind::as_str`] gives the snake_case name that logs, JSON output and
+/// the conformance suite use; those names never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The configuration is switched off.
+    Disabled,
+    /// The token is longer than `max_token_bytes`.
+    TokenTooLarge,
+    /// The token is not a well-formed compact JWS, or its header or payload is not a strict JSON object.
+    Malformed,
+    /// The header `alg` is missing, not a string, or not in the allowlist.
+    AlgorithmNotAllowed,
+    /// The header carries `crit`.
+    CriticalHeader,
+    /// No key of the key set fits the token's `kid` and `alg`.
+    KeyNotFound,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// A claim has a type it cannot be used or mapped from.
+    InvalidClaim,
+    /// The token has no `exp`.
+    MissingExp,
+    /// `exp` has passed (after leeway).
+    Expired,
+    /// `nbf` is in the future (after leeway).
+    NotYetValid,
+    /// `iat` is in the future (after leeway).
+    IssuedInFuture,
+    /// The token is older, or lives longer, than `expiration_time` allows.
+    MaxAgeExceeded,
+    /// `iss` differs from the configured issuer.
+    IssuerMismatch,
+    /// `aud` does not contain the configured audience.
+    AudienceMismatch,
+    /// The user-ID claim is absent, `null` or empty.
+    MissingUserId,
+    /// Remote keys could not be fetched and no cached keys apply.
+    KeyFetch,
+    /// The configuration is invalid.
+    Config,
+    /// The host's user store failed.
+    Store,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order of CONTRACT section 2 (then the non-token kinds).
+    pub const ALL: [ErrorKind; 19] = [
+        ErrorKind::Disabled,
+        ErrorKind::TokenTooLarge,
+        ErrorKind::Malformed,
+        ErrorKind::AlgorithmNotAllowed,
+        ErrorKind::CriticalHeader,
+        ErrorKind::KeyNotFound,
+        ErrorKind::InvalidSignature,
+        ErrorKind::InvalidClaim,
+        ErrorKind::MissingExp,
+        ErrorKind::Expired,
+        ErrorKind::NotYetValid,
+        ErrorKind::IssuedInFuture,
+        ErrorKind::MaxAgeExceeded,
+        ErrorKind::IssuerMismatch,
+        ErrorKind::AudienceMismatch,
+        ErrorKind::MissingUserId,
+        ErrorKind::KeyFetch,
+        ErrorKind::Config,
+        ErrorKind::Store,
+    ];
+
+    /// The stable snake_case name, e.g. `"invalid_signature"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Disabled => "disabled",
+            ErrorKind::TokenTooLarge => "token_too_large",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::AlgorithmNotAllowed => "algorithm_not_allowed",
+            ErrorKind::CriticalHeader => "critical_header",
+            ErrorKind::KeyNotFound => "key_not_found",
+            ErrorKind::InvalidSignature => "invalid_signature",
+            ErrorKind::InvalidClaim => "invalid_claim",
+            ErrorKind::MissingExp => "missing_exp",
+            ErrorKind::Expired => "expired",
+            ErrorKind::NotYetValid => "not_yet_valid",
+            ErrorKind::IssuedInFuture => "issued_in_future",
+            ErrorKind::MaxAgeExceeded => "max_age_exceeded",
+            ErrorKind::IssuerMismatch => "issuer_mismatch",
+            ErrorKind::AudienceMismatch => "audience_mismatch",
+            ErrorKind::MissingUserId => "missing_user_id",
+            ErrorKind::KeyFetch => "key_fetch",
+            ErrorKind::Config => "config",
+            ErrorKind::Store => "store",
+        }
+    }
+
+    /// The administrator's next step for this kind of failure.
+    pub fn hint(self) -> &'static str {
+        match self {
+            ErrorKind::Disabled => {
+                "Enable the JWT configuration, or send the token to a configuration that is enabled."
+            }
+            ErrorKind::TokenTooLarge => {
+                "Check that the whole token and nothing else is sent; if the identity provider really issues larger tokens, raise max_token_bytes."
+            }
+            ErrorKind::Malformed => {
+                "Check that the sender passes the compact JWT unchanged (three base64url parts, no padding, no quotes or whitespace) and that its header and payload are JSON objects without repeated members."
+            }
+            ErrorKind::AlgorithmNotAllowed => {
+                "Check the algorithm: the token's `alg` must be one of the configuration's `algorithms`. Either sign with an allowed algorithm or add the token's algorithm (never `none`) if the key supports it."
+            }
+            ErrorKind::CriticalHeader => {
+                "The sender uses JWS extensions (`crit`) that are not supported; configure it to sign plain JWTs without `crit`."
+            }
+            ErrorKind::KeyNotFound => {
+                "Check the public key: the key set has no usable key for the token's `kid` and `alg`. Make sure the identity provider's current signing key is in the key set (or that the key set URL is the right one)."
+            }
+            ErrorKind::InvalidSignature => {
+                "Check the secret or public key: it must be the exact counterpart of the key the sender signs with (same secret bytes, or the public half of its private key), and the sender must not alter the token after signing."
+            }
+            ErrorKind::InvalidClaim => {
+                "Check the claim types the sender puts in the token: exp/nbf/iat must be numbers, iss a string, aud a string or array of strings, and mapped claims must have types they can be mapped from."
+            }
+            ErrorKind::MissingExp => {
+                "Check the expiration time: the sender must put an `exp` claim (seconds since 1970) in every token."
+            }
+            ErrorKind::Expired => {
+                "Check the expiration time and the clock: the token has expired. Make the sender issue fresh tokens, and make sure both servers' clocks are synchronised (NTP)."
+            }
+            ErrorKind::NotYetValid => {
+                "Check the clock: the token is not valid yet (`nbf`). Synchronise both servers' clocks (NTP) or raise the leeway."
+            }
+            ErrorKind::IssuedInFuture => {
+                "Check the clock: the token claims to be issued in the future (`iat`). Synchronise both servers' clocks (NTP) or raise the leeway."
+            }
+            ErrorKind::MaxAgeExceeded => {
+                "Check the expiration time: the token is older or lives longer than the configuration's expiration_time allows. Issue shorter-lived tokens or raise expiration_time."
+            }
+            ErrorKind::IssuerMismatch => {
+                "Check the issuer: the configuration's `issuer` must equal the token's `iss` exactly (case and trailing slash included)."
+            }
+            ErrorKind::AudienceMismatch => {
+                "Check the audience: the configuration's `audience` must appear exactly in the token's `aud`."
+            }
+            ErrorKind::MissingUserId => {
+                "Check the username field mapping: `claims.user_id` must name a claim that every token carries with a non-empty value."
+            }
+            ErrorKind::KeyFetch => {
+                "Check that the key set URL or issuer is right and reachable from this server, and that it serves a JSON Web Key Set."
+            }
+            ErrorKind::Config => "Correct the configuration as the message says, then load it again.",
+            ErrorKind::Store => "Check the user store (database) that the host application uses.",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which part of a compact JWS a [`Error::Malformed`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenPart {
+    /// The token as a whole (segment count).
+    Token,
+    /// The protected header.
+    Header,
+    /// The claims.
+    Payload,
+    /// The signature segment.
+    Signature,
+}
+
+impl fmt::Display for TokenPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenPart::Token => "token",
+            TokenPart::Header => "header",
+            TokenPart::Payload => "payload",
+            TokenPart::Signature => "signature",
+        })
+    }
+}
+
+/// Why `max_age_exceeded` was reported.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum MaxAge {
+    /// `now > iat + expiration_time + leeway`.
+    TooOld {
+        /// The token's `iat`.
+        iat: f64,
+    },
+    /// No `iat`, and `exp - now > expiration_time + leeway`.
+    LivesTooLong {
+        /// The token's `exp`.
+        exp: f64,
+    },
+}
+
+/// Every failure of jwt-sso: a rejected token, an invalid configuration, an
+/// unreachable key server or a failing user store.
+///
+/// - [`Error::kind`] is stable and machine-readable (CONTRACT section 2);
+/// - `Display` names the values involved (expected vs found, times as RFC 3339);
+/// - [`Error::hint`] tells the administrator what to change.
+///
+/// No variant ever holds the token or a secret.
+///
+/// ```
+/// use jwt_sso::{ErrorKind, JwtConfig, Verifier};
+///
+/// let config = JwtConfig::from_json_str(r#"{
+///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
+///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
+///     "expiration_time": 3600, "claims": {"user_id": "sub"}
+/// }"#).unwrap();
+/// let verifier = Verifier::new(config).unwrap();
+/// let err = verifier.verify("not-a-token").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Malformed);
+/// assert_eq!(err.kind().as_str(), "malformed");
+/// assert!(!err.hint().is_empty());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is switched off.
+    #[error("configuration `{config}` is disabled")]
+    Disabled {
+        /// The configuration's name.
+        config: String,
+    },
+    /// The token is longer than `max_token_bytes`.
+    #[error("token is {size} bytes long, more than max_token_bytes = {max}")]
+    TokenTooLarge {
+        /// The token's length in bytes.
+        size: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The token is not well-formed.
+    #[error("malformed {part}: {reason}")]
+    Malformed {
+        /// Which part is malformed.
+        part: TokenPart,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The header `alg` is missing, not a string, or not allowed.
+    #[error("{}", alg_message(found.as_deref(), allowed))]
+    AlgorithmNotAllowed {
+        /// The header's `alg` as text (`None` when missing; a JSON rendering when not a string).
+        found: Option<String>,
+        /// The configuration's allowlist.
+        allowed: Vec<String>,
+    },
+    /// The header carries `crit`.
+    #[error("header has a `crit` member ({crit}); no JWS extensions are supported")]
+    CriticalHeader {
+        /// The `crit` value as JSON text.
+        crit: String,
+    },
+    /// No candidate key for the token.
+    #[error("{}", key_not_found_message(kid.as_deref(), alg, *candidates, available))]
+    KeyNotFound {
+        /// The token's `kid`, if any.
+        kid: Option<String>,
+        /// The token's algorithm.
+        alg: String,
+        /// How many keys fit the algorithm (relevant when `kid` is absent).
+        candidates: usize,
+        /// The `kid`s of the keys that fit the algorithm.
+        available: Vec<String>,
+    },
+    /// The signature does not verify.
+    #[error("signature does not verify with {key} for {alg}")]
+    InvalidSignature {
+        /// The token's algorithm.
+        alg: String,
+        /// A description of the key that was tried (never the key material).
+        key: String,
+    },
+    /// A claim has the wrong type.
+    #[error("claim `{claim}` is {found}, expected {expected}")]
+    InvalidClaim {
+        /// The claim name (or JSON Pointer).
+        claim: String,
+        /// What it should be.
+        expected: String,
+        /// What it is (a JSON type, or the offending value for mapped claims).
+        found: String,
+    },
+    /// The token has no `exp`.
+    #[error("token has no `exp` claim; claims present: {}", list(present))]
+    MissingExp {
+        /// The names of the claims the token has.
+        present: Vec<String>,
+    },
+    /// `exp` has passed.
+    #[error("token expired at {} (exp = {exp}); now is {} (leeway {leeway} s)", rfc3339(*exp), rfc3339(*now as f64))]
+    Expired {
+        /// The token's `exp`.
+        exp: f64,
+        /// The verifier's clock.
+        now: i64,
+        /// The configured leeway.
+        leeway: u64,
+    },
+    /// `nbf` is in the future.
+    #[error("token is not valid before {} (nbf = {nbf}); now is {} (leeway {leeway} s)", rfc3339(*nbf), rfc3339(*now as f64))]
+    NotYetValid {
+        /// The token's `nbf`.
+        nbf: f64,
+        /// The verifier's clock.
+        now: i64,
+        /// The configured leeway.
+        leeway: u64,
+    },
+    /// `iat` is in the future.
+    #[error("token is issued in the future at {} (iat = {iat}); now is {} (leeway {leeway} s)", rfc3339(*iat), rfc3339(*now as f64))]
+    IssuedInFuture {
+        /// The token's `iat`.
+        iat: f64,
+        /// The verifier's clock.
+        now: i64,
+        /// The configured leeway.
+        leeway: u64,
+    },
+    /// The token is too old or lives too long.
+    #[error("{}", max_age_message(reason, *now, *expiration_time, *leeway))]
+    MaxAgeExceeded {
+        /// Which rule was broken.
+        reason: MaxAge,
+        /// The verifier's clock.
+        now: i64,
+        /// The configured `expiration_time`.
+        expiration_time: u64,
+        /// The configured leeway.
+        leeway: u64,
+    },
+    /// `iss` differs.
+    #[error("issuer mismatch: expected `{expected}`, found {}", found.as_deref().map_or_else(|| "no `iss` claim".to_owned(), |f| format!("`{f}`")))]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The token's `iss`.
+        found: Option<String>,
+    },
+    /// `aud` lacks the audience.
+    #[error("audience mismatch: expected `{expected}`, found {}", found.as_ref().map_or_else(|| "no `aud` claim".to_owned(), |f| format!("[{}]", list(f))))]
+    AudienceMismatch {
+        /// The configured audience.
+        expected: String,
+        /// The token's `aud` values.
+        found: Option<Vec<String>>,
+    },
+    /// The user-ID claim is absent, null or empty.
+    #[error("user ID claim `{claim}` is {state}; claims present: {}", list(present))]
+    MissingUserId {
+        /// The configured user-ID claim.
+        claim: String,
+        /// `"absent"`, `"null"` or `"empty"`.
+        state: &'static str,
+        /// The names of the claims the token has.
+        present: Vec<String>,
+    },
+    /// Remote keys could not be fetched and no cached keys apply.
+    #[error("could not fetch keys from {url}: {reason}")]
+    KeyFetch {
+        /// The URL that was fetched.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The configuration is invalid.
+    #[error("invalid configuration: {field}: {problem}")]
+    Config {
+        /// The field at fault, e.g. `key_source.public_key_pem`.
+        field: String,
+        /// What is wrong.
+        problem: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// The host's user store failed.
+    #[error("user store failed while {action}")]
+    Store {
+        /// What the login flow was doing.
+        action: String,
+        /// The store's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Disabled { .. } => ErrorKind::Disabled,
+            Error::TokenTooLarge { .. } => ErrorKind::TokenTooLarge,
+            Error::Malformed { .. } => ErrorKind::Malformed,
+            Error::AlgorithmNotAllowed { .. } => ErrorKind::AlgorithmNotAllowed,
+            Error::CriticalHeader { .. } => ErrorKind::CriticalHeader,
+            Error::KeyNotFound { .. } => ErrorKind::KeyNotFound,
+            Error::InvalidSignature { .. } => ErrorKind::InvalidSignature,
+            Error::InvalidClaim { .. } => ErrorKind::InvalidClaim,
+            Error::MissingExp { .. } => ErrorKind::MissingExp,
+            Error::Expired { .. } => ErrorKind::Expired,
+            Error::NotYetValid { .. } => ErrorKind::NotYetValid,
+            Error::IssuedInFuture { .. } => ErrorKind::IssuedInFuture,
+            Error::MaxAgeExceeded { .. } => ErrorKind::MaxAgeExceeded,
+            Error::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
+            Error::AudienceMismatch { .. } => ErrorKind::AudienceMismatch,
+            Error::MissingUserId { .. } => ErrorKind::MissingUserId,
+            Error::KeyFetch { .. } => ErrorKind::KeyFetch,
+            Error::Config { .. } => ErrorKind::Config,
+            Error::Store { .. } => ErrorKind::Store,
+        }
+    }
+
+    /// What the administrator should change. Config errors carry their own fix.
+    pub fn hint(&self) -> &str {
+        match self {
+            Error::Config { fix, .. } => fix,
+            other => other.kind().hint(),
+        }
+    }
+
+    /// The error as the JSON object of CONTRACT section 5:
+    /// `{"kind": …, "message": …, "hint": …}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind().as_str(),
+            "message": self.to_string(),
+            "hint": self.hint(),
+        })
+    }
+
+    pub(crate) fn config(
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Error::Config { field: field.into(), problem: problem.into(), fix: fix.into() }
+    }
+
+    pub(crate) fn malformed(part: TokenPart, reason: impl Into<String>) -> Self {
+        Error::Malformed { part, reason: reason.into() }
+    }
+
+    pub(crate) fn invalid_claim(
+        claim: &str,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Error::InvalidClaim { claim: claim.to_owned(), expected: expected.into(), found: found.into() }
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "(none)".to_owned();
+    }
+    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn alg_message(found: Option<&str>, allowed: &[String]) -> String {
+    match found {
+        None => format!("header has no `alg`; allowed: {}", allowed.join(", ")),
+        Some(f) => format!("algorithm `{f}` is not allowed; allowed: {}", allowed.join(", ")),
+    }
+}
+
+fn key_not_found_message(
+    kid: Option<&str>,
+    alg: &str,
+    candidates: usize,
+    available: &[String],
+) -> String {
+    match kid {
+        Some(kid) => format!(
+            "no key with kid `{kid}` for {alg}; key IDs available for {alg}: {}",
+            list(available)
+        ),
+        None => format!(
+            "token has no `kid` and {candidates} keys fit {alg} (exactly one is needed); key IDs: {}",
+            list(available)
+        ),
+    }
+}
+
+fn max_age_message(reason: &MaxAge, now: i64, expiration_time: u64, leeway: u64) -> String {
+    match reason {
+        MaxAge::TooOld { iat } => format!(
+            "token issued at {} (iat = {iat}) is older than expiration_time = {expiration_time} s (leeway {leeway} s); now is {}",
+            rfc3339(*iat),
+            rfc3339(now as f64)
+        ),
+        MaxAge::LivesTooLong { exp } => format!(
+            "token without `iat` expires at {} (exp = {exp}), more than expiration_time = {expiration_time} s (leeway {leeway} s) after now ({})",
+            rfc3339(*exp),
+            rfc3339(now as f64)
+        ),
+    }
+}

@@ -1,0 +1,252 @@
+//! Verification keys: a parsed key knows its family (and, from a JWK, its
+//! pinned algorithm), so a key can only ever be used with an algorithm that
+//! fits it. Sources: a static secret, a static PEM, an inline JWK Set.
+
+mod jwks;
+mod pem;
+mod secret;
+
+use std::fmt;
+
+use jsonwebtoken::DecodingKey;
+
+use crate::config::{Algorithm, JwtConfig, KeySource};
+use crate::crypto::provider;
+use crate::error::Error;
+
+#[allow(unused_imports)] // used by the remote key cache
+pub(crate) use jwks::{JwkSkip, parse_jwk};
+
+/// An elliptic curve that jwt-sso verifies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Curve {
+    P256,
+    P384,
+}
+
+/// What kind of key this is, with the facts that decide which algorithms fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyFamily {
+    Hmac { len: usize },
+    Rsa { bits: usize },
+    Ec(Curve),
+    Ed25519,
+}
+
+impl KeyFamily {
+    /// Whether `alg` can be verified with a key of this family.
+    pub(crate) fn fits(self, alg: Algorithm) -> bool {
+        use Algorithm::*;
+        match self {
+            KeyFamily::Hmac { len } => alg.is_hmac() && len >= alg.min_secret_bytes(),
+            KeyFamily::Rsa { .. } => {
+                matches!(alg, RS256 | RS384 | RS512 | PS256 | PS384 | PS512)
+            }
+            KeyFamily::Ec(Curve::P256) => alg == ES256,
+            KeyFamily::Ec(Curve::P384) => alg == ES384,
+            KeyFamily::Ed25519 => alg == EdDSA,
+        }
+    }
+
+    /// The algorithms a key of this family can verify, for messages.
+    pub(crate) fn fitting_algorithms(self) -> Vec<&'static str> {
+        Algorithm::ALL.into_iter().filter(|a| self.fits(*a)).map(Algorithm::as_str).collect()
+    }
+}
+
+impl fmt::Display for KeyFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyFamily::Hmac { len } => write!(f, "{len}-byte HMAC secret"),
+            KeyFamily::Rsa { bits } => write!(f, "{bits}-bit RSA key"),
+            KeyFamily::Ec(Curve::P256) => f.write_str("P-256 EC key"),
+            KeyFamily::Ec(Curve::P384) => f.write_str("P-384 EC key"),
+            KeyFamily::Ed25519 => f.write_str("Ed25519 key"),
+        }
+    }
+}
+
+/// A parsed verification key.
+#[derive(Clone)]
+pub(crate) struct VerifyingKey {
+    pub(crate) family: KeyFamily,
+    decoding: DecodingKey,
+    /// The JWK `kid`, if any.
+    pub(crate) kid: Option<String>,
+    /// The JWK `alg`, which pins the key to one algorithm.
+    pub(crate) pinned: Option<Algorithm>,
+    /// Where the key came from, for messages ("public_key_pem", "JWK `kid1`").
+    origin: String,
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("family", &self.family)
+            .field("kid", &self.kid)
+            .field("pinned", &self.pinned)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifyingKey {
+    pub(crate) fn new(family: KeyFamily, decoding: DecodingKey, origin: impl Into<String>) -> Self {
+        VerifyingKey { family, decoding, kid: None, pinned: None, origin: origin.into() }
+    }
+
+    /// Whether this key may verify a token signed with `alg`.
+    pub(crate) fn fits(&self, alg: Algorithm) -> bool {
+        self.family.fits(alg) && self.pinned.is_none_or(|p| p == alg)
+    }
+
+    /// A description for messages: never key material.
+    pub(crate) fn describe(&self) -> String {
+        format!("the {} from {}", self.family, self.origin)
+    }
+
+    /// Verifies `signature` over `message` with `alg`, through the chosen
+    /// backend. Any failure (including a signature of the wrong length) is `false`.
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        if !self.fits(alg) {
+            return false;
+        }
+        match (provider().verifier_factory)(&alg.to_jsonwebtoken(), &self.decoding) {
+            Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// The keys of one configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct KeySet {
+    keys: Vec<VerifyingKey>,
+    /// A static source has one key and ignores `kid`; a JWK Set matches on it.
+    by_kid: bool,
+}
+
+/// The outcome of choosing keys for a token.
+pub(crate) enum Selection<'a> {
+    /// Keys to try, in order (at least one).
+    Keys(Vec<&'a VerifyingKey>),
+    /// No candidate: the error to report.
+    NotFound(Error),
+}
+
+impl KeySet {
+    pub(crate) fn from_keys(keys: Vec<VerifyingKey>, by_kid: bool) -> Self {
+        KeySet { keys, by_kid }
+    }
+
+    /// Chooses the candidate keys for a token (CONTRACT section 2, step 6).
+    ///
+    /// `kid` is `Some(Ok(..))` for a string `kid`, `Some(Err(()))` for a
+    /// `kid` that is not a string (it matches no key), `None` when absent.
+    pub(crate) fn select(&self, alg: Algorithm, kid: Option<Result<&str, ()>>) -> Selection<'_> {
+        if !self.by_kid {
+            let keys: Vec<_> = self.keys.iter().filter(|k| k.fits(alg)).collect();
+            return if keys.is_empty() {
+                Selection::NotFound(self.not_found(alg, None))
+            } else {
+                Selection::Keys(keys)
+            };
+        }
+        match kid {
+            Some(Ok(kid)) => {
+                let keys: Vec<_> = self
+                    .keys
+                    .iter()
+                    .filter(|k| k.fits(alg) && k.kid.as_deref() == Some(kid))
+                    .collect();
+                if keys.is_empty() {
+                    Selection::NotFound(self.not_found(alg, Some(kid.to_owned())))
+                } else {
+                    Selection::Keys(keys)
+                }
+            }
+            Some(Err(())) => {
+                Selection::NotFound(self.not_found(alg, Some("(not a string)".to_owned())))
+            }
+            None => {
+                let keys: Vec<_> = self.keys.iter().filter(|k| k.fits(alg)).collect();
+                if keys.len() == 1 {
+                    Selection::Keys(keys)
+                } else {
+                    Selection::NotFound(self.not_found(alg, None))
+                }
+            }
+        }
+    }
+
+    fn not_found(&self, alg: Algorithm, kid: Option<String>) -> Error {
+        let fitting: Vec<_> = self.keys.iter().filter(|k| k.fits(alg)).collect();
+        Error::KeyNotFound {
+            kid,
+            alg: alg.as_str().to_owned(),
+            candidates: fitting.len(),
+            available: fitting.iter().filter_map(|k| k.kid.clone()).collect(),
+        }
+    }
+
+    /// Whether any key fits `alg`.
+    pub(crate) fn any_fits(&self, alg: Algorithm) -> bool {
+        self.keys.iter().any(|k| k.fits(alg))
+    }
+
+    /// How many keys the set holds.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+/// Builds the key set of a static or inline-JWKS configuration, checking that
+/// every allowed algorithm fits. Remote sources are built elsewhere.
+pub(crate) fn load_static_keys(
+    config: &JwtConfig,
+    algorithms: &[Algorithm],
+) -> Result<KeySet, Error> {
+    match &config.key_source {
+        KeySource::Static { secret, public_key_pem } => {
+            let key = match (secret, public_key_pem) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::config(
+                        "key_source",
+                        "both `secret` and `public_key_pem` are set",
+                        "keep `secret` for HS* algorithms or `public_key_pem` for RS*/PS*/ES*/EdDSA, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(Error::config(
+                        "key_source",
+                        "a static key source needs `secret` or `public_key_pem`",
+                        "add `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA)",
+                    ));
+                }
+                (Some(spec), None) => secret::load(spec, algorithms)?,
+                (None, Some(text)) => pem::load(text, algorithms)?,
+            };
+            Ok(KeySet::from_keys(vec![key], false))
+        }
+        KeySource::Jwks { jwks } => jwks::load_inline(jwks, algorithms),
+        KeySource::JwksUri { .. } | KeySource::Issuer {} => Err(Error::config(
+            "key_source.type",
+            format!("`{}` is a remote key source", config.key_source.type_name()),
+            "build jwt-sso with the cargo feature `remote`, or use a `static` or `jwks` key source",
+        )),
+    }
+}
+
+/// The config error for an algorithm that does not fit the key.
+pub(crate) fn misfit(field: &str, alg: Algorithm, family: KeyFamily) -> Error {
+    let fitting = family.fitting_algorithms();
+    let fix = if fitting.is_empty() {
+        format!("use a stronger key: {family} fits none of the algorithms")
+    } else {
+        format!(
+            "set `algorithms` to what the key supports ({}), or use a key made for {alg}",
+            fitting.join(", ")
+        )
+    };
+    Error::config(field, format!("algorithm {alg} does not fit the {family}"), fix)
+}

@@ -1,0 +1,101 @@
+//! # jwt-sso
+//!
+//! Accept externally signed JSON Web Tokens as a login. An administrator
+//! writes a [`JwtConfig`] (issuer, audience, key source, allowed algorithms,
+//! claim mapping); jwt-sso validates it once into a [`Verifier`], which turns
+//! each incoming token into a [`MappedIdentity`] or an [`Error`] that says
+//! precisely what failed and what to change.
+//!
+//! ```
+//! use jwt_sso::{JwtConfig, Verifier};
+//!
+//! let config = JwtConfig::from_json_str(r#"{
+//!     "name": "ERP",
+//!     "token_name": "token",
+//!     "issuer": "https://erp.example.com",
+//!     "audience": "bi-server",
+//!     "algorithms": ["HS256"],
+//!     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
+//!     "expiration_time": 3600,
+//!     "claims": {"user_id": "loginname", "name": "name", "roles": "groups"},
+//!     "system_prompts": [{"kind": "text", "slot": 1, "claim": "department"}],
+//!     "initial_roles": ["Viewer"]
+//! }"#)?;
+//! let verifier = Verifier::new(config)?;
+//!
+//! # let token = jwt_sso::mint::sign_json(
+//! #     &jwt_sso::mint::SigningKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+//! #     jwt_sso::Algorithm::HS256,
+//! #     &serde_json::json!({"iss": "https://erp.example.com", "aud": "bi-server",
+//! #         "loginname": "jdoe", "name": "Jane Doe", "groups": ["Sales"],
+//! #         "department": "Sales", "iat": 1767225600, "exp": 1767229200}),
+//! # )?;
+//! match verifier.verify_at(&token, 1767225600) {
+//!     Ok(identity) => {
+//!         assert_eq!(identity.user_id, "jdoe");
+//!         assert_eq!(identity.roles, ["Viewer", "Sales"]);
+//!     }
+//!     Err(e) => panic!("{} ({}): {}", e.kind(), e, e.hint()),
+//! }
+//! # Ok::<(), jwt_sso::Error>(())
+//! ```
+//!
+//! ## The pipeline
+//!
+//! [`Verifier::verify`] checks, in this order, reporting the first failure
+//! (CONTRACT section 2): the configuration is enabled; the token's size; three
+//! segments of strict base64url and a strict JSON header; `alg` in the
+//! allowlist; no `crit`; a key that fits `kid` and `alg`; the signature; then
+//! — only for authenticated bytes — the payload, the types of the registered
+//! claims, `exp`, the time rules, issuer and audience, the user ID, and the
+//! claim mapping.
+//!
+//! ## Time
+//!
+//! With leeway `L` and `expiration_time` `E`: expired when `now >= exp + L`;
+//! not yet valid when `now + L < nbf`; issued in the future when `now + L <
+//! iat`; too old when `now > iat + E + L`, or without `iat` when `exp - now >
+//! E + L`. The identity's `expires_at` is `min(exp, iat + E)`.
+//!
+//! ## Crypto backend
+//!
+//! Signatures go through `jsonwebtoken`'s `aws-lc` provider (cargo feature
+//! `aws-lc`, the default) or its RustCrypto provider (`rust-crypto`), named
+//! explicitly so a host's feature unification can never make it panic. With
+//! both features on, `aws-lc` is used.
+//!
+//! ## Where the contract is silent
+//!
+//! - A header `kid` that is not a string matches no key of a JWK Set.
+//! - `exp`, `nbf` or `iat` given as `null` is a wrong type (`invalid_claim`).
+//! - Empty strings in a roles array are dropped, like empty pieces of a roles string.
+//! - A numeric prompt from a string accepts JSON number syntax with an optional
+//!   leading `+` and surrounding whitespace; integers stay integers.
+//! - An inline JWK Set holding private key material (`d`) is refused at load.
+//! - Warnings are added only for absent prompt claims (section 4).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod clock;
+mod config;
+mod crypto;
+mod error;
+mod json;
+mod key;
+mod map;
+pub mod mint;
+mod secret;
+mod time_fmt;
+mod verify;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{
+    Algorithm, ClaimNames, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_USER_TYPE, JwtConfig,
+    KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, SecretSpec, UnknownAlgorithm,
+};
+pub use crypto::backend_name;
+pub use error::{Error, ErrorKind, MaxAge, TokenPart};
+pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
+pub use secret::Secret;
+pub use verify::Verifier;
