@@ -440,7 +440,8 @@ impl Error {
     }
 
     /// The error as the JSON object of CONTRACT section 5:
-    /// `{"kind": …, "message": …, "hint": …}`.
+    /// `{"kind": …, "message": …, "hint": …}` (the `Serialize` form, which
+    /// keeps that member order).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "kind": self.kind().as_str(),
@@ -467,6 +468,18 @@ impl Error {
         found: impl Into<String>,
     ) -> Self {
         Error::InvalidClaim { claim: claim.to_owned(), expected: expected.into(), found: found.into() }
+    }
+}
+
+/// Serialises as `{"kind": …, "message": …, "hint": …}`, in that order.
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Error", 3)?;
+        s.serialize_field("kind", self.kind().as_str())?;
+        s.serialize_field("message", &self.to_string())?;
+        s.serialize_field("hint", self.hint())?;
+        s.end()
     }
 }
 
