@@ -229,7 +229,7 @@ pub struct JwtConfig {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "time::serde::rfc3339::option"
+        with = "last_modified"
     )]
     pub last_modified: Option<OffsetDateTime>,
 }
@@ -316,7 +316,10 @@ pub struct PromptMapping {
 
 /// Where verification keys come from. Exactly one source per configuration,
 /// so conflicting sources cannot be written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` never shows key material: secrets print as `[redacted]`, and so do
+/// the secret members (`k`, `d`, …) of an inline JWK Set.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum KeySource {
     /// A static shared secret (HS*) or a static public key in PEM (RS*, PS*, ES*, EdDSA).
@@ -343,6 +346,51 @@ pub enum KeySource {
     /// OpenID Provider Issuer Discovery from the configuration's `issuer`
     /// (cargo feature `remote`).
     Issuer {},
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::Static {
+                secret,
+                public_key_pem,
+            } => f
+                .debug_struct("Static")
+                .field("secret", secret)
+                .field("public_key_pem", public_key_pem)
+                .finish(),
+            KeySource::Jwks { jwks } => f
+                .debug_struct("Jwks")
+                .field("jwks", &redact_jwk_secrets(jwks))
+                .finish(),
+            KeySource::JwksUri { url } => f.debug_struct("JwksUri").field("url", url).finish(),
+            KeySource::Issuer {} => f.write_str("Issuer"),
+        }
+    }
+}
+
+/// The JWK members that hold secret or private key material (RFC 7518 section 6).
+const JWK_SECRET_MEMBERS: [&str; 8] = ["k", "d", "p", "q", "dp", "dq", "qi", "oth"];
+
+/// A copy of a JWK Set document with every secret member replaced by `"[redacted]"`.
+fn redact_jwk_secrets(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(name, member)| {
+                    let shown = if JWK_SECRET_MEMBERS.contains(&name.as_str()) {
+                        Value::String("[redacted]".to_owned())
+                    } else {
+                        redact_jwk_secrets(member)
+                    };
+                    (name.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact_jwk_secrets).collect()),
+        other => other.clone(),
+    }
 }
 
 impl KeySource {
@@ -413,11 +461,17 @@ impl<'de> Deserialize<'de> for SecretSpec {
                     return Err(de::Error::custom(format!("secret: expected {EXPECTED}")));
                 };
                 let spec = match key.as_str() {
-                    "base64" => SecretSpec::Base64(map.next_value::<Secret>()?),
-                    "env" => SecretSpec::Env(map.next_value::<String>()?),
+                    "base64" => SecretSpec::Base64(
+                        map.next_value::<Secret>()
+                            .map_err(|e| de::Error::custom(format!("secret.base64: {e}")))?,
+                    ),
+                    "env" => SecretSpec::Env(
+                        map.next_value::<String>()
+                            .map_err(|e| de::Error::custom(format!("secret.env: {e}")))?,
+                    ),
                     other => {
                         return Err(de::Error::custom(format!(
-                            "secret: unknown field `{other}`, expected {EXPECTED}"
+                            "secret: `{other}` is not a form of secret, expected {EXPECTED}"
                         )));
                     }
                 };
@@ -439,14 +493,32 @@ impl JwtConfig {
     ///
     /// Errors are of kind `config` and name the field at fault.
     pub fn from_json_str(text: &str) -> Result<Self, Error> {
-        let config: JwtConfig = serde_json::from_str(text).map_err(|e| serde_error(&e))?;
+        let config: JwtConfig =
+            serde_json::from_str(text).map_err(|e| json_error(text, &e, true))?;
         config.validate()?;
         Ok(config)
     }
 
     /// Parses a configuration from TOML and validates it.
+    ///
+    /// TOML goes through the same serde model as JSON. `last_modified` may be
+    /// a quoted RFC 3339 string or a TOML offset date-time. Error messages name
+    /// the field and the line, but never quote the TOML text (a line may hold
+    /// a secret).
     pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        let config: JwtConfig = toml::from_str(text).map_err(|e| serde_error(&e))?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| toml_syntax_error(text, &e))?;
+        // The same model and the same field-naming errors as JSON: TOML values map
+        // onto JSON ones (a TOML date-time becomes a one-member object that
+        // `last_modified` understands).
+        let json = serde_json::to_string(&table).map_err(|e| {
+            Error::config(
+                "configuration",
+                format!("the TOML document cannot be read as a configuration: {e}"),
+                "use only strings, integers, booleans, arrays and tables (no NaN or infinite floats)",
+            )
+        })?;
+        let config: JwtConfig =
+            serde_json::from_str(&json).map_err(|e| json_error(&json, &e, false))?;
         config.validate()?;
         Ok(config)
     }
@@ -474,40 +546,238 @@ impl FromStr for JwtConfig {
     }
 }
 
-/// Turns a serde error into a `config` error naming the field where possible.
-pub(crate) fn serde_error(e: &dyn fmt::Display) -> Error {
-    let text = e.to_string();
-    let text = text.trim();
+/// `last_modified`: RFC 3339 in JSON and TOML (a quoted string, or a TOML
+/// offset date-time, which reaches serde as a one-member map).
+mod last_modified {
+    use std::fmt;
+
+    use serde::de::{self, MapAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    /// The member name under which `toml` hands a date-time to serde.
+    const TOML_DATETIME: &str = "$__toml_private_datetime";
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Option<OffsetDateTime>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        time::serde::rfc3339::option::serialize(value, serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        deserializer.deserialize_any(LastModified)
+    }
+
+    fn parse<E: de::Error>(text: &str) -> Result<Option<OffsetDateTime>, E> {
+        OffsetDateTime::parse(text, &Rfc3339).map(Some).map_err(|_| {
+            E::custom(format!(
+                "`{text}` is not an RFC 3339 date-time with an offset, e.g. 2026-03-13T10:00:00Z"
+            ))
+        })
+    }
+
+    struct LastModified;
+
+    impl<'de> Visitor<'de> for LastModified {
+        type Value = Option<OffsetDateTime>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an RFC 3339 date-time such as 2026-03-13T10:00:00Z")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse(v)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(LastModified)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            match map.next_entry::<String, String>()? {
+                Some((key, text))
+                    if key == TOML_DATETIME && map.next_key::<String>()?.is_none() =>
+                {
+                    parse(&text)
+                }
+                _ => Err(de::Error::custom(
+                    "expected an RFC 3339 date-time such as 2026-03-13T10:00:00Z",
+                )),
+            }
+        }
+    }
+}
+
+/// The path (`claims.user_id`, `system_prompts[1].slot`) of the value that
+/// holds byte `end` of a JSON text, found by scanning its structure.
+fn json_path_at(text: &str, end: usize) -> Vec<String> {
+    enum Frame {
+        Object(Option<String>),
+        Array(usize),
+    }
+    let bytes = text.as_bytes();
+    let end = end.min(bytes.len());
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < end {
+        match bytes[i] {
+            b'{' => {
+                stack.push(Frame::Object(None));
+                expect_key = true;
+            }
+            b'[' => {
+                stack.push(Frame::Array(0));
+                expect_key = false;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                expect_key = false;
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(index)) => *index += 1,
+                Some(Frame::Object(_)) => expect_key = true,
+                None => {}
+            },
+            b':' => expect_key = false,
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if expect_key && let Some(Frame::Object(key)) = stack.last_mut() {
+                    let raw = text.get(start..i.min(bytes.len())).unwrap_or_default();
+                    *key = Some(
+                        serde_json::from_str(&format!("\"{raw}\""))
+                            .unwrap_or_else(|_| raw.to_owned()),
+                    );
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut path = Vec::new();
+    for frame in stack {
+        match frame {
+            Frame::Object(Some(key)) => path.push(key),
+            Frame::Array(index) => match path.last_mut() {
+                Some(last) => last.push_str(&format!("[{index}]")),
+                None => path.push(format!("[{index}]")),
+            },
+            Frame::Object(None) => break,
+        }
+    }
+    path
+}
+
+/// Turns a serde_json error into a `config` error naming the field. `show_position`
+/// adds the line and column (off for TOML, whose JSON form is internal).
+fn json_error(text: &str, e: &serde_json::Error, show_position: bool) -> Error {
+    let mut offset = 0;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        if n + 1 == e.line() {
+            offset += e.column().min(line.len());
+            break;
+        }
+        offset += line.len();
+    }
+    let path = if e.is_data() {
+        json_path_at(text, offset)
+    } else {
+        Vec::new()
+    };
+    let message = e.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(at) if !show_position => message[..at].to_owned(),
+        _ => message,
+    };
+    described_error(&path, &message)
+}
+
+/// Turns a TOML syntax error into a `config` error with its line and column,
+/// never the quoted source line.
+fn toml_syntax_error(text: &str, e: &toml::de::Error) -> Error {
+    let position = e.span().map(|span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!(" (line {line}, column {column})")
+    });
+    Error::config(
+        "configuration",
+        format!(
+            "the TOML text does not parse: {}{}",
+            e.message().trim(),
+            position.unwrap_or_default()
+        ),
+        "fix the configuration text at the place the message names",
+    )
+}
+
+/// A `config` error for a serde message about the value at `path`.
+fn described_error(path: &[String], message: &str) -> Error {
     let quoted = |prefix: &str| {
-        text.find(prefix).and_then(|start| {
-            let rest = &text[start + prefix.len()..];
+        message.find(prefix).and_then(|start| {
+            let rest = &message[start + prefix.len()..];
             rest.find('`').map(|end| rest[..end].to_owned())
         })
     };
-    if let Some(field) = quoted("unknown field `") {
+    let join = |name: Option<&str>| {
+        let mut parts: Vec<&str> = path.iter().map(String::as_str).collect();
+        if let Some(name) = name
+            && parts.last() != Some(&name)
+        {
+            parts.push(name);
+        }
+        parts.join(".")
+    };
+    if let Some(name) = quoted("unknown field `") {
         return Error::config(
-            field.clone(),
-            format!("unknown field ({text})"),
-            format!("remove `{field}` or correct its spelling; unknown fields are never ignored"),
+            join(Some(&name)),
+            format!("unknown field ({message})"),
+            format!("remove `{name}` or correct its spelling; unknown fields are never ignored"),
         );
     }
-    if let Some(field) = quoted("missing field `") {
+    if let Some(name) = quoted("missing field `") {
+        let field = join(Some(&name));
         return Error::config(
             field.clone(),
-            format!("required field is missing ({text})"),
+            format!("required field is missing ({message})"),
             format!("add `{field}` to the configuration"),
         );
     }
+    let field = if path.is_empty() {
+        "configuration".to_owned()
+    } else {
+        join(None)
+    };
     if let Some(variant) = quoted("unknown variant `") {
         return Error::config(
-            "configuration",
-            format!("unknown value `{variant}` ({text})"),
+            field,
+            format!("unknown value `{variant}` ({message})"),
             "use one of the values the message lists",
         );
     }
     Error::config(
-        "configuration",
-        text.to_owned(),
+        field,
+        message.to_owned(),
         "fix the configuration text at the place the message names",
     )
 }

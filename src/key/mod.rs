@@ -100,9 +100,12 @@ impl VerifyingKey {
         self.family.fits(alg) && self.pinned.is_none_or(|p| p == alg)
     }
 
-    /// A description for messages: never key material.
+    /// A description for messages: never key material (nor a secret's length).
     pub(crate) fn describe(&self) -> String {
-        format!("the {} from {}", self.family, self.origin)
+        match self.family {
+            KeyFamily::Hmac { .. } => format!("the HMAC secret in {}", self.origin),
+            family => format!("the {family} in {}", self.origin),
+        }
     }
 
     /// Verifies `signature` over `message` with `alg`, through the chosen

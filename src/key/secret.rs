@@ -76,5 +76,5 @@ pub(crate) fn load(spec: &SecretSpec, algorithms: &[Algorithm]) -> Result<Verify
         ));
     }
     let decoding = DecodingKey::from_secret(&bytes);
-    Ok(VerifyingKey::new(KeyFamily::Hmac { len }, decoding, "the configured secret"))
+    Ok(VerifyingKey::new(KeyFamily::Hmac { len }, decoding, "key_source.secret"))
 }

@@ -1,0 +1,1415 @@
+//! CONTRACT section 1: loading configurations from JSON and TOML, defaults,
+//! round trips, and every configuration error (kind `config`, a message that
+//! names the field, a hint, and never a secret).
+
+// `remote` guards a test below; the feature may not be declared in Cargo.toml yet.
+#![allow(unexpected_cfgs)]
+
+use jwt_sso::{
+    Algorithm, ClaimNames, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_USER_TYPE, Error,
+    ErrorKind, JwtConfig, KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, Secret, SecretSpec,
+    Verifier,
+};
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+/// The shared secret of most configurations here: distinctive, so a leak is easy to see.
+const SECRET: &str = "SUPERSECRET-config-tests-0123456789abcdef";
+
+fn key(name: &str) -> String {
+    let path = format!("{}/tests/data/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A minimal valid HS256 configuration.
+fn base() -> Value {
+    json!({
+        "name": "ERP",
+        "token_name": "token",
+        "algorithms": ["HS256"],
+        "key_source": {"type": "static", "secret": SECRET},
+        "expiration_time": 3600,
+        "claims": {"user_id": "sub"}
+    })
+}
+
+/// A minimal valid configuration with a static public key.
+fn base_pem(alg: &str, pem_file: &str) -> Value {
+    let mut v = base();
+    v["algorithms"] = json!([alg]);
+    v["key_source"] = json!({"type": "static", "public_key_pem": key(pem_file)});
+    v
+}
+
+/// The configuration of CONTRACT section 1, with a real RSA key.
+fn contract_example() -> Value {
+    json!({
+        "name": "ERP",
+        "enabled": true,
+        "token_name": "token",
+        "issuer": "https://idp.example.com",
+        "audience": "bi-server",
+        "algorithms": ["RS256"],
+        "key_source": { "type": "static", "public_key_pem": key("rsa2048_public.pem") },
+        "expiration_time": 86400,
+        "leeway": 60,
+        "max_token_bytes": 16384,
+        "claims": { "user_id": "loginname", "name": "name", "email": "email", "roles": "groups" },
+        "system_prompts": [
+            { "kind": "text",    "slot": 1, "claim": "department" },
+            { "kind": "numeric", "slot": 2, "claim": "level" },
+            { "kind": "date",    "slot": 1, "claim": "hired" }
+        ],
+        "user_type": "reader",
+        "initial_roles": ["Viewer"],
+        "created_by": "admin",
+        "last_modified": "2026-03-13T10:00:00Z"
+    })
+}
+
+/// Returns `v` with the member at JSON Pointer `pointer` set to `new`, or removed when `None`.
+fn edit(mut v: Value, pointer: &str, new: Option<Value>) -> Value {
+    let (parent, last) = pointer.rsplit_once('/').expect("a JSON Pointer");
+    let shown = v.to_string();
+    let target = v
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("no {parent} in {shown}"));
+    match (target, new) {
+        (Value::Object(map), Some(new)) => {
+            map.insert(last.to_owned(), new);
+        }
+        (Value::Object(map), None) => {
+            assert!(map.remove(last).is_some(), "nothing to remove at {pointer}");
+        }
+        (Value::Array(items), Some(new)) => items[last.parse::<usize>().unwrap()] = new,
+        (other, _) => panic!("cannot edit {pointer} in {other}"),
+    }
+    v
+}
+
+fn set(v: Value, pointer: &str, new: Value) -> Value {
+    edit(v, pointer, Some(new))
+}
+
+fn remove(v: Value, pointer: &str) -> Value {
+    edit(v, pointer, None)
+}
+
+fn load(v: &Value) -> Result<JwtConfig, Error> {
+    JwtConfig::from_json_str(&v.to_string())
+}
+
+#[track_caller]
+fn load_ok(v: &Value) -> JwtConfig {
+    load(v).unwrap_or_else(|e| panic!("expected {v} to load, got {} ({e}): {}", e.kind(), e.hint()))
+}
+
+/// Every way an error can be shown to a person or a log.
+fn renderings(err: &Error) -> Vec<String> {
+    vec![
+        err.to_string(),
+        format!("{err:?}"),
+        err.hint().to_owned(),
+        err.to_json().to_string(),
+    ]
+}
+
+#[track_caller]
+fn assert_hidden(what: &str, texts: &[String], secrets: &[&str]) {
+    for text in texts {
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "{what} shows the secret {secret:?}: {text}"
+            );
+        }
+    }
+}
+
+/// Asserts `err` is a config error whose message names each of `names`, with
+/// a hint, and that no rendering of it shows a secret.
+#[track_caller]
+fn assert_config_error(err: &Error, names: &[&str], secrets: &[&str]) {
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert_eq!(err.kind().as_str(), "config");
+    let message = err.to_string();
+    for name in names {
+        assert!(
+            message.contains(name),
+            "message {message:?} does not name {name:?}"
+        );
+    }
+    assert!(
+        !err.hint().trim().is_empty(),
+        "config error without a hint: {message}"
+    );
+    assert_eq!(err.to_json()["kind"], "config");
+    assert_hidden("a config error", &renderings(err), secrets);
+}
+
+/// Loads `v`, expecting a config error that names each of `names`.
+#[track_caller]
+fn config_error(v: &Value, names: &[&str]) -> Error {
+    let err = match load(v) {
+        Ok(c) => panic!("expected a config error naming {names:?}, but it loaded: {c:?}"),
+        Err(e) => e,
+    };
+    assert_config_error(&err, names, &[SECRET]);
+    err
+}
+
+fn prompt(kind: &str, slot: i64) -> Value {
+    json!({"kind": kind, "slot": slot, "claim": "c"})
+}
+
+// ---------------------------------------------------------------- loading
+
+#[test]
+fn defaults_apply_when_fields_are_absent() {
+    assert_eq!(DEFAULT_LEEWAY, 60);
+    assert_eq!(DEFAULT_MAX_TOKEN_BYTES, 16384);
+    assert_eq!(DEFAULT_USER_TYPE, "reader");
+    assert_eq!(MAX_NAME_CHARS, 64);
+
+    let c = load_ok(&base());
+    assert!(c.enabled);
+    assert_eq!(c.leeway, 60);
+    assert_eq!(c.max_token_bytes, 16384);
+    assert_eq!(c.user_type, "reader");
+    assert_eq!(c.issuer, None);
+    assert_eq!(c.audience, None);
+    assert!(c.system_prompts.is_empty());
+    assert!(c.initial_roles.is_empty());
+    assert_eq!(c.created_by, None);
+    assert_eq!(c.last_modified, None);
+    assert_eq!(
+        c.claims,
+        ClaimNames {
+            user_id: "sub".into(),
+            name: None,
+            email: None,
+            roles: None
+        }
+    );
+}
+
+#[test]
+fn the_contract_example_loads_as_written() {
+    let c = load_ok(&contract_example());
+    assert_eq!(c.name, "ERP");
+    assert!(c.enabled);
+    assert_eq!(c.token_name, "token");
+    assert_eq!(c.issuer.as_deref(), Some("https://idp.example.com"));
+    assert_eq!(c.audience.as_deref(), Some("bi-server"));
+    assert_eq!(c.algorithms, ["RS256"]);
+    assert_eq!(
+        c.key_source,
+        KeySource::Static {
+            secret: None,
+            public_key_pem: Some(key("rsa2048_public.pem"))
+        }
+    );
+    assert_eq!(c.expiration_time, 86400);
+    assert_eq!(c.leeway, 60);
+    assert_eq!(c.max_token_bytes, 16384);
+    assert_eq!(c.claims.user_id, "loginname");
+    assert_eq!(c.claims.name.as_deref(), Some("name"));
+    assert_eq!(c.claims.email.as_deref(), Some("email"));
+    assert_eq!(c.claims.roles.as_deref(), Some("groups"));
+    assert_eq!(
+        c.system_prompts,
+        [
+            PromptMapping {
+                kind: PromptKind::Text,
+                slot: 1,
+                claim: "department".into()
+            },
+            PromptMapping {
+                kind: PromptKind::Numeric,
+                slot: 2,
+                claim: "level".into()
+            },
+            PromptMapping {
+                kind: PromptKind::Date,
+                slot: 1,
+                claim: "hired".into()
+            },
+        ]
+    );
+    assert_eq!(c.user_type, "reader");
+    assert_eq!(c.initial_roles, ["Viewer"]);
+    assert_eq!(c.created_by.as_deref(), Some("admin"));
+    assert_eq!(c.last_modified, Some(datetime!(2026-03-13 10:00:00 UTC)));
+    // It builds a verifier too.
+    let verifier = Verifier::new(c.clone()).unwrap();
+    assert_eq!(verifier.name(), "ERP");
+    assert_eq!(verifier.config(), &c);
+}
+
+#[test]
+fn non_default_values_are_kept() {
+    let v = json!({
+        "name": "Ünïcödé name", "enabled": false, "token_name": "jwt",
+        "algorithms": ["HS512", "HS256", "HS384"],
+        "key_source": {"type": "static", "secret": "SUPERSECRET-".repeat(6)},
+        "expiration_time": 1, "leeway": 0, "max_token_bytes": 100,
+        "claims": {"user_id": "/realm_access/user"},
+        "user_type": "analyst", "initial_roles": ["A", "B"]
+    });
+    let c = load_ok(&v);
+    assert!(!c.enabled);
+    assert_eq!(c.name, "Ünïcödé name");
+    assert_eq!(c.algorithms, ["HS512", "HS256", "HS384"]);
+    assert_eq!(
+        (c.expiration_time, c.leeway, c.max_token_bytes),
+        (1, 0, 100)
+    );
+    assert_eq!(c.user_type, "analyst");
+    assert_eq!(c.claims.user_id, "/realm_access/user");
+}
+
+#[test]
+fn json_and_toml_load_the_same_model() {
+    let pem = key("rsa2048_public.pem");
+    let toml = format!(
+        r#"
+name = "ERP"
+enabled = true
+token_name = "token"
+issuer = "https://idp.example.com"
+audience = "bi-server"
+algorithms = ["RS256"]
+expiration_time = 86400
+leeway = 60
+max_token_bytes = 16384
+user_type = "reader"
+initial_roles = ["Viewer"]
+created_by = "admin"
+last_modified = "2026-03-13T10:00:00Z"
+
+[key_source]
+type = "static"
+public_key_pem = """
+{pem}"""
+
+[claims]
+user_id = "loginname"
+name = "name"
+email = "email"
+roles = "groups"
+
+[[system_prompts]]
+kind = "text"
+slot = 1
+claim = "department"
+
+[[system_prompts]]
+kind = "numeric"
+slot = 2
+claim = "level"
+
+[[system_prompts]]
+kind = "date"
+slot = 1
+claim = "hired"
+"#
+    );
+    let from_toml = JwtConfig::from_toml_str(&toml).unwrap();
+    let from_json = load_ok(&contract_example());
+    assert_eq!(from_toml, from_json);
+}
+
+#[test]
+fn toml_applies_the_same_defaults_and_secret_forms() {
+    let minimal = r#"
+name = "ERP"
+token_name = "token"
+algorithms = ["HS256"]
+expiration_time = 3600
+key_source = { type = "static", secret = { base64 = "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY" } }
+claims = { user_id = "sub" }
+"#;
+    let c = JwtConfig::from_toml_str(minimal).unwrap();
+    assert!(c.enabled);
+    assert_eq!(
+        (c.leeway, c.max_token_bytes, c.user_type.as_str()),
+        (60, 16384, "reader")
+    );
+    let json_form = load_ok(&set(
+        base(),
+        "/key_source/secret",
+        json!({"base64": "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY"}),
+    ));
+    assert_eq!(c, json_form);
+}
+
+#[test]
+fn toml_errors_are_config_errors_that_name_the_field() {
+    let cases = [
+        (set(base(), "/audiance", json!("bi")), "audiance"),
+        (
+            set(base(), "/claims/username", json!("x")),
+            "claims.username",
+        ),
+        (set(base(), "/key_source/kid", json!("x")), "key_source.kid"),
+        (set(base(), "/expiration_time", json!(0)), "expiration_time"),
+        (
+            set(base(), "/expiration_time", json!(-1)),
+            "expiration_time",
+        ),
+        (set(base(), "/enabled", json!("yes")), "enabled"),
+        (set(base(), "/algorithms", json!(["none"])), "algorithms"),
+        (remove(base(), "/token_name"), "token_name"),
+        (remove(base(), "/claims/user_id"), "claims.user_id"),
+        (
+            set(base(), "/system_prompts", json!([prompt("date", 11)])),
+            "system_prompts[0]",
+        ),
+        (
+            set(
+                base(),
+                "/system_prompts",
+                json!([prompt("date", 1), {"kind": "text", "slot": "1", "claim": "c"}]),
+            ),
+            "system_prompts[1].slot",
+        ),
+        (
+            set(base(), "/key_source/secret", json!("SUPERSECRET-short")),
+            "key_source.secret",
+        ),
+    ];
+    for (v, field) in cases {
+        let text = toml::to_string(&v).unwrap();
+        let err = JwtConfig::from_toml_str(&text).expect_err(&text);
+        assert_config_error(&err, &[field], &[SECRET, "SUPERSECRET"]);
+    }
+    // A syntax error gives the line and column, not the text.
+    let err = JwtConfig::from_toml_str("name = \"ERP\"\ntoken_name = ").unwrap_err();
+    assert_config_error(&err, &["line 2"], &[]);
+}
+
+/// TOML error messages of the parser quote the offending source line; a line
+/// that holds the secret must not end up in the error.
+#[test]
+fn toml_errors_never_quote_a_secret_line() {
+    let texts = [
+        format!(
+            "name = \"ERP\"\ntoken_name = \"t\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\nclaims = {{ user_id = \"sub\" }}\nkey_source = {{ type = \"static\", secret = \"{SECRET}\", extra = 1 }}\n"
+        ),
+        format!(
+            "name = \"ERP\"\ntoken_name = \"t\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\nclaims = {{ user_id = \"sub\" }}\nkey_source = {{ type = \"static\", secret = {{ base64 = \"{SECRET}\", env = \"X\" }} }}\n"
+        ),
+        format!(
+            "name = \"ERP\"\ntoken_name = \"t\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\nclaims = {{ user_id = \"sub\" }}\nkey_source = {{ type = \"static\", secret = \"{SECRET}\" }} oops\n"
+        ),
+        format!(
+            "name = \"ERP\"\ntoken_name = \"t\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\nclaims = {{ user_id = \"sub\" }}\nkey_source = {{ type = \"static\", secret = \"{SECRET}\", public_key_pem = 5 }}\n"
+        ),
+    ];
+    for text in &texts {
+        let err = JwtConfig::from_toml_str(text).unwrap_err();
+        assert_config_error(&err, &[], &[SECRET]);
+    }
+}
+
+#[test]
+fn last_modified_is_rfc3339_and_round_trips() {
+    let c = load_ok(&set(
+        base(),
+        "/last_modified",
+        json!("2026-03-13T10:00:00Z"),
+    ));
+    assert_eq!(c.last_modified, Some(datetime!(2026-03-13 10:00:00 UTC)));
+    let out: Value = serde_json::from_str(&c.to_json_string()).unwrap();
+    assert_eq!(out["last_modified"], "2026-03-13T10:00:00Z");
+
+    // An offset and fractional seconds are kept as the same instant.
+    let c = load_ok(&set(
+        base(),
+        "/last_modified",
+        json!("2026-03-13T12:00:00.250+02:00"),
+    ));
+    let when = c.last_modified.unwrap();
+    assert_eq!(when, datetime!(2026-03-13 10:00:00.250 UTC));
+    let again = JwtConfig::from_json_str(&c.to_json_string()).unwrap();
+    assert_eq!(again.last_modified, Some(when));
+
+    // Not RFC 3339: a config error that names the field.
+    for bad in [
+        json!("yesterday"),
+        json!("2026-03-13"),
+        json!("2026-03-13 10:00:00"),
+        json!(1773396000),
+    ] {
+        config_error(&set(base(), "/last_modified", bad), &["last_modified"]);
+    }
+}
+
+#[test]
+fn last_modified_may_be_a_toml_datetime() {
+    let quoted =
+        JwtConfig::from_toml_str(&toml_hs256("last_modified = \"2026-03-13T10:00:00Z\"")).unwrap();
+    let native =
+        JwtConfig::from_toml_str(&toml_hs256("last_modified = 2026-03-13T10:00:00Z")).unwrap();
+    assert_eq!(
+        quoted.last_modified,
+        Some(datetime!(2026-03-13 10:00:00 UTC))
+    );
+    assert_eq!(native, quoted);
+    // A TOML local date-time has no offset, so it is not an RFC 3339 instant.
+    let err =
+        JwtConfig::from_toml_str(&toml_hs256("last_modified = 2026-03-13T10:00:00")).unwrap_err();
+    assert_config_error(&err, &["last_modified"], &[SECRET]);
+}
+
+fn toml_hs256(extra: &str) -> String {
+    format!(
+        "name = \"ERP\"\ntoken_name = \"token\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\n{extra}\n[key_source]\ntype = \"static\"\nsecret = \"{SECRET}\"\n[claims]\nuser_id = \"sub\"\n"
+    )
+}
+
+#[test]
+fn serialising_and_loading_again_gives_an_equal_config() {
+    // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
+    unsafe {
+        std::env::set_var(
+            "JWT_SSO_TEST_CONFIG_ROUND_TRIP",
+            "SUPERSECRET-from-env-0123456789abcdef",
+        )
+    };
+    let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig",
+        "x": "my3R97rWYmxNKyWWDaq_vkgLKxTUIV-LolgD8A4Mfxs",
+        "y": "QalSn-DT4g3V1GOgThqd09mYqhDq2WRZ0NEc3HFWDek"}]});
+    let cases = [
+        contract_example(),
+        base(),
+        set(
+            base(),
+            "/key_source/secret",
+            json!({"base64": "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY="}),
+        ),
+        set(
+            base(),
+            "/key_source/secret",
+            json!({"env": "JWT_SSO_TEST_CONFIG_ROUND_TRIP"}),
+        ),
+        set(
+            base_pem("ES256", "p256_public.pem"),
+            "/key_source",
+            json!({"type": "jwks", "jwks": jwks}),
+        ),
+        set(
+            set(base(), "/enabled", json!(false)),
+            "/last_modified",
+            json!("2026-03-13T12:00:00+02:00"),
+        ),
+    ];
+    for v in cases {
+        let c = load_ok(&v);
+        let text = c.to_json_string();
+        let again = JwtConfig::from_json_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(again, c, "{text}");
+        assert_eq!(again.to_json_string(), text);
+        // serde_json and TOML writers of the same model load back equal as well.
+        let compact = serde_json::to_string(&c).unwrap();
+        assert_eq!(JwtConfig::from_json_str(&compact).unwrap(), c);
+        let toml = toml::to_string(&c).unwrap();
+        assert_eq!(
+            JwtConfig::from_toml_str(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}")),
+            c
+        );
+    }
+}
+
+#[test]
+fn secrets_serialise_as_given() {
+    // A text secret is written back as the text, so the file loads again.
+    let out: Value = serde_json::from_str(&load_ok(&base()).to_json_string()).unwrap();
+    assert_eq!(
+        out["key_source"],
+        json!({"type": "static", "secret": SECRET})
+    );
+
+    let b64 = json!({"base64": "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY"});
+    let out: Value = serde_json::from_str(
+        &load_ok(&set(base(), "/key_source/secret", b64.clone())).to_json_string(),
+    )
+    .unwrap();
+    assert_eq!(out["key_source"]["secret"], b64);
+
+    // An env secret stays a reference: the value never reaches the file.
+    let value = "SUPERSECRET-env-value-serialised-0123456789";
+    // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
+    unsafe { std::env::set_var("JWT_SSO_TEST_CONFIG_ENV_SERIALISE", value) };
+    let c = load_ok(&set(
+        base(),
+        "/key_source/secret",
+        json!({"env": "JWT_SSO_TEST_CONFIG_ENV_SERIALISE"}),
+    ));
+    let text = c.to_json_string();
+    let out: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        out["key_source"]["secret"],
+        json!({"env": "JWT_SSO_TEST_CONFIG_ENV_SERIALISE"})
+    );
+    assert!(!text.contains(value));
+    assert!(!toml::to_string(&c).unwrap().contains(value));
+    assert_eq!(
+        c.key_source,
+        KeySource::Static {
+            secret: Some(SecretSpec::Env("JWT_SSO_TEST_CONFIG_ENV_SERIALISE".into())),
+            public_key_pem: None
+        }
+    );
+}
+
+#[test]
+fn from_str_is_json() {
+    let c: JwtConfig = base().to_string().parse().unwrap();
+    assert_eq!(c, load_ok(&base()));
+    let err = "name = \"ERP\"".parse::<JwtConfig>().unwrap_err();
+    assert_config_error(&err, &[], &[]);
+}
+
+#[test]
+fn a_config_built_in_code_is_validated_too() {
+    let mut c = load_ok(&base());
+    c.validate().unwrap();
+    c.key_source = KeySource::Static {
+        secret: Some(SecretSpec::Text(Secret::new("SUPERSECRET-short"))),
+        public_key_pem: None,
+    };
+    let err = c.validate().unwrap_err();
+    assert_config_error(&err, &["secret", "HS256", "32"], &["SUPERSECRET"]);
+    let err = Verifier::new(c.clone()).unwrap_err();
+    assert_config_error(&err, &["secret"], &["SUPERSECRET"]);
+
+    let mut c = load_ok(&base());
+    c.algorithms = vec!["none".into()];
+    assert_config_error(&c.validate().unwrap_err(), &["algorithms"], &[SECRET]);
+    let mut c = load_ok(&base());
+    c.expiration_time = 0;
+    assert_config_error(
+        &Verifier::new(c).unwrap_err(),
+        &["expiration_time"],
+        &[SECRET],
+    );
+}
+
+// ---------------------------------------------------------------- secrets
+
+#[test]
+fn secret_length_boundaries_per_algorithm() {
+    for (alg, need) in [("HS256", 32), ("HS384", 48), ("HS512", 64)] {
+        assert_eq!(alg.parse::<Algorithm>().unwrap().min_secret_bytes(), need);
+        let ok = set(
+            set(base(), "/algorithms", json!([alg])),
+            "/key_source/secret",
+            json!("s".repeat(need)),
+        );
+        load_ok(&ok);
+        let short = set(
+            ok.clone(),
+            "/key_source/secret",
+            json!("s".repeat(need - 1)),
+        );
+        let err = config_error(
+            &short,
+            &["secret", alg, &need.to_string(), &(need - 1).to_string()],
+        );
+        assert!(err.hint().contains(&need.to_string()), "{}", err.hint());
+        // The empty secret too.
+        config_error(&set(ok, "/key_source/secret", json!("")), &["secret", alg]);
+    }
+}
+
+#[test]
+fn the_secret_must_fit_every_allowed_algorithm() {
+    let v = set(
+        set(base(), "/algorithms", json!(["HS256", "HS512"])),
+        "/key_source/secret",
+        json!("s".repeat(63)),
+    );
+    config_error(&v, &["secret", "HS512", "64"]);
+    load_ok(&set(v, "/key_source/secret", json!("s".repeat(64))));
+}
+
+#[test]
+fn a_text_secret_is_counted_in_utf8_bytes() {
+    // 16 two-byte characters are 32 bytes.
+    load_ok(&set(base(), "/key_source/secret", json!("é".repeat(16))));
+    // 15 two-byte characters and one ASCII character are 31 bytes.
+    config_error(
+        &set(
+            base(),
+            "/key_source/secret",
+            json!(format!("{}a", "é".repeat(15))),
+        ),
+        &["secret", "31"],
+    );
+    // 31 ASCII bytes are refused.
+    config_error(
+        &set(base(), "/key_source/secret", json!("a".repeat(31))),
+        &["secret"],
+    );
+}
+
+#[test]
+fn a_base64_secret_is_counted_in_decoded_bytes() {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let b32 = STANDARD.encode([0xfbu8; 32]);
+    load_ok(&set(base(), "/key_source/secret", json!({"base64": b32})));
+    // 31 bytes encode to 44 characters: the text is long enough, the secret is not.
+    let b31 = STANDARD.encode([0xfbu8; 31]);
+    assert!(b31.len() > 32);
+    config_error(
+        &set(base(), "/key_source/secret", json!({"base64": b31})),
+        &["secret", "31"],
+    );
+    // 24 bytes encode to exactly 32 characters.
+    let b24 = URL_SAFE_NO_PAD.encode([7u8; 24]);
+    assert_eq!(b24.len(), 32);
+    config_error(
+        &set(base(), "/key_source/secret", json!({"base64": b24})),
+        &["secret", "24"],
+    );
+    // HS512 needs 64 decoded bytes.
+    let hs512 = set(base(), "/algorithms", json!(["HS512"]));
+    load_ok(&set(
+        hs512.clone(),
+        "/key_source/secret",
+        json!({"base64": STANDARD.encode([1u8; 64])}),
+    ));
+    config_error(
+        &set(
+            hs512,
+            "/key_source/secret",
+            json!({"base64": STANDARD.encode([1u8; 63])}),
+        ),
+        &["secret", "HS512"],
+    );
+}
+
+#[test]
+fn invalid_base64_secrets_are_refused() {
+    let secret_b64 = "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY";
+    for bad in [
+        "not base64 at all!".to_owned(),
+        format!("{secret_b64}$"),
+        format!("{secret_b64}===="),
+        format!("{} {}", &secret_b64[..20], &secret_b64[20..]),
+        "A".to_owned(),
+    ] {
+        let err = config_error(
+            &set(base(), "/key_source/secret", json!({"base64": bad})),
+            &["base64"],
+        );
+        assert_hidden("a base64 error", &renderings(&err), &[&bad, secret_b64]);
+    }
+}
+
+#[test]
+fn secret_objects_have_exactly_one_known_member() {
+    for bad in [
+        json!({}),
+        json!({"hex": "00"}),
+        json!({"base64": "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY", "env": "X"}),
+        json!({"env": 5}),
+        json!(42),
+        json!(["SUPERSECRET-in-an-array-0123456789abcdef"]),
+        json!(null),
+    ] {
+        config_error(&set(base(), "/key_source/secret", bad), &["secret"]);
+    }
+}
+
+#[test]
+fn an_unset_env_secret_is_a_config_error_naming_the_variable() {
+    let var = "JWT_SSO_TEST_CONFIG_NEVER_SET_2F9A";
+    assert!(std::env::var_os(var).is_none());
+    let err = config_error(
+        &set(base(), "/key_source/secret", json!({"env": var})),
+        &["env", var],
+    );
+    assert!(err.hint().contains(var), "{}", err.hint());
+}
+
+#[test]
+fn an_env_secret_is_checked_for_length() {
+    let var = "JWT_SSO_TEST_CONFIG_SHORT_ENV";
+    let value = "SUPERSECRET-env-short";
+    // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
+    unsafe { std::env::set_var(var, value) };
+    let err = config_error(
+        &set(base(), "/key_source/secret", json!({"env": var})),
+        &["secret", "HS256"],
+    );
+    assert_hidden("an env secret error", &renderings(&err), &[value]);
+}
+
+#[test]
+fn a_secret_cannot_verify_asymmetric_algorithms() {
+    // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
+    unsafe { std::env::set_var("JWT_SSO_TEST_CONFIG_ASYM", SECRET) };
+    for secret in [
+        json!(SECRET),
+        json!({"base64": "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY"}),
+        json!({"env": "JWT_SSO_TEST_CONFIG_ASYM"}),
+    ] {
+        for algs in [
+            json!(["RS256"]),
+            json!(["PS384"]),
+            json!(["ES256"]),
+            json!(["EdDSA"]),
+            json!(["HS256", "RS256"]),
+        ] {
+            let v = set(
+                set(base(), "/algorithms", algs.clone()),
+                "/key_source/secret",
+                secret.clone(),
+            );
+            let alg = algs
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let err = config_error(&v, &["secret", &alg]);
+            assert!(err.hint().contains("public_key_pem"), "{}", err.hint());
+        }
+    }
+}
+
+// ---------------------------------------------------------------- public keys
+
+#[test]
+fn a_public_key_cannot_verify_hmac() {
+    for (pem, algs) in [
+        ("rsa2048_public.pem", json!(["HS256"])),
+        ("p256_public.pem", json!(["ES256", "HS384"])),
+        ("ed25519_public.pem", json!(["HS512"])),
+        ("rsa2048_cert.pem", json!(["RS256", "HS256"])),
+    ] {
+        let alg = algs
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let err = config_error(
+            &set(base_pem("RS256", pem), "/algorithms", algs),
+            &["public_key_pem", &alg],
+        );
+        assert!(err.hint().contains("secret"), "{}", err.hint());
+    }
+}
+
+#[test]
+fn every_public_key_form_loads_for_its_algorithms() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "rsa2048_public.pem",
+            &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"],
+        ),
+        ("rsa2048_public_pkcs1.pem", &["RS256", "PS512"]),
+        ("rsa2048_cert.pem", &["RS384", "PS256"]),
+        ("p256_public.pem", &["ES256"]),
+        ("p256_cert.pem", &["ES256"]),
+        ("p384_public.pem", &["ES384"]),
+        ("ed25519_public.pem", &["EdDSA"]),
+    ];
+    for (pem, algs) in cases {
+        load_ok(&set(base_pem("RS256", pem), "/algorithms", json!(algs)));
+    }
+}
+
+#[test]
+fn rsa_keys_under_2048_bits_are_refused() {
+    let err = config_error(
+        &base_pem("RS256", "rsa1024_public.pem"),
+        &["public_key_pem", "1024", "2048"],
+    );
+    assert!(err.hint().contains("2048"), "{}", err.hint());
+    config_error(
+        &base_pem("PS256", "rsa1024_public.pem"),
+        &["public_key_pem", "1024"],
+    );
+}
+
+#[test]
+fn key_and_algorithm_must_match() {
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("p256_public.pem", &["ES384"], "ES384"),
+        ("p256_cert.pem", &["ES384"], "ES384"),
+        ("p256_public.pem", &["ES256", "ES384"], "ES384"),
+        ("p384_public.pem", &["ES256"], "ES256"),
+        ("rsa2048_public.pem", &["ES256"], "ES256"),
+        ("rsa2048_public.pem", &["RS256", "EdDSA"], "EdDSA"),
+        ("p256_public.pem", &["RS256"], "RS256"),
+        ("p256_public.pem", &["EdDSA"], "EdDSA"),
+        ("ed25519_public.pem", &["ES256"], "ES256"),
+        ("ed25519_public.pem", &["PS256"], "PS256"),
+    ];
+    for (pem, algs, wrong) in cases {
+        let err = config_error(
+            &set(base_pem("RS256", pem), "/algorithms", json!(algs)),
+            &["public_key_pem", wrong],
+        );
+        // The fix names what the key does fit.
+        let fits = match *pem {
+            p if p.starts_with("p256") => "ES256",
+            p if p.starts_with("p384") => "ES384",
+            p if p.starts_with("rsa") => "RS256",
+            _ => "EdDSA",
+        };
+        assert!(err.hint().contains(fits), "{pem}: {}", err.hint());
+    }
+}
+
+#[test]
+fn private_keys_are_refused_with_the_pubout_hint() {
+    for (pem, alg) in [
+        ("rsa2048_private.pem", "RS256"),
+        ("rsa2048_private_pkcs1.pem", "RS256"),
+        ("p256_private_sec1.pem", "ES256"),
+        ("p256_private.pem", "ES256"),
+        ("ed25519_private.pem", "EdDSA"),
+    ] {
+        let text = key(pem);
+        let err = config_error(&base_pem(alg, pem), &["public_key_pem", "private key"]);
+        assert!(
+            err.hint().contains("openssl pkey -in key.pem -pubout"),
+            "{pem}: {}",
+            err.hint()
+        );
+        // No part of the private key is echoed.
+        let body: Vec<&str> = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_hidden("a private-key error", &renderings(&err), &body);
+    }
+    // `openssl ecparam -genkey` prints the curve parameters before the private key;
+    // a public key block after a private key does not make the paste harmless either.
+    let ecparam = format!(
+        "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{}",
+        key("p256_private_sec1.pem")
+    );
+    let both = format!("{}{}", key("p256_private.pem"), key("p256_public.pem"));
+    for text in [ecparam, both] {
+        let v = set(
+            base_pem("ES256", "p256_public.pem"),
+            "/key_source/public_key_pem",
+            json!(text),
+        );
+        let err = config_error(&v, &["public_key_pem", "private key"]);
+        assert!(
+            err.hint().contains("openssl pkey -in key.pem -pubout"),
+            "{}",
+            err.hint()
+        );
+    }
+}
+
+#[test]
+fn ec_public_key_label_is_refused_with_the_conversion() {
+    let err = config_error(
+        &base_pem("ES256", "p256_public_ec_label.pem"),
+        &["public_key_pem", "EC PUBLIC KEY"],
+    );
+    assert!(
+        err.hint().contains("BEGIN PUBLIC KEY") || err.hint().contains("SPKI"),
+        "{}",
+        err.hint()
+    );
+    assert!(err.hint().contains("openssl"), "{}", err.hint());
+}
+
+#[test]
+fn non_pem_text_is_refused_with_the_conversion() {
+    let spki_body: String = key("rsa2048_public.pem")
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let truncated: String = key("rsa2048_public.pem")
+        .lines()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let cases: Vec<(String, &str)> = vec![
+        ("hello".into(), "openssl"),
+        ("".into(), "PEM"),
+        (spki_body, "openssl"),
+        ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPrqtsjUiJ88TkVDYcNtPMMECgzBk5b6imhL0DKAIrYM user@host".into(), "ssh-keygen"),
+        (json!({"kty": "OKP", "crv": "Ed25519", "x": "+uq2yNSInzxORUNhw208wwQKDMGTlvqKaEvQMoAitgw"}).to_string(), "jwks"),
+        (truncated, "BEGIN"),
+        ("-----BEGIN PUBLIC KEY-----\nnot base64!\n-----END PUBLIC KEY-----\n".into(), "BEGIN"),
+        ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".into(), "pubout"),
+        ("-----BEGIN SOMETHING ELSE-----\nAAAA\n-----END SOMETHING ELSE-----\n".into(), "BEGIN PUBLIC KEY"),
+        ("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(), "certificate"),
+    ];
+    for (text, in_hint) in cases {
+        let v = set(
+            base_pem("RS256", "rsa2048_public.pem"),
+            "/key_source/public_key_pem",
+            json!(text),
+        );
+        let err = config_error(&v, &["public_key_pem"]);
+        assert!(
+            err.hint().contains(in_hint),
+            "{text:?}: hint {:?} lacks {in_hint:?}",
+            err.hint()
+        );
+    }
+}
+
+#[test]
+fn unsupported_curves_and_key_types_are_refused() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("p521_public.pem", "ES256", &["public_key_pem", "P-521"]),
+        (
+            "secp256k1_public.pem",
+            "ES256",
+            &["public_key_pem", "curve"],
+        ),
+        ("ed448_public.pem", "EdDSA", &["public_key_pem", "Ed448"]),
+    ];
+    for (pem, alg, names) in cases {
+        let err = config_error(&base_pem(alg, pem), names);
+        assert!(!err.hint().is_empty());
+    }
+}
+
+#[test]
+fn es512_is_refused() {
+    let err = config_error(
+        &base_pem("ES512", "p521_public.pem"),
+        &["algorithms", "ES512"],
+    );
+    assert!(err.hint().contains("ES256"), "{}", err.hint());
+    config_error(
+        &base_pem("ES512", "p256_public.pem"),
+        &["algorithms", "ES512"],
+    );
+}
+
+// ---------------------------------------------------------------- algorithms
+
+#[test]
+fn algorithm_allowlist_errors() {
+    let cases: &[(Value, &[&str])] = &[
+        (json!([]), &["algorithms", "empty"]),
+        (json!(["none"]), &["algorithms", "none"]),
+        (json!(["None"]), &["algorithms", "None"]),
+        (json!(["NONE"]), &["algorithms", "NONE"]),
+        (json!(["HS256", "none"]), &["algorithms", "none"]),
+        (json!(["hs256"]), &["algorithms", "hs256"]),
+        (json!(["HS257"]), &["algorithms", "HS257"]),
+        (json!(["ES256K"]), &["algorithms", "ES256K"]),
+        (json!(["Ed25519"]), &["algorithms", "Ed25519"]),
+        (json!(["RSA-OAEP"]), &["algorithms", "RSA-OAEP"]),
+        (json!(["HS256 "]), &["algorithms"]),
+        (json!([""]), &["algorithms"]),
+        (json!("HS256"), &["algorithms"]),
+        (json!([256]), &["algorithms"]),
+    ];
+    for (algs, names) in cases {
+        let err = config_error(&set(base(), "/algorithms", algs.clone()), names);
+        if algs
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string))
+        {
+            // The fix lists the supported names.
+            assert!(err.hint().contains("HS256"), "{algs}: {}", err.hint());
+        }
+    }
+    config_error(&remove(base(), "/algorithms"), &["algorithms"]);
+}
+
+#[test]
+fn every_supported_algorithm_name_parses() {
+    let names = [
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+        "ES384", "EdDSA",
+    ];
+    assert_eq!(Algorithm::ALL.map(Algorithm::as_str), names);
+    for name in names {
+        assert_eq!(name.parse::<Algorithm>().unwrap().as_str(), name);
+    }
+    for bad in ["none", "None", "ES512", "hs256", "", "EDDSA"] {
+        assert!(bad.parse::<Algorithm>().is_err(), "{bad}");
+    }
+    // A repeated entry is harmless.
+    load_ok(&set(base(), "/algorithms", json!(["HS256", "HS256"])));
+}
+
+// ---------------------------------------------------------------- other fields
+
+#[test]
+fn required_fields() {
+    for (pointer, name) in [
+        ("/name", "name"),
+        ("/token_name", "token_name"),
+        ("/expiration_time", "expiration_time"),
+        ("/claims/user_id", "claims.user_id"),
+        ("/claims", "claims"),
+        ("/key_source", "key_source"),
+        ("/key_source/type", "key_source.type"),
+    ] {
+        config_error(&remove(base(), pointer), &[name]);
+    }
+}
+
+#[test]
+fn field_value_errors() {
+    let cases: &[(&str, Value, &[&str])] = &[
+        ("/expiration_time", json!(0), &["expiration_time"]),
+        ("/name", json!(""), &["name"]),
+        ("/name", json!("x".repeat(65)), &["name", "65", "64"]),
+        ("/name", json!("é".repeat(65)), &["name", "65"]),
+        ("/token_name", json!(""), &["token_name"]),
+        ("/claims/user_id", json!(""), &["claims.user_id"]),
+        ("/claims/user_id", json!("/a/~2"), &["claims.user_id"]),
+        ("/claims/name", json!(""), &["claims.name"]),
+        ("/claims/email", json!(""), &["claims.email"]),
+        ("/claims/roles", json!(""), &["claims.roles"]),
+        ("/user_type", json!(""), &["user_type"]),
+        ("/issuer", json!(""), &["issuer"]),
+        ("/audience", json!(""), &["audience"]),
+        ("/initial_roles", json!(["Viewer", ""]), &["initial_roles"]),
+        ("/max_token_bytes", json!(0), &["max_token_bytes"]),
+    ];
+    for (pointer, value, names) in cases {
+        config_error(&set(base(), pointer, value.clone()), names);
+    }
+}
+
+#[test]
+fn wrongly_typed_fields_are_config_errors_naming_the_field() {
+    let cases: &[(&str, Value, &str)] = &[
+        ("/expiration_time", json!(-1), "expiration_time"),
+        ("/expiration_time", json!("3600"), "expiration_time"),
+        ("/expiration_time", json!(1.5), "expiration_time"),
+        ("/leeway", json!(-5), "leeway"),
+        ("/enabled", json!("yes"), "enabled"),
+        ("/name", json!(7), "name"),
+        ("/max_token_bytes", json!("big"), "max_token_bytes"),
+        ("/initial_roles", json!("Viewer"), "initial_roles"),
+        ("/claims", json!("sub"), "claims"),
+        ("/system_prompts", json!({"kind": "text"}), "system_prompts"),
+        ("/claims/roles", json!(["groups"]), "claims.roles"),
+    ];
+    for (pointer, value, name) in cases {
+        config_error(&set(base(), pointer, value.clone()), &[name]);
+    }
+    // Not a configuration object at all.
+    for text in ["", "[]", "null", "{", "{\"name\": \"ERP\",}"] {
+        let err = JwtConfig::from_json_str(text).unwrap_err();
+        assert_config_error(&err, &[], &[]);
+    }
+}
+
+#[test]
+fn name_length_is_counted_in_characters() {
+    load_ok(&set(base(), "/name", json!("x".repeat(64))));
+    load_ok(&set(base(), "/name", json!("é".repeat(64))));
+    load_ok(&set(base(), "/name", json!("x")));
+}
+
+#[test]
+fn prompt_slots_must_be_in_range() {
+    let bad = [
+        ("text", 0),
+        ("text", 16),
+        ("numeric", 0),
+        ("numeric", 16),
+        ("date", 0),
+        ("date", 11),
+    ];
+    for (kind, slot) in bad {
+        let v = set(
+            base(),
+            "/system_prompts",
+            json!([prompt("text", 3), prompt(kind, slot)]),
+        );
+        config_error(&v, &["system_prompts[1]", kind, &slot.to_string()]);
+    }
+    let ok = [
+        ("text", 1),
+        ("text", 15),
+        ("numeric", 1),
+        ("numeric", 15),
+        ("date", 1),
+        ("date", 10),
+    ];
+    let all: Vec<Value> = ok.iter().map(|(k, s)| prompt(k, *s)).collect();
+    let c = load_ok(&set(base(), "/system_prompts", json!(all)));
+    assert_eq!(c.system_prompts.len(), 6);
+    assert_eq!(
+        (
+            PromptKind::Text.slots(),
+            PromptKind::Numeric.slots(),
+            PromptKind::Date.slots()
+        ),
+        (15, 15, 10)
+    );
+    // Negative slots and unknown kinds are refused too.
+    config_error(
+        &set(base(), "/system_prompts", json!([prompt("text", -1)])),
+        &["system_prompts[0].slot"],
+    );
+    config_error(
+        &set(
+            base(),
+            "/system_prompts",
+            json!([prompt("date", 2), prompt("boolean", 1)]),
+        ),
+        &["system_prompts[1].kind", "boolean"],
+    );
+    config_error(
+        &set(
+            base(),
+            "/system_prompts",
+            json!([{"kind": "text", "slot": 1}]),
+        ),
+        &["system_prompts[0].claim"],
+    );
+    config_error(
+        &set(
+            base(),
+            "/system_prompts",
+            json!([{"kind": "text", "slot": 1, "claim": ""}]),
+        ),
+        &["system_prompts[0].claim"],
+    );
+}
+
+#[test]
+fn a_prompt_slot_may_be_used_once_per_kind() {
+    let twice = json!([prompt("numeric", 4), {"kind": "numeric", "slot": 4, "claim": "other"}]);
+    config_error(
+        &set(base(), "/system_prompts", twice),
+        &["system_prompts[1]", "numeric", "4"],
+    );
+    let twice = json!([prompt("date", 10), prompt("text", 1), prompt("date", 10)]);
+    config_error(
+        &set(base(), "/system_prompts", twice),
+        &["system_prompts[2]", "date"],
+    );
+    // The same slot number in different kinds is fine (as in the contract example).
+    load_ok(&set(
+        base(),
+        "/system_prompts",
+        json!([prompt("text", 1), prompt("numeric", 1), prompt("date", 1)]),
+    ));
+}
+
+#[test]
+fn unknown_fields_are_errors_everywhere() {
+    let cases: &[(&str, Value, &str)] = &[
+        ("/audiance", json!("bi-server"), "audiance"),
+        ("/Name", json!("ERP"), "Name"),
+        ("/claims/username", json!("sub"), "username"),
+        ("/key_source/secrets", json!("x"), "secrets"),
+        (
+            "/key_source/url",
+            json!("https://idp.example.com/jwks"),
+            "url",
+        ),
+        ("/key_source/jwks", json!({"keys": []}), "jwks"),
+    ];
+    for (pointer, value, name) in cases {
+        let err = config_error(&set(base(), pointer, value.clone()), &[name]);
+        assert!(err.hint().contains(name), "{}", err.hint());
+    }
+    let typo = json!([{"kind": "text", "slot": 1, "claim": "department", "audiance": "x"}]);
+    config_error(&set(base(), "/system_prompts", typo), &["audiance"]);
+    let typo = json!({"type": "jwks", "jwks": {"keys": []}, "public_key_pem": "x"});
+    config_error(&set(base(), "/key_source", typo), &["public_key_pem"]);
+    let typo = json!({"type": "static", "public_key_pem": key("p256_public.pem"), "kid": "k1"});
+    config_error(
+        &set(base_pem("ES256", "p256_public.pem"), "/key_source", typo),
+        &["kid"],
+    );
+}
+
+#[test]
+fn static_key_source_needs_exactly_one_key() {
+    let both =
+        json!({"type": "static", "secret": SECRET, "public_key_pem": key("rsa2048_public.pem")});
+    let err = config_error(
+        &set(base(), "/key_source", both),
+        &["key_source", "secret", "public_key_pem"],
+    );
+    assert!(err.hint().contains("secret") && err.hint().contains("public_key_pem"));
+    let neither = json!({"type": "static"});
+    config_error(&set(base(), "/key_source", neither), &["key_source"]);
+    for null in [
+        json!({"type": "static", "secret": null}),
+        json!({"type": "static", "public_key_pem": null}),
+    ] {
+        // An explicit null is no key at all.
+        let err = load(&set(base(), "/key_source", null)).unwrap_err();
+        assert_config_error(&err, &["key_source"], &[SECRET]);
+    }
+}
+
+#[test]
+fn unknown_key_source_types_are_refused() {
+    for ty in ["file", "Static", "JWKS", ""] {
+        config_error(&set(base(), "/key_source/type", json!(ty)), &[]);
+    }
+    config_error(
+        &set(base(), "/key_source", json!({"secret": SECRET})),
+        &["type"],
+    );
+}
+
+#[cfg(not(feature = "remote"))]
+#[test]
+fn remote_key_sources_need_the_remote_feature() {
+    let uri = set(
+        base_pem("RS256", "rsa2048_public.pem"),
+        "/key_source",
+        json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
+    );
+    let err = config_error(&uri, &["key_source", "jwks_uri"]);
+    assert!(err.hint().contains("remote"), "{}", err.hint());
+    let issuer = set(
+        set(
+            base_pem("RS256", "rsa2048_public.pem"),
+            "/key_source",
+            json!({"type": "issuer"}),
+        ),
+        "/issuer",
+        json!("https://idp.example.com"),
+    );
+    let err = config_error(&issuer, &["key_source", "issuer"]);
+    assert!(err.hint().contains("remote"), "{}", err.hint());
+}
+
+#[test]
+fn issuer_key_source_needs_the_issuer() {
+    let v = set(
+        base_pem("RS256", "rsa2048_public.pem"),
+        "/key_source",
+        json!({"type": "issuer"}),
+    );
+    let err = config_error(&v, &["issuer"]);
+    match &err {
+        Error::Config { field, .. } => assert_eq!(field, "issuer"),
+        other => panic!("{other:?}"),
+    }
+    config_error(&set(v, "/key_source/extra", json!(1)), &["extra"]);
+}
+
+#[test]
+fn jwks_uri_needs_a_url() {
+    let v = set(
+        base_pem("RS256", "rsa2048_public.pem"),
+        "/key_source",
+        json!({"type": "jwks_uri"}),
+    );
+    config_error(&v, &["url"]);
+}
+
+// ---------------------------------------------------------------- secret hygiene
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(SECRET);
+    let env_value = "SUPERSECRET-env-debug-0123456789abcdef";
+    // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
+    unsafe { std::env::set_var("JWT_SSO_TEST_CONFIG_DEBUG", env_value) };
+    let oct_k = "U1VQRVJTRUNSRVQtb2N0LWp3ay0wMTIzNDU2Nzg5YWJjZGVm";
+    let cases = [
+        (base(), SECRET),
+        (
+            set(base(), "/key_source/secret", json!({"base64": b64})),
+            b64.as_str(),
+        ),
+        (
+            set(
+                base(),
+                "/key_source/secret",
+                json!({"env": "JWT_SSO_TEST_CONFIG_DEBUG"}),
+            ),
+            env_value,
+        ),
+        (
+            set(
+                base(),
+                "/key_source",
+                json!({"type": "jwks", "jwks": {"keys": [{"kty": "oct", "k": oct_k, "kid": "h"}]}}),
+            ),
+            oct_k,
+        ),
+    ];
+    for (v, secret) in cases {
+        let c = load_ok(&v);
+        let verifier = Verifier::new(c.clone()).unwrap();
+        let texts = [
+            format!("{c:?}"),
+            format!("{c:#?}"),
+            format!("{:?}", c.key_source),
+            format!("{verifier:?}"),
+            format!("{verifier:#?}"),
+        ];
+        assert_hidden("Debug", &texts, &[secret, "SUPERSECRET"]);
+        // The Debug output is still useful.
+        assert!(texts[0].contains("ERP"), "{}", texts[0]);
+        // Errors from the verifier never show it either.
+        let err = verifier.verify_at("a.b.c", 0).unwrap_err();
+        assert_hidden("a token error", &renderings(&err), &[secret]);
+    }
+}
+
+#[test]
+fn config_errors_never_show_the_secret() {
+    // Every config error raised next to a secret, with the secret in all three forms.
+    // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
+    unsafe { std::env::set_var("JWT_SSO_TEST_CONFIG_HYGIENE", SECRET) };
+    let forms = [
+        json!(SECRET),
+        json!({"base64": "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY"}),
+        json!({"env": "JWT_SSO_TEST_CONFIG_HYGIENE"}),
+    ];
+    let breakages: Vec<Box<dyn Fn(Value) -> Value>> = vec![
+        Box::new(|v| set(v, "/algorithms", json!(["RS256"]))),
+        Box::new(|v| set(v, "/algorithms", json!(["HS512"]))),
+        Box::new(|v| set(v, "/algorithms", json!(["none"]))),
+        Box::new(|v| set(v, "/algorithms", json!([]))),
+        Box::new(|v| set(v, "/expiration_time", json!(0))),
+        Box::new(|v| set(v, "/expiration_time", json!(-1))),
+        Box::new(|v| set(v, "/name", json!(""))),
+        Box::new(|v| set(v, "/audiance", json!("x"))),
+        Box::new(|v| set(v, "/key_source/extra", json!("x"))),
+        Box::new(|v| set(v, "/key_source/public_key_pem", json!("x"))),
+        Box::new(|v| set(v, "/key_source/type", json!("jwks"))),
+        Box::new(|v| set(v, "/key_source/type", json!("nope"))),
+        Box::new(|v| set(v, "/system_prompts", json!([prompt("text", 16)]))),
+        Box::new(|v| remove(v, "/claims/user_id")),
+        Box::new(|v| remove(v, "/token_name")),
+    ];
+    for form in &forms {
+        for (i, breakage) in breakages.iter().enumerate() {
+            let v = breakage(set(base(), "/key_source/secret", form.clone()));
+            let err = load(&v).expect_err(&format!("breakage {i} with {form}"));
+            assert_config_error(
+                &err,
+                &[],
+                &[
+                    SECRET,
+                    "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY",
+                ],
+            );
+            // TOML is the same model, and its errors are as clean.
+            let toml = toml::to_string(&v).unwrap();
+            let err = JwtConfig::from_toml_str(&toml).expect_err(&toml);
+            assert_config_error(&err, &[], &[SECRET]);
+        }
+    }
+}
