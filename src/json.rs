@@ -5,7 +5,11 @@
 
 use std::fmt;
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
 /// The deepest nesting accepted; the top-level object is level 1.
@@ -20,6 +24,34 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
         Value::Object(map) => Ok(map),
         other => Err(format!("is {}, not a JSON object", type_name(&other))),
     }
+}
+
+/// The exact JSON text of the value found by following `tokens` (member
+/// names or array indexes) from the top of `document`.
+///
+/// `Value` holds an integer beyond 64 bits as the nearest `f64` (without
+/// serde_json's `arbitrary_precision`, which a library must not force on its
+/// hosts), and prints floats in its own way; the mapper uses this to map such
+/// numbers from the sender's own text (CONTRACT section 4). It is called only
+/// for those rare claims, on a document that [`parse_object`] already accepted.
+pub(crate) fn raw_text<'d, 't>(
+    document: &'d [u8],
+    tokens: impl IntoIterator<Item = Cow<'t, str>>,
+) -> Option<&'d str> {
+    let mut current: &'d RawValue = serde_json::from_slice(document).ok()?;
+    for token in tokens {
+        let text = current.get();
+        current = if text.starts_with('{') {
+            let members: HashMap<String, &'d RawValue> = serde_json::from_str(text).ok()?;
+            members.get(token.as_ref()).copied()?
+        } else if text.starts_with('[') {
+            let items: Vec<&'d RawValue> = serde_json::from_str(text).ok()?;
+            items.get(token.parse::<usize>().ok()?).copied()?
+        } else {
+            return None;
+        };
+    }
+    Some(current.get())
 }
 
 fn describe(e: serde_json::Error) -> String {
@@ -89,7 +121,9 @@ impl<'de> Visitor<'de> for Strict {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
+        Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number is not finite"))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -111,7 +145,9 @@ impl<'de> Visitor<'de> for Strict {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         self.enter()?;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Strict { depth: self.depth + 1 })? {
+        while let Some(item) = seq.next_element_seed(Strict {
+            depth: self.depth + 1,
+        })? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -122,9 +158,13 @@ impl<'de> Visitor<'de> for Strict {
         let mut members = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if members.contains_key(&key) {
-                return Err(de::Error::custom(format!("repeats the member name `{key}`")));
+                return Err(de::Error::custom(format!(
+                    "repeats the member name `{key}`"
+                )));
             }
-            let value = map.next_value_seed(Strict { depth: self.depth + 1 })?;
+            let value = map.next_value_seed(Strict {
+                depth: self.depth + 1,
+            })?;
             members.insert(key, value);
         }
         Ok(Value::Object(members))
@@ -170,10 +210,28 @@ mod tests {
 
     #[test]
     fn repeated_members_are_refused_even_when_escaped() {
-        assert!(parse_object(br#"{"a":1,"a":2}"#).unwrap_err().contains("`a`"));
+        assert!(
+            parse_object(br#"{"a":1,"a":2}"#)
+                .unwrap_err()
+                .contains("`a`")
+        );
         assert!(parse_object(br#"{"a":1,"\u0061":2}"#).is_err());
         assert!(parse_object(br#"{"a":{"b":1,"b":1}}"#).is_err());
         assert!(parse_object(br#"{"a":1,"b":{"a":2}}"#).is_ok());
+    }
+
+    #[test]
+    fn raw_text_keeps_the_senders_digits() {
+        let doc = br#"{"a":18446744073709551616,"b":[1,-99999999999999999999,2.50e1],"c/d":{"~":123456789012345678901234567890},"e":"x"}"#;
+        let at = |tokens: &[&str]| raw_text(doc, tokens.iter().map(|t| Cow::Borrowed(*t)));
+        assert_eq!(at(&["a"]), Some("18446744073709551616"));
+        assert_eq!(at(&["b", "1"]), Some("-99999999999999999999"));
+        assert_eq!(at(&["b", "2"]), Some("2.50e1"));
+        assert_eq!(at(&["c/d", "~"]), Some("123456789012345678901234567890"));
+        assert_eq!(at(&["e"]), Some(r#""x""#));
+        assert_eq!(at(&["b", "3"]), None);
+        assert_eq!(at(&["a", "x"]), None);
+        assert_eq!(at(&["zz"]), None);
     }
 
     #[test]

@@ -73,6 +73,15 @@
 //!   leading `+` and surrounding whitespace; integers stay integers.
 //! - An inline JWK Set holding private key material (`d`) is refused at load.
 //! - Warnings are added only for absent prompt claims (section 4).
+//! - A text prompt from a number takes the number's JSON text as the sender
+//!   wrote it (`1e3` stays `"1e3"`); an integer user ID beyond 64 bits keeps its
+//!   exact digits; a number written with a fraction or exponent is not an
+//!   integer user ID (`42.0` is refused).
+//! - Date prompts are `YYYY-MM-DD` in years 0000–9999 (no sign); a date-time
+//!   whose UTC date falls outside is `invalid_claim`.
+//! - The four time errors of step 11 are checked in the order listed:
+//!   expired, not yet valid, issued in the future, too old.
+//! - `expires_at` keeps fractional NumericDates to the microsecond.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

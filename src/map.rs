@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime, UtcOffset};
 
 use crate::config::{JwtConfig, PromptKind};
 use crate::error::Error;
-use crate::json::type_name;
+use crate::json::{raw_text, type_name};
 use crate::time_fmt::to_datetime;
 
 /// Who logged in: the result of a successful verification.
@@ -76,7 +76,8 @@ pub enum PromptValue {
     Text(String),
     /// A numeric prompt, as the JSON number it will be written as.
     Numeric(Number),
-    /// A date prompt, written as `YYYY-MM-DD`.
+    /// A date prompt, written as `YYYY-MM-DD` (years 0000–9999; a claim that
+    /// gives a date outside them is `invalid_claim`).
     Date(Date),
 }
 
@@ -115,11 +116,16 @@ impl TryFrom<RawPrompt> for SystemPrompt {
             (PromptKind::Text, Value::String(s)) => PromptValue::Text(s),
             (PromptKind::Numeric, Value::Number(n)) => PromptValue::Numeric(n),
             (PromptKind::Date, Value::String(s)) => PromptValue::Date(
-                Date::parse(&s, DATE_FORMAT).map_err(|e| format!("date prompt `{s}`: {e}"))?,
+                parse_plain_date(&s)
+                    .ok_or_else(|| format!("date prompt `{s}` is not YYYY-MM-DD"))?,
             ),
             (kind, v) => return Err(format!("a {kind} prompt cannot hold {}", type_name(&v))),
         };
-        Ok(SystemPrompt { kind: raw.kind, slot: raw.slot, value })
+        Ok(SystemPrompt {
+            kind: raw.kind,
+            slot: raw.slot,
+            value,
+        })
     }
 }
 
@@ -134,6 +140,19 @@ impl ClaimPath {
 
     pub(crate) fn name(&self) -> &str {
         &self.0
+    }
+
+    /// The member names and indexes that lead to the claim.
+    fn tokens(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        match self.0.strip_prefix('/') {
+            Some(pointer) => pointer.split('/').map(unescape).collect(),
+            None => vec![self.0.as_str().into()],
+        }
+    }
+
+    /// The claim's own JSON text in the payload it was parsed from.
+    fn raw<'p>(&self, payload: Option<&'p [u8]>) -> Option<&'p str> {
+        raw_text(payload?, self.tokens())
     }
 
     pub(crate) fn lookup<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a Value> {
@@ -247,7 +266,11 @@ impl ClaimMapper {
             prompts: config
                 .system_prompts
                 .iter()
-                .map(|p| PromptRule { kind: p.kind, slot: p.slot, claim: ClaimPath::new(&p.claim) })
+                .map(|p| PromptRule {
+                    kind: p.kind,
+                    slot: p.slot,
+                    claim: ClaimPath::new(&p.claim),
+                })
                 .collect(),
         }
     }
@@ -276,16 +299,32 @@ impl ClaimMapper {
         claims: &Map<String, Value>,
         expires_at: OffsetDateTime,
     ) -> Result<MappedIdentity, Error> {
+        self.map_payload(claims, None, expires_at)
+    }
+
+    /// [`ClaimMapper::map`], with the payload `claims` was parsed from, so
+    /// that numbers map from the sender's own text: an integer user ID beyond
+    /// 64 bits keeps its digits, and a text prompt gets the number as written.
+    pub(crate) fn map_payload(
+        &self,
+        claims: &Map<String, Value>,
+        payload: Option<&[u8]>,
+        expires_at: OffsetDateTime,
+    ) -> Result<MappedIdentity, Error> {
         let user_id = match self.user_id_value(claims)? {
             Value::String(s) => s.clone(),
             Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
-            other => {
-                return Err(Error::invalid_claim(
-                    self.user_id.name(),
-                    "a non-empty string or an integer",
-                    describe(other),
-                ));
-            }
+            // An integer beyond 64 bits: serde_json holds it as f64, the payload has its digits.
+            other => match self.user_id.raw(payload).filter(|t| is_integer(t)) {
+                Some(text) if other.is_number() => text.to_owned(),
+                _ => {
+                    return Err(Error::invalid_claim(
+                        self.user_id.name(),
+                        "a non-empty string or an integer",
+                        describe(other),
+                    ));
+                }
+            },
         };
         let name = self.optional_string(claims, self.name.as_ref())?;
         let email = self.optional_string(claims, self.email.as_ref())?;
@@ -303,7 +342,7 @@ impl ClaimMapper {
                 Some(value) => prompts.push(SystemPrompt {
                     kind: rule.kind,
                     slot: rule.slot,
-                    value: convert_prompt(rule, value)?,
+                    value: convert_prompt(rule, value, rule.claim.raw(payload))?,
                 }),
             }
         }
@@ -329,7 +368,11 @@ impl ClaimMapper {
         match path.lookup(claims) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(Error::invalid_claim(path.name(), "a string", describe(other))),
+            Some(other) => Err(Error::invalid_claim(
+                path.name(),
+                "a string",
+                describe(other),
+            )),
         }
     }
 
@@ -347,7 +390,7 @@ impl ClaimMapper {
             match path.lookup(claims) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) => {
-                    for piece in s.split(|c: char| c == ' ' || c == ',') {
+                    for piece in s.split([' ', ',']) {
                         add(piece);
                     }
                 }
@@ -388,7 +431,12 @@ fn describe(v: &Value) -> String {
     }
 }
 
-fn convert_prompt(rule: &PromptRule, value: &Value) -> Result<PromptValue, Error> {
+/// `raw`: the claim's JSON text as the sender wrote it, when known.
+fn convert_prompt(
+    rule: &PromptRule,
+    value: &Value,
+    raw: Option<&str>,
+) -> Result<PromptValue, Error> {
     let fail = |expected: &str| {
         Error::invalid_claim(
             rule.claim.name(),
@@ -399,7 +447,10 @@ fn convert_prompt(rule: &PromptRule, value: &Value) -> Result<PromptValue, Error
     match rule.kind {
         PromptKind::Text => match value {
             Value::String(s) => Ok(PromptValue::Text(s.clone())),
-            Value::Number(n) => Ok(PromptValue::Text(n.to_string())),
+            // "Numbers as their JSON text": the text the sender wrote (`1e3`, `2.50`).
+            Value::Number(n) => Ok(PromptValue::Text(
+                raw.map_or_else(|| n.to_string(), str::to_owned),
+            )),
             Value::Bool(b) => Ok(PromptValue::Text(b.to_string())),
             _ => Err(fail("a string, number or boolean")),
         },
@@ -417,7 +468,8 @@ fn convert_prompt(rule: &PromptRule, value: &Value) -> Result<PromptValue, Error
                 Value::Number(n) => n
                     .as_f64()
                     .and_then(|secs| to_datetime(secs.floor()))
-                    .map(|t| PromptValue::Date(t.date()))
+                    .and_then(|t| four_digit_year(t.date()))
+                    .map(PromptValue::Date)
                     .ok_or_else(|| fail(expected)),
                 _ => Err(fail(expected)),
             }
@@ -425,12 +477,25 @@ fn convert_prompt(rule: &PromptRule, value: &Value) -> Result<PromptValue, Error
     }
 }
 
+/// `-?[0-9]+`: an integer in JSON number syntax.
+fn is_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A decimal number in a string: JSON number syntax, optionally with a
 /// leading `+`, surrounding whitespace ignored. Integers stay integers.
 fn parse_decimal(s: &str) -> Option<Number> {
     let t = s.trim();
-    let t = t.strip_prefix('+').filter(|r| !r.starts_with('-')).unwrap_or(t);
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+    let t = t
+        .strip_prefix('+')
+        .filter(|r| !r.starts_with('-'))
+        .unwrap_or(t);
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+    {
         return None;
     }
     if let Ok(i) = t.parse::<i64>() {
@@ -439,16 +504,44 @@ fn parse_decimal(s: &str) -> Option<Number> {
     if let Ok(u) = t.parse::<u64>() {
         return Some(u.into());
     }
-    t.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(Number::from_f64)
+    t.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .and_then(Number::from_f64)
 }
 
+/// A date prompt from text: `YYYY-MM-DD`, or an RFC 3339 date-time's UTC date.
 fn parse_date(s: &str) -> Option<PromptValue> {
-    if let Ok(date) = Date::parse(s, DATE_FORMAT) {
-        return Some(PromptValue::Date(date));
+    let date = match parse_plain_date(s) {
+        Some(date) => date,
+        // `checked_to_offset`: moving to UTC can leave the supported range
+        // (e.g. 9999-12-31T23:30:00-01:00), which `to_offset` would panic on.
+        None => OffsetDateTime::parse(s, &Rfc3339)
+            .ok()?
+            .checked_to_offset(UtcOffset::UTC)?
+            .date(),
+    };
+    four_digit_year(date).map(PromptValue::Date)
+}
+
+/// Exactly `YYYY-MM-DD`: the `[year]` component alone would also take a sign
+/// (`+2021-04-15`, `-2021-04-15`).
+fn parse_plain_date(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+    if !shape {
+        return None;
     }
-    OffsetDateTime::parse(s, &Rfc3339)
-        .ok()
-        .map(|t| PromptValue::Date(t.to_offset(UtcOffset::UTC).date()))
+    Date::parse(s, DATE_FORMAT).ok()
+}
+
+/// Only years 0000–9999 can be written as `YYYY-MM-DD`.
+fn four_digit_year(date: Date) -> Option<Date> {
+    (0..=9999).contains(&date.year()).then_some(date)
 }
 
 #[cfg(test)]
@@ -461,7 +554,9 @@ mod tests {
         assert_eq!(parse_decimal(" -3 "), Some((-3).into()));
         assert_eq!(parse_decimal("+2.5"), Number::from_f64(2.5));
         assert_eq!(parse_decimal("1e3"), Number::from_f64(1000.0));
-        for bad in ["", "abc", "1,5", "NaN", "inf", "1e999", "+-1", "0x10", "--1"] {
+        for bad in [
+            "", "abc", "1,5", "NaN", "inf", "1e999", "+-1", "0x10", "--1",
+        ] {
             assert_eq!(parse_decimal(bad), None, "{bad}");
         }
     }
@@ -470,9 +565,18 @@ mod tests {
     fn json_pointer_lookup() {
         let claims = serde_json::json!({"a/b": 1, "m~n": 2, "r": {"roles": ["x", "y"]}, "": 3});
         let claims = claims.as_object().unwrap();
-        assert_eq!(ClaimPath::new("/a~1b").lookup(claims), Some(&Value::from(1)));
-        assert_eq!(ClaimPath::new("/m~0n").lookup(claims), Some(&Value::from(2)));
-        assert_eq!(ClaimPath::new("/r/roles/1").lookup(claims), Some(&Value::from("y")));
+        assert_eq!(
+            ClaimPath::new("/a~1b").lookup(claims),
+            Some(&Value::from(1))
+        );
+        assert_eq!(
+            ClaimPath::new("/m~0n").lookup(claims),
+            Some(&Value::from(2))
+        );
+        assert_eq!(
+            ClaimPath::new("/r/roles/1").lookup(claims),
+            Some(&Value::from("y"))
+        );
         assert_eq!(ClaimPath::new("/r/roles/01").lookup(claims), None);
         assert_eq!(ClaimPath::new("/r/roles/2").lookup(claims), None);
         assert_eq!(ClaimPath::new("/").lookup(claims), Some(&Value::from(3)));

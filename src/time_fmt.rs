@@ -17,10 +17,12 @@ pub(crate) fn to_datetime(secs: f64) -> Option<OffsetDateTime> {
     if !secs.is_finite() {
         return None;
     }
-    let nanos = (secs * 1e9).round();
-    // i128 holds every finite f64 below 1.7e38; the time crate bounds it further.
-    if nanos.abs() > 1e30 {
-        return None;
+    // Whole seconds and microseconds apart: an f64 near 1.7e9 is exact to
+    // about 0.2 µs, so `1767226200.123` stays `.123` rather than `.122999808`.
+    let whole = secs.floor();
+    if whole.abs() > 1e15 {
+        return None; // far outside what OffsetDateTime can hold
     }
-    OffsetDateTime::from_unix_timestamp_nanos(nanos as i128).ok()
+    let micros = ((secs - whole) * 1e6).round() as i128;
+    OffsetDateTime::from_unix_timestamp_nanos(whole as i128 * 1_000_000_000 + micros * 1_000).ok()
 }
