@@ -81,11 +81,14 @@ mod clock;
 mod config;
 mod crypto;
 mod error;
+pub mod extract;
 mod json;
 mod key;
 mod map;
 pub mod mint;
+mod registry;
 mod secret;
+mod store;
 mod time_fmt;
 mod verify;
 
@@ -97,7 +100,9 @@ pub use config::{
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
 pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
+pub use registry::Registry;
 pub use secret::Secret;
+pub use store::{Authenticator, Login, MemoryStore, StoreError, User, UserStore};
 pub use verify::Verifier;
 
 /// The README's examples, compiled and run as doctests.
