@@ -187,6 +187,7 @@ impl Reply {
     /// A 401 with `{"error":{"kind","message","hint"}}`; returns the kind.
     fn rejected(&self) -> String {
         assert_eq!(self.status, 401, "{}", self.body);
+        assert!(self.body.starts_with(r#"{"error":{"kind":""#), "{}", self.body);
         let error = &self.json()["error"];
         let keys: Vec<&String> = error.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["hint", "kind", "message"], "{}", self.body);
@@ -198,6 +199,7 @@ impl Reply {
     /// A 400 with exactly `{"error":{"kind":"bad_request","message":…}}`.
     fn bad_request(&self) -> String {
         assert_eq!(self.status, 400, "{}", self.body);
+        assert!(self.body.starts_with(r#"{"error":{"kind":"bad_request","message":""#), "{}", self.body);
         let error = &self.json()["error"];
         assert_eq!(error.as_object().unwrap().len(), 2, "{}", self.body);
         assert_eq!(error["kind"], "bad_request");

@@ -97,7 +97,7 @@ async fn session(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         Some(user) => Json(json!({ "user": UserBody::from(&user) })).into_response(),
         None => {
             let error = json!({"kind": "invalid_session", "message": "no valid session; log in again"});
-            (StatusCode::UNAUTHORIZED, Json(json!({ "error": error }))).into_response()
+            (StatusCode::UNAUTHORIZED, Json(ErrorBody { error })).into_response()
         }
     }
 }
@@ -110,7 +110,7 @@ impl AppState {
         };
         let Some(session) = self.new_session(&user.user_id) else {
             let error = json!({"kind": "internal", "message": "no random session token available"});
-            return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": error }))).into_response();
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error })).into_response();
         };
         let body = LoginBody { first_login, user: UserBody::from(&user), identity: &identity };
         (StatusCode::OK, [("x-auth-token", session)], Json(body)).into_response()
@@ -150,13 +150,19 @@ impl<'a> From<&'a User> for UserBody<'a> {
     }
 }
 
+/// `{"error": …}`, serialised in place so that members keep their order.
+#[derive(Serialize)]
+struct ErrorBody<T> {
+    error: T,
+}
+
 /// 400 for a token sent the wrong way, 500 for a failing store, 401 for a
 /// rejected token: `{"error":{"kind","message","hint"}}` (400: no hint).
 fn failure(error: Error) -> Response {
     let status = match error.kind() {
         ErrorKind::BadRequest => {
             let error = json!({"kind": "bad_request", "message": error.to_string()});
-            return (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response();
+            return (StatusCode::BAD_REQUEST, Json(ErrorBody { error })).into_response();
         }
         ErrorKind::Store => {
             let source = std::error::Error::source(&error).map(|s| s.to_string()).unwrap_or_default();
@@ -165,7 +171,7 @@ fn failure(error: Error) -> Response {
         }
         _ => StatusCode::UNAUTHORIZED,
     };
-    (status, Json(json!({ "error": error }))).into_response()
+    (status, Json(ErrorBody { error: &error })).into_response()
 }
 
 /// Users in SQLite: one connection behind a mutex, used on tokio's blocking
