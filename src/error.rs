@@ -566,7 +566,9 @@ impl Error {
     }
 
     pub(crate) fn bad_request(problem: impl Into<String>) -> Self {
-        Error::BadRequest { problem: problem.into() }
+        Error::BadRequest {
+            problem: problem.into(),
+        }
     }
 
     pub(crate) fn malformed(part: TokenPart, reason: impl Into<String>) -> Self {
@@ -728,7 +730,10 @@ mod tests {
             assert!(names.insert(kind.as_str()), "{kind} twice");
             assert!(!kind.hint().is_empty());
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
-            assert!(readme.contains(&format!("| `{kind}` |")), "README error table lacks `{kind}`");
+            assert!(
+                readme.contains(&format!("| `{kind}` |")),
+                "README error table lacks `{kind}`"
+            );
         }
     }
 
@@ -736,21 +741,45 @@ mod tests {
     fn registry_errors_name_the_candidates() {
         let none = Error::NoMatchingConfig {
             iss: Some("https://x".into()),
-            candidates: vec![("ERP".into(), Some("https://erp".into())), ("CRM".into(), None)],
+            candidates: vec![
+                ("ERP".into(), Some("https://erp".into())),
+                ("CRM".into(), None),
+            ],
         };
         assert_eq!(
             none.to_string(),
             "no enabled configuration has issuer `https://x`; enabled configurations: `ERP` (issuer `https://erp`), `CRM` (no issuer)"
         );
-        let empty = Error::NoMatchingConfig { iss: None, candidates: vec![] };
+        let empty = Error::NoMatchingConfig {
+            iss: None,
+            candidates: vec![],
+        };
         assert!(empty.to_string().contains("no string `iss`"), "{empty}");
-        assert!(empty.to_string().contains("no configuration is enabled"), "{empty}");
-        let two = Error::AmbiguousConfig { iss: "https://x".into(), candidates: vec!["A".into(), "B".into()] };
-        assert_eq!(two.to_string(), "token issuer `https://x` matches 2 enabled configurations: `A`, `B`");
-        let dup = Error::DuplicateName { name: "erp".into(), existing: "ERP".into() };
+        assert!(
+            empty.to_string().contains("no configuration is enabled"),
+            "{empty}"
+        );
+        let two = Error::AmbiguousConfig {
+            iss: "https://x".into(),
+            candidates: vec!["A".into(), "B".into()],
+        };
+        assert_eq!(
+            two.to_string(),
+            "token issuer `https://x` matches 2 enabled configurations: `A`, `B`"
+        );
+        let dup = Error::DuplicateName {
+            name: "erp".into(),
+            existing: "ERP".into(),
+        };
         assert!(dup.to_string().contains("`ERP` already exists"), "{dup}");
         assert_eq!(dup.kind().as_str(), "duplicate_name");
-        let unknown = Error::UnknownConfig { name: "X".into(), known: vec!["ERP".into()] };
-        assert_eq!(unknown.to_string(), "no configuration is named `X`; configurations: `ERP`");
+        let unknown = Error::UnknownConfig {
+            name: "X".into(),
+            known: vec!["ERP".into()],
+        };
+        assert_eq!(
+            unknown.to_string(),
+            "no configuration is named `X`; configurations: `ERP`"
+        );
     }
 }

@@ -91,7 +91,9 @@ pub fn bearer(authorization: &str) -> Result<Option<&str>, Error> {
 fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
     !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 /// The parameter `name` of a URL query string (with or without its leading
@@ -128,7 +130,9 @@ pub fn query_param<'q>(query: &'q str, name: &str) -> Result<Option<Cow<'q, str>
             )));
         }
         let value = decode(value).map_err(|problem| {
-            Error::bad_request(format!("the parameter `{name}` {problem}; send the token unchanged"))
+            Error::bad_request(format!(
+                "the parameter `{name}` {problem}; send the token unchanged"
+            ))
         })?;
         found = Some(value);
     }
@@ -254,15 +258,17 @@ pub struct LoginRequest {
 impl LoginRequest {
     /// A request carrying `token` (what a client sends).
     pub fn new(token: &str) -> Self {
-        LoginRequest { login_mode: JWT_LOGIN_MODE, password: Secret::new(token) }
+        LoginRequest {
+            login_mode: JWT_LOGIN_MODE,
+            password: Secret::new(token),
+        }
     }
 
     /// Parses and checks a request body (see the type's rules).
     pub fn parse(body: &[u8]) -> Result<Self, Error> {
         let object = parse_object(body)
             .map_err(|reason| Error::bad_request(format!("the login request body {reason}")))?;
-        serde_json::from_value(Value::Object(object))
-            .map_err(|e| Error::bad_request(e.to_string()))
+        serde_json::from_value(Value::Object(object)).map_err(|e| Error::bad_request(e.to_string()))
     }
 
     /// The token (the `password`).
@@ -294,10 +300,16 @@ impl TryFrom<RawLoginRequest> for LoginRequest {
 
     fn try_from(raw: RawLoginRequest) -> Result<Self, String> {
         let login_mode = match raw.login_mode {
-            None => return Err(format!("the login request has no `loginMode`; a JWT login sends `\"loginMode\": {JWT_LOGIN_MODE}`")),
+            None => {
+                return Err(format!(
+                    "the login request has no `loginMode`; a JWT login sends `\"loginMode\": {JWT_LOGIN_MODE}`"
+                ));
+            }
             Some(Value::Number(n)) if n.as_u64() == Some(JWT_LOGIN_MODE) => JWT_LOGIN_MODE,
             Some(Value::Number(n)) => {
-                return Err(format!("`loginMode` is {n}, but a JWT login uses {JWT_LOGIN_MODE}"));
+                return Err(format!(
+                    "`loginMode` is {n}, but a JWT login uses {JWT_LOGIN_MODE}"
+                ));
             }
             Some(other) => {
                 return Err(format!(
@@ -310,11 +322,16 @@ impl TryFrom<RawLoginRequest> for LoginRequest {
             return Err("the login request has a `username`; a JWT login sends only the token, in `password`, and no `username`".to_owned());
         }
         match raw.password {
-            None => Err("the login request has no `password`; send the JWT in `password`".to_owned()),
+            None => {
+                Err("the login request has no `password`; send the JWT in `password`".to_owned())
+            }
             Some(Value::String(token)) if token.is_empty() => {
                 Err("`password` is empty; send the JWT in `password`".to_owned())
             }
-            Some(Value::String(token)) => Ok(LoginRequest { login_mode, password: Secret::new(token) }),
+            Some(Value::String(token)) => Ok(LoginRequest {
+                login_mode,
+                password: Secret::new(token),
+            }),
             Some(other) => Err(format!(
                 "`password` is {}, expected the JWT as a string",
                 type_name(&other)
@@ -336,7 +353,12 @@ mod tests {
 
     #[test]
     fn bearer_takes_exactly_scheme_space_token() {
-        for ok in ["Bearer a.b.c", "bearer a.b.c", "BEARER a.b.c", "bEaReR a-b_c.d~e+f/g=="] {
+        for ok in [
+            "Bearer a.b.c",
+            "bearer a.b.c",
+            "BEARER a.b.c",
+            "bEaReR a-b_c.d~e+f/g==",
+        ] {
             assert!(bearer(ok).unwrap().is_some(), "{ok}");
         }
         assert_eq!(bearer("Bearer a.b.c").unwrap(), Some("a.b.c"));
@@ -357,7 +379,13 @@ mod tests {
             let message = bad(bearer(refused));
             assert!(!message.contains("a.b.c"), "{message}");
         }
-        for other in ["", "Basic dXNlcjpwYXNz", "Bearerx a.b.c", "Token a.b.c", "Digest"] {
+        for other in [
+            "",
+            "Basic dXNlcjpwYXNz",
+            "Bearerx a.b.c",
+            "Token a.b.c",
+            "Digest",
+        ] {
             assert_eq!(bearer(other).unwrap(), None, "{other}");
         }
     }
@@ -379,13 +407,25 @@ mod tests {
         assert_eq!(q("tokens=a.b.c&Token=a.b.c").unwrap(), None);
         // A broken escape elsewhere does not matter.
         assert_eq!(q("x=%zz&token=a.b.c").unwrap().as_deref(), Some("a.b.c"));
-        for refused in ["token=a.b.c%", "token=a.b.c%2", "token=%G0", "token=%FF", "token=1&token=2"] {
+        for refused in [
+            "token=a.b.c%",
+            "token=a.b.c%2",
+            "token=%G0",
+            "token=%FF",
+            "token=1&token=2",
+        ] {
             let message = bad(q(refused));
             assert!(message.contains("`token`"), "{message}");
         }
         // The borrowed path allocates nothing.
-        assert!(matches!(query_param("token=a.b.c", "token").unwrap(), Some(Cow::Borrowed(_))));
-        assert_eq!(form_param("token=a%2Eb.c", "token").unwrap().as_deref(), Some("a.b.c"));
+        assert!(matches!(
+            query_param("token=a.b.c", "token").unwrap(),
+            Some(Cow::Borrowed(_))
+        ));
+        assert_eq!(
+            form_param("token=a%2Eb.c", "token").unwrap().as_deref(),
+            Some("a.b.c")
+        );
     }
 
     #[test]
@@ -417,26 +457,58 @@ mod tests {
         assert!(!format!("{ok:?}").contains("a.b.c"));
 
         for (body, says) in [
-            (&br#"{"loginMode":1,"password":"secret.jwt.x"}"#[..], "`loginMode` is 1"),
-            (br#"{"loginMode":"67108864","password":"secret.jwt.x"}"#, "`loginMode` is a string"),
+            (
+                &br#"{"loginMode":1,"password":"secret.jwt.x"}"#[..],
+                "`loginMode` is 1",
+            ),
+            (
+                br#"{"loginMode":"67108864","password":"secret.jwt.x"}"#,
+                "`loginMode` is a string",
+            ),
             (br#"{"password":"secret.jwt.x"}"#, "no `loginMode`"),
             (br#"{"loginMode":67108864}"#, "no `password`"),
-            (br#"{"loginMode":67108864,"password":""}"#, "`password` is empty"),
-            (br#"{"loginMode":67108864,"password":12345}"#, "`password` is a number"),
-            (br#"{"loginMode":67108864,"password":"secret.jwt.x","username":"jdoe"}"#, "`username`"),
-            (br#"{"loginMode":67108864,"password":"secret.jwt.x","username":null}"#, "`username`"),
-            (br#"{"loginMode":67108864,"password":"secret.jwt.x","password":"secret.jwt.x"}"#, "repeats"),
-            (b"loginMode=67108864&password=secret.jwt.x", "not valid JSON"),
+            (
+                br#"{"loginMode":67108864,"password":""}"#,
+                "`password` is empty",
+            ),
+            (
+                br#"{"loginMode":67108864,"password":12345}"#,
+                "`password` is a number",
+            ),
+            (
+                br#"{"loginMode":67108864,"password":"secret.jwt.x","username":"jdoe"}"#,
+                "`username`",
+            ),
+            (
+                br#"{"loginMode":67108864,"password":"secret.jwt.x","username":null}"#,
+                "`username`",
+            ),
+            (
+                br#"{"loginMode":67108864,"password":"secret.jwt.x","password":"secret.jwt.x"}"#,
+                "repeats",
+            ),
+            (
+                b"loginMode=67108864&password=secret.jwt.x",
+                "not valid JSON",
+            ),
             (b"", "not valid JSON"),
             (br#"["secret.jwt.x"]"#, "not a JSON object"),
             (br#""secret.jwt.x""#, "not a JSON object"),
         ] {
             let message = bad(LoginRequest::parse(body));
             assert!(message.contains(says), "{message}");
-            assert!(!message.contains("secret") && !message.contains("12345"), "{message}");
+            assert!(
+                !message.contains("secret") && !message.contains("12345"),
+                "{message}"
+            );
         }
         // Deserialising the type directly applies the same field rules.
-        assert!(serde_json::from_str::<LoginRequest>(r#"{"loginMode":67108864,"password":"a","username":""}"#).is_err());
+        assert!(
+            serde_json::from_str::<LoginRequest>(
+                r#"{"loginMode":67108864,"password":"a","username":""}"#
+            )
+            .is_err()
+        );
         assert_eq!(JWT_LOGIN_MODE, 0x400_0000);
     }
 }

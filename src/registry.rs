@@ -161,7 +161,11 @@ impl Registry {
                 return Err(duplicate(&name, existing));
             }
             let verifier = Verifier::new(config).map_err(|e| match e {
-                Error::Config { field, problem, fix } if numbered => Error::Config {
+                Error::Config {
+                    field,
+                    problem,
+                    fix,
+                } if numbered => Error::Config {
                     field: format!("{field} (entry {}, `{name}`)", i + 1),
                     problem,
                     fix,
@@ -171,8 +175,10 @@ impl Registry {
             entries.insert(key(&name), Arc::new(verifier));
         }
         let registry = Registry::new();
-        *registry.current.write().unwrap_or_else(PoisonError::into_inner) =
-            Arc::new(Snapshot { entries });
+        *registry
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Snapshot { entries });
         Ok(registry)
     }
 
@@ -256,7 +262,10 @@ impl Registry {
         self.modify(|entries| {
             let old_key = key(name);
             let Some(old) = entries.get(&old_key) else {
-                return Err(Snapshot { entries: entries.clone() }.unknown(name));
+                return Err(Snapshot {
+                    entries: entries.clone(),
+                }
+                .unknown(name));
             };
             let new_key = key(&config.name);
             if new_key != old_key {
@@ -278,7 +287,10 @@ impl Registry {
         let now = self.now();
         self.modify(|entries| {
             let Some(old) = entries.get(&key(name)) else {
-                return Err(Snapshot { entries: entries.clone() }.unknown(name));
+                return Err(Snapshot {
+                    entries: entries.clone(),
+                }
+                .unknown(name));
             };
             let mut config = old.config().clone();
             config.enabled = enabled;
@@ -294,7 +306,10 @@ impl Registry {
     pub fn delete(&self, name: &str) -> Result<JwtConfig, Error> {
         self.modify(|entries| match entries.remove(&key(name)) {
             Some(removed) => Ok(removed.config().clone()),
-            None => Err(Snapshot { entries: entries.clone() }.unknown(name)),
+            None => Err(Snapshot {
+                entries: entries.clone(),
+            }
+            .unknown(name)),
         })
     }
 
@@ -311,7 +326,11 @@ impl Registry {
 
     /// Every configuration, sorted by name without regard to case.
     pub fn list(&self) -> Vec<JwtConfig> {
-        self.snapshot().entries.values().map(|v| v.config().clone()).collect()
+        self.snapshot()
+            .entries
+            .values()
+            .map(|v| v.config().clone())
+            .collect()
     }
 
     /// How many configurations the registry holds.
@@ -385,7 +404,10 @@ impl Registry {
     ) -> Result<MappedIdentity, Error> {
         let verifier = {
             let snapshot = self.snapshot();
-            snapshot.get(name).cloned().ok_or_else(|| snapshot.unknown(name))?
+            snapshot
+                .get(name)
+                .cloned()
+                .ok_or_else(|| snapshot.unknown(name))?
         };
         verifier.verify_at(token, now)
     }
@@ -416,12 +438,18 @@ impl Registry {
 }
 
 fn duplicate(name: &str, existing: &Verifier) -> Error {
-    Error::DuplicateName { name: name.to_owned(), existing: existing.name().to_owned() }
+    Error::DuplicateName {
+        name: name.to_owned(),
+        existing: existing.name().to_owned(),
+    }
 }
 
 fn route_in(snapshot: &Snapshot, token: &str) -> Result<Arc<Verifier>, Error> {
-    let enabled: Vec<&Arc<Verifier>> =
-        snapshot.entries.values().filter(|v| v.config().enabled).collect();
+    let enabled: Vec<&Arc<Verifier>> = snapshot
+        .entries
+        .values()
+        .filter(|v| v.config().enabled)
+        .collect();
     if let [only] = enabled.as_slice() {
         return Ok(Arc::clone(only));
     }
@@ -432,7 +460,10 @@ fn route_in(snapshot: &Snapshot, token: &str) -> Result<Arc<Verifier>, Error> {
         .max()
         .unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
     if token.len() > max {
-        return Err(Error::TokenTooLarge { size: token.len(), max });
+        return Err(Error::TokenTooLarge {
+            size: token.len(),
+            max,
+        });
     }
     let iss = peek_issuer(token)?;
     let has_iss = |v: &&Arc<Verifier>| iss.is_some() && v.config().issuer == iss;
@@ -440,9 +471,15 @@ fn route_in(snapshot: &Snapshot, token: &str) -> Result<Arc<Verifier>, Error> {
     match matching.as_slice() {
         [one] => Ok(Arc::clone(one)),
         [] => {
-            if let Some(off) = snapshot.entries.values().filter(|v| !v.config().enabled).find(has_iss)
+            if let Some(off) = snapshot
+                .entries
+                .values()
+                .filter(|v| !v.config().enabled)
+                .find(has_iss)
             {
-                return Err(Error::Disabled { config: off.name().to_owned() });
+                return Err(Error::Disabled {
+                    config: off.name().to_owned(),
+                });
             }
             Err(Error::NoMatchingConfig {
                 iss,
@@ -463,9 +500,12 @@ fn route_in(snapshot: &Snapshot, token: &str) -> Result<Arc<Verifier>, Error> {
 /// The payload is decoded strictly; errors never describe its contents.
 fn peek_issuer(token: &str) -> Result<Option<String>, Error> {
     let mut segments = token.split('.');
-    let (Some(_), Some(payload), Some(_), None) =
-        (segments.next(), segments.next(), segments.next(), segments.next())
-    else {
+    let (Some(_), Some(payload), Some(_), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
         return Err(Error::malformed(
             TokenPart::Token,
             format!(
@@ -496,7 +536,10 @@ fn peek_issuer(token: &str) -> Result<Option<String>, Error> {
 fn temp_path(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{file}.{}.{n}.tmp", std::process::id()))
 }
 

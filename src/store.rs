@@ -120,8 +120,7 @@ impl fmt::Display for StoreError {
 /// ```
 pub trait UserStore: Send + Sync {
     /// The user with this ID, if any.
-    fn find(&self, user_id: &str)
-    -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    fn find(&self, user_id: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
     /// Creates the user of a first login, usually
     /// [`User::from_identity`]`(identity)` (the identity also offers the
@@ -138,7 +137,11 @@ pub trait UserStore: Send + Sync {
     /// fails loudly rather than silently.
     fn update_profile(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send {
         let _ = user;
-        async { Err(StoreError::failed("this user store does not implement update_profile")) }
+        async {
+            Err(StoreError::failed(
+                "this user store does not implement update_profile",
+            ))
+        }
     }
 }
 
@@ -200,7 +203,10 @@ impl UserStore for MemoryStore {
                 stored.email = user.email.clone();
                 Ok(())
             }
-            None => Err(StoreError::failed(format!("no user `{}` to update", user.user_id))),
+            None => Err(StoreError::failed(format!(
+                "no user `{}` to update",
+                user.user_id
+            ))),
         }
     }
 }
@@ -265,7 +271,11 @@ pub struct Authenticator<S> {
 impl<S: UserStore> Authenticator<S> {
     /// A login flow over `registry` and `store`.
     pub fn new(registry: Arc<Registry>, store: S) -> Self {
-        Authenticator { registry, store, update_profiles: false }
+        Authenticator {
+            registry,
+            store,
+            update_profiles: false,
+        }
     }
 
     /// Whether later logins save a changed name or email through
@@ -318,13 +328,19 @@ impl<S: UserStore> Authenticator<S> {
                     user_id = %user.user_id,
                     "first login: user created"
                 );
-                Ok(Login { first_login: true, user, identity })
+                Ok(Login {
+                    first_login: true,
+                    user,
+                    identity,
+                })
             }
             Err(StoreError::Conflict) => match self.find(user_id).await? {
                 Some(user) => self.later_login(user, identity).await,
                 None => Err(store_error(
                     format!("finding user `{user_id}` after a create conflict"),
-                    StoreError::failed("the store reported the user as existing but cannot find it"),
+                    StoreError::failed(
+                        "the store reported the user as existing but cannot find it",
+                    ),
                 )),
             },
             Err(error) => Err(store_error(format!("creating user `{user_id}`"), error)),
@@ -332,7 +348,10 @@ impl<S: UserStore> Authenticator<S> {
     }
 
     async fn find(&self, user_id: &str) -> Result<Option<User>, Error> {
-        self.store.find(user_id).await.map_err(|e| store_error(format!("finding user `{user_id}`"), e))
+        self.store
+            .find(user_id)
+            .await
+            .map_err(|e| store_error(format!("finding user `{user_id}`"), e))
     }
 
     async fn later_login(&self, mut user: User, identity: MappedIdentity) -> Result<Login, Error> {
@@ -343,11 +362,18 @@ impl<S: UserStore> Authenticator<S> {
                 user.name = name;
                 user.email = email;
                 self.store.update_profile(&user).await.map_err(|e| {
-                    store_error(format!("updating the profile of user `{}`", user.user_id), e)
+                    store_error(
+                        format!("updating the profile of user `{}`", user.user_id),
+                        e,
+                    )
                 })?;
             }
         }
-        Ok(Login { first_login: false, user, identity })
+        Ok(Login {
+            first_login: false,
+            user,
+            identity,
+        })
     }
 }
 

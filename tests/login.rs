@@ -24,14 +24,23 @@ fn registry() -> Arc<Registry> {
         "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
         "user_type": "reader", "initial_roles": ["Viewer"]
     });
-    Arc::new(Registry::from_json_str(&config.to_string()).unwrap().with_clock(FixedClock(NOW)))
+    Arc::new(
+        Registry::from_json_str(&config.to_string())
+            .unwrap()
+            .with_clock(FixedClock(NOW)),
+    )
 }
 
 fn token(claims: Value) -> String {
     let mut claims = claims;
     claims["iss"] = json!(ISSUER);
     claims["exp"] = json!(NOW + 600);
-    sign_json(&SigningKey::from_secret(SECRET.as_bytes()), Algorithm::HS256, &claims).unwrap()
+    sign_json(
+        &SigningKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -40,7 +49,9 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
 
     let first = auth
-        .login(&token(json!({"loginname": "jdoe", "name": "Jane Doe", "groups": ["Sales"]})))
+        .login(&token(
+            json!({"loginname": "jdoe", "name": "Jane Doe", "groups": ["Sales"]}),
+        ))
         .await
         .unwrap();
     assert!(first.first_login);
@@ -63,25 +74,36 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     changed.initial_roles = vec!["Editor".into()];
     registry.update("ERP", changed).unwrap();
     let later = auth
-        .login(&token(json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"})))
+        .login(&token(
+            json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"}),
+        ))
         .await
         .unwrap();
     assert!(!later.first_login);
-    assert_eq!(later.user, first.user, "type, roles and (without update_profiles) name are kept");
+    assert_eq!(
+        later.user, first.user,
+        "type, roles and (without update_profiles) name are kept"
+    );
     assert_eq!(later.identity.roles, ["Editor", "Finance"]);
     assert_eq!(later.identity.name.as_deref(), Some("Jane Smith"));
 
     // A new user gets the new configuration's type and roles.
     let other = auth.login(&token(json!({"loginname": 42}))).await.unwrap();
     assert!(other.first_login);
-    assert_eq!((other.user.user_id.as_str(), other.user.user_type.as_str()), ("42", "author"));
+    assert_eq!(
+        (other.user.user_id.as_str(), other.user.user_type.as_str()),
+        ("42", "author")
+    );
     assert_eq!(other.user.roles, ["Editor"]);
     assert_eq!(auth.store().len(), 2);
 
     // A rejected token never reaches the store.
     let err = auth.login("not-a-token").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
-    let err = auth.login_at(&token(json!({"loginname": "jdoe"})), NOW + 3600).await.unwrap_err();
+    let err = auth
+        .login_at(&token(json!({"loginname": "jdoe"})), NOW + 3600)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Expired);
     assert_eq!(auth.store().len(), 2);
 }
@@ -92,10 +114,17 @@ async fn profile_updates_take_only_what_the_token_carries() {
     let claims = json!({"loginname": "jdoe", "name": "Jane Doe", "email": "jane@example.com"});
     auth.login(&token(claims)).await.unwrap();
 
-    let later = auth.login(&token(json!({"loginname": "jdoe", "name": "Jane Smith"}))).await.unwrap();
+    let later = auth
+        .login(&token(json!({"loginname": "jdoe", "name": "Jane Smith"})))
+        .await
+        .unwrap();
     assert!(!later.first_login);
     assert_eq!(later.user.name.as_deref(), Some("Jane Smith"));
-    assert_eq!(later.user.email.as_deref(), Some("jane@example.com"), "absent email keeps the stored one");
+    assert_eq!(
+        later.user.email.as_deref(),
+        Some("jane@example.com"),
+        "absent email keeps the stored one"
+    );
     assert_eq!(auth.store().users()[0], later.user);
     assert_eq!(later.user.roles, ["Viewer"]);
 }
@@ -151,41 +180,89 @@ impl UserStore for ScriptedStore {
 async fn store_failures_are_store_errors_with_their_source() {
     let jdoe = token(json!({"loginname": "jdoe"}));
 
-    let auth = Authenticator::new(registry(), ScriptedStore { fail_find: true, ..Default::default() });
+    let auth = Authenticator::new(
+        registry(),
+        ScriptedStore {
+            fail_find: true,
+            ..Default::default()
+        },
+    );
     let err = auth.login(&jdoe).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
     assert_eq!(err.kind().as_str(), "store");
-    assert_eq!(err.to_string(), "user store failed while finding user `jdoe`");
+    assert_eq!(
+        err.to_string(),
+        "user store failed while finding user `jdoe`"
+    );
     let source = std::error::Error::source(&err).expect("the store's error is the source");
     assert!(source.downcast_ref::<DatabaseDown>().is_some(), "{source}");
     assert_eq!(err.to_json()["kind"], "store");
 
-    let auth = Authenticator::new(registry(), ScriptedStore { fail_create: true, ..Default::default() });
+    let auth = Authenticator::new(
+        registry(),
+        ScriptedStore {
+            fail_create: true,
+            ..Default::default()
+        },
+    );
     let err = auth.login(&jdoe).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
-    assert_eq!(err.to_string(), "user store failed while creating user `jdoe`");
-    assert!(std::error::Error::source(&err).unwrap().downcast_ref::<DatabaseDown>().is_some());
+    assert_eq!(
+        err.to_string(),
+        "user store failed while creating user `jdoe`"
+    );
+    assert!(
+        std::error::Error::source(&err)
+            .unwrap()
+            .downcast_ref::<DatabaseDown>()
+            .is_some()
+    );
 
     // update_profiles on a store that does not implement update_profile fails loudly.
-    let store = ScriptedStore { conflict: true, ..Default::default() };
+    let store = ScriptedStore {
+        conflict: true,
+        ..Default::default()
+    };
     let auth = Authenticator::new(registry(), store).update_profiles(true);
-    let err = auth.login(&token(json!({"loginname": "jdoe", "name": "New"}))).await.unwrap_err();
+    let err = auth
+        .login(&token(json!({"loginname": "jdoe", "name": "New"})))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
     assert!(err.to_string().contains("updating the profile"), "{err}");
 }
 
 #[tokio::test]
 async fn a_create_conflict_is_retried_as_a_find() {
-    let auth = Authenticator::new(registry(), ScriptedStore { conflict: true, ..Default::default() });
-    let login = auth.login(&token(json!({"loginname": "jdoe"}))).await.unwrap();
+    let auth = Authenticator::new(
+        registry(),
+        ScriptedStore {
+            conflict: true,
+            ..Default::default()
+        },
+    );
+    let login = auth
+        .login(&token(json!({"loginname": "jdoe"})))
+        .await
+        .unwrap();
     assert!(!login.first_login, "the other login created the user");
-    assert_eq!(login.user.user_type, "administrator", "the stored user is returned");
+    assert_eq!(
+        login.user.user_type, "administrator",
+        "the stored user is returned"
+    );
     assert_eq!(auth.store().finds.load(Ordering::SeqCst), 2);
     assert_eq!(auth.store().creates.load(Ordering::SeqCst), 1);
 
-    let broken = ScriptedStore { conflict: true, lose_user: true, ..Default::default() };
+    let broken = ScriptedStore {
+        conflict: true,
+        lose_user: true,
+        ..Default::default()
+    };
     let auth = Authenticator::new(registry(), broken);
-    let err = auth.login(&token(json!({"loginname": "jdoe"}))).await.unwrap_err();
+    let err = auth
+        .login(&token(json!({"loginname": "jdoe"})))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
     assert!(err.to_string().contains("after a create conflict"), "{err}");
 }
@@ -238,5 +315,8 @@ async fn a_hundred_concurrent_first_logins_create_one_user() {
     }
     assert_eq!(first, 1, "exactly one login is the first");
     assert_eq!(auth.store().inner.len(), 1);
-    assert!(auth.store().conflicts.load(Ordering::SeqCst) > 0, "the logins really raced");
+    assert!(
+        auth.store().conflicts.load(Ordering::SeqCst) > 0,
+        "the logins really raced"
+    );
 }

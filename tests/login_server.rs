@@ -51,11 +51,19 @@ fn configs() -> Value {
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 fn sign(secret: &str, claims: Value) -> String {
-    sign_json(&SigningKey::from_secret(secret.as_bytes()), Algorithm::HS256, &claims).unwrap()
+    sign_json(
+        &SigningKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap()
 }
 
 fn erp_token(user: &str, groups: &[&str]) -> String {
@@ -70,11 +78,16 @@ fn erp_token(user: &str, groups: &[&str]) -> String {
 }
 
 fn crm_token(user: &str) -> String {
-    sign(SECRET_CRM, json!({"iss": CRM, "sub": user, "exp": now() + 600}))
+    sign(
+        SECRET_CRM,
+        json!({"iss": CRM, "sub": user, "exp": now() + 600}),
+    )
 }
 
 fn login_body(token: &str) -> Vec<u8> {
-    json!({"loginMode": 67108864, "password": token, "metadataLocale": "en_US"}).to_string().into_bytes()
+    json!({"loginMode": 67108864, "password": token, "metadataLocale": "en_US"})
+        .to_string()
+        .into_bytes()
 }
 
 /// A temporary directory holding the configuration file and the database.
@@ -122,7 +135,8 @@ impl Server {
     }
 
     async fn post(&self, path: &str, body: &[u8]) -> Reply {
-        self.send("POST", path, &[("Content-Type", "application/json")], body).await
+        self.send("POST", path, &[("Content-Type", "application/json")], body)
+            .await
     }
 
     async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
@@ -130,7 +144,13 @@ impl Server {
     }
 
     /// One HTTP/1.1 request on its own connection.
-    async fn send(&self, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    async fn send(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
         let exchange = async {
             let mut stream = TcpStream::connect(self.addr).await.unwrap();
             let mut head = format!(
@@ -148,7 +168,9 @@ impl Server {
             stream.read_to_end(&mut raw).await.unwrap();
             Reply::parse(&raw)
         };
-        tokio::time::timeout(Duration::from_secs(30), exchange).await.expect("the server answers")
+        tokio::time::timeout(Duration::from_secs(30), exchange)
+            .await
+            .expect("the server answers")
     }
 }
 
@@ -164,7 +186,14 @@ impl Reply {
         let text = String::from_utf8(raw.to_vec()).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         let mut lines = head.split("\r\n");
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
         let headers: Vec<(String, String)> = lines
             .map(|l| l.split_once(':').unwrap())
             .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_owned()))
@@ -173,11 +202,18 @@ impl Reply {
             headers.iter().any(|(k, _)| k == "content-length"),
             "a sized body: {headers:?}"
         );
-        Reply { status, headers, body: body.to_owned() }
+        Reply {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     fn json(&self) -> Value {
@@ -187,7 +223,11 @@ impl Reply {
     /// A 401 with `{"error":{"kind","message","hint"}}`; returns the kind.
     fn rejected(&self) -> String {
         assert_eq!(self.status, 401, "{}", self.body);
-        assert!(self.body.starts_with(r#"{"error":{"kind":""#), "{}", self.body);
+        assert!(
+            self.body.starts_with(r#"{"error":{"kind":""#),
+            "{}",
+            self.body
+        );
         let error = &self.json()["error"];
         let keys: Vec<&String> = error.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["hint", "kind", "message"], "{}", self.body);
@@ -199,7 +239,12 @@ impl Reply {
     /// A 400 with exactly `{"error":{"kind":"bad_request","message":…}}`.
     fn bad_request(&self) -> String {
         assert_eq!(self.status, 400, "{}", self.body);
-        assert!(self.body.starts_with(r#"{"error":{"kind":"bad_request","message":""#), "{}", self.body);
+        assert!(
+            self.body
+                .starts_with(r#"{"error":{"kind":"bad_request","message":""#),
+            "{}",
+            self.body
+        );
         let error = &self.json()["error"];
         assert_eq!(error.as_object().unwrap().len(), 2, "{}", self.body);
         assert_eq!(error["kind"], "bad_request");
@@ -209,8 +254,12 @@ impl Reply {
 
 fn user_rows(db: &Path, user_id: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT COUNT(*) FROM users WHERE user_id = ?1", [user_id], |r| r.get(0))
-        .unwrap()
+    conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE user_id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,38 +271,73 @@ async fn logins_over_http_with_sqlite_survive_a_restart() {
     let token = erp_token("jdoe", &[]);
     let reply = server.post("/api/auth/login", &login_body(&token)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let session = reply.header("x-auth-token").expect("X-Auth-Token").to_owned();
-    assert!(session.len() == 64 && session.bytes().all(|b| b.is_ascii_hexdigit()), "{session}");
-    let expected_identity = Registry::load(dir.config()).unwrap().verify(&token).unwrap();
+    let session = reply
+        .header("x-auth-token")
+        .expect("X-Auth-Token")
+        .to_owned();
+    assert!(
+        session.len() == 64 && session.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{session}"
+    );
+    let expected_identity = Registry::load(dir.config())
+        .unwrap()
+        .verify(&token)
+        .unwrap();
     let prefix = r#"{"first_login":true,"user":{"user_id":"jdoe","user_type":"reader","roles":["Viewer"]},"identity":{"config":"ERP","user_id":"jdoe","name":"Jane Doe","email":"jane@example.com","user_type":"reader","roles":["Viewer"],"prompts":[{"kind":"text","slot":1,"value":"Sales"},{"kind":"numeric","slot":2,"value":7},{"kind":"date","slot":1,"value":"2021-04-15"}],"expires_at":""#;
     assert!(reply.body.starts_with(prefix), "{}", reply.body);
-    assert_eq!(reply.json()["identity"], serde_json::to_value(&expected_identity).unwrap());
+    assert_eq!(
+        reply.json()["identity"],
+        serde_json::to_value(&expected_identity).unwrap()
+    );
 
     // The session token names the user.
-    let me = server.get("/api/session", &[("X-Auth-Token", &session)]).await;
+    let me = server
+        .get("/api/session", &[("X-Auth-Token", &session)])
+        .await;
     assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(me.json()["user"]["user_id"], "jdoe");
-    let nobody = server.get("/api/session", &[("X-Auth-Token", "0000")]).await;
+    let nobody = server
+        .get("/api/session", &[("X-Auth-Token", "0000")])
+        .await;
     assert_eq!(nobody.status, 401);
 
     // Second login: found, roles kept although the token now has groups.
-    let reply = server.post("/api/auth/login", &login_body(&erp_token("jdoe", &["Sales"]))).await;
+    let reply = server
+        .post(
+            "/api/auth/login",
+            &login_body(&erp_token("jdoe", &["Sales"])),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body = reply.json();
     assert_eq!(body["first_login"], false);
-    assert_eq!(body["user"], json!({"user_id": "jdoe", "user_type": "reader", "roles": ["Viewer"]}));
+    assert_eq!(
+        body["user"],
+        json!({"user_id": "jdoe", "user_type": "reader", "roles": ["Viewer"]})
+    );
     assert_eq!(body["identity"]["roles"], json!(["Viewer", "Sales"]));
-    assert_ne!(reply.header("x-auth-token"), Some(session.as_str()), "a new session each login");
+    assert_ne!(
+        reply.header("x-auth-token"),
+        Some(session.as_str()),
+        "a new session each login"
+    );
 
     // GET /login?<token_name>=: ERP's `token`, CRM's `jwt`.
-    let reply = server.get(&format!("/login?token={}", erp_token("jdoe", &[])), &[]).await;
+    let reply = server
+        .get(&format!("/login?token={}", erp_token("jdoe", &[])), &[])
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["first_login"], false);
-    let reply = server.get(&format!("/login?lang=en&jwt={}", crm_token("ana")), &[]).await;
+    let reply = server
+        .get(&format!("/login?lang=en&jwt={}", crm_token("ana")), &[])
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body = reply.json();
     assert_eq!(body["first_login"], true);
-    assert_eq!(body["user"], json!({"user_id": "ana", "user_type": "analyst", "roles": ["Analyst"]}));
+    assert_eq!(
+        body["user"],
+        json!({"user_id": "ana", "user_type": "analyst", "roles": ["Analyst"]})
+    );
     assert_eq!(body["identity"]["config"], "CRM");
     // Percent-encoded dots are decoded.
     let encoded = crm_token("ana").replace('.', "%2E");
@@ -261,11 +345,26 @@ async fn logins_over_http_with_sqlite_survive_a_restart() {
     assert_eq!(reply.status, 200, "{}", reply.body);
 
     // 401: each kind, with message and hint.
-    let expired = sign(SECRET_ERP, json!({"iss": ERP, "aud": "bi-server", "loginname": "jdoe", "exp": now() - 3600}));
-    let forged = sign(SECRET_CRM, json!({"iss": ERP, "aud": "bi-server", "loginname": "jdoe", "exp": now() + 60}));
-    let stranger = sign(SECRET_ERP, json!({"iss": "https://evil.example.com", "sub": "x", "exp": now() + 60}));
-    let old = sign(SECRET_ERP, json!({"iss": OLD, "sub": "x", "exp": now() + 60}));
-    let no_user = sign(SECRET_ERP, json!({"iss": ERP, "aud": "bi-server", "exp": now() + 60}));
+    let expired = sign(
+        SECRET_ERP,
+        json!({"iss": ERP, "aud": "bi-server", "loginname": "jdoe", "exp": now() - 3600}),
+    );
+    let forged = sign(
+        SECRET_CRM,
+        json!({"iss": ERP, "aud": "bi-server", "loginname": "jdoe", "exp": now() + 60}),
+    );
+    let stranger = sign(
+        SECRET_ERP,
+        json!({"iss": "https://evil.example.com", "sub": "x", "exp": now() + 60}),
+    );
+    let old = sign(
+        SECRET_ERP,
+        json!({"iss": OLD, "sub": "x", "exp": now() + 60}),
+    );
+    let no_user = sign(
+        SECRET_ERP,
+        json!({"iss": ERP, "aud": "bi-server", "exp": now() + 60}),
+    );
     for (token, kind) in [
         (expired.as_str(), "expired"),
         (forged.as_str(), "invalid_signature"),
@@ -294,23 +393,37 @@ async fn logins_over_http_with_sqlite_survive_a_restart() {
         let message = reply.bad_request();
         assert!(!message.contains(&token), "{message}");
     }
-    for query in ["/login", "/login?other=1", "/login?token=a%2", "/login?token=a&token=b"] {
+    for query in [
+        "/login",
+        "/login?other=1",
+        "/login?token=a%2",
+        "/login?token=a&token=b",
+    ] {
         server.get(query, &[]).await.bad_request();
     }
     server.stop().await;
 
     // Restart on the same SQLite file: the users are still there.
     let server = start(&dir.config(), &dir.db()).await;
-    let reply = server.post("/api/auth/login", &login_body(&erp_token("jdoe", &["Finance"]))).await;
+    let reply = server
+        .post(
+            "/api/auth/login",
+            &login_body(&erp_token("jdoe", &["Finance"])),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body = reply.json();
     assert_eq!(body["first_login"], false);
     assert_eq!(body["user"]["roles"], json!(["Viewer"]));
-    let reply = server.get(&format!("/login?jwt={}", crm_token("ana")), &[]).await;
+    let reply = server
+        .get(&format!("/login?jwt={}", crm_token("ana")), &[])
+        .await;
     assert_eq!(reply.json()["first_login"], false);
     assert_eq!(reply.json()["user"]["user_type"], "analyst");
     // Sessions live in memory: the old one is gone.
-    let me = server.get("/api/session", &[("X-Auth-Token", &session)]).await;
+    let me = server
+        .get("/api/session", &[("X-Auth-Token", &session)])
+        .await;
     assert_eq!(me.status, 401);
     server.stop().await;
     assert_eq!(user_rows(&dir.db(), "jdoe"), 1);
@@ -345,10 +458,16 @@ async fn the_sqlite_store_reports_a_taken_user_id_as_a_conflict() {
     use jwt_sso::{StoreError, UserStore};
     let dir = Dir::new("login-server-store");
     let store = app::SqliteStore::open(&dir.db()).unwrap();
-    let identity = Registry::load(dir.config()).unwrap().verify(&erp_token("jdoe", &["Sales"])).unwrap();
+    let identity = Registry::load(dir.config())
+        .unwrap()
+        .verify(&erp_token("jdoe", &["Sales"]))
+        .unwrap();
     let created = store.create(&identity).await.unwrap();
     assert_eq!(created.roles, ["Viewer", "Sales"]);
-    assert!(matches!(store.create(&identity).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.create(&identity).await,
+        Err(StoreError::Conflict)
+    ));
     assert_eq!(store.find("jdoe").await.unwrap(), Some(created));
     assert_eq!(store.find("nobody").await.unwrap(), None);
 }

@@ -58,15 +58,26 @@ fn config(name: &str, issuer: Option<&str>, secret: &str) -> JwtConfig {
 }
 
 fn token(secret: &str, claims: Value) -> String {
-    sign_json(&SigningKey::from_secret(secret.as_bytes()), Algorithm::HS256, &claims).unwrap()
+    sign_json(
+        &SigningKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap()
 }
 
 fn erp_token() -> String {
-    token(SECRET_A, json!({"iss": ERP, "sub": "jdoe", "exp": NOW + 600}))
+    token(
+        SECRET_A,
+        json!({"iss": ERP, "sub": "jdoe", "exp": NOW + 600}),
+    )
 }
 
 fn crm_token() -> String {
-    token(SECRET_B, json!({"iss": CRM, "sub": "jdoe", "exp": NOW + 600}))
+    token(
+        SECRET_B,
+        json!({"iss": CRM, "sub": "jdoe", "exp": NOW + 600}),
+    )
 }
 
 fn names(registry: &Registry) -> Vec<String> {
@@ -101,7 +112,10 @@ fn create_read_update_enable_delete_with_case_insensitive_names() {
     // An invalid configuration is refused with `config`.
     let mut invalid = config("Broken", None, SECRET_A);
     invalid.expiration_time = 0;
-    assert_eq!(registry.create(invalid).unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(
+        registry.create(invalid).unwrap_err().kind(),
+        ErrorKind::Config
+    );
     assert_eq!(registry.len(), 1);
 
     // Update: bumps last_modified, keeps created_by whatever the new value says.
@@ -118,25 +132,39 @@ fn create_read_update_enable_delete_with_case_insensitive_names() {
     // An update that fails validation leaves the old configuration in place.
     let mut invalid = stored.clone();
     invalid.algorithms = vec!["none".into()];
-    assert_eq!(registry.update("ERP", invalid).unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(
+        registry.update("ERP", invalid).unwrap_err().kind(),
+        ErrorKind::Config
+    );
     assert_eq!(registry.get("ERP").unwrap(), stored);
 
-    let err = registry.update("Nope", config("Nope", None, SECRET_A)).unwrap_err();
+    let err = registry
+        .update("Nope", config("Nope", None, SECRET_A))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownConfig);
-    assert!(err.to_string().contains("`Nope`") && err.to_string().contains("`ERP`"), "{err}");
+    assert!(
+        err.to_string().contains("`Nope`") && err.to_string().contains("`ERP`"),
+        "{err}"
+    );
 
     // Rename through update; the new name must be free.
     clock.advance(100);
-    registry.update("ERP", config("ERP prod", Some(ERP), SECRET_A)).unwrap();
+    registry
+        .update("ERP", config("ERP prod", Some(ERP), SECRET_A))
+        .unwrap();
     assert!(registry.get("ERP").is_none());
     let renamed = registry.get("erp PROD").unwrap();
     assert_eq!(renamed.created_by.as_deref(), Some("admin"));
     assert_eq!(renamed.last_modified, at(NOW + 200));
     registry.create(config("CRM", Some(CRM), SECRET_B)).unwrap();
-    let err = registry.update("CRM", config("Erp Prod", Some(CRM), SECRET_B)).unwrap_err();
+    let err = registry
+        .update("CRM", config("Erp Prod", Some(CRM), SECRET_B))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DuplicateName);
     // Changing only the case of a name is a rename onto itself: allowed.
-    registry.update("crm", config("Crm", Some(CRM), SECRET_B)).unwrap();
+    registry
+        .update("crm", config("Crm", Some(CRM), SECRET_B))
+        .unwrap();
     assert_eq!(registry.get("CRM").unwrap().name, "Crm");
 
     // Enable/disable is a modification.
@@ -154,11 +182,17 @@ fn create_read_update_enable_delete_with_case_insensitive_names() {
     for name in ["gamma", "Beta", "alpha"] {
         registry.create(config(name, None, SECRET_A)).unwrap();
     }
-    assert_eq!(names(&registry), ["alpha", "Beta", "Crm", "ERP prod", "gamma"]);
+    assert_eq!(
+        names(&registry),
+        ["alpha", "Beta", "Crm", "ERP prod", "gamma"]
+    );
 
     let removed = registry.delete("BETA").unwrap();
     assert_eq!(removed.name, "Beta");
-    assert_eq!(registry.delete("beta").unwrap_err().kind(), ErrorKind::UnknownConfig);
+    assert_eq!(
+        registry.delete("beta").unwrap_err().kind(),
+        ErrorKind::UnknownConfig
+    );
     assert_eq!(registry.len(), 4);
     assert!(registry.verifier("alpha").is_some());
 }
@@ -232,7 +266,10 @@ fn files_load_and_save_losslessly() {
     assert_eq!(saved_value[2]["key_source"]["secret"], SECRET_A);
     // Metadata is kept as written when loading.
     let erp = registry.get("erp").unwrap();
-    assert_eq!(erp.last_modified, Some(time::macros::datetime!(2026-03-13 10:00 UTC)));
+    assert_eq!(
+        erp.last_modified,
+        Some(time::macros::datetime!(2026-03-13 10:00 UTC))
+    );
     assert_eq!(erp.created_by.as_deref(), Some("admin"));
 
     // Through a file, twice (the second save replaces the first).
@@ -256,7 +293,11 @@ fn files_load_and_save_losslessly() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         again.save(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o640, "an existing file keeps its permissions");
+        assert_eq!(
+            mode & 0o777,
+            0o640,
+            "an existing file keeps its permissions"
+        );
     }
 
     // One object is a registry of one.
@@ -267,7 +308,10 @@ fn files_load_and_save_losslessly() {
 
 #[test]
 fn bad_files_say_what_and_where() {
-    let dup = json!([config_json("ERP", None, SECRET_A), config_json("erp", None, SECRET_B)]);
+    let dup = json!([
+        config_json("ERP", None, SECRET_A),
+        config_json("erp", None, SECRET_B)
+    ]);
     let err = Registry::from_json_str(&dup.to_string()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DuplicateName);
 
@@ -277,9 +321,15 @@ fn bad_files_say_what_and_where() {
     let err = Registry::from_json_str(&two.to_string()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     let message = err.to_string();
-    assert!(message.contains("entry 2") && message.contains("`CRM`"), "{message}");
+    assert!(
+        message.contains("entry 2") && message.contains("`CRM`"),
+        "{message}"
+    );
     assert!(message.contains("key_source.secret"), "{message}");
-    assert!(!message.contains("short"), "the secret is never shown: {message}");
+    assert!(
+        !message.contains("short"),
+        "the secret is never shown: {message}"
+    );
 
     let mut typo = config_json("ERP", None, SECRET_A);
     typo["audiance"] = json!("x");
@@ -287,8 +337,14 @@ fn bad_files_say_what_and_where() {
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("audiance"), "{err}");
 
-    assert_eq!(Registry::from_json_str("{").unwrap_err().kind(), ErrorKind::Config);
-    assert_eq!(Registry::from_json_str("42").unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(
+        Registry::from_json_str("{").unwrap_err().kind(),
+        ErrorKind::Config
+    );
+    assert_eq!(
+        Registry::from_json_str("42").unwrap_err().kind(),
+        ErrorKind::Config
+    );
 
     let dir = TempDir::new("registry-missing");
     let missing = dir.0.join("nope.json");
@@ -296,7 +352,9 @@ fn bad_files_say_what_and_where() {
     assert_eq!(err.kind(), ErrorKind::Io);
     assert!(err.to_string().contains("nope.json"), "{err}");
     assert!(std::error::Error::source(&err).is_some());
-    let err = Registry::new().save(dir.0.join("no-such-dir").join("x.json")).unwrap_err();
+    let err = Registry::new()
+        .save(dir.0.join("no-such-dir").join("x.json"))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io);
 }
 
@@ -313,7 +371,13 @@ fn routing_by_issuer_one_none_two() {
     assert_eq!(registry.verify(&erp_token()).unwrap().config, "ERP");
     assert_eq!(registry.verify(&crm_token()).unwrap().config, "CRM");
     assert_eq!(registry.route(&crm_token()).unwrap().name(), "CRM");
-    assert_eq!(registry.verify_at(&erp_token(), NOW + 3600).unwrap_err().kind(), ErrorKind::Expired);
+    assert_eq!(
+        registry
+            .verify_at(&erp_token(), NOW + 3600)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Expired
+    );
 
     // None: the error names the token's iss and the candidates, and nothing
     // else of the unverified payload.
@@ -326,9 +390,18 @@ fn routing_by_issuer_one_none_two() {
     assert_eq!(err.kind().as_str(), "no_matching_config");
     let message = err.to_string();
     assert!(message.contains("`https://evil.example.com`"), "{message}");
-    assert!(message.contains(&format!("`ERP` (issuer `{ERP}`)")), "{message}");
-    assert!(message.contains(&format!("`CRM` (issuer `{CRM}`)")), "{message}");
-    assert!(!message.contains("hunter2") && !message.contains("jdoe"), "{message}");
+    assert!(
+        message.contains(&format!("`ERP` (issuer `{ERP}`)")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("`CRM` (issuer `{CRM}`)")),
+        "{message}"
+    );
+    assert!(
+        !message.contains("hunter2") && !message.contains("jdoe"),
+        "{message}"
+    );
     assert!(err.hint().contains("issuer"));
 
     let no_iss = token(SECRET_A, json!({"sub": "jdoe", "exp": NOW + 600}));
@@ -336,7 +409,10 @@ fn routing_by_issuer_one_none_two() {
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     assert!(err.to_string().contains("no string `iss`"), "{err}");
     let numeric_iss = token(SECRET_A, json!({"iss": 7, "sub": "jdoe", "exp": NOW + 600}));
-    assert_eq!(registry.verify(&numeric_iss).unwrap_err().kind(), ErrorKind::NoMatchingConfig);
+    assert_eq!(
+        registry.verify(&numeric_iss).unwrap_err().kind(),
+        ErrorKind::NoMatchingConfig
+    );
 
     // Two: ambiguous, naming both.
     let mut copy = config("ERP copy", Some(ERP), SECRET_A);
@@ -349,7 +425,13 @@ fn routing_by_issuer_one_none_two() {
         format!("token issuer `{ERP}` matches 2 enabled configurations: `ERP`, `ERP copy`")
     );
     // By name it is unambiguous.
-    assert_eq!(registry.verify_named("erp copy", &erp_token()).unwrap().user_type, "author");
+    assert_eq!(
+        registry
+            .verify_named("erp copy", &erp_token())
+            .unwrap()
+            .user_type,
+        "author"
+    );
     let err = registry.verify_named("ERP2", &erp_token()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownConfig);
     assert!(err.to_string().contains("`ERP copy`"), "{err}");
@@ -357,9 +439,14 @@ fn routing_by_issuer_one_none_two() {
     // Disabled configurations are not candidates; a disabled match says so.
     registry.set_enabled("ERP copy", false).unwrap();
     assert_eq!(registry.verify(&erp_token()).unwrap().config, "ERP");
-    registry.create(config("Old", Some("https://old.example.com"), SECRET_A)).unwrap();
+    registry
+        .create(config("Old", Some("https://old.example.com"), SECRET_A))
+        .unwrap();
     registry.set_enabled("old", false).unwrap();
-    let old = token(SECRET_A, json!({"iss": "https://old.example.com", "sub": "x", "exp": NOW + 600}));
+    let old = token(
+        SECRET_A,
+        json!({"iss": "https://old.example.com", "sub": "x", "exp": NOW + 600}),
+    );
     let err = registry.verify(&old).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Disabled);
     assert!(err.to_string().contains("`Old`"), "{err}");
@@ -368,7 +455,10 @@ fn routing_by_issuer_one_none_two() {
     let err = registry.verify("only.two").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
     let padded = erp_token().replacen('.', "=.", 1);
-    assert_eq!(registry.verify(&padded).unwrap_err().kind(), ErrorKind::Malformed);
+    assert_eq!(
+        registry.verify(&padded).unwrap_err().kind(),
+        ErrorKind::Malformed
+    );
     let not_json = sign_raw(
         &SigningKey::from_secret(SECRET_A.as_bytes()),
         Algorithm::HS256,
@@ -378,15 +468,24 @@ fn routing_by_issuer_one_none_two() {
     .unwrap();
     let err = registry.verify(&not_json).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
-    assert!(!err.to_string().contains("hunter2") && !err.to_string().contains("`iss`:"), "{err}");
+    assert!(
+        !err.to_string().contains("hunter2") && !err.to_string().contains("`iss`:"),
+        "{err}"
+    );
     let huge = format!("{}.{}.x", "a".repeat(20_000), "b");
-    assert_eq!(registry.verify(&huge).unwrap_err().kind(), ErrorKind::TokenTooLarge);
+    assert_eq!(
+        registry.verify(&huge).unwrap_err().kind(),
+        ErrorKind::TokenTooLarge
+    );
 
     // No configuration at all.
     let empty = Registry::new();
     let err = empty.verify(&erp_token()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
-    assert!(err.to_string().contains("no configuration is enabled"), "{err}");
+    assert!(
+        err.to_string().contains("no configuration is enabled"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -421,8 +520,7 @@ fn token_names_are_those_of_enabled_configurations() {
     let mut old = config("Old", None, SECRET_B);
     old.token_name = "legacy".into();
     old.enabled = false;
-    let registry =
-        Registry::from_configs([config("ERP", Some(ERP), SECRET_A), crm, old]).unwrap();
+    let registry = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), crm, old]).unwrap();
     assert_eq!(registry.token_names(), ["jwt", "token"]);
 }
 
@@ -441,10 +539,17 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
             .with_clock(jwt_sso::FixedClock(NOW)),
     );
     let token_old = erp_token();
-    let token_new = token(SECRET_B, json!({"iss": ERP, "sub": "jdoe", "exp": NOW + 600}));
+    let token_new = token(
+        SECRET_B,
+        json!({"iss": ERP, "sub": "jdoe", "exp": NOW + 600}),
+    );
 
     let done = AtomicBool::new(false);
-    let (seen_old, seen_new, checked) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let (seen_old, seen_new, checked) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
     std::thread::scope(|scope| {
         for reader in 0..3 {
             let (registry, token_old, token_new) = (&registry, &token_old, &token_new);
@@ -461,11 +566,17 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
                         };
                         match result {
                             Ok(identity) if is_old => {
-                                assert_eq!((identity.user_type.as_str(), identity.roles.as_slice()), ("reader", &["Old".to_owned()][..]));
+                                assert_eq!(
+                                    (identity.user_type.as_str(), identity.roles.as_slice()),
+                                    ("reader", &["Old".to_owned()][..])
+                                );
                                 seen_old.fetch_add(1, Ordering::Relaxed);
                             }
                             Ok(identity) => {
-                                assert_eq!((identity.user_type.as_str(), identity.roles.as_slice()), ("author", &["New".to_owned()][..]));
+                                assert_eq!(
+                                    (identity.user_type.as_str(), identity.roles.as_slice()),
+                                    ("author", &["New".to_owned()][..])
+                                );
                                 seen_new.fetch_add(1, Ordering::Relaxed);
                             }
                             Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidSignature, "{e}"),
@@ -481,7 +592,9 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
                 registry.update("ERP", next).unwrap();
                 if i % 50 == 0 {
                     // Also swap the set of configurations around the one in use.
-                    registry.create(config("Temp", Some("https://temp.example.com"), SECRET_A)).unwrap();
+                    registry
+                        .create(config("Temp", Some("https://temp.example.com"), SECRET_A))
+                        .unwrap();
                     registry.delete("temp").unwrap();
                 }
             }

@@ -84,10 +84,19 @@ async fn login_get(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
 
 /// `GET /api/session` with `X-Auth-Token`: the session's user.
 async fn session(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let token = headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let user_id = {
-        let sessions = state.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        sessions.get(token).filter(|(_, expires)| *expires > Instant::now()).map(|(id, _)| id.clone())
+        let sessions = state
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        sessions
+            .get(token)
+            .filter(|(_, expires)| *expires > Instant::now())
+            .map(|(id, _)| id.clone())
     };
     let user = match user_id {
         Some(id) => state.auth.store().find(&id).await.ok().flatten(),
@@ -96,7 +105,8 @@ async fn session(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
     match user {
         Some(user) => Json(json!({ "user": UserBody::from(&user) })).into_response(),
         None => {
-            let error = json!({"kind": "invalid_session", "message": "no valid session; log in again"});
+            let error =
+                json!({"kind": "invalid_session", "message": "no valid session; log in again"});
             (StatusCode::UNAUTHORIZED, Json(ErrorBody { error })).into_response()
         }
     }
@@ -104,7 +114,11 @@ async fn session(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
 
 impl AppState {
     async fn login(&self, token: &str) -> Response {
-        let Login { first_login, user, identity } = match self.auth.login(token).await {
+        let Login {
+            first_login,
+            user,
+            identity,
+        } = match self.auth.login(token).await {
             Ok(login) => login,
             Err(error) => return failure(error),
         };
@@ -112,7 +126,11 @@ impl AppState {
             let error = json!({"kind": "internal", "message": "no random session token available"});
             return (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody { error })).into_response();
         };
-        let body = LoginBody { first_login, user: UserBody::from(&user), identity: &identity };
+        let body = LoginBody {
+            first_login,
+            user: UserBody::from(&user),
+            identity: &identity,
+        };
         (StatusCode::OK, [("x-auth-token", session)], Json(body)).into_response()
     }
 
@@ -146,7 +164,11 @@ struct UserBody<'a> {
 
 impl<'a> From<&'a User> for UserBody<'a> {
     fn from(user: &'a User) -> Self {
-        UserBody { user_id: &user.user_id, user_type: &user.user_type, roles: &user.roles }
+        UserBody {
+            user_id: &user.user_id,
+            user_type: &user.user_type,
+            roles: &user.roles,
+        }
     }
 }
 
@@ -165,7 +187,9 @@ fn failure(error: Error) -> Response {
             return (StatusCode::BAD_REQUEST, Json(ErrorBody { error })).into_response();
         }
         ErrorKind::Store => {
-            let source = std::error::Error::source(&error).map(|s| s.to_string()).unwrap_or_default();
+            let source = std::error::Error::source(&error)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
             eprintln!("login_server: {error}: {source}");
             StatusCode::INTERNAL_SERVER_ERROR
         }
@@ -194,7 +218,9 @@ impl SqliteStore {
                 email     TEXT
             )",
         )?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -202,8 +228,10 @@ impl SqliteStore {
         query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || query(&conn.lock().unwrap_or_else(PoisonError::into_inner)))
-            .await?
+        tokio::task::spawn_blocking(move || {
+            query(&conn.lock().unwrap_or_else(PoisonError::into_inner))
+        })
+        .await?
     }
 }
 
@@ -213,12 +241,20 @@ impl UserStore for SqliteStore {
         self.run(move |conn| {
             let sql = "SELECT user_type, roles, name, email FROM users WHERE user_id = ?1";
             let row = conn
-                .query_row(sql, [&user_id], |r| Ok((r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?)))
+                .query_row(sql, [&user_id], |r| {
+                    Ok((r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
+                })
                 .optional()?;
             let Some((user_type, roles, name, email)) = row else {
                 return Ok(None);
             };
-            Ok(Some(User { user_id, user_type, roles: serde_json::from_str(&roles)?, name, email }))
+            Ok(Some(User {
+                user_id,
+                user_type,
+                roles: serde_json::from_str(&roles)?,
+                name,
+                email,
+            }))
         })
         .await
     }

@@ -36,7 +36,11 @@ fn parse_args() -> Result<(PathBuf, PathBuf, String), String> {
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
-    Ok((config.ok_or("--config is required")?, db.ok_or("--db is required")?, listen))
+    Ok((
+        config.ok_or("--config is required")?,
+        db.ok_or("--db is required")?,
+        listen,
+    ))
 }
 
 #[tokio::main]
@@ -51,7 +55,9 @@ async fn main() -> ExitCode {
     let router = match app::app(&config, &db) {
         Ok(router) => router,
         Err(e) => {
-            let cause = std::error::Error::source(&e).map(|s| format!(": {s}")).unwrap_or_default();
+            let cause = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
             eprintln!("login_server: {e}{cause}\n  hint: {}", e.hint());
             return ExitCode::from(2);
         }
