@@ -359,7 +359,7 @@ impl ClaimMapper {
             match path.lookup(claims) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) => {
-                    for piece in s.split(|c: char| c == ' ' || c == ',') {
+                    for piece in s.split([' ', ',']) {
                         add(piece);
                     }
                 }

@@ -256,7 +256,7 @@ impl Verifier {
         Ok(Parsed {
             alg,
             kid,
-            message: token[..h.len() + 1 + p.len()].as_bytes(),
+            message: &token.as_bytes()[..h.len() + 1 + p.len()],
             payload,
             signature,
         })
@@ -280,21 +280,21 @@ impl Verifier {
             });
         };
         let expires_at = self.check_time(exp, reg.nbf, reg.iat, now)?;
-        if let Some(expected) = &self.config.issuer {
-            if reg.iss.as_ref() != Some(expected) {
-                return Err(Error::IssuerMismatch {
-                    expected: expected.clone(),
-                    found: reg.iss,
-                });
-            }
+        if let Some(expected) = &self.config.issuer
+            && reg.iss.as_ref() != Some(expected)
+        {
+            return Err(Error::IssuerMismatch {
+                expected: expected.clone(),
+                found: reg.iss,
+            });
         }
-        if let Some(expected) = &self.config.audience {
-            if !reg.aud.as_ref().is_some_and(|aud| aud.contains(expected)) {
-                return Err(Error::AudienceMismatch {
-                    expected: expected.clone(),
-                    found: reg.aud,
-                });
-            }
+        if let Some(expected) = &self.config.audience
+            && !reg.aud.as_ref().is_some_and(|aud| aud.contains(expected))
+        {
+            return Err(Error::AudienceMismatch {
+                expected: expected.clone(),
+                found: reg.aud,
+            });
         }
         self.mapper.map(&claims, expires_at)
     }
@@ -313,15 +313,15 @@ impl Verifier {
         if n >= exp + l {
             return Err(Error::Expired { exp, now, leeway });
         }
-        if let Some(nbf) = nbf {
-            if n + l < nbf {
-                return Err(Error::NotYetValid { nbf, now, leeway });
-            }
+        if let Some(nbf) = nbf
+            && n + l < nbf
+        {
+            return Err(Error::NotYetValid { nbf, now, leeway });
         }
-        if let Some(iat) = iat {
-            if n + l < iat {
-                return Err(Error::IssuedInFuture { iat, now, leeway });
-            }
+        if let Some(iat) = iat
+            && n + l < iat
+        {
+            return Err(Error::IssuedInFuture { iat, now, leeway });
         }
         let too_old = match iat {
             Some(iat) => (n > iat + e + l).then_some(MaxAge::TooOld { iat }),

@@ -50,7 +50,7 @@ fn every_asymmetric_algorithm_round_trips() {
             .unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(id.user_id, "u");
         let mut bad = token.clone();
-        bad.push_str("A");
+        bad.push('A');
         assert!(verifier.verify_at(&bad, 10).is_err());
     }
 }

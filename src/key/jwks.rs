@@ -151,10 +151,10 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
         }
         (kty, _) => return Err(skip(format!("key type \"{kty}\" is not supported"))),
     };
-    if let Some(alg) = pinned {
-        if !family.fits(alg) {
-            return Err(skip(format!("`alg` {alg} does not fit the {family}")));
-        }
+    if let Some(alg) = pinned
+        && !family.fits(alg)
+    {
+        return Err(skip(format!("`alg` {alg} does not fit the {family}")));
     }
     let mut key = VerifyingKey::new(family, decoding, format!("JWK {name}"));
     key.kid = kid;

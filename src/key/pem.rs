@@ -43,13 +43,13 @@ pub(crate) fn load(text: &str, algorithms: &[Algorithm]) -> Result<VerifyingKey,
         ));
     }
     let (family, decoding) = parse(text)?;
-    if let KeyFamily::Rsa { bits } = family {
-        if bits < MIN_RSA_BITS {
-            return Err(bad(
-                format!("the RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"),
-                "make the sender sign with an RSA key of 2048 bits or more (e.g. `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072`)",
-            ));
-        }
+    if let KeyFamily::Rsa { bits } = family
+        && bits < MIN_RSA_BITS
+    {
+        return Err(bad(
+            format!("the RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"),
+            "make the sender sign with an RSA key of 2048 bits or more (e.g. `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072`)",
+        ));
     }
     if let Some(alg) = algorithms.iter().find(|a| !family.fits(**a)) {
         return Err(misfit(FIELD, *alg, family));
