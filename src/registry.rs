@@ -268,10 +268,10 @@ impl Registry {
                 .unknown(name));
             };
             let new_key = key(&config.name);
-            if new_key != old_key {
-                if let Some(existing) = entries.get(&new_key) {
-                    return Err(duplicate(&config.name, existing));
-                }
+            if new_key != old_key
+                && let Some(existing) = entries.get(&new_key)
+            {
+                return Err(duplicate(&config.name, existing));
             }
             config.created_by = old.config().created_by.clone();
             let verifier = Verifier::new(config)?;

@@ -66,7 +66,7 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
         }
     );
     assert_eq!(first.identity.config, "ERP");
-    assert_eq!(auth.store().users(), [first.user.clone()]);
+    assert_eq!(auth.store().users(), std::slice::from_ref(&first.user));
 
     // The configuration changes its user type and roles; the token its groups.
     let mut changed = registry.get("ERP").unwrap();
