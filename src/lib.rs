@@ -64,6 +64,18 @@
 //! explicitly so a host's feature unification can never make it panic. With
 //! both features on, `aws-lc` is used.
 //!
+//! ## Around the verifier
+//!
+//! - [`Registry`]: the administrator's named configurations (create, update,
+//!   enable, delete, list; load and save the registry file), verification by
+//!   name or routed by the token's `iss`.
+//! - [`UserStore`], [`MemoryStore`] and [`Authenticator`]: the login flow
+//!   verify → find → create on first login, with the configuration's user type
+//!   and roles; concurrent first logins create one user.
+//! - [`extract`]: the token from a Bearer header, a query or form parameter, a
+//!   cookie, or the JSON login request.
+//! - The `login_server` example puts them together in an axum host with SQLite.
+//!
 //! ## Where the contract is silent
 //!
 //! - A header `kid` that is not a string matches no key of a JWK Set.
@@ -73,6 +85,15 @@
 //!   leading `+` and surrounding whitespace; integers stay integers.
 //! - An inline JWK Set holding private key material (`d`) is refused at load.
 //! - Warnings are added only for absent prompt claims (section 4).
+//! - Routing (section 6): when exactly one configuration is enabled, every
+//!   token goes to it without its payload being read. Otherwise a token whose
+//!   `iss` matches only a disabled configuration is `disabled`; an `iss` that
+//!   is absent or not a string matches nothing.
+//! - The login request refuses `username` in any form, `null` and `""`
+//!   included, and repeated members; `loginMode` must be a JSON number.
+//! - Query and form parameters are percent-decoded (`+` is a space); broken
+//!   escapes, non-UTF-8 results and a repeated token parameter are refused.
+//!   Cookies are taken literally; a repeated token cookie is refused.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
