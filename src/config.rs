@@ -499,6 +499,18 @@ impl JwtConfig {
         Ok(config)
     }
 
+    /// Parses one configuration, or a JSON array of them (the registry file
+    /// format), without validating; errors name the field.
+    pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, Error> {
+        if text.trim_start().starts_with('[') {
+            serde_json::from_str(text).map_err(|e| json_error(text, &e, true))
+        } else {
+            serde_json::from_str(text)
+                .map(|c| vec![c])
+                .map_err(|e| json_error(text, &e, true))
+        }
+    }
+
     /// Parses a configuration from TOML and validates it.
     ///
     /// TOML goes through the same serde model as JSON. `last_modified` may be

@@ -52,11 +52,23 @@ pub enum ErrorKind {
     Config,
     /// The host's user store failed.
     Store,
+    /// A registry already holds a configuration of that name (names are case-insensitive).
+    DuplicateName,
+    /// A registry holds no configuration of that name.
+    UnknownConfig,
+    /// No enabled configuration of a registry matches the token's `iss`.
+    NoMatchingConfig,
+    /// More than one enabled configuration of a registry matches the token's `iss`.
+    AmbiguousConfig,
+    /// A request does not carry a token the way the server expects (HTTP 400).
+    BadRequest,
+    /// A registry file could not be read or written.
+    Io,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of CONTRACT section 2 (then the non-token kinds).
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 25] = [
         ErrorKind::Disabled,
         ErrorKind::TokenTooLarge,
         ErrorKind::Malformed,
@@ -76,6 +88,12 @@ impl ErrorKind {
         ErrorKind::KeyFetch,
         ErrorKind::Config,
         ErrorKind::Store,
+        ErrorKind::DuplicateName,
+        ErrorKind::UnknownConfig,
+        ErrorKind::NoMatchingConfig,
+        ErrorKind::AmbiguousConfig,
+        ErrorKind::BadRequest,
+        ErrorKind::Io,
     ];
 
     /// The stable snake_case name, e.g. `"invalid_signature"`.
@@ -100,6 +118,12 @@ impl ErrorKind {
             ErrorKind::KeyFetch => "key_fetch",
             ErrorKind::Config => "config",
             ErrorKind::Store => "store",
+            ErrorKind::DuplicateName => "duplicate_name",
+            ErrorKind::UnknownConfig => "unknown_config",
+            ErrorKind::NoMatchingConfig => "no_matching_config",
+            ErrorKind::AmbiguousConfig => "ambiguous_config",
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Io => "io",
         }
     }
 
@@ -161,6 +185,24 @@ impl ErrorKind {
                 "Correct the configuration as the message says, then load it again."
             }
             ErrorKind::Store => "Check the user store (database) that the host application uses.",
+            ErrorKind::DuplicateName => {
+                "Choose another name (names are compared without regard to case), or update the existing configuration instead."
+            }
+            ErrorKind::UnknownConfig => {
+                "Check the configuration name against the list of configurations (names are compared without regard to case)."
+            }
+            ErrorKind::NoMatchingConfig => {
+                "Check the issuer: add or enable a configuration whose `issuer` equals the token's `iss` exactly, or make the sender put that issuer in `iss`."
+            }
+            ErrorKind::AmbiguousConfig => {
+                "Check the issuer: give each enabled configuration its own `issuer`, or disable the configurations that should not accept these tokens."
+            }
+            ErrorKind::BadRequest => {
+                "Send the token as the login request expects: the compact JWT alone, in the field or parameter the message names."
+            }
+            ErrorKind::Io => {
+                "Check that the file exists and that this process may read it (or, when saving, write it and its directory)."
+            }
         }
     }
 }
@@ -408,6 +450,56 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A registry already holds a configuration of that name.
+    #[error("{}", duplicate_message(name, existing))]
+    DuplicateName {
+        /// The name that was given.
+        name: String,
+        /// The name of the configuration that holds it (it may differ in case).
+        existing: String,
+    },
+    /// A registry holds no configuration of that name.
+    #[error("no configuration is named `{name}`; configurations: {}", list(known))]
+    UnknownConfig {
+        /// The name that was asked for.
+        name: String,
+        /// The names the registry holds, sorted.
+        known: Vec<String>,
+    },
+    /// No enabled configuration matches the token's `iss`.
+    #[error("{}", no_match_message(iss.as_deref(), candidates))]
+    NoMatchingConfig {
+        /// The token's `iss` (`None` when absent or not a string). Nothing
+        /// else of the unverified payload is ever reported.
+        iss: Option<String>,
+        /// The enabled configurations: name and issuer.
+        candidates: Vec<(String, Option<String>)>,
+    },
+    /// Several enabled configurations match the token's `iss`.
+    #[error("token issuer `{iss}` matches {} enabled configurations: {}", candidates.len(), list(candidates))]
+    AmbiguousConfig {
+        /// The token's `iss`.
+        iss: String,
+        /// The names of the matching configurations.
+        candidates: Vec<String>,
+    },
+    /// A request does not carry a token the way the server expects.
+    #[error("{problem}")]
+    BadRequest {
+        /// What is wrong with the request (never the token itself).
+        problem: String,
+    },
+    /// A registry file could not be read or written.
+    #[error("cannot {action} `{path}`")]
+    Io {
+        /// `"read"` or `"write"`.
+        action: &'static str,
+        /// The file.
+        path: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -433,6 +525,12 @@ impl Error {
             Error::KeyFetch { .. } => ErrorKind::KeyFetch,
             Error::Config { .. } => ErrorKind::Config,
             Error::Store { .. } => ErrorKind::Store,
+            Error::DuplicateName { .. } => ErrorKind::DuplicateName,
+            Error::UnknownConfig { .. } => ErrorKind::UnknownConfig,
+            Error::NoMatchingConfig { .. } => ErrorKind::NoMatchingConfig,
+            Error::AmbiguousConfig { .. } => ErrorKind::AmbiguousConfig,
+            Error::BadRequest { .. } => ErrorKind::BadRequest,
+            Error::Io { .. } => ErrorKind::Io,
         }
     }
 
@@ -464,6 +562,12 @@ impl Error {
             field: field.into(),
             problem: problem.into(),
             fix: fix.into(),
+        }
+    }
+
+    pub(crate) fn bad_request(problem: impl Into<String>) -> Self {
+        Error::BadRequest {
+            problem: problem.into(),
         }
     }
 
@@ -510,6 +614,35 @@ fn list(items: &[String]) -> String {
         .join(", ")
 }
 
+fn duplicate_message(name: &str, existing: &str) -> String {
+    if name == existing {
+        format!("a configuration named `{name}` already exists")
+    } else {
+        format!(
+            "a configuration named `{existing}` already exists, and names are compared without regard to case (`{name}`)"
+        )
+    }
+}
+
+fn no_match_message(iss: Option<&str>, candidates: &[(String, Option<String>)]) -> String {
+    let found = match iss {
+        Some(iss) => format!("no enabled configuration has issuer `{iss}`"),
+        None => "the token has no string `iss` claim to choose a configuration by".to_owned(),
+    };
+    if candidates.is_empty() {
+        return format!("{found}; no configuration is enabled");
+    }
+    let candidates = candidates
+        .iter()
+        .map(|(name, issuer)| match issuer {
+            Some(issuer) => format!("`{name}` (issuer `{issuer}`)"),
+            None => format!("`{name}` (no issuer)"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{found}; enabled configurations: {candidates}")
+}
+
 fn alg_message(found: Option<&str>, allowed: &[String]) -> String {
     match found {
         None => format!("header has no `alg`; allowed: {}", allowed.join(", ")),
@@ -550,5 +683,103 @@ fn max_age_message(reason: &MaxAge, now: i64, expiration_time: u64, leeway: u64)
             rfc3339(*exp),
             rfc3339(now as f64)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compile-time exhaustive: a new kind that is missing here fails to build.
+    fn position(kind: ErrorKind) -> usize {
+        match kind {
+            ErrorKind::Disabled
+            | ErrorKind::TokenTooLarge
+            | ErrorKind::Malformed
+            | ErrorKind::AlgorithmNotAllowed
+            | ErrorKind::CriticalHeader
+            | ErrorKind::KeyNotFound
+            | ErrorKind::InvalidSignature
+            | ErrorKind::InvalidClaim
+            | ErrorKind::MissingExp
+            | ErrorKind::Expired
+            | ErrorKind::NotYetValid
+            | ErrorKind::IssuedInFuture
+            | ErrorKind::MaxAgeExceeded
+            | ErrorKind::IssuerMismatch
+            | ErrorKind::AudienceMismatch
+            | ErrorKind::MissingUserId
+            | ErrorKind::KeyFetch
+            | ErrorKind::Config
+            | ErrorKind::Store
+            | ErrorKind::DuplicateName
+            | ErrorKind::UnknownConfig
+            | ErrorKind::NoMatchingConfig
+            | ErrorKind::AmbiguousConfig
+            | ErrorKind::BadRequest
+            | ErrorKind::Io => ErrorKind::ALL.iter().position(|k| *k == kind).unwrap(),
+        }
+    }
+
+    #[test]
+    fn every_kind_is_listed_once_with_a_unique_name_a_hint_and_a_readme_row() {
+        let readme = include_str!("../README.md");
+        let mut names = std::collections::HashSet::new();
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(position(kind), i);
+            assert!(names.insert(kind.as_str()), "{kind} twice");
+            assert!(!kind.hint().is_empty());
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert!(
+                readme.contains(&format!("| `{kind}` |")),
+                "README error table lacks `{kind}`"
+            );
+        }
+    }
+
+    #[test]
+    fn registry_errors_name_the_candidates() {
+        let none = Error::NoMatchingConfig {
+            iss: Some("https://x".into()),
+            candidates: vec![
+                ("ERP".into(), Some("https://erp".into())),
+                ("CRM".into(), None),
+            ],
+        };
+        assert_eq!(
+            none.to_string(),
+            "no enabled configuration has issuer `https://x`; enabled configurations: `ERP` (issuer `https://erp`), `CRM` (no issuer)"
+        );
+        let empty = Error::NoMatchingConfig {
+            iss: None,
+            candidates: vec![],
+        };
+        assert!(empty.to_string().contains("no string `iss`"), "{empty}");
+        assert!(
+            empty.to_string().contains("no configuration is enabled"),
+            "{empty}"
+        );
+        let two = Error::AmbiguousConfig {
+            iss: "https://x".into(),
+            candidates: vec!["A".into(), "B".into()],
+        };
+        assert_eq!(
+            two.to_string(),
+            "token issuer `https://x` matches 2 enabled configurations: `A`, `B`"
+        );
+        let dup = Error::DuplicateName {
+            name: "erp".into(),
+            existing: "ERP".into(),
+        };
+        assert!(dup.to_string().contains("`ERP` already exists"), "{dup}");
+        assert_eq!(dup.kind().as_str(), "duplicate_name");
+        let unknown = Error::UnknownConfig {
+            name: "X".into(),
+            known: vec!["ERP".into()],
+        };
+        assert_eq!(
+            unknown.to_string(),
+            "no configuration is named `X`; configurations: `ERP`"
+        );
     }
 }

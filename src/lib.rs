@@ -64,6 +64,18 @@
 //! explicitly so a host's feature unification can never make it panic. With
 //! both features on, `aws-lc` is used.
 //!
+//! ## Around the verifier
+//!
+//! - [`Registry`]: the administrator's named configurations (create, update,
+//!   enable, delete, list; load and save the registry file), verification by
+//!   name or routed by the token's `iss`.
+//! - [`UserStore`], [`MemoryStore`] and [`Authenticator`]: the login flow
+//!   verify → find → create on first login, with the configuration's user type
+//!   and roles; concurrent first logins create one user.
+//! - [`extract`]: the token from a Bearer header, a query or form parameter, a
+//!   cookie, or the JSON login request.
+//! - The `login_server` example puts them together in an axum host with SQLite.
+//!
 //! ## Where the contract is silent
 //!
 //! - A header `kid` that is not a string matches no key of a JWK Set.
@@ -82,6 +94,15 @@
 //! - The four time errors of step 11 are checked in the order listed:
 //!   expired, not yet valid, issued in the future, too old.
 //! - `expires_at` keeps fractional NumericDates to the microsecond.
+//! - Routing (section 6): when exactly one configuration is enabled, every
+//!   token goes to it without its payload being read. Otherwise a token whose
+//!   `iss` matches only a disabled configuration is `disabled`; an `iss` that
+//!   is absent or not a string matches nothing.
+//! - The login request refuses `username` in any form, `null` and `""`
+//!   included, and repeated members; `loginMode` must be a JSON number.
+//! - Query and form parameters are percent-decoded (`+` is a space); broken
+//!   escapes, non-UTF-8 results and a repeated token parameter are refused.
+//!   Cookies are taken literally; a repeated token cookie is refused.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -90,11 +111,14 @@ mod clock;
 mod config;
 mod crypto;
 mod error;
+pub mod extract;
 mod json;
 mod key;
 mod map;
 pub mod mint;
+mod registry;
 mod secret;
+mod store;
 mod time_fmt;
 mod verify;
 
@@ -106,7 +130,9 @@ pub use config::{
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
 pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
+pub use registry::Registry;
 pub use secret::Secret;
+pub use store::{Authenticator, Login, MemoryStore, StoreError, User, UserStore};
 pub use verify::Verifier;
 
 /// The README's examples, compiled and run as doctests.

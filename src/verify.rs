@@ -22,7 +22,7 @@ use crate::map::{ClaimMapper, MappedIdentity, check_claim_name};
 use crate::time_fmt::to_datetime;
 
 /// Strict base64url: URL-safe alphabet, no padding, unused trailing bits zero.
-const STRICT_B64URL: GeneralPurpose = GeneralPurpose::new(
+pub(crate) const STRICT_B64URL: GeneralPurpose = GeneralPurpose::new(
     &alphabet::URL_SAFE,
     GeneralPurposeConfig::new()
         .with_encode_padding(false)

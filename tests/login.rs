@@ -1,0 +1,322 @@
+//! The login flow over the in-memory store: first and later logins, roles
+//! kept, profile updates, store failures, and concurrent first logins.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::{
+    Algorithm, Authenticator, ErrorKind, FixedClock, MappedIdentity, MemoryStore, Registry,
+    StoreError, User, UserStore,
+};
+use serde_json::{Value, json};
+
+const NOW: i64 = 1_767_225_600;
+const SECRET: &str = "login-flow-secret-0123456789abcdef";
+const ISSUER: &str = "https://erp.example.com";
+
+fn registry() -> Arc<Registry> {
+    let config = json!({
+        "name": "ERP", "token_name": "token", "issuer": ISSUER,
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET},
+        "expiration_time": 3600,
+        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
+        "user_type": "reader", "initial_roles": ["Viewer"]
+    });
+    Arc::new(
+        Registry::from_json_str(&config.to_string())
+            .unwrap()
+            .with_clock(FixedClock(NOW)),
+    )
+}
+
+fn token(claims: Value) -> String {
+    let mut claims = claims;
+    claims["iss"] = json!(ISSUER);
+    claims["exp"] = json!(NOW + 600);
+    sign_json(
+        &SigningKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn first_login_creates_later_logins_find_and_keep_roles() {
+    let registry = registry();
+    let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
+
+    let first = auth
+        .login(&token(
+            json!({"loginname": "jdoe", "name": "Jane Doe", "groups": ["Sales"]}),
+        ))
+        .await
+        .unwrap();
+    assert!(first.first_login);
+    assert_eq!(
+        first.user,
+        User {
+            user_id: "jdoe".into(),
+            user_type: "reader".into(),
+            roles: vec!["Viewer".into(), "Sales".into()],
+            name: Some("Jane Doe".into()),
+            email: None,
+        }
+    );
+    assert_eq!(first.identity.config, "ERP");
+    assert_eq!(auth.store().users(), std::slice::from_ref(&first.user));
+
+    // The configuration changes its user type and roles; the token its groups.
+    let mut changed = registry.get("ERP").unwrap();
+    changed.user_type = "author".into();
+    changed.initial_roles = vec!["Editor".into()];
+    registry.update("ERP", changed).unwrap();
+    let later = auth
+        .login(&token(
+            json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"}),
+        ))
+        .await
+        .unwrap();
+    assert!(!later.first_login);
+    assert_eq!(
+        later.user, first.user,
+        "type, roles and (without update_profiles) name are kept"
+    );
+    assert_eq!(later.identity.roles, ["Editor", "Finance"]);
+    assert_eq!(later.identity.name.as_deref(), Some("Jane Smith"));
+
+    // A new user gets the new configuration's type and roles.
+    let other = auth.login(&token(json!({"loginname": 42}))).await.unwrap();
+    assert!(other.first_login);
+    assert_eq!(
+        (other.user.user_id.as_str(), other.user.user_type.as_str()),
+        ("42", "author")
+    );
+    assert_eq!(other.user.roles, ["Editor"]);
+    assert_eq!(auth.store().len(), 2);
+
+    // A rejected token never reaches the store.
+    let err = auth.login("not-a-token").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Malformed);
+    let err = auth
+        .login_at(&token(json!({"loginname": "jdoe"})), NOW + 3600)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Expired);
+    assert_eq!(auth.store().len(), 2);
+}
+
+#[tokio::test]
+async fn profile_updates_take_only_what_the_token_carries() {
+    let auth = Authenticator::new(registry(), MemoryStore::new()).update_profiles(true);
+    let claims = json!({"loginname": "jdoe", "name": "Jane Doe", "email": "jane@example.com"});
+    auth.login(&token(claims)).await.unwrap();
+
+    let later = auth
+        .login(&token(json!({"loginname": "jdoe", "name": "Jane Smith"})))
+        .await
+        .unwrap();
+    assert!(!later.first_login);
+    assert_eq!(later.user.name.as_deref(), Some("Jane Smith"));
+    assert_eq!(
+        later.user.email.as_deref(),
+        Some("jane@example.com"),
+        "absent email keeps the stored one"
+    );
+    assert_eq!(auth.store().users()[0], later.user);
+    assert_eq!(later.user.roles, ["Viewer"]);
+}
+
+/// A store that fails the way the test says, and counts calls.
+#[derive(Default)]
+struct ScriptedStore {
+    fail_find: bool,
+    fail_create: bool,
+    /// `create` reports a conflict, as if another login had just created the user.
+    conflict: bool,
+    /// After a conflict, `find` still finds nothing (a broken store).
+    lose_user: bool,
+    finds: AtomicUsize,
+    creates: AtomicUsize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("database is down")]
+struct DatabaseDown;
+
+impl UserStore for ScriptedStore {
+    async fn find(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        let n = self.finds.fetch_add(1, Ordering::SeqCst);
+        if self.fail_find {
+            return Err(DatabaseDown.into());
+        }
+        if self.conflict && n > 0 && !self.lose_user {
+            return Ok(Some(User {
+                user_id: user_id.into(),
+                user_type: "administrator".into(),
+                roles: vec!["Admin".into()],
+                name: None,
+                email: None,
+            }));
+        }
+        Ok(None)
+    }
+
+    async fn create(&self, identity: &MappedIdentity) -> Result<User, StoreError> {
+        self.creates.fetch_add(1, Ordering::SeqCst);
+        if self.fail_create {
+            return Err(StoreError::failed(DatabaseDown));
+        }
+        if self.conflict {
+            return Err(StoreError::Conflict);
+        }
+        Ok(User::from_identity(identity))
+    }
+}
+
+#[tokio::test]
+async fn store_failures_are_store_errors_with_their_source() {
+    let jdoe = token(json!({"loginname": "jdoe"}));
+
+    let auth = Authenticator::new(
+        registry(),
+        ScriptedStore {
+            fail_find: true,
+            ..Default::default()
+        },
+    );
+    let err = auth.login(&jdoe).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store);
+    assert_eq!(err.kind().as_str(), "store");
+    assert_eq!(
+        err.to_string(),
+        "user store failed while finding user `jdoe`"
+    );
+    let source = std::error::Error::source(&err).expect("the store's error is the source");
+    assert!(source.downcast_ref::<DatabaseDown>().is_some(), "{source}");
+    assert_eq!(err.to_json()["kind"], "store");
+
+    let auth = Authenticator::new(
+        registry(),
+        ScriptedStore {
+            fail_create: true,
+            ..Default::default()
+        },
+    );
+    let err = auth.login(&jdoe).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store);
+    assert_eq!(
+        err.to_string(),
+        "user store failed while creating user `jdoe`"
+    );
+    assert!(
+        std::error::Error::source(&err)
+            .unwrap()
+            .downcast_ref::<DatabaseDown>()
+            .is_some()
+    );
+
+    // update_profiles on a store that does not implement update_profile fails loudly.
+    let store = ScriptedStore {
+        conflict: true,
+        ..Default::default()
+    };
+    let auth = Authenticator::new(registry(), store).update_profiles(true);
+    let err = auth
+        .login(&token(json!({"loginname": "jdoe", "name": "New"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store);
+    assert!(err.to_string().contains("updating the profile"), "{err}");
+}
+
+#[tokio::test]
+async fn a_create_conflict_is_retried_as_a_find() {
+    let auth = Authenticator::new(
+        registry(),
+        ScriptedStore {
+            conflict: true,
+            ..Default::default()
+        },
+    );
+    let login = auth
+        .login(&token(json!({"loginname": "jdoe"})))
+        .await
+        .unwrap();
+    assert!(!login.first_login, "the other login created the user");
+    assert_eq!(
+        login.user.user_type, "administrator",
+        "the stored user is returned"
+    );
+    assert_eq!(auth.store().finds.load(Ordering::SeqCst), 2);
+    assert_eq!(auth.store().creates.load(Ordering::SeqCst), 1);
+
+    let broken = ScriptedStore {
+        conflict: true,
+        lose_user: true,
+        ..Default::default()
+    };
+    let auth = Authenticator::new(registry(), broken);
+    let err = auth
+        .login(&token(json!({"loginname": "jdoe"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store);
+    assert!(err.to_string().contains("after a create conflict"), "{err}");
+}
+
+/// The in-memory store, slowed down in `find` so that concurrent first logins
+/// really race between `find` and `create`.
+#[derive(Default)]
+struct SlowFind {
+    inner: MemoryStore,
+    conflicts: AtomicUsize,
+}
+
+impl UserStore for SlowFind {
+    async fn find(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        // Read, then take a while to answer: every login that started before
+        // the first create sees no user.
+        let found = self.inner.find(user_id).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        found
+    }
+
+    async fn create(&self, identity: &MappedIdentity) -> Result<User, StoreError> {
+        let result = self.inner.create(identity).await;
+        if matches!(result, Err(StoreError::Conflict)) {
+            self.conflicts.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_first_logins_create_one_user() {
+    let auth = Arc::new(Authenticator::new(registry(), SlowFind::default()));
+    let jdoe = token(json!({"loginname": "jdoe", "groups": ["Sales"]}));
+    let barrier = Arc::new(tokio::sync::Barrier::new(100));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (auth, jdoe, barrier) = (Arc::clone(&auth), jdoe.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                auth.login(&jdoe).await
+            })
+        })
+        .collect();
+    let mut first = 0;
+    for task in tasks {
+        let login = task.await.unwrap().unwrap();
+        first += usize::from(login.first_login);
+        assert_eq!(login.user.roles, ["Viewer", "Sales"]);
+    }
+    assert_eq!(first, 1, "exactly one login is the first");
+    assert_eq!(auth.store().inner.len(), 1);
+    assert!(
+        auth.store().conflicts.load(Ordering::SeqCst) > 0,
+        "the logins really raced"
+    );
+}

@@ -1,0 +1,473 @@
+//! `login_server` end to end (CONTRACT section 6): its router on an ephemeral
+//! loopback port, a SQLite file in a temporary directory, and plain HTTP/1.1
+//! over a `TcpStream`.
+
+#[path = "../examples/login_server/app.rs"]
+mod app;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::{Algorithm, Registry};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+const SECRET_ERP: &str = "login-server-erp-secret-0123456789";
+const SECRET_CRM: &str = "login-server-crm-secret-0123456789";
+const ERP: &str = "https://erp.example.com";
+const CRM: &str = "https://crm.example.com";
+const OLD: &str = "https://old.example.com";
+
+fn configs() -> Value {
+    json!([
+        {
+            "name": "ERP", "token_name": "token", "issuer": ERP, "audience": "bi-server",
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ERP},
+            "expiration_time": 86400,
+            "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
+            "system_prompts": [
+                {"kind": "text", "slot": 1, "claim": "department"},
+                {"kind": "numeric", "slot": 2, "claim": "level"},
+                {"kind": "date", "slot": 1, "claim": "hired"}
+            ],
+            "user_type": "reader", "initial_roles": ["Viewer"]
+        },
+        {
+            "name": "CRM", "token_name": "jwt", "issuer": CRM,
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_CRM},
+            "expiration_time": 3600, "claims": {"user_id": "sub"},
+            "user_type": "analyst", "initial_roles": ["Analyst"]
+        },
+        {
+            "name": "Old", "enabled": false, "token_name": "token", "issuer": OLD,
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ERP},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}
+        }
+    ])
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn sign(secret: &str, claims: Value) -> String {
+    sign_json(
+        &SigningKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap()
+}
+
+fn erp_token(user: &str, groups: &[&str]) -> String {
+    sign(
+        SECRET_ERP,
+        json!({
+            "iss": ERP, "aud": "bi-server", "loginname": user, "name": "Jane Doe",
+            "email": "jane@example.com", "groups": groups, "department": "Sales", "level": 7,
+            "hired": "2021-04-15", "iat": now(), "exp": now() + 3600
+        }),
+    )
+}
+
+fn crm_token(user: &str) -> String {
+    sign(
+        SECRET_CRM,
+        json!({"iss": CRM, "sub": user, "exp": now() + 600}),
+    )
+}
+
+fn login_body(token: &str) -> Vec<u8> {
+    json!({"loginMode": 67108864, "password": token, "metadataLocale": "en_US"})
+        .to_string()
+        .into_bytes()
+}
+
+/// A temporary directory holding the configuration file and the database.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("jwt-sso-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("configs.json"), configs().to_string()).unwrap();
+        Dir(dir)
+    }
+    fn config(&self) -> PathBuf {
+        self.0.join("configs.json")
+    }
+    fn db(&self) -> PathBuf {
+        self.0.join("users.sqlite")
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Server {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+async fn start(config: &Path, db: &Path) -> Server {
+    let router = app::app(config, db).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Server { addr, task }
+}
+
+impl Server {
+    async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
+    async fn post(&self, path: &str, body: &[u8]) -> Reply {
+        self.send("POST", path, &[("Content-Type", "application/json")], body)
+            .await
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send("GET", path, headers, b"").await
+    }
+
+    /// One HTTP/1.1 request on its own connection.
+    async fn send(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let exchange = async {
+            let mut stream = TcpStream::connect(self.addr).await.unwrap();
+            let mut head = format!(
+                "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+                self.addr,
+                body.len()
+            );
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str("\r\n");
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.write_all(body).await.unwrap();
+            let mut raw = Vec::new();
+            stream.read_to_end(&mut raw).await.unwrap();
+            Reply::parse(&raw)
+        };
+        tokio::time::timeout(Duration::from_secs(30), exchange)
+            .await
+            .expect("the server answers")
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn parse(raw: &[u8]) -> Reply {
+        let text = String::from_utf8(raw.to_vec()).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers: Vec<(String, String)> = lines
+            .map(|l| l.split_once(':').unwrap())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        assert!(
+            headers.iter().any(|(k, _)| k == "content-length"),
+            "a sized body: {headers:?}"
+        );
+        Reply {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// A 401 with `{"error":{"kind","message","hint"}}`; returns the kind.
+    fn rejected(&self) -> String {
+        assert_eq!(self.status, 401, "{}", self.body);
+        assert!(
+            self.body.starts_with(r#"{"error":{"kind":""#),
+            "{}",
+            self.body
+        );
+        let error = &self.json()["error"];
+        let keys: Vec<&String> = error.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["hint", "kind", "message"], "{}", self.body);
+        assert!(!error["message"].as_str().unwrap().is_empty());
+        assert!(!error["hint"].as_str().unwrap().is_empty());
+        error["kind"].as_str().unwrap().to_owned()
+    }
+
+    /// A 400 with exactly `{"error":{"kind":"bad_request","message":…}}`.
+    fn bad_request(&self) -> String {
+        assert_eq!(self.status, 400, "{}", self.body);
+        assert!(
+            self.body
+                .starts_with(r#"{"error":{"kind":"bad_request","message":""#),
+            "{}",
+            self.body
+        );
+        let error = &self.json()["error"];
+        assert_eq!(error.as_object().unwrap().len(), 2, "{}", self.body);
+        assert_eq!(error["kind"], "bad_request");
+        error["message"].as_str().unwrap().to_owned()
+    }
+}
+
+fn user_rows(db: &Path, user_id: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE user_id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_over_http_with_sqlite_survive_a_restart() {
+    let dir = Dir::new("login-server");
+    let server = start(&dir.config(), &dir.db()).await;
+
+    // First login: 200, a session token, the user and the identity.
+    let token = erp_token("jdoe", &[]);
+    let reply = server.post("/api/auth/login", &login_body(&token)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let session = reply
+        .header("x-auth-token")
+        .expect("X-Auth-Token")
+        .to_owned();
+    assert!(
+        session.len() == 64 && session.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{session}"
+    );
+    let expected_identity = Registry::load(dir.config())
+        .unwrap()
+        .verify(&token)
+        .unwrap();
+    let prefix = r#"{"first_login":true,"user":{"user_id":"jdoe","user_type":"reader","roles":["Viewer"]},"identity":{"config":"ERP","user_id":"jdoe","name":"Jane Doe","email":"jane@example.com","user_type":"reader","roles":["Viewer"],"prompts":[{"kind":"text","slot":1,"value":"Sales"},{"kind":"numeric","slot":2,"value":7},{"kind":"date","slot":1,"value":"2021-04-15"}],"expires_at":""#;
+    assert!(reply.body.starts_with(prefix), "{}", reply.body);
+    assert_eq!(
+        reply.json()["identity"],
+        serde_json::to_value(&expected_identity).unwrap()
+    );
+
+    // The session token names the user.
+    let me = server
+        .get("/api/session", &[("X-Auth-Token", &session)])
+        .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["user"]["user_id"], "jdoe");
+    let nobody = server
+        .get("/api/session", &[("X-Auth-Token", "0000")])
+        .await;
+    assert_eq!(nobody.status, 401);
+
+    // Second login: found, roles kept although the token now has groups.
+    let reply = server
+        .post(
+            "/api/auth/login",
+            &login_body(&erp_token("jdoe", &["Sales"])),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["first_login"], false);
+    assert_eq!(
+        body["user"],
+        json!({"user_id": "jdoe", "user_type": "reader", "roles": ["Viewer"]})
+    );
+    assert_eq!(body["identity"]["roles"], json!(["Viewer", "Sales"]));
+    assert_ne!(
+        reply.header("x-auth-token"),
+        Some(session.as_str()),
+        "a new session each login"
+    );
+
+    // GET /login?<token_name>=: ERP's `token`, CRM's `jwt`.
+    let reply = server
+        .get(&format!("/login?token={}", erp_token("jdoe", &[])), &[])
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["first_login"], false);
+    let reply = server
+        .get(&format!("/login?lang=en&jwt={}", crm_token("ana")), &[])
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["first_login"], true);
+    assert_eq!(
+        body["user"],
+        json!({"user_id": "ana", "user_type": "analyst", "roles": ["Analyst"]})
+    );
+    assert_eq!(body["identity"]["config"], "CRM");
+    // Percent-encoded dots are decoded.
+    let encoded = crm_token("ana").replace('.', "%2E");
+    let reply = server.get(&format!("/login?jwt={encoded}"), &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    // 401: each kind, with message and hint.
+    let expired = sign(
+        SECRET_ERP,
+        json!({"iss": ERP, "aud": "bi-server", "loginname": "jdoe", "exp": now() - 3600}),
+    );
+    let forged = sign(
+        SECRET_CRM,
+        json!({"iss": ERP, "aud": "bi-server", "loginname": "jdoe", "exp": now() + 60}),
+    );
+    let stranger = sign(
+        SECRET_ERP,
+        json!({"iss": "https://evil.example.com", "sub": "x", "exp": now() + 60}),
+    );
+    let old = sign(
+        SECRET_ERP,
+        json!({"iss": OLD, "sub": "x", "exp": now() + 60}),
+    );
+    let no_user = sign(
+        SECRET_ERP,
+        json!({"iss": ERP, "aud": "bi-server", "exp": now() + 60}),
+    );
+    for (token, kind) in [
+        (expired.as_str(), "expired"),
+        (forged.as_str(), "invalid_signature"),
+        (stranger.as_str(), "no_matching_config"),
+        (old.as_str(), "disabled"),
+        (no_user.as_str(), "missing_user_id"),
+        ("not-a-token", "malformed"),
+    ] {
+        let reply = server.post("/api/auth/login", &login_body(token)).await;
+        assert_eq!(reply.rejected(), kind, "{}", reply.body);
+        assert!(!reply.body.contains(token), "the token is never echoed");
+    }
+    let reply = server.get(&format!("/login?token={expired}"), &[]).await;
+    assert_eq!(reply.rejected(), "expired");
+
+    // 400: wrong loginMode, no password, a username, not JSON, no token parameter.
+    let token = erp_token("jdoe", &[]);
+    for body in [
+        json!({"loginMode": 1, "password": token}).to_string(),
+        json!({"loginMode": 67108864}).to_string(),
+        json!({"loginMode": 67108864, "password": token, "username": "jdoe"}).to_string(),
+        format!("loginMode=67108864&password={token}"),
+        String::new(),
+    ] {
+        let reply = server.post("/api/auth/login", body.as_bytes()).await;
+        let message = reply.bad_request();
+        assert!(!message.contains(&token), "{message}");
+    }
+    for query in [
+        "/login",
+        "/login?other=1",
+        "/login?token=a%2",
+        "/login?token=a&token=b",
+    ] {
+        server.get(query, &[]).await.bad_request();
+    }
+    server.stop().await;
+
+    // Restart on the same SQLite file: the users are still there.
+    let server = start(&dir.config(), &dir.db()).await;
+    let reply = server
+        .post(
+            "/api/auth/login",
+            &login_body(&erp_token("jdoe", &["Finance"])),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["first_login"], false);
+    assert_eq!(body["user"]["roles"], json!(["Viewer"]));
+    let reply = server
+        .get(&format!("/login?jwt={}", crm_token("ana")), &[])
+        .await;
+    assert_eq!(reply.json()["first_login"], false);
+    assert_eq!(reply.json()["user"]["user_type"], "analyst");
+    // Sessions live in memory: the old one is gone.
+    let me = server
+        .get("/api/session", &[("X-Auth-Token", &session)])
+        .await;
+    assert_eq!(me.status, 401);
+    server.stop().await;
+    assert_eq!(user_rows(&dir.db(), "jdoe"), 1);
+    assert_eq!(user_rows(&dir.db(), "ana"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_first_logins_create_one_sqlite_user() {
+    let dir = Dir::new("login-server-race");
+    let server = std::sync::Arc::new(start(&dir.config(), &dir.db()).await);
+    let body = login_body(&erp_token("racer", &["Sales"]));
+    let logins: Vec<_> = (0..100)
+        .map(|_| {
+            let (server, body) = (std::sync::Arc::clone(&server), body.clone());
+            tokio::spawn(async move { server.post("/api/auth/login", &body).await })
+        })
+        .collect();
+    let mut first = 0;
+    for login in logins {
+        let reply = login.await.unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.json();
+        first += usize::from(body["first_login"] == true);
+        assert_eq!(body["user"]["roles"], json!(["Viewer", "Sales"]));
+    }
+    assert_eq!(first, 1, "exactly one first login");
+    assert_eq!(user_rows(&dir.db(), "racer"), 1);
+}
+
+#[tokio::test]
+async fn the_sqlite_store_reports_a_taken_user_id_as_a_conflict() {
+    use jwt_sso::{StoreError, UserStore};
+    let dir = Dir::new("login-server-store");
+    let store = app::SqliteStore::open(&dir.db()).unwrap();
+    let identity = Registry::load(dir.config())
+        .unwrap()
+        .verify(&erp_token("jdoe", &["Sales"]))
+        .unwrap();
+    let created = store.create(&identity).await.unwrap();
+    assert_eq!(created.roles, ["Viewer", "Sales"]);
+    assert!(matches!(
+        store.create(&identity).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.find("jdoe").await.unwrap(), Some(created));
+    assert_eq!(store.find("nobody").await.unwrap(), None);
+}

@@ -1,0 +1,609 @@
+//! The registry: CRUD and metadata, the file format, routing by `iss`, and
+//! configuration swaps while tokens are being verified.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+
+use jwt_sso::mint::{SigningKey, sign_json, sign_raw};
+use jwt_sso::{Algorithm, Clock, ErrorKind, JwtConfig, Registry};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const SECRET_A: &str = "registry-secret-a-0123456789abcdef";
+const SECRET_B: &str = "registry-secret-b-0123456789abcdef";
+const ERP: &str = "https://erp.example.com";
+const CRM: &str = "https://crm.example.com";
+
+/// A clock the test moves by hand.
+#[derive(Debug, Clone)]
+struct StepClock(Arc<AtomicI64>);
+
+impl StepClock {
+    fn new() -> Self {
+        StepClock(Arc::new(AtomicI64::new(NOW)))
+    }
+    fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for StepClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn at(secs: i64) -> Option<OffsetDateTime> {
+    Some(OffsetDateTime::from_unix_timestamp(secs).unwrap())
+}
+
+fn config_json(name: &str, issuer: Option<&str>, secret: &str) -> Value {
+    let mut config = json!({
+        "name": name,
+        "token_name": "token",
+        "algorithms": ["HS256"],
+        "key_source": {"type": "static", "secret": secret},
+        "expiration_time": 3600,
+        "claims": {"user_id": "sub"},
+    });
+    if let Some(issuer) = issuer {
+        config["issuer"] = json!(issuer);
+    }
+    config
+}
+
+fn config(name: &str, issuer: Option<&str>, secret: &str) -> JwtConfig {
+    JwtConfig::from_json_str(&config_json(name, issuer, secret).to_string()).unwrap()
+}
+
+fn token(secret: &str, claims: Value) -> String {
+    sign_json(
+        &SigningKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap()
+}
+
+fn erp_token() -> String {
+    token(
+        SECRET_A,
+        json!({"iss": ERP, "sub": "jdoe", "exp": NOW + 600}),
+    )
+}
+
+fn crm_token() -> String {
+    token(
+        SECRET_B,
+        json!({"iss": CRM, "sub": "jdoe", "exp": NOW + 600}),
+    )
+}
+
+fn names(registry: &Registry) -> Vec<String> {
+    registry.list().into_iter().map(|c| c.name).collect()
+}
+
+#[test]
+fn create_read_update_enable_delete_with_case_insensitive_names() {
+    let clock = StepClock::new();
+    let registry = Registry::new().with_clock(clock.clone());
+    assert!(registry.is_empty());
+
+    let mut erp = config("ERP", Some(ERP), SECRET_A);
+    erp.created_by = Some("admin".into());
+    erp.last_modified = at(1); // replaced: create stamps the time itself
+    registry.create(erp.clone()).unwrap();
+    let stored = registry.get("erp").unwrap();
+    assert_eq!(stored.name, "ERP");
+    assert_eq!(stored.created_by.as_deref(), Some("admin"));
+    assert_eq!(stored.last_modified, at(NOW));
+
+    // Duplicates in any case are a typed error, and nothing changes.
+    let mut shouting = config("erp", None, SECRET_B);
+    shouting.name = "eRp".into();
+    let err = registry.create(shouting).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DuplicateName);
+    assert_eq!(err.kind().as_str(), "duplicate_name");
+    assert!(err.to_string().contains("`ERP`"), "{err}");
+    assert!(!err.hint().is_empty());
+    assert_eq!(registry.len(), 1);
+
+    // An invalid configuration is refused with `config`.
+    let mut invalid = config("Broken", None, SECRET_A);
+    invalid.expiration_time = 0;
+    assert_eq!(
+        registry.create(invalid).unwrap_err().kind(),
+        ErrorKind::Config
+    );
+    assert_eq!(registry.len(), 1);
+
+    // Update: bumps last_modified, keeps created_by whatever the new value says.
+    clock.advance(100);
+    let mut changed = config("ERP", Some(ERP), SECRET_A);
+    changed.audience = Some("bi-server".into());
+    changed.created_by = Some("mallory".into());
+    registry.update("Erp", changed).unwrap();
+    let stored = registry.get("ERP").unwrap();
+    assert_eq!(stored.audience.as_deref(), Some("bi-server"));
+    assert_eq!(stored.created_by.as_deref(), Some("admin"));
+    assert_eq!(stored.last_modified, at(NOW + 100));
+
+    // An update that fails validation leaves the old configuration in place.
+    let mut invalid = stored.clone();
+    invalid.algorithms = vec!["none".into()];
+    assert_eq!(
+        registry.update("ERP", invalid).unwrap_err().kind(),
+        ErrorKind::Config
+    );
+    assert_eq!(registry.get("ERP").unwrap(), stored);
+
+    let err = registry
+        .update("Nope", config("Nope", None, SECRET_A))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownConfig);
+    assert!(
+        err.to_string().contains("`Nope`") && err.to_string().contains("`ERP`"),
+        "{err}"
+    );
+
+    // Rename through update; the new name must be free.
+    clock.advance(100);
+    registry
+        .update("ERP", config("ERP prod", Some(ERP), SECRET_A))
+        .unwrap();
+    assert!(registry.get("ERP").is_none());
+    let renamed = registry.get("erp PROD").unwrap();
+    assert_eq!(renamed.created_by.as_deref(), Some("admin"));
+    assert_eq!(renamed.last_modified, at(NOW + 200));
+    registry.create(config("CRM", Some(CRM), SECRET_B)).unwrap();
+    let err = registry
+        .update("CRM", config("Erp Prod", Some(CRM), SECRET_B))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DuplicateName);
+    // Changing only the case of a name is a rename onto itself: allowed.
+    registry
+        .update("crm", config("Crm", Some(CRM), SECRET_B))
+        .unwrap();
+    assert_eq!(registry.get("CRM").unwrap().name, "Crm");
+
+    // Enable/disable is a modification.
+    clock.advance(50);
+    registry.set_enabled("crm", false).unwrap();
+    let crm = registry.get("Crm").unwrap();
+    assert!(!crm.enabled);
+    assert_eq!(crm.last_modified, at(NOW + 250));
+    assert_eq!(
+        registry.set_enabled("ghost", true).unwrap_err().kind(),
+        ErrorKind::UnknownConfig
+    );
+
+    // Listing is sorted by name without regard to case.
+    for name in ["gamma", "Beta", "alpha"] {
+        registry.create(config(name, None, SECRET_A)).unwrap();
+    }
+    assert_eq!(
+        names(&registry),
+        ["alpha", "Beta", "Crm", "ERP prod", "gamma"]
+    );
+
+    let removed = registry.delete("BETA").unwrap();
+    assert_eq!(removed.name, "Beta");
+    assert_eq!(
+        registry.delete("beta").unwrap_err().kind(),
+        ErrorKind::UnknownConfig
+    );
+    assert_eq!(registry.len(), 4);
+    assert!(registry.verifier("alpha").is_some());
+}
+
+/// A temporary directory for one test, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("jwt-sso-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Cargo sets this for the test process; at least 32 bytes long.
+const ENV_SECRET: &str = "CARGO_PKG_DESCRIPTION";
+
+#[test]
+fn files_load_and_save_losslessly() {
+    assert!(
+        std::env::var(ENV_SECRET).is_ok_and(|v| v.len() >= 32),
+        "cargo sets {ENV_SECRET} for tests"
+    );
+    // Every field written out in the canonical form, so text can be compared.
+    let full = json!({
+        "name": "ERP",
+        "enabled": false,
+        "token_name": "token",
+        "issuer": ERP,
+        "audience": "bi-server",
+        "algorithms": ["HS256", "HS384"],
+        "key_source": {"type": "static", "secret": {"env": ENV_SECRET}},
+        "expiration_time": 86400,
+        "leeway": 30,
+        "max_token_bytes": 8192,
+        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
+        "system_prompts": [
+            {"kind": "text", "slot": 1, "claim": "department"},
+            {"kind": "date", "slot": 1, "claim": "/hr/hired"}
+        ],
+        "user_type": "analyst",
+        "initial_roles": ["Viewer"],
+        "created_by": "admin",
+        "last_modified": "2026-03-13T10:00:00Z"
+    });
+    let b64 = json!({
+        "name": "crm", "token_name": "jwt", "issuer": CRM, "algorithms": ["HS256"],
+        "key_source": {"type": "static", "secret": {"base64": "cmVnaXN0cnktc2VjcmV0LWItMDEyMzQ1Njc4OWFiY2RlZg"}},
+        "expiration_time": 60, "claims": {"user_id": "sub"}
+    });
+    let text_secret = config_json("Portal", None, SECRET_A);
+    let file_text = json!([full, b64, text_secret]).to_string();
+
+    let registry = Registry::from_json_str(&file_text).unwrap();
+    assert_eq!(names(&registry), ["crm", "ERP", "Portal"]);
+    let saved = registry.to_json_string();
+    let saved_value: Value = serde_json::from_str(&saved).unwrap();
+    // The full entry comes back exactly; the env secret stays a reference.
+    assert_eq!(saved_value[1], full);
+    assert!(saved.contains(&format!(r#""env": "{ENV_SECRET}""#)));
+    assert!(!saved.contains(&std::env::var(ENV_SECRET).unwrap()));
+    assert_eq!(saved_value[0]["key_source"], b64["key_source"]);
+    assert_eq!(saved_value[2]["key_source"]["secret"], SECRET_A);
+    // Metadata is kept as written when loading.
+    let erp = registry.get("erp").unwrap();
+    assert_eq!(
+        erp.last_modified,
+        Some(time::macros::datetime!(2026-03-13 10:00 UTC))
+    );
+    assert_eq!(erp.created_by.as_deref(), Some("admin"));
+
+    // Through a file, twice (the second save replaces the first).
+    let dir = TempDir::new("registry-files");
+    let path = dir.0.join("configs.json");
+    registry.save(&path).unwrap();
+    let loaded = Registry::load(&path).unwrap();
+    assert_eq!(loaded.list(), registry.list());
+    loaded.create(config("Extra", None, SECRET_B)).unwrap();
+    loaded.save(&path).unwrap();
+    let again = Registry::load(&path).unwrap();
+    assert_eq!(again.list(), loaded.list());
+    assert_eq!(again.to_json_string(), loaded.to_json_string());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir.0).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files are left behind");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "a new registry file is private");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        again.save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o640,
+            "an existing file keeps its permissions"
+        );
+    }
+
+    // One object is a registry of one.
+    let single = Registry::from_json_str(&text_secret.to_string()).unwrap();
+    assert_eq!(names(&single), ["Portal"]);
+    assert!(Registry::from_json_str("[]").unwrap().is_empty());
+}
+
+#[test]
+fn bad_files_say_what_and_where() {
+    let dup = json!([
+        config_json("ERP", None, SECRET_A),
+        config_json("erp", None, SECRET_B)
+    ]);
+    let err = Registry::from_json_str(&dup.to_string()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DuplicateName);
+
+    let mut broken = config_json("CRM", None, SECRET_B);
+    broken["key_source"]["secret"] = json!("short");
+    let two = json!([config_json("ERP", None, SECRET_A), broken]);
+    let err = Registry::from_json_str(&two.to_string()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let message = err.to_string();
+    assert!(
+        message.contains("entry 2") && message.contains("`CRM`"),
+        "{message}"
+    );
+    assert!(message.contains("key_source.secret"), "{message}");
+    assert!(
+        !message.contains("short"),
+        "the secret is never shown: {message}"
+    );
+
+    let mut typo = config_json("ERP", None, SECRET_A);
+    typo["audiance"] = json!("x");
+    let err = Registry::from_json_str(&json!([typo]).to_string()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("audiance"), "{err}");
+
+    assert_eq!(
+        Registry::from_json_str("{").unwrap_err().kind(),
+        ErrorKind::Config
+    );
+    assert_eq!(
+        Registry::from_json_str("42").unwrap_err().kind(),
+        ErrorKind::Config
+    );
+
+    let dir = TempDir::new("registry-missing");
+    let missing = dir.0.join("nope.json");
+    let err = Registry::load(&missing).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.to_string().contains("nope.json"), "{err}");
+    assert!(std::error::Error::source(&err).is_some());
+    let err = Registry::new()
+        .save(dir.0.join("no-such-dir").join("x.json"))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+}
+
+#[test]
+fn routing_by_issuer_one_none_two() {
+    let registry = Registry::from_configs([
+        config("ERP", Some(ERP), SECRET_A),
+        config("CRM", Some(CRM), SECRET_B),
+    ])
+    .unwrap()
+    .with_clock(jwt_sso::FixedClock(NOW));
+
+    // One match each.
+    assert_eq!(registry.verify(&erp_token()).unwrap().config, "ERP");
+    assert_eq!(registry.verify(&crm_token()).unwrap().config, "CRM");
+    assert_eq!(registry.route(&crm_token()).unwrap().name(), "CRM");
+    assert_eq!(
+        registry
+            .verify_at(&erp_token(), NOW + 3600)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Expired
+    );
+
+    // None: the error names the token's iss and the candidates, and nothing
+    // else of the unverified payload.
+    let stranger = token(
+        SECRET_A,
+        json!({"iss": "https://evil.example.com", "sub": "jdoe", "password": "hunter2", "exp": NOW + 600}),
+    );
+    let err = registry.verify(&stranger).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
+    assert_eq!(err.kind().as_str(), "no_matching_config");
+    let message = err.to_string();
+    assert!(message.contains("`https://evil.example.com`"), "{message}");
+    assert!(
+        message.contains(&format!("`ERP` (issuer `{ERP}`)")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("`CRM` (issuer `{CRM}`)")),
+        "{message}"
+    );
+    assert!(
+        !message.contains("hunter2") && !message.contains("jdoe"),
+        "{message}"
+    );
+    assert!(err.hint().contains("issuer"));
+
+    let no_iss = token(SECRET_A, json!({"sub": "jdoe", "exp": NOW + 600}));
+    let err = registry.verify(&no_iss).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
+    assert!(err.to_string().contains("no string `iss`"), "{err}");
+    let numeric_iss = token(SECRET_A, json!({"iss": 7, "sub": "jdoe", "exp": NOW + 600}));
+    assert_eq!(
+        registry.verify(&numeric_iss).unwrap_err().kind(),
+        ErrorKind::NoMatchingConfig
+    );
+
+    // Two: ambiguous, naming both.
+    let mut copy = config("ERP copy", Some(ERP), SECRET_A);
+    copy.user_type = "author".into();
+    registry.create(copy).unwrap();
+    let err = registry.verify(&erp_token()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AmbiguousConfig);
+    assert_eq!(
+        err.to_string(),
+        format!("token issuer `{ERP}` matches 2 enabled configurations: `ERP`, `ERP copy`")
+    );
+    // By name it is unambiguous.
+    assert_eq!(
+        registry
+            .verify_named("erp copy", &erp_token())
+            .unwrap()
+            .user_type,
+        "author"
+    );
+    let err = registry.verify_named("ERP2", &erp_token()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownConfig);
+    assert!(err.to_string().contains("`ERP copy`"), "{err}");
+
+    // Disabled configurations are not candidates; a disabled match says so.
+    registry.set_enabled("ERP copy", false).unwrap();
+    assert_eq!(registry.verify(&erp_token()).unwrap().config, "ERP");
+    registry
+        .create(config("Old", Some("https://old.example.com"), SECRET_A))
+        .unwrap();
+    registry.set_enabled("old", false).unwrap();
+    let old = token(
+        SECRET_A,
+        json!({"iss": "https://old.example.com", "sub": "x", "exp": NOW + 600}),
+    );
+    let err = registry.verify(&old).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disabled);
+    assert!(err.to_string().contains("`Old`"), "{err}");
+
+    // Strict decoding before routing.
+    let err = registry.verify("only.two").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Malformed);
+    let padded = erp_token().replacen('.', "=.", 1);
+    assert_eq!(
+        registry.verify(&padded).unwrap_err().kind(),
+        ErrorKind::Malformed
+    );
+    let not_json = sign_raw(
+        &SigningKey::from_secret(SECRET_A.as_bytes()),
+        Algorithm::HS256,
+        br#"{"alg":"HS256"}"#,
+        br#"{"iss":"x","secret":"hunter2","iss":"y"}"#,
+    )
+    .unwrap();
+    let err = registry.verify(&not_json).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Malformed);
+    assert!(
+        !err.to_string().contains("hunter2") && !err.to_string().contains("`iss`:"),
+        "{err}"
+    );
+    let huge = format!("{}.{}.x", "a".repeat(20_000), "b");
+    assert_eq!(
+        registry.verify(&huge).unwrap_err().kind(),
+        ErrorKind::TokenTooLarge
+    );
+
+    // No configuration at all.
+    let empty = Registry::new();
+    let err = empty.verify(&erp_token()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
+    assert!(
+        err.to_string().contains("no configuration is enabled"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_only_enabled_configuration_takes_every_token() {
+    // Without an issuer, a single configuration accepts tokens with any iss.
+    let open = Registry::from_configs([config("Only", None, SECRET_A)])
+        .unwrap()
+        .with_clock(jwt_sso::FixedClock(NOW));
+    assert_eq!(open.verify(&erp_token()).unwrap().config, "Only");
+    let no_iss = token(SECRET_A, json!({"sub": "jdoe", "exp": NOW + 600}));
+    assert_eq!(open.verify(&no_iss).unwrap().user_id, "jdoe");
+
+    // With one enabled among others, that one decides and gives its own errors.
+    let registry = Registry::from_configs([
+        config("ERP", Some(ERP), SECRET_A),
+        config("CRM", Some(CRM), SECRET_B),
+    ])
+    .unwrap()
+    .with_clock(jwt_sso::FixedClock(NOW));
+    registry.set_enabled("erp", false).unwrap();
+    let err = registry.verify(&erp_token()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidSignature);
+    let err = registry.verify("not-a-token").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Malformed);
+    assert_eq!(registry.token_names(), ["token"]);
+}
+
+#[test]
+fn token_names_are_those_of_enabled_configurations() {
+    let mut crm = config("CRM", Some(CRM), SECRET_B);
+    crm.token_name = "jwt".into();
+    let mut old = config("Old", None, SECRET_B);
+    old.token_name = "legacy".into();
+    old.enabled = false;
+    let registry = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), crm, old]).unwrap();
+    assert_eq!(registry.token_names(), ["jwt", "token"]);
+}
+
+#[test]
+fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
+    let old = config("ERP", Some(ERP), SECRET_A);
+    let mut new = config("ERP", Some(ERP), SECRET_B);
+    new.user_type = "author".into();
+    new.initial_roles = vec!["New".into()];
+    let mut old = old;
+    old.initial_roles = vec!["Old".into()];
+    // A second configuration, so that tokens are routed by `iss`.
+    let registry = Arc::new(
+        Registry::from_configs([old.clone(), config("CRM", Some(CRM), SECRET_B)])
+            .unwrap()
+            .with_clock(jwt_sso::FixedClock(NOW)),
+    );
+    let token_old = erp_token();
+    let token_new = token(
+        SECRET_B,
+        json!({"iss": ERP, "sub": "jdoe", "exp": NOW + 600}),
+    );
+
+    let done = AtomicBool::new(false);
+    let (seen_old, seen_new, checked) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    std::thread::scope(|scope| {
+        for reader in 0..3 {
+            let (registry, token_old, token_new) = (&registry, &token_old, &token_new);
+            let (done, seen_old, seen_new, checked) = (&done, &seen_old, &seen_new, &checked);
+            scope.spawn(move || {
+                let mut rounds = 0;
+                while rounds < 200 || !done.load(Ordering::SeqCst) {
+                    rounds += 1;
+                    for (token, is_old) in [(token_old, true), (token_new, false)] {
+                        let result = if reader == 0 {
+                            registry.verify_named("erp", token)
+                        } else {
+                            registry.verify(token)
+                        };
+                        match result {
+                            Ok(identity) if is_old => {
+                                assert_eq!(
+                                    (identity.user_type.as_str(), identity.roles.as_slice()),
+                                    ("reader", &["Old".to_owned()][..])
+                                );
+                                seen_old.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Ok(identity) => {
+                                assert_eq!(
+                                    (identity.user_type.as_str(), identity.roles.as_slice()),
+                                    ("author", &["New".to_owned()][..])
+                                );
+                                seen_new.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidSignature, "{e}"),
+                        }
+                        checked.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        scope.spawn(|| {
+            for i in 0..300 {
+                let next = if i % 2 == 0 { new.clone() } else { old.clone() };
+                registry.update("ERP", next).unwrap();
+                if i % 50 == 0 {
+                    // Also swap the set of configurations around the one in use.
+                    registry
+                        .create(config("Temp", Some("https://temp.example.com"), SECRET_A))
+                        .unwrap();
+                    registry.delete("temp").unwrap();
+                }
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+    });
+    assert!(checked.load(Ordering::Relaxed) >= 1200);
+    // Both states were served (the writer ends on the old configuration).
+    assert!(seen_old.load(Ordering::Relaxed) > 0);
+    assert_eq!(registry.get("ERP").unwrap().user_type, "reader");
+    let _ = seen_new.load(Ordering::Relaxed);
+}
