@@ -54,6 +54,333 @@ pub(crate) fn raw_text<'d, 't>(
     Some(current.get())
 }
 
+/// What the pipeline needs from a JOSE header (steps 3–6).
+#[derive(Debug, Default)]
+pub(crate) struct Header<'a> {
+    /// `alg`: `Ok` for a string, `Err(json text)` for any other value.
+    pub(crate) alg: Option<Result<Cow<'a, str>, String>>,
+    /// `kid`: `Ok` for a string, `Err(())` for any other value.
+    pub(crate) kid: Option<Result<Cow<'a, str>, ()>>,
+    /// `crit` as JSON text, when present.
+    pub(crate) crit: Option<String>,
+}
+
+/// Parses a JOSE header as strictly as [`parse_object`], keeping only `alg`,
+/// `kid` and `crit`, borrowed from `bytes` where possible: no `Value` tree.
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, String> {
+    let mut header = Header::default();
+    walk_object(bytes, &mut header)?;
+    Ok(header)
+}
+
+impl<'de> Members<'de> for Header<'de> {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "alg" => {
+                self.alg = Some(match map.next_value_seed(LooseVisitor { depth: 2 })? {
+                    Loose::Str(s) => Ok(s),
+                    Loose::Other(v) => Err(v.to_string()),
+                })
+            }
+            "kid" => {
+                self.kid = Some(match map.next_value_seed(LooseVisitor { depth: 2 })? {
+                    Loose::Str(s) => Ok(s),
+                    Loose::Other(_) => Err(()),
+                })
+            }
+            "crit" => self.crit = Some(map.next_value_seed(Strict { depth: 2 })?.to_string()),
+            _ => map.next_value_seed(Validate { depth: 2 })?,
+        }
+        Ok(())
+    }
+}
+
+/// Parses a JWT payload as strictly as [`parse_object`] (repeated members and
+/// depth are checked everywhere), but builds values only for the top-level
+/// members `keep` accepts (the registered and mapped claims); the others are
+/// validated and skipped without allocating.
+pub(crate) fn parse_claims(
+    bytes: &[u8],
+    keep: impl Fn(&str) -> bool,
+) -> Result<Map<String, Value>, String> {
+    let mut claims = Kept {
+        keep,
+        claims: Map::new(),
+    };
+    walk_object(bytes, &mut claims)?;
+    Ok(claims.claims)
+}
+
+struct Kept<F> {
+    keep: F,
+    claims: Map<String, Value>,
+}
+
+impl<'de, F: Fn(&str) -> bool> Members<'de> for Kept<F> {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        if (self.keep)(key) {
+            let value = map.next_value_seed(Strict { depth: 2 })?;
+            self.claims.insert(key.to_owned(), value);
+        } else {
+            map.next_value_seed(Validate { depth: 2 })?;
+        }
+        Ok(())
+    }
+}
+
+/// Receives the members of a top-level object; must consume each value.
+trait Members<'de> {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+}
+
+/// Walks the top-level object of `bytes`, refusing repeated member names,
+/// nesting deeper than [`MAX_DEPTH`] and trailing data.
+fn walk_object<'de, M: Members<'de>>(bytes: &'de [u8], members: &mut M) -> Result<(), String> {
+    struct TopLevel<'m, M>(&'m mut M);
+
+    impl<'de, M: Members<'de>> Visitor<'de> for TopLevel<'_, M> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = Seen::default();
+            while let Some(key) = map.next_key_seed(KeySeed)? {
+                if !seen.insert(key.clone()) {
+                    return Err(repeated(seen.last()));
+                }
+                self.0.member(&key, &mut map)?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde::Deserializer::deserialize_any(&mut de, TopLevel(members)) {
+        Ok(()) => de.end().map_err(describe),
+        // Not an object: `parse_object` names what it is.
+        Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => {
+            parse_object(bytes).map(|_| ())
+        }
+        Err(e) => Err(describe(e)),
+    }
+}
+
+fn repeated<E: de::Error>(key: &str) -> E {
+    E::custom(format!("repeats the member name `{key}`"))
+}
+
+/// Member names seen so far in one object: a short list, a set when long
+/// (hostile objects with thousands of members stay linear).
+#[derive(Default)]
+struct Seen<'a> {
+    list: Vec<Cow<'a, str>>,
+    set: std::collections::HashSet<Cow<'a, str>>,
+}
+
+impl<'a> Seen<'a> {
+    const LIST_MAX: usize = 32;
+
+    /// Adds `key`; `false` when it was there already.
+    fn insert(&mut self, key: Cow<'a, str>) -> bool {
+        if self.set.is_empty() {
+            if self.list.iter().any(|k| *k == key) {
+                self.list.push(key);
+                return false;
+            }
+            self.list.push(key);
+            if self.list.len() > Self::LIST_MAX {
+                self.set.extend(self.list.drain(..));
+            }
+            return true;
+        }
+        if self.set.contains(&key) {
+            self.list.push(key);
+            return false;
+        }
+        self.set.insert(key);
+        true
+    }
+
+    /// The last key offered (for the repeated-member message).
+    fn last(&self) -> &str {
+        self.list.last().map_or("", |k| k.as_ref())
+    }
+}
+
+/// A member name, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
+
+/// A string borrowed where possible, or any other value (checked like [`Strict`]).
+enum Loose<'de> {
+    Str(Cow<'de, str>),
+    Other(Value),
+}
+
+impl<'de> DeserializeSeed<'de> for LooseVisitor {
+    type Value = Loose<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+struct LooseVisitor {
+    depth: usize,
+}
+
+impl<'de> Visitor<'de> for LooseVisitor {
+    type Value = Loose<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Loose::Other(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Loose::Other(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Strict { depth: self.depth }.visit_f64(v).map(Loose::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::Null))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Strict { depth: self.depth }
+            .visit_seq(seq)
+            .map(Loose::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Strict { depth: self.depth }
+            .visit_map(map)
+            .map(Loose::Other)
+    }
+}
+
+/// Checks a value like [`Strict`] (depth, repeated members) without keeping it.
+struct Validate {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Validate {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Validate {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        while seq
+            .next_element_seed(Validate {
+                depth: self.depth + 1,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if !seen.insert(key) {
+                return Err(repeated(seen.last()));
+            }
+            map.next_value_seed(Validate {
+                depth: self.depth + 1,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn too_deep<E: de::Error>() -> E {
+    E::custom(format!("nests deeper than {MAX_DEPTH} levels"))
+}
+
 fn describe(e: serde_json::Error) -> String {
     if e.is_data() {
         // Our own messages (repeated member, depth) come through as data errors.
@@ -86,7 +413,7 @@ struct Strict {
 impl Strict {
     fn enter<E: de::Error>(&self) -> Result<(), E> {
         if self.depth > MAX_DEPTH {
-            Err(E::custom(format!("nests deeper than {MAX_DEPTH} levels")))
+            Err(too_deep())
         } else {
             Ok(())
         }
@@ -232,6 +559,64 @@ mod tests {
         assert_eq!(at(&["b", "3"]), None);
         assert_eq!(at(&["a", "x"]), None);
         assert_eq!(at(&["zz"]), None);
+    }
+
+    #[test]
+    fn selective_parsing_is_as_strict_as_the_full_parse() {
+        let keep = |k: &str| k == "exp";
+        let cases: [&[u8]; 9] = [
+            br#"{"exp":1,"x":{"a":1,"a":2}}"#,
+            br#"{"exp":1,"x":[{"a":1,"a":2}]}"#,
+            br#"{"x":1,"exp":2,"x":3}"#,
+            br#"{"exp":1,"x":"\ud800"}"#,
+            b"{\"exp\":1,\"x\":\"\xff\"}",
+            br#"{"exp":1} x"#,
+            br#"[{"exp":1}]"#,
+            br#"{"exp":1,"x":1e400}"#,
+            br#"{"exp":1,"x":tru}"#,
+        ];
+        for case in cases {
+            let text = String::from_utf8_lossy(case);
+            assert!(parse_object(case).is_err(), "full parse accepted {text}");
+            assert!(parse_claims(case, keep).is_err(), "selective parse accepted {text}");
+        }
+        let deep = format!("{{\"exp\":1,\"x\":{}{}}}", "[".repeat(64), "]".repeat(64));
+        assert!(parse_claims(deep.as_bytes(), keep).unwrap_err().contains("deeper than 64"));
+        let deep = format!("{{\"exp\":1,\"x\":{}{}}}", "[".repeat(63), "]".repeat(63));
+        let kept = parse_claims(deep.as_bytes(), keep).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept["exp"], Value::from(1));
+        assert!(parse_claims(b"[1]", keep).unwrap_err().contains("an array"));
+    }
+
+    #[test]
+    fn repeated_members_are_found_among_many() {
+        let mut text = String::from("{");
+        for i in 0..100 {
+            text.push_str(&format!("\"k{i}\":{i},"));
+        }
+        text.push_str("\"k7\":0}");
+        assert!(parse_claims(text.as_bytes(), |_| false).unwrap_err().contains("`k7`"));
+        let ok = text.replace("\"k7\":0}", "\"z\":0}");
+        assert!(parse_claims(ok.as_bytes(), |_| false).unwrap().is_empty());
+        // Escaped spellings of one name are one name.
+        assert!(parse_claims(br#"{"alg":1,"\u0061lg":2}"#, |_| true).is_err());
+    }
+
+    #[test]
+    fn headers_keep_alg_kid_and_crit() {
+        let h = parse_header(br#"{"alg":"RS256","kid":"k1","typ":"JWT","x5c":["a"]}"#).unwrap();
+        assert_eq!(h.alg, Some(Ok(Cow::Borrowed("RS256"))));
+        assert_eq!(h.kid, Some(Ok(Cow::Borrowed("k1"))));
+        assert_eq!(h.crit, None);
+        let h = parse_header(br#"{"alg":["HS256"],"kid":7,"crit":["b64"]}"#).unwrap();
+        assert_eq!(h.alg, Some(Err(r#"["HS256"]"#.to_owned())));
+        assert_eq!(h.kid, Some(Err(())));
+        assert_eq!(h.crit.as_deref(), Some(r#"["b64"]"#));
+        let h = parse_header(br#"{"alg":"HS\u0032\u0035\u0036"}"#).unwrap();
+        assert_eq!(h.alg, Some(Ok(Cow::Owned("HS256".to_owned()))));
+        assert!(parse_header(br#"{"alg":"HS256","alg":"none"}"#).is_err());
+        assert!(parse_header(br#""HS256""#).is_err());
     }
 
     #[test]

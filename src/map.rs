@@ -142,6 +142,14 @@ impl ClaimPath {
         &self.0
     }
 
+    /// The top-level claim this path starts at.
+    pub(crate) fn root(&self) -> String {
+        match self.0.strip_prefix('/') {
+            Some(pointer) => unescape(pointer.split('/').next().unwrap_or_default()).into_owned(),
+            None => self.0.clone(),
+        }
+    }
+
     /// The member names and indexes that lead to the claim.
     fn tokens(&self) -> Vec<std::borrow::Cow<'_, str>> {
         match self.0.strip_prefix('/') {
@@ -273,6 +281,21 @@ impl ClaimMapper {
                 })
                 .collect(),
         }
+    }
+
+    /// The top-level claims the mapping reads.
+    pub(crate) fn roots(&self) -> Vec<String> {
+        [
+            Some(&self.user_id),
+            self.name.as_ref(),
+            self.email.as_ref(),
+            self.roles.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.prompts.iter().map(|p| &p.claim))
+        .map(ClaimPath::root)
+        .collect()
     }
 
     /// Step 13: the user-ID claim must be present, non-null and non-empty.

@@ -3,10 +3,12 @@
 //! disabled → size → segments/base64/header → alg → crit → key → signature →
 //! payload → claim types → exp → time → iss/aud → user ID → mapping.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
+use base64::DecodeSliceError;
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -16,7 +18,7 @@ use time::OffsetDateTime;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Algorithm, JwtConfig, KeySource, MAX_NAME_CHARS};
 use crate::error::{Error, MaxAge, TokenPart};
-use crate::json::{parse_object, type_name};
+use crate::json::{parse_claims, parse_header, parse_object, type_name};
 use crate::key::{KeySet, Selection, load_static_keys};
 use crate::map::{ClaimMapper, MappedIdentity, check_claim_name};
 use crate::time_fmt::to_datetime;
@@ -66,6 +68,8 @@ pub struct Verifier {
     allowed_names: Vec<String>,
     keys: KeySet,
     mapper: ClaimMapper,
+    /// The top-level claims the pipeline reads: registered and mapped ones.
+    kept_claims: Vec<String>,
     clock: Arc<dyn Clock>,
 }
 
@@ -99,13 +103,31 @@ impl Parsed<'_> {
     }
 }
 
-/// The registered claims, typed (step 9).
-struct Registered {
+/// The registered claims, typed (step 9), borrowed from the claims.
+struct Registered<'c> {
     exp: Option<f64>,
     nbf: Option<f64>,
     iat: Option<f64>,
-    iss: Option<String>,
-    aud: Option<Vec<String>>,
+    iss: Option<&'c str>,
+    /// A string, or an array holding only strings.
+    aud: Option<&'c Value>,
+}
+
+/// The audience values of a checked `aud`.
+fn audiences(aud: &Value) -> impl Iterator<Item = &str> {
+    let (one, many) = match aud {
+        Value::Array(items) => (None, items.as_slice()),
+        other => (other.as_str(), &[][..]),
+    };
+    one.into_iter().chain(many.iter().filter_map(Value::as_str))
+}
+
+/// Every top-level claim name, for messages (only on the error path: the
+/// pipeline keeps just the claims it uses).
+fn claim_names(payload: &[u8]) -> Vec<String> {
+    parse_object(payload)
+        .map(|claims| claims.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 impl Verifier {
@@ -117,7 +139,16 @@ impl Verifier {
         let algorithms = validate(&config)?;
         let keys = load_static_keys(&config, &algorithms)?;
         let mapper = ClaimMapper::new(&config);
+        let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud"]
+            .map(str::to_owned)
+            .into();
+        for root in mapper.roots() {
+            if !kept_claims.contains(&root) {
+                kept_claims.push(root);
+            }
+        }
         Ok(Verifier {
+            kept_claims,
             allowed_names: algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
             algorithms,
             keys,
@@ -221,38 +252,44 @@ impl Verifier {
                 format!("a compact JWT has exactly 3 dot-separated segments, this one has {count}"),
             ));
         };
-        let decode = |segment: &str, which: &str| {
-            STRICT_B64URL.decode(segment).map_err(|_| {
-                Error::malformed(
-                    TokenPart::Token,
-                    format!("the {which} segment is not strict base64url (no padding, no other characters, zero trailing bits)"),
-                )
-            })
+        let malformed = |which: &str| {
+            Error::malformed(
+                TokenPart::Token,
+                format!(
+                    "the {which} segment is not strict base64url (no padding, no other characters, zero trailing bits)"
+                ),
+            )
         };
-        let header_bytes = decode(h, "header")?;
-        let payload = decode(p, "payload")?;
-        let signature = decode(s, "signature")?;
-        let header = parse_object(&header_bytes)
+        // The header is decoded onto the stack and parsed in place.
+        let mut header_buf = [0u8; 1024];
+        let header_vec;
+        let header_bytes = match STRICT_B64URL.decode_slice(h, &mut header_buf) {
+            Ok(len) => &header_buf[..len],
+            Err(DecodeSliceError::OutputSliceTooSmall) => {
+                header_vec = STRICT_B64URL.decode(h).map_err(|_| malformed("header"))?;
+                &header_vec[..]
+            }
+            Err(DecodeSliceError::DecodeError(_)) => return Err(malformed("header")),
+        };
+        let payload = STRICT_B64URL.decode(p).map_err(|_| malformed("payload"))?;
+        let signature = STRICT_B64URL
+            .decode(s)
+            .map_err(|_| malformed("signature"))?;
+        let header = parse_header(header_bytes)
             .map_err(|reason| Error::malformed(TokenPart::Header, reason))?;
 
-        let alg = match header.get("alg") {
-            Some(Value::String(name)) => name
-                .parse::<Algorithm>()
-                .ok()
-                .filter(|a| self.algorithms.contains(a))
-                .ok_or_else(|| self.alg_error(Some(name.clone())))?,
-            Some(other) => return Err(self.alg_error(Some(other.to_string()))),
+        let alg = match header.alg {
+            Some(Ok(name)) => match name.parse::<Algorithm>() {
+                Ok(alg) if self.algorithms.contains(&alg) => alg,
+                _ => return Err(self.alg_error(Some(name.into_owned()))),
+            },
+            Some(Err(json)) => return Err(self.alg_error(Some(json))),
             None => return Err(self.alg_error(None)),
         };
-        if let Some(crit) = header.get("crit") {
-            return Err(Error::CriticalHeader {
-                crit: crit.to_string(),
-            });
+        if let Some(crit) = header.crit {
+            return Err(Error::CriticalHeader { crit });
         }
-        let kid = header.get("kid").map(|k| match k {
-            Value::String(s) => Ok(s.clone()),
-            _ => Err(()),
-        });
+        let kid = header.kid.map(|k| k.map(Cow::into_owned));
         Ok(Parsed {
             alg,
             kid,
@@ -271,32 +308,46 @@ impl Verifier {
 
     /// Steps 8–14, on a payload whose signature holds.
     pub(crate) fn claims(&self, payload: &[u8], now: i64) -> Result<MappedIdentity, Error> {
-        let claims =
-            parse_object(payload).map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
+        let claims = parse_claims(payload, |name| self.kept_claims.iter().any(|k| k == name))
+            .map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
         let reg = registered(&claims)?;
         let Some(exp) = reg.exp else {
             return Err(Error::MissingExp {
-                present: claims.keys().cloned().collect(),
+                present: claim_names(payload),
             });
         };
         let expires_at = self.check_time(exp, reg.nbf, reg.iat, now)?;
         if let Some(expected) = &self.config.issuer
-            && reg.iss.as_ref() != Some(expected)
+            && reg.iss != Some(expected.as_str())
         {
             return Err(Error::IssuerMismatch {
                 expected: expected.clone(),
-                found: reg.iss,
+                found: reg.iss.map(str::to_owned),
             });
         }
         if let Some(expected) = &self.config.audience
-            && !reg.aud.as_ref().is_some_and(|aud| aud.contains(expected))
+            && !reg
+                .aud
+                .is_some_and(|aud| audiences(aud).any(|a| a == expected))
         {
             return Err(Error::AudienceMismatch {
                 expected: expected.clone(),
-                found: reg.aud,
+                found: reg
+                    .aud
+                    .map(|aud| audiences(aud).map(str::to_owned).collect()),
             });
         }
-        self.mapper.map_payload(&claims, Some(payload), expires_at)
+        self.mapper
+            .map_payload(&claims, Some(payload), expires_at)
+            .map_err(|e| match e {
+                // The mapper saw only the kept claims; name them all.
+                Error::MissingUserId { claim, state, .. } => Error::MissingUserId {
+                    claim,
+                    state,
+                    present: claim_names(payload),
+                },
+                other => other,
+            })
     }
 
     /// Step 11 (CONTRACT section 3); returns `expires_at`.
@@ -343,7 +394,7 @@ impl Verifier {
 }
 
 /// Step 9: the registered claims must have their registered types.
-fn registered(claims: &Map<String, Value>) -> Result<Registered, Error> {
+fn registered(claims: &Map<String, Value>) -> Result<Registered<'_>, Error> {
     let numeric = |name: &str| match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
@@ -355,25 +406,22 @@ fn registered(claims: &Map<String, Value>) -> Result<Registered, Error> {
     };
     let iss = match claims.get("iss") {
         None => None,
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => Some(s.as_str()),
         Some(other) => return Err(Error::invalid_claim("iss", "a string", type_name(other))),
     };
     let aud = match claims.get("aud") {
         None => None,
-        Some(Value::String(s)) => Some(vec![s.clone()]),
-        Some(Value::Array(items)) => Some(
-            items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    Error::invalid_claim(
-                        "aud",
-                        "a string or an array of strings",
-                        "an array holding a non-string",
-                    )
-                })?,
-        ),
+        Some(aud @ Value::String(_)) => Some(aud),
+        Some(aud @ Value::Array(items)) => {
+            if !items.iter().all(Value::is_string) {
+                return Err(Error::invalid_claim(
+                    "aud",
+                    "a string or an array of strings",
+                    "an array holding a non-string",
+                ));
+            }
+            Some(aud)
+        }
         Some(other) => {
             return Err(Error::invalid_claim(
                 "aud",

@@ -4,6 +4,8 @@
 
 mod jwks;
 mod pem;
+#[cfg(feature = "aws-lc")]
+mod prepared;
 mod secret;
 
 use std::fmt;
@@ -11,7 +13,6 @@ use std::fmt;
 use jsonwebtoken::DecodingKey;
 
 use crate::config::{Algorithm, JwtConfig, KeySource};
-use crate::crypto::provider;
 use crate::error::Error;
 
 #[allow(unused_imports)] // used by the remote key cache
@@ -74,7 +75,7 @@ impl fmt::Display for KeyFamily {
 #[derive(Clone)]
 pub(crate) struct VerifyingKey {
     pub(crate) family: KeyFamily,
-    decoding: DecodingKey,
+    material: Material,
     /// The JWK `kid`, if any.
     pub(crate) kid: Option<String>,
     /// The JWK `alg`, which pins the key to one algorithm.
@@ -98,7 +99,7 @@ impl VerifyingKey {
     pub(crate) fn new(family: KeyFamily, decoding: DecodingKey, origin: impl Into<String>) -> Self {
         VerifyingKey {
             family,
-            decoding,
+            material: Material::new(family, decoding),
             kid: None,
             pinned: None,
             origin: origin.into(),
@@ -124,7 +125,42 @@ impl VerifyingKey {
         if !self.fits(alg) {
             return false;
         }
-        match (provider().verifier_factory)(&alg.to_jsonwebtoken(), &self.decoding) {
+        self.material.verify(alg, message, signature)
+    }
+}
+
+/// The key as the crypto backend uses it: with `aws-lc`, prepared once for
+/// aws-lc-rs (shared by clones); with `rust-crypto` alone, jsonwebtoken's key
+/// handed to the explicitly named provider.
+#[cfg(feature = "aws-lc")]
+#[derive(Clone)]
+struct Material(std::sync::Arc<prepared::Prepared>);
+
+#[cfg(feature = "aws-lc")]
+impl Material {
+    fn new(family: KeyFamily, decoding: DecodingKey) -> Self {
+        Material(std::sync::Arc::new(prepared::Prepared::new(
+            family, &decoding,
+        )))
+    }
+
+    fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.0.verify(alg, message, signature)
+    }
+}
+
+#[cfg(not(feature = "aws-lc"))]
+#[derive(Clone)]
+struct Material(DecodingKey);
+
+#[cfg(not(feature = "aws-lc"))]
+impl Material {
+    fn new(_family: KeyFamily, decoding: DecodingKey) -> Self {
+        Material(decoding)
+    }
+
+    fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        match (crate::crypto::provider().verifier_factory)(&alg.to_jsonwebtoken(), &self.0) {
             Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
             Err(_) => false,
         }
