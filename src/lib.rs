@@ -85,6 +85,8 @@ mod json;
 mod key;
 mod map;
 pub mod mint;
+#[cfg(feature = "remote")]
+mod remote;
 mod secret;
 mod time_fmt;
 mod verify;
@@ -97,6 +99,11 @@ pub use config::{
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
 pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
+#[cfg(feature = "remote")]
+pub use remote::{
+    CacheClock, FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse, InstantClock,
+    ManualClock, RemoteOptions, ReqwestFetch,
+};
 pub use secret::Secret;
 pub use verify::Verifier;
 
