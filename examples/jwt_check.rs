@@ -14,6 +14,11 @@
 //!   object: `{"ok":true,"identity":{…}}` or `{"ok":false,"error":{"kind","message","hint"}}`.
 //! - Exit status: 0 when every token was accepted, 1 otherwise, 2 for a
 //!   configuration (or command-line) error.
+//! - With the cargo feature `remote` (`jwt_check --features remote`),
+//!   `jwks_uri` and `issuer` configurations work: tokens go through
+//!   `verify_async` on one tokio runtime, so keys are fetched on demand and
+//!   cached across the whole batch (an unknown `kid` refetches at most once
+//!   per 30 s).
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -46,7 +51,12 @@ fn parse_args() -> Result<Args, String> {
                 let secs = text
                     .parse::<i64>()
                     .ok()
-                    .or_else(|| text.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
+                    .or_else(|| {
+                        text.parse::<f64>()
+                            .ok()
+                            .filter(|f| f.is_finite())
+                            .map(|f| f.floor() as i64)
+                    })
                     .ok_or_else(|| format!("--now: `{text}` is not a number of seconds"))?;
                 now = Some(secs);
             }
@@ -79,12 +89,59 @@ fn load(path: &str) -> Result<Verifier, Error> {
     Verifier::new(config)
 }
 
+/// Verifies tokens with one verifier: synchronously, or with the `remote`
+/// feature through the async path on one runtime (so the key cache is shared).
+struct Checker<'a> {
+    verifier: &'a Verifier,
+    now: Option<i64>,
+    #[cfg(feature = "remote")]
+    runtime: tokio::runtime::Runtime,
+}
+
+impl<'a> Checker<'a> {
+    fn new(verifier: &'a Verifier, now: Option<i64>) -> Result<Self, String> {
+        Ok(Checker {
+            verifier,
+            now,
+            #[cfg(feature = "remote")]
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?,
+        })
+    }
+
+    #[cfg(not(feature = "remote"))]
+    fn check(&self, token: &str) -> Result<MappedIdentity, Error> {
+        match self.now {
+            Some(now) => self.verifier.verify_at(token, now),
+            None => self.verifier.verify(token),
+        }
+    }
+
+    #[cfg(feature = "remote")]
+    fn check(&self, token: &str) -> Result<MappedIdentity, Error> {
+        self.runtime.block_on(async {
+            match self.now {
+                Some(now) => self.verifier.verify_at_async(token, now).await,
+                None => self.verifier.verify_async(token).await,
+            }
+        })
+    }
+}
+
 /// One result line, members in the order CONTRACT section 5 shows.
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Outcome<'a> {
-    Accepted { ok: bool, identity: &'a MappedIdentity },
-    Rejected { ok: bool, error: &'a Error },
+    Accepted {
+        ok: bool,
+        identity: &'a MappedIdentity,
+    },
+    Rejected {
+        ok: bool,
+        error: &'a Error,
+    },
 }
 
 fn outcome_json(result: &Result<MappedIdentity, Error>) -> String {
@@ -111,15 +168,23 @@ fn main() -> ExitCode {
             if args.json || args.token == "-" {
                 println!("{}", outcome_json(&Err(e)));
             } else {
-                println!("configuration `{}` is invalid\n  {e}\n  hint: {}", args.config, e.hint());
+                println!(
+                    "configuration `{}` is invalid\n  {e}\n  hint: {}",
+                    args.config,
+                    e.hint()
+                );
             }
             return ExitCode::from(2);
         }
     };
-    let verify = |token: &str| match args.now {
-        Some(now) => verifier.verify_at(token, now),
-        None => verifier.verify(token),
+    let verify = match Checker::new(&verifier, args.now) {
+        Ok(checker) => checker,
+        Err(message) => {
+            eprintln!("jwt_check: {message}");
+            return ExitCode::from(2);
+        }
     };
+    let verify = |token: &str| verify.check(token);
 
     if args.token == "-" {
         let mut all_ok = true;
@@ -141,7 +206,11 @@ fn main() -> ExitCode {
             let _ = writeln!(out, "{}", outcome_json(&result));
         }
         let _ = out.flush();
-        return if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) };
+        return if all_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
     }
 
     let result = verify(&args.token);
@@ -150,7 +219,11 @@ fn main() -> ExitCode {
     } else {
         print_checklist(&verifier, &result);
     }
-    if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// The steps of CONTRACT section 2, in order.
@@ -176,7 +249,10 @@ fn failed_step(error: &Error) -> usize {
     match error {
         Error::Disabled { .. } => 1,
         Error::TokenTooLarge { .. } => 2,
-        Error::Malformed { part: TokenPart::Payload, .. } => 8,
+        Error::Malformed {
+            part: TokenPart::Payload,
+            ..
+        } => 8,
         Error::Malformed { .. } => 3,
         Error::AlgorithmNotAllowed { .. } => 4,
         Error::CriticalHeader { .. } => 5,
@@ -211,7 +287,12 @@ fn print_checklist(verifier: &Verifier, result: &Result<MappedIdentity, Error>) 
         let n = i + 1;
         match failed {
             Some((f, e)) if f == n => {
-                println!("  [FAIL] {n:>2}. {step}\n           {} ({})\n           hint: {}", e, e.kind(), e.hint());
+                println!(
+                    "  [FAIL] {n:>2}. {step}\n           {} ({})\n           hint: {}",
+                    e,
+                    e.kind(),
+                    e.hint()
+                );
             }
             Some((f, _)) if n > f => println!("  [ -- ] {n:>2}. {step} (not checked)"),
             _ => println!("  [ ok ] {n:>2}. {step}"),
@@ -219,11 +300,17 @@ fn print_checklist(verifier: &Verifier, result: &Result<MappedIdentity, Error>) 
     }
     match result {
         Ok(identity) => {
-            println!("accepted: user `{}` ({})", identity.user_id, identity.user_type);
+            println!(
+                "accepted: user `{}` ({})",
+                identity.user_id, identity.user_type
+            );
             for warning in &identity.warnings {
                 println!("  warning: {warning}");
             }
-            println!("{}", serde_json::to_string_pretty(identity).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(identity).unwrap_or_default()
+            );
         }
         Err(e) => println!("rejected: {}", e.kind()),
     }

@@ -43,7 +43,10 @@ fn jwk(name: &str, extra: Value) -> Value {
 
 /// A JWK Set of RSA test keys, each `(key name, kid)`.
 fn rsa_set(keys: &[(&str, &str)]) -> String {
-    let keys: Vec<Value> = keys.iter().map(|(name, kid)| jwk(name, json!({"kid": kid}))).collect();
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|(name, kid)| jwk(name, json!({"kid": kid})))
+        .collect();
     json!({ "keys": keys }).to_string()
 }
 
@@ -91,7 +94,10 @@ fn setup() -> (Server, Verifier, ManualClock) {
 }
 
 async fn check(verifier: &Verifier, token: &str) -> Result<String, jwt_sso::Error> {
-    verifier.verify_at_async(token, NOW).await.map(|identity| identity.user_id)
+    verifier
+        .verify_at_async(token, NOW)
+        .await
+        .map(|identity| identity.user_id)
 }
 
 async fn kind_of(verifier: &Verifier, token: &str) -> ErrorKind {
@@ -112,7 +118,10 @@ impl Captured {
     }
 
     fn containing(&self, needle: &str) -> Vec<String> {
-        self.lines().into_iter().filter(|l| l.contains(needle)).collect()
+        self.lines()
+            .into_iter()
+            .filter(|l| l.contains(needle))
+            .collect()
     }
 }
 
@@ -147,7 +156,10 @@ async fn a_cold_cache_fetches_once_then_serves_from_memory() {
     assert_eq!(server.total(), 1);
     // A forged signature is still a forged signature.
     let forged = token_with("rsa2048b", json!({"alg": "RS256", "kid": "k1"}), &claims());
-    assert_eq!(kind_of(&verifier, &forged).await, ErrorKind::InvalidSignature);
+    assert_eq!(
+        kind_of(&verifier, &forged).await,
+        ErrorKind::InvalidSignature
+    );
     assert_eq!(server.total(), 1);
 }
 
@@ -177,7 +189,13 @@ async fn a_failed_refresh_reports_and_keeps_the_keys() {
     let err = verifier.refresh().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyFetch);
     assert!(err.to_string().contains("HTTP status 500"), "{err}");
-    assert_eq!(verifier.verify_at(&token("rsa2048", "k1"), NOW).unwrap().user_id, "jdoe");
+    assert_eq!(
+        verifier
+            .verify_at(&token("rsa2048", "k1"), NOW)
+            .unwrap()
+            .user_id,
+        "jdoe"
+    );
     assert_eq!(server.hits("/jwks"), 2);
 }
 
@@ -191,12 +209,25 @@ async fn bad_alg_crit_or_syntax_never_trigger_a_fetch() {
         &claims(),
     )
     .unwrap();
-    assert_eq!(kind_of(&verifier, &hs).await, ErrorKind::AlgorithmNotAllowed);
-    let crit = token_with("rsa2048", json!({"alg": "RS256", "kid": "zz", "crit": ["exp"]}), &claims());
+    assert_eq!(
+        kind_of(&verifier, &hs).await,
+        ErrorKind::AlgorithmNotAllowed
+    );
+    let crit = token_with(
+        "rsa2048",
+        json!({"alg": "RS256", "kid": "zz", "crit": ["exp"]}),
+        &claims(),
+    );
     assert_eq!(kind_of(&verifier, &crit).await, ErrorKind::CriticalHeader);
     let none = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(r#"{"sub":"x"}"#));
-    assert_eq!(kind_of(&verifier, &none).await, ErrorKind::AlgorithmNotAllowed);
-    assert_eq!(kind_of(&verifier, "not.a-token").await, ErrorKind::Malformed);
+    assert_eq!(
+        kind_of(&verifier, &none).await,
+        ErrorKind::AlgorithmNotAllowed
+    );
+    assert_eq!(
+        kind_of(&verifier, "not.a-token").await,
+        ErrorKind::Malformed
+    );
     assert_eq!(server.connections(), 0);
 }
 
@@ -218,7 +249,10 @@ async fn static_sources_work_through_the_async_api() {
     .unwrap();
     let verifier = Verifier::new(config).unwrap();
     verifier.refresh().await.unwrap();
-    assert_eq!(check(&verifier, &token("rsa2048", "any")).await.unwrap(), "jdoe");
+    assert_eq!(
+        check(&verifier, &token("rsa2048", "any")).await.unwrap(),
+        "jdoe"
+    );
 }
 
 #[test]
@@ -238,7 +272,10 @@ async fn a_new_kid_causes_one_refetch_then_is_accepted() {
     assert_eq!(server.hits("/jwks"), 1);
 
     // The provider rotates: k2 appears.
-    server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")])));
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")])),
+    );
     let t2 = token("rsa2048b", "k2");
     assert_eq!(check(&verifier, &t2).await.unwrap(), "jdoe");
     assert_eq!(server.hits("/jwks"), 2);
@@ -247,7 +284,10 @@ async fn a_new_kid_causes_one_refetch_then_is_accepted() {
     assert_eq!(server.hits("/jwks"), 2);
 
     // Another new kid 10 s later: inside the 30 s cooldown, no request.
-    server.set("/jwks", Reply::json(rsa_set(&[("rsa2048b", "k2"), ("rsa2048", "k3")])));
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048b", "k2"), ("rsa2048", "k3")])),
+    );
     clock.advance(secs(10));
     let t3 = token("rsa2048", "k3");
     let err = check(&verifier, &t3).await.unwrap_err();
@@ -259,7 +299,10 @@ async fn a_new_kid_causes_one_refetch_then_is_accepted() {
     assert!(check(&verifier, &t3).await.is_ok());
     assert_eq!(server.hits("/jwks"), 3);
     // k1 was retired with that fetch.
-    assert_eq!(kind_of(&verifier, &token("rsa2048", "k1")).await, ErrorKind::KeyNotFound);
+    assert_eq!(
+        kind_of(&verifier, &token("rsa2048", "k1")).await,
+        ErrorKind::KeyNotFound
+    );
     assert_eq!(server.hits("/jwks"), 3);
 }
 
@@ -267,15 +310,21 @@ async fn a_new_kid_causes_one_refetch_then_is_accepted() {
 async fn concurrent_misses_share_one_request_and_floods_respect_the_cooldown() {
     let (server, verifier, clock) = setup();
     let verifier = Arc::new(verifier);
-    verifier.refresh().await.unwrap();
-    assert_eq!(server.hits("/jwks"), 1);
 
-    async fn flood(verifier: &Arc<Verifier>, token: &str, n: usize) -> Vec<Result<String, ErrorKind>> {
+    async fn flood(
+        verifier: &Arc<Verifier>,
+        token: &str,
+        n: usize,
+    ) -> Vec<Result<String, ErrorKind>> {
         let tasks: Vec<_> = (0..n)
             .map(|_| {
                 let (verifier, token) = (verifier.clone(), token.to_owned());
                 tokio::spawn(async move {
-                    verifier.verify_at_async(&token, NOW).await.map(|i| i.user_id).map_err(|e| e.kind())
+                    verifier
+                        .verify_at_async(&token, NOW)
+                        .await
+                        .map(|i| i.user_id)
+                        .map_err(|e| e.kind())
                 })
             })
             .collect();
@@ -286,21 +335,48 @@ async fn concurrent_misses_share_one_request_and_floods_respect_the_cooldown() {
         results
     }
 
+    // A cold cache under load: 100 concurrent logins, one request.
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1")])).delayed(Duration::from_millis(100)),
+    );
+    let results = flood(&verifier, &token("rsa2048", "k1"), 100).await;
+    assert!(
+        results.iter().all(|r| r.as_deref() == Ok("jdoe")),
+        "{results:?}"
+    );
+    assert_eq!(
+        server.hits("/jwks"),
+        1,
+        "100 concurrent cold logins, one request"
+    );
+
     // Rotation under load: 200 concurrent tokens with a new kid, a slow provider.
     server.set(
         "/jwks",
-        Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")])).delayed(Duration::from_millis(200)),
+        Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")]))
+            .delayed(Duration::from_millis(200)),
     );
     let results = flood(&verifier, &token("rsa2048b", "k2"), 200).await;
-    assert!(results.iter().all(|r| r.as_deref() == Ok("jdoe")), "{results:?}");
-    assert_eq!(server.hits("/jwks"), 2, "200 concurrent misses, one request");
+    assert!(
+        results.iter().all(|r| r.as_deref() == Ok("jdoe")),
+        "{results:?}"
+    );
+    assert_eq!(
+        server.hits("/jwks"),
+        2,
+        "200 concurrent misses, one request"
+    );
 
     // A flood of unknown kids, 300 at once, then again: no request inside the cooldown.
     clock.advance(secs(1));
     let unknown = token("rsa2048", "no-such-kid");
     for _ in 0..2 {
         let results = flood(&verifier, &unknown, 300).await;
-        assert!(results.iter().all(|r| *r == Err(ErrorKind::KeyNotFound)), "{results:?}");
+        assert!(
+            results.iter().all(|r| *r == Err(ErrorKind::KeyNotFound)),
+            "{results:?}"
+        );
         assert_eq!(server.hits("/jwks"), 2);
     }
     // 30 s after the last miss refetch (which was at t = 0): one request for the next flood.
@@ -324,7 +400,10 @@ async fn a_token_without_kid_needs_exactly_one_fitting_key() {
     let (server, verifier, _clock) = setup();
     let no_kid = token_with("rsa2048", json!({"alg": "RS256"}), &claims());
     assert!(check(&verifier, &no_kid).await.is_ok());
-    server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")])));
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")])),
+    );
     verifier.refresh().await.unwrap();
     assert_eq!(kind_of(&verifier, &no_kid).await, ErrorKind::KeyNotFound);
 }
@@ -351,20 +430,35 @@ async fn keys_are_fresh_for_ten_minutes_by_default() {
 async fn max_age_is_honoured_and_clamped_to_one_minute_and_one_day() {
     for (max_age, fresh) in [(300, 300), (5, 60), (0, 60), (10_000_000, 86_400)] {
         let server = Server::start();
-        server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])).max_age(max_age));
+        server.set(
+            "/jwks",
+            Reply::json(rsa_set(&[("rsa2048", "k1")])).max_age(max_age),
+        );
         let (verifier, clock) = jwks_verifier(&server.url("/jwks"), RemoteOptions::default());
         let t = token("rsa2048", "k1");
         assert!(check(&verifier, &t).await.is_ok());
         clock.advance(secs(fresh - 1));
         assert!(check(&verifier, &t).await.is_ok());
-        assert_eq!(server.hits("/jwks"), 1, "max-age={max_age}: still fresh at {} s", fresh - 1);
+        assert_eq!(
+            server.hits("/jwks"),
+            1,
+            "max-age={max_age}: still fresh at {} s",
+            fresh - 1
+        );
         clock.advance(secs(1));
         assert!(check(&verifier, &t).await.is_ok());
-        assert_eq!(server.hits("/jwks"), 2, "max-age={max_age}: stale at {fresh} s");
+        assert_eq!(
+            server.hits("/jwks"),
+            2,
+            "max-age={max_age}: stale at {fresh} s"
+        );
     }
     // no-store counts as 0, so 1 minute.
     let server = Server::start();
-    server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])).header("Cache-Control", "no-store"));
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1")])).header("Cache-Control", "no-store"),
+    );
     let (verifier, clock) = jwks_verifier(&server.url("/jwks"), RemoteOptions::default());
     verifier.refresh().await.unwrap();
     clock.advance(secs(60));
@@ -375,7 +469,10 @@ async fn max_age_is_honoured_and_clamped_to_one_minute_and_one_day() {
 #[tokio::test]
 async fn the_cache_options_are_configurable() {
     let server = Server::start();
-    server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])).max_age(3));
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1")])).max_age(3),
+    );
     let mut options = RemoteOptions::default();
     options.min_fresh = secs(2);
     options.max_fresh = secs(4);
@@ -435,7 +532,10 @@ async fn a_warm_cache_keeps_serving_through_an_outage_with_a_warning() {
     let err = check(&verifier, &t).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyFetch);
     assert!(err.to_string().contains("HTTP status 503"), "{err}");
-    assert_eq!(verifier.verify_at(&t, NOW).unwrap_err().kind(), ErrorKind::KeyFetch);
+    assert_eq!(
+        verifier.verify_at(&t, NOW).unwrap_err().kind(),
+        ErrorKind::KeyFetch
+    );
 
     // The provider returns: served again.
     server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])));
@@ -470,7 +570,10 @@ async fn http_500_is_key_fetch_and_retries_wait_ten_seconds() {
     let t = token("rsa2048", "k1");
     let err = check(&verifier, &t).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyFetch);
-    assert!(err.to_string().contains("HTTP status 500 (expected 200)"), "{err}");
+    assert!(
+        err.to_string().contains("HTTP status 500 (expected 200)"),
+        "{err}"
+    );
     for _ in 0..5 {
         assert_eq!(kind_of(&verifier, &t).await, ErrorKind::KeyFetch);
     }
@@ -497,15 +600,24 @@ async fn fetch_error(reply: Reply, options: RemoteOptions) -> (String, Server) {
 #[tokio::test]
 async fn documents_that_are_not_a_jwk_set_are_key_fetch() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let many: Vec<Value> = (0..101).map(|i| jwk("rsa2048", json!({"kid": format!("k{i}")}))).collect();
+    let many: Vec<Value> = (0..101)
+        .map(|i| jwk("rsa2048", json!({"kid": format!("k{i}")})))
+        .collect();
     let cases = [
         ("<html>not json</html>".to_owned(), "not valid JSON"),
         (r#"{"foo": 1}"#.to_owned(), "`keys` array"),
         (r#"{"keys": "x"}"#.to_owned(), "`keys` array"),
         (r#"[{"keys": []}]"#.to_owned(), "`keys` array"),
         (format!(r#"{{"keys": {deep}}}"#), "not valid JSON"),
-        (json!({ "keys": many }).to_string(), "101 keys, more than the limit of 100"),
-        (r#"{"keys": [1, "a", null, {"kty": 5}, {"kty": "RSA", "n": 7, "e": "AQAB"}]}"#.to_owned(), "no usable key for RS256"),
+        (
+            json!({ "keys": many }).to_string(),
+            "101 keys, more than the limit of 100",
+        ),
+        (
+            r#"{"keys": [1, "a", null, {"kty": 5}, {"kty": "RSA", "n": 7, "e": "AQAB"}]}"#
+                .to_owned(),
+            "no usable key for RS256",
+        ),
         (r#"{"keys": []}"#.to_owned(), "no usable key for RS256"),
     ];
     for (body, expected) in cases {
@@ -515,7 +627,9 @@ async fn documents_that_are_not_a_jwk_set_are_key_fetch() {
         assert_eq!(server.hits("/jwks"), 1);
     }
     // 100 keys are fine.
-    let hundred: Vec<Value> = (0..100).map(|i| jwk("rsa2048", json!({"kid": format!("k{i}")}))).collect();
+    let hundred: Vec<Value> = (0..100)
+        .map(|i| jwk("rsa2048", json!({"kid": format!("k{i}")})))
+        .collect();
     let server = Server::start();
     server.set("/jwks", Reply::json(json!({ "keys": hundred }).to_string()));
     let (verifier, _clock) = jwks_verifier(&server.url("/jwks"), RemoteOptions::default());
@@ -530,14 +644,24 @@ async fn oversized_bodies_are_refused() {
         doc.to_string()
     };
     // The default cap is 1 MiB.
-    let (message, _) = fetch_error(Reply::json(padded(1024 * 1024)), RemoteOptions::default()).await;
-    assert!(message.contains("larger than the limit of 1048576 bytes"), "{message}");
+    let (message, _) =
+        fetch_error(Reply::json(padded(1024 * 1024)), RemoteOptions::default()).await;
+    assert!(
+        message.contains("larger than the limit of 1048576 bytes"),
+        "{message}"
+    );
     // A configured cap, with Content-Length and chunked.
     let mut options = RemoteOptions::default();
     options.max_body_bytes = 4096;
-    for reply in [Reply::json(padded(10_000)), Reply::json(padded(100_000)).chunked()] {
+    for reply in [
+        Reply::json(padded(10_000)),
+        Reply::json(padded(100_000)).chunked(),
+    ] {
         let (message, _) = fetch_error(reply, options.clone()).await;
-        assert!(message.contains("larger than the limit of 4096 bytes"), "{message}");
+        assert!(
+            message.contains("larger than the limit of 4096 bytes"),
+            "{message}"
+        );
     }
     // Just under the cap is fine.
     let server = Server::start();
@@ -571,8 +695,12 @@ async fn redirects_stay_on_the_same_origin() {
         other.url("/jwks"),
         format!("https://127.0.0.1:{}/jwks", other.port()),
     ] {
-        let (message, server) = fetch_error(Reply::redirect(&target), RemoteOptions::default()).await;
-        assert!(message.contains("refused") && message.contains(&target), "{message}");
+        let (message, server) =
+            fetch_error(Reply::redirect(&target), RemoteOptions::default()).await;
+        assert!(
+            message.contains("refused") && message.contains(&target),
+            "{message}"
+        );
         assert_eq!(server.hits("/jwks"), 1);
     }
     assert_eq!(other.connections(), 0, "the other host was never contacted");
@@ -619,17 +747,49 @@ async fn a_mixed_set_keeps_the_good_keys_and_skips_the_rest() {
     let server = Server::start();
     server.set("/jwks", Reply::json(keys.to_string()));
     let (verifier, _clock) = jwks_verifier(&server.url("/jwks"), RemoteOptions::default());
-    assert_eq!(check(&verifier, &token("rsa2048", "good")).await.unwrap(), "jdoe");
+    assert_eq!(
+        check(&verifier, &token("rsa2048", "good")).await.unwrap(),
+        "jdoe"
+    );
     let skipped = captured.containing("JWK skipped");
     assert_eq!(skipped.len(), 12, "{skipped:#?}");
-    for kid in ["enc", "ops", "weak", "private", "pinned-es", "p521", "oct", "weird", "bad-n"] {
-        assert!(skipped.iter().any(|l| l.contains(&format!("`{kid}`"))), "{kid}: {skipped:#?}");
+    for kid in [
+        "enc",
+        "ops",
+        "weak",
+        "private",
+        "pinned-es",
+        "p521",
+        "oct",
+        "weird",
+        "bad-n",
+    ] {
+        assert!(
+            skipped.iter().any(|l| l.contains(&format!("`{kid}`"))),
+            "{kid}: {skipped:#?}"
+        );
     }
-    assert!(captured.lines().iter().all(|l| !l.contains("AAAA")), "no key material in logs");
+    assert!(
+        captured.lines().iter().all(|l| !l.contains("AAAA")),
+        "no key material in logs"
+    );
     // Tokens naming skipped keys, or a key pinned to another algorithm, find no key;
     // the first miss refetches once, the rest wait for the cooldown.
-    for kid in ["enc", "ops", "weak", "private", "pinned384", "pinned-es", "oct", "ec"] {
-        assert_eq!(kind_of(&verifier, &token("rsa2048b", kid)).await, ErrorKind::KeyNotFound, "{kid}");
+    for kid in [
+        "enc",
+        "ops",
+        "weak",
+        "private",
+        "pinned384",
+        "pinned-es",
+        "oct",
+        "ec",
+    ] {
+        assert_eq!(
+            kind_of(&verifier, &token("rsa2048b", kid)).await,
+            ErrorKind::KeyNotFound,
+            "{kid}"
+        );
     }
     assert_eq!(server.hits("/jwks"), 2);
 }
@@ -637,7 +797,8 @@ async fn a_mixed_set_keeps_the_good_keys_and_skips_the_rest() {
 // ---------------------------------------------------------------- discovery
 
 fn discovery_doc(issuer: &str, jwks_uri: &str) -> String {
-    json!({"issuer": issuer, "jwks_uri": jwks_uri, "response_types_supported": ["code"]}).to_string()
+    json!({"issuer": issuer, "jwks_uri": jwks_uri, "response_types_supported": ["code"]})
+        .to_string()
 }
 
 fn issuer_verifier(issuer: &str) -> (Verifier, ManualClock) {
@@ -654,42 +815,69 @@ const WELL_KNOWN: &str = "/realms/test/.well-known/openid-configuration";
 async fn discovery_finds_the_jwks_uri_and_is_cached() {
     let server = Server::start();
     let issuer = server.url("/realms/test");
-    server.set(WELL_KNOWN, Reply::json(discovery_doc(&issuer, &server.url("/realms/test/certs"))).max_age(3600));
-    server.set("/realms/test/certs", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    server.set(
+        WELL_KNOWN,
+        Reply::json(discovery_doc(&issuer, &server.url("/realms/test/certs"))).max_age(3600),
+    );
+    server.set(
+        "/realms/test/certs",
+        Reply::json(rsa_set(&[("rsa2048", "k1")])),
+    );
     let (verifier, clock) = issuer_verifier(&issuer);
     let claims = json!({"iss": issuer, "sub": "jdoe", "exp": NOW + 3600});
     let t1 = token_with("rsa2048", json!({"alg": "RS256", "kid": "k1"}), &claims);
     assert_eq!(check(&verifier, &t1).await.unwrap(), "jdoe");
     assert!(check(&verifier, &t1).await.is_ok());
-    assert_eq!((server.hits(WELL_KNOWN), server.hits("/realms/test/certs")), (1, 1));
+    assert_eq!(
+        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
+        (1, 1)
+    );
 
     // Rotation refetches the key set, not the discovery document.
-    server.set("/realms/test/certs", Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")])));
+    server.set(
+        "/realms/test/certs",
+        Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")])),
+    );
     let t2 = token_with("rsa2048b", json!({"alg": "RS256", "kid": "k2"}), &claims);
     assert!(check(&verifier, &t2).await.is_ok());
-    assert_eq!((server.hits(WELL_KNOWN), server.hits("/realms/test/certs")), (1, 2));
+    assert_eq!(
+        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
+        (1, 2)
+    );
 
     // After 10 min the keys are stale, the discovery document (max-age 1 h) is not.
     clock.advance(secs(600));
     assert!(check(&verifier, &t1).await.is_ok());
-    assert_eq!((server.hits(WELL_KNOWN), server.hits("/realms/test/certs")), (1, 3));
+    assert_eq!(
+        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
+        (1, 3)
+    );
     // After 1 h both are refetched.
     clock.advance(secs(3000));
     assert!(check(&verifier, &t1).await.is_ok());
-    assert_eq!((server.hits(WELL_KNOWN), server.hits("/realms/test/certs")), (2, 4));
+    assert_eq!(
+        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
+        (2, 4)
+    );
 
     // The discovery document fails later: the last jwks_uri keeps being used.
     server.set(WELL_KNOWN, Reply::status(502, ""));
     clock.advance(secs(3600));
     assert!(check(&verifier, &t1).await.is_ok());
-    assert_eq!((server.hits(WELL_KNOWN), server.hits("/realms/test/certs")), (3, 5));
+    assert_eq!(
+        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
+        (3, 5)
+    );
 }
 
 #[tokio::test]
 async fn an_issuer_with_a_trailing_slash_is_discovered_without_a_double_slash() {
     let server = Server::start();
     let issuer = server.url("/realms/test/");
-    server.set(WELL_KNOWN, Reply::json(discovery_doc(&issuer, &server.url("/certs"))));
+    server.set(
+        WELL_KNOWN,
+        Reply::json(discovery_doc(&issuer, &server.url("/certs"))),
+    );
     server.set("/certs", Reply::json(rsa_set(&[("rsa2048", "k1")])));
     let (verifier, _clock) = issuer_verifier(&issuer);
     verifier.refresh().await.unwrap();
@@ -700,8 +888,15 @@ async fn an_issuer_with_a_trailing_slash_is_discovered_without_a_double_slash() 
 async fn a_discovery_issuer_mismatch_is_key_fetch() {
     let server = Server::start();
     let issuer = server.url("/realms/test");
-    for served in [format!("{issuer}/"), server.url("/realms/other"), issuer.to_uppercase()] {
-        server.set(WELL_KNOWN, Reply::json(discovery_doc(&served, &server.url("/certs"))));
+    for served in [
+        format!("{issuer}/"),
+        server.url("/realms/other"),
+        issuer.to_uppercase(),
+    ] {
+        server.set(
+            WELL_KNOWN,
+            Reply::json(discovery_doc(&served, &server.url("/certs"))),
+        );
         server.set("/certs", Reply::json(rsa_set(&[("rsa2048", "k1")])));
         let (verifier, _clock) = issuer_verifier(&issuer);
         let claims = json!({"iss": issuer, "sub": "jdoe", "exp": NOW + 3600});
@@ -709,7 +904,10 @@ async fn a_discovery_issuer_mismatch_is_key_fetch() {
         let err = check(&verifier, &t).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::KeyFetch);
         let message = err.to_string();
-        assert!(message.contains("does not equal the configured issuer"), "{message}");
+        assert!(
+            message.contains("does not equal the configured issuer"),
+            "{message}"
+        );
         assert!(message.contains(&server.url(WELL_KNOWN)), "{message}");
     }
     assert_eq!(server.hits("/certs"), 0);
@@ -719,7 +917,10 @@ async fn a_discovery_issuer_mismatch_is_key_fetch() {
 async fn a_discovered_jwks_uri_follows_the_url_rules() {
     let server = Server::start();
     let issuer = server.url("/realms/test");
-    server.set(WELL_KNOWN, Reply::json(discovery_doc(&issuer, "http://idp.example.com/certs")));
+    server.set(
+        WELL_KNOWN,
+        Reply::json(discovery_doc(&issuer, "http://idp.example.com/certs")),
+    );
     let (verifier, _clock) = issuer_verifier(&issuer);
     let err = verifier.refresh().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyFetch);
@@ -727,7 +928,11 @@ async fn a_discovered_jwks_uri_follows_the_url_rules() {
     for body in ["{}", "[]", "nope", r#"{"issuer": 5}"#] {
         server.set(WELL_KNOWN, Reply::json(body));
         let (verifier, _clock) = issuer_verifier(&issuer);
-        assert_eq!(verifier.refresh().await.unwrap_err().kind(), ErrorKind::KeyFetch, "{body}");
+        assert_eq!(
+            verifier.refresh().await.unwrap_err().kind(),
+            ErrorKind::KeyFetch,
+            "{body}"
+        );
     }
 }
 
@@ -746,22 +951,58 @@ fn url_rules_apply_when_the_configuration_loads() {
         JwtConfig::from_json_str(&config.to_string())
     };
     let rs = json!(["RS256"]);
-    for url in ["http://idp.example.com/jwks", "http://10.1.2.3/jwks", "ftp://127.0.0.1/jwks", "https://u:p@idp.example.com/jwks", "jwks"] {
+    for url in [
+        "http://idp.example.com/jwks",
+        "http://10.1.2.3/jwks",
+        "ftp://127.0.0.1/jwks",
+        "https://u:p@idp.example.com/jwks",
+        "jwks",
+    ] {
         let err = load(json!({"type": "jwks_uri", "url": url}), None, rs.clone()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{url}");
         assert!(err.to_string().contains("key_source.url"), "{err}");
         assert!(!err.to_string().contains(":p@"), "{err}");
     }
-    for url in ["https://idp.example.com/jwks", "http://127.0.0.1:1/jwks", "http://[::1]:1/jwks", "http://localhost/jwks"] {
-        assert!(load(json!({"type": "jwks_uri", "url": url}), None, rs.clone()).is_ok(), "{url}");
+    for url in [
+        "https://idp.example.com/jwks",
+        "http://127.0.0.1:1/jwks",
+        "http://[::1]:1/jwks",
+        "http://localhost/jwks",
+    ] {
+        assert!(
+            load(json!({"type": "jwks_uri", "url": url}), None, rs.clone()).is_ok(),
+            "{url}"
+        );
     }
-    let err = load(json!({"type": "issuer"}), Some("http://idp.example.com"), rs.clone()).unwrap_err();
+    let err = load(
+        json!({"type": "issuer"}),
+        Some("http://idp.example.com"),
+        rs.clone(),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("issuer"), "{err}");
-    assert!(load(json!({"type": "issuer"}), Some("https://idp.example.com"), rs.clone()).is_ok());
-    assert_eq!(load(json!({"type": "issuer"}), None, rs.clone()).unwrap_err().kind(), ErrorKind::Config);
+    assert!(
+        load(
+            json!({"type": "issuer"}),
+            Some("https://idp.example.com"),
+            rs.clone()
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        load(json!({"type": "issuer"}), None, rs.clone())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Config
+    );
     // A shared secret is never fetched.
-    let err = load(json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}), None, json!(["RS256", "HS256"])).unwrap_err();
+    let err = load(
+        json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
+        None,
+        json!(["RS256", "HS256"]),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("HS256"), "{err}");
 }
 
@@ -780,12 +1021,28 @@ async fn urls_in_a_token_are_never_fetched() {
     });
     let evil = token_with("rsa2048b", header, &claims);
     assert_eq!(kind_of(&verifier, &evil).await, ErrorKind::KeyNotFound);
-    assert_eq!(verifier.verify_at(&evil, NOW).unwrap_err().kind(), ErrorKind::KeyNotFound);
+    assert_eq!(
+        verifier.verify_at(&evil, NOW).unwrap_err().kind(),
+        ErrorKind::KeyNotFound
+    );
     // With a known kid, the token's URLs are ignored too.
-    let header = json!({"alg": "RS256", "kid": "k1", "jku": trap.url("/jwks"), "x5u": trap.url("/cert")});
-    assert!(check(&verifier, &token_with("rsa2048", header, &claims)).await.is_ok());
-    assert_eq!(server.hits("/jwks"), 2, "the configured URL: the warm-up and one miss refetch");
-    assert_eq!(trap.connections(), 0, "no connection to a URL named by a token");
+    let header =
+        json!({"alg": "RS256", "kid": "k1", "jku": trap.url("/jwks"), "x5u": trap.url("/cert")});
+    assert!(
+        check(&verifier, &token_with("rsa2048", header, &claims))
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        server.hits("/jwks"),
+        2,
+        "the configured URL: the warm-up and one miss refetch"
+    );
+    assert_eq!(
+        trap.connections(),
+        0,
+        "no connection to a URL named by a token"
+    );
 }
 
 // ---------------------------------------------------------------- the HTTP seam
@@ -801,14 +1058,19 @@ async fn a_closure_can_be_the_http_client_and_the_rules_still_apply() {
         async move {
             match request.url.as_str() {
                 "https://idp.example.com/jwks" => Ok(HttpResponse::new(200, set)),
-                "https://idp.example.com/moved" => Ok(HttpResponse::new(301, "").with_location("https://evil.example.com/jwks")),
+                "https://idp.example.com/moved" => {
+                    Ok(HttpResponse::new(301, "").with_location("https://evil.example.com/jwks"))
+                }
                 _ => Err(FetchError::new("unexpected URL")),
             }
         }
     };
-    let verifier = Verifier::new(config(json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}), None))
-        .unwrap()
-        .with_http_fetch(fetch.clone());
+    let verifier = Verifier::new(config(
+        json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
+        None,
+    ))
+    .unwrap()
+    .with_http_fetch(fetch.clone());
     assert!(check(&verifier, &token("rsa2048", "k1")).await.is_ok());
     {
         let seen = seen.lock().unwrap();
@@ -816,10 +1078,17 @@ async fn a_closure_can_be_the_http_client_and_the_rules_still_apply() {
         assert_eq!(seen[0].timeout, secs(5));
         assert_eq!(seen[0].max_body_bytes, 1024 * 1024);
     }
-    let verifier = Verifier::new(config(json!({"type": "jwks_uri", "url": "https://idp.example.com/moved"}), None))
-        .unwrap()
-        .with_http_fetch(fetch);
+    let verifier = Verifier::new(config(
+        json!({"type": "jwks_uri", "url": "https://idp.example.com/moved"}),
+        None,
+    ))
+    .unwrap()
+    .with_http_fetch(fetch);
     let err = verifier.refresh().await.unwrap_err();
     assert!(err.to_string().contains("refused"), "{err}");
-    assert_eq!(seen.lock().unwrap().len(), 2, "the redirect target was never requested");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        2,
+        "the redirect target was never requested"
+    );
 }

@@ -43,13 +43,13 @@ pub(crate) fn load(text: &str, algorithms: &[Algorithm]) -> Result<VerifyingKey,
         ));
     }
     let (family, decoding) = parse(text)?;
-    if let KeyFamily::Rsa { bits } = family {
-        if bits < MIN_RSA_BITS {
-            return Err(bad(
-                format!("the RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"),
-                "make the sender sign with an RSA key of 2048 bits or more (e.g. `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072`)",
-            ));
-        }
+    if let KeyFamily::Rsa { bits } = family
+        && bits < MIN_RSA_BITS
+    {
+        return Err(bad(
+            format!("the RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"),
+            "make the sender sign with an RSA key of 2048 bits or more (e.g. `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072`)",
+        ));
     }
     if let Some(alg) = algorithms.iter().find(|a| !family.fits(**a)) {
         return Err(misfit(FIELD, *alg, family));
@@ -74,9 +74,16 @@ pub(crate) fn parse(text: &str) -> Result<(KeyFamily, DecodingKey), Error> {
                     "paste the certificate exactly as the identity provider publishes it",
                 )
             })?;
-            let spki = cert.tbs_certificate.subject_public_key_info.to_der().map_err(|e| {
-                bad(format!("the certificate's public key cannot be read: {e}"), PUBOUT)
-            })?;
+            let spki = cert
+                .tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .map_err(|e| {
+                    bad(
+                        format!("the certificate's public key cannot be read: {e}"),
+                        PUBOUT,
+                    )
+                })?;
             from_spki(&spki)
         }
         "EC PUBLIC KEY" => Err(bad(
@@ -85,7 +92,9 @@ pub(crate) fn parse(text: &str) -> Result<(KeyFamily, DecodingKey), Error> {
         )),
         t if t.contains("PRIVATE KEY") => Err(bad(
             format!("this is a private key (`BEGIN {t}`); it must never leave the sender"),
-            format!("{PUBOUT}; then replace the private key at the sender, since it has been exposed"),
+            format!(
+                "{PUBOUT}; then replace the private key at the sender, since it has been exposed"
+            ),
         )),
         t => Err(bad(
             format!("unsupported PEM label `BEGIN {t}`"),
@@ -110,7 +119,10 @@ fn not_pem(text: &str) -> Error {
 
 fn from_spki(der: &[u8]) -> Result<(KeyFamily, DecodingKey), Error> {
     let spki = SubjectPublicKeyInfoRef::from_der(der).map_err(|e| {
-        bad(format!("the public key is not a valid SubjectPublicKeyInfo: {e}"), PUBOUT)
+        bad(
+            format!("the public key is not a valid SubjectPublicKeyInfo: {e}"),
+            PUBOUT,
+        )
     })?;
     let key_bytes = spki
         .subject_public_key
@@ -153,7 +165,10 @@ fn from_spki(der: &[u8]) -> Result<(KeyFamily, DecodingKey), Error> {
         }
         Ok((KeyFamily::Ed25519, DecodingKey::from_ed_der(key_bytes)))
     } else if oid == ED448 {
-        Err(bad("Ed448 keys are not supported", "make the sender sign with Ed25519 (EdDSA)"))
+        Err(bad(
+            "Ed448 keys are not supported",
+            "make the sender sign with Ed25519 (EdDSA)",
+        ))
     } else if oid == RSASSA_PSS {
         Err(bad(
             "RSASSA-PSS-only keys (OID 1.2.840.113549.1.1.10) are not supported",
@@ -168,12 +183,19 @@ fn from_spki(der: &[u8]) -> Result<(KeyFamily, DecodingKey), Error> {
 }
 
 fn from_pkcs1(der: &[u8]) -> Result<(KeyFamily, DecodingKey), Error> {
-    let rsa = RsaPublicKey::from_der(der)
-        .map_err(|e| bad(format!("the RSA public key is not valid PKCS#1: {e}"), PUBOUT))?;
+    let rsa = RsaPublicKey::from_der(der).map_err(|e| {
+        bad(
+            format!("the RSA public key is not valid PKCS#1: {e}"),
+            PUBOUT,
+        )
+    })?;
     let n = rsa.modulus.as_bytes();
     let e = rsa.public_exponent.as_bytes();
     let bits = rsa_bits(n);
-    Ok((KeyFamily::Rsa { bits }, DecodingKey::from_rsa_raw_components(n, e)))
+    Ok((
+        KeyFamily::Rsa { bits },
+        DecodingKey::from_rsa_raw_components(n, e),
+    ))
 }
 
 /// The bit length of a big-endian modulus.

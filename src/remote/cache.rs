@@ -212,9 +212,10 @@ impl KeyCache {
                     }
                     (state.attempts, false)
                 }
-                Some(cached) if now < cached.usable_until => {
-                    (state.attempts, matches!(cached.set.select(alg, kid), Selection::Keys(_)))
-                }
+                Some(cached) if now < cached.usable_until => (
+                    state.attempts,
+                    matches!(cached.set.select(alg, kid), Selection::Keys(_)),
+                ),
                 _ => (state.attempts, false),
             }
         };
@@ -243,9 +244,10 @@ impl KeyCache {
         }
         drop(book);
         match &self.state.load().failure {
-            Some(failure) => {
-                Err(Error::KeyFetch { url: failure.url.clone(), reason: failure.reason.clone() })
-            }
+            Some(failure) => Err(Error::KeyFetch {
+                url: failure.url.clone(),
+                reason: failure.reason.clone(),
+            }),
             None => Ok(()),
         }
     }
@@ -260,14 +262,21 @@ impl KeyCache {
                 return; // another task fetched while this one waited: share its outcome
             }
             let retry = self.options.retry_after_error;
-            if state.failure.as_ref().is_some_and(|f| now < f.at.saturating_add(retry)) {
+            if state
+                .failure
+                .as_ref()
+                .is_some_and(|f| now < f.at.saturating_add(retry))
+            {
                 return;
             }
             let fresh = state.keys.as_ref().is_some_and(|c| now < c.fresh_until);
             if fresh {
                 // The set is fresh, so this is an unknown `kid`: the cooldown applies.
                 let cooldown = self.options.miss_cooldown;
-                if book.last_miss_refetch.is_some_and(|at| now < at.saturating_add(cooldown)) {
+                if book
+                    .last_miss_refetch
+                    .is_some_and(|at| now < at.saturating_add(cooldown))
+                {
                     return;
                 }
                 book.last_miss_refetch = Some(now);
@@ -322,7 +331,11 @@ impl KeyCache {
                 }
                 State {
                     keys: old.keys.clone(),
-                    failure: Some(Arc::new(Failure { at: done, url, reason })),
+                    failure: Some(Arc::new(Failure {
+                        at: done,
+                        url,
+                        reason,
+                    })),
                     attempts: old.attempts + 1,
                 }
             }
@@ -331,7 +344,10 @@ impl KeyCache {
     }
 
     /// Discovery (when needed), then the JWK Set. Errors are (url, reason).
-    async fn fetch_keys(&self, book: &mut Book) -> Result<(KeySet, Url, Duration), (String, String)> {
+    async fn fetch_keys(
+        &self,
+        book: &mut Book,
+    ) -> Result<(KeySet, Url, Duration), (String, String)> {
         let url = self.jwks_url(book).await?;
         let fail = |reason: String| (url.to_string(), reason);
         let response = self.get(&url).await.map_err(fail)?;
@@ -351,8 +367,12 @@ impl KeyCache {
             return Ok(found.jwks_url.clone());
         }
         let fetched = match self.get(discovery).await {
-            Ok(response) => parse_discovery(&response.body, issuer)
-                .map(|url| (url, self.options.freshness(response.cache_control.as_deref()))),
+            Ok(response) => parse_discovery(&response.body, issuer).map(|url| {
+                (
+                    url,
+                    self.options.freshness(response.cache_control.as_deref()),
+                )
+            }),
             Err(reason) => Err(reason),
         };
         let done = self.clock.now();
@@ -418,7 +438,10 @@ impl KeyCache {
     fn parse_jwks(&self, body: &[u8], url: &Url) -> Result<KeySet, String> {
         let doc: Value = serde_json::from_slice(body)
             .map_err(|e| format!("the response is not valid JSON ({e})"))?;
-        let count = doc.get("keys").and_then(Value::as_array).map_or(0, Vec::len);
+        let count = doc
+            .get("keys")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         if count > self.options.max_keys {
             return Err(format!(
                 "the JWK Set has {count} keys, more than the limit of {}",
@@ -444,8 +467,11 @@ impl KeyCache {
         let set = KeySet::from_keys(usable, true);
         if !self.algorithms.iter().any(|a| set.any_fits(*a)) {
             let names: Vec<&str> = self.algorithms.iter().map(|a| a.as_str()).collect();
-            let mut reasons: Vec<String> =
-                skipped.iter().take(5).map(|s| format!("{}: {}", s.key, s.reason)).collect();
+            let mut reasons: Vec<String> = skipped
+                .iter()
+                .take(5)
+                .map(|s| format!("{}: {}", s.key, s.reason))
+                .collect();
             if skipped.len() > 5 {
                 reasons.push(format!("and {} more", skipped.len() - 5));
             }
@@ -453,7 +479,11 @@ impl KeyCache {
                 "the JWK Set has no usable key for {}; it has {} usable key(s) for other algorithms{}",
                 names.join(", "),
                 set.len(),
-                if reasons.is_empty() { String::new() } else { format!("; skipped: {}", reasons.join("; ")) }
+                if reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!("; skipped: {}", reasons.join("; "))
+                }
             ));
         }
         Ok(set)

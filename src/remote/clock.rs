@@ -26,7 +26,9 @@ pub struct InstantClock {
 impl InstantClock {
     /// A clock whose origin is now.
     pub fn new() -> Self {
-        InstantClock { origin: Instant::now() }
+        InstantClock {
+            origin: Instant::now(),
+        }
     }
 }
 
@@ -70,7 +72,9 @@ impl ManualClock {
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         let _ = self
             .nanos
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(by)));
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(n.saturating_add(by))
+            });
     }
 }
 

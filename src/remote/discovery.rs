@@ -63,7 +63,10 @@ mod tests {
     #[test]
     fn takes_jwks_uri_when_the_issuer_matches_exactly() {
         let doc = br#"{"issuer":"https://idp.example.com/realms/x","jwks_uri":"https://keys.example.com/certs"}"#;
-        assert_eq!(parse_discovery(doc, ISS).unwrap().as_str(), "https://keys.example.com/certs");
+        assert_eq!(
+            parse_discovery(doc, ISS).unwrap().as_str(),
+            "https://keys.example.com/certs"
+        );
     }
 
     #[test]
@@ -79,9 +82,16 @@ mod tests {
             b"<html>",
         ];
         for case in cases {
-            assert!(parse_discovery(case, ISS).is_err(), "{}", String::from_utf8_lossy(case));
+            assert!(
+                parse_discovery(case, ISS).is_err(),
+                "{}",
+                String::from_utf8_lossy(case)
+            );
         }
-        let long = format!(r#"{{"issuer":"{}","jwks_uri":"https://k/c"}}"#, "x".repeat(10_000));
+        let long = format!(
+            r#"{{"issuer":"{}","jwks_uri":"https://k/c"}}"#,
+            "x".repeat(10_000)
+        );
         assert!(parse_discovery(long.as_bytes(), ISS).unwrap_err().len() < 600);
     }
 }

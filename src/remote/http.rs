@@ -63,7 +63,12 @@ impl fmt::Debug for HttpResponse {
 impl HttpResponse {
     /// A response with a status and a body, no headers.
     pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        HttpResponse { status, cache_control: None, location: None, body: body.into() }
+        HttpResponse {
+            status,
+            cache_control: None,
+            location: None,
+            body: body.into(),
+        }
     }
 
     /// Sets the `Cache-Control` header.
@@ -91,7 +96,9 @@ pub struct FetchError {
 impl FetchError {
     /// A failure described by `message`, e.g. `"connection refused"`.
     pub fn new(message: impl fmt::Display) -> Self {
-        FetchError { message: message.to_string() }
+        FetchError {
+            message: message.to_string(),
+        }
     }
 }
 
@@ -140,7 +147,8 @@ where
 /// chunks up to the size limit.
 ///
 /// The client is built on the first fetch (never by
-/// [`crate::Verifier::new`]). It reads the `HTTPS_PROXY`/`NO_PROXY`
+/// [`crate::Verifier::new`]) and keeps no idle connections (fetches are
+/// minutes apart), so one verifier may be driven from several runtimes. It reads the `HTTPS_PROXY`/`NO_PROXY`
 /// environment variables as reqwest does and trusts the platform's root
 /// certificates.
 #[derive(Default)]
@@ -165,6 +173,9 @@ impl ReqwestFetch {
             .get_or_init(|| {
                 reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
+                    // Fetches are minutes apart: no idle connections, so a
+                    // verifier also works when driven from several runtimes.
+                    .pool_max_idle_per_host(0)
                     .user_agent(concat!("jwt-sso/", env!("CARGO_PKG_VERSION")))
                     .build()
                     .map_err(|e| format!("cannot set up the HTTPS client: {}", describe(&e)))
@@ -185,20 +196,30 @@ impl ReqwestFetch {
         };
         let mut response = client
             .get(&request.url)
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(
+                reqwest::header::ACCEPT,
+                "application/json, application/jwk-set+json, */*;q=0.5",
+            )
             .timeout(timeout)
             .send()
             .await
             .map_err(fail)?;
         let header = |name: reqwest::header::HeaderName| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
         };
         let cache_control = header(reqwest::header::CACHE_CONTROL);
         let location = header(reqwest::header::LOCATION);
         let status = response.status().as_u16();
         let too_large =
             || FetchError::new(crate::remote::too_large_message(request.max_body_bytes));
-        if response.content_length().is_some_and(|n| n > request.max_body_bytes as u64) {
+        if response
+            .content_length()
+            .is_some_and(|n| n > request.max_body_bytes as u64)
+        {
             return Err(too_large());
         }
         let mut body = Vec::new();
@@ -208,7 +229,12 @@ impl ReqwestFetch {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(HttpResponse { status, cache_control, location, body })
+        Ok(HttpResponse {
+            status,
+            cache_control,
+            location,
+            body,
+        })
     }
 }
 

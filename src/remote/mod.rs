@@ -118,7 +118,9 @@ impl RemoteOptions {
     /// How long a response stays fresh, from its `Cache-Control` header.
     pub(crate) fn freshness(&self, cache_control: Option<&str>) -> Duration {
         match cache_control.and_then(max_age) {
-            Some(age) => age.min(self.max_fresh).max(self.min_fresh.min(self.max_fresh)),
+            Some(age) => age
+                .min(self.max_fresh)
+                .max(self.min_fresh.min(self.max_fresh)),
             None => self.fresh_for,
         }
     }
@@ -139,8 +141,12 @@ fn max_age(value: &str) -> Option<Duration> {
         if name.eq_ignore_ascii_case("max-age") {
             // An invalid value is ignored; more digits than u64 holds mean
             // "as long as can be" (clamped anyway).
-            if let Some(digits) = arg.filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit())) {
-                age = Some(Duration::from_secs(digits.parse::<u64>().unwrap_or(u64::MAX)));
+            if let Some(digits) =
+                arg.filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+            {
+                age = Some(Duration::from_secs(
+                    digits.parse::<u64>().unwrap_or(u64::MAX),
+                ));
             }
         }
     }
@@ -152,9 +158,9 @@ pub(crate) fn human(d: Duration) -> String {
     let secs = d.as_secs();
     if d.subsec_nanos() != 0 && secs < 10 {
         format!("{} ms", d.as_millis())
-    } else if secs >= 3600 && secs % 3600 == 0 {
+    } else if secs >= 3600 && secs.is_multiple_of(3600) {
         format!("{} h", secs / 3600)
-    } else if secs >= 60 && secs % 60 == 0 {
+    } else if secs >= 60 && secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else {
         format!("{secs} s")
@@ -176,9 +182,15 @@ mod tests {
         assert_eq!(o.freshness(None), s(600));
         assert_eq!(o.freshness(Some("public")), s(600));
         assert_eq!(o.freshness(Some("public, max-age=300")), s(300));
-        assert_eq!(o.freshness(Some("MAX-AGE=\"300\", must-revalidate")), s(300));
+        assert_eq!(
+            o.freshness(Some("MAX-AGE=\"300\", must-revalidate")),
+            s(300)
+        );
         assert_eq!(o.freshness(Some("max-age=5")), s(60));
-        assert_eq!(o.freshness(Some("max-age=999999999999999999999999")), s(86_400));
+        assert_eq!(
+            o.freshness(Some("max-age=999999999999999999999999")),
+            s(86_400)
+        );
         assert_eq!(o.freshness(Some("no-store")), s(60));
         assert_eq!(o.freshness(Some("max-age=300, no-cache")), s(60));
         assert_eq!(o.freshness(Some("max-age=-1")), s(600));

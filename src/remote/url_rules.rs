@@ -29,7 +29,9 @@ fn check_parsed(url: &Url) -> Result<(), String> {
         "http" => Err(format!(
             "`{url}` uses plain http to a host that is not loopback; keys must come over https (plain http is accepted only for 127.0.0.0/8, ::1 and localhost)"
         )),
-        other => Err(format!("`{url}` uses the scheme `{other}`; only https is supported")),
+        other => Err(format!(
+            "`{url}` uses the scheme `{other}`; only https is supported"
+        )),
     }
 }
 
@@ -78,7 +80,10 @@ pub(crate) fn discovery_url(issuer: &str) -> Result<Url, String> {
             "the issuer `{issuer}` has a query or fragment, which an OpenID issuer never has"
         ));
     }
-    check_url(&format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/')))
+    check_url(&format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    ))
 }
 
 #[cfg(test)]
@@ -117,7 +122,10 @@ mod tests {
     #[test]
     fn redirects_stay_on_the_origin() {
         let from = Url::parse("https://idp.example.com/old").unwrap();
-        assert_eq!(check_redirect(&from, "/new").unwrap().as_str(), "https://idp.example.com/new");
+        assert_eq!(
+            check_redirect(&from, "/new").unwrap().as_str(),
+            "https://idp.example.com/new"
+        );
         assert!(check_redirect(&from, "https://idp.example.com:443/x").is_ok());
         assert!(check_redirect(&from, "https://evil.example.com/x").is_err());
         assert!(check_redirect(&from, "http://idp.example.com/x").is_err());
@@ -130,7 +138,9 @@ mod tests {
     #[test]
     fn discovery_url_drops_a_trailing_slash() {
         assert_eq!(
-            discovery_url("https://idp.example.com/realms/x/").unwrap().as_str(),
+            discovery_url("https://idp.example.com/realms/x/")
+                .unwrap()
+                .as_str(),
             "https://idp.example.com/realms/x/.well-known/openid-configuration"
         );
         assert_eq!(

@@ -36,7 +36,10 @@ impl Reply {
     }
 
     pub fn status(status: u16, body: &str) -> Self {
-        Reply { status, ..Reply::json(body) }
+        Reply {
+            status,
+            ..Reply::json(body)
+        }
     }
 
     pub fn redirect(location: &str) -> Self {
@@ -82,7 +85,10 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared::default());
-        let server = Server { addr, shared: shared.clone() };
+        let server = Server {
+            addr,
+            shared: shared.clone(),
+        };
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
@@ -106,12 +112,22 @@ impl Server {
     }
 
     pub fn set(&self, path: &str, reply: Reply) {
-        self.shared.routes.lock().unwrap().insert(path.to_owned(), reply);
+        self.shared
+            .routes
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), reply);
     }
 
     /// Requests received for `path`.
     pub fn hits(&self, path: &str) -> usize {
-        self.shared.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+        self.shared
+            .hits
+            .lock()
+            .unwrap()
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Requests received on any path.
@@ -136,7 +152,11 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             break;
         }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("")
+        .to_owned();
     *shared.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
     let reply = shared
         .routes
