@@ -74,7 +74,32 @@ fn bench_pair(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Algorit
     assert!(static_verifier.verify_at(&token, NOW).is_ok());
     assert!(remote_verifier.verify_at(&token, NOW).is_ok());
 
-    interleaved(alg, &static_verifier, &remote_verifier, &token);
+    interleaved(
+        &format!("{alg} verify"),
+        &|| {
+            black_box(static_verifier.verify_at(black_box(&token), NOW).unwrap());
+        },
+        &|| {
+            black_box(remote_verifier.verify_at(black_box(&token), NOW).unwrap());
+        },
+    );
+    interleaved(
+        &format!("{alg} verify_async"),
+        &|| {
+            black_box(
+                runtime
+                    .block_on(static_verifier.verify_at_async(black_box(&token), NOW))
+                    .unwrap(),
+            );
+        },
+        &|| {
+            black_box(
+                runtime
+                    .block_on(remote_verifier.verify_at_async(black_box(&token), NOW))
+                    .unwrap(),
+            );
+        },
+    );
 
     let mut group = c.benchmark_group(alg.as_str());
     group.bench_function("static/verify", |b| {
@@ -104,13 +129,13 @@ fn bench_pair(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Algorit
 /// An A/B measurement that a busy machine cannot skew: short blocks of
 /// static and warm-remote verifications alternate (in alternating order), so
 /// both see the same load; prints the medians and the median per-round ratio.
-fn interleaved(alg: Algorithm, a: &Verifier, b: &Verifier, token: &str) {
-    const ROUNDS: usize = 300;
+fn interleaved(label: &str, a: &dyn Fn(), b: &dyn Fn()) {
+    const ROUNDS: usize = 400;
     const BLOCK: u32 = 50;
-    let block = |v: &Verifier| {
+    let block = |f: &dyn Fn()| {
         let start = Instant::now();
         for _ in 0..BLOCK {
-            black_box(v.verify_at(black_box(token), NOW).unwrap());
+            f();
         }
         start.elapsed().as_nanos() as f64 / f64::from(BLOCK)
     };
@@ -136,7 +161,7 @@ fn interleaved(alg: Algorithm, a: &Verifier, b: &Verifier, token: &str) {
         v[v.len() / 2]
     };
     println!(
-        "{alg} interleaved ({ROUNDS} rounds of {BLOCK}): static {:.0} ns/iter, warm remote {:.0} ns/iter, remote/static = {:.3}",
+        "{label} interleaved ({ROUNDS} rounds of {BLOCK}): static {:.0} ns/iter, warm remote {:.0} ns/iter, remote/static = {:.3}",
         median(&mut sa),
         median(&mut sb),
         median(&mut ratios)

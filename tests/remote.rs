@@ -396,6 +396,22 @@ async fn concurrent_misses_share_one_request_and_floods_respect_the_cooldown() {
 }
 
 #[tokio::test]
+async fn a_caller_that_gives_up_mid_fetch_does_not_use_up_the_cooldown() {
+    let (server, verifier, _clock) = setup();
+    verifier.refresh().await.unwrap();
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")]))
+            .delayed(Duration::from_millis(300)),
+    );
+    let t2 = token("rsa2048b", "k2");
+    let gave_up = tokio::time::timeout(Duration::from_millis(50), check(&verifier, &t2)).await;
+    assert!(gave_up.is_err(), "the first caller timed out mid-fetch");
+    assert_eq!(check(&verifier, &t2).await.unwrap(), "jdoe");
+    assert_eq!(server.hits("/jwks"), 3);
+}
+
+#[tokio::test]
 async fn a_token_without_kid_needs_exactly_one_fitting_key() {
     let (server, verifier, _clock) = setup();
     let no_kid = token_with("rsa2048", json!({"alg": "RS256"}), &claims());
@@ -423,6 +439,33 @@ async fn keys_are_fresh_for_ten_minutes_by_default() {
     assert_eq!(server.hits("/jwks"), 2);
     clock.advance(secs(599));
     assert!(check(&verifier, &t).await.is_ok());
+    assert_eq!(server.hits("/jwks"), 2);
+}
+
+#[tokio::test]
+async fn while_stale_keys_refresh_other_tokens_they_verify_do_not_wait() {
+    let (server, verifier, clock) = setup();
+    let verifier = Arc::new(verifier);
+    let t = token("rsa2048", "k1");
+    assert!(check(&verifier, &t).await.is_ok());
+    clock.advance(secs(600));
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1")])).delayed(Duration::from_millis(400)),
+    );
+    let refreshing = {
+        let (verifier, t) = (verifier.clone(), t.clone());
+        tokio::spawn(async move { verifier.verify_at_async(&t, NOW).await.map(|i| i.user_id) })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    assert!(check(&verifier, &t).await.is_ok());
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(refreshing.await.unwrap().unwrap(), "jdoe");
     assert_eq!(server.hits("/jwks"), 2);
 }
 

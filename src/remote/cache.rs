@@ -256,7 +256,7 @@ impl KeyCache {
     /// last attempt failed too recently, or this is a miss within the cooldown.
     async fn refresh_locked(&self, mut book: MutexGuard<'_, Book>, seen: u64) {
         let now = self.clock.now();
-        {
+        let miss = {
             let state = self.state.load();
             if state.attempts != seen {
                 return; // another task fetched while this one waited: share its outcome
@@ -269,20 +269,24 @@ impl KeyCache {
             {
                 return;
             }
+            // A fresh set means an unknown `kid`: the cooldown applies.
+            let cooldown = self.options.miss_cooldown;
             let fresh = state.keys.as_ref().is_some_and(|c| now < c.fresh_until);
-            if fresh {
-                // The set is fresh, so this is an unknown `kid`: the cooldown applies.
-                let cooldown = self.options.miss_cooldown;
-                if book
+            if fresh
+                && book
                     .last_miss_refetch
                     .is_some_and(|at| now < at.saturating_add(cooldown))
-                {
-                    return;
-                }
-                book.last_miss_refetch = Some(now);
+            {
+                return;
             }
-        }
+            fresh
+        };
         self.attempt(&mut book).await;
+        // Recorded once the attempt completed, so a caller that gave up (its
+        // future dropped mid-fetch) does not use up the cooldown.
+        if miss {
+            book.last_miss_refetch = Some(now);
+        }
     }
 
     /// One fetch attempt; publishes its outcome.
