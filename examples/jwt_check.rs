@@ -14,6 +14,11 @@
 //!   object: `{"ok":true,"identity":{…}}` or `{"ok":false,"error":{"kind","message","hint"}}`.
 //! - Exit status: 0 when every token was accepted, 1 otherwise, 2 for a
 //!   configuration (or command-line) error.
+//! - With the cargo feature `remote` (`jwt_check --features remote`),
+//!   `jwks_uri` and `issuer` configurations work: tokens go through
+//!   `verify_async` on one tokio runtime, so keys are fetched on demand and
+//!   cached across the whole batch (an unknown `kid` refetches at most once
+//!   per 30 s).
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -84,6 +89,47 @@ fn load(path: &str) -> Result<Verifier, Error> {
     Verifier::new(config)
 }
 
+/// Verifies tokens with one verifier: synchronously, or with the `remote`
+/// feature through the async path on one runtime (so the key cache is shared).
+struct Checker<'a> {
+    verifier: &'a Verifier,
+    now: Option<i64>,
+    #[cfg(feature = "remote")]
+    runtime: tokio::runtime::Runtime,
+}
+
+impl<'a> Checker<'a> {
+    fn new(verifier: &'a Verifier, now: Option<i64>) -> Result<Self, String> {
+        Ok(Checker {
+            verifier,
+            now,
+            #[cfg(feature = "remote")]
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?,
+        })
+    }
+
+    #[cfg(not(feature = "remote"))]
+    fn check(&self, token: &str) -> Result<MappedIdentity, Error> {
+        match self.now {
+            Some(now) => self.verifier.verify_at(token, now),
+            None => self.verifier.verify(token),
+        }
+    }
+
+    #[cfg(feature = "remote")]
+    fn check(&self, token: &str) -> Result<MappedIdentity, Error> {
+        self.runtime.block_on(async {
+            match self.now {
+                Some(now) => self.verifier.verify_at_async(token, now).await,
+                None => self.verifier.verify_async(token).await,
+            }
+        })
+    }
+}
+
 /// One result line, members in the order CONTRACT section 5 shows.
 #[derive(Serialize)]
 #[serde(untagged)]
@@ -131,10 +177,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let verify = |token: &str| match args.now {
-        Some(now) => verifier.verify_at(token, now),
-        None => verifier.verify(token),
+    let verify = match Checker::new(&verifier, args.now) {
+        Ok(checker) => checker,
+        Err(message) => {
+            eprintln!("jwt_check: {message}");
+            return ExitCode::from(2);
+        }
     };
+    let verify = |token: &str| verify.check(token);
 
     if args.token == "-" {
         let mut all_ok = true;

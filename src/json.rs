@@ -186,7 +186,7 @@ impl<'a> Seen<'a> {
     /// Adds `key`; `false` when it was there already.
     fn insert(&mut self, key: Cow<'a, str>) -> bool {
         if self.set.is_empty() {
-            if self.list.iter().any(|k| *k == key) {
+            if self.list.contains(&key) {
                 self.list.push(key);
                 return false;
             }
@@ -578,10 +578,17 @@ mod tests {
         for case in cases {
             let text = String::from_utf8_lossy(case);
             assert!(parse_object(case).is_err(), "full parse accepted {text}");
-            assert!(parse_claims(case, keep).is_err(), "selective parse accepted {text}");
+            assert!(
+                parse_claims(case, keep).is_err(),
+                "selective parse accepted {text}"
+            );
         }
         let deep = format!("{{\"exp\":1,\"x\":{}{}}}", "[".repeat(64), "]".repeat(64));
-        assert!(parse_claims(deep.as_bytes(), keep).unwrap_err().contains("deeper than 64"));
+        assert!(
+            parse_claims(deep.as_bytes(), keep)
+                .unwrap_err()
+                .contains("deeper than 64")
+        );
         let deep = format!("{{\"exp\":1,\"x\":{}{}}}", "[".repeat(63), "]".repeat(63));
         let kept = parse_claims(deep.as_bytes(), keep).unwrap();
         assert_eq!(kept.len(), 1);
@@ -596,7 +603,11 @@ mod tests {
             text.push_str(&format!("\"k{i}\":{i},"));
         }
         text.push_str("\"k7\":0}");
-        assert!(parse_claims(text.as_bytes(), |_| false).unwrap_err().contains("`k7`"));
+        assert!(
+            parse_claims(text.as_bytes(), |_| false)
+                .unwrap_err()
+                .contains("`k7`")
+        );
         let ok = text.replace("\"k7\":0}", "\"z\":0}");
         assert!(parse_claims(ok.as_bytes(), |_| false).unwrap().is_empty());
         // Escaped spellings of one name are one name.

@@ -75,6 +75,19 @@
 //! - [`extract`]: the token from a Bearer header, a query or form parameter, a
 //!   cookie, or the JSON login request.
 //! - The `login_server` example puts them together in an axum host with SQLite.
+//! ## Remote keys (cargo feature `remote`)
+//!
+//! `{"type": "jwks_uri", "url": "https://…"}` fetches a JWK Set;
+//! `{"type": "issuer"}` finds it through OpenID Connect Discovery from the
+//! configuration's `issuer`. `Verifier::new` stays free of I/O; keys are
+//! fetched by `Verifier::verify_async` (or `Verifier::refresh`) and cached:
+//! fresh for 10 minutes or the provider's `Cache-Control: max-age` clamped
+//! to 1 minute–24 hours, one refetch per 30 s for unknown `kid`s shared by
+//! concurrent requests, and the last good keys kept for 24 hours through an
+//! outage. The synchronous `Verifier::verify` uses cached keys only. All of
+//! it lives in one private module behind the `HttpFetch` trait; the rest of
+//! the crate does no I/O. `RemoteOptions` documents every setting with a
+//! timeline.
 //!
 //! ## Where the contract is silent
 //!
@@ -103,6 +116,18 @@
 //! - Query and form parameters are percent-decoded (`+` is a space); broken
 //!   escapes, non-UTF-8 results and a repeated token parameter are refused.
 //!   Cookies are taken literally; a repeated token cookie is refused.
+//! - Remote sources: HS* algorithms are a `config` error (a secret is never
+//!   fetched), and a symmetric (`oct`) or private (`d`) key in a fetched set
+//!   is skipped with a warning. A URL with credentials (`user:pass@`) is a
+//!   `config` error, since URLs appear in logs and messages.
+//! - A fetched JWK Set with more than 100 keys, or with no usable key for the
+//!   allowed algorithms, counts as a failed fetch: the last good keys keep
+//!   serving.
+//! - Only HTTP 200 is accepted; redirects are followed (at most 5) only on
+//!   the same scheme, host and port. `Cache-Control: no-cache`/`no-store`
+//!   count as `max-age=0` (so 1 minute); the `Age` header is not subtracted.
+//! - After a failed fetch no new attempt is made for 10 seconds, so a
+//!   provider that is down is not hammered by every login.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -117,6 +142,8 @@ mod key;
 mod map;
 pub mod mint;
 mod registry;
+#[cfg(feature = "remote")]
+mod remote;
 mod secret;
 mod store;
 mod time_fmt;
@@ -131,6 +158,11 @@ pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
 pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
 pub use registry::Registry;
+#[cfg(feature = "remote")]
+pub use remote::{
+    CacheClock, FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse, InstantClock,
+    ManualClock, RemoteOptions, ReqwestFetch,
+};
 pub use secret::Secret;
 pub use store::{Authenticator, Login, MemoryStore, StoreError, User, UserStore};
 pub use verify::Verifier;

@@ -19,8 +19,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Algorithm, JwtConfig, KeySource, MAX_NAME_CHARS};
 use crate::error::{Error, MaxAge, TokenPart};
 use crate::json::{parse_claims, parse_header, parse_object, type_name};
-use crate::key::{KeySet, Selection, load_static_keys};
+use crate::key::{KeySet, Selection, VerifyingKey, load_static_keys};
 use crate::map::{ClaimMapper, MappedIdentity, check_claim_name};
+#[cfg(feature = "remote")]
+use crate::remote::{CacheClock, HttpFetch, KeyCache, RemoteOptions};
 use crate::time_fmt::to_datetime;
 
 /// Strict base64url: URL-safe alphabet, no padding, unused trailing bits zero.
@@ -36,6 +38,12 @@ pub(crate) const STRICT_B64URL: GeneralPurpose = GeneralPurpose::new(
 ///
 /// Built once from a [`JwtConfig`] (keys are parsed here, never per token);
 /// `Send + Sync`, cheap to share behind an [`Arc`].
+///
+/// With a remote key source (`jwks_uri`, `issuer`; cargo feature `remote`)
+/// the verifier owns a key cache: [`Verifier::new`] does no I/O, the async
+/// `verify_async` fetches and refreshes keys as needed, and the synchronous
+/// [`Verifier::verify`] uses cached keys only (see `RemoteOptions` for the
+/// cache's rules).
 ///
 /// ```
 /// use jwt_sso::{ErrorKind, JwtConfig, Verifier};
@@ -66,7 +74,7 @@ pub struct Verifier {
     config: JwtConfig,
     algorithms: Vec<Algorithm>,
     allowed_names: Vec<String>,
-    keys: KeySet,
+    keys: Keys,
     mapper: ClaimMapper,
     /// The top-level claims the pipeline reads: registered and mapped ones.
     kept_claims: Vec<String>,
@@ -80,9 +88,28 @@ impl fmt::Debug for Verifier {
             .field("enabled", &self.config.enabled)
             .field("algorithms", &self.allowed_names)
             .field("key_source", &self.config.key_source.type_name())
-            .field("keys", &self.keys.len())
+            .field("keys", &self.keys)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where the keys of a verifier live.
+enum Keys {
+    /// A static key or an inline JWK Set, parsed once.
+    Static(KeySet),
+    /// A remote source and its cache.
+    #[cfg(feature = "remote")]
+    Remote(Box<KeyCache>),
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Keys::Static(set) => write!(f, "{}", set.len()),
+            #[cfg(feature = "remote")]
+            Keys::Remote(cache) => cache.fmt(f),
+        }
     }
 }
 
@@ -137,7 +164,13 @@ impl Verifier {
     /// source (`jwks_uri`, `issuer`) needs the cargo feature `remote`.
     pub fn new(config: JwtConfig) -> Result<Self, Error> {
         let algorithms = validate(&config)?;
-        let keys = load_static_keys(&config, &algorithms)?;
+        let keys = match &config.key_source {
+            #[cfg(feature = "remote")]
+            KeySource::JwksUri { .. } | KeySource::Issuer {} => {
+                Keys::Remote(Box::new(KeyCache::new(&config, &algorithms)?))
+            }
+            _ => Keys::Static(load_static_keys(&config, &algorithms)?),
+        };
         let mapper = ClaimMapper::new(&config);
         let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud"]
             .map(str::to_owned)
@@ -158,7 +191,8 @@ impl Verifier {
         })
     }
 
-    /// Replaces the clock (default: [`SystemClock`]).
+    /// Replaces the clock that gives "now" for the token's time claims
+    /// (default: [`SystemClock`]). A remote key cache has its own clock.
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -175,6 +209,12 @@ impl Verifier {
     }
 
     /// Verifies `token` at the clock's current time.
+    ///
+    /// Never does I/O. With a remote key source it uses the cached keys
+    /// only, fresh or within their stale-if-error window, and fails with
+    /// `key_fetch` when there are none (nothing fetched yet, or too old):
+    /// warm the cache with `refresh().await` and keep it fresh with
+    /// `verify_async` or a periodic `refresh`.
     pub fn verify(&self, token: &str) -> Result<MappedIdentity, Error> {
         self.verify_at(token, self.clock.now())
     }
@@ -186,7 +226,12 @@ impl Verifier {
     /// a secret.
     pub fn verify_at(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
         let result = self.run(token, now);
-        match &result {
+        self.log(&result);
+        result
+    }
+
+    fn log(&self, result: &Result<MappedIdentity, Error>) {
+        match result {
             Ok(identity) => tracing::debug!(
                 target: "jwt_sso",
                 config = %self.config.name,
@@ -201,20 +246,42 @@ impl Verifier {
                 "token rejected"
             ),
         }
-        result
     }
 
     fn run(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
         let parsed = self.parse(token)?;
-        let keys = match self.keys.select(parsed.alg, parsed.kid()) {
-            Selection::Keys(keys) => keys,
-            Selection::NotFound(error) => return Err(error),
-        };
+        match &self.keys {
+            Keys::Static(set) => self.check_with(&parsed, set, now),
+            #[cfg(feature = "remote")]
+            Keys::Remote(cache) => cache.with_usable(|set| self.check_with(&parsed, set, now))?,
+        }
+    }
+
+    /// Step 6 with a key set, then the rest.
+    fn check_with(
+        &self,
+        parsed: &Parsed<'_>,
+        set: &KeySet,
+        now: i64,
+    ) -> Result<MappedIdentity, Error> {
+        match set.select(parsed.alg, parsed.kid()) {
+            Selection::Keys(keys) => self.check_signed(parsed, &keys, now),
+            Selection::NotFound(error) => Err(error),
+        }
+    }
+
+    /// Steps 7–14 with the candidate keys.
+    fn check_signed(
+        &self,
+        parsed: &Parsed<'_>,
+        keys: &[&VerifyingKey],
+        now: i64,
+    ) -> Result<MappedIdentity, Error> {
         if !keys
             .iter()
             .any(|k| k.verify(parsed.alg, parsed.message, &parsed.signature))
         {
-            let key = match keys.as_slice() {
+            let key = match keys {
                 [one] => one.describe(),
                 many => format!("any of the {} candidate keys", many.len()),
             };
@@ -224,6 +291,131 @@ impl Verifier {
             });
         }
         self.claims(&parsed.payload, now)
+    }
+
+    /// Verifies `token` at the clock's current time, fetching or refreshing
+    /// remote keys when the cache needs it (cargo feature `remote`).
+    ///
+    /// With a static source this is [`Verifier::verify`]. With a remote
+    /// source: a token whose key is in the fresh cache is verified without
+    /// I/O or locking; a stale cache is refreshed; an unknown `kid` triggers
+    /// at most one refetch per cooldown, shared by concurrent calls; when a
+    /// refresh fails the last good keys keep serving (stale-if-error). A token
+    /// that fails steps 1–5 (size, syntax, `alg`, `crit`) never causes a
+    /// fetch, and no URL from a token is ever fetched. The timeline is on
+    /// [`RemoteOptions`].
+    ///
+    /// ```
+    /// use jwt_sso::{Algorithm, HttpRequest, HttpResponse, JwtConfig, Verifier};
+    /// use jwt_sso::mint::{SigningKey, sign_with_header};
+    ///
+    /// const PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+    /// MC4CAQAwBQYDK2VwBCIEINq22V2wP8q8BKhyoUVCFdTAKsSuWRde8uSDnqDQnR9/
+    /// -----END PRIVATE KEY-----";
+    /// const JWKS: &str = r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+    ///     "x": "-uq2yNSInzxORUNhw208wwQKDMGTlvqKaEvQMoAitgw"}]}"#;
+    ///
+    /// let config = JwtConfig::from_json_str(r#"{
+    ///     "name": "IdP", "token_name": "token", "algorithms": ["EdDSA"],
+    ///     "key_source": {"type": "jwks_uri", "url": "https://idp.example.com/jwks"},
+    ///     "expiration_time": 3600, "claims": {"user_id": "sub"}
+    /// }"#)?;
+    /// // No I/O here. This example serves the JWK Set from a closure; by
+    /// // default it is fetched with reqwest.
+    /// let verifier = Verifier::new(config)?.with_http_fetch(|request: HttpRequest| async move {
+    ///     assert_eq!(request.url, "https://idp.example.com/jwks");
+    ///     Ok(HttpResponse::new(200, JWKS).with_cache_control("max-age=3600"))
+    /// });
+    ///
+    /// let token = sign_with_header(
+    ///     &SigningKey::from_pem(PRIVATE),
+    ///     Algorithm::EdDSA,
+    ///     &serde_json::json!({"alg": "EdDSA", "kid": "k1"}),
+    ///     &serde_json::json!({"sub": "jdoe", "exp": 1767229200}),
+    /// )?;
+    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// // Cold cache: the synchronous path never fetches.
+    /// assert_eq!(verifier.verify_at(&token, 1767225600).unwrap_err().kind().as_str(), "key_fetch");
+    /// // The async path fetches once, then serves from the cache.
+    /// let identity = runtime.block_on(verifier.verify_at_async(&token, 1767225600))?;
+    /// assert_eq!(identity.user_id, "jdoe");
+    /// assert!(verifier.verify_at(&token, 1767225600).is_ok());
+    /// # Ok::<(), jwt_sso::Error>(())
+    /// ```
+    #[cfg(feature = "remote")]
+    pub async fn verify_async(&self, token: &str) -> Result<MappedIdentity, Error> {
+        self.verify_at_async(token, self.clock.now()).await
+    }
+
+    /// [`Verifier::verify_async`] as if the time were `now` (seconds since
+    /// 1970) for the token's time claims. The key cache keeps its own clock.
+    #[cfg(feature = "remote")]
+    pub async fn verify_at_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
+        let result = self.run_async(token, now).await;
+        self.log(&result);
+        result
+    }
+
+    #[cfg(feature = "remote")]
+    async fn run_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
+        let parsed = self.parse(token)?;
+        match &self.keys {
+            Keys::Static(set) => self.check_with(&parsed, set, now),
+            Keys::Remote(cache) => {
+                let (alg, kid) = (parsed.alg, parsed.kid());
+                cache
+                    .select_async(alg, kid, |keys| self.check_signed(&parsed, &keys, now))
+                    .await?
+            }
+        }
+    }
+
+    /// Fetches the remote keys now (discovery too when its cached copy is
+    /// stale), whatever the cache's state: a warm-up at start-up, or a
+    /// periodic refresh for hosts that use the synchronous
+    /// [`Verifier::verify`]. Joins a fetch already in flight instead of
+    /// starting another. On failure the last good keys stay cached and the
+    /// error (`key_fetch`) says what went wrong. A no-op for static sources.
+    #[cfg(feature = "remote")]
+    pub async fn refresh(&self) -> Result<(), Error> {
+        match &self.keys {
+            Keys::Static(_) => Ok(()),
+            Keys::Remote(cache) => cache.refresh().await,
+        }
+    }
+
+    /// Replaces the remote key cache's options (default
+    /// [`RemoteOptions::default`]). No effect on static sources.
+    #[cfg(feature = "remote")]
+    pub fn with_remote_options(mut self, options: RemoteOptions) -> Self {
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_options(options);
+        }
+        self
+    }
+
+    /// Replaces the HTTP client of the remote key cache (default
+    /// [`ReqwestFetch`](crate::ReqwestFetch)); a closure works. The URL rules,
+    /// redirects, size limit and parsing stay jwt-sso's. No effect on static
+    /// sources.
+    #[cfg(feature = "remote")]
+    pub fn with_http_fetch(mut self, fetch: impl HttpFetch + 'static) -> Self {
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_fetch(Arc::new(fetch));
+        }
+        self
+    }
+
+    /// Replaces the remote key cache's clock (default
+    /// [`InstantClock`](crate::InstantClock)), e.g. with a
+    /// [`ManualClock`](crate::ManualClock) in tests. Empties the cache. No
+    /// effect on static sources.
+    #[cfg(feature = "remote")]
+    pub fn with_cache_clock(mut self, clock: impl CacheClock + 'static) -> Self {
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_clock(Arc::new(clock));
+        }
+        self
     }
 
     /// Steps 1–5: enabled, size, segments and base64url, header, `alg`, `crit`.

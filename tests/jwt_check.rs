@@ -5,6 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+#[cfg(feature = "remote")]
+mod support;
+
 use jwt_sso::Algorithm;
 use jwt_sso::mint::{SigningKey, sign_json};
 use serde_json::{Value, json};
@@ -12,21 +15,29 @@ use serde_json::{Value, json};
 const SECRET: &str = "jwt-check-test-secret-0123456789abcdef";
 const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
-/// The example binary that `cargo test` builds next to this test; built on
-/// demand when only this test target was selected.
+/// The example binary, built once per test run with this test's features
+/// (a no-op when `cargo test` already built it so), so a binary left from
+/// another feature set is never used.
 fn binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let path = dir
         .join("examples")
         .join(format!("jwt_check{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
+    BUILT.get_or_init(|| {
         let mut features = Vec::new();
+        if cfg!(feature = "aws-lc") {
+            features.push("aws-lc");
+        }
         if cfg!(feature = "rust-crypto") {
             features.push("rust-crypto");
         }
+        if cfg!(feature = "remote") {
+            features.push("remote");
+        }
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--example", "jwt_check"])
+        cmd.args(["build", "--example", "jwt_check", "--no-default-features"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if !features.is_empty() {
             cmd.args(["--features", &features.join(",")]);
@@ -35,7 +46,7 @@ fn binary() -> PathBuf {
             cmd.status().unwrap().success(),
             "building the jwt_check example failed"
         );
-    }
+    });
     path
 }
 
@@ -93,8 +104,11 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    // The tool may exit before reading (a configuration error): a broken pipe is fine.
-    let _ = input.write_all(stdin.unwrap_or("").as_bytes());
+    // A child that exits early (a configuration error) closes its stdin:
+    // a broken pipe here is expected then.
+    if let Err(e) = input.write_all(stdin.unwrap_or("").as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     drop(input);
     child.wait_with_output().unwrap()
 }
@@ -405,4 +419,127 @@ fn human_mode_prints_a_checklist_with_the_failing_step_and_hint() {
         "{stdout}"
     );
     assert!(stdout.contains("accepted: user `jdoe`"), "{stdout}");
+}
+
+/// With `remote`, the batch mode shares one verifier, so its key cache is
+/// visible from outside: the provider sees one request for the whole batch,
+/// plus one for a new `kid`.
+#[cfg(feature = "remote")]
+#[test]
+fn batch_mode_shares_the_remote_key_cache() {
+    use support::{Reply, Server};
+
+    let read = |path: &str| {
+        std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+    };
+    let public: Value = serde_json::from_str(&read("jwks/public_jwks.json")).unwrap();
+    let with_kid = |name: &str, kid: &str| {
+        let mut key = public[name].clone();
+        key["kid"] = json!(kid);
+        key
+    };
+    let server = Server::start();
+    server.set(
+        "/jwks",
+        Reply::json(
+            json!({"keys": [with_kid("rsa2048", "k1"), with_kid("rsa2048b", "k2")]}).to_string(),
+        ),
+    );
+    let mut config = config_json();
+    config["algorithms"] = json!(["RS256"]);
+    config["key_source"] = json!({"type": "jwks_uri", "url": server.url("/jwks")});
+    let config = write_temp("remote.json", &config.to_string());
+    let rs256 = |key: &str, kid: &str| {
+        jwt_sso::mint::sign_with_header(
+            &SigningKey::from_pem(&read(&format!("keys/{key}_private.pem"))),
+            Algorithm::RS256,
+            &json!({"alg": "RS256", "kid": kid}),
+            &good_claims(),
+        )
+        .unwrap()
+    };
+    let input = [
+        rs256("rsa2048", "k1"),
+        rs256("rsa2048", "k1"),
+        rs256("rsa2048b", "k2"),
+        rs256("rsa2048", "k9"),
+        rs256("rsa2048", "k1"),
+    ]
+    .join("\n");
+    let now = NOW.to_string();
+    let out = run(
+        &["--config", config.to_str().unwrap(), "--now", &now, "-"],
+        Some(&input),
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let kinds: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| {
+            if v["ok"] == json!(true) {
+                json!("ok")
+            } else {
+                v["error"]["kind"].clone()
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            json!("ok"),
+            json!("ok"),
+            json!("ok"),
+            json!("key_not_found"),
+            json!("ok")
+        ],
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        server.hits("/jwks"),
+        2,
+        "one fetch for the batch and one refetch for the unknown kid"
+    );
+
+    // Human mode with an unreachable provider: step 6 fails with key_fetch.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut down = config_json();
+    down["algorithms"] = json!(["RS256"]);
+    down["key_source"] =
+        json!({"type": "jwks_uri", "url": format!("http://127.0.0.1:{port}/jwks")});
+    let down = write_temp("remote-down.json", &down.to_string());
+    let out = run(
+        &[
+            "--config",
+            down.to_str().unwrap(),
+            "--now",
+            &now,
+            &rs256("rsa2048", "k1"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("[FAIL]  6. a key fits the token's kid and alg"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rejected: key_fetch"), "{stdout}");
+
+    // A plain-http URL to another host is a configuration error: exit 2.
+    let mut remote_http = config_json();
+    remote_http["algorithms"] = json!(["RS256"]);
+    remote_http["key_source"] = json!({"type": "jwks_uri", "url": "http://idp.example.com/jwks"});
+    let remote_http = write_temp("remote-http.json", &remote_http.to_string());
+    let out = run(
+        &["--config", remote_http.to_str().unwrap(), "--json", "x.y.z"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(last_json_line(&out)["error"]["kind"], json!("config"));
 }

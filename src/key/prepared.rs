@@ -15,7 +15,7 @@ use super::KeyFamily;
 use crate::config::Algorithm;
 
 enum Primitive {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Public(ParsedPublicKey),
 }
 
@@ -63,7 +63,7 @@ fn prepare(alg: Algorithm, key: &DecodingKey) -> Option<Primitive> {
                 Algorithm::HS384 => hmac::HMAC_SHA384,
                 _ => hmac::HMAC_SHA512,
             };
-            Some(Primitive::Hmac(hmac::Key::new(hmac_alg, secret)))
+            Some(Primitive::Hmac(Box::new(hmac::Key::new(hmac_alg, secret))))
         }
         (_, DecodingKeyKind::RsaModulusExponent { n, e }) => RsaPublicKeyComponents { n, e }
             .to_parsed_public_key(rsa_parameters(alg)?)
