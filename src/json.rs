@@ -74,8 +74,13 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, String> {
 }
 
 impl<'de> Members<'de> for Header<'de> {
-    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
+    fn member<A: MapAccess<'de>>(
+        &mut self,
+        key: Cow<'de, str>,
+        _: u64,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key.as_ref() {
             "alg" => {
                 self.alg = Some(match map.next_value_seed(LooseVisitor { depth: 2 })? {
                     Loose::Str(s) => Ok(s),
@@ -99,28 +104,74 @@ impl<'de> Members<'de> for Header<'de> {
 /// depth are checked everywhere), but builds values only for the top-level
 /// members `keep` accepts (the registered and mapped claims); the others are
 /// validated and skipped without allocating.
+///
+/// `keep` gets each member name with its [`fingerprint`].
 pub(crate) fn parse_claims(
     bytes: &[u8],
-    keep: impl Fn(&str) -> bool,
-) -> Result<Map<String, Value>, String> {
-    let mut claims = Kept {
+    keep: impl Fn(&str, u64) -> bool,
+) -> Result<Kept<'_>, String> {
+    let mut keeper = Keeper {
         keep,
-        claims: Map::new(),
+        kept: Kept {
+            entries: Vec::with_capacity(12),
+        },
     };
-    walk_object(bytes, &mut claims)?;
-    Ok(claims.claims)
+    walk_object(bytes, &mut keeper)?;
+    Ok(keeper.kept)
 }
 
-struct Kept<F> {
+/// Top-level claims by name: a full `Map`, or the [`Kept`] subset.
+pub(crate) trait ClaimSource {
+    /// The top-level claim `name`.
+    fn claim(&self, name: &str) -> Option<&Value>;
+    /// The top-level claim `name`, to move parts out of.
+    fn claim_mut(&mut self, name: &str) -> Option<&mut Value>;
+}
+
+impl ClaimSource for Map<String, Value> {
+    fn claim(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+
+    fn claim_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.get_mut(name)
+    }
+}
+
+/// The claims [`parse_claims`] kept, in payload order, names borrowed.
+#[derive(Debug)]
+pub(crate) struct Kept<'p> {
+    entries: Vec<(Cow<'p, str>, Value)>,
+}
+
+impl ClaimSource for Kept<'_> {
+    fn claim(&self, name: &str) -> Option<&Value> {
+        self.entries.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    fn claim_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+struct Keeper<'p, F> {
     keep: F,
-    claims: Map<String, Value>,
+    kept: Kept<'p>,
 }
 
-impl<'de, F: Fn(&str) -> bool> Members<'de> for Kept<F> {
-    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        if (self.keep)(key) {
+impl<'de, F: Fn(&str, u64) -> bool> Members<'de> for Keeper<'de, F> {
+    fn member<A: MapAccess<'de>>(
+        &mut self,
+        key: Cow<'de, str>,
+        fingerprint: u64,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        if (self.keep)(&key, fingerprint) {
             let value = map.next_value_seed(Strict { depth: 2 })?;
-            self.claims.insert(key.to_owned(), value);
+            self.kept.entries.push((key, value));
         } else {
             map.next_value_seed(Validate { depth: 2 })?;
         }
@@ -128,9 +179,22 @@ impl<'de, F: Fn(&str) -> bool> Members<'de> for Kept<F> {
     }
 }
 
+/// A cheap 64-bit FNV-1a hash of a member name, to compare names quickly
+/// (equal fingerprints are confirmed by comparing the names).
+pub(crate) fn fingerprint(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Receives the members of a top-level object; must consume each value.
 trait Members<'de> {
-    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+    fn member<A: MapAccess<'de>>(
+        &mut self,
+        key: Cow<'de, str>,
+        fingerprint: u64,
+        map: &mut A,
+    ) -> Result<(), A::Error>;
 }
 
 /// Walks the top-level object of `bytes`, refusing repeated member names,
@@ -148,16 +212,20 @@ fn walk_object<'de, M: Members<'de>>(bytes: &'de [u8], members: &mut M) -> Resul
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
             let mut seen = Seen::default();
             while let Some(key) = map.next_key_seed(KeySeed)? {
-                if !seen.insert(key.clone()) {
-                    return Err(repeated(seen.last()));
+                let fingerprint = fingerprint(&key);
+                if !seen.insert(fingerprint, key.clone()) {
+                    return Err(repeated(&key));
                 }
-                self.0.member(&key, &mut map)?;
+                self.0.member(key, fingerprint, &mut map)?;
             }
             Ok(())
         }
     }
 
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // One UTF-8 check for the whole text; the parser then reads it as `str`.
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| "is not valid JSON (it is not UTF-8 text)".to_owned())?;
+    let mut de = serde_json::Deserializer::from_str(text);
     match serde::Deserializer::deserialize_any(&mut de, TopLevel(members)) {
         Ok(()) => de.end().map_err(describe),
         // Not an object: `parse_object` names what it is.
@@ -172,41 +240,39 @@ fn repeated<E: de::Error>(key: &str) -> E {
     E::custom(format!("repeats the member name `{key}`"))
 }
 
-/// Member names seen so far in one object: a short list, a set when long
-/// (hostile objects with thousands of members stay linear).
+/// Member names seen so far in one object, with their fingerprints: names
+/// are compared only when fingerprints are equal, and past a few dozen
+/// members a set of fingerprints keeps hostile objects with thousands of
+/// members fast.
 #[derive(Default)]
 struct Seen<'a> {
-    list: Vec<Cow<'a, str>>,
-    set: std::collections::HashSet<Cow<'a, str>>,
+    entries: Vec<(u64, Cow<'a, str>)>,
+    set: std::collections::HashSet<u64>,
 }
 
 impl<'a> Seen<'a> {
-    const LIST_MAX: usize = 32;
+    const LINEAR_MAX: usize = 32;
 
-    /// Adds `key`; `false` when it was there already.
-    fn insert(&mut self, key: Cow<'a, str>) -> bool {
-        if self.set.is_empty() {
-            if self.list.contains(&key) {
-                self.list.push(key);
-                return false;
+    /// Adds `name`; `false` when it was there already.
+    fn insert(&mut self, fingerprint: u64, name: Cow<'a, str>) -> bool {
+        let maybe_seen = if self.entries.len() < Self::LINEAR_MAX {
+            self.entries.iter().any(|(f, _)| *f == fingerprint)
+        } else {
+            if self.set.is_empty() {
+                self.set.extend(self.entries.iter().map(|(f, _)| *f));
             }
-            self.list.push(key);
-            if self.list.len() > Self::LIST_MAX {
-                self.set.extend(self.list.drain(..));
-            }
-            return true;
-        }
-        if self.set.contains(&key) {
-            self.list.push(key);
+            !self.set.insert(fingerprint)
+        };
+        if maybe_seen
+            && self
+                .entries
+                .iter()
+                .any(|(f, n)| *f == fingerprint && *n == name)
+        {
             return false;
         }
-        self.set.insert(key);
+        self.entries.push((fingerprint, name));
         true
-    }
-
-    /// The last key offered (for the repeated-member message).
-    fn last(&self) -> &str {
-        self.list.last().map_or("", |k| k.as_ref())
     }
 }
 
@@ -366,8 +432,8 @@ impl<'de> Visitor<'de> for Validate {
         }
         let mut seen = Seen::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if !seen.insert(key) {
-                return Err(repeated(seen.last()));
+            if !seen.insert(fingerprint(&key), key.clone()) {
+                return Err(repeated(&key));
             }
             map.next_value_seed(Validate {
                 depth: self.depth + 1,
@@ -563,7 +629,7 @@ mod tests {
 
     #[test]
     fn selective_parsing_is_as_strict_as_the_full_parse() {
-        let keep = |k: &str| k == "exp";
+        let keep = |k: &str, _: u64| k == "exp";
         let cases: [&[u8]; 9] = [
             br#"{"exp":1,"x":{"a":1,"a":2}}"#,
             br#"{"exp":1,"x":[{"a":1,"a":2}]}"#,
@@ -591,8 +657,8 @@ mod tests {
         );
         let deep = format!("{{\"exp\":1,\"x\":{}{}}}", "[".repeat(63), "]".repeat(63));
         let kept = parse_claims(deep.as_bytes(), keep).unwrap();
-        assert_eq!(kept.len(), 1);
-        assert_eq!(kept["exp"], Value::from(1));
+        assert_eq!(kept.entries.len(), 1);
+        assert_eq!(kept.claim("exp"), Some(&Value::from(1)));
         assert!(parse_claims(b"[1]", keep).unwrap_err().contains("an array"));
     }
 
@@ -604,14 +670,19 @@ mod tests {
         }
         text.push_str("\"k7\":0}");
         assert!(
-            parse_claims(text.as_bytes(), |_| false)
+            parse_claims(text.as_bytes(), |_, _| false)
                 .unwrap_err()
                 .contains("`k7`")
         );
         let ok = text.replace("\"k7\":0}", "\"z\":0}");
-        assert!(parse_claims(ok.as_bytes(), |_| false).unwrap().is_empty());
+        assert!(
+            parse_claims(ok.as_bytes(), |_, _| false)
+                .unwrap()
+                .entries
+                .is_empty()
+        );
         // Escaped spellings of one name are one name.
-        assert!(parse_claims(br#"{"alg":1,"\u0061lg":2}"#, |_| true).is_err());
+        assert!(parse_claims(br#"{"alg":1,"\u0061lg":2}"#, |_, _| true).is_err());
     }
 
     #[test]

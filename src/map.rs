@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime, UtcOffset};
 
 use crate::config::{JwtConfig, PromptKind};
 use crate::error::Error;
-use crate::json::{raw_text, type_name};
+use crate::json::{ClaimSource, raw_text, type_name};
 use crate::time_fmt::to_datetime;
 
 /// Who logged in: the result of a successful verification.
@@ -131,30 +131,38 @@ impl TryFrom<RawPrompt> for SystemPrompt {
 
 /// Where a claim is found: a top-level name or a JSON Pointer (RFC 6901).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ClaimPath(String);
+pub(crate) struct ClaimPath {
+    name: String,
+    /// No other mapping reads this claim's top-level member, so its strings
+    /// may be moved out of the claims instead of copied.
+    sole: bool,
+}
 
 impl ClaimPath {
     pub(crate) fn new(name: &str) -> Self {
-        ClaimPath(name.to_owned())
+        ClaimPath {
+            name: name.to_owned(),
+            sole: false,
+        }
     }
 
     pub(crate) fn name(&self) -> &str {
-        &self.0
+        &self.name
     }
 
     /// The top-level claim this path starts at.
     pub(crate) fn root(&self) -> String {
-        match self.0.strip_prefix('/') {
+        match self.name.strip_prefix('/') {
             Some(pointer) => unescape(pointer.split('/').next().unwrap_or_default()).into_owned(),
-            None => self.0.clone(),
+            None => self.name.clone(),
         }
     }
 
     /// The member names and indexes that lead to the claim.
     fn tokens(&self) -> Vec<std::borrow::Cow<'_, str>> {
-        match self.0.strip_prefix('/') {
+        match self.name.strip_prefix('/') {
             Some(pointer) => pointer.split('/').map(unescape).collect(),
-            None => vec![self.0.as_str().into()],
+            None => vec![self.name.as_str().into()],
         }
     }
 
@@ -163,13 +171,12 @@ impl ClaimPath {
         raw_text(payload?, self.tokens())
     }
 
-    pub(crate) fn lookup<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a Value> {
-        if !self.0.starts_with('/') {
-            return claims.get(&self.0);
-        }
-        let mut tokens = self.0[1..].split('/');
-        let first = unescape(tokens.next()?);
-        let mut current = claims.get(first.as_ref())?;
+    pub(crate) fn lookup<'a, C: ClaimSource + ?Sized>(&self, claims: &'a C) -> Option<&'a Value> {
+        let Some(pointer) = self.name.strip_prefix('/') else {
+            return claims.claim(&self.name);
+        };
+        let mut tokens = pointer.split('/');
+        let mut current = claims.claim(&unescape(tokens.next()?))?;
         for token in tokens {
             let token = unescape(token);
             current = match current {
@@ -179,6 +186,32 @@ impl ClaimPath {
             };
         }
         Some(current)
+    }
+
+    fn lookup_mut<'a, C: ClaimSource + ?Sized>(&self, claims: &'a mut C) -> Option<&'a mut Value> {
+        let Some(pointer) = self.name.strip_prefix('/') else {
+            return claims.claim_mut(&self.name);
+        };
+        let mut tokens = pointer.split('/');
+        let mut current = claims.claim_mut(&unescape(tokens.next()?))?;
+        for token in tokens {
+            let token = unescape(token);
+            current = match current {
+                Value::Object(map) => map.get_mut(token.as_ref())?,
+                Value::Array(items) => items.get_mut(array_index(&token)?)?,
+                _ => return None,
+            };
+        }
+        Some(current)
+    }
+
+    /// A string of this claim: moved out when no other mapping reads it.
+    fn string(&self, s: &mut String) -> String {
+        if self.sole {
+            std::mem::take(s)
+        } else {
+            s.clone()
+        }
     }
 }
 
@@ -263,7 +296,7 @@ pub struct ClaimMapper {
 impl ClaimMapper {
     /// Precomputes the mapping of a configuration.
     pub fn new(config: &JwtConfig) -> Self {
-        ClaimMapper {
+        let mut mapper = ClaimMapper {
             config_name: config.name.clone(),
             user_type: config.user_type.clone(),
             initial_roles: config.initial_roles.clone(),
@@ -280,7 +313,23 @@ impl ClaimMapper {
                     claim: ClaimPath::new(&p.claim),
                 })
                 .collect(),
+        };
+        let roots = mapper.roots();
+        let sole = |path: &mut ClaimPath| {
+            let root = path.root();
+            path.sole = roots.iter().filter(|r| **r == root).count() == 1;
+        };
+        sole(&mut mapper.user_id);
+        for path in [&mut mapper.name, &mut mapper.email, &mut mapper.roles]
+            .into_iter()
+            .flatten()
+        {
+            sole(path);
         }
+        for rule in &mut mapper.prompts {
+            sole(&mut rule.claim);
+        }
+        mapper
     }
 
     /// The top-level claims the mapping reads.
@@ -299,18 +348,22 @@ impl ClaimMapper {
     }
 
     /// Step 13: the user-ID claim must be present, non-null and non-empty.
-    fn user_id_value<'a>(&self, claims: &'a Map<String, Value>) -> Result<&'a Value, Error> {
-        let state = match self.user_id.lookup(claims) {
-            None => "absent",
-            Some(Value::Null) => "null",
-            Some(Value::String(s)) if s.is_empty() => "empty",
-            Some(value) => return Ok(value),
-        };
-        Err(Error::MissingUserId {
+    fn check_user_id<C: ClaimSource + ?Sized>(&self, claims: &C) -> Result<(), Error> {
+        match self.user_id.lookup(claims) {
+            None => Err(self.missing_user_id("absent")),
+            Some(Value::Null) => Err(self.missing_user_id("null")),
+            Some(Value::String(s)) if s.is_empty() => Err(self.missing_user_id("empty")),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn missing_user_id(&self, state: &'static str) -> Error {
+        Error::MissingUserId {
             claim: self.user_id.name().to_owned(),
             state,
-            present: claims.keys().cloned().collect(),
-        })
+            // The caller, which may hold only some claims, names them all.
+            present: Vec::new(),
+        }
     }
 
     /// Maps verified claims. `expires_at` is computed by the verifier's time rules.
@@ -322,20 +375,34 @@ impl ClaimMapper {
         claims: &Map<String, Value>,
         expires_at: OffsetDateTime,
     ) -> Result<MappedIdentity, Error> {
-        self.map_payload(claims, None, expires_at)
+        self.map_payload(&mut claims.clone(), None, expires_at)
+            .map_err(|e| match e {
+                Error::MissingUserId { claim, state, .. } => Error::MissingUserId {
+                    claim,
+                    state,
+                    present: claims.keys().cloned().collect(),
+                },
+                other => other,
+            })
     }
 
     /// [`ClaimMapper::map`], with the payload `claims` was parsed from, so
     /// that numbers map from the sender's own text: an integer user ID beyond
     /// 64 bits keeps its digits, and a text prompt gets the number as written.
-    pub(crate) fn map_payload(
+    ///
+    /// Strings are moved out of `claims` where no other mapping reads them.
+    pub(crate) fn map_payload<C: ClaimSource + ?Sized>(
         &self,
-        claims: &Map<String, Value>,
+        claims: &mut C,
         payload: Option<&[u8]>,
         expires_at: OffsetDateTime,
     ) -> Result<MappedIdentity, Error> {
-        let user_id = match self.user_id_value(claims)? {
-            Value::String(s) => s.clone(),
+        self.check_user_id(claims)?;
+        let Some(user_id) = self.user_id.lookup_mut(claims) else {
+            return Err(self.missing_user_id("absent"));
+        };
+        let user_id = match user_id {
+            Value::String(s) => self.user_id.string(s),
             Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
             // An integer beyond 64 bits: serde_json holds it as f64, the payload has its digits.
             other => match self.user_id.raw(payload).filter(|t| is_integer(t)) {
@@ -355,7 +422,7 @@ impl ClaimMapper {
         let mut prompts = Vec::with_capacity(self.prompts.len());
         let mut warnings = Vec::new();
         for rule in &self.prompts {
-            match rule.claim.lookup(claims) {
+            match rule.claim.lookup_mut(claims) {
                 None | Some(Value::Null) => warnings.push(format!(
                     "{} prompt {}: claim `{}` is absent, the prompt is left out",
                     rule.kind,
@@ -365,7 +432,7 @@ impl ClaimMapper {
                 Some(value) => prompts.push(SystemPrompt {
                     kind: rule.kind,
                     slot: rule.slot,
-                    value: convert_prompt(rule, value, rule.claim.raw(payload))?,
+                    value: convert_prompt(rule, value, payload)?,
                 }),
             }
         }
@@ -382,15 +449,15 @@ impl ClaimMapper {
         })
     }
 
-    fn optional_string(
+    fn optional_string<C: ClaimSource + ?Sized>(
         &self,
-        claims: &Map<String, Value>,
+        claims: &mut C,
         path: Option<&ClaimPath>,
     ) -> Result<Option<String>, Error> {
         let Some(path) = path else { return Ok(None) };
-        match path.lookup(claims) {
+        match path.lookup_mut(claims) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => Ok(Some(path.string(s))),
             Some(other) => Err(Error::invalid_claim(
                 path.name(),
                 "a string",
@@ -399,45 +466,39 @@ impl ClaimMapper {
         }
     }
 
-    fn roles(&self, claims: &Map<String, Value>) -> Result<Vec<String>, Error> {
+    fn roles<C: ClaimSource + ?Sized>(&self, claims: &mut C) -> Result<Vec<String>, Error> {
+        use std::borrow::Cow;
         let mut roles: Vec<String> = Vec::with_capacity(self.initial_roles.len() + 4);
-        let mut add = |role: &str| {
-            if !role.is_empty() && !roles.iter().any(|r| r == role) {
-                roles.push(role.to_owned());
+        let mut add = |role: Cow<'_, str>| {
+            if !role.is_empty() && !roles.iter().any(|r| *r == role) {
+                roles.push(role.into_owned());
             }
         };
         for role in &self.initial_roles {
-            add(role);
+            add(Cow::Borrowed(role));
         }
-        if let Some(path) = &self.roles {
-            match path.lookup(claims) {
-                None | Some(Value::Null) => {}
-                Some(Value::String(s)) => {
-                    for piece in s.split([' ', ',']) {
-                        add(piece);
+        let Some(path) = &self.roles else {
+            return Ok(roles);
+        };
+        let expected = "an array of strings or a string";
+        match path.lookup_mut(claims) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => s
+                .split([' ', ','])
+                .for_each(|piece| add(Cow::Borrowed(piece))),
+            Some(Value::Array(items)) => {
+                if let Some(other) = items.iter().find(|v| !v.is_string()) {
+                    let found = format!("an array holding {}", describe(other));
+                    return Err(Error::invalid_claim(path.name(), expected, found));
+                }
+                for item in items {
+                    if let Value::String(s) = item {
+                        add(Cow::Owned(path.string(s)));
                     }
                 }
-                Some(Value::Array(items)) => {
-                    for item in items {
-                        match item {
-                            Value::String(s) => add(s),
-                            other => {
-                                return Err(Error::invalid_claim(
-                                    path.name(),
-                                    "an array of strings or a string",
-                                    format!("an array holding {}", describe(other)),
-                                ));
-                            }
-                        }
-                    }
-                }
-                Some(other) => {
-                    return Err(Error::invalid_claim(
-                        path.name(),
-                        "an array of strings or a string",
-                        describe(other),
-                    ));
-                }
+            }
+            Some(other) => {
+                return Err(Error::invalid_claim(path.name(), expected, describe(other)));
             }
         }
         Ok(roles)
@@ -454,12 +515,16 @@ fn describe(v: &Value) -> String {
     }
 }
 
-/// `raw`: the claim's JSON text as the sender wrote it, when known.
+/// `payload`: the claims' JSON text, when known, so a number maps as the sender wrote it.
 fn convert_prompt(
     rule: &PromptRule,
-    value: &Value,
-    raw: Option<&str>,
+    value: &mut Value,
+    payload: Option<&[u8]>,
 ) -> Result<PromptValue, Error> {
+    if let (PromptKind::Text, Value::String(s)) = (rule.kind, &mut *value) {
+        return Ok(PromptValue::Text(rule.claim.string(s)));
+    }
+    let value = &*value;
     let fail = |expected: &str| {
         Error::invalid_claim(
             rule.claim.name(),
@@ -469,10 +534,12 @@ fn convert_prompt(
     };
     match rule.kind {
         PromptKind::Text => match value {
-            Value::String(s) => Ok(PromptValue::Text(s.clone())),
+            Value::String(s) => Ok(PromptValue::Text(s.clone())), // moved above
             // "Numbers as their JSON text": the text the sender wrote (`1e3`, `2.50`).
             Value::Number(n) => Ok(PromptValue::Text(
-                raw.map_or_else(|| n.to_string(), str::to_owned),
+                rule.claim
+                    .raw(payload)
+                    .map_or_else(|| n.to_string(), str::to_owned),
             )),
             Value::Bool(b) => Ok(PromptValue::Text(b.to_string())),
             _ => Err(fail("a string, number or boolean")),

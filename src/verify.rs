@@ -12,13 +12,13 @@ use base64::DecodeSliceError;
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Algorithm, JwtConfig, KeySource, MAX_NAME_CHARS};
 use crate::error::{Error, MaxAge, TokenPart};
-use crate::json::{parse_claims, parse_header, parse_object, type_name};
+use crate::json::{ClaimSource, fingerprint, parse_claims, parse_header, parse_object, type_name};
 use crate::key::{KeySet, Selection, VerifyingKey, load_static_keys};
 use crate::map::{ClaimMapper, MappedIdentity, check_claim_name};
 #[cfg(feature = "remote")]
@@ -76,8 +76,9 @@ pub struct Verifier {
     allowed_names: Vec<String>,
     keys: Keys,
     mapper: ClaimMapper,
-    /// The top-level claims the pipeline reads: registered and mapped ones.
-    kept_claims: Vec<String>,
+    /// The top-level claims the pipeline reads (registered and mapped ones),
+    /// with their fingerprints.
+    kept_claims: Vec<(u64, String)>,
     clock: Arc<dyn Clock>,
 }
 
@@ -180,6 +181,10 @@ impl Verifier {
                 kept_claims.push(root);
             }
         }
+        let kept_claims = kept_claims
+            .into_iter()
+            .map(|name| (fingerprint(&name), name))
+            .collect();
         Ok(Verifier {
             kept_claims,
             allowed_names: algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
@@ -500,8 +505,10 @@ impl Verifier {
 
     /// Steps 8–14, on a payload whose signature holds.
     pub(crate) fn claims(&self, payload: &[u8], now: i64) -> Result<MappedIdentity, Error> {
-        let claims = parse_claims(payload, |name| self.kept_claims.iter().any(|k| k == name))
-            .map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
+        let mut claims = parse_claims(payload, |name, fp| {
+            self.kept_claims.iter().any(|(f, k)| *f == fp && k == name)
+        })
+        .map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
         let reg = registered(&claims)?;
         let Some(exp) = reg.exp else {
             return Err(Error::MissingExp {
@@ -530,7 +537,7 @@ impl Verifier {
             });
         }
         self.mapper
-            .map_payload(&claims, Some(payload), expires_at)
+            .map_payload(&mut claims, Some(payload), expires_at)
             .map_err(|e| match e {
                 // The mapper saw only the kept claims; name them all.
                 Error::MissingUserId { claim, state, .. } => Error::MissingUserId {
@@ -586,8 +593,8 @@ impl Verifier {
 }
 
 /// Step 9: the registered claims must have their registered types.
-fn registered(claims: &Map<String, Value>) -> Result<Registered<'_>, Error> {
-    let numeric = |name: &str| match claims.get(name) {
+fn registered<C: ClaimSource>(claims: &C) -> Result<Registered<'_>, Error> {
+    let numeric = |name: &str| match claims.claim(name) {
         None => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
         Some(other) => Err(Error::invalid_claim(
@@ -596,12 +603,12 @@ fn registered(claims: &Map<String, Value>) -> Result<Registered<'_>, Error> {
             type_name(other),
         )),
     };
-    let iss = match claims.get("iss") {
+    let iss = match claims.claim("iss") {
         None => None,
         Some(Value::String(s)) => Some(s.as_str()),
         Some(other) => return Err(Error::invalid_claim("iss", "a string", type_name(other))),
     };
-    let aud = match claims.get("aud") {
+    let aud = match claims.claim("aud") {
         None => None,
         Some(aud @ Value::String(_)) => Some(aud),
         Some(aud @ Value::Array(items)) => {

@@ -255,3 +255,33 @@ fn text_prompts_take_numbers_as_the_sender_wrote_them() {
         assert_eq!(n.as_f64(), a.parse::<f64>().ok());
     }
 }
+
+#[test]
+fn a_claim_read_by_several_mappings_feeds_each_of_them() {
+    let v = verifier_with(json!({
+        "claims": {"user_id": "loginname", "name": "loginname", "roles": "groups"},
+        "system_prompts": [
+            {"kind": "text", "slot": 1, "claim": "loginname"},
+            {"kind": "text", "slot": 2, "claim": "/groups/1"},
+            {"kind": "text", "slot": 3, "claim": "/org/unit"},
+            {"kind": "text", "slot": 4, "claim": "/org/site"}
+        ]
+    }));
+    let claims = json!({
+        "loginname": "jdoe", "groups": ["Sales", "EMEA"],
+        "org": {"unit": "U1", "site": "S1"}, "exp": NOW + 600
+    });
+    let identity = accept(&v, &hs256(&claims), NOW);
+    assert_eq!(identity.user_id, "jdoe");
+    assert_eq!(identity.name.as_deref(), Some("jdoe"));
+    assert!(
+        identity
+            .roles
+            .ends_with(&["Sales".to_owned(), "EMEA".to_owned()])
+    );
+    let texts: Vec<_> = identity.prompts.iter().map(|p| p.value.clone()).collect();
+    assert_eq!(
+        texts,
+        ["jdoe", "EMEA", "U1", "S1"].map(|t| PromptValue::Text(t.to_owned()))
+    );
+}
