@@ -184,6 +184,50 @@ fn jwks(c: &mut Criterion) {
     group.finish();
 }
 
+/// Routing by `iss` among 50 enabled HS256 configurations, against the same
+/// token verified by its configuration directly.
+fn registry(c: &mut Criterion) {
+    let configs: Vec<JwtConfig> = (0..50)
+        .map(|i| {
+            let config = json!({
+                "name": format!("ERP-{i:02}"), "token_name": "token",
+                "issuer": format!("https://idp-{i:02}.example.com"), "audience": AUDIENCE,
+                "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET},
+                "expiration_time": 86400,
+                "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
+                "system_prompts": [
+                    {"kind": "text", "slot": 1, "claim": "department"},
+                    {"kind": "numeric", "slot": 1, "claim": "level"}
+                ],
+                "initial_roles": ["Viewer"]
+            });
+            JwtConfig::from_json_str(&config.to_string()).unwrap()
+        })
+        .collect();
+    let direct = Verifier::new(configs[37].clone()).unwrap();
+    let registry = jwt_sso::Registry::from_configs(configs).unwrap();
+    let mut claims = claims();
+    claims["iss"] = json!("https://idp-37.example.com");
+    let token = sign_json(
+        &SigningKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap();
+    assert_eq!(
+        registry.verify(&token).unwrap(),
+        direct.verify(&token).unwrap()
+    );
+    let mut group = c.benchmark_group("registry/HS256");
+    group.bench_function("direct", |b| {
+        b.iter(|| direct.verify(black_box(&token)).unwrap())
+    });
+    group.bench_function("routed", |b| {
+        b.iter(|| registry.verify(black_box(&token)).unwrap())
+    });
+    group.finish();
+}
+
 /// One `Verifier` shared by 1 and 2 threads; time per verification.
 fn threads(c: &mut Criterion) {
     for alg in [Algorithm::HS256, Algorithm::RS256] {
@@ -218,6 +262,6 @@ fn threads(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = verify_vs_jsonwebtoken, jwks, threads
+    targets = verify_vs_jsonwebtoken, jwks, registry, threads
 }
 criterion_main!(benches);

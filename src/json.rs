@@ -120,6 +120,46 @@ pub(crate) fn parse_claims(
     Ok(keeper.kept)
 }
 
+/// The first top-level member `name` of the JSON object `bytes`, when it is a
+/// string; reading stops there, so a later repeat of `name` or a syntax error
+/// after it goes unseen. For choosing a configuration only: the chosen
+/// verifier parses the whole object strictly.
+pub(crate) fn peek_string_member(bytes: &[u8], name: &str) -> Result<Option<String>, String> {
+    struct Peek<'n> {
+        name: &'n str,
+        found: Option<Option<String>>,
+    }
+
+    impl<'de> Members<'de> for Peek<'_> {
+        fn member<A: MapAccess<'de>>(
+            &mut self,
+            key: Cow<'de, str>,
+            _: u64,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            if key != self.name {
+                return map.next_value_seed(Validate { depth: 2 });
+            }
+            self.found = Some(match map.next_value_seed(LooseVisitor { depth: 2 })? {
+                Loose::Str(s) => Some(s.into_owned()),
+                Loose::Other(_) => None,
+            });
+            // Stop reading here; the walk reports this error, which is expected.
+            Err(de::Error::custom("found"))
+        }
+    }
+
+    let mut peek = Peek { name, found: None };
+    if bytes.iter().find(|b| !b" \t\r\n".contains(b)) != Some(&b'{') {
+        return parse_object(bytes).map(|_| None);
+    }
+    match walk_members(bytes, &mut peek) {
+        Ok(()) => Ok(None),
+        Err(_) if peek.found.is_some() => Ok(peek.found.flatten()),
+        Err(e) => Err(e.map_or_else(|| NOT_UTF8.to_owned(), describe)),
+    }
+}
+
 /// Top-level claims by name: a full `Map`, or the [`Kept`] subset.
 pub(crate) trait ClaimSource {
     /// The top-level claim `name`.
@@ -200,6 +240,21 @@ trait Members<'de> {
 /// Walks the top-level object of `bytes`, refusing repeated member names,
 /// nesting deeper than [`MAX_DEPTH`] and trailing data.
 fn walk_object<'de, M: Members<'de>>(bytes: &'de [u8], members: &mut M) -> Result<(), String> {
+    // Not an object at all: `parse_object` names what it is.
+    if bytes.iter().find(|b| !b" \t\r\n".contains(b)) != Some(&b'{') {
+        return parse_object(bytes).map(|_| ());
+    }
+    walk_members(bytes, members).map_err(|e| e.map_or_else(|| NOT_UTF8.to_owned(), describe))
+}
+
+const NOT_UTF8: &str = "is not valid JSON (it is not UTF-8 text)";
+
+/// [`walk_object`] for a text that starts with `{`, with the parser's own
+/// error (`None`: not UTF-8), so a caller that stops early pays no formatting.
+fn walk_members<'de, M: Members<'de>>(
+    bytes: &'de [u8],
+    members: &mut M,
+) -> Result<(), Option<serde_json::Error>> {
     struct TopLevel<'m, M>(&'m mut M);
 
     impl<'de, M: Members<'de>> Visitor<'de> for TopLevel<'_, M> {
@@ -223,55 +278,67 @@ fn walk_object<'de, M: Members<'de>>(bytes: &'de [u8], members: &mut M) -> Resul
     }
 
     // One UTF-8 check for the whole text; the parser then reads it as `str`.
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| "is not valid JSON (it is not UTF-8 text)".to_owned())?;
+    let text = std::str::from_utf8(bytes).map_err(|_| None)?;
     let mut de = serde_json::Deserializer::from_str(text);
-    match serde::Deserializer::deserialize_any(&mut de, TopLevel(members)) {
-        Ok(()) => de.end().map_err(describe),
-        // Not an object: `parse_object` names what it is.
-        Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => {
-            parse_object(bytes).map(|_| ())
-        }
-        Err(e) => Err(describe(e)),
-    }
+    serde::Deserializer::deserialize_map(&mut de, TopLevel(members)).map_err(Some)?;
+    de.end().map_err(Some)
 }
 
 fn repeated<E: de::Error>(key: &str) -> E {
     E::custom(format!("repeats the member name `{key}`"))
 }
 
-/// Member names seen so far in one object, with their fingerprints: names
-/// are compared only when fingerprints are equal, and past a few dozen
-/// members a set of fingerprints keeps hostile objects with thousands of
-/// members fast.
-#[derive(Default)]
+/// Member names seen so far in one object, with their fingerprints. Names
+/// are compared only when fingerprints are equal; the first members live on
+/// the stack, and past them a set of fingerprints keeps hostile objects with
+/// thousands of members fast.
 struct Seen<'a> {
-    entries: Vec<(u64, Cow<'a, str>)>,
+    inline: [(u64, Cow<'a, str>); Seen::INLINE],
+    len: usize,
+    more: Vec<(u64, Cow<'a, str>)>,
     set: std::collections::HashSet<u64>,
 }
 
+impl Default for Seen<'_> {
+    fn default() -> Self {
+        Seen {
+            inline: std::array::from_fn(|_| (0, Cow::Borrowed(""))),
+            len: 0,
+            more: Vec::new(),
+            set: Default::default(),
+        }
+    }
+}
+
 impl<'a> Seen<'a> {
-    const LINEAR_MAX: usize = 32;
+    const INLINE: usize = 24;
+
+    fn entries(&self) -> impl Iterator<Item = &(u64, Cow<'a, str>)> {
+        self.inline[..self.len.min(Self::INLINE)]
+            .iter()
+            .chain(&self.more)
+    }
 
     /// Adds `name`; `false` when it was there already.
     fn insert(&mut self, fingerprint: u64, name: Cow<'a, str>) -> bool {
-        let maybe_seen = if self.entries.len() < Self::LINEAR_MAX {
-            self.entries.iter().any(|(f, _)| *f == fingerprint)
+        let maybe_seen = if self.len <= Self::INLINE {
+            self.entries().any(|(f, _)| *f == fingerprint)
         } else {
             if self.set.is_empty() {
-                self.set.extend(self.entries.iter().map(|(f, _)| *f));
+                let all: Vec<u64> = self.entries().map(|(f, _)| *f).collect();
+                self.set.extend(all);
             }
             !self.set.insert(fingerprint)
         };
-        if maybe_seen
-            && self
-                .entries
-                .iter()
-                .any(|(f, n)| *f == fingerprint && *n == name)
-        {
+        if maybe_seen && self.entries().any(|(f, n)| *f == fingerprint && *n == name) {
             return false;
         }
-        self.entries.push((fingerprint, name));
+        if self.len < Self::INLINE {
+            self.inline[self.len] = (fingerprint, name);
+        } else {
+            self.more.push((fingerprint, name));
+        }
+        self.len += 1;
         true
     }
 }

@@ -1,7 +1,7 @@
 //! `Registry`: the administrator's list of named configurations, its file
 //! format (CONTRACT section 6), and verification by name or by `iss`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -10,13 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use base64::Engine;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DEFAULT_MAX_TOKEN_BYTES, JwtConfig};
 use crate::error::{Error, TokenPart};
-use crate::json::parse_object;
+use crate::json::{parse_claims, peek_string_member};
 use crate::map::MappedIdentity;
 use crate::verify::{STRICT_B64URL, Verifier};
 
@@ -90,22 +89,67 @@ pub struct Registry {
 }
 
 /// One immutable state of the registry.
-#[derive(Default)]
 struct Snapshot {
     /// Keyed by [`key`], so iteration is sorted by name regardless of case.
     entries: BTreeMap<String, Arc<Verifier>>,
+    /// Routing facts, computed once per snapshot rather than per token.
+    routes: Routes,
+}
+
+/// What [`route_in`] needs, precomputed from the entries.
+struct Routes {
+    /// The enabled configurations.
+    enabled: Vec<Arc<Verifier>>,
+    /// Enabled configurations by `issuer`.
+    by_issuer: HashMap<String, Vec<Arc<Verifier>>>,
+    /// The largest `max_token_bytes` of any configuration.
+    max_token_bytes: usize,
 }
 
 impl Snapshot {
+    fn new(entries: BTreeMap<String, Arc<Verifier>>) -> Self {
+        let enabled: Vec<Arc<Verifier>> = entries
+            .values()
+            .filter(|v| v.config().enabled)
+            .cloned()
+            .collect();
+        let mut by_issuer: HashMap<String, Vec<Arc<Verifier>>> = HashMap::new();
+        for verifier in &enabled {
+            if let Some(issuer) = &verifier.config().issuer {
+                by_issuer
+                    .entry(issuer.clone())
+                    .or_default()
+                    .push(Arc::clone(verifier));
+            }
+        }
+        let max_token_bytes = entries
+            .values()
+            .map(|v| v.config().max_token_bytes)
+            .max()
+            .unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
+        Snapshot {
+            entries,
+            routes: Routes {
+                enabled,
+                by_issuer,
+                max_token_bytes,
+            },
+        }
+    }
+
     fn get(&self, name: &str) -> Option<&Arc<Verifier>> {
         self.entries.get(&key(name))
     }
 
     fn unknown(&self, name: &str) -> Error {
-        Error::UnknownConfig {
-            name: name.to_owned(),
-            known: self.entries.values().map(|v| v.name().to_owned()).collect(),
-        }
+        unknown(name, &self.entries)
+    }
+}
+
+fn unknown(name: &str, entries: &BTreeMap<String, Arc<Verifier>>) -> Error {
+    Error::UnknownConfig {
+        name: name.to_owned(),
+        known: entries.values().map(|v| v.name().to_owned()).collect(),
     }
 }
 
@@ -134,7 +178,7 @@ impl Registry {
     /// An empty registry on the system clock.
     pub fn new() -> Self {
         Registry {
-            current: RwLock::new(Arc::new(Snapshot::default())),
+            current: RwLock::new(Arc::new(Snapshot::new(BTreeMap::new()))),
             writer: Mutex::new(()),
             clock: Arc::new(SystemClock),
         }
@@ -178,7 +222,7 @@ impl Registry {
         *registry
             .current
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Snapshot { entries });
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Snapshot::new(entries));
         Ok(registry)
     }
 
@@ -257,10 +301,7 @@ impl Registry {
         self.modify(|entries| {
             let old_key = key(name);
             let Some(old) = entries.get(&old_key) else {
-                return Err(Snapshot {
-                    entries: entries.clone(),
-                }
-                .unknown(name));
+                return Err(unknown(name, entries));
             };
             let new_key = key(&config.name);
             if new_key != old_key
@@ -282,10 +323,7 @@ impl Registry {
         let now = self.now();
         self.modify(|entries| {
             let Some(old) = entries.get(&key(name)) else {
-                return Err(Snapshot {
-                    entries: entries.clone(),
-                }
-                .unknown(name));
+                return Err(unknown(name, entries));
             };
             let mut config = old.config().clone();
             config.enabled = enabled;
@@ -301,10 +339,7 @@ impl Registry {
     pub fn delete(&self, name: &str) -> Result<JwtConfig, Error> {
         self.modify(|entries| match entries.remove(&key(name)) {
             Some(removed) => Ok(removed.config().clone()),
-            None => Err(Snapshot {
-                entries: entries.clone(),
-            }
-            .unknown(name)),
+            None => Err(unknown(name, entries)),
         })
     }
 
@@ -360,6 +395,11 @@ impl Registry {
     /// than one configuration (or none) is enabled; the chosen verifier then
     /// checks the token in full.
     pub fn route(&self, token: &str) -> Result<Arc<Verifier>, Error> {
+        self.routed(token).map(|(verifier, _)| verifier)
+    }
+
+    /// [`Registry::route`], with the decoded payload when routing read it.
+    fn routed(&self, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
         let snapshot = self.snapshot();
         let result = route_in(&snapshot, token);
         if let Err(error) = &result {
@@ -381,7 +421,12 @@ impl Registry {
 
     /// [`Registry::verify`] as if the time were `now` (seconds since 1970).
     pub fn verify_at(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
-        self.route(token)?.verify_at(token, now)
+        let (verifier, payload) = self.routed(token)?;
+        match payload {
+            // The routing decoded the payload already: the verifier reuses it.
+            Some(payload) => verifier.verify_at_decoded(token, now, payload),
+            None => verifier.verify_at(token, now),
+        }
     }
 
     /// Verifies `token` with the configuration called `name` (any case), at
@@ -423,7 +468,7 @@ impl Registry {
         let mut entries = self.snapshot().entries.clone();
         let out = change(&mut entries)?;
         *self.current.write().unwrap_or_else(PoisonError::into_inner) =
-            Arc::new(Snapshot { entries });
+            Arc::new(Snapshot::new(entries));
         Ok(out)
     }
 
@@ -439,33 +484,36 @@ fn duplicate(name: &str, existing: &Verifier) -> Error {
     }
 }
 
-fn route_in(snapshot: &Snapshot, token: &str) -> Result<Arc<Verifier>, Error> {
-    let enabled: Vec<&Arc<Verifier>> = snapshot
-        .entries
-        .values()
-        .filter(|v| v.config().enabled)
-        .collect();
-    if let [only] = enabled.as_slice() {
-        return Ok(Arc::clone(only));
+fn route_in(snapshot: &Snapshot, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
+    let routes = &snapshot.routes;
+    if let [only] = routes.enabled.as_slice() {
+        return Ok((Arc::clone(only), None));
     }
-    let max = snapshot
-        .entries
-        .values()
-        .map(|v| v.config().max_token_bytes)
-        .max()
-        .unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
-    if token.len() > max {
+    if token.len() > routes.max_token_bytes {
         return Err(Error::TokenTooLarge {
             size: token.len(),
-            max,
+            max: routes.max_token_bytes,
         });
     }
-    let iss = peek_issuer(token)?;
-    let has_iss = |v: &&Arc<Verifier>| iss.is_some() && v.config().issuer == iss;
-    let matching: Vec<&Arc<Verifier>> = enabled.iter().copied().filter(has_iss).collect();
-    match matching.as_slice() {
-        [one] => Ok(Arc::clone(one)),
+    let payload = decode_payload(token)?;
+    // Fast: read up to the first `iss`. A token routed this way is then
+    // parsed strictly by its verifier; one that finds no single route is
+    // parsed strictly here, so that a malformed payload says so.
+    let peeked = peek_string_member(&payload, "iss");
+    let iss = match peeked {
+        Ok(iss) => iss,
+        Err(_) => return Err(not_strict()),
+    };
+    let matching = iss.as_deref().and_then(|iss| routes.by_issuer.get(iss));
+    let matching = matching.map(Vec::as_slice).unwrap_or_default();
+    if let [one] = matching {
+        return Ok((Arc::clone(one), Some(payload)));
+    }
+    parse_claims(&payload, |name, _| name == "iss").map_err(|_| not_strict())?;
+    match matching {
+        [one] => Ok((Arc::clone(one), Some(payload))),
         [] => {
+            let has_iss = |v: &&Arc<Verifier>| iss.is_some() && v.config().issuer == iss;
             if let Some(off) = snapshot
                 .entries
                 .values()
@@ -478,7 +526,8 @@ fn route_in(snapshot: &Snapshot, token: &str) -> Result<Arc<Verifier>, Error> {
             }
             Err(Error::NoMatchingConfig {
                 iss,
-                candidates: enabled
+                candidates: routes
+                    .enabled
                     .iter()
                     .map(|v| (v.name().to_owned(), v.config().issuer.clone()))
                     .collect(),
@@ -491,9 +540,9 @@ fn route_in(snapshot: &Snapshot, token: &str) -> Result<Arc<Verifier>, Error> {
     }
 }
 
-/// The `iss` of an unverified token, read only to choose a configuration.
-/// The payload is decoded strictly; errors never describe its contents.
-fn peek_issuer(token: &str) -> Result<Option<String>, Error> {
+/// The payload of an unverified token, decoded strictly, read only to
+/// choose a configuration by its `iss`.
+fn decode_payload(token: &str) -> Result<Vec<u8>, Error> {
     let mut segments = token.split('.');
     let (Some(_), Some(payload), Some(_), None) = (
         segments.next(),
@@ -509,22 +558,20 @@ fn peek_issuer(token: &str) -> Result<Option<String>, Error> {
             ),
         ));
     };
-    let bytes = STRICT_B64URL.decode(payload).map_err(|_| {
+    STRICT_B64URL.decode(payload).map_err(|_| {
         Error::malformed(
             TokenPart::Token,
             "the payload segment is not strict base64url (no padding, no other characters, zero trailing bits)",
         )
-    })?;
-    let claims = parse_object(&bytes).map_err(|_| {
-        Error::malformed(
-            TokenPart::Payload,
-            "is not a strict JSON object, so no configuration can be chosen by its `iss`",
-        )
-    })?;
-    Ok(match claims.get("iss") {
-        Some(Value::String(iss)) => Some(iss.clone()),
-        _ => None,
     })
+}
+
+/// The payload is not a strict JSON object; errors never describe its contents.
+fn not_strict() -> Error {
+    Error::malformed(
+        TokenPart::Payload,
+        "is not a strict JSON object, so no configuration can be chosen by its `iss`",
+    )
 }
 
 /// A temporary file name next to `path`, unique within this process.

@@ -230,7 +230,20 @@ impl Verifier {
     /// WARN) with the configuration name and error kind; never the token or
     /// a secret.
     pub fn verify_at(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
-        let result = self.run(token, now);
+        let result = self.run(token, now, None);
+        self.log(&result);
+        result
+    }
+
+    /// [`Verifier::verify_at`] for a token whose payload segment the caller
+    /// already decoded with strict base64url (the registry, after routing).
+    pub(crate) fn verify_at_decoded(
+        &self,
+        token: &str,
+        now: i64,
+        payload: Vec<u8>,
+    ) -> Result<MappedIdentity, Error> {
+        let result = self.run(token, now, Some(payload));
         self.log(&result);
         result
     }
@@ -253,8 +266,13 @@ impl Verifier {
         }
     }
 
-    fn run(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
-        let parsed = self.parse(token)?;
+    fn run(
+        &self,
+        token: &str,
+        now: i64,
+        payload: Option<Vec<u8>>,
+    ) -> Result<MappedIdentity, Error> {
+        let parsed = self.parse(token, payload)?;
         match &self.keys {
             Keys::Static(set) => self.check_with(&parsed, set, now),
             #[cfg(feature = "remote")]
@@ -363,7 +381,7 @@ impl Verifier {
 
     #[cfg(feature = "remote")]
     async fn run_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
-        let parsed = self.parse(token)?;
+        let parsed = self.parse(token, None)?;
         match &self.keys {
             Keys::Static(set) => self.check_with(&parsed, set, now),
             Keys::Remote(cache) => {
@@ -424,7 +442,14 @@ impl Verifier {
     }
 
     /// Steps 1–5: enabled, size, segments and base64url, header, `alg`, `crit`.
-    pub(crate) fn parse<'t>(&self, token: &'t str) -> Result<Parsed<'t>, Error> {
+    ///
+    /// `decoded_payload`: the payload segment, when the caller already
+    /// decoded it strictly.
+    pub(crate) fn parse<'t>(
+        &self,
+        token: &'t str,
+        decoded_payload: Option<Vec<u8>>,
+    ) -> Result<Parsed<'t>, Error> {
         if !self.config.enabled {
             return Err(Error::Disabled {
                 config: self.config.name.clone(),
@@ -468,7 +493,10 @@ impl Verifier {
             }
             Err(DecodeSliceError::DecodeError(_)) => return Err(malformed("header")),
         };
-        let payload = STRICT_B64URL.decode(p).map_err(|_| malformed("payload"))?;
+        let payload = match decoded_payload {
+            Some(payload) => payload,
+            None => STRICT_B64URL.decode(p).map_err(|_| malformed("payload"))?,
+        };
         let signature = STRICT_B64URL
             .decode(s)
             .map_err(|_| malformed("signature"))?;
