@@ -202,25 +202,36 @@ pub(crate) fn load_inline(doc: &Value, algorithms: &[Algorithm]) -> Result<KeySe
     }
     let set = KeySet::from_keys(keys, true);
     if !algorithms.iter().any(|a| set.any_fits(*a)) {
-        let reasons: Vec<String> = skipped
-            .iter()
-            .map(|s| format!("{}: {}", s.key, s.reason))
-            .collect();
-        let names: Vec<&str> = algorithms.iter().map(|a| a.as_str()).collect();
         return Err(Error::config(
             FIELD,
-            format!(
-                "no usable key for the allowed algorithms {}; the set has {} key(s){}",
-                names.join(", "),
-                set.len(),
-                if reasons.is_empty() {
-                    String::new()
-                } else {
-                    format!("; skipped: {}", reasons.join("; "))
-                }
-            ),
+            no_usable_key(algorithms, &set, &skipped),
             "add the sender's public signing key to the set, or allow the algorithm its keys are for",
         ));
     }
     Ok(set)
+}
+
+/// Why a key set serves none of `algorithms`: its size and the first few
+/// skipped keys with their reasons.
+pub(crate) fn no_usable_key(algorithms: &[Algorithm], set: &KeySet, skipped: &[JwkSkip]) -> String {
+    const SHOWN: usize = 5;
+    let names: Vec<&str> = algorithms.iter().map(|a| a.as_str()).collect();
+    let mut reasons: Vec<String> = skipped
+        .iter()
+        .take(SHOWN)
+        .map(|s| format!("{}: {}", s.key, s.reason))
+        .collect();
+    if skipped.len() > SHOWN {
+        reasons.push(format!("and {} more", skipped.len() - SHOWN));
+    }
+    format!(
+        "no usable key for {} (the allowed algorithms); the set has {} usable key(s) for other algorithms{}",
+        names.join(", "),
+        set.len(),
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped: {}", reasons.join("; "))
+        }
+    )
 }

@@ -16,7 +16,7 @@ use crate::config::{Algorithm, JwtConfig, KeySource};
 use crate::error::Error;
 
 #[allow(unused_imports)] // used by the remote key cache
-pub(crate) use jwks::{JwkSkip, parse_jwk, parse_set};
+pub(crate) use jwks::{JwkSkip, no_usable_key, parse_jwk, parse_set};
 
 /// An elliptic curve that jwt-sso verifies on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

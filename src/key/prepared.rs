@@ -24,19 +24,17 @@ pub(crate) struct Prepared {
     entries: Vec<(Algorithm, Primitive)>,
 }
 
-fn verification_algorithm(alg: Algorithm) -> &'static dyn VerificationAlgorithm {
+/// The aws-lc-rs algorithm that verifies `alg` (the one jsonwebtoken's
+/// aws-lc provider uses); `None` for HMAC.
+fn verification_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
+    if let Some(rsa) = rsa_parameters(alg) {
+        return Some(rsa);
+    }
     match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
-        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
-        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
-        Algorithm::EdDSA | Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-            &signature::ED25519
-        }
+        Algorithm::ES256 => Some(&signature::ECDSA_P256_SHA256_FIXED),
+        Algorithm::ES384 => Some(&signature::ECDSA_P384_SHA384_FIXED),
+        Algorithm::EdDSA => Some(&signature::ED25519),
+        _ => None,
     }
 }
 
@@ -70,7 +68,7 @@ fn prepare(alg: Algorithm, key: &DecodingKey) -> Option<Primitive> {
             .ok()
             .map(Primitive::Public),
         (_, DecodingKeyKind::SecretOrDer(bytes)) => {
-            ParsedPublicKey::new(verification_algorithm(alg), bytes)
+            ParsedPublicKey::new(verification_algorithm(alg)?, bytes)
                 .ok()
                 .map(Primitive::Public)
         }

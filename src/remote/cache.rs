@@ -22,7 +22,7 @@ use super::url_rules::{check_redirect, check_url, discovery_url};
 use super::{RemoteOptions, human, too_large_message};
 use crate::config::{Algorithm, JwtConfig, KeySource};
 use crate::error::Error;
-use crate::key::{JwkSkip, KeyFamily, KeySet, Selection, VerifyingKey, parse_set};
+use crate::key::{JwkSkip, KeyFamily, KeySet, Selection, VerifyingKey, no_usable_key, parse_set};
 
 /// Redirects followed (same origin only) before giving up.
 const MAX_REDIRECTS: usize = 5;
@@ -470,24 +470,9 @@ impl KeyCache {
         }
         let set = KeySet::from_keys(usable, true);
         if !self.algorithms.iter().any(|a| set.any_fits(*a)) {
-            let names: Vec<&str> = self.algorithms.iter().map(|a| a.as_str()).collect();
-            let mut reasons: Vec<String> = skipped
-                .iter()
-                .take(5)
-                .map(|s| format!("{}: {}", s.key, s.reason))
-                .collect();
-            if skipped.len() > 5 {
-                reasons.push(format!("and {} more", skipped.len() - 5));
-            }
             return Err(format!(
-                "the JWK Set has no usable key for {}; it has {} usable key(s) for other algorithms{}",
-                names.join(", "),
-                set.len(),
-                if reasons.is_empty() {
-                    String::new()
-                } else {
-                    format!("; skipped: {}", reasons.join("; "))
-                }
+                "the JWK Set: {}",
+                no_usable_key(&self.algorithms, &set, &skipped)
             ));
         }
         Ok(set)
