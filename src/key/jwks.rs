@@ -8,7 +8,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
-use super::pem::{MIN_RSA_BITS, rsa_bits};
+use super::pem::{MIN_RSA_BITS, rsa_bits, rsa_weakness};
 use super::{Curve, KeyFamily, KeySet, VerifyingKey};
 use crate::config::Algorithm;
 use crate::error::Error;
@@ -84,8 +84,8 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
             if bits < MIN_RSA_BITS {
                 return Err(skip(format!("RSA key of {bits} bits is under {MIN_RSA_BITS} bits")));
             }
-            if e.iter().all(|b| *b == 0) {
-                return Err(skip("RSA exponent is zero".to_owned()));
+            if let Some(problem) = rsa_weakness(&n, &e) {
+                return Err(skip(problem));
             }
             (KeyFamily::Rsa { bits }, DecodingKey::from_rsa_raw_components(&n, &e))
         }
