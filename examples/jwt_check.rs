@@ -46,7 +46,12 @@ fn parse_args() -> Result<Args, String> {
                 let secs = text
                     .parse::<i64>()
                     .ok()
-                    .or_else(|| text.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
+                    .or_else(|| {
+                        text.parse::<f64>()
+                            .ok()
+                            .filter(|f| f.is_finite())
+                            .map(|f| f.floor() as i64)
+                    })
                     .ok_or_else(|| format!("--now: `{text}` is not a number of seconds"))?;
                 now = Some(secs);
             }
@@ -83,8 +88,14 @@ fn load(path: &str) -> Result<Verifier, Error> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Outcome<'a> {
-    Accepted { ok: bool, identity: &'a MappedIdentity },
-    Rejected { ok: bool, error: &'a Error },
+    Accepted {
+        ok: bool,
+        identity: &'a MappedIdentity,
+    },
+    Rejected {
+        ok: bool,
+        error: &'a Error,
+    },
 }
 
 fn outcome_json(result: &Result<MappedIdentity, Error>) -> String {
@@ -111,7 +122,11 @@ fn main() -> ExitCode {
             if args.json || args.token == "-" {
                 println!("{}", outcome_json(&Err(e)));
             } else {
-                println!("configuration `{}` is invalid\n  {e}\n  hint: {}", args.config, e.hint());
+                println!(
+                    "configuration `{}` is invalid\n  {e}\n  hint: {}",
+                    args.config,
+                    e.hint()
+                );
             }
             return ExitCode::from(2);
         }
@@ -141,7 +156,11 @@ fn main() -> ExitCode {
             let _ = writeln!(out, "{}", outcome_json(&result));
         }
         let _ = out.flush();
-        return if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) };
+        return if all_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
     }
 
     let result = verify(&args.token);
@@ -150,7 +169,11 @@ fn main() -> ExitCode {
     } else {
         print_checklist(&verifier, &result);
     }
-    if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// The steps of CONTRACT section 2, in order.
@@ -176,7 +199,10 @@ fn failed_step(error: &Error) -> usize {
     match error {
         Error::Disabled { .. } => 1,
         Error::TokenTooLarge { .. } => 2,
-        Error::Malformed { part: TokenPart::Payload, .. } => 8,
+        Error::Malformed {
+            part: TokenPart::Payload,
+            ..
+        } => 8,
         Error::Malformed { .. } => 3,
         Error::AlgorithmNotAllowed { .. } => 4,
         Error::CriticalHeader { .. } => 5,
@@ -211,7 +237,12 @@ fn print_checklist(verifier: &Verifier, result: &Result<MappedIdentity, Error>) 
         let n = i + 1;
         match failed {
             Some((f, e)) if f == n => {
-                println!("  [FAIL] {n:>2}. {step}\n           {} ({})\n           hint: {}", e, e.kind(), e.hint());
+                println!(
+                    "  [FAIL] {n:>2}. {step}\n           {} ({})\n           hint: {}",
+                    e,
+                    e.kind(),
+                    e.hint()
+                );
             }
             Some((f, _)) if n > f => println!("  [ -- ] {n:>2}. {step} (not checked)"),
             _ => println!("  [ ok ] {n:>2}. {step}"),
@@ -219,11 +250,17 @@ fn print_checklist(verifier: &Verifier, result: &Result<MappedIdentity, Error>) 
     }
     match result {
         Ok(identity) => {
-            println!("accepted: user `{}` ({})", identity.user_id, identity.user_type);
+            println!(
+                "accepted: user `{}` ({})",
+                identity.user_id, identity.user_type
+            );
             for warning in &identity.warnings {
                 println!("  warning: {warning}");
             }
-            println!("{}", serde_json::to_string_pretty(identity).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(identity).unwrap_or_default()
+            );
         }
         Err(e) => println!("rejected: {}", e.kind()),
     }

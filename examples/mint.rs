@@ -51,10 +51,15 @@ fn run() -> Result<String, String> {
             "--config" => config_path = Some(value_of("--config", &mut args)?),
             "--key" => {
                 let path = value_of("--key", &mut args)?;
-                let pem = std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+                let pem = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read `{path}`: {e}"))?;
                 key = Some(SigningKey::from_pem(&pem));
             }
-            "--secret" => key = Some(SigningKey::from_secret(value_of("--secret", &mut args)?.as_bytes())),
+            "--secret" => {
+                key = Some(SigningKey::from_secret(
+                    value_of("--secret", &mut args)?.as_bytes(),
+                ))
+            }
             "--alg" => {
                 let name = value_of("--alg", &mut args)?;
                 alg = Some(name.parse::<Algorithm>().map_err(|e| e.to_string())?);
@@ -91,9 +96,10 @@ fn run() -> Result<String, String> {
     let key = match key {
         Some(key) => key,
         None => match &config.key_source {
-            KeySource::Static { secret: Some(SecretSpec::Text(secret)), .. } => {
-                SigningKey::from_secret(secret.expose().as_bytes())
-            }
+            KeySource::Static {
+                secret: Some(SecretSpec::Text(secret)),
+                ..
+            } => SigningKey::from_secret(secret.expose().as_bytes()),
             _ => return Err("give --key PRIVATE.pem or --secret TEXT".to_owned()),
         },
     };
@@ -115,9 +121,11 @@ fn run() -> Result<String, String> {
     if let Some(kid) = kid {
         header["kid"] = json!(kid);
     }
-    sign_with_header(&key, alg, &header, &Value::Object(claims)).map_err(|e| format!("{e}\nhint: {}", e.hint()))
+    sign_with_header(&key, alg, &header, &Value::Object(claims))
+        .map_err(|e| format!("{e}\nhint: {}", e.hint()))
 }
 
 fn number(text: &str) -> Result<i64, String> {
-    text.parse().map_err(|_| format!("`{text}` is not a whole number of seconds"))
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a whole number of seconds"))
 }

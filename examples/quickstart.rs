@@ -75,6 +75,10 @@ fn main() -> Result<(), jwt_sso::Error> {
 fn show(verifier: &Verifier, token: &str, now: i64) {
     match verifier.verify_at(token, now) {
         Ok(identity) => println!("  unexpectedly accepted for {}\n", identity.user_id),
-        Err(e) => println!("  kind:    {}\n  message: {e}\n  hint:    {}\n", e.kind(), e.hint()),
+        Err(e) => println!(
+            "  kind:    {}\n  message: {e}\n  hint:    {}\n",
+            e.kind(),
+            e.hint()
+        ),
     }
 }

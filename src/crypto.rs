@@ -28,5 +28,9 @@ pub(crate) fn provider() -> &'static CryptoProvider {
 
 /// The name of the backend in use: `"aws-lc"` or `"rust-crypto"`.
 pub fn backend_name() -> &'static str {
-    if cfg!(feature = "aws-lc") { "aws-lc" } else { "rust-crypto" }
+    if cfg!(feature = "aws-lc") {
+        "aws-lc"
+    } else {
+        "rust-crypto"
+    }
 }

@@ -157,7 +157,9 @@ impl ErrorKind {
             ErrorKind::KeyFetch => {
                 "Check that the key set URL or issuer is right and reachable from this server, and that it serves a JSON Web Key Set."
             }
-            ErrorKind::Config => "Correct the configuration as the message says, then load it again.",
+            ErrorKind::Config => {
+                "Correct the configuration as the message says, then load it again."
+            }
             ErrorKind::Store => "Check the user store (database) that the host application uses.",
         }
     }
@@ -367,7 +369,10 @@ pub enum Error {
         found: Option<Vec<String>>,
     },
     /// The user-ID claim is absent, null or empty.
-    #[error("user ID claim `{claim}` is {state}; claims present: {}", list(present))]
+    #[error(
+        "user ID claim `{claim}` is {state}; claims present: {}",
+        list(present)
+    )]
     MissingUserId {
         /// The configured user-ID claim.
         claim: String,
@@ -455,11 +460,18 @@ impl Error {
         problem: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Error::Config { field: field.into(), problem: problem.into(), fix: fix.into() }
+        Error::Config {
+            field: field.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
     }
 
     pub(crate) fn malformed(part: TokenPart, reason: impl Into<String>) -> Self {
-        Error::Malformed { part, reason: reason.into() }
+        Error::Malformed {
+            part,
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn invalid_claim(
@@ -467,7 +479,11 @@ impl Error {
         expected: impl Into<String>,
         found: impl Into<String>,
     ) -> Self {
-        Error::InvalidClaim { claim: claim.to_owned(), expected: expected.into(), found: found.into() }
+        Error::InvalidClaim {
+            claim: claim.to_owned(),
+            expected: expected.into(),
+            found: found.into(),
+        }
     }
 }
 
@@ -487,13 +503,20 @@ fn list(items: &[String]) -> String {
     if items.is_empty() {
         return "(none)".to_owned();
     }
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn alg_message(found: Option<&str>, allowed: &[String]) -> String {
     match found {
         None => format!("header has no `alg`; allowed: {}", allowed.join(", ")),
-        Some(f) => format!("algorithm `{f}` is not allowed; allowed: {}", allowed.join(", ")),
+        Some(f) => format!(
+            "algorithm `{f}` is not allowed; allowed: {}",
+            allowed.join(", ")
+        ),
     }
 }
 

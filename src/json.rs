@@ -89,7 +89,9 @@ impl<'de> Visitor<'de> for Strict {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
+        Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number is not finite"))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -111,7 +113,9 @@ impl<'de> Visitor<'de> for Strict {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         self.enter()?;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Strict { depth: self.depth + 1 })? {
+        while let Some(item) = seq.next_element_seed(Strict {
+            depth: self.depth + 1,
+        })? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -122,9 +126,13 @@ impl<'de> Visitor<'de> for Strict {
         let mut members = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if members.contains_key(&key) {
-                return Err(de::Error::custom(format!("repeats the member name `{key}`")));
+                return Err(de::Error::custom(format!(
+                    "repeats the member name `{key}`"
+                )));
             }
-            let value = map.next_value_seed(Strict { depth: self.depth + 1 })?;
+            let value = map.next_value_seed(Strict {
+                depth: self.depth + 1,
+            })?;
             members.insert(key, value);
         }
         Ok(Value::Object(members))
@@ -170,7 +178,11 @@ mod tests {
 
     #[test]
     fn repeated_members_are_refused_even_when_escaped() {
-        assert!(parse_object(br#"{"a":1,"a":2}"#).unwrap_err().contains("`a`"));
+        assert!(
+            parse_object(br#"{"a":1,"a":2}"#)
+                .unwrap_err()
+                .contains("`a`")
+        );
         assert!(parse_object(br#"{"a":1,"\u0061":2}"#).is_err());
         assert!(parse_object(br#"{"a":{"b":1,"b":1}}"#).is_err());
         assert!(parse_object(br#"{"a":1,"b":{"a":2}}"#).is_ok());

@@ -119,7 +119,11 @@ impl TryFrom<RawPrompt> for SystemPrompt {
             ),
             (kind, v) => return Err(format!("a {kind} prompt cannot hold {}", type_name(&v))),
         };
-        Ok(SystemPrompt { kind: raw.kind, slot: raw.slot, value })
+        Ok(SystemPrompt {
+            kind: raw.kind,
+            slot: raw.slot,
+            value,
+        })
     }
 }
 
@@ -247,7 +251,11 @@ impl ClaimMapper {
             prompts: config
                 .system_prompts
                 .iter()
-                .map(|p| PromptRule { kind: p.kind, slot: p.slot, claim: ClaimPath::new(&p.claim) })
+                .map(|p| PromptRule {
+                    kind: p.kind,
+                    slot: p.slot,
+                    claim: ClaimPath::new(&p.claim),
+                })
                 .collect(),
         }
     }
@@ -329,7 +337,11 @@ impl ClaimMapper {
         match path.lookup(claims) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(Error::invalid_claim(path.name(), "a string", describe(other))),
+            Some(other) => Err(Error::invalid_claim(
+                path.name(),
+                "a string",
+                describe(other),
+            )),
         }
     }
 
@@ -347,7 +359,7 @@ impl ClaimMapper {
             match path.lookup(claims) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) => {
-                    for piece in s.split(|c: char| c == ' ' || c == ',') {
+                    for piece in s.split([' ', ',']) {
                         add(piece);
                     }
                 }
@@ -429,8 +441,15 @@ fn convert_prompt(rule: &PromptRule, value: &Value) -> Result<PromptValue, Error
 /// leading `+`, surrounding whitespace ignored. Integers stay integers.
 fn parse_decimal(s: &str) -> Option<Number> {
     let t = s.trim();
-    let t = t.strip_prefix('+').filter(|r| !r.starts_with('-')).unwrap_or(t);
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+    let t = t
+        .strip_prefix('+')
+        .filter(|r| !r.starts_with('-'))
+        .unwrap_or(t);
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+    {
         return None;
     }
     if let Ok(i) = t.parse::<i64>() {
@@ -439,7 +458,10 @@ fn parse_decimal(s: &str) -> Option<Number> {
     if let Ok(u) = t.parse::<u64>() {
         return Some(u.into());
     }
-    t.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(Number::from_f64)
+    t.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .and_then(Number::from_f64)
 }
 
 fn parse_date(s: &str) -> Option<PromptValue> {
@@ -461,7 +483,9 @@ mod tests {
         assert_eq!(parse_decimal(" -3 "), Some((-3).into()));
         assert_eq!(parse_decimal("+2.5"), Number::from_f64(2.5));
         assert_eq!(parse_decimal("1e3"), Number::from_f64(1000.0));
-        for bad in ["", "abc", "1,5", "NaN", "inf", "1e999", "+-1", "0x10", "--1"] {
+        for bad in [
+            "", "abc", "1,5", "NaN", "inf", "1e999", "+-1", "0x10", "--1",
+        ] {
             assert_eq!(parse_decimal(bad), None, "{bad}");
         }
     }
@@ -470,9 +494,18 @@ mod tests {
     fn json_pointer_lookup() {
         let claims = serde_json::json!({"a/b": 1, "m~n": 2, "r": {"roles": ["x", "y"]}, "": 3});
         let claims = claims.as_object().unwrap();
-        assert_eq!(ClaimPath::new("/a~1b").lookup(claims), Some(&Value::from(1)));
-        assert_eq!(ClaimPath::new("/m~0n").lookup(claims), Some(&Value::from(2)));
-        assert_eq!(ClaimPath::new("/r/roles/1").lookup(claims), Some(&Value::from("y")));
+        assert_eq!(
+            ClaimPath::new("/a~1b").lookup(claims),
+            Some(&Value::from(1))
+        );
+        assert_eq!(
+            ClaimPath::new("/m~0n").lookup(claims),
+            Some(&Value::from(2))
+        );
+        assert_eq!(
+            ClaimPath::new("/r/roles/1").lookup(claims),
+            Some(&Value::from("y"))
+        );
         assert_eq!(ClaimPath::new("/r/roles/01").lookup(claims), None);
         assert_eq!(ClaimPath::new("/r/roles/2").lookup(claims), None);
         assert_eq!(ClaimPath::new("/").lookup(claims), Some(&Value::from(3)));

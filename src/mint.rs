@@ -95,7 +95,12 @@ pub fn sign_with_header(
     header: &Value,
     claims: &Value,
 ) -> Result<String, Error> {
-    sign_raw(key, alg, header.to_string().as_bytes(), claims.to_string().as_bytes())
+    sign_raw(
+        key,
+        alg,
+        header.to_string().as_bytes(),
+        claims.to_string().as_bytes(),
+    )
 }
 
 /// Signs arbitrary header and payload bytes: for tests of odd inputs.
@@ -109,10 +114,20 @@ pub fn sign_raw(
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(payload));
     let signer = (provider().signer_factory)(&alg.to_jsonwebtoken(), &key.encoding_key(alg)?)
-        .map_err(|e| Error::config("signing key", format!("cannot sign with {alg}: {e}"), "check the key"))?;
-    let signature = signer
-        .try_sign(token.as_bytes())
-        .map_err(|_| Error::config("signing key", format!("signing with {alg} failed"), "check the key"))?;
+        .map_err(|e| {
+            Error::config(
+                "signing key",
+                format!("cannot sign with {alg}: {e}"),
+                "check the key",
+            )
+        })?;
+    let signature = signer.try_sign(token.as_bytes()).map_err(|_| {
+        Error::config(
+            "signing key",
+            format!("signing with {alg} failed"),
+            "check the key",
+        )
+    })?;
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(signature));
     Ok(token)

@@ -179,12 +179,18 @@ impl Verifier {
             Selection::Keys(keys) => keys,
             Selection::NotFound(error) => return Err(error),
         };
-        if !keys.iter().any(|k| k.verify(parsed.alg, parsed.message, &parsed.signature)) {
+        if !keys
+            .iter()
+            .any(|k| k.verify(parsed.alg, parsed.message, &parsed.signature))
+        {
             let key = match keys.as_slice() {
                 [one] => one.describe(),
                 many => format!("any of the {} candidate keys", many.len()),
             };
-            return Err(Error::InvalidSignature { alg: parsed.alg.as_str().to_owned(), key });
+            return Err(Error::InvalidSignature {
+                alg: parsed.alg.as_str().to_owned(),
+                key,
+            });
         }
         self.claims(&parsed.payload, now)
     }
@@ -192,15 +198,23 @@ impl Verifier {
     /// Steps 1–5: enabled, size, segments and base64url, header, `alg`, `crit`.
     pub(crate) fn parse<'t>(&self, token: &'t str) -> Result<Parsed<'t>, Error> {
         if !self.config.enabled {
-            return Err(Error::Disabled { config: self.config.name.clone() });
+            return Err(Error::Disabled {
+                config: self.config.name.clone(),
+            });
         }
         if token.len() > self.config.max_token_bytes {
-            return Err(Error::TokenTooLarge { size: token.len(), max: self.config.max_token_bytes });
+            return Err(Error::TokenTooLarge {
+                size: token.len(),
+                max: self.config.max_token_bytes,
+            });
         }
         let mut segments = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (segments.next(), segments.next(), segments.next(), segments.next())
-        else {
+        let (Some(h), Some(p), Some(s), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
             let count = token.split('.').count();
             return Err(Error::malformed(
                 TokenPart::Token,
@@ -231,7 +245,9 @@ impl Verifier {
             None => return Err(self.alg_error(None)),
         };
         if let Some(crit) = header.get("crit") {
-            return Err(Error::CriticalHeader { crit: crit.to_string() });
+            return Err(Error::CriticalHeader {
+                crit: crit.to_string(),
+            });
         }
         let kid = header.get("kid").map(|k| match k {
             Value::String(s) => Ok(s.clone()),
@@ -240,34 +256,45 @@ impl Verifier {
         Ok(Parsed {
             alg,
             kid,
-            message: token[..h.len() + 1 + p.len()].as_bytes(),
+            message: &token.as_bytes()[..h.len() + 1 + p.len()],
             payload,
             signature,
         })
     }
 
     fn alg_error(&self, found: Option<String>) -> Error {
-        Error::AlgorithmNotAllowed { found, allowed: self.allowed_names.clone() }
+        Error::AlgorithmNotAllowed {
+            found,
+            allowed: self.allowed_names.clone(),
+        }
     }
 
     /// Steps 8–14, on a payload whose signature holds.
     pub(crate) fn claims(&self, payload: &[u8], now: i64) -> Result<MappedIdentity, Error> {
-        let claims = parse_object(payload)
-            .map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
+        let claims =
+            parse_object(payload).map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
         let reg = registered(&claims)?;
         let Some(exp) = reg.exp else {
-            return Err(Error::MissingExp { present: claims.keys().cloned().collect() });
+            return Err(Error::MissingExp {
+                present: claims.keys().cloned().collect(),
+            });
         };
         let expires_at = self.check_time(exp, reg.nbf, reg.iat, now)?;
-        if let Some(expected) = &self.config.issuer {
-            if reg.iss.as_ref() != Some(expected) {
-                return Err(Error::IssuerMismatch { expected: expected.clone(), found: reg.iss });
-            }
+        if let Some(expected) = &self.config.issuer
+            && reg.iss.as_ref() != Some(expected)
+        {
+            return Err(Error::IssuerMismatch {
+                expected: expected.clone(),
+                found: reg.iss,
+            });
         }
-        if let Some(expected) = &self.config.audience {
-            if !reg.aud.as_ref().is_some_and(|aud| aud.contains(expected)) {
-                return Err(Error::AudienceMismatch { expected: expected.clone(), found: reg.aud });
-            }
+        if let Some(expected) = &self.config.audience
+            && !reg.aud.as_ref().is_some_and(|aud| aud.contains(expected))
+        {
+            return Err(Error::AudienceMismatch {
+                expected: expected.clone(),
+                found: reg.aud,
+            });
         }
         self.mapper.map(&claims, expires_at)
     }
@@ -286,22 +313,27 @@ impl Verifier {
         if n >= exp + l {
             return Err(Error::Expired { exp, now, leeway });
         }
-        if let Some(nbf) = nbf {
-            if n + l < nbf {
-                return Err(Error::NotYetValid { nbf, now, leeway });
-            }
+        if let Some(nbf) = nbf
+            && n + l < nbf
+        {
+            return Err(Error::NotYetValid { nbf, now, leeway });
         }
-        if let Some(iat) = iat {
-            if n + l < iat {
-                return Err(Error::IssuedInFuture { iat, now, leeway });
-            }
+        if let Some(iat) = iat
+            && n + l < iat
+        {
+            return Err(Error::IssuedInFuture { iat, now, leeway });
         }
         let too_old = match iat {
             Some(iat) => (n > iat + e + l).then_some(MaxAge::TooOld { iat }),
             None => (exp - n > e + l).then_some(MaxAge::LivesTooLong { exp }),
         };
         if let Some(reason) = too_old {
-            return Err(Error::MaxAgeExceeded { reason, now, expiration_time, leeway });
+            return Err(Error::MaxAgeExceeded {
+                reason,
+                now,
+                expiration_time,
+                leeway,
+            });
         }
         let expires = iat.map_or(exp, |iat| exp.min(iat + e));
         to_datetime(expires).ok_or_else(|| {
@@ -315,7 +347,11 @@ fn registered(claims: &Map<String, Value>) -> Result<Registered, Error> {
     let numeric = |name: &str| match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(other) => Err(Error::invalid_claim(name, "a NumericDate (a JSON number)", type_name(other))),
+        Some(other) => Err(Error::invalid_claim(
+            name,
+            "a NumericDate (a JSON number)",
+            type_name(other),
+        )),
     };
     let iss = match claims.get("iss") {
         None => None,
@@ -331,14 +367,28 @@ fn registered(claims: &Map<String, Value>) -> Result<Registered, Error> {
                 .map(|v| v.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| {
-                    Error::invalid_claim("aud", "a string or an array of strings", "an array holding a non-string")
+                    Error::invalid_claim(
+                        "aud",
+                        "a string or an array of strings",
+                        "an array holding a non-string",
+                    )
                 })?,
         ),
         Some(other) => {
-            return Err(Error::invalid_claim("aud", "a string or an array of strings", type_name(other)));
+            return Err(Error::invalid_claim(
+                "aud",
+                "a string or an array of strings",
+                type_name(other),
+            ));
         }
     };
-    Ok(Registered { exp: numeric("exp")?, nbf: numeric("nbf")?, iat: numeric("iat")?, iss, aud })
+    Ok(Registered {
+        exp: numeric("exp")?,
+        nbf: numeric("nbf")?,
+        iat: numeric("iat")?,
+        iss,
+        aud,
+    })
 }
 
 /// CONTRACT section 1: every rule that needs no key material. Returns the
@@ -346,7 +396,11 @@ fn registered(claims: &Map<String, Value>) -> Result<Registered, Error> {
 fn validate(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
     let name_chars = config.name.chars().count();
     if config.name.trim().is_empty() {
-        return Err(Error::config("name", "the name is empty", "give the configuration a name of 1–64 characters"));
+        return Err(Error::config(
+            "name",
+            "the name is empty",
+            "give the configuration a name of 1–64 characters",
+        ));
     }
     if name_chars > MAX_NAME_CHARS {
         return Err(Error::config(
@@ -367,7 +421,9 @@ fn validate(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
             return Err(Error::config(
                 field,
                 format!("{field} is an empty string"),
-                format!("set {field} to the exact value tokens carry, or remove it to not check it"),
+                format!(
+                    "set {field} to the exact value tokens carry, or remove it to not check it"
+                ),
             ));
         }
     }
@@ -423,7 +479,11 @@ fn validate(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
             ));
         }
         check_claim_name(&prompt.claim).map_err(|problem| {
-            Error::config(format!("system_prompts[{i}].claim"), format!("the claim name {problem}"), "name the claim to copy into the prompt")
+            Error::config(
+                format!("system_prompts[{i}].claim"),
+                format!("the claim name {problem}"),
+                "name the claim to copy into the prompt",
+            )
         })?;
     }
     if config.user_type.trim().is_empty() {
@@ -434,7 +494,11 @@ fn validate(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
         ));
     }
     if config.initial_roles.iter().any(|r| r.trim().is_empty()) {
-        return Err(Error::config("initial_roles", "a role name is empty", "remove the empty entry from initial_roles"));
+        return Err(Error::config(
+            "initial_roles",
+            "a role name is empty",
+            "remove the empty entry from initial_roles",
+        ));
     }
     if matches!(config.key_source, KeySource::Issuer {}) && config.issuer.is_none() {
         return Err(Error::config(

@@ -62,14 +62,18 @@ fn key_der(file: &str) -> Vec<u8> {
 
 fn jwk(name: &str) -> Value {
     let all: Value = serde_json::from_str(&read("jwks/public_jwks.json")).unwrap();
-    all.get(name).unwrap_or_else(|| panic!("no JWK {name}")).clone()
+    all.get(name)
+        .unwrap_or_else(|| panic!("no JWK {name}"))
+        .clone()
 }
 
 fn unhex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd hex length: {text}");
+    assert!(text.len().is_multiple_of(2), "odd hex length: {text}");
     (0..text.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap_or_else(|_| panic!("bad hex {text}")))
+        .map(|i| {
+            u8::from_str_radix(&text[i..i + 2], 16).unwrap_or_else(|_| panic!("bad hex {text}"))
+        })
         .collect()
 }
 
@@ -123,9 +127,11 @@ impl Env {
                 }
                 key
             }
-            Value::Object(map) => {
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.value(v))).collect())
-            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.value(v)))
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }
@@ -134,7 +140,10 @@ impl Env {
     fn no_connection(&self) -> Result<(), String> {
         match self.listener.accept() {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
-            Ok((_, peer)) => Err(format!("the verifier connected to {} (from {peer})", self.url)),
+            Ok((_, peer)) => Err(format!(
+                "the verifier connected to {} (from {peer})",
+                self.url
+            )),
             Err(e) => Err(format!("listener: {e}")),
         }
     }
@@ -165,7 +174,10 @@ fn preset(name: &str) -> Value {
         "expiration_time": 3600, "claims": {"user_id": "sub"}
     });
     let (algorithms, key_source) = match name {
-        "hs256" => (json!(["HS256"]), json!({"type": "static", "secret": SECRET})),
+        "hs256" => (
+            json!(["HS256"]),
+            json!({"type": "static", "secret": SECRET}),
+        ),
         "rs256_pem" => (
             json!(["RS256"]),
             json!({"type": "static", "public_key_pem": key_text("rsa2048_public.pem")}),
@@ -186,7 +198,12 @@ fn preset(name: &str) -> Value {
         // for confusion. Each key may only verify its own family.
         "jwks_mixed" => {
             let mut keys = Vec::new();
-            for (name, kid) in [("rsa2048", "rsa"), ("p256", "ec"), ("p384", "ec384"), ("ed25519", "ed")] {
+            for (name, kid) in [
+                ("rsa2048", "rsa"),
+                ("p256", "ec"),
+                ("p384", "ec384"),
+                ("ed25519", "ed"),
+            ] {
                 let mut key = jwk(name);
                 key["kid"] = json!(kid);
                 keys.push(key);
@@ -354,12 +371,18 @@ fn encode(bytes: &[u8], how: &str) -> String {
 /// lenient decoder, not canonical base64url (RFC 4648 section 3.5).
 fn dirty_trailing_bits(segment: &str) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    assert!(segment.len() % 4 != 0, "`{segment}` has no unused bits");
+    assert!(
+        !segment.len().is_multiple_of(4),
+        "`{segment}` has no unused bits"
+    );
     let last = *segment.as_bytes().last().unwrap();
     let i = ALPHABET.iter().position(|c| *c == last).unwrap();
     let mut out = segment[..segment.len() - 1].to_owned();
     out.push(ALPHABET[i | 1] as char);
-    assert_ne!(out, segment, "the last character already had its unused bit set");
+    assert_ne!(
+        out, segment,
+        "the last character already had its unused bit set"
+    );
     out
 }
 
@@ -370,7 +393,11 @@ fn nest(spec: &Value) -> String {
     let leaf = spec["leaf"].as_str().unwrap_or("");
     let prefix = spec["prefix"].as_str().unwrap_or("");
     let suffix = spec["suffix"].as_str().unwrap_or("");
-    format!("{prefix}{}{leaf}{}{suffix}", open.repeat(depth), close.repeat(depth))
+    format!(
+        "{prefix}{}{leaf}{}{suffix}",
+        open.repeat(depth),
+        close.repeat(depth)
+    )
 }
 
 fn default_claims() -> Value {
@@ -397,28 +424,46 @@ fn segment_bytes(env: &Env, spec: &Map<String, Value>, part: &str, default: Valu
         Some(v) => env.value(v),
         None => default,
     };
-    if part == "payload" {
-        if let Some(patch) = spec.get("claims") {
-            merge(&mut value, &env.value(patch));
-        }
+    if part == "payload"
+        && let Some(patch) = spec.get("claims")
+    {
+        merge(&mut value, &env.value(patch));
     }
     serde_json::to_vec(&value).unwrap()
 }
 
 fn build(env: &Env, spec: &Value) -> Built {
     if let Some(text) = spec.as_str() {
-        return Built { token: env.text(text), original: None };
+        return Built {
+            token: env.text(text),
+            original: None,
+        };
     }
     let spec = spec.as_object().expect("a token is a string or an object");
     if let Some(r) = spec.get("repeat") {
-        let text = r["text"].as_str().unwrap().repeat(r["times"].as_u64().unwrap() as usize);
-        return Built { token: format!("{}{text}", r["prefix"].as_str().unwrap_or("")), original: None };
+        let text = r["text"]
+            .as_str()
+            .unwrap()
+            .repeat(r["times"].as_u64().unwrap() as usize);
+        return Built {
+            token: format!("{}{text}", r["prefix"].as_str().unwrap_or("")),
+            original: None,
+        };
     }
     let sign_spec = spec.get("sign").cloned().unwrap_or_else(|| json!({}));
-    let alg: Algorithm = sign_spec["alg"].as_str().unwrap_or("HS256").parse().unwrap();
+    let alg: Algorithm = sign_spec["alg"]
+        .as_str()
+        .unwrap_or("HS256")
+        .parse()
+        .unwrap();
     let key = sign_spec["key"].as_str().unwrap_or("secret");
 
-    let header = segment_bytes(env, spec, "header", json!({"alg": alg.as_str(), "typ": "JWT"}));
+    let header = segment_bytes(
+        env,
+        spec,
+        "header",
+        json!({"alg": alg.as_str(), "typ": "JWT"}),
+    );
     let payload = segment_bytes(env, spec, "payload", default_claims());
     let encoding = spec.get("encoding").cloned().unwrap_or_else(|| json!({}));
     let how = |part: &str| encoding[part].as_str().unwrap_or("url").to_owned();
@@ -428,12 +473,21 @@ fn build(env: &Env, spec: &Value) -> Built {
         if how(part) != "url" {
             let bytes = if part == "header" { &header } else { &payload };
             let text = if part == "header" { &h } else { &p };
-            assert_ne!(text, &encode(bytes, "url"), "the {part} encoding changes nothing");
+            assert_ne!(
+                text,
+                &encode(bytes, "url"),
+                "the {part} encoding changes nothing"
+            );
         }
     }
     // Edits made before signing, so the signature holds over the edited text
     // and the edit itself is the only defect.
-    for edit in spec.get("before_sign").and_then(Value::as_array).into_iter().flatten() {
+    for edit in spec
+        .get("before_sign")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let target = match edit["segment"].as_str().unwrap() {
             "header" => &mut h,
             "payload" => &mut p,
@@ -468,7 +522,9 @@ fn build(env: &Env, spec: &Value) -> Built {
         Some("empty") => Vec::new(),
         Some(s) if s.starts_with("zeros:") => vec![0u8; s[6..].parse().unwrap()],
         Some(s) if s.starts_with("hex:") => unhex(&s[4..]),
-        Some(s) if s.starts_with("truncate:") => real()[..s[9..].parse::<usize>().unwrap()].to_vec(),
+        Some(s) if s.starts_with("truncate:") => {
+            real()[..s[9..].parse::<usize>().unwrap()].to_vec()
+        }
         Some(s) if s.starts_with("append_zeros:") => {
             [real(), vec![0u8; s[13..].parse().unwrap()]].concat()
         }
@@ -497,14 +553,25 @@ fn build(env: &Env, spec: &Value) -> Built {
     };
     let mut s = encode(&signature, &how("signature"));
     if how("signature") != "url" {
-        assert_ne!(s, URL_SAFE_NO_PAD.encode(&signature), "the signature encoding changes nothing");
+        assert_ne!(
+            s,
+            URL_SAFE_NO_PAD.encode(&signature),
+            "the signature encoding changes nothing"
+        );
     }
     let mut token = format!("{input}.{s}");
-    for m in spec.get("mutate").and_then(Value::as_array).into_iter().flatten() {
+    for m in spec
+        .get("mutate")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         match m["op"].as_str().unwrap() {
             "append" => token.push_str(m["text"].as_str().unwrap()),
             "prepend" => token.insert_str(0, m["text"].as_str().unwrap()),
-            "replace" => token = token.replace(m["from"].as_str().unwrap(), m["to"].as_str().unwrap()),
+            "replace" => {
+                token = token.replace(m["from"].as_str().unwrap(), m["to"].as_str().unwrap())
+            }
             "signature_trailing_bits" => {
                 s = dirty_trailing_bits(&s);
                 token = format!("{input}.{s}");
@@ -537,7 +604,12 @@ fn part_named(name: &str) -> TokenPart {
 
 /// The error must not show the token, any of its segments, or the secret.
 fn check_hygiene(error: &Error, token: &str) -> Result<(), String> {
-    let texts = [error.to_string(), format!("{error:?}"), error.hint().to_owned(), error.to_json().to_string()];
+    let texts = [
+        error.to_string(),
+        format!("{error:?}"),
+        error.hint().to_owned(),
+        error.to_json().to_string(),
+    ];
     let mut secrets: Vec<&str> = vec![SECRET];
     if token.len() >= 16 {
         secrets.push(token);
@@ -570,10 +642,10 @@ fn run(env: &Env, case: &Value) -> Result<String, String> {
         if error.kind() != kind_named(expect) {
             return Err(format!("got {} ({error}), expected {expect}", error.kind()));
         }
-        if let Some(message) = case.get("expect_message").and_then(Value::as_str) {
-            if error.to_string() != message {
-                return Err(format!("message `{error}`, expected `{message}`"));
-            }
+        if let Some(message) = case.get("expect_message").and_then(Value::as_str)
+            && error.to_string() != message
+        {
+            return Err(format!("message `{error}`, expected `{message}`"));
         }
         check_hygiene(&error, "")?;
         return Ok(error.kind().as_str().to_owned());
@@ -584,8 +656,15 @@ fn run(env: &Env, case: &Value) -> Result<String, String> {
     env.no_connection()?;
     let identity: Option<MappedIdentity> = match (&outcome, expect) {
         (Ok(identity), "accepted") => Some(identity.clone()),
-        (Ok(identity), _) => return Err(format!("accepted as `{}`, expected {expect}", identity.user_id)),
-        (Err(error), "accepted") => return Err(format!("rejected with {} ({error})", error.kind())),
+        (Ok(identity), _) => {
+            return Err(format!(
+                "accepted as `{}`, expected {expect}",
+                identity.user_id
+            ));
+        }
+        (Err(error), "accepted") => {
+            return Err(format!("rejected with {} ({error})", error.kind()));
+        }
         (Err(error), _) => {
             if error.kind() != kind_named(expect) {
                 return Err(format!("got {} ({error}), expected {expect}", error.kind()));
@@ -613,7 +692,9 @@ fn run(env: &Env, case: &Value) -> Result<String, String> {
             return Err("the twin changed the claims".to_owned());
         }
         if identity.as_ref() != Some(&first) {
-            return Err(format!("the twin maps to {identity:?}, the original to {first:?}"));
+            return Err(format!(
+                "the twin maps to {identity:?}, the original to {first:?}"
+            ));
         }
     }
     Ok(expect.to_owned())
@@ -636,8 +717,12 @@ fn suites() -> Vec<Suite> {
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).unwrap();
-            let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            Suite { file: path.file_name().unwrap().to_string_lossy().into_owned(), doc }
+            let doc: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            Suite {
+                file: path.file_name().unwrap().to_string_lossy().into_owned(),
+                doc,
+            }
         })
         .collect()
 }
@@ -655,12 +740,23 @@ fn every_known_attack_is_refused_with_its_error_kind() {
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&env, case))) {
                 Ok(Ok(kind)) => *by_kind.entry(kind).or_default() += 1,
                 Ok(Err(why)) => failures.push(format!("{} / {name}: {why}", suite.file)),
-                Err(_) => failures.push(format!("{} / {name}: the harness panicked (see above)", suite.file)),
+                Err(_) => failures.push(format!(
+                    "{} / {name}: the harness panicked (see above)",
+                    suite.file
+                )),
             }
         }
     }
-    println!("{count} attack cases on the {} backend: {by_kind:?}", jwt_sso::backend_name());
-    assert!(failures.is_empty(), "{} of {count} cases failed:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "{count} attack cases on the {} backend: {by_kind:?}",
+        jwt_sso::backend_name()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {count} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(count >= 100, "only {count} attack cases");
 }
 
@@ -676,25 +772,48 @@ fn every_case_names_its_source_and_expects_a_real_outcome() {
                 suite.file
             );
         }
-        let cases = doc["cases"].as_array().unwrap_or_else(|| panic!("{} has no cases", suite.file));
+        let cases = doc["cases"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{} has no cases", suite.file));
         assert!(!cases.is_empty(), "{} has no cases", suite.file);
         for case in cases {
-            let name = case["name"].as_str().unwrap_or_else(|| panic!("{}: a case without a name", suite.file));
-            assert!(names.insert(name.to_owned()), "case name `{name}` is used twice");
-            let expect = case["expect"].as_str().unwrap_or_else(|| panic!("{name}: no `expect`"));
+            let name = case["name"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}: a case without a name", suite.file));
+            assert!(
+                names.insert(name.to_owned()),
+                "case name `{name}` is used twice"
+            );
+            let expect = case["expect"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: no `expect`"));
             if expect != "accepted" {
                 kind_named(expect);
             }
             let known = [
-                "name", "source", "expect", "part", "config", "config_patch", "config_time",
-                "expect_message", "token", "note",
+                "name",
+                "source",
+                "expect",
+                "part",
+                "config",
+                "config_patch",
+                "config_time",
+                "expect_message",
+                "token",
+                "note",
             ];
             for key in case.as_object().unwrap().keys() {
-                assert!(known.contains(&key.as_str()), "{name}: unknown member `{key}`");
+                assert!(
+                    known.contains(&key.as_str()),
+                    "{name}: unknown member `{key}`"
+                );
             }
             // The source is the file's, or the case's own when it has a more precise one.
             if let Some(source) = case.get("source") {
-                assert!(source.as_str().is_some_and(|s| !s.is_empty()), "{name}: empty source");
+                assert!(
+                    source.as_str().is_some_and(|s| !s.is_empty()),
+                    "{name}: empty source"
+                );
             }
         }
     }

@@ -43,7 +43,11 @@ fn set_env() {
 
 /// Every form in which one of the secrets could show up.
 fn needles() -> Vec<String> {
-    let mut out = vec![TEXT_SECRET.to_owned(), ENV_SECRET.to_owned(), "SUPERSECRET".to_owned()];
+    let mut out = vec![
+        TEXT_SECRET.to_owned(),
+        ENV_SECRET.to_owned(),
+        "SUPERSECRET".to_owned(),
+    ];
     for bytes in [BINARY_SECRET, OCT_SECRET, TEXT_SECRET.as_bytes()] {
         out.push(STANDARD.encode(bytes));
         out.push(URL_SAFE_NO_PAD.encode(bytes));
@@ -55,12 +59,19 @@ fn needles() -> Vec<String> {
 #[track_caller]
 fn assert_clean(what: &str, text: &str) {
     for needle in needles() {
-        assert!(!text.contains(&needle), "{what} shows a secret ({needle}): {text}");
+        assert!(
+            !text.contains(&needle),
+            "{what} shows a secret ({needle}): {text}"
+        );
     }
 }
 
 fn config(key_source: Value) -> JwtConfig {
-    let algorithms = if key_source["type"] == "jwks" { json!(["HS256", "ES256"]) } else { json!(["HS256"]) };
+    let algorithms = if key_source["type"] == "jwks" {
+        json!(["HS256", "ES256"])
+    } else {
+        json!(["HS256"])
+    };
     JwtConfig::from_json_str(
         &json!({
             "name": "hygiene", "token_name": "token", "issuer": "https://idp.example.com",
@@ -76,9 +87,18 @@ fn config(key_source: Value) -> JwtConfig {
 fn configs() -> Vec<(&'static str, JwtConfig)> {
     set_env();
     vec![
-        ("text", config(json!({"type": "static", "secret": TEXT_SECRET}))),
-        ("base64", config(json!({"type": "static", "secret": {"base64": STANDARD.encode(BINARY_SECRET)}}))),
-        ("env", config(json!({"type": "static", "secret": {"env": ENV_VAR}}))),
+        (
+            "text",
+            config(json!({"type": "static", "secret": TEXT_SECRET})),
+        ),
+        (
+            "base64",
+            config(json!({"type": "static", "secret": {"base64": STANDARD.encode(BINARY_SECRET)}})),
+        ),
+        (
+            "env",
+            config(json!({"type": "static", "secret": {"env": ENV_VAR}})),
+        ),
         (
             "jwks",
             config(json!({"type": "jwks", "jwks": {"keys": [
@@ -96,7 +116,10 @@ fn every_type_holding_a_secret_renders_without_it() {
     let secret = Secret::new(TEXT_SECRET);
     assert_clean("Secret Debug", &format!("{secret:?} {secret:#?}"));
     assert_clean("Secret Display", &secret.to_string());
-    assert_eq!(serde_json::to_string(&secret).unwrap(), format!("\"{TEXT_SECRET}\""));
+    assert_eq!(
+        serde_json::to_string(&secret).unwrap(),
+        format!("\"{TEXT_SECRET}\"")
+    );
 
     // SecretSpec: Debug redacts; serde writes the form back (an env secret as its name only).
     let specs = [
@@ -107,13 +130,19 @@ fn every_type_holding_a_secret_renders_without_it() {
     for spec in &specs {
         assert_clean("SecretSpec Debug", &format!("{spec:?} {spec:#?}"));
     }
-    assert_eq!(serde_json::to_value(&specs[2]).unwrap(), json!({"env": ENV_VAR}));
+    assert_eq!(
+        serde_json::to_value(&specs[2]).unwrap(),
+        json!({"env": ENV_VAR})
+    );
 
     for (form, config) in configs() {
         let what = format!("the {form} configuration");
         // Debug of the configuration, its key source and the verifier built from it.
         assert_clean(&what, &format!("{config:?} {config:#?}"));
-        assert_clean(&what, &format!("{:?} {:#?}", config.key_source, config.key_source));
+        assert_clean(
+            &what,
+            &format!("{:?} {:#?}", config.key_source, config.key_source),
+        );
         let verifier = Verifier::new(config.clone()).unwrap();
         assert_clean(&what, &format!("{verifier:?} {verifier:#?}"));
         // Serialisation: the documented exception, and only for the secret as given.
@@ -124,15 +153,29 @@ fn every_type_holding_a_secret_renders_without_it() {
             "base64" => assert!(json.contains(&STANDARD.encode(BINARY_SECRET))),
             _ => assert!(json.contains(&URL_SAFE_NO_PAD.encode(OCT_SECRET))),
         }
-        assert_eq!(JwtConfig::from_json_str(&json).unwrap(), config, "{form} round-trips");
+        assert_eq!(
+            JwtConfig::from_json_str(&json).unwrap(),
+            config,
+            "{form} round-trips"
+        );
         // A KeySource serialises the same way (it is part of the configuration).
         let key_source = serde_json::to_string(&config.key_source).unwrap();
-        assert_eq!(form == "env", !needles().iter().any(|n| key_source.contains(n)), "{form}: {key_source}");
-        assert!(matches!(config.key_source, KeySource::Static { .. } | KeySource::Jwks { .. }));
+        assert_eq!(
+            form == "env",
+            !needles().iter().any(|n| key_source.contains(n)),
+            "{form}: {key_source}"
+        );
+        assert!(matches!(
+            config.key_source,
+            KeySource::Static { .. } | KeySource::Jwks { .. }
+        ));
     }
 
     // Signing keys (for test tokens) never print.
-    for signing in [SigningKey::from_secret(BINARY_SECRET), SigningKey::from_pem(&key("p256_private.pem"))] {
+    for signing in [
+        SigningKey::from_secret(BINARY_SECRET),
+        SigningKey::from_pem(&key("p256_private.pem")),
+    ] {
         let text = format!("{signing:?} {signing:#?}");
         assert_clean("SigningKey", &text);
         assert!(!text.contains("PRIVATE KEY"), "{text}");
@@ -142,7 +185,8 @@ fn every_type_holding_a_secret_renders_without_it() {
 /// The tokens the tracing test verifies: accepted ones and every kind of rejection.
 fn tokens() -> Vec<String> {
     let hs = SigningKey::from_secret(TEXT_SECRET.as_bytes());
-    let claims = json!({"iss": "https://idp.example.com", "sub": "jdoe", "iat": NOW, "exp": NOW + 600});
+    let claims =
+        json!({"iss": "https://idp.example.com", "sub": "jdoe", "iat": NOW, "exp": NOW + 600});
     let good = sign_json(&hs, Algorithm::HS256, &claims).unwrap();
     let mut out = vec![good.clone()];
     let mut tampered = good.clone();
@@ -163,7 +207,15 @@ fn tokens() -> Vec<String> {
         out.push(sign_json(&hs, Algorithm::HS256, &c).unwrap());
     }
     // A token whose claims carry the secret's text must not have it echoed either.
-    out.push(sign_raw(&hs, Algorithm::HS256, br#"{"alg":"HS256","kid":"x"}"#, b"not json").unwrap());
+    out.push(
+        sign_raw(
+            &hs,
+            Algorithm::HS256,
+            br#"{"alg":"HS256","kid":"x"}"#,
+            b"not json",
+        )
+        .unwrap(),
+    );
     out.push(sign_raw(&hs, Algorithm::HS256, br#"{"alg":"none"}"#, b"{}").unwrap());
     out.push(format!("{good}.extra"));
     out.push("a".repeat(20_000));
@@ -202,7 +254,11 @@ impl Subscriber for Capture {
     }
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, event: &Event<'_>) {
-        let mut text = Text(format!("{} {} ", event.metadata().level(), event.metadata().target()));
+        let mut text = Text(format!(
+            "{} {} ",
+            event.metadata().level(),
+            event.metadata().target()
+        ));
         event.record(&mut text);
         self.0.lock().unwrap().push(text.0);
     }
@@ -233,26 +289,53 @@ fn tracing_events_never_show_a_token_or_a_secret() {
     });
     let events = capture.0.lock().unwrap().clone();
     // The capture saw what it should: rejections, acceptances and the skipped JWK.
-    assert!(events.iter().any(|e| e.contains("token rejected")), "{events:#?}");
-    assert!(events.iter().any(|e| e.contains("token accepted")), "{events:#?}");
-    assert!(events.iter().any(|e| e.contains("JWK skipped")), "{events:#?}");
+    assert!(
+        events.iter().any(|e| e.contains("token rejected")),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(|e| e.contains("token accepted")),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(|e| e.contains("JWK skipped")),
+        "{events:#?}"
+    );
     assert!(errors.len() > 20);
     for event in &events {
         assert_clean("a tracing event", event);
         for token in &tokens {
-            assert!(!event.contains(token.as_str()), "an event shows a token: {event}");
+            assert!(
+                !event.contains(token.as_str()),
+                "an event shows a token: {event}"
+            );
             for segment in token.split('.').filter(|s| s.len() >= 16) {
-                assert!(!event.contains(segment), "an event shows a token segment: {event}");
+                assert!(
+                    !event.contains(segment),
+                    "an event shows a token segment: {event}"
+                );
             }
         }
     }
     for error in &errors {
-        for text in [error.to_string(), format!("{error:?}"), error.to_json().to_string(), error.hint().to_owned()] {
+        for text in [
+            error.to_string(),
+            format!("{error:?}"),
+            error.to_json().to_string(),
+            error.hint().to_owned(),
+        ] {
             assert_clean("an error", &text);
             for token in &tokens {
-                assert!(!text.contains(token.as_str()), "an error shows a token: {text}");
+                assert!(
+                    !text.contains(token.as_str()),
+                    "an error shows a token: {text}"
+                );
             }
         }
     }
-    println!("{} tracing events and {} errors checked", events.len(), errors.len());
+    println!(
+        "{} tracing events and {} errors checked",
+        events.len(),
+        errors.len()
+    );
 }

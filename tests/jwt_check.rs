@@ -17,18 +17,24 @@ const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("examples").join(format!("jwt_check{}", std::env::consts::EXE_SUFFIX));
+    let path = dir
+        .join("examples")
+        .join(format!("jwt_check{}", std::env::consts::EXE_SUFFIX));
     if !path.exists() {
         let mut features = Vec::new();
         if cfg!(feature = "rust-crypto") {
             features.push("rust-crypto");
         }
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--example", "jwt_check"]).current_dir(env!("CARGO_MANIFEST_DIR"));
+        cmd.args(["build", "--example", "jwt_check"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
         if !features.is_empty() {
             cmd.args(["--features", &features.join(",")]);
         }
-        assert!(cmd.status().unwrap().success(), "building the jwt_check example failed");
+        assert!(
+            cmd.status().unwrap().success(),
+            "building the jwt_check example failed"
+        );
     }
     path
 }
@@ -62,7 +68,12 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
 }
 
 fn token(claims: Value) -> String {
-    sign_json(&SigningKey::from_secret(SECRET.as_bytes()), Algorithm::HS256, &claims).unwrap()
+    sign_json(
+        &SigningKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap()
 }
 
 fn good_claims() -> Value {
@@ -89,7 +100,12 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
 
 fn last_json_line(output: &Output) -> Value {
     let stdout = String::from_utf8(output.stdout.clone()).unwrap();
-    let last = stdout.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&output.stderr)));
+    let last = stdout.lines().last().unwrap_or_else(|| {
+        panic!(
+            "no output; stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
     serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"))
 }
 
@@ -97,8 +113,23 @@ fn last_json_line(output: &Output) -> Value {
 fn json_mode_accepts_with_the_contract_shape() {
     let config = write_temp("accept.json", &config_json().to_string());
     let now = NOW.to_string();
-    let out = run(&["--config", config.to_str().unwrap(), "--now", &now, "--json", &token(good_claims())], None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--now",
+            &now,
+            "--json",
+            &token(good_claims()),
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let expected = json!({"ok": true, "identity": {
         "config": "ERP", "user_id": "jdoe", "name": "Jane Doe", "email": "jane@example.com",
         "user_type": "reader", "roles": ["Viewer"],
@@ -112,21 +143,42 @@ fn json_mode_accepts_with_the_contract_shape() {
     assert_eq!(last_json_line(&out), expected);
     // Member order as the contract prints it.
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.trim_end().ends_with(r#""expires_at":"2026-01-01T01:00:00Z","warnings":[]}}"#), "{stdout}");
-    assert!(stdout.starts_with(r#"{"ok":true,"identity":{"config":"ERP","user_id":"jdoe","#), "{stdout}");
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with(r#""expires_at":"2026-01-01T01:00:00Z","warnings":[]}}"#),
+        "{stdout}"
+    );
+    assert!(
+        stdout.starts_with(r#"{"ok":true,"identity":{"config":"ERP","user_id":"jdoe","#),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn json_mode_rejects_with_kind_message_and_hint() {
     let config = write_temp("reject.json", &config_json().to_string());
     let late = (NOW + 3600 + 60).to_string();
-    let out = run(&["--config", config.to_str().unwrap(), "--json", "--now", &late, &token(good_claims())], None);
+    let out = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+            "--now",
+            &late,
+            &token(good_claims()),
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     let line = last_json_line(&out);
     assert_eq!(line["ok"], json!(false));
     assert_eq!(line["error"]["kind"], json!("expired"));
     let message = line["error"]["message"].as_str().unwrap();
-    assert!(message.contains("2026-01-01T01:00:00Z") && message.contains("2026-01-01T01:01:00Z"), "{message}");
+    assert!(
+        message.contains("2026-01-01T01:00:00Z") && message.contains("2026-01-01T01:01:00Z"),
+        "{message}"
+    );
     assert!(!line["error"]["hint"].as_str().unwrap().is_empty());
     let keys: Vec<&String> = line["error"].as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 3);
@@ -137,13 +189,29 @@ fn configuration_errors_exit_2_with_kind_config() {
     let mut bad = config_json();
     bad["audiance"] = json!("typo");
     let config = write_temp("bad.json", &bad.to_string());
-    let out = run(&["--config", config.to_str().unwrap(), "--json", &token(good_claims())], None);
+    let out = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+            &token(good_claims()),
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     let line = last_json_line(&out);
     assert_eq!(line["error"]["kind"], json!("config"));
-    assert!(line["error"]["message"].as_str().unwrap().contains("audiance"));
+    assert!(
+        line["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("audiance")
+    );
 
-    let missing = run(&["--config", "/nonexistent/jwt-sso.json", "--json", "x.y.z"], None);
+    let missing = run(
+        &["--config", "/nonexistent/jwt-sso.json", "--json", "x.y.z"],
+        None,
+    );
     assert_eq!(missing.status.code(), Some(2));
     assert_eq!(last_json_line(&missing)["error"]["kind"], json!("config"));
 
@@ -153,7 +221,11 @@ fn configuration_errors_exit_2_with_kind_config() {
     let config = write_temp("short.json", &short.to_string());
     let out = run(&["--config", config.to_str().unwrap(), "x.y.z"], None);
     assert_eq!(out.status.code(), Some(2));
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(all.contains("key_source.secret"), "{all}");
     assert!(!all.contains("SECRETVALUE"), "{all}");
 }
@@ -163,8 +235,27 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&[], None).status.code(), Some(2));
     assert_eq!(run(&["--config"], None).status.code(), Some(2));
     let config = write_temp("usage.json", &config_json().to_string());
-    assert_eq!(run(&["--config", config.to_str().unwrap()], None).status.code(), Some(2));
-    assert_eq!(run(&["--config", config.to_str().unwrap(), "--now", "soon", "a.b.c"], None).status.code(), Some(2));
+    assert_eq!(
+        run(&["--config", config.to_str().unwrap()], None)
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--now",
+                "soon",
+                "a.b.c"
+            ],
+            None
+        )
+        .status
+        .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -189,8 +280,23 @@ user_id = "loginname"
     );
     let config = write_temp("config.toml", &toml);
     let now = NOW.to_string();
-    let out = run(&["--config", config.to_str().unwrap(), "--json", "--now", &now, &token(good_claims())], None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+            "--now",
+            &now,
+            &token(good_claims()),
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(last_json_line(&out)["identity"]["user_id"], json!("jdoe"));
 }
 
@@ -209,10 +315,16 @@ fn batch_mode_prints_one_line_per_token_in_order() {
         token(no_user),
         token(other)
     );
-    let out = run(&["--config", config.to_str().unwrap(), "--now", &now, "-"], Some(&input));
+    let out = run(
+        &["--config", config.to_str().unwrap(), "--now", &now, "-"],
+        Some(&input),
+    );
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 5, "{stdout}");
     assert_eq!(lines[0]["identity"]["user_id"], json!("jdoe"));
     assert_eq!(lines[1]["identity"]["user_id"], json!("asmith"));
@@ -221,14 +333,27 @@ fn batch_mode_prints_one_line_per_token_in_order() {
     assert_eq!(lines[4]["ok"], json!(true));
 
     let all_good = format!("{}\n{}\n", token(good_claims()), token(good_claims()));
-    let out = run(&["--config", config.to_str().unwrap(), "--now", &now, "--json", "-"], Some(&all_good));
+    let out = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--now",
+            &now,
+            "--json",
+            "-",
+        ],
+        Some(&all_good),
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
 
     let mut bad = config_json();
     bad["expiration_time"] = json!(0);
     let config = write_temp("batch-bad.json", &bad.to_string());
-    let out = run(&["--config", config.to_str().unwrap(), "-"], Some(&all_good));
+    let out = run(
+        &["--config", config.to_str().unwrap(), "-"],
+        Some(&all_good),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(last_json_line(&out)["error"]["kind"], json!("config"));
 }
@@ -243,19 +368,40 @@ fn human_mode_prints_a_checklist_with_the_failing_step_and_hint() {
         &good_claims(),
     )
     .unwrap();
-    let out = run(&["--config", config.to_str().unwrap(), "--now", &now, &forged], None);
+    let out = run(
+        &["--config", config.to_str().unwrap(), "--now", &now, &forged],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("[ ok ]  4. algorithm is allowed"), "{stdout}");
+    assert!(
+        stdout.contains("[ ok ]  4. algorithm is allowed"),
+        "{stdout}"
+    );
     assert!(stdout.contains("[FAIL]  7. signature verifies"), "{stdout}");
-    assert!(stdout.contains("hint: Check the secret or public key"), "{stdout}");
+    assert!(
+        stdout.contains("hint: Check the secret or public key"),
+        "{stdout}"
+    );
     assert!(stdout.contains("[ -- ]  8."), "{stdout}");
     assert!(stdout.contains("rejected: invalid_signature"), "{stdout}");
     assert!(!stdout.contains(SECRET));
 
-    let out = run(&["--config", config.to_str().unwrap(), "--now", &now, &token(good_claims())], None);
+    let out = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--now",
+            &now,
+            &token(good_claims()),
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("[ ok ] 14. claims map into the identity"), "{stdout}");
+    assert!(
+        stdout.contains("[ ok ] 14. claims map into the identity"),
+        "{stdout}"
+    );
     assert!(stdout.contains("accepted: user `jdoe`"), "{stdout}");
 }

@@ -25,7 +25,10 @@ fn key(name: &str) -> String {
 }
 
 fn jwk(name: &str, kid: &str) -> Value {
-    let path = format!("{}/tests/data/jwks/public_jwks.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/data/jwks/public_jwks.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let all: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut jwk = all[name].clone();
     jwk["kid"] = json!(kid);
@@ -56,9 +59,18 @@ fn verifiers() -> &'static [Verifier] {
         rsa["algorithms"] = json!(["RS256", "PS256"]);
         rsa["key_source"] = json!({"type": "static", "public_key_pem": key("rsa2048_public.pem")});
         let mut jwks = base_config();
-        let mut keys = vec![jwk("rsa2048", "rsa"), jwk("p256", "ec"), jwk("ed25519", "ed")];
+        let mut keys = vec![
+            jwk("rsa2048", "rsa"),
+            jwk("p256", "ec"),
+            jwk("ed25519", "ed"),
+        ];
         keys.push(json!({"kty": "oct", "kid": "hmac", "k": base64_url(SECRET.as_bytes())}));
-        jwks["algorithms"] = json!(Algorithm::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>());
+        jwks["algorithms"] = json!(
+            Algorithm::ALL
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+        );
         jwks["key_source"] = json!({"type": "jwks", "jwks": {"keys": keys}});
         vec![verifier(base_config()), verifier(rsa), verifier(jwks)]
     })
@@ -83,18 +95,44 @@ fn valid_tokens() -> &'static [String] {
     T.get_or_init(|| {
         let hs = SigningKey::from_secret(SECRET.as_bytes());
         let with_kid = |alg: Algorithm, kid: &str, key: &SigningKey| {
-            jwt_sso::mint::sign_with_header(key, alg, &json!({"alg": alg.as_str(), "kid": kid}), &claims()).unwrap()
+            jwt_sso::mint::sign_with_header(
+                key,
+                alg,
+                &json!({"alg": alg.as_str(), "kid": kid}),
+                &claims(),
+            )
+            .unwrap()
         };
         let tokens = vec![
             sign_json(&hs, Algorithm::HS256, &claims()).unwrap(),
-            sign_json(&SigningKey::from_pem(&key("rsa2048_private.pem")), Algorithm::RS256, &claims()).unwrap(),
-            with_kid(Algorithm::PS256, "rsa", &SigningKey::from_pem(&key("rsa2048_private.pem"))),
-            with_kid(Algorithm::ES256, "ec", &SigningKey::from_pem(&key("p256_private.pem"))),
-            with_kid(Algorithm::EdDSA, "ed", &SigningKey::from_pem(&key("ed25519_private.pem"))),
+            sign_json(
+                &SigningKey::from_pem(&key("rsa2048_private.pem")),
+                Algorithm::RS256,
+                &claims(),
+            )
+            .unwrap(),
+            with_kid(
+                Algorithm::PS256,
+                "rsa",
+                &SigningKey::from_pem(&key("rsa2048_private.pem")),
+            ),
+            with_kid(
+                Algorithm::ES256,
+                "ec",
+                &SigningKey::from_pem(&key("p256_private.pem")),
+            ),
+            with_kid(
+                Algorithm::EdDSA,
+                "ed",
+                &SigningKey::from_pem(&key("ed25519_private.pem")),
+            ),
             with_kid(Algorithm::HS256, "hmac", &hs),
         ];
         for token in &tokens {
-            assert!(accepted_by_any(token), "a base token is not accepted: {token}");
+            assert!(
+                accepted_by_any(token),
+                "a base token is not accepted: {token}"
+            );
         }
         tokens
     })
@@ -305,11 +343,15 @@ proptest! {
 
 /// Loads `text` as JSON and as TOML; whatever loads must build, render and round-trip.
 fn load_everything(text: &str) {
-    for loaded in [JwtConfig::from_json_str(text), JwtConfig::from_toml_str(text)] {
+    for loaded in [
+        JwtConfig::from_json_str(text),
+        JwtConfig::from_toml_str(text),
+    ] {
         match loaded {
             Ok(config) => {
                 let _ = format!("{config:?}");
-                let again = JwtConfig::from_json_str(&config.to_json_string()).expect("a loaded configuration loads again");
+                let again = JwtConfig::from_json_str(&config.to_json_string())
+                    .expect("a loaded configuration loads again");
                 assert_eq!(again, config);
                 let verifier = Verifier::new(config).expect("a loaded configuration builds");
                 let _ = format!("{verifier:?}");
@@ -329,11 +371,32 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
-        prop::collection::vec(any::<char>(), 0..40).prop_map(|c| Value::String(c.into_iter().collect())),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        prop::collection::vec(any::<char>(), 0..40)
+            .prop_map(|c| Value::String(c.into_iter().collect())),
         prop::sample::select(vec![
-            "HS256", "RS256", "none", "static", "jwks", "jwks_uri", "issuer", "text", "date", "numeric", "",
-            "sub", "/a/b", "/~2", "2026-03-13T10:00:00Z", "RSA", "EC", "oct", "OKP", "P-256", "AQAB",
+            "HS256",
+            "RS256",
+            "none",
+            "static",
+            "jwks",
+            "jwks_uri",
+            "issuer",
+            "text",
+            "date",
+            "numeric",
+            "",
+            "sub",
+            "/a/b",
+            "/~2",
+            "2026-03-13T10:00:00Z",
+            "RSA",
+            "EC",
+            "oct",
+            "OKP",
+            "P-256",
+            "AQAB",
             "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
         ])
         .prop_map(Value::from),
@@ -344,14 +407,37 @@ fn json_value() -> impl Strategy<Value = Value> {
             prop::collection::vec(
                 (
                     prop::sample::select(vec![
-                        "type", "secret", "base64", "env", "kty", "n", "e", "x", "y", "crv", "k", "kid",
-                        "alg", "use", "key_ops", "keys", "d", "url", "public_key_pem", "a",
+                        "type",
+                        "secret",
+                        "base64",
+                        "env",
+                        "kty",
+                        "n",
+                        "e",
+                        "x",
+                        "y",
+                        "crv",
+                        "k",
+                        "kid",
+                        "alg",
+                        "use",
+                        "key_ops",
+                        "keys",
+                        "d",
+                        "url",
+                        "public_key_pem",
+                        "a",
                     ]),
                     inner
                 ),
                 0..6
             )
-            .prop_map(|members| Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            .prop_map(|members| Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect()
+            )),
         ]
     })
 }
@@ -367,12 +453,20 @@ fn every_single_bit_flip_of_a_valid_token_is_refused() {
             for bit in 0..8 {
                 let mut bytes = token.clone().into_bytes();
                 bytes[i] ^= 1 << bit;
-                let Ok(flipped) = String::from_utf8(bytes) else { continue };
+                let Ok(flipped) = String::from_utf8(bytes) else {
+                    continue;
+                };
                 flips += 1;
-                assert!(!accepted_by_any(&flipped), "flipping bit {bit} of byte {i} verified: {flipped}");
+                assert!(
+                    !accepted_by_any(&flipped),
+                    "flipping bit {bit} of byte {i} verified: {flipped}"
+                );
             }
         }
     }
-    println!("{flips} single-bit flips of {} tokens, all refused", valid_tokens().len());
+    println!(
+        "{flips} single-bit flips of {} tokens, all refused",
+        valid_tokens().len()
+    );
     assert!(flips > 10_000);
 }

@@ -112,7 +112,10 @@ const OVERRIDES: &[(&str, u64, Verdict, &str, &str)] = &[
     ),
 ];
 
-fn override_for(file: &str, id: u64) -> Option<&'static (&'static str, u64, Verdict, &'static str, &'static str)> {
+fn override_for(
+    file: &str,
+    id: u64,
+) -> Option<&'static (&'static str, u64, Verdict, &'static str, &'static str)> {
     OVERRIDES.iter().find(|o| o.0 == file && o.1 == id)
 }
 
@@ -159,7 +162,11 @@ fn outcome(verifier: &Result<Verifier, Error>, token: &str) -> (Verdict, String)
                         | ErrorKind::InvalidSignature
                 ),
             };
-            let verdict = if refused { Verdict::Refused } else { Verdict::Holds };
+            let verdict = if refused {
+                Verdict::Refused
+            } else {
+                Verdict::Holds
+            };
             (verdict, e.kind().as_str().to_owned())
         }
     }
@@ -175,7 +182,12 @@ struct Tally {
 /// Runs every case of one file; `keys` gives a group's key set.
 fn run(file: &str, text: &str, keys: impl Fn(&Value) -> Vec<Value>) -> Tally {
     let doc: Value = serde_json::from_str(text).unwrap();
-    let mut tally = Tally { passed: 0, overridden: Vec::new(), kinds: BTreeMap::new(), failures: Vec::new() };
+    let mut tally = Tally {
+        passed: 0,
+        overridden: Vec::new(),
+        kinds: BTreeMap::new(),
+        failures: Vec::new(),
+    };
     let mut count = 0;
     for group in doc["testGroups"].as_array().unwrap() {
         let verifier = load(keys(group));
@@ -198,7 +210,9 @@ fn run(file: &str, text: &str, keys: impl Fn(&Value) -> Vec<Value>) -> Tally {
             match override_for(file, id) {
                 Some(&(_, _, want, want_kind, why)) => {
                     if want == expected {
-                        tally.failures.push(format!("{file} tc{id}: stale override, the file agrees ({why})"));
+                        tally.failures.push(format!(
+                            "{file} tc{id}: stale override, the file agrees ({why})"
+                        ));
                     } else if verdict != want || kind != want_kind {
                         tally.failures.push(format!(
                             "{file} tc{id} ({comment}): overridden to {want:?}/{want_kind}, got {verdict:?}/{kind}"
@@ -214,7 +228,11 @@ fn run(file: &str, text: &str, keys: impl Fn(&Value) -> Vec<Value>) -> Tally {
             }
         }
     }
-    assert_eq!(count as u64, doc["numberOfTests"].as_u64().unwrap(), "{file}: case count");
+    assert_eq!(
+        count as u64,
+        doc["numberOfTests"].as_u64().unwrap(),
+        "{file}: case count"
+    );
     tally
 }
 
@@ -235,7 +253,10 @@ fn report(file: &str, tally: &Tally) {
 fn json_web_signature_vectors() {
     // Each group has one key; HMAC groups give it only as `private` (an oct key).
     let tally = run("jws", JWS, |group| {
-        let key = group.get("public").or_else(|| group.get("private")).expect("a group key");
+        let key = group
+            .get("public")
+            .or_else(|| group.get("private"))
+            .expect("a group key");
         vec![public(key)]
     });
     report("jws", &tally);
@@ -245,7 +266,10 @@ fn json_web_signature_vectors() {
 #[test]
 fn json_web_key_vectors() {
     let tally = run("jwk", JWK, |group| {
-        let set = group.get("public").or_else(|| group.get("private")).expect("a group key set");
+        let set = group
+            .get("public")
+            .or_else(|| group.get("private"))
+            .expect("a group key set");
         set["keys"].as_array().unwrap().iter().map(public).collect()
     });
     report("jwk", &tally);
@@ -261,12 +285,25 @@ fn the_vectors_are_the_published_files() {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|g| g["tests"].as_array().unwrap().iter().map(|t| t["tcId"].as_u64().unwrap()))
+            .flat_map(|g| {
+                g["tests"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["tcId"].as_u64().unwrap())
+            })
             .collect();
-        assert_eq!(ids, (1..=count).collect::<Vec<u64>>(), "{name}: tcIds 1..={count} in order");
+        assert_eq!(
+            ids,
+            (1..=count).collect::<Vec<u64>>(),
+            "{name}: tcIds 1..={count} in order"
+        );
     }
     // Every override names a case that exists.
     for (file, id, ..) in OVERRIDES {
-        assert!(*id >= 1 && *id <= if *file == "jws" { 401 } else { 26 }, "{file} tc{id}");
+        assert!(
+            *id >= 1 && *id <= if *file == "jws" { 401 } else { 26 },
+            "{file} tc{id}"
+        );
     }
 }

@@ -7,8 +7,13 @@ use jwt_sso::{JwtConfig, Verifier};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    for loaded in [JwtConfig::from_json_str(text), JwtConfig::from_toml_str(text)] {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for loaded in [
+        JwtConfig::from_json_str(text),
+        JwtConfig::from_toml_str(text),
+    ] {
         match loaded {
             Ok(config) => {
                 let _ = format!("{config:?}");
@@ -24,7 +29,12 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             Err(error) => {
-                let _ = (error.to_string(), format!("{error:?}"), error.hint(), error.to_json());
+                let _ = (
+                    error.to_string(),
+                    format!("{error:?}"),
+                    error.hint(),
+                    error.to_json(),
+                );
             }
         }
     }

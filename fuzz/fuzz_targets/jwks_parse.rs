@@ -16,11 +16,26 @@ fn tokens() -> &'static [String] {
     T.get_or_init(|| {
         let claims = serde_json::json!({"sub": "jdoe", "exp": 1_767_226_000});
         let keys = [
-            (Algorithm::RS256, SigningKey::from_pem(include_str!("../../tests/data/keys/rsa2048_private.pem"))),
-            (Algorithm::PS256, SigningKey::from_pem(include_str!("../../tests/data/keys/rsa2048_private.pem"))),
-            (Algorithm::ES256, SigningKey::from_pem(include_str!("../../tests/data/keys/p256_private.pem"))),
-            (Algorithm::ES384, SigningKey::from_pem(include_str!("../../tests/data/keys/p384_private.pem"))),
-            (Algorithm::EdDSA, SigningKey::from_pem(include_str!("../../tests/data/keys/ed25519_private.pem"))),
+            (
+                Algorithm::RS256,
+                SigningKey::from_pem(include_str!("../../tests/data/keys/rsa2048_private.pem")),
+            ),
+            (
+                Algorithm::PS256,
+                SigningKey::from_pem(include_str!("../../tests/data/keys/rsa2048_private.pem")),
+            ),
+            (
+                Algorithm::ES256,
+                SigningKey::from_pem(include_str!("../../tests/data/keys/p256_private.pem")),
+            ),
+            (
+                Algorithm::ES384,
+                SigningKey::from_pem(include_str!("../../tests/data/keys/p384_private.pem")),
+            ),
+            (
+                Algorithm::EdDSA,
+                SigningKey::from_pem(include_str!("../../tests/data/keys/ed25519_private.pem")),
+            ),
             (Algorithm::HS256, SigningKey::from_secret(&[0u8; 32])),
         ];
         let mut out = Vec::new();
@@ -38,7 +53,9 @@ fn tokens() -> &'static [String] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(jwks) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+    let Ok(jwks) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
     let all: Vec<&str> = Algorithm::ALL.iter().map(|a| a.as_str()).collect();
     let config = serde_json::json!({
         "name": "fuzz", "token_name": "t", "algorithms": all,

@@ -79,16 +79,24 @@ fn others() -> &'static [Verifier] {
 
 /// Every way an error is shown must work, and never show the secret.
 fn render(error: &Error) {
-    for text in [error.to_string(), format!("{error:?}"), error.to_json().to_string()] {
+    for text in [
+        error.to_string(),
+        format!("{error:?}"),
+        error.to_json().to_string(),
+    ] {
         assert!(!text.contains(SECRET), "an error shows the secret: {text}");
     }
     assert!(!error.hint().is_empty());
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     if mode % 2 == 0 {
-        let Ok(token) = std::str::from_utf8(rest) else { return };
+        let Ok(token) = std::str::from_utf8(rest) else {
+            return;
+        };
         for verifier in std::iter::once(hmac()).chain(others()) {
             match verifier.verify_at(token, NOW) {
                 Ok(identity) => panic!("an unsigned input verified: {identity:?}"),
@@ -109,7 +117,10 @@ fuzz_target!(|data: &[u8]| {
     let token = sign_raw(&key, Algorithm::HS256, header, payload).expect("HS256 signs anything");
     match hmac().verify_at(&token, NOW) {
         Ok(identity) => {
-            assert!(!identity.user_id.is_empty(), "an identity without a user ID");
+            assert!(
+                !identity.user_id.is_empty(),
+                "an identity without a user ID"
+            );
             serde_json::to_string(&identity).expect("an identity serialises");
         }
         Err(error) => render(&error),

@@ -35,14 +35,22 @@ fn field_b64<'a>(jwk: &'a serde_json::Map<String, Value>, name: &str) -> Result<
         .get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| format!("member `{name}` is missing or not a string"))?;
-    B64URL.decode(text).map_err(|_| format!("member `{name}` is not base64url"))
+    B64URL
+        .decode(text)
+        .map_err(|_| format!("member `{name}` is not base64url"))
 }
 
 /// Parses one JWK. `index` names the key in messages when it has no `kid`.
 pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, JwkSkip> {
     let kid = value.get("kid").and_then(Value::as_str).map(str::to_owned);
-    let name = kid.as_ref().map_or_else(|| format!("#{index}"), |k| format!("`{k}`"));
-    let skip = |reason: String| JwkSkip { key: name.clone(), reason, private: false };
+    let name = kid
+        .as_ref()
+        .map_or_else(|| format!("#{index}"), |k| format!("`{k}`"));
+    let skip = |reason: String| JwkSkip {
+        key: name.clone(),
+        reason,
+        private: false,
+    };
     let Some(jwk) = value.as_object() else {
         return Err(skip("the key is not a JSON object".to_owned()));
     };
@@ -70,7 +78,11 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
         None => None,
         Some(Value::String(a)) => match a.parse::<Algorithm>() {
             Ok(alg) => Some(alg),
-            Err(_) => return Err(skip(format!("`alg` \"{a}\" is not a supported signature algorithm"))),
+            Err(_) => {
+                return Err(skip(format!(
+                    "`alg` \"{a}\" is not a supported signature algorithm"
+                )));
+            }
         },
         Some(other) => return Err(skip(format!("`alg` {other} is not a string"))),
     };
@@ -82,15 +94,24 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
             let e = field_b64(jwk, "e").map_err(&skip)?;
             let bits = rsa_bits(&n);
             if bits < MIN_RSA_BITS {
-                return Err(skip(format!("RSA key of {bits} bits is under {MIN_RSA_BITS} bits")));
+                return Err(skip(format!(
+                    "RSA key of {bits} bits is under {MIN_RSA_BITS} bits"
+                )));
             }
             if let Some(problem) = rsa_weakness(&n, &e) {
                 return Err(skip(problem));
             }
-            (KeyFamily::Rsa { bits }, DecodingKey::from_rsa_raw_components(&n, &e))
+            (
+                KeyFamily::Rsa { bits },
+                DecodingKey::from_rsa_raw_components(&n, &e),
+            )
         }
         ("EC", Some(crv @ ("P-256" | "P-384"))) => {
-            let (curve, len) = if crv == "P-256" { (Curve::P256, 32) } else { (Curve::P384, 48) };
+            let (curve, len) = if crv == "P-256" {
+                (Curve::P256, 32)
+            } else {
+                (Curve::P384, 48)
+            };
             let x = field_b64(jwk, "x").map_err(&skip)?;
             let y = field_b64(jwk, "y").map_err(&skip)?;
             if x.len() != len || y.len() != len {
@@ -112,9 +133,15 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
         ("oct", _) => {
             let k = zeroize::Zeroizing::new(field_b64(jwk, "k").map_err(&skip)?);
             if k.len() < Algorithm::HS256.min_secret_bytes() {
-                return Err(skip(format!("`oct` key of {} bytes is under 32 bytes", k.len())));
+                return Err(skip(format!(
+                    "`oct` key of {} bytes is under 32 bytes",
+                    k.len()
+                )));
             }
-            (KeyFamily::Hmac { len: k.len() }, DecodingKey::from_secret(&k))
+            (
+                KeyFamily::Hmac { len: k.len() },
+                DecodingKey::from_secret(&k),
+            )
         }
         ("EC", crv) | ("OKP", crv) => {
             return Err(skip(format!(
@@ -157,7 +184,11 @@ pub(crate) fn parse_set(doc: &Value) -> Result<(Vec<VerifyingKey>, Vec<JwkSkip>)
 pub(crate) fn load_inline(doc: &Value, algorithms: &[Algorithm]) -> Result<KeySet, Error> {
     const FIELD: &str = "key_source.jwks";
     let (keys, skipped) = parse_set(doc).map_err(|problem| {
-        Error::config(FIELD, problem, "paste the provider's JWK Set: {\"keys\": [ … ]}")
+        Error::config(
+            FIELD,
+            problem,
+            "paste the provider's JWK Set: {\"keys\": [ … ]}",
+        )
     })?;
     if let Some(private) = skipped.iter().find(|s| s.private) {
         return Err(Error::config(
@@ -171,8 +202,10 @@ pub(crate) fn load_inline(doc: &Value, algorithms: &[Algorithm]) -> Result<KeySe
     }
     let set = KeySet::from_keys(keys, true);
     if !algorithms.iter().any(|a| set.any_fits(*a)) {
-        let reasons: Vec<String> =
-            skipped.iter().map(|s| format!("{}: {}", s.key, s.reason)).collect();
+        let reasons: Vec<String> = skipped
+            .iter()
+            .map(|s| format!("{}: {}", s.key, s.reason))
+            .collect();
         let names: Vec<&str> = algorithms.iter().map(|a| a.as_str()).collect();
         return Err(Error::config(
             FIELD,

@@ -50,7 +50,11 @@ impl KeyFamily {
 
     /// The algorithms a key of this family can verify, for messages.
     pub(crate) fn fitting_algorithms(self) -> Vec<&'static str> {
-        Algorithm::ALL.into_iter().filter(|a| self.fits(*a)).map(Algorithm::as_str).collect()
+        Algorithm::ALL
+            .into_iter()
+            .filter(|a| self.fits(*a))
+            .map(Algorithm::as_str)
+            .collect()
     }
 }
 
@@ -92,7 +96,13 @@ impl fmt::Debug for VerifyingKey {
 
 impl VerifyingKey {
     pub(crate) fn new(family: KeyFamily, decoding: DecodingKey, origin: impl Into<String>) -> Self {
-        VerifyingKey { family, decoding, kid: None, pinned: None, origin: origin.into() }
+        VerifyingKey {
+            family,
+            decoding,
+            kid: None,
+            pinned: None,
+            origin: origin.into(),
+        }
     }
 
     /// Whether this key may verify a token signed with `alg`.
@@ -210,7 +220,10 @@ pub(crate) fn load_static_keys(
     algorithms: &[Algorithm],
 ) -> Result<KeySet, Error> {
     match &config.key_source {
-        KeySource::Static { secret, public_key_pem } => {
+        KeySource::Static {
+            secret,
+            public_key_pem,
+        } => {
             let key = match (secret, public_key_pem) {
                 (Some(_), Some(_)) => {
                     return Err(Error::config(
@@ -251,5 +264,9 @@ pub(crate) fn misfit(field: &str, alg: Algorithm, family: KeyFamily) -> Error {
             fitting.join(", ")
         )
     };
-    Error::config(field, format!("algorithm {alg} does not fit the {family}"), fix)
+    Error::config(
+        field,
+        format!("algorithm {alg} does not fit the {family}"),
+        fix,
+    )
 }

@@ -237,7 +237,9 @@ pub(crate) fn rsa_weakness(n: &[u8], e: &[u8]) -> Option<String> {
     let odd = e.last().is_some_and(|b| b & 1 == 1);
     if !odd || (e.len() == 1 && e[0] < 3) {
         let shown = if e.len() <= 8 {
-            e.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b)).to_string()
+            e.iter()
+                .fold(0u64, |v, b| (v << 8) | u64::from(*b))
+                .to_string()
         } else {
             format!("a {}-bit number", rsa_bits(e))
         };

@@ -41,7 +41,9 @@ pub(crate) fn resolve(spec: &SecretSpec) -> Result<Zeroizing<Vec<u8>>, Error> {
             Err(std::env::VarError::NotPresent) => Err(Error::config(
                 "key_source.secret.env",
                 format!("environment variable `{var}` is not set"),
-                format!("set `{var}` in the server's environment before the configuration is loaded"),
+                format!(
+                    "set `{var}` in the server's environment before the configuration is loaded"
+                ),
             )),
             Err(std::env::VarError::NotUnicode(_)) => Err(Error::config(
                 "key_source.secret.env",
@@ -76,5 +78,9 @@ pub(crate) fn load(spec: &SecretSpec, algorithms: &[Algorithm]) -> Result<Verify
         ));
     }
     let decoding = DecodingKey::from_secret(&bytes);
-    Ok(VerifyingKey::new(KeyFamily::Hmac { len }, decoding, "key_source.secret"))
+    Ok(VerifyingKey::new(
+        KeyFamily::Hmac { len },
+        decoding,
+        "key_source.secret",
+    ))
 }
