@@ -510,11 +510,32 @@ fn list(items: &[String]) -> String {
         .join(", ")
 }
 
+/// `text` with its control characters escaped (`\n`, `\u{1b}`, …), other
+/// characters as they are. For text that comes from an unauthenticated token
+/// (`alg`, `kid`, a header member name): messages go into logs, and a raw line
+/// break there would let a token forge log lines (CWE-117; RFC 8725 §3.10).
+pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 fn alg_message(found: Option<&str>, allowed: &[String]) -> String {
     match found {
         None => format!("header has no `alg`; allowed: {}", allowed.join(", ")),
         Some(f) => format!(
-            "algorithm `{f}` is not allowed; allowed: {}",
+            "algorithm `{}` is not allowed; allowed: {}",
+            escape_controls(f),
             allowed.join(", ")
         ),
     }
@@ -528,7 +549,8 @@ fn key_not_found_message(
 ) -> String {
     match kid {
         Some(kid) => format!(
-            "no key with kid `{kid}` for {alg}; key IDs available for {alg}: {}",
+            "no key with kid `{}` for {alg}; key IDs available for {alg}: {}",
+            escape_controls(kid),
             list(available)
         ),
         None => format!(

@@ -126,8 +126,11 @@ impl<'de> Visitor<'de> for Strict {
         let mut members = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if members.contains_key(&key) {
+                // The name may come from an unauthenticated header: no raw
+                // control characters into messages and logs.
                 return Err(de::Error::custom(format!(
-                    "repeats the member name `{key}`"
+                    "repeats the member name `{}`",
+                    crate::error::escape_controls(&key)
                 )));
             }
             let value = map.next_value_seed(Strict {

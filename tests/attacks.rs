@@ -623,6 +623,15 @@ fn check_hygiene(error: &Error, token: &str) -> Result<(), String> {
             }
         }
     }
+    // The message goes into logs (the WARN event of every rejection): text
+    // from the token must not bring control characters, or a `kid` holding
+    // "\n" forges log lines (CWE-117; RFC 8725 §3.10).
+    let message = error.to_string();
+    if let Some(c) = message.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "the message holds the control character {c:?}: {message:?}"
+        ));
+    }
     Ok(())
 }
 

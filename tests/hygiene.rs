@@ -217,6 +217,14 @@ fn tokens() -> Vec<String> {
         .unwrap(),
     );
     out.push(sign_raw(&hs, Algorithm::HS256, br#"{"alg":"none"}"#, b"{}").unwrap());
+    // Header text that would forge log lines if it reached a log raw (CWE-117).
+    for header in [
+        r#"{"alg":"HS256","kid":"x\nINFO jwt_sso: token accepted user_id=admin"}"#,
+        r#"{"alg":"none\r\nINFO forged"}"#,
+        r#"{"alg":"HS256","a\nforged":1,"a\nforged":2}"#,
+    ] {
+        out.push(sign_raw(&hs, Algorithm::HS256, header.as_bytes(), b"{}").unwrap());
+    }
     out.push(format!("{good}.extra"));
     out.push("a".repeat(20_000));
     out
@@ -304,6 +312,10 @@ fn tracing_events_never_show_a_token_or_a_secret() {
     assert!(errors.len() > 20);
     for event in &events {
         assert_clean("a tracing event", event);
+        assert!(
+            !event.chars().any(char::is_control),
+            "an event holds a raw control character: {event:?}"
+        );
         for token in &tokens {
             assert!(
                 !event.contains(token.as_str()),

@@ -43,9 +43,11 @@ fn field_b64<'a>(jwk: &'a serde_json::Map<String, Value>, name: &str) -> Result<
 /// Parses one JWK. `index` names the key in messages when it has no `kid`.
 pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, JwkSkip> {
     let kid = value.get("kid").and_then(Value::as_str).map(str::to_owned);
-    let name = kid
-        .as_ref()
-        .map_or_else(|| format!("#{index}"), |k| format!("`{k}`"));
+    let name = kid.as_ref().map_or_else(
+        || format!("#{index}"),
+        // A remote set's `kid` goes into logs: no raw control characters.
+        |k| format!("`{}`", crate::error::escape_controls(k)),
+    );
     let skip = |reason: String| JwkSkip {
         key: name.clone(),
         reason,
