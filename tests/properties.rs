@@ -302,6 +302,18 @@ proptest! {
         }
     }
 
+    /// Any clock reading, however far from today, only changes the outcome:
+    /// no panic, and every error renders (times outside RFC 3339 included).
+    #[test]
+    fn any_clock_reading_never_panics(which in 0..6usize, now in any::<i64>()) {
+        let token = &valid_tokens()[which];
+        for v in verifiers() {
+            if let Err(e) = v.verify_at(token, now) {
+                let _ = (e.to_string(), format!("{e:?}"), e.to_json());
+            }
+        }
+    }
+
     /// Arbitrary text never panics the configuration loaders (JSON and TOML).
     #[test]
     fn arbitrary_text_never_panics_the_loaders(text in prop::collection::vec(any::<char>(), 0..400)) {
