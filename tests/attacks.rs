@@ -13,7 +13,8 @@
 //! Besides its own outcome, every case checks that
 //! - no URL from a token is fetched: a listener on 127.0.0.1, whose address the
 //!   `jku`/`x5u` cases carry, must never see a connection;
-//! - the error never shows the token, one of its segments or the shared secret.
+//! - the error never shows the token, one of its segments or the shared secret,
+//!   and its message holds no control character (it is logged: CWE-117).
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
