@@ -295,7 +295,7 @@ pub enum Error {
         key: String,
     },
     /// A claim has the wrong type.
-    #[error("claim `{claim}` is {found}, expected {expected}")]
+    #[error("claim `{claim}` is {}, expected {expected}", escape_controls(found))]
     InvalidClaim {
         /// The claim name (or JSON Pointer).
         claim: String,
@@ -353,7 +353,7 @@ pub enum Error {
         leeway: u64,
     },
     /// `iss` differs.
-    #[error("issuer mismatch: expected `{expected}`, found {}", found.as_deref().map_or_else(|| "no `iss` claim".to_owned(), |f| format!("`{f}`")))]
+    #[error("issuer mismatch: expected `{expected}`, found {}", found.as_deref().map_or_else(|| "no `iss` claim".to_owned(), |f| format!("`{}`", escape_controls(f))))]
     IssuerMismatch {
         /// The configured issuer.
         expected: String,
@@ -505,15 +505,17 @@ fn list(items: &[String]) -> String {
     }
     items
         .iter()
-        .map(|s| format!("`{s}`"))
+        .map(|s| format!("`{}`", escape_controls(s)))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// `text` with its control characters escaped (`\n`, `\u{1b}`, …), other
-/// characters as they are. For text that comes from an unauthenticated token
-/// (`alg`, `kid`, a header member name): messages go into logs, and a raw line
-/// break there would let a token forge log lines (CWE-117; RFC 8725 §3.10).
+/// characters as they are. For text that comes from a token: from its
+/// unauthenticated header (`alg`, `kid`, a member name), and from claims, which
+/// users often choose themselves at the identity provider (a name, a
+/// department). Messages go into logs, and a raw line break there would let a
+/// token forge log lines (CWE-117; RFC 8725 §3.10).
 pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return text.into();

@@ -12,7 +12,7 @@
 //! are accepted and rejected.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -109,8 +109,22 @@ fn configs() -> Vec<(&'static str, JwtConfig)> {
     ]
 }
 
+/// The capture, installed once as the global subscriber of this test binary:
+/// a thread-scoped subscriber (`with_default`) races with the other test's
+/// threads over `tracing`'s callsite interest cache, and can miss events.
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        tracing::subscriber::set_global_default(capture.clone())
+            .expect("no other global subscriber in this test binary");
+        capture
+    })
+}
+
 #[test]
 fn every_type_holding_a_secret_renders_without_it() {
+    capture();
     set_env();
     // Secret: Debug and Display redact; serde writes the text (documented: configurations round-trip).
     let secret = Secret::new(TEXT_SECRET);
@@ -225,6 +239,10 @@ fn tokens() -> Vec<String> {
     ] {
         out.push(sign_raw(&hs, Algorithm::HS256, header.as_bytes(), b"{}").unwrap());
     }
+    // Accepted, with a user ID that would forge a log line in the DEBUG event.
+    let mut forged = claims.clone();
+    forged["sub"] = json!("jdoe\nINFO jwt_sso: token accepted user_id=admin");
+    out.push(sign_json(&hs, Algorithm::HS256, &forged).unwrap());
     out.push(format!("{good}.extra"));
     out.push("a".repeat(20_000));
     out
@@ -276,9 +294,9 @@ impl Subscriber for Capture {
 
 #[test]
 fn tracing_events_never_show_a_token_or_a_secret() {
-    let capture = Capture::default();
+    let capture = capture();
     let tokens = tokens();
-    let errors: Vec<Error> = tracing::subscriber::with_default(capture.clone(), || {
+    let errors: Vec<Error> = {
         let mut errors = Vec::new();
         for (_, config) in configs() {
             let verifier = Verifier::new(config).unwrap();
@@ -294,7 +312,7 @@ fn tracing_events_never_show_a_token_or_a_secret() {
             "claims": {"user_id": "sub"}});
         errors.push(JwtConfig::from_json_str(&broken.to_string()).unwrap_err());
         errors
-    });
+    };
     let events = capture.0.lock().unwrap().clone();
     // The capture saw what it should: rejections, acceptances and the skipped JWK.
     assert!(

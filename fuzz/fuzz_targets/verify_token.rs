@@ -77,15 +77,39 @@ fn others() -> &'static [Verifier] {
     })
 }
 
-/// Every way an error is shown must work, and never show the secret.
-fn render(error: &Error) {
+/// Whether the input itself carries the secret's text (raw, or in a base64url
+/// segment): then an error may quote it back (e.g. as the `alg` it names)
+/// without leaking anything. The first crash of this target was exactly that.
+fn carries_secret(input: &[u8]) -> bool {
+    use base64::Engine;
+    let has = |bytes: &[u8]| bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
+    has(input)
+        || input.split(|b| *b == b'.').any(|segment| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(segment)
+                .is_ok_and(|decoded| has(&decoded))
+        })
+}
+
+/// Every way an error is shown must work, never show the secret (unless the
+/// input brought it), and hold no raw control character (messages are logged).
+fn render(error: &Error, input: &[u8]) {
+    let quoted = carries_secret(input);
     for text in [
         error.to_string(),
         format!("{error:?}"),
         error.to_json().to_string(),
     ] {
-        assert!(!text.contains(SECRET), "an error shows the secret: {text}");
+        assert!(
+            quoted || !text.contains(SECRET),
+            "an error shows the secret: {text}"
+        );
     }
+    let message = error.to_string();
+    assert!(
+        !message.chars().any(char::is_control),
+        "a control character in a message: {message:?}"
+    );
     assert!(!error.hint().is_empty());
 }
 
@@ -100,7 +124,7 @@ fuzz_target!(|data: &[u8]| {
         for verifier in std::iter::once(hmac()).chain(others()) {
             match verifier.verify_at(token, NOW) {
                 Ok(identity) => panic!("an unsigned input verified: {identity:?}"),
-                Err(error) => render(&error),
+                Err(error) => render(&error, rest),
             }
         }
         return;
@@ -123,6 +147,6 @@ fuzz_target!(|data: &[u8]| {
             );
             serde_json::to_string(&identity).expect("an identity serialises");
         }
-        Err(error) => render(&error),
+        Err(error) => render(&error, rest),
     }
 });
