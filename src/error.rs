@@ -337,7 +337,7 @@ pub enum Error {
         key: String,
     },
     /// A claim has the wrong type.
-    #[error("claim `{claim}` is {found}, expected {expected}")]
+    #[error("claim `{claim}` is {}, expected {expected}", escape_controls(found))]
     InvalidClaim {
         /// The claim name (or JSON Pointer).
         claim: String,
@@ -395,7 +395,7 @@ pub enum Error {
         leeway: u64,
     },
     /// `iss` differs.
-    #[error("issuer mismatch: expected `{expected}`, found {}", found.as_deref().map_or_else(|| "no `iss` claim".to_owned(), |f| format!("`{f}`")))]
+    #[error("issuer mismatch: expected `{expected}`, found {}", found.as_deref().map_or_else(|| "no `iss` claim".to_owned(), |f| format!("`{}`", escape_controls(f))))]
     IssuerMismatch {
         /// The configured issuer.
         expected: String,
@@ -609,7 +609,7 @@ fn list(items: &[String]) -> String {
     }
     items
         .iter()
-        .map(|s| format!("`{s}`"))
+        .map(|s| format!("`{}`", escape_controls(s)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -643,11 +643,34 @@ fn no_match_message(iss: Option<&str>, candidates: &[(String, Option<String>)]) 
     format!("{found}; enabled configurations: {candidates}")
 }
 
+/// `text` with its control characters escaped (`\n`, `\u{1b}`, …), other
+/// characters as they are. For text that comes from a token: from its
+/// unauthenticated header (`alg`, `kid`, a member name), and from claims, which
+/// users often choose themselves at the identity provider (a name, a
+/// department). Messages go into logs, and a raw line break there would let a
+/// token forge log lines (CWE-117; RFC 8725 §3.10).
+pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 fn alg_message(found: Option<&str>, allowed: &[String]) -> String {
     match found {
         None => format!("header has no `alg`; allowed: {}", allowed.join(", ")),
         Some(f) => format!(
-            "algorithm `{f}` is not allowed; allowed: {}",
+            "algorithm `{}` is not allowed; allowed: {}",
+            escape_controls(f),
             allowed.join(", ")
         ),
     }
@@ -661,7 +684,8 @@ fn key_not_found_message(
 ) -> String {
     match kid {
         Some(kid) => format!(
-            "no key with kid `{kid}` for {alg}; key IDs available for {alg}: {}",
+            "no key with kid `{}` for {alg}; key IDs available for {alg}: {}",
+            escape_controls(kid),
             list(available)
         ),
         None => format!(

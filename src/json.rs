@@ -284,8 +284,13 @@ fn walk_members<'de, M: Members<'de>>(
     de.end().map_err(Some)
 }
 
+/// The name may come from an unauthenticated header: no raw control
+/// characters into messages and logs.
 fn repeated<E: de::Error>(key: &str) -> E {
-    E::custom(format!("repeats the member name `{key}`"))
+    E::custom(format!(
+        "repeats the member name `{}`",
+        crate::error::escape_controls(key)
+    ))
 }
 
 /// Member names seen so far in one object, with their fingerprints. Names
@@ -618,9 +623,7 @@ impl<'de> Visitor<'de> for Strict {
         let mut members = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if members.contains_key(&key) {
-                return Err(de::Error::custom(format!(
-                    "repeats the member name `{key}`"
-                )));
+                return Err(repeated(&key));
             }
             let value = map.next_value_seed(Strict {
                 depth: self.depth + 1,

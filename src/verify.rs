@@ -253,7 +253,9 @@ impl Verifier {
             Ok(identity) => tracing::debug!(
                 target: "jwt_sso",
                 config = %self.config.name,
-                user_id = %identity.user_id,
+                // A user ID is taken as it is (CONTRACT section 4); escaped
+                // here so that one holding a line break forges no log line.
+                user_id = %crate::error::escape_controls(&identity.user_id),
                 "token accepted"
             ),
             Err(error) => tracing::warn!(

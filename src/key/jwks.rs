@@ -8,7 +8,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
-use super::pem::{MIN_RSA_BITS, rsa_bits};
+use super::pem::{MIN_RSA_BITS, rsa_bits, rsa_weakness};
 use super::{Curve, KeyFamily, KeySet, VerifyingKey};
 use crate::config::Algorithm;
 use crate::error::Error;
@@ -43,9 +43,11 @@ fn field_b64<'a>(jwk: &'a serde_json::Map<String, Value>, name: &str) -> Result<
 /// Parses one JWK. `index` names the key in messages when it has no `kid`.
 pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, JwkSkip> {
     let kid = value.get("kid").and_then(Value::as_str).map(str::to_owned);
-    let name = kid
-        .as_ref()
-        .map_or_else(|| format!("#{index}"), |k| format!("`{k}`"));
+    let name = kid.as_ref().map_or_else(
+        || format!("#{index}"),
+        // A remote set's `kid` goes into logs: no raw control characters.
+        |k| format!("`{}`", crate::error::escape_controls(k)),
+    );
     let skip = |reason: String| JwkSkip {
         key: name.clone(),
         reason,
@@ -98,8 +100,8 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
                     "RSA key of {bits} bits is under {MIN_RSA_BITS} bits"
                 )));
             }
-            if e.iter().all(|b| *b == 0) {
-                return Err(skip("RSA exponent is zero".to_owned()));
+            if let Some(problem) = rsa_weakness(&n, &e) {
+                return Err(skip(problem));
             }
             (
                 KeyFamily::Rsa { bits },

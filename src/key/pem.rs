@@ -204,6 +204,9 @@ fn from_pkcs1(der: &[u8]) -> Result<(KeyFamily, DecodingKey), Error> {
     let n = rsa.modulus.as_bytes();
     let e = rsa.public_exponent.as_bytes();
     let bits = rsa_bits(n);
+    if let Some(problem) = rsa_weakness(n, e) {
+        return Err(bad(problem, RSA_WEAKNESS_FIX));
+    }
     Ok((
         KeyFamily::Rsa { bits },
         DecodingKey::from_rsa_raw_components(n, e),
@@ -217,4 +220,73 @@ pub(crate) fn rsa_bits(n: &[u8]) -> usize {
         None => return 0,
     };
     n.len() * 8 - n[0].leading_zeros() as usize
+}
+
+/// What to do about a key [`rsa_weakness`] refuses.
+pub(crate) const RSA_WEAKNESS_FIX: &str = "replace the key at the sender with a new RSA key of 2048 bits or more (public exponent 65537, e.g. `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072`) and paste its public key";
+
+/// Why an RSA public key must not be trusted, whatever its size: a public
+/// exponent that is even or under 3 (RFC 8017 section 3.1; with `e = 1` the
+/// signature is the padded hash itself, so anyone can forge one), or the ROCA
+/// fingerprint (CVE-2017-15361: the private key can be computed from the
+/// public one). Found by the Wycheproof JWK vectors (tc7, tc9). Checked at
+/// load time, for PEM and JWK keys alike, so that a weak key never depends on
+/// the crypto backend to be refused.
+pub(crate) fn rsa_weakness(n: &[u8], e: &[u8]) -> Option<String> {
+    let e = &e[e.iter().position(|b| *b != 0).unwrap_or(e.len())..];
+    let odd = e.last().is_some_and(|b| b & 1 == 1);
+    if !odd || (e.len() == 1 && e[0] < 3) {
+        let shown = if e.len() <= 8 {
+            e.iter()
+                .fold(0u64, |v, b| (v << 8) | u64::from(*b))
+                .to_string()
+        } else {
+            format!("a {}-bit number", rsa_bits(e))
+        };
+        return Some(format!(
+            "the RSA public exponent is {shown}; it must be odd and at least 3"
+        ));
+    }
+    if roca_fingerprint(n) {
+        return Some(
+            "the RSA key has the ROCA fingerprint (CVE-2017-15361): its private key can be computed from the public key".to_owned(),
+        );
+    }
+    None
+}
+
+/// The odd primes among the first 126: the ROCA moduli of 1984 bits and more
+/// are `65537^a` modulo their product (keys under 2048 bits are refused
+/// anyway). A random modulus matches with probability under 2^-160.
+const ROCA_PRIMES: [u32; 125] = [
+    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
+    101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191, 193,
+    197, 199, 211, 223, 227, 229, 233, 239, 241, 251, 257, 263, 269, 271, 277, 281, 283, 293, 307,
+    311, 313, 317, 331, 337, 347, 349, 353, 359, 367, 373, 379, 383, 389, 397, 401, 409, 419, 421,
+    431, 433, 439, 443, 449, 457, 461, 463, 467, 479, 487, 491, 499, 503, 509, 521, 523, 541, 547,
+    557, 563, 569, 571, 577, 587, 593, 599, 601, 607, 613, 617, 619, 631, 641, 643, 647, 653, 659,
+    661, 673, 677, 683, 691, 701,
+];
+
+/// The ROCA test (Nemec et al., CCS 2017): for every prime `p`, `n mod p`
+/// lies in the subgroup of `Z_p*` that 65537 generates.
+fn roca_fingerprint(n: &[u8]) -> bool {
+    ROCA_PRIMES.iter().all(|&p| {
+        let r = n.iter().fold(0u32, |r, b| (r * 256 + u32::from(*b)) % p);
+        let g = 65_537 % p;
+        let (mut order, mut x) = (1u32, g);
+        while x != 1 {
+            x = x * g % p;
+            order += 1;
+        }
+        let (mut power, mut base, mut k) = (1u32, r, order);
+        while k > 0 {
+            if k & 1 == 1 {
+                power = power * base % p;
+            }
+            base = base * base % p;
+            k >>= 1;
+        }
+        r != 0 && power == 1
+    })
 }

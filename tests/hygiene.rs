@@ -1,0 +1,371 @@
+//! Secret hygiene: no secret (and no token) in `Debug`, `Display`, errors,
+//! serialisations or `tracing` events.
+//!
+//! Every public type that can hold a secret is rendered every way it can be.
+//! Serialisation is the one documented exception: a configuration (and the
+//! `Secret`, `SecretSpec` and `KeySource` inside it) serialises its secret as
+//! given, because a saved configuration must load again (see `Secret`); an
+//! `{"env": …}` secret serialises only the variable's name, never its value.
+//!
+//! `tracing` events are captured with a small custom `Subscriber` while
+//! configurations load (including a JWK Set with a skipped key) and tokens
+//! are accepted and rejected.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jwt_sso::mint::{SigningKey, sign_json, sign_raw};
+use jwt_sso::{Algorithm, Error, JwtConfig, KeySource, Secret, SecretSpec, Verifier};
+use serde_json::{Value, json};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+
+/// 2026-01-01T00:00:00Z.
+const NOW: i64 = 1_767_225_600;
+const TEXT_SECRET: &str = "SUPERSECRET-hygiene-text-0123456789abcdef";
+const BINARY_SECRET: &[u8] = b"SUPERSECRET-hygiene-binary-0123456789abcdef";
+const ENV_SECRET: &str = "SUPERSECRET-hygiene-env-0123456789abcdef";
+const ENV_VAR: &str = "JWT_SSO_TEST_HYGIENE_SECRET";
+const OCT_SECRET: &[u8] = b"SUPERSECRET-hygiene-oct-jwk-0123456789abcdef";
+
+fn key(name: &str) -> String {
+    let path = format!("{}/tests/data/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn set_env() {
+    // SAFETY: the variable name is unique to this file; every test sets the same value.
+    unsafe { std::env::set_var(ENV_VAR, ENV_SECRET) };
+}
+
+/// Every form in which one of the secrets could show up.
+fn needles() -> Vec<String> {
+    let mut out = vec![
+        TEXT_SECRET.to_owned(),
+        ENV_SECRET.to_owned(),
+        "SUPERSECRET".to_owned(),
+    ];
+    for bytes in [BINARY_SECRET, OCT_SECRET, TEXT_SECRET.as_bytes()] {
+        out.push(STANDARD.encode(bytes));
+        out.push(URL_SAFE_NO_PAD.encode(bytes));
+        out.push(String::from_utf8_lossy(bytes).into_owned());
+    }
+    out
+}
+
+#[track_caller]
+fn assert_clean(what: &str, text: &str) {
+    for needle in needles() {
+        assert!(
+            !text.contains(&needle),
+            "{what} shows a secret ({needle}): {text}"
+        );
+    }
+}
+
+fn config(key_source: Value) -> JwtConfig {
+    let algorithms = if key_source["type"] == "jwks" {
+        json!(["HS256", "ES256"])
+    } else {
+        json!(["HS256"])
+    };
+    JwtConfig::from_json_str(
+        &json!({
+            "name": "hygiene", "token_name": "token", "issuer": "https://idp.example.com",
+            "algorithms": algorithms, "key_source": key_source, "expiration_time": 3600,
+            "claims": {"user_id": "sub"}
+        })
+        .to_string(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One configuration per way of holding a secret.
+fn configs() -> Vec<(&'static str, JwtConfig)> {
+    set_env();
+    vec![
+        (
+            "text",
+            config(json!({"type": "static", "secret": TEXT_SECRET})),
+        ),
+        (
+            "base64",
+            config(json!({"type": "static", "secret": {"base64": STANDARD.encode(BINARY_SECRET)}})),
+        ),
+        (
+            "env",
+            config(json!({"type": "static", "secret": {"env": ENV_VAR}})),
+        ),
+        (
+            "jwks",
+            config(json!({"type": "jwks", "jwks": {"keys": [
+                {"kty": "oct", "kid": "h", "k": URL_SAFE_NO_PAD.encode(OCT_SECRET)},
+                {"kty": "EC", "crv": "P-256", "kid": "ec", "use": "enc", "x": "AAAA", "y": "AAAA"},
+            ]}})),
+        ),
+    ]
+}
+
+/// The capture, installed once as the global subscriber of this test binary:
+/// a thread-scoped subscriber (`with_default`) races with the other test's
+/// threads over `tracing`'s callsite interest cache, and can miss events.
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        tracing::subscriber::set_global_default(capture.clone())
+            .expect("no other global subscriber in this test binary");
+        capture
+    })
+}
+
+#[test]
+fn every_type_holding_a_secret_renders_without_it() {
+    capture();
+    set_env();
+    // Secret: Debug and Display redact; serde writes the text (documented: configurations round-trip).
+    let secret = Secret::new(TEXT_SECRET);
+    assert_clean("Secret Debug", &format!("{secret:?} {secret:#?}"));
+    assert_clean("Secret Display", &secret.to_string());
+    assert_eq!(
+        serde_json::to_string(&secret).unwrap(),
+        format!("\"{TEXT_SECRET}\"")
+    );
+
+    // SecretSpec: Debug redacts; serde writes the form back (an env secret as its name only).
+    let specs = [
+        SecretSpec::Text(Secret::new(TEXT_SECRET)),
+        SecretSpec::Base64(Secret::new(STANDARD.encode(BINARY_SECRET))),
+        SecretSpec::Env(ENV_VAR.to_owned()),
+    ];
+    for spec in &specs {
+        assert_clean("SecretSpec Debug", &format!("{spec:?} {spec:#?}"));
+    }
+    assert_eq!(
+        serde_json::to_value(&specs[2]).unwrap(),
+        json!({"env": ENV_VAR})
+    );
+
+    for (form, config) in configs() {
+        let what = format!("the {form} configuration");
+        // Debug of the configuration, its key source and the verifier built from it.
+        assert_clean(&what, &format!("{config:?} {config:#?}"));
+        assert_clean(
+            &what,
+            &format!("{:?} {:#?}", config.key_source, config.key_source),
+        );
+        let verifier = Verifier::new(config.clone()).unwrap();
+        assert_clean(&what, &format!("{verifier:?} {verifier:#?}"));
+        // Serialisation: the documented exception, and only for the secret as given.
+        let json = config.to_json_string();
+        match form {
+            "env" => assert_clean("an env configuration's JSON", &json),
+            "text" => assert!(json.contains(TEXT_SECRET)),
+            "base64" => assert!(json.contains(&STANDARD.encode(BINARY_SECRET))),
+            _ => assert!(json.contains(&URL_SAFE_NO_PAD.encode(OCT_SECRET))),
+        }
+        assert_eq!(
+            JwtConfig::from_json_str(&json).unwrap(),
+            config,
+            "{form} round-trips"
+        );
+        // A KeySource serialises the same way (it is part of the configuration).
+        let key_source = serde_json::to_string(&config.key_source).unwrap();
+        assert_eq!(
+            form == "env",
+            !needles().iter().any(|n| key_source.contains(n)),
+            "{form}: {key_source}"
+        );
+        assert!(matches!(
+            config.key_source,
+            KeySource::Static { .. } | KeySource::Jwks { .. }
+        ));
+    }
+
+    // Signing keys (for test tokens) never print.
+    for signing in [
+        SigningKey::from_secret(BINARY_SECRET),
+        SigningKey::from_pem(&key("p256_private.pem")),
+    ] {
+        let text = format!("{signing:?} {signing:#?}");
+        assert_clean("SigningKey", &text);
+        assert!(!text.contains("PRIVATE KEY"), "{text}");
+    }
+}
+
+/// The tokens the tracing test verifies: accepted ones and every kind of rejection.
+fn tokens() -> Vec<String> {
+    let hs = SigningKey::from_secret(TEXT_SECRET.as_bytes());
+    let claims =
+        json!({"iss": "https://idp.example.com", "sub": "jdoe", "iat": NOW, "exp": NOW + 600});
+    let good = sign_json(&hs, Algorithm::HS256, &claims).unwrap();
+    let mut out = vec![good.clone()];
+    let mut tampered = good.clone();
+    tampered.pop();
+    tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
+    out.push(tampered);
+    for patch in [
+        json!({"exp": NOW - 3600}),
+        json!({"iss": "https://evil.example"}),
+        json!({"sub": ""}),
+        json!({"exp": "soon"}),
+        json!({"nbf": NOW + 3600}),
+    ] {
+        let mut c = claims.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        out.push(sign_json(&hs, Algorithm::HS256, &c).unwrap());
+    }
+    // A token whose claims carry the secret's text must not have it echoed either.
+    out.push(
+        sign_raw(
+            &hs,
+            Algorithm::HS256,
+            br#"{"alg":"HS256","kid":"x"}"#,
+            b"not json",
+        )
+        .unwrap(),
+    );
+    out.push(sign_raw(&hs, Algorithm::HS256, br#"{"alg":"none"}"#, b"{}").unwrap());
+    // Header text that would forge log lines if it reached a log raw (CWE-117).
+    for header in [
+        r#"{"alg":"HS256","kid":"x\nINFO jwt_sso: token accepted user_id=admin"}"#,
+        r#"{"alg":"none\r\nINFO forged"}"#,
+        r#"{"alg":"HS256","a\nforged":1,"a\nforged":2}"#,
+    ] {
+        out.push(sign_raw(&hs, Algorithm::HS256, header.as_bytes(), b"{}").unwrap());
+    }
+    // Accepted, with a user ID that would forge a log line in the DEBUG event.
+    let mut forged = claims.clone();
+    forged["sub"] = json!("jdoe\nINFO jwt_sso: token accepted user_id=admin");
+    out.push(sign_json(&hs, Algorithm::HS256, &forged).unwrap());
+    out.push(format!("{good}.extra"));
+    out.push("a".repeat(20_000));
+    out
+}
+
+/// Captures every event and span field, rendered as text.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+struct Text(String);
+
+impl Visit for Text {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, "{}={value:?} ", field.name());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let _ = write!(self.0, "{}={value} ", field.name());
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut text = Text(format!("span {} ", span.metadata().name()));
+        span.record(&mut text);
+        self.0.lock().unwrap().push(text.0);
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, values: &Record<'_>) {
+        let mut text = Text(String::from("record "));
+        values.record(&mut text);
+        self.0.lock().unwrap().push(text.0);
+    }
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut text = Text(format!(
+            "{} {} ",
+            event.metadata().level(),
+            event.metadata().target()
+        ));
+        event.record(&mut text);
+        self.0.lock().unwrap().push(text.0);
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+#[test]
+fn tracing_events_never_show_a_token_or_a_secret() {
+    let capture = capture();
+    let tokens = tokens();
+    let errors: Vec<Error> = {
+        let mut errors = Vec::new();
+        for (_, config) in configs() {
+            let verifier = Verifier::new(config).unwrap();
+            for token in &tokens {
+                if let Err(e) = verifier.verify_at(token, NOW) {
+                    errors.push(e);
+                }
+            }
+        }
+        // A configuration error next to a secret.
+        let broken = json!({"name": "broken", "token_name": "t", "algorithms": ["HS512"],
+            "key_source": {"type": "static", "secret": TEXT_SECRET}, "expiration_time": 3600,
+            "claims": {"user_id": "sub"}});
+        errors.push(JwtConfig::from_json_str(&broken.to_string()).unwrap_err());
+        errors
+    };
+    let events = capture.0.lock().unwrap().clone();
+    // The capture saw what it should: rejections, acceptances and the skipped JWK.
+    assert!(
+        events.iter().any(|e| e.contains("token rejected")),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(|e| e.contains("token accepted")),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(|e| e.contains("JWK skipped")),
+        "{events:#?}"
+    );
+    assert!(errors.len() > 20);
+    for event in &events {
+        assert_clean("a tracing event", event);
+        assert!(
+            !event.chars().any(char::is_control),
+            "an event holds a raw control character: {event:?}"
+        );
+        for token in &tokens {
+            assert!(
+                !event.contains(token.as_str()),
+                "an event shows a token: {event}"
+            );
+            for segment in token.split('.').filter(|s| s.len() >= 16) {
+                assert!(
+                    !event.contains(segment),
+                    "an event shows a token segment: {event}"
+                );
+            }
+        }
+    }
+    for error in &errors {
+        for text in [
+            error.to_string(),
+            format!("{error:?}"),
+            error.to_json().to_string(),
+            error.hint().to_owned(),
+        ] {
+            assert_clean("an error", &text);
+            for token in &tokens {
+                assert!(
+                    !text.contains(token.as_str()),
+                    "an error shows a token: {text}"
+                );
+            }
+        }
+    }
+    println!(
+        "{} tracing events and {} errors checked",
+        events.len(),
+        errors.len()
+    );
+}
