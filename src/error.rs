@@ -311,7 +311,10 @@ pub enum Error {
         allowed: Vec<String>,
     },
     /// The header carries `crit`.
-    #[error("header has a `crit` member ({crit}); no JWS extensions are supported")]
+    #[error(
+        "header has a `crit` member ({}); no JWS extensions are supported",
+        escape_controls(crit)
+    )]
     CriticalHeader {
         /// The `crit` value as JSON text.
         crit: String,

@@ -70,3 +70,22 @@ fn crash_69f65dbc_an_alg_that_quotes_the_secret() {
     let error = hmac().verify_at(&plain, NOW).unwrap_err();
     assert!(!error.to_string().contains(SECRET), "{error}");
 }
+
+/// crash-683ead4b (aws-lc backend, 2.3 million runs in): a `crit` holding DEL
+/// (U+007F), which JSON rendering leaves unescaped, reached the
+/// `critical_header` message raw; C1 controls such as NEL (U+0085, a line
+/// break to some log viewers) and CSI (U+009B) would too. Fixed: the `crit`
+/// text is escaped like every other text from a token.
+#[test]
+fn crash_683ead4b_a_crit_holding_control_characters() {
+    let input = STANDARD
+        .decode("A3siYWxnIjoiSFMyNTYiLCJjcml0Ijoif39hIn0=")
+        .unwrap();
+    assert_eq!(input[0] % 4, 3, "mode 3 of the target");
+    let token = signed_header_and_payload(&input);
+    let error = hmac().verify_at(&token, NOW).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::CriticalHeader, "{error}");
+    let message = error.to_string();
+    assert!(!message.chars().any(char::is_control), "{message:?}");
+    assert!(message.contains(r"\u{7f}\u{7f}a"), "{message}");
+}
