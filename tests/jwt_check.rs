@@ -113,6 +113,21 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `jwt_check --config CONFIG --json --now NOW TOKEN`.
+fn run_json(config: &std::path::Path, now: &str, token: &str) -> Output {
+    run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+            "--now",
+            now,
+            token,
+        ],
+        None,
+    )
+}
+
 fn last_json_line(output: &Output) -> Value {
     let stdout = String::from_utf8(output.stdout.clone()).unwrap();
     let last = stdout.lines().last().unwrap_or_else(|| {
@@ -174,17 +189,7 @@ fn json_mode_accepts_with_the_contract_shape() {
 fn json_mode_rejects_with_kind_message_and_hint() {
     let config = write_temp("reject.json", &config_json().to_string());
     let late = (NOW + 3600 + 60).to_string();
-    let out = run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--json",
-            "--now",
-            &late,
-            &token(good_claims()),
-        ],
-        None,
-    );
+    let out = run_json(&config, &late, &token(good_claims()));
     assert_eq!(out.status.code(), Some(1));
     let line = last_json_line(&out);
     assert_eq!(line["ok"], json!(false));
@@ -295,17 +300,7 @@ user_id = "loginname"
     );
     let config = write_temp("config.toml", &toml);
     let now = NOW.to_string();
-    let out = run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--json",
-            "--now",
-            &now,
-            &token(good_claims()),
-        ],
-        None,
-    );
+    let out = run_json(&config, &now, &token(good_claims()));
     assert_eq!(
         out.status.code(),
         Some(0),
