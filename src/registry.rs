@@ -17,7 +17,7 @@ use crate::config::{DEFAULT_MAX_TOKEN_BYTES, JwtConfig};
 use crate::error::{Error, TokenPart};
 use crate::json::{parse_claims, peek_string_member};
 use crate::map::MappedIdentity;
-use crate::verify::{STRICT_B64URL, Verifier};
+use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 
 /// Named JWT configurations, each validated into a [`Verifier`]: the list an
 /// administrator manages (name, enabled, last modified, creator).
@@ -543,27 +543,10 @@ fn route_in(snapshot: &Snapshot, token: &str) -> Result<(Arc<Verifier>, Option<V
 /// The payload of an unverified token, decoded strictly, read only to
 /// choose a configuration by its `iss`.
 fn decode_payload(token: &str) -> Result<Vec<u8>, Error> {
-    let mut segments = token.split('.');
-    let (Some(_), Some(payload), Some(_), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
-        return Err(Error::malformed(
-            TokenPart::Token,
-            format!(
-                "a compact JWT has exactly 3 dot-separated segments, this one has {}",
-                token.split('.').count()
-            ),
-        ));
-    };
-    STRICT_B64URL.decode(payload).map_err(|_| {
-        Error::malformed(
-            TokenPart::Token,
-            "the payload segment is not strict base64url (no padding, no other characters, zero trailing bits)",
-        )
-    })
+    let [_, payload, _] = segments(token)?;
+    STRICT_B64URL
+        .decode(payload)
+        .map_err(|_| not_base64url("payload"))
 }
 
 /// The payload is not a strict JSON object; errors never describe its contents.

@@ -131,6 +131,31 @@ impl Parsed<'_> {
     }
 }
 
+/// The three dot-separated segments of a compact JWS (step 3).
+pub(crate) fn segments(token: &str) -> Result<[&str; 3], Error> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) => Ok([h, p, s]),
+        _ => Err(Error::malformed(
+            TokenPart::Token,
+            format!(
+                "a compact JWT has exactly 3 dot-separated segments, this one has {}",
+                token.split('.').count()
+            ),
+        )),
+    }
+}
+
+/// The `which` segment is not strict base64url (step 3).
+pub(crate) fn not_base64url(which: &str) -> Error {
+    Error::malformed(
+        TokenPart::Token,
+        format!(
+            "the {which} segment is not strict base64url (no padding, no other characters, zero trailing bits)"
+        ),
+    )
+}
+
 /// The registered claims, typed (step 9), borrowed from the claims.
 struct Registered<'c> {
     exp: Option<f64>,
@@ -463,27 +488,8 @@ impl Verifier {
                 max: self.config.max_token_bytes,
             });
         }
-        let mut segments = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            let count = token.split('.').count();
-            return Err(Error::malformed(
-                TokenPart::Token,
-                format!("a compact JWT has exactly 3 dot-separated segments, this one has {count}"),
-            ));
-        };
-        let malformed = |which: &str| {
-            Error::malformed(
-                TokenPart::Token,
-                format!(
-                    "the {which} segment is not strict base64url (no padding, no other characters, zero trailing bits)"
-                ),
-            )
-        };
+        let [h, p, s] = segments(token)?;
+        let malformed = not_base64url;
         // The header is decoded onto the stack and parsed in place.
         let mut header_buf = [0u8; 1024];
         let header_vec;
