@@ -232,6 +232,69 @@ pub struct JwtConfig {
         with = "last_modified"
     )]
     pub last_modified: Option<OffsetDateTime>,
+    /// When `true`, every token must carry a string `jti` (`missing_jti`),
+    /// and a login with a `jti` this configuration already accepted (for the
+    /// same `iss`) is refused with `token_replayed`. Default `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub single_use: bool,
+    /// When `false`, a login for a user the host does not have is refused
+    /// with `unknown_user` and nothing is created. Default `true`.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub create_users: bool,
+    /// Whether this configuration may log in users that another
+    /// configuration created. Default [`UserScope::Own`].
+    #[serde(default, skip_serializing_if = "UserScope::is_own")]
+    pub user_scope: UserScope,
+    /// How the mapped user ID is normalised. Default [`UserIdNormalize::None`].
+    #[serde(default, skip_serializing_if = "UserIdNormalize::is_none")]
+    pub user_id_normalize: UserIdNormalize,
+    /// When `true`, name, email and roles of an existing user are replaced
+    /// from each login's identity. Default `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sync_on_login: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+/// Whether a configuration may log in a user that another configuration
+/// created (CONTRACT section 6). Users the host created itself may be logged
+/// in by any configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserScope {
+    /// Only users this configuration created (or the host created): the default.
+    #[default]
+    Own,
+    /// Also users that another configuration created.
+    Shared,
+}
+
+impl UserScope {
+    fn is_own(&self) -> bool {
+        *self == UserScope::Own
+    }
+}
+
+/// How a mapped user ID is normalised before the store is asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserIdNormalize {
+    /// The user ID as sent: the default.
+    #[default]
+    None,
+    /// Unicode NFC, then lower case, so `JDoe`, `jdoe` and a decomposed `é` name one user.
+    Lowercase,
+}
+
+impl UserIdNormalize {
+    fn is_none(&self) -> bool {
+        *self == UserIdNormalize::None
+    }
 }
 
 fn default_true() -> bool {
@@ -540,6 +603,18 @@ impl JwtConfig {
     pub fn to_json_string(&self) -> String {
         // A JwtConfig holds only strings, numbers, maps and JSON values: it always serialises.
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// A short tag that changes whenever anything of the configuration
+    /// changes (the base64url of the first 16 bytes of the SHA-256 of its JSON
+    /// form): the `ETag` of the administrator's API. Every instance computes
+    /// the same tag for the same configuration.
+    pub fn version(&self) -> String {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let digest = sha2::Sha256::digest(&json);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
     }
 
     /// Checks every rule of CONTRACT section 1, including that the keys parse

@@ -46,6 +46,24 @@ pub enum ErrorKind {
     AudienceMismatch,
     /// The user-ID claim is absent, `null` or empty.
     MissingUserId,
+    /// `single_use` is on and the token carries no non-empty string `jti`.
+    MissingJti,
+    /// `single_use` is on and this (`iss`, `jti`) was already accepted.
+    TokenReplayed,
+    /// `create_users` is off and the host has no such user.
+    UnknownUser,
+    /// The user was created by another configuration, and this one's `user_scope` is `own`.
+    UserConflict,
+    /// A request to an administrator's endpoint carries no valid credential (HTTP 401).
+    Unauthorized,
+    /// A session without the administrator's role called an administrator's endpoint (HTTP 403).
+    Forbidden,
+    /// A conditional update named a version that is no longer current (HTTP 412).
+    VersionConflict,
+    /// A change was sent without the version it is based on (`If-Match`, HTTP 428).
+    PreconditionRequired,
+    /// A delete was sent without confirming the configuration's name.
+    ConfirmationRequired,
     /// Remote keys could not be fetched and no cached keys apply.
     KeyFetch,
     /// The configuration is invalid.
@@ -68,7 +86,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order of CONTRACT section 2 (then the non-token kinds).
-    pub const ALL: [ErrorKind; 25] = [
+    pub const ALL: [ErrorKind; 34] = [
         ErrorKind::Disabled,
         ErrorKind::TokenTooLarge,
         ErrorKind::Malformed,
@@ -85,6 +103,15 @@ impl ErrorKind {
         ErrorKind::IssuerMismatch,
         ErrorKind::AudienceMismatch,
         ErrorKind::MissingUserId,
+        ErrorKind::MissingJti,
+        ErrorKind::TokenReplayed,
+        ErrorKind::UnknownUser,
+        ErrorKind::UserConflict,
+        ErrorKind::Unauthorized,
+        ErrorKind::Forbidden,
+        ErrorKind::VersionConflict,
+        ErrorKind::PreconditionRequired,
+        ErrorKind::ConfirmationRequired,
         ErrorKind::KeyFetch,
         ErrorKind::Config,
         ErrorKind::Store,
@@ -115,6 +142,15 @@ impl ErrorKind {
             ErrorKind::IssuerMismatch => "issuer_mismatch",
             ErrorKind::AudienceMismatch => "audience_mismatch",
             ErrorKind::MissingUserId => "missing_user_id",
+            ErrorKind::MissingJti => "missing_jti",
+            ErrorKind::TokenReplayed => "token_replayed",
+            ErrorKind::UnknownUser => "unknown_user",
+            ErrorKind::UserConflict => "user_conflict",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::VersionConflict => "version_conflict",
+            ErrorKind::PreconditionRequired => "precondition_required",
+            ErrorKind::ConfirmationRequired => "confirmation_required",
             ErrorKind::KeyFetch => "key_fetch",
             ErrorKind::Config => "config",
             ErrorKind::Store => "store",
@@ -178,6 +214,33 @@ impl ErrorKind {
             ErrorKind::MissingUserId => {
                 "Check the username field mapping: `claims.user_id` must name a claim that every token carries with a non-empty value."
             }
+            ErrorKind::MissingJti => {
+                "The configuration is single_use: make the sender put a unique string `jti` in every token, or turn single_use off."
+            }
+            ErrorKind::TokenReplayed => {
+                "The token was already used to log in and the configuration is single_use: make the sender mint a fresh token (new `jti`) for every login."
+            }
+            ErrorKind::UnknownUser => {
+                "The configuration does not create users (create_users is false): create the user in the host first, or turn create_users on."
+            }
+            ErrorKind::UserConflict => {
+                "The user was created by another configuration: set user_scope to \"shared\" on this configuration if both may log in the same users."
+            }
+            ErrorKind::Unauthorized => {
+                "Send the administrator's token as `Authorization: Bearer …`, or sign in with a session whose user has the administrator's role."
+            }
+            ErrorKind::Forbidden => {
+                "Sign in as a user with the administrator's role (login_server's --admin-role)."
+            }
+            ErrorKind::VersionConflict => {
+                "Someone saved this configuration in the meantime: reload it, apply your change again and save."
+            }
+            ErrorKind::PreconditionRequired => {
+                "Send the configuration's current version (its ETag) in `If-Match`, so that a concurrent change is not overwritten."
+            }
+            ErrorKind::ConfirmationRequired => {
+                "Confirm the delete by passing the configuration's name as `confirm`."
+            }
             ErrorKind::KeyFetch => {
                 "Check that the key set URL or issuer is right and reachable from this server, and that it serves a JSON Web Key Set."
             }
@@ -203,6 +266,95 @@ impl ErrorKind {
             ErrorKind::Io => {
                 "Check that the file exists and that this process may read it (or, when saving, write it and its directory)."
             }
+        }
+    }
+}
+
+impl ErrorKind {
+    /// The HTTP status a host answers with for this kind (CONTRACT sections 6
+    /// and 7): `401` for every rejected token (with `WWW-Authenticate:
+    /// Bearer`), `403` for a login the host's policies refuse, `503` when the
+    /// host cannot decide now (keys or store unreachable), `400` for a
+    /// malformed request.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::Disabled
+            | ErrorKind::TokenTooLarge
+            | ErrorKind::Malformed
+            | ErrorKind::AlgorithmNotAllowed
+            | ErrorKind::CriticalHeader
+            | ErrorKind::KeyNotFound
+            | ErrorKind::InvalidSignature
+            | ErrorKind::InvalidClaim
+            | ErrorKind::MissingExp
+            | ErrorKind::Expired
+            | ErrorKind::NotYetValid
+            | ErrorKind::IssuedInFuture
+            | ErrorKind::MaxAgeExceeded
+            | ErrorKind::IssuerMismatch
+            | ErrorKind::AudienceMismatch
+            | ErrorKind::MissingUserId
+            | ErrorKind::MissingJti
+            | ErrorKind::TokenReplayed
+            | ErrorKind::NoMatchingConfig
+            | ErrorKind::AmbiguousConfig
+            | ErrorKind::Unauthorized => 401,
+            ErrorKind::UnknownUser | ErrorKind::UserConflict | ErrorKind::Forbidden => 403,
+            ErrorKind::KeyFetch | ErrorKind::Store => 503,
+            ErrorKind::Config | ErrorKind::BadRequest | ErrorKind::ConfirmationRequired => 400,
+            ErrorKind::UnknownConfig => 404,
+            ErrorKind::DuplicateName => 409,
+            ErrorKind::VersionConflict => 412,
+            ErrorKind::PreconditionRequired => 428,
+            ErrorKind::Io => 500,
+        }
+    }
+
+    /// Whether a response with this kind carries `WWW-Authenticate: Bearer`
+    /// (every `401` does).
+    pub fn is_authentication_failure(self) -> bool {
+        self.http_status() == 401
+    }
+
+    /// A short fixed sentence for clients: it never holds a value from the
+    /// configuration, the key set or the token (CONTRACT section 6). The full
+    /// message and hint are for logs and the administrator.
+    pub fn public_message(self) -> &'static str {
+        match self {
+            ErrorKind::Disabled => "This login method is disabled.",
+            ErrorKind::TokenTooLarge => "The token is too large.",
+            ErrorKind::Malformed => "The token is malformed.",
+            ErrorKind::AlgorithmNotAllowed => "The token's signature algorithm is not allowed.",
+            ErrorKind::CriticalHeader => "The token uses unsupported header extensions.",
+            ErrorKind::KeyNotFound => "No key is known for the token's signature.",
+            ErrorKind::InvalidSignature => "The token's signature is invalid.",
+            ErrorKind::InvalidClaim => "The token has an invalid claim.",
+            ErrorKind::MissingExp => "The token has no expiration time.",
+            ErrorKind::Expired => "The token has expired.",
+            ErrorKind::NotYetValid => "The token is not valid yet.",
+            ErrorKind::IssuedInFuture => "The token is issued in the future.",
+            ErrorKind::MaxAgeExceeded => "The token is valid for longer than allowed.",
+            ErrorKind::IssuerMismatch => "The token's issuer is not accepted.",
+            ErrorKind::AudienceMismatch => "The token is not meant for this server.",
+            ErrorKind::MissingUserId => "The token does not name a user.",
+            ErrorKind::MissingJti => "The token has no token ID.",
+            ErrorKind::TokenReplayed => "The token was already used.",
+            ErrorKind::UnknownUser => "The user is not known here.",
+            ErrorKind::UserConflict => "The user belongs to another login method.",
+            ErrorKind::Unauthorized => "Authentication is required.",
+            ErrorKind::Forbidden => "Access is denied.",
+            ErrorKind::VersionConflict => "The resource was changed by someone else.",
+            ErrorKind::PreconditionRequired => "The request must be conditional (If-Match).",
+            ErrorKind::ConfirmationRequired => "The request must be confirmed.",
+            ErrorKind::KeyFetch => "The login cannot be checked right now; try again later.",
+            ErrorKind::Config => "The configuration is invalid.",
+            ErrorKind::Store => "The login cannot be completed right now; try again later.",
+            ErrorKind::DuplicateName => "The name is already taken.",
+            ErrorKind::UnknownConfig => "No such configuration.",
+            ErrorKind::NoMatchingConfig => "No login method accepts this token.",
+            ErrorKind::AmbiguousConfig => "More than one login method matches this token.",
+            ErrorKind::BadRequest => "The request is malformed.",
+            ErrorKind::Io => "An internal error occurred.",
         }
     }
 }
@@ -426,6 +578,89 @@ pub enum Error {
         /// The names of the claims the token has.
         present: Vec<String>,
     },
+    /// `single_use` is on and the token has no usable `jti`.
+    #[error(
+        "configuration is single_use but `jti` is {state}; claims present: {}",
+        list(present)
+    )]
+    MissingJti {
+        /// `"absent"`, `"empty"` or the JSON type found, e.g. `"a number"`.
+        state: String,
+        /// The names of the claims the token has.
+        present: Vec<String>,
+    },
+    /// The (`iss`, `jti`) of a `single_use` configuration was already accepted.
+    #[error("token `jti` {} (issuer {}) was already used to log in through configuration `{config}`", quoted(jti), iss.as_deref().map_or_else(|| "none".to_owned(), quoted))]
+    TokenReplayed {
+        /// The configuration's name.
+        config: String,
+        /// The token's `iss`, if any.
+        iss: Option<String>,
+        /// The token's `jti`.
+        jti: String,
+    },
+    /// `create_users` is off and the user does not exist.
+    #[error(
+        "user {} does not exist and configuration `{config}` does not create users (create_users = false)",
+        quoted(user_id)
+    )]
+    UnknownUser {
+        /// The configuration's name.
+        config: String,
+        /// The user ID of the identity.
+        user_id: String,
+    },
+    /// The user belongs to another configuration.
+    #[error(
+        "user {} was created by configuration `{owner}`, and configuration `{config}` may log in only its own users (user_scope = \"own\")",
+        quoted(user_id)
+    )]
+    UserConflict {
+        /// The configuration that tried to log the user in.
+        config: String,
+        /// The user ID of the identity.
+        user_id: String,
+        /// The configuration that created the user.
+        owner: String,
+        /// The administrator's next step, naming the owner.
+        fix: String,
+    },
+    /// No or a bad credential for an administrator's endpoint.
+    #[error("{problem}")]
+    Unauthorized {
+        /// What is wrong with the credential (never the credential itself).
+        problem: String,
+    },
+    /// A session without the administrator's role.
+    #[error("{problem}")]
+    Forbidden {
+        /// Why access is refused.
+        problem: String,
+    },
+    /// A conditional update named a stale version.
+    #[error(
+        "configuration `{config}` was changed by someone else (expected version {expected}, current version {current})"
+    )]
+    VersionConflict {
+        /// The configuration's name.
+        config: String,
+        /// The version the change was based on.
+        expected: String,
+        /// The current version.
+        current: String,
+    },
+    /// A change without `If-Match`.
+    #[error("changing configuration `{config}` needs its current version in `If-Match`")]
+    PreconditionRequired {
+        /// The configuration's name.
+        config: String,
+    },
+    /// A delete without the right confirmation.
+    #[error("deleting configuration `{config}` needs `confirm` set to its name")]
+    ConfirmationRequired {
+        /// The configuration's name.
+        config: String,
+    },
     /// Remote keys could not be fetched and no cached keys apply.
     #[error("could not fetch keys from {url}: {reason}")]
     KeyFetch {
@@ -525,6 +760,15 @@ impl Error {
             Error::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
             Error::AudienceMismatch { .. } => ErrorKind::AudienceMismatch,
             Error::MissingUserId { .. } => ErrorKind::MissingUserId,
+            Error::MissingJti { .. } => ErrorKind::MissingJti,
+            Error::TokenReplayed { .. } => ErrorKind::TokenReplayed,
+            Error::UnknownUser { .. } => ErrorKind::UnknownUser,
+            Error::UserConflict { .. } => ErrorKind::UserConflict,
+            Error::Unauthorized { .. } => ErrorKind::Unauthorized,
+            Error::Forbidden { .. } => ErrorKind::Forbidden,
+            Error::VersionConflict { .. } => ErrorKind::VersionConflict,
+            Error::PreconditionRequired { .. } => ErrorKind::PreconditionRequired,
+            Error::ConfirmationRequired { .. } => ErrorKind::ConfirmationRequired,
             Error::KeyFetch { .. } => ErrorKind::KeyFetch,
             Error::Config { .. } => ErrorKind::Config,
             Error::Store { .. } => ErrorKind::Store,
@@ -540,7 +784,7 @@ impl Error {
     /// What the administrator should change. Config errors carry their own fix.
     pub fn hint(&self) -> &str {
         match self {
-            Error::Config { fix, .. } => fix,
+            Error::Config { fix, .. } | Error::UserConflict { fix, .. } => fix,
             other => other.kind().hint(),
         }
     }
@@ -554,6 +798,19 @@ impl Error {
             "message": self.to_string(),
             "hint": self.hint(),
         })
+    }
+
+    /// The body a client may see (CONTRACT section 6):
+    /// `{"error": {"kind": …, "message": <fixed sentence>}}`; no value from
+    /// the configuration, the key set or the token.
+    pub fn public_json(&self) -> serde_json::Value {
+        let kind = self.kind();
+        serde_json::json!({"error": {"kind": kind.as_str(), "message": kind.public_message()}})
+    }
+
+    /// The HTTP status for this error ([`ErrorKind::http_status`]).
+    pub fn http_status(&self) -> u16 {
+        self.kind().http_status()
     }
 
     pub(crate) fn config(
@@ -604,6 +861,10 @@ impl Serialize for Error {
         s.serialize_field("hint", self.hint())?;
         s.end()
     }
+}
+
+fn quoted(value: &str) -> String {
+    format!("`{}`", escape_controls(value))
 }
 
 fn list(items: &[String]) -> String {
@@ -736,6 +997,15 @@ mod tests {
             | ErrorKind::IssuerMismatch
             | ErrorKind::AudienceMismatch
             | ErrorKind::MissingUserId
+            | ErrorKind::MissingJti
+            | ErrorKind::TokenReplayed
+            | ErrorKind::UnknownUser
+            | ErrorKind::UserConflict
+            | ErrorKind::Unauthorized
+            | ErrorKind::Forbidden
+            | ErrorKind::VersionConflict
+            | ErrorKind::PreconditionRequired
+            | ErrorKind::ConfirmationRequired
             | ErrorKind::KeyFetch
             | ErrorKind::Config
             | ErrorKind::Store

@@ -153,6 +153,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
     Algorithm, ClaimNames, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_USER_TYPE, JwtConfig,
     KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, SecretSpec, UnknownAlgorithm,
+    UserIdNormalize, UserScope,
 };
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
@@ -164,7 +165,10 @@ pub use remote::{
     ManualClock, RemoteOptions, ReqwestFetch,
 };
 pub use secret::Secret;
-pub use store::{Authenticator, Login, MemoryStore, StoreError, User, UserStore};
+pub use store::{
+    Authenticator, ConfigChange, ConfigStore, JtiKey, Login, MemoryStore, ReplayStore, Session,
+    SessionStore, StoreError, User, UserStore,
+};
 pub use verify::Verifier;
 
 /// The README's examples, compiled and run as doctests.

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::JwtConfig;
 use crate::error::Error;
 use crate::map::MappedIdentity;
 use crate::registry::Registry;
@@ -30,6 +31,10 @@ pub struct User {
     pub name: Option<String>,
     /// The email address, when the token carried one.
     pub email: Option<String>,
+    /// The name of the configuration whose login created the user; `None`
+    /// for a user the host created itself (any configuration may log it in).
+    #[serde(default)]
+    pub created_by_config: Option<String>,
 }
 
 impl User {
@@ -41,6 +46,7 @@ impl User {
             roles: identity.roles.clone(),
             name: identity.name.clone(),
             email: identity.email.clone(),
+            created_by_config: Some(identity.config.clone()),
         }
     }
 }
@@ -143,6 +149,127 @@ pub trait UserStore: Send + Sync {
             ))
         }
     }
+}
+
+/// The key of a used `jti` (CONTRACT section 6): a `single_use` token is
+/// accepted once per (configuration, `iss`, `jti`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JtiKey<'a> {
+    /// The configuration that accepted the token.
+    pub config: &'a str,
+    /// The token's `iss` (`""` when the token has none).
+    pub issuer: &'a str,
+    /// The token's `jti`.
+    pub jti: &'a str,
+}
+
+/// Where the used `jti`s of `single_use` configurations are remembered.
+///
+/// **Atomicity:** [`ReplayStore::record`] must be an atomic insert-if-absent
+/// (a unique key plus insert-on-conflict-do-nothing in SQL): of any number of
+/// racing calls with one key, exactly one returns `Ok(true)`.
+pub trait ReplayStore: Send + Sync {
+    /// Records `key` as used until `expires_at` (seconds since 1970: the
+    /// token's `exp` + leeway). `Ok(true)` when it was not recorded before
+    /// (or its earlier record had expired at `now`), `Ok(false)` when it was:
+    /// a replay. A store that cannot record (down, full) returns an error,
+    /// never `Ok(true)`.
+    fn record(
+        &self,
+        key: JtiKey<'_>,
+        expires_at: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Forgets every record whose `expires_at` is at or before `now`; returns how many.
+    fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// A login session of the host (the `X-Auth-Token` of CONTRACT section 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The user the session belongs to.
+    pub user_id: String,
+    /// The configuration the login came through.
+    pub config: String,
+    /// When the session was made (seconds since 1970).
+    pub created_at: i64,
+    /// When the session ends (seconds since 1970).
+    pub expires_at: i64,
+}
+
+/// Where sessions live. Sessions are stored under an `id` that is the
+/// SHA-256 (hex) of the opaque token handed to the client, never the token.
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session. Then, if the user holds more than
+    /// `max_per_user` unexpired sessions, ends the oldest ones (by
+    /// `created_at`) so that `max_per_user` remain. The work done must not
+    /// grow with the total number of sessions (an index on the user).
+    fn insert(
+        &self,
+        id: &str,
+        session: &Session,
+        max_per_user: usize,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The session stored under `id`, if it exists and `now < expires_at`.
+    fn get(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Ends the session; `Ok(true)` when there was one.
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes every session with `expires_at <= now`; returns how many.
+    fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// One change to the stored configurations.
+#[derive(Debug, Clone, Copy)]
+pub enum ConfigChange<'a> {
+    /// A new configuration; a taken name (case-insensitive) is [`StoreError::Conflict`].
+    Create(&'a JwtConfig),
+    /// Replaces the configuration named `name` (case-insensitive) if its
+    /// stored version is still `expected_version`, else [`StoreError::Conflict`].
+    Update {
+        /// The configuration's current name.
+        name: &'a str,
+        /// The version the change is based on.
+        expected_version: &'a str,
+        /// The new configuration (its name may differ from `name`).
+        config: &'a JwtConfig,
+    },
+    /// Deletes the configuration named `name` (case-insensitive).
+    Delete {
+        /// The configuration's name.
+        name: &'a str,
+    },
+}
+
+/// Where a registry's configurations are saved (a file, or a database shared
+/// by several instances).
+///
+/// A configuration's version is [`JwtConfig::version`] of what is stored, so
+/// every instance computes the same `ETag` for the same configuration.
+pub trait ConfigStore: Send + Sync {
+    /// Every stored configuration, with the store's revision (a number that
+    /// changes whenever any instance applies a change).
+    fn load(&self) -> impl Future<Output = Result<(Vec<JwtConfig>, u64), StoreError>> + Send;
+
+    /// Applies `change` atomically; `after` is the whole set as it is once
+    /// the change is applied (a file store writes it; a database applies the
+    /// change alone, checking versions and names in the database). A failed
+    /// apply leaves the stored data as it was. Returns the new revision.
+    fn apply(
+        &self,
+        change: ConfigChange<'_>,
+        after: &[JwtConfig],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The current revision, cheap enough to poll every second.
+    fn revision(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// A [`UserStore`] in memory: for tests, trials and single-process hosts

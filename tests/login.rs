@@ -63,6 +63,7 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
             roles: vec!["Viewer".into(), "Sales".into()],
             name: Some("Jane Doe".into()),
             email: None,
+            created_by_config: Some("ERP".into()),
         }
     );
     assert_eq!(first.identity.config, "ERP");
@@ -159,6 +160,7 @@ impl UserStore for ScriptedStore {
                 roles: vec!["Admin".into()],
                 name: None,
                 email: None,
+                created_by_config: None,
             }));
         }
         Ok(None)

@@ -254,6 +254,7 @@ impl UserStore for SqliteStore {
                 roles: serde_json::from_str(&roles)?,
                 name,
                 email,
+                created_by_config: None,
             }))
         })
         .await
