@@ -145,6 +145,8 @@ mod registry;
 #[cfg(feature = "remote")]
 mod remote;
 mod secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 mod store;
 mod time_fmt;
 mod verify;
@@ -165,6 +167,8 @@ pub use remote::{
     ManualClock, RemoteOptions, ReqwestFetch,
 };
 pub use secret::Secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{PurgeTask, SqlOptions, SqlStore};
 pub use store::{
     Authenticator, ConfigChange, ConfigStore, JtiKey, Login, MemoryStore, ReplayStore, Session,
     SessionStore, StoreError, User, UserStore,
