@@ -259,7 +259,11 @@ impl SqlStore {
         SqlStore::ready(Pool::Postgres(pool), options, place).await
     }
 
-    async fn ready(pool: Pool, options: &SqlOptions, place: String) -> Result<SqlStore, StoreError> {
+    async fn ready(
+        pool: Pool,
+        options: &SqlOptions,
+        place: String,
+    ) -> Result<SqlStore, StoreError> {
         let store = SqlStore {
             pool,
             timeout: options.timeout,
@@ -703,7 +707,11 @@ impl ConfigStore for SqlStore {
     /// row; then the revision is incremented, all in one transaction.
     /// A taken name, a stale version, or a name that is not stored (update
     /// or delete) is [`StoreError::Conflict`], and nothing changes.
-    async fn apply(&self, change: ConfigChange<'_>, after: &[JwtConfig]) -> Result<u64, StoreError> {
+    async fn apply(
+        &self,
+        change: ConfigChange<'_>,
+        after: &[JwtConfig],
+    ) -> Result<u64, StoreError> {
         let _ = after;
         let action = match change {
             ConfigChange::Create(_) => "creating a configuration",

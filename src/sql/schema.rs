@@ -142,7 +142,8 @@ pub(super) const UPDATE_CONFIG: &str = "UPDATE jwt_sso_configs \
 pub(super) const DELETE_CONFIG: &str = "DELETE FROM jwt_sso_configs WHERE name_key = $1";
 pub(super) const BUMP_REVISION: &str = "UPDATE jwt_sso_config_revision SET revision = revision + 1 \
      WHERE id = 1 RETURNING revision";
-pub(super) const SELECT_REVISION: &str = "SELECT revision FROM jwt_sso_config_revision WHERE id = 1";
+pub(super) const SELECT_REVISION: &str =
+    "SELECT revision FROM jwt_sso_config_revision WHERE id = 1";
 /// One statement, so the revision and the rows come from one snapshot.
 pub(super) const LOAD_CONFIGS: &str = "SELECT r.revision, c.name, c.body \
      FROM jwt_sso_config_revision r LEFT JOIN jwt_sso_configs c ON 1 = 1 \

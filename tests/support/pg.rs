@@ -3,8 +3,9 @@
 //! directory, on a free port on 127.0.0.1, with trust authentication for
 //! loopback. Run as a non-root user: when the tests run as root, as the
 //! system user `jwtsso-pg` (created with `useradd` when missing) through
-//! `runuser -u`. `stop()` and `start()` make an outage; the server is stopped
-//! and its directory removed on drop.
+//! `runuser -u`. `initdb` runs once into a template under Cargo's target
+//! temporary directory, copied for each server. `stop()` and `start()` make
+//! an outage; the server is stopped and its directory removed on drop.
 //!
 //! When the binaries are missing, [`PgServer::launch`] returns `None` after
 //! printing a note (the test is skipped), except under `CI=true`, where it
@@ -78,25 +79,14 @@ impl PgServer {
             assert!(status.success(), "chown {user} {}", server.dir.display());
         }
         let started = Instant::now();
-        let out = server.pg(
-            "initdb",
-            &[
-                "-D",
-                server.data().to_str().unwrap(),
-                "-U",
-                ROLE,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-locale",
-                "--no-sync",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "initdb failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let template = template(&server);
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(template.join("data"))
+            .arg(server.data())
+            .status()
+            .expect("running cp");
+        assert!(status.success(), "copying the PostgreSQL template");
         // A free port can be taken between the probe and the start: try a few.
         for attempt in 0.. {
             server.port = free_port();
@@ -209,10 +199,10 @@ impl PgServer {
 
     fn version(&self) -> String {
         let out = self.pg("pg_ctl", &["--version"]);
+        // "pg_ctl (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
         String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .rsplit(' ')
-            .next()
+            .split_whitespace()
+            .nth(2)
             .unwrap_or("")
             .to_owned()
     }
@@ -262,6 +252,81 @@ impl Drop for PgServer {
     }
 }
 
+/// A data directory made by `initdb` once and copied for every server
+/// (`initdb` takes seconds on a loaded machine; a copy and a start take
+/// well under one). It lives in Cargo's target temporary directory, keyed by
+/// the major version, and is reused across runs.
+fn template(server: &PgServer) -> PathBuf {
+    static TEMPLATE: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+    let mut done = TEMPLATE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = done.as_ref() {
+        return path.clone();
+    }
+    let major = server
+        .bin
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("pg")
+        .to_owned();
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = root.join(format!(
+        "pg-template-{major}-{}",
+        server.run_as.as_deref().unwrap_or("self")
+    ));
+    if !path.join("ready").exists() {
+        let building = root.join(format!(
+            "pg-template-{major}.building-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&building);
+        std::fs::create_dir_all(&building).expect("creating the template directory");
+        if let Some(user) = &server.run_as {
+            let status = Command::new("chown")
+                .arg(format!("{user}:"))
+                .arg(&building)
+                .status()
+                .expect("running chown");
+            assert!(status.success(), "chown {user} {}", building.display());
+        }
+        let data = building.join("data");
+        let builder = PgServer {
+            bin: server.bin.clone(),
+            dir: building.clone(),
+            port: 0,
+            run_as: server.run_as.clone(),
+        };
+        let out = builder.pg(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                ROLE,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+        );
+        // The builder's directory is renamed, not removed, when it is dropped.
+        std::mem::forget(builder);
+        assert!(
+            out.status.success(),
+            "initdb failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(building.join("ready"), b"").expect("marking the template ready");
+        if std::fs::rename(&building, &path).is_err() {
+            // Another process made it first.
+            let _ = std::fs::remove_dir_all(&building);
+        }
+    }
+    *done = Some(path.clone());
+    path
+}
+
 /// `initdb`'s directory of the newest PostgreSQL under /usr/lib/postgresql.
 fn find_bin() -> Option<PathBuf> {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
@@ -287,12 +352,24 @@ fn is_root() -> bool {
 /// Creates the system user `name` unless it exists (racing test threads may
 /// both try; the loser finds it made).
 fn ensure_user(name: &str) {
-    let exists = || Command::new("id").arg("-u").arg(name).output().is_ok_and(|o| o.status.success());
+    let exists = || {
+        Command::new("id")
+            .arg("-u")
+            .arg(name)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
     if exists() {
         return;
     }
     let out = Command::new("useradd")
-        .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ])
         .output()
         .expect("running useradd");
     assert!(
