@@ -149,6 +149,7 @@ mod secret;
 mod sql;
 mod store;
 mod time_fmt;
+mod validated;
 mod verify;
 
 pub use clock::{Clock, FixedClock, SystemClock};
