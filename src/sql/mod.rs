@@ -188,6 +188,12 @@ impl SqlStore {
         {
             let path = target.strip_prefix("sqlite://").unwrap_or(target);
             let path = path.strip_prefix("sqlite:").unwrap_or(path);
+            if path.is_empty() || path.starts_with(":memory:") {
+                return Err(StoreError::failed(
+                    "an SQLite store needs a database file (an in-memory database \
+                     is not shared between the pool's connections)",
+                ));
+            }
             SqlStore::sqlite(path, options).await
         }
         #[cfg(not(feature = "sqlite"))]
@@ -727,7 +733,7 @@ impl ConfigStore for SqlStore {
                             .bind(name_key(&config.name))
                             .bind(&config.name)
                             .bind(config.version())
-                            .bind(config_body(config))
+                            .bind(config_body(config)?)
                             .execute(&mut *tx)
                             .await?
                     }
@@ -740,7 +746,7 @@ impl ConfigStore for SqlStore {
                             .bind(name_key(&config.name))
                             .bind(&config.name)
                             .bind(config.version())
-                            .bind(config_body(config))
+                            .bind(config_body(config)?)
                             .bind(name_key(name))
                             .bind(expected_version)
                             .execute(&mut *tx)
@@ -784,10 +790,15 @@ fn revision_u64(revision: i64) -> u64 {
     u64::try_from(revision).unwrap_or(0)
 }
 
-/// The stored form: compact JSON, secrets included.
-fn config_body(config: &JwtConfig) -> String {
-    // A JwtConfig holds only strings, numbers, maps and JSON values: it always serialises.
-    serde_json::to_string(config).unwrap_or_default()
+/// The stored form: compact JSON, secrets included. A configuration that
+/// cannot be written fails the change rather than storing nothing.
+fn config_body(config: &JwtConfig) -> Result<String, Fail> {
+    serde_json::to_string(config).map_err(|e| {
+        Fail::Data(format!(
+            "the configuration cannot be written as JSON ({:?} error)",
+            e.classify()
+        ))
+    })
 }
 
 /// Reads a stored configuration. The message names the configuration and
