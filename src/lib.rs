@@ -158,7 +158,7 @@ pub use config::{
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
 pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
-pub use registry::Registry;
+pub use registry::{ConfigWarning, Registry, TokenRoute};
 #[cfg(feature = "remote")]
 pub use remote::{
     CacheClock, FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse, InstantClock,
