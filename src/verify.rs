@@ -164,6 +164,10 @@ struct Registered<'c> {
     iss: Option<&'c str>,
     /// A string, or an array holding only strings.
     aud: Option<&'c Value>,
+    /// `sub` when it is a string.
+    sub: Option<&'c str>,
+    /// `jti` as found (any type: `missing_jti` reports it).
+    jti: Option<&'c Value>,
 }
 
 /// The audience values of a checked `aud`.
@@ -198,7 +202,7 @@ impl Verifier {
             _ => Keys::Static(load_static_keys(&config, &algorithms)?),
         };
         let mapper = ClaimMapper::new(&config);
-        let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud"]
+        let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]
             .map(str::to_owned)
             .into();
         for root in mapper.roots() {
@@ -572,7 +576,19 @@ impl Verifier {
                     .map(|aud| audiences(aud).map(str::to_owned).collect()),
             });
         }
-        self.mapper
+        // The verified registered claims the identity carries (CONTRACT
+        // section 4, end), taken before the mapper may move strings out.
+        let issuer = reg.iss.map(str::to_owned);
+        let subject = reg.sub.map(str::to_owned);
+        let issued_at = reg.iat.and_then(to_datetime);
+        let token_id = match reg.jti {
+            Some(Value::String(jti)) if !jti.is_empty() => Ok(jti.clone()),
+            Some(Value::String(_)) => Err("empty"),
+            Some(other) => Err(type_name(other)),
+            None => Err("absent"),
+        };
+        let mut identity = self
+            .mapper
             .map_payload(&mut claims, Some(payload), expires_at)
             .map_err(|e| match e {
                 // The mapper saw only the kept claims; name them all.
@@ -582,7 +598,21 @@ impl Verifier {
                     present: claim_names(payload),
                 },
                 other => other,
-            })
+            })?;
+        // Step 15.
+        if self.config.single_use
+            && let Err(state) = token_id
+        {
+            return Err(Error::MissingJti {
+                state: state.to_owned(),
+                present: claim_names(payload),
+            });
+        }
+        identity.issuer = issuer;
+        identity.subject = subject;
+        identity.token_id = token_id.ok();
+        identity.issued_at = issued_at;
+        Ok(identity)
     }
 
     /// Step 11 (CONTRACT section 3); returns `expires_at`.
@@ -671,6 +701,8 @@ fn registered<C: ClaimSource>(claims: &C) -> Result<Registered<'_>, Error> {
         iat: numeric("iat")?,
         iss,
         aud,
+        sub: claims.claim("sub").and_then(Value::as_str),
+        jti: claims.claim("jti"),
     })
 }
 
@@ -692,11 +724,44 @@ fn validate(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
             "shorten the name to at most 64 characters",
         ));
     }
+    if config.name.chars().any(char::is_control) {
+        return Err(Error::config(
+            "name",
+            format!(
+                "the name `{}` holds a control character",
+                crate::error::escape_controls(&config.name)
+            ),
+            "use a name of printable characters only (no line breaks, tabs or escape codes)",
+        ));
+    }
     if config.token_name.trim().is_empty() {
         return Err(Error::config(
             "token_name",
             "the token name is empty",
             "set token_name to the parameter, cookie or header name the token travels under, e.g. \"token\"",
+        ));
+    }
+    let token_name_chars = config.token_name.chars().count();
+    if token_name_chars > MAX_NAME_CHARS {
+        return Err(Error::config(
+            "token_name",
+            format!("the token name has {token_name_chars} characters, more than {MAX_NAME_CHARS}"),
+            "shorten token_name to at most 64 characters",
+        ));
+    }
+    if let Some(bad) = config
+        .token_name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(Error::config(
+            "token_name",
+            format!(
+                "the token name `{}` holds the character {:?}, which is not safe in a query or form parameter, cookie and header name",
+                crate::error::escape_controls(&config.token_name),
+                bad
+            ),
+            "use only ASCII letters, digits, `-`, `_` and `.` in token_name, e.g. \"token\" or \"jwt_token\"",
         ));
     }
     for (field, value) in [("issuer", &config.issuer), ("audience", &config.audience)] {
@@ -829,9 +894,14 @@ fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, Error> {
                 ));
             }
         };
-        if !algorithms.contains(&alg) {
-            algorithms.push(alg);
+        if algorithms.contains(&alg) {
+            return Err(Error::config(
+                FIELD,
+                format!("{alg} is listed twice"),
+                format!("list each algorithm once, e.g. [\"{alg}\"]"),
+            ));
         }
+        algorithms.push(alg);
     }
     Ok(algorithms)
 }
