@@ -57,8 +57,8 @@ pub struct Login {
 /// Each login emits one `tracing` event (target `jwt_sso`): INFO `login`
 /// with `config`, `user_id` (escaped), `kind = "ok"` and `first_login`, or
 /// for a refusal WARN (ERROR for `store` and `key_fetch`) `login refused`
-/// with `config`, `user_id` when known, `kind`, the full `message` and
-/// `hint` (escaped). Never the token.
+/// with `config`, `user_id` when known, `kind`, `error` (the full message,
+/// with the store's own error) and `hint`, all escaped. Never the token.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -239,7 +239,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
 
     /// [`Authenticator::provision`] as if the time were `now`.
     pub async fn provision_at(&self, identity: MappedIdentity, now: i64) -> Result<Login, Error> {
-        let mut progress = Progress {
+        let progress = Progress {
             config: Some(identity.config.clone()),
             user_id: Some(identity.user_id.clone()),
         };
@@ -404,9 +404,10 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
     }
 
     async fn find(&self, user_id: &str) -> Result<Option<User>, Error> {
-        self.store.find(user_id).await.map_err(|e| {
-            store_error(format!("finding user `{}`", escape_controls(user_id)), e)
-        })
+        self.store
+            .find(user_id)
+            .await
+            .map_err(|e| store_error(format!("finding user `{}`", escape_controls(user_id)), e))
     }
 }
 
@@ -509,7 +510,7 @@ fn log_outcome(progress: &Progress, result: &Result<Login, Error>) {
                     config = config,
                     user_id = %user_id,
                     kind = kind,
-                    message = %message,
+                    error = %message,
                     hint = %hint,
                     "login refused"
                 );
@@ -519,7 +520,7 @@ fn log_outcome(progress: &Progress, result: &Result<Login, Error>) {
                     config = config,
                     user_id = %user_id,
                     kind = kind,
-                    message = %message,
+                    error = %message,
                     hint = %hint,
                     "login refused"
                 );

@@ -406,8 +406,10 @@ impl Registry {
                 }
             }
         }
-        *self.current.get_mut().unwrap_or_else(PoisonError::into_inner) =
-            Arc::new(Snapshot::new(entries));
+        *self
+            .current
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Snapshot::new(entries));
     }
 
     /// Builds the verifier of `config` with the registry's remote settings,
@@ -966,7 +968,11 @@ async fn join_all<T>(
                 }
             }
         }
-        if pending { Poll::Pending } else { Poll::Ready(()) }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     })
     .await;
     results.into_iter().flatten().collect()

@@ -703,11 +703,18 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
         "Portal"
     );
     assert_eq!(
-        registry.verify_async(&portal_token).await.unwrap_err().kind(),
+        registry
+            .verify_async(&portal_token)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NoMatchingConfig
     );
     assert_eq!(
-        registry.route_for_token_name("jwt", &erp_token()).unwrap().name(),
+        registry
+            .route_for_token_name("jwt", &erp_token())
+            .unwrap()
+            .name(),
         "CRM"
     );
 
@@ -759,16 +766,20 @@ fn warnings_name_configurations_that_routing_never_chooses() {
 
     // A second enabled one: the issuer-less one shares `token`, so nothing
     // can ever reach it.
-    registry
-        .create(config("ERP", Some(ERP), SECRET_A))
-        .unwrap();
+    registry.create(config("ERP", Some(ERP), SECRET_A)).unwrap();
     let warnings = registry.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0].config, "Portal");
     let message = &warnings[0].message;
     assert!(message.contains("no `issuer`"), "{message}");
-    assert!(message.contains("shares its token_name `token` with `ERP`"), "{message}");
-    assert!(message.contains("no token can ever be routed to it"), "{message}");
+    assert!(
+        message.contains("shares its token_name `token` with `ERP`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("no token can ever be routed to it"),
+        "{message}"
+    );
 
     // Its own token name: reachable through it only, and the warning says so.
     let mut portal = registry.get("portal").unwrap();
@@ -777,7 +788,9 @@ fn warnings_name_configurations_that_routing_never_chooses() {
     let warnings = registry.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].message.contains("only a token sent under its own token_name `portal_token`"),
+        warnings[0]
+            .message
+            .contains("only a token sent under its own token_name `portal_token`"),
         "{}",
         warnings[0].message
     );
@@ -789,7 +802,11 @@ fn warnings_name_configurations_that_routing_never_chooses() {
     let warnings = registry.warnings();
     let names: Vec<&str> = warnings.iter().map(|w| w.config.as_str()).collect();
     assert_eq!(names, ["ERP", "ERP copy", "Portal"], "{warnings:?}");
-    assert!(warnings[0].message.contains("ambiguous_config"), "{}", warnings[0]);
+    assert!(
+        warnings[0].message.contains("ambiguous_config"),
+        "{}",
+        warnings[0]
+    );
 
     // Fixed: an issuer, and the copy disabled.
     registry.set_enabled("erp copy", false).unwrap();
@@ -799,7 +816,10 @@ fn warnings_name_configurations_that_routing_never_chooses() {
     assert!(registry.warnings().is_empty(), "{:?}", registry.warnings());
 
     // Loading a file finds them too.
-    let file = json!([config_json("A", None, SECRET_A), config_json("B", None, SECRET_B)]);
+    let file = json!([
+        config_json("A", None, SECRET_A),
+        config_json("B", None, SECRET_B)
+    ]);
     let loaded = Registry::from_json_str(&file.to_string()).unwrap();
     assert_eq!(loaded.warnings().len(), 2);
 }

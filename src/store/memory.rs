@@ -315,7 +315,10 @@ impl MemorySessionStore {
 
     /// How many sessions `user_id` holds (expired ones not yet purged included).
     pub fn count_for(&self, user_id: &str) -> usize {
-        lock(&self.inner).by_user.get(user_id).map_or(0, BTreeSet::len)
+        lock(&self.inner)
+            .by_user
+            .get(user_id)
+            .map_or(0, BTreeSet::len)
     }
 }
 
@@ -334,12 +337,8 @@ impl SessionStore for MemorySessionStore {
         inner.remove(id);
         inner.inserted += 1;
         let n = inner.inserted;
-        inner
-            .sessions
-            .insert(id.to_owned(), (session.clone(), n));
-        inner
-            .by_expiry
-            .insert((session.expires_at, id.to_owned()));
+        inner.sessions.insert(id.to_owned(), (session.clone(), n));
+        inner.by_expiry.insert((session.expires_at, id.to_owned()));
         let mine = inner.by_user.entry(session.user_id.clone()).or_default();
         mine.insert((session.created_at, n, id.to_owned()));
         // This user's other sessions, oldest first: at most `max_per_user`.
@@ -348,13 +347,12 @@ impl SessionStore for MemorySessionStore {
             .map(|(_, _, other)| other.clone())
             .filter(|other| other != id)
             .collect();
-        let (expired, live): (Vec<String>, Vec<String>) =
-            others.into_iter().partition(|other| {
-                inner
-                    .sessions
-                    .get(other)
-                    .is_some_and(|(s, _)| s.expires_at <= session.created_at)
-            });
+        let (expired, live): (Vec<String>, Vec<String>) = others.into_iter().partition(|other| {
+            inner
+                .sessions
+                .get(other)
+                .is_some_and(|(s, _)| s.expires_at <= session.created_at)
+        });
         let excess = (live.len() + 1).saturating_sub(max_per_user.max(1));
         for other in expired.iter().chain(live.iter().take(excess)) {
             inner.remove(other);

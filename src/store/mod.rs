@@ -13,7 +13,9 @@ use crate::map::MappedIdentity;
 
 mod memory;
 
-pub use memory::{MemoryConfigStore, MemoryReplayStore, MemorySessionStore, MemoryStore};
+pub use memory::{
+    DEFAULT_REPLAY_CAPACITY, MemoryConfigStore, MemoryReplayStore, MemorySessionStore, MemoryStore,
+};
 
 /// A user as the login flow sees it.
 ///
