@@ -159,8 +159,29 @@ impl FromStr for Algorithm {
 ///
 /// Load it with [`JwtConfig::from_json_str`] or [`JwtConfig::from_toml_str`]:
 /// both parse *and* validate, so a configuration that loads is one that can
-/// verify. A configuration built in code is validated by [`JwtConfig::validate`]
-/// or by [`crate::Verifier::new`].
+/// verify. A configuration built in code starts from [`JwtConfig::new`]
+/// (the type grows, so it is `#[non_exhaustive]`) and is validated by
+/// [`JwtConfig::validate`] or by [`crate::Verifier::new`]:
+///
+/// ```
+/// use jwt_sso::{ClaimNames, JwtConfig, KeySource, SecretSpec, Secret, Verifier};
+///
+/// let mut config = JwtConfig::new(
+///     "ERP",
+///     "token",
+///     ["HS256"],
+///     KeySource::Static {
+///         secret: Some(SecretSpec::Text(Secret::new("a-shared-secret-of-32-bytes-or-more!"))),
+///         public_key_pem: None,
+///     },
+///     3600,
+///     ClaimNames::new("sub"),
+/// );
+/// config.audience = Some("bi-server".into());
+/// config.validate().unwrap();
+/// let verifier = Verifier::new(config).unwrap();
+/// assert_eq!(verifier.name(), "ERP");
+/// ```
 ///
 /// ```
 /// use jwt_sso::JwtConfig;
@@ -186,6 +207,7 @@ impl FromStr for Algorithm {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct JwtConfig {
     /// Unique name (1–64 characters, unique case-insensitively in a registry).
     pub name: String,
@@ -355,6 +377,18 @@ pub struct ClaimNames {
     /// The claim whose roles are added to `initial_roles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<String>,
+}
+
+impl ClaimNames {
+    /// The user ID from `user_id`; no name, email or roles claim.
+    pub fn new(user_id: impl Into<String>) -> Self {
+        ClaimNames {
+            user_id: user_id.into(),
+            name: None,
+            email: None,
+            roles: None,
+        }
+    }
 }
 
 /// The three kinds of system prompt slots.
@@ -672,6 +706,44 @@ impl<'de> Visitor<'de> for SecretText {
 }
 
 impl JwtConfig {
+    /// A configuration with the required fields and every default of
+    /// CONTRACT section 1 (enabled, leeway 60, max_token_bytes 16384,
+    /// user_type `reader`, no issuer or audience, no prompts, the login
+    /// policies' defaults). Not validated yet: see [`JwtConfig::validate`].
+    pub fn new(
+        name: impl Into<String>,
+        token_name: impl Into<String>,
+        algorithms: impl IntoIterator<Item = impl Into<String>>,
+        key_source: KeySource,
+        expiration_time: u64,
+        claims: ClaimNames,
+    ) -> Self {
+        JwtConfig {
+            name: name.into(),
+            enabled: true,
+            token_name: token_name.into(),
+            issuer: None,
+            audience: None,
+            algorithms: algorithms.into_iter().map(Into::into).collect(),
+            key_source,
+            expiration_time,
+            leeway: DEFAULT_LEEWAY,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            claims,
+            system_prompts: Vec::new(),
+            user_type: DEFAULT_USER_TYPE.to_owned(),
+            initial_roles: Vec::new(),
+            created_by: None,
+            last_modified: None,
+            single_use: false,
+            create_users: true,
+            user_scope: UserScope::Own,
+            user_id_normalize: UserIdNormalize::None,
+            sync_on_login: false,
+            loaded: Loaded::default(),
+        }
+    }
+
     /// Parses one configuration, or a JSON array of them (the registry file
     /// format), without validating; errors name the field.
     pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, Error> {

@@ -137,6 +137,7 @@ mod config;
 mod crypto;
 mod error;
 pub mod extract;
+mod identity;
 mod json;
 mod key;
 mod map;
@@ -158,7 +159,8 @@ pub use config::{
 };
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
-pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
+pub use identity::{MappedIdentity, PromptValue, SystemPrompt};
+pub use map::ClaimMapper;
 pub use registry::Registry;
 #[cfg(feature = "remote")]
 pub use remote::{
