@@ -55,38 +55,29 @@ impl ClaimPath {
         raw_text(payload?, self.tokens())
     }
 
-    pub(crate) fn lookup<'a, C: ClaimSource + ?Sized>(&self, claims: &'a C) -> Option<&'a Value> {
-        let Some(pointer) = self.name.strip_prefix('/') else {
-            return claims.claim(&self.name);
+    /// The first token (the top-level claim) and the rest of the pointer,
+    /// which serde_json's own RFC 6901 support follows from there.
+    fn split(&self) -> Option<(std::borrow::Cow<'_, str>, &str)> {
+        let pointer = self.name.strip_prefix('/')?;
+        let (first, rest) = match pointer.find('/') {
+            Some(at) => (&pointer[..at], &pointer[at..]),
+            None => (pointer, ""),
         };
-        let mut tokens = pointer.split('/');
-        let mut current = claims.claim(&unescape(tokens.next()?))?;
-        for token in tokens {
-            let token = unescape(token);
-            current = match current {
-                Value::Object(map) => map.get(token.as_ref())?,
-                Value::Array(items) => items.get(array_index(&token)?)?,
-                _ => return None,
-            };
+        Some((unescape(first), rest))
+    }
+
+    pub(crate) fn lookup<'a, C: ClaimSource + ?Sized>(&self, claims: &'a C) -> Option<&'a Value> {
+        match self.split() {
+            None => claims.claim(&self.name),
+            Some((root, rest)) => claims.claim(&root)?.pointer(rest),
         }
-        Some(current)
     }
 
     fn lookup_mut<'a, C: ClaimSource + ?Sized>(&self, claims: &'a mut C) -> Option<&'a mut Value> {
-        let Some(pointer) = self.name.strip_prefix('/') else {
-            return claims.claim_mut(&self.name);
-        };
-        let mut tokens = pointer.split('/');
-        let mut current = claims.claim_mut(&unescape(tokens.next()?))?;
-        for token in tokens {
-            let token = unescape(token);
-            current = match current {
-                Value::Object(map) => map.get_mut(token.as_ref())?,
-                Value::Array(items) => items.get_mut(array_index(&token)?)?,
-                _ => return None,
-            };
+        match self.split() {
+            None => claims.claim_mut(&self.name),
+            Some((root, rest)) => claims.claim_mut(&root)?.pointer_mut(rest),
         }
-        Some(current)
     }
 
     /// A string of this claim: moved out when no other mapping reads it.
@@ -105,17 +96,6 @@ fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
     } else {
         token.into()
     }
-}
-
-fn array_index(token: &str) -> Option<usize> {
-    // RFC 6901: no leading zeros, digits only.
-    if token.is_empty() || (token.len() > 1 && token.starts_with('0')) {
-        return None;
-    }
-    if !token.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    token.parse().ok()
 }
 
 #[derive(Debug, Clone)]
