@@ -142,6 +142,7 @@ mod config;
 mod crypto;
 mod error;
 pub mod extract;
+mod identity;
 mod json;
 mod key;
 mod login;
@@ -164,8 +165,9 @@ pub use config::{
 };
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
+pub use identity::{MappedIdentity, PromptValue, SystemPrompt};
 pub use login::{Authenticator, Login};
-pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
+pub use map::ClaimMapper;
 pub use registry::{ConfigWarning, Registry, TokenRoute};
 #[cfg(feature = "remote")]
 pub use remote::{
