@@ -51,6 +51,8 @@ struct Parsed {
 impl Validated {
     /// Checks `config` and parses its keys, unless the same key source was
     /// parsed when `config` was loaded.
+    // Without the `remote` feature every key source is static.
+    #[allow(irrefutable_let_patterns)]
     pub(crate) fn new(mut config: JwtConfig) -> Result<Self, Error> {
         let algorithms = check_rules(&config)?;
         let keys = match reuse(&config, &algorithms) {

@@ -1,7 +1,12 @@
 //! `JwtConfig`: the administrator's configuration (CONTRACT section 1), its
 //! serde model for JSON and TOML, and its validation.
 
-use std::collections::HashSet;
+mod parse;
+mod rules;
+
+pub(crate) use parse::{parse_json, parse_toml};
+pub(crate) use rules::check_rules;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -9,7 +14,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::error::{Error, escape_controls};
+use crate::error::Error;
 use crate::secret::Secret;
 
 /// Longest `name`, in characters.
@@ -159,8 +164,29 @@ impl FromStr for Algorithm {
 ///
 /// Load it with [`JwtConfig::from_json_str`] or [`JwtConfig::from_toml_str`]:
 /// both parse *and* validate, so a configuration that loads is one that can
-/// verify. A configuration built in code is validated by [`JwtConfig::validate`]
-/// or by [`crate::Verifier::new`].
+/// verify. A configuration built in code starts from [`JwtConfig::new`]
+/// (the type grows, so it is `#[non_exhaustive]`) and is validated by
+/// [`JwtConfig::validate`] or by [`crate::Verifier::new`]:
+///
+/// ```
+/// use jwt_sso::{ClaimNames, JwtConfig, KeySource, SecretSpec, Secret, Verifier};
+///
+/// let mut config = JwtConfig::new(
+///     "ERP",
+///     "token",
+///     ["HS256"],
+///     KeySource::Static {
+///         secret: Some(SecretSpec::Text(Secret::new("a-shared-secret-of-32-bytes-or-more!"))),
+///         public_key_pem: None,
+///     },
+///     3600,
+///     ClaimNames::new("sub"),
+/// );
+/// config.audience = Some("bi-server".into());
+/// config.validate().unwrap();
+/// let verifier = Verifier::new(config).unwrap();
+/// assert_eq!(verifier.name(), "ERP");
+/// ```
 ///
 /// ```
 /// use jwt_sso::JwtConfig;
@@ -186,6 +212,7 @@ impl FromStr for Algorithm {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct JwtConfig {
     /// Unique name (1–64 characters, unique case-insensitively in a registry).
     pub name: String,
@@ -355,6 +382,18 @@ pub struct ClaimNames {
     /// The claim whose roles are added to `initial_roles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<String>,
+}
+
+impl ClaimNames {
+    /// The user ID from `user_id`; no name, email or roles claim.
+    pub fn new(user_id: impl Into<String>) -> Self {
+        ClaimNames {
+            user_id: user_id.into(),
+            name: None,
+            email: None,
+            roles: None,
+        }
+    }
 }
 
 /// The three kinds of system prompt slots.
@@ -672,6 +711,44 @@ impl<'de> Visitor<'de> for SecretText {
 }
 
 impl JwtConfig {
+    /// A configuration with the required fields and every default of
+    /// CONTRACT section 1 (enabled, leeway 60, max_token_bytes 16384,
+    /// user_type `reader`, no issuer or audience, no prompts, the login
+    /// policies' defaults). Not validated yet: see [`JwtConfig::validate`].
+    pub fn new(
+        name: impl Into<String>,
+        token_name: impl Into<String>,
+        algorithms: impl IntoIterator<Item = impl Into<String>>,
+        key_source: KeySource,
+        expiration_time: u64,
+        claims: ClaimNames,
+    ) -> Self {
+        JwtConfig {
+            name: name.into(),
+            enabled: true,
+            token_name: token_name.into(),
+            issuer: None,
+            audience: None,
+            algorithms: algorithms.into_iter().map(Into::into).collect(),
+            key_source,
+            expiration_time,
+            leeway: DEFAULT_LEEWAY,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            claims,
+            system_prompts: Vec::new(),
+            user_type: DEFAULT_USER_TYPE.to_owned(),
+            initial_roles: Vec::new(),
+            created_by: None,
+            last_modified: None,
+            single_use: false,
+            create_users: true,
+            user_scope: UserScope::Own,
+            user_id_normalize: UserIdNormalize::None,
+            sync_on_login: false,
+            loaded: Loaded::default(),
+        }
+    }
+
     /// Parses one configuration, or a JSON array of them (the registry file
     /// format), without validating; errors name the field.
     pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, Error> {
@@ -782,339 +859,4 @@ mod last_modified {
             parse(&datetime.to_string())
         }
     }
-}
-
-/// Deserialises JSON text, with the path of the value at fault.
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| described_error(&path_parts(e.path()), &e.inner().to_string()))?;
-    de.end().map_err(|e| described_error(&[], &e.to_string()))?;
-    Ok(value)
-}
-
-/// Deserialises TOML text directly (no JSON round trip), with the path of
-/// the value at fault. The message gives the line and column, never the
-/// line itself (it may hold a secret).
-pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
-    let de = toml::Deserializer::new(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let inner = e.inner();
-        let position = inner.span().map(|span| {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            format!(" (line {line}, column {column})")
-        });
-        let message = format!("{}{}", inner.message().trim(), position.unwrap_or_default());
-        let path = path_parts(e.path());
-        if path.is_empty() && !is_data_message(inner.message()) {
-            return Error::config(
-                "configuration",
-                format!("the TOML text does not parse: {message}"),
-                "fix the configuration text at the place the message names",
-            );
-        }
-        described_error(&path, &message)
-    })
-}
-
-/// Whether a deserializer's message is about a value (not the syntax).
-fn is_data_message(message: &str) -> bool {
-    [
-        "unknown field `",
-        "missing field `",
-        "unknown variant `",
-        "invalid type",
-        "invalid value",
-    ]
-    .iter()
-    .any(|p| message.contains(p))
-}
-
-/// `claims.user_id`, `system_prompts[1].slot`: the members of a serde path.
-fn path_parts(path: &serde_path_to_error::Path) -> Vec<String> {
-    use serde_path_to_error::Segment;
-    let mut parts: Vec<String> = Vec::new();
-    for segment in path.iter() {
-        match segment {
-            Segment::Map { key } => parts.push(key.clone()),
-            Segment::Seq { index } => match parts.last_mut() {
-                Some(last) => last.push_str(&format!("[{index}]")),
-                None => parts.push(format!("[{index}]")),
-            },
-            Segment::Enum { .. } => {}
-            Segment::Unknown => break,
-        }
-    }
-    parts
-}
-
-/// A `config` error for a serde message about the value at `path`.
-fn described_error(path: &[String], message: &str) -> Error {
-    let quoted = |prefix: &str| {
-        message.find(prefix).and_then(|start| {
-            let rest = &message[start + prefix.len()..];
-            rest.find('`').map(|end| rest[..end].to_owned())
-        })
-    };
-    let join = |name: Option<&str>| {
-        let mut parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        if let Some(name) = name
-            && parts.last() != Some(&name)
-        {
-            parts.push(name);
-        }
-        parts.join(".")
-    };
-    if let Some(name) = quoted("unknown field `") {
-        return Error::config(
-            join(Some(&name)),
-            format!("unknown field ({message})"),
-            format!("remove `{name}` or correct its spelling; unknown fields are never ignored"),
-        );
-    }
-    if let Some(name) = quoted("missing field `") {
-        let field = join(Some(&name));
-        return Error::config(
-            field.clone(),
-            format!("required field is missing ({message})"),
-            format!("add `{field}` to the configuration"),
-        );
-    }
-    let field = if path.is_empty() {
-        "configuration".to_owned()
-    } else {
-        join(None)
-    };
-    if let Some(variant) = quoted("unknown variant `") {
-        return Error::config(
-            field,
-            format!("unknown value `{variant}` ({message})"),
-            "use one of the values the message lists",
-        );
-    }
-    Error::config(
-        field,
-        message.to_owned(),
-        "fix the configuration text at the place the message names",
-    )
-}
-
-/// Whether `name` is a valid claim name or JSON Pointer, for config validation.
-pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("is empty".to_owned());
-    }
-    if let Some(pointer) = name.strip_prefix('/') {
-        let mut chars = pointer.chars();
-        while let Some(c) = chars.next() {
-            if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
-                return Err(format!(
-                    "`{name}` is not a valid JSON Pointer: `~` must be followed by 0 or 1"
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// CONTRACT section 1: every rule that needs no key material. Returns the
-/// parsed allowlist.
-pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
-    let name_chars = config.name.chars().count();
-    if config.name.trim().is_empty() {
-        return Err(Error::config(
-            "name",
-            "the name is empty",
-            "give the configuration a name of 1–64 characters",
-        ));
-    }
-    if name_chars > MAX_NAME_CHARS {
-        return Err(Error::config(
-            "name",
-            format!("the name has {name_chars} characters, more than {MAX_NAME_CHARS}"),
-            "shorten the name to at most 64 characters",
-        ));
-    }
-    if config.name.chars().any(char::is_control) {
-        return Err(Error::config(
-            "name",
-            format!(
-                "the name `{}` holds a control character",
-                escape_controls(&config.name)
-            ),
-            "use a name of printable characters only (no line breaks, tabs or escape codes)",
-        ));
-    }
-    if config.token_name.trim().is_empty() {
-        return Err(Error::config(
-            "token_name",
-            "the token name is empty",
-            "set token_name to the parameter, cookie or header name the token travels under, e.g. \"token\"",
-        ));
-    }
-    let token_name_chars = config.token_name.chars().count();
-    if token_name_chars > MAX_NAME_CHARS {
-        return Err(Error::config(
-            "token_name",
-            format!("the token name has {token_name_chars} characters, more than {MAX_NAME_CHARS}"),
-            "shorten token_name to at most 64 characters",
-        ));
-    }
-    if let Some(bad) = config
-        .token_name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(Error::config(
-            "token_name",
-            format!(
-                "the token name `{}` holds the character {:?}, which is not safe in a query or form parameter, cookie and header name",
-                escape_controls(&config.token_name),
-                bad
-            ),
-            "use only ASCII letters, digits, `-`, `_` and `.` in token_name, e.g. \"token\" or \"jwt_token\"",
-        ));
-    }
-    for (field, value) in [("issuer", &config.issuer), ("audience", &config.audience)] {
-        if value.as_deref().is_some_and(str::is_empty) {
-            return Err(Error::config(
-                field,
-                format!("{field} is an empty string"),
-                format!(
-                    "set {field} to the exact value tokens carry, or remove it to not check it"
-                ),
-            ));
-        }
-    }
-    let algorithms = parse_algorithms(&config.algorithms)?;
-    if config.expiration_time == 0 {
-        return Err(Error::config(
-            "expiration_time",
-            "expiration_time is 0",
-            "set expiration_time to the longest validity period accepted, in seconds (e.g. 3600)",
-        ));
-    }
-    if config.max_token_bytes == 0 {
-        return Err(Error::config(
-            "max_token_bytes",
-            "max_token_bytes is 0, so every token would be refused",
-            "remove max_token_bytes to use the default 16384, or set a positive size",
-        ));
-    }
-    let claims = &config.claims;
-    let named = [
-        ("claims.user_id", Some(&claims.user_id)),
-        ("claims.name", claims.name.as_ref()),
-        ("claims.email", claims.email.as_ref()),
-        ("claims.roles", claims.roles.as_ref()),
-    ];
-    for (field, name) in named {
-        if let Some(name) = name {
-            check_claim_name(name).map_err(|problem| {
-                Error::config(
-                    field,
-                    format!("the claim name {problem}"),
-                    "name a top-level claim (e.g. \"sub\") or a JSON Pointer (e.g. \"/realm_access/roles\")",
-                )
-            })?;
-        }
-    }
-    let mut slots = HashSet::new();
-    for (i, prompt) in config.system_prompts.iter().enumerate() {
-        let field = format!("system_prompts[{i}]");
-        let max = prompt.kind.slots();
-        if prompt.slot < 1 || prompt.slot > max {
-            return Err(Error::config(
-                field,
-                format!("{} slot {} is out of range", prompt.kind, prompt.slot),
-                format!("use a {} slot from 1 to {max}", prompt.kind),
-            ));
-        }
-        if !slots.insert((prompt.kind, prompt.slot)) {
-            return Err(Error::config(
-                field,
-                format!("{} slot {} is mapped twice", prompt.kind, prompt.slot),
-                "map each (kind, slot) once; pick a free slot for the second claim",
-            ));
-        }
-        check_claim_name(&prompt.claim).map_err(|problem| {
-            Error::config(
-                format!("system_prompts[{i}].claim"),
-                format!("the claim name {problem}"),
-                "name the claim to copy into the prompt",
-            )
-        })?;
-    }
-    if config.user_type.trim().is_empty() {
-        return Err(Error::config(
-            "user_type",
-            "user_type is empty",
-            "name one of the host's user types, e.g. \"reader\", or remove the field for the default",
-        ));
-    }
-    if config.initial_roles.iter().any(|r| r.trim().is_empty()) {
-        return Err(Error::config(
-            "initial_roles",
-            "a role name is empty",
-            "remove the empty entry from initial_roles",
-        ));
-    }
-    if matches!(config.key_source, KeySource::Issuer {}) && config.issuer.is_none() {
-        return Err(Error::config(
-            "issuer",
-            "key_source type `issuer` needs the configuration's `issuer`",
-            "set issuer to the identity provider's issuer URL (discovery reads {issuer}/.well-known/openid-configuration)",
-        ));
-    }
-    Ok(algorithms)
-}
-
-fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, Error> {
-    const FIELD: &str = "algorithms";
-    let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
-    if names.is_empty() {
-        return Err(Error::config(
-            FIELD,
-            "the list of allowed algorithms is empty",
-            format!("allow the algorithm the sender signs with: one of {supported}"),
-        ));
-    }
-    let mut algorithms = Vec::with_capacity(names.len());
-    for name in names {
-        let alg = match name.parse::<Algorithm>() {
-            Ok(alg) => alg,
-            Err(_) if name.eq_ignore_ascii_case("none") => {
-                return Err(Error::config(
-                    FIELD,
-                    format!("`{name}` means an unsigned token and is never allowed"),
-                    format!("allow the algorithm the sender signs with: one of {supported}"),
-                ));
-            }
-            Err(_) if name == "ES512" => {
-                return Err(Error::config(
-                    FIELD,
-                    "ES512 (P-521) is not supported by the crypto backend",
-                    "make the sender sign with ES256 (P-256) or ES384 (P-384)",
-                ));
-            }
-            Err(_) => {
-                return Err(Error::config(
-                    FIELD,
-                    format!("unknown algorithm `{name}`"),
-                    format!("use the exact names (case matters): {supported}"),
-                ));
-            }
-        };
-        if algorithms.contains(&alg) {
-            return Err(Error::config(
-                FIELD,
-                format!("{alg} is listed twice"),
-                format!("list each algorithm once, e.g. [\"{alg}\"]"),
-            ));
-        }
-        algorithms.push(alg);
-    }
-    Ok(algorithms)
 }

@@ -2,37 +2,29 @@
 //!
 //! disabled → size → segments/base64/header → alg → crit → key → signature →
 //! payload → claim types → exp → time → iss/aud → user ID → mapping.
+//!
+//! The stages live apart: [`token`] (segments, header, `alg`, `crit`),
+//! [`claims`] (payload, registered claims, time, issuer, audience, mapping);
+//! this module holds the `Verifier` and the orchestration (keys, signature).
 
-use std::borrow::Cow;
+mod claims;
+mod token;
+
 use std::fmt;
 use std::sync::Arc;
 
-use base64::DecodeSliceError;
-use base64::Engine;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use serde_json::Value;
-use time::OffsetDateTime;
-
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Algorithm, JwtConfig};
-use crate::error::{Error, MaxAge, TokenPart};
-use crate::json::{ClaimSource, fingerprint, parse_claims, parse_header, parse_object, type_name};
+use crate::error::Error;
+use crate::identity::MappedIdentity;
+use crate::json::fingerprint;
 use crate::key::{KeySet, Selection, VerifyingKey};
-use crate::map::{ClaimMapper, MappedIdentity};
+use crate::map::ClaimMapper;
 #[cfg(feature = "remote")]
 use crate::remote::{CacheClock, HttpFetch, RemoteOptions};
-use crate::time_fmt::to_datetime;
 use crate::validated::{Keys, Validated};
 
-/// Strict base64url: URL-safe alphabet, no padding, unused trailing bits zero.
-pub(crate) const STRICT_B64URL: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(false),
-);
+pub(crate) use token::{Parsed, STRICT_B64URL, not_base64url, segments};
 
 /// Verifies tokens for one configuration and maps them into identities.
 ///
@@ -93,79 +85,6 @@ impl fmt::Debug for Verifier {
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
-}
-
-/// A token that passed steps 1–5: split, decoded, header checked.
-pub(crate) struct Parsed<'t> {
-    pub(crate) alg: Algorithm,
-    kid: Option<Result<String, ()>>,
-    /// `header.payload`, the signing input.
-    message: &'t [u8],
-    payload: Vec<u8>,
-    signature: Vec<u8>,
-}
-
-impl Parsed<'_> {
-    /// The header's `kid`: `Some(Err(()))` when it is not a string.
-    pub(crate) fn kid(&self) -> Option<Result<&str, ()>> {
-        self.kid.as_ref().map(|k| k.as_deref().map_err(|_| ()))
-    }
-}
-
-/// The three dot-separated segments of a compact JWS (step 3).
-pub(crate) fn segments(token: &str) -> Result<[&str; 3], Error> {
-    let mut parts = token.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(s), None) => Ok([h, p, s]),
-        _ => Err(Error::malformed(
-            TokenPart::Token,
-            format!(
-                "a compact JWT has exactly 3 dot-separated segments, this one has {}",
-                token.split('.').count()
-            ),
-        )),
-    }
-}
-
-/// The `which` segment is not strict base64url (step 3).
-pub(crate) fn not_base64url(which: &str) -> Error {
-    Error::malformed(
-        TokenPart::Token,
-        format!(
-            "the {which} segment is not strict base64url (no padding, no other characters, zero trailing bits)"
-        ),
-    )
-}
-
-/// The registered claims, typed (step 9), borrowed from the claims.
-struct Registered<'c> {
-    exp: Option<f64>,
-    nbf: Option<f64>,
-    iat: Option<f64>,
-    iss: Option<&'c str>,
-    /// A string, or an array holding only strings.
-    aud: Option<&'c Value>,
-    /// `sub` when it is a string.
-    sub: Option<&'c str>,
-    /// `jti` as found (any type: `missing_jti` reports it).
-    jti: Option<&'c Value>,
-}
-
-/// The audience values of a checked `aud`.
-fn audiences(aud: &Value) -> impl Iterator<Item = &str> {
-    let (one, many) = match aud {
-        Value::Array(items) => (None, items.as_slice()),
-        other => (other.as_str(), &[][..]),
-    };
-    one.into_iter().chain(many.iter().filter_map(Value::as_str))
-}
-
-/// Every top-level claim name, for messages (only on the error path: the
-/// pipeline keeps just the claims it uses).
-fn claim_names(payload: &[u8]) -> Vec<String> {
-    parse_object(payload)
-        .map(|claims| claims.keys().cloned().collect())
-        .unwrap_or_default()
 }
 
 impl Verifier {
@@ -454,237 +373,42 @@ impl Verifier {
         }
         self
     }
-
-    /// Steps 1–5: enabled, size, segments and base64url, header, `alg`, `crit`.
-    ///
-    /// `decoded_payload`: the payload segment, when the caller already
-    /// decoded it strictly.
-    pub(crate) fn parse<'t>(
-        &self,
-        token: &'t str,
-        decoded_payload: Option<Vec<u8>>,
-    ) -> Result<Parsed<'t>, Error> {
-        if !self.config.enabled {
-            return Err(Error::Disabled {
-                config: self.config.name.clone(),
-            });
-        }
-        if token.len() > self.config.max_token_bytes {
-            return Err(Error::TokenTooLarge {
-                size: token.len(),
-                max: self.config.max_token_bytes,
-            });
-        }
-        let [h, p, s] = segments(token)?;
-        let malformed = not_base64url;
-        // The header is decoded onto the stack and parsed in place.
-        let mut header_buf = [0u8; 1024];
-        let header_vec;
-        let header_bytes = match STRICT_B64URL.decode_slice(h, &mut header_buf) {
-            Ok(len) => &header_buf[..len],
-            Err(DecodeSliceError::OutputSliceTooSmall) => {
-                header_vec = STRICT_B64URL.decode(h).map_err(|_| malformed("header"))?;
-                &header_vec[..]
-            }
-            Err(DecodeSliceError::DecodeError(_)) => return Err(malformed("header")),
-        };
-        let payload = match decoded_payload {
-            Some(payload) => payload,
-            None => STRICT_B64URL.decode(p).map_err(|_| malformed("payload"))?,
-        };
-        let signature = STRICT_B64URL
-            .decode(s)
-            .map_err(|_| malformed("signature"))?;
-        let header = parse_header(header_bytes)
-            .map_err(|reason| Error::malformed(TokenPart::Header, reason))?;
-
-        let alg = match header.alg {
-            Some(Ok(name)) => match name.parse::<Algorithm>() {
-                Ok(alg) if self.algorithms.contains(&alg) => alg,
-                _ => return Err(self.alg_error(Some(name.into_owned()))),
-            },
-            Some(Err(json)) => return Err(self.alg_error(Some(json))),
-            None => return Err(self.alg_error(None)),
-        };
-        if let Some(crit) = header.crit {
-            return Err(Error::CriticalHeader { crit });
-        }
-        let kid = header.kid.map(|k| k.map(Cow::into_owned));
-        Ok(Parsed {
-            alg,
-            kid,
-            message: &token.as_bytes()[..h.len() + 1 + p.len()],
-            payload,
-            signature,
-        })
-    }
-
-    fn alg_error(&self, found: Option<String>) -> Error {
-        Error::AlgorithmNotAllowed {
-            found,
-            allowed: self.allowed_names.clone(),
-        }
-    }
-
-    /// Steps 8–14, on a payload whose signature holds.
-    pub(crate) fn claims(&self, payload: &[u8], now: i64) -> Result<MappedIdentity, Error> {
-        let mut claims = parse_claims(payload, |name, fp| {
-            self.kept_claims.iter().any(|(f, k)| *f == fp && k == name)
-        })
-        .map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
-        let reg = registered(&claims)?;
-        let Some(exp) = reg.exp else {
-            return Err(Error::MissingExp {
-                present: claim_names(payload),
-            });
-        };
-        let expires_at = self.check_time(exp, reg.nbf, reg.iat, now)?;
-        if let Some(expected) = &self.config.issuer
-            && reg.iss != Some(expected.as_str())
-        {
-            return Err(Error::IssuerMismatch {
-                expected: expected.clone(),
-                found: reg.iss.map(str::to_owned),
-            });
-        }
-        if let Some(expected) = &self.config.audience
-            && !reg
-                .aud
-                .is_some_and(|aud| audiences(aud).any(|a| a == expected))
-        {
-            return Err(Error::AudienceMismatch {
-                expected: expected.clone(),
-                found: reg
-                    .aud
-                    .map(|aud| audiences(aud).map(str::to_owned).collect()),
-            });
-        }
-        // The verified registered claims the identity carries (CONTRACT
-        // section 4, end), taken before the mapper may move strings out.
-        let issuer = reg.iss.map(str::to_owned);
-        let subject = reg.sub.map(str::to_owned);
-        let issued_at = reg.iat.and_then(to_datetime);
-        let token_id = match reg.jti {
-            Some(Value::String(jti)) if !jti.is_empty() => Ok(jti.clone()),
-            Some(Value::String(_)) => Err("empty"),
-            Some(other) => Err(type_name(other)),
-            None => Err("absent"),
-        };
-        let mut identity = self
-            .mapper
-            .map_payload(&mut claims, Some(payload), expires_at)
-            .map_err(|e| match e {
-                // The mapper saw only the kept claims; name them all.
-                Error::MissingUserId { claim, state, .. } => Error::MissingUserId {
-                    claim,
-                    state,
-                    present: claim_names(payload),
-                },
-                other => other,
-            })?;
-        // Step 15.
-        if self.config.single_use
-            && let Err(state) = token_id
-        {
-            return Err(Error::MissingJti {
-                state: state.to_owned(),
-                present: claim_names(payload),
-            });
-        }
-        identity.issuer = issuer;
-        identity.subject = subject;
-        identity.token_id = token_id.ok();
-        identity.issued_at = issued_at;
-        Ok(identity)
-    }
-
-    /// Step 11 (CONTRACT section 3); returns `expires_at`.
-    fn check_time(
-        &self,
-        exp: f64,
-        nbf: Option<f64>,
-        iat: Option<f64>,
-        now: i64,
-    ) -> Result<OffsetDateTime, Error> {
-        let leeway = self.config.leeway;
-        let expiration_time = self.config.expiration_time;
-        let (l, e, n) = (leeway as f64, expiration_time as f64, now as f64);
-        if n >= exp + l {
-            return Err(Error::Expired { exp, now, leeway });
-        }
-        if let Some(nbf) = nbf
-            && n + l < nbf
-        {
-            return Err(Error::NotYetValid { nbf, now, leeway });
-        }
-        if let Some(iat) = iat
-            && n + l < iat
-        {
-            return Err(Error::IssuedInFuture { iat, now, leeway });
-        }
-        let too_old = match iat {
-            Some(iat) => (n > iat + e + l).then_some(MaxAge::TooOld { iat }),
-            None => (exp - n > e + l).then_some(MaxAge::LivesTooLong { exp }),
-        };
-        if let Some(reason) = too_old {
-            return Err(Error::MaxAgeExceeded {
-                reason,
-                now,
-                expiration_time,
-                leeway,
-            });
-        }
-        let expires = iat.map_or(exp, |iat| exp.min(iat + e));
-        to_datetime(expires).ok_or_else(|| {
-            Error::invalid_claim("exp", "a NumericDate within years 0–9999", format!("{exp}"))
-        })
-    }
 }
 
-/// Step 9: the registered claims must have their registered types.
-fn registered<C: ClaimSource>(claims: &C) -> Result<Registered<'_>, Error> {
-    let numeric = |name: &str| match claims.claim(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(other) => Err(Error::invalid_claim(
-            name,
-            "a NumericDate (a JSON number)",
-            type_name(other),
-        )),
-    };
-    let iss = match claims.claim("iss") {
-        None => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(other) => return Err(Error::invalid_claim("iss", "a string", type_name(other))),
-    };
-    let aud = match claims.claim("aud") {
-        None => None,
-        Some(aud @ Value::String(_)) => Some(aud),
-        Some(aud @ Value::Array(items)) => {
-            if !items.iter().all(Value::is_string) {
-                return Err(Error::invalid_claim(
-                    "aud",
-                    "a string or an array of strings",
-                    "an array holding a non-string",
-                ));
+impl Verifier {
+    /// Whether the keys are fetched (a `jwks_uri` or `issuer` source).
+    pub(crate) fn is_remote(&self) -> bool {
+        match &self.keys {
+            Keys::Static(_) => false,
+            #[cfg(feature = "remote")]
+            Keys::Remote(_) => true,
+        }
+    }
+
+    /// Applies the registry's remote settings (no effect on static sources).
+    #[cfg(feature = "remote")]
+    pub(crate) fn set_remote(
+        &mut self,
+        options: &RemoteOptions,
+        fetch: Option<&Arc<dyn HttpFetch>>,
+        clock: &Arc<dyn CacheClock>,
+    ) {
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_options(options.clone());
+            if let Some(fetch) = fetch {
+                cache.set_fetch(Arc::clone(fetch));
             }
-            Some(aud)
+            cache.set_clock(Arc::clone(clock));
         }
-        Some(other) => {
-            return Err(Error::invalid_claim(
-                "aud",
-                "a string or an array of strings",
-                type_name(other),
-            ));
+    }
+
+    /// Takes over the cached keys of `old` when both fetch the same source
+    /// for the same algorithms; returns whether it did.
+    #[cfg(feature = "remote")]
+    pub(crate) fn keep_keys_of(&mut self, old: &Verifier) -> bool {
+        match (&mut self.keys, &old.keys) {
+            (Keys::Remote(new), Keys::Remote(old)) => new.adopt(old),
+            _ => false,
         }
-    };
-    Ok(Registered {
-        exp: numeric("exp")?,
-        nbf: numeric("nbf")?,
-        iat: numeric("iat")?,
-        iss,
-        aud,
-        sub: claims.claim("sub").and_then(Value::as_str),
-        jti: claims.claim("jti"),
-    })
+    }
 }
