@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use jwt_sso::{
-    Clock as _, ConfigChange, ConfigStore, JtiKey, JwtConfig, MappedIdentity, ReplayStore, Session,
-    SessionStore, SqlOptions, SqlStore, StoreError, User, UserStore,
+    Clock as _, ConfigChange, ConfigStore, JtiKey, JwtConfig, ReplayStore, Session, SessionStore,
+    SqlOptions, SqlStore, StoreError, User, UserStore,
 };
 use tokio::task::JoinSet;
 
@@ -133,26 +133,12 @@ fn user(id: &str, name: &str) -> User {
     }
 }
 
-/// Creates `user` through the store's `UserStore::create`.
 async fn create(store: &SqlStore, user: &User) -> Result<User, StoreError> {
-    // The trait takes the identity of a first login (User::from_identity).
-    let identity: MappedIdentity = serde_json::from_value(serde_json::json!({
-        "config": user.created_by_config.clone().unwrap_or_default(),
-        "user_id": user.user_id,
-        "name": user.name,
-        "email": user.email,
-        "user_type": user.user_type,
-        "roles": user.roles,
-        "prompts": [],
-        "expires_at": "2026-01-01T01:00:00Z",
-        "warnings": [],
-    }))
-    .expect("a MappedIdentity from JSON");
-    UserStore::create(store, &identity).await
+    UserStore::create(store, user).await
 }
 
 async fn update(store: &SqlStore, user: &User) -> Result<(), StoreError> {
-    UserStore::update_profile(store, user).await
+    UserStore::update(store, user).await
 }
 
 fn config(name: &str, issuer: &str) -> JwtConfig {
@@ -238,6 +224,15 @@ async fn users(store: &SqlStore) {
         ..user("o'brien\"; DROP TABLE jwt_sso_users; --ü", "x")
     };
     create(store, &odd).await.unwrap();
+    let hosts = User {
+        created_by_config: None,
+        ..user("made-by-host", "h")
+    };
+    create(store, &hosts).await.unwrap();
+    assert_eq!(
+        UserStore::find(store, "made-by-host").await.unwrap(),
+        Some(hosts)
+    );
     assert_eq!(
         UserStore::find(store, &odd.user_id).await.unwrap(),
         Some(odd)

@@ -11,7 +11,6 @@ use sqlx::Row as _;
 
 use crate::clock::{Clock as _, SystemClock};
 use crate::config::JwtConfig;
-use crate::map::MappedIdentity;
 use crate::store::{
     ConfigChange, ConfigStore, JtiKey, ReplayStore, Session, SessionStore, StoreError, User,
     UserStore,
@@ -550,11 +549,13 @@ impl UserStore for SqlStore {
         self.find_user(user_id).await
     }
 
-    async fn create(&self, identity: &MappedIdentity) -> Result<User, StoreError> {
-        self.create_user(&User::from_identity(identity)).await
+    async fn create(&self, user: &User) -> Result<User, StoreError> {
+        self.create_user(user).await
     }
 
-    async fn update_profile(&self, user: &User) -> Result<(), StoreError> {
+    /// Replaces name, email and roles; a user ID that is not stored is
+    /// [`StoreError::Failed`] (nothing is created).
+    async fn update(&self, user: &User) -> Result<(), StoreError> {
         self.update_user(user).await
     }
 }
