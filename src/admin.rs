@@ -93,9 +93,9 @@ fn redacted() -> Value {
 }
 
 fn is_redacted(value: &Value) -> bool {
-    value.as_object().is_some_and(|map| {
-        map.len() == 1 && map.get("redacted") == Some(&Value::Bool(true))
-    })
+    value
+        .as_object()
+        .is_some_and(|map| map.len() == 1 && map.get("redacted") == Some(&Value::Bool(true)))
 }
 
 /// The JWK members that hold secret or private key material (RFC 7518 section 6).
@@ -448,8 +448,16 @@ impl<S: ConfigStore> Admin<S> {
     /// Checks `token` against the configuration called `name`, step by step
     /// (CONTRACT section 2), at `now` or the registry's time. A dry run: no
     /// user is created, no `jti` is used up, no session starts.
-    pub async fn test(&self, name: &str, token: &str, now: Option<i64>) -> Result<Checklist, Error> {
-        let verifier = self.registry.verifier(name).ok_or_else(|| self.get(name).unwrap_err())?;
+    pub async fn test(
+        &self,
+        name: &str,
+        token: &str,
+        now: Option<i64>,
+    ) -> Result<Checklist, Error> {
+        let verifier = self
+            .registry
+            .verifier(name)
+            .ok_or_else(|| self.get(name).unwrap_err())?;
         Ok(checklist::check(&verifier, token, now).await)
     }
 
@@ -565,7 +573,9 @@ fn warnings(config: &JwtConfig, all: &[JwtConfig]) -> Vec<String> {
         );
     }
     if !config.enabled {
-        out.push("the configuration is disabled: every token is refused with `disabled`".to_owned());
+        out.push(
+            "the configuration is disabled: every token is refused with `disabled`".to_owned(),
+        );
         return out;
     }
     let enabled: Vec<&JwtConfig> = all.iter().filter(|c| c.enabled).collect();
@@ -629,7 +639,10 @@ mod tests {
         )
         .unwrap()
         .remove(0);
-        assert_eq!(redact(&env)["key_source"]["secret"], serde_json::json!({"env": "VAR"}));
+        assert_eq!(
+            redact(&env)["key_source"]["secret"],
+            serde_json::json!({"env": "VAR"})
+        );
 
         let jwks = JwtConfig::parse_json_list(
             r#"{"name": "A", "token_name": "t", "algorithms": ["HS256"], "expiration_time": 1,
@@ -652,7 +665,8 @@ mod tests {
         )
         .unwrap()
         .remove(0);
-        let mut sent = serde_json::json!({"key_source": {"type": "static", "secret": {"redacted": true}}});
+        let mut sent =
+            serde_json::json!({"key_source": {"type": "static", "secret": {"redacted": true}}});
         match restore(&mut sent, &stored) {
             Err(Error::Config { field, .. }) => assert_eq!(field, "key_source.secret"),
             other => panic!("{other:?}"),

@@ -561,18 +561,30 @@ fn human_mode_escapes_control_characters_in_everything_it_prints() {
             claims[k] = v.clone();
         }
         let out = run(
-            &["--config", config.to_str().unwrap(), "--now", &now, &token(claims)],
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--now",
+                &now,
+                &token(claims),
+            ],
             None,
         );
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert!(!stdout.contains('\u{1b}'), "raw ESC in: {stdout}");
         assert!(!stdout.contains('\u{9b}'), "raw CSI in: {stdout}");
-        assert!(!stdout.contains('\u{202e}'), "raw bidi override in: {stdout}");
+        assert!(
+            !stdout.contains('\u{202e}'),
+            "raw bidi override in: {stdout}"
+        );
         assert!(
             !stdout.lines().any(|l| l.trim_start().starts_with("FAKE")),
             "forged line in: {stdout}"
         );
-        assert!(stdout.contains("RED"), "the value is shown escaped: {stdout}");
+        assert!(
+            stdout.contains("RED"),
+            "the value is shown escaped: {stdout}"
+        );
     }
 }
 
@@ -600,7 +612,10 @@ fn configuration_files_over_one_mib_are_refused_unread() {
     // Exactly 1 MiB is read (and then judged as a configuration).
     let edge = write_temp("edge.json", &" ".repeat(1 << 20));
     let json = last_json_line(&run_json(&edge, "0", "x.y.z"));
-    assert!(!json["error"]["message"].as_str().unwrap().contains("1 MiB"), "{json}");
+    assert!(
+        !json["error"]["message"].as_str().unwrap().contains("1 MiB"),
+        "{json}"
+    );
 }
 
 /// The peak resident memory of a running process, in KiB (Linux).
@@ -617,7 +632,13 @@ fn long_standard_input_lines_are_refused_without_being_held() {
     use std::io::{BufRead, BufReader};
     let config = write_temp("long-line.json", &config_json().to_string());
     let mut child = Command::new(binary())
-        .args(["--config", config.to_str().unwrap(), "--now", &NOW.to_string(), "-"])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--now",
+            &NOW.to_string(),
+            "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
