@@ -263,7 +263,7 @@ fn matches_version(if_match: &str, current: &str) -> bool {
 /// # let path = dir.join("configs.json");
 /// std::fs::write(&path, "[]")?;
 /// let store = ConfigFile::new(&path);
-/// let (configs, _) = store.load().await?;
+/// let (configs, _) = store.load().await.map_err(|e| e.to_string())?;
 /// let admin = Admin::new(Arc::new(Registry::from_configs(configs)?), store);
 ///
 /// let created = admin.create(r#"{"name": "ERP", "token_name": "token",

@@ -35,7 +35,7 @@
 //!
 //! # async fn host() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = ConfigFile::new("jwt-configs.json");
-//! let (configs, _) = store.load().await?;
+//! let (configs, _) = store.load().await.map_err(|e| e.to_string())?;
 //! let admin = Arc::new(Admin::new(Arc::new(Registry::from_configs(configs)?), store));
 //! let access = AdminAccess::from_env(); // JWT_SSO_ADMIN_TOKEN, read once
 //! let app: axum::Router = router(admin, access); // merge into the host's router
