@@ -345,10 +345,14 @@ impl<S: ConfigStore> Admin<S> {
     }
 
     fn get(&self, name: &str) -> Result<JwtConfig, Error> {
-        self.registry.get(name).ok_or_else(|| Error::UnknownConfig {
+        self.registry.get(name).ok_or_else(|| self.unknown(name))
+    }
+
+    fn unknown(&self, name: &str) -> Error {
+        Error::UnknownConfig {
             name: name.to_owned(),
             known: self.registry.list().into_iter().map(|c| c.name).collect(),
-        })
+        }
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -457,7 +461,7 @@ impl<S: ConfigStore> Admin<S> {
         let verifier = self
             .registry
             .verifier(name)
-            .ok_or_else(|| self.get(name).unwrap_err())?;
+            .ok_or_else(|| self.unknown(name))?;
         Ok(checklist::check(&verifier, token, now).await)
     }
 
