@@ -154,6 +154,7 @@ mod remote;
 mod secret;
 mod store;
 mod time_fmt;
+mod validated;
 mod verify;
 
 #[cfg(feature = "admin")]
