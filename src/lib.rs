@@ -151,6 +151,8 @@ mod registry;
 #[cfg(feature = "remote")]
 mod remote;
 mod secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 mod store;
 mod time_fmt;
 mod validated;
@@ -173,6 +175,8 @@ pub use remote::{
     ManualClock, RemoteOptions, ReqwestFetch,
 };
 pub use secret::Secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{PurgeTask, SqlOptions, SqlStore};
 pub use store::{
     ConfigChange, ConfigStore, DEFAULT_REPLAY_CAPACITY, JtiKey, MemoryConfigStore,
     MemoryReplayStore, MemorySessionStore, MemoryStore, ReplayStore, Session, SessionStore,
