@@ -688,3 +688,41 @@ fn registered<C: ClaimSource>(claims: &C) -> Result<Registered<'_>, Error> {
         jti: claims.claim("jti"),
     })
 }
+
+impl Verifier {
+    /// Whether the keys are fetched (a `jwks_uri` or `issuer` source).
+    pub(crate) fn is_remote(&self) -> bool {
+        match &self.keys {
+            Keys::Static(_) => false,
+            #[cfg(feature = "remote")]
+            Keys::Remote(_) => true,
+        }
+    }
+
+    /// Applies the registry's remote settings (no effect on static sources).
+    #[cfg(feature = "remote")]
+    pub(crate) fn set_remote(
+        &mut self,
+        options: &RemoteOptions,
+        fetch: Option<&Arc<dyn HttpFetch>>,
+        clock: &Arc<dyn CacheClock>,
+    ) {
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_options(options.clone());
+            if let Some(fetch) = fetch {
+                cache.set_fetch(Arc::clone(fetch));
+            }
+            cache.set_clock(Arc::clone(clock));
+        }
+    }
+
+    /// Takes over the cached keys of `old` when both fetch the same source
+    /// for the same algorithms; returns whether it did.
+    #[cfg(feature = "remote")]
+    pub(crate) fn keep_keys_of(&mut self, old: &Verifier) -> bool {
+        match (&mut self.keys, &old.keys) {
+            (Keys::Remote(new), Keys::Remote(old)) => new.adopt(old),
+            _ => false,
+        }
+    }
+}
