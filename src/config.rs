@@ -1,6 +1,7 @@
 //! `JwtConfig`: the administrator's configuration (CONTRACT section 1), its
 //! serde model for JSON and TOML, and its validation.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -8,7 +9,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::error::Error;
+use crate::error::{Error, escape_controls};
 use crate::secret::Secret;
 
 /// Longest `name`, in characters.
@@ -252,6 +253,34 @@ pub struct JwtConfig {
     /// from each login's identity. Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub sync_on_login: bool,
+    /// The keys parsed when this configuration was last validated, so that
+    /// the verifier built from it next does not parse them (or read an
+    /// `env` secret) again. Never serialised, never compared.
+    #[serde(skip)]
+    pub(crate) loaded: Loaded,
+}
+
+/// Key material parsed at load time, kept for the verifier built next
+/// (see `crate::validated`). Opaque here: the configuration model does
+/// not depend on the key code above it.
+#[derive(Clone, Default)]
+pub(crate) struct Loaded(pub(crate) Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>);
+
+impl PartialEq for Loaded {
+    /// A cache, not part of the configuration.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "keys parsed"
+        } else {
+            "keys not parsed"
+        })
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -643,15 +672,6 @@ impl<'de> Visitor<'de> for SecretText {
 }
 
 impl JwtConfig {
-    /// Parses a configuration from JSON and validates it.
-    ///
-    /// Errors are of kind `config` and name the field at fault.
-    pub fn from_json_str(text: &str) -> Result<Self, Error> {
-        let config: JwtConfig = parse_json(text)?;
-        config.validate()?;
-        Ok(config)
-    }
-
     /// Parses one configuration, or a JSON array of them (the registry file
     /// format), without validating; errors name the field.
     pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, Error> {
@@ -660,18 +680,6 @@ impl JwtConfig {
         } else {
             parse_json(text).map(|c| vec![c])
         }
-    }
-
-    /// Parses a configuration from TOML and validates it.
-    ///
-    /// TOML is read by the `toml` deserializer into the same serde model as
-    /// JSON. `last_modified` may be a quoted RFC 3339 string or a TOML offset
-    /// date-time. Error messages name the field and the line, but never
-    /// quote the TOML text (a line may hold a secret).
-    pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        let config: JwtConfig = parse_toml(text)?;
-        config.validate()?;
-        Ok(config)
     }
 
     /// Renders the configuration as pretty JSON (secrets included as given;
@@ -700,21 +708,6 @@ impl JwtConfig {
         let json = serde_json::to_vec(self).unwrap_or_default();
         let digest = sha2::Sha256::digest(&json);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
-    }
-
-    /// Checks every rule of CONTRACT section 1, including that the keys parse
-    /// and fit every allowed algorithm. An `env` secret is read here.
-    pub fn validate(&self) -> Result<(), Error> {
-        crate::verify::Verifier::new(self.clone()).map(|_| ())
-    }
-}
-
-impl FromStr for JwtConfig {
-    type Err = Error;
-
-    /// JSON (the canonical form); use [`JwtConfig::from_toml_str`] for TOML.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        JwtConfig::from_json_str(s)
     }
 }
 
@@ -792,7 +785,7 @@ mod last_modified {
 }
 
 /// Deserialises JSON text, with the path of the value at fault.
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| described_error(&path_parts(e.path()), &e.inner().to_string()))?;
@@ -803,7 +796,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
 /// Deserialises TOML text directly (no JSON round trip), with the path of
 /// the value at fault. The message gives the line and column, never the
 /// line itself (it may hold a secret).
-fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
     let de = toml::Deserializer::new(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner();
@@ -906,4 +899,222 @@ fn described_error(path: &[String], message: &str) -> Error {
         message.to_owned(),
         "fix the configuration text at the place the message names",
     )
+}
+
+/// Whether `name` is a valid claim name or JSON Pointer, for config validation.
+pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    if let Some(pointer) = name.strip_prefix('/') {
+        let mut chars = pointer.chars();
+        while let Some(c) = chars.next() {
+            if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+                return Err(format!(
+                    "`{name}` is not a valid JSON Pointer: `~` must be followed by 0 or 1"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// CONTRACT section 1: every rule that needs no key material. Returns the
+/// parsed allowlist.
+pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
+    let name_chars = config.name.chars().count();
+    if config.name.trim().is_empty() {
+        return Err(Error::config(
+            "name",
+            "the name is empty",
+            "give the configuration a name of 1–64 characters",
+        ));
+    }
+    if name_chars > MAX_NAME_CHARS {
+        return Err(Error::config(
+            "name",
+            format!("the name has {name_chars} characters, more than {MAX_NAME_CHARS}"),
+            "shorten the name to at most 64 characters",
+        ));
+    }
+    if config.name.chars().any(char::is_control) {
+        return Err(Error::config(
+            "name",
+            format!(
+                "the name `{}` holds a control character",
+                escape_controls(&config.name)
+            ),
+            "use a name of printable characters only (no line breaks, tabs or escape codes)",
+        ));
+    }
+    if config.token_name.trim().is_empty() {
+        return Err(Error::config(
+            "token_name",
+            "the token name is empty",
+            "set token_name to the parameter, cookie or header name the token travels under, e.g. \"token\"",
+        ));
+    }
+    let token_name_chars = config.token_name.chars().count();
+    if token_name_chars > MAX_NAME_CHARS {
+        return Err(Error::config(
+            "token_name",
+            format!("the token name has {token_name_chars} characters, more than {MAX_NAME_CHARS}"),
+            "shorten token_name to at most 64 characters",
+        ));
+    }
+    if let Some(bad) = config
+        .token_name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(Error::config(
+            "token_name",
+            format!(
+                "the token name `{}` holds the character {:?}, which is not safe in a query or form parameter, cookie and header name",
+                escape_controls(&config.token_name),
+                bad
+            ),
+            "use only ASCII letters, digits, `-`, `_` and `.` in token_name, e.g. \"token\" or \"jwt_token\"",
+        ));
+    }
+    for (field, value) in [("issuer", &config.issuer), ("audience", &config.audience)] {
+        if value.as_deref().is_some_and(str::is_empty) {
+            return Err(Error::config(
+                field,
+                format!("{field} is an empty string"),
+                format!(
+                    "set {field} to the exact value tokens carry, or remove it to not check it"
+                ),
+            ));
+        }
+    }
+    let algorithms = parse_algorithms(&config.algorithms)?;
+    if config.expiration_time == 0 {
+        return Err(Error::config(
+            "expiration_time",
+            "expiration_time is 0",
+            "set expiration_time to the longest validity period accepted, in seconds (e.g. 3600)",
+        ));
+    }
+    if config.max_token_bytes == 0 {
+        return Err(Error::config(
+            "max_token_bytes",
+            "max_token_bytes is 0, so every token would be refused",
+            "remove max_token_bytes to use the default 16384, or set a positive size",
+        ));
+    }
+    let claims = &config.claims;
+    let named = [
+        ("claims.user_id", Some(&claims.user_id)),
+        ("claims.name", claims.name.as_ref()),
+        ("claims.email", claims.email.as_ref()),
+        ("claims.roles", claims.roles.as_ref()),
+    ];
+    for (field, name) in named {
+        if let Some(name) = name {
+            check_claim_name(name).map_err(|problem| {
+                Error::config(
+                    field,
+                    format!("the claim name {problem}"),
+                    "name a top-level claim (e.g. \"sub\") or a JSON Pointer (e.g. \"/realm_access/roles\")",
+                )
+            })?;
+        }
+    }
+    let mut slots = HashSet::new();
+    for (i, prompt) in config.system_prompts.iter().enumerate() {
+        let field = format!("system_prompts[{i}]");
+        let max = prompt.kind.slots();
+        if prompt.slot < 1 || prompt.slot > max {
+            return Err(Error::config(
+                field,
+                format!("{} slot {} is out of range", prompt.kind, prompt.slot),
+                format!("use a {} slot from 1 to {max}", prompt.kind),
+            ));
+        }
+        if !slots.insert((prompt.kind, prompt.slot)) {
+            return Err(Error::config(
+                field,
+                format!("{} slot {} is mapped twice", prompt.kind, prompt.slot),
+                "map each (kind, slot) once; pick a free slot for the second claim",
+            ));
+        }
+        check_claim_name(&prompt.claim).map_err(|problem| {
+            Error::config(
+                format!("system_prompts[{i}].claim"),
+                format!("the claim name {problem}"),
+                "name the claim to copy into the prompt",
+            )
+        })?;
+    }
+    if config.user_type.trim().is_empty() {
+        return Err(Error::config(
+            "user_type",
+            "user_type is empty",
+            "name one of the host's user types, e.g. \"reader\", or remove the field for the default",
+        ));
+    }
+    if config.initial_roles.iter().any(|r| r.trim().is_empty()) {
+        return Err(Error::config(
+            "initial_roles",
+            "a role name is empty",
+            "remove the empty entry from initial_roles",
+        ));
+    }
+    if matches!(config.key_source, KeySource::Issuer {}) && config.issuer.is_none() {
+        return Err(Error::config(
+            "issuer",
+            "key_source type `issuer` needs the configuration's `issuer`",
+            "set issuer to the identity provider's issuer URL (discovery reads {issuer}/.well-known/openid-configuration)",
+        ));
+    }
+    Ok(algorithms)
+}
+
+fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, Error> {
+    const FIELD: &str = "algorithms";
+    let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
+    if names.is_empty() {
+        return Err(Error::config(
+            FIELD,
+            "the list of allowed algorithms is empty",
+            format!("allow the algorithm the sender signs with: one of {supported}"),
+        ));
+    }
+    let mut algorithms = Vec::with_capacity(names.len());
+    for name in names {
+        let alg = match name.parse::<Algorithm>() {
+            Ok(alg) => alg,
+            Err(_) if name.eq_ignore_ascii_case("none") => {
+                return Err(Error::config(
+                    FIELD,
+                    format!("`{name}` means an unsigned token and is never allowed"),
+                    format!("allow the algorithm the sender signs with: one of {supported}"),
+                ));
+            }
+            Err(_) if name == "ES512" => {
+                return Err(Error::config(
+                    FIELD,
+                    "ES512 (P-521) is not supported by the crypto backend",
+                    "make the sender sign with ES256 (P-256) or ES384 (P-384)",
+                ));
+            }
+            Err(_) => {
+                return Err(Error::config(
+                    FIELD,
+                    format!("unknown algorithm `{name}`"),
+                    format!("use the exact names (case matters): {supported}"),
+                ));
+            }
+        };
+        if algorithms.contains(&alg) {
+            return Err(Error::config(
+                FIELD,
+                format!("{alg} is listed twice"),
+                format!("list each algorithm once, e.g. [\"{alg}\"]"),
+            ));
+        }
+        algorithms.push(alg);
+    }
+    Ok(algorithms)
 }

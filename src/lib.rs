@@ -153,6 +153,7 @@ mod remote;
 mod secret;
 mod store;
 mod time_fmt;
+mod validated;
 mod verify;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -251,24 +251,6 @@ fn array_index(token: &str) -> Option<usize> {
     token.parse().ok()
 }
 
-/// Whether `name` is a valid claim name or JSON Pointer, for config validation.
-pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("is empty".to_owned());
-    }
-    if let Some(pointer) = name.strip_prefix('/') {
-        let mut chars = pointer.chars();
-        while let Some(c) = chars.next() {
-            if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
-                return Err(format!(
-                    "`{name}` is not a valid JSON Pointer: `~` must be followed by 0 or 1"
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 #[derive(Debug, Clone)]
 struct PromptRule {
     kind: PromptKind,
@@ -742,8 +724,8 @@ mod tests {
         assert_eq!(ClaimPath::new("/r/roles/2").lookup(claims), None);
         assert_eq!(ClaimPath::new("/").lookup(claims), Some(&Value::from(3)));
         assert_eq!(ClaimPath::new("a/b").lookup(claims), Some(&Value::from(1)));
-        assert!(check_claim_name("/a~2").is_err());
-        assert!(check_claim_name("/a~").is_err());
-        assert!(check_claim_name("/a~0~1").is_ok());
+        assert!(crate::config::check_claim_name("/a~2").is_err());
+        assert!(crate::config::check_claim_name("/a~").is_err());
+        assert!(crate::config::check_claim_name("/a~0~1").is_ok());
     }
 }

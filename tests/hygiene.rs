@@ -436,3 +436,34 @@ fn fetched_kids_and_discovery_issuers_are_escaped() {
     assert!(!message.contains('\n'), "a raw line break in {message:?}");
     assert!(message.contains(r"evil.example.com\nWARN"), "{message}");
 }
+
+/// Issue 9: keys are parsed once per load, so a skipped JWK is reported once
+/// for `Verifier::new(JwtConfig::from_json_str(..)?)`, not twice.
+#[test]
+fn a_skipped_jwk_is_reported_once_per_load() {
+    let capture = capture();
+    let kid = "enc-key-counted-once-5d1f";
+    let v = json!({"name": "once", "token_name": "t", "algorithms": ["HS256"],
+        "key_source": {"type": "jwks", "jwks": {"keys": [
+            {"kty": "oct", "kid": "h", "k": URL_SAFE_NO_PAD.encode(OCT_SECRET)},
+            {"kty": "EC", "crv": "P-256", "kid": kid, "use": "enc", "x": "AAAA", "y": "AAAA"}
+        ]}}, "expiration_time": 3600, "claims": {"user_id": "sub"}});
+    let count = || {
+        capture
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.contains("JWK skipped") && e.contains(kid))
+            .count()
+    };
+    let config = JwtConfig::from_json_str(&v.to_string()).unwrap();
+    assert_eq!(count(), 1);
+    let verifier = Verifier::new(config.clone()).unwrap();
+    config.validate().unwrap();
+    assert_eq!(count(), 1, "the keys were parsed again");
+    drop(verifier);
+    // A second load parses again.
+    Verifier::new(JwtConfig::from_json_str(&v.to_string()).unwrap()).unwrap();
+    assert_eq!(count(), 2);
+}
