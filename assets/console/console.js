@@ -99,7 +99,24 @@
       if (response.status === 401) signedOut('Your admin token was not accepted. Sign in again.');
       throw error;
     }
-    return { status: response.status, data, etag: response.headers.get('ETag') };
+    return {
+      status: response.status,
+      data,
+      etag: response.headers.get('ETag'),
+      warnings: parseWarnings(response.headers.get('X-Config-Warnings')),
+    };
+  }
+
+  // The configuration's load-time warnings (missing audience, unroutable…):
+  // a JSON array of strings in the `X-Config-Warnings` header.
+  function parseWarnings(header) {
+    if (!header) return [];
+    try {
+      const list = JSON.parse(header);
+      return Array.isArray(list) ? list.filter((w) => typeof w === 'string') : [];
+    } catch (_) {
+      return [];
+    }
   }
 
   // ---------------------------------------------------------------- helpers
@@ -150,12 +167,13 @@
     $('banner-title').textContent = options.title || TITLES[error.kind] || 'The server refused the request';
     const kind = options.info ? '' : ` (${error.kind})`;
     $('banner-message').textContent = error.message ? error.message + kind : '';
-    $('banner-hint').textContent = error.hint ? `Hint: ${error.hint}` : '';
+    $('banner-hint').textContent = !error.hint ? '' : (options.info ? error.hint : `Hint: ${error.hint}`);
     banner.hidden = false;
   }
 
-  function notice(message) {
-    showBanner({ message }, { info: true, title: 'Done' });
+  function notice(message, warnings = []) {
+    const hint = warnings.length > 0 ? `Warning: ${warnings.join(' ')}` : '';
+    showBanner({ message, hint }, { info: true, title: 'Done' });
   }
 
   function hideBanner() {
@@ -343,7 +361,7 @@
     renumberPrompts();
   }
 
-  function fillForm(config) {
+  function fillForm(config, warnings = []) {
     const c = config || {};
     $('f-enabled').checked = c.enabled !== false;
     $('f-name').value = typeof c.name === 'string' ? c.name : '';
@@ -404,9 +422,8 @@
     $('f-user_scope').value = c.user_scope === 'shared' ? 'shared' : 'own';
     $('f-user_id_normalize').value = c.user_id_normalize === 'lowercase' ? 'lowercase' : 'none';
 
-    const warnings = Array.isArray(c.warnings) ? c.warnings : [];
     $('form-warnings').replaceChildren(...warnings.map((w) => el('li', {
-      text: typeof w === 'string' ? w : text(w && (w.message || w)),
+      text: w,
       'data-testid': 'form-warning',
     })));
     $('form-warnings').hidden = warnings.length === 0;
@@ -548,9 +565,9 @@
   async function openEdit(name) {
     hideBanner();
     try {
-      const { data, etag } = await api('GET', configUrl(name));
+      const { data, etag, warnings } = await api('GET', configUrl(name));
       state.editing = { name, etag };
-      fillForm(data);
+      fillForm(data, warnings);
       $('form-title').textContent = `Edit configuration — ${name}`;
       $('form-delete').hidden = false;
       show('form-view');
@@ -572,16 +589,14 @@
     const button = $('form-submit');
     button.disabled = true;
     try {
-      if (state.editing) {
-        await api('PUT', configUrl(state.editing.name), { body: config, etag: state.editing.etag });
-      } else {
-        await api('POST', API, { body: config });
-      }
+      const saved = state.editing
+        ? await api('PUT', configUrl(state.editing.name), { body: config, etag: state.editing.etag })
+        : await api('POST', API, { body: config });
       const verb = state.editing ? 'saved' : 'created';
       state.editing = null;
       state.keptSecret = undefined;
       await loadList();
-      notice(`Configuration “${config.name}” ${verb}.`);
+      notice(`Configuration “${config.name}” ${verb}.`, saved.warnings);
     } catch (error) {
       if (error.status === 401) return;
       if (error.status === 400 && error.field && showFieldError(error)) return;
