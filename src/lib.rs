@@ -132,8 +132,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "admin")]
+mod admin;
+#[cfg(feature = "axum")]
+pub mod axum;
+pub mod checklist;
 mod clock;
 mod config;
+#[cfg(feature = "admin")]
+mod config_file;
 mod crypto;
 mod error;
 pub mod extract;
@@ -149,12 +156,16 @@ mod store;
 mod time_fmt;
 mod verify;
 
+#[cfg(feature = "admin")]
+pub use admin::{Admin, Caller, ConfigSummary, ConfigView};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
     Algorithm, ClaimNames, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_USER_TYPE, JwtConfig,
     KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, SecretSpec, UnknownAlgorithm,
     UserIdNormalize, UserScope,
 };
+#[cfg(feature = "admin")]
+pub use config_file::ConfigFile;
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
 pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
