@@ -31,13 +31,14 @@ const PORTAL_ISSUER: &str = "https://portal.example.com";
 /// The `login_server` example, built once with this test's features.
 fn login_server_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let example = "login_server";
     let path = browser::target_dir()
         .join("debug")
         .join("examples")
-        .join(format!("login_server{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
     BUILT.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "login_server", "--all-features"])
+            .args(["build", "--example", &example, "--all-features"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("running cargo build");
@@ -115,14 +116,14 @@ impl LoginServer {
         std::fs::read_to_string(self.dir.join("configs.json")).unwrap()
     }
 
-    /// One HTTP/1.1 request: status and JSON body (`Null` when empty).
+    /// One HTTP/1.1 request: status, header block and JSON body (`Null` when empty).
     fn request(
         &self,
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &str,
-    ) -> (u16, Value) {
+    ) -> (u16, String, Value) {
         let mut stream = TcpStream::connect(self.addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -155,13 +156,41 @@ impl LoginServer {
         } else {
             body.to_owned()
         };
-        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+        let json = serde_json::from_str(&body).unwrap_or(Value::Null);
+        (status, head.to_owned(), json)
+    }
+
+    /// What a second administrator does through the API: switch `name` off.
+    fn disable_elsewhere(&self, name: &str) {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let path = format!("/api/admin/configs/{name}");
+        let (status, head, _) = self.request("GET", &path, &[("Authorization", &auth)], "");
+        assert_eq!(status, 200);
+        let etag = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("etag")
+                    .then(|| value.trim().to_owned())
+            })
+            .expect("an ETag");
+        let (status, _, _) = self.request(
+            "PATCH",
+            &path,
+            &[
+                ("Authorization", &auth),
+                ("If-Match", &etag),
+                ("Content-Type", "application/json"),
+            ],
+            r#"{"enabled":false}"#,
+        );
+        assert_eq!(status, 200);
     }
 
     /// `POST /api/auth/login` with `token`: the status and the error kind.
     fn login(&self, token: &str) -> (u16, Option<String>) {
         let body = json!({"loginMode": 67108864, "password": token}).to_string();
-        let (status, reply) = self.request(
+        let (status, _, reply) = self.request(
             "POST",
             "/api/auth/login",
             &[("Content-Type", "application/json")],
@@ -207,6 +236,11 @@ fn portal_token(secret: &str, exp: i64) -> String {
         }),
     )
     .unwrap()
+}
+
+/// The input `part` (`kind`, `slot`, `claim`) of system prompt row `index`.
+fn prompt(index: usize, part: &str) -> String {
+    format!("#prompt-rows tr[data-index=\"{index}\"] [data-testid=prompt-{part}]")
 }
 
 /// The row of the configuration list for `name`.
@@ -310,21 +344,9 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     b.fill("#f-claims-name", "name").await;
     b.fill("#f-claims-email", "email").await;
     b.click("#prompt-add").await;
-    b.select(
-        "#prompt-rows tr:nth-child(1) [data-testid=prompt-kind]",
-        "text",
-    )
-    .await;
-    b.fill(
-        "#prompt-rows tr:nth-child(1) [data-testid=prompt-slot]",
-        "1",
-    )
-    .await;
-    b.fill(
-        "#prompt-rows tr:nth-child(1) [data-testid=prompt-claim]",
-        "department",
-    )
-    .await;
+    b.select(&prompt(0, "kind"), "text").await;
+    b.fill(&prompt(0, "slot"), "1").await;
+    b.fill(&prompt(0, "claim"), "department").await;
     b.fill("#f-initial_roles", "Viewer, Analyst").await;
     b.click("#form-submit").await;
     let error = b
@@ -448,12 +470,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         Some("false")
     );
     assert_eq!(
-        b.prop(
-            "#prompt-rows tr:nth-child(1) [data-testid=prompt-claim]",
-            "value"
-        )
-        .await
-        .as_deref(),
+        b.prop(&prompt(0, "claim"), "value").await.as_deref(),
         Some("department")
     );
     assert_eq!(
@@ -463,21 +480,37 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     b.click("#f-enabled").await;
     b.fill("#f-expiration_time", "3600").await;
     b.click("#prompt-add").await;
-    b.select(
-        "#prompt-rows tr:nth-child(2) [data-testid=prompt-kind]",
-        "numeric",
-    )
+    b.select(&prompt(1, "kind"), "numeric").await;
+    b.fill(&prompt(1, "slot"), "99").await;
+    b.fill(&prompt(1, "claim"), "level").await;
+    b.click("#form-submit").await;
+    // The API names `system_prompts[1]` (or its `.slot`): the error shows in that row.
+    let prompt_error =
+        "[data-error-for=\"system_prompts[1]\"], [data-error-for=\"system_prompts[1].slot\"]";
+    b.wait_until("the prompt's error", || async {
+        b.visible_text(prompt_error).await.contains("out of range")
+    })
     .await;
-    b.fill(
-        "#prompt-rows tr:nth-child(2) [data-testid=prompt-slot]",
-        "2",
-    )
-    .await;
-    b.fill(
-        "#prompt-rows tr:nth-child(2) [data-testid=prompt-claim]",
-        "level",
-    )
-    .await;
+    let in_row = b
+        .js(
+            "const row = document.querySelector('#prompt-rows tr[data-index=\"1\"]');
+             return [...document.querySelectorAll(arguments[0])]
+               .filter((e) => e.getClientRects().length > 0)
+               .every((e) => row.contains(e) || row.nextElementSibling.contains(e));",
+            vec![json!(prompt_error)],
+        )
+        .await;
+    assert_eq!(in_row, json!(true), "the error is beside the second prompt");
+    assert!(
+        b.visible_text(".field-error")
+            .await
+            .matches("out of range")
+            .count()
+            == 1,
+        "one error, shown once"
+    );
+    b.screenshot("edit-prompt-slot-out-of-range").await;
+    b.fill(&prompt(1, "slot"), "2").await;
     b.screenshot("edit-form").await;
     b.click("#form-submit").await;
     b.visible("#list-view").await;
@@ -494,6 +527,36 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         "the edit is saved: {saved}"
     );
     b.screenshot("edited").await;
+
+    // ---- Two administrators: while this form is open, someone else saves ERP.
+    b.click(&format!("{} [data-testid=config-edit]", row("ERP")))
+        .await;
+    b.wait_text("#form-title", "ERP").await;
+    server.disable_elsewhere("ERP");
+    b.fill("#f-audience", "another-audience").await;
+    b.click("#form-submit").await;
+    b.wait_text("#banner", "Someone else saved").await;
+    let kind = b
+        .js(
+            "return document.getElementById('banner').dataset.kind;",
+            vec![],
+        )
+        .await;
+    assert_eq!(kind, json!("version_conflict"));
+    assert!(b.is_visible("#form-view").await, "the form stays open");
+    b.screenshot("edit-version-conflict").await;
+    b.click("#form-cancel").await;
+    b.visible("#list-view").await;
+    let erp_toggle = format!("{} [data-testid=config-enabled]", row("ERP"));
+    b.wait_until("the other administrator's change in the list", || async {
+        b.prop(&erp_toggle, "checked").await.as_deref() == Some("false")
+    })
+    .await;
+    let saved = server.config_file();
+    assert!(
+        !saved.contains("another-audience"),
+        "the stale save changed nothing: {saved}"
+    );
 
     // ---- Test tokens: a good one, an expired one, one signed with another secret.
     b.click(&format!("{portal} [data-testid=config-test]"))

@@ -315,6 +315,8 @@
     }[format];
   }
 
+  // One system prompt: a row of kind, slot and claim, followed by a row for
+  // an error about the whole mapping (slot out of range, used twice).
   function promptRow(prompt = {}) {
     const kind = el('select', { 'data-testid': 'prompt-kind', 'aria-label': 'Kind' },
       PROMPT_KINDS.map((k) => el('option', { value: k, text: k })));
@@ -324,29 +326,39 @@
     const claim = el('input', { type: 'text', spellcheck: 'false', 'data-testid': 'prompt-claim', 'aria-label': 'Claim' });
     claim.value = typeof prompt.claim === 'string' ? prompt.claim : '';
     const remove = el('button', { type: 'button', className: 'secondary small', text: 'Remove', 'data-testid': 'prompt-remove' });
-    const row = el('tr', { 'data-testid': 'prompt-row' }, [
+    const row = el('tr', { 'data-testid': 'prompt-row', dataset: { part: '' } }, [
       el('td', {}, [kind, el('div', { className: 'field-error', dataset: { part: 'kind' } })]),
       el('td', { className: 'num' }, [slot, el('div', { className: 'field-error', dataset: { part: 'slot' } })]),
-      el('td', {}, [claim, el('div', { className: 'field-error', dataset: { part: 'claim' } }),
-        el('div', { className: 'field-error', dataset: { part: '' } })]),
+      el('td', {}, [claim, el('div', { className: 'field-error', dataset: { part: 'claim' } })]),
       el('td', { className: 'row-actions' }, [remove]),
+    ]);
+    const errorRow = el('tr', { className: 'prompt-error-row' }, [
+      el('td', { colSpan: 4 }, [el('div', { className: 'field-error', dataset: { part: '' }, 'data-testid': 'prompt-error' })]),
     ]);
     kind.dataset.part = 'kind';
     slot.dataset.part = 'slot';
     claim.dataset.part = 'claim';
     remove.addEventListener('click', () => {
       row.remove();
+      errorRow.remove();
       renumberPrompts();
     });
-    return row;
+    return [row, errorRow];
+  }
+
+  function promptRows() {
+    return [...$('prompt-rows').querySelectorAll('tr[data-testid="prompt-row"]')];
   }
 
   // Give every prompt row's inputs and error slots the API's field paths
-  // (`system_prompts[1].slot`), so a 400 lands beside the right cell.
+  // (`system_prompts[1].slot`, `system_prompts[1]`), so a 400 lands beside
+  // the right cell or row.
   function renumberPrompts() {
-    const rows = [...$('prompt-rows').children];
+    const rows = promptRows();
     rows.forEach((row, i) => {
-      for (const node of row.querySelectorAll('[data-part]')) {
+      row.dataset.index = String(i);
+      const nodes = [row, ...row.querySelectorAll('[data-part]'), ...row.nextElementSibling.querySelectorAll('[data-part]')];
+      for (const node of nodes) {
         const path = node.dataset.part ? `system_prompts[${i}].${node.dataset.part}` : `system_prompts[${i}]`;
         if (node.classList.contains('field-error')) node.dataset.errorFor = path;
         else node.dataset.field = path;
@@ -357,7 +369,7 @@
   }
 
   function addPrompt(prompt) {
-    $('prompt-rows').append(promptRow(prompt));
+    $('prompt-rows').append(...promptRow(prompt));
     renumberPrompts();
   }
 
@@ -410,7 +422,7 @@
 
     $('prompt-rows').replaceChildren();
     for (const prompt of Array.isArray(c.system_prompts) ? c.system_prompts : []) {
-      $('prompt-rows').append(promptRow(prompt));
+      $('prompt-rows').append(...promptRow(prompt));
     }
     renumberPrompts();
 
@@ -491,7 +503,7 @@
       if (value) config.claims[key] = value;
     }
 
-    config.system_prompts = [...$('prompt-rows').children].map((row) => {
+    config.system_prompts = promptRows().map((row) => {
       const slot = numberOrRaw(row.querySelector('[data-testid="prompt-slot"]').value);
       return {
         kind: row.querySelector('[data-testid="prompt-kind"]').value,
@@ -749,7 +761,7 @@
     $('f-secret').addEventListener('input', updateSourceFields);
     $('prompt-add').addEventListener('click', () => {
       addPrompt({ kind: 'text' });
-      const rows = $('prompt-rows').children;
+      const rows = promptRows();
       rows[rows.length - 1].querySelector('[data-testid="prompt-slot"]').focus();
     });
     $('delete-confirm').addEventListener('input', () => {

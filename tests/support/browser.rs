@@ -340,6 +340,19 @@ impl Browser {
         }
     }
 
+    /// The text of every displayed element `css` selects, joined by newlines.
+    pub async fn visible_text(&self, css: &str) -> String {
+        let text = self
+            .js(
+                "return [...document.querySelectorAll(arguments[0])]
+                   .filter((e) => e.getClientRects().length > 0)
+                   .map((e) => e.innerText).join('\\n');",
+                vec![json!(css)],
+            )
+            .await;
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
     /// The property `name` of the element `css` selects (e.g. `checked`,
     /// `value`); retried while the page replaces the element.
     pub async fn prop(&self, css: &str, name: &str) -> Option<String> {
