@@ -76,6 +76,8 @@ impl LoginServer {
             "created_by": "admin", "last_modified": "2026-03-13T10:00:00Z"
         }]);
         std::fs::write(dir.join("configs.json"), configs.to_string()).unwrap();
+        // Its log (stderr) is kept under target/ for a failed run.
+        let log = browser::target_dir().join("admin_console-login_server.log");
         let mut child = Command::new(login_server_binary())
             .arg("--config")
             .arg(dir.join("configs.json"))
@@ -85,7 +87,7 @@ impl LoginServer {
             .env("JWT_SSO_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(std::fs::File::create(&log).expect("creating the server's log"))
             .spawn()
             .expect("starting login_server");
         // It prints `login_server: listening on http://ADDR` once it listens.
@@ -545,13 +547,23 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert_eq!(kind, json!("version_conflict"));
     assert!(b.is_visible("#form-view").await, "the form stays open");
     b.screenshot("edit-version-conflict").await;
+    // Reloading shows the other administrator's change and drops this one.
+    b.click("#banner-action").await;
+    b.wait_until("the reloaded form", || async {
+        b.prop("#f-enabled", "checked").await.as_deref() == Some("false")
+    })
+    .await;
+    assert_eq!(
+        b.prop("#f-audience", "value").await.as_deref(),
+        Some("bi-server")
+    );
     b.click("#form-cancel").await;
     b.visible("#list-view").await;
     let erp_toggle = format!("{} [data-testid=config-enabled]", row("ERP"));
-    b.wait_until("the other administrator's change in the list", || async {
-        b.prop(&erp_toggle, "checked").await.as_deref() == Some("false")
-    })
-    .await;
+    assert_eq!(
+        b.prop(&erp_toggle, "checked").await.as_deref(),
+        Some("false")
+    );
     let saved = server.config_file();
     assert!(
         !saved.contains("another-audience"),

@@ -160,6 +160,8 @@
 
   // ---------------------------------------------------------------- banner
 
+  let bannerAction = null;
+
   function showBanner(error, options = {}) {
     const banner = $('banner');
     banner.classList.toggle('info', Boolean(options.info));
@@ -168,6 +170,10 @@
     const kind = options.info ? '' : ` (${error.kind})`;
     $('banner-message').textContent = error.message ? error.message + kind : '';
     $('banner-hint').textContent = !error.hint ? '' : (options.info ? error.hint : `Hint: ${error.hint}`);
+    const action = $('banner-action');
+    bannerAction = options.action ? options.action.run : null;
+    action.textContent = options.action ? options.action.label : '';
+    action.hidden = !options.action;
     banner.hidden = false;
   }
 
@@ -615,7 +621,14 @@
       if (error.status === 400 && error.kind === 'config') {
         $('form-error').replaceChildren(el('span', { text: error.message }));
       }
-      showBanner(error);
+      const editing = state.editing;
+      if (error.kind === 'version_conflict' && editing) {
+        showBanner(error, {
+          action: { label: 'Reload the configuration', run: () => openEdit(editing.name) },
+        });
+      } else {
+        showBanner(error);
+      }
     } finally {
       button.disabled = false;
     }
@@ -750,6 +763,11 @@
     $('signin-form').addEventListener('submit', signIn);
     $('signout').addEventListener('click', () => signedOut(''));
     $('banner-close').addEventListener('click', hideBanner);
+    $('banner-action').addEventListener('click', () => {
+      const run = bannerAction;
+      hideBanner();
+      if (run) run();
+    });
     $('add-config').addEventListener('click', openCreate);
     $('config-form').addEventListener('submit', submitForm);
     $('form-cancel').addEventListener('click', cancelForm);
