@@ -58,9 +58,28 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 fn binary(env: &str, names: &[&str]) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     names.iter().find_map(|name| on_path(name))
+}
+
+/// Chromium and chromedriver, or why not.
+fn binaries() -> Result<(PathBuf, PathBuf), &'static str> {
+    let chromium = binary("CHROMIUM", &["chromium", "chromium-browser"])
+        .ok_or("`chromium` is not installed (not on PATH, or not at $CHROMIUM)")?;
+    let chromedriver = binary("CHROMEDRIVER", &["chromedriver"])
+        .ok_or("`chromedriver` is not installed (not on PATH, or not at $CHROMEDRIVER)")?;
+    Ok((chromium, chromedriver))
+}
+
+/// Whether the browser test can run: `false` (after a printed note) when
+/// Chromium is missing; under `CI=true` a missing Chromium panics instead.
+/// Call it before any expensive set-up.
+pub fn available() -> bool {
+    match binaries() {
+        Ok(_) => true,
+        Err(reason) => unavailable(reason).is_some(),
+    }
 }
 
 /// Skips (prints a note, returns `None`) or, under `CI=true`, fails.
@@ -72,7 +91,12 @@ fn unavailable(reason: &str) -> Option<Browser> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("the browser test needs Chromium under CI=true: {message}");
     }
-    eprintln!("note: skipping the browser test: {message}");
+    // Straight to stderr, past the test harness's capture, so that the skip shows.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "note: skipping the browser test: {message}"
+    );
     None
 }
 
@@ -137,11 +161,9 @@ impl Browser {
     /// Chromium is not installed (see the module docs). `name` names the
     /// screenshot directory `target/console-screenshots/` gets (emptied first).
     pub async fn start(shots: &str) -> Option<Browser> {
-        let Some(chromium) = binary("CHROMIUM", &["chromium", "chromium-browser"]) else {
-            return unavailable("`chromium` is not on PATH");
-        };
-        let Some(chromedriver) = binary("CHROMEDRIVER", &["chromedriver"]) else {
-            return unavailable("`chromedriver` is not on PATH");
+        let (chromium, chromedriver) = match binaries() {
+            Ok(found) => found,
+            Err(reason) => return unavailable(reason),
         };
         let target = target_dir();
         let shots = target.join(shots);
