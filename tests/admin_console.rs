@@ -27,6 +27,7 @@ const ADMIN_TOKEN: &str = "console-test-admin-token-5a1e0c";
 const ERP_SECRET: &str = "console-test-erp-secret-0123456789abcdef";
 const PORTAL_SECRET: &str = "portal-shared-secret-0123456789-abcdef";
 const PORTAL_ISSUER: &str = "https://portal.example.com";
+const HOSTILE_NAME: &str = "<img src=x onerror=\"window.__xss=1\"><b>Ops</b>";
 
 /// The `login_server` example, built once with this test's features.
 fn login_server_binary() -> PathBuf {
@@ -74,6 +75,13 @@ impl LoginServer {
             "key_source": {"type": "static", "secret": ERP_SECRET},
             "expiration_time": 86400, "claims": {"user_id": "loginname"},
             "created_by": "admin", "last_modified": "2026-03-13T10:00:00Z"
+        }, {
+            // A name is any text without control characters: the page must show it as text.
+            "name": HOSTILE_NAME, "enabled": false, "token_name": "token",
+            "issuer": "https://ops.example.com", "algorithms": ["HS256"],
+            "key_source": {"type": "static", "secret": ERP_SECRET},
+            "expiration_time": 3600, "claims": {"user_id": "sub"},
+            "created_by": "<i>someone</i>"
         }]);
         std::fs::write(dir.join("configs.json"), configs.to_string()).unwrap();
         // Its log (stderr) is kept under target/ for a failed run.
@@ -330,6 +338,23 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         .await,
         "2026-03-13 10:00:00 UTC"
     );
+    // Values from the API are text, never markup.
+    let markup = b
+        .js(
+            "return [document.querySelectorAll('#config-rows img, #config-rows b, #config-rows i').length,
+                     window.__xss === undefined,
+                     [...document.querySelectorAll('#config-rows [data-testid=config-name]')]
+                       .map((e) => e.textContent),
+                     [...document.querySelectorAll('#config-rows [data-testid=config-creator]')]
+                       .map((e) => e.textContent)];",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        markup,
+        json!([0, true, [HOSTILE_NAME, "ERP"], ["<i>someone</i>", "admin"]]),
+        "names and creators are rendered as text"
+    );
     b.screenshot("list").await;
 
     // ---- Create: the form, first with a secret that is too short.
@@ -418,7 +443,11 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         }
         names
     };
-    assert_eq!(names, ["ERP", "Portal"], "the list is sorted by name");
+    assert_eq!(
+        names,
+        [HOSTILE_NAME, "ERP", "Portal"],
+        "the list is sorted by name"
+    );
     let saved = server.config_file();
     assert!(
         saved.contains("Portal"),

@@ -262,7 +262,7 @@
       return el('tr', { 'data-testid': 'config-row', dataset: { name } }, [
         el('td', { className: 'name', text: name, 'data-testid': 'config-name' }),
         el('td', {}, [toggle]),
-        el('td', { text: formatTime(config.last_modified), title: text(config.last_modified), 'data-testid': 'config-last-modified' }),
+        el('td', { className: 'nowrap', text: formatTime(config.last_modified), title: text(config.last_modified), 'data-testid': 'config-last-modified' }),
         el('td', { text: text(config.created_by), 'data-testid': 'config-creator' }),
         el('td', {}, [el('span', { className: 'tag', text: SOURCE_NAMES[source] || text(source), 'data-testid': 'config-key-source' })]),
         el('td', { className: 'row-actions' }, [edit, test, del]),
