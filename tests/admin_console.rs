@@ -291,6 +291,24 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     };
     let admin = server.url("/admin");
 
+    // ---- The page is served without credentials, under a strict CSP.
+    for path in ["/admin", "/admin/console.js", "/admin/console.css"] {
+        let (status, head, _) = server.request("GET", path, &[], "");
+        assert_eq!(status, 200, "{path}");
+        let csp = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-security-policy")
+                    .then(|| value.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("{path} has no Content-Security-Policy"));
+        assert!(
+            csp.starts_with("default-src 'none'") && csp.contains("script-src 'self'"),
+            "{path}: {csp}"
+        );
+    }
+
     // ---- The page loads under its Content-Security-Policy and asks for the token.
     b.goto(&admin).await;
     b.visible("#signin-view").await;

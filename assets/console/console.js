@@ -204,6 +204,10 @@
       $('signin-error').textContent = 'Enter the admin token.';
       return;
     }
+    if (/[^\x20-\x7e]/.test(token)) {
+      $('signin-error').textContent = 'This is not an admin token: it has characters an HTTP header cannot carry.';
+      return;
+    }
     sessionStorage.setItem(TOKEN_KEY, token);
     $('signin-error').textContent = '';
     try {
