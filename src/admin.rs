@@ -93,9 +93,9 @@ fn redacted() -> Value {
 }
 
 fn is_redacted(value: &Value) -> bool {
-    value.as_object().is_some_and(|map| {
-        map.len() == 1 && map.get("redacted") == Some(&Value::Bool(true))
-    })
+    value
+        .as_object()
+        .is_some_and(|map| map.len() == 1 && map.get("redacted") == Some(&Value::Bool(true)))
 }
 
 /// The JWK members that hold secret or private key material (RFC 7518 section 6).
@@ -263,7 +263,7 @@ fn matches_version(if_match: &str, current: &str) -> bool {
 /// # let path = dir.join("configs.json");
 /// std::fs::write(&path, "[]")?;
 /// let store = ConfigFile::new(&path);
-/// let (configs, _) = store.load().await?;
+/// let (configs, _) = store.load().await.map_err(|e| e.to_string())?;
 /// let admin = Admin::new(Arc::new(Registry::from_configs(configs)?), store);
 ///
 /// let created = admin.create(r#"{"name": "ERP", "token_name": "token",
@@ -340,15 +340,33 @@ impl<S: ConfigStore> Admin<S> {
         ConfigView {
             config: redact(config),
             version: config.version(),
-            warnings: warnings(config, &self.registry.list()),
+            warnings: self.warnings(config),
         }
     }
 
+    /// The audience and disabled notes, then the registry's routing warnings.
+    fn warnings(&self, config: &JwtConfig) -> Vec<String> {
+        let mut out = warnings(config);
+        let key = config.name.to_lowercase();
+        out.extend(
+            self.registry
+                .warnings()
+                .into_iter()
+                .filter(|w| w.config.to_lowercase() == key)
+                .map(|w| w.message),
+        );
+        out
+    }
+
     fn get(&self, name: &str) -> Result<JwtConfig, Error> {
-        self.registry.get(name).ok_or_else(|| Error::UnknownConfig {
+        self.registry.get(name).ok_or_else(|| self.unknown(name))
+    }
+
+    fn unknown(&self, name: &str) -> Error {
+        Error::UnknownConfig {
             name: name.to_owned(),
             known: self.registry.list().into_iter().map(|c| c.name).collect(),
-        })
+        }
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -374,9 +392,8 @@ impl<S: ConfigStore> Admin<S> {
         after.push(config.clone());
         self.save(ConfigChange::Create(&config), &after, &config.name)
             .await?;
-        self.registry.create(config.clone())?;
-        let applied = self.reconcile(&config).await;
-        Ok(self.view_of(&applied))
+        self.registry.replace_all(after)?;
+        Ok(self.view_of(&config))
     }
 
     /// Replaces the configuration called `name` with the JSON text `body`
@@ -442,14 +459,23 @@ impl<S: ConfigStore> Admin<S> {
             .collect();
         self.save(ConfigChange::Delete { name: &old.name }, &after, &old.name)
             .await?;
-        self.registry.delete(&old.name)
+        self.registry.replace_all(after)?;
+        Ok(old)
     }
 
     /// Checks `token` against the configuration called `name`, step by step
     /// (CONTRACT section 2), at `now` or the registry's time. A dry run: no
     /// user is created, no `jti` is used up, no session starts.
-    pub async fn test(&self, name: &str, token: &str, now: Option<i64>) -> Result<Checklist, Error> {
-        let verifier = self.registry.verifier(name).ok_or_else(|| self.get(name).unwrap_err())?;
+    pub async fn test(
+        &self,
+        name: &str,
+        token: &str,
+        now: Option<i64>,
+    ) -> Result<Checklist, Error> {
+        let verifier = self
+            .registry
+            .verifier(name)
+            .ok_or_else(|| self.unknown(name))?;
         Ok(checklist::check(&verifier, token, now).await)
     }
 
@@ -491,9 +517,8 @@ impl<S: ConfigStore> Admin<S> {
             config: &config,
         };
         self.save(change, &after, &old.name).await?;
-        self.registry.update(&old.name, config.clone())?;
-        let applied = self.reconcile(&config).await;
-        Ok(self.view_of(&applied))
+        self.registry.replace_all(after)?;
+        Ok(self.view_of(&config))
     }
 
     async fn save(
@@ -526,38 +551,10 @@ impl<S: ConfigStore> Admin<S> {
             },
         })
     }
-
-    /// The registry stamps `last_modified` from its own clock; if that
-    /// differs from what was saved (a second ticked in between, or another
-    /// clock), the store is brought in line, so that memory and store hold
-    /// one version.
-    async fn reconcile(&self, saved: &JwtConfig) -> JwtConfig {
-        let Some(applied) = self.registry.get(&saved.name) else {
-            return saved.clone();
-        };
-        if applied != *saved {
-            let version = saved.version();
-            let after = self.registry.list();
-            let change = ConfigChange::Update {
-                name: &saved.name,
-                expected_version: &version,
-                config: &applied,
-            };
-            if let Err(error) = self.store.apply(change, &after).await {
-                tracing::warn!(
-                    target: "jwt_sso",
-                    config = %crate::error::escape_controls(&saved.name),
-                    error = %error,
-                    "the stored configuration's last_modified differs from the registry's"
-                );
-            }
-        }
-        applied
-    }
 }
 
-/// The warnings an administrator should see beside a configuration.
-fn warnings(config: &JwtConfig, all: &[JwtConfig]) -> Vec<String> {
+/// The notes of one configuration alone (routing notes come from the registry).
+fn warnings(config: &JwtConfig) -> Vec<String> {
     let mut out = Vec::new();
     if config.audience.is_none() {
         out.push(
@@ -565,33 +562,9 @@ fn warnings(config: &JwtConfig, all: &[JwtConfig]) -> Vec<String> {
         );
     }
     if !config.enabled {
-        out.push("the configuration is disabled: every token is refused with `disabled`".to_owned());
-        return out;
-    }
-    let enabled: Vec<&JwtConfig> = all.iter().filter(|c| c.enabled).collect();
-    if enabled.len() > 1 {
-        match &config.issuer {
-            None => out.push(
-                "no `issuer` is set, and several configurations are enabled: tokens are routed by `iss`, so this configuration is never chosen; set its issuer".to_owned(),
-            ),
-            Some(issuer) => {
-                let others: Vec<&str> = enabled
-                    .iter()
-                    .filter(|c| c.name != config.name && c.issuer.as_deref() == Some(issuer))
-                    .map(|c| c.name.as_str())
-                    .collect();
-                if !others.is_empty() {
-                    out.push(format!(
-                        "enabled configurations {} have the same `issuer`: their tokens are refused as `ambiguous_config`; give each its own issuer or disable the others",
-                        others
-                            .iter()
-                            .map(|n| format!("`{}`", crate::error::escape_controls(n)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-            }
-        }
+        out.push(
+            "the configuration is disabled: every token is refused with `disabled`".to_owned(),
+        );
     }
     out
 }
@@ -629,7 +602,10 @@ mod tests {
         )
         .unwrap()
         .remove(0);
-        assert_eq!(redact(&env)["key_source"]["secret"], serde_json::json!({"env": "VAR"}));
+        assert_eq!(
+            redact(&env)["key_source"]["secret"],
+            serde_json::json!({"env": "VAR"})
+        );
 
         let jwks = JwtConfig::parse_json_list(
             r#"{"name": "A", "token_name": "t", "algorithms": ["HS256"], "expiration_time": 1,
@@ -652,7 +628,8 @@ mod tests {
         )
         .unwrap()
         .remove(0);
-        let mut sent = serde_json::json!({"key_source": {"type": "static", "secret": {"redacted": true}}});
+        let mut sent =
+            serde_json::json!({"key_source": {"type": "static", "secret": {"redacted": true}}});
         match restore(&mut sent, &stored) {
             Err(Error::Config { field, .. }) => assert_eq!(field, "key_source.secret"),
             other => panic!("{other:?}"),

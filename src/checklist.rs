@@ -281,7 +281,11 @@ pub async fn check(verifier: &Verifier, token: &str, now: Option<i64>) -> Checkl
 }
 
 #[cfg(feature = "remote")]
-async fn verify(verifier: &Verifier, token: &str, now: Option<i64>) -> Result<MappedIdentity, Error> {
+async fn verify(
+    verifier: &Verifier,
+    token: &str,
+    now: Option<i64>,
+) -> Result<MappedIdentity, Error> {
     match now {
         Some(now) => verifier.verify_at_async(token, now).await,
         None => verifier.verify_async(token).await,
@@ -289,7 +293,11 @@ async fn verify(verifier: &Verifier, token: &str, now: Option<i64>) -> Result<Ma
 }
 
 #[cfg(not(feature = "remote"))]
-async fn verify(verifier: &Verifier, token: &str, now: Option<i64>) -> Result<MappedIdentity, Error> {
+async fn verify(
+    verifier: &Verifier,
+    token: &str,
+    now: Option<i64>,
+) -> Result<MappedIdentity, Error> {
     match now {
         Some(now) => verifier.verify_at(token, now),
         None => verifier.verify(token),
@@ -360,8 +368,18 @@ mod tests {
         let json = list.to_json();
         assert_eq!(json["ok"], false);
         assert_eq!(json["error"]["kind"], "issuer_mismatch");
-        assert!(json["steps"][11]["message"].as_str().unwrap().contains("`a`"));
-        assert!(json["steps"][11]["hint"].as_str().unwrap().contains("issuer"));
+        assert!(
+            json["steps"][11]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`a`")
+        );
+        assert!(
+            json["steps"][11]["hint"]
+                .as_str()
+                .unwrap()
+                .contains("issuer")
+        );
         assert!(json["steps"][10].get("message").is_none());
         assert!(json.get("identity").is_none());
     }

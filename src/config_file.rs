@@ -33,7 +33,7 @@ use crate::store::{ConfigChange, ConfigStore, StoreError};
 ///
 /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = ConfigFile::new("jwt-configs.json");
-/// let (configs, _revision) = store.load().await?;
+/// let (configs, _revision) = store.load().await.map_err(|e| e.to_string())?;
 /// let registry = Registry::from_configs(configs)?;
 /// # Ok(()) }
 /// ```

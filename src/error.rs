@@ -6,6 +6,258 @@ use serde::Serialize;
 
 use crate::time_fmt::rfc3339;
 
+/// One row per kind: its stable name, HTTP status, the administrator's hint
+/// and the public sentence. In the order of [`ErrorKind::ALL`] (and of the
+/// enum's declaration), so a kind's row is `KINDS[kind as usize]`.
+struct KindInfo {
+    kind: ErrorKind,
+    name: &'static str,
+    status: u16,
+    hint: &'static str,
+    public: &'static str,
+}
+
+const KINDS: [KindInfo; 34] = [
+    KindInfo {
+        kind: ErrorKind::Disabled,
+        name: "disabled",
+        status: 401,
+        hint: "Enable the JWT configuration, or send the token to a configuration that is enabled.",
+        public: "This login method is disabled.",
+    },
+    KindInfo {
+        kind: ErrorKind::TokenTooLarge,
+        name: "token_too_large",
+        status: 401,
+        hint: "Check that the whole token and nothing else is sent; if the identity provider really issues larger tokens, raise max_token_bytes.",
+        public: "The token is too large.",
+    },
+    KindInfo {
+        kind: ErrorKind::Malformed,
+        name: "malformed",
+        status: 401,
+        hint: "Check that the sender passes the compact JWT unchanged (three base64url parts, no padding, no quotes or whitespace) and that its header and payload are JSON objects without repeated members.",
+        public: "The token is malformed.",
+    },
+    KindInfo {
+        kind: ErrorKind::AlgorithmNotAllowed,
+        name: "algorithm_not_allowed",
+        status: 401,
+        hint: "Check the algorithm: the token's `alg` must be one of the configuration's `algorithms`. Either sign with an allowed algorithm or add the token's algorithm (never `none`) if the key supports it.",
+        public: "The token's signature algorithm is not allowed.",
+    },
+    KindInfo {
+        kind: ErrorKind::CriticalHeader,
+        name: "critical_header",
+        status: 401,
+        hint: "The sender uses JWS extensions (`crit`) that are not supported; configure it to sign plain JWTs without `crit`.",
+        public: "The token uses unsupported header extensions.",
+    },
+    KindInfo {
+        kind: ErrorKind::KeyNotFound,
+        name: "key_not_found",
+        status: 401,
+        hint: "Check the public key: the key set has no usable key for the token's `kid` and `alg`. Make sure the identity provider's current signing key is in the key set (or that the key set URL is the right one).",
+        public: "No key is known for the token's signature.",
+    },
+    KindInfo {
+        kind: ErrorKind::InvalidSignature,
+        name: "invalid_signature",
+        status: 401,
+        hint: "Check the secret or public key: it must be the exact counterpart of the key the sender signs with (same secret bytes, or the public half of its private key), and the sender must not alter the token after signing.",
+        public: "The token's signature is invalid.",
+    },
+    KindInfo {
+        kind: ErrorKind::InvalidClaim,
+        name: "invalid_claim",
+        status: 401,
+        hint: "Check the claim types the sender puts in the token: exp/nbf/iat must be numbers, iss a string, aud a string or array of strings, and mapped claims must have types they can be mapped from.",
+        public: "The token has an invalid claim.",
+    },
+    KindInfo {
+        kind: ErrorKind::MissingExp,
+        name: "missing_exp",
+        status: 401,
+        hint: "Check the expiration time: the sender must put an `exp` claim (seconds since 1970) in every token.",
+        public: "The token has no expiration time.",
+    },
+    KindInfo {
+        kind: ErrorKind::Expired,
+        name: "expired",
+        status: 401,
+        hint: "Check the expiration time and the clock: the token has expired. Make the sender issue fresh tokens, and make sure both servers' clocks are synchronised (NTP).",
+        public: "The token has expired.",
+    },
+    KindInfo {
+        kind: ErrorKind::NotYetValid,
+        name: "not_yet_valid",
+        status: 401,
+        hint: "Check the clock: the token is not valid yet (`nbf`). Synchronise both servers' clocks (NTP) or raise the leeway.",
+        public: "The token is not valid yet.",
+    },
+    KindInfo {
+        kind: ErrorKind::IssuedInFuture,
+        name: "issued_in_future",
+        status: 401,
+        hint: "Check the clock: the token claims to be issued in the future (`iat`). Synchronise both servers' clocks (NTP) or raise the leeway.",
+        public: "The token is issued in the future.",
+    },
+    KindInfo {
+        kind: ErrorKind::MaxAgeExceeded,
+        name: "max_age_exceeded",
+        status: 401,
+        hint: "Check the expiration time: the token is older or lives longer than the configuration's expiration_time allows. Issue shorter-lived tokens or raise expiration_time.",
+        public: "The token is valid for longer than allowed.",
+    },
+    KindInfo {
+        kind: ErrorKind::IssuerMismatch,
+        name: "issuer_mismatch",
+        status: 401,
+        hint: "Check the issuer: the configuration's `issuer` must equal the token's `iss` exactly (case and trailing slash included).",
+        public: "The token's issuer is not accepted.",
+    },
+    KindInfo {
+        kind: ErrorKind::AudienceMismatch,
+        name: "audience_mismatch",
+        status: 401,
+        hint: "Check the audience: the configuration's `audience` must appear exactly in the token's `aud`.",
+        public: "The token is not meant for this server.",
+    },
+    KindInfo {
+        kind: ErrorKind::MissingUserId,
+        name: "missing_user_id",
+        status: 401,
+        hint: "Check the username field mapping: `claims.user_id` must name a claim that every token carries with a non-empty value.",
+        public: "The token does not name a user.",
+    },
+    KindInfo {
+        kind: ErrorKind::MissingJti,
+        name: "missing_jti",
+        status: 401,
+        hint: "The configuration is single_use: make the sender put a unique string `jti` in every token, or turn single_use off.",
+        public: "The token has no token ID.",
+    },
+    KindInfo {
+        kind: ErrorKind::TokenReplayed,
+        name: "token_replayed",
+        status: 401,
+        hint: "The token was already used to log in and the configuration is single_use: make the sender mint a fresh token (new `jti`) for every login.",
+        public: "The token was already used.",
+    },
+    KindInfo {
+        kind: ErrorKind::UnknownUser,
+        name: "unknown_user",
+        status: 403,
+        hint: "The configuration does not create users (create_users is false): create the user in the host first, or turn create_users on.",
+        public: "The user is not known here.",
+    },
+    KindInfo {
+        kind: ErrorKind::UserConflict,
+        name: "user_conflict",
+        status: 403,
+        hint: "The user was created by another configuration: set user_scope to \"shared\" on this configuration if both may log in the same users.",
+        public: "The user belongs to another login method.",
+    },
+    KindInfo {
+        kind: ErrorKind::Unauthorized,
+        name: "unauthorized",
+        status: 401,
+        hint: "Send the administrator's token as `Authorization: Bearer …`, or sign in with a session whose user has the administrator's role.",
+        public: "Authentication is required.",
+    },
+    KindInfo {
+        kind: ErrorKind::Forbidden,
+        name: "forbidden",
+        status: 403,
+        hint: "Sign in as a user with the administrator's role (login_server's --admin-role).",
+        public: "Access is denied.",
+    },
+    KindInfo {
+        kind: ErrorKind::VersionConflict,
+        name: "version_conflict",
+        status: 412,
+        hint: "Someone saved this configuration in the meantime: reload it, apply your change again and save.",
+        public: "The resource was changed by someone else.",
+    },
+    KindInfo {
+        kind: ErrorKind::PreconditionRequired,
+        name: "precondition_required",
+        status: 428,
+        hint: "Send the configuration's current version (its ETag) in `If-Match`, so that a concurrent change is not overwritten.",
+        public: "The request must be conditional (If-Match).",
+    },
+    KindInfo {
+        kind: ErrorKind::ConfirmationRequired,
+        name: "confirmation_required",
+        status: 400,
+        hint: "Confirm the delete by passing the configuration's name as `confirm`.",
+        public: "The request must be confirmed.",
+    },
+    KindInfo {
+        kind: ErrorKind::KeyFetch,
+        name: "key_fetch",
+        status: 503,
+        hint: "Check that the key set URL or issuer is right and reachable from this server, and that it serves a JSON Web Key Set.",
+        public: "The login cannot be checked right now; try again later.",
+    },
+    KindInfo {
+        kind: ErrorKind::Config,
+        name: "config",
+        status: 400,
+        hint: "Correct the configuration as the message says, then load it again.",
+        public: "The configuration is invalid.",
+    },
+    KindInfo {
+        kind: ErrorKind::Store,
+        name: "store",
+        status: 503,
+        hint: "Check the user store (database) that the host application uses.",
+        public: "The login cannot be completed right now; try again later.",
+    },
+    KindInfo {
+        kind: ErrorKind::DuplicateName,
+        name: "duplicate_name",
+        status: 409,
+        hint: "Choose another name (names are compared without regard to case), or update the existing configuration instead.",
+        public: "The name is already taken.",
+    },
+    KindInfo {
+        kind: ErrorKind::UnknownConfig,
+        name: "unknown_config",
+        status: 404,
+        hint: "Check the configuration name against the list of configurations (names are compared without regard to case).",
+        public: "No such configuration.",
+    },
+    KindInfo {
+        kind: ErrorKind::NoMatchingConfig,
+        name: "no_matching_config",
+        status: 401,
+        hint: "Check the issuer: add or enable a configuration whose `issuer` equals the token's `iss` exactly, or make the sender put that issuer in `iss`.",
+        public: "No login method accepts this token.",
+    },
+    KindInfo {
+        kind: ErrorKind::AmbiguousConfig,
+        name: "ambiguous_config",
+        status: 401,
+        hint: "Check the issuer: give each enabled configuration its own `issuer`, or disable the configurations that should not accept these tokens.",
+        public: "More than one login method matches this token.",
+    },
+    KindInfo {
+        kind: ErrorKind::BadRequest,
+        name: "bad_request",
+        status: 400,
+        hint: "Send the token as the login request expects: the compact JWT alone, in the field or parameter the message names.",
+        public: "The request is malformed.",
+    },
+    KindInfo {
+        kind: ErrorKind::Io,
+        name: "io",
+        status: 500,
+        hint: "Check that the file exists and that this process may read it (or, when saving, write it and its directory).",
+        public: "An internal error occurred.",
+    },
+];
+
 /// The stable, machine-readable kind of an [`Error`] (CONTRACT section 2).
 ///
 /// [`ErrorKind::as_str`] gives the snake_case name that logs, JSON output and
@@ -86,187 +338,24 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order of CONTRACT section 2 (then the non-token kinds).
-    pub const ALL: [ErrorKind; 34] = [
-        ErrorKind::Disabled,
-        ErrorKind::TokenTooLarge,
-        ErrorKind::Malformed,
-        ErrorKind::AlgorithmNotAllowed,
-        ErrorKind::CriticalHeader,
-        ErrorKind::KeyNotFound,
-        ErrorKind::InvalidSignature,
-        ErrorKind::InvalidClaim,
-        ErrorKind::MissingExp,
-        ErrorKind::Expired,
-        ErrorKind::NotYetValid,
-        ErrorKind::IssuedInFuture,
-        ErrorKind::MaxAgeExceeded,
-        ErrorKind::IssuerMismatch,
-        ErrorKind::AudienceMismatch,
-        ErrorKind::MissingUserId,
-        ErrorKind::MissingJti,
-        ErrorKind::TokenReplayed,
-        ErrorKind::UnknownUser,
-        ErrorKind::UserConflict,
-        ErrorKind::Unauthorized,
-        ErrorKind::Forbidden,
-        ErrorKind::VersionConflict,
-        ErrorKind::PreconditionRequired,
-        ErrorKind::ConfirmationRequired,
-        ErrorKind::KeyFetch,
-        ErrorKind::Config,
-        ErrorKind::Store,
-        ErrorKind::DuplicateName,
-        ErrorKind::UnknownConfig,
-        ErrorKind::NoMatchingConfig,
-        ErrorKind::AmbiguousConfig,
-        ErrorKind::BadRequest,
-        ErrorKind::Io,
-    ];
+    pub const ALL: [ErrorKind; 34] = {
+        let mut all = [ErrorKind::Disabled; 34];
+        let mut i = 0;
+        while i < KINDS.len() {
+            all[i] = KINDS[i].kind;
+            i += 1;
+        }
+        all
+    };
 
     /// The stable snake_case name, e.g. `"invalid_signature"`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Disabled => "disabled",
-            ErrorKind::TokenTooLarge => "token_too_large",
-            ErrorKind::Malformed => "malformed",
-            ErrorKind::AlgorithmNotAllowed => "algorithm_not_allowed",
-            ErrorKind::CriticalHeader => "critical_header",
-            ErrorKind::KeyNotFound => "key_not_found",
-            ErrorKind::InvalidSignature => "invalid_signature",
-            ErrorKind::InvalidClaim => "invalid_claim",
-            ErrorKind::MissingExp => "missing_exp",
-            ErrorKind::Expired => "expired",
-            ErrorKind::NotYetValid => "not_yet_valid",
-            ErrorKind::IssuedInFuture => "issued_in_future",
-            ErrorKind::MaxAgeExceeded => "max_age_exceeded",
-            ErrorKind::IssuerMismatch => "issuer_mismatch",
-            ErrorKind::AudienceMismatch => "audience_mismatch",
-            ErrorKind::MissingUserId => "missing_user_id",
-            ErrorKind::MissingJti => "missing_jti",
-            ErrorKind::TokenReplayed => "token_replayed",
-            ErrorKind::UnknownUser => "unknown_user",
-            ErrorKind::UserConflict => "user_conflict",
-            ErrorKind::Unauthorized => "unauthorized",
-            ErrorKind::Forbidden => "forbidden",
-            ErrorKind::VersionConflict => "version_conflict",
-            ErrorKind::PreconditionRequired => "precondition_required",
-            ErrorKind::ConfirmationRequired => "confirmation_required",
-            ErrorKind::KeyFetch => "key_fetch",
-            ErrorKind::Config => "config",
-            ErrorKind::Store => "store",
-            ErrorKind::DuplicateName => "duplicate_name",
-            ErrorKind::UnknownConfig => "unknown_config",
-            ErrorKind::NoMatchingConfig => "no_matching_config",
-            ErrorKind::AmbiguousConfig => "ambiguous_config",
-            ErrorKind::BadRequest => "bad_request",
-            ErrorKind::Io => "io",
-        }
+        self.info().name
     }
 
     /// The administrator's next step for this kind of failure.
     pub fn hint(self) -> &'static str {
-        match self {
-            ErrorKind::Disabled => {
-                "Enable the JWT configuration, or send the token to a configuration that is enabled."
-            }
-            ErrorKind::TokenTooLarge => {
-                "Check that the whole token and nothing else is sent; if the identity provider really issues larger tokens, raise max_token_bytes."
-            }
-            ErrorKind::Malformed => {
-                "Check that the sender passes the compact JWT unchanged (three base64url parts, no padding, no quotes or whitespace) and that its header and payload are JSON objects without repeated members."
-            }
-            ErrorKind::AlgorithmNotAllowed => {
-                "Check the algorithm: the token's `alg` must be one of the configuration's `algorithms`. Either sign with an allowed algorithm or add the token's algorithm (never `none`) if the key supports it."
-            }
-            ErrorKind::CriticalHeader => {
-                "The sender uses JWS extensions (`crit`) that are not supported; configure it to sign plain JWTs without `crit`."
-            }
-            ErrorKind::KeyNotFound => {
-                "Check the public key: the key set has no usable key for the token's `kid` and `alg`. Make sure the identity provider's current signing key is in the key set (or that the key set URL is the right one)."
-            }
-            ErrorKind::InvalidSignature => {
-                "Check the secret or public key: it must be the exact counterpart of the key the sender signs with (same secret bytes, or the public half of its private key), and the sender must not alter the token after signing."
-            }
-            ErrorKind::InvalidClaim => {
-                "Check the claim types the sender puts in the token: exp/nbf/iat must be numbers, iss a string, aud a string or array of strings, and mapped claims must have types they can be mapped from."
-            }
-            ErrorKind::MissingExp => {
-                "Check the expiration time: the sender must put an `exp` claim (seconds since 1970) in every token."
-            }
-            ErrorKind::Expired => {
-                "Check the expiration time and the clock: the token has expired. Make the sender issue fresh tokens, and make sure both servers' clocks are synchronised (NTP)."
-            }
-            ErrorKind::NotYetValid => {
-                "Check the clock: the token is not valid yet (`nbf`). Synchronise both servers' clocks (NTP) or raise the leeway."
-            }
-            ErrorKind::IssuedInFuture => {
-                "Check the clock: the token claims to be issued in the future (`iat`). Synchronise both servers' clocks (NTP) or raise the leeway."
-            }
-            ErrorKind::MaxAgeExceeded => {
-                "Check the expiration time: the token is older or lives longer than the configuration's expiration_time allows. Issue shorter-lived tokens or raise expiration_time."
-            }
-            ErrorKind::IssuerMismatch => {
-                "Check the issuer: the configuration's `issuer` must equal the token's `iss` exactly (case and trailing slash included)."
-            }
-            ErrorKind::AudienceMismatch => {
-                "Check the audience: the configuration's `audience` must appear exactly in the token's `aud`."
-            }
-            ErrorKind::MissingUserId => {
-                "Check the username field mapping: `claims.user_id` must name a claim that every token carries with a non-empty value."
-            }
-            ErrorKind::MissingJti => {
-                "The configuration is single_use: make the sender put a unique string `jti` in every token, or turn single_use off."
-            }
-            ErrorKind::TokenReplayed => {
-                "The token was already used to log in and the configuration is single_use: make the sender mint a fresh token (new `jti`) for every login."
-            }
-            ErrorKind::UnknownUser => {
-                "The configuration does not create users (create_users is false): create the user in the host first, or turn create_users on."
-            }
-            ErrorKind::UserConflict => {
-                "The user was created by another configuration: set user_scope to \"shared\" on this configuration if both may log in the same users."
-            }
-            ErrorKind::Unauthorized => {
-                "Send the administrator's token as `Authorization: Bearer …`, or sign in with a session whose user has the administrator's role."
-            }
-            ErrorKind::Forbidden => {
-                "Sign in as a user with the administrator's role (login_server's --admin-role)."
-            }
-            ErrorKind::VersionConflict => {
-                "Someone saved this configuration in the meantime: reload it, apply your change again and save."
-            }
-            ErrorKind::PreconditionRequired => {
-                "Send the configuration's current version (its ETag) in `If-Match`, so that a concurrent change is not overwritten."
-            }
-            ErrorKind::ConfirmationRequired => {
-                "Confirm the delete by passing the configuration's name as `confirm`."
-            }
-            ErrorKind::KeyFetch => {
-                "Check that the key set URL or issuer is right and reachable from this server, and that it serves a JSON Web Key Set."
-            }
-            ErrorKind::Config => {
-                "Correct the configuration as the message says, then load it again."
-            }
-            ErrorKind::Store => "Check the user store (database) that the host application uses.",
-            ErrorKind::DuplicateName => {
-                "Choose another name (names are compared without regard to case), or update the existing configuration instead."
-            }
-            ErrorKind::UnknownConfig => {
-                "Check the configuration name against the list of configurations (names are compared without regard to case)."
-            }
-            ErrorKind::NoMatchingConfig => {
-                "Check the issuer: add or enable a configuration whose `issuer` equals the token's `iss` exactly, or make the sender put that issuer in `iss`."
-            }
-            ErrorKind::AmbiguousConfig => {
-                "Check the issuer: give each enabled configuration its own `issuer`, or disable the configurations that should not accept these tokens."
-            }
-            ErrorKind::BadRequest => {
-                "Send the token as the login request expects: the compact JWT alone, in the field or parameter the message names."
-            }
-            ErrorKind::Io => {
-                "Check that the file exists and that this process may read it (or, when saving, write it and its directory)."
-            }
-        }
+        self.info().hint
     }
 }
 
@@ -277,37 +366,7 @@ impl ErrorKind {
     /// host cannot decide now (keys or store unreachable), `400` for a
     /// malformed request.
     pub fn http_status(self) -> u16 {
-        match self {
-            ErrorKind::Disabled
-            | ErrorKind::TokenTooLarge
-            | ErrorKind::Malformed
-            | ErrorKind::AlgorithmNotAllowed
-            | ErrorKind::CriticalHeader
-            | ErrorKind::KeyNotFound
-            | ErrorKind::InvalidSignature
-            | ErrorKind::InvalidClaim
-            | ErrorKind::MissingExp
-            | ErrorKind::Expired
-            | ErrorKind::NotYetValid
-            | ErrorKind::IssuedInFuture
-            | ErrorKind::MaxAgeExceeded
-            | ErrorKind::IssuerMismatch
-            | ErrorKind::AudienceMismatch
-            | ErrorKind::MissingUserId
-            | ErrorKind::MissingJti
-            | ErrorKind::TokenReplayed
-            | ErrorKind::NoMatchingConfig
-            | ErrorKind::AmbiguousConfig
-            | ErrorKind::Unauthorized => 401,
-            ErrorKind::UnknownUser | ErrorKind::UserConflict | ErrorKind::Forbidden => 403,
-            ErrorKind::KeyFetch | ErrorKind::Store => 503,
-            ErrorKind::Config | ErrorKind::BadRequest | ErrorKind::ConfirmationRequired => 400,
-            ErrorKind::UnknownConfig => 404,
-            ErrorKind::DuplicateName => 409,
-            ErrorKind::VersionConflict => 412,
-            ErrorKind::PreconditionRequired => 428,
-            ErrorKind::Io => 500,
-        }
+        self.info().status
     }
 
     /// Whether a response with this kind carries `WWW-Authenticate: Bearer`
@@ -320,42 +379,11 @@ impl ErrorKind {
     /// configuration, the key set or the token (CONTRACT section 6). The full
     /// message and hint are for logs and the administrator.
     pub fn public_message(self) -> &'static str {
-        match self {
-            ErrorKind::Disabled => "This login method is disabled.",
-            ErrorKind::TokenTooLarge => "The token is too large.",
-            ErrorKind::Malformed => "The token is malformed.",
-            ErrorKind::AlgorithmNotAllowed => "The token's signature algorithm is not allowed.",
-            ErrorKind::CriticalHeader => "The token uses unsupported header extensions.",
-            ErrorKind::KeyNotFound => "No key is known for the token's signature.",
-            ErrorKind::InvalidSignature => "The token's signature is invalid.",
-            ErrorKind::InvalidClaim => "The token has an invalid claim.",
-            ErrorKind::MissingExp => "The token has no expiration time.",
-            ErrorKind::Expired => "The token has expired.",
-            ErrorKind::NotYetValid => "The token is not valid yet.",
-            ErrorKind::IssuedInFuture => "The token is issued in the future.",
-            ErrorKind::MaxAgeExceeded => "The token is valid for longer than allowed.",
-            ErrorKind::IssuerMismatch => "The token's issuer is not accepted.",
-            ErrorKind::AudienceMismatch => "The token is not meant for this server.",
-            ErrorKind::MissingUserId => "The token does not name a user.",
-            ErrorKind::MissingJti => "The token has no token ID.",
-            ErrorKind::TokenReplayed => "The token was already used.",
-            ErrorKind::UnknownUser => "The user is not known here.",
-            ErrorKind::UserConflict => "The user belongs to another login method.",
-            ErrorKind::Unauthorized => "Authentication is required.",
-            ErrorKind::Forbidden => "Access is denied.",
-            ErrorKind::VersionConflict => "The resource was changed by someone else.",
-            ErrorKind::PreconditionRequired => "The request must be conditional (If-Match).",
-            ErrorKind::ConfirmationRequired => "The request must be confirmed.",
-            ErrorKind::KeyFetch => "The login cannot be checked right now; try again later.",
-            ErrorKind::Config => "The configuration is invalid.",
-            ErrorKind::Store => "The login cannot be completed right now; try again later.",
-            ErrorKind::DuplicateName => "The name is already taken.",
-            ErrorKind::UnknownConfig => "No such configuration.",
-            ErrorKind::NoMatchingConfig => "No login method accepts this token.",
-            ErrorKind::AmbiguousConfig => "More than one login method matches this token.",
-            ErrorKind::BadRequest => "The request is malformed.",
-            ErrorKind::Io => "An internal error occurred.",
-        }
+        self.info().public
+    }
+
+    fn info(self) -> &'static KindInfo {
+        &KINDS[self as usize]
     }
 }
 
@@ -890,7 +918,10 @@ fn duplicate_message(name: &str, existing: &str) -> String {
 
 fn no_match_message(iss: Option<&str>, candidates: &[(String, Option<String>)]) -> String {
     let found = match iss {
-        Some(iss) => format!("no enabled configuration has issuer `{iss}`"),
+        Some(iss) => format!(
+            "no enabled configuration has issuer `{}`",
+            escape_controls(iss)
+        ),
         None => "the token has no string `iss` claim to choose a configuration by".to_owned(),
     };
     if candidates.is_empty() {
@@ -1024,6 +1055,9 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
             assert_eq!(position(kind), i);
+            // The table's row of a kind is the kind's own (discriminant order).
+            assert_eq!(kind as usize, i);
+            assert_eq!(KINDS[i].kind, kind);
             assert!(names.insert(kind.as_str()), "{kind} twice");
             assert!(!kind.hint().is_empty());
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
@@ -1032,6 +1066,18 @@ mod tests {
                 "README error table lacks `{kind}`"
             );
         }
+    }
+
+    #[test]
+    fn the_unverified_iss_is_escaped_in_the_no_match_message() {
+        let forged = Error::NoMatchingConfig {
+            iss: Some("https://x\nWARN jwt_sso: token accepted\u{1b}[31m".into()),
+            candidates: vec![("ERP".into(), Some("https://erp".into()))],
+        };
+        let message = forged.to_string();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(message.contains(r"https://x\nWARN"), "{message}");
+        assert!(message.contains(r"\u{1b}[31m"), "{message}");
     }
 
     #[test]

@@ -69,9 +69,14 @@
 //! - [`Registry`]: the administrator's named configurations (create, update,
 //!   enable, delete, list; load and save the registry file), verification by
 //!   name or routed by the token's `iss`.
-//! - [`UserStore`], [`MemoryStore`] and [`Authenticator`]: the login flow
-//!   verify → find → create on first login, with the configuration's user type
-//!   and roles; concurrent first logins create one user.
+//! - [`Authenticator`]: the login flow verify → find → policies
+//!   (`user_scope`, `create_users`) → single-use check → create on first
+//!   login (with the configuration's user type and roles; concurrent first
+//!   logins create one user) or update (`sync_on_login`).
+//! - The stores it works on, as traits a host implements over its database:
+//!   [`UserStore`], [`ReplayStore`] (used `jti`s), [`SessionStore`],
+//!   [`ConfigStore`]; and in memory: [`MemoryStore`], [`MemoryReplayStore`],
+//!   [`MemorySessionStore`], [`MemoryConfigStore`].
 //! - [`extract`]: the token from a Bearer header, a query or form parameter, a
 //!   cookie, or the JSON login request.
 //! - The `login_server` example puts them together in an axum host with SQLite.
@@ -144,16 +149,21 @@ mod config_file;
 mod crypto;
 mod error;
 pub mod extract;
+mod identity;
 mod json;
 mod key;
+mod login;
 mod map;
 pub mod mint;
 mod registry;
 #[cfg(feature = "remote")]
 mod remote;
 mod secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 mod store;
 mod time_fmt;
+mod validated;
 mod verify;
 
 #[cfg(feature = "admin")]
@@ -168,17 +178,22 @@ pub use config::{
 pub use config_file::ConfigFile;
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
-pub use map::{ClaimMapper, MappedIdentity, PromptValue, SystemPrompt};
-pub use registry::Registry;
+pub use identity::{MappedIdentity, PromptValue, SystemPrompt};
+pub use login::{Authenticator, Login};
+pub use map::ClaimMapper;
+pub use registry::{ConfigWarning, Registry, TokenRoute};
 #[cfg(feature = "remote")]
 pub use remote::{
     CacheClock, FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse, InstantClock,
     ManualClock, RemoteOptions, ReqwestFetch,
 };
 pub use secret::Secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{PurgeTask, SqlOptions, SqlStore};
 pub use store::{
-    Authenticator, ConfigChange, ConfigStore, JtiKey, Login, MemoryStore, ReplayStore, Session,
-    SessionStore, StoreError, User, UserStore,
+    ConfigChange, ConfigStore, DEFAULT_REPLAY_CAPACITY, JtiKey, MemoryConfigStore,
+    MemoryReplayStore, MemorySessionStore, MemoryStore, ReplayStore, Session, SessionStore,
+    StoreError, User, UserStore,
 };
 pub use verify::Verifier;
 

@@ -1,133 +1,17 @@
 //! `ClaimMapper`: verified claims → `MappedIdentity` (CONTRACT section 4).
+//! The identity types themselves are in `crate::identity`.
 
-use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Number, Value};
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use crate::config::{JwtConfig, PromptKind};
+use crate::config::{JwtConfig, PromptKind, UserIdNormalize};
 use crate::error::Error;
+// Re-exported for the modules that still name it here.
+pub(crate) use crate::identity::MappedIdentity;
+use crate::identity::{PromptValue, SystemPrompt, parse_plain_date};
 use crate::json::{ClaimSource, raw_text, type_name};
 use crate::time_fmt::to_datetime;
-
-/// Who logged in: the result of a successful verification.
-///
-/// Serialises exactly as CONTRACT section 5 shows:
-///
-/// ```
-/// # use jwt_sso::{MappedIdentity, PromptKind, PromptValue, SystemPrompt};
-/// let identity = MappedIdentity {
-///     config: "ERP".into(),
-///     user_id: "jdoe".into(),
-///     name: Some("Jane Doe".into()),
-///     email: None,
-///     user_type: "reader".into(),
-///     roles: vec!["Viewer".into()],
-///     prompts: vec![SystemPrompt { kind: PromptKind::Numeric, slot: 2, value: PromptValue::Numeric(7.into()) }],
-///     expires_at: time::macros::datetime!(2026-01-01 01:00 UTC),
-///     warnings: vec![],
-/// };
-/// assert_eq!(
-///     serde_json::to_string(&identity).unwrap(),
-///     r#"{"config":"ERP","user_id":"jdoe","name":"Jane Doe","email":null,"user_type":"reader","roles":["Viewer"],"prompts":[{"kind":"numeric","slot":2,"value":7}],"expires_at":"2026-01-01T01:00:00Z","warnings":[]}"#
-/// );
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MappedIdentity {
-    /// The name of the configuration that accepted the token.
-    pub config: String,
-    /// The user ID (from `claims.user_id`).
-    pub user_id: String,
-    /// The display name, when configured and present.
-    pub name: Option<String>,
-    /// The email address, when configured and present.
-    pub email: Option<String>,
-    /// The user type new users get (from the configuration).
-    pub user_type: String,
-    /// `initial_roles`, then the roles claim, de-duplicated, order kept.
-    pub roles: Vec<String>,
-    /// The system prompts, in configuration order.
-    pub prompts: Vec<SystemPrompt>,
-    /// `min(exp, iat + expiration_time)`, or `exp` without `iat`.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    /// Notes for the administrator, e.g. an absent prompt claim.
-    pub warnings: Vec<String>,
-}
-
-/// One filled system prompt slot.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "RawPrompt")]
-pub struct SystemPrompt {
-    /// The kind of slot.
-    pub kind: PromptKind,
-    /// The slot number.
-    pub slot: u32,
-    /// The value; its variant always matches `kind`.
-    pub value: PromptValue,
-}
-
-/// The value of a system prompt.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PromptValue {
-    /// A text prompt.
-    Text(String),
-    /// A numeric prompt, as the JSON number it will be written as.
-    Numeric(Number),
-    /// A date prompt, written as `YYYY-MM-DD` (years 0000–9999; a claim that
-    /// gives a date outside them is `invalid_claim`).
-    Date(Date),
-}
-
-const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]");
-
-impl Serialize for SystemPrompt {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("SystemPrompt", 3)?;
-        s.serialize_field("kind", &self.kind)?;
-        s.serialize_field("slot", &self.slot)?;
-        match &self.value {
-            PromptValue::Text(t) => s.serialize_field("value", t)?,
-            PromptValue::Numeric(n) => s.serialize_field("value", n)?,
-            PromptValue::Date(d) => {
-                let text = d.format(DATE_FORMAT).map_err(serde::ser::Error::custom)?;
-                s.serialize_field("value", &text)?
-            }
-        }
-        s.end()
-    }
-}
-
-#[derive(Deserialize)]
-struct RawPrompt {
-    kind: PromptKind,
-    slot: u32,
-    value: Value,
-}
-
-impl TryFrom<RawPrompt> for SystemPrompt {
-    type Error = String;
-
-    fn try_from(raw: RawPrompt) -> Result<Self, String> {
-        let value = match (raw.kind, raw.value) {
-            (PromptKind::Text, Value::String(s)) => PromptValue::Text(s),
-            (PromptKind::Numeric, Value::Number(n)) => PromptValue::Numeric(n),
-            (PromptKind::Date, Value::String(s)) => PromptValue::Date(
-                parse_plain_date(&s)
-                    .ok_or_else(|| format!("date prompt `{s}` is not YYYY-MM-DD"))?,
-            ),
-            (kind, v) => return Err(format!("a {kind} prompt cannot hold {}", type_name(&v))),
-        };
-        Ok(SystemPrompt {
-            kind: raw.kind,
-            slot: raw.slot,
-            value,
-        })
-    }
-}
 
 /// Where a claim is found: a top-level name or a JSON Pointer (RFC 6901).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,38 +55,29 @@ impl ClaimPath {
         raw_text(payload?, self.tokens())
     }
 
-    pub(crate) fn lookup<'a, C: ClaimSource + ?Sized>(&self, claims: &'a C) -> Option<&'a Value> {
-        let Some(pointer) = self.name.strip_prefix('/') else {
-            return claims.claim(&self.name);
+    /// The first token (the top-level claim) and the rest of the pointer,
+    /// which serde_json's own RFC 6901 support follows from there.
+    fn split(&self) -> Option<(std::borrow::Cow<'_, str>, &str)> {
+        let pointer = self.name.strip_prefix('/')?;
+        let (first, rest) = match pointer.find('/') {
+            Some(at) => (&pointer[..at], &pointer[at..]),
+            None => (pointer, ""),
         };
-        let mut tokens = pointer.split('/');
-        let mut current = claims.claim(&unescape(tokens.next()?))?;
-        for token in tokens {
-            let token = unescape(token);
-            current = match current {
-                Value::Object(map) => map.get(token.as_ref())?,
-                Value::Array(items) => items.get(array_index(&token)?)?,
-                _ => return None,
-            };
+        Some((unescape(first), rest))
+    }
+
+    pub(crate) fn lookup<'a, C: ClaimSource + ?Sized>(&self, claims: &'a C) -> Option<&'a Value> {
+        match self.split() {
+            None => claims.claim(&self.name),
+            Some((root, rest)) => claims.claim(&root)?.pointer(rest),
         }
-        Some(current)
     }
 
     fn lookup_mut<'a, C: ClaimSource + ?Sized>(&self, claims: &'a mut C) -> Option<&'a mut Value> {
-        let Some(pointer) = self.name.strip_prefix('/') else {
-            return claims.claim_mut(&self.name);
-        };
-        let mut tokens = pointer.split('/');
-        let mut current = claims.claim_mut(&unescape(tokens.next()?))?;
-        for token in tokens {
-            let token = unescape(token);
-            current = match current {
-                Value::Object(map) => map.get_mut(token.as_ref())?,
-                Value::Array(items) => items.get_mut(array_index(&token)?)?,
-                _ => return None,
-            };
+        match self.split() {
+            None => claims.claim_mut(&self.name),
+            Some((root, rest)) => claims.claim_mut(&root)?.pointer_mut(rest),
         }
-        Some(current)
     }
 
     /// A string of this claim: moved out when no other mapping reads it.
@@ -221,35 +96,6 @@ fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
     } else {
         token.into()
     }
-}
-
-fn array_index(token: &str) -> Option<usize> {
-    // RFC 6901: no leading zeros, digits only.
-    if token.is_empty() || (token.len() > 1 && token.starts_with('0')) {
-        return None;
-    }
-    if !token.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    token.parse().ok()
-}
-
-/// Whether `name` is a valid claim name or JSON Pointer, for config validation.
-pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("is empty".to_owned());
-    }
-    if let Some(pointer) = name.strip_prefix('/') {
-        let mut chars = pointer.chars();
-        while let Some(c) = chars.next() {
-            if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
-                return Err(format!(
-                    "`{name}` is not a valid JSON Pointer: `~` must be followed by 0 or 1"
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -286,6 +132,7 @@ pub struct ClaimMapper {
     config_name: String,
     user_type: String,
     initial_roles: Vec<String>,
+    normalize: UserIdNormalize,
     user_id: ClaimPath,
     name: Option<ClaimPath>,
     email: Option<ClaimPath>,
@@ -300,6 +147,7 @@ impl ClaimMapper {
             config_name: config.name.clone(),
             user_type: config.user_type.clone(),
             initial_roles: config.initial_roles.clone(),
+            normalize: config.user_id_normalize,
             user_id: ClaimPath::new(&config.claims.user_id),
             name: config.claims.name.as_deref().map(ClaimPath::new),
             email: config.claims.email.as_deref().map(ClaimPath::new),
@@ -375,7 +223,8 @@ impl ClaimMapper {
         claims: &Map<String, Value>,
         expires_at: OffsetDateTime,
     ) -> Result<MappedIdentity, Error> {
-        self.map_payload(&mut claims.clone(), None, expires_at)
+        let mut identity = self
+            .map_payload(&mut claims.clone(), None, expires_at)
             .map_err(|e| match e {
                 Error::MissingUserId { claim, state, .. } => Error::MissingUserId {
                     claim,
@@ -383,7 +232,16 @@ impl ClaimMapper {
                     present: claims.keys().cloned().collect(),
                 },
                 other => other,
-            })
+            })?;
+        let string = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        identity.issuer = string("iss");
+        identity.subject = string("sub");
+        identity.token_id = string("jti").filter(|jti| !jti.is_empty());
+        identity.issued_at = claims
+            .get("iat")
+            .and_then(Value::as_f64)
+            .and_then(to_datetime);
+        Ok(identity)
     }
 
     /// [`ClaimMapper::map`], with the payload `claims` was parsed from, so
@@ -416,6 +274,7 @@ impl ClaimMapper {
                 }
             },
         };
+        let user_id = self.clean_user_id(user_id)?;
         let name = self.optional_string(claims, self.name.as_ref())?;
         let email = self.optional_string(claims, self.email.as_ref())?;
         let roles = self.roles(claims)?;
@@ -446,6 +305,34 @@ impl ClaimMapper {
             prompts,
             expires_at,
             warnings,
+            issuer: None,
+            subject: None,
+            token_id: None,
+            issued_at: None,
+        })
+    }
+
+    /// CONTRACT section 4: no control character, no leading or trailing
+    /// white space; then `user_id_normalize`, last.
+    fn clean_user_id(&self, user_id: String) -> Result<String, Error> {
+        let problem = if user_id.chars().any(char::is_control) {
+            Some("with a control character")
+        } else if user_id.starts_with(char::is_whitespace) || user_id.ends_with(char::is_whitespace)
+        {
+            Some("with leading or trailing white space")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(Error::invalid_claim(
+                self.user_id.name(),
+                "a user ID without control characters or leading or trailing white space",
+                format!("{} {problem}", describe(&Value::String(user_id))),
+            ));
+        }
+        Ok(match self.normalize {
+            UserIdNormalize::None => user_id,
+            UserIdNormalize::Lowercase => normalize_lowercase(&user_id),
         })
     }
 
@@ -503,6 +390,19 @@ impl ClaimMapper {
         }
         Ok(roles)
     }
+}
+
+/// `user_id_normalize: "lowercase"`: Unicode NFC, then lower case.
+pub(crate) fn normalize_lowercase(user_id: &str) -> String {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    if user_id.is_ascii() {
+        return user_id.to_ascii_lowercase();
+    }
+    let nfc: String = match is_nfc_quick(user_id.chars()) {
+        IsNormalized::Yes => user_id.to_owned(),
+        _ => user_id.nfc().collect(),
+    };
+    nfc.to_lowercase()
 }
 
 /// A value's type, with the value itself for scalars (mapped claims only; the
@@ -614,21 +514,6 @@ fn parse_date(s: &str) -> Option<PromptValue> {
     four_digit_year(date).map(PromptValue::Date)
 }
 
-/// Exactly `YYYY-MM-DD`: the `[year]` component alone would also take a sign
-/// (`+2021-04-15`, `-2021-04-15`).
-fn parse_plain_date(s: &str) -> Option<Date> {
-    let b = s.as_bytes();
-    let shape = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            _ => c.is_ascii_digit(),
-        });
-    if !shape {
-        return None;
-    }
-    Date::parse(s, DATE_FORMAT).ok()
-}
-
 /// Only years 0000–9999 can be written as `YYYY-MM-DD`.
 fn four_digit_year(date: Date) -> Option<Date> {
     (0..=9999).contains(&date.year()).then_some(date)
@@ -671,8 +556,5 @@ mod tests {
         assert_eq!(ClaimPath::new("/r/roles/2").lookup(claims), None);
         assert_eq!(ClaimPath::new("/").lookup(claims), Some(&Value::from(3)));
         assert_eq!(ClaimPath::new("a/b").lookup(claims), Some(&Value::from(1)));
-        assert!(check_claim_name("/a~2").is_err());
-        assert!(check_claim_name("/a~").is_err());
-        assert!(check_claim_name("/a~0~1").is_ok());
     }
 }

@@ -1,5 +1,5 @@
 //! `Registry`: the administrator's list of named configurations, its file
-//! format (CONTRACT section 6), and verification by name or by `iss`.
+//! format (CONTRACT section 6), and verification by name or routed by `iss`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -14,9 +14,11 @@ use time::OffsetDateTime;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DEFAULT_MAX_TOKEN_BYTES, JwtConfig};
-use crate::error::{Error, TokenPart};
+use crate::error::{Error, TokenPart, escape_controls};
 use crate::json::{parse_claims, peek_string_member};
 use crate::map::MappedIdentity;
+#[cfg(feature = "remote")]
+use crate::remote::{CacheClock, HttpFetch, InstantClock, RemoteOptions};
 use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 
 /// Named JWT configurations, each validated into a [`Verifier`]: the list an
@@ -33,8 +35,18 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 ///   builds a new map and swaps it in whole, so a verification sees either
 ///   the old or the new configuration, never a mixture. Writers are
 ///   serialised.
+/// - Remote key sources (`jwks_uri`, `issuer`; cargo feature `remote`): the
+///   registry builds their verifiers with its `RemoteOptions`, HTTP client
+///   and cache clock (`with_remote_options`, `with_http_fetch`,
+///   `with_cache_clock`). An edit ([`update`](Registry::update),
+///   [`set_enabled`](Registry::set_enabled), a rename,
+///   [`replace_all`](Registry::replace_all)) that leaves a configuration's key
+///   source (URL or issuer, and algorithms) as it was keeps its warm key
+///   cache; configurations an edit does not touch keep theirs anyway.
+///   `warm_up().await` fetches the keys of every enabled remote configuration.
 ///
-/// A token is routed ([`Registry::route`], [`Registry::verify`]) like this:
+/// A token is routed ([`Registry::route`], [`Registry::verify_async`]) like
+/// this (CONTRACT section 6):
 ///
 /// 1. exactly one configuration is enabled: that one decides, whatever the
 ///    token says (so its own `issuer_mismatch`, `disabled`, … errors apply);
@@ -43,11 +55,23 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 ///    is used; several such configurations are `ambiguous_config`, none is
 ///    `no_matching_config` (or `disabled` when a disabled configuration has
 ///    that issuer). These errors name the candidates and, of the token,
-///    nothing but its `iss`.
+///    nothing but its `iss` (escaped).
+///
+/// [`Registry::verify_for_token_name_async`] routes the same way among the
+/// configurations whose `token_name` is the name the token was found under,
+/// so a token found under another configuration's parameter name is never
+/// routed to this one.
+///
+/// Verification comes in two forms: the `*_async` methods are the full check
+/// (remote keys are fetched when the cache needs it; static keys make them
+/// ready at once); the synchronous [`Registry::verify`] and friends never do
+/// I/O and use cached remote keys only.
 ///
 /// ```
 /// use jwt_sso::{ErrorKind, FixedClock, Registry};
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), jwt_sso::Error> {
 /// let registry = Registry::from_json_str(r#"[
 ///   {"name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
 ///    "algorithms": ["HS256"], "key_source": {"type": "static", "secret": "erp-secret-of-at-least-32-bytes!!"},
@@ -64,7 +88,7 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 ///     jwt_sso::Algorithm::HS256,
 ///     &serde_json::json!({"iss": "https://erp.example.com", "sub": "jdoe", "exp": 1_767_229_200}),
 /// )?;
-/// let identity = registry.verify(&token)?;
+/// let identity = registry.verify_async(&token).await?;
 /// assert_eq!((identity.config.as_str(), identity.roles.as_slice()), ("ERP", &["Viewer".to_owned()][..]));
 ///
 /// // Administration: names are unique without regard to case.
@@ -75,65 +99,147 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 /// copy.created_by = Some("admin".into());
 /// registry.create(copy)?;
 /// registry.set_enabled("erp", false)?;
-/// assert_eq!(registry.verify(&token).unwrap_err().kind(), ErrorKind::Disabled);
+/// assert_eq!(registry.verify_async(&token).await.unwrap_err().kind(), ErrorKind::Disabled);
 ///
 /// let names: Vec<String> = registry.list().into_iter().map(|c| c.name).collect();
 /// assert_eq!(names, ["CRM", "ERP", "ERP test"]);
-/// // `registry.save("jwt-configs.json")` writes them back in the same format.
-/// # Ok::<(), jwt_sso::Error>(())
+/// // `registry.save("jwt-configs.json")?` writes them back in the same format.
+/// # Ok(())
+/// # }
 /// ```
 pub struct Registry {
     current: RwLock<Arc<Snapshot>>,
     writer: Mutex<()>,
     clock: Arc<dyn Clock>,
+    #[cfg(feature = "remote")]
+    remote: RemoteSetup,
+}
+
+/// What the registry gives the remote verifiers it builds.
+#[cfg(feature = "remote")]
+#[derive(Clone)]
+struct RemoteSetup {
+    options: RemoteOptions,
+    /// `None`: each verifier's default client.
+    fetch: Option<Arc<dyn HttpFetch>>,
+    /// One clock for every cache, so that a cache taken over keeps its times.
+    clock: Arc<dyn CacheClock>,
+}
+
+#[cfg(feature = "remote")]
+impl Default for RemoteSetup {
+    fn default() -> Self {
+        RemoteSetup {
+            options: RemoteOptions::default(),
+            fetch: None,
+            clock: Arc::new(InstantClock::new()),
+        }
+    }
+}
+
+/// A registry-level note for the administrator: something in the set of
+/// configurations that makes a configuration unreachable, found when the
+/// set is loaded or changed (see [`Registry::warnings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The configuration concerned.
+    pub config: String,
+    /// What is wrong and what to change.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Which configurations may take a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRoute<'a> {
+    /// Routing by `iss` among the enabled configurations (or the only one).
+    Issuer,
+    /// The same routing among the configurations whose `token_name` is this
+    /// name: the parameter, cookie or header the token was found under.
+    TokenName(&'a str),
+    /// The configuration of this name (any case), whatever the token says.
+    Config(&'a str),
 }
 
 /// One immutable state of the registry.
 struct Snapshot {
     /// Keyed by [`key`], so iteration is sorted by name regardless of case.
     entries: BTreeMap<String, Arc<Verifier>>,
-    /// Routing facts, computed once per snapshot rather than per token.
-    routes: Routes,
+    /// Routing facts for every configuration, computed once per snapshot.
+    all: Routes,
+    /// The same per `token_name`.
+    by_token_name: HashMap<String, Routes>,
+    warnings: Vec<ConfigWarning>,
 }
 
-/// What [`route_in`] needs, precomputed from the entries.
+/// What [`route_in`] needs, precomputed from a set of configurations.
 struct Routes {
     /// The enabled configurations.
     enabled: Vec<Arc<Verifier>>,
+    /// The disabled ones (a token with their issuer is `disabled`).
+    disabled: Vec<Arc<Verifier>>,
     /// Enabled configurations by `issuer`.
     by_issuer: HashMap<String, Vec<Arc<Verifier>>>,
-    /// The largest `max_token_bytes` of any configuration.
+    /// The largest `max_token_bytes` of these configurations.
     max_token_bytes: usize,
 }
 
-impl Snapshot {
-    fn new(entries: BTreeMap<String, Arc<Verifier>>) -> Self {
-        let enabled: Vec<Arc<Verifier>> = entries
-            .values()
-            .filter(|v| v.config().enabled)
-            .cloned()
-            .collect();
-        let mut by_issuer: HashMap<String, Vec<Arc<Verifier>>> = HashMap::new();
-        for verifier in &enabled {
-            if let Some(issuer) = &verifier.config().issuer {
-                by_issuer
+impl Routes {
+    fn new<'v>(verifiers: impl IntoIterator<Item = &'v Arc<Verifier>>) -> Self {
+        let mut routes = Routes {
+            enabled: Vec::new(),
+            disabled: Vec::new(),
+            by_issuer: HashMap::new(),
+            max_token_bytes: 0,
+        };
+        for verifier in verifiers {
+            let config = verifier.config();
+            routes.max_token_bytes = routes.max_token_bytes.max(config.max_token_bytes);
+            if !config.enabled {
+                routes.disabled.push(Arc::clone(verifier));
+                continue;
+            }
+            routes.enabled.push(Arc::clone(verifier));
+            if let Some(issuer) = &config.issuer {
+                routes
+                    .by_issuer
                     .entry(issuer.clone())
                     .or_default()
                     .push(Arc::clone(verifier));
             }
         }
-        let max_token_bytes = entries
-            .values()
-            .map(|v| v.config().max_token_bytes)
-            .max()
-            .unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
+        if routes.max_token_bytes == 0 {
+            routes.max_token_bytes = DEFAULT_MAX_TOKEN_BYTES;
+        }
+        routes
+    }
+}
+
+impl Snapshot {
+    fn new(entries: BTreeMap<String, Arc<Verifier>>) -> Self {
+        let all = Routes::new(entries.values());
+        let mut grouped: HashMap<&str, Vec<&Arc<Verifier>>> = HashMap::new();
+        for verifier in entries.values() {
+            grouped
+                .entry(verifier.config().token_name.as_str())
+                .or_default()
+                .push(verifier);
+        }
+        let by_token_name = grouped
+            .into_iter()
+            .map(|(name, verifiers)| (name.to_owned(), Routes::new(verifiers)))
+            .collect();
+        let warnings = find_warnings(&all);
         Snapshot {
             entries,
-            routes: Routes {
-                enabled,
-                by_issuer,
-                max_token_bytes,
-            },
+            all,
+            by_token_name,
+            warnings,
         }
     }
 
@@ -144,6 +250,67 @@ impl Snapshot {
     fn unknown(&self, name: &str) -> Error {
         unknown(name, &self.entries)
     }
+}
+
+/// Configurations that routing by `iss` can never choose, with what to change.
+fn find_warnings(all: &Routes) -> Vec<ConfigWarning> {
+    let enabled = &all.enabled;
+    if enabled.len() < 2 {
+        return Vec::new();
+    }
+    let shares_token_name = |v: &Verifier, others: &mut dyn Iterator<Item = &Arc<Verifier>>| {
+        others
+            .filter(|o| o.name() != v.name() && o.config().token_name == v.config().token_name)
+            .map(|o| format!("`{}`", o.name()))
+            .collect::<Vec<_>>()
+    };
+    let mut warnings = Vec::new();
+    for verifier in enabled {
+        let config = verifier.config();
+        let problem = match &config.issuer {
+            None => format!(
+                "configuration `{}` has no `issuer`, and {} configurations are enabled, so tokens are routed by their `iss` and routing never chooses it",
+                config.name,
+                enabled.len()
+            ),
+            Some(issuer) => {
+                let same: Vec<&Arc<Verifier>> = all.by_issuer[issuer]
+                    .iter()
+                    .filter(|o| o.name() != verifier.name())
+                    .collect();
+                if same.is_empty() {
+                    continue;
+                }
+                format!(
+                    "configuration `{}` has the same issuer `{}` as the enabled {}, so routing by `iss` refuses its tokens with ambiguous_config",
+                    config.name,
+                    escape_controls(issuer),
+                    same.iter()
+                        .map(|o| format!("`{}`", o.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        };
+        let sharing = shares_token_name(verifier, &mut enabled.iter());
+        let message = if sharing.is_empty() {
+            format!(
+                "{problem}; only a token sent under its own token_name `{}` (which no other enabled configuration uses) reaches it. Set its `issuer` to the `iss` its tokens carry, or disable it",
+                config.token_name
+            )
+        } else {
+            format!(
+                "{problem}, and it shares its token_name `{}` with {}: no token can ever be routed to it. Set its `issuer` to the `iss` its tokens carry, or give it its own token_name",
+                config.token_name,
+                sharing.join(", ")
+            )
+        };
+        warnings.push(ConfigWarning {
+            config: config.name.clone(),
+            message,
+        });
+    }
+    warnings
 }
 
 fn unknown(name: &str, entries: &BTreeMap<String, Arc<Verifier>>) -> Error {
@@ -170,7 +337,7 @@ impl fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("configs", &snapshot.entries.values().collect::<Vec<_>>())
             .field("clock", &self.clock)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -181,22 +348,95 @@ impl Registry {
             current: RwLock::new(Arc::new(Snapshot::new(BTreeMap::new()))),
             writer: Mutex::new(()),
             clock: Arc::new(SystemClock),
+            #[cfg(feature = "remote")]
+            remote: RemoteSetup::default(),
         }
     }
 
     /// Replaces the clock (default: [`SystemClock`]). It stamps
-    /// `last_modified` and gives "now" to [`Registry::verify`] and
-    /// [`Registry::verify_named`].
+    /// `last_modified` and gives "now" to [`Registry::verify_async`] and the
+    /// other verifications without an explicit time.
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
     }
 
-    /// A registry holding `configs` as they are (metadata untouched), each
-    /// validated. A repeated name is `duplicate_name`; an invalid
-    /// configuration is `config`, its field naming the entry.
-    pub fn from_configs(configs: impl IntoIterator<Item = JwtConfig>) -> Result<Self, Error> {
-        let configs: Vec<JwtConfig> = configs.into_iter().collect();
+    /// The options of the remote key caches of the verifiers this registry
+    /// builds (default [`RemoteOptions::default`]; cargo feature `remote`).
+    /// Call it while setting the registry up: the remote configurations'
+    /// verifiers are rebuilt, with empty caches.
+    #[cfg(feature = "remote")]
+    pub fn with_remote_options(mut self, options: RemoteOptions) -> Self {
+        self.remote.options = options;
+        self.rebuild_remote();
+        self
+    }
+
+    /// The HTTP client of the remote key caches (default
+    /// [`ReqwestFetch`](crate::ReqwestFetch); a closure works; cargo feature
+    /// `remote`). Call it while setting the registry up: the remote
+    /// configurations' verifiers are rebuilt, with empty caches.
+    #[cfg(feature = "remote")]
+    pub fn with_http_fetch(mut self, fetch: impl HttpFetch + 'static) -> Self {
+        self.remote.fetch = Some(Arc::new(fetch));
+        self.rebuild_remote();
+        self
+    }
+
+    /// The clock of the remote key caches (default
+    /// [`InstantClock`](crate::InstantClock)), e.g. a
+    /// [`ManualClock`](crate::ManualClock) in tests; cargo feature `remote`.
+    /// The remote configurations' verifiers are rebuilt, with empty caches.
+    #[cfg(feature = "remote")]
+    pub fn with_cache_clock(mut self, clock: impl CacheClock + 'static) -> Self {
+        self.remote.clock = Arc::new(clock);
+        self.rebuild_remote();
+        self
+    }
+
+    #[cfg(feature = "remote")]
+    fn rebuild_remote(&mut self) {
+        let snapshot = self.snapshot();
+        let mut entries = snapshot.entries.clone();
+        for verifier in entries.values_mut() {
+            if verifier.is_remote() {
+                // The configuration was validated when it was added.
+                if let Ok(rebuilt) = self.build(verifier.config().clone(), None) {
+                    *verifier = Arc::new(rebuilt);
+                }
+            }
+        }
+        *self
+            .current
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Snapshot::new(entries));
+    }
+
+    /// Builds the verifier of `config` with the registry's remote settings,
+    /// keeping the warm cache of `previous` when the key source is the same.
+    fn build(&self, config: JwtConfig, previous: Option<&Verifier>) -> Result<Verifier, Error> {
+        #[allow(unused_mut)]
+        let mut verifier = Verifier::new(config)?;
+        #[cfg(feature = "remote")]
+        if verifier.is_remote() {
+            let remote = &self.remote;
+            verifier.set_remote(&remote.options, remote.fetch.as_ref(), &remote.clock);
+            if let Some(previous) = previous {
+                verifier.keep_keys_of(previous);
+            }
+        }
+        #[cfg(not(feature = "remote"))]
+        let _ = previous;
+        Ok(verifier)
+    }
+
+    /// Builds the verifiers of a new set of configurations; `old` offers
+    /// warm caches (by name, else by an equal key source for a renamed one).
+    fn build_all(
+        &self,
+        configs: Vec<JwtConfig>,
+        old: Option<&BTreeMap<String, Arc<Verifier>>>,
+    ) -> Result<BTreeMap<String, Arc<Verifier>>, Error> {
         let numbered = configs.len() > 1;
         let mut entries: BTreeMap<String, Arc<Verifier>> = BTreeMap::new();
         for (i, config) in configs.into_iter().enumerate() {
@@ -204,25 +444,39 @@ impl Registry {
             if let Some(existing) = entries.get(&key(&name)) {
                 return Err(duplicate(&name, existing));
             }
-            let verifier = Verifier::new(config).map_err(|e| match e {
-                Error::Config {
-                    field,
-                    problem,
-                    fix,
-                } if numbered => Error::Config {
-                    field: format!("{field} (entry {}, `{name}`)", i + 1),
-                    problem,
-                    fix,
-                },
-                other => other,
-            })?;
+            let previous = old.and_then(|old| previous_for(old, &config));
+            let verifier = self
+                .build(config, previous.as_deref())
+                .map_err(|e| match e {
+                    Error::Config {
+                        field,
+                        problem,
+                        fix,
+                    } if numbered => Error::Config {
+                        field: format!("{field} (entry {}, `{name}`)", i + 1),
+                        problem,
+                        fix,
+                    },
+                    other => other,
+                })?;
             entries.insert(key(&name), Arc::new(verifier));
         }
-        let registry = Registry::new();
+        Ok(entries)
+    }
+
+    /// A registry holding `configs` as they are (metadata untouched), each
+    /// validated. A repeated name is `duplicate_name`; an invalid
+    /// configuration is `config`, its field naming the entry. The registry's
+    /// [`warnings`](Registry::warnings) are logged (WARN, target `jwt_sso`).
+    pub fn from_configs(configs: impl IntoIterator<Item = JwtConfig>) -> Result<Self, Error> {
+        let mut registry = Registry::new();
+        let entries = registry.build_all(configs.into_iter().collect(), None)?;
+        let snapshot = Snapshot::new(entries);
+        log_warnings(&snapshot.warnings, &[]);
         *registry
             .current
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Snapshot::new(entries));
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
         Ok(registry)
     }
 
@@ -245,24 +499,52 @@ impl Registry {
         Registry::from_json_str(&text)
     }
 
+    /// Notes on configurations that routing by `iss` can never choose: one
+    /// without `issuer` while several configurations are enabled, or several
+    /// enabled ones with the same `issuer`. Each message says whether a
+    /// token can still reach the configuration through its own `token_name`
+    /// and what to change. Logged (WARN) when they first appear.
+    pub fn warnings(&self) -> Vec<ConfigWarning> {
+        self.snapshot().warnings.clone()
+    }
+
     /// The registry as its file format: a pretty JSON array of every
     /// configuration, sorted by name. Secrets are written as they were given,
     /// so an `{"env": …}` secret stays a reference (see [`crate::SecretSpec`]);
     /// a literal secret is written in full, so protect the file accordingly.
-    pub fn to_json_string(&self) -> String {
+    ///
+    /// A configuration that cannot be written (e.g. a `last_modified` beyond
+    /// the year 9999) is a `config` error naming it.
+    pub fn to_json_string(&self) -> Result<String, Error> {
         let snapshot = self.snapshot();
-        let configs: Vec<&JwtConfig> = snapshot.entries.values().map(|v| v.config()).collect();
-        // JwtConfig always serialises (strings, numbers and JSON values only).
-        serde_json::to_string_pretty(&configs).unwrap_or_default()
+        let mut values = Vec::with_capacity(snapshot.entries.len());
+        for verifier in snapshot.entries.values() {
+            let value = serde_json::to_value(verifier.config()).map_err(|e| {
+                Error::config(
+                    format!("configuration `{}`", verifier.name()),
+                    format!("cannot be written as JSON: {e}"),
+                    "correct the value named here (timestamps must lie in the years 0000-9999)",
+                )
+            })?;
+            values.push(value);
+        }
+        serde_json::to_string_pretty(&values).map_err(|e| {
+            Error::config(
+                "registry",
+                format!("cannot be written as JSON: {e}"),
+                "correct the value named here",
+            )
+        })
     }
 
     /// Writes [`Registry::to_json_string`] to `path`, atomically: a temporary
     /// file in the same directory is written, flushed and renamed over
     /// `path`. A new file gets mode `0600` on Unix (it may hold secrets); an
-    /// existing file keeps its permissions. Failures are `io`.
+    /// existing file keeps its permissions. A failure (`io`, or `config` when
+    /// a configuration cannot be written) leaves `path` as it was.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
-        let mut text = self.to_json_string();
+        let mut text = self.to_json_string()?;
         text.push('\n');
         let temp = temp_path(path);
         let result = write_new(&temp, text.as_bytes(), fs::metadata(path).ok())
@@ -287,7 +569,7 @@ impl Registry {
                 return Err(duplicate(&config.name, existing));
             }
             let name = key(&config.name);
-            entries.insert(name, Arc::new(Verifier::new(config)?));
+            entries.insert(name, Arc::new(self.build(config, None)?));
             Ok(())
         })
     }
@@ -295,7 +577,9 @@ impl Registry {
     /// Replaces the configuration called `name` with `config`, which may
     /// carry a new name (a rename; the new name must be free). `last_modified`
     /// is set to now and `created_by` is kept from the stored configuration,
-    /// whatever `config` says. Unknown `name` is `unknown_config`.
+    /// whatever `config` says. Unknown `name` is `unknown_config`. When the
+    /// key source (URL or issuer, and algorithms) is unchanged, the warm
+    /// remote key cache is kept.
     pub fn update(&self, name: &str, mut config: JwtConfig) -> Result<(), Error> {
         config.last_modified = Some(self.now());
         self.modify(|entries| {
@@ -310,7 +594,7 @@ impl Registry {
                 return Err(duplicate(&config.name, existing));
             }
             config.created_by = old.config().created_by.clone();
-            let verifier = Verifier::new(config)?;
+            let verifier = self.build(config, Some(old))?;
             entries.remove(&old_key);
             entries.insert(new_key, Arc::new(verifier));
             Ok(())
@@ -318,7 +602,8 @@ impl Registry {
     }
 
     /// Enables or disables the configuration called `name` (a modification:
-    /// `last_modified` is set to now). Unknown `name` is `unknown_config`.
+    /// `last_modified` is set to now; a warm remote key cache is kept).
+    /// Unknown `name` is `unknown_config`.
     pub fn set_enabled(&self, name: &str, enabled: bool) -> Result<(), Error> {
         let now = self.now();
         self.modify(|entries| {
@@ -328,7 +613,7 @@ impl Registry {
             let mut config = old.config().clone();
             config.enabled = enabled;
             config.last_modified = Some(now);
-            let verifier = Verifier::new(config)?;
+            let verifier = self.build(config, Some(old))?;
             entries.insert(key(name), Arc::new(verifier));
             Ok(())
         })
@@ -341,6 +626,61 @@ impl Registry {
             Some(removed) => Ok(removed.config().clone()),
             None => Err(unknown(name, entries)),
         })
+    }
+
+    /// Swaps in a whole new set of configurations, as they are (metadata
+    /// untouched): e.g. when another instance changed the shared store. Every
+    /// configuration is validated first; an error (`duplicate_name`,
+    /// `config`) changes nothing. A configuration whose key source is
+    /// unchanged keeps its warm remote key cache (matched by name, or for a
+    /// renamed one by an equal key source).
+    pub fn replace_all(&self, configs: impl IntoIterator<Item = JwtConfig>) -> Result<(), Error> {
+        let configs: Vec<JwtConfig> = configs.into_iter().collect();
+        self.modify(|entries| {
+            *entries = self.build_all(configs, Some(entries))?;
+            Ok(())
+        })
+    }
+
+    /// Fetches the keys of every enabled remote configuration now (all at
+    /// once), e.g. at start-up so that the first logins do not wait. Returns
+    /// the configurations whose fetch failed, with the `key_fetch` error;
+    /// each failure is also logged (WARN). Logins still work after a failed
+    /// warm-up: they fetch on demand.
+    #[cfg(feature = "remote")]
+    pub async fn warm_up(&self) -> Vec<(String, Error)> {
+        let remote: Vec<Arc<Verifier>> = self
+            .snapshot()
+            .all
+            .enabled
+            .iter()
+            .filter(|v| v.is_remote())
+            .cloned()
+            .collect();
+        let fetches = remote.iter().map(|verifier| {
+            Box::pin(async move {
+                verifier
+                    .refresh()
+                    .await
+                    .err()
+                    .map(|e| (verifier.name().to_owned(), e))
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>>
+        });
+        let failures: Vec<(String, Error)> = join_all(fetches.collect())
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        for (config, error) in &failures {
+            tracing::warn!(
+                target: "jwt_sso",
+                config = %config,
+                kind = error.kind().as_str(),
+                error = %escape_controls(&error.to_string()),
+                "warming up the key cache failed; logins will fetch on demand"
+            );
+        }
+        failures
     }
 
     /// The configuration called `name` (any case).
@@ -378,9 +718,9 @@ impl Registry {
     pub fn token_names(&self) -> Vec<String> {
         let snapshot = self.snapshot();
         let mut names: Vec<String> = snapshot
-            .entries
-            .values()
-            .filter(|v| v.config().enabled)
+            .all
+            .enabled
+            .iter()
             .map(|v| v.config().token_name.clone())
             .collect();
         names.sort();
@@ -393,35 +733,113 @@ impl Registry {
     /// Only the payload's `iss` is read, after a strict decode (three
     /// segments, strict base64url, a strict JSON object), and only when more
     /// than one configuration (or none) is enabled; the chosen verifier then
-    /// checks the token in full.
+    /// checks the token in full. A failure is logged (WARN, target
+    /// `jwt_sso`, the token's `iss` escaped).
     pub fn route(&self, token: &str) -> Result<Arc<Verifier>, Error> {
-        self.routed(token).map(|(verifier, _)| verifier)
+        self.routed(TokenRoute::Issuer, token, true)
+            .map(|(verifier, _)| verifier)
     }
 
-    /// [`Registry::route`], with the decoded payload when routing read it.
-    fn routed(&self, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
+    /// [`Registry::route`] among the configurations whose `token_name` is
+    /// `token_name`.
+    pub fn route_for_token_name(
+        &self,
+        token_name: &str,
+        token: &str,
+    ) -> Result<Arc<Verifier>, Error> {
+        self.routed(TokenRoute::TokenName(token_name), token, true)
+            .map(|(verifier, _)| verifier)
+    }
+
+    /// The verifier for `token` along `route`, with the decoded payload when
+    /// routing read it.
+    pub(crate) fn routed(
+        &self,
+        route: TokenRoute<'_>,
+        token: &str,
+        log: bool,
+    ) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
         let snapshot = self.snapshot();
-        let result = route_in(&snapshot, token);
-        if let Err(error) = &result {
+        let result = match route {
+            TokenRoute::Issuer => route_in(&snapshot.all, token),
+            TokenRoute::TokenName(name) => match snapshot.by_token_name.get(name) {
+                Some(routes) => route_in(routes, token),
+                None => route_in(&Routes::new([]), token),
+            },
+            TokenRoute::Config(name) => snapshot
+                .get(name)
+                .map(|v| (Arc::clone(v), None))
+                .ok_or_else(|| snapshot.unknown(name)),
+        };
+        if log && let Err(error) = &result {
             tracing::warn!(
                 target: "jwt_sso",
                 kind = error.kind().as_str(),
-                error = %error,
+                error = %escape_controls(&error.to_string()),
                 "no configuration for token"
             );
         }
         result
     }
 
-    /// Verifies `token` with the configuration [`Registry::route`] chooses,
-    /// at the registry clock's time.
-    pub fn verify(&self, token: &str) -> Result<MappedIdentity, Error> {
-        self.verify_at(token, self.clock.now())
+    /// Verifies `token` in full with the configuration routing by `iss`
+    /// chooses, at the registry clock's time: remote keys are fetched when
+    /// the cache needs it (static keys make this ready at once).
+    pub async fn verify_async(&self, token: &str) -> Result<MappedIdentity, Error> {
+        self.verify_at_async(token, self.clock.now()).await
     }
 
-    /// [`Registry::verify`] as if the time were `now` (seconds since 1970).
-    pub fn verify_at(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
-        let (verifier, payload) = self.routed(token)?;
+    /// [`Registry::verify_async`] as if the time were `now` (seconds since
+    /// 1970) for the token's time claims.
+    pub async fn verify_at_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
+        self.verify_route_at_async(TokenRoute::Issuer, token, now)
+            .await
+    }
+
+    /// [`Registry::verify_async`] among the configurations whose
+    /// `token_name` is `token_name` (the name the token was found under).
+    pub async fn verify_for_token_name_async(
+        &self,
+        token_name: &str,
+        token: &str,
+    ) -> Result<MappedIdentity, Error> {
+        self.verify_route_at_async(TokenRoute::TokenName(token_name), token, self.clock.now())
+            .await
+    }
+
+    /// Verifies `token` in full with the configuration called `name` (any
+    /// case), at the registry clock's time. Unknown `name` is `unknown_config`.
+    pub async fn verify_named_async(
+        &self,
+        name: &str,
+        token: &str,
+    ) -> Result<MappedIdentity, Error> {
+        self.verify_route_at_async(TokenRoute::Config(name), token, self.clock.now())
+            .await
+    }
+
+    /// The full verification along any [`TokenRoute`], as if the time were `now`.
+    pub async fn verify_route_at_async(
+        &self,
+        route: TokenRoute<'_>,
+        token: &str,
+        now: i64,
+    ) -> Result<MappedIdentity, Error> {
+        self.verify_inner(route, token, now, true).await
+    }
+
+    pub(crate) async fn verify_inner(
+        &self,
+        route: TokenRoute<'_>,
+        token: &str,
+        now: i64,
+        log: bool,
+    ) -> Result<MappedIdentity, Error> {
+        let (verifier, payload) = self.routed(route, token, log)?;
+        #[cfg(feature = "remote")]
+        if verifier.is_remote() {
+            return verifier.verify_at_async(token, now).await;
+        }
         match payload {
             // The routing decoded the payload already: the verifier reuses it.
             Some(payload) => verifier.verify_at_decoded(token, now, payload),
@@ -429,13 +847,31 @@ impl Registry {
         }
     }
 
+    /// Verifies `token` with the configuration routing by `iss` chooses, at
+    /// the registry clock's time, **without I/O**: remote configurations use
+    /// their cached keys only and fail with `key_fetch` when none are cached
+    /// (see [`Registry::warm_up`]). Prefer [`Registry::verify_async`].
+    pub fn verify(&self, token: &str) -> Result<MappedIdentity, Error> {
+        self.verify_at(token, self.clock.now())
+    }
+
+    /// [`Registry::verify`] (no I/O) as if the time were `now` (seconds since 1970).
+    pub fn verify_at(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
+        let (verifier, payload) = self.routed(TokenRoute::Issuer, token, true)?;
+        match payload {
+            Some(payload) => verifier.verify_at_decoded(token, now, payload),
+            None => verifier.verify_at(token, now),
+        }
+    }
+
     /// Verifies `token` with the configuration called `name` (any case), at
-    /// the registry clock's time. Unknown `name` is `unknown_config`.
+    /// the registry clock's time, without I/O (cached remote keys only).
+    /// Unknown `name` is `unknown_config`. Prefer [`Registry::verify_named_async`].
     pub fn verify_named(&self, name: &str, token: &str) -> Result<MappedIdentity, Error> {
         self.verify_named_at(name, token, self.clock.now())
     }
 
-    /// [`Registry::verify_named`] as if the time were `now`.
+    /// [`Registry::verify_named`] (no I/O) as if the time were `now`.
     pub fn verify_named_at(
         &self,
         name: &str,
@@ -452,6 +888,11 @@ impl Registry {
         verifier.verify_at(token, now)
     }
 
+    /// The registry clock's time (seconds since 1970).
+    pub(crate) fn clock_now(&self) -> i64 {
+        self.clock.now()
+    }
+
     fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
@@ -465,16 +906,76 @@ impl Registry {
         change: impl FnOnce(&mut BTreeMap<String, Arc<Verifier>>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut entries = self.snapshot().entries.clone();
+        let before = self.snapshot();
+        let mut entries = before.entries.clone();
         let out = change(&mut entries)?;
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) =
-            Arc::new(Snapshot::new(entries));
+        let after = Snapshot::new(entries);
+        log_warnings(&after.warnings, &before.warnings);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(after);
         Ok(out)
     }
 
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(self.clock.now()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
+}
+
+/// The old verifier whose warm cache a new configuration may keep: the one of
+/// the same name, else (a rename) a remote one with an equal key source.
+fn previous_for(
+    old: &BTreeMap<String, Arc<Verifier>>,
+    config: &JwtConfig,
+) -> Option<Arc<Verifier>> {
+    if let Some(same) = old.get(&key(&config.name)) {
+        return Some(Arc::clone(same));
+    }
+    old.values()
+        .find(|v| {
+            v.is_remote()
+                && v.config().key_source == config.key_source
+                && v.config().issuer == config.issuer
+                && v.config().algorithms == config.algorithms
+        })
+        .cloned()
+}
+
+/// Logs the warnings that are new in `now` compared with `before`.
+fn log_warnings(now: &[ConfigWarning], before: &[ConfigWarning]) {
+    for warning in now.iter().filter(|w| !before.contains(w)) {
+        tracing::warn!(
+            target: "jwt_sso",
+            config = %warning.config,
+            warning = %warning.message,
+            "configuration cannot be routed to"
+        );
+    }
+}
+
+/// Polls every future to completion, concurrently on one task.
+#[cfg(feature = "remote")]
+async fn join_all<T>(
+    mut futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + '_>>>,
+) -> Vec<T> {
+    use std::task::Poll;
+    let mut results: Vec<Option<T>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, result) in futures.iter_mut().zip(results.iter_mut()) {
+            if result.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *result = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().flatten().collect()
 }
 
 fn duplicate(name: &str, existing: &Verifier) -> Error {
@@ -484,8 +985,7 @@ fn duplicate(name: &str, existing: &Verifier) -> Error {
     }
 }
 
-fn route_in(snapshot: &Snapshot, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
-    let routes = &snapshot.routes;
+fn route_in(routes: &Routes, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
     if let [only] = routes.enabled.as_slice() {
         return Ok((Arc::clone(only), None));
     }
@@ -499,45 +999,36 @@ fn route_in(snapshot: &Snapshot, token: &str) -> Result<(Arc<Verifier>, Option<V
     // Fast: read up to the first `iss`. A token routed this way is then
     // parsed strictly by its verifier; one that finds no single route is
     // parsed strictly here, so that a malformed payload says so.
-    let peeked = peek_string_member(&payload, "iss");
-    let iss = match peeked {
-        Ok(iss) => iss,
-        Err(_) => return Err(not_strict()),
-    };
+    let iss = peek_string_member(&payload, "iss").map_err(|_| not_strict())?;
     let matching = iss.as_deref().and_then(|iss| routes.by_issuer.get(iss));
     let matching = matching.map(Vec::as_slice).unwrap_or_default();
     if let [one] = matching {
         return Ok((Arc::clone(one), Some(payload)));
     }
     parse_claims(&payload, |name, _| name == "iss").map_err(|_| not_strict())?;
-    match matching {
-        [one] => Ok((Arc::clone(one), Some(payload))),
-        [] => {
-            let has_iss = |v: &&Arc<Verifier>| iss.is_some() && v.config().issuer == iss;
-            if let Some(off) = snapshot
-                .entries
-                .values()
-                .filter(|v| !v.config().enabled)
-                .find(has_iss)
-            {
-                return Err(Error::Disabled {
-                    config: off.name().to_owned(),
-                });
-            }
-            Err(Error::NoMatchingConfig {
-                iss,
-                candidates: routes
-                    .enabled
-                    .iter()
-                    .map(|v| (v.name().to_owned(), v.config().issuer.clone()))
-                    .collect(),
-            })
-        }
-        many => Err(Error::AmbiguousConfig {
-            iss: iss.clone().unwrap_or_default(),
-            candidates: many.iter().map(|v| v.name().to_owned()).collect(),
-        }),
+    if !matching.is_empty() {
+        return Err(Error::AmbiguousConfig {
+            iss: iss.unwrap_or_default(),
+            candidates: matching.iter().map(|v| v.name().to_owned()).collect(),
+        });
     }
+    if let Some(off) = routes
+        .disabled
+        .iter()
+        .find(|v| iss.is_some() && v.config().issuer == iss)
+    {
+        return Err(Error::Disabled {
+            config: off.name().to_owned(),
+        });
+    }
+    Err(Error::NoMatchingConfig {
+        iss,
+        candidates: routes
+            .enabled
+            .iter()
+            .map(|v| (v.name().to_owned(), v.config().issuer.clone()))
+            .collect(),
+    })
 }
 
 /// The payload of an unverified token, decoded strictly, read only to

@@ -1,5 +1,5 @@
 //! The login flow over the in-memory store: first and later logins, roles
-//! kept, profile updates, store failures, and concurrent first logins.
+//! kept, `sync_on_login`, store failures, and concurrent first logins.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use jwt_sso::mint::{SigningKey, sign_json};
 use jwt_sso::{
-    Algorithm, Authenticator, ErrorKind, FixedClock, MappedIdentity, MemoryStore, Registry,
-    StoreError, User, UserStore,
+    Algorithm, Authenticator, ErrorKind, FixedClock, MemoryStore, Registry, StoreError, User,
+    UserStore,
 };
 use serde_json::{Value, json};
 
@@ -83,7 +83,7 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     assert!(!later.first_login);
     assert_eq!(
         later.user, first.user,
-        "type, roles and (without update_profiles) name are kept"
+        "type, roles and (without sync_on_login) name are kept"
     );
     assert_eq!(later.identity.roles, ["Editor", "Finance"]);
     assert_eq!(later.identity.name.as_deref(), Some("Jane Smith"));
@@ -110,24 +110,43 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
 }
 
 #[tokio::test]
-async fn profile_updates_take_only_what_the_token_carries() {
-    let auth = Authenticator::new(registry(), MemoryStore::new()).update_profiles(true);
-    let claims = json!({"loginname": "jdoe", "name": "Jane Doe", "email": "jane@example.com"});
-    auth.login(&token(claims)).await.unwrap();
+async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
+    let registry = registry();
+    let mut erp = registry.get("erp").unwrap();
+    erp.sync_on_login = true;
+    registry.update("erp", erp).unwrap();
+    let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
+    let claims = json!({"loginname": "jdoe", "name": "Jane Doe", "email": "jane@example.com", "groups": ["Sales"]});
+    let first = auth.login(&token(claims)).await.unwrap();
+    assert!(first.first_login);
+    assert_eq!(first.user.roles, ["Viewer", "Sales"]);
 
+    // Replaced, not merged: an absent email is gone, the roles are this login's.
     let later = auth
-        .login(&token(json!({"loginname": "jdoe", "name": "Jane Smith"})))
+        .login(&token(
+            json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"}),
+        ))
         .await
         .unwrap();
     assert!(!later.first_login);
     assert_eq!(later.user.name.as_deref(), Some("Jane Smith"));
-    assert_eq!(
-        later.user.email.as_deref(),
-        Some("jane@example.com"),
-        "absent email keeps the stored one"
-    );
-    assert_eq!(auth.store().users()[0], later.user);
-    assert_eq!(later.user.roles, ["Viewer"]);
+    assert_eq!(later.user.email, None);
+    assert_eq!(later.user.roles, ["Viewer", "Finance"]);
+    assert_eq!(later.user.user_type, "reader", "the type is never synced");
+    assert_eq!(auth.store().users(), [later.user.clone()]);
+
+    // Off again: the stored user stays as it is.
+    let mut erp = registry.get("erp").unwrap();
+    erp.sync_on_login = false;
+    registry.update("erp", erp).unwrap();
+    let off = auth
+        .login(&token(
+            json!({"loginname": "jdoe", "name": "Someone Else", "groups": ["X"]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(off.user, later.user);
+    assert_eq!(auth.store().users(), [later.user]);
 }
 
 /// A store that fails the way the test says, and counts calls.
@@ -139,6 +158,8 @@ struct ScriptedStore {
     conflict: bool,
     /// After a conflict, `find` still finds nothing (a broken store).
     lose_user: bool,
+    /// `find` finds a user created by `ERP`, and `update` fails.
+    existing_fail_update: bool,
     finds: AtomicUsize,
     creates: AtomicUsize,
 }
@@ -153,6 +174,16 @@ impl UserStore for ScriptedStore {
         if self.fail_find {
             return Err(DatabaseDown.into());
         }
+        if self.existing_fail_update {
+            return Ok(Some(User {
+                user_id: user_id.into(),
+                user_type: "reader".into(),
+                roles: vec![],
+                name: None,
+                email: None,
+                created_by_config: Some("ERP".into()),
+            }));
+        }
         if self.conflict && n > 0 && !self.lose_user {
             return Ok(Some(User {
                 user_id: user_id.into(),
@@ -166,7 +197,7 @@ impl UserStore for ScriptedStore {
         Ok(None)
     }
 
-    async fn create(&self, identity: &MappedIdentity) -> Result<User, StoreError> {
+    async fn create(&self, user: &User) -> Result<User, StoreError> {
         self.creates.fetch_add(1, Ordering::SeqCst);
         if self.fail_create {
             return Err(StoreError::failed(DatabaseDown));
@@ -174,7 +205,11 @@ impl UserStore for ScriptedStore {
         if self.conflict {
             return Err(StoreError::Conflict);
         }
-        Ok(User::from_identity(identity))
+        Ok(user.clone())
+    }
+
+    async fn update(&self, _user: &User) -> Result<(), StoreError> {
+        Err(StoreError::failed(DatabaseDown))
     }
 }
 
@@ -220,18 +255,25 @@ async fn store_failures_are_store_errors_with_their_source() {
             .is_some()
     );
 
-    // update_profiles on a store that does not implement update_profile fails loudly.
+    // sync_on_login on a store whose update fails: refused with `store`.
+    let registry = registry();
+    let mut erp = registry.get("erp").unwrap();
+    erp.sync_on_login = true;
+    registry.update("erp", erp).unwrap();
     let store = ScriptedStore {
-        conflict: true,
+        existing_fail_update: true,
         ..Default::default()
     };
-    let auth = Authenticator::new(registry(), store).update_profiles(true);
+    let auth = Authenticator::new(registry, store);
     let err = auth
         .login(&token(json!({"loginname": "jdoe", "name": "New"})))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
-    assert!(err.to_string().contains("updating the profile"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "user store failed while updating user `jdoe`"
+    );
 }
 
 #[tokio::test]
@@ -286,12 +328,16 @@ impl UserStore for SlowFind {
         found
     }
 
-    async fn create(&self, identity: &MappedIdentity) -> Result<User, StoreError> {
-        let result = self.inner.create(identity).await;
+    async fn create(&self, user: &User) -> Result<User, StoreError> {
+        let result = self.inner.create(user).await;
         if matches!(result, Err(StoreError::Conflict)) {
             self.conflicts.fetch_add(1, Ordering::SeqCst);
         }
         result
+    }
+
+    async fn update(&self, user: &User) -> Result<(), StoreError> {
+        self.inner.update(user).await
     }
 }
 

@@ -256,7 +256,7 @@ fn files_load_and_save_losslessly() {
 
     let registry = Registry::from_json_str(&file_text).unwrap();
     assert_eq!(names(&registry), ["crm", "ERP", "Portal"]);
-    let saved = registry.to_json_string();
+    let saved = registry.to_json_string().unwrap();
     let saved_value: Value = serde_json::from_str(&saved).unwrap();
     // The full entry comes back exactly; the env secret stays a reference.
     assert_eq!(saved_value[1], full);
@@ -282,7 +282,10 @@ fn files_load_and_save_losslessly() {
     loaded.save(&path).unwrap();
     let again = Registry::load(&path).unwrap();
     assert_eq!(again.list(), loaded.list());
-    assert_eq!(again.to_json_string(), loaded.to_json_string());
+    assert_eq!(
+        again.to_json_string().unwrap(),
+        loaded.to_json_string().unwrap()
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&dir.0).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary files are left behind");
     #[cfg(unix)]
@@ -590,6 +593,15 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
             for i in 0..300 {
                 let next = if i % 2 == 0 { new.clone() } else { old.clone() };
                 registry.update("ERP", next).unwrap();
+                if i == 0 {
+                    // Hold the first new state until a reader has verified
+                    // with it, so that both states are served on any machine.
+                    let start = std::time::Instant::now();
+                    while seen_new.load(Ordering::Relaxed) == 0 {
+                        assert!(start.elapsed().as_secs() < 30, "new state never served");
+                        std::thread::yield_now();
+                    }
+                }
                 if i % 50 == 0 {
                     // Also swap the set of configurations around the one in use.
                     registry
@@ -605,5 +617,360 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
     // Both states were served (the writer ends on the old configuration).
     assert!(seen_old.load(Ordering::Relaxed) > 0);
     assert_eq!(registry.get("ERP").unwrap().user_type, "reader");
-    let _ = seen_new.load(Ordering::Relaxed);
+    assert!(seen_new.load(Ordering::Relaxed) > 0);
+}
+
+// ------------------------------------------------- async, token names, sets
+
+#[tokio::test]
+async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
+    let mut crm = config("CRM", Some(CRM), SECRET_B);
+    crm.token_name = "jwt".into();
+    let mut portal = config("Portal", None, SECRET_B);
+    portal.token_name = "portal_token".into();
+    let registry = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), crm, portal])
+        .unwrap()
+        .with_clock(jwt_sso::FixedClock(NOW));
+
+    // By `iss` among all enabled configurations.
+    assert_eq!(
+        registry.verify_async(&erp_token()).await.unwrap().config,
+        "ERP"
+    );
+    assert_eq!(
+        registry.verify_async(&crm_token()).await.unwrap().config,
+        "CRM"
+    );
+    assert_eq!(
+        registry
+            .verify_at_async(&erp_token(), NOW + 3600)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Expired
+    );
+    assert_eq!(
+        registry
+            .verify_named_async("crm", &crm_token())
+            .await
+            .unwrap()
+            .config,
+        "CRM"
+    );
+    assert_eq!(
+        registry
+            .verify_named_async("nope", &crm_token())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UnknownConfig
+    );
+
+    // Under `jwt` only CRM is a candidate: the only one there takes the
+    // token, so an ERP token found under CRM's name fails CRM's checks.
+    assert_eq!(
+        registry
+            .verify_for_token_name_async("jwt", &crm_token())
+            .await
+            .unwrap()
+            .config,
+        "CRM"
+    );
+    assert_eq!(
+        registry
+            .verify_for_token_name_async("jwt", &erp_token())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidSignature
+    );
+    assert_eq!(
+        registry
+            .verify_for_token_name_async("token", &crm_token())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidSignature
+    );
+    // A configuration without issuer is reached through its own name only.
+    let portal_token = token(SECRET_B, json!({"sub": "p", "exp": NOW + 600}));
+    assert_eq!(
+        registry
+            .verify_for_token_name_async("portal_token", &portal_token)
+            .await
+            .unwrap()
+            .config,
+        "Portal"
+    );
+    assert_eq!(
+        registry
+            .verify_async(&portal_token)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NoMatchingConfig
+    );
+    assert_eq!(
+        registry
+            .route_for_token_name("jwt", &erp_token())
+            .unwrap()
+            .name(),
+        "CRM"
+    );
+
+    // Two configurations under one name route by `iss` among themselves only.
+    let mut crm2 = config("CRM two", Some("https://crm2.example.com"), SECRET_A);
+    crm2.token_name = "jwt".into();
+    registry.create(crm2).unwrap();
+    let err = registry
+        .verify_for_token_name_async("jwt", &erp_token())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
+    assert!(!err.to_string().contains("`ERP`"), "{err}");
+    assert_eq!(
+        registry
+            .verify_for_token_name_async("jwt", &crm_token())
+            .await
+            .unwrap()
+            .config,
+        "CRM"
+    );
+    // A name no configuration uses matches nothing.
+    assert_eq!(
+        registry
+            .verify_for_token_name_async("other", &erp_token())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NoMatchingConfig
+    );
+    // A disabled configuration under that name says so.
+    registry.set_enabled("crm", false).unwrap();
+    registry.set_enabled("crm two", false).unwrap();
+    assert_eq!(
+        registry
+            .verify_for_token_name_async("jwt", &crm_token())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Disabled
+    );
+}
+
+#[test]
+fn warnings_name_configurations_that_routing_never_chooses() {
+    // One configuration alone takes every token: no warning.
+    let registry = Registry::from_configs([config("Portal", None, SECRET_A)]).unwrap();
+    assert!(registry.warnings().is_empty());
+
+    // A second enabled one: the issuer-less one shares `token`, so nothing
+    // can ever reach it.
+    registry.create(config("ERP", Some(ERP), SECRET_A)).unwrap();
+    let warnings = registry.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].config, "Portal");
+    let message = &warnings[0].message;
+    assert!(message.contains("no `issuer`"), "{message}");
+    assert!(
+        message.contains("shares its token_name `token` with `ERP`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("no token can ever be routed to it"),
+        "{message}"
+    );
+
+    // Its own token name: reachable through it only, and the warning says so.
+    let mut portal = registry.get("portal").unwrap();
+    portal.token_name = "portal_token".into();
+    registry.update("portal", portal).unwrap();
+    let warnings = registry.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .message
+            .contains("only a token sent under its own token_name `portal_token`"),
+        "{}",
+        warnings[0].message
+    );
+
+    // Two with one issuer and one token name are ambiguous for ever.
+    registry
+        .create(config("ERP copy", Some(ERP), SECRET_B))
+        .unwrap();
+    let warnings = registry.warnings();
+    let names: Vec<&str> = warnings.iter().map(|w| w.config.as_str()).collect();
+    assert_eq!(names, ["ERP", "ERP copy", "Portal"], "{warnings:?}");
+    assert!(
+        warnings[0].message.contains("ambiguous_config"),
+        "{}",
+        warnings[0]
+    );
+
+    // Fixed: an issuer, and the copy disabled.
+    registry.set_enabled("erp copy", false).unwrap();
+    let mut portal = registry.get("portal").unwrap();
+    portal.issuer = Some("https://portal.example.com".into());
+    registry.update("portal", portal).unwrap();
+    assert!(registry.warnings().is_empty(), "{:?}", registry.warnings());
+
+    // Loading a file finds them too.
+    let file = json!([
+        config_json("A", None, SECRET_A),
+        config_json("B", None, SECRET_B)
+    ]);
+    let loaded = Registry::from_json_str(&file.to_string()).unwrap();
+    assert_eq!(loaded.warnings().len(), 2);
+}
+
+#[test]
+fn replace_all_swaps_the_whole_set_or_changes_nothing() {
+    let registry = Registry::from_configs([
+        config("ERP", Some(ERP), SECRET_A),
+        config("CRM", Some(CRM), SECRET_B),
+    ])
+    .unwrap()
+    .with_clock(jwt_sso::FixedClock(NOW));
+    let mut erp = config("ERP", Some(ERP), SECRET_A);
+    erp.user_type = "author".into();
+    erp.created_by = Some("other instance".into());
+    let portal = config("Portal", Some("https://portal.example.com"), SECRET_B);
+    registry.replace_all([erp.clone(), portal]).unwrap();
+    assert_eq!(names(&registry), ["ERP", "Portal"]);
+    // Taken as they are: metadata untouched, changes in force.
+    assert_eq!(registry.get("erp").unwrap(), erp);
+    assert_eq!(registry.verify(&erp_token()).unwrap().user_type, "author");
+    assert_eq!(
+        registry.verify(&crm_token()).unwrap_err().kind(),
+        ErrorKind::NoMatchingConfig
+    );
+
+    // An invalid set changes nothing.
+    let mut broken = config("CRM", Some(CRM), SECRET_B);
+    broken.algorithms = vec!["none".into()];
+    let err = registry
+        .replace_all([config("New", None, SECRET_A), broken])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let err = registry
+        .replace_all([config("X", None, SECRET_A), config("x", None, SECRET_A)])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DuplicateName);
+    assert_eq!(names(&registry), ["ERP", "Portal"]);
+}
+
+#[test]
+fn a_failed_save_leaves_the_file_as_it_was() {
+    let dir = TempDir::new("registry-failed-save");
+    let path = dir.0.join("configs.json");
+    let good = Registry::from_configs([config("ERP", Some(ERP), SECRET_A)]).unwrap();
+    good.save(&path).unwrap();
+    let before = std::fs::read_to_string(&path).unwrap();
+
+    // A timestamp that RFC 3339 cannot write (the year -1): the registry
+    // cannot be serialised, and saving must not write an empty file.
+    let year_minus_one = -62_167_219_200 - 366 * 86_400;
+    let mut odd = config("CRM", Some(CRM), SECRET_B);
+    odd.last_modified = at(year_minus_one);
+    let bad = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), odd]).unwrap();
+    let err = bad.to_json_string().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("`CRM`"), "{err}");
+    let err = bad.save(&path).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+
+    // The same from a clock that stamps such a time on create.
+    let stamped = Registry::new().with_clock(jwt_sso::FixedClock(year_minus_one));
+    stamped.create(config("ERP", Some(ERP), SECRET_A)).unwrap();
+    assert!(stamped.save(&path).is_err());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+
+    // A write that fails (the target is a directory) leaves no temporary file.
+    let target = dir.0.join("is-a-dir");
+    std::fs::create_dir(&target).unwrap();
+    assert_eq!(good.save(&target).unwrap_err().kind(), ErrorKind::Io);
+    let mut entries: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["configs.json", "is-a-dir"]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+}
+
+/// Collects `tracing` events (level, target, message and fields) on this thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Captured {
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        use tracing_subscriber::layer::SubscriberExt;
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(self.clone()))
+    }
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+struct Fields<'a>(&'a mut String);
+
+impl tracing::field::Visit for Fields<'_> {
+    // `%value` fields arrive here as `DisplayValue`s, whose Debug prints
+    // their Display: a raw line break would show as one.
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write as _;
+        let _ = write!(self.0, " {}={:?}", field.name(), value);
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        use std::fmt::Write as _;
+        // Raw, as a plain-text formatter would print it.
+        let _ = write!(self.0, " {}={}", field.name(), value);
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Captured {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut line = format!("{} {}", event.metadata().level(), event.metadata().target());
+        event.record(&mut Fields(&mut line));
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+/// All captured lines, for a failure message.
+fn raw(lines: &[String]) -> String {
+    lines.join("\n---\n")
+}
+
+#[tokio::test]
+async fn log_injection_through_routing_is_escaped() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let registry = Registry::from_configs([
+        config("ERP", Some(ERP), SECRET_A),
+        config("CRM", Some(CRM), SECRET_B),
+    ])
+    .unwrap()
+    .with_clock(jwt_sso::FixedClock(NOW));
+    let forged_iss = "https://evil.example.com\nINFO jwt_sso: login ok user=admin\u{1b}[2K";
+    let evil = token(
+        SECRET_A,
+        json!({"iss": forged_iss, "sub": "x", "exp": NOW + 600}),
+    );
+    let err = registry.verify_async(&evil).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
+    let err = registry.route(&evil).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
+    let lines = captured.lines();
+    let routed: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("no configuration for token"))
+        .collect();
+    assert_eq!(routed.len(), 2, "{}", raw(&lines));
+    for line in routed {
+        assert!(line.contains("evil.example.com"), "{line}");
+        assert!(line.contains("\\n"), "the line break is escaped: {line}");
+        assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line}");
+    }
 }

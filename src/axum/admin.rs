@@ -35,7 +35,7 @@
 //!
 //! # async fn host() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = ConfigFile::new("jwt-configs.json");
-//! let (configs, _) = store.load().await?;
+//! let (configs, _) = store.load().await.map_err(|e| e.to_string())?;
 //! let admin = Arc::new(Admin::new(Arc::new(Registry::from_configs(configs)?), store));
 //! let access = AdminAccess::from_env(); // JWT_SSO_ADMIN_TOKEN, read once
 //! let app: axum::Router = router(admin, access); // merge into the host's router
@@ -153,7 +153,11 @@ impl AdminAccess {
 
     /// Accepts `X-Auth-Token` sessions whose user has `role` (exact match),
     /// found through `resolver`.
-    pub fn with_sessions(mut self, resolver: impl SessionResolver, role: impl Into<String>) -> Self {
+    pub fn with_sessions(
+        mut self,
+        resolver: impl SessionResolver,
+        role: impl Into<String>,
+    ) -> Self {
         self.sessions = Some(Arc::new(resolver));
         self.role = Some(role.into());
         self
@@ -197,7 +201,9 @@ impl AdminAccess {
         Err(unauthorized(match (bearer, session) {
             (Some(_), _) => "the administrator's token is not valid",
             (None, Some(_)) => "sessions cannot administer this server",
-            (None, None) => "no credential: send `Authorization: Bearer <admin token>` or `X-Auth-Token`",
+            (None, None) => {
+                "no credential: send `Authorization: Bearer <admin token>` or `X-Auth-Token`"
+            }
         }))
     }
 }
@@ -262,7 +268,8 @@ impl IntoResponse for ApiError {
         }
         let status =
             StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, api_headers(), axum::Json(json!({"error": body}))).into_response();
+        let mut response =
+            (status, api_headers(), axum::Json(json!({"error": body}))).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -324,8 +331,11 @@ fn ascii_json(items: &[String]) -> String {
 }
 
 fn path_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path.map(|Path(name)| name)
-        .map_err(|e| bad_request(format!("the configuration name in the path cannot be read: {e}")))
+    path.map(|Path(name)| name).map_err(|e| {
+        bad_request(format!(
+            "the configuration name in the path cannot be read: {e}"
+        ))
+    })
 }
 
 fn body_text(body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
@@ -477,7 +487,12 @@ async fn test<S: ConfigStore + 'static>(
         Some(value) => Some(
             value
                 .as_i64()
-                .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
+                .or_else(|| {
+                    value
+                        .as_f64()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f.floor() as i64)
+                })
                 .ok_or_else(|| bad_request("`now` must be a number of seconds since 1970"))?,
         ),
     };
@@ -498,7 +513,10 @@ fn console_asset(content_type: &'static str, body: &'static str) -> Response {
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ),
-            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         body,

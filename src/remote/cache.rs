@@ -457,7 +457,10 @@ impl KeyCache {
         for key in keys {
             if matches!(key.family, KeyFamily::Hmac { .. }) {
                 skipped.push(JwkSkip {
-                    key: key.kid.as_ref().map_or_else(|| "(no kid)".to_owned(), |k| format!("`{k}`")),
+                    key: key.kid.as_ref().map_or_else(
+                        || "(no kid)".to_owned(),
+                        |k| format!("`{}`", crate::error::escape_controls(k)),
+                    ),
                     reason: "a symmetric (`oct`) key in a published key set is no secret; it is never used".to_owned(),
                     private: true,
                 });
@@ -502,5 +505,35 @@ impl KeyCache {
                 ),
             },
         }
+    }
+}
+
+// For the registry (login layer): an edited configuration whose key source
+// did not change keeps its warm cache.
+impl KeyCache {
+    /// Takes over `old`'s clock, cached keys, failure record and bookkeeping
+    /// when both caches fetch the same source for the same algorithms (the
+    /// cached set was parsed for them); returns whether it did. A fetch that
+    /// `old` has in flight completes into `old` only.
+    pub(crate) fn adopt(&mut self, old: &KeyCache) -> bool {
+        let same_source = match (&self.source, &old.source) {
+            (Source::JwksUri(a), Source::JwksUri(b)) => a == b,
+            (Source::Issuer { issuer: a, .. }, Source::Issuer { issuer: b, .. }) => a == b,
+            _ => false,
+        };
+        if !same_source || self.algorithms != old.algorithms {
+            return false;
+        }
+        self.clock = Arc::clone(&old.clock);
+        self.state.store(old.state.load_full());
+        let book = match old.book.try_lock() {
+            Ok(book) => Book {
+                last_miss_refetch: book.last_miss_refetch,
+                discovered: book.discovered.clone(),
+            },
+            Err(_) => Book::default(),
+        };
+        *self.book.get_mut() = book;
+        true
     }
 }

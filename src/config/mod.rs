@@ -1,6 +1,12 @@
 //! `JwtConfig`: the administrator's configuration (CONTRACT section 1), its
 //! serde model for JSON and TOML, and its validation.
 
+mod parse;
+mod rules;
+
+pub(crate) use parse::{parse_json, parse_toml};
+pub(crate) use rules::check_rules;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -158,8 +164,29 @@ impl FromStr for Algorithm {
 ///
 /// Load it with [`JwtConfig::from_json_str`] or [`JwtConfig::from_toml_str`]:
 /// both parse *and* validate, so a configuration that loads is one that can
-/// verify. A configuration built in code is validated by [`JwtConfig::validate`]
-/// or by [`crate::Verifier::new`].
+/// verify. A configuration built in code starts from [`JwtConfig::new`]
+/// (the type grows, so it is `#[non_exhaustive]`) and is validated by
+/// [`JwtConfig::validate`] or by [`crate::Verifier::new`]:
+///
+/// ```
+/// use jwt_sso::{ClaimNames, JwtConfig, KeySource, SecretSpec, Secret, Verifier};
+///
+/// let mut config = JwtConfig::new(
+///     "ERP",
+///     "token",
+///     ["HS256"],
+///     KeySource::Static {
+///         secret: Some(SecretSpec::Text(Secret::new("a-shared-secret-of-32-bytes-or-more!"))),
+///         public_key_pem: None,
+///     },
+///     3600,
+///     ClaimNames::new("sub"),
+/// );
+/// config.audience = Some("bi-server".into());
+/// config.validate().unwrap();
+/// let verifier = Verifier::new(config).unwrap();
+/// assert_eq!(verifier.name(), "ERP");
+/// ```
 ///
 /// ```
 /// use jwt_sso::JwtConfig;
@@ -185,6 +212,7 @@ impl FromStr for Algorithm {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct JwtConfig {
     /// Unique name (1–64 characters, unique case-insensitively in a registry).
     pub name: String,
@@ -252,6 +280,34 @@ pub struct JwtConfig {
     /// from each login's identity. Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub sync_on_login: bool,
+    /// The keys parsed when this configuration was last validated, so that
+    /// the verifier built from it next does not parse them (or read an
+    /// `env` secret) again. Never serialised, never compared.
+    #[serde(skip)]
+    pub(crate) loaded: Loaded,
+}
+
+/// Key material parsed at load time, kept for the verifier built next
+/// (see `crate::validated`). Opaque here: the configuration model does
+/// not depend on the key code above it.
+#[derive(Clone, Default)]
+pub(crate) struct Loaded(pub(crate) Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>);
+
+impl PartialEq for Loaded {
+    /// A cache, not part of the configuration.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "keys parsed"
+        } else {
+            "keys not parsed"
+        })
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -326,6 +382,18 @@ pub struct ClaimNames {
     /// The claim whose roles are added to `initial_roles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<String>,
+}
+
+impl ClaimNames {
+    /// The user ID from `user_id`; no name, email or roles claim.
+    pub fn new(user_id: impl Into<String>) -> Self {
+        ClaimNames {
+            user_id: user_id.into(),
+            name: None,
+            email: None,
+            roles: None,
+        }
+    }
 }
 
 /// The three kinds of system prompt slots.
@@ -519,22 +587,49 @@ impl<'de> Deserialize<'de> for SecretSpec {
                 Ok(SecretSpec::Text(Secret::new(v)))
             }
 
+            // Every other type is refused by its type alone: serde's own
+            // "invalid type: integer `…`" would quote the secret.
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_i128<E: de::Error>(self, _: i128) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_u128<E: de::Error>(self, _: u128) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "bytes"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "null"))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SecretSpec, A::Error> {
+                Err(not_a_secret("secret", "an array"))
+            }
+
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSpec, A::Error> {
                 let Some(key) = map.next_key::<String>()? else {
                     return Err(de::Error::custom(format!("secret: expected {EXPECTED}")));
                 };
                 let spec = match key.as_str() {
-                    "base64" => SecretSpec::Base64(
-                        map.next_value::<Secret>()
-                            .map_err(|e| de::Error::custom(format!("secret.base64: {e}")))?,
-                    ),
-                    "env" => SecretSpec::Env(
-                        map.next_value::<String>()
-                            .map_err(|e| de::Error::custom(format!("secret.env: {e}")))?,
-                    ),
+                    "base64" => SecretSpec::Base64(Secret::new(
+                        map.next_value_seed(SecretText("secret.base64"))?,
+                    )),
+                    "env" => SecretSpec::Env(map.next_value_seed(SecretText("secret.env"))?),
                     other => {
                         return Err(de::Error::custom(format!(
-                            "secret: `{other}` is not a form of secret, expected {EXPECTED}"
+                            "secret: `{}` is not a form of secret, expected {EXPECTED}",
+                            crate::error::escape_controls(other)
                         )));
                     }
                 };
@@ -551,58 +646,133 @@ impl<'de> Deserialize<'de> for SecretSpec {
     }
 }
 
+/// The error for a secret field of the wrong type: it names the field and the
+/// type, never the value (CONTRACT section 1).
+fn not_a_secret<E: de::Error>(field: &str, found: &str) -> E {
+    E::custom(format!(
+        "{field}: expected a string, found {found} (the value is not shown: it is a secret field)"
+    ))
+}
+
+/// A string member of a secret (`base64`, `env`), refused by its type alone
+/// when it is not a string.
+struct SecretText(&'static str);
+
+impl<'de> de::DeserializeSeed<'de> for SecretText {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SecretText {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: a string", self.0)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<String, E> {
+        Err(not_a_secret(self.0, "bytes"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Err(not_a_secret(self.0, "null"))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(not_a_secret(self.0, "an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(not_a_secret(self.0, "an object"))
+    }
+}
+
 impl JwtConfig {
-    /// Parses a configuration from JSON and validates it.
-    ///
-    /// Errors are of kind `config` and name the field at fault.
-    pub fn from_json_str(text: &str) -> Result<Self, Error> {
-        let config: JwtConfig =
-            serde_json::from_str(text).map_err(|e| json_error(text, &e, true))?;
-        config.validate()?;
-        Ok(config)
+    /// A configuration with the required fields and every default of
+    /// CONTRACT section 1 (enabled, leeway 60, max_token_bytes 16384,
+    /// user_type `reader`, no issuer or audience, no prompts, the login
+    /// policies' defaults). Not validated yet: see [`JwtConfig::validate`].
+    pub fn new(
+        name: impl Into<String>,
+        token_name: impl Into<String>,
+        algorithms: impl IntoIterator<Item = impl Into<String>>,
+        key_source: KeySource,
+        expiration_time: u64,
+        claims: ClaimNames,
+    ) -> Self {
+        JwtConfig {
+            name: name.into(),
+            enabled: true,
+            token_name: token_name.into(),
+            issuer: None,
+            audience: None,
+            algorithms: algorithms.into_iter().map(Into::into).collect(),
+            key_source,
+            expiration_time,
+            leeway: DEFAULT_LEEWAY,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            claims,
+            system_prompts: Vec::new(),
+            user_type: DEFAULT_USER_TYPE.to_owned(),
+            initial_roles: Vec::new(),
+            created_by: None,
+            last_modified: None,
+            single_use: false,
+            create_users: true,
+            user_scope: UserScope::Own,
+            user_id_normalize: UserIdNormalize::None,
+            sync_on_login: false,
+            loaded: Loaded::default(),
+        }
     }
 
     /// Parses one configuration, or a JSON array of them (the registry file
     /// format), without validating; errors name the field.
     pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, Error> {
         if text.trim_start().starts_with('[') {
-            serde_json::from_str(text).map_err(|e| json_error(text, &e, true))
+            parse_json(text)
         } else {
-            serde_json::from_str(text)
-                .map(|c| vec![c])
-                .map_err(|e| json_error(text, &e, true))
+            parse_json(text).map(|c| vec![c])
         }
-    }
-
-    /// Parses a configuration from TOML and validates it.
-    ///
-    /// TOML goes through the same serde model as JSON. `last_modified` may be
-    /// a quoted RFC 3339 string or a TOML offset date-time. Error messages name
-    /// the field and the line, but never quote the TOML text (a line may hold
-    /// a secret).
-    pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| toml_syntax_error(text, &e))?;
-        // The same model and the same field-naming errors as JSON: TOML values map
-        // onto JSON ones (a TOML date-time becomes a one-member object that
-        // `last_modified` understands).
-        let json = serde_json::to_string(&table).map_err(|e| {
-            Error::config(
-                "configuration",
-                format!("the TOML document cannot be read as a configuration: {e}"),
-                "use only strings, integers, booleans, arrays and tables (no NaN or infinite floats)",
-            )
-        })?;
-        let config: JwtConfig =
-            serde_json::from_str(&json).map_err(|e| json_error(&json, &e, false))?;
-        config.validate()?;
-        Ok(config)
     }
 
     /// Renders the configuration as pretty JSON (secrets included as given;
     /// see [`SecretSpec`]).
-    pub fn to_json_string(&self) -> String {
-        // A JwtConfig holds only strings, numbers, maps and JSON values: it always serialises.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    ///
+    /// An error (kind `config`) is returned rather than an empty or partial
+    /// text, so that a caller that saves the text never overwrites a good
+    /// file with nothing.
+    pub fn to_json_string(&self) -> Result<String, Error> {
+        serde_json::to_string_pretty(self).map_err(|e| {
+            Error::config(
+                "configuration",
+                format!("the configuration cannot be written as JSON: {e}"),
+                "report this: every configuration that loads can be written back",
+            )
+        })
     }
 
     /// A short tag that changes whenever anything of the configuration
@@ -616,21 +786,6 @@ impl JwtConfig {
         let digest = sha2::Sha256::digest(&json);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
     }
-
-    /// Checks every rule of CONTRACT section 1, including that the keys parse
-    /// and fit every allowed algorithm. An `env` secret is read here.
-    pub fn validate(&self) -> Result<(), Error> {
-        crate::verify::Verifier::new(self.clone()).map(|_| ())
-    }
-}
-
-impl FromStr for JwtConfig {
-    type Err = Error;
-
-    /// JSON (the canonical form); use [`JwtConfig::from_toml_str`] for TOML.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        JwtConfig::from_json_str(s)
-    }
 }
 
 /// `last_modified`: RFC 3339 in JSON and TOML (a quoted string, or a TOML
@@ -641,10 +796,8 @@ mod last_modified {
     use serde::de::{self, MapAccess, Visitor};
     use serde::{Deserializer, Serializer};
     use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
 
-    /// The member name under which `toml` hands a date-time to serde.
-    const TOML_DATETIME: &str = "$__toml_private_datetime";
+    use time::format_description::well_known::Rfc3339;
 
     pub(super) fn serialize<S: Serializer>(
         value: &Option<OffsetDateTime>,
@@ -692,179 +845,18 @@ mod last_modified {
             d.deserialize_any(LastModified)
         }
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            match map.next_entry::<String, String>()? {
-                Some((key, text))
-                    if key == TOML_DATETIME && map.next_key::<String>()?.is_none() =>
-                {
-                    parse(&text)
-                }
-                _ => Err(de::Error::custom(
-                    "expected an RFC 3339 date-time such as 2026-03-13T10:00:00Z",
-                )),
-            }
+        /// A TOML offset date-time reaches serde as a map that `toml`'s
+        /// own public `Datetime` type reads back.
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            use serde::Deserialize as _;
+            let datetime =
+                toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map_err(|_: A::Error| {
+                        de::Error::custom(
+                            "expected an RFC 3339 date-time such as 2026-03-13T10:00:00Z",
+                        )
+                    })?;
+            parse(&datetime.to_string())
         }
     }
-}
-
-/// The path (`claims.user_id`, `system_prompts[1].slot`) of the value that
-/// holds byte `end` of a JSON text, found by scanning its structure.
-fn json_path_at(text: &str, end: usize) -> Vec<String> {
-    enum Frame {
-        Object(Option<String>),
-        Array(usize),
-    }
-    let bytes = text.as_bytes();
-    let end = end.min(bytes.len());
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut expect_key = false;
-    let mut i = 0;
-    while i < end {
-        match bytes[i] {
-            b'{' => {
-                stack.push(Frame::Object(None));
-                expect_key = true;
-            }
-            b'[' => {
-                stack.push(Frame::Array(0));
-                expect_key = false;
-            }
-            b'}' | b']' => {
-                stack.pop();
-                expect_key = false;
-            }
-            b',' => match stack.last_mut() {
-                Some(Frame::Array(index)) => *index += 1,
-                Some(Frame::Object(_)) => expect_key = true,
-                None => {}
-            },
-            b':' => expect_key = false,
-            b'"' => {
-                let start = i + 1;
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                if expect_key && let Some(Frame::Object(key)) = stack.last_mut() {
-                    let raw = text.get(start..i.min(bytes.len())).unwrap_or_default();
-                    *key = Some(
-                        serde_json::from_str(&format!("\"{raw}\""))
-                            .unwrap_or_else(|_| raw.to_owned()),
-                    );
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let mut path = Vec::new();
-    for frame in stack {
-        match frame {
-            Frame::Object(Some(key)) => path.push(key),
-            Frame::Array(index) => match path.last_mut() {
-                Some(last) => last.push_str(&format!("[{index}]")),
-                None => path.push(format!("[{index}]")),
-            },
-            Frame::Object(None) => break,
-        }
-    }
-    path
-}
-
-/// Turns a serde_json error into a `config` error naming the field. `show_position`
-/// adds the line and column (off for TOML, whose JSON form is internal).
-fn json_error(text: &str, e: &serde_json::Error, show_position: bool) -> Error {
-    let mut offset = 0;
-    for (n, line) in text.split_inclusive('\n').enumerate() {
-        if n + 1 == e.line() {
-            offset += e.column().min(line.len());
-            break;
-        }
-        offset += line.len();
-    }
-    let path = if e.is_data() {
-        json_path_at(text, offset)
-    } else {
-        Vec::new()
-    };
-    let message = e.to_string();
-    let message = match message.rfind(" at line ") {
-        Some(at) if !show_position => message[..at].to_owned(),
-        _ => message,
-    };
-    described_error(&path, &message)
-}
-
-/// Turns a TOML syntax error into a `config` error with its line and column,
-/// never the quoted source line.
-fn toml_syntax_error(text: &str, e: &toml::de::Error) -> Error {
-    let position = e.span().map(|span| {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        format!(" (line {line}, column {column})")
-    });
-    Error::config(
-        "configuration",
-        format!(
-            "the TOML text does not parse: {}{}",
-            e.message().trim(),
-            position.unwrap_or_default()
-        ),
-        "fix the configuration text at the place the message names",
-    )
-}
-
-/// A `config` error for a serde message about the value at `path`.
-fn described_error(path: &[String], message: &str) -> Error {
-    let quoted = |prefix: &str| {
-        message.find(prefix).and_then(|start| {
-            let rest = &message[start + prefix.len()..];
-            rest.find('`').map(|end| rest[..end].to_owned())
-        })
-    };
-    let join = |name: Option<&str>| {
-        let mut parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        if let Some(name) = name
-            && parts.last() != Some(&name)
-        {
-            parts.push(name);
-        }
-        parts.join(".")
-    };
-    if let Some(name) = quoted("unknown field `") {
-        return Error::config(
-            join(Some(&name)),
-            format!("unknown field ({message})"),
-            format!("remove `{name}` or correct its spelling; unknown fields are never ignored"),
-        );
-    }
-    if let Some(name) = quoted("missing field `") {
-        let field = join(Some(&name));
-        return Error::config(
-            field.clone(),
-            format!("required field is missing ({message})"),
-            format!("add `{field}` to the configuration"),
-        );
-    }
-    let field = if path.is_empty() {
-        "configuration".to_owned()
-    } else {
-        join(None)
-    };
-    if let Some(variant) = quoted("unknown variant `") {
-        return Error::config(
-            field,
-            format!("unknown value `{variant}` ({message})"),
-            "use one of the values the message lists",
-        );
-    }
-    Error::config(
-        field,
-        message.to_owned(),
-        "fix the configuration text at the place the message names",
-    )
 }

@@ -1,0 +1,238 @@
+//! The rules of CONTRACT section 1 that need no key material.
+
+use std::collections::HashSet;
+
+use super::{Algorithm, JwtConfig, KeySource, MAX_NAME_CHARS};
+use crate::error::{Error, escape_controls};
+
+/// Whether `name` is a valid claim name or JSON Pointer, for config validation.
+pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    if let Some(pointer) = name.strip_prefix('/') {
+        let mut chars = pointer.chars();
+        while let Some(c) = chars.next() {
+            if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+                return Err(format!(
+                    "`{name}` is not a valid JSON Pointer: `~` must be followed by 0 or 1"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// CONTRACT section 1: every rule that needs no key material. Returns the
+/// parsed allowlist.
+pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
+    let name_chars = config.name.chars().count();
+    if config.name.trim().is_empty() {
+        return Err(Error::config(
+            "name",
+            "the name is empty",
+            "give the configuration a name of 1–64 characters",
+        ));
+    }
+    if name_chars > MAX_NAME_CHARS {
+        return Err(Error::config(
+            "name",
+            format!("the name has {name_chars} characters, more than {MAX_NAME_CHARS}"),
+            "shorten the name to at most 64 characters",
+        ));
+    }
+    if config.name.chars().any(char::is_control) {
+        return Err(Error::config(
+            "name",
+            format!(
+                "the name `{}` holds a control character",
+                escape_controls(&config.name)
+            ),
+            "use a name of printable characters only (no line breaks, tabs or escape codes)",
+        ));
+    }
+    if config.token_name.trim().is_empty() {
+        return Err(Error::config(
+            "token_name",
+            "the token name is empty",
+            "set token_name to the parameter, cookie or header name the token travels under, e.g. \"token\"",
+        ));
+    }
+    let token_name_chars = config.token_name.chars().count();
+    if token_name_chars > MAX_NAME_CHARS {
+        return Err(Error::config(
+            "token_name",
+            format!("the token name has {token_name_chars} characters, more than {MAX_NAME_CHARS}"),
+            "shorten token_name to at most 64 characters",
+        ));
+    }
+    if let Some(bad) = config
+        .token_name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(Error::config(
+            "token_name",
+            format!(
+                "the token name `{}` holds the character {:?}, which is not safe in a query or form parameter, cookie and header name",
+                escape_controls(&config.token_name),
+                bad
+            ),
+            "use only ASCII letters, digits, `-`, `_` and `.` in token_name, e.g. \"token\" or \"jwt_token\"",
+        ));
+    }
+    for (field, value) in [("issuer", &config.issuer), ("audience", &config.audience)] {
+        if value.as_deref().is_some_and(str::is_empty) {
+            return Err(Error::config(
+                field,
+                format!("{field} is an empty string"),
+                format!(
+                    "set {field} to the exact value tokens carry, or remove it to not check it"
+                ),
+            ));
+        }
+    }
+    let algorithms = parse_algorithms(&config.algorithms)?;
+    if config.expiration_time == 0 {
+        return Err(Error::config(
+            "expiration_time",
+            "expiration_time is 0",
+            "set expiration_time to the longest validity period accepted, in seconds (e.g. 3600)",
+        ));
+    }
+    if config.max_token_bytes == 0 {
+        return Err(Error::config(
+            "max_token_bytes",
+            "max_token_bytes is 0, so every token would be refused",
+            "remove max_token_bytes to use the default 16384, or set a positive size",
+        ));
+    }
+    let claims = &config.claims;
+    let named = [
+        ("claims.user_id", Some(&claims.user_id)),
+        ("claims.name", claims.name.as_ref()),
+        ("claims.email", claims.email.as_ref()),
+        ("claims.roles", claims.roles.as_ref()),
+    ];
+    for (field, name) in named {
+        if let Some(name) = name {
+            check_claim_name(name).map_err(|problem| {
+                Error::config(
+                    field,
+                    format!("the claim name {problem}"),
+                    "name a top-level claim (e.g. \"sub\") or a JSON Pointer (e.g. \"/realm_access/roles\")",
+                )
+            })?;
+        }
+    }
+    let mut slots = HashSet::new();
+    for (i, prompt) in config.system_prompts.iter().enumerate() {
+        let field = format!("system_prompts[{i}]");
+        let max = prompt.kind.slots();
+        if prompt.slot < 1 || prompt.slot > max {
+            return Err(Error::config(
+                field,
+                format!("{} slot {} is out of range", prompt.kind, prompt.slot),
+                format!("use a {} slot from 1 to {max}", prompt.kind),
+            ));
+        }
+        if !slots.insert((prompt.kind, prompt.slot)) {
+            return Err(Error::config(
+                field,
+                format!("{} slot {} is mapped twice", prompt.kind, prompt.slot),
+                "map each (kind, slot) once; pick a free slot for the second claim",
+            ));
+        }
+        check_claim_name(&prompt.claim).map_err(|problem| {
+            Error::config(
+                format!("system_prompts[{i}].claim"),
+                format!("the claim name {problem}"),
+                "name the claim to copy into the prompt",
+            )
+        })?;
+    }
+    if config.user_type.trim().is_empty() {
+        return Err(Error::config(
+            "user_type",
+            "user_type is empty",
+            "name one of the host's user types, e.g. \"reader\", or remove the field for the default",
+        ));
+    }
+    if config.initial_roles.iter().any(|r| r.trim().is_empty()) {
+        return Err(Error::config(
+            "initial_roles",
+            "a role name is empty",
+            "remove the empty entry from initial_roles",
+        ));
+    }
+    if matches!(config.key_source, KeySource::Issuer {}) && config.issuer.is_none() {
+        return Err(Error::config(
+            "issuer",
+            "key_source type `issuer` needs the configuration's `issuer`",
+            "set issuer to the identity provider's issuer URL (discovery reads {issuer}/.well-known/openid-configuration)",
+        ));
+    }
+    Ok(algorithms)
+}
+
+fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, Error> {
+    const FIELD: &str = "algorithms";
+    let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
+    if names.is_empty() {
+        return Err(Error::config(
+            FIELD,
+            "the list of allowed algorithms is empty",
+            format!("allow the algorithm the sender signs with: one of {supported}"),
+        ));
+    }
+    let mut algorithms = Vec::with_capacity(names.len());
+    for name in names {
+        let alg = match name.parse::<Algorithm>() {
+            Ok(alg) => alg,
+            Err(_) if name.eq_ignore_ascii_case("none") => {
+                return Err(Error::config(
+                    FIELD,
+                    format!("`{name}` means an unsigned token and is never allowed"),
+                    format!("allow the algorithm the sender signs with: one of {supported}"),
+                ));
+            }
+            Err(_) if name == "ES512" => {
+                return Err(Error::config(
+                    FIELD,
+                    "ES512 (P-521) is not supported by the crypto backend",
+                    "make the sender sign with ES256 (P-256) or ES384 (P-384)",
+                ));
+            }
+            Err(_) => {
+                return Err(Error::config(
+                    FIELD,
+                    format!("unknown algorithm `{name}`"),
+                    format!("use the exact names (case matters): {supported}"),
+                ));
+            }
+        };
+        if algorithms.contains(&alg) {
+            return Err(Error::config(
+                FIELD,
+                format!("{alg} is listed twice"),
+                format!("list each algorithm once, e.g. [\"{alg}\"]"),
+            ));
+        }
+        algorithms.push(alg);
+    }
+    Ok(algorithms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_names_and_pointers() {
+        assert!(check_claim_name("/a~2").is_err());
+        assert!(check_claim_name("/a~").is_err());
+        assert!(check_claim_name("/a~0~1").is_ok());
+        assert!(check_claim_name("").is_err());
+        assert!(check_claim_name("sub").is_ok());
+    }
+}

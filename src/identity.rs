@@ -1,0 +1,188 @@
+//! The identity a verification yields (CONTRACT sections 4 and 5), apart
+//! from the mapping that fills it (`crate::map`).
+
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Number, Value};
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+use crate::config::PromptKind;
+use crate::json::type_name;
+
+/// Who logged in: the result of a successful verification.
+///
+/// Serialises exactly as CONTRACT section 5 shows:
+///
+/// ```
+/// # use jwt_sso::{MappedIdentity, PromptKind, PromptValue, SystemPrompt};
+/// // The type grows (it is `#[non_exhaustive]`): build one with `new`, then
+/// // set what the defaults leave empty.
+/// let mut identity = MappedIdentity::new(
+///     "ERP",
+///     "jdoe",
+///     "reader",
+///     time::macros::datetime!(2026-01-01 01:00 UTC),
+/// );
+/// identity.name = Some("Jane Doe".into());
+/// identity.roles = vec!["Viewer".into()];
+/// identity.prompts = vec![SystemPrompt { kind: PromptKind::Numeric, slot: 2, value: PromptValue::Numeric(7.into()) }];
+/// identity.issuer = Some("https://erp.example.com".into());
+/// identity.token_id = Some("a1".into());
+/// identity.issued_at = Some(time::macros::datetime!(2026-01-01 00:00 UTC));
+/// assert_eq!(
+///     serde_json::to_string(&identity).unwrap(),
+///     r#"{"config":"ERP","user_id":"jdoe","name":"Jane Doe","email":null,"user_type":"reader","roles":["Viewer"],"prompts":[{"kind":"numeric","slot":2,"value":7}],"expires_at":"2026-01-01T01:00:00Z","warnings":[],"issuer":"https://erp.example.com","subject":null,"token_id":"a1","issued_at":"2026-01-01T00:00:00Z"}"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MappedIdentity {
+    /// The name of the configuration that accepted the token.
+    pub config: String,
+    /// The user ID (from `claims.user_id`).
+    pub user_id: String,
+    /// The display name, when configured and present.
+    pub name: Option<String>,
+    /// The email address, when configured and present.
+    pub email: Option<String>,
+    /// The user type new users get (from the configuration).
+    pub user_type: String,
+    /// `initial_roles`, then the roles claim, de-duplicated, order kept.
+    pub roles: Vec<String>,
+    /// The system prompts, in configuration order.
+    pub prompts: Vec<SystemPrompt>,
+    /// `min(exp, iat + expiration_time)`, or `exp` without `iat`.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Notes for the administrator, e.g. an absent prompt claim.
+    pub warnings: Vec<String>,
+    /// The verified token's `iss`, when it has one.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The verified token's `sub`, when it is a string.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The verified token's `jti`, when it is a non-empty string (the key of
+    /// a deny list or replay check, together with `issuer`).
+    #[serde(default)]
+    pub token_id: Option<String>,
+    /// The verified token's `iat`, when it has one.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub issued_at: Option<OffsetDateTime>,
+}
+
+impl MappedIdentity {
+    /// An identity for `user_id` of configuration `config`: no name, email,
+    /// roles, prompts, warnings or registered claims yet (set the public
+    /// fields for those).
+    pub fn new(
+        config: impl Into<String>,
+        user_id: impl Into<String>,
+        user_type: impl Into<String>,
+        expires_at: OffsetDateTime,
+    ) -> Self {
+        MappedIdentity {
+            config: config.into(),
+            user_id: user_id.into(),
+            name: None,
+            email: None,
+            user_type: user_type.into(),
+            roles: Vec::new(),
+            prompts: Vec::new(),
+            expires_at,
+            warnings: Vec::new(),
+            issuer: None,
+            subject: None,
+            token_id: None,
+            issued_at: None,
+        }
+    }
+}
+
+/// One filled system prompt slot.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawPrompt")]
+pub struct SystemPrompt {
+    /// The kind of slot.
+    pub kind: PromptKind,
+    /// The slot number.
+    pub slot: u32,
+    /// The value; its variant always matches `kind`.
+    pub value: PromptValue,
+}
+
+/// The value of a system prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptValue {
+    /// A text prompt.
+    Text(String),
+    /// A numeric prompt, as the JSON number it will be written as.
+    Numeric(Number),
+    /// A date prompt, written as `YYYY-MM-DD` (years 0000–9999; a claim that
+    /// gives a date outside them is `invalid_claim`).
+    Date(Date),
+}
+
+pub(crate) const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]");
+
+impl Serialize for SystemPrompt {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("SystemPrompt", 3)?;
+        s.serialize_field("kind", &self.kind)?;
+        s.serialize_field("slot", &self.slot)?;
+        match &self.value {
+            PromptValue::Text(t) => s.serialize_field("value", t)?,
+            PromptValue::Numeric(n) => s.serialize_field("value", n)?,
+            PromptValue::Date(d) => {
+                let text = d.format(DATE_FORMAT).map_err(serde::ser::Error::custom)?;
+                s.serialize_field("value", &text)?
+            }
+        }
+        s.end()
+    }
+}
+
+#[derive(Deserialize)]
+struct RawPrompt {
+    kind: PromptKind,
+    slot: u32,
+    value: Value,
+}
+
+impl TryFrom<RawPrompt> for SystemPrompt {
+    type Error = String;
+
+    fn try_from(raw: RawPrompt) -> Result<Self, String> {
+        let value = match (raw.kind, raw.value) {
+            (PromptKind::Text, Value::String(s)) => PromptValue::Text(s),
+            (PromptKind::Numeric, Value::Number(n)) => PromptValue::Numeric(n),
+            (PromptKind::Date, Value::String(s)) => PromptValue::Date(
+                parse_plain_date(&s)
+                    .ok_or_else(|| format!("date prompt `{s}` is not YYYY-MM-DD"))?,
+            ),
+            (kind, v) => return Err(format!("a {kind} prompt cannot hold {}", type_name(&v))),
+        };
+        Ok(SystemPrompt {
+            kind: raw.kind,
+            slot: raw.slot,
+            value,
+        })
+    }
+}
+
+/// Exactly `YYYY-MM-DD`: the `[year]` component alone would also take a sign
+/// (`+2021-04-15`, `-2021-04-15`).
+pub(crate) fn parse_plain_date(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+    if !shape {
+        return None;
+    }
+    Date::parse(s, DATE_FORMAT).ok()
+}

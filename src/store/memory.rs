@@ -1,0 +1,492 @@
+//! In-memory implementations of the four store traits: for tests, trials and
+//! single-process hosts that keep nothing across restarts.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use super::{
+    ConfigChange, ConfigStore, JtiKey, ReplayStore, Session, SessionStore, StoreError, User,
+    UserStore,
+};
+use crate::config::JwtConfig;
+
+/// Each operation of these stores changes its maps completely or not at all
+/// (nothing in them panics half-way), so a poisoned lock holds consistent data.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// ------------------------------------------------------------------- users
+
+/// A [`UserStore`] in memory.
+///
+/// ```
+/// use jwt_sso::{MemoryStore, User, UserStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), jwt_sso::StoreError> {
+/// let store = MemoryStore::new();
+/// // A user the host made itself: any configuration may log it in.
+/// let admin = User {
+///     user_id: "admin".into(), user_type: "administrator".into(),
+///     roles: vec!["Administrator".into()], name: None, email: None,
+///     created_by_config: None,
+/// };
+/// store.create(&admin).await?;
+/// assert!(store.create(&admin).await.is_err()); // never overwritten
+/// assert_eq!(store.find("admin").await?, Some(admin));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    users: Mutex<HashMap<String, User>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// Every user, sorted by user ID.
+    pub fn users(&self) -> Vec<User> {
+        let mut users: Vec<User> = lock(&self.users).values().cloned().collect();
+        users.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        users
+    }
+
+    /// How many users the store holds.
+    pub fn len(&self) -> usize {
+        lock(&self.users).len()
+    }
+
+    /// Whether the store holds no user.
+    pub fn is_empty(&self) -> bool {
+        lock(&self.users).is_empty()
+    }
+}
+
+impl UserStore for MemoryStore {
+    async fn find(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        Ok(lock(&self.users).get(user_id).cloned())
+    }
+
+    async fn create(&self, user: &User) -> Result<User, StoreError> {
+        let mut users = lock(&self.users);
+        if users.contains_key(&user.user_id) {
+            return Err(StoreError::Conflict);
+        }
+        users.insert(user.user_id.clone(), user.clone());
+        Ok(user.clone())
+    }
+
+    async fn update(&self, user: &User) -> Result<(), StoreError> {
+        match lock(&self.users).get_mut(&user.user_id) {
+            Some(stored) => {
+                stored.name.clone_from(&user.name);
+                stored.email.clone_from(&user.email);
+                stored.roles.clone_from(&user.roles);
+                Ok(())
+            }
+            None => Err(StoreError::failed(format!(
+                "no user `{}` to update",
+                crate::error::escape_controls(&user.user_id)
+            ))),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- used jti
+
+/// How many unexpired `jti`s a [`MemoryReplayStore`] holds by default.
+pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
+
+/// (configuration, issuer, jti)
+type OwnedJtiKey = (String, String, String);
+
+/// A [`ReplayStore`] in memory: the default of
+/// [`Authenticator`](crate::Authenticator).
+///
+/// Records are forgotten once expired (`expires_at <= now`), as part of
+/// each `record` (each record is purged once, so the cost stays
+/// logarithmic) and by [`ReplayStore::purge_expired`]. The store holds at most
+/// its capacity of unexpired records (default [`DEFAULT_REPLAY_CAPACITY`]):
+/// when full, `record` fails with a [`StoreError`] that says so (the login
+/// is refused with `store`), and never forgets a record early, since that
+/// would let a replay through.
+///
+/// ```
+/// use jwt_sso::{JtiKey, MemoryReplayStore, ReplayStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), jwt_sso::StoreError> {
+/// let store = MemoryReplayStore::with_capacity(1);
+/// let key = JtiKey { config: "ERP", issuer: "https://erp.example.com", jti: "t-1" };
+/// assert!(store.record(key, 1_000, 0).await?); // first use
+/// assert!(!store.record(key, 1_000, 10).await?); // a replay
+/// let other = JtiKey { jti: "t-2", ..key };
+/// assert!(store.record(other, 1_000, 10).await.is_err()); // full: refused, nothing forgotten
+/// assert!(store.record(other, 2_000, 1_000).await?); // `t-1` expired at 1000
+/// # Ok(())
+/// # }
+/// ```
+pub struct MemoryReplayStore {
+    capacity: usize,
+    inner: Mutex<ReplayInner>,
+}
+
+#[derive(Default)]
+struct ReplayInner {
+    expiry: HashMap<OwnedJtiKey, i64>,
+    by_expiry: BTreeSet<(i64, OwnedJtiKey)>,
+}
+
+impl ReplayInner {
+    fn purge(&mut self, now: i64) -> u64 {
+        let mut purged = 0;
+        while let Some((at, _)) = self.by_expiry.first() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, key)) = self.by_expiry.pop_first() {
+                self.expiry.remove(&key);
+                purged += 1;
+            }
+        }
+        purged
+    }
+}
+
+impl fmt::Debug for MemoryReplayStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryReplayStore")
+            .field("capacity", &self.capacity)
+            .field("records", &self.len())
+            .finish()
+    }
+}
+
+impl Default for MemoryReplayStore {
+    fn default() -> Self {
+        MemoryReplayStore::with_capacity(DEFAULT_REPLAY_CAPACITY)
+    }
+}
+
+impl MemoryReplayStore {
+    /// An empty store of [`DEFAULT_REPLAY_CAPACITY`].
+    pub fn new() -> Self {
+        MemoryReplayStore::default()
+    }
+
+    /// An empty store that holds at most `capacity` unexpired records.
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryReplayStore {
+            capacity,
+            inner: Mutex::new(ReplayInner::default()),
+        }
+    }
+
+    /// How many records the store holds (expired ones not yet purged included).
+    pub fn len(&self) -> usize {
+        lock(&self.inner).expiry.len()
+    }
+
+    /// Whether the store holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A full [`MemoryReplayStore`].
+#[derive(Debug)]
+struct ReplayStoreFull {
+    capacity: usize,
+}
+
+impl fmt::Display for ReplayStoreFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the in-memory replay store is full: it holds its maximum of {} used token IDs that have not expired yet, and forgetting one early would let its token be replayed; raise the capacity (MemoryReplayStore::with_capacity), shorten the configuration's expiration_time, or use a database-backed ReplayStore",
+            self.capacity
+        )
+    }
+}
+
+impl std::error::Error for ReplayStoreFull {}
+
+impl ReplayStore for MemoryReplayStore {
+    async fn record(&self, key: JtiKey<'_>, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+        let mut inner = lock(&self.inner);
+        inner.purge(now);
+        let owned = (
+            key.config.to_owned(),
+            key.issuer.to_owned(),
+            key.jti.to_owned(),
+        );
+        if inner.expiry.contains_key(&owned) {
+            return Ok(false);
+        }
+        if inner.expiry.len() >= self.capacity {
+            return Err(StoreError::failed(ReplayStoreFull {
+                capacity: self.capacity,
+            }));
+        }
+        inner.by_expiry.insert((expires_at, owned.clone()));
+        inner.expiry.insert(owned, expires_at);
+        Ok(true)
+    }
+
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(lock(&self.inner).purge(now))
+    }
+}
+
+// ---------------------------------------------------------------- sessions
+
+/// A [`SessionStore`] in memory, indexed by user and by expiry: an insert
+/// touches only that user's sessions (at most `max_per_user` + 1), a purge
+/// only the expired ones, so no operation grows with the number of sessions.
+///
+/// ```
+/// use jwt_sso::{MemorySessionStore, Session, SessionStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), jwt_sso::StoreError> {
+/// let store = MemorySessionStore::new();
+/// let session = |at| Session { user_id: "jdoe".into(), config: "ERP".into(), created_at: at, expires_at: at + 3600 };
+/// store.insert("id-1", &session(0), 2).await?;
+/// store.insert("id-2", &session(1), 2).await?;
+/// store.insert("id-3", &session(2), 2).await?; // the oldest ends
+/// assert_eq!(store.get("id-1", 10).await?, None);
+/// assert!(store.get("id-3", 10).await?.is_some());
+/// assert!(store.remove("id-3").await?);
+/// assert_eq!(store.purge_expired(4000).await?, 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct MemorySessionStore {
+    inner: Mutex<SessionsInner>,
+}
+
+#[derive(Debug, Default)]
+struct SessionsInner {
+    /// By id: the session and its insertion number (ties in `created_at`).
+    sessions: HashMap<String, (Session, u64)>,
+    /// Per user: (created_at, insertion number, id), oldest first.
+    by_user: HashMap<String, BTreeSet<(i64, u64, String)>>,
+    /// (expires_at, id), soonest first.
+    by_expiry: BTreeSet<(i64, String)>,
+    inserted: u64,
+}
+
+impl SessionsInner {
+    fn remove(&mut self, id: &str) -> Option<Session> {
+        let (session, n) = self.sessions.remove(id)?;
+        self.by_expiry.remove(&(session.expires_at, id.to_owned()));
+        if let Some(mine) = self.by_user.get_mut(&session.user_id) {
+            mine.remove(&(session.created_at, n, id.to_owned()));
+            if mine.is_empty() {
+                self.by_user.remove(&session.user_id);
+            }
+        }
+        Some(session)
+    }
+}
+
+impl MemorySessionStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemorySessionStore::default()
+    }
+
+    /// How many sessions the store holds (expired ones not yet purged included).
+    pub fn len(&self) -> usize {
+        lock(&self.inner).sessions.len()
+    }
+
+    /// Whether the store holds no session.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many sessions `user_id` holds (expired ones not yet purged included).
+    pub fn count_for(&self, user_id: &str) -> usize {
+        lock(&self.inner)
+            .by_user
+            .get(user_id)
+            .map_or(0, BTreeSet::len)
+    }
+}
+
+impl SessionStore for MemorySessionStore {
+    /// Stores the session (replacing one under the same `id`), then ends
+    /// this user's expired sessions (as of `session.created_at`) and, beyond
+    /// `max_per_user` (at least 1: the new session always survives), the
+    /// oldest.
+    async fn insert(
+        &self,
+        id: &str,
+        session: &Session,
+        max_per_user: usize,
+    ) -> Result<(), StoreError> {
+        let mut inner = lock(&self.inner);
+        inner.remove(id);
+        inner.inserted += 1;
+        let n = inner.inserted;
+        inner.sessions.insert(id.to_owned(), (session.clone(), n));
+        inner.by_expiry.insert((session.expires_at, id.to_owned()));
+        let mine = inner.by_user.entry(session.user_id.clone()).or_default();
+        mine.insert((session.created_at, n, id.to_owned()));
+        // This user's other sessions, oldest first: at most `max_per_user`.
+        let others: Vec<String> = mine
+            .iter()
+            .map(|(_, _, other)| other.clone())
+            .filter(|other| other != id)
+            .collect();
+        let (expired, live): (Vec<String>, Vec<String>) = others.into_iter().partition(|other| {
+            inner
+                .sessions
+                .get(other)
+                .is_some_and(|(s, _)| s.expires_at <= session.created_at)
+        });
+        let excess = (live.len() + 1).saturating_sub(max_per_user.max(1));
+        for other in expired.iter().chain(live.iter().take(excess)) {
+            inner.remove(other);
+        }
+        Ok(())
+    }
+
+    async fn get(&self, id: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        Ok(lock(&self.inner)
+            .sessions
+            .get(id)
+            .filter(|(s, _)| now < s.expires_at)
+            .map(|(s, _)| s.clone()))
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.inner).remove(id).is_some())
+    }
+
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let mut inner = lock(&self.inner);
+        let mut purged = 0;
+        while let Some((at, id)) = inner.by_expiry.first().cloned() {
+            if at > now {
+                break;
+            }
+            inner.remove(&id);
+            purged += 1;
+        }
+        Ok(purged)
+    }
+}
+
+// ---------------------------------------------------------- configurations
+
+/// A [`ConfigStore`] in memory. It applies each change itself, checking
+/// names and versions as a database does (it does not write `after`), so
+/// several registries may share one, like instances sharing a database.
+///
+/// ```
+/// use jwt_sso::{ConfigChange, ConfigStore, JwtConfig, MemoryConfigStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let erp = JwtConfig::from_json_str(r#"{"name": "ERP", "token_name": "token",
+///     "algorithms": ["HS256"], "key_source": {"type": "static", "secret": "erp-secret-of-at-least-32-bytes!!"},
+///     "expiration_time": 3600, "claims": {"user_id": "sub"}}"#)?;
+/// let store = MemoryConfigStore::new();
+/// let revision = store.apply(ConfigChange::Create(&erp), &[]).await?;
+/// let mut changed = erp.clone();
+/// changed.audience = Some("bi".into());
+/// let stale = "not-the-version";
+/// let change = ConfigChange::Update { name: "erp", expected_version: stale, config: &changed };
+/// assert!(store.apply(change, &[]).await.is_err()); // Conflict: nothing changed
+/// let version = erp.version();
+/// let change = ConfigChange::Update { name: "erp", expected_version: &version, config: &changed };
+/// assert!(store.apply(change, &[]).await? > revision);
+/// assert_eq!(store.load().await?.0, [changed]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryConfigStore {
+    inner: Mutex<(Vec<JwtConfig>, u64)>,
+}
+
+impl MemoryConfigStore {
+    /// An empty store at revision 0.
+    pub fn new() -> Self {
+        MemoryConfigStore::default()
+    }
+
+    /// A store holding `configs` at revision 1 (a seed, e.g. from a file).
+    pub fn with_configs(configs: impl IntoIterator<Item = JwtConfig>) -> Self {
+        let mut configs: Vec<JwtConfig> = configs.into_iter().collect();
+        configs.sort_by_key(|c| c.name.to_lowercase());
+        MemoryConfigStore {
+            inner: Mutex::new((configs, 1)),
+        }
+    }
+}
+
+fn position(configs: &[JwtConfig], name: &str) -> Option<usize> {
+    let key = name.to_lowercase();
+    configs.iter().position(|c| c.name.to_lowercase() == key)
+}
+
+impl ConfigStore for MemoryConfigStore {
+    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
+        Ok(lock(&self.inner).clone())
+    }
+
+    /// Applies `change` to the stored set (`after` is not used): a taken
+    /// name, a stale version, or a configuration that is no longer there
+    /// (deleted by someone else) is [`StoreError::Conflict`].
+    async fn apply(
+        &self,
+        change: ConfigChange<'_>,
+        _after: &[JwtConfig],
+    ) -> Result<u64, StoreError> {
+        let mut inner = lock(&self.inner);
+        let (configs, revision) = &mut *inner;
+        match change {
+            ConfigChange::Create(config) => {
+                if position(configs, &config.name).is_some() {
+                    return Err(StoreError::Conflict);
+                }
+                configs.push(config.clone());
+            }
+            ConfigChange::Update {
+                name,
+                expected_version,
+                config,
+            } => {
+                let at = position(configs, name).ok_or(StoreError::Conflict)?;
+                if configs[at].version() != expected_version {
+                    return Err(StoreError::Conflict);
+                }
+                if position(configs, &config.name).is_some_and(|other| other != at) {
+                    return Err(StoreError::Conflict);
+                }
+                configs[at] = config.clone();
+            }
+            ConfigChange::Delete { name } => {
+                let at = position(configs, name).ok_or(StoreError::Conflict)?;
+                configs.remove(at);
+            }
+        }
+        configs.sort_by_key(|c| c.name.to_lowercase());
+        *revision += 1;
+        Ok(*revision)
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        Ok(lock(&self.inner).1)
+    }
+}

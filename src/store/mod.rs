@@ -1,0 +1,280 @@
+//! What the login layer stores, as traits a host implements over its
+//! database: users ([`UserStore`]), used `jti`s ([`ReplayStore`]), sessions
+//! ([`SessionStore`]) and configurations ([`ConfigStore`]); and an in-memory
+//! implementation of each (`memory`).
+
+use std::fmt;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::JwtConfig;
+use crate::map::MappedIdentity;
+
+mod memory;
+
+pub use memory::{
+    DEFAULT_REPLAY_CAPACITY, MemoryConfigStore, MemoryReplayStore, MemorySessionStore, MemoryStore,
+};
+
+/// A user as the login flow sees it.
+///
+/// Created on first login from the [`MappedIdentity`]
+/// ([`User::from_identity`]): `user_type` and `roles` come from the
+/// configuration (`user_type`, `initial_roles`) and the token's mapped roles,
+/// and `created_by_config` records the configuration. Later logins find the
+/// user and keep its type and roles, whatever later tokens carry, unless the
+/// configuration has `sync_on_login` (then name, email and roles are
+/// replaced from each login's identity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The user ID (the configuration's `claims.user_id`).
+    pub user_id: String,
+    /// The user type given at creation, e.g. `reader`.
+    pub user_type: String,
+    /// The roles given at creation (or at the last login, with `sync_on_login`).
+    pub roles: Vec<String>,
+    /// The display name, when the token carried one.
+    pub name: Option<String>,
+    /// The email address, when the token carried one.
+    pub email: Option<String>,
+    /// The name of the configuration whose login created the user; `None`
+    /// for a user the host created itself (any configuration may log it in).
+    #[serde(default)]
+    pub created_by_config: Option<String>,
+}
+
+impl User {
+    /// The user a first login creates from `identity`.
+    pub fn from_identity(identity: &MappedIdentity) -> Self {
+        User {
+            user_id: identity.user_id.clone(),
+            user_type: identity.user_type.clone(),
+            roles: identity.roles.clone(),
+            name: identity.name.clone(),
+            email: identity.email.clone(),
+            created_by_config: Some(identity.config.clone()),
+        }
+    }
+}
+
+/// What a store reports when it fails.
+///
+/// Any `std::error::Error + Send + Sync` converts into
+/// [`StoreError::Failed`] with `?`. The login flow carries it into
+/// [`Error::Store`](crate::Error::Store) (kind `store`) with the store's
+/// error as its `source`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// [`UserStore::create`] found the user ID taken (another login created
+    /// the user first; the login flow then finds the user instead), or
+    /// [`ConfigStore::apply`] found a stale version or a taken name.
+    Conflict,
+    /// Anything else: the database is down, a query failed, …
+    Failed(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// A failure from any error or message.
+    pub fn failed(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Failed(error.into())
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for StoreError {
+    fn from(error: E) -> Self {
+        StoreError::Failed(Box::new(error))
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Conflict => {
+                f.write_str("conflict: the record exists already or was changed by someone else")
+            }
+            StoreError::Failed(error) => error.fmt(f),
+        }
+    }
+}
+
+/// Where a host keeps its users. Implement it over the host's database.
+///
+/// The methods are `async` and the store is shared between concurrent
+/// logins (`Send + Sync`). Write them as `async fn` in the `impl`.
+///
+/// **Uniqueness:** `create` must insert atomically and report an existing
+/// user ID as [`StoreError::Conflict`] (e.g. a primary-key violation), never
+/// overwrite it. Two first logins of one user can race between `find` and
+/// `create`; the loser gets `Conflict`, and [`Authenticator`](crate::Authenticator)
+/// finds the winner's user instead, so exactly one user is created.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use jwt_sso::{StoreError, User, UserStore};
+///
+/// /// A store over a map; a real one would use the host's database.
+/// #[derive(Default)]
+/// struct Users(Mutex<HashMap<String, User>>);
+///
+/// impl UserStore for Users {
+///     async fn find(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+///         Ok(self.0.lock().unwrap().get(user_id).cloned())
+///     }
+///
+///     async fn create(&self, user: &User) -> Result<User, StoreError> {
+///         let mut users = self.0.lock().unwrap();
+///         if users.contains_key(&user.user_id) {
+///             return Err(StoreError::Conflict); // like a primary-key violation
+///         }
+///         users.insert(user.user_id.clone(), user.clone());
+///         Ok(user.clone())
+///     }
+///
+///     async fn update(&self, user: &User) -> Result<(), StoreError> {
+///         match self.0.lock().unwrap().get_mut(&user.user_id) {
+///             Some(stored) => {
+///                 stored.name = user.name.clone();
+///                 stored.email = user.email.clone();
+///                 stored.roles = user.roles.clone();
+///                 Ok(())
+///             }
+///             None => Err(StoreError::failed("no such user")),
+///         }
+///     }
+/// }
+/// ```
+pub trait UserStore: Send + Sync {
+    /// The user with this ID (exact match on the already-normalised ID), if any.
+    fn find(&self, user_id: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Inserts atomically; an existing user ID is [`StoreError::Conflict`]
+    /// (never overwrite). Returns the user as stored.
+    fn create(&self, user: &User) -> impl Future<Output = Result<User, StoreError>> + Send;
+
+    /// Replaces name, email and roles of an existing user (`sync_on_login`).
+    fn update(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The key of a used `jti` (CONTRACT section 6): a `single_use` token is
+/// accepted once per (configuration, `iss`, `jti`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JtiKey<'a> {
+    /// The configuration that accepted the token.
+    pub config: &'a str,
+    /// The token's `iss` (`""` when the token has none).
+    pub issuer: &'a str,
+    /// The token's `jti`.
+    pub jti: &'a str,
+}
+
+/// Where the used `jti`s of `single_use` configurations are remembered.
+///
+/// **Atomicity:** [`ReplayStore::record`] must be an atomic insert-if-absent
+/// (a unique key plus insert-on-conflict-do-nothing in SQL): of any number of
+/// racing calls with one key, exactly one returns `Ok(true)`.
+pub trait ReplayStore: Send + Sync {
+    /// Records `key` as used until `expires_at` (seconds since 1970: the
+    /// token's `exp` + leeway). `Ok(true)` when it was not recorded before
+    /// (or its earlier record had expired at `now`), `Ok(false)` when it was:
+    /// a replay. A store that cannot record (down, full) returns an error,
+    /// never `Ok(true)`.
+    fn record(
+        &self,
+        key: JtiKey<'_>,
+        expires_at: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Forgets every record whose `expires_at` is at or before `now`; returns how many.
+    fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// A login session of the host (the `X-Auth-Token` of CONTRACT section 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The user the session belongs to.
+    pub user_id: String,
+    /// The configuration the login came through.
+    pub config: String,
+    /// When the session was made (seconds since 1970).
+    pub created_at: i64,
+    /// When the session ends (seconds since 1970).
+    pub expires_at: i64,
+}
+
+/// Where sessions live. Sessions are stored under an `id` that is the
+/// SHA-256 (hex) of the opaque token handed to the client, never the token.
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session. Then, if the user holds more than
+    /// `max_per_user` unexpired sessions, ends the oldest ones (by
+    /// `created_at`) so that `max_per_user` remain. The work done must not
+    /// grow with the total number of sessions (an index on the user).
+    fn insert(
+        &self,
+        id: &str,
+        session: &Session,
+        max_per_user: usize,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The session stored under `id`, if it exists and `now < expires_at`.
+    fn get(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Ends the session; `Ok(true)` when there was one.
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes every session with `expires_at <= now`; returns how many.
+    fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// One change to the stored configurations.
+#[derive(Debug, Clone, Copy)]
+pub enum ConfigChange<'a> {
+    /// A new configuration; a taken name (case-insensitive) is [`StoreError::Conflict`].
+    Create(&'a JwtConfig),
+    /// Replaces the configuration named `name` (case-insensitive) if its
+    /// stored version is still `expected_version`, else [`StoreError::Conflict`].
+    Update {
+        /// The configuration's current name.
+        name: &'a str,
+        /// The version the change is based on.
+        expected_version: &'a str,
+        /// The new configuration (its name may differ from `name`).
+        config: &'a JwtConfig,
+    },
+    /// Deletes the configuration named `name` (case-insensitive).
+    Delete {
+        /// The configuration's name.
+        name: &'a str,
+    },
+}
+
+/// Where a registry's configurations are saved (a file, or a database shared
+/// by several instances).
+///
+/// A configuration's version is [`JwtConfig::version`] of what is stored, so
+/// every instance computes the same `ETag` for the same configuration.
+pub trait ConfigStore: Send + Sync {
+    /// Every stored configuration, with the store's revision (a number that
+    /// changes whenever any instance applies a change).
+    fn load(&self) -> impl Future<Output = Result<(Vec<JwtConfig>, u64), StoreError>> + Send;
+
+    /// Applies `change` atomically; `after` is the whole set as it is once
+    /// the change is applied (a file store writes it; a database applies the
+    /// change alone, checking versions and names in the database). A failed
+    /// apply leaves the stored data as it was. Returns the new revision.
+    fn apply(
+        &self,
+        change: ConfigChange<'_>,
+        after: &[JwtConfig],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The current revision, cheap enough to poll every second.
+    fn revision(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

@@ -1,0 +1,414 @@
+//! `Verifier`: the validate-then-map pipeline of CONTRACT section 2.
+//!
+//! disabled → size → segments/base64/header → alg → crit → key → signature →
+//! payload → claim types → exp → time → iss/aud → user ID → mapping.
+//!
+//! The stages live apart: [`token`] (segments, header, `alg`, `crit`),
+//! [`claims`] (payload, registered claims, time, issuer, audience, mapping);
+//! this module holds the `Verifier` and the orchestration (keys, signature).
+
+mod claims;
+mod token;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Algorithm, JwtConfig};
+use crate::error::Error;
+use crate::identity::MappedIdentity;
+use crate::json::fingerprint;
+use crate::key::{KeySet, Selection, VerifyingKey};
+use crate::map::ClaimMapper;
+#[cfg(feature = "remote")]
+use crate::remote::{CacheClock, HttpFetch, RemoteOptions};
+use crate::validated::{Keys, Validated};
+
+pub(crate) use token::{Parsed, STRICT_B64URL, not_base64url, segments};
+
+/// Verifies tokens for one configuration and maps them into identities.
+///
+/// Built once from a [`JwtConfig`] (keys are parsed here, never per token);
+/// `Send + Sync`, cheap to share behind an [`Arc`].
+///
+/// With a remote key source (`jwks_uri`, `issuer`; cargo feature `remote`)
+/// the verifier owns a key cache: [`Verifier::new`] does no I/O, the async
+/// `verify_async` fetches and refreshes keys as needed, and the synchronous
+/// [`Verifier::verify`] uses cached keys only (see `RemoteOptions` for the
+/// cache's rules).
+///
+/// ```
+/// use jwt_sso::{ErrorKind, JwtConfig, Verifier};
+///
+/// let config = JwtConfig::from_json_str(r#"{
+///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
+///     "issuer": "https://erp.example.com",
+///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
+///     "expiration_time": 3600, "claims": {"user_id": "sub"}
+/// }"#).unwrap();
+/// let verifier = Verifier::new(config).unwrap();
+///
+/// // A token signed by the ERP (header {"alg":"HS256"}; sub "jdoe", exp 2026-01-01T01:00:00Z).
+/// let token = jwt_sso::mint::sign_json(
+///     &jwt_sso::mint::SigningKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+///     jwt_sso::Algorithm::HS256,
+///     &serde_json::json!({"iss": "https://erp.example.com", "sub": "jdoe", "exp": 1767229200}),
+/// ).unwrap();
+///
+/// let identity = verifier.verify_at(&token, 1767225600).unwrap();
+/// assert_eq!(identity.user_id, "jdoe");
+///
+/// let err = verifier.verify_at(&token, 1767229200 + 60).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Expired);
+/// println!("{err}\nhint: {}", err.hint());
+/// ```
+pub struct Verifier {
+    config: JwtConfig,
+    algorithms: Vec<Algorithm>,
+    allowed_names: Vec<String>,
+    keys: Keys,
+    mapper: ClaimMapper,
+    /// The top-level claims the pipeline reads (registered and mapped ones),
+    /// with their fingerprints.
+    kept_claims: Vec<(u64, String)>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("config", &self.config.name)
+            .field("enabled", &self.config.enabled)
+            .field("algorithms", &self.allowed_names)
+            .field("key_source", &self.config.key_source.type_name())
+            .field("keys", &self.keys)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// Validates `config` (CONTRACT section 1) and parses its keys.
+    ///
+    /// Errors are of kind `config` and name the field at fault. A remote key
+    /// source (`jwks_uri`, `issuer`) needs the cargo feature `remote`.
+    pub fn new(config: JwtConfig) -> Result<Self, Error> {
+        Ok(Self::from_validated(Validated::new(config)?))
+    }
+
+    /// A verifier for a configuration validated once.
+    pub(crate) fn from_validated(validated: Validated) -> Self {
+        let Validated {
+            config,
+            algorithms,
+            keys,
+        } = validated;
+        let mapper = ClaimMapper::new(&config);
+        let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]
+            .map(str::to_owned)
+            .into();
+        for root in mapper.roots() {
+            if !kept_claims.contains(&root) {
+                kept_claims.push(root);
+            }
+        }
+        let kept_claims = kept_claims
+            .into_iter()
+            .map(|name| (fingerprint(&name), name))
+            .collect();
+        Verifier {
+            kept_claims,
+            allowed_names: algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
+            algorithms,
+            keys,
+            mapper,
+            config,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Replaces the clock that gives "now" for the token's time claims
+    /// (default: [`SystemClock`]). A remote key cache has its own clock.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The configuration this verifier was built from.
+    pub fn config(&self) -> &JwtConfig {
+        &self.config
+    }
+
+    /// The configuration's name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Verifies `token` at the clock's current time.
+    ///
+    /// Never does I/O. With a remote key source it uses the cached keys
+    /// only, fresh or within their stale-if-error window, and fails with
+    /// `key_fetch` when there are none (nothing fetched yet, or too old):
+    /// warm the cache with `refresh().await` and keep it fresh with
+    /// `verify_async` or a periodic `refresh`.
+    pub fn verify(&self, token: &str) -> Result<MappedIdentity, Error> {
+        self.verify_at(token, self.clock.now())
+    }
+
+    /// Verifies `token` as if the time were `now` (seconds since 1970).
+    ///
+    /// Every rejection emits one `tracing` event (target `jwt_sso`, level
+    /// WARN) with the configuration name and error kind; never the token or
+    /// a secret.
+    pub fn verify_at(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
+        let result = self.run(token, now, None);
+        self.log(&result);
+        result
+    }
+
+    /// [`Verifier::verify_at`] for a token whose payload segment the caller
+    /// already decoded with strict base64url (the registry, after routing).
+    pub(crate) fn verify_at_decoded(
+        &self,
+        token: &str,
+        now: i64,
+        payload: Vec<u8>,
+    ) -> Result<MappedIdentity, Error> {
+        let result = self.run(token, now, Some(payload));
+        self.log(&result);
+        result
+    }
+
+    fn log(&self, result: &Result<MappedIdentity, Error>) {
+        match result {
+            Ok(identity) => tracing::debug!(
+                target: "jwt_sso",
+                config = %self.config.name,
+                // A user ID is taken as it is (CONTRACT section 4); escaped
+                // here so that one holding a line break forges no log line.
+                user_id = %crate::error::escape_controls(&identity.user_id),
+                "token accepted"
+            ),
+            Err(error) => tracing::warn!(
+                target: "jwt_sso",
+                config = %self.config.name,
+                kind = error.kind().as_str(),
+                error = %error,
+                "token rejected"
+            ),
+        }
+    }
+
+    fn run(
+        &self,
+        token: &str,
+        now: i64,
+        payload: Option<Vec<u8>>,
+    ) -> Result<MappedIdentity, Error> {
+        let parsed = self.parse(token, payload)?;
+        match &self.keys {
+            Keys::Static(set) => self.check_with(&parsed, set, now),
+            #[cfg(feature = "remote")]
+            Keys::Remote(cache) => cache.with_usable(|set| self.check_with(&parsed, set, now))?,
+        }
+    }
+
+    /// Step 6 with a key set, then the rest.
+    fn check_with(
+        &self,
+        parsed: &Parsed<'_>,
+        set: &KeySet,
+        now: i64,
+    ) -> Result<MappedIdentity, Error> {
+        match set.select(parsed.alg, parsed.kid()) {
+            Selection::Keys(keys) => self.check_signed(parsed, &keys, now),
+            Selection::NotFound(error) => Err(error),
+        }
+    }
+
+    /// Steps 7–14 with the candidate keys.
+    fn check_signed(
+        &self,
+        parsed: &Parsed<'_>,
+        keys: &[&VerifyingKey],
+        now: i64,
+    ) -> Result<MappedIdentity, Error> {
+        if !keys
+            .iter()
+            .any(|k| k.verify(parsed.alg, parsed.message, &parsed.signature))
+        {
+            let key = match keys {
+                [one] => one.describe(),
+                many => format!("any of the {} candidate keys", many.len()),
+            };
+            return Err(Error::InvalidSignature {
+                alg: parsed.alg.as_str().to_owned(),
+                key,
+            });
+        }
+        self.claims(&parsed.payload, now)
+    }
+
+    /// Verifies `token` at the clock's current time, fetching or refreshing
+    /// remote keys when the cache needs it (cargo feature `remote`).
+    ///
+    /// With a static source this is [`Verifier::verify`]. With a remote
+    /// source: a token whose key is in the fresh cache is verified without
+    /// I/O or locking; a stale cache is refreshed; an unknown `kid` triggers
+    /// at most one refetch per cooldown, shared by concurrent calls; when a
+    /// refresh fails the last good keys keep serving (stale-if-error). A token
+    /// that fails steps 1–5 (size, syntax, `alg`, `crit`) never causes a
+    /// fetch, and no URL from a token is ever fetched. The timeline is on
+    /// [`RemoteOptions`].
+    ///
+    /// ```
+    /// use jwt_sso::{Algorithm, HttpRequest, HttpResponse, JwtConfig, Verifier};
+    /// use jwt_sso::mint::{SigningKey, sign_with_header};
+    ///
+    /// const PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+    /// MC4CAQAwBQYDK2VwBCIEINq22V2wP8q8BKhyoUVCFdTAKsSuWRde8uSDnqDQnR9/
+    /// -----END PRIVATE KEY-----";
+    /// const JWKS: &str = r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+    ///     "x": "-uq2yNSInzxORUNhw208wwQKDMGTlvqKaEvQMoAitgw"}]}"#;
+    ///
+    /// let config = JwtConfig::from_json_str(r#"{
+    ///     "name": "IdP", "token_name": "token", "algorithms": ["EdDSA"],
+    ///     "key_source": {"type": "jwks_uri", "url": "https://idp.example.com/jwks"},
+    ///     "expiration_time": 3600, "claims": {"user_id": "sub"}
+    /// }"#)?;
+    /// // No I/O here. This example serves the JWK Set from a closure; by
+    /// // default it is fetched with reqwest.
+    /// let verifier = Verifier::new(config)?.with_http_fetch(|request: HttpRequest| async move {
+    ///     assert_eq!(request.url, "https://idp.example.com/jwks");
+    ///     Ok(HttpResponse::new(200, JWKS).with_cache_control("max-age=3600"))
+    /// });
+    ///
+    /// let token = sign_with_header(
+    ///     &SigningKey::from_pem(PRIVATE),
+    ///     Algorithm::EdDSA,
+    ///     &serde_json::json!({"alg": "EdDSA", "kid": "k1"}),
+    ///     &serde_json::json!({"sub": "jdoe", "exp": 1767229200}),
+    /// )?;
+    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// // Cold cache: the synchronous path never fetches.
+    /// assert_eq!(verifier.verify_at(&token, 1767225600).unwrap_err().kind().as_str(), "key_fetch");
+    /// // The async path fetches once, then serves from the cache.
+    /// let identity = runtime.block_on(verifier.verify_at_async(&token, 1767225600))?;
+    /// assert_eq!(identity.user_id, "jdoe");
+    /// assert!(verifier.verify_at(&token, 1767225600).is_ok());
+    /// # Ok::<(), jwt_sso::Error>(())
+    /// ```
+    #[cfg(feature = "remote")]
+    pub async fn verify_async(&self, token: &str) -> Result<MappedIdentity, Error> {
+        self.verify_at_async(token, self.clock.now()).await
+    }
+
+    /// [`Verifier::verify_async`] as if the time were `now` (seconds since
+    /// 1970) for the token's time claims. The key cache keeps its own clock.
+    #[cfg(feature = "remote")]
+    pub async fn verify_at_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
+        let result = self.run_async(token, now).await;
+        self.log(&result);
+        result
+    }
+
+    #[cfg(feature = "remote")]
+    async fn run_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
+        let parsed = self.parse(token, None)?;
+        match &self.keys {
+            Keys::Static(set) => self.check_with(&parsed, set, now),
+            Keys::Remote(cache) => {
+                let (alg, kid) = (parsed.alg, parsed.kid());
+                cache
+                    .select_async(alg, kid, |keys| self.check_signed(&parsed, &keys, now))
+                    .await?
+            }
+        }
+    }
+
+    /// Fetches the remote keys now (discovery too when its cached copy is
+    /// stale), whatever the cache's state: a warm-up at start-up, or a
+    /// periodic refresh for hosts that use the synchronous
+    /// [`Verifier::verify`]. Joins a fetch already in flight instead of
+    /// starting another. On failure the last good keys stay cached and the
+    /// error (`key_fetch`) says what went wrong. A no-op for static sources.
+    #[cfg(feature = "remote")]
+    pub async fn refresh(&self) -> Result<(), Error> {
+        match &self.keys {
+            Keys::Static(_) => Ok(()),
+            Keys::Remote(cache) => cache.refresh().await,
+        }
+    }
+
+    /// Replaces the remote key cache's options (default
+    /// [`RemoteOptions::default`]). No effect on static sources.
+    #[cfg(feature = "remote")]
+    pub fn with_remote_options(mut self, options: RemoteOptions) -> Self {
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_options(options);
+        }
+        self
+    }
+
+    /// Replaces the HTTP client of the remote key cache (default
+    /// [`ReqwestFetch`](crate::ReqwestFetch)); a closure works. The URL rules,
+    /// redirects, size limit and parsing stay jwt-sso's. No effect on static
+    /// sources.
+    #[cfg(feature = "remote")]
+    pub fn with_http_fetch(mut self, fetch: impl HttpFetch + 'static) -> Self {
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_fetch(Arc::new(fetch));
+        }
+        self
+    }
+
+    /// Replaces the remote key cache's clock (default
+    /// [`InstantClock`](crate::InstantClock)), e.g. with a
+    /// [`ManualClock`](crate::ManualClock) in tests. Empties the cache. No
+    /// effect on static sources.
+    #[cfg(feature = "remote")]
+    pub fn with_cache_clock(mut self, clock: impl CacheClock + 'static) -> Self {
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_clock(Arc::new(clock));
+        }
+        self
+    }
+}
+
+impl Verifier {
+    /// Whether the keys are fetched (a `jwks_uri` or `issuer` source).
+    pub(crate) fn is_remote(&self) -> bool {
+        match &self.keys {
+            Keys::Static(_) => false,
+            #[cfg(feature = "remote")]
+            Keys::Remote(_) => true,
+        }
+    }
+
+    /// Applies the registry's remote settings (no effect on static sources).
+    #[cfg(feature = "remote")]
+    pub(crate) fn set_remote(
+        &mut self,
+        options: &RemoteOptions,
+        fetch: Option<&Arc<dyn HttpFetch>>,
+        clock: &Arc<dyn CacheClock>,
+    ) {
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_options(options.clone());
+            if let Some(fetch) = fetch {
+                cache.set_fetch(Arc::clone(fetch));
+            }
+            cache.set_clock(Arc::clone(clock));
+        }
+    }
+
+    /// Takes over the cached keys of `old` when both fetch the same source
+    /// for the same algorithms; returns whether it did.
+    #[cfg(feature = "remote")]
+    pub(crate) fn keep_keys_of(&mut self, old: &Verifier) -> bool {
+        match (&mut self.keys, &old.keys) {
+            (Keys::Remote(new), Keys::Remote(old)) => new.adopt(old),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Steps 1–5 of CONTRACT section 2: the token's size, its three strict
+//! base64url segments, the header, `alg` and `crit`.
+
+use std::borrow::Cow;
+
+use base64::DecodeSliceError;
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use super::Verifier;
+use crate::config::Algorithm;
+use crate::error::{Error, TokenPart};
+use crate::json::parse_header;
+
+/// Strict base64url: URL-safe alphabet, no padding, unused trailing bits zero.
+pub(crate) const STRICT_B64URL: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// A token that passed steps 1–5: split, decoded, header checked.
+pub(crate) struct Parsed<'t> {
+    pub(crate) alg: Algorithm,
+    pub(super) kid: Option<Result<String, ()>>,
+    /// `header.payload`, the signing input.
+    pub(super) message: &'t [u8],
+    pub(super) payload: Vec<u8>,
+    pub(super) signature: Vec<u8>,
+}
+
+impl Parsed<'_> {
+    /// The header's `kid`: `Some(Err(()))` when it is not a string.
+    pub(crate) fn kid(&self) -> Option<Result<&str, ()>> {
+        self.kid.as_ref().map(|k| k.as_deref().map_err(|_| ()))
+    }
+}
+
+/// The three dot-separated segments of a compact JWS (step 3).
+pub(crate) fn segments(token: &str) -> Result<[&str; 3], Error> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) => Ok([h, p, s]),
+        _ => Err(Error::malformed(
+            TokenPart::Token,
+            format!(
+                "a compact JWT has exactly 3 dot-separated segments, this one has {}",
+                token.split('.').count()
+            ),
+        )),
+    }
+}
+
+/// The `which` segment is not strict base64url (step 3).
+pub(crate) fn not_base64url(which: &str) -> Error {
+    Error::malformed(
+        TokenPart::Token,
+        format!(
+            "the {which} segment is not strict base64url (no padding, no other characters, zero trailing bits)"
+        ),
+    )
+}
+
+impl Verifier {
+    /// Steps 1–5: enabled, size, segments and base64url, header, `alg`, `crit`.
+    ///
+    /// `decoded_payload`: the payload segment, when the caller already
+    /// decoded it strictly.
+    pub(crate) fn parse<'t>(
+        &self,
+        token: &'t str,
+        decoded_payload: Option<Vec<u8>>,
+    ) -> Result<Parsed<'t>, Error> {
+        if !self.config.enabled {
+            return Err(Error::Disabled {
+                config: self.config.name.clone(),
+            });
+        }
+        if token.len() > self.config.max_token_bytes {
+            return Err(Error::TokenTooLarge {
+                size: token.len(),
+                max: self.config.max_token_bytes,
+            });
+        }
+        let [h, p, s] = segments(token)?;
+        let malformed = not_base64url;
+        // The header is decoded onto the stack and parsed in place.
+        let mut header_buf = [0u8; 1024];
+        let header_vec;
+        let header_bytes = match STRICT_B64URL.decode_slice(h, &mut header_buf) {
+            Ok(len) => &header_buf[..len],
+            Err(DecodeSliceError::OutputSliceTooSmall) => {
+                header_vec = STRICT_B64URL.decode(h).map_err(|_| malformed("header"))?;
+                &header_vec[..]
+            }
+            Err(DecodeSliceError::DecodeError(_)) => return Err(malformed("header")),
+        };
+        let payload = match decoded_payload {
+            Some(payload) => payload,
+            None => STRICT_B64URL.decode(p).map_err(|_| malformed("payload"))?,
+        };
+        let signature = STRICT_B64URL
+            .decode(s)
+            .map_err(|_| malformed("signature"))?;
+        let header = parse_header(header_bytes)
+            .map_err(|reason| Error::malformed(TokenPart::Header, reason))?;
+
+        let alg = match header.alg {
+            Some(Ok(name)) => match name.parse::<Algorithm>() {
+                Ok(alg) if self.algorithms.contains(&alg) => alg,
+                _ => return Err(self.alg_error(Some(name.into_owned()))),
+            },
+            Some(Err(json)) => return Err(self.alg_error(Some(json))),
+            None => return Err(self.alg_error(None)),
+        };
+        if let Some(crit) = header.crit {
+            return Err(Error::CriticalHeader { crit });
+        }
+        let kid = header.kid.map(|k| k.map(Cow::into_owned));
+        Ok(Parsed {
+            alg,
+            kid,
+            message: &token.as_bytes()[..h.len() + 1 + p.len()],
+            payload,
+            signature,
+        })
+    }
+
+    fn alg_error(&self, found: Option<String>) -> Error {
+        Error::AlgorithmNotAllowed {
+            found,
+            allowed: self.allowed_names.clone(),
+        }
+    }
+}

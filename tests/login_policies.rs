@@ -1,0 +1,525 @@
+//! The login policies of CONTRACT section 6: `user_scope` across
+//! configurations, `create_users: false`, single-use tokens (racing logins,
+//! refused logins keep their `jti`, a failing replay store refuses), the
+//! dry run, and one escaped outcome event per login.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::{
+    Algorithm, Authenticator, ErrorKind, FixedClock, JtiKey, JwtConfig, MemoryReplayStore,
+    MemoryStore, Registry, ReplayStore, StoreError, TokenRoute, User, UserStore,
+};
+use serde_json::{Value, json};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+const NOW: i64 = 1_767_225_600;
+const ERP_SECRET: &str = "policy-erp-secret-0123456789abcdef";
+const CRM_SECRET: &str = "policy-crm-secret-0123456789abcdef";
+const ERP: &str = "https://erp.example.com";
+const CRM: &str = "https://crm.example.com";
+
+fn config(name: &str, issuer: &str, secret: &str, extra: Value) -> JwtConfig {
+    let mut config = json!({
+        "name": name, "token_name": "token", "issuer": issuer,
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": secret},
+        "expiration_time": 3600, "claims": {"user_id": "loginname", "roles": "groups"},
+        "user_type": name.to_lowercase(), "initial_roles": [format!("{name} user")]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        config[k] = v.clone();
+    }
+    JwtConfig::from_json_str(&config.to_string()).unwrap()
+}
+
+fn registry(erp: Value, crm: Value) -> Arc<Registry> {
+    Arc::new(
+        Registry::from_configs([
+            config("ERP", ERP, ERP_SECRET, erp),
+            config("CRM", CRM, CRM_SECRET, crm),
+        ])
+        .unwrap()
+        .with_clock(FixedClock(NOW)),
+    )
+}
+
+fn signed(issuer: &str, secret: &str, claims: Value) -> String {
+    let mut claims = claims;
+    claims["iss"] = json!(issuer);
+    if claims.get("exp").is_none() {
+        claims["exp"] = json!(NOW + 600);
+    }
+    sign_json(
+        &SigningKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap()
+}
+
+fn erp(claims: Value) -> String {
+    signed(ERP, ERP_SECRET, claims)
+}
+
+fn crm(claims: Value) -> String {
+    signed(CRM, CRM_SECRET, claims)
+}
+
+// -------------------------------------------------------------- user_scope
+
+#[tokio::test]
+async fn a_user_of_another_configuration_needs_user_scope_shared() {
+    let registry = registry(json!({}), json!({}));
+    let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
+    let first = auth
+        .login(&erp(json!({"loginname": "jdoe", "groups": ["Sales"]})))
+        .await
+        .unwrap();
+    assert_eq!(first.user.created_by_config.as_deref(), Some("ERP"));
+
+    // CRM's `jdoe` is not ERP's `jdoe`.
+    let err = auth
+        .login(&crm(json!({"loginname": "jdoe"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UserConflict);
+    assert_eq!(err.http_status(), 403);
+    let message = err.to_string();
+    assert!(
+        message.contains("`ERP`") && message.contains("`CRM`"),
+        "{message}"
+    );
+    let hint = err.hint();
+    assert!(hint.contains("configuration `ERP`"), "{hint}");
+    assert!(hint.contains(r#"user_scope: "shared""#), "{hint}");
+    assert!(hint.contains("configuration `CRM`"), "{hint}");
+    assert_eq!(
+        auth.store().users(),
+        [first.user.clone()],
+        "nothing changed"
+    );
+
+    // The other direction too: CRM's own user is not ERP's.
+    auth.login(&crm(json!({"loginname": "crm-only"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.login(&erp(json!({"loginname": "crm-only"})))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UserConflict
+    );
+
+    // Shared: CRM may log ERP's user in, who keeps ERP's type and roles.
+    let mut shared = registry.get("crm").unwrap();
+    shared.user_scope = jwt_sso::UserScope::Shared;
+    registry.update("crm", shared).unwrap();
+    let later = auth
+        .login(&crm(json!({"loginname": "jdoe", "groups": ["Other"]})))
+        .await
+        .unwrap();
+    assert!(!later.first_login);
+    assert_eq!(later.user, first.user);
+    assert_eq!(later.identity.config, "CRM");
+}
+
+#[tokio::test]
+async fn users_the_host_created_may_be_logged_in_by_any_configuration() {
+    let auth = Authenticator::new(registry(json!({}), json!({})), MemoryStore::new());
+    let admin = User {
+        user_id: "admin".into(),
+        user_type: "administrator".into(),
+        roles: vec!["Administrator".into()],
+        name: None,
+        email: None,
+        created_by_config: None,
+    };
+    auth.store().create(&admin).await.unwrap();
+    for token in [
+        erp(json!({"loginname": "admin"})),
+        crm(json!({"loginname": "admin"})),
+    ] {
+        let login = auth.login(&token).await.unwrap();
+        assert!(!login.first_login);
+        assert_eq!(login.user, admin);
+    }
+    // The owner is compared without regard to case, like configuration names.
+    let mut lower = admin.clone();
+    lower.user_id = "jdoe".into();
+    lower.created_by_config = Some("erp".into());
+    auth.store().create(&lower).await.unwrap();
+    assert_eq!(
+        auth.login(&erp(json!({"loginname": "jdoe"})))
+            .await
+            .unwrap()
+            .user,
+        lower
+    );
+}
+
+// ------------------------------------------------------------ create_users
+
+#[tokio::test]
+async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
+    let auth = Authenticator::new(
+        registry(json!({"create_users": false}), json!({})),
+        MemoryStore::new(),
+    );
+    let err = auth
+        .login(&erp(json!({"loginname": "jdoe"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownUser);
+    assert_eq!(err.http_status(), 403);
+    assert!(err.to_string().contains("create_users = false"), "{err}");
+    assert!(auth.store().is_empty());
+    // A dry run says the same and creates nothing either.
+    assert_eq!(
+        auth.check(&erp(json!({"loginname": "jdoe"})))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UnknownUser
+    );
+    assert!(auth.store().is_empty());
+
+    // Another configuration creates the user; ERP still may not log it in
+    // (own scope), but a host-made user it may.
+    auth.login(&crm(json!({"loginname": "jdoe"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.login(&erp(json!({"loginname": "jdoe"})))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UserConflict
+    );
+    let host_user = User {
+        user_id: "known".into(),
+        user_type: "reader".into(),
+        roles: vec![],
+        name: None,
+        email: None,
+        created_by_config: None,
+    };
+    auth.store().create(&host_user).await.unwrap();
+    let login = auth
+        .login(&erp(json!({"loginname": "known"})))
+        .await
+        .unwrap();
+    assert!(!login.first_login);
+    assert_eq!(auth.store().len(), 2);
+}
+
+// -------------------------------------------------------------- single use
+
+fn single_use() -> Arc<Registry> {
+    registry(json!({"single_use": true}), json!({"single_use": true}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_racing_logins_with_one_single_use_token_exactly_one_wins() {
+    for existing in [false, true] {
+        let auth = Arc::new(Authenticator::new(single_use(), MemoryStore::new()));
+        if existing {
+            auth.login(&erp(json!({"loginname": "jdoe", "jti": "earlier"})))
+                .await
+                .unwrap();
+        }
+        let token = erp(json!({"loginname": "jdoe", "jti": "race-1"}));
+        let barrier = Arc::new(tokio::sync::Barrier::new(30));
+        let tasks: Vec<_> = (0..30)
+            .map(|_| {
+                let (auth, token, barrier) =
+                    (Arc::clone(&auth), token.clone(), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    auth.login(&token).await
+                })
+            })
+            .collect();
+        let (mut ok, mut replayed) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(login) => {
+                    ok += 1;
+                    assert_eq!(login.first_login, !existing);
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::TokenReplayed, "{e}");
+                    assert_eq!(e.http_status(), 401);
+                    replayed += 1;
+                }
+            }
+        }
+        assert_eq!((ok, replayed), (1, 29), "existing user: {existing}");
+        assert_eq!(auth.store().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_single_use_token_works_once_per_configuration_and_issuer() {
+    let auth = Authenticator::new(single_use(), MemoryStore::new());
+    let token = erp(json!({"loginname": "jdoe", "jti": "j-1"}));
+    auth.login(&token).await.unwrap();
+    let err = auth.login(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TokenReplayed);
+    assert!(err.to_string().contains("`j-1`"), "{err}");
+    // Another token with the same `jti` counts as the same token.
+    let same_jti = erp(json!({"loginname": "jdoe", "jti": "j-1", "groups": ["x"]}));
+    assert_eq!(
+        auth.login(&same_jti).await.unwrap_err().kind(),
+        ErrorKind::TokenReplayed
+    );
+    // The same `jti` from another configuration (and issuer) is another token.
+    auth.login(&crm(json!({"loginname": "crm-user", "jti": "j-1"})))
+        .await
+        .unwrap();
+    // Without a `jti` a single-use configuration refuses the token.
+    assert_eq!(
+        auth.login(&erp(json!({"loginname": "jdoe"})))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::MissingJti
+    );
+    // A configuration that is not single-use never records.
+    let plain = Authenticator::new(registry(json!({}), json!({})), MemoryStore::new());
+    plain.login(&token).await.unwrap();
+    plain.login(&token).await.unwrap();
+    assert!(plain.replay_store().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_login_leaves_its_jti_unused() {
+    let registry = registry(
+        json!({"single_use": true, "create_users": false}),
+        json!({}),
+    );
+    let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
+    let token = erp(json!({"loginname": "jdoe", "jti": "keep-me", "nbf": NOW + 300}));
+
+    // Refused by verification (not yet valid), by the policy (unknown user),
+    // and by user_scope: none of them uses the jti up.
+    assert_eq!(
+        auth.login(&token).await.unwrap_err().kind(),
+        ErrorKind::NotYetValid
+    );
+    let later = NOW + 400;
+    assert_eq!(
+        auth.login_at(&token, later).await.unwrap_err().kind(),
+        ErrorKind::UnknownUser
+    );
+    auth.login(&crm(json!({"loginname": "jdoe"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.login_at(&token, later).await.unwrap_err().kind(),
+        ErrorKind::UserConflict
+    );
+    // A dry run never records either.
+    let mut erp_config = registry.get("erp").unwrap();
+    erp_config.user_scope = jwt_sso::UserScope::Shared;
+    registry.update("erp", erp_config).unwrap();
+    for _ in 0..2 {
+        let dry = auth
+            .check_route_at(TokenRoute::Issuer, &token, later)
+            .await
+            .unwrap();
+        assert!(!dry.first_login);
+    }
+    assert!(auth.replay_store().is_empty());
+
+    // Now it passes, once.
+    auth.login_at(&token, later).await.unwrap();
+    assert_eq!(
+        auth.login_at(&token, later).await.unwrap_err().kind(),
+        ErrorKind::TokenReplayed
+    );
+    assert_eq!(auth.replay_store().len(), 1);
+}
+
+/// A replay store that is down.
+#[derive(Default)]
+struct DownReplay {
+    calls: AtomicUsize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("replay database unreachable")]
+struct Unreachable;
+
+impl ReplayStore for DownReplay {
+    async fn record(&self, _: JtiKey<'_>, _: i64, _: i64) -> Result<bool, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Err(Unreachable.into())
+    }
+    async fn purge_expired(&self, _: i64) -> Result<u64, StoreError> {
+        Err(Unreachable.into())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_replay_store_refuses_the_login() {
+    let auth = Authenticator::new(single_use(), MemoryStore::new())
+        .with_replay_store(DownReplay::default());
+    let token = erp(json!({"loginname": "jdoe", "jti": "j-1"}));
+    for _ in 0..3 {
+        let err = auth.login(&token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Store);
+        assert_eq!(err.http_status(), 503);
+        assert!(
+            err.to_string().contains("recording the used token ID"),
+            "{err}"
+        );
+        assert!(
+            std::error::Error::source(&err)
+                .unwrap()
+                .downcast_ref::<Unreachable>()
+                .is_some()
+        );
+    }
+    assert_eq!(auth.replay_store().calls.load(Ordering::SeqCst), 3);
+    assert!(auth.store().is_empty(), "no user was created");
+
+    // A full memory store refuses too, and says why.
+    let auth = Authenticator::new(single_use(), MemoryStore::new())
+        .with_replay_store(MemoryReplayStore::with_capacity(1));
+    auth.login(&erp(json!({"loginname": "jdoe", "jti": "a"})))
+        .await
+        .unwrap();
+    let err = auth
+        .login(&erp(json!({"loginname": "jdoe", "jti": "b"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store);
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(
+        source.contains("full") && source.contains("with_capacity"),
+        "{source}"
+    );
+    // Once `a` can no longer be accepted (exp + leeway), its record goes.
+    let after = NOW + 600 + 60 + 1;
+    let fresh = erp(json!({"loginname": "jdoe", "jti": "c", "exp": after + 600}));
+    auth.login_at(&fresh, after).await.unwrap();
+}
+
+// ---------------------------------------------------------- outcome events
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<String>>>);
+
+impl Captured {
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(self.clone()))
+    }
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+struct Fields<'a>(&'a mut String);
+
+impl Visit for Fields<'_> {
+    // `%value` fields arrive as `DisplayValue`s, whose Debug prints their
+    // Display: a raw line break would show as one.
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, " {}={:?}", field.name(), value);
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let _ = write!(self.0, " {}={}", field.name(), value);
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Captured {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let mut line = format!("{} {}", event.metadata().level(), event.metadata().target());
+        event.record(&mut Fields(&mut line));
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+fn outcomes(lines: &[String]) -> Vec<&String> {
+    lines
+        .iter()
+        .filter(|l| l.contains("message=login") && !l.contains("message=login check"))
+        .collect()
+}
+
+#[tokio::test]
+async fn one_escaped_event_per_login_outcome_never_the_token() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let auth = Authenticator::new(single_use(), MemoryStore::new());
+
+    let ok = erp(json!({"loginname": "jdoe", "jti": "e-1"}));
+    auth.login(&ok).await.unwrap();
+    let lines = captured.take();
+    let events = outcomes(&lines);
+    assert_eq!(events.len(), 1, "{lines:#?}");
+    let event = events[0];
+    assert!(event.starts_with("INFO jwt_sso"), "{event}");
+    for field in ["config=ERP", "user_id=jdoe", "kind=ok", "first_login=true"] {
+        assert!(event.contains(field), "{field} in {event}");
+    }
+
+    let err = auth.login(&ok).await.unwrap_err();
+    let lines = captured.take();
+    let events = outcomes(&lines);
+    assert_eq!(events.len(), 1, "{lines:#?}");
+    let event = events[0];
+    assert!(event.starts_with("WARN jwt_sso"), "{event}");
+    for field in ["config=ERP", "user_id=jdoe", "kind=token_replayed", "hint="] {
+        assert!(event.contains(field), "{field} in {event}");
+    }
+    assert!(
+        event.contains(&err.to_string()),
+        "the full message: {event}"
+    );
+    let signature = ok.rsplit('.').next().unwrap();
+    for line in &lines {
+        assert!(!line.contains(signature), "never the token: {line}");
+    }
+
+    // A forged log line through the routed `iss` is escaped.
+    let forged = signed(
+        "https://evil.example.com\nINFO jwt_sso: login kind=ok user_id=admin",
+        ERP_SECRET,
+        json!({"loginname": "x", "jti": "e-2"}),
+    );
+    let err = auth.login(&forged).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
+    let lines = captured.take();
+    let events = outcomes(&lines);
+    assert_eq!(events.len(), 1, "{lines:#?}");
+    assert!(
+        events[0].contains("kind=no_matching_config"),
+        "{}",
+        events[0]
+    );
+    assert!(events[0].contains("evil.example.com\\n"), "{}", events[0]);
+    for line in &lines {
+        assert!(!line.contains('\n'), "no raw line break: {line}");
+    }
+
+    // A store failure is an ERROR with the store's own error.
+    let down = Authenticator::new(single_use(), MemoryStore::new())
+        .with_replay_store(DownReplay::default());
+    down.login(&erp(json!({"loginname": "jdoe", "jti": "e-3"})))
+        .await
+        .unwrap_err();
+    let lines = captured.take();
+    let events = outcomes(&lines);
+    assert_eq!(events.len(), 1, "{lines:#?}");
+    assert!(events[0].starts_with("ERROR jwt_sso"), "{}", events[0]);
+    assert!(
+        events[0].contains("replay database unreachable"),
+        "{}",
+        events[0]
+    );
+}

@@ -1,0 +1,335 @@
+//! Remote key sources through `Registry` and `Authenticator`, against a real
+//! JWKS server on 127.0.0.1 that counts requests: a cold cache fetches once,
+//! later logins not at all, a rotation refetches once, stale keys serve
+//! through an outage, and edits keep warm caches (0 fetches) unless they
+//! change the key source. Cache time is a `ManualClock`, so nothing sleeps.
+
+#![cfg(feature = "remote")]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jwt_sso::mint::{SigningKey, sign_json, sign_with_header};
+use jwt_sso::{
+    Algorithm, Authenticator, ErrorKind, FixedClock, JwtConfig, ManualClock, MemoryStore, Registry,
+};
+use serde_json::{Value, json};
+use support::{Reply, Server};
+
+const NOW: i64 = 1_767_225_600;
+const IDP: &str = "https://idp.example.com";
+const ERP: &str = "https://erp.example.com";
+const ERP_SECRET: &str = "remote-erp-secret-0123456789abcdef";
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// A JWK Set of RSA test keys, each `(key name, kid)`.
+fn rsa_set(keys: &[(&str, &str)]) -> String {
+    let all: Value = serde_json::from_str(&read("jwks/public_jwks.json")).unwrap();
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|(name, kid)| {
+            let mut key = all[*name].clone();
+            key["kid"] = json!(kid);
+            key
+        })
+        .collect();
+    json!({ "keys": keys }).to_string()
+}
+
+/// An RS256 token of the IdP for `sub`, signed with `key`, header `kid`.
+fn idp_token(key: &str, kid: &str, sub: &str) -> String {
+    let private = SigningKey::from_pem(&read(&format!("keys/{key}_private.pem")));
+    sign_with_header(
+        &private,
+        Algorithm::RS256,
+        &json!({"alg": "RS256", "kid": kid}),
+        &json!({"iss": IDP, "sub": sub, "exp": NOW + 3600}),
+    )
+    .unwrap()
+}
+
+fn erp_token(sub: &str) -> String {
+    sign_json(
+        &SigningKey::from_secret(ERP_SECRET.as_bytes()),
+        Algorithm::HS256,
+        &json!({"iss": ERP, "sub": sub, "exp": NOW + 600}),
+    )
+    .unwrap()
+}
+
+fn remote_config(name: &str, key_source: Value, issuer: &str) -> JwtConfig {
+    JwtConfig::from_json_str(
+        &json!({
+            "name": name, "token_name": "token", "issuer": issuer,
+            "algorithms": ["RS256"], "key_source": key_source,
+            "expiration_time": 86400, "claims": {"user_id": "sub"}
+        })
+        .to_string(),
+    )
+    .unwrap()
+}
+
+fn erp_config() -> JwtConfig {
+    JwtConfig::from_json_str(
+        &json!({
+            "name": "ERP", "token_name": "token", "issuer": ERP,
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}
+        })
+        .to_string(),
+    )
+    .unwrap()
+}
+
+/// A server with `k1` at /jwks, and a registry of a `jwks_uri` configuration
+/// (IdP) beside a static one (ERP), on a manual cache clock.
+fn setup() -> (Server, Arc<Registry>, ManualClock) {
+    let server = Server::start();
+    server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    let clock = ManualClock::new();
+    let idp = remote_config(
+        "IdP",
+        json!({"type": "jwks_uri", "url": server.url("/jwks")}),
+        IDP,
+    );
+    let registry = Registry::from_configs([idp, erp_config()])
+        .unwrap()
+        .with_clock(FixedClock(NOW))
+        .with_cache_clock(clock.clone());
+    (server, Arc::new(registry), clock)
+}
+
+#[tokio::test]
+async fn the_registry_fetches_on_a_cold_cache_then_serves_from_it() {
+    let (server, registry, clock) = setup();
+    let t = idp_token("rsa2048", "k1", "jdoe");
+    // The synchronous path never fetches.
+    assert_eq!(registry.verify(&t).unwrap_err().kind(), ErrorKind::KeyFetch);
+    assert_eq!(server.total(), 0);
+    // Cold: one fetch; then none.
+    assert_eq!(registry.verify_async(&t).await.unwrap().user_id, "jdoe");
+    assert_eq!(server.hits("/jwks"), 1);
+    for _ in 0..3 {
+        registry.verify_async(&t).await.unwrap();
+    }
+    assert_eq!(registry.verify(&t).unwrap().user_id, "jdoe");
+    registry.verify_named_async("idp", &t).await.unwrap();
+    registry
+        .verify_for_token_name_async("token", &t)
+        .await
+        .unwrap();
+    assert_eq!(server.hits("/jwks"), 1);
+
+    // Rotation: a token with a new `kid` triggers one refetch.
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")])),
+    );
+    let rotated = idp_token("rsa2048b", "k2", "jdoe");
+    registry.verify_async(&rotated).await.unwrap();
+    registry.verify_async(&rotated).await.unwrap();
+    assert_eq!(server.hits("/jwks"), 2);
+
+    // Outage: past freshness the refresh fails, the stale keys keep serving.
+    server.set("/jwks", Reply::status(503, "down"));
+    clock.advance(Duration::from_secs(11 * 60));
+    assert_eq!(
+        registry.verify_async(&rotated).await.unwrap().user_id,
+        "jdoe"
+    );
+    assert_eq!(registry.verify_async(&t).await.unwrap().user_id, "jdoe");
+    assert_eq!(server.hits("/jwks"), 3, "one failed refresh attempt");
+}
+
+#[tokio::test]
+async fn edits_keep_warm_caches_unless_the_key_source_changes() {
+    let (server, registry, _clock) = setup();
+    let t = idp_token("rsa2048", "k1", "jdoe");
+    registry.verify_async(&t).await.unwrap();
+    assert_eq!(server.hits("/jwks"), 1);
+
+    // Edits of another configuration: 0 fetches.
+    let mut erp = registry.get("erp").unwrap();
+    erp.audience = Some("bi".into());
+    registry.update("erp", erp).unwrap();
+    registry.set_enabled("erp", false).unwrap();
+    registry.set_enabled("erp", true).unwrap();
+    registry
+        .create(remote_config(
+            "Other",
+            json!({"type": "jwks_uri", "url": server.url("/other")}),
+            "https://other.example.com",
+        ))
+        .unwrap();
+    registry.delete("other").unwrap();
+    registry.verify_async(&t).await.unwrap();
+    assert_eq!(server.hits("/jwks"), 1);
+
+    // Edits of this configuration that leave its key source: 0 fetches.
+    let mut idp = registry.get("idp").unwrap();
+    idp.user_type = "author".into();
+    idp.leeway = 30;
+    registry.update("idp", idp.clone()).unwrap();
+    assert_eq!(registry.verify_async(&t).await.unwrap().user_type, "author");
+    registry.set_enabled("idp", false).unwrap();
+    assert_eq!(
+        registry
+            .verify_named_async("idp", &t)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Disabled
+    );
+    registry.set_enabled("idp", true).unwrap();
+    idp.name = "IdP renamed".into();
+    registry.update("idp", idp.clone()).unwrap();
+    assert_eq!(
+        registry.verify_async(&t).await.unwrap().config,
+        "IdP renamed"
+    );
+    // The synchronous path sees the kept keys too.
+    assert_eq!(registry.verify(&t).unwrap().config, "IdP renamed");
+    // A whole new set, as from another instance: unchanged sources stay warm.
+    let mut set = registry.list();
+    set.iter_mut()
+        .for_each(|c| c.created_by = Some("elsewhere".into()));
+    registry.replace_all(set).unwrap();
+    registry.verify_async(&t).await.unwrap();
+    assert_eq!(server.hits("/jwks"), 1);
+
+    // A new URL (or new algorithms) is a new key source: a cold cache.
+    server.set("/jwks2", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    idp.key_source =
+        serde_json::from_value(json!({"type": "jwks_uri", "url": server.url("/jwks2")})).unwrap();
+    registry.update("idp renamed", idp.clone()).unwrap();
+    registry.verify_async(&t).await.unwrap();
+    assert_eq!(server.hits("/jwks2"), 1);
+    idp.algorithms = vec!["RS256".into(), "PS256".into()];
+    registry.update("idp renamed", idp).unwrap();
+    registry.verify_async(&t).await.unwrap();
+    assert_eq!(server.hits("/jwks2"), 2);
+    assert_eq!(server.hits("/jwks"), 1);
+}
+
+#[tokio::test]
+async fn warm_up_fetches_every_enabled_remote_configuration_and_reports_failures() {
+    let server = Server::start();
+    server.set("/a", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    server.set("/b", Reply::status(500, "nope"));
+    server.set(
+        "/.well-known/openid-configuration",
+        Reply::json(json!({"issuer": server.url(""), "jwks_uri": server.url("/a")}).to_string()),
+    );
+    let issuer = server.url("");
+    let registry = Registry::from_configs([
+        remote_config(
+            "A",
+            json!({"type": "jwks_uri", "url": server.url("/a")}),
+            IDP,
+        ),
+        remote_config(
+            "B",
+            json!({"type": "jwks_uri", "url": server.url("/b")}),
+            "https://b.example.com",
+        ),
+        remote_config("D", json!({"type": "issuer"}), &issuer),
+        erp_config(),
+    ])
+    .unwrap()
+    .with_clock(FixedClock(NOW))
+    .with_cache_clock(ManualClock::new());
+    let mut off = registry.get("b").unwrap();
+    off.name = "Off".into();
+    off.enabled = false;
+    off.issuer = Some("https://off.example.com".into());
+    registry.create(off).unwrap();
+
+    let failures = registry.warm_up().await;
+    let names: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["B"]);
+    assert_eq!(failures[0].1.kind(), ErrorKind::KeyFetch);
+    assert_eq!(server.hits("/b"), 1, "the disabled copy is not fetched");
+    assert_eq!(server.hits("/.well-known/openid-configuration"), 1);
+    assert_eq!(server.hits("/a"), 2, "A and D's discovered jwks_uri");
+    // Warm: the synchronous path works at once.
+    let t = idp_token("rsa2048", "k1", "jdoe");
+    assert_eq!(registry.verify(&t).unwrap().config, "A");
+    assert_eq!(server.hits("/a"), 2);
+}
+
+#[tokio::test]
+async fn logins_through_remote_configurations_fetch_once_and_keep_caches() {
+    let (server, registry, clock) = setup();
+    let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
+    // Cold cache: one fetch, the user is created.
+    let t = idp_token("rsa2048", "k1", "jdoe");
+    let first = auth.login(&t).await.unwrap();
+    assert!(first.first_login);
+    assert_eq!(first.user.created_by_config.as_deref(), Some("IdP"));
+    assert_eq!(server.hits("/jwks"), 1);
+    // Second login: none.
+    assert!(!auth.login(&t).await.unwrap().first_login);
+    assert_eq!(server.hits("/jwks"), 1);
+    // An administrator edits another configuration: still none.
+    let mut erp = registry.get("erp").unwrap();
+    erp.user_type = "analyst".into();
+    registry.update("erp", erp).unwrap();
+    auth.login(&erp_token("erp-user")).await.unwrap();
+    auth.login(&t).await.unwrap();
+    assert_eq!(server.hits("/jwks"), 1);
+    // And this one, leaving its key source: none.
+    let mut idp = registry.get("idp").unwrap();
+    idp.initial_roles = vec!["Viewer".into()];
+    registry.update("idp", idp).unwrap();
+    let second = auth
+        .login(&idp_token("rsa2048", "k1", "new-user"))
+        .await
+        .unwrap();
+    assert_eq!(second.user.roles, ["Viewer"]);
+    assert_eq!(server.hits("/jwks"), 1);
+    // Rotation: one refetch.
+    server.set("/jwks", Reply::json(rsa_set(&[("rsa2048b", "k2")])));
+    auth.login(&idp_token("rsa2048b", "k2", "jdoe"))
+        .await
+        .unwrap();
+    auth.login(&idp_token("rsa2048b", "k2", "jdoe"))
+        .await
+        .unwrap();
+    assert_eq!(server.hits("/jwks"), 2);
+    // Outage with stale keys: logins go on.
+    server.set("/jwks", Reply::status(500, "down"));
+    clock.advance(Duration::from_secs(11 * 60));
+    auth.login(&idp_token("rsa2048b", "k2", "jdoe"))
+        .await
+        .unwrap();
+    assert_eq!(server.hits("/jwks"), 3);
+    // An unknown key during the outage: key_fetch is not the answer, the
+    // stale set decides (key_not_found), and nothing more is fetched within
+    // the retry period.
+    let err = auth
+        .login(&idp_token("rsa2048", "k1", "jdoe"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeyNotFound, "{err}");
+    assert_eq!(server.hits("/jwks"), 3);
+}
+
+#[tokio::test]
+async fn a_cold_cache_that_cannot_fetch_refuses_with_key_fetch_503() {
+    let (server, registry, _clock) = setup();
+    server.set("/jwks", Reply::status(500, "down"));
+    let auth = Authenticator::new(registry, MemoryStore::new());
+    let err = auth
+        .login(&idp_token("rsa2048", "k1", "jdoe"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeyFetch);
+    assert_eq!(err.http_status(), 503);
+    assert!(auth.store().is_empty());
+    assert_eq!(server.hits("/jwks"), 1);
+}

@@ -1,0 +1,216 @@
+//! The in-memory stores: used `jti`s (expiry, cap, races), sessions (cap per
+//! user, oldest first, expiry, purge), configurations (versions, names,
+//! revisions) and users (never overwritten).
+
+use std::sync::Arc;
+
+use jwt_sso::{
+    ConfigChange, ConfigStore, JtiKey, JwtConfig, MemoryConfigStore, MemoryReplayStore,
+    MemorySessionStore, MemoryStore, ReplayStore, Session, SessionStore, StoreError, User,
+    UserStore,
+};
+use serde_json::json;
+
+fn key(jti: &str) -> JtiKey<'_> {
+    JtiKey {
+        config: "ERP",
+        issuer: "https://erp.example.com",
+        jti,
+    }
+}
+
+#[tokio::test]
+async fn used_jtis_expire_and_a_full_store_refuses_without_forgetting() {
+    let store = MemoryReplayStore::with_capacity(2);
+    assert!(store.record(key("a"), 100, 0).await.unwrap());
+    assert!(!store.record(key("a"), 100, 99).await.unwrap());
+    // Another configuration or issuer is another key.
+    let other_config = JtiKey {
+        config: "CRM",
+        ..key("a")
+    };
+    assert!(store.record(other_config, 100, 0).await.unwrap());
+    // Full: refused with an error, and `a` is still remembered.
+    let err = store.record(key("b"), 100, 50).await.unwrap_err();
+    assert!(matches!(err, StoreError::Failed(_)));
+    assert!(err.to_string().contains("full"), "{err}");
+    assert!(!store.record(key("a"), 100, 50).await.unwrap());
+    // At `expires_at` a record is gone (purged by the next record).
+    assert!(store.record(key("a"), 200, 100).await.unwrap());
+    assert_eq!(store.len(), 1);
+    assert!(store.record(key("b"), 300, 100).await.unwrap());
+    assert_eq!(store.purge_expired(250).await.unwrap(), 1);
+    assert_eq!(store.purge_expired(250).await.unwrap(), 0);
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_records_of_one_jti_exactly_one_first_use() {
+    let store = Arc::new(MemoryReplayStore::new());
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.record(key("race"), 100, 0).await.unwrap() })
+        })
+        .collect();
+    let mut first = 0;
+    for task in tasks {
+        first += usize::from(task.await.unwrap());
+    }
+    assert_eq!(first, 1);
+}
+
+fn session(user: &str, created_at: i64, ttl: i64) -> Session {
+    Session {
+        user_id: user.into(),
+        config: "ERP".into(),
+        created_at,
+        expires_at: created_at + ttl,
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_capped_per_user_oldest_first_and_expire() {
+    let store = MemorySessionStore::new();
+    for i in 0..25 {
+        store
+            .insert(&format!("jdoe-{i}"), &session("jdoe", 1000 + i, 3600), 20)
+            .await
+            .unwrap();
+    }
+    store
+        .insert("other", &session("other", 1000, 3600), 20)
+        .await
+        .unwrap();
+    assert_eq!(store.count_for("jdoe"), 20);
+    assert_eq!(store.count_for("other"), 1, "other users are untouched");
+    for i in 0..5 {
+        assert_eq!(store.get(&format!("jdoe-{i}"), 1100).await.unwrap(), None);
+    }
+    for i in 5..25 {
+        assert!(
+            store
+                .get(&format!("jdoe-{i}"), 1100)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    // Expired sessions are not served, are dropped on the user's next
+    // login, and purged.
+    assert_eq!(store.get("other", 1000 + 3600).await.unwrap(), None);
+    store
+        .insert("late", &session("jdoe", 1024 + 3600, 60), 20)
+        .await
+        .unwrap();
+    assert_eq!(store.count_for("jdoe"), 1, "all earlier ones had expired");
+    assert_eq!(store.purge_expired(1000 + 3600).await.unwrap(), 1);
+    assert_eq!(store.len(), 1);
+    assert!(store.remove("late").await.unwrap());
+    assert!(!store.remove("late").await.unwrap());
+    assert!(store.is_empty());
+    // A cap of 0 still keeps the new session.
+    store.insert("a", &session("x", 1, 10), 0).await.unwrap();
+    store.insert("b", &session("x", 2, 10), 0).await.unwrap();
+    assert_eq!(store.get("a", 3).await.unwrap(), None);
+    assert!(store.get("b", 3).await.unwrap().is_some());
+}
+
+fn config(name: &str) -> JwtConfig {
+    JwtConfig::from_json_str(
+        &json!({
+            "name": name, "token_name": "token", "algorithms": ["HS256"],
+            "key_source": {"type": "static", "secret": "store-secret-0123456789abcdef0123"},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}
+        })
+        .to_string(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn configurations_check_versions_and_names() {
+    let store = MemoryConfigStore::with_configs([config("ERP")]);
+    assert_eq!(store.revision().await.unwrap(), 1);
+    assert!(matches!(
+        store.apply(ConfigChange::Create(&config("erp")), &[]).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store
+            .apply(ConfigChange::Create(&config("CRM")), &[])
+            .await
+            .unwrap(),
+        2
+    );
+    let erp = config("ERP");
+    let version = erp.version();
+    let mut renamed = erp.clone();
+    renamed.name = "crm".into();
+    let taken = ConfigChange::Update {
+        name: "ERP",
+        expected_version: &version,
+        config: &renamed,
+    };
+    assert!(matches!(
+        store.apply(taken, &[]).await,
+        Err(StoreError::Conflict)
+    ));
+    let mut changed = erp.clone();
+    changed.audience = Some("bi".into());
+    let update = ConfigChange::Update {
+        name: "erp",
+        expected_version: &version,
+        config: &changed,
+    };
+    assert_eq!(store.apply(update, &[]).await.unwrap(), 3);
+    // The same change again is based on a stale version.
+    assert!(matches!(
+        store.apply(update, &[]).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.revision().await.unwrap(), 3);
+    let (configs, revision) = store.load().await.unwrap();
+    let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!((names, revision), (vec!["CRM", "ERP"], 3));
+    assert_eq!(configs[1], changed);
+    assert_eq!(
+        store
+            .apply(ConfigChange::Delete { name: "crm" }, &[])
+            .await
+            .unwrap(),
+        4
+    );
+    assert!(matches!(
+        store.apply(ConfigChange::Delete { name: "crm" }, &[]).await,
+        Err(StoreError::Conflict)
+    ));
+}
+
+#[tokio::test]
+async fn users_are_never_overwritten_and_updates_replace_the_profile() {
+    let store = MemoryStore::new();
+    let mut user = User {
+        user_id: "jdoe".into(),
+        user_type: "reader".into(),
+        roles: vec!["Viewer".into()],
+        name: Some("Jane".into()),
+        email: None,
+        created_by_config: Some("ERP".into()),
+    };
+    store.create(&user).await.unwrap();
+    let mut other = user.clone();
+    other.user_type = "administrator".into();
+    assert!(matches!(
+        store.create(&other).await,
+        Err(StoreError::Conflict)
+    ));
+    user.roles = vec!["Finance".into()];
+    user.name = None;
+    user.email = Some("jane@example.com".into());
+    store.update(&user).await.unwrap();
+    assert_eq!(store.find("jdoe").await.unwrap(), Some(user.clone()));
+    assert_eq!(store.find("JDOE").await.unwrap(), None, "exact match");
+    user.user_id = "nobody".into();
+    assert!(store.update(&user).await.is_err());
+}
