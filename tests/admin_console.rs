@@ -77,7 +77,9 @@ impl LoginServer {
             "created_by": "admin", "last_modified": "2026-03-13T10:00:00Z"
         }, {
             // A name is any text without control characters: the page must show it as text.
-            "name": HOSTILE_NAME, "enabled": false, "token_name": "token",
+            // Enabled, so that a token is routed by its `iss` (with one enabled
+            // configuration, every token goes to that one).
+            "name": HOSTILE_NAME, "token_name": "token",
             "issuer": "https://ops.example.com", "algorithms": ["HS256"],
             "key_source": {"type": "static", "secret": ERP_SECRET},
             "expiration_time": 3600, "claims": {"user_id": "sub"},
