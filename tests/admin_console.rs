@@ -32,14 +32,13 @@ const HOSTILE_NAME: &str = "<img src=x onerror=\"window.__xss=1\"><b>Ops</b>";
 /// The `login_server` example, built once with this test's features.
 fn login_server_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let example = "login_server";
     let path = browser::target_dir()
         .join("debug")
         .join("examples")
-        .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("login_server{}", std::env::consts::EXE_SUFFIX));
     BUILT.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", &example, "--all-features"])
+            .args(["build", "--example", "login_server", "--all-features"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("running cargo build");
