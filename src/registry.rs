@@ -987,7 +987,7 @@ fn duplicate(name: &str, existing: &Verifier) -> Error {
 
 fn route_in(routes: &Routes, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
     if let [only] = routes.enabled.as_slice() {
-        return Ok((Arc::clone(only), None));
+        return route_to_only(routes, only, token);
     }
     if token.len() > routes.max_token_bytes {
         return Err(Error::TokenTooLarge {
@@ -1029,6 +1029,41 @@ fn route_in(routes: &Routes, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u
             .map(|v| (v.name().to_owned(), v.config().issuer.clone()))
             .collect(),
     })
+}
+
+/// The only enabled configuration takes every token (CONTRACT 6, "or the only
+/// one"), except a token whose `iss` names a disabled configuration and not
+/// this one: that is `disabled`. The payload is read only when a disabled
+/// configuration has an issuer; a payload that cannot be read goes to the
+/// only configuration, whose verifier reports it in its own order.
+fn route_to_only(
+    routes: &Routes,
+    only: &Arc<Verifier>,
+    token: &str,
+) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
+    let chosen = || Ok((Arc::clone(only), None));
+    if routes.disabled.iter().all(|v| v.config().issuer.is_none())
+        || token.len() > routes.max_token_bytes
+    {
+        return chosen();
+    }
+    let Ok(payload) = decode_payload(token) else {
+        return chosen();
+    };
+    let Ok(Some(iss)) = peek_string_member(&payload, "iss") else {
+        return chosen();
+    };
+    if only.config().issuer.as_deref() != Some(iss.as_str())
+        && let Some(off) = routes
+            .disabled
+            .iter()
+            .find(|v| v.config().issuer.as_deref() == Some(iss.as_str()))
+    {
+        return Err(Error::Disabled {
+            config: off.name().to_owned(),
+        });
+    }
+    Ok((Arc::clone(only), Some(payload)))
 }
 
 /// The payload of an unverified token, decoded strictly, read only to

@@ -501,7 +501,9 @@ fn the_only_enabled_configuration_takes_every_token() {
     let no_iss = token(SECRET_A, json!({"sub": "jdoe", "exp": NOW + 600}));
     assert_eq!(open.verify(&no_iss).unwrap().user_id, "jdoe");
 
-    // With one enabled among others, that one decides and gives its own errors.
+    // With one enabled among others, that one decides and gives its own errors,
+    // except for a token whose `iss` matches only a disabled configuration
+    // (CONTRACT 6: `disabled`; see the test below).
     let registry = Registry::from_configs([
         config("ERP", Some(ERP), SECRET_A),
         config("CRM", Some(CRM), SECRET_B),
@@ -510,6 +512,12 @@ fn the_only_enabled_configuration_takes_every_token() {
     .with_clock(jwt_sso::FixedClock(NOW));
     registry.set_enabled("erp", false).unwrap();
     let err = registry.verify(&erp_token()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disabled);
+    let forged = token(
+        SECRET_A,
+        json!({"iss": CRM, "sub": "jdoe", "exp": NOW + 600}),
+    );
+    let err = registry.verify(&forged).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSignature);
     let err = registry.verify("not-a-token").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
@@ -973,4 +981,36 @@ async fn log_injection_through_routing_is_escaped() {
         assert!(line.contains("\\n"), "the line break is escaped: {line}");
         assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line}");
     }
+}
+
+/// CONTRACT 6: with one configuration enabled, every token goes to it, except one
+/// whose `iss` matches only a disabled configuration: that is `disabled`.
+#[test]
+fn the_only_enabled_configuration_takes_every_token_but_a_disabled_ones() {
+    let registry = Registry::from_configs([
+        config("ERP", Some(ERP), SECRET_A),
+        config("CRM", Some(CRM), SECRET_B),
+    ])
+    .unwrap()
+    .with_clock(jwt_sso::FixedClock(NOW));
+    registry.set_enabled("CRM", false).unwrap();
+
+    let err = registry.verify(&crm_token()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disabled, "{err}");
+    assert!(err.to_string().contains("`CRM`"), "{err}");
+    assert_eq!(registry.verify(&erp_token()).unwrap().config, "ERP");
+    // Another issuer still goes to the only enabled configuration, which says why it fails.
+    let other = token(
+        SECRET_A,
+        json!({"iss": "https://other.example.com", "sub": "x", "exp": NOW + 600}),
+    );
+    assert_eq!(
+        registry.verify(&other).unwrap_err().kind(),
+        ErrorKind::IssuerMismatch
+    );
+    // A payload that cannot be read goes to it too, checked in the verifier's order.
+    assert_eq!(
+        registry.verify("x.y.z").unwrap_err().kind(),
+        ErrorKind::Malformed
+    );
 }
