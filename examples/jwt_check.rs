@@ -279,7 +279,12 @@ fn print_checklist(verifier: &Verifier, result: &Result<MappedIdentity, Error>) 
     println!(
         "configuration `{}`: algorithms {}, key source {}",
         config.name,
-        config.algorithms.join(", "),
+        config
+            .algorithms
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         config.key_source.type_name()
     );
     let failed = result.as_ref().err().map(|e| (failed_step(e), e));

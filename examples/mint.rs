@@ -90,7 +90,7 @@ fn run() -> Result<String, String> {
         None => config
             .algorithms
             .first()
-            .and_then(|a| a.parse().ok())
+            .copied()
             .ok_or("the configuration allows no algorithm")?,
     };
     let key = match key {

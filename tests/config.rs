@@ -586,9 +586,24 @@ fn a_config_built_in_code_is_validated_too() {
     let err = Verifier::new(c.clone()).unwrap_err();
     assert_config_error(&err, &["secret"], &["SUPERSECRET"]);
 
+    // No `Algorithm` means `none`, so it is written through JSON text.
+    let mut text = serde_json::to_value(load_ok(&base())).unwrap();
+    text["algorithms"] = json!(["none"]);
+    assert_config_error(&load(&text).unwrap_err(), &["algorithms"], &[SECRET]);
+    // The rules a typed allowlist can still break are checked in code too.
     let mut c = load_ok(&base());
-    c.algorithms = vec!["none".into()];
-    assert_config_error(&c.validate().unwrap_err(), &["algorithms"], &[SECRET]);
+    c.algorithms = Vec::new();
+    assert_config_error(
+        &c.validate().unwrap_err(),
+        &["algorithms", "empty"],
+        &[SECRET],
+    );
+    c.algorithms = vec![Algorithm::HS256, Algorithm::HS256];
+    assert_config_error(
+        &c.validate().unwrap_err(),
+        &["algorithms", "twice"],
+        &[SECRET],
+    );
     let mut c = load_ok(&base());
     c.expiration_time = 0;
     assert_config_error(

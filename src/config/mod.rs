@@ -160,6 +160,101 @@ impl FromStr for Algorithm {
     }
 }
 
+impl PartialEq<str> for Algorithm {
+    /// Whether `other` is this algorithm's JOSE name (case matters).
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Algorithm {
+    /// Whether `other` is this algorithm's JOSE name (case matters).
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// Separates the problem from the fix in the message of a refused
+/// algorithm name, so that reading a configuration can give both (see
+/// `parse::described_error`). The fix never holds text from the input.
+pub(crate) const FIX_SEPARATOR: &str = "; fix: ";
+
+impl UnknownAlgorithm {
+    /// Why the name is refused and what to write instead: `none` (in any
+    /// case) and `ES512` have their own fix.
+    pub(crate) fn problem_and_fix(&self) -> (String, String) {
+        let name = &self.0;
+        if name.eq_ignore_ascii_case("none") {
+            (
+                format!("`{name}` means an unsigned token and is never allowed"),
+                Self::fixes()[0].clone(),
+            )
+        } else if name == "ES512" {
+            (
+                "ES512 (P-521) is not supported by the crypto backend".to_owned(),
+                Self::fixes()[1].clone(),
+            )
+        } else {
+            (
+                format!("unknown algorithm `{name}`"),
+                Self::fixes()[2].clone(),
+            )
+        }
+    }
+
+    /// Every fix [`UnknownAlgorithm::problem_and_fix`] gives.
+    pub(crate) fn fixes() -> [String; 3] {
+        let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
+        [
+            format!("allow the algorithm the sender signs with: one of {supported}"),
+            "make the sender sign with ES256 (P-256) or ES384 (P-384)".to_owned(),
+            format!("use the exact names (case matters): {supported}"),
+        ]
+    }
+}
+
+/// The JOSE name, e.g. `"RS256"`.
+impl Serialize for Algorithm {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The JOSE name, exactly (case matters). A refused name gives a message
+/// that says why and how to fix it: `none` is never allowed, `ES512` is not
+/// supported, anything else lists the supported names.
+///
+/// ```
+/// use jwt_sso::Algorithm;
+///
+/// let algs: Vec<Algorithm> = serde_json::from_str(r#"["RS256", "EdDSA"]"#).unwrap();
+/// assert_eq!(algs, [Algorithm::RS256, Algorithm::EdDSA]);
+/// let err = serde_json::from_str::<Algorithm>(r#""none""#).unwrap_err();
+/// assert!(err.to_string().contains("never allowed"));
+/// ```
+impl<'de> Deserialize<'de> for Algorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+
+        impl Visitor<'_> for NameVisitor {
+            type Value = Algorithm;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an algorithm name such as \"RS256\"")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Algorithm, E> {
+                v.parse().map_err(|refused: UnknownAlgorithm| {
+                    let (problem, fix) = refused.problem_and_fix();
+                    E::custom(format!("{problem}{FIX_SEPARATOR}{fix}"))
+                })
+            }
+        }
+
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
 /// One JWT configuration, as an administrator writes it (CONTRACT section 1).
 ///
 /// Load it with [`JwtConfig::from_json_str`] or [`JwtConfig::from_toml_str`]:
@@ -169,12 +264,12 @@ impl FromStr for Algorithm {
 /// [`JwtConfig::validate`] or by [`crate::Verifier::new`]:
 ///
 /// ```
-/// use jwt_sso::{ClaimNames, JwtConfig, KeySource, SecretSpec, Secret, Verifier};
+/// use jwt_sso::{Algorithm, ClaimNames, JwtConfig, KeySource, SecretSpec, Secret, Verifier};
 ///
 /// let mut config = JwtConfig::new(
 ///     "ERP",
 ///     "token",
-///     ["HS256"],
+///     [Algorithm::HS256],
 ///     KeySource::Static {
 ///         secret: Some(SecretSpec::Text(Secret::new("a-shared-secret-of-32-bytes-or-more!"))),
 ///         public_key_pem: None,
@@ -227,8 +322,9 @@ pub struct JwtConfig {
     /// When set, `aud` (a string or an array of strings) must contain it exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
-    /// The allowed signature algorithms (non-empty; each must fit the key).
-    pub algorithms: Vec<String>,
+    /// The allowed signature algorithms (non-empty, each once; each must
+    /// fit the key). In JSON and TOML, their JOSE names.
+    pub algorithms: Vec<Algorithm>,
     /// Where verification keys come from.
     pub key_source: KeySource,
     /// The longest validity period accepted, in seconds (> 0).
@@ -718,7 +814,7 @@ impl JwtConfig {
     pub fn new(
         name: impl Into<String>,
         token_name: impl Into<String>,
-        algorithms: impl IntoIterator<Item = impl Into<String>>,
+        algorithms: impl IntoIterator<Item = Algorithm>,
         key_source: KeySource,
         expiration_time: u64,
         claims: ClaimNames,
@@ -729,7 +825,7 @@ impl JwtConfig {
             token_name: token_name.into(),
             issuer: None,
             audience: None,
-            algorithms: algorithms.into_iter().map(Into::into).collect(),
+            algorithms: algorithms.into_iter().collect(),
             key_source,
             expiration_time,
             leeway: DEFAULT_LEEWAY,
