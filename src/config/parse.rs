@@ -14,7 +14,7 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
         let suffix = format!(" at line {} column {}", inner.line(), inner.column());
         let bare = message.strip_suffix(&suffix).unwrap_or(&message);
         match carried_fix(bare) {
-            Some((problem, fix)) => Error::config(field(&path_parts(e.path())), problem, fix),
+            Some((problem, fix)) => Error::config(holder(&path_parts(e.path())), problem, fix),
             None => described_error(&path_parts(e.path()), &message),
         }
     })?;
@@ -37,7 +37,7 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
         });
         let path = path_parts(e.path());
         if let Some((problem, fix)) = carried_fix(inner.message().trim()) {
-            return Error::config(field(&path), problem, fix);
+            return Error::config(holder(&path), problem, fix);
         }
         let message = format!("{}{}", inner.message().trim(), position.unwrap_or_default());
         if path.is_empty() && !is_data_message(inner.message()) {
@@ -70,6 +70,19 @@ fn field(path: &[String]) -> String {
     } else {
         path.join(".")
     }
+}
+
+/// The field that holds a value the model refuses itself: the list for an
+/// entry (`algorithms`, as for the list's own rules), else the value's path.
+fn holder(path: &[String]) -> String {
+    let mut field = field(path);
+    if field.ends_with(']')
+        && let Some(open) = field.rfind('[')
+        && open > 0
+    {
+        field.truncate(open);
+    }
+    field
 }
 
 /// Whether a deserializer's message is about a value (not the syntax).
