@@ -174,10 +174,26 @@ impl PartialEq<&str> for Algorithm {
     }
 }
 
-/// Separates the problem from the fix in the message of a refused
-/// algorithm name, so that reading a configuration can give both (see
-/// `parse::described_error`). The fix never holds text from the input.
-pub(crate) const FIX_SEPARATOR: &str = "; fix: ";
+/// Separates the problem from the fix in the message of a value the model
+/// refuses itself (an algorithm name, a static key source with two keys or
+/// none), so that reading a configuration can give both as a `config` error
+/// at the value's path. The fix never holds text from the input.
+const FIX_SEPARATOR: &str = "; fix: ";
+
+/// A deserialisation error that carries its fix (see [`carried_fix`]).
+fn with_fix<E: de::Error>((problem, fix): (impl fmt::Display, impl fmt::Display)) -> E {
+    E::custom(format!("{problem}{FIX_SEPARATOR}{fix}"))
+}
+
+/// The problem and the fix of a message made by [`with_fix`]: the fix is the
+/// text after the last separator, and only a fix the model gives counts, so
+/// that no input text can pose as one.
+pub(crate) fn carried_fix(message: &str) -> Option<(&str, &str)> {
+    let (problem, fix) = message.rsplit_once(FIX_SEPARATOR)?;
+    let known = UnknownAlgorithm::fixes().iter().any(|known| known == fix)
+        || [StaticKey::both().1, StaticKey::neither().1].contains(&fix);
+    known.then_some((problem, fix))
+}
 
 impl UnknownAlgorithm {
     /// Why the name is refused and what to write instead: `none` (in any
@@ -244,10 +260,8 @@ impl<'de> Deserialize<'de> for Algorithm {
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Algorithm, E> {
-                v.parse().map_err(|refused: UnknownAlgorithm| {
-                    let (problem, fix) = refused.problem_and_fix();
-                    E::custom(format!("{problem}{FIX_SEPARATOR}{fix}"))
-                })
+                v.parse()
+                    .map_err(|refused: UnknownAlgorithm| with_fix(refused.problem_and_fix()))
             }
         }
 
@@ -264,16 +278,15 @@ impl<'de> Deserialize<'de> for Algorithm {
 /// [`JwtConfig::validate`] or by [`crate::Verifier::new`]:
 ///
 /// ```
-/// use jwt_sso::{Algorithm, ClaimNames, JwtConfig, KeySource, SecretSpec, Secret, Verifier};
+/// use jwt_sso::{Algorithm, ClaimNames, JwtConfig, KeySource, Secret, SecretSpec, StaticKey, Verifier};
 ///
 /// let mut config = JwtConfig::new(
 ///     "ERP",
 ///     "token",
 ///     [Algorithm::HS256],
-///     KeySource::Static {
-///         secret: Some(SecretSpec::Text(Secret::new("a-shared-secret-of-32-bytes-or-more!"))),
-///         public_key_pem: None,
-///     },
+///     KeySource::Static(StaticKey::Secret(SecretSpec::Text(Secret::new(
+///         "a-shared-secret-of-32-bytes-or-more!",
+///     )))),
 ///     3600,
 ///     ClaimNames::new("sub"),
 /// );
@@ -546,20 +559,25 @@ pub struct PromptMapping {
 ///
 /// `Debug` never shows key material: secrets print as `[redacted]`, and so do
 /// the secret members (`k`, `d`, …) of an inline JWK Set.
+///
+/// ```
+/// use jwt_sso::{KeySource, SecretSpec, StaticKey};
+///
+/// let source: KeySource =
+///     serde_json::from_str(r#"{"type": "static", "secret": {"env": "ERP_SECRET"}}"#).unwrap();
+/// assert_eq!(source, KeySource::Static(StaticKey::Secret(SecretSpec::Env("ERP_SECRET".into()))));
+/// assert_eq!(
+///     serde_json::to_string(&source).unwrap(),
+///     r#"{"type":"static","secret":{"env":"ERP_SECRET"}}"#
+/// );
+/// ```
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum KeySource {
-    /// A static shared secret (HS*) or a static public key in PEM (RS*, PS*, ES*, EdDSA).
-    /// Exactly one of the two must be set.
-    Static {
-        /// The HMAC secret.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        secret: Option<SecretSpec>,
-        /// A public key: `BEGIN PUBLIC KEY` (SPKI), `BEGIN RSA PUBLIC KEY` (PKCS#1)
-        /// or `BEGIN CERTIFICATE` (its SPKI is used).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        public_key_pem: Option<String>,
-    },
+    /// A static shared secret (HS*) or a static public key in PEM (RS*, PS*,
+    /// ES*, EdDSA): `{"type": "static", "secret": …}` or
+    /// `{"type": "static", "public_key_pem": "…"}`, exactly one of the two.
+    Static(StaticKey),
     /// An inline JWK Set (`{"keys": [...]}`).
     Jwks {
         /// The JWK Set document.
@@ -575,17 +593,110 @@ pub enum KeySource {
     Issuer {},
 }
 
+/// The one key of a `static` key source: a shared secret or a public key,
+/// never both (CONTRACT section 1).
+///
+/// In JSON it is the member beside `"type": "static"`: `"secret": …` or
+/// `"public_key_pem": "…"`. Both, neither (an explicit `null` counts as
+/// absent) or any other member is a `config` error naming `key_source`.
+///
+/// ```
+/// use jwt_sso::{JwtConfig, KeySource, StaticKey};
+///
+/// let both = JwtConfig::from_json_str(r#"{
+///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
+///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef",
+///                    "public_key_pem": "-----BEGIN PUBLIC KEY-----"},
+///     "expiration_time": 3600, "claims": {"user_id": "sub"}
+/// }"#).unwrap_err();
+/// assert!(both.to_string().contains("both `secret` and `public_key_pem`"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaticKey {
+    /// The HMAC secret (`secret`).
+    Secret(SecretSpec),
+    /// A public key (`public_key_pem`): `BEGIN PUBLIC KEY` (SPKI), `BEGIN RSA
+    /// PUBLIC KEY` (PKCS#1) or `BEGIN CERTIFICATE` (its SPKI is used).
+    PublicKeyPem(String),
+}
+
+impl StaticKey {
+    const FIELDS: &'static [&'static str] = &["secret", "public_key_pem"];
+
+    /// Why a static key source with both keys is refused, and the fix.
+    fn both() -> (&'static str, &'static str) {
+        (
+            "both `secret` and `public_key_pem` are set",
+            "keep `secret` for HS* algorithms or `public_key_pem` for RS*/PS*/ES*/EdDSA, not both",
+        )
+    }
+
+    /// Why a static key source without a key is refused, and the fix.
+    fn neither() -> (&'static str, &'static str) {
+        (
+            "a static key source needs `secret` or `public_key_pem`",
+            "add `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA)",
+        )
+    }
+}
+
+impl Serialize for StaticKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut map = serializer.serialize_struct("StaticKey", 1)?;
+        match self {
+            StaticKey::Secret(secret) => map.serialize_field("secret", secret)?,
+            StaticKey::PublicKeyPem(pem) => map.serialize_field("public_key_pem", pem)?,
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for StaticKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StaticVisitor;
+
+        impl<'de> Visitor<'de> for StaticVisitor {
+            type Value = StaticKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a static key source: `secret` or `public_key_pem`")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StaticKey, A::Error> {
+                let mut secret: Option<Option<SecretSpec>> = None;
+                let mut pem: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "secret" if secret.is_some() => {
+                            return Err(de::Error::duplicate_field("secret"));
+                        }
+                        "secret" => secret = Some(map.next_value()?),
+                        "public_key_pem" if pem.is_some() => {
+                            return Err(de::Error::duplicate_field("public_key_pem"));
+                        }
+                        "public_key_pem" => pem = Some(map.next_value()?),
+                        other => return Err(de::Error::unknown_field(other, StaticKey::FIELDS)),
+                    }
+                }
+                // An explicit `null` is no key at all.
+                match (secret.flatten(), pem.flatten()) {
+                    (Some(secret), None) => Ok(StaticKey::Secret(secret)),
+                    (None, Some(pem)) => Ok(StaticKey::PublicKeyPem(pem)),
+                    (Some(_), Some(_)) => Err(with_fix(StaticKey::both())),
+                    (None, None) => Err(with_fix(StaticKey::neither())),
+                }
+            }
+        }
+
+        deserializer.deserialize_struct("StaticKey", StaticKey::FIELDS, StaticVisitor)
+    }
+}
+
 impl fmt::Debug for KeySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeySource::Static {
-                secret,
-                public_key_pem,
-            } => f
-                .debug_struct("Static")
-                .field("secret", secret)
-                .field("public_key_pem", public_key_pem)
-                .finish(),
+            KeySource::Static(key) => f.debug_tuple("Static").field(key).finish(),
             KeySource::Jwks { jwks } => f
                 .debug_struct("Jwks")
                 .field("jwks", &redact_jwk_secrets(jwks))
@@ -624,7 +735,7 @@ impl KeySource {
     /// The `type` tag, e.g. `"static"`.
     pub fn type_name(&self) -> &'static str {
         match self {
-            KeySource::Static { .. } => "static",
+            KeySource::Static(_) => "static",
             KeySource::Jwks { .. } => "jwks",
             KeySource::JwksUri { .. } => "jwks_uri",
             KeySource::Issuer {} => "issuer",

@@ -1,6 +1,7 @@
 //! Reading the serde model from JSON and TOML text: `config` errors that
 //! name the field (from `serde_path_to_error`) and never quote a TOML line.
 
+use super::carried_fix;
 use crate::error::Error;
 
 /// Deserialises JSON text, with the path of the value at fault.
@@ -49,18 +50,6 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
         }
         described_error(&path, &message)
     })
-}
-
-/// The problem and the fix of a message that carries its fix (a refused
-/// algorithm name): the fix is the text after the last separator and is one
-/// of the fixes the model gives, so no input text can pose as one.
-fn carried_fix(message: &str) -> Option<(&str, &str)> {
-    use crate::config::{FIX_SEPARATOR, UnknownAlgorithm};
-    let (problem, fix) = message.rsplit_once(FIX_SEPARATOR)?;
-    UnknownAlgorithm::fixes()
-        .iter()
-        .any(|known| known == fix)
-        .then_some((problem, fix))
 }
 
 /// The field a path names: `configuration` for the text as a whole.
