@@ -23,6 +23,7 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
+use jwt_sso::checklist::{self, Checklist, StepStatus};
 use jwt_sso::{Error, ErrorKind, JwtConfig, MappedIdentity, TokenPart, Verifier};
 use serde::Serialize;
 use serde_json::json;
@@ -75,11 +76,42 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
-fn load(path: &str) -> Result<Verifier, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+/// The largest configuration file read; a larger one is a `config` error
+/// read no further (`--config /dev/zero` stops at once).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+fn config_error(problem: String, fix: &str) -> Error {
+    Error::Config {
         field: "--config".to_owned(),
-        problem: format!("cannot read `{path}`: {e}"),
-        fix: "give the path of a readable JSON or TOML configuration file".to_owned(),
+        problem,
+        fix: fix.to_owned(),
+    }
+}
+
+fn load(path: &str) -> Result<Verifier, Error> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| {
+        config_error(
+            format!("cannot read `{path}`: {e}"),
+            "give the path of a readable JSON or TOML configuration file",
+        )
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(config_error(
+            format!("`{path}` is larger than 1 MiB"),
+            "give the path of a JSON or TOML configuration file (at most 1 MiB)",
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        config_error(
+            format!("`{path}` is not UTF-8 text"),
+            "save the configuration file as UTF-8",
+        )
     })?;
     let config = if path.ends_with(".toml") {
         JwtConfig::from_toml_str(&text)?
@@ -89,12 +121,12 @@ fn load(path: &str) -> Result<Verifier, Error> {
     Verifier::new(config)
 }
 
-/// Verifies tokens with one verifier: synchronously, or with the `remote`
-/// feature through the async path on one runtime (so the key cache is shared).
+/// Verifies tokens with one verifier through the library's checklist
+/// (`jwt_sso::checklist`), on one runtime: with the `remote` feature keys are
+/// fetched on demand and the cache is shared by the whole batch.
 struct Checker<'a> {
     verifier: &'a Verifier,
     now: Option<i64>,
-    #[cfg(feature = "remote")]
     runtime: tokio::runtime::Runtime,
 }
 
@@ -103,7 +135,6 @@ impl<'a> Checker<'a> {
         Ok(Checker {
             verifier,
             now,
-            #[cfg(feature = "remote")]
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -111,22 +142,9 @@ impl<'a> Checker<'a> {
         })
     }
 
-    #[cfg(not(feature = "remote"))]
-    fn check(&self, token: &str) -> Result<MappedIdentity, Error> {
-        match self.now {
-            Some(now) => self.verifier.verify_at(token, now),
-            None => self.verifier.verify(token),
-        }
-    }
-
-    #[cfg(feature = "remote")]
-    fn check(&self, token: &str) -> Result<MappedIdentity, Error> {
-        self.runtime.block_on(async {
-            match self.now {
-                Some(now) => self.verifier.verify_at_async(token, now).await,
-                None => self.verifier.verify_async(token).await,
-            }
-        })
+    fn check(&self, token: &str) -> Checklist {
+        self.runtime
+            .block_on(checklist::check(self.verifier, token, self.now))
     }
 }
 
@@ -144,7 +162,7 @@ enum Outcome<'a> {
     },
 }
 
-fn outcome_json(result: &Result<MappedIdentity, Error>) -> String {
+fn outcome_json(result: Result<&MappedIdentity, &Error>) -> String {
     let outcome = match result {
         Ok(identity) => Outcome::Accepted { ok: true, identity },
         Err(error) => Outcome::Rejected { ok: false, error },
@@ -154,11 +172,69 @@ fn outcome_json(result: &Result<MappedIdentity, Error>) -> String {
     })
 }
 
+fn checklist_json(list: &Checklist) -> String {
+    match (&list.identity, &list.error) {
+        (Some(identity), _) => outcome_json(Ok(identity)),
+        (None, Some(error)) => outcome_json(Err(error)),
+        (None, None) => outcome_json(Err(&Error::Malformed {
+            part: TokenPart::Token,
+            reason: "no outcome".to_owned(),
+        })),
+    }
+}
+
+/// One line of standard input, read in bounded chunks.
+enum Line {
+    /// A line of at most the bound (without its newline).
+    Text(Vec<u8>),
+    /// A line longer than the bound, discarded up to its newline unheld;
+    /// the number is its length in bytes.
+    TooLong(usize),
+}
+
+/// Reads the next line, holding at most `limit` bytes of it: the rest of a
+/// longer line is read and thrown away chunk by chunk up to the newline.
+fn read_line(input: &mut impl BufRead, limit: usize) -> std::io::Result<Option<Line>> {
+    let mut line = Vec::new();
+    let mut length = 0usize;
+    let mut any = false;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) => (&chunk[..at], Some(at + 1)),
+            None => (chunk, None),
+        };
+        length = length.saturating_add(part.len());
+        if length <= limit {
+            line.extend_from_slice(part);
+        } else if !line.is_empty() {
+            line = Vec::new(); // too long: stop holding it
+        }
+        let used = done.unwrap_or(part.len());
+        input.consume(used);
+        if done.is_some() {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    Ok(Some(if length > limit {
+        Line::TooLong(length)
+    } else {
+        Line::Text(line)
+    }))
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("jwt_check: {message}\n{USAGE}");
+            eprintln!("jwt_check: {}\n{USAGE}", safe(&message));
             return ExitCode::from(2);
         }
     };
@@ -166,157 +242,181 @@ fn main() -> ExitCode {
         Ok(v) => v,
         Err(e) => {
             if args.json || args.token == "-" {
-                println!("{}", outcome_json(&Err(e)));
+                println!("{}", outcome_json(Err(&e)));
             } else {
                 println!(
-                    "configuration `{}` is invalid\n  {e}\n  hint: {}",
-                    args.config,
-                    e.hint()
+                    "configuration `{}` is invalid\n  {}\n  hint: {}",
+                    safe(&args.config),
+                    safe(&e.to_string()),
+                    safe(e.hint())
                 );
             }
             return ExitCode::from(2);
         }
     };
-    let verify = match Checker::new(&verifier, args.now) {
+    let checker = match Checker::new(&verifier, args.now) {
         Ok(checker) => checker,
         Err(message) => {
-            eprintln!("jwt_check: {message}");
+            eprintln!("jwt_check: {}", safe(&message));
             return ExitCode::from(2);
         }
     };
-    let verify = |token: &str| verify.check(token);
 
     if args.token == "-" {
-        let mut all_ok = true;
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else {
-                all_ok = false;
-                let line = json!({"ok": false, "error": {"kind": "malformed", "message": "the input line is not UTF-8", "hint": ErrorKind::Malformed.hint()}});
-                let _ = writeln!(out, "{line}");
-                continue;
-            };
-            let token = line.trim();
-            if token.is_empty() {
-                continue;
-            }
-            let result = verify(token);
-            all_ok &= result.is_ok();
-            let _ = writeln!(out, "{}", outcome_json(&result));
-        }
-        let _ = out.flush();
-        return if all_ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        };
+        return batch(&checker);
     }
 
-    let result = verify(&args.token);
+    let list = checker.check(&args.token);
     if args.json {
-        println!("{}", outcome_json(&result));
+        println!("{}", checklist_json(&list));
     } else {
-        print_checklist(&verifier, &result);
+        print_checklist(&verifier, &list);
     }
-    if result.is_ok() {
+    if list.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
 }
 
-/// The steps of CONTRACT section 2, in order.
-const STEPS: [&str; 14] = [
-    "configuration is enabled",
-    "token size is within max_token_bytes",
-    "three segments of strict base64url, header a JSON object",
-    "algorithm is allowed",
-    "no critical header (`crit`)",
-    "a key fits the token's kid and alg",
-    "signature verifies",
-    "payload is a JSON object",
-    "registered claims have their types (exp, nbf, iat, iss, aud)",
-    "`exp` is present",
-    "time: exp, nbf, iat and the expiration time",
-    "issuer and audience match",
-    "user ID claim is present",
-    "claims map into the identity",
-];
-
-/// Which step (1-based) an error belongs to.
-fn failed_step(error: &Error) -> usize {
-    match error {
-        Error::Disabled { .. } => 1,
-        Error::TokenTooLarge { .. } => 2,
-        Error::Malformed {
-            part: TokenPart::Payload,
-            ..
-        } => 8,
-        Error::Malformed { .. } => 3,
-        Error::AlgorithmNotAllowed { .. } => 4,
-        Error::CriticalHeader { .. } => 5,
-        Error::KeyNotFound { .. } | Error::KeyFetch { .. } => 6,
-        Error::InvalidSignature { .. } => 7,
-        Error::InvalidClaim { claim, .. }
-            if ["exp", "nbf", "iat", "iss", "aud"].contains(&claim.as_str()) =>
-        {
-            9
+/// `TOKEN` = `-`: one JSON line per standard-input line, in order.
+fn batch(checker: &Checker<'_>) -> ExitCode {
+    let config = checker.verifier.config();
+    // Whitespace around a token is trimmed, so allow a little of it; a line
+    // beyond that is refused without being held.
+    let limit = config.max_token_bytes.saturating_add(256);
+    let mut all_ok = true;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    loop {
+        let line = match read_line(&mut input, limit) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                all_ok = false;
+                let error = Error::BadRequest {
+                    problem: format!("standard input cannot be read: {e}"),
+                };
+                let _ = writeln!(out, "{}", outcome_json(Err(&error)));
+                break;
+            }
+        };
+        let text = match line {
+            Line::TooLong(size) => {
+                all_ok = false;
+                let error = if config.enabled {
+                    Error::TokenTooLarge {
+                        size,
+                        max: config.max_token_bytes,
+                    }
+                } else {
+                    Error::Disabled {
+                        config: config.name.clone(),
+                    }
+                };
+                let _ = writeln!(out, "{}", outcome_json(Err(&error)));
+                continue;
+            }
+            Line::Text(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) => {
+                    all_ok = false;
+                    let line = json!({"ok": false, "error": {"kind": "malformed", "message": "the input line is not UTF-8", "hint": ErrorKind::Malformed.hint()}});
+                    let _ = writeln!(out, "{line}");
+                    continue;
+                }
+            },
+        };
+        let token = text.trim();
+        if token.is_empty() {
+            continue;
         }
-        Error::MissingExp { .. } => 10,
-        Error::Expired { .. }
-        | Error::NotYetValid { .. }
-        | Error::IssuedInFuture { .. }
-        | Error::MaxAgeExceeded { .. } => 11,
-        Error::IssuerMismatch { .. } | Error::AudienceMismatch { .. } => 12,
-        Error::MissingUserId { .. } => 13,
-        _ => 14,
+        let list = checker.check(token);
+        all_ok &= list.ok;
+        let _ = writeln!(out, "{}", checklist_json(&list));
+    }
+    let _ = out.flush();
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 
-fn print_checklist(verifier: &Verifier, result: &Result<MappedIdentity, Error>) {
+/// `text` with every control character escaped (`\n`, `\u{1b}`, …), and
+/// the Unicode marks that reorder or break lines, so that nothing printed
+/// from a token or a configuration can move the cursor or forge a line.
+fn safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || is_layout_mark(c) {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// [`safe`] for text with line breaks of its own (pretty JSON): each line escaped.
+fn safe_lines(text: &str) -> String {
+    text.split('\n').map(safe).collect::<Vec<_>>().join("\n")
+}
+
+/// Bidirectional overrides and isolates, and the line and paragraph separators.
+fn is_layout_mark(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+fn print_checklist(verifier: &Verifier, list: &Checklist) {
     let config = verifier.config();
     println!(
         "configuration `{}`: algorithms {}, key source {}",
-        config.name,
-        config
-            .algorithms
-            .iter()
-            .map(|a| a.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        safe(&config.name),
+        safe(
+            &config
+                .algorithms
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         config.key_source.type_name()
     );
-    let failed = result.as_ref().err().map(|e| (failed_step(e), e));
-    for (i, step) in STEPS.iter().enumerate() {
-        let n = i + 1;
-        match failed {
-            Some((f, e)) if f == n => {
+    for step in &list.steps {
+        let n = step.step;
+        let check = step.check;
+        match step.status {
+            StepStatus::Fail => {
+                let kind = list.error.as_ref().map_or("", |e| e.kind().as_str());
                 println!(
-                    "  [FAIL] {n:>2}. {step}\n           {} ({})\n           hint: {}",
-                    e,
-                    e.kind(),
-                    e.hint()
+                    "  [FAIL] {n:>2}. {check}\n           {} ({kind})\n           hint: {}",
+                    safe(step.message.as_deref().unwrap_or_default()),
+                    safe(step.hint.as_deref().unwrap_or_default()),
                 );
             }
-            Some((f, _)) if n > f => println!("  [ -- ] {n:>2}. {step} (not checked)"),
-            _ => println!("  [ ok ] {n:>2}. {step}"),
+            StepStatus::Skipped => println!("  [ -- ] {n:>2}. {check} (not checked)"),
+            StepStatus::Ok => println!("  [ ok ] {n:>2}. {check}"),
         }
     }
-    match result {
-        Ok(identity) => {
+    match (&list.identity, &list.error) {
+        (Some(identity), _) => {
             println!(
                 "accepted: user `{}` ({})",
-                identity.user_id, identity.user_type
+                safe(&identity.user_id),
+                safe(&identity.user_type)
             );
             for warning in &identity.warnings {
-                println!("  warning: {warning}");
+                println!("  warning: {}", safe(warning));
             }
             println!(
                 "{}",
-                serde_json::to_string_pretty(identity).unwrap_or_default()
+                safe_lines(&serde_json::to_string_pretty(identity).unwrap_or_default())
             );
         }
-        Err(e) => println!("rejected: {}", e.kind()),
+        (None, Some(e)) => println!("rejected: {}", e.kind()),
+        (None, None) => println!("rejected"),
     }
 }

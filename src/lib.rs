@@ -137,8 +137,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "admin")]
+mod admin;
+#[cfg(feature = "axum")]
+pub mod axum;
+pub mod checklist;
 mod clock;
 mod config;
+#[cfg(feature = "admin")]
+mod config_file;
 mod crypto;
 mod error;
 pub mod extract;
@@ -152,17 +159,23 @@ mod registry;
 #[cfg(feature = "remote")]
 mod remote;
 mod secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 mod store;
 mod time_fmt;
 mod validated;
 mod verify;
 
+#[cfg(feature = "admin")]
+pub use admin::{Admin, Caller, ConfigSummary, ConfigView};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
     Algorithm, ClaimNames, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_USER_TYPE, JwtConfig,
     KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, SecretSpec, StaticKey, UnknownAlgorithm,
     UserIdNormalize, UserScope,
 };
+#[cfg(feature = "admin")]
+pub use config_file::ConfigFile;
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
 pub use identity::{MappedIdentity, PromptValue, SystemPrompt};
@@ -175,6 +188,8 @@ pub use remote::{
     ManualClock, RemoteOptions, ReqwestFetch,
 };
 pub use secret::Secret;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{PurgeTask, SqlOptions, SqlStore};
 pub use store::{
     ConfigChange, ConfigStore, DEFAULT_REPLAY_CAPACITY, JtiKey, MemoryConfigStore,
     MemoryReplayStore, MemorySessionStore, MemoryStore, ReplayStore, Session, SessionStore,

@@ -540,3 +540,142 @@ fn batch_mode_shares_the_remote_key_cache() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(last_json_line(&out)["error"]["kind"], json!("config"));
 }
+
+/// CONTRACT section 5: the human output escapes control characters, so a
+/// signed value cannot move the cursor or forge a checklist line.
+#[test]
+fn human_mode_escapes_control_characters_in_everything_it_prints() {
+    let config = write_temp("escape.json", &config_json().to_string());
+    let now = NOW.to_string();
+    let evil = "evil\u{1b}[31mRED\nFAKE: [ ok ] all good";
+    let c1 = "csi\u{9b}2Jcleared\u{202e}desrever";
+    let cases = [
+        // The user ID (accepted or refused, it must not reach the terminal raw).
+        json!({"loginname": evil, "name": c1}),
+        // The display name, printed in the identity.
+        json!({"name": evil, "department": c1}),
+        // A value quoted in an error message.
+        json!({"iss": evil}),
+    ];
+    for extra in cases {
+        let mut claims = good_claims();
+        for (k, v) in extra.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        let out = run(
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--now",
+                &now,
+                &token(claims),
+            ],
+            None,
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(!stdout.contains('\u{1b}'), "raw ESC in: {stdout}");
+        assert!(!stdout.contains('\u{9b}'), "raw CSI in: {stdout}");
+        assert!(
+            !stdout.contains('\u{202e}'),
+            "raw bidi override in: {stdout}"
+        );
+        assert!(
+            !stdout.lines().any(|l| l.trim_start().starts_with("FAKE")),
+            "forged line in: {stdout}"
+        );
+        assert!(
+            stdout.contains("RED"),
+            "the value is shown escaped: {stdout}"
+        );
+    }
+}
+
+/// A configuration file over 1 MiB is a `config` error, read no further:
+/// `/dev/zero` stops at once instead of filling the memory.
+#[test]
+fn configuration_files_over_one_mib_are_refused_unread() {
+    let big = write_temp("big.json", &" ".repeat((1 << 20) + 1));
+    for path in ["/dev/zero", big.to_str().unwrap()] {
+        if !std::path::Path::new(path).exists() {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let out = run_json(std::path::Path::new(path), "0", "x.y.z");
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let json = last_json_line(&out);
+        assert_eq!(json["error"]["kind"], "config", "{json}");
+        assert!(
+            json["error"]["message"].as_str().unwrap().contains("1 MiB"),
+            "{json}"
+        );
+        // Not a timing assertion: /dev/zero read whole would never end.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    }
+    // Exactly 1 MiB is read (and then judged as a configuration).
+    let edge = write_temp("edge.json", &" ".repeat(1 << 20));
+    let json = last_json_line(&run_json(&edge, "0", "x.y.z"));
+    assert!(
+        !json["error"]["message"].as_str().unwrap().contains("1 MiB"),
+        "{json}"
+    );
+}
+
+/// The peak resident memory of a running process, in KiB (Linux).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A standard-input line longer than `max_token_bytes` is `token_too_large`
+/// without being held whole, and the next line is still read.
+#[test]
+fn long_standard_input_lines_are_refused_without_being_held() {
+    use std::io::{BufRead, BufReader};
+    let config = write_temp("long-line.json", &config_json().to_string());
+    let mut child = Command::new(binary())
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--now",
+            &NOW.to_string(),
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut input = child.stdin.take().unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..64 {
+        input.write_all(&chunk).unwrap();
+    }
+    input.write_all(b"\n").unwrap();
+    input
+        .write_all(format!("{}\n", token(good_claims())).as_bytes())
+        .unwrap();
+    input.flush().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    // The child is still running (stdin open): its peak memory so far.
+    let peak = peak_rss_kib(pid);
+    drop(input);
+    let status = child.wait().unwrap();
+    assert_eq!(lines[0]["error"]["kind"], "token_too_large", "{}", lines[0]);
+    let message = lines[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&(64usize << 20).to_string()), "{message}");
+    assert!(message.contains("16384"), "{message}");
+    assert_eq!(lines[1]["ok"], true, "{}", lines[1]);
+    assert_eq!(status.code(), Some(1));
+    if let Some(peak) = peak {
+        // 64 MiB went through; far less was ever resident.
+        assert!(peak < 32 * 1024, "peak RSS {peak} KiB");
+    }
+}

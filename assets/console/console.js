@@ -1,0 +1,2 @@
+// Placeholder: the CONSOLE stream provides the console's script.
+"use strict";

@@ -1,0 +1,642 @@
+//! The administrator's operations over a [`Registry`] and a [`ConfigStore`]
+//! (CONTRACT section 7), free of any web framework: summaries without
+//! secrets, a redacted view with its version, versioned changes, confirmed
+//! deletes and "test a token".
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::checklist::{self, Checklist};
+use crate::clock::{Clock, SystemClock};
+use crate::config::JwtConfig;
+use crate::error::Error;
+use crate::registry::Registry;
+use crate::store::{ConfigChange, ConfigStore, StoreError};
+
+/// Who asks for a change: it becomes the `created_by` of what they create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The break-glass administrator's token (`created_by` = `admin`).
+    AdminToken,
+    /// A signed-in user with the administrator's role (`created_by` = the user ID).
+    User(String),
+}
+
+impl Caller {
+    /// The `created_by` this caller leaves on a new configuration.
+    pub fn created_by(&self) -> &str {
+        match self {
+            Caller::AdminToken => "admin",
+            Caller::User(user_id) => user_id,
+        }
+    }
+}
+
+/// One line of the administrator's list (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigSummary {
+    /// The configuration's name.
+    pub name: String,
+    /// Whether it accepts tokens.
+    pub enabled: bool,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_modified: Option<OffsetDateTime>,
+    /// Who created it.
+    pub created_by: Option<String>,
+    /// Its issuer, if any.
+    pub issuer: Option<String>,
+    /// Its audience, if any.
+    pub audience: Option<String>,
+    /// The key source's type: `static`, `jwks`, `jwks_uri` or `issuer`.
+    pub key_source: &'static str,
+    /// Its allowed algorithms.
+    pub algorithms: Vec<String>,
+}
+
+impl ConfigSummary {
+    fn of(config: &JwtConfig) -> Self {
+        ConfigSummary {
+            name: config.name.clone(),
+            enabled: config.enabled,
+            last_modified: config.last_modified,
+            created_by: config.created_by.clone(),
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            key_source: config.key_source.type_name(),
+            algorithms: config
+                .algorithms
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+        }
+    }
+}
+
+/// A configuration as the administrator sees it: the CONTRACT section 1
+/// shape with every secret given as text or base64 replaced by
+/// `{"redacted":true}` (an `{"env":…}` reference is shown as is, and so is
+/// every secret member of an inline JWK Set), its version and its warnings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigView {
+    /// The redacted configuration.
+    pub config: Value,
+    /// [`JwtConfig::version`] of the stored configuration: the `ETag`.
+    pub version: String,
+    /// What a careful administrator should look at (no audience, a
+    /// configuration that routing can never choose, …).
+    pub warnings: Vec<String>,
+}
+
+/// The marker that stands for a stored secret.
+fn redacted() -> Value {
+    serde_json::json!({"redacted": true})
+}
+
+fn is_redacted(value: &Value) -> bool {
+    value
+        .as_object()
+        .is_some_and(|map| map.len() == 1 && map.get("redacted") == Some(&Value::Bool(true)))
+}
+
+/// The JWK members that hold secret or private key material (RFC 7518 section 6).
+const JWK_SECRET_MEMBERS: [&str; 8] = ["k", "d", "p", "q", "dp", "dq", "qi", "oth"];
+
+/// The configuration as JSON, secrets replaced by `{"redacted":true}`.
+fn redact(config: &JwtConfig) -> Value {
+    let mut value = serde_json::to_value(config).unwrap_or_default();
+    if let Some(source) = value.get_mut("key_source").and_then(Value::as_object_mut) {
+        if let Some(secret) = source.get_mut("secret") {
+            // A string (text) or {"base64": …}; {"env": …} is a reference.
+            if secret.is_string() || secret.get("base64").is_some() {
+                *secret = redacted();
+            }
+        }
+        if let Some(keys) = source
+            .get_mut("jwks")
+            .and_then(|jwks| jwks.get_mut("keys"))
+            .and_then(Value::as_array_mut)
+        {
+            for key in keys.iter_mut().filter_map(Value::as_object_mut) {
+                for member in JWK_SECRET_MEMBERS {
+                    if let Some(value) = key.get_mut(member) {
+                        *value = redacted();
+                    }
+                }
+            }
+        }
+    }
+    value
+}
+
+/// Puts the stored secrets back where `value` says `{"redacted":true}`: the
+/// static secret, and the secret members of an inline JWK Set's keys (matched
+/// by `kid`, else by position). A marker with nothing stored behind it is a
+/// `config` error naming the field.
+fn restore(value: &mut Value, stored: &JwtConfig) -> Result<(), Error> {
+    let stored = serde_json::to_value(stored).unwrap_or_default();
+    let stored_source = stored.get("key_source");
+    let Some(source) = value.get_mut("key_source").and_then(Value::as_object_mut) else {
+        return Ok(());
+    };
+    let nothing_stored = |field: String| {
+        Error::config(
+            field,
+            "`{\"redacted\":true}` keeps the stored secret, but there is no stored secret here",
+            "enter the secret itself",
+        )
+    };
+    if let Some(secret) = source.get_mut("secret")
+        && is_redacted(secret)
+    {
+        let kept = stored_source
+            .and_then(|s| s.get("secret"))
+            .filter(|s| !is_redacted(s))
+            .ok_or_else(|| nothing_stored("key_source.secret".to_owned()))?;
+        *secret = kept.clone();
+    }
+    let stored_keys = stored_source
+        .and_then(|s| s.get("jwks"))
+        .and_then(|jwks| jwks.get("keys"))
+        .and_then(Value::as_array);
+    if let Some(keys) = source
+        .get_mut("jwks")
+        .and_then(|jwks| jwks.get_mut("keys"))
+        .and_then(Value::as_array_mut)
+    {
+        for (i, key) in keys.iter_mut().enumerate() {
+            let Some(key) = key.as_object_mut() else {
+                continue;
+            };
+            let kid = key.get("kid").cloned();
+            let stored_key = stored_keys.and_then(|all| match &kid {
+                Some(kid) => all.iter().find(|k| k.get("kid") == Some(kid)),
+                None => all.get(i).filter(|k| k.get("kid").is_none()),
+            });
+            for member in JWK_SECRET_MEMBERS {
+                if let Some(value) = key.get_mut(member)
+                    && is_redacted(value)
+                {
+                    let kept = stored_key.and_then(|k| k.get(member)).ok_or_else(|| {
+                        nothing_stored(format!("key_source.jwks.keys[{i}].{member}"))
+                    })?;
+                    *value = kept.clone();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses one configuration sent by an administrator (not yet validated).
+/// `stored`: the configuration it replaces, whose secrets a
+/// `{"redacted":true}` keeps.
+fn parse_config(text: &str, stored: Option<&JwtConfig>) -> Result<JwtConfig, Error> {
+    let mut value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        // The configuration parser names the place of the syntax error.
+        Err(_) => {
+            JwtConfig::parse_json_list(text)?;
+            return Err(not_one_object());
+        }
+    };
+    if !value.is_object() {
+        return Err(not_one_object());
+    }
+    let mut configs = match stored {
+        Some(stored) if has_marker(&value) => {
+            restore(&mut value, stored)?;
+            JwtConfig::parse_json_list(&serde_json::to_string_pretty(&value).unwrap_or_default())?
+        }
+        _ => JwtConfig::parse_json_list(text)?,
+    };
+    match configs.pop() {
+        Some(config) if configs.is_empty() => Ok(config),
+        _ => Err(not_one_object()),
+    }
+}
+
+fn has_marker(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => is_redacted(value) || map.values().any(has_marker),
+        Value::Array(items) => items.iter().any(has_marker),
+        _ => false,
+    }
+}
+
+fn not_one_object() -> Error {
+    Error::config(
+        "configuration",
+        "the request body is not one JSON configuration object",
+        "send one configuration as a JSON object",
+    )
+}
+
+/// The version `if_match` names: `"…"`, `W/"…"` or bare; `*` matches any.
+fn matches_version(if_match: &str, current: &str) -> bool {
+    if_match.split(',').map(str::trim).any(|tag| {
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        let tag = tag
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap_or(tag);
+        tag == "*" || tag == current
+    })
+}
+
+/// The administrator's operations: summaries, a redacted view, versioned
+/// create/update/enable/delete, and "test a token" (CONTRACT section 7).
+///
+/// Every change is saved through the [`ConfigStore`] *before* it is applied
+/// to the registry, and only if the store accepts it: a failed save leaves
+/// the registry and the store as they were. Changes are serialised, so two
+/// administrators racing on one configuration get one success and one
+/// `version_conflict`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use jwt_sso::{Admin, Caller, ConfigFile, ConfigStore, ErrorKind, Registry};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("jwt-sso-admin-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # let path = dir.join("configs.json");
+/// std::fs::write(&path, "[]")?;
+/// let store = ConfigFile::new(&path);
+/// let (configs, _) = store.load().await.map_err(|e| e.to_string())?;
+/// let admin = Admin::new(Arc::new(Registry::from_configs(configs)?), store);
+///
+/// let created = admin.create(r#"{"name": "ERP", "token_name": "token",
+///     "algorithms": ["HS256"], "expiration_time": 3600, "claims": {"user_id": "sub"},
+///     "key_source": {"type": "static", "secret": "a-shared-secret-of-32-bytes-or-more!"}}"#,
+///     &Caller::AdminToken).await?;
+/// assert_eq!(created.config["key_source"]["secret"], serde_json::json!({"redacted": true}));
+/// assert_eq!(created.config["created_by"], "admin");
+///
+/// // A change needs the current version.
+/// let stale = admin.set_enabled("erp", false, Some("\"old\"")).await.unwrap_err();
+/// assert_eq!(stale.kind(), ErrorKind::VersionConflict);
+/// admin.set_enabled("erp", false, Some(&created.version)).await?;
+/// assert!(!admin.registry().get("ERP").unwrap().enabled);
+/// # Ok(()) }
+/// ```
+pub struct Admin<S> {
+    registry: Arc<Registry>,
+    store: S,
+    clock: Arc<dyn Clock>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+impl<S> std::fmt::Debug for Admin<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: ConfigStore> Admin<S> {
+    /// The operations over `registry`, saving through `store`. The registry
+    /// should hold what the store holds (built from [`ConfigStore::load`]).
+    pub fn new(registry: Arc<Registry>, store: S) -> Self {
+        Admin {
+            registry,
+            store,
+            clock: Arc::new(SystemClock),
+            writer: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Replaces the clock that stamps `last_modified` (default
+    /// [`SystemClock`]); give the registry the same one.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Every configuration, sorted by name, without secrets.
+    pub fn list(&self) -> Vec<ConfigSummary> {
+        self.registry.list().iter().map(ConfigSummary::of).collect()
+    }
+
+    /// The configuration called `name` (any case), redacted, with its
+    /// version and warnings. Unknown `name` is `unknown_config`.
+    pub fn view(&self, name: &str) -> Result<ConfigView, Error> {
+        let config = self.get(name)?;
+        Ok(self.view_of(&config))
+    }
+
+    fn view_of(&self, config: &JwtConfig) -> ConfigView {
+        ConfigView {
+            config: redact(config),
+            version: config.version(),
+            warnings: self.warnings(config),
+        }
+    }
+
+    /// The audience and disabled notes, then the registry's routing warnings.
+    fn warnings(&self, config: &JwtConfig) -> Vec<String> {
+        let mut out = warnings(config);
+        let key = config.name.to_lowercase();
+        out.extend(
+            self.registry
+                .warnings()
+                .into_iter()
+                .filter(|w| w.config.to_lowercase() == key)
+                .map(|w| w.message),
+        );
+        out
+    }
+
+    fn get(&self, name: &str) -> Result<JwtConfig, Error> {
+        self.registry.get(name).ok_or_else(|| self.unknown(name))
+    }
+
+    fn unknown(&self, name: &str) -> Error {
+        Error::UnknownConfig {
+            name: name.to_owned(),
+            known: self.registry.list().into_iter().map(|c| c.name).collect(),
+        }
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.clock.now()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Creates a configuration from its JSON text: `created_by` from
+    /// `caller`, `last_modified` now. Invalid is `config` (its field names
+    /// the place); a taken name (any case) is `duplicate_name`.
+    pub async fn create(&self, body: &str, caller: &Caller) -> Result<ConfigView, Error> {
+        let mut config = parse_config(body, None)?;
+        config.created_by = Some(caller.created_by().to_owned());
+        config.last_modified = Some(self.now());
+        let _writer = self.writer.lock().await;
+        if let Some(existing) = self.registry.get(&config.name) {
+            return Err(Error::DuplicateName {
+                name: config.name,
+                existing: existing.name,
+            });
+        }
+        config.validate()?;
+        let mut after = self.registry.list();
+        after.push(config.clone());
+        self.save(ConfigChange::Create(&config), &after, &config.name)
+            .await?;
+        self.registry.replace_all(after)?;
+        Ok(self.view_of(&config))
+    }
+
+    /// Replaces the configuration called `name` with the JSON text `body`
+    /// (which may rename it), if `if_match` names its current version.
+    /// Secrets sent as `{"redacted":true}` keep the stored ones; `created_by`
+    /// is kept and `last_modified` set to now.
+    ///
+    /// No `if_match` is `precondition_required`; a stale one is
+    /// `version_conflict` and changes nothing.
+    pub async fn update(
+        &self,
+        name: &str,
+        body: &str,
+        if_match: Option<&str>,
+    ) -> Result<ConfigView, Error> {
+        let _writer = self.writer.lock().await;
+        let old = self.current(name, if_match)?;
+        let mut config = parse_config(body, Some(&old))?;
+        config.created_by = old.created_by.clone();
+        config.last_modified = Some(self.now());
+        if config.name.to_lowercase() != old.name.to_lowercase()
+            && let Some(existing) = self.registry.get(&config.name)
+        {
+            return Err(Error::DuplicateName {
+                name: config.name,
+                existing: existing.name,
+            });
+        }
+        config.validate()?;
+        self.replace(&old, config).await
+    }
+
+    /// Enables or disables the configuration called `name`, if `if_match`
+    /// names its current version (as [`Admin::update`]).
+    pub async fn set_enabled(
+        &self,
+        name: &str,
+        enabled: bool,
+        if_match: Option<&str>,
+    ) -> Result<ConfigView, Error> {
+        let _writer = self.writer.lock().await;
+        let old = self.current(name, if_match)?;
+        let mut config = old.clone();
+        config.enabled = enabled;
+        config.last_modified = Some(self.now());
+        self.replace(&old, config).await
+    }
+
+    /// Deletes the configuration called `name` when `confirm` is its name
+    /// (compared without regard to case, as names are); otherwise
+    /// `confirmation_required`. Returns the deleted configuration.
+    pub async fn delete(&self, name: &str, confirm: Option<&str>) -> Result<JwtConfig, Error> {
+        let _writer = self.writer.lock().await;
+        let old = self.get(name)?;
+        if confirm.map(str::to_lowercase) != Some(old.name.to_lowercase()) {
+            return Err(Error::ConfirmationRequired { config: old.name });
+        }
+        let after: Vec<JwtConfig> = self
+            .registry
+            .list()
+            .into_iter()
+            .filter(|c| c.name != old.name)
+            .collect();
+        self.save(ConfigChange::Delete { name: &old.name }, &after, &old.name)
+            .await?;
+        self.registry.replace_all(after)?;
+        Ok(old)
+    }
+
+    /// Checks `token` against the configuration called `name`, step by step
+    /// (CONTRACT section 2), at `now` or the registry's time. A dry run: no
+    /// user is created, no `jti` is used up, no session starts.
+    pub async fn test(
+        &self,
+        name: &str,
+        token: &str,
+        now: Option<i64>,
+    ) -> Result<Checklist, Error> {
+        let verifier = self
+            .registry
+            .verifier(name)
+            .ok_or_else(|| self.unknown(name))?;
+        Ok(checklist::check(&verifier, token, now).await)
+    }
+
+    /// The configuration called `name`, if `if_match` names its version.
+    fn current(&self, name: &str, if_match: Option<&str>) -> Result<JwtConfig, Error> {
+        let old = self.get(name)?;
+        let Some(if_match) = if_match else {
+            return Err(Error::PreconditionRequired { config: old.name });
+        };
+        let current = old.version();
+        if !matches_version(if_match, &current) {
+            return Err(Error::VersionConflict {
+                config: old.name,
+                expected: if_match.trim().to_owned(),
+                current,
+            });
+        }
+        Ok(old)
+    }
+
+    /// Saves `config` in place of `old`, then applies it to the registry.
+    async fn replace(&self, old: &JwtConfig, config: JwtConfig) -> Result<ConfigView, Error> {
+        let version = old.version();
+        let after: Vec<JwtConfig> = self
+            .registry
+            .list()
+            .into_iter()
+            .map(|c| {
+                if c.name == old.name {
+                    config.clone()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let change = ConfigChange::Update {
+            name: &old.name,
+            expected_version: &version,
+            config: &config,
+        };
+        self.save(change, &after, &old.name).await?;
+        self.registry.replace_all(after)?;
+        Ok(self.view_of(&config))
+    }
+
+    async fn save(
+        &self,
+        change: ConfigChange<'_>,
+        after: &[JwtConfig],
+        name: &str,
+    ) -> Result<u64, Error> {
+        self.store.apply(change, after).await.map_err(|e| match e {
+            StoreError::Conflict => match change {
+                ConfigChange::Create(config) => Error::DuplicateName {
+                    name: config.name.clone(),
+                    existing: config.name.clone(),
+                },
+                ConfigChange::Update {
+                    expected_version, ..
+                } => Error::VersionConflict {
+                    config: name.to_owned(),
+                    expected: expected_version.to_owned(),
+                    current: "(changed in the store)".to_owned(),
+                },
+                ConfigChange::Delete { .. } => Error::UnknownConfig {
+                    name: name.to_owned(),
+                    known: Vec::new(),
+                },
+            },
+            StoreError::Failed(source) => Error::Store {
+                action: format!("saving configuration `{name}`"),
+                source,
+            },
+        })
+    }
+}
+
+/// The notes of one configuration alone (routing notes come from the registry).
+fn warnings(config: &JwtConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    if config.audience.is_none() {
+        out.push(
+            "no `audience` is set: tokens the issuer made for any other service are accepted too; set the audience this server expects".to_owned(),
+        );
+    }
+    if !config.enabled {
+        out.push(
+            "the configuration is disabled: every token is refused with `disabled`".to_owned(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_accepts_quoted_weak_bare_lists_and_star() {
+        assert!(matches_version("\"abc\"", "abc"));
+        assert!(matches_version("W/\"abc\"", "abc"));
+        assert!(matches_version("abc", "abc"));
+        assert!(matches_version("\"x\", \"abc\"", "abc"));
+        assert!(matches_version("*", "abc"));
+        assert!(!matches_version("\"abd\"", "abc"));
+        assert!(!matches_version("", "abc"));
+    }
+
+    #[test]
+    fn redaction_hides_text_and_base64_secrets_and_jwk_secret_members() {
+        let text = JwtConfig::parse_json_list(
+            r#"{"name": "A", "token_name": "t", "algorithms": ["HS256"], "expiration_time": 1,
+                "key_source": {"type": "static", "secret": {"base64": "c2VjcmV0"}}, "claims": {"user_id": "sub"}}"#,
+        )
+        .unwrap()
+        .remove(0);
+        let view = redact(&text);
+        assert_eq!(view["key_source"]["secret"], redacted());
+        assert!(!view.to_string().contains("c2VjcmV0"));
+
+        let env = JwtConfig::parse_json_list(
+            r#"{"name": "A", "token_name": "t", "algorithms": ["HS256"], "expiration_time": 1,
+                "key_source": {"type": "static", "secret": {"env": "VAR"}}, "claims": {"user_id": "sub"}}"#,
+        )
+        .unwrap()
+        .remove(0);
+        assert_eq!(
+            redact(&env)["key_source"]["secret"],
+            serde_json::json!({"env": "VAR"})
+        );
+
+        let jwks = JwtConfig::parse_json_list(
+            r#"{"name": "A", "token_name": "t", "algorithms": ["HS256"], "expiration_time": 1,
+                "key_source": {"type": "jwks", "jwks": {"keys": [{"kty": "oct", "kid": "1", "k": "c2VjcmV0"}]}},
+                "claims": {"user_id": "sub"}}"#,
+        )
+        .unwrap()
+        .remove(0);
+        let mut view = redact(&jwks);
+        assert_eq!(view["key_source"]["jwks"]["keys"][0]["k"], redacted());
+        restore(&mut view, &jwks).unwrap();
+        assert_eq!(view["key_source"]["jwks"]["keys"][0]["k"], "c2VjcmV0");
+    }
+
+    #[test]
+    fn a_marker_without_a_stored_secret_names_the_field() {
+        let stored = JwtConfig::parse_json_list(
+            r#"{"name": "A", "token_name": "t", "algorithms": ["HS256"], "expiration_time": 1,
+                "key_source": {"type": "jwks_uri", "url": "https://idp.example.com/jwks"}, "claims": {"user_id": "sub"}}"#,
+        )
+        .unwrap()
+        .remove(0);
+        let mut sent =
+            serde_json::json!({"key_source": {"type": "static", "secret": {"redacted": true}}});
+        match restore(&mut sent, &stored) {
+            Err(Error::Config { field, .. }) => assert_eq!(field, "key_source.secret"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

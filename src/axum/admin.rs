@@ -1,0 +1,537 @@
+//! The administrator's JSON API and web console as an axum [`Router`]
+//! (CONTRACT section 7). Everything it does is [`Admin`]'s; this module maps
+//! HTTP onto it.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /api/admin/configs` | `200`, summaries sorted by name |
+//! | `GET /api/admin/configs/{name}` | `200`, the redacted configuration, `ETag` |
+//! | `POST /api/admin/configs` | `201` (`400` `config` with `field`, `409` `duplicate_name`) |
+//! | `PUT /api/admin/configs/{name}` + `If-Match` | `200`, new `ETag` (`428`, `412`) |
+//! | `PATCH /api/admin/configs/{name}` `{"enabled":…}` + `If-Match` | `200` |
+//! | `DELETE /api/admin/configs/{name}?confirm={name}` | `204` (`400` `confirmation_required`) |
+//! | `POST /api/admin/configs/{name}/test` `{"token","now"?}` | `200`, the checklist |
+//! | `GET /admin`, `/admin/console.js`, `/admin/console.css` | the console (no data, no credentials) |
+//!
+//! Names in paths are matched without regard to case. Errors are
+//! `{"error":{"kind","message","hint","field"?}}` with the status of their
+//! kind. The configuration's warnings travel in the `X-Config-Warnings`
+//! header (a JSON array of strings, non-ASCII escaped) of `GET`, `POST`,
+//! `PUT` and `PATCH` answers, so that the body stays the configuration a
+//! client sends back.
+//!
+//! **Who may call the API** ([`AdminAccess`]): `Authorization: Bearer
+//! <admin token>` (compared in constant time), or a session (`X-Auth-Token`)
+//! whose user has the administrator's role, resolved by the host's
+//! [`SessionResolver`]. Credentials are read from headers only, never from
+//! cookies, so a cross-site form cannot use them. No or a bad credential is
+//! `401` `unauthorized` (with `WWW-Authenticate: Bearer`); a session without
+//! the role is `403` `forbidden`.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use jwt_sso::axum::admin::{AdminAccess, router};
+//! use jwt_sso::{Admin, ConfigFile, ConfigStore, Registry};
+//!
+//! # async fn host() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = ConfigFile::new("jwt-configs.json");
+//! let (configs, _) = store.load().await.map_err(|e| e.to_string())?;
+//! let admin = Arc::new(Admin::new(Arc::new(Registry::from_configs(configs)?), store));
+//! let access = AdminAccess::from_env(); // JWT_SSO_ADMIN_TOKEN, read once
+//! let app: axum::Router = router(admin, access); // merge into the host's router
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::admin::{Admin, Caller, ConfigView};
+use crate::error::{Error, ErrorKind};
+use crate::store::ConfigStore;
+
+/// The environment variable that holds the break-glass administrator's token.
+pub const ADMIN_TOKEN_VAR: &str = "JWT_SSO_ADMIN_TOKEN";
+
+/// The role a session's user needs by default (`login_server --admin-role`).
+pub const DEFAULT_ADMIN_ROLE: &str = "Administrator";
+
+/// The console's `Content-Security-Policy`: nothing but the page's own
+/// script, styles and API.
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const INDEX_HTML: &str = include_str!("../../assets/console/index.html");
+const CONSOLE_JS: &str = include_str!("../../assets/console/console.js");
+const CONSOLE_CSS: &str = include_str!("../../assets/console/console.css");
+
+/// The user behind a session, as far as the admin API needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    /// The user ID (it becomes `created_by` of what the user creates).
+    pub user_id: String,
+    /// The user's roles.
+    pub roles: Vec<String>,
+}
+
+/// A boxed future, as [`SessionResolver`] returns it.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How the admin API finds the user of an `X-Auth-Token` session: the host's
+/// session store. `Ok(None)` is an unknown or expired session (`401`); an
+/// error (the store is down) is answered with its kind's status.
+///
+/// A closure `Fn(String) -> impl Future<Output = Result<Option<SessionUser>, Error>>`
+/// is a resolver.
+pub trait SessionResolver: Send + Sync + 'static {
+    /// The user of the session whose opaque token is `token`.
+    fn resolve<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<SessionUser>, Error>>;
+}
+
+impl<F, Fut> SessionResolver for F
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<SessionUser>, Error>> + Send + 'static,
+{
+    fn resolve<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<SessionUser>, Error>> {
+        Box::pin(self(token.to_owned()))
+    }
+}
+
+/// Who may call the admin API: the break-glass token and/or sessions with
+/// the administrator's role. [`AdminAccess::default`] lets nobody in.
+#[derive(Clone, Default)]
+pub struct AdminAccess {
+    /// SHA-256 of the admin token: the token itself is not kept.
+    token_digest: Option<[u8; 32]>,
+    sessions: Option<Arc<dyn SessionResolver>>,
+    role: Option<String>,
+}
+
+impl std::fmt::Debug for AdminAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminAccess")
+            .field("admin_token", &self.token_digest.map(|_| "[redacted]"))
+            .field("sessions", &self.sessions.is_some())
+            .field("role", &self.role())
+            .finish()
+    }
+}
+
+impl AdminAccess {
+    /// Nobody gets in (add [`with_admin_token`](Self::with_admin_token) or
+    /// [`with_sessions`](Self::with_sessions)).
+    pub fn new() -> Self {
+        AdminAccess::default()
+    }
+
+    /// The admin token from `JWT_SSO_ADMIN_TOKEN`, read now; an absent or
+    /// empty variable gives no such access.
+    pub fn from_env() -> Self {
+        match std::env::var(ADMIN_TOKEN_VAR) {
+            Ok(token) => AdminAccess::new().with_admin_token(token),
+            Err(_) => AdminAccess::new(),
+        }
+    }
+
+    /// Accepts `Authorization: Bearer <token>`; an empty token gives no access.
+    pub fn with_admin_token(mut self, token: impl AsRef<str>) -> Self {
+        let token = token.as_ref();
+        self.token_digest = (!token.is_empty()).then(|| Sha256::digest(token.as_bytes()).into());
+        self
+    }
+
+    /// Accepts `X-Auth-Token` sessions whose user has `role` (exact match),
+    /// found through `resolver`.
+    pub fn with_sessions(
+        mut self,
+        resolver: impl SessionResolver,
+        role: impl Into<String>,
+    ) -> Self {
+        self.sessions = Some(Arc::new(resolver));
+        self.role = Some(role.into());
+        self
+    }
+
+    /// The role a session's user needs.
+    pub fn role(&self) -> &str {
+        self.role.as_deref().unwrap_or(DEFAULT_ADMIN_ROLE)
+    }
+
+    /// Who the request's headers say the caller is.
+    pub async fn authorize(&self, headers: &HeaderMap) -> Result<Caller, Error> {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            });
+        if let (Some(token), Some(expected)) = (bearer, &self.token_digest) {
+            let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            if bool::from(presented.ct_eq(expected)) {
+                return Ok(Caller::AdminToken);
+            }
+        }
+        let session = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
+        if let (Some(token), Some(sessions)) = (session, &self.sessions) {
+            let Some(user) = sessions.resolve(token.trim()).await? else {
+                return Err(unauthorized("the session is unknown or has ended"));
+            };
+            if user.roles.iter().any(|r| r == self.role()) {
+                return Ok(Caller::User(user.user_id));
+            }
+            return Err(Error::Forbidden {
+                problem: format!(
+                    "the session's user does not have the administrator's role `{}`",
+                    self.role()
+                ),
+            });
+        }
+        Err(unauthorized(match (bearer, session) {
+            (Some(_), _) => "the administrator's token is not valid",
+            (None, Some(_)) => "sessions cannot administer this server",
+            (None, None) => {
+                "no credential: send `Authorization: Bearer <admin token>` or `X-Auth-Token`"
+            }
+        }))
+    }
+}
+
+fn unauthorized(problem: &str) -> Error {
+    Error::Unauthorized {
+        problem: problem.to_owned(),
+    }
+}
+
+struct Ctx<S> {
+    admin: Arc<Admin<S>>,
+    access: AdminAccess,
+}
+
+type Shared<S> = State<Arc<Ctx<S>>>;
+
+/// The admin API and the console, ready to merge into a host's router.
+pub fn router<S: ConfigStore + 'static>(admin: Arc<Admin<S>>, access: AdminAccess) -> Router {
+    let ctx = Arc::new(Ctx { admin, access });
+    Router::new()
+        .route("/api/admin/configs", get(list::<S>).post(create::<S>))
+        .route(
+            "/api/admin/configs/{name}",
+            get(view::<S>)
+                .put(update::<S>)
+                .patch(patch::<S>)
+                .delete(delete::<S>),
+        )
+        .route("/api/admin/configs/{name}/test", post(test::<S>))
+        .route("/admin", get(console_page))
+        .route("/admin/console.js", get(console_js))
+        .route("/admin/console.css", get(console_css))
+        .with_state(ctx)
+}
+
+/// An error as the admin API answers it.
+struct ApiError(Error);
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        let kind = error.kind();
+        let mut body = json!({
+            "kind": kind.as_str(),
+            "message": error.to_string(),
+            "hint": error.hint(),
+        });
+        if let Error::Config { field, .. } = &error
+            && field != "configuration"
+        {
+            body["field"] = Value::String(field.clone());
+        }
+        if kind == ErrorKind::Store || kind == ErrorKind::Io {
+            tracing::error!(target: "jwt_sso", kind = kind.as_str(), error = %error, "admin API: saving failed");
+        }
+        let status =
+            StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response =
+            (status, api_headers(), axum::Json(json!({"error": body}))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+fn bad_request(problem: impl Into<String>) -> ApiError {
+    ApiError(Error::BadRequest {
+        problem: problem.into(),
+    })
+}
+
+fn api_headers() -> [(HeaderName, HeaderValue); 2] {
+    [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    ]
+}
+
+/// A JSON answer with the API's headers.
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, api_headers(), axum::Json(body)).into_response()
+}
+
+/// A configuration view: its body, `ETag` and `X-Config-Warnings`.
+fn view_response(status: StatusCode, view: ConfigView) -> Response {
+    let mut response = json_response(status, view.config);
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", view.version)) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Ok(warnings) = HeaderValue::from_str(&ascii_json(&view.warnings)) {
+        headers.insert(HeaderName::from_static("x-config-warnings"), warnings);
+    }
+    response
+}
+
+/// JSON with every non-ASCII or control character as a `\u` escape, so it fits a header.
+fn ascii_json(items: &[String]) -> String {
+    let text = serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned());
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+fn path_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(name)| name).map_err(|e| {
+        bad_request(format!(
+            "the configuration name in the path cannot be read: {e}"
+        ))
+    })
+}
+
+fn body_text(body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            bad_request("the request body is too large")
+        } else {
+            bad_request(format!("the request body cannot be read: {e}"))
+        }
+    })?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| bad_request("the request body is not UTF-8"))
+}
+
+fn if_match(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get(header::IF_MATCH) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(|v| Some(v.to_owned()))
+            .map_err(|_| bad_request("the If-Match header is not ASCII")),
+    }
+}
+
+/// The request's JSON object body with exactly the members `allowed`.
+fn json_object(text: &str, allowed: &[&str]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| bad_request(format!("the request body is not JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(bad_request("the request body is not a JSON object"));
+    };
+    if let Some(extra) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(bad_request(format!(
+            "unknown member `{}` in the request body; expected {}",
+            crate::error::escape_controls(extra),
+            allowed.join(", ")
+        )));
+    }
+    Ok(map)
+}
+
+async fn list<S: ConfigStore + 'static>(State(ctx): Shared<S>, headers: HeaderMap) -> Response {
+    match ctx.access.authorize(&headers).await {
+        Ok(_) => json_response(
+            StatusCode::OK,
+            serde_json::to_value(ctx.admin.list()).unwrap_or_default(),
+        ),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+async fn view<S: ConfigStore + 'static>(
+    State(ctx): Shared<S>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    ctx.access.authorize(&headers).await?;
+    let name = path_name(path)?;
+    Ok(view_response(StatusCode::OK, ctx.admin.view(&name)?))
+}
+
+async fn create<S: ConfigStore + 'static>(
+    State(ctx): Shared<S>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = ctx.access.authorize(&headers).await?;
+    let text = body_text(body)?;
+    let view = ctx.admin.create(&text, &caller).await?;
+    Ok(view_response(StatusCode::CREATED, view))
+}
+
+async fn update<S: ConfigStore + 'static>(
+    State(ctx): Shared<S>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    ctx.access.authorize(&headers).await?;
+    let name = path_name(path)?;
+    let text = body_text(body)?;
+    let version = if_match(&headers)?;
+    let view = ctx.admin.update(&name, &text, version.as_deref()).await?;
+    Ok(view_response(StatusCode::OK, view))
+}
+
+async fn patch<S: ConfigStore + 'static>(
+    State(ctx): Shared<S>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    ctx.access.authorize(&headers).await?;
+    let name = path_name(path)?;
+    let text = body_text(body)?;
+    let version = if_match(&headers)?;
+    let map = json_object(&text, &["enabled"])?;
+    let Some(enabled) = map.get("enabled").and_then(Value::as_bool) else {
+        return Err(bad_request(
+            "the request body must be {\"enabled\": true} or {\"enabled\": false}",
+        ));
+    };
+    let view = ctx
+        .admin
+        .set_enabled(&name, enabled, version.as_deref())
+        .await?;
+    Ok(view_response(StatusCode::OK, view))
+}
+
+async fn delete<S: ConfigStore + 'static>(
+    State(ctx): Shared<S>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    ctx.access.authorize(&headers).await?;
+    let name = path_name(path)?;
+    let confirms: Vec<String> = uri
+        .query()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| k == "confirm")
+                .map(|(_, v)| v.into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let confirm = match confirms.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
+    };
+    ctx.admin.delete(&name, confirm).await?;
+    Ok((StatusCode::NO_CONTENT, api_headers()).into_response())
+}
+
+async fn test<S: ConfigStore + 'static>(
+    State(ctx): Shared<S>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    ctx.access.authorize(&headers).await?;
+    let name = path_name(path)?;
+    let text = body_text(body)?;
+    let map = json_object(&text, &["token", "now"])?;
+    let Some(token) = map.get("token").and_then(Value::as_str) else {
+        return Err(bad_request("the request body needs `token`, a string"));
+    };
+    let now = match map.get("now") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_i64()
+                .or_else(|| {
+                    value
+                        .as_f64()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f.floor() as i64)
+                })
+                .ok_or_else(|| bad_request("`now` must be a number of seconds since 1970"))?,
+        ),
+    };
+    let list = ctx.admin.test(&name, token.trim(), now).await?;
+    Ok(json_response(StatusCode::OK, list.to_json()))
+}
+
+fn console_asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONSOLE_CSP),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn console_page() -> Response {
+    console_asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+async fn console_js() -> Response {
+    console_asset("text/javascript; charset=utf-8", CONSOLE_JS)
+}
+
+async fn console_css() -> Response {
+    console_asset("text/css; charset=utf-8", CONSOLE_CSS)
+}

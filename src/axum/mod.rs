@@ -1,0 +1,3 @@
+//! axum integration (cargo feature `axum`).
+
+pub mod admin;

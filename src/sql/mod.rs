@@ -1,0 +1,817 @@
+//! The SQL stores (cargo features `sqlite` and `postgres`): users, used
+//! `jti`s, sessions and configurations in one database, shared by every
+//! instance that opens it.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Row as _;
+
+use crate::clock::{Clock as _, SystemClock};
+use crate::config::JwtConfig;
+use crate::store::{
+    ConfigChange, ConfigStore, JtiKey, ReplayStore, Session, SessionStore, StoreError, User,
+    UserStore,
+};
+
+mod schema;
+
+use schema::Dialect;
+
+/// Settings of a [`SqlStore`].
+///
+/// ```
+/// use std::time::Duration;
+/// use jwt_sso::SqlOptions;
+///
+/// let options = SqlOptions::default()
+///     .max_connections(20)
+///     .timeout(Duration::from_secs(2));
+/// assert_eq!(options.max_connections, 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqlOptions {
+    /// The most connections the pool opens (default 10; at least 1).
+    pub max_connections: u32,
+    /// How long one store operation may take in all: waiting for a
+    /// connection, a lock and every statement (default 3 s). Past it the
+    /// operation fails with [`StoreError::Failed`].
+    pub timeout: Duration,
+}
+
+impl Default for SqlOptions {
+    fn default() -> Self {
+        SqlOptions {
+            max_connections: 10,
+            timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+impl SqlOptions {
+    /// Sets [`SqlOptions::max_connections`].
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Sets [`SqlOptions::timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+#[derive(Clone)]
+enum Pool {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the store's pool and `$sql` to its
+/// [`Dialect`]; the body is compiled once per backend.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident, $sql:ident| $body:expr) => {
+        match &$store.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite($pool) => {
+                let $sql: &Dialect = &schema::SQLITE;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Pool::Postgres($pool) => {
+                let $sql: &Dialect = &schema::POSTGRES;
+                $body
+            }
+        }
+    };
+}
+
+/// Users, used `jti`s, sessions and configurations in SQLite or PostgreSQL:
+/// it implements [`UserStore`], [`ReplayStore`], [`SessionStore`] and
+/// [`ConfigStore`]. Several instances that open one PostgreSQL database
+/// share all four.
+///
+/// - **Schema:** created on open, idempotently, in tables named `jwt_sso_*`
+///   (so they can live in the host's own database), with a version row in
+///   `jwt_sso_schema` for later migrations. A database written by a newer
+///   release is refused rather than misread.
+/// - **Atomicity:** users and used `jti`s are insert-on-conflict on their
+///   keys, so racing instances create one user and accept a `jti` once;
+///   a session insert and the trimming of the user's oldest sessions are one
+///   transaction; each configuration change and its revision bump are one
+///   transaction, an update is a compare-and-swap on
+///   [`JwtConfig::version`]. A failure leaves nothing half-written.
+/// - **Bounded waits:** a pool of at most [`SqlOptions::max_connections`],
+///   and every operation gives up after [`SqlOptions::timeout`] (3 s) with
+///   [`StoreError::Failed`]: a database that is down, locked or slow never
+///   stalls a caller longer. PostgreSQL gets the same `statement_timeout`
+///   and `lock_timeout`; SQLite runs in WAL mode with a busy timeout, so a
+///   long write does not stall reads. A PostgreSQL server that goes away and
+///   comes back is reconnected to on the next operation; the store needs no
+///   rebuilding.
+/// - **Secrets:** configurations are stored with their secrets (as
+///   [`JwtConfig::to_json_string`] writes them), so protect the database
+///   like the configuration file. `Debug` shows the backend and the place,
+///   never a password.
+/// - **TLS to PostgreSQL** is not compiled in. A host that needs it enables
+///   it through feature unification: `sqlx = { version = "0.8", features =
+///   ["tls-rustls"] }` in its own `Cargo.toml`, and `?sslmode=require` in
+///   the URL.
+///
+/// The clone is cheap and shares the pool.
+///
+/// ```
+/// # #[cfg(feature = "sqlite")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), jwt_sso::StoreError> {
+/// use jwt_sso::{JtiKey, ReplayStore, SqlStore};
+///
+/// let dir = std::env::temp_dir().join(format!("jwt-sso-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// // A file path opens SQLite; `postgres://user@host:5432/db` opens PostgreSQL.
+/// let store = SqlStore::open(dir.join("jwt-sso.sqlite").to_str().unwrap()).await?;
+///
+/// let key = JtiKey { config: "ERP", issuer: "https://erp.example.com", jti: "a1" };
+/// assert!(store.record(key, 2_000_000_000, 1_767_225_600).await?); // first use
+/// assert!(!store.record(key, 2_000_000_000, 1_767_225_601).await?); // a replay
+/// # store.close().await;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "sqlite"))]
+/// # fn main() {}
+/// ```
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: Pool,
+    timeout: Duration,
+    /// For `Debug` and messages: the file, or `host:port/database`.
+    place: Arc<str>,
+}
+
+impl fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend_name())
+            .field("place", &self.place)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqlStore {
+    /// Opens the store at `target` with [`SqlOptions::default`]:
+    /// `postgres://…` or `postgresql://…` is PostgreSQL, `sqlite:…` or any
+    /// other text is an SQLite file path (created when missing).
+    pub async fn open(target: &str) -> Result<SqlStore, StoreError> {
+        SqlStore::open_with(target, &SqlOptions::default()).await
+    }
+
+    /// [`SqlStore::open`] with `options`.
+    pub async fn open_with(target: &str, options: &SqlOptions) -> Result<SqlStore, StoreError> {
+        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            return SqlStore::postgres(target, options).await;
+            #[cfg(not(feature = "postgres"))]
+            return Err(StoreError::failed(
+                "a postgres:// database needs jwt-sso's cargo feature `postgres`",
+            ));
+        }
+        #[cfg(feature = "sqlite")]
+        {
+            let path = target.strip_prefix("sqlite://").unwrap_or(target);
+            let path = path.strip_prefix("sqlite:").unwrap_or(path);
+            if path.is_empty() || path.starts_with(":memory:") {
+                return Err(StoreError::failed(
+                    "an SQLite store needs a database file (an in-memory database \
+                     is not shared between the pool's connections)",
+                ));
+            }
+            SqlStore::sqlite(path, options).await
+        }
+        #[cfg(not(feature = "sqlite"))]
+        {
+            Err(StoreError::failed(
+                "an SQLite database file needs jwt-sso's cargo feature `sqlite`; \
+                 PostgreSQL is given as postgres://USER@HOST:PORT/DB",
+            ))
+        }
+    }
+
+    /// Opens (creating when missing) the SQLite database file at `path`.
+    #[cfg(feature = "sqlite")]
+    pub async fn sqlite(
+        path: impl AsRef<std::path::Path>,
+        options: &SqlOptions,
+    ) -> Result<SqlStore, StoreError> {
+        use sqlx::sqlite::{
+            SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+        };
+        let path = path.as_ref();
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(options.timeout);
+        let place = path.display().to_string();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(options.timeout)
+            .connect_lazy_with(connect);
+        SqlStore::ready(Pool::Sqlite(pool), options, place).await
+    }
+
+    /// Connects to the PostgreSQL database at `url`
+    /// (`postgres://USER[:PASSWORD]@HOST:PORT/DATABASE[?…]`).
+    #[cfg(feature = "postgres")]
+    pub async fn postgres(url: &str, options: &SqlOptions) -> Result<SqlStore, StoreError> {
+        use std::str::FromStr as _;
+
+        use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+        // sqlx's URL errors do not quote the URL, so no password reaches a message.
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| fail_message("PostgreSQL", "reading the database URL", e))?;
+        let millis = options.timeout.as_millis().to_string();
+        let place = format!(
+            "{}:{}/{}",
+            connect.get_host(),
+            connect.get_port(),
+            connect.get_database().unwrap_or("")
+        );
+        let connect = connect.application_name("jwt-sso").options([
+            ("statement_timeout", millis.as_str()),
+            ("lock_timeout", millis.as_str()),
+            // A client that vanishes inside a transaction does not hold its locks for long.
+            ("idle_in_transaction_session_timeout", "30000"),
+        ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(options.timeout)
+            // Every checkout pings its connection, so connections broken by a
+            // server restart are replaced instead of failing a request.
+            .test_before_acquire(true)
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(connect);
+        SqlStore::ready(Pool::Postgres(pool), options, place).await
+    }
+
+    async fn ready(
+        pool: Pool,
+        options: &SqlOptions,
+        place: String,
+    ) -> Result<SqlStore, StoreError> {
+        let store = SqlStore {
+            pool,
+            timeout: options.timeout,
+            place: place.into(),
+        };
+        store
+            .run("creating the schema", store.create_schema())
+            .await?;
+        Ok(store)
+    }
+
+    /// `SQLite` or `PostgreSQL`.
+    pub fn backend_name(&self) -> &'static str {
+        with_pool!(self, |_pool, sql| sql.name)
+    }
+
+    /// Closes every connection; later operations fail.
+    pub async fn close(&self) {
+        with_pool!(self, |pool, _sql| pool.close().await)
+    }
+
+    /// Starts a task that deletes expired used `jti`s and sessions every
+    /// `every` (by the system clock), logging failures as warnings. The task
+    /// stops when the returned [`PurgeTask`] is dropped. Needs a tokio runtime.
+    pub fn spawn_purge(&self, every: Duration) -> PurgeTask {
+        let store = self.clone();
+        let every = every.max(Duration::from_millis(10));
+        PurgeTask(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let now = SystemClock.now();
+                match ReplayStore::purge_expired(&store, now).await {
+                    Ok(n) if n > 0 => {
+                        tracing::debug!(target: "jwt_sso", purged = n, "expired used jti purged")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(target: "jwt_sso", error = %e, "purging used jti failed")
+                    }
+                }
+                match SessionStore::purge_expired(&store, now).await {
+                    Ok(n) if n > 0 => {
+                        tracing::debug!(target: "jwt_sso", purged = n, "expired sessions purged")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(target: "jwt_sso", error = %e, "purging sessions failed")
+                    }
+                }
+            }
+        }))
+    }
+
+    /// Bounds `op` by the store's timeout and turns its failure into a
+    /// [`StoreError`] that names the backend and the action.
+    async fn run<T>(
+        &self,
+        action: &'static str,
+        op: impl Future<Output = Result<T, Fail>>,
+    ) -> Result<T, StoreError> {
+        let backend = self.backend_name();
+        match tokio::time::timeout(self.timeout, op).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(Fail::Conflict)) => Err(StoreError::Conflict),
+            Ok(Err(Fail::Sql(e)))
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Ok(Err(Fail::Sql(e))) => Err(fail(backend, action, Cause::Sql(e))),
+            Ok(Err(Fail::Data(message))) => Err(fail(backend, action, Cause::Data(message))),
+            Err(_) => Err(fail(backend, action, Cause::Timeout(self.timeout))),
+        }
+    }
+
+    async fn create_schema(&self) -> Result<(), Fail> {
+        with_pool!(self, |pool, sql| {
+            let mut tx = pool.begin_with(sql.begin).await?;
+            if let Some(lock) = sql.schema_lock {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            sqlx::query(schema::CREATE_SCHEMA_TABLE)
+                .execute(&mut *tx)
+                .await?;
+            let found: Option<i64> = sqlx::query_scalar(schema::SELECT_SCHEMA_VERSION)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let found = found.unwrap_or(0);
+            if found > schema::SCHEMA_VERSION {
+                return Err(Fail::Data(format!(
+                    "the database holds jwt-sso schema version {found}, newer than this \
+                     release's {}: upgrade jwt-sso",
+                    schema::SCHEMA_VERSION
+                )));
+            }
+            if found < schema::SCHEMA_VERSION {
+                for step in &sql.migrations[found.max(0) as usize..] {
+                    for statement in *step {
+                        sqlx::query(statement).execute(&mut *tx).await?;
+                    }
+                }
+                sqlx::query(schema::SET_SCHEMA_VERSION)
+                    .bind(schema::SCHEMA_VERSION)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn find_user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        self.run("finding a user", async {
+            with_pool!(self, |pool, _sql| {
+                let row = sqlx::query(schema::FIND_USER)
+                    .bind(user_id)
+                    .fetch_optional(pool)
+                    .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let roles: String = row.try_get("roles")?;
+                let roles = serde_json::from_str(&roles).map_err(|_| {
+                    Fail::Data("the stored roles are not a JSON array of strings".into())
+                })?;
+                Ok::<_, Fail>(Some(User {
+                    user_id: row.try_get("user_id")?,
+                    user_type: row.try_get("user_type")?,
+                    roles,
+                    name: row.try_get("name")?,
+                    email: row.try_get("email")?,
+                    created_by_config: row.try_get("created_by_config")?,
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: &User) -> Result<User, StoreError> {
+        let roles = roles_json(&user.roles);
+        self.run("creating a user", async {
+            with_pool!(self, |pool, _sql| {
+                let done = sqlx::query(schema::CREATE_USER)
+                    .bind(&user.user_id)
+                    .bind(&user.user_type)
+                    .bind(&roles)
+                    .bind(user.name.as_deref())
+                    .bind(user.email.as_deref())
+                    .bind(user.created_by_config.as_deref())
+                    .execute(pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Fail::Conflict);
+                }
+                Ok::<_, Fail>(user.clone())
+            })
+        })
+        .await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
+        let roles = roles_json(&user.roles);
+        self.run("updating a user", async {
+            with_pool!(self, |pool, _sql| {
+                let done = sqlx::query(schema::UPDATE_USER)
+                    .bind(&user.user_id)
+                    .bind(user.name.as_deref())
+                    .bind(user.email.as_deref())
+                    .bind(&roles)
+                    .execute(pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Fail::Data("there is no user with this ID to update".into()));
+                }
+                Ok::<_, Fail>(())
+            })
+        })
+        .await
+    }
+}
+
+/// The periodic purge of [`SqlStore::spawn_purge`]; dropping it stops the task.
+#[derive(Debug)]
+pub struct PurgeTask(tokio::task::JoinHandle<()>);
+
+impl Drop for PurgeTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn roles_json(roles: &[String]) -> String {
+    // A list of strings always serialises.
+    serde_json::to_string(roles).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The name key of a configuration: the registry's case-insensitive key.
+fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Why an operation failed, before it becomes a [`StoreError`].
+enum Fail {
+    Sql(sqlx::Error),
+    Conflict,
+    /// Stored data this release cannot read, or a missing row.
+    Data(String),
+}
+
+impl From<sqlx::Error> for Fail {
+    fn from(error: sqlx::Error) -> Self {
+        Fail::Sql(error)
+    }
+}
+
+#[derive(Debug)]
+enum Cause {
+    Sql(sqlx::Error),
+    Data(String),
+    Timeout(Duration),
+}
+
+/// The error inside [`StoreError::Failed`]: the backend, what was being done
+/// and why it failed (never a bound value or a password).
+#[derive(Debug)]
+struct SqlError {
+    backend: &'static str,
+    action: &'static str,
+    cause: Cause,
+}
+
+impl fmt::Display for SqlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: ", self.backend, self.action)?;
+        match &self.cause {
+            Cause::Sql(e) => e.fmt(f),
+            Cause::Data(message) => f.write_str(message),
+            Cause::Timeout(after) => write!(
+                f,
+                "no answer within {} ms (the database is down, locked or overloaded)",
+                after.as_millis()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SqlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            Cause::Sql(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+fn fail(backend: &'static str, action: &'static str, cause: Cause) -> StoreError {
+    StoreError::Failed(Box::new(SqlError {
+        backend,
+        action,
+        cause,
+    }))
+}
+
+#[cfg(feature = "postgres")]
+fn fail_message(
+    backend: &'static str,
+    action: &'static str,
+    error: impl fmt::Display,
+) -> StoreError {
+    fail(backend, action, Cause::Data(error.to_string()))
+}
+
+impl UserStore for SqlStore {
+    async fn find(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        self.find_user(user_id).await
+    }
+
+    async fn create(&self, user: &User) -> Result<User, StoreError> {
+        self.create_user(user).await
+    }
+
+    /// Replaces name, email and roles; a user ID that is not stored is
+    /// [`StoreError::Failed`] (nothing is created).
+    async fn update(&self, user: &User) -> Result<(), StoreError> {
+        self.update_user(user).await
+    }
+}
+
+impl ReplayStore for SqlStore {
+    async fn record(&self, key: JtiKey<'_>, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+        self.run("recording a used jti", async {
+            with_pool!(self, |pool, _sql| {
+                let done = sqlx::query(schema::RECORD_JTI)
+                    .bind(key.config)
+                    .bind(key.issuer)
+                    .bind(key.jti)
+                    .bind(expires_at)
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+                Ok::<_, Fail>(done.rows_affected() == 1)
+            })
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        self.run("purging expired used jti", async {
+            with_pool!(self, |pool, _sql| {
+                let done = sqlx::query(schema::PURGE_JTI)
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+                Ok::<_, Fail>(done.rows_affected())
+            })
+        })
+        .await
+    }
+}
+
+impl SessionStore for SqlStore {
+    /// Inserts the session and, in the same transaction, ends the user's
+    /// sessions beyond the newest `max_per_user` unexpired ones (at the
+    /// session's `created_at`), and the user's expired ones. A
+    /// `max_per_user` of 0 counts as 1. An `id` already stored is
+    /// [`StoreError::Conflict`].
+    async fn insert(
+        &self,
+        id: &str,
+        session: &Session,
+        max_per_user: usize,
+    ) -> Result<(), StoreError> {
+        let cap = i64::try_from(max_per_user.max(1)).unwrap_or(i64::MAX);
+        self.run("storing a session", async {
+            with_pool!(self, |pool, sql| {
+                let mut tx = pool.begin_with(sql.begin).await?;
+                if let Some(lock) = sql.session_lock {
+                    sqlx::query(lock)
+                        .bind(&session.user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(schema::INSERT_SESSION)
+                    .bind(id)
+                    .bind(&session.user_id)
+                    .bind(&session.config)
+                    .bind(session.created_at)
+                    .bind(session.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(sql.trim_sessions)
+                    .bind(&session.user_id)
+                    .bind(session.created_at)
+                    .bind(cap)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok::<_, Fail>(())
+            })
+        })
+        .await
+    }
+
+    async fn get(&self, id: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        self.run("reading a session", async {
+            with_pool!(self, |pool, _sql| {
+                let row = sqlx::query(schema::GET_SESSION)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                Ok::<_, Fail>(Some(Session {
+                    user_id: row.try_get("user_id")?,
+                    config: row.try_get("config")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        self.run("ending a session", async {
+            with_pool!(self, |pool, _sql| {
+                let done = sqlx::query(schema::REMOVE_SESSION)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+                Ok::<_, Fail>(done.rows_affected() > 0)
+            })
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        self.run("purging expired sessions", async {
+            with_pool!(self, |pool, _sql| {
+                let done = sqlx::query(schema::PURGE_SESSIONS)
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+                Ok::<_, Fail>(done.rows_affected())
+            })
+        })
+        .await
+    }
+}
+
+impl ConfigStore for SqlStore {
+    /// Every stored configuration (sorted by name, case-insensitively) and
+    /// the revision, from one snapshot. The configurations are parsed but
+    /// not validated (an `env` secret is read when a verifier is built).
+    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
+        self.run("loading the configurations", async {
+            with_pool!(self, |pool, _sql| {
+                let rows = sqlx::query(schema::LOAD_CONFIGS).fetch_all(pool).await?;
+                let mut revision = 0;
+                let mut configs = Vec::with_capacity(rows.len());
+                for row in rows {
+                    revision = row.try_get::<i64, _>(0)?;
+                    let name: Option<String> = row.try_get(1)?;
+                    let body: Option<String> = row.try_get(2)?;
+                    if let (Some(name), Some(body)) = (name, body) {
+                        configs.push(parse_config(&name, &body)?);
+                    }
+                }
+                Ok::<_, Fail>((configs, revision_u64(revision)))
+            })
+        })
+        .await
+    }
+
+    /// Applies the change alone (`after` is not read): a create inserts if
+    /// the name (case-insensitive) is free, an update is a compare-and-swap
+    /// on the stored version (also when it renames), a delete removes the
+    /// row; then the revision is incremented, all in one transaction.
+    /// A taken name, a stale version, or a name that is not stored (update
+    /// or delete) is [`StoreError::Conflict`], and nothing changes.
+    async fn apply(
+        &self,
+        change: ConfigChange<'_>,
+        after: &[JwtConfig],
+    ) -> Result<u64, StoreError> {
+        let _ = after;
+        let action = match change {
+            ConfigChange::Create(_) => "creating a configuration",
+            ConfigChange::Update { .. } => "updating a configuration",
+            ConfigChange::Delete { .. } => "deleting a configuration",
+        };
+        self.run(action, async {
+            with_pool!(self, |pool, sql| {
+                let mut tx = pool.begin_with(sql.begin).await?;
+                let done = match change {
+                    ConfigChange::Create(config) => {
+                        sqlx::query(schema::CREATE_CONFIG)
+                            .bind(name_key(&config.name))
+                            .bind(&config.name)
+                            .bind(config.version())
+                            .bind(config_body(config)?)
+                            .execute(&mut *tx)
+                            .await?
+                    }
+                    ConfigChange::Update {
+                        name,
+                        expected_version,
+                        config,
+                    } => {
+                        sqlx::query(schema::UPDATE_CONFIG)
+                            .bind(name_key(&config.name))
+                            .bind(&config.name)
+                            .bind(config.version())
+                            .bind(config_body(config)?)
+                            .bind(name_key(name))
+                            .bind(expected_version)
+                            .execute(&mut *tx)
+                            .await?
+                    }
+                    ConfigChange::Delete { name } => {
+                        sqlx::query(schema::DELETE_CONFIG)
+                            .bind(name_key(name))
+                            .execute(&mut *tx)
+                            .await?
+                    }
+                };
+                if done.rows_affected() == 0 {
+                    // Dropping the transaction rolls it back.
+                    return Err(Fail::Conflict);
+                }
+                let revision: i64 = sqlx::query_scalar(schema::BUMP_REVISION)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok::<_, Fail>(revision_u64(revision))
+            })
+        })
+        .await
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        self.run("reading the configuration revision", async {
+            with_pool!(self, |pool, _sql| {
+                let revision: i64 = sqlx::query_scalar(schema::SELECT_REVISION)
+                    .fetch_one(pool)
+                    .await?;
+                Ok::<_, Fail>(revision_u64(revision))
+            })
+        })
+        .await
+    }
+}
+
+fn revision_u64(revision: i64) -> u64 {
+    u64::try_from(revision).unwrap_or(0)
+}
+
+/// The stored form: compact JSON, secrets included. A configuration that
+/// cannot be written fails the change rather than storing nothing.
+fn config_body(config: &JwtConfig) -> Result<String, Fail> {
+    serde_json::to_string(config).map_err(|e| {
+        Fail::Data(format!(
+            "the configuration cannot be written as JSON ({:?} error)",
+            e.classify()
+        ))
+    })
+}
+
+/// Reads a stored configuration. The message names the configuration and
+/// the position, never a value (the body holds secrets).
+fn parse_config(name: &str, body: &str) -> Result<JwtConfig, Fail> {
+    serde_json::from_str(body).map_err(|e| {
+        Fail::Data(format!(
+            "the stored configuration `{}` cannot be read by this release ({:?} error at line {}, column {})",
+            crate::error::escape_controls(name),
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
