@@ -375,7 +375,14 @@ fn print_checklist(verifier: &Verifier, list: &Checklist) {
     println!(
         "configuration `{}`: algorithms {}, key source {}",
         safe(&config.name),
-        safe(&config.algorithms.join(", ")),
+        safe(
+            &config
+                .algorithms
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         config.key_source.type_name()
     );
     for step in &list.steps {

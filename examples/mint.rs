@@ -16,7 +16,7 @@
 use std::process::ExitCode;
 
 use jwt_sso::mint::{SigningKey, sign_with_header};
-use jwt_sso::{Algorithm, JwtConfig, KeySource, SecretSpec};
+use jwt_sso::{Algorithm, JwtConfig, KeySource, SecretSpec, StaticKey};
 use serde_json::{Map, Value, json};
 
 const USAGE: &str = "usage: mint --config CONFIG.json [--key PRIVATE.pem | --secret TEXT] [--alg ALG] [--kid KID] [--ttl SECONDS] [--now UNIX_SECONDS] [--claim NAME=VALUE]...";
@@ -90,16 +90,15 @@ fn run() -> Result<String, String> {
         None => config
             .algorithms
             .first()
-            .and_then(|a| a.parse().ok())
+            .copied()
             .ok_or("the configuration allows no algorithm")?,
     };
     let key = match key {
         Some(key) => key,
         None => match &config.key_source {
-            KeySource::Static {
-                secret: Some(SecretSpec::Text(secret)),
-                ..
-            } => SigningKey::from_secret(secret.expose().as_bytes()),
+            KeySource::Static(StaticKey::Secret(SecretSpec::Text(secret))) => {
+                SigningKey::from_secret(secret.expose().as_bytes())
+            }
             _ => return Err("give --key PRIVATE.pem or --secret TEXT".to_owned()),
         },
     };

@@ -67,7 +67,11 @@ impl ConfigSummary {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             key_source: config.key_source.type_name(),
-            algorithms: config.algorithms.clone(),
+            algorithms: config
+                .algorithms
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
         }
     }
 }

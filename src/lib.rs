@@ -171,7 +171,7 @@ pub use admin::{Admin, Caller, ConfigSummary, ConfigView};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{
     Algorithm, ClaimNames, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_USER_TYPE, JwtConfig,
-    KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, SecretSpec, UnknownAlgorithm,
+    KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, SecretSpec, StaticKey, UnknownAlgorithm,
     UserIdNormalize, UserScope,
 };
 #[cfg(feature = "admin")]

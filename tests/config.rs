@@ -8,7 +8,7 @@
 use jwt_sso::{
     Algorithm, ClaimNames, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_USER_TYPE, Error,
     ErrorKind, JwtConfig, KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, Secret, SecretSpec,
-    Verifier,
+    StaticKey, Verifier,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -204,10 +204,7 @@ fn the_contract_example_loads_as_written() {
     assert_eq!(c.algorithms, ["RS256"]);
     assert_eq!(
         c.key_source,
-        KeySource::Static {
-            secret: None,
-            public_key_pem: Some(key("rsa2048_public.pem"))
-        }
+        KeySource::Static(StaticKey::PublicKeyPem(key("rsa2048_public.pem")))
     );
     assert_eq!(c.expiration_time, 86400);
     assert_eq!(c.leeway, 60);
@@ -558,10 +555,9 @@ fn secrets_serialise_as_given() {
     assert!(!toml::to_string(&c).unwrap().contains(value));
     assert_eq!(
         c.key_source,
-        KeySource::Static {
-            secret: Some(SecretSpec::Env("JWT_SSO_TEST_CONFIG_ENV_SERIALISE".into())),
-            public_key_pem: None
-        }
+        KeySource::Static(StaticKey::Secret(SecretSpec::Env(
+            "JWT_SSO_TEST_CONFIG_ENV_SERIALISE".into()
+        )))
     );
 }
 
@@ -577,18 +573,32 @@ fn from_str_is_json() {
 fn a_config_built_in_code_is_validated_too() {
     let mut c = load_ok(&base());
     c.validate().unwrap();
-    c.key_source = KeySource::Static {
-        secret: Some(SecretSpec::Text(Secret::new("SUPERSECRET-short"))),
-        public_key_pem: None,
-    };
+    c.key_source = KeySource::Static(StaticKey::Secret(SecretSpec::Text(Secret::new(
+        "SUPERSECRET-short",
+    ))));
     let err = c.validate().unwrap_err();
     assert_config_error(&err, &["secret", "HS256", "32"], &["SUPERSECRET"]);
     let err = Verifier::new(c.clone()).unwrap_err();
     assert_config_error(&err, &["secret"], &["SUPERSECRET"]);
 
+    // No `Algorithm` means `none`, so it is written through JSON text.
+    let mut text = serde_json::to_value(load_ok(&base())).unwrap();
+    text["algorithms"] = json!(["none"]);
+    assert_config_error(&load(&text).unwrap_err(), &["algorithms"], &[SECRET]);
+    // The rules a typed allowlist can still break are checked in code too.
     let mut c = load_ok(&base());
-    c.algorithms = vec!["none".into()];
-    assert_config_error(&c.validate().unwrap_err(), &["algorithms"], &[SECRET]);
+    c.algorithms = Vec::new();
+    assert_config_error(
+        &c.validate().unwrap_err(),
+        &["algorithms", "empty"],
+        &[SECRET],
+    );
+    c.algorithms = vec![Algorithm::HS256, Algorithm::HS256];
+    assert_config_error(
+        &c.validate().unwrap_err(),
+        &["algorithms", "twice"],
+        &[SECRET],
+    );
     let mut c = load_ok(&base());
     c.expiration_time = 0;
     assert_config_error(

@@ -910,7 +910,7 @@ fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     rejects(&v, &token(first), ErrorKind::InvalidSignature);
     // So is an edited allowlist: the first variable is gone now.
     let mut realg = loaded;
-    realg.algorithms = vec![Algorithm::HS256.as_str().into(), "HS384".into()];
+    realg.algorithms = vec![Algorithm::HS256, Algorithm::HS384];
     let err = Verifier::new(realg).unwrap_err();
     assert!(err.to_string().contains(var), "{err}");
     // SAFETY: as above.

@@ -209,7 +209,7 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
     registry.update("idp renamed", idp.clone()).unwrap();
     registry.verify_async(&t).await.unwrap();
     assert_eq!(server.hits("/jwks2"), 1);
-    idp.algorithms = vec!["RS256".into(), "PS256".into()];
+    idp.algorithms = vec![jwt_sso::Algorithm::RS256, jwt_sso::Algorithm::PS256];
     registry.update("idp renamed", idp).unwrap();
     registry.verify_async(&t).await.unwrap();
     assert_eq!(server.hits("/jwks2"), 2);

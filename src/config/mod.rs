@@ -160,6 +160,115 @@ impl FromStr for Algorithm {
     }
 }
 
+impl PartialEq<str> for Algorithm {
+    /// Whether `other` is this algorithm's JOSE name (case matters).
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Algorithm {
+    /// Whether `other` is this algorithm's JOSE name (case matters).
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// Separates the problem from the fix in the message of a value the model
+/// refuses itself (an algorithm name, a static key source with two keys or
+/// none), so that reading a configuration can give both as a `config` error
+/// at the value's path. The fix never holds text from the input.
+const FIX_SEPARATOR: &str = "; fix: ";
+
+/// A deserialisation error that carries its fix (see [`carried_fix`]).
+fn with_fix<E: de::Error>((problem, fix): (impl fmt::Display, impl fmt::Display)) -> E {
+    E::custom(format!("{problem}{FIX_SEPARATOR}{fix}"))
+}
+
+/// The problem and the fix of a message made by [`with_fix`]: the fix is the
+/// text after the last separator, and only a fix the model gives counts, so
+/// that no input text can pose as one.
+pub(crate) fn carried_fix(message: &str) -> Option<(&str, &str)> {
+    let (problem, fix) = message.rsplit_once(FIX_SEPARATOR)?;
+    let known = UnknownAlgorithm::fixes().iter().any(|known| known == fix)
+        || [StaticKey::both().1, StaticKey::neither().1].contains(&fix);
+    known.then_some((problem, fix))
+}
+
+impl UnknownAlgorithm {
+    /// Why the name is refused and what to write instead: `none` (in any
+    /// case) and `ES512` have their own fix.
+    pub(crate) fn problem_and_fix(&self) -> (String, String) {
+        let name = &self.0;
+        if name.eq_ignore_ascii_case("none") {
+            (
+                format!("`{name}` means an unsigned token and is never allowed"),
+                Self::fixes()[0].clone(),
+            )
+        } else if name == "ES512" {
+            (
+                "ES512 (P-521) is not supported by the crypto backend".to_owned(),
+                Self::fixes()[1].clone(),
+            )
+        } else {
+            (
+                format!("unknown algorithm `{name}`"),
+                Self::fixes()[2].clone(),
+            )
+        }
+    }
+
+    /// Every fix [`UnknownAlgorithm::problem_and_fix`] gives.
+    pub(crate) fn fixes() -> [String; 3] {
+        let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
+        [
+            format!("allow the algorithm the sender signs with: one of {supported}"),
+            "make the sender sign with ES256 (P-256) or ES384 (P-384)".to_owned(),
+            format!("use the exact names (case matters): {supported}"),
+        ]
+    }
+}
+
+/// The JOSE name, e.g. `"RS256"`.
+impl Serialize for Algorithm {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The JOSE name, exactly (case matters). A refused name gives a message
+/// that says why and how to fix it: `none` is never allowed, `ES512` is not
+/// supported, anything else lists the supported names.
+///
+/// ```
+/// use jwt_sso::Algorithm;
+///
+/// let algs: Vec<Algorithm> = serde_json::from_str(r#"["RS256", "EdDSA"]"#).unwrap();
+/// assert_eq!(algs, [Algorithm::RS256, Algorithm::EdDSA]);
+/// let err = serde_json::from_str::<Algorithm>(r#""none""#).unwrap_err();
+/// assert!(err.to_string().contains("never allowed"));
+/// ```
+impl<'de> Deserialize<'de> for Algorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+
+        impl Visitor<'_> for NameVisitor {
+            type Value = Algorithm;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an algorithm name such as \"RS256\"")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Algorithm, E> {
+                v.parse()
+                    .map_err(|refused: UnknownAlgorithm| with_fix(refused.problem_and_fix()))
+            }
+        }
+
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
 /// One JWT configuration, as an administrator writes it (CONTRACT section 1).
 ///
 /// Load it with [`JwtConfig::from_json_str`] or [`JwtConfig::from_toml_str`]:
@@ -169,16 +278,15 @@ impl FromStr for Algorithm {
 /// [`JwtConfig::validate`] or by [`crate::Verifier::new`]:
 ///
 /// ```
-/// use jwt_sso::{ClaimNames, JwtConfig, KeySource, SecretSpec, Secret, Verifier};
+/// use jwt_sso::{Algorithm, ClaimNames, JwtConfig, KeySource, Secret, SecretSpec, StaticKey, Verifier};
 ///
 /// let mut config = JwtConfig::new(
 ///     "ERP",
 ///     "token",
-///     ["HS256"],
-///     KeySource::Static {
-///         secret: Some(SecretSpec::Text(Secret::new("a-shared-secret-of-32-bytes-or-more!"))),
-///         public_key_pem: None,
-///     },
+///     [Algorithm::HS256],
+///     KeySource::Static(StaticKey::Secret(SecretSpec::Text(Secret::new(
+///         "a-shared-secret-of-32-bytes-or-more!",
+///     )))),
 ///     3600,
 ///     ClaimNames::new("sub"),
 /// );
@@ -227,8 +335,9 @@ pub struct JwtConfig {
     /// When set, `aud` (a string or an array of strings) must contain it exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
-    /// The allowed signature algorithms (non-empty; each must fit the key).
-    pub algorithms: Vec<String>,
+    /// The allowed signature algorithms (non-empty, each once; each must
+    /// fit the key). In JSON and TOML, their JOSE names.
+    pub algorithms: Vec<Algorithm>,
     /// Where verification keys come from.
     pub key_source: KeySource,
     /// The longest validity period accepted, in seconds (> 0).
@@ -450,20 +559,25 @@ pub struct PromptMapping {
 ///
 /// `Debug` never shows key material: secrets print as `[redacted]`, and so do
 /// the secret members (`k`, `d`, …) of an inline JWK Set.
+///
+/// ```
+/// use jwt_sso::{KeySource, SecretSpec, StaticKey};
+///
+/// let source: KeySource =
+///     serde_json::from_str(r#"{"type": "static", "secret": {"env": "ERP_SECRET"}}"#).unwrap();
+/// assert_eq!(source, KeySource::Static(StaticKey::Secret(SecretSpec::Env("ERP_SECRET".into()))));
+/// assert_eq!(
+///     serde_json::to_string(&source).unwrap(),
+///     r#"{"type":"static","secret":{"env":"ERP_SECRET"}}"#
+/// );
+/// ```
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum KeySource {
-    /// A static shared secret (HS*) or a static public key in PEM (RS*, PS*, ES*, EdDSA).
-    /// Exactly one of the two must be set.
-    Static {
-        /// The HMAC secret.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        secret: Option<SecretSpec>,
-        /// A public key: `BEGIN PUBLIC KEY` (SPKI), `BEGIN RSA PUBLIC KEY` (PKCS#1)
-        /// or `BEGIN CERTIFICATE` (its SPKI is used).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        public_key_pem: Option<String>,
-    },
+    /// A static shared secret (HS*) or a static public key in PEM (RS*, PS*,
+    /// ES*, EdDSA): `{"type": "static", "secret": …}` or
+    /// `{"type": "static", "public_key_pem": "…"}`, exactly one of the two.
+    Static(StaticKey),
     /// An inline JWK Set (`{"keys": [...]}`).
     Jwks {
         /// The JWK Set document.
@@ -479,17 +593,110 @@ pub enum KeySource {
     Issuer {},
 }
 
+/// The one key of a `static` key source: a shared secret or a public key,
+/// never both (CONTRACT section 1).
+///
+/// In JSON it is the member beside `"type": "static"`: `"secret": …` or
+/// `"public_key_pem": "…"`. Both, neither (an explicit `null` counts as
+/// absent) or any other member is a `config` error naming `key_source`.
+///
+/// ```
+/// use jwt_sso::{JwtConfig, KeySource, StaticKey};
+///
+/// let both = JwtConfig::from_json_str(r#"{
+///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
+///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef",
+///                    "public_key_pem": "-----BEGIN PUBLIC KEY-----"},
+///     "expiration_time": 3600, "claims": {"user_id": "sub"}
+/// }"#).unwrap_err();
+/// assert!(both.to_string().contains("both `secret` and `public_key_pem`"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaticKey {
+    /// The HMAC secret (`secret`).
+    Secret(SecretSpec),
+    /// A public key (`public_key_pem`): `BEGIN PUBLIC KEY` (SPKI), `BEGIN RSA
+    /// PUBLIC KEY` (PKCS#1) or `BEGIN CERTIFICATE` (its SPKI is used).
+    PublicKeyPem(String),
+}
+
+impl StaticKey {
+    const FIELDS: &'static [&'static str] = &["secret", "public_key_pem"];
+
+    /// Why a static key source with both keys is refused, and the fix.
+    fn both() -> (&'static str, &'static str) {
+        (
+            "both `secret` and `public_key_pem` are set",
+            "keep `secret` for HS* algorithms or `public_key_pem` for RS*/PS*/ES*/EdDSA, not both",
+        )
+    }
+
+    /// Why a static key source without a key is refused, and the fix.
+    fn neither() -> (&'static str, &'static str) {
+        (
+            "a static key source needs `secret` or `public_key_pem`",
+            "add `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA)",
+        )
+    }
+}
+
+impl Serialize for StaticKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut map = serializer.serialize_struct("StaticKey", 1)?;
+        match self {
+            StaticKey::Secret(secret) => map.serialize_field("secret", secret)?,
+            StaticKey::PublicKeyPem(pem) => map.serialize_field("public_key_pem", pem)?,
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for StaticKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StaticVisitor;
+
+        impl<'de> Visitor<'de> for StaticVisitor {
+            type Value = StaticKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a static key source: `secret` or `public_key_pem`")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StaticKey, A::Error> {
+                let mut secret: Option<Option<SecretSpec>> = None;
+                let mut pem: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "secret" if secret.is_some() => {
+                            return Err(de::Error::duplicate_field("secret"));
+                        }
+                        "secret" => secret = Some(map.next_value()?),
+                        "public_key_pem" if pem.is_some() => {
+                            return Err(de::Error::duplicate_field("public_key_pem"));
+                        }
+                        "public_key_pem" => pem = Some(map.next_value()?),
+                        other => return Err(de::Error::unknown_field(other, StaticKey::FIELDS)),
+                    }
+                }
+                // An explicit `null` is no key at all.
+                match (secret.flatten(), pem.flatten()) {
+                    (Some(secret), None) => Ok(StaticKey::Secret(secret)),
+                    (None, Some(pem)) => Ok(StaticKey::PublicKeyPem(pem)),
+                    (Some(_), Some(_)) => Err(with_fix(StaticKey::both())),
+                    (None, None) => Err(with_fix(StaticKey::neither())),
+                }
+            }
+        }
+
+        deserializer.deserialize_struct("StaticKey", StaticKey::FIELDS, StaticVisitor)
+    }
+}
+
 impl fmt::Debug for KeySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeySource::Static {
-                secret,
-                public_key_pem,
-            } => f
-                .debug_struct("Static")
-                .field("secret", secret)
-                .field("public_key_pem", public_key_pem)
-                .finish(),
+            KeySource::Static(key) => f.debug_tuple("Static").field(key).finish(),
             KeySource::Jwks { jwks } => f
                 .debug_struct("Jwks")
                 .field("jwks", &redact_jwk_secrets(jwks))
@@ -528,7 +735,7 @@ impl KeySource {
     /// The `type` tag, e.g. `"static"`.
     pub fn type_name(&self) -> &'static str {
         match self {
-            KeySource::Static { .. } => "static",
+            KeySource::Static(_) => "static",
             KeySource::Jwks { .. } => "jwks",
             KeySource::JwksUri { .. } => "jwks_uri",
             KeySource::Issuer {} => "issuer",
@@ -718,7 +925,7 @@ impl JwtConfig {
     pub fn new(
         name: impl Into<String>,
         token_name: impl Into<String>,
-        algorithms: impl IntoIterator<Item = impl Into<String>>,
+        algorithms: impl IntoIterator<Item = Algorithm>,
         key_source: KeySource,
         expiration_time: u64,
         claims: ClaimNames,
@@ -729,7 +936,7 @@ impl JwtConfig {
             token_name: token_name.into(),
             issuer: None,
             audience: None,
-            algorithms: algorithms.into_iter().map(Into::into).collect(),
+            algorithms: algorithms.into_iter().collect(),
             key_source,
             expiration_time,
             leeway: DEFAULT_LEEWAY,

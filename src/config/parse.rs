@@ -1,13 +1,24 @@
 //! Reading the serde model from JSON and TOML text: `config` errors that
 //! name the field (from `serde_path_to_error`) and never quote a TOML line.
 
+use super::carried_fix;
 use crate::error::Error;
 
 /// Deserialises JSON text, with the path of the value at fault.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| described_error(&path_parts(e.path()), &e.inner().to_string()))?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.inner();
+        let message = inner.to_string();
+        // A message that carries its own fix is given without the position
+        // serde_json appends (the field names the place).
+        let suffix = format!(" at line {} column {}", inner.line(), inner.column());
+        let bare = message.strip_suffix(&suffix).unwrap_or(&message);
+        match carried_fix(bare) {
+            Some((problem, fix)) => Error::config(holder(&path_parts(e.path())), problem, fix),
+            None => described_error(&path_parts(e.path()), &message),
+        }
+    })?;
     de.end().map_err(|e| described_error(&[], &e.to_string()))?;
     Ok(value)
 }
@@ -25,8 +36,11 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             format!(" (line {line}, column {column})")
         });
-        let message = format!("{}{}", inner.message().trim(), position.unwrap_or_default());
         let path = path_parts(e.path());
+        if let Some((problem, fix)) = carried_fix(inner.message().trim()) {
+            return Error::config(holder(&path), problem, fix);
+        }
+        let message = format!("{}{}", inner.message().trim(), position.unwrap_or_default());
         if path.is_empty() && !is_data_message(inner.message()) {
             return Error::config(
                 "configuration",
@@ -36,6 +50,28 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
         }
         described_error(&path, &message)
     })
+}
+
+/// The field a path names: `configuration` for the text as a whole.
+fn field(path: &[String]) -> String {
+    if path.is_empty() {
+        "configuration".to_owned()
+    } else {
+        path.join(".")
+    }
+}
+
+/// The field that holds a value the model refuses itself: the list for an
+/// entry (`algorithms`, as for the list's own rules), else the value's path.
+fn holder(path: &[String]) -> String {
+    let mut field = field(path);
+    if field.ends_with(']')
+        && let Some(open) = field.rfind('[')
+        && open > 0
+    {
+        field.truncate(open);
+    }
+    field
 }
 
 /// Whether a deserializer's message is about a value (not the syntax).
@@ -101,11 +137,7 @@ fn described_error(path: &[String], message: &str) -> Error {
             format!("add `{field}` to the configuration"),
         );
     }
-    let field = if path.is_empty() {
-        "configuration".to_owned()
-    } else {
-        join(None)
-    };
+    let field = field(path);
     if let Some(variant) = quoted("unknown variant `") {
         return Error::config(
             field,

@@ -12,7 +12,7 @@ use std::fmt;
 
 use jsonwebtoken::DecodingKey;
 
-use crate::config::{Algorithm, JwtConfig, KeySource};
+use crate::config::{Algorithm, JwtConfig, KeySource, StaticKey};
 use crate::error::Error;
 
 #[allow(unused_imports)] // used by the remote key cache
@@ -256,29 +256,12 @@ pub(crate) fn load_static_keys(
     algorithms: &[Algorithm],
 ) -> Result<KeySet, Error> {
     match &config.key_source {
-        KeySource::Static {
-            secret,
-            public_key_pem,
-        } => {
-            let key = match (secret, public_key_pem) {
-                (Some(_), Some(_)) => {
-                    return Err(Error::config(
-                        "key_source",
-                        "both `secret` and `public_key_pem` are set",
-                        "keep `secret` for HS* algorithms or `public_key_pem` for RS*/PS*/ES*/EdDSA, not both",
-                    ));
-                }
-                (None, None) => {
-                    return Err(Error::config(
-                        "key_source",
-                        "a static key source needs `secret` or `public_key_pem`",
-                        "add `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA)",
-                    ));
-                }
-                (Some(spec), None) => secret::load(spec, algorithms)?,
-                (None, Some(text)) => pem::load(text, algorithms)?,
-            };
-            Ok(KeySet::from_keys(vec![key], false))
+        KeySource::Static(StaticKey::Secret(spec)) => Ok(KeySet::from_keys(
+            vec![secret::load(spec, algorithms)?],
+            false,
+        )),
+        KeySource::Static(StaticKey::PublicKeyPem(text)) => {
+            Ok(KeySet::from_keys(vec![pem::load(text, algorithms)?], false))
         }
         KeySource::Jwks { jwks } => jwks::load_inline(jwks, algorithms),
         KeySource::JwksUri { .. } | KeySource::Issuer {} => Err(Error::config(
