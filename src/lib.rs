@@ -132,6 +132,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod clock;
 mod config;
 mod crypto;
@@ -145,6 +147,8 @@ mod registry;
 #[cfg(feature = "remote")]
 mod remote;
 mod secret;
+#[cfg(feature = "sessions")]
+pub mod session;
 mod store;
 mod time_fmt;
 mod verify;
