@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jwt_sso::mint::{SigningKey, sign_json};
-use jwt_sso::{Algorithm, Registry};
+use jwt_sso::{Algorithm, ErrorKind, Registry};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -21,6 +21,10 @@ const SECRET_CRM: &str = "login-server-crm-secret-0123456789";
 const ERP: &str = "https://erp.example.com";
 const CRM: &str = "https://crm.example.com";
 const OLD: &str = "https://old.example.com";
+/// Values of the configurations that no refusal may show a client.
+const CONFIG_VALUES: [&str; 8] = [
+    "ERP", "CRM", "Old", "erp.example.com", "crm.example.com", "bi-server", "HS256", "secret",
+];
 
 fn configs() -> Value {
     json!([
@@ -124,7 +128,7 @@ async fn start(config: &Path, db: &Path) -> Server {
     let router = app::app(config, db).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let task = tokio::spawn(async move { jwt_sso::axum::serve(listener, router).await.unwrap() });
     Server { addr, task }
 }
 
@@ -220,35 +224,49 @@ impl Reply {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
 
-    /// A 401 with `{"error":{"kind","message","hint"}}`; returns the kind.
+    /// A 401 with `WWW-Authenticate: Bearer` and the public body; returns the kind.
     fn rejected(&self) -> String {
         assert_eq!(self.status, 401, "{}", self.body);
+        assert_eq!(self.header("www-authenticate"), Some("Bearer"));
+        self.refusal()
+    }
+
+    /// Exactly `{"error":{"kind":…,"message":<the kind's fixed sentence>}}`,
+    /// `Cache-Control: no-store`, and no configuration value; returns the kind.
+    fn refusal(&self) -> String {
         assert!(
             self.body.starts_with(r#"{"error":{"kind":""#),
             "{}",
             self.body
         );
+        assert_eq!(self.header("cache-control"), Some("no-store"));
+        assert_eq!(self.header("content-type"), Some("application/json"));
         let error = &self.json()["error"];
         let keys: Vec<&String> = error.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["hint", "kind", "message"], "{}", self.body);
-        assert!(!error["message"].as_str().unwrap().is_empty());
-        assert!(!error["hint"].as_str().unwrap().is_empty());
-        error["kind"].as_str().unwrap().to_owned()
+        assert_eq!(keys, ["kind", "message"], "{}", self.body);
+        let kind = error["kind"].as_str().unwrap().to_owned();
+        if ![413, 415].contains(&self.status) {
+            let expected = ErrorKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == kind)
+                .unwrap();
+            assert_eq!(error["message"], expected.public_message(), "{}", self.body);
+            assert_eq!(self.status, expected.http_status(), "{}", self.body);
+        }
+        for value in CONFIG_VALUES {
+            assert!(!self.body.contains(value), "{value} in {}", self.body);
+        }
+        if self.status != 401 {
+            assert_eq!(self.header("www-authenticate"), None);
+        }
+        kind
     }
 
     /// A 400 with exactly `{"error":{"kind":"bad_request","message":…}}`.
     fn bad_request(&self) -> String {
         assert_eq!(self.status, 400, "{}", self.body);
-        assert!(
-            self.body
-                .starts_with(r#"{"error":{"kind":"bad_request","message":""#),
-            "{}",
-            self.body
-        );
-        let error = &self.json()["error"];
-        assert_eq!(error.as_object().unwrap().len(), 2, "{}", self.body);
-        assert_eq!(error["kind"], "bad_request");
-        error["message"].as_str().unwrap().to_owned()
+        assert_eq!(self.refusal(), "bad_request");
+        self.json()["error"]["message"].as_str().unwrap().to_owned()
     }
 }
 
@@ -276,9 +294,13 @@ async fn logins_over_http_with_sqlite_survive_a_restart() {
         .expect("X-Auth-Token")
         .to_owned();
     assert!(
-        session.len() == 64 && session.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{session}"
+        session.len() == 43
+            && session
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "base64url of 32 random bytes: {session}"
     );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
     let expected_identity = Registry::load(dir.config())
         .unwrap()
         .verify(&token)
@@ -299,7 +321,7 @@ async fn logins_over_http_with_sqlite_survive_a_restart() {
     let nobody = server
         .get("/api/session", &[("X-Auth-Token", "0000")])
         .await;
-    assert_eq!(nobody.status, 401);
+    nobody.rejected();
 
     // Second login: found, roles kept although the token now has groups.
     let reply = server
@@ -420,11 +442,12 @@ async fn logins_over_http_with_sqlite_survive_a_restart() {
         .await;
     assert_eq!(reply.json()["first_login"], false);
     assert_eq!(reply.json()["user"]["user_type"], "analyst");
-    // Sessions live in memory: the old one is gone.
+    // Sessions live in the database: the old one still works.
     let me = server
         .get("/api/session", &[("X-Auth-Token", &session)])
         .await;
-    assert_eq!(me.status, 401);
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["user"]["user_id"], "jdoe");
     server.stop().await;
     assert_eq!(user_rows(&dir.db(), "jdoe"), 1);
     assert_eq!(user_rows(&dir.db(), "ana"), 1);
