@@ -1,6 +1,7 @@
 //! `JwtConfig`: the administrator's configuration (CONTRACT section 1), its
 //! serde model for JSON and TOML, and its validation.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -8,7 +9,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::error::Error;
+use crate::error::{Error, escape_controls};
 use crate::secret::Secret;
 
 /// Longest `name`, in characters.
@@ -252,6 +253,34 @@ pub struct JwtConfig {
     /// from each login's identity. Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub sync_on_login: bool,
+    /// The keys parsed when this configuration was last validated, so that
+    /// the verifier built from it next does not parse them (or read an
+    /// `env` secret) again. Never serialised, never compared.
+    #[serde(skip)]
+    pub(crate) loaded: Loaded,
+}
+
+/// Key material parsed at load time, kept for the verifier built next
+/// (see `crate::validated`). Opaque here: the configuration model does
+/// not depend on the key code above it.
+#[derive(Clone, Default)]
+pub(crate) struct Loaded(pub(crate) Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>);
+
+impl PartialEq for Loaded {
+    /// A cache, not part of the configuration.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "keys parsed"
+        } else {
+            "keys not parsed"
+        })
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -519,22 +548,49 @@ impl<'de> Deserialize<'de> for SecretSpec {
                 Ok(SecretSpec::Text(Secret::new(v)))
             }
 
+            // Every other type is refused by its type alone: serde's own
+            // "invalid type: integer `…`" would quote the secret.
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_i128<E: de::Error>(self, _: i128) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_u128<E: de::Error>(self, _: u128) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "a number"))
+            }
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "bytes"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<SecretSpec, E> {
+                Err(not_a_secret("secret", "null"))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SecretSpec, A::Error> {
+                Err(not_a_secret("secret", "an array"))
+            }
+
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSpec, A::Error> {
                 let Some(key) = map.next_key::<String>()? else {
                     return Err(de::Error::custom(format!("secret: expected {EXPECTED}")));
                 };
                 let spec = match key.as_str() {
-                    "base64" => SecretSpec::Base64(
-                        map.next_value::<Secret>()
-                            .map_err(|e| de::Error::custom(format!("secret.base64: {e}")))?,
-                    ),
-                    "env" => SecretSpec::Env(
-                        map.next_value::<String>()
-                            .map_err(|e| de::Error::custom(format!("secret.env: {e}")))?,
-                    ),
+                    "base64" => SecretSpec::Base64(Secret::new(
+                        map.next_value_seed(SecretText("secret.base64"))?,
+                    )),
+                    "env" => SecretSpec::Env(map.next_value_seed(SecretText("secret.env"))?),
                     other => {
                         return Err(de::Error::custom(format!(
-                            "secret: `{other}` is not a form of secret, expected {EXPECTED}"
+                            "secret: `{}` is not a form of secret, expected {EXPECTED}",
+                            crate::error::escape_controls(other)
                         )));
                     }
                 };
@@ -551,58 +607,95 @@ impl<'de> Deserialize<'de> for SecretSpec {
     }
 }
 
-impl JwtConfig {
-    /// Parses a configuration from JSON and validates it.
-    ///
-    /// Errors are of kind `config` and name the field at fault.
-    pub fn from_json_str(text: &str) -> Result<Self, Error> {
-        let config: JwtConfig =
-            serde_json::from_str(text).map_err(|e| json_error(text, &e, true))?;
-        config.validate()?;
-        Ok(config)
-    }
+/// The error for a secret field of the wrong type: it names the field and the
+/// type, never the value (CONTRACT section 1).
+fn not_a_secret<E: de::Error>(field: &str, found: &str) -> E {
+    E::custom(format!(
+        "{field}: expected a string, found {found} (the value is not shown: it is a secret field)"
+    ))
+}
 
+/// A string member of a secret (`base64`, `env`), refused by its type alone
+/// when it is not a string.
+struct SecretText(&'static str);
+
+impl<'de> de::DeserializeSeed<'de> for SecretText {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SecretText {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: a string", self.0)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<String, E> {
+        Err(not_a_secret(self.0, "a number"))
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<String, E> {
+        Err(not_a_secret(self.0, "bytes"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Err(not_a_secret(self.0, "null"))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(not_a_secret(self.0, "an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(not_a_secret(self.0, "an object"))
+    }
+}
+
+impl JwtConfig {
     /// Parses one configuration, or a JSON array of them (the registry file
     /// format), without validating; errors name the field.
     pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, Error> {
         if text.trim_start().starts_with('[') {
-            serde_json::from_str(text).map_err(|e| json_error(text, &e, true))
+            parse_json(text)
         } else {
-            serde_json::from_str(text)
-                .map(|c| vec![c])
-                .map_err(|e| json_error(text, &e, true))
+            parse_json(text).map(|c| vec![c])
         }
-    }
-
-    /// Parses a configuration from TOML and validates it.
-    ///
-    /// TOML goes through the same serde model as JSON. `last_modified` may be
-    /// a quoted RFC 3339 string or a TOML offset date-time. Error messages name
-    /// the field and the line, but never quote the TOML text (a line may hold
-    /// a secret).
-    pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| toml_syntax_error(text, &e))?;
-        // The same model and the same field-naming errors as JSON: TOML values map
-        // onto JSON ones (a TOML date-time becomes a one-member object that
-        // `last_modified` understands).
-        let json = serde_json::to_string(&table).map_err(|e| {
-            Error::config(
-                "configuration",
-                format!("the TOML document cannot be read as a configuration: {e}"),
-                "use only strings, integers, booleans, arrays and tables (no NaN or infinite floats)",
-            )
-        })?;
-        let config: JwtConfig =
-            serde_json::from_str(&json).map_err(|e| json_error(&json, &e, false))?;
-        config.validate()?;
-        Ok(config)
     }
 
     /// Renders the configuration as pretty JSON (secrets included as given;
     /// see [`SecretSpec`]).
-    pub fn to_json_string(&self) -> String {
-        // A JwtConfig holds only strings, numbers, maps and JSON values: it always serialises.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    ///
+    /// An error (kind `config`) is returned rather than an empty or partial
+    /// text, so that a caller that saves the text never overwrites a good
+    /// file with nothing.
+    pub fn to_json_string(&self) -> Result<String, Error> {
+        serde_json::to_string_pretty(self).map_err(|e| {
+            Error::config(
+                "configuration",
+                format!("the configuration cannot be written as JSON: {e}"),
+                "report this: every configuration that loads can be written back",
+            )
+        })
     }
 
     /// A short tag that changes whenever anything of the configuration
@@ -616,21 +709,6 @@ impl JwtConfig {
         let digest = sha2::Sha256::digest(&json);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
     }
-
-    /// Checks every rule of CONTRACT section 1, including that the keys parse
-    /// and fit every allowed algorithm. An `env` secret is read here.
-    pub fn validate(&self) -> Result<(), Error> {
-        crate::verify::Verifier::new(self.clone()).map(|_| ())
-    }
-}
-
-impl FromStr for JwtConfig {
-    type Err = Error;
-
-    /// JSON (the canonical form); use [`JwtConfig::from_toml_str`] for TOML.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        JwtConfig::from_json_str(s)
-    }
 }
 
 /// `last_modified`: RFC 3339 in JSON and TOML (a quoted string, or a TOML
@@ -641,10 +719,8 @@ mod last_modified {
     use serde::de::{self, MapAccess, Visitor};
     use serde::{Deserializer, Serializer};
     use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
 
-    /// The member name under which `toml` hands a date-time to serde.
-    const TOML_DATETIME: &str = "$__toml_private_datetime";
+    use time::format_description::well_known::Rfc3339;
 
     pub(super) fn serialize<S: Serializer>(
         value: &Option<OffsetDateTime>,
@@ -692,130 +768,86 @@ mod last_modified {
             d.deserialize_any(LastModified)
         }
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            match map.next_entry::<String, String>()? {
-                Some((key, text))
-                    if key == TOML_DATETIME && map.next_key::<String>()?.is_none() =>
-                {
-                    parse(&text)
-                }
-                _ => Err(de::Error::custom(
-                    "expected an RFC 3339 date-time such as 2026-03-13T10:00:00Z",
-                )),
-            }
+        /// A TOML offset date-time reaches serde as a map that `toml`'s
+        /// own public `Datetime` type reads back.
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            use serde::Deserialize as _;
+            let datetime =
+                toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map_err(|_: A::Error| {
+                        de::Error::custom(
+                            "expected an RFC 3339 date-time such as 2026-03-13T10:00:00Z",
+                        )
+                    })?;
+            parse(&datetime.to_string())
         }
     }
 }
 
-/// The path (`claims.user_id`, `system_prompts[1].slot`) of the value that
-/// holds byte `end` of a JSON text, found by scanning its structure.
-fn json_path_at(text: &str, end: usize) -> Vec<String> {
-    enum Frame {
-        Object(Option<String>),
-        Array(usize),
-    }
-    let bytes = text.as_bytes();
-    let end = end.min(bytes.len());
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut expect_key = false;
-    let mut i = 0;
-    while i < end {
-        match bytes[i] {
-            b'{' => {
-                stack.push(Frame::Object(None));
-                expect_key = true;
-            }
-            b'[' => {
-                stack.push(Frame::Array(0));
-                expect_key = false;
-            }
-            b'}' | b']' => {
-                stack.pop();
-                expect_key = false;
-            }
-            b',' => match stack.last_mut() {
-                Some(Frame::Array(index)) => *index += 1,
-                Some(Frame::Object(_)) => expect_key = true,
-                None => {}
-            },
-            b':' => expect_key = false,
-            b'"' => {
-                let start = i + 1;
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                if expect_key && let Some(Frame::Object(key)) = stack.last_mut() {
-                    let raw = text.get(start..i.min(bytes.len())).unwrap_or_default();
-                    *key = Some(
-                        serde_json::from_str(&format!("\"{raw}\""))
-                            .unwrap_or_else(|_| raw.to_owned()),
-                    );
-                }
-            }
-            _ => {}
+/// Deserialises JSON text, with the path of the value at fault.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| described_error(&path_parts(e.path()), &e.inner().to_string()))?;
+    de.end().map_err(|e| described_error(&[], &e.to_string()))?;
+    Ok(value)
+}
+
+/// Deserialises TOML text directly (no JSON round trip), with the path of
+/// the value at fault. The message gives the line and column, never the
+/// line itself (it may hold a secret).
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        let position = inner.span().map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!(" (line {line}, column {column})")
+        });
+        let message = format!("{}{}", inner.message().trim(), position.unwrap_or_default());
+        let path = path_parts(e.path());
+        if path.is_empty() && !is_data_message(inner.message()) {
+            return Error::config(
+                "configuration",
+                format!("the TOML text does not parse: {message}"),
+                "fix the configuration text at the place the message names",
+            );
         }
-        i += 1;
-    }
-    let mut path = Vec::new();
-    for frame in stack {
-        match frame {
-            Frame::Object(Some(key)) => path.push(key),
-            Frame::Array(index) => match path.last_mut() {
+        described_error(&path, &message)
+    })
+}
+
+/// Whether a deserializer's message is about a value (not the syntax).
+fn is_data_message(message: &str) -> bool {
+    [
+        "unknown field `",
+        "missing field `",
+        "unknown variant `",
+        "invalid type",
+        "invalid value",
+    ]
+    .iter()
+    .any(|p| message.contains(p))
+}
+
+/// `claims.user_id`, `system_prompts[1].slot`: the members of a serde path.
+fn path_parts(path: &serde_path_to_error::Path) -> Vec<String> {
+    use serde_path_to_error::Segment;
+    let mut parts: Vec<String> = Vec::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Map { key } => parts.push(key.clone()),
+            Segment::Seq { index } => match parts.last_mut() {
                 Some(last) => last.push_str(&format!("[{index}]")),
-                None => path.push(format!("[{index}]")),
+                None => parts.push(format!("[{index}]")),
             },
-            Frame::Object(None) => break,
+            Segment::Enum { .. } => {}
+            Segment::Unknown => break,
         }
     }
-    path
-}
-
-/// Turns a serde_json error into a `config` error naming the field. `show_position`
-/// adds the line and column (off for TOML, whose JSON form is internal).
-fn json_error(text: &str, e: &serde_json::Error, show_position: bool) -> Error {
-    let mut offset = 0;
-    for (n, line) in text.split_inclusive('\n').enumerate() {
-        if n + 1 == e.line() {
-            offset += e.column().min(line.len());
-            break;
-        }
-        offset += line.len();
-    }
-    let path = if e.is_data() {
-        json_path_at(text, offset)
-    } else {
-        Vec::new()
-    };
-    let message = e.to_string();
-    let message = match message.rfind(" at line ") {
-        Some(at) if !show_position => message[..at].to_owned(),
-        _ => message,
-    };
-    described_error(&path, &message)
-}
-
-/// Turns a TOML syntax error into a `config` error with its line and column,
-/// never the quoted source line.
-fn toml_syntax_error(text: &str, e: &toml::de::Error) -> Error {
-    let position = e.span().map(|span| {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        format!(" (line {line}, column {column})")
-    });
-    Error::config(
-        "configuration",
-        format!(
-            "the TOML text does not parse: {}{}",
-            e.message().trim(),
-            position.unwrap_or_default()
-        ),
-        "fix the configuration text at the place the message names",
-    )
+    parts
 }
 
 /// A `config` error for a serde message about the value at `path`.
@@ -867,4 +899,222 @@ fn described_error(path: &[String], message: &str) -> Error {
         message.to_owned(),
         "fix the configuration text at the place the message names",
     )
+}
+
+/// Whether `name` is a valid claim name or JSON Pointer, for config validation.
+pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    if let Some(pointer) = name.strip_prefix('/') {
+        let mut chars = pointer.chars();
+        while let Some(c) = chars.next() {
+            if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+                return Err(format!(
+                    "`{name}` is not a valid JSON Pointer: `~` must be followed by 0 or 1"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// CONTRACT section 1: every rule that needs no key material. Returns the
+/// parsed allowlist.
+pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
+    let name_chars = config.name.chars().count();
+    if config.name.trim().is_empty() {
+        return Err(Error::config(
+            "name",
+            "the name is empty",
+            "give the configuration a name of 1–64 characters",
+        ));
+    }
+    if name_chars > MAX_NAME_CHARS {
+        return Err(Error::config(
+            "name",
+            format!("the name has {name_chars} characters, more than {MAX_NAME_CHARS}"),
+            "shorten the name to at most 64 characters",
+        ));
+    }
+    if config.name.chars().any(char::is_control) {
+        return Err(Error::config(
+            "name",
+            format!(
+                "the name `{}` holds a control character",
+                escape_controls(&config.name)
+            ),
+            "use a name of printable characters only (no line breaks, tabs or escape codes)",
+        ));
+    }
+    if config.token_name.trim().is_empty() {
+        return Err(Error::config(
+            "token_name",
+            "the token name is empty",
+            "set token_name to the parameter, cookie or header name the token travels under, e.g. \"token\"",
+        ));
+    }
+    let token_name_chars = config.token_name.chars().count();
+    if token_name_chars > MAX_NAME_CHARS {
+        return Err(Error::config(
+            "token_name",
+            format!("the token name has {token_name_chars} characters, more than {MAX_NAME_CHARS}"),
+            "shorten token_name to at most 64 characters",
+        ));
+    }
+    if let Some(bad) = config
+        .token_name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(Error::config(
+            "token_name",
+            format!(
+                "the token name `{}` holds the character {:?}, which is not safe in a query or form parameter, cookie and header name",
+                escape_controls(&config.token_name),
+                bad
+            ),
+            "use only ASCII letters, digits, `-`, `_` and `.` in token_name, e.g. \"token\" or \"jwt_token\"",
+        ));
+    }
+    for (field, value) in [("issuer", &config.issuer), ("audience", &config.audience)] {
+        if value.as_deref().is_some_and(str::is_empty) {
+            return Err(Error::config(
+                field,
+                format!("{field} is an empty string"),
+                format!(
+                    "set {field} to the exact value tokens carry, or remove it to not check it"
+                ),
+            ));
+        }
+    }
+    let algorithms = parse_algorithms(&config.algorithms)?;
+    if config.expiration_time == 0 {
+        return Err(Error::config(
+            "expiration_time",
+            "expiration_time is 0",
+            "set expiration_time to the longest validity period accepted, in seconds (e.g. 3600)",
+        ));
+    }
+    if config.max_token_bytes == 0 {
+        return Err(Error::config(
+            "max_token_bytes",
+            "max_token_bytes is 0, so every token would be refused",
+            "remove max_token_bytes to use the default 16384, or set a positive size",
+        ));
+    }
+    let claims = &config.claims;
+    let named = [
+        ("claims.user_id", Some(&claims.user_id)),
+        ("claims.name", claims.name.as_ref()),
+        ("claims.email", claims.email.as_ref()),
+        ("claims.roles", claims.roles.as_ref()),
+    ];
+    for (field, name) in named {
+        if let Some(name) = name {
+            check_claim_name(name).map_err(|problem| {
+                Error::config(
+                    field,
+                    format!("the claim name {problem}"),
+                    "name a top-level claim (e.g. \"sub\") or a JSON Pointer (e.g. \"/realm_access/roles\")",
+                )
+            })?;
+        }
+    }
+    let mut slots = HashSet::new();
+    for (i, prompt) in config.system_prompts.iter().enumerate() {
+        let field = format!("system_prompts[{i}]");
+        let max = prompt.kind.slots();
+        if prompt.slot < 1 || prompt.slot > max {
+            return Err(Error::config(
+                field,
+                format!("{} slot {} is out of range", prompt.kind, prompt.slot),
+                format!("use a {} slot from 1 to {max}", prompt.kind),
+            ));
+        }
+        if !slots.insert((prompt.kind, prompt.slot)) {
+            return Err(Error::config(
+                field,
+                format!("{} slot {} is mapped twice", prompt.kind, prompt.slot),
+                "map each (kind, slot) once; pick a free slot for the second claim",
+            ));
+        }
+        check_claim_name(&prompt.claim).map_err(|problem| {
+            Error::config(
+                format!("system_prompts[{i}].claim"),
+                format!("the claim name {problem}"),
+                "name the claim to copy into the prompt",
+            )
+        })?;
+    }
+    if config.user_type.trim().is_empty() {
+        return Err(Error::config(
+            "user_type",
+            "user_type is empty",
+            "name one of the host's user types, e.g. \"reader\", or remove the field for the default",
+        ));
+    }
+    if config.initial_roles.iter().any(|r| r.trim().is_empty()) {
+        return Err(Error::config(
+            "initial_roles",
+            "a role name is empty",
+            "remove the empty entry from initial_roles",
+        ));
+    }
+    if matches!(config.key_source, KeySource::Issuer {}) && config.issuer.is_none() {
+        return Err(Error::config(
+            "issuer",
+            "key_source type `issuer` needs the configuration's `issuer`",
+            "set issuer to the identity provider's issuer URL (discovery reads {issuer}/.well-known/openid-configuration)",
+        ));
+    }
+    Ok(algorithms)
+}
+
+fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, Error> {
+    const FIELD: &str = "algorithms";
+    let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
+    if names.is_empty() {
+        return Err(Error::config(
+            FIELD,
+            "the list of allowed algorithms is empty",
+            format!("allow the algorithm the sender signs with: one of {supported}"),
+        ));
+    }
+    let mut algorithms = Vec::with_capacity(names.len());
+    for name in names {
+        let alg = match name.parse::<Algorithm>() {
+            Ok(alg) => alg,
+            Err(_) if name.eq_ignore_ascii_case("none") => {
+                return Err(Error::config(
+                    FIELD,
+                    format!("`{name}` means an unsigned token and is never allowed"),
+                    format!("allow the algorithm the sender signs with: one of {supported}"),
+                ));
+            }
+            Err(_) if name == "ES512" => {
+                return Err(Error::config(
+                    FIELD,
+                    "ES512 (P-521) is not supported by the crypto backend",
+                    "make the sender sign with ES256 (P-256) or ES384 (P-384)",
+                ));
+            }
+            Err(_) => {
+                return Err(Error::config(
+                    FIELD,
+                    format!("unknown algorithm `{name}`"),
+                    format!("use the exact names (case matters): {supported}"),
+                ));
+            }
+        };
+        if algorithms.contains(&alg) {
+            return Err(Error::config(
+                FIELD,
+                format!("{alg} is listed twice"),
+                format!("list each algorithm once, e.g. [\"{alg}\"]"),
+            ));
+        }
+        algorithms.push(alg);
+    }
+    Ok(algorithms)
 }

@@ -890,7 +890,10 @@ fn duplicate_message(name: &str, existing: &str) -> String {
 
 fn no_match_message(iss: Option<&str>, candidates: &[(String, Option<String>)]) -> String {
     let found = match iss {
-        Some(iss) => format!("no enabled configuration has issuer `{iss}`"),
+        Some(iss) => format!(
+            "no enabled configuration has issuer `{}`",
+            escape_controls(iss)
+        ),
         None => "the token has no string `iss` claim to choose a configuration by".to_owned(),
     };
     if candidates.is_empty() {
@@ -1032,6 +1035,18 @@ mod tests {
                 "README error table lacks `{kind}`"
             );
         }
+    }
+
+    #[test]
+    fn the_unverified_iss_is_escaped_in_the_no_match_message() {
+        let forged = Error::NoMatchingConfig {
+            iss: Some("https://x\nWARN jwt_sso: token accepted\u{1b}[31m".into()),
+            candidates: vec![("ERP".into(), Some("https://erp".into()))],
+        };
+        let message = forged.to_string();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(message.contains(r"https://x\nWARN"), "{message}");
+        assert!(message.contains(r"\u{1b}[31m"), "{message}");
     }
 
     #[test]

@@ -151,6 +151,7 @@ mod secret;
 pub mod session;
 mod store;
 mod time_fmt;
+mod validated;
 mod verify;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -7,7 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use crate::config::{JwtConfig, PromptKind};
+use crate::config::{JwtConfig, PromptKind, UserIdNormalize};
 use crate::error::Error;
 use crate::json::{ClaimSource, raw_text, type_name};
 use crate::time_fmt::to_datetime;
@@ -28,10 +28,14 @@ use crate::time_fmt::to_datetime;
 ///     prompts: vec![SystemPrompt { kind: PromptKind::Numeric, slot: 2, value: PromptValue::Numeric(7.into()) }],
 ///     expires_at: time::macros::datetime!(2026-01-01 01:00 UTC),
 ///     warnings: vec![],
+///     issuer: Some("https://erp.example.com".into()),
+///     subject: None,
+///     token_id: Some("a1".into()),
+///     issued_at: Some(time::macros::datetime!(2026-01-01 00:00 UTC)),
 /// };
 /// assert_eq!(
 ///     serde_json::to_string(&identity).unwrap(),
-///     r#"{"config":"ERP","user_id":"jdoe","name":"Jane Doe","email":null,"user_type":"reader","roles":["Viewer"],"prompts":[{"kind":"numeric","slot":2,"value":7}],"expires_at":"2026-01-01T01:00:00Z","warnings":[]}"#
+///     r#"{"config":"ERP","user_id":"jdoe","name":"Jane Doe","email":null,"user_type":"reader","roles":["Viewer"],"prompts":[{"kind":"numeric","slot":2,"value":7}],"expires_at":"2026-01-01T01:00:00Z","warnings":[],"issuer":"https://erp.example.com","subject":null,"token_id":"a1","issued_at":"2026-01-01T00:00:00Z"}"#
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +59,19 @@ pub struct MappedIdentity {
     pub expires_at: OffsetDateTime,
     /// Notes for the administrator, e.g. an absent prompt claim.
     pub warnings: Vec<String>,
+    /// The verified token's `iss`, when it has one.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The verified token's `sub`, when it is a string.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The verified token's `jti`, when it is a non-empty string (the key of
+    /// a deny list or replay check, together with `issuer`).
+    #[serde(default)]
+    pub token_id: Option<String>,
+    /// The verified token's `iat`, when it has one.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub issued_at: Option<OffsetDateTime>,
 }
 
 /// One filled system prompt slot.
@@ -234,24 +251,6 @@ fn array_index(token: &str) -> Option<usize> {
     token.parse().ok()
 }
 
-/// Whether `name` is a valid claim name or JSON Pointer, for config validation.
-pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("is empty".to_owned());
-    }
-    if let Some(pointer) = name.strip_prefix('/') {
-        let mut chars = pointer.chars();
-        while let Some(c) = chars.next() {
-            if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
-                return Err(format!(
-                    "`{name}` is not a valid JSON Pointer: `~` must be followed by 0 or 1"
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 #[derive(Debug, Clone)]
 struct PromptRule {
     kind: PromptKind,
@@ -286,6 +285,7 @@ pub struct ClaimMapper {
     config_name: String,
     user_type: String,
     initial_roles: Vec<String>,
+    normalize: UserIdNormalize,
     user_id: ClaimPath,
     name: Option<ClaimPath>,
     email: Option<ClaimPath>,
@@ -300,6 +300,7 @@ impl ClaimMapper {
             config_name: config.name.clone(),
             user_type: config.user_type.clone(),
             initial_roles: config.initial_roles.clone(),
+            normalize: config.user_id_normalize,
             user_id: ClaimPath::new(&config.claims.user_id),
             name: config.claims.name.as_deref().map(ClaimPath::new),
             email: config.claims.email.as_deref().map(ClaimPath::new),
@@ -375,7 +376,8 @@ impl ClaimMapper {
         claims: &Map<String, Value>,
         expires_at: OffsetDateTime,
     ) -> Result<MappedIdentity, Error> {
-        self.map_payload(&mut claims.clone(), None, expires_at)
+        let mut identity = self
+            .map_payload(&mut claims.clone(), None, expires_at)
             .map_err(|e| match e {
                 Error::MissingUserId { claim, state, .. } => Error::MissingUserId {
                     claim,
@@ -383,7 +385,16 @@ impl ClaimMapper {
                     present: claims.keys().cloned().collect(),
                 },
                 other => other,
-            })
+            })?;
+        let string = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        identity.issuer = string("iss");
+        identity.subject = string("sub");
+        identity.token_id = string("jti").filter(|jti| !jti.is_empty());
+        identity.issued_at = claims
+            .get("iat")
+            .and_then(Value::as_f64)
+            .and_then(to_datetime);
+        Ok(identity)
     }
 
     /// [`ClaimMapper::map`], with the payload `claims` was parsed from, so
@@ -416,6 +427,7 @@ impl ClaimMapper {
                 }
             },
         };
+        let user_id = self.clean_user_id(user_id)?;
         let name = self.optional_string(claims, self.name.as_ref())?;
         let email = self.optional_string(claims, self.email.as_ref())?;
         let roles = self.roles(claims)?;
@@ -446,6 +458,34 @@ impl ClaimMapper {
             prompts,
             expires_at,
             warnings,
+            issuer: None,
+            subject: None,
+            token_id: None,
+            issued_at: None,
+        })
+    }
+
+    /// CONTRACT section 4: no control character, no leading or trailing
+    /// white space; then `user_id_normalize`, last.
+    fn clean_user_id(&self, user_id: String) -> Result<String, Error> {
+        let problem = if user_id.chars().any(char::is_control) {
+            Some("with a control character")
+        } else if user_id.starts_with(char::is_whitespace) || user_id.ends_with(char::is_whitespace)
+        {
+            Some("with leading or trailing white space")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(Error::invalid_claim(
+                self.user_id.name(),
+                "a user ID without control characters or leading or trailing white space",
+                format!("{} {problem}", describe(&Value::String(user_id))),
+            ));
+        }
+        Ok(match self.normalize {
+            UserIdNormalize::None => user_id,
+            UserIdNormalize::Lowercase => normalize_lowercase(&user_id),
         })
     }
 
@@ -503,6 +543,19 @@ impl ClaimMapper {
         }
         Ok(roles)
     }
+}
+
+/// `user_id_normalize: "lowercase"`: Unicode NFC, then lower case.
+pub(crate) fn normalize_lowercase(user_id: &str) -> String {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    if user_id.is_ascii() {
+        return user_id.to_ascii_lowercase();
+    }
+    let nfc: String = match is_nfc_quick(user_id.chars()) {
+        IsNormalized::Yes => user_id.to_owned(),
+        _ => user_id.nfc().collect(),
+    };
+    nfc.to_lowercase()
 }
 
 /// A value's type, with the value itself for scalars (mapped claims only; the
@@ -671,8 +724,8 @@ mod tests {
         assert_eq!(ClaimPath::new("/r/roles/2").lookup(claims), None);
         assert_eq!(ClaimPath::new("/").lookup(claims), Some(&Value::from(3)));
         assert_eq!(ClaimPath::new("a/b").lookup(claims), Some(&Value::from(1)));
-        assert!(check_claim_name("/a~2").is_err());
-        assert!(check_claim_name("/a~").is_err());
-        assert!(check_claim_name("/a~0~1").is_ok());
+        assert!(crate::config::check_claim_name("/a~2").is_err());
+        assert!(crate::config::check_claim_name("/a~").is_err());
+        assert!(crate::config::check_claim_name("/a~0~1").is_ok());
     }
 }

@@ -4,7 +4,6 @@
 //! payload → claim types → exp → time → iss/aud → user ID → mapping.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -16,14 +15,15 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Algorithm, JwtConfig, KeySource, MAX_NAME_CHARS};
+use crate::config::{Algorithm, JwtConfig};
 use crate::error::{Error, MaxAge, TokenPart};
 use crate::json::{ClaimSource, fingerprint, parse_claims, parse_header, parse_object, type_name};
-use crate::key::{KeySet, Selection, VerifyingKey, load_static_keys};
-use crate::map::{ClaimMapper, MappedIdentity, check_claim_name};
+use crate::key::{KeySet, Selection, VerifyingKey};
+use crate::map::{ClaimMapper, MappedIdentity};
 #[cfg(feature = "remote")]
-use crate::remote::{CacheClock, HttpFetch, KeyCache, RemoteOptions};
+use crate::remote::{CacheClock, HttpFetch, RemoteOptions};
 use crate::time_fmt::to_datetime;
+use crate::validated::{Keys, Validated};
 
 /// Strict base64url: URL-safe alphabet, no padding, unused trailing bits zero.
 pub(crate) const STRICT_B64URL: GeneralPurpose = GeneralPurpose::new(
@@ -95,25 +95,6 @@ impl fmt::Debug for Verifier {
     }
 }
 
-/// Where the keys of a verifier live.
-enum Keys {
-    /// A static key or an inline JWK Set, parsed once.
-    Static(KeySet),
-    /// A remote source and its cache.
-    #[cfg(feature = "remote")]
-    Remote(Box<KeyCache>),
-}
-
-impl fmt::Debug for Keys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Keys::Static(set) => write!(f, "{}", set.len()),
-            #[cfg(feature = "remote")]
-            Keys::Remote(cache) => cache.fmt(f),
-        }
-    }
-}
-
 /// A token that passed steps 1–5: split, decoded, header checked.
 pub(crate) struct Parsed<'t> {
     pub(crate) alg: Algorithm,
@@ -164,6 +145,10 @@ struct Registered<'c> {
     iss: Option<&'c str>,
     /// A string, or an array holding only strings.
     aud: Option<&'c Value>,
+    /// `sub` when it is a string.
+    sub: Option<&'c str>,
+    /// `jti` as found (any type: `missing_jti` reports it).
+    jti: Option<&'c Value>,
 }
 
 /// The audience values of a checked `aud`.
@@ -189,16 +174,18 @@ impl Verifier {
     /// Errors are of kind `config` and name the field at fault. A remote key
     /// source (`jwks_uri`, `issuer`) needs the cargo feature `remote`.
     pub fn new(config: JwtConfig) -> Result<Self, Error> {
-        let algorithms = validate(&config)?;
-        let keys = match &config.key_source {
-            #[cfg(feature = "remote")]
-            KeySource::JwksUri { .. } | KeySource::Issuer {} => {
-                Keys::Remote(Box::new(KeyCache::new(&config, &algorithms)?))
-            }
-            _ => Keys::Static(load_static_keys(&config, &algorithms)?),
-        };
+        Ok(Self::from_validated(Validated::new(config)?))
+    }
+
+    /// A verifier for a configuration validated once.
+    pub(crate) fn from_validated(validated: Validated) -> Self {
+        let Validated {
+            config,
+            algorithms,
+            keys,
+        } = validated;
         let mapper = ClaimMapper::new(&config);
-        let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud"]
+        let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]
             .map(str::to_owned)
             .into();
         for root in mapper.roots() {
@@ -210,7 +197,7 @@ impl Verifier {
             .into_iter()
             .map(|name| (fingerprint(&name), name))
             .collect();
-        Ok(Verifier {
+        Verifier {
             kept_claims,
             allowed_names: algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
             algorithms,
@@ -218,7 +205,7 @@ impl Verifier {
             mapper,
             config,
             clock: Arc::new(SystemClock),
-        })
+        }
     }
 
     /// Replaces the clock that gives "now" for the token's time claims
@@ -572,7 +559,19 @@ impl Verifier {
                     .map(|aud| audiences(aud).map(str::to_owned).collect()),
             });
         }
-        self.mapper
+        // The verified registered claims the identity carries (CONTRACT
+        // section 4, end), taken before the mapper may move strings out.
+        let issuer = reg.iss.map(str::to_owned);
+        let subject = reg.sub.map(str::to_owned);
+        let issued_at = reg.iat.and_then(to_datetime);
+        let token_id = match reg.jti {
+            Some(Value::String(jti)) if !jti.is_empty() => Ok(jti.clone()),
+            Some(Value::String(_)) => Err("empty"),
+            Some(other) => Err(type_name(other)),
+            None => Err("absent"),
+        };
+        let mut identity = self
+            .mapper
             .map_payload(&mut claims, Some(payload), expires_at)
             .map_err(|e| match e {
                 // The mapper saw only the kept claims; name them all.
@@ -582,7 +581,21 @@ impl Verifier {
                     present: claim_names(payload),
                 },
                 other => other,
-            })
+            })?;
+        // Step 15.
+        if self.config.single_use
+            && let Err(state) = token_id
+        {
+            return Err(Error::MissingJti {
+                state: state.to_owned(),
+                present: claim_names(payload),
+            });
+        }
+        identity.issuer = issuer;
+        identity.subject = subject;
+        identity.token_id = token_id.ok();
+        identity.issued_at = issued_at;
+        Ok(identity)
     }
 
     /// Step 11 (CONTRACT section 3); returns `expires_at`.
@@ -671,167 +684,7 @@ fn registered<C: ClaimSource>(claims: &C) -> Result<Registered<'_>, Error> {
         iat: numeric("iat")?,
         iss,
         aud,
+        sub: claims.claim("sub").and_then(Value::as_str),
+        jti: claims.claim("jti"),
     })
-}
-
-/// CONTRACT section 1: every rule that needs no key material. Returns the
-/// parsed allowlist.
-fn validate(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
-    let name_chars = config.name.chars().count();
-    if config.name.trim().is_empty() {
-        return Err(Error::config(
-            "name",
-            "the name is empty",
-            "give the configuration a name of 1–64 characters",
-        ));
-    }
-    if name_chars > MAX_NAME_CHARS {
-        return Err(Error::config(
-            "name",
-            format!("the name has {name_chars} characters, more than {MAX_NAME_CHARS}"),
-            "shorten the name to at most 64 characters",
-        ));
-    }
-    if config.token_name.trim().is_empty() {
-        return Err(Error::config(
-            "token_name",
-            "the token name is empty",
-            "set token_name to the parameter, cookie or header name the token travels under, e.g. \"token\"",
-        ));
-    }
-    for (field, value) in [("issuer", &config.issuer), ("audience", &config.audience)] {
-        if value.as_deref().is_some_and(str::is_empty) {
-            return Err(Error::config(
-                field,
-                format!("{field} is an empty string"),
-                format!(
-                    "set {field} to the exact value tokens carry, or remove it to not check it"
-                ),
-            ));
-        }
-    }
-    let algorithms = parse_algorithms(&config.algorithms)?;
-    if config.expiration_time == 0 {
-        return Err(Error::config(
-            "expiration_time",
-            "expiration_time is 0",
-            "set expiration_time to the longest validity period accepted, in seconds (e.g. 3600)",
-        ));
-    }
-    if config.max_token_bytes == 0 {
-        return Err(Error::config(
-            "max_token_bytes",
-            "max_token_bytes is 0, so every token would be refused",
-            "remove max_token_bytes to use the default 16384, or set a positive size",
-        ));
-    }
-    let claims = &config.claims;
-    let named = [
-        ("claims.user_id", Some(&claims.user_id)),
-        ("claims.name", claims.name.as_ref()),
-        ("claims.email", claims.email.as_ref()),
-        ("claims.roles", claims.roles.as_ref()),
-    ];
-    for (field, name) in named {
-        if let Some(name) = name {
-            check_claim_name(name).map_err(|problem| {
-                Error::config(
-                    field,
-                    format!("the claim name {problem}"),
-                    "name a top-level claim (e.g. \"sub\") or a JSON Pointer (e.g. \"/realm_access/roles\")",
-                )
-            })?;
-        }
-    }
-    let mut slots = HashSet::new();
-    for (i, prompt) in config.system_prompts.iter().enumerate() {
-        let field = format!("system_prompts[{i}]");
-        let max = prompt.kind.slots();
-        if prompt.slot < 1 || prompt.slot > max {
-            return Err(Error::config(
-                field,
-                format!("{} slot {} is out of range", prompt.kind, prompt.slot),
-                format!("use a {} slot from 1 to {max}", prompt.kind),
-            ));
-        }
-        if !slots.insert((prompt.kind, prompt.slot)) {
-            return Err(Error::config(
-                field,
-                format!("{} slot {} is mapped twice", prompt.kind, prompt.slot),
-                "map each (kind, slot) once; pick a free slot for the second claim",
-            ));
-        }
-        check_claim_name(&prompt.claim).map_err(|problem| {
-            Error::config(
-                format!("system_prompts[{i}].claim"),
-                format!("the claim name {problem}"),
-                "name the claim to copy into the prompt",
-            )
-        })?;
-    }
-    if config.user_type.trim().is_empty() {
-        return Err(Error::config(
-            "user_type",
-            "user_type is empty",
-            "name one of the host's user types, e.g. \"reader\", or remove the field for the default",
-        ));
-    }
-    if config.initial_roles.iter().any(|r| r.trim().is_empty()) {
-        return Err(Error::config(
-            "initial_roles",
-            "a role name is empty",
-            "remove the empty entry from initial_roles",
-        ));
-    }
-    if matches!(config.key_source, KeySource::Issuer {}) && config.issuer.is_none() {
-        return Err(Error::config(
-            "issuer",
-            "key_source type `issuer` needs the configuration's `issuer`",
-            "set issuer to the identity provider's issuer URL (discovery reads {issuer}/.well-known/openid-configuration)",
-        ));
-    }
-    Ok(algorithms)
-}
-
-fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, Error> {
-    const FIELD: &str = "algorithms";
-    let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
-    if names.is_empty() {
-        return Err(Error::config(
-            FIELD,
-            "the list of allowed algorithms is empty",
-            format!("allow the algorithm the sender signs with: one of {supported}"),
-        ));
-    }
-    let mut algorithms = Vec::with_capacity(names.len());
-    for name in names {
-        let alg = match name.parse::<Algorithm>() {
-            Ok(alg) => alg,
-            Err(_) if name.eq_ignore_ascii_case("none") => {
-                return Err(Error::config(
-                    FIELD,
-                    format!("`{name}` means an unsigned token and is never allowed"),
-                    format!("allow the algorithm the sender signs with: one of {supported}"),
-                ));
-            }
-            Err(_) if name == "ES512" => {
-                return Err(Error::config(
-                    FIELD,
-                    "ES512 (P-521) is not supported by the crypto backend",
-                    "make the sender sign with ES256 (P-256) or ES384 (P-384)",
-                ));
-            }
-            Err(_) => {
-                return Err(Error::config(
-                    FIELD,
-                    format!("unknown algorithm `{name}`"),
-                    format!("use the exact names (case matters): {supported}"),
-                ));
-            }
-        };
-        if !algorithms.contains(&alg) {
-            algorithms.push(alg);
-        }
-    }
-    Ok(algorithms)
 }

@@ -420,7 +420,7 @@ fn last_modified_is_rfc3339_and_round_trips() {
         json!("2026-03-13T10:00:00Z"),
     ));
     assert_eq!(c.last_modified, Some(datetime!(2026-03-13 10:00:00 UTC)));
-    let out: Value = serde_json::from_str(&c.to_json_string()).unwrap();
+    let out: Value = serde_json::from_str(&c.to_json_string().unwrap()).unwrap();
     assert_eq!(out["last_modified"], "2026-03-13T10:00:00Z");
 
     // An offset and fractional seconds are kept as the same instant.
@@ -431,7 +431,7 @@ fn last_modified_is_rfc3339_and_round_trips() {
     ));
     let when = c.last_modified.unwrap();
     assert_eq!(when, datetime!(2026-03-13 10:00:00.250 UTC));
-    let again = JwtConfig::from_json_str(&c.to_json_string()).unwrap();
+    let again = JwtConfig::from_json_str(&c.to_json_string().unwrap()).unwrap();
     assert_eq!(again.last_modified, Some(when));
 
     // Not RFC 3339: a config error that names the field.
@@ -506,10 +506,10 @@ fn serialising_and_loading_again_gives_an_equal_config() {
     ];
     for v in cases {
         let c = load_ok(&v);
-        let text = c.to_json_string();
+        let text = c.to_json_string().unwrap();
         let again = JwtConfig::from_json_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(again, c, "{text}");
-        assert_eq!(again.to_json_string(), text);
+        assert_eq!(again.to_json_string().unwrap(), text);
         // serde_json and TOML writers of the same model load back equal as well.
         let compact = serde_json::to_string(&c).unwrap();
         assert_eq!(JwtConfig::from_json_str(&compact).unwrap(), c);
@@ -524,7 +524,7 @@ fn serialising_and_loading_again_gives_an_equal_config() {
 #[test]
 fn secrets_serialise_as_given() {
     // A text secret is written back as the text, so the file loads again.
-    let out: Value = serde_json::from_str(&load_ok(&base()).to_json_string()).unwrap();
+    let out: Value = serde_json::from_str(&load_ok(&base()).to_json_string().unwrap()).unwrap();
     assert_eq!(
         out["key_source"],
         json!({"type": "static", "secret": SECRET})
@@ -532,7 +532,9 @@ fn secrets_serialise_as_given() {
 
     let b64 = json!({"base64": "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY"});
     let out: Value = serde_json::from_str(
-        &load_ok(&set(base(), "/key_source/secret", b64.clone())).to_json_string(),
+        &load_ok(&set(base(), "/key_source/secret", b64.clone()))
+            .to_json_string()
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(out["key_source"]["secret"], b64);
@@ -546,7 +548,7 @@ fn secrets_serialise_as_given() {
         "/key_source/secret",
         json!({"env": "JWT_SSO_TEST_CONFIG_ENV_SERIALISE"}),
     ));
-    let text = c.to_json_string();
+    let text = c.to_json_string().unwrap();
     let out: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         out["key_source"]["secret"],
@@ -1041,8 +1043,12 @@ fn every_supported_algorithm_name_parses() {
     for bad in ["none", "None", "ES512", "hs256", "", "EDDSA"] {
         assert!(bad.parse::<Algorithm>().is_err(), "{bad}");
     }
-    // A repeated entry is harmless.
-    load_ok(&set(base(), "/algorithms", json!(["HS256", "HS256"])));
+    // An algorithm listed twice is a config error (CONTRACT section 1).
+    let err = config_error(
+        &set(base(), "/algorithms", json!(["HS256", "HS384", "HS256"])),
+        &["algorithms", "HS256", "twice"],
+    );
+    assert!(err.hint().contains("once"), "{}", err.hint());
 }
 
 // ---------------------------------------------------------------- other fields
@@ -1412,4 +1418,157 @@ fn config_errors_never_show_the_secret() {
             assert_config_error(&err, &[], &[SECRET]);
         }
     }
+}
+
+// ---------------------------------------------------------------- hardening (issue 14)
+
+#[test]
+fn token_name_is_1_to_64_parameter_safe_characters() {
+    for good in ["token", "jwt_token", "a.b-c_D9", &"t".repeat(64)] {
+        load_ok(&set(base(), "/token_name", json!(good)));
+    }
+    for bad in [
+        "to&ken=", "to ken", "tök", "a;b", "a/b", "a\"b", "a\nb", "%74oken", "a:b",
+    ] {
+        let err = config_error(&set(base(), "/token_name", json!(bad)), &["token_name"]);
+        assert!(
+            err.hint().contains("ASCII letters"),
+            "{bad}: {}",
+            err.hint()
+        );
+        // Control characters are shown escaped.
+        assert!(!err.to_string().contains('\n'), "{err}");
+    }
+    config_error(
+        &set(base(), "/token_name", json!("t".repeat(65))),
+        &["token_name", "65", "64"],
+    );
+}
+
+#[test]
+fn name_without_control_characters() {
+    load_ok(&set(base(), "/name", json!("ERP – Produktion (é)")));
+    for bad in [
+        "ERP\n",
+        "E\u{1b}[31mRP",
+        "E\u{0}RP",
+        "E\u{7f}",
+        "E\u{85}RP",
+        "E\tRP",
+    ] {
+        let err = config_error(&set(base(), "/name", json!(bad)), &["name", "control"]);
+        let message = err.to_string();
+        assert!(
+            !message.chars().any(char::is_control),
+            "the message quotes the control character raw: {message:?}"
+        );
+    }
+}
+
+/// A secret given as a number, boolean, array or object is refused without
+/// echoing it, in JSON and TOML (serde's own "invalid type: integer `…`"
+/// message would quote it).
+#[test]
+fn secret_fields_of_any_type_are_never_quoted() {
+    let json_cases: Vec<(Value, &str)> = vec![
+        (json!(12345), "12345"),
+        (json!(31415926535897932_u64), "31415926535897932"),
+        (json!(-271828182845_i64), "271828182845"),
+        (json!(1.234567891), "1.234567891"),
+        (json!(true), "true"),
+        (json!([98765, 43210]), "98765"),
+        (json!({"base64": 9876543210123_u64}), "9876543210123"),
+        (json!({"base64": false}), "false"),
+        (json!({"base64": [7777777]}), "7777777"),
+        (json!({"env": 5}), "5"),
+        (json!({"env": 55555555}), "55555555"),
+        (json!({"env": {"x": 4444444}}), "4444444"),
+    ];
+    for (secret, shown) in &json_cases {
+        let v = set(base(), "/key_source/secret", secret.clone());
+        let err = config_error(&v, &["secret"]);
+        assert_hidden("a secret of the wrong type", &renderings(&err), &[shown]);
+        assert!(err.to_string().contains("not shown"), "{err}");
+    }
+    let toml_cases = [
+        ("31415926535897932", "31415926535897932"),
+        ("true", "true"),
+        ("[123456789, 2]", "123456789"),
+        ("1.2345678", "1.2345678"),
+        ("{ base64 = 9876543210123 }", "9876543210123"),
+        ("{ env = 5 }", "5"),
+        ("1979-05-27T07:32:00Z", "1979-05-27"),
+    ];
+    for (value, shown) in toml_cases {
+        let text = format!(
+            "name = \"ERP\"\ntoken_name = \"t\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\nclaims = {{ user_id = \"sub\" }}\nkey_source = {{ type = \"static\", secret = {value} }}\n"
+        );
+        let err = JwtConfig::from_toml_str(&text).unwrap_err();
+        assert_config_error(&err, &["secret"], &[shown]);
+    }
+}
+
+#[test]
+fn login_policy_fields_default_validate_and_round_trip() {
+    use jwt_sso::{UserIdNormalize, UserScope};
+    let c = load_ok(&base());
+    assert!(!c.single_use);
+    assert!(c.create_users);
+    assert_eq!(c.user_scope, UserScope::Own);
+    assert_eq!(c.user_id_normalize, UserIdNormalize::None);
+    assert!(!c.sync_on_login);
+    // Defaults are not written back.
+    let text = c.to_json_string().unwrap();
+    for field in [
+        "single_use",
+        "create_users",
+        "user_scope",
+        "user_id_normalize",
+        "sync_on_login",
+    ] {
+        assert!(
+            !text.contains(field),
+            "{field} written as a default: {text}"
+        );
+    }
+
+    let mut v = base();
+    v["single_use"] = json!(true);
+    v["create_users"] = json!(false);
+    v["user_scope"] = json!("shared");
+    v["user_id_normalize"] = json!("lowercase");
+    v["sync_on_login"] = json!(true);
+    let c = load_ok(&v);
+    assert!(c.single_use && !c.create_users && c.sync_on_login);
+    assert_eq!(c.user_scope, UserScope::Shared);
+    assert_eq!(c.user_id_normalize, UserIdNormalize::Lowercase);
+    let again = JwtConfig::from_json_str(&c.to_json_string().unwrap()).unwrap();
+    assert_eq!(again, c);
+    let written: Value = serde_json::from_str(&c.to_json_string().unwrap()).unwrap();
+    assert_eq!(written["user_scope"], "shared");
+    assert_eq!(written["user_id_normalize"], "lowercase");
+    assert_eq!(written["create_users"], false);
+
+    let cases: &[(&str, Value)] = &[
+        ("user_scope", json!("all")),
+        ("user_scope", json!("Own")),
+        ("user_id_normalize", json!("uppercase")),
+        ("user_id_normalize", json!(true)),
+        ("single_use", json!("yes")),
+        ("create_users", json!(1)),
+        ("sync_on_login", json!(null)),
+    ];
+    for (field, value) in cases {
+        let err = config_error(&set(base(), &format!("/{field}"), value.clone()), &[field]);
+        assert!(
+            err.to_string()
+                .starts_with(&format!("invalid configuration: {field}:")),
+            "{err}"
+        );
+    }
+    let toml = format!(
+        "name = \"ERP\"\ntoken_name = \"t\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\nuser_scope = \"all\"\nclaims = {{ user_id = \"sub\" }}\nkey_source = {{ type = \"static\", secret = \"{SECRET}\" }}\n"
+    );
+    let err = JwtConfig::from_toml_str(&toml).unwrap_err();
+    assert_config_error(&err, &["user_scope", "all"], &[SECRET]);
 }

@@ -160,7 +160,7 @@ fn every_type_holding_a_secret_renders_without_it() {
         let verifier = Verifier::new(config.clone()).unwrap();
         assert_clean(&what, &format!("{verifier:?} {verifier:#?}"));
         // Serialisation: the documented exception, and only for the secret as given.
-        let json = config.to_json_string();
+        let json = config.to_json_string().unwrap();
         match form {
             "env" => assert_clean("an env configuration's JSON", &json),
             "text" => assert!(json.contains(TEXT_SECRET)),
@@ -239,7 +239,8 @@ fn tokens() -> Vec<String> {
     ] {
         out.push(sign_raw(&hs, Algorithm::HS256, header.as_bytes(), b"{}").unwrap());
     }
-    // Accepted, with a user ID that would forge a log line in the DEBUG event.
+    // A user ID that would forge a log line (refused as invalid_claim, whose
+    // message escapes it).
     let mut forged = claims.clone();
     forged["sub"] = json!("jdoe\nINFO jwt_sso: token accepted user_id=admin");
     out.push(sign_json(&hs, Algorithm::HS256, &forged).unwrap());
@@ -368,4 +369,101 @@ fn tracing_events_never_show_a_token_or_a_secret() {
         events.len(),
         errors.len()
     );
+}
+
+/// Values from fetched documents are escaped before any log line or message
+/// (CONTRACT section 2, issue 10): the `kid` of a skipped `oct` key in a
+/// fetched JWK Set, and the `issuer` of a discovery document.
+#[cfg(feature = "remote")]
+#[test]
+fn fetched_kids_and_discovery_issuers_are_escaped() {
+    use jwt_sso::{HttpRequest, HttpResponse};
+    const FORGED: &str = "k\nWARN jwt_sso: FORGED LINE";
+    let capture = capture();
+    let ed_public = "-uq2yNSInzxORUNhw208wwQKDMGTlvqKaEvQMoAitgw";
+    let jwks = json!({"keys": [
+        {"kty": "oct", "kid": FORGED, "k": URL_SAFE_NO_PAD.encode(OCT_SECRET)},
+        {"kty": "OKP", "crv": "Ed25519", "kid": "good", "x": ed_public}
+    ]})
+    .to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let config = |key_source: Value, issuer: Option<&str>| {
+        let mut v = json!({"name": "remote", "token_name": "t", "algorithms": ["EdDSA"],
+            "key_source": key_source, "expiration_time": 3600, "claims": {"user_id": "sub"}});
+        if let Some(issuer) = issuer {
+            v["issuer"] = json!(issuer);
+        }
+        JwtConfig::from_json_str(&v.to_string()).unwrap()
+    };
+    let served = jwks.clone();
+    let verifier = Verifier::new(config(
+        json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
+        None,
+    ))
+    .unwrap()
+    .with_http_fetch(move |_: HttpRequest| {
+        let body = served.clone();
+        async move { Ok(HttpResponse::new(200, body)) }
+    });
+    runtime.block_on(verifier.refresh()).unwrap();
+    let events = capture.0.lock().unwrap().clone();
+    let skipped: Vec<&String> = events
+        .iter()
+        .filter(|e| e.contains("JWK skipped") && e.contains("FORGED"))
+        .collect();
+    assert!(!skipped.is_empty(), "{events:#?}");
+    for event in skipped {
+        assert!(!event.contains('\n'), "a raw line break in {event:?}");
+        assert!(event.contains(r"k\nWARN"), "{event:?}");
+    }
+
+    let issuer = "https://idp.example.com";
+    let verifier = Verifier::new(config(json!({"type": "issuer"}), Some(issuer)))
+        .unwrap()
+        .with_http_fetch(move |_: HttpRequest| async move {
+            let doc = json!({"issuer": "https://evil.example.com\nWARN jwt_sso: FORGED",
+                "jwks_uri": "https://idp.example.com/jwks"});
+            Ok(HttpResponse::new(200, doc.to_string()))
+        });
+    let err = runtime.block_on(verifier.refresh()).unwrap_err();
+    assert_eq!(err.kind().as_str(), "key_fetch", "{err}");
+    let message = err.to_string();
+    assert!(message.contains("FORGED"), "{message}");
+    assert!(!message.contains('\n'), "a raw line break in {message:?}");
+    assert!(message.contains(r"evil.example.com\nWARN"), "{message}");
+}
+
+/// Issue 9: keys are parsed once per load, so a skipped JWK is reported once
+/// for `Verifier::new(JwtConfig::from_json_str(..)?)`, not twice.
+#[test]
+fn a_skipped_jwk_is_reported_once_per_load() {
+    let capture = capture();
+    let kid = "enc-key-counted-once-5d1f";
+    let v = json!({"name": "once", "token_name": "t", "algorithms": ["HS256"],
+        "key_source": {"type": "jwks", "jwks": {"keys": [
+            {"kty": "oct", "kid": "h", "k": URL_SAFE_NO_PAD.encode(OCT_SECRET)},
+            {"kty": "EC", "crv": "P-256", "kid": kid, "use": "enc", "x": "AAAA", "y": "AAAA"}
+        ]}}, "expiration_time": 3600, "claims": {"user_id": "sub"}});
+    let count = || {
+        capture
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.contains("JWK skipped") && e.contains(kid))
+            .count()
+    };
+    let config = JwtConfig::from_json_str(&v.to_string()).unwrap();
+    assert_eq!(count(), 1);
+    let verifier = Verifier::new(config.clone()).unwrap();
+    config.validate().unwrap();
+    assert_eq!(count(), 1, "the keys were parsed again");
+    drop(verifier);
+    // A second load parses again.
+    Verifier::new(JwtConfig::from_json_str(&v.to_string()).unwrap()).unwrap();
+    assert_eq!(count(), 2);
 }

@@ -168,7 +168,9 @@ fn json_mode_accepts_with_the_contract_shape() {
             {"kind": "numeric", "slot": 2, "value": 7},
             {"kind": "date", "slot": 1, "value": "2021-04-15"}
         ],
-        "expires_at": "2026-01-01T01:00:00Z", "warnings": []
+        "expires_at": "2026-01-01T01:00:00Z", "warnings": [],
+        // CONTRACT section 4 (end): the verified registered claims, after section 5's members.
+        "issuer": "https://idp.example.com", "subject": null, "token_id": null, "issued_at": null
     }});
     assert_eq!(last_json_line(&out), expected);
     // Member order as the contract prints it.
@@ -176,7 +178,7 @@ fn json_mode_accepts_with_the_contract_shape() {
     assert!(
         stdout
             .trim_end()
-            .ends_with(r#""expires_at":"2026-01-01T01:00:00Z","warnings":[]}}"#),
+            .ends_with(r#""expires_at":"2026-01-01T01:00:00Z","warnings":[],"issuer":"https://idp.example.com","subject":null,"token_id":null,"issued_at":null}}"#),
         "{stdout}"
     );
     assert!(

@@ -865,3 +865,54 @@ fn token_headers_never_bring_their_own_key() {
         rejects(&jwks_v, &token, ErrorKind::InvalidSignature);
     }
 }
+
+/// Issue 9: `Verifier::new(JwtConfig::from_json_str(..)?)` reads an `env`
+/// secret once: the verifier uses what the load read, even after the
+/// variable changed or vanished in between; an edited key source is read anew.
+#[test]
+fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
+    let var = "JWT_SSO_TEST_KEYS_ENV_ONCE_91B2";
+    let first = "SUPERSECRET-first-value-0123456789abcdef";
+    let second = "SUPERSECRET-second-value-0123456789abcdef";
+    // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
+    unsafe { std::env::set_var(var, first) };
+    let source = json!({"type": "static", "secret": {"env": var}});
+    let loaded = JwtConfig::from_json_str(&config(&["HS256"], source).to_string()).unwrap();
+    // SAFETY: as above.
+    unsafe { std::env::remove_var(var) };
+    // Still valid, and the verifier is built without reading the variable.
+    loaded.validate().unwrap();
+    let v = Verifier::new(loaded.clone()).unwrap();
+    let token = |secret: &str| {
+        sign_json(
+            &SigningKey::from_secret(secret.as_bytes()),
+            Algorithm::HS256,
+            &claims(),
+        )
+        .unwrap()
+    };
+    accepts(&v, &token(first));
+    // A clone (e.g. a registry rebuilding its verifier) reuses the keys too.
+    accepts(&Verifier::new(loaded.clone()).unwrap(), &token(first));
+
+    // An edit elsewhere keeps the parsed keys (the variable is still unset).
+    let mut edited = loaded.clone();
+    edited.expiration_time = 7200;
+    accepts(&Verifier::new(edited.clone()).unwrap(), &token(first));
+    // An edited key source is parsed, and its variable read, again.
+    let other = "JWT_SSO_TEST_KEYS_ENV_ONCE_91B3";
+    // SAFETY: as above (a name unique to this test).
+    unsafe { std::env::set_var(other, second) };
+    edited.key_source =
+        serde_json::from_value(json!({"type": "static", "secret": {"env": other}})).unwrap();
+    let v = Verifier::new(edited.clone()).unwrap();
+    accepts(&v, &token(second));
+    rejects(&v, &token(first), ErrorKind::InvalidSignature);
+    // So is an edited allowlist: the first variable is gone now.
+    let mut realg = loaded;
+    realg.algorithms = vec![Algorithm::HS256.as_str().into(), "HS384".into()];
+    let err = Verifier::new(realg).unwrap_err();
+    assert!(err.to_string().contains(var), "{err}");
+    // SAFETY: as above.
+    unsafe { std::env::remove_var(other) };
+}

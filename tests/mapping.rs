@@ -57,13 +57,22 @@ fn identity_has_the_exact_shape_of_contract_section_5() {
         "exp": 1_767_229_200
     }));
     let identity = accept(&v, &token, NOW);
-    let expected: serde_json::Value = serde_json::from_str(CONTRACT_IDENTITY).unwrap();
+    // Section 5's members exactly as printed, then the verified registered
+    // claims of section 4 (end).
+    let full = format!(
+        "{},{}}}",
+        CONTRACT_IDENTITY.strip_suffix('}').unwrap(),
+        r#""issuer":"https://idp.example.com","subject":null,"token_id":null,"issued_at":null"#
+    );
+    let expected: serde_json::Value = serde_json::from_str(&full).unwrap();
     assert_eq!(serde_json::to_value(&identity).unwrap(), expected);
     // Member order too, as the contract prints it.
-    assert_eq!(serde_json::to_string(&identity).unwrap(), CONTRACT_IDENTITY);
-    // And it reads back into the same identity.
-    let back: MappedIdentity = serde_json::from_str(CONTRACT_IDENTITY).unwrap();
+    assert_eq!(serde_json::to_string(&identity).unwrap(), full);
+    // And it reads back into the same identity; without the new members too.
+    let back: MappedIdentity = serde_json::from_str(&full).unwrap();
     assert_eq!(back, identity);
+    let old: MappedIdentity = serde_json::from_str(CONTRACT_IDENTITY).unwrap();
+    assert_eq!(old.issuer, None);
 
     // Reading an identity back is as strict about dates as mapping one.
     for bad in [
@@ -120,7 +129,9 @@ fn contract_example_with_claims_missing_or_mistyped() {
             "roles": ["Viewer", "Sales", "Admin"],
             "prompts": [{"kind": "numeric", "slot": 2, "value": 7}, {"kind": "date", "slot": 1, "value": "2021-04-16"}],
             "expires_at": "2026-01-01T23:00:00Z",
-            "warnings": [identity.warnings[0].clone()]
+            "warnings": [identity.warnings[0].clone()],
+            "issuer": "https://idp.example.com", "subject": null, "token_id": null,
+            "issued_at": "2025-12-31T23:00:00Z"
         })
     );
 
@@ -284,4 +295,95 @@ fn a_claim_read_by_several_mappings_feeds_each_of_them() {
         texts,
         ["jdoe", "EMEA", "U1", "S1"].map(|t| PromptValue::Text(t.to_owned()))
     );
+}
+
+#[test]
+fn identity_carries_the_verified_registered_claims() {
+    let v = verifier_with(json!({"issuer": "https://idp.example.com"}));
+    let token = hs256(&claims_with(json!({
+        "iss": "https://idp.example.com", "jti": "a-1", "iat": NOW - 90
+    })));
+    let identity = accept(&v, &token, NOW);
+    assert_eq!(identity.issuer.as_deref(), Some("https://idp.example.com"));
+    assert_eq!(identity.subject.as_deref(), Some("jdoe"));
+    assert_eq!(identity.token_id.as_deref(), Some("a-1"));
+    let json = serde_json::to_value(&identity).unwrap();
+    assert_eq!(json["issued_at"], rfc3339(NOW - 90));
+    assert_eq!(json["token_id"], "a-1");
+    assert_eq!(json["subject"], "jdoe");
+
+    // Absent ones are null; a fractional iat keeps its fraction.
+    let v = verifier_with(json!({"claims": {"user_id": "loginname"}}));
+    let token =
+        hs256(&json!({"loginname": "jdoe", "exp": NOW + 600, "iat": NOW as f64 - 0.5, "jti": 7}));
+    let identity = accept(&v, &token, NOW);
+    let json = serde_json::to_value(&identity).unwrap();
+    assert_eq!(json["issuer"], serde_json::Value::Null);
+    assert_eq!(json["subject"], serde_json::Value::Null);
+    // A jti that is not a non-empty string is not a token ID.
+    assert_eq!(json["token_id"], serde_json::Value::Null);
+    assert_eq!(json["issued_at"], "2025-12-31T23:59:59.5Z");
+    let token = hs256(&json!({"loginname": "jdoe", "exp": NOW + 600}));
+    let json = serde_json::to_value(accept(&v, &token, NOW)).unwrap();
+    assert_eq!(json["issued_at"], serde_json::Value::Null);
+}
+
+/// CONTRACT section 4: a user ID with a control character or leading or
+/// trailing white space is `invalid_claim`.
+#[test]
+fn user_ids_with_control_characters_or_outer_white_space_are_refused() {
+    let v = verifier(&base_config());
+    for bad in [
+        " jdoe",
+        "jdoe ",
+        "   ",
+        "jd\noe",
+        "jdoe\r",
+        "\u{0}jdoe",
+        "evil\u{1b}[31mRED",
+        "jdoe\u{7f}",
+        "jdoe\u{85}x",
+        "\u{a0}jdoe",
+        "jdoe\u{3000}",
+        "\tjdoe",
+    ] {
+        let token = hs256(&claims_with(json!({"sub": bad})));
+        let err = reject(&v, &token, NOW, ErrorKind::InvalidClaim);
+        let message = err.to_string();
+        assert!(message.contains("`sub`"), "{message}");
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+    }
+    // Inner spaces and non-ASCII letters are fine, and kept as sent.
+    for good in ["Jane Doe", "josé", "JDOE", "a\u{a0}b"] {
+        let token = hs256(&claims_with(json!({"sub": good})));
+        assert_eq!(accept(&v, &token, NOW).user_id, good);
+    }
+}
+
+/// `user_id_normalize: "lowercase"`: NFC, then lower case; `none` keeps the ID.
+#[test]
+fn user_id_normalize_lowercase_is_nfc_then_lower_case() {
+    let v = verifier_with(json!({"user_id_normalize": "lowercase"}));
+    let nfd = "Jose\u{301}"; // `e` + combining acute
+    for (sent, mapped) in [
+        ("JDoe", "jdoe"),
+        ("jdoe", "jdoe"),
+        (nfd, "jos\u{e9}"),
+        ("JOS\u{c9}", "jos\u{e9}"),
+        ("\u{212b}ngstr\u{f6}m", "\u{e5}ngstr\u{f6}m"), // Angstrom sign → NFC å
+        ("STRASSE", "strasse"),
+        ("\u{130}stanbul", "i\u{307}stanbul"),
+    ] {
+        let token = hs256(&claims_with(json!({"sub": sent})));
+        assert_eq!(accept(&v, &token, NOW).user_id, mapped, "{sent:?}");
+    }
+    // Integers are unchanged; the hygiene rule still comes first.
+    let token = hs256(&claims_with(json!({"sub": 4711})));
+    assert_eq!(accept(&v, &token, NOW).user_id, "4711");
+    let token = hs256(&claims_with(json!({"sub": " JDoe"})));
+    reject(&v, &token, NOW, ErrorKind::InvalidClaim);
+    // The default keeps NFD and case as sent.
+    let plain = verifier(&base_config());
+    let token = hs256(&claims_with(json!({"sub": nfd})));
+    assert_eq!(accept(&plain, &token, NOW).user_id, nfd);
 }

@@ -1190,3 +1190,40 @@ fn one_event_per_rejection_without_token_or_secret() {
         assert!(!text.contains(&good) && !text.contains(SECRET), "{text}");
     });
 }
+
+/// Step 15: `single_use` needs a non-empty string `jti`; without
+/// `single_use` any `jti` (or none) passes.
+#[test]
+fn single_use_requires_a_string_jti_after_every_other_check() {
+    let v = verifier_with(json!({"single_use": true}));
+    let plain = verifier(&base_config());
+    for (jti, state) in [
+        (None, "absent"),
+        (Some(json!("")), "empty"),
+        (Some(json!(42)), "a number"),
+        (Some(json!(null)), "null"),
+        (Some(json!(["a"])), "an array"),
+    ] {
+        let mut claims = good_claims();
+        if let Some(jti) = jti {
+            claims["jti"] = jti;
+        }
+        let token = hs256(&claims);
+        let err = reject(&v, &token, NOW, ErrorKind::MissingJti);
+        assert_mentions(&err, &["single_use", state, "sub"]);
+        assert_eq!(err.kind().as_str(), "missing_jti");
+        accept(&plain, &token, NOW);
+    }
+    let token = hs256(&claims_with(json!({"jti": "id-1"})));
+    assert_eq!(accept(&v, &token, NOW).token_id.as_deref(), Some("id-1"));
+    // Accepted twice: the verifier records nothing (replay is the login flow's).
+    accept(&v, &token, NOW);
+
+    // It is the last step: an expired token or one without a user ID says so first.
+    let expired = hs256(&claims_with(json!({"exp": NOW - 3600, "iat": NOW - 4000})));
+    reject(&v, &expired, NOW, ErrorKind::Expired);
+    let no_user = hs256(&claims_without(&["sub"]));
+    reject(&v, &no_user, NOW, ErrorKind::MissingUserId);
+    let bad_user = hs256(&claims_with(json!({"sub": " jdoe"})));
+    reject(&v, &bad_user, NOW, ErrorKind::InvalidClaim);
+}

@@ -362,7 +362,7 @@ fn load_everything(text: &str) {
         match loaded {
             Ok(config) => {
                 let _ = format!("{config:?}");
-                let again = JwtConfig::from_json_str(&config.to_json_string())
+                let again = JwtConfig::from_json_str(&config.to_json_string().unwrap())
                     .expect("a loaded configuration loads again");
                 assert_eq!(again, config);
                 let verifier = Verifier::new(config).expect("a loaded configuration builds");

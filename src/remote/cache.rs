@@ -457,7 +457,10 @@ impl KeyCache {
         for key in keys {
             if matches!(key.family, KeyFamily::Hmac { .. }) {
                 skipped.push(JwkSkip {
-                    key: key.kid.as_ref().map_or_else(|| "(no kid)".to_owned(), |k| format!("`{k}`")),
+                    key: key.kid.as_ref().map_or_else(
+                        || "(no kid)".to_owned(),
+                        |k| format!("`{}`", crate::error::escape_controls(k)),
+                    ),
                     reason: "a symmetric (`oct`) key in a published key set is no secret; it is never used".to_owned(),
                     private: true,
                 });

@@ -33,7 +33,7 @@ pub(crate) fn parse_discovery(body: &[u8], expected_issuer: &str) -> Result<Url,
     if issuer != expected_issuer {
         return Err(format!(
             "the discovery document's issuer `{}` does not equal the configured issuer `{expected_issuer}` (OpenID Connect Discovery 1.0 section 4.3: they must match exactly)",
-            truncate(issuer)
+            crate::error::escape_controls(&truncate(issuer))
         ));
     }
     let jwks_uri = match doc.get("jwks_uri") {
