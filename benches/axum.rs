@@ -10,12 +10,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Request, StatusCode, header::AUTHORIZATION};
 use axum::routing::get;
-use axum::Router;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
 use jwt_sso::axum::{Identity, JwtAuth};
@@ -30,8 +30,11 @@ const ISSUER: &str = "https://idp.example.com";
 const AUDIENCE: &str = "bi-server";
 
 fn key_file(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/data/keys/{name}", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
+    std::fs::read_to_string(format!(
+        "{}/tests/data/keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 /// The hand-written side: its state and extractor.
@@ -121,14 +124,20 @@ fn bench(c: &mut Criterion) {
         });
         let registry = Arc::new(Registry::from_json_str(&config.to_string()).unwrap());
         let ours: Router = Router::new()
-            .route("/me", get(|Identity(me): Identity| async move { me.user_id }))
+            .route(
+                "/me",
+                get(|Identity(me): Identity| async move { me.user_id }),
+            )
             .with_state(JwtAuth::new(registry));
 
         let mut validation = Validation::new(alg.to_string().parse().unwrap());
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         let hand: Router = Router::new()
-            .route("/me", get(|HandClaims(me): HandClaims| async move { me.loginname }))
+            .route(
+                "/me",
+                get(|HandClaims(me): HandClaims| async move { me.loginname }),
+            )
             .with_state(HandState(Hand {
                 key: Arc::new(decoding),
                 validation: Arc::new(validation),

@@ -179,7 +179,9 @@ impl<S: SessionStore + 'static> Sessions<S> {
                 };
                 match sessions.purge_expired().await {
                     Ok(0) => {}
-                    Ok(n) => tracing::debug!(target: "jwt_sso", purged = n, "expired sessions purged"),
+                    Ok(n) => {
+                        tracing::debug!(target: "jwt_sso", purged = n, "expired sessions purged")
+                    }
                     Err(e) => {
                         tracing::warn!(target: "jwt_sso", error = %e, "purging expired sessions failed")
                     }

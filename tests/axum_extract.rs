@@ -155,7 +155,10 @@ async fn each_token_source_and_the_optional_form() {
     // Cookie named by the configuration's token_name; routed only there.
     let cookie = format!("theme=dark; token={token}");
     let (response, body) = call(&router, get_with("/me", &[("Cookie", &cookie)])).await;
-    assert_eq!((response.status().as_u16(), body.as_str()), (200, "jdoe@ERP"));
+    assert_eq!(
+        (response.status().as_u16(), body.as_str()),
+        (200, "jdoe@ERP")
+    );
     let cookie = format!("jwt={}", crm("ana"));
     let (_, body) = call(&router, get_with("/me", &[("Cookie", &cookie)])).await;
     assert_eq!(body, "ana@CRM");
@@ -172,7 +175,10 @@ async fn each_token_source_and_the_optional_form() {
     assert_eq!(refused(&response, &body, 401), "unauthorized");
     let with_query = app(JwtAuth::new(registry()).query(true));
     let (response, body) = call(&with_query, get_with(&path, &[])).await;
-    assert_eq!((response.status().as_u16(), body.as_str()), (200, "jdoe@ERP"));
+    assert_eq!(
+        (response.status().as_u16(), body.as_str()),
+        (200, "jdoe@ERP")
+    );
     let (response, body) = call(&with_query, get_with(&format!("/me?jwt={token}"), &[])).await;
     assert_eq!(refused(&response, &body, 401), "no_matching_config");
     // Sources can be switched off.
@@ -182,10 +188,19 @@ async fn each_token_source_and_the_optional_form() {
 
     // Option<Identity>: None without a token, the identity with one, refused with a bad one.
     let (response, body) = call(&router, get_with("/maybe", &[])).await;
-    assert_eq!((response.status().as_u16(), body.as_str()), (200, "anonymous"));
+    assert_eq!(
+        (response.status().as_u16(), body.as_str()),
+        (200, "anonymous")
+    );
     let (_, body) = call(&router, get_with("/maybe", &[("Authorization", &bearer)])).await;
     assert_eq!(body, "jdoe");
-    let forged = format!("Bearer {}", sign(SECRET_CRM, json!({"iss": ERP, "aud": "bi-server", "sub": "x", "exp": now() + 60})));
+    let forged = format!(
+        "Bearer {}",
+        sign(
+            SECRET_CRM,
+            json!({"iss": ERP, "aud": "bi-server", "sub": "x", "exp": now() + 60})
+        )
+    );
     let (response, body) = call(&router, get_with("/maybe", &[("Authorization", &forged)])).await;
     assert_eq!(refused(&response, &body, 401), "invalid_signature");
 }
@@ -213,17 +228,47 @@ async fn every_refusal_class_has_its_status_and_headers() {
         ("Bearer  two-spaces".to_owned(), 400, "bad_request"),
         ("Basic dXNlcjpwYXNz".to_owned(), 401, "unauthorized"),
     ] {
-        let (response, body) =
-            call(&router, get_with("/me", &[("Authorization", &authorization)])).await;
+        let (response, body) = call(
+            &router,
+            get_with("/me", &[("Authorization", &authorization)]),
+        )
+        .await;
         assert_eq!(refused(&response, &body, status), kind, "{authorization}");
     }
     // Errors the host returns itself: status by kind, 401s with the header.
     for (error, status) in [
-        (Error::Forbidden { problem: "role Viewer of config ERP".into() }, 403),
-        (Error::Unauthorized { problem: "ERP".into() }, 401),
-        (Error::Store { action: "ERP".into(), source: "db at 127.0.0.1 down".into() }, 503),
-        (Error::KeyFetch { url: "http://127.0.0.1/jwks".into(), reason: "refused".into() }, 503),
-        (Error::BadRequest { problem: "bi-server".into() }, 400),
+        (
+            Error::Forbidden {
+                problem: "role Viewer of config ERP".into(),
+            },
+            403,
+        ),
+        (
+            Error::Unauthorized {
+                problem: "ERP".into(),
+            },
+            401,
+        ),
+        (
+            Error::Store {
+                action: "ERP".into(),
+                source: "db at 127.0.0.1 down".into(),
+            },
+            503,
+        ),
+        (
+            Error::KeyFetch {
+                url: "http://127.0.0.1/jwks".into(),
+                reason: "refused".into(),
+            },
+            503,
+        ),
+        (
+            Error::BadRequest {
+                problem: "bi-server".into(),
+            },
+            400,
+        ),
     ] {
         let kind = error.kind();
         let response = error.into_response();
@@ -268,8 +313,11 @@ async fn the_layer_verifies_every_request_and_the_extractor_reuses_it() {
     assert_eq!(body, "anonymous");
     let (_, body) = call(&optional, get_with("/opt", &[("Authorization", &bearer)])).await;
     assert_eq!(body, "jdoe");
-    let (response, body) =
-        call(&optional, get_with("/opt", &[("Authorization", "Bearer x.y.z")])).await;
+    let (response, body) = call(
+        &optional,
+        get_with("/opt", &[("Authorization", "Bearer x.y.z")]),
+    )
+    .await;
     assert_eq!(refused(&response, &body, 401), "malformed");
 }
 
@@ -301,38 +349,73 @@ async fn form_post_login_redirects_only_to_safe_targets() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/reports?id=1");
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let session = response.headers()["x-auth-token"].to_str().unwrap().to_owned();
+    let session = response.headers()["x-auth-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let cookie = response.headers()["set-cookie"].to_str().unwrap();
     assert_eq!(
         cookie,
         format!("session={session}; Path=/; HttpOnly; SameSite=Lax; Secure")
     );
-    assert_eq!(sessions.lookup(&session).await.unwrap().unwrap().user_id, "jdoe");
+    assert_eq!(
+        sessions.lookup(&session).await.unwrap().unwrap().user_id,
+        "jdoe"
+    );
 
-    let body = format!("jwt={}&return_to=https%3A%2F%2Fbi.example.com%2Fhome", crm("ana"));
+    let body = format!(
+        "jwt={}&return_to=https%3A%2F%2Fbi.example.com%2Fhome",
+        crm("ana")
+    );
     let (response, _) = call(&router, form("/login", FORM, body)).await;
-    assert_eq!(response.headers()["location"], "https://bi.example.com/home");
+    assert_eq!(
+        response.headers()["location"],
+        "https://bi.example.com/home"
+    );
 
     // No return_to: the JSON answer.
-    let (response, body) = call(&router, form("/login", FORM, format!("token={}", erp("jdoe")))).await;
+    let (response, body) = call(
+        &router,
+        form("/login", FORM, format!("token={}", erp("jdoe"))),
+    )
+    .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["first_login"], false);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["first_login"],
+        false
+    );
 
     // Open redirects are refused before anyone is logged in.
-    for target in ["%2F%2Fevil.example", "%2F%5Cevil.example", "https%3A%2F%2Fevil.example%2F", "javascript%3Aalert(1)"] {
+    for target in [
+        "%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+        "https%3A%2F%2Fevil.example%2F",
+        "javascript%3Aalert(1)",
+    ] {
         let body = format!("token={}&return_to={target}", erp("victim"));
         let (response, body) = call(&router, form("/login", FORM, body)).await;
         assert_eq!(refused(&response, &body, 400), "bad_request", "{target}");
     }
     // The form login needs its content type; the JSON login needs JSON.
-    let (response, body) = call(&router, form("/login", Some("text/plain"), format!("token={}", erp("x")))).await;
+    let (response, body) = call(
+        &router,
+        form("/login", Some("text/plain"), format!("token={}", erp("x"))),
+    )
+    .await;
     assert_eq!(refused(&response, &body, 415), "bad_request");
     let json_body = json!({"loginMode": 67108864, "password": erp("x")}).to_string();
     let (response, body) = call(&router, form("/api/auth/login", FORM, json_body.clone())).await;
     assert_eq!(refused(&response, &body, 415), "bad_request");
-    let (response, body) = call(&router, form("/api/auth/login", Some("application/json"), json_body)).await;
+    let (response, body) = call(
+        &router,
+        form("/api/auth/login", Some("application/json"), json_body),
+    )
+    .await;
     assert_eq!(response.status(), 200, "{body}");
-    assert!(response.headers().get("set-cookie").is_none(), "the JSON login sets no cookie");
+    assert!(
+        response.headers().get("set-cookie").is_none(),
+        "the JSON login sets no cookie"
+    );
 
     // GET ?token= only when enabled; HEAD logs nobody in.
     let path = format!("/login?token={}", erp("getter"));
@@ -352,7 +435,8 @@ async fn form_post_login_redirects_only_to_safe_targets() {
 async fn a_remote_configuration_verifies_from_a_cold_cache() {
     use support::{Reply, Server};
     let read = |path: &str| {
-        std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
     };
     let all: Value = serde_json::from_str(&read("jwks/public_jwks.json")).unwrap();
     let mut key = all["rsa2048"].clone();
@@ -377,7 +461,10 @@ async fn a_remote_configuration_verifies_from_a_cold_cache() {
     let bearer = format!("Bearer {token}");
     assert_eq!(server.hits("/jwks"), 0);
     let (response, body) = call(&router, get_with("/me", &[("Authorization", &bearer)])).await;
-    assert_eq!((response.status().as_u16(), body.as_str()), (200, "remote-user@IdP"));
+    assert_eq!(
+        (response.status().as_u16(), body.as_str()),
+        (200, "remote-user@IdP")
+    );
     assert_eq!(server.hits("/jwks"), 1, "one fetch from the cold cache");
     let (_, body) = call(&router, get_with("/me", &[("Authorization", &bearer)])).await;
     assert_eq!(body, "remote-user@IdP");
@@ -391,7 +478,9 @@ async fn a_remote_configuration_verifies_from_a_cold_cache() {
         "algorithms": ["RS256"], "key_source": {"type": "jwks_uri", "url": down.url("/jwks")},
         "expiration_time": 3600, "claims": {"user_id": "sub"}
     });
-    let router = app(JwtAuth::new(Arc::new(Registry::from_json_str(&config.to_string()).unwrap())));
+    let router = app(JwtAuth::new(Arc::new(
+        Registry::from_json_str(&config.to_string()).unwrap(),
+    )));
     let (response, body) = call(&router, get_with("/me", &[("Authorization", &bearer)])).await;
     assert_eq!(refused(&response, &body, 503), "key_fetch");
 }

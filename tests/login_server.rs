@@ -23,7 +23,14 @@ const CRM: &str = "https://crm.example.com";
 const OLD: &str = "https://old.example.com";
 /// Values of the configurations that no refusal may show a client.
 const CONFIG_VALUES: [&str; 8] = [
-    "ERP", "CRM", "Old", "erp.example.com", "crm.example.com", "bi-server", "HS256", "secret",
+    "ERP",
+    "CRM",
+    "Old",
+    "erp.example.com",
+    "crm.example.com",
+    "bi-server",
+    "HS256",
+    "secret",
 ];
 
 fn configs() -> Value {
@@ -586,7 +593,9 @@ async fn content_type_body_size_head_and_token_names_are_enforced() {
 
     // HEAD logs nobody in: no session, no user.
     let fresh = erp_token("head-user", &[]);
-    let reply = server.send("HEAD", &format!("/login?token={fresh}"), &[], b"").await;
+    let reply = server
+        .send("HEAD", &format!("/login?token={fresh}"), &[], b"")
+        .await;
     assert_ne!(reply.status, 200);
     assert_eq!(reply.header("x-auth-token"), None);
     assert_eq!(user_rows(&dir.db(), "head-user"), 0);
@@ -623,13 +632,11 @@ async fn logout_ends_the_session_and_a_user_holds_at_most_twenty() {
     }
     let works = |reply: Reply| reply.status == 200;
     // The 21st login ended the first session, and only that one.
-    assert!(
-        !works(
-            server
-                .get("/api/session", &[("X-Auth-Token", &sessions[0])])
-                .await
-        )
-    );
+    assert!(!works(
+        server
+            .get("/api/session", &[("X-Auth-Token", &sessions[0])])
+            .await
+    ));
     for session in &sessions[1..] {
         let reply = server
             .get("/api/session", &[("X-Auth-Token", session)])
@@ -709,7 +716,10 @@ async fn silent_and_half_sent_connections_are_closed_after_ten_seconds() {
             .expect("closed by the server within 15 s");
         assert!(read.is_ok() || buf.is_empty());
         let elapsed = started.elapsed();
-        assert!(elapsed >= Duration::from_secs(9), "not before the timeout: {elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_secs(9),
+            "not before the timeout: {elapsed:?}"
+        );
     }
     // The idle connection is still usable after the header timeout.
     let mut rest = vec![0u8; 4096];

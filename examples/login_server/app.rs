@@ -78,17 +78,27 @@ pub fn app(config_path: &Path, db_path: &Path) -> Result<Router, Error> {
 }
 
 fn session_token(headers: &HeaderMap) -> &str {
-    headers.get("x-auth-token").and_then(|v| v.to_str().ok()).unwrap_or("")
+    headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 fn no_session() -> Error {
-    Error::Unauthorized { problem: "no valid session; log in again".to_owned() }
+    Error::Unauthorized {
+        problem: "no valid session; log in again".to_owned(),
+    }
 }
 
 async fn bounded<T>(work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    tokio::time::timeout(STORE_TIMEOUT, work).await.unwrap_or_else(|_| {
-        Err(Error::Store { action: "serving a session".into(), source: "the store timed out".into() })
-    })
+    tokio::time::timeout(STORE_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::Store {
+                action: "serving a session".into(),
+                source: "the store timed out".into(),
+            })
+        })
 }
 
 /// `GET /api/session` with `X-Auth-Token`: the session's user.
@@ -98,7 +108,13 @@ async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
             return Ok(None);
         };
         let store = state.login.authenticator().store();
-        store.find(&session.user_id).await.map_err(|e| Error::Store { action: "finding the session's user".into(), source: e.to_string().into() })
+        store
+            .find(&session.user_id)
+            .await
+            .map_err(|e| Error::Store {
+                action: "finding the session's user".into(),
+                source: e.to_string().into(),
+            })
     })
     .await?
     .ok_or_else(no_session)?;

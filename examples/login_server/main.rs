@@ -48,12 +48,20 @@ fn parse_args() -> Result<Args, String> {
     }
     let config = config.ok_or("--config is required")?;
     let db = db.ok_or("--db is required")?;
-    Ok(Args { config, db, listen, admin_role })
+    Ok(Args {
+        config,
+        db,
+        listen,
+        admin_role,
+    })
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(true).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .init();
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
@@ -64,8 +72,14 @@ async fn main() -> ExitCode {
     let state = match app::state(&args.config, &args.db, &args.admin_role) {
         Ok(state) => state,
         Err(e) => {
-            let cause = std::error::Error::source(&e).map(|s| format!(": {s}")).unwrap_or_default();
-            tracing::error!(kind = e.kind().as_str(), hint = e.hint(), "cannot start: {e}{cause}");
+            let cause = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            tracing::error!(
+                kind = e.kind().as_str(),
+                hint = e.hint(),
+                "cannot start: {e}{cause}"
+            );
             return ExitCode::from(2);
         }
     };

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use jwt_sso::{JtiKey, MappedIdentity, ReplayStore, Session, SessionStore, StoreError, User, UserStore};
+use jwt_sso::{
+    JtiKey, MappedIdentity, ReplayStore, Session, SessionStore, StoreError, User, UserStore,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 const SCHEMA: &str = "
@@ -59,7 +61,11 @@ impl SqliteStore {
         // WAL: readers do not wait for the writer.
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         conn.execute_batch(SCHEMA)?;
-        store.pool.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
+        store
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
         Ok(store)
     }
 
@@ -75,7 +81,11 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = store.pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let pooled = store
+                .pool
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
             let conn = match pooled {
                 Some(conn) => conn,
                 None => store.connect()?,
@@ -142,7 +152,12 @@ impl UserStore for SqliteStore {
 }
 
 impl SessionStore for SqliteStore {
-    async fn insert(&self, id: &str, session: &Session, max_per_user: usize) -> Result<(), StoreError> {
+    async fn insert(
+        &self,
+        id: &str,
+        session: &Session,
+        max_per_user: usize,
+    ) -> Result<(), StoreError> {
         let (id, session) = (id.to_owned(), session.clone());
         self.run(move |conn| {
             let tx = conn.unchecked_transaction()?;
@@ -181,14 +196,20 @@ impl SessionStore for SqliteStore {
     }
 
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        self.run(move |conn| Ok(conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])? as u64))
-            .await
+        self.run(move |conn| {
+            Ok(conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])? as u64)
+        })
+        .await
     }
 }
 
 impl ReplayStore for SqliteStore {
     async fn record(&self, key: JtiKey<'_>, expires_at: i64, now: i64) -> Result<bool, StoreError> {
-        let (config, issuer, jti) = (key.config.to_owned(), key.issuer.to_owned(), key.jti.to_owned());
+        let (config, issuer, jti) = (
+            key.config.to_owned(),
+            key.issuer.to_owned(),
+            key.jti.to_owned(),
+        );
         self.run(move |conn| {
             let tx = conn.unchecked_transaction()?;
             tx.execute(
@@ -206,7 +227,9 @@ impl ReplayStore for SqliteStore {
     }
 
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        self.run(move |conn| Ok(conn.execute("DELETE FROM used_jtis WHERE expires_at <= ?1", [now])? as u64))
-            .await
+        self.run(move |conn| {
+            Ok(conn.execute("DELETE FROM used_jtis WHERE expires_at <= ?1", [now])? as u64)
+        })
+        .await
     }
 }

@@ -258,8 +258,7 @@ impl<U: UserStore + 'static, I: SessionIssuer> LoginRoutes<U, I> {
         token: &str,
         token_name: Option<&str>,
     ) -> Result<LoginSuccess, Error> {
-        let identity =
-            verify_routed(self.inner.auth.registry(), token, token_name).await?;
+        let identity = verify_routed(self.inner.auth.registry(), token, token_name).await?;
         let timeout = self.inner.options.store_timeout;
         let work = async {
             let login = self.inner.auth.provision(identity).await?;
@@ -342,7 +341,9 @@ fn success_response(
         identity: &success.login.identity,
     };
     let mut response = match &browser {
-        Some(Some(target)) => (StatusCode::SEE_OTHER, [(LOCATION, target.as_str())]).into_response(),
+        Some(Some(target)) => {
+            (StatusCode::SEE_OTHER, [(LOCATION, target.as_str())]).into_response()
+        }
         _ => (StatusCode::OK, ::axum::Json(body)).into_response(),
     };
     let headers = response.headers_mut();
@@ -351,7 +352,11 @@ fn success_response(
     if browser.is_some()
         && let Some(name) = &options.session_cookie
     {
-        let secure = if options.insecure_cookie { "" } else { "; Secure" };
+        let secure = if options.insecure_cookie {
+            ""
+        } else {
+            "; Secure"
+        };
         let cookie = format!(
             "{name}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
             success.session
@@ -391,7 +396,9 @@ pub async fn form_login<U: UserStore + 'static, I: SessionIssuer>(
 ) -> Response {
     let (parts, body) = request.into_parts();
     if !content_type_is(&parts.headers, "application/x-www-form-urlencoded") {
-        return unsupported("the form login needs `Content-Type: application/x-www-form-urlencoded`");
+        return unsupported(
+            "the form login needs `Content-Type: application/x-www-form-urlencoded`",
+        );
     }
     let body = match read_body(&parts, body, routes.options().max_body_bytes).await {
         Ok(body) => body,
@@ -469,13 +476,13 @@ async fn browser_login<U: UserStore + 'static, I: SessionIssuer>(
 /// ```
 pub fn safe_return_to(target: &str, allowed: &[String]) -> Result<String, Error> {
     let refuse = || {
-        Error::bad_request(
-            "`return_to` must be a relative path (`/…`) or a URL on an allowed host",
-        )
+        Error::bad_request("`return_to` must be a relative path (`/…`) or a URL on an allowed host")
     };
     if target.is_empty()
         || target.len() > 2048
-        || target.chars().any(|c| c.is_control() || c == '\\' || c == ' ')
+        || target
+            .chars()
+            .any(|c| c.is_control() || c == '\\' || c == ' ')
     {
         return Err(refuse());
     }

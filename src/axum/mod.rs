@@ -504,7 +504,8 @@ pub(crate) fn error_response(
 fn log_refusal(status: StatusCode, error: &Error) {
     let message = error.to_string();
     let message = escape_controls(&message);
-    let source = std::error::Error::source(error).map(|s| escape_controls(&s.to_string()).into_owned());
+    let source =
+        std::error::Error::source(error).map(|s| escape_controls(&s.to_string()).into_owned());
     if status.is_server_error() {
         tracing::warn!(
             target: "jwt_sso::http",

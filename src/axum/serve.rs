@@ -136,10 +136,11 @@ async fn connection(stream: TcpStream, router: Router, options: ServeOptions) {
         let watch = Arc::clone(&service_watch);
         async move {
             watch.set(Phase::Busy);
-            let response: Response = match router.oneshot(request.map(::axum::body::Body::new)).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            };
+            let response: Response =
+                match router.oneshot(request.map(::axum::body::Body::new)).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
             watch.set(Phase::Idle);
             Ok::<_, Infallible>(response)
         }
