@@ -565,9 +565,7 @@ async fn content_type_body_size_head_and_token_names_are_enforced() {
     assert_eq!(reply.refusal(), "bad_request");
 
     // A huge declared Content-Length with `Expect: 100-continue`: 413, never `100 Continue`.
-    let request = format!(
-        "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\nExpect: 100-continue\r\n\r\n"
-    );
+    let request = "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\nExpect: 100-continue\r\n\r\n";
     let raw = server.raw(request.as_bytes()).await;
     assert_eq!(status_line(&raw), "HTTP/1.1 413 Payload Too Large");
     let reply = Reply::parse(&raw);

@@ -407,7 +407,7 @@ pub async fn form_login<U: UserStore + 'static, I: SessionIssuer>(
     let Ok(form) = std::str::from_utf8(&body) else {
         return Error::bad_request("the form body is not UTF-8").into_response();
     };
-    browser_login(&routes, form, |text, name| form_param(text, name)).await
+    browser_login(&routes, form, form_param).await
 }
 
 /// `GET ?<token_name>=<jwt>` (optional `return_to`). `HEAD` logs nobody in.
@@ -420,7 +420,7 @@ pub async fn query_login<U: UserStore + 'static, I: SessionIssuer>(
         return (StatusCode::METHOD_NOT_ALLOWED, [(ALLOW, "GET")]).into_response();
     }
     let query = uri.query().unwrap_or("");
-    browser_login(&routes, query, |text, name| query_param(text, name)).await
+    browser_login(&routes, query, query_param).await
 }
 
 async fn browser_login<U: UserStore + 'static, I: SessionIssuer>(
