@@ -161,6 +161,8 @@ mod remote;
 mod secret;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
+#[cfg(feature = "sessions")]
+pub mod session;
 mod store;
 mod time_fmt;
 mod validated;
