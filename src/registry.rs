@@ -850,7 +850,7 @@ impl Registry {
     /// Verifies `token` with the configuration routing by `iss` chooses, at
     /// the registry clock's time, **without I/O**: remote configurations use
     /// their cached keys only and fail with `key_fetch` when none are cached
-    /// (see [`Registry::warm_up`]). Prefer [`Registry::verify_async`].
+    /// (see `Registry::warm_up`, cargo feature `remote`). Prefer [`Registry::verify_async`].
     pub fn verify(&self, token: &str) -> Result<MappedIdentity, Error> {
         self.verify_at(token, self.clock.now())
     }

@@ -133,7 +133,7 @@ async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     assert_eq!(later.user.email, None);
     assert_eq!(later.user.roles, ["Viewer", "Finance"]);
     assert_eq!(later.user.user_type, "reader", "the type is never synced");
-    assert_eq!(auth.store().users(), [later.user.clone()]);
+    assert_eq!(auth.store().users(), std::slice::from_ref(&later.user));
 
     // Off again: the stored user stays as it is.
     let mut erp = registry.get("erp").unwrap();

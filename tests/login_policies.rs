@@ -98,7 +98,7 @@ async fn a_user_of_another_configuration_needs_user_scope_shared() {
     assert!(hint.contains("configuration `CRM`"), "{hint}");
     assert_eq!(
         auth.store().users(),
-        [first.user.clone()],
+        std::slice::from_ref(&first.user),
         "nothing changed"
     );
 
