@@ -26,9 +26,8 @@
 //! # }
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -38,6 +37,9 @@ use sha2::{Digest, Sha256};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::store::{Session, SessionStore, StoreError};
+
+/// The in-memory [`SessionStore`] (one type, defined in [`crate::store`]).
+pub use crate::store::MemorySessionStore;
 
 /// The default number of live sessions one user may hold.
 pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 20;
@@ -225,121 +227,6 @@ fn store_error(action: &str, error: StoreError) -> Error {
     }
 }
 
-/// A [`SessionStore`] in memory (sessions end with the process).
-///
-/// Indexed by id, by user (ordered by creation) and by expiry, so an insert,
-/// a lookup and a removal cost `O(log n)`, and a purge costs `O(log n)` per
-/// expired session: nothing grows with the number of sessions or users.
-#[derive(Debug, Default)]
-pub struct MemorySessionStore {
-    inner: Mutex<MemoryInner>,
-}
-
-#[derive(Debug, Default)]
-struct MemoryInner {
-    /// id → (session, insertion sequence number).
-    by_id: HashMap<String, (Session, u64)>,
-    /// user → (created_at, seq, id) of that user's sessions.
-    by_user: HashMap<String, BTreeSet<(i64, u64, String)>>,
-    /// (expires_at, seq, id) of every session.
-    by_expiry: BTreeSet<(i64, u64, String)>,
-    next: u64,
-}
-
-impl MemoryInner {
-    fn remove(&mut self, id: &str) -> bool {
-        let Some((session, seq)) = self.by_id.remove(id) else {
-            return false;
-        };
-        self.by_expiry
-            .remove(&(session.expires_at, seq, id.to_owned()));
-        if let Some(set) = self.by_user.get_mut(&session.user_id) {
-            set.remove(&(session.created_at, seq, id.to_owned()));
-            if set.is_empty() {
-                self.by_user.remove(&session.user_id);
-            }
-        }
-        true
-    }
-}
-
-impl MemorySessionStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        MemorySessionStore::default()
-    }
-
-    /// How many sessions (live or not yet purged) the store holds.
-    pub fn len(&self) -> usize {
-        self.lock().by_id.len()
-    }
-
-    /// Whether the store holds no session.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl SessionStore for MemorySessionStore {
-    async fn insert(
-        &self,
-        id: &str,
-        session: &Session,
-        max_per_user: usize,
-    ) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        inner.remove(id);
-        let seq = inner.next;
-        inner.next += 1;
-        inner
-            .by_expiry
-            .insert((session.expires_at, seq, id.to_owned()));
-        let set = inner.by_user.entry(session.user_id.clone()).or_default();
-        set.insert((session.created_at, seq, id.to_owned()));
-        let mut ended = Vec::new();
-        while set.len() > max_per_user.max(1) {
-            if let Some((_, _, oldest)) = set.pop_first() {
-                ended.push(oldest);
-            }
-        }
-        inner.by_id.insert(id.to_owned(), (session.clone(), seq));
-        for oldest in ended {
-            inner.remove(&oldest);
-        }
-        Ok(())
-    }
-
-    async fn get(&self, id: &str, now: i64) -> Result<Option<Session>, StoreError> {
-        Ok(self
-            .lock()
-            .by_id
-            .get(id)
-            .filter(|(s, _)| now < s.expires_at)
-            .map(|(s, _)| s.clone()))
-    }
-
-    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().remove(id))
-    }
-
-    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        let mut inner = self.lock();
-        let mut purged = 0;
-        while let Some((expires_at, _, id)) = inner.by_expiry.first().cloned() {
-            if expires_at > now {
-                break;
-            }
-            inner.remove(&id);
-            purged += 1;
-        }
-        Ok(purged)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,15 +248,14 @@ mod tests {
             assert_eq!(sessions.lookup(t).await.unwrap().unwrap().user_id, "jdoe");
         }
         assert_eq!(sessions.store().len(), 4);
-        // Tokens are distinct and never stored raw.
-        assert!(
-            sessions
-                .store()
-                .lock()
-                .by_id
-                .keys()
-                .all(|id| id.len() == 64 && !tokens.contains(id))
-        );
+        // Tokens are distinct and never stored raw: the store holds them by hex SHA-256.
+        for t in &tokens[1..] {
+            let id = session_id(t);
+            assert_eq!(id.len(), 64);
+            assert_ne!(&id, t);
+            assert!(sessions.store().get(&id, 1000).await.unwrap().is_some());
+            assert!(sessions.store().get(t, 1000).await.unwrap().is_none());
+        }
         assert!(sessions.logout(&other).await.unwrap());
         assert!(!sessions.logout(&other).await.unwrap());
         assert!(
@@ -384,7 +270,6 @@ mod tests {
         assert!(later.lookup(&tokens[1]).await.unwrap().is_none(), "expired");
         assert_eq!(later.purge_expired().await.unwrap(), 3);
         assert!(later.store().is_empty());
-        assert!(later.store().lock().by_user.is_empty());
-        assert!(later.store().lock().by_expiry.is_empty());
+        assert_eq!(later.store().count_for("jdoe"), 0);
     }
 }

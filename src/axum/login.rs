@@ -17,12 +17,14 @@ use ::axum::routing::{MethodRouter, post};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 
-use super::{error_response, verify_routed};
+use super::error_response;
 use crate::error::{Error, escape_controls};
 use crate::extract::{LoginRequest, form_param, query_param};
 use crate::map::MappedIdentity;
+use crate::login::{Authenticator, Login};
+use crate::registry::TokenRoute;
 use crate::session::Sessions;
-use crate::store::{Authenticator, Login, SessionStore, StoreError, UserStore};
+use crate::store::{MemoryReplayStore, ReplayStore, SessionStore, StoreError, UserStore};
 
 /// The host's session creation: called once per accepted login, returns the
 /// opaque session token handed to the client (`X-Auth-Token`).
@@ -46,6 +48,10 @@ impl<T: SessionIssuer> SessionIssuer for Arc<T> {
         (**self).start_session(login)
     }
 }
+
+/// The extra time a login may take when its configuration fetches keys
+/// (a fetch gives up after 5 s, CONTRACT section 1).
+const REMOTE_FETCH_BUDGET: Duration = Duration::from_secs(6);
 
 /// What the login endpoints accept and how they answer.
 #[derive(Debug, Clone)]
@@ -179,17 +185,17 @@ impl std::fmt::Debug for LoginSuccess {
 /// let app: Router = LoginRoutes::new(auth, sessions, options).router();
 /// # Ok(()) }
 /// ```
-pub struct LoginRoutes<U, I> {
-    inner: Arc<Inner<U, I>>,
+pub struct LoginRoutes<U, I, R = MemoryReplayStore> {
+    inner: Arc<Inner<U, I, R>>,
 }
 
-struct Inner<U, I> {
-    auth: Authenticator<U>,
+struct Inner<U, I, R> {
+    auth: Authenticator<U, R>,
     issuer: I,
     options: LoginOptions,
 }
 
-impl<U, I> Clone for LoginRoutes<U, I> {
+impl<U, I, R> Clone for LoginRoutes<U, I, R> {
     fn clone(&self) -> Self {
         LoginRoutes {
             inner: Arc::clone(&self.inner),
@@ -197,7 +203,7 @@ impl<U, I> Clone for LoginRoutes<U, I> {
     }
 }
 
-impl<U, I> std::fmt::Debug for LoginRoutes<U, I> {
+impl<U, I, R> std::fmt::Debug for LoginRoutes<U, I, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoginRoutes")
             .field("options", &self.inner.options)
@@ -205,9 +211,10 @@ impl<U, I> std::fmt::Debug for LoginRoutes<U, I> {
     }
 }
 
-impl<U: UserStore + 'static, I: SessionIssuer> LoginRoutes<U, I> {
-    /// Login endpoints over `auth` and `issuer`.
-    pub fn new(auth: Authenticator<U>, issuer: I, options: LoginOptions) -> Self {
+impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRoutes<U, I, R> {
+    /// Login endpoints over `auth` (its user store, policies and store of
+    /// used `jti`s) and `issuer`.
+    pub fn new(auth: Authenticator<U, R>, issuer: I, options: LoginOptions) -> Self {
         LoginRoutes {
             inner: Arc::new(Inner {
                 auth,
@@ -218,7 +225,7 @@ impl<U: UserStore + 'static, I: SessionIssuer> LoginRoutes<U, I> {
     }
 
     /// The login flow.
-    pub fn authenticator(&self) -> &Authenticator<U> {
+    pub fn authenticator(&self) -> &Authenticator<U, R> {
         &self.inner.auth
     }
 
@@ -236,32 +243,51 @@ impl<U: UserStore + 'static, I: SessionIssuer> LoginRoutes<U, I> {
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let mut browser = MethodRouter::new();
         if self.inner.options.form_login {
-            browser = browser.post(form_login::<U, I>);
+            browser = browser.post(form_login::<U, I, R>);
         }
         if self.inner.options.query_login {
-            browser = browser.get(query_login::<U, I>);
+            browser = browser.get(query_login::<U, I, R>);
         }
-        let mut router = Router::new().route("/api/auth/login", post(json_login::<U, I>));
+        let mut router = Router::new().route("/api/auth/login", post(json_login::<U, I, R>));
         if self.inner.options.form_login || self.inner.options.query_login {
             router = router.route("/login", browser);
         }
         router.with_state(self.clone())
     }
 
-    /// The whole login without HTTP: verifies `token` (routed by `iss`; with
-    /// `token_name`, only to configurations with that `token_name`), finds
-    /// or creates the user, and starts a session. The store and the issuer
-    /// together get [`LoginOptions::store_timeout`]. One `tracing` event per
+    /// The whole login without HTTP: [`Authenticator::login`] (routed by
+    /// `iss`) or, with `token_name`, [`Authenticator::login_for_token_name`]
+    /// (only configurations with that `token_name`): verification, the
+    /// configuration's policies (`create_users`, `user_scope`), the
+    /// `single_use` check in the replay store, the user's creation or
+    /// update; then a session from the issuer. The stores and the issuer
+    /// together get [`LoginOptions::store_timeout`] (plus the remote key
+    /// fetch budget when the token routes to a `jwks_uri` or `issuer`
+    /// configuration), else the login is `store`. One `tracing` event per
     /// accepted login.
     pub async fn login_token(
         &self,
         token: &str,
         token_name: Option<&str>,
     ) -> Result<LoginSuccess, Error> {
-        let identity = verify_routed(self.inner.auth.registry(), token, token_name).await?;
-        let timeout = self.inner.options.store_timeout;
+        let auth = &self.inner.auth;
+        let mut timeout = self.inner.options.store_timeout;
+        let route = match token_name {
+            Some(name) => TokenRoute::TokenName(name),
+            None => TokenRoute::Issuer,
+        };
+        // A remote configuration may fetch its keys first (bounded by the
+        // remote options' own timeout, reported as `key_fetch`).
+        if let Ok((verifier, _)) = auth.registry().routed(route, token, false)
+            && verifier.is_remote()
+        {
+            timeout += REMOTE_FETCH_BUDGET;
+        }
         let work = async {
-            let login = self.inner.auth.provision(identity).await?;
+            let login = match token_name {
+                Some(name) => auth.login_for_token_name(name, token).await?,
+                None => auth.login(token).await?,
+            };
             let session = self.inner.issuer.start_session(&login).await?;
             Ok::<_, Error>(LoginSuccess { login, session })
         };
@@ -369,8 +395,8 @@ fn success_response(
 }
 
 /// `POST` with the JSON login body (CONTRACT section 6).
-pub async fn json_login<U: UserStore + 'static, I: SessionIssuer>(
-    State(routes): State<LoginRoutes<U, I>>,
+pub async fn json_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+    State(routes): State<LoginRoutes<U, I, R>>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
@@ -390,8 +416,8 @@ pub async fn json_login<U: UserStore + 'static, I: SessionIssuer>(
 /// `POST` of an HTML form (`application/x-www-form-urlencoded`) whose field
 /// named by a configuration's `token_name` holds the token; an optional
 /// `return_to` field.
-pub async fn form_login<U: UserStore + 'static, I: SessionIssuer>(
-    State(routes): State<LoginRoutes<U, I>>,
+pub async fn form_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+    State(routes): State<LoginRoutes<U, I, R>>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
@@ -411,8 +437,8 @@ pub async fn form_login<U: UserStore + 'static, I: SessionIssuer>(
 }
 
 /// `GET ?<token_name>=<jwt>` (optional `return_to`). `HEAD` logs nobody in.
-pub async fn query_login<U: UserStore + 'static, I: SessionIssuer>(
-    State(routes): State<LoginRoutes<U, I>>,
+pub async fn query_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+    State(routes): State<LoginRoutes<U, I, R>>,
     method: Method,
     uri: Uri,
 ) -> Response {
@@ -423,8 +449,8 @@ pub async fn query_login<U: UserStore + 'static, I: SessionIssuer>(
     browser_login(&routes, query, query_param).await
 }
 
-async fn browser_login<U: UserStore + 'static, I: SessionIssuer>(
-    routes: &LoginRoutes<U, I>,
+async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+    routes: &LoginRoutes<U, I, R>,
     text: &str,
     param: impl for<'t> Fn(&'t str, &str) -> Result<Option<std::borrow::Cow<'t, str>>, Error>,
 ) -> Response {

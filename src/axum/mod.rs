@@ -338,28 +338,11 @@ pub(crate) async fn verify_routed(
     token: &str,
     token_name: Option<&str>,
 ) -> Result<MappedIdentity, Error> {
-    let verifier = registry.route(token)?;
-    if let Some(name) = token_name
-        && verifier.config().token_name != name
-    {
-        let candidates = registry
-            .list()
-            .into_iter()
-            .filter(|c| c.enabled && c.token_name == name)
-            .map(|c| (c.name, c.issuer))
-            .collect();
-        return Err(Error::NoMatchingConfig {
-            iss: verifier.config().issuer.clone(),
-            candidates,
-        });
-    }
-    #[cfg(feature = "remote")]
-    {
-        verifier.verify_async(token).await
-    }
-    #[cfg(not(feature = "remote"))]
-    {
-        verifier.verify(token)
+    // The registry's own routing (by `iss`, among one `token_name`'s
+    // configurations when the token was found under that name) and clock.
+    match token_name {
+        Some(name) => registry.verify_for_token_name_async(name, token).await,
+        None => registry.verify_async(token).await,
     }
 }
 
