@@ -132,7 +132,7 @@ struct Server {
 }
 
 async fn start(config: &Path, db: &Path) -> Server {
-    let router = app::app(config, db).unwrap();
+    let router = app::app(config, db).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move { jwt_sso::axum::serve(listener, router).await.unwrap() });
@@ -487,15 +487,18 @@ async fn a_hundred_concurrent_first_logins_create_one_sqlite_user() {
 async fn the_sqlite_store_reports_a_taken_user_id_as_a_conflict() {
     use jwt_sso::{StoreError, UserStore};
     let dir = Dir::new("login-server-store");
-    let store = app::SqliteStore::open(&dir.db()).unwrap();
+    let store = jwt_sso::SqlStore::open(&dir.db().to_string_lossy())
+        .await
+        .unwrap();
     let identity = Registry::load(dir.config())
         .unwrap()
         .verify(&erp_token("jdoe", &["Sales"]))
         .unwrap();
-    let created = store.create(&identity).await.unwrap();
+    let user = jwt_sso::User::from_identity(&identity);
+    let created = store.create(&user).await.unwrap();
     assert_eq!(created.roles, ["Viewer", "Sales"]);
     assert!(matches!(
-        store.create(&identity).await,
+        store.create(&user).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.find("jdoe").await.unwrap(), Some(created));

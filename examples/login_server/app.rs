@@ -1,80 +1,171 @@
-//! The `login_server` host: a registry file of JWT configurations; users,
-//! sessions and used `jti`s in a SQLite file (`sqlite.rs`). The login
-//! endpoints, error responses and sessions come from `jwt_sso::axum` and
-//! `jwt_sso::session`; `main.rs` reads the command line; tests build the
-//! same router with [`app`].
-
-#[path = "sqlite.rs"]
-mod sqlite;
+//! The `login_server` host: users, sessions and used `jti`s in jwt_sso's
+//! `SqlStore` (a SQLite file or `postgres://…`); the JWT configurations in
+//! the `--config` file (`ConfigFile`, changes written atomically) with a
+//! file database, or in PostgreSQL (seeded from `--config` on first start
+//! with an empty database). The login endpoints, error responses, sessions
+//! and the administrator's API come from `jwt_sso::axum`; `main.rs` reads
+//! the command line; tests build the same router with [`app`].
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header::CACHE_CONTROL};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use jwt_sso::axum::admin::{AdminAccess, SessionUser};
 use jwt_sso::axum::{LoginOptions, LoginRoutes};
 use jwt_sso::session::Sessions;
-use jwt_sso::{Authenticator, Error, Registry, UserStore};
+use jwt_sso::{
+    Admin, Authenticator, ConfigChange, ConfigFile, ConfigStore, Error, JwtConfig, Registry,
+    SqlStore, StoreError, UserStore,
+};
 use serde_json::json;
-pub use sqlite::SqliteStore;
 
 /// How long a store call of the session endpoints may take before `503`.
 const STORE_TIMEOUT: Duration = Duration::from_secs(4);
 
-/// What every handler shares (the admin router takes it too, through [`FromRef`]).
-#[derive(Clone)]
-pub struct AppState {
-    /// The login endpoints (registry, users, sessions).
-    pub login: LoginRoutes<SqliteStore, Arc<Sessions<SqliteStore>>>,
-    /// The sessions.
-    pub sessions: Arc<Sessions<SqliteStore>>,
-    /// The role that makes a session an administrator (`--admin-role`).
-    pub admin_role: Arc<str>,
+/// Where the configurations live: the `--config` file, or the database.
+pub enum Configs {
+    /// The `--config` file (a SQLite `--db`).
+    File(ConfigFile),
+    /// The PostgreSQL database.
+    Sql(SqlStore),
 }
 
-impl FromRef<AppState> for Arc<Registry> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(state.login.authenticator().registry())
+impl ConfigStore for Configs {
+    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
+        match self {
+            Configs::File(file) => file.load().await,
+            Configs::Sql(sql) => sql.load().await,
+        }
+    }
+
+    async fn apply(&self, change: ConfigChange<'_>, after: &[JwtConfig]) -> Result<u64, StoreError> {
+        match self {
+            Configs::File(file) => file.apply(change, after).await,
+            Configs::Sql(sql) => sql.apply(change, after).await,
+        }
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        match self {
+            Configs::File(file) => file.revision().await,
+            Configs::Sql(sql) => sql.revision().await,
+        }
     }
 }
 
-/// The state of the server: configurations from `config_path` (one object
-/// or an array), the SQLite file `db_path` (created if missing).
-pub fn state(config_path: &Path, db_path: &Path, admin_role: &str) -> Result<AppState, Error> {
-    let registry = Arc::new(Registry::load(config_path)?);
-    let db = SqliteStore::open(db_path).map_err(|e| Error::Store {
-        action: format!("opening `{}`", db_path.display()),
-        source: e.into(),
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The login endpoints (registry, users, used `jti`s, sessions).
+    pub login: LoginRoutes<SqlStore, Arc<Sessions<SqlStore>>, SqlStore>,
+    /// The sessions.
+    pub sessions: Arc<Sessions<SqlStore>>,
+    /// The administrator's operations.
+    pub admin: Arc<Admin<Configs>>,
+    /// The role that makes a session an administrator (`--admin-role`).
+    pub admin_role: Arc<str>,
+    /// The database.
+    pub db: SqlStore,
+}
+
+fn store_failure(action: String, e: StoreError) -> Error {
+    Error::Store {
+        action,
+        source: e.to_string().into(),
+    }
+}
+
+/// The state of the server: the database `db` (a SQLite file, created if
+/// missing, or `postgres://…`) and the configurations (see the module docs).
+pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<AppState, Error> {
+    let store = SqlStore::open(db)
+        .await
+        .map_err(|e| store_failure("opening the database".to_owned(), e))?;
+    let configs = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let (stored, _) = store
+            .load()
+            .await
+            .map_err(|e| store_failure("loading the configurations".to_owned(), e))?;
+        if stored.is_empty() {
+            // First start with an empty database: `--config` seeds it.
+            let seed = Registry::load(config_path)?.list();
+            let mut after = Vec::new();
+            for config in &seed {
+                after.push(config.clone());
+                match store.apply(ConfigChange::Create(config), &after).await {
+                    Ok(_) | Err(StoreError::Conflict) => {} // another instance seeded it
+                    Err(e) => return Err(store_failure("seeding the configurations".to_owned(), e)),
+                }
+            }
+        }
+        Configs::Sql(store.clone())
+    } else {
+        Configs::File(ConfigFile::new(config_path))
+    };
+    let (loaded, _) = configs.load().await.map_err(|e| {
+        store_failure(format!("loading the configurations from `{}`", config_path.display()), e)
     })?;
-    let sessions = Arc::new(Sessions::new(db.clone()));
-    let auth = Authenticator::new(registry, db).update_profiles(true);
+    let registry = Arc::new(Registry::from_configs(loaded)?);
+    for warning in registry.warnings() {
+        tracing::warn!("configuration warning: {warning:?}");
+    }
+    for (name, error) in registry.warm_up().await {
+        tracing::warn!(config = %name, kind = error.kind().as_str(), "key warm-up failed: {error}");
+    }
+    let sessions = Arc::new(Sessions::new(store.clone()));
+    let auth = Authenticator::new(Arc::clone(&registry), store.clone()).with_replay_store(store.clone());
     let options = LoginOptions::default().query_login(true);
     Ok(AppState {
         login: LoginRoutes::new(auth, Arc::clone(&sessions), options),
         sessions,
+        admin: Arc::new(Admin::new(registry, configs)),
         admin_role: admin_role.into(),
+        db: store,
     })
 }
 
-/// The router over `state`: the seam where the administrator's router is merged in.
+/// The router over `state`: login, session and the administrator's API
+/// (`JWT_SSO_ADMIN_TOKEN`, or a session whose user has the admin role).
 pub fn router(state: AppState) -> Router {
+    let sessions = Arc::clone(&state.sessions);
+    let users = state.db.clone();
+    let resolver = move |token: String| {
+        let (sessions, users) = (Arc::clone(&sessions), users.clone());
+        async move {
+            let Some(session) = sessions.lookup(&token).await? else {
+                return Ok(None);
+            };
+            let user = users
+                .find(&session.user_id)
+                .await
+                .map_err(|e| store_failure("finding the session's user".to_owned(), e))?;
+            Ok(user.map(|u| SessionUser {
+                user_id: u.user_id,
+                roles: u.roles,
+            }))
+        }
+    };
+    let access = AdminAccess::from_env().with_sessions(resolver, state.admin_role.to_string());
     Router::new()
         .route("/api/session", get(session))
         .route("/api/auth/logout", post(logout))
         .with_state(state.clone())
         .merge(state.login.router())
+        .merge(jwt_sso::axum::admin::router(Arc::clone(&state.admin), access))
 }
 
-/// [`router`] over [`state`] with the default administrator role.
+/// [`router`] over [`state`] with the default administrator role, purging
+/// expired sessions and `jti`s every minute (for as long as the router lives).
 #[allow(dead_code)] // tests/login_server.rs
-pub fn app(config_path: &Path, db_path: &Path) -> Result<Router, Error> {
-    let state = state(config_path, db_path, "Administrator")?;
-    Sessions::spawn_purger(&state.sessions, Duration::from_secs(60));
-    Ok(router(state))
+pub async fn app(config_path: &Path, db: &Path) -> Result<Router, Error> {
+    let state = state(config_path, &db.to_string_lossy(), "Administrator").await?;
+    let purge = Arc::new(state.db.spawn_purge(Duration::from_secs(60)));
+    Ok(router(state).layer(axum::Extension(purge)))
 }
 
 fn session_token(headers: &HeaderMap) -> &str {

@@ -1,5 +1,8 @@
 //! `login_server`: a host that accepts externally signed JWTs as a login
-//! (CONTRACT section 6), with users, sessions and used `jti`s in SQLite.
+//! (CONTRACT section 6), with users, sessions and used `jti`s in SQLite or PostgreSQL
+//! (`--db users.sqlite` or `--db postgres://USER@HOST:PORT/DB`), and the
+//! administrator's API and console at `/admin` (`JWT_SSO_ADMIN_TOKEN`, or a
+//! session whose user has `--admin-role`).
 //!
 //! ```text
 //! cargo run --release --features axum --example login_server -- --config CONFIGS.json --db users.sqlite --listen 127.0.0.1:8080 [--admin-role Administrator]
@@ -23,11 +26,11 @@ mod app;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite [--listen 127.0.0.1:8080] [--admin-role Administrator]";
+const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator]";
 
 struct Args {
     config: PathBuf,
-    db: PathBuf,
+    db: String,
     listen: String,
     admin_role: String,
 }
@@ -40,7 +43,7 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--config" => config = Some(PathBuf::from(value()?)),
-            "--db" => db = Some(PathBuf::from(value()?)),
+            "--db" => db = Some(value()?),
             "--listen" => listen = value()?,
             "--admin-role" => admin_role = value()?,
             _ => return Err(format!("unknown argument `{arg}`")),
@@ -69,7 +72,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let state = match app::state(&args.config, &args.db, &args.admin_role) {
+    let state = match app::state(&args.config, &args.db, &args.admin_role).await {
         Ok(state) => state,
         Err(e) => {
             let cause = std::error::Error::source(&e)
@@ -83,7 +86,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    jwt_sso::session::Sessions::spawn_purger(&state.sessions, std::time::Duration::from_secs(60));
+    let _purge = state.db.spawn_purge(std::time::Duration::from_secs(60));
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(listener) => listener,
         Err(e) => {
