@@ -159,10 +159,10 @@ mod registry;
 #[cfg(feature = "remote")]
 mod remote;
 mod secret;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod sql;
 #[cfg(feature = "sessions")]
 pub mod session;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 mod store;
 mod time_fmt;
 mod validated;

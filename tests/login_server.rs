@@ -280,7 +280,7 @@ impl Reply {
 fn user_rows(db: &Path, user_id: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(
-        "SELECT COUNT(*) FROM users WHERE user_id = ?1",
+        "SELECT COUNT(*) FROM jwt_sso_users WHERE user_id = ?1",
         [user_id],
         |r| r.get(0),
     )
@@ -648,7 +648,7 @@ async fn logout_ends_the_session_and_a_user_holds_at_most_twenty() {
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
     let stored: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM sessions WHERE user_id = 'capped'",
+            "SELECT COUNT(*) FROM jwt_sso_sessions WHERE user_id = 'capped'",
             [],
             |r| r.get(0),
         )
@@ -656,7 +656,7 @@ async fn logout_ends_the_session_and_a_user_holds_at_most_twenty() {
     assert_eq!(stored, 20);
     let raw: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM sessions WHERE id = ?1",
+            "SELECT COUNT(*) FROM jwt_sso_sessions WHERE id = ?1",
             [&sessions[5]],
             |r| r.get(0),
         )

@@ -43,7 +43,11 @@ impl ConfigStore for Configs {
         }
     }
 
-    async fn apply(&self, change: ConfigChange<'_>, after: &[JwtConfig]) -> Result<u64, StoreError> {
+    async fn apply(
+        &self,
+        change: ConfigChange<'_>,
+        after: &[JwtConfig],
+    ) -> Result<u64, StoreError> {
         match self {
             Configs::File(file) => file.apply(change, after).await,
             Configs::Sql(sql) => sql.apply(change, after).await,
@@ -99,7 +103,9 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
                 after.push(config.clone());
                 match store.apply(ConfigChange::Create(config), &after).await {
                     Ok(_) | Err(StoreError::Conflict) => {} // another instance seeded it
-                    Err(e) => return Err(store_failure("seeding the configurations".to_owned(), e)),
+                    Err(e) => {
+                        return Err(store_failure("seeding the configurations".to_owned(), e));
+                    }
                 }
             }
         }
@@ -108,7 +114,13 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
         Configs::File(ConfigFile::new(config_path))
     };
     let (loaded, _) = configs.load().await.map_err(|e| {
-        store_failure(format!("loading the configurations from `{}`", config_path.display()), e)
+        store_failure(
+            format!(
+                "loading the configurations from `{}`",
+                config_path.display()
+            ),
+            e,
+        )
     })?;
     let registry = Arc::new(Registry::from_configs(loaded)?);
     for warning in registry.warnings() {
@@ -118,7 +130,8 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
         tracing::warn!(config = %name, kind = error.kind().as_str(), "key warm-up failed: {error}");
     }
     let sessions = Arc::new(Sessions::new(store.clone()));
-    let auth = Authenticator::new(Arc::clone(&registry), store.clone()).with_replay_store(store.clone());
+    let auth =
+        Authenticator::new(Arc::clone(&registry), store.clone()).with_replay_store(store.clone());
     let options = LoginOptions::default().query_login(true);
     Ok(AppState {
         login: LoginRoutes::new(auth, Arc::clone(&sessions), options),
@@ -156,7 +169,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/logout", post(logout))
         .with_state(state.clone())
         .merge(state.login.router())
-        .merge(jwt_sso::axum::admin::router(Arc::clone(&state.admin), access))
+        .merge(jwt_sso::axum::admin::router(
+            Arc::clone(&state.admin),
+            access,
+        ))
 }
 
 /// [`router`] over [`state`] with the default administrator role, purging

@@ -20,8 +20,8 @@ use serde::Serialize;
 use super::error_response;
 use crate::error::{Error, escape_controls};
 use crate::extract::{LoginRequest, form_param, query_param};
-use crate::map::MappedIdentity;
 use crate::login::{Authenticator, Login};
+use crate::map::MappedIdentity;
 use crate::registry::TokenRoute;
 use crate::session::Sessions;
 use crate::store::{MemoryReplayStore, ReplayStore, SessionStore, StoreError, UserStore};
@@ -282,6 +282,9 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
             && verifier.is_remote()
         {
             timeout += REMOTE_FETCH_BUDGET;
+        }
+        if let Some(name) = token_name {
+            super::check_token_name(auth.registry(), token, name)?;
         }
         let work = async {
             let login = match token_name {

@@ -341,8 +341,33 @@ pub(crate) async fn verify_routed(
     // The registry's own routing (by `iss`, among one `token_name`'s
     // configurations when the token was found under that name) and clock.
     match token_name {
-        Some(name) => registry.verify_for_token_name_async(name, token).await,
+        Some(name) => {
+            check_token_name(registry, token, name)?;
+            registry.verify_for_token_name_async(name, token).await
+        }
         None => registry.verify_async(token).await,
+    }
+}
+
+/// A token whose `iss` routes (among every enabled configuration) to a
+/// configuration with another `token_name` than the one it was found under
+/// is `no_matching_config`: it is never handed to the only configuration
+/// of that name instead (CONTRACT section 6).
+pub(crate) fn check_token_name(registry: &Registry, token: &str, name: &str) -> Result<(), Error> {
+    match registry.routed(crate::registry::TokenRoute::Issuer, token, false) {
+        Ok((verifier, _)) if verifier.config().token_name != name => {
+            let candidates = registry
+                .list()
+                .into_iter()
+                .filter(|c| c.enabled && c.token_name == name)
+                .map(|c| (c.name, c.issuer))
+                .collect();
+            Err(Error::NoMatchingConfig {
+                iss: verifier.config().issuer.clone(),
+                candidates,
+            })
+        }
+        _ => Ok(()),
     }
 }
 
