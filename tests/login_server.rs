@@ -768,3 +768,79 @@ async fn a_locked_database_answers_503_within_five_seconds_and_reads_go_on() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     server.stop().await;
 }
+
+const SECRET_ONCE: &str = "login-server-once-secret-0123456789";
+const ONCE: &str = "https://once.example.com";
+const CLOSED: &str = "https://closed.example.com";
+
+/// A directory whose configurations add a `single_use` one and one that
+/// creates no users (both may log in the users ERP created only when shared).
+fn policy_dir(name: &str) -> Dir {
+    let dir = Dir::new(name);
+    let mut all = configs();
+    let list = all.as_array_mut().unwrap();
+    list.push(json!({
+        "name": "Once", "token_name": "once", "issuer": ONCE, "single_use": true,
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ONCE},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}
+    }));
+    list.push(json!({
+        "name": "Closed", "token_name": "closed", "issuer": CLOSED, "create_users": false,
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ONCE},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}
+    }));
+    std::fs::write(dir.config(), all.to_string()).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_and_single_use_tokens_over_http_survive_a_restart() {
+    let dir = policy_dir("login-server-policies");
+    let server = start(&dir.config(), &dir.db()).await;
+
+    // create_users: false, unknown user: 403 unknown_user, nothing created.
+    let closed = sign(
+        SECRET_ONCE,
+        json!({"iss": CLOSED, "sub": "stranger", "exp": now() + 600}),
+    );
+    let reply = server.post("/api/auth/login", &login_body(&closed)).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(reply.refusal(), "unknown_user");
+    assert_eq!(user_rows(&dir.db(), "stranger"), 0);
+
+    // A user ERP created, logged in by another (own-scope) configuration: user_conflict.
+    let reply = server
+        .post("/api/auth/login", &login_body(&erp_token("owned", &[])))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let closed = sign(
+        SECRET_ONCE,
+        json!({"iss": CLOSED, "sub": "owned", "exp": now() + 600}),
+    );
+    let reply = server.post("/api/auth/login", &login_body(&closed)).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(reply.refusal(), "user_conflict");
+
+    // single_use: first 200, second 401 token_replayed, also after a restart.
+    let once = sign(
+        SECRET_ONCE,
+        json!({"iss": ONCE, "sub": "solo", "jti": "j-1", "exp": now() + 600}),
+    );
+    let reply = server.post("/api/auth/login", &login_body(&once)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = server.post("/api/auth/login", &login_body(&once)).await;
+    assert_eq!(reply.rejected(), "token_replayed");
+    server.stop().await;
+
+    let server = start(&dir.config(), &dir.db()).await;
+    let reply = server.post("/api/auth/login", &login_body(&once)).await;
+    assert_eq!(reply.rejected(), "token_replayed");
+    let fresh = sign(
+        SECRET_ONCE,
+        json!({"iss": ONCE, "sub": "solo", "jti": "j-2", "exp": now() + 600}),
+    );
+    let reply = server.post("/api/auth/login", &login_body(&fresh)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["first_login"], false);
+    server.stop().await;
+}
