@@ -844,3 +844,75 @@ async fn policies_and_single_use_tokens_over_http_survive_a_restart() {
     assert_eq!(reply.json()["first_login"], false);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_on_login_server_creates_a_configuration_that_logs_in_at_once() {
+    let dir = Dir::new("login-server-admin");
+    let access =
+        jwt_sso::axum::admin::AdminAccess::new().with_admin_token("break-glass-token-0123");
+    let router = app::app_with(&dir.config(), &dir.db(), access)
+        .await
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move { jwt_sso::axum::serve(listener, router).await.unwrap() });
+    let server = Server { addr, task };
+    let json_ct = ("Content-Type", "application/json");
+
+    let reply = server.send("GET", "/api/admin/configs", &[], b"").await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    let reply = server.get("/admin", &[]).await;
+    assert_eq!(reply.status, 200);
+
+    let admin = ("Authorization", "Bearer break-glass-token-0123");
+    let new = json!({
+        "name": "Admins", "token_name": "adm", "issuer": "https://adm.example.com",
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_CRM},
+        "expiration_time": 3600, "claims": {"user_id": "sub", "roles": "groups"}
+    });
+    let reply = server
+        .send(
+            "POST",
+            "/api/admin/configs",
+            &[admin, json_ct],
+            new.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert!(!reply.body.contains(SECRET_CRM));
+    // Saved to the --config file, and in force for the next login without a restart.
+    let saved = std::fs::read_to_string(dir.config()).unwrap();
+    assert!(saved.contains("Admins"), "{saved}");
+    let boss = sign(
+        SECRET_CRM,
+        json!({"iss": "https://adm.example.com", "sub": "boss", "groups": ["Administrator"], "exp": now() + 600}),
+    );
+    let reply = server.post("/api/auth/login", &login_body(&boss)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let boss_session = reply.header("x-auth-token").unwrap().to_owned();
+    let reply = server
+        .post("/api/auth/login", &login_body(&crm_token("plain")))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let plain_session = reply.header("x-auth-token").unwrap().to_owned();
+
+    // A session with the --admin-role role may call the API; one without gets 403.
+    let reply = server
+        .get("/api/admin/configs", &[("X-Auth-Token", &boss_session)])
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let names: Vec<String> = reply
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["Admins", "CRM", "ERP", "Old"]);
+    let reply = server
+        .get("/api/admin/configs", &[("X-Auth-Token", &plain_session)])
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(reply.json()["error"]["kind"], "forbidden");
+    server.stop().await;
+}

@@ -145,6 +145,12 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
 /// The router over `state`: login, session and the administrator's API
 /// (`JWT_SSO_ADMIN_TOKEN`, or a session whose user has the admin role).
 pub fn router(state: AppState) -> Router {
+    router_with(state, AdminAccess::from_env())
+}
+
+/// [`router`] with the admin token of `access` (sessions with the admin
+/// role are added here).
+pub fn router_with(state: AppState, access: AdminAccess) -> Router {
     let sessions = Arc::clone(&state.sessions);
     let users = state.db.clone();
     let resolver = move |token: String| {
@@ -163,7 +169,7 @@ pub fn router(state: AppState) -> Router {
             }))
         }
     };
-    let access = AdminAccess::from_env().with_sessions(resolver, state.admin_role.to_string());
+    let access = access.with_sessions(resolver, state.admin_role.to_string());
     Router::new()
         .route("/api/session", get(session))
         .route("/api/auth/logout", post(logout))
@@ -179,9 +185,14 @@ pub fn router(state: AppState) -> Router {
 /// expired sessions and `jti`s every minute (for as long as the router lives).
 #[allow(dead_code)] // tests/login_server.rs
 pub async fn app(config_path: &Path, db: &Path) -> Result<Router, Error> {
+    app_with(config_path, db, AdminAccess::from_env()).await
+}
+
+/// [`app`] with the admin token of `access`.
+pub async fn app_with(config_path: &Path, db: &Path, access: AdminAccess) -> Result<Router, Error> {
     let state = state(config_path, &db.to_string_lossy(), "Administrator").await?;
     let purge = Arc::new(state.db.spawn_purge(Duration::from_secs(60)));
-    Ok(router(state).layer(axum::Extension(purge)))
+    Ok(router_with(state, access).layer(axum::Extension(purge)))
 }
 
 fn session_token(headers: &HeaderMap) -> &str {
