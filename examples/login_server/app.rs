@@ -144,6 +144,7 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
 
 /// The router over `state`: login, session and the administrator's API
 /// (`JWT_SSO_ADMIN_TOKEN`, or a session whose user has the admin role).
+#[allow(dead_code)] // main.rs; tests use `router_with`
 pub fn router(state: AppState) -> Router {
     router_with(state, AdminAccess::from_env())
 }
