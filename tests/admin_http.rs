@@ -493,10 +493,21 @@ async fn create_sets_metadata_and_names_the_field_of_an_error() {
         .admin("POST", "/api/admin/configs", &[], Some(slot))
         .await;
     assert_eq!(r.status, 400);
-    // CONTRACT 7 names `system_prompts[1].slot`; the validator (src/verify.rs,
-    // not this stream's) says `system_prompts[1]` for a slot out of range today.
-    let field = r.body["error"]["field"].as_str().unwrap();
-    assert!(field.starts_with("system_prompts[1]"), "{}", r.text);
+    // CONTRACT 7: the field a form shows the error beside.
+    assert_eq!(
+        r.body["error"]["field"], "system_prompts[1].slot",
+        "{}",
+        r.text
+    );
+    // A secret of the wrong type is refused at its own field, never echoed.
+    let mut typed = new_config("Typed");
+    typed["key_source"] = json!({"type": "static", "secret": 31415926535897932_u64});
+    let r = server
+        .admin("POST", "/api/admin/configs", &[], Some(typed))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["field"], "key_source.secret", "{}", r.text);
+    assert!(!r.text.contains("31415926535897932"), "{}", r.text);
 
     let mut typo = new_config("Typo");
     typo["audiance"] = json!("x");

@@ -137,6 +137,18 @@ fn described_error(path: &[String], message: &str) -> Error {
             format!("add `{field}` to the configuration"),
         );
     }
+    // A secret of the wrong type: the visitor names its member (`secret`,
+    // `secret.base64`, `secret.env`), so that the field path reaches it.
+    if let Some((member, rest)) = message.split_once(": ")
+        && (member == "secret" || member.starts_with("secret."))
+        && rest.contains("it is a secret field")
+    {
+        return Error::config(
+            join(Some(member)),
+            rest.to_owned(),
+            "give the secret as a string, {\"base64\": \"…\"} or {\"env\": \"VAR\"}",
+        );
+    }
     let field = field(path);
     if let Some(variant) = quoted("unknown variant `") {
         return Error::config(

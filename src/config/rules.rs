@@ -127,7 +127,7 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
     }
     let mut slots = HashSet::new();
     for (i, prompt) in config.system_prompts.iter().enumerate() {
-        let field = format!("system_prompts[{i}]");
+        let field = format!("system_prompts[{i}].slot");
         let max = prompt.kind.slots();
         if prompt.slot < 1 || prompt.slot > max {
             return Err(Error::config(

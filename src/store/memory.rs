@@ -401,7 +401,7 @@ impl SessionStore for MemorySessionStore {
 ///     "algorithms": ["HS256"], "key_source": {"type": "static", "secret": "erp-secret-of-at-least-32-bytes!!"},
 ///     "expiration_time": 3600, "claims": {"user_id": "sub"}}"#)?;
 /// let store = MemoryConfigStore::new();
-/// let revision = store.apply(ConfigChange::Create(&erp), &[]).await?;
+/// let revision = store.apply(ConfigChange::Create(&erp), &[]).await.map_err(|e| e.to_string())?;
 /// let mut changed = erp.clone();
 /// changed.audience = Some("bi".into());
 /// let stale = "not-the-version";
@@ -409,8 +409,8 @@ impl SessionStore for MemorySessionStore {
 /// assert!(store.apply(change, &[]).await.is_err()); // Conflict: nothing changed
 /// let version = erp.version();
 /// let change = ConfigChange::Update { name: "erp", expected_version: &version, config: &changed };
-/// assert!(store.apply(change, &[]).await? > revision);
-/// assert_eq!(store.load().await?.0, [changed]);
+/// assert!(store.apply(change, &[]).await.map_err(|e| e.to_string())? > revision);
+/// assert_eq!(store.load().await.map_err(|e| e.to_string())?.0, [changed]);
 /// # Ok(())
 /// # }
 /// ```
