@@ -105,7 +105,7 @@ impl std::error::Error for SyncError {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = Arc::new(MemoryConfigStore::new());
-/// let (configs, revision) = store.load().await?;
+/// let (configs, revision) = store.load().await.map_err(|e| e.to_string())?;
 /// let registry = Arc::new(Registry::from_configs(configs)?);
 /// let mut sync = ConfigSync::new(registry.clone(), store.clone()).starting_at(revision);
 /// assert!(matches!(sync.poll().await?, SyncOutcome::Unchanged { .. }));
@@ -114,7 +114,7 @@ impl std::error::Error for SyncError {
 /// let erp = JwtConfig::from_json_str(r#"{"name": "ERP", "token_name": "token",
 ///     "algorithms": ["HS256"], "key_source": {"type": "static", "secret": "erp-secret-of-at-least-32-bytes!!"},
 ///     "expiration_time": 3600, "claims": {"user_id": "sub"}}"#)?;
-/// store.apply(ConfigChange::Create(&erp), &[]).await?;
+/// store.apply(ConfigChange::Create(&erp), &[]).await.map_err(|e| e.to_string())?;
 /// // …and the next poll brings it here.
 /// assert!(matches!(sync.poll().await?, SyncOutcome::Applied { configs: 1, .. }));
 /// assert!(registry.get("erp").is_some());
