@@ -249,7 +249,7 @@ fn log_outcome(outcome: &Result<SyncOutcome, SyncError>, failing: &mut bool) {
                 revision = *revision,
                 kind = error.kind().as_str(),
                 error = %escape_controls(&error.to_string()),
-                hint = %escape_controls(&error.hint()),
+                hint = %escape_controls(error.hint()),
                 "the stored configurations were refused; keeping the current ones"
             );
         }
