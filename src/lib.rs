@@ -160,6 +160,8 @@ mod registry;
 #[cfg(feature = "remote")]
 mod remote;
 mod secret;
+#[cfg(feature = "sessions")]
+pub mod session;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod store;

@@ -1,78 +1,103 @@
 //! `login_server`: a host that accepts externally signed JWTs as a login
-//! (CONTRACT section 6), with users in SQLite.
+//! (CONTRACT section 6), with users, sessions and used `jti`s in SQLite or PostgreSQL
+//! (`--db users.sqlite` or `--db postgres://USER@HOST:PORT/DB`), and the
+//! administrator's API and console at `/admin` (`JWT_SSO_ADMIN_TOKEN`, or a
+//! session whose user has `--admin-role`).
 //!
 //! ```text
-//! cargo run --release --example login_server -- --config CONFIGS.json --db users.sqlite --listen 127.0.0.1:8080
+//! cargo run --release --features axum --example login_server -- --config CONFIGS.json --db users.sqlite --listen 127.0.0.1:8080 [--admin-role Administrator]
 //! ```
 //!
-//! - `POST /api/auth/login` with `{"loginMode":67108864,"password":"<jwt>"}`:
-//!   `200` with `X-Auth-Token` and `{"first_login","user","identity"}`; `401`
-//!   `{"error":{"kind","message","hint"}}` for a rejected token; `400`
-//!   `{"error":{"kind":"bad_request","message"}}` for a malformed request.
+//! - `POST /api/auth/login` with `{"loginMode":67108864,"password":"<jwt>"}`
+//!   (`Content-Type: application/json`): `200` with `X-Auth-Token` and
+//!   `{"first_login","user","identity"}`; refusals `{"error":{"kind","message"}}`
+//!   with the kind's status (401 + `WWW-Authenticate: Bearer`, 403, 503, 400,
+//!   413, 415).
 //! - `GET /login?<token_name>=<jwt>`: the same, the token in the query.
 //! - `GET /api/session` with `X-Auth-Token`: the session's user.
+//! - `POST /api/auth/logout` with `X-Auth-Token`: `204`.
 //!
-//! A token goes to the enabled configuration whose `issuer` equals its `iss`
-//! (or to the only enabled one). First logins create the user with the
-//! configuration's `user_type` and roles; later logins keep them.
+//! Connections must send their request headers within 10 s and are closed
+//! after 60 s idle. Logs go to standard error through `tracing`
+//! (`RUST_LOG`-style levels are not parsed: INFO and above).
 
 mod app;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: login_server --config CONFIGS.json --db users.sqlite [--listen 127.0.0.1:8080]";
+const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator]";
 
-fn parse_args() -> Result<(PathBuf, PathBuf, String), String> {
-    let (mut config, mut db, mut listen) = (None, None, "127.0.0.1:8080".to_owned());
+struct Args {
+    config: PathBuf,
+    db: String,
+    listen: String,
+    admin_role: String,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let (mut config, mut db) = (None, None);
+    let (mut listen, mut admin_role) = ("127.0.0.1:8080".to_owned(), "Administrator".to_owned());
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--config" => config = Some(PathBuf::from(value()?)),
-            "--db" => db = Some(PathBuf::from(value()?)),
+            "--db" => db = Some(value()?),
             "--listen" => listen = value()?,
+            "--admin-role" => admin_role = value()?,
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
-    Ok((
-        config.ok_or("--config is required")?,
-        db.ok_or("--db is required")?,
+    let config = config.ok_or("--config is required")?;
+    let db = db.ok_or("--db is required")?;
+    Ok(Args {
+        config,
+        db,
         listen,
-    ))
+        admin_role,
+    })
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (config, db, listen) = match parse_args() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .init();
+    let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
             eprintln!("login_server: {message}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let router = match app::app(&config, &db) {
-        Ok(router) => router,
+    let state = match app::state(&args.config, &args.db, &args.admin_role).await {
+        Ok(state) => state,
         Err(e) => {
             let cause = std::error::Error::source(&e)
                 .map(|s| format!(": {s}"))
                 .unwrap_or_default();
-            eprintln!("login_server: {e}{cause}\n  hint: {}", e.hint());
+            tracing::error!(
+                kind = e.kind().as_str(),
+                hint = e.hint(),
+                "cannot start: {e}{cause}"
+            );
             return ExitCode::from(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(&listen).await {
+    let _purge = state.db.spawn_purge(std::time::Duration::from_secs(60));
+    let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(listener) => listener,
         Err(e) => {
-            eprintln!("login_server: cannot listen on {listen}: {e}");
+            tracing::error!("cannot listen on {}: {e}", args.listen);
             return ExitCode::from(2);
         }
     };
-    let address = listener.local_addr().map_or(listen, |a| a.to_string());
+    let address = listener.local_addr().map_or(args.listen, |a| a.to_string());
     println!("login_server: listening on http://{address}");
-    if let Err(e) = axum::serve(listener, router).await {
-        eprintln!("login_server: {e}");
+    if let Err(e) = jwt_sso::axum::serve(listener, app::router(state)).await {
+        tracing::error!("server stopped: {e}");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS

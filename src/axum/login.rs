@@ -1,0 +1,591 @@
+//! The login endpoints (CONTRACT section 6) as a router or single handlers.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::axum::Router;
+use ::axum::body::{Body, Bytes};
+use ::axum::extract::{Request, State};
+use ::axum::http::header::{
+    ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, SET_COOKIE,
+};
+use ::axum::http::request::Parts;
+use ::axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use ::axum::response::{IntoResponse, Response};
+use ::axum::routing::{MethodRouter, post};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Serialize;
+
+use super::error_response;
+use crate::error::{Error, escape_controls};
+use crate::extract::{LoginRequest, form_param, query_param};
+use crate::login::{Authenticator, Login};
+use crate::map::MappedIdentity;
+use crate::registry::TokenRoute;
+use crate::session::Sessions;
+use crate::store::{MemoryReplayStore, ReplayStore, SessionStore, StoreError, UserStore};
+
+/// The host's session creation: called once per accepted login, returns the
+/// opaque session token handed to the client (`X-Auth-Token`).
+///
+/// [`Sessions`] implements it (a session for the user, through the login's
+/// configuration). A host with its own sessions implements it over them.
+pub trait SessionIssuer: Send + Sync + 'static {
+    /// Starts a session for `login`; returns its token.
+    fn start_session(&self, login: &Login) -> impl Future<Output = Result<String, Error>> + Send;
+}
+
+impl<S: SessionStore + 'static> SessionIssuer for Sessions<S> {
+    async fn start_session(&self, login: &Login) -> Result<String, Error> {
+        self.create(&login.user.user_id, &login.identity.config)
+            .await
+    }
+}
+
+impl<T: SessionIssuer> SessionIssuer for Arc<T> {
+    fn start_session(&self, login: &Login) -> impl Future<Output = Result<String, Error>> + Send {
+        (**self).start_session(login)
+    }
+}
+
+/// The extra time a login may take when its configuration fetches keys
+/// (a fetch gives up after 5 s, CONTRACT section 1).
+const REMOTE_FETCH_BUDGET: Duration = Duration::from_secs(6);
+
+/// What the login endpoints accept and how they answer.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LoginOptions {
+    /// The largest request body read (default 64 KiB); a larger one is `413`,
+    /// answered from `Content-Length` before the body is read.
+    pub max_body_bytes: usize,
+    /// `GET /login?<token_name>=<jwt>` (default off: a token in a URL lands
+    /// in logs and browser histories).
+    pub query_login: bool,
+    /// `POST /login` of an HTML form field named by `token_name` (default on).
+    pub form_login: bool,
+    /// Hosts (`host` or `host:port`, compared without regard to case) that a
+    /// browser login may redirect to with `return_to`; relative paths are
+    /// always allowed.
+    pub return_to_hosts: Vec<String>,
+    /// A cookie that browser logins (form and query) set to the session
+    /// token (`HttpOnly; SameSite=Lax; Path=/`, `Secure` unless
+    /// `insecure_cookie`); default none.
+    pub session_cookie: Option<String>,
+    /// Leave `Secure` off the session cookie (plain-http trials only).
+    pub insecure_cookie: bool,
+    /// How long the user store and the session issuer may take together
+    /// before the login is refused with `store` (503); default 4 s.
+    pub store_timeout: Duration,
+}
+
+impl Default for LoginOptions {
+    fn default() -> Self {
+        LoginOptions {
+            max_body_bytes: 64 * 1024,
+            query_login: false,
+            form_login: true,
+            return_to_hosts: Vec::new(),
+            session_cookie: None,
+            insecure_cookie: false,
+            store_timeout: Duration::from_secs(4),
+        }
+    }
+}
+
+impl LoginOptions {
+    /// Enables or disables `GET /login?<token_name>=`.
+    pub fn query_login(mut self, on: bool) -> Self {
+        self.query_login = on;
+        self
+    }
+
+    /// Enables or disables the form-post login.
+    pub fn form_login(mut self, on: bool) -> Self {
+        self.form_login = on;
+        self
+    }
+
+    /// The largest body read.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// The hosts `return_to` may name.
+    pub fn return_to_hosts(mut self, hosts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.return_to_hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The session cookie of browser logins.
+    pub fn session_cookie(mut self, name: impl Into<String>) -> Self {
+        self.session_cookie = Some(name.into());
+        self
+    }
+
+    /// The store timeout.
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.store_timeout = timeout;
+        self
+    }
+}
+
+/// An accepted login and its session token.
+pub struct LoginSuccess {
+    /// The login (user, identity, first login or not).
+    pub login: Login,
+    /// The session token the issuer made.
+    pub session: String,
+}
+
+impl std::fmt::Debug for LoginSuccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginSuccess")
+            .field("login", &self.login)
+            .field("session", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The login endpoints over an [`Authenticator`] and a [`SessionIssuer`].
+/// Cheap to clone.
+///
+/// [`LoginRoutes::router`] serves
+/// - `POST /api/auth/login`: `Content-Type: application/json` (else `415`),
+///   body `{"loginMode":67108864,"password":"<jwt>"}` (else `400`);
+/// - `POST /login` (when `form_login`): an
+///   `application/x-www-form-urlencoded` form whose field named by a
+///   configuration's `token_name` holds the token;
+/// - `GET /login?<token_name>=<jwt>` (when `query_login`); `HEAD` logs
+///   nobody in (`405`).
+///
+/// Accepted: `200`, `X-Auth-Token`, `Cache-Control: no-store`, body
+/// `{"first_login":…,"user":{"user_id","user_type","roles"},"identity":{…}}`;
+/// a browser login with a safe `return_to` ([`safe_return_to`]) is a `303`
+/// to it instead. Refused: the error's status and public body.
+///
+/// A form-post login (the way identity providers post a token from the browser):
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::Router;
+/// use jwt_sso::{Authenticator, MemoryStore, Registry};
+/// use jwt_sso::axum::{LoginOptions, LoginRoutes};
+/// use jwt_sso::session::{MemorySessionStore, Sessions};
+///
+/// # fn main() -> Result<(), jwt_sso::Error> {
+/// # let registry = Registry::from_json_str(r#"{"name":"ERP","token_name":"token","algorithms":["HS256"],
+/// #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#)?;
+/// let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
+/// let sessions = Sessions::new(MemorySessionStore::new());
+/// let options = LoginOptions::default().session_cookie("session").return_to_hosts(["bi.example.com"]);
+/// // <form method="post" action="/login"><input name="token"><input name="return_to" value="/home">
+/// let app: Router = LoginRoutes::new(auth, sessions, options).router();
+/// # Ok(()) }
+/// ```
+pub struct LoginRoutes<U, I, R = MemoryReplayStore> {
+    inner: Arc<Inner<U, I, R>>,
+}
+
+struct Inner<U, I, R> {
+    auth: Authenticator<U, R>,
+    issuer: I,
+    options: LoginOptions,
+}
+
+impl<U, I, R> Clone for LoginRoutes<U, I, R> {
+    fn clone(&self) -> Self {
+        LoginRoutes {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<U, I, R> std::fmt::Debug for LoginRoutes<U, I, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRoutes")
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRoutes<U, I, R> {
+    /// Login endpoints over `auth` (its user store, policies and store of
+    /// used `jti`s) and `issuer`.
+    pub fn new(auth: Authenticator<U, R>, issuer: I, options: LoginOptions) -> Self {
+        LoginRoutes {
+            inner: Arc::new(Inner {
+                auth,
+                issuer,
+                options,
+            }),
+        }
+    }
+
+    /// The login flow.
+    pub fn authenticator(&self) -> &Authenticator<U, R> {
+        &self.inner.auth
+    }
+
+    /// The session issuer.
+    pub fn issuer(&self) -> &I {
+        &self.inner.issuer
+    }
+
+    /// The options.
+    pub fn options(&self) -> &LoginOptions {
+        &self.inner.options
+    }
+
+    /// The routes (see the type's documentation), for `Router::merge`.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let mut browser = MethodRouter::new();
+        if self.inner.options.form_login {
+            browser = browser.post(form_login::<U, I, R>);
+        }
+        if self.inner.options.query_login {
+            browser = browser.get(query_login::<U, I, R>);
+        }
+        let mut router = Router::new().route("/api/auth/login", post(json_login::<U, I, R>));
+        if self.inner.options.form_login || self.inner.options.query_login {
+            router = router.route("/login", browser);
+        }
+        router.with_state(self.clone())
+    }
+
+    /// The whole login without HTTP: [`Authenticator::login`] (routed by
+    /// `iss`) or, with `token_name`, [`Authenticator::login_for_token_name`]
+    /// (only configurations with that `token_name`): verification, the
+    /// configuration's policies (`create_users`, `user_scope`), the
+    /// `single_use` check in the replay store, the user's creation or
+    /// update; then a session from the issuer. The stores and the issuer
+    /// together get [`LoginOptions::store_timeout`] (plus the remote key
+    /// fetch budget when the token routes to a `jwks_uri` or `issuer`
+    /// configuration), else the login is `store`. One `tracing` event per
+    /// accepted login.
+    pub async fn login_token(
+        &self,
+        token: &str,
+        token_name: Option<&str>,
+    ) -> Result<LoginSuccess, Error> {
+        let auth = &self.inner.auth;
+        let mut timeout = self.inner.options.store_timeout;
+        let route = match token_name {
+            Some(name) => TokenRoute::TokenName(name),
+            None => TokenRoute::Issuer,
+        };
+        // A remote configuration may fetch its keys first (bounded by the
+        // remote options' own timeout, reported as `key_fetch`).
+        if let Ok((verifier, _)) = auth.registry().routed(route, token, false)
+            && verifier.is_remote()
+        {
+            timeout += REMOTE_FETCH_BUDGET;
+        }
+        if let Some(name) = token_name {
+            super::check_token_name(auth.registry(), token, name)?;
+        }
+        let work = async {
+            let login = match token_name {
+                Some(name) => auth.login_for_token_name(name, token).await?,
+                None => auth.login(token).await?,
+            };
+            let session = self.inner.issuer.start_session(&login).await?;
+            Ok::<_, Error>(LoginSuccess { login, session })
+        };
+        let success = match tokio::time::timeout(timeout, work).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(Error::Store {
+                    action: "logging in".to_owned(),
+                    source: StoreError::failed(format!(
+                        "the store did not answer within {} ms",
+                        timeout.as_millis()
+                    ))
+                    .to_string()
+                    .into(),
+                });
+            }
+        };
+        tracing::info!(
+            target: "jwt_sso::http",
+            config = %success.login.identity.config,
+            user_id = %escape_controls(&success.login.user.user_id),
+            first_login = success.login.first_login,
+            "login"
+        );
+        Ok(success)
+    }
+
+    async fn respond(
+        &self,
+        token: &str,
+        token_name: Option<&str>,
+        browser: Option<Option<String>>,
+    ) -> Response {
+        match self.login_token(token, token_name).await {
+            Ok(success) => success_response(&success, browser, &self.inner.options),
+            Err(error) => error.into_response(),
+        }
+    }
+}
+
+/// The success body, members in the order of CONTRACT section 6.
+#[derive(Serialize)]
+struct LoginBody<'a> {
+    first_login: bool,
+    user: UserBody<'a>,
+    identity: &'a MappedIdentity,
+}
+
+#[derive(Serialize)]
+struct UserBody<'a> {
+    user_id: &'a str,
+    user_type: &'a str,
+    roles: &'a [String],
+}
+
+/// `browser`: `None` for the JSON login; `Some(return_to)` for a browser login.
+fn success_response(
+    success: &LoginSuccess,
+    browser: Option<Option<String>>,
+    options: &LoginOptions,
+) -> Response {
+    let Ok(session) = HeaderValue::from_str(&success.session) else {
+        return Error::Store {
+            action: "starting a session".to_owned(),
+            source: "the session token is not a valid header value".into(),
+        }
+        .into_response();
+    };
+    let user = &success.login.user;
+    let body = LoginBody {
+        first_login: success.login.first_login,
+        user: UserBody {
+            user_id: &user.user_id,
+            user_type: &user.user_type,
+            roles: &user.roles,
+        },
+        identity: &success.login.identity,
+    };
+    let mut response = match &browser {
+        Some(Some(target)) => {
+            (StatusCode::SEE_OTHER, [(LOCATION, target.as_str())]).into_response()
+        }
+        _ => (StatusCode::OK, ::axum::Json(body)).into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-auth-token", session);
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if browser.is_some()
+        && let Some(name) = &options.session_cookie
+    {
+        let secure = if options.insecure_cookie {
+            ""
+        } else {
+            "; Secure"
+        };
+        let cookie = format!(
+            "{name}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            success.session
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.insert(SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// `POST` with the JSON login body (CONTRACT section 6).
+pub async fn json_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+    State(routes): State<LoginRoutes<U, I, R>>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    if !content_type_is(&parts.headers, "application/json") {
+        return unsupported("the JSON login needs `Content-Type: application/json`");
+    }
+    let body = match read_body(&parts, body, routes.options().max_body_bytes).await {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
+    match LoginRequest::parse(&body) {
+        Ok(request) => routes.respond(request.token(), None, None).await,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `POST` of an HTML form (`application/x-www-form-urlencoded`) whose field
+/// named by a configuration's `token_name` holds the token; an optional
+/// `return_to` field.
+pub async fn form_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+    State(routes): State<LoginRoutes<U, I, R>>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    if !content_type_is(&parts.headers, "application/x-www-form-urlencoded") {
+        return unsupported(
+            "the form login needs `Content-Type: application/x-www-form-urlencoded`",
+        );
+    }
+    let body = match read_body(&parts, body, routes.options().max_body_bytes).await {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
+    let Ok(form) = std::str::from_utf8(&body) else {
+        return Error::bad_request("the form body is not UTF-8").into_response();
+    };
+    browser_login(&routes, form, form_param).await
+}
+
+/// `GET ?<token_name>=<jwt>` (optional `return_to`). `HEAD` logs nobody in.
+pub async fn query_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+    State(routes): State<LoginRoutes<U, I, R>>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    if method == Method::HEAD {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(ALLOW, "GET")]).into_response();
+    }
+    let query = uri.query().unwrap_or("");
+    browser_login(&routes, query, query_param).await
+}
+
+async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+    routes: &LoginRoutes<U, I, R>,
+    text: &str,
+    param: impl for<'t> Fn(&'t str, &str) -> Result<Option<std::borrow::Cow<'t, str>>, Error>,
+) -> Response {
+    let return_to = match param(text, "return_to") {
+        Ok(Some(target)) => match safe_return_to(&target, &routes.options().return_to_hosts) {
+            Ok(target) => Some(target),
+            Err(error) => return error.into_response(),
+        },
+        Ok(None) => None,
+        Err(error) => return error.into_response(),
+    };
+    let registry = routes.authenticator().registry();
+    let mut found: Option<(String, String)> = None;
+    for name in registry.token_names() {
+        match param(text, &name) {
+            Ok(Some(token)) if found.is_some() => {
+                let _ = token;
+                return Error::bad_request("tokens under more than one name; send one token")
+                    .into_response();
+            }
+            Ok(Some(token)) => found = Some((name, token.into_owned())),
+            Ok(None) => {}
+            Err(error) => return error.into_response(),
+        }
+    }
+    let Some((name, token)) = found else {
+        return Error::bad_request(format!(
+            "no token: send it in the parameter named by the configuration's token_name ({})",
+            registry.token_names().join(", ")
+        ))
+        .into_response();
+    };
+    routes.respond(&token, Some(&name), Some(return_to)).await
+}
+
+/// Checks a `return_to` target: a relative path (`/x`, not `//x` or `/\x`)
+/// or an `http(s)` URL whose host (or `host:port`) is in `allowed` (no user
+/// information). Anything else is `bad_request`: no open redirect.
+///
+/// ```
+/// use jwt_sso::axum::safe_return_to;
+///
+/// let hosts = ["bi.example.com".to_owned()];
+/// assert_eq!(safe_return_to("/reports?id=1", &hosts).unwrap(), "/reports?id=1");
+/// assert!(safe_return_to("https://bi.example.com/x", &hosts).is_ok());
+/// for evil in ["//evil.example", "/\\evil.example", "https://evil.example/", "https://bi.example.com@evil.example/", "javascript:alert(1)"] {
+///     assert!(safe_return_to(evil, &hosts).is_err(), "{evil}");
+/// }
+/// ```
+pub fn safe_return_to(target: &str, allowed: &[String]) -> Result<String, Error> {
+    let refuse = || {
+        Error::bad_request("`return_to` must be a relative path (`/…`) or a URL on an allowed host")
+    };
+    if target.is_empty()
+        || target.len() > 2048
+        || target
+            .chars()
+            .any(|c| c.is_control() || c == '\\' || c == ' ')
+    {
+        return Err(refuse());
+    }
+    if let Some(rest) = target.strip_prefix('/') {
+        if rest.starts_with('/') {
+            return Err(refuse());
+        }
+        return Ok(target.to_owned());
+    }
+    let uri: Uri = target.parse().map_err(|_| refuse())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("https" | "http"));
+    let Some(authority) = uri.authority().filter(|_| scheme_ok) else {
+        return Err(refuse());
+    };
+    if authority.as_str().contains('@') {
+        return Err(refuse());
+    }
+    let host_port = authority.as_str();
+    let host = authority.host();
+    if allowed
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(host_port) || a.eq_ignore_ascii_case(host))
+    {
+        Ok(target.to_owned())
+    } else {
+        Err(refuse())
+    }
+}
+
+fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(expected))
+}
+
+fn unsupported(problem: &str) -> Response {
+    error_response(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        &Error::bad_request(problem),
+        Some("The request's Content-Type is not accepted here."),
+    )
+}
+
+fn too_large(max: usize) -> Box<Response> {
+    let mut response = error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &Error::bad_request(format!("the request body is larger than {max} bytes")),
+        Some("The request body is too large."),
+    );
+    // The body is never read: the connection cannot be reused.
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    Box::new(response)
+}
+
+/// The body, up to `max` bytes; a declared `Content-Length` over `max` is
+/// refused before anything is read (so `Expect: 100-continue` gets no `100`).
+async fn read_body(parts: &Parts, body: Body, max: usize) -> Result<Bytes, Box<Response>> {
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(too_large(max));
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(too_large(max)),
+        Err(_) => Err(Box::new(
+            Error::bad_request("the request body could not be read").into_response(),
+        )),
+    }
+}

@@ -1,0 +1,275 @@
+//! Login sessions, framework-free: opaque tokens for the client, their
+//! SHA-256 in the store (CONTRACT section 6).
+//!
+//! [`Sessions`] makes a session token of 32 random bytes from the operating
+//! system (base64url, 43 characters), stores the session under the hex
+//! SHA-256 of the token (a leaked store holds no usable token), ends the
+//! oldest sessions of a user beyond [`Sessions::max_per_user`] (default 20),
+//! and purges expired ones when [`Sessions::purge_expired`] runs (call it
+//! periodically, e.g. with [`Sessions::spawn_purger`], never per login). Any
+//! [`SessionStore`] holds them; [`MemorySessionStore`] is one in memory whose
+//! every operation costs `O(log n)` plus the sessions it ends.
+//!
+//! ```
+//! use std::time::Duration;
+//! use jwt_sso::session::{MemorySessionStore, Sessions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), jwt_sso::Error> {
+//! let sessions = Sessions::new(MemorySessionStore::new()).ttl(Duration::from_secs(8 * 3600));
+//! let token = sessions.create("jdoe", "ERP").await?;
+//! assert_eq!(token.len(), 43);
+//! assert_eq!(sessions.lookup(&token).await?.unwrap().user_id, "jdoe");
+//! assert!(sessions.logout(&token).await?);
+//! assert!(sessions.lookup(&token).await?.is_none());
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::store::{Session, SessionStore, StoreError};
+
+/// The in-memory [`SessionStore`] (one type, defined in [`crate::store`]).
+pub use crate::store::MemorySessionStore;
+
+/// The default number of live sessions one user may hold.
+pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 20;
+
+/// The default session lifetime: 8 hours.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+
+/// The longest session token [`Sessions::lookup`] considers (a longer one
+/// is refused without hashing it).
+const MAX_TOKEN_CHARS: usize = 128;
+
+/// The sessions manager over a [`SessionStore`]: see the module docs.
+pub struct Sessions<S> {
+    store: S,
+    ttl: Duration,
+    max_per_user: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S> fmt::Debug for Sessions<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("ttl", &self.ttl)
+            .field("max_per_user", &self.max_per_user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: SessionStore> Sessions<S> {
+    /// Sessions in `store`, lasting [`DEFAULT_SESSION_TTL`], at most
+    /// [`DEFAULT_MAX_SESSIONS_PER_USER`] per user.
+    pub fn new(store: S) -> Self {
+        Sessions {
+            store,
+            ttl: DEFAULT_SESSION_TTL,
+            max_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// How long a session lasts (whole seconds; at least one).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl.max(Duration::from_secs(1));
+        self
+    }
+
+    /// How many live sessions one user may hold (at least one); a new login
+    /// beyond it ends that user's oldest session.
+    pub fn max_per_user(mut self, max: usize) -> Self {
+        self.max_per_user = max.max(1);
+        self
+    }
+
+    /// Replaces the clock (default: system time).
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The session lifetime.
+    pub fn session_ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Starts a session for `user_id`, logged in through configuration
+    /// `config`; returns the opaque token for the client (base64url of 32
+    /// random bytes). Only its SHA-256 reaches the store.
+    pub async fn create(&self, user_id: &str, config: &str) -> Result<String, Error> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| Error::Store {
+            action: "drawing a random session token".to_owned(),
+            source: e.to_string().into(),
+        })?;
+        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let now = self.clock.now();
+        let session = Session {
+            user_id: user_id.to_owned(),
+            config: config.to_owned(),
+            created_at: now,
+            expires_at: now.saturating_add(self.ttl.as_secs() as i64),
+        };
+        self.store
+            .insert(&session_id(&token), &session, self.max_per_user)
+            .await
+            .map_err(|e| store_error("storing a new session", e))?;
+        Ok(token)
+    }
+
+    /// The live session of `token`, if any. A token that cannot be one of
+    /// ours (empty, too long, not base64url) is `None` without a store call.
+    pub async fn lookup(&self, token: &str) -> Result<Option<Session>, Error> {
+        if !plausible(token) {
+            return Ok(None);
+        }
+        self.store
+            .get(&session_id(token), self.clock.now())
+            .await
+            .map_err(|e| store_error("looking up a session", e))
+    }
+
+    /// Ends the session of `token`; `true` when there was one.
+    pub async fn logout(&self, token: &str) -> Result<bool, Error> {
+        if !plausible(token) {
+            return Ok(false);
+        }
+        self.store
+            .remove(&session_id(token))
+            .await
+            .map_err(|e| store_error("ending a session", e))
+    }
+
+    /// Deletes every expired session; returns how many.
+    pub async fn purge_expired(&self) -> Result<u64, Error> {
+        self.store
+            .purge_expired(self.clock.now())
+            .await
+            .map_err(|e| store_error("purging expired sessions", e))
+    }
+}
+
+impl<S: SessionStore + 'static> Sessions<S> {
+    /// Runs [`Sessions::purge_expired`] every `every` on the current tokio
+    /// runtime until the returned task is aborted (or the last other
+    /// reference to `sessions` is dropped). Failures are logged.
+    pub fn spawn_purger(sessions: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(sessions);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(every.max(Duration::from_secs(1)));
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                let Some(sessions) = weak.upgrade() else {
+                    return;
+                };
+                match sessions.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::debug!(target: "jwt_sso", purged = n, "expired sessions purged")
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "jwt_sso", error = %e, "purging expired sessions failed")
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The store key of a session token: the hex SHA-256 of the token.
+///
+/// ```
+/// assert_eq!(jwt_sso::session::session_id("abc").len(), 64);
+/// ```
+pub fn session_id(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        use fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
+}
+
+fn plausible(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= MAX_TOKEN_CHARS
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn store_error(action: &str, error: StoreError) -> Error {
+    let source = match error {
+        StoreError::Failed(source) => source,
+        other => other.to_string().into(),
+    };
+    Error::Store {
+        action: action.to_owned(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+
+    #[tokio::test]
+    async fn sessions_are_capped_per_user_oldest_first_and_purged() {
+        let sessions = Sessions::new(MemorySessionStore::new())
+            .max_per_user(3)
+            .ttl(Duration::from_secs(100))
+            .with_clock(FixedClock(1000));
+        let mut tokens = Vec::new();
+        for _ in 0..4 {
+            tokens.push(sessions.create("jdoe", "ERP").await.unwrap());
+        }
+        let other = sessions.create("ana", "CRM").await.unwrap();
+        assert!(sessions.lookup(&tokens[0]).await.unwrap().is_none());
+        for t in &tokens[1..] {
+            assert_eq!(sessions.lookup(t).await.unwrap().unwrap().user_id, "jdoe");
+        }
+        assert_eq!(sessions.store().len(), 4);
+        // Tokens are distinct and never stored raw: the store holds them by hex SHA-256.
+        for t in &tokens[1..] {
+            let id = session_id(t);
+            assert_eq!(id.len(), 64);
+            assert_ne!(&id, t);
+            assert!(sessions.store().get(&id, 1000).await.unwrap().is_some());
+            assert!(sessions.store().get(t, 1000).await.unwrap().is_none());
+        }
+        assert!(sessions.logout(&other).await.unwrap());
+        assert!(!sessions.logout(&other).await.unwrap());
+        assert!(
+            sessions.lookup("not a token!").await.unwrap().is_none(),
+            "implausible tokens are not looked up"
+        );
+
+        let later = Sessions {
+            clock: Arc::new(FixedClock(1100)),
+            ..sessions
+        };
+        assert!(later.lookup(&tokens[1]).await.unwrap().is_none(), "expired");
+        assert_eq!(later.purge_expired().await.unwrap(), 3);
+        assert!(later.store().is_empty());
+        assert_eq!(later.store().count_for("jdoe"), 0);
+    }
+}
