@@ -5,11 +5,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 use std::time::Duration;
 
 use crate::error::Error;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 use crate::error::escape_controls;
 use crate::registry::Registry;
 use crate::store::{ConfigStore, StoreError};
@@ -17,7 +17,7 @@ use crate::store::{ConfigStore, StoreError};
 /// The default time between two polls of the store's revision: 1 second,
 /// so a change made on one instance is in force on every other within about
 /// one second (the contract allows 5).
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What one [`ConfigSync::poll`] did.
@@ -90,7 +90,7 @@ impl std::error::Error for SyncError {
 /// one configuration costs no other configuration a JWKS fetch.
 ///
 /// The type is free of any runtime: call `poll` from your own timer, or use
-/// [`ConfigSync::spawn`] (features `sqlite`/`postgres`, on tokio), which
+/// [`ConfigSync::spawn`] (features `sqlite`, `postgres` or `sessions`, on tokio), which
 /// polls every second, logs failures and keeps retrying.
 ///
 /// A change made through this instance's `Admin` is in the
@@ -210,7 +210,7 @@ fn sorted(mut configs: Vec<crate::config::JwtConfig>) -> Vec<crate::config::JwtC
 
 /// Logs one poll's outcome: a failure once when it starts (WARN, or ERROR
 /// for a refused set) and then at DEBUG while it lasts, and the recovery.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 fn log_outcome(outcome: &Result<SyncOutcome, SyncError>, failing: &mut bool) {
     match outcome {
         Ok(SyncOutcome::Applied { revision, configs }) => {
@@ -256,14 +256,14 @@ fn log_outcome(outcome: &Result<SyncOutcome, SyncError>, failing: &mut bool) {
     }
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 impl<S: ConfigStore + 'static> ConfigSync<S> {
     /// Starts a tokio task that [`poll`](ConfigSync::poll)s every `every`
     /// ([`DEFAULT_SYNC_INTERVAL`] is 1 s; at least 10 ms), logging failures
     /// (target `jwt_sso`: a store failure once at WARN until it recovers, a
     /// refused set at ERROR) and retrying on the next tick. The first poll
     /// runs at once. The task stops when the returned [`ConfigSyncTask`] is
-    /// dropped. Needs a tokio runtime (features `sqlite` or `postgres`).
+    /// dropped. Needs a tokio runtime (features `sqlite`, `postgres` or `sessions`).
     pub fn spawn(self, every: Duration) -> ConfigSyncTask {
         let every = every.max(Duration::from_millis(10));
         let mut sync = self;
@@ -281,18 +281,18 @@ impl<S: ConfigStore + 'static> ConfigSync<S> {
 }
 
 /// The task started by [`ConfigSync::spawn`]; dropping it stops the task.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 #[derive(Debug)]
 #[must_use = "the sync task stops when this handle is dropped"]
 pub struct ConfigSyncTask(tokio::task::JoinHandle<()>);
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 impl ConfigSyncTask {
     /// Stops the task now (as dropping the handle does).
     pub fn stop(self) {}
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 impl Drop for ConfigSyncTask {
     fn drop(&mut self) {
         self.0.abort();

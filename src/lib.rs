@@ -180,7 +180,7 @@ pub use config::{
 #[cfg(feature = "admin")]
 pub use config_file::ConfigFile;
 pub use config_sync::{ConfigSync, SyncError, SyncOutcome};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 pub use config_sync::{ConfigSyncTask, DEFAULT_SYNC_INTERVAL};
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
