@@ -146,6 +146,7 @@ mod clock;
 mod config;
 #[cfg(feature = "admin")]
 mod config_file;
+mod config_sync;
 mod crypto;
 mod error;
 pub mod extract;
@@ -178,6 +179,9 @@ pub use config::{
 };
 #[cfg(feature = "admin")]
 pub use config_file::ConfigFile;
+pub use config_sync::{ConfigSync, SyncError, SyncOutcome};
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
+pub use config_sync::{ConfigSyncTask, DEFAULT_SYNC_INTERVAL};
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
 pub use identity::{MappedIdentity, PromptValue, SystemPrompt};

@@ -87,6 +87,17 @@ async fn main() -> ExitCode {
         }
     };
     let _purge = state.db.spawn_purge(std::time::Duration::from_secs(60));
+    // Several instances on one PostgreSQL: apply the others' configuration changes.
+    let _sync = match state.admin.store() {
+        app::Configs::Sql(db) => Some(
+            jwt_sso::ConfigSync::new(
+                state.admin.registry().clone(),
+                std::sync::Arc::new(db.clone()),
+            )
+            .spawn(jwt_sso::DEFAULT_SYNC_INTERVAL),
+        ),
+        app::Configs::File(_) => None,
+    };
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(listener) => listener,
         Err(e) => {

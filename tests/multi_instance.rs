@@ -1,0 +1,695 @@
+//! Several `login_server` processes on one PostgreSQL (CONTRACT section 8):
+//! a real PostgreSQL started by the harness (`support/pg.rs`), three
+//! `login_server` processes on loopback ports sharing it, each with the
+//! admin token in `JWT_SSO_ADMIN_TOKEN`, and real HTTP between them
+//! (reqwest). Users, sessions, used `jti`s and configurations are shared;
+//! an outage of the database is answered `503` `store` and heals without a
+//! restart of any server.
+
+#![cfg(all(feature = "postgres", feature = "axum", feature = "remote"))]
+
+#[path = "support/pg.rs"]
+mod pg;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use jwt_sso::Algorithm;
+use jwt_sso::mint::{SigningKey, sign_json};
+use pg::PgServer;
+use serde_json::{Value, json};
+
+const ADMIN_TOKEN: &str = "multi-instance-admin-token-0123456789";
+const ERP: &str = "https://erp.example.com";
+const ONCE: &str = "https://once.example.com";
+const PARTNER: &str = "https://partner.example.com";
+const SECRET_ERP: &str = "multi-instance-erp-secret-0123456789";
+const SECRET_ONCE: &str = "multi-instance-once-secret-012345678";
+const SECRET_PARTNER: &str = "multi-instance-partner-secret-01234567";
+/// The contract's bound for a configuration change to reach every instance.
+const PROPAGATION: Duration = Duration::from_secs(5);
+
+fn configs() -> Value {
+    json!([
+        {
+            "name": "ERP", "token_name": "token", "issuer": ERP,
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ERP},
+            "expiration_time": 3600, "claims": {"user_id": "loginname", "roles": "groups"},
+            "user_type": "reader", "initial_roles": ["Viewer"]
+        },
+        {
+            "name": "Once", "token_name": "once", "issuer": ONCE, "single_use": true,
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ONCE},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}
+        }
+    ])
+}
+
+fn partner_config(audience: &str) -> Value {
+    json!({
+        "name": "Partner", "token_name": "ptoken", "issuer": PARTNER, "audience": audience,
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_PARTNER},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}, "user_type": "analyst"
+    })
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn sign(secret: &str, claims: Value) -> String {
+    sign_json(
+        &SigningKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+        &claims,
+    )
+    .unwrap()
+}
+
+/// An ERP token for `user`; `n` makes each token distinct.
+fn erp_token(user: &str, n: usize) -> String {
+    sign(
+        SECRET_ERP,
+        json!({"iss": ERP, "loginname": user, "groups": ["Sales"], "n": n,
+               "iat": now(), "exp": now() + 3600}),
+    )
+}
+
+fn once_token(user: &str, jti: &str) -> String {
+    sign(
+        SECRET_ONCE,
+        json!({"iss": ONCE, "sub": user, "jti": jti, "iat": now(), "exp": now() + 600}),
+    )
+}
+
+fn partner_token(user: &str, audience: &str) -> String {
+    sign(
+        SECRET_PARTNER,
+        json!({"iss": PARTNER, "sub": user, "aud": audience, "iat": now(), "exp": now() + 600}),
+    )
+}
+
+/// The `login_server` example, built once per test run with this test's
+/// features (a no-op when it is up to date).
+fn binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir
+        .join("examples")
+        .join(format!("login_server{}", std::env::consts::EXE_SUFFIX));
+    BUILT.get_or_init(|| {
+        let mut features = Vec::new();
+        for (on, name) in [
+            (cfg!(feature = "aws-lc"), "aws-lc"),
+            (cfg!(feature = "rust-crypto"), "rust-crypto"),
+            (cfg!(feature = "remote"), "remote"),
+            (cfg!(feature = "admin"), "admin"),
+            (cfg!(feature = "axum"), "axum"),
+            (cfg!(feature = "sqlite"), "sqlite"),
+            (cfg!(feature = "postgres"), "postgres"),
+        ] {
+            if on {
+                features.push(name);
+            }
+        }
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--example",
+                "login_server",
+                "--no-default-features",
+            ])
+            .args(["--features", &features.join(",")])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the login_server example failed");
+    });
+    path
+}
+
+/// A temporary directory for the configuration file and the servers' logs.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let dir = std::env::temp_dir().join(format!("jwt-sso-multi-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("configs.json"), configs().to_string()).unwrap();
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One `login_server` process; killed on drop.
+struct Instance {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Instance {
+    fn start(dir: &Dir, db: &str, n: usize) -> Instance {
+        let log = dir.0.join(format!("server-{n}.log"));
+        let mut child = Command::new(binary())
+            .arg("--config")
+            .arg(dir.0.join("configs.json"))
+            .args(["--db", db, "--listen", "127.0.0.1:0"])
+            .env("JWT_SSO_ADMIN_TOKEN", ADMIN_TOKEN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("starting login_server");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.split("listening on ").nth(1) {
+                        break url.trim().to_owned();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "login_server {n} did not start: {}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+            }
+        };
+        // Keep draining standard output so the server never blocks on it.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Instance { child, base, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- log of {} ---\n{}",
+                self.base,
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// A PostgreSQL server and three `login_server` processes on it.
+struct Cluster {
+    instances: Vec<Instance>,
+    http: reqwest::Client,
+    pg: PgServer,
+    _dir: Dir,
+}
+
+/// `None` when PostgreSQL is not installed (and `CI` is not `true`).
+fn cluster(name: &str) -> Option<Cluster> {
+    let pg = PgServer::launch()?;
+    let dir = Dir::new(name);
+    // The first seeds the empty database from --config; the others find it seeded.
+    let instances = (0..3)
+        .map(|n| Instance::start(&dir, &pg.url(), n))
+        .collect();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    Some(Cluster {
+        instances,
+        http,
+        pg,
+        _dir: dir,
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Reply {
+    status: u16,
+    session: Option<String>,
+    etag: Option<String>,
+    body: Value,
+}
+
+impl Reply {
+    async fn of(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let session = header("x-auth-token");
+        let etag = header("etag");
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            session,
+            etag,
+            body,
+        }
+    }
+
+    fn kind(&self) -> &str {
+        self.body["error"]["kind"].as_str().unwrap_or("")
+    }
+}
+
+impl Cluster {
+    fn at(&self, n: usize) -> &Instance {
+        &self.instances[n]
+    }
+
+    async fn login(&self, n: usize, token: &str) -> Reply {
+        let body = json!({"loginMode": 67108864, "password": token});
+        let response = self
+            .http
+            .post(self.at(n).url("/api/auth/login"))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the server answers");
+        Reply::of(response).await
+    }
+
+    async fn session(&self, n: usize, session: &str) -> Reply {
+        let response = self
+            .http
+            .get(self.at(n).url("/api/session"))
+            .header("X-Auth-Token", session)
+            .send()
+            .await
+            .expect("the server answers");
+        Reply::of(response).await
+    }
+
+    async fn logout(&self, n: usize, session: &str) -> Reply {
+        let response = self
+            .http
+            .post(self.at(n).url("/api/auth/logout"))
+            .header("X-Auth-Token", session)
+            .send()
+            .await
+            .expect("the server answers");
+        Reply::of(response).await
+    }
+
+    /// An admin API call on instance `n` with the admin token.
+    async fn admin(
+        &self,
+        n: usize,
+        method: reqwest::Method,
+        path: &str,
+        if_match: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, self.at(n).url(path))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(tag) = if_match {
+            request = request.header("If-Match", tag);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        Reply::of(request.send().await.expect("the server answers")).await
+    }
+
+    async fn etag(&self, n: usize, name: &str) -> String {
+        let reply = self
+            .admin(
+                n,
+                reqwest::Method::GET,
+                &format!("/api/admin/configs/{name}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.etag.expect("an ETag")
+    }
+}
+
+/// Waits until `check` holds on every instance in `instances`, and asserts
+/// it did so within [`PROPAGATION`] of `since`.
+async fn in_force_within_5s<F, Fut>(what: &str, since: Instant, instances: &[usize], check: F)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for &n in instances {
+        loop {
+            if check(n).await {
+                break;
+            }
+            assert!(
+                since.elapsed() < PROPAGATION,
+                "{what}: not in force on instance {n} within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(
+        since.elapsed() < PROPAGATION,
+        "{what}: took {:?}",
+        since.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_logins_across_instances_create_one_user() {
+    let Some(c) = cluster("first") else { return };
+    let c = Arc::new(c);
+    let barrier = Arc::new(tokio::sync::Barrier::new(30));
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let (c, barrier) = (c.clone(), barrier.clone());
+            let token = erp_token("racer", i);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                c.login(i % 3, &token).await
+            })
+        })
+        .collect();
+    let mut first = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.body["user"]["user_id"], "racer");
+        assert_eq!(reply.body["user"]["user_type"], "reader");
+        assert_eq!(reply.body["user"]["roles"], json!(["Viewer", "Sales"]));
+        if reply.body["first_login"] == json!(true) {
+            first += 1;
+        }
+    }
+    assert_eq!(first, 1, "exactly one of 30 racing logins created the user");
+    // Every instance now finds the user.
+    for n in 0..3 {
+        let reply = c.login(n, &erp_token("racer", 100 + n)).await;
+        assert_eq!(
+            (reply.status, reply.body["first_login"].clone()),
+            (200, json!(false))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_from_one_instance_works_on_all_and_a_logout_ends_it_everywhere() {
+    let Some(c) = cluster("session") else { return };
+    let login = c.login(0, &erp_token("jdoe", 0)).await;
+    assert_eq!(login.status, 200, "{login:?}");
+    let session = login.session.clone().expect("X-Auth-Token");
+    for n in 0..3 {
+        let reply = c.session(n, &session).await;
+        assert_eq!(reply.status, 200, "instance {n}: {reply:?}");
+        assert_eq!(reply.body["user"]["user_id"], "jdoe", "{reply:?}");
+    }
+    // A second session of the same user is independent.
+    let other = c.login(2, &erp_token("jdoe", 1)).await.session.unwrap();
+    assert_ne!(other, session);
+
+    assert_eq!(c.logout(1, &session).await.status, 204);
+    for n in 0..3 {
+        let reply = c.session(n, &session).await;
+        assert_eq!(reply.status, 401, "instance {n} after logout: {reply:?}");
+        assert_eq!(
+            c.session(n, &other).await.status,
+            200,
+            "the other session lives"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_uses_of_one_single_use_token_across_instances_give_one_success() {
+    let Some(c) = cluster("once") else { return };
+    let c = Arc::new(c);
+    let token = Arc::new(once_token("ann", "jti-race-1"));
+    let barrier = Arc::new(tokio::sync::Barrier::new(30));
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let (c, barrier, token) = (c.clone(), barrier.clone(), token.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                c.login(i % 3, &token).await
+            })
+        })
+        .collect();
+    let (mut ok, mut replayed) = (0, 0);
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status {
+            200 => ok += 1,
+            401 if reply.kind() == "token_replayed" => replayed += 1,
+            _ => panic!("unexpected reply: {reply:?}"),
+        }
+    }
+    assert_eq!((ok, replayed), (1, 29));
+    // Later uses on any instance are replays too; a new jti logs in.
+    for n in 0..3 {
+        let reply = c.login(n, &token).await;
+        assert_eq!((reply.status, reply.kind()), (401, "token_replayed"));
+    }
+    assert_eq!(
+        c.login(2, &once_token("ann", "jti-race-2")).await.status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn configuration_changes_through_one_admin_api_are_in_force_everywhere_within_5s() {
+    use reqwest::Method;
+    let Some(c) = cluster("admin") else { return };
+    let others = [1, 2];
+    // Unknown before: no configuration has the partner's issuer.
+    let before = c.login(1, &partner_token("pat", "bi")).await;
+    assert_eq!(
+        (before.status, before.kind()),
+        (401, "no_matching_config"),
+        "{before:?}"
+    );
+
+    // Created on instance 0.
+    let created = c
+        .admin(
+            0,
+            Method::POST,
+            "/api/admin/configs",
+            None,
+            Some(partner_config("bi")),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let since = Instant::now();
+    in_force_within_5s("the created configuration", since, &others, |n| {
+        let c = &c;
+        async move { c.login(n, &partner_token("pat", "bi")).await.status == 200 }
+    })
+    .await;
+    let user = c.login(2, &partner_token("pat", "bi")).await;
+    assert_eq!(user.body["user"]["user_type"], "analyst", "{user:?}");
+
+    // Changed: a new audience.
+    let etag = c.etag(0, "partner").await;
+    let changed = c
+        .admin(
+            0,
+            Method::PUT,
+            "/api/admin/configs/partner",
+            Some(&etag),
+            Some(partner_config("bi-v2")),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let since = Instant::now();
+    in_force_within_5s("the changed audience", since, &others, |n| {
+        let c = &c;
+        async move {
+            let old = c.login(n, &partner_token("pat", "bi")).await;
+            let new = c.login(n, &partner_token("pat", "bi-v2")).await;
+            old.kind() == "audience_mismatch" && new.status == 200
+        }
+    })
+    .await;
+
+    // Disabled.
+    let etag = match changed.etag {
+        Some(tag) => tag,
+        None => c.etag(0, "partner").await,
+    };
+    let disabled = c
+        .admin(
+            0,
+            Method::PATCH,
+            "/api/admin/configs/partner",
+            Some(&etag),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{disabled:?}");
+    let since = Instant::now();
+    in_force_within_5s("the disabled configuration", since, &others, |n| {
+        let c = &c;
+        async move { c.login(n, &partner_token("pat", "bi-v2")).await.kind() == "disabled" }
+    })
+    .await;
+    // The other instances' admin APIs see it too (same version: an edit there works).
+    let etag = c.etag(2, "partner").await;
+    let listed = c
+        .admin(1, Method::GET, "/api/admin/configs", None, None)
+        .await;
+    let partner = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Partner")
+        .cloned()
+        .unwrap();
+    assert_eq!(partner["enabled"], false);
+    let enabled = c
+        .admin(
+            2,
+            Method::PATCH,
+            "/api/admin/configs/partner",
+            Some(&etag),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(
+        enabled.status, 200,
+        "an edit on another instance: {enabled:?}"
+    );
+    let since = Instant::now();
+    in_force_within_5s("enabled again from instance 2", since, &[0, 1], |n| {
+        let c = &c;
+        async move { c.login(n, &partner_token("pat", "bi-v2")).await.status == 200 }
+    })
+    .await;
+
+    // Deleted on instance 0.
+    let deleted = c
+        .admin(
+            0,
+            Method::DELETE,
+            "/api/admin/configs/partner?confirm=Partner",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    let since = Instant::now();
+    in_force_within_5s("the deletion", since, &others, |n| {
+        let c = &c;
+        async move {
+            c.login(n, &partner_token("pat", "bi-v2")).await.kind() == "no_matching_config"
+        }
+    })
+    .await;
+    for n in 0..3 {
+        let reply = c
+            .admin(n, Method::GET, "/api/admin/configs/partner", None, None)
+            .await;
+        assert_eq!(reply.status, 404, "instance {n}: {reply:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
+    let Some(c) = cluster("outage") else { return };
+    let before = c.login(0, &erp_token("jdoe", 0)).await;
+    assert_eq!(before.status, 200, "{before:?}");
+    let session = before.session.unwrap();
+
+    c.pg.stop();
+    for n in 0..3 {
+        let started = Instant::now();
+        let reply = c.login(n, &erp_token("jdoe", 1 + n)).await;
+        assert_eq!(
+            (reply.status, reply.kind()),
+            (503, "store"),
+            "instance {n}: {reply:?}"
+        );
+        // The contract's bound for a store that cannot answer.
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "503 after {:?}",
+            started.elapsed()
+        );
+        // A single-use token refused for the outage is not let through.
+        let once = c.login(n, &once_token("ann", &format!("outage-{n}"))).await;
+        assert_eq!((once.status, once.kind()), (503, "store"), "{once:?}");
+    }
+
+    c.pg.start();
+    for n in 0..3 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let reply = c.login(n, &erp_token("jdoe", 10 + n)).await;
+            if reply.status == 200 {
+                assert_eq!(reply.body["first_login"], false, "the user survived");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "instance {n} still refuses after the database is back: {reply:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(
+            c.session(n, &session).await.status,
+            200,
+            "the session survived"
+        );
+        // The single-use token refused during the outage was not used up.
+        let once = c.login(n, &once_token("ann", &format!("outage-{n}"))).await;
+        assert_eq!(once.status, 200, "{once:?}");
+    }
+
+    // The configuration sync recovered too: a change on one instance
+    // reaches the others.
+    let created = c
+        .admin(
+            0,
+            reqwest::Method::POST,
+            "/api/admin/configs",
+            None,
+            Some(partner_config("bi")),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let since = Instant::now();
+    in_force_within_5s("a change after the outage", since, &[1, 2], |n| {
+        let c = &c;
+        async move { c.login(n, &partner_token("pat", "bi")).await.status == 200 }
+    })
+    .await;
+}
