@@ -38,7 +38,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::store::{Session, SessionStore, StoreError};
 
-/// The in-memory [`SessionStore`] (one type, defined in [`crate::store`]).
+/// The in-memory [`SessionStore`](crate::SessionStore) ([`crate::MemorySessionStore`], re-exported here).
 pub use crate::store::MemorySessionStore;
 
 /// The default number of live sessions one user may hold.
