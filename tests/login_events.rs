@@ -3,88 +3,17 @@
 //! parallel threads of one binary could cache a callsite's interest without it.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use jwt_sso::mint::{SigningKey, sign_json};
-use jwt_sso::{
-    Algorithm, Authenticator, ErrorKind, FixedClock, JtiKey, JwtConfig, MemoryStore, Registry,
-    ReplayStore, StoreError,
-};
-use serde_json::{Value, json};
+use jwt_sso::{Authenticator, ErrorKind, MemoryStore};
+use serde_json::json;
+
+#[path = "support/policies.rs"]
+mod policies;
+use policies::*;
+
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-
-const NOW: i64 = 1_767_225_600;
-const ERP_SECRET: &str = "policy-erp-secret-0123456789abcdef";
-const CRM_SECRET: &str = "policy-crm-secret-0123456789abcdef";
-const ERP: &str = "https://erp.example.com";
-const CRM: &str = "https://crm.example.com";
-
-fn config(name: &str, issuer: &str, secret: &str, extra: Value) -> JwtConfig {
-    let mut config = json!({
-        "name": name, "token_name": "token", "issuer": issuer,
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": secret},
-        "expiration_time": 3600, "claims": {"user_id": "loginname", "roles": "groups"},
-        "user_type": name.to_lowercase(), "initial_roles": [format!("{name} user")]
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        config[k] = v.clone();
-    }
-    JwtConfig::from_json_str(&config.to_string()).unwrap()
-}
-
-fn registry(erp: Value, crm: Value) -> Arc<Registry> {
-    Arc::new(
-        Registry::from_configs([
-            config("ERP", ERP, ERP_SECRET, erp),
-            config("CRM", CRM, CRM_SECRET, crm),
-        ])
-        .unwrap()
-        .with_clock(FixedClock(NOW)),
-    )
-}
-
-fn signed(issuer: &str, secret: &str, claims: Value) -> String {
-    let mut claims = claims;
-    claims["iss"] = json!(issuer);
-    if claims.get("exp").is_none() {
-        claims["exp"] = json!(NOW + 600);
-    }
-    sign_json(
-        &SigningKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap()
-}
-
-fn erp(claims: Value) -> String {
-    signed(ERP, ERP_SECRET, claims)
-}
-
-fn single_use() -> Arc<Registry> {
-    registry(json!({"single_use": true}), json!({"single_use": true}))
-}
-
-#[derive(Default)]
-struct DownReplay {
-    calls: AtomicUsize,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("replay database unreachable")]
-struct Unreachable;
-
-impl ReplayStore for DownReplay {
-    async fn record(&self, _: JtiKey<'_>, _: i64, _: i64) -> Result<bool, StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        Err(Unreachable.into())
-    }
-    async fn purge_expired(&self, _: i64) -> Result<u64, StoreError> {
-        Err(Unreachable.into())
-    }
-}
 
 // ---------------------------------------------------------- outcome events
 

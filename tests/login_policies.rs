@@ -4,66 +4,16 @@
 //! dry run (the outcome event: tests/login_events.rs).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use jwt_sso::mint::{SigningKey, sign_json};
 use jwt_sso::{
-    Algorithm, Authenticator, ErrorKind, FixedClock, JtiKey, JwtConfig, MemoryReplayStore,
-    MemoryStore, Registry, ReplayStore, StoreError, TokenRoute, User, UserStore,
+    Authenticator, ErrorKind, MemoryReplayStore, MemoryStore, TokenRoute, User, UserStore,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-const NOW: i64 = 1_767_225_600;
-const ERP_SECRET: &str = "policy-erp-secret-0123456789abcdef";
-const CRM_SECRET: &str = "policy-crm-secret-0123456789abcdef";
-const ERP: &str = "https://erp.example.com";
-const CRM: &str = "https://crm.example.com";
-
-fn config(name: &str, issuer: &str, secret: &str, extra: Value) -> JwtConfig {
-    let mut config = json!({
-        "name": name, "token_name": "token", "issuer": issuer,
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": secret},
-        "expiration_time": 3600, "claims": {"user_id": "loginname", "roles": "groups"},
-        "user_type": name.to_lowercase(), "initial_roles": [format!("{name} user")]
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        config[k] = v.clone();
-    }
-    JwtConfig::from_json_str(&config.to_string()).unwrap()
-}
-
-fn registry(erp: Value, crm: Value) -> Arc<Registry> {
-    Arc::new(
-        Registry::from_configs([
-            config("ERP", ERP, ERP_SECRET, erp),
-            config("CRM", CRM, CRM_SECRET, crm),
-        ])
-        .unwrap()
-        .with_clock(FixedClock(NOW)),
-    )
-}
-
-fn signed(issuer: &str, secret: &str, claims: Value) -> String {
-    let mut claims = claims;
-    claims["iss"] = json!(issuer);
-    if claims.get("exp").is_none() {
-        claims["exp"] = json!(NOW + 600);
-    }
-    sign_json(
-        &SigningKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap()
-}
-
-fn erp(claims: Value) -> String {
-    signed(ERP, ERP_SECRET, claims)
-}
-
-fn crm(claims: Value) -> String {
-    signed(CRM, CRM_SECRET, claims)
-}
+#[path = "support/policies.rs"]
+mod policies;
+use policies::*;
 
 // -------------------------------------------------------------- user_scope
 
@@ -215,10 +165,6 @@ async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
 
 // -------------------------------------------------------------- single use
 
-fn single_use() -> Arc<Registry> {
-    registry(json!({"single_use": true}), json!({"single_use": true}))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_racing_logins_with_one_single_use_token_exactly_one_wins() {
     for existing in [false, true] {
@@ -342,25 +288,6 @@ async fn a_refused_login_leaves_its_jti_unused() {
 }
 
 /// A replay store that is down.
-#[derive(Default)]
-struct DownReplay {
-    calls: AtomicUsize,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("replay database unreachable")]
-struct Unreachable;
-
-impl ReplayStore for DownReplay {
-    async fn record(&self, _: JtiKey<'_>, _: i64, _: i64) -> Result<bool, StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        Err(Unreachable.into())
-    }
-    async fn purge_expired(&self, _: i64) -> Result<u64, StoreError> {
-        Err(Unreachable.into())
-    }
-}
-
 #[tokio::test]
 async fn a_failing_replay_store_refuses_the_login() {
     let auth = Authenticator::new(single_use(), MemoryStore::new())
