@@ -7,9 +7,8 @@ use std::sync::Arc;
 use crate::config::{JwtConfig, UserScope};
 use crate::error::{Error, escape_controls};
 use crate::map::MappedIdentity;
-use crate::registry::{Registry, TokenRoute};
+use crate::registry::{Registry, TokenRoute, verify_with};
 use crate::store::{JtiKey, MemoryReplayStore, ReplayStore, StoreError, User, UserStore};
-use crate::verify::Verifier;
 
 /// The outcome of a successful login.
 #[derive(Debug, Clone, PartialEq)]
@@ -264,7 +263,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
     ) -> Result<Login, Error> {
         let (verifier, payload) = self.registry.routed(route, token, false)?;
         progress.config = Some(verifier.name().to_owned());
-        let identity = verify_routed(&verifier, token, now, payload).await?;
+        let identity = verify_with(&verifier, token, now, payload).await?;
         progress.user_id = Some(identity.user_id.clone());
         self.complete(verifier.config(), identity, now, dry).await
     }
@@ -408,23 +407,6 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             .find(user_id)
             .await
             .map_err(|e| store_error(format!("finding user `{}`", escape_controls(user_id)), e))
-    }
-}
-
-/// The full verification with the routed verifier.
-async fn verify_routed(
-    verifier: &Verifier,
-    token: &str,
-    now: i64,
-    payload: Option<Vec<u8>>,
-) -> Result<MappedIdentity, Error> {
-    #[cfg(feature = "remote")]
-    if verifier.is_remote() {
-        return verifier.verify_at_async(token, now).await;
-    }
-    match payload {
-        Some(payload) => verifier.verify_at_decoded(token, now, payload),
-        None => verifier.verify_at(token, now),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `Registry`: the administrator's list of named configurations, its file
 //! format (CONTRACT section 6), and verification by name or routed by `iss`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -160,7 +160,11 @@ pub enum TokenRoute<'a> {
     /// Routing by `iss` among the enabled configurations (or the only one).
     Issuer,
     /// The same routing among the configurations whose `token_name` is this
-    /// name: the parameter, cookie or header the token was found under.
+    /// name: the parameter, cookie or header the token was found under. A
+    /// token whose `iss` is the issuer of an enabled configuration of another
+    /// name (and of none of this name) is `no_matching_config`, even when
+    /// only one configuration has this name: a token travels only under its
+    /// own name.
     TokenName(&'a str),
     /// The configuration of this name (any case), whatever the token says.
     Config(&'a str),
@@ -187,6 +191,11 @@ struct Routes {
     by_issuer: HashMap<String, Vec<Arc<Verifier>>>,
     /// The largest `max_token_bytes` of these configurations.
     max_token_bytes: usize,
+    /// For one `token_name`'s routes: the issuers of enabled configurations
+    /// with another `token_name` and not of one of these. A token naming one
+    /// travels under the wrong name and is `no_matching_config`, even when
+    /// only one configuration has this name.
+    foreign_issuers: HashSet<String>,
 }
 
 impl Routes {
@@ -196,6 +205,7 @@ impl Routes {
             disabled: Vec::new(),
             by_issuer: HashMap::new(),
             max_token_bytes: 0,
+            foreign_issuers: HashSet::new(),
         };
         for verifier in verifiers {
             let config = verifier.config();
@@ -232,7 +242,16 @@ impl Snapshot {
         }
         let by_token_name = grouped
             .into_iter()
-            .map(|(name, verifiers)| (name.to_owned(), Routes::new(verifiers)))
+            .map(|(name, verifiers)| {
+                let mut routes = Routes::new(verifiers);
+                routes.foreign_issuers = all
+                    .by_issuer
+                    .keys()
+                    .filter(|issuer| !routes.by_issuer.contains_key(*issuer))
+                    .cloned()
+                    .collect();
+                (name.to_owned(), routes)
+            })
             .collect();
         let warnings = find_warnings(&all);
         Snapshot {
@@ -836,15 +855,7 @@ impl Registry {
         log: bool,
     ) -> Result<MappedIdentity, Error> {
         let (verifier, payload) = self.routed(route, token, log)?;
-        #[cfg(feature = "remote")]
-        if verifier.is_remote() {
-            return verifier.verify_at_async(token, now).await;
-        }
-        match payload {
-            // The routing decoded the payload already: the verifier reuses it.
-            Some(payload) => verifier.verify_at_decoded(token, now, payload),
-            None => verifier.verify_at(token, now),
-        }
+        verify_with(&verifier, token, now, payload).await
     }
 
     /// Verifies `token` with the configuration routing by `iss` chooses, at
@@ -978,6 +989,29 @@ async fn join_all<T>(
     results.into_iter().flatten().collect()
 }
 
+/// The full verification of `token` with the verifier routing chose;
+/// `payload` is the one routing decoded, when it did.
+///
+/// Static keys verify without awaiting anything; only a remote verifier's
+/// future (which may fetch) is awaited, boxed, so that the future of every
+/// caller stays small.
+pub(crate) async fn verify_with(
+    verifier: &Verifier,
+    token: &str,
+    now: i64,
+    payload: Option<Vec<u8>>,
+) -> Result<MappedIdentity, Error> {
+    #[cfg(feature = "remote")]
+    if verifier.is_remote() {
+        return Box::pin(verifier.verify_at_async(token, now)).await;
+    }
+    match payload {
+        // The routing decoded the payload already: the verifier reuses it.
+        Some(payload) => verifier.verify_at_decoded(token, now, payload),
+        None => verifier.verify_at(token, now),
+    }
+}
+
 fn duplicate(name: &str, existing: &Verifier) -> Error {
     Error::DuplicateName {
         name: name.to_owned(),
@@ -1032,17 +1066,19 @@ fn route_in(routes: &Routes, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u
 }
 
 /// The only enabled configuration takes every token (CONTRACT 6, "or the only
-/// one"), except a token whose `iss` names a disabled configuration and not
-/// this one: that is `disabled`. The payload is read only when a disabled
-/// configuration has an issuer; a payload that cannot be read goes to the
-/// only configuration, whose verifier reports it in its own order.
+/// one"), except a token whose `iss` belongs to another `token_name`'s
+/// configuration (`no_matching_config`), or names a disabled configuration
+/// and not this one (`disabled`). The payload is read only when such an
+/// issuer exists; a payload that cannot be read goes to the only
+/// configuration, whose verifier reports it in its own order.
 fn route_to_only(
     routes: &Routes,
     only: &Arc<Verifier>,
     token: &str,
 ) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
     let chosen = || Ok((Arc::clone(only), None));
-    if routes.disabled.iter().all(|v| v.config().issuer.is_none())
+    if (routes.foreign_issuers.is_empty()
+        && routes.disabled.iter().all(|v| v.config().issuer.is_none()))
         || token.len() > routes.max_token_bytes
     {
         return chosen();
@@ -1053,15 +1089,22 @@ fn route_to_only(
     let Ok(Some(iss)) = peek_string_member(&payload, "iss") else {
         return chosen();
     };
-    if only.config().issuer.as_deref() != Some(iss.as_str())
-        && let Some(off) = routes
+    if only.config().issuer.as_deref() != Some(iss.as_str()) {
+        if routes.foreign_issuers.contains(&iss) {
+            return Err(Error::NoMatchingConfig {
+                iss: Some(iss),
+                candidates: vec![(only.name().to_owned(), only.config().issuer.clone())],
+            });
+        }
+        if let Some(off) = routes
             .disabled
             .iter()
             .find(|v| v.config().issuer.as_deref() == Some(iss.as_str()))
-    {
-        return Err(Error::Disabled {
-            config: off.name().to_owned(),
-        });
+        {
+            return Err(Error::Disabled {
+                config: off.name().to_owned(),
+            });
+        }
     }
     Ok((Arc::clone(only), Some(payload)))
 }

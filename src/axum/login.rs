@@ -283,9 +283,6 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         {
             timeout += REMOTE_FETCH_BUDGET;
         }
-        if let Some(name) = token_name {
-            super::check_token_name(auth.registry(), token, name)?;
-        }
         let work = async {
             let login = match token_name {
                 Some(name) => auth.login_for_token_name(name, token).await?,

@@ -43,6 +43,7 @@ pub mod admin;
 mod login;
 mod serve;
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -196,32 +197,11 @@ impl JwtAuth {
         cookies: Option<&str>,
         query: Option<&str>,
     ) -> Result<Option<FoundToken>, Error> {
-        if self.sources.bearer
-            && let Some(value) = authorization
-            && let Some(token) = bearer(value)?
-        {
-            return Ok(Some(FoundToken {
-                token: token.to_owned(),
-                token_name: None,
-            }));
-        }
-        if self.sources.cookie
-            && let Some(header) = cookies
-            && let Some(found) = by_name(&self.registry, |name| {
-                cookie(header, name).map(|t| t.map(str::to_owned))
-            })?
-        {
-            return Ok(Some(found));
-        }
-        if self.sources.query
-            && let Some(query) = query
-            && let Some(found) = by_name(&self.registry, |name| {
-                query_param(query, name).map(|t| t.map(|t| t.into_owned()))
-            })?
-        {
-            return Ok(Some(found));
-        }
-        Ok(None)
+        let found = self.locate(authorization, cookies, query)?;
+        Ok(found.map(|found| FoundToken {
+            token: found.token.into_owned(),
+            token_name: found.token_name,
+        }))
     }
 
     /// [`JwtAuth::find_token`] on an HTTP request's parts.
@@ -229,6 +209,39 @@ impl JwtAuth {
         let authorization = header_str(&parts.headers, AUTHORIZATION.as_str())?;
         let cookies = joined_cookies(&parts.headers)?;
         self.find_token(authorization, cookies.as_deref(), parts.uri.query())
+    }
+
+    /// [`JwtAuth::find_token`], the token borrowed where it can be.
+    fn locate<'a>(
+        &self,
+        authorization: Option<&'a str>,
+        cookies: Option<&'a str>,
+        query: Option<&'a str>,
+    ) -> Result<Option<Located<'a>>, Error> {
+        if self.sources.bearer
+            && let Some(value) = authorization
+            && let Some(token) = bearer(value)?
+        {
+            return Ok(Some(Located {
+                token: Cow::Borrowed(token),
+                token_name: None,
+            }));
+        }
+        if self.sources.cookie
+            && let Some(header) = cookies
+            && let Some(found) = by_name(&self.registry, |name| {
+                cookie(header, name).map(|t| t.map(Cow::Borrowed))
+            })?
+        {
+            return Ok(Some(found));
+        }
+        if self.sources.query
+            && let Some(query) = query
+            && let Some(found) = by_name(&self.registry, |name| query_param(query, name))?
+        {
+            return Ok(Some(found));
+        }
+        Ok(None)
     }
 
     /// Verifies `token` through the registry (routing by `iss`; remote keys
@@ -259,7 +272,9 @@ impl JwtAuth {
         if let Some(identity) = parts.extensions.get::<Identity>() {
             return Ok(Some(identity.clone()));
         }
-        match self.find_in_request(parts)? {
+        let authorization = header_str(&parts.headers, AUTHORIZATION.as_str())?;
+        let cookies = joined_cookies(&parts.headers)?;
+        match self.locate(authorization, cookies.as_deref(), parts.uri.query())? {
             Some(found) => self
                 .verify_token(&found.token, found.token_name.as_deref())
                 .await
@@ -270,6 +285,12 @@ impl JwtAuth {
     }
 }
 
+/// A token found in a request, borrowed from it where it can be.
+struct Located<'a> {
+    token: Cow<'a, str>,
+    token_name: Option<String>,
+}
+
 fn no_token() -> Error {
     Error::Unauthorized {
         problem: "the request carries no token; send `Authorization: Bearer <token>`".to_owned(),
@@ -277,11 +298,11 @@ fn no_token() -> Error {
 }
 
 /// The one token found under the enabled configurations' `token_name`s.
-fn by_name(
+fn by_name<'a>(
     registry: &Registry,
-    mut find: impl FnMut(&str) -> Result<Option<String>, Error>,
-) -> Result<Option<FoundToken>, Error> {
-    let mut found: Option<FoundToken> = None;
+    mut find: impl FnMut(&str) -> Result<Option<Cow<'a, str>>, Error>,
+) -> Result<Option<Located<'a>>, Error> {
+    let mut found: Option<Located<'a>> = None;
     for name in registry.token_names() {
         if let Some(token) = find(&name)? {
             if found.is_some() {
@@ -289,7 +310,7 @@ fn by_name(
                     "the request carries tokens under more than one name; send one token",
                 ));
             }
-            found = Some(FoundToken {
+            found = Some(Located {
                 token,
                 token_name: Some(name),
             });
@@ -314,60 +335,38 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>,
         .map_err(|_| Error::bad_request(format!("the `{name}` header is not visible ASCII")))
 }
 
-fn joined_cookies(headers: &HeaderMap) -> Result<Option<String>, Error> {
-    let mut joined: Option<String> = None;
+/// The `Cookie` header, or all of them joined with `"; "` (borrowed when
+/// there is one).
+fn joined_cookies(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, Error> {
+    let mut joined: Option<Cow<'_, str>> = None;
     for value in headers.get_all(COOKIE) {
         let value = value
             .to_str()
             .map_err(|_| Error::bad_request("the `Cookie` header is not visible ASCII"))?;
         match &mut joined {
             Some(all) => {
+                let all = all.to_mut();
                 all.push_str("; ");
                 all.push_str(value);
             }
-            None => joined = Some(value.to_owned()),
+            None => joined = Some(Cow::Borrowed(value)),
         }
     }
     Ok(joined)
 }
 
-/// Routes `token` through `registry`, checks its `token_name`, verifies it
-/// (asynchronously with feature `remote`, fetching keys as needed).
+/// Verifies `token` through `registry`: routed by `iss`, among one
+/// `token_name`'s configurations when the token was found under that name
+/// (a token whose `iss` belongs to another name's configuration is
+/// `no_matching_config`); remote keys fetched as needed.
 pub(crate) async fn verify_routed(
     registry: &Registry,
     token: &str,
     token_name: Option<&str>,
 ) -> Result<MappedIdentity, Error> {
-    // The registry's own routing (by `iss`, among one `token_name`'s
-    // configurations when the token was found under that name) and clock.
     match token_name {
-        Some(name) => {
-            check_token_name(registry, token, name)?;
-            registry.verify_for_token_name_async(name, token).await
-        }
+        Some(name) => registry.verify_for_token_name_async(name, token).await,
         None => registry.verify_async(token).await,
-    }
-}
-
-/// A token whose `iss` routes (among every enabled configuration) to a
-/// configuration with another `token_name` than the one it was found under
-/// is `no_matching_config`: it is never handed to the only configuration
-/// of that name instead (CONTRACT section 6).
-pub(crate) fn check_token_name(registry: &Registry, token: &str, name: &str) -> Result<(), Error> {
-    match registry.routed(crate::registry::TokenRoute::Issuer, token, false) {
-        Ok((verifier, _)) if verifier.config().token_name != name => {
-            let candidates = registry
-                .list()
-                .into_iter()
-                .filter(|c| c.enabled && c.token_name == name)
-                .map(|c| (c.name, c.issuer))
-                .collect();
-            Err(Error::NoMatchingConfig {
-                iss: verifier.config().issuer.clone(),
-                candidates,
-            })
-        }
-        _ => Ok(()),
     }
 }
 

@@ -29,7 +29,27 @@ pub(crate) struct Parsed<'t> {
     /// `header.payload`, the signing input.
     pub(super) message: &'t [u8],
     pub(super) payload: Vec<u8>,
-    pub(super) signature: Vec<u8>,
+    pub(super) signature: Signature,
+}
+
+/// The decoded signature: inline up to 512 bytes (RSA-4096; ECDSA and
+/// EdDSA need at most 132), on the heap beyond.
+pub(crate) struct Signature {
+    inline: [u8; 512],
+    len: usize,
+    heap: Vec<u8>,
+}
+
+impl std::ops::Deref for Signature {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        if self.heap.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
+    }
 }
 
 impl Parsed<'_> {
@@ -102,9 +122,22 @@ impl Verifier {
             Some(payload) => payload,
             None => STRICT_B64URL.decode(p).map_err(|_| malformed("payload"))?,
         };
-        let signature = STRICT_B64URL
-            .decode(s)
-            .map_err(|_| malformed("signature"))?;
+        let mut sig_buf = [0u8; 512];
+        let signature = match STRICT_B64URL.decode_slice(s, &mut sig_buf) {
+            Ok(len) => Signature {
+                inline: sig_buf,
+                len,
+                heap: Vec::new(),
+            },
+            Err(DecodeSliceError::OutputSliceTooSmall) => Signature {
+                inline: [0; 512],
+                len: 0,
+                heap: STRICT_B64URL
+                    .decode(s)
+                    .map_err(|_| malformed("signature"))?,
+            },
+            Err(DecodeSliceError::DecodeError(_)) => return Err(malformed("signature")),
+        };
         let header = parse_header(header_bytes)
             .map_err(|reason| Error::malformed(TokenPart::Header, reason))?;
 
