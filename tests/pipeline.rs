@@ -565,6 +565,38 @@ fn keys_named_by_the_token_are_never_used() {
 // ---------------------------------------------------------------- step 7
 
 #[test]
+fn rsa_6144_signatures_longer_than_512_bytes_verify() {
+    let v = verifier(&patched(
+        base_config(),
+        json!({"algorithms": ["RS256"], "key_source": {"type": "static",
+            "public_key_pem": key_pem("rsa6144_public.pem")}}),
+    ));
+    let token = sign_json(
+        &pem_key("rsa6144_private.pem"),
+        Algorithm::RS256,
+        &good_claims(),
+    )
+    .unwrap();
+    let [h, p, s] = segments(&token);
+    assert_eq!(unb64(&s).len(), 768);
+    assert_eq!(accept(&v, &token, NOW).user_id, "jdoe");
+    let mut flipped = unb64(&s);
+    flipped[700] ^= 1;
+    reject(
+        &v,
+        &join(&h, &p, &b64(&flipped)),
+        NOW,
+        ErrorKind::InvalidSignature,
+    );
+    reject(
+        &v,
+        &join(&h, &p, &b64(&flipped[..767])),
+        NOW,
+        ErrorKind::InvalidSignature,
+    );
+}
+
+#[test]
 fn signatures_that_do_not_verify() {
     let v = verifier(&base_config());
     let claims = good_claims();
@@ -583,6 +615,9 @@ fn signatures_that_do_not_verify() {
         ("half", join(&h, &p, &b64(&sig[..16]))),
         ("one byte long", join(&h, &p, &b64(&[sig.as_slice(), &[0]].concat()))),
         ("doubled", join(&h, &p, &b64(&[sig.as_slice(), sig.as_slice()].concat()))),
+        // Past the verifier's 512-byte inline signature buffer.
+        ("600 bytes", join(&h, &p, &b64(&[sig.as_slice(); 19].concat()[..600]))),
+        ("512 bytes", join(&h, &p, &b64(&[sig.as_slice(); 16].concat()))),
         ("one bit flipped", join(&h, &p, &b64(&flipped))),
         ("another token's signature", join(&h, &p, &other_s)),
         ("payload swapped after signing", join(&h, &other_p, &s)),
