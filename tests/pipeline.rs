@@ -564,13 +564,23 @@ fn keys_named_by_the_token_are_never_used() {
 
 // ---------------------------------------------------------------- step 7
 
+/// RSA-6144 (768-byte signatures): verified with aws-lc; refused when it
+/// loads with rust-crypto alone (the `rsa` crate stops at 4096 bits), never
+/// accepted and then failing every token as `invalid_signature`.
 #[test]
 fn rsa_6144_signatures_longer_than_512_bytes_verify() {
-    let v = verifier(&patched(
+    let value = patched(
         base_config(),
         json!({"algorithms": ["RS256"], "key_source": {"type": "static",
             "public_key_pem": key_pem("rsa6144_public.pem")}}),
-    ));
+    );
+    if cfg!(not(feature = "aws-lc")) {
+        let err = jwt_sso::JwtConfig::from_json_str(&value.to_string()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert_mentions(&err, &["6144 bits", "at most 4096 bits"]);
+        return;
+    }
+    let v = verifier(&value);
     let token = sign_json(
         &pem_key("rsa6144_private.pem"),
         Algorithm::RS256,

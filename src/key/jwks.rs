@@ -8,7 +8,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
-use super::pem::{MIN_RSA_BITS, rsa_bits, rsa_weakness};
+use super::pem::{MAX_RSA_BITS, MIN_RSA_BITS, rsa_bits, rsa_weakness};
 use super::{Curve, KeyFamily, KeySet, VerifyingKey};
 use crate::config::Algorithm;
 use crate::error::Error;
@@ -98,6 +98,11 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
             if bits < MIN_RSA_BITS {
                 return Err(skip(format!(
                     "RSA key of {bits} bits is under {MIN_RSA_BITS} bits"
+                )));
+            }
+            if bits > MAX_RSA_BITS {
+                return Err(skip(format!(
+                    "RSA key of {bits} bits is over the {MAX_RSA_BITS} bits this build verifies with"
                 )));
             }
             if let Some(problem) = rsa_weakness(&n, &e) {

@@ -26,6 +26,12 @@ const ED448: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.113");
 /// The smallest RSA modulus accepted (RFC 7518 section 3.3).
 pub(crate) const MIN_RSA_BITS: usize = 2048;
 
+/// The largest RSA modulus the crypto backend verifies with: aws-lc-rs
+/// accepts up to 8192 bits, the `rsa` crate behind `rust-crypto` up to 4096.
+/// A larger key is refused when it loads, rather than failing every
+/// signature later as `invalid_signature`.
+pub(crate) const MAX_RSA_BITS: usize = if cfg!(feature = "aws-lc") { 8192 } else { 4096 };
+
 const PUBOUT: &str = "paste the public key; `openssl pkey -in key.pem -pubout` prints it";
 
 fn bad(problem: impl Into<String>, fix: impl Into<String>) -> Error {
@@ -49,6 +55,16 @@ pub(crate) fn load(text: &str, algorithms: &[Algorithm]) -> Result<VerifyingKey,
         return Err(bad(
             format!("the RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"),
             "make the sender sign with an RSA key of 2048 bits or more (e.g. `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072`)",
+        ));
+    }
+    if let KeyFamily::Rsa { bits } = family
+        && bits > MAX_RSA_BITS
+    {
+        return Err(bad(
+            format!(
+                "the RSA key has {bits} bits; this build verifies RSA keys of at most {MAX_RSA_BITS} bits"
+            ),
+            "make the sender sign with an RSA key of 2048 to 4096 bits, or build jwt-sso with its default `aws-lc` backend (up to 8192 bits)",
         ));
     }
     if let Some(alg) = algorithms.iter().find(|a| !family.fits(**a)) {
