@@ -263,7 +263,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
     ) -> Result<Login, Error> {
         let (verifier, payload) = self.registry.routed(route, token, false)?;
         progress.config = Some(verifier.name().to_owned());
-        let identity = verify_with(&verifier, token, now, payload).await?;
+        let identity = verify_with(Arc::clone(&verifier), token, now, payload).await?;
         progress.user_id = Some(identity.user_id.clone());
         self.complete(verifier.config(), identity, now, dry).await
     }

@@ -6,6 +6,8 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "remote")]
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -804,58 +806,65 @@ impl Registry {
     /// Verifies `token` in full with the configuration routing by `iss`
     /// chooses, at the registry clock's time: remote keys are fetched when
     /// the cache needs it (static keys make this ready at once).
-    pub async fn verify_async(&self, token: &str) -> Result<MappedIdentity, Error> {
-        self.verify_at_async(token, self.clock.now()).await
+    pub fn verify_async<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
+        self.verification(TokenRoute::Issuer, token, None, true)
     }
 
     /// [`Registry::verify_async`] as if the time were `now` (seconds since
     /// 1970) for the token's time claims.
-    pub async fn verify_at_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
-        self.verify_route_at_async(TokenRoute::Issuer, token, now)
-            .await
+    pub fn verify_at_async<'a>(
+        &'a self,
+        token: &'a str,
+        now: i64,
+    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
+        self.verification(TokenRoute::Issuer, token, Some(now), true)
     }
 
     /// [`Registry::verify_async`] among the configurations whose
     /// `token_name` is `token_name` (the name the token was found under).
-    pub async fn verify_for_token_name_async(
-        &self,
-        token_name: &str,
-        token: &str,
-    ) -> Result<MappedIdentity, Error> {
-        self.verify_route_at_async(TokenRoute::TokenName(token_name), token, self.clock.now())
-            .await
+    pub fn verify_for_token_name_async<'a>(
+        &'a self,
+        token_name: &'a str,
+        token: &'a str,
+    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
+        self.verification(TokenRoute::TokenName(token_name), token, None, true)
     }
 
     /// Verifies `token` in full with the configuration called `name` (any
     /// case), at the registry clock's time. Unknown `name` is `unknown_config`.
-    pub async fn verify_named_async(
-        &self,
-        name: &str,
-        token: &str,
-    ) -> Result<MappedIdentity, Error> {
-        self.verify_route_at_async(TokenRoute::Config(name), token, self.clock.now())
-            .await
+    pub fn verify_named_async<'a>(
+        &'a self,
+        name: &'a str,
+        token: &'a str,
+    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
+        self.verification(TokenRoute::Config(name), token, None, true)
     }
 
     /// The full verification along any [`TokenRoute`], as if the time were `now`.
-    pub async fn verify_route_at_async(
-        &self,
-        route: TokenRoute<'_>,
-        token: &str,
+    pub fn verify_route_at_async<'a>(
+        &'a self,
+        route: TokenRoute<'a>,
+        token: &'a str,
         now: i64,
-    ) -> Result<MappedIdentity, Error> {
-        self.verify_inner(route, token, now, true).await
+    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
+        self.verification(route, token, Some(now), true)
     }
 
-    pub(crate) async fn verify_inner(
+    /// The full verification along `route`, at `now` or (`None`) the
+    /// registry clock's time when first polled.
+    pub(crate) async fn verification(
         &self,
         route: TokenRoute<'_>,
         token: &str,
-        now: i64,
+        now: Option<i64>,
         log: bool,
     ) -> Result<MappedIdentity, Error> {
+        let now = now.unwrap_or_else(|| self.clock.now());
         let (verifier, payload) = self.routed(route, token, log)?;
-        verify_with(&verifier, token, now, payload).await
+        verify_with(verifier, token, now, payload).await
     }
 
     /// Verifies `token` with the configuration routing by `iss` chooses, at
@@ -992,24 +1001,34 @@ async fn join_all<T>(
 /// The full verification of `token` with the verifier routing chose;
 /// `payload` is the one routing decoded, when it did.
 ///
-/// Static keys verify without awaiting anything; only a remote verifier's
-/// future (which may fetch) is awaited, boxed, so that the future of every
-/// caller stays small.
+/// Static keys verify without awaiting anything. Only a remote verifier,
+/// which may fetch keys first, is awaited, and its future is boxed. That
+/// keeps every caller's future small: an axum handler's future is boxed on
+/// every request, and under 1 KiB the allocator serves it from its caches.
 pub(crate) async fn verify_with(
-    verifier: &Verifier,
+    verifier: Arc<Verifier>,
     token: &str,
     now: i64,
     payload: Option<Vec<u8>>,
 ) -> Result<MappedIdentity, Error> {
     #[cfg(feature = "remote")]
     if verifier.is_remote() {
-        return Box::pin(verifier.verify_at_async(token, now)).await;
+        return remote_verification(verifier, token, now).await;
     }
     match payload {
         // The routing decoded the payload already: the verifier reuses it.
         Some(payload) => verifier.verify_at_decoded(token, now, payload),
         None => verifier.verify_at(token, now),
     }
+}
+
+#[cfg(feature = "remote")]
+fn remote_verification(
+    verifier: Arc<Verifier>,
+    token: &str,
+    now: i64,
+) -> Pin<Box<dyn Future<Output = Result<MappedIdentity, Error>> + Send + '_>> {
+    Box::pin(async move { verifier.verify_at_async(token, now).await })
 }
 
 fn duplicate(name: &str, existing: &Verifier) -> Error {

@@ -484,3 +484,31 @@ async fn a_remote_configuration_verifies_from_a_cold_cache() {
     let (response, body) = call(&router, get_with("/me", &[("Authorization", &bearer)])).await;
     assert_eq!(refused(&response, &body, 503), "key_fetch");
 }
+
+/// axum boxes every handler's future, once per request, and that future
+/// holds the extractor's. Past 1 KiB, glibc's malloc leaves its per-thread
+/// caches (and consolidates its fast bins), which the route bench showed as
+/// a slower route. Only a remote fetch is boxed apart, so this stays small
+/// in debug builds too.
+#[test]
+fn the_extractors_future_stays_small_and_send() {
+    use axum::extract::FromRequestParts;
+    fn send<T: Send>(_: &T) {}
+    let auth = JwtAuth::new(registry());
+    let (mut parts, ()) = Request::get("/").body(()).unwrap().into_parts();
+    let future = <Identity as FromRequestParts<JwtAuth>>::from_request_parts(&mut parts, &auth);
+    send(&future);
+    let size = std::mem::size_of_val(&future);
+    assert!(
+        size <= 640,
+        "the Identity extractor's future is {size} bytes"
+    );
+    let registry = registry();
+    let future = registry.verify_async("a.b.c");
+    send(&future);
+    let size = std::mem::size_of_val(&future);
+    assert!(
+        size <= 256,
+        "Registry::verify_async's future is {size} bytes"
+    );
+}

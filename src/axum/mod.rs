@@ -59,7 +59,7 @@ use ::axum::response::{IntoResponse, Response};
 use crate::error::{Error, escape_controls};
 use crate::extract::{bearer, cookie, query_param};
 use crate::map::MappedIdentity;
-use crate::registry::Registry;
+use crate::registry::{Registry, TokenRoute};
 
 pub use login::{
     LoginOptions, LoginRoutes, LoginSuccess, SessionIssuer, form_login, json_login, query_login,
@@ -248,12 +248,12 @@ impl JwtAuth {
     /// fetched when needed). With `token_name`, a token that routes to a
     /// configuration with another `token_name` is refused
     /// (`no_matching_config`): a token travels only under its own name.
-    pub async fn verify_token(
-        &self,
-        token: &str,
-        token_name: Option<&str>,
-    ) -> Result<MappedIdentity, Error> {
-        verify_routed(&self.registry, token, token_name).await
+    pub fn verify_token<'a>(
+        &'a self,
+        token: &'a str,
+        token_name: Option<&'a str>,
+    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
+        verify_routed(&self.registry, token, token_name)
     }
 
     /// Finds and verifies the token of a request. No token is
@@ -359,15 +359,16 @@ fn joined_cookies(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, Error> {
 /// `token_name`'s configurations when the token was found under that name
 /// (a token whose `iss` belongs to another name's configuration is
 /// `no_matching_config`); remote keys fetched as needed.
-pub(crate) async fn verify_routed(
-    registry: &Registry,
-    token: &str,
-    token_name: Option<&str>,
-) -> Result<MappedIdentity, Error> {
-    match token_name {
-        Some(name) => registry.verify_for_token_name_async(name, token).await,
-        None => registry.verify_async(token).await,
-    }
+pub(crate) fn verify_routed<'a>(
+    registry: &'a Registry,
+    token: &'a str,
+    token_name: Option<&'a str>,
+) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
+    let route = match token_name {
+        Some(name) => TokenRoute::TokenName(name),
+        None => TokenRoute::Issuer,
+    };
+    registry.verification(route, token, None, true)
 }
 
 impl<S> FromRequestParts<S> for Identity
