@@ -391,8 +391,9 @@ impl<S: ConfigStore> Admin<S> {
                 existing: existing.name,
             });
         }
-        config.validate()?;
         let mut after = self.registry.list();
+        crate::registry::give_free_id(&mut config, after.iter())?;
+        config.validate()?;
         after.push(config.clone());
         self.save(ConfigChange::Create(&config), &after, &config.name)
             .await?;
@@ -417,6 +418,7 @@ impl<S: ConfigStore> Admin<S> {
         let old = self.current(name, if_match)?;
         let mut config = parse_config(body, Some(&old))?;
         config.created_by = old.created_by.clone();
+        config.keep_identity_of(&old);
         config.last_modified = Some(self.now());
         if config.name.to_lowercase() != old.name.to_lowercase()
             && let Some(existing) = self.registry.get(&config.name)

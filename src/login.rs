@@ -85,7 +85,7 @@ pub struct Login {
 /// assert!(first.first_login);
 /// assert_eq!(first.user.user_type, "analyst");
 /// assert_eq!(first.user.roles, ["Viewer", "Sales"]);
-/// assert_eq!(first.user.created_by_config.as_deref(), Some("ERP"));
+/// assert_eq!(first.user.created_by_config.as_deref(), Some("erp"));
 ///
 /// // Later logins find the user and keep its roles.
 /// let later = auth.login(&sign("a2", &["Finance"])?).await?;
@@ -278,7 +278,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
     ) -> Result<Login, Error> {
         let found = self.find(&identity.user_id).await?;
         match &found {
-            Some(user) => check_scope(config, user)?,
+            Some(user) => check_scope(&self.registry, config, user)?,
             None if !config.create_users => {
                 return Err(Error::UnknownUser {
                     config: config.name.clone(),
@@ -291,7 +291,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             let first_login = found.is_none();
             let user = match found {
                 Some(user) => synced(config, user, &identity),
-                None => User::from_identity(&identity),
+                None => new_user(config, &identity),
             };
             return Ok(Login {
                 first_login,
@@ -304,7 +304,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         }
         let user = match found {
             Some(user) => user,
-            None => match self.store.create(&User::from_identity(&identity)).await {
+            None => match self.store.create(&new_user(config, &identity)).await {
                 Ok(user) => {
                     return Ok(Login {
                         first_login: true,
@@ -315,7 +315,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
                 // A concurrent login created the user first: a later login.
                 Err(StoreError::Conflict) => match self.find(&identity.user_id).await? {
                     Some(user) => {
-                        check_scope(config, &user)?;
+                        check_scope(&self.registry, config, &user)?;
                         user
                     }
                     None => {
@@ -375,8 +375,9 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             });
         };
         let issuer = identity.issuer.as_deref().unwrap_or("");
+        let id = config.stable_id();
         let key = JtiKey {
-            config: &config.name,
+            config: &id,
             issuer,
             jti,
         };
@@ -420,24 +421,36 @@ fn remembered_until(config: &JwtConfig, identity: &MappedIdentity) -> i64 {
     whole.saturating_add(leeway).saturating_add(1)
 }
 
-/// `user_scope`: whether `config` may log in `user`.
-fn check_scope(config: &JwtConfig, user: &User) -> Result<(), Error> {
+/// The user a first login through `config` creates: recorded under the
+/// configuration's stable id, which survives a rename.
+fn new_user(config: &JwtConfig, identity: &MappedIdentity) -> User {
+    User {
+        created_by_config: Some(config.stable_id()),
+        ..User::from_identity(identity)
+    }
+}
+
+/// `user_scope`: whether `config` may log in `user`. A user records the
+/// stable id of the configuration that created it (older records: its
+/// name, which is the default id), compared without regard to case.
+fn check_scope(registry: &Registry, config: &JwtConfig, user: &User) -> Result<(), Error> {
     let Some(owner) = &user.created_by_config else {
         return Ok(()); // the host's own user
     };
-    if config.user_scope == UserScope::Shared || owner.to_lowercase() == config.name.to_lowercase()
-    {
+    if config.user_scope == UserScope::Shared || owner.to_lowercase() == config.stable_id() {
         return Ok(());
     }
+    // Name the owner as the administrator knows it now.
+    let owner = registry.name_of_id(owner).unwrap_or_else(|| owner.clone());
     let user_id = escape_controls(&user.user_id);
     Err(Error::UserConflict {
         config: config.name.clone(),
         user_id: user.user_id.clone(),
-        owner: owner.clone(),
         fix: format!(
             "User `{user_id}` belongs to configuration `{owner}`. If both configurations name the same person, set `user_scope: \"shared\"` on configuration `{}` so that it may log in users that other configurations created; if they are different people, make one of them send distinct user IDs (another claims.user_id, or a prefix at its identity provider).",
             config.name
         ),
+        owner,
     })
 }
 

@@ -460,10 +460,14 @@ impl Registry {
     ) -> Result<BTreeMap<String, Arc<Verifier>>, Error> {
         let numbered = configs.len() > 1;
         let mut entries: BTreeMap<String, Arc<Verifier>> = BTreeMap::new();
+        let mut ids: HashMap<String, String> = HashMap::new();
         for (i, config) in configs.into_iter().enumerate() {
             let name = config.name.clone();
             if let Some(existing) = entries.get(&key(&name)) {
                 return Err(duplicate(&name, existing));
+            }
+            if let Some(other) = ids.insert(config.stable_id(), name.clone()) {
+                return Err(same_id(&config, &other));
             }
             let previous = old.and_then(|old| previous_for(old, &config));
             let verifier = self
@@ -589,6 +593,7 @@ impl Registry {
             if let Some(existing) = entries.get(&key(&config.name)) {
                 return Err(duplicate(&config.name, existing));
             }
+            give_free_id(&mut config, entries.values().map(|v| v.config()))?;
             let name = key(&config.name);
             entries.insert(name, Arc::new(self.build(config, None)?));
             Ok(())
@@ -615,6 +620,7 @@ impl Registry {
                 return Err(duplicate(&config.name, existing));
             }
             config.created_by = old.config().created_by.clone();
+            config.keep_identity_of(old.config());
             let verifier = self.build(config, Some(old))?;
             entries.remove(&old_key);
             entries.insert(new_key, Arc::new(verifier));
@@ -747,6 +753,17 @@ impl Registry {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// The name of the configuration whose stable id
+    /// ([`JwtConfig::stable_id`]) is `id` (any case).
+    pub(crate) fn name_of_id(&self, id: &str) -> Option<String> {
+        let id = id.to_lowercase();
+        self.snapshot()
+            .entries
+            .values()
+            .find(|v| v.config().stable_id() == id)
+            .map(|v| v.name().to_owned())
     }
 
     /// Chooses the configuration for `token` (see the type's documentation).
@@ -1029,6 +1046,42 @@ fn remote_verification(
     now: i64,
 ) -> Pin<Box<dyn Future<Output = Result<MappedIdentity, Error>> + Send + '_>> {
     Box::pin(async move { verifier.verify_at_async(token, now).await })
+}
+
+/// Gives a new configuration a stable id no other configuration has: its
+/// default (the name in lower case) when free, else that with `~2`, `~3`…
+/// (the name of a renamed configuration, whose users and `jti`s stay its
+/// own). An `id` set by hand that is taken is a `config` error.
+pub(crate) fn give_free_id<'c>(
+    config: &mut JwtConfig,
+    others: impl Iterator<Item = &'c JwtConfig>,
+) -> Result<(), Error> {
+    let taken: HashMap<String, &JwtConfig> = others.map(|c| (c.stable_id(), c)).collect();
+    let wanted = config.stable_id();
+    let Some(other) = taken.get(&wanted) else {
+        return Ok(());
+    };
+    if config.id.is_some() {
+        return Err(same_id(config, &other.name));
+    }
+    let free = (2..)
+        .map(|n| format!("{wanted}~{n}"))
+        .find(|id| !taken.contains_key(id))
+        .unwrap_or_default();
+    config.id = Some(free);
+    Ok(())
+}
+
+fn same_id(config: &JwtConfig, other: &str) -> Error {
+    Error::config(
+        "id",
+        format!(
+            "configurations `{}` and `{other}` have the same stable id `{}`",
+            escape_controls(&config.name),
+            escape_controls(&config.stable_id())
+        ),
+        "give each configuration its own `id`, or leave `id` out of the new one (the registry picks a free one)",
+    )
 }
 
 fn duplicate(name: &str, existing: &Verifier) -> Error {

@@ -1030,3 +1030,53 @@ async fn changes_survive_a_restart() {
     restarted.assert_no_secret_seen();
     server.assert_no_secret_seen();
 }
+
+/// A rename through the API keeps the configuration's stable id (its users
+/// and used `jti`s stay its own), on disk and after a restart; a new
+/// configuration under the old name gets another id; the id cannot be
+/// changed through the API.
+#[tokio::test]
+async fn a_rename_keeps_the_stable_id_across_a_restart() {
+    let server = Server::start("rename").await;
+    let view = server
+        .admin("GET", "/api/admin/configs/erp", &[], None)
+        .await;
+    assert_eq!(view.body.get("id"), None, "{}", view.text);
+    let mut renamed = view.body.clone();
+    renamed["name"] = json!("ERP (old)");
+    renamed["id"] = json!("something-else");
+    let r = server
+        .admin(
+            "PUT",
+            "/api/admin/configs/erp",
+            &[("if-match", &view.etag())],
+            Some(renamed),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["name"], "ERP (old)");
+    assert_eq!(r.body["id"], "erp", "{}", r.text);
+    let on_disk: Value = serde_json::from_str(&server.file()).unwrap();
+    assert!(
+        on_disk
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "ERP (old)" && c["id"] == "erp"),
+        "{on_disk}"
+    );
+
+    let r = server
+        .admin("POST", "/api/admin/configs", &[], Some(new_config("ERP")))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["id"], "erp~2", "{}", r.text);
+
+    let restarted = Server::on_file(server.dir.clone(), server.path.clone(), access()).await;
+    assert_eq!(
+        restarted.registry.get("erp (old)").unwrap().stable_id(),
+        "erp"
+    );
+    assert_eq!(restarted.registry.get("erp").unwrap().stable_id(), "erp~2");
+    server.assert_no_secret_seen();
+}

@@ -63,7 +63,7 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
             roles: vec!["Viewer".into(), "Sales".into()],
             name: Some("Jane Doe".into()),
             email: None,
-            created_by_config: Some("ERP".into()),
+            created_by_config: Some("erp".into()),
         }
     );
     assert_eq!(first.identity.config, "ERP");

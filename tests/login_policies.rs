@@ -25,7 +25,7 @@ async fn a_user_of_another_configuration_needs_user_scope_shared() {
         .login(&erp(json!({"loginname": "jdoe", "groups": ["Sales"]})))
         .await
         .unwrap();
-    assert_eq!(first.user.created_by_config.as_deref(), Some("ERP"));
+    assert_eq!(first.user.created_by_config.as_deref(), Some("erp"));
 
     // CRM's `jdoe` is not ERP's `jdoe`.
     let err = auth
@@ -331,4 +331,73 @@ async fn a_failing_replay_store_refuses_the_login() {
     let after = NOW + 600 + 60 + 1;
     let fresh = erp(json!({"loginname": "jdoe", "jti": "c", "exp": after + 600}));
     auth.login_at(&fresh, after).await.unwrap();
+}
+
+// ----------------------------------------------------------------- renames
+
+/// A configuration's users and used `jti`s are recorded under its stable
+/// id, so a rename keeps both; a new configuration that takes the old name
+/// gets an id of its own and owns none of them.
+#[tokio::test]
+async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
+    let registry = registry(json!({"single_use": true}), json!({}));
+    let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
+    let token = erp(json!({"loginname": "jdoe", "jti": "r-1"}));
+    let first = auth.login(&token).await.unwrap();
+    assert_eq!(first.user.created_by_config.as_deref(), Some("erp"));
+
+    let mut renamed = registry.get("ERP").unwrap();
+    renamed.name = "ERP (old)".into();
+    registry.update("ERP", renamed).unwrap();
+    let now = registry.get("erp (old)").unwrap();
+    assert_eq!(now.id.as_deref(), Some("erp"));
+    assert_eq!(now.stable_id(), "erp");
+
+    // The used jti is still used; a fresh token logs the same user in.
+    let err = auth.login(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TokenReplayed, "{err}");
+    let again = auth
+        .login(&erp(json!({"loginname": "jdoe", "jti": "r-2"})))
+        .await
+        .unwrap();
+    assert!(!again.first_login);
+    assert_eq!(again.identity.config, "ERP (old)");
+
+    // A new configuration under the old name is another configuration.
+    registry
+        .create(config(
+            "ERP",
+            "https://erp-new.example.com",
+            ERP_SECRET,
+            json!({}),
+        ))
+        .unwrap();
+    let newcomer = registry.get("ERP").unwrap();
+    assert_eq!(newcomer.stable_id(), "erp~2");
+    let err = auth
+        .login(&signed(
+            "https://erp-new.example.com",
+            ERP_SECRET,
+            json!({"loginname": "jdoe"}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UserConflict);
+    assert!(err.hint().contains("`ERP (old)`"), "{}", err.hint());
+
+    // Renaming back drops the id again: the name is the default id.
+    let mut back = registry.get("ERP (old)").unwrap();
+    back.name = "Erp".into();
+    registry.delete("ERP").unwrap();
+    registry.update("ERP (old)", back).unwrap();
+    assert_eq!(registry.get("erp").unwrap().id, None);
+    let err = auth.login(&token).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TokenReplayed, "{err}");
+
+    // An id set by hand that another configuration has is refused.
+    let mut clash = config("Other", "https://other.example.com", CRM_SECRET, json!({}));
+    clash.id = Some("ERP".into());
+    let err = registry.create(clash).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("same stable id"), "{err}");
 }

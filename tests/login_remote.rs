@@ -270,7 +270,7 @@ async fn logins_through_remote_configurations_fetch_once_and_keep_caches() {
     let t = idp_token("rsa2048", "k1", "jdoe");
     let first = auth.login(&t).await.unwrap();
     assert!(first.first_login);
-    assert_eq!(first.user.created_by_config.as_deref(), Some("IdP"));
+    assert_eq!(first.user.created_by_config.as_deref(), Some("idp"));
     assert_eq!(server.hits("/jwks"), 1);
     // Second login: none.
     assert!(!auth.login(&t).await.unwrap().first_login);

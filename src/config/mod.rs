@@ -324,6 +324,14 @@ impl<'de> Deserialize<'de> for Algorithm {
 pub struct JwtConfig {
     /// Unique name (1–64 characters, unique case-insensitively in a registry).
     pub name: String,
+    /// The configuration's stable identity, which survives a rename: the
+    /// users it created (`User::created_by_config`) and the `jti`s it
+    /// accepted are recorded under it. Absent (the usual case), it is the
+    /// name in lower case; the registry and the administrator's API set it
+    /// when a configuration is renamed, or when a new configuration takes a
+    /// name that a renamed one had. Read it through [`JwtConfig::stable_id`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Whether tokens are accepted at all. Default `true`.
     #[serde(default = "default_true")]
     pub enabled: bool,
@@ -932,6 +940,7 @@ impl JwtConfig {
     ) -> Self {
         JwtConfig {
             name: name.into(),
+            id: None,
             enabled: true,
             token_name: token_name.into(),
             issuer: None,
@@ -954,6 +963,31 @@ impl JwtConfig {
             sync_on_login: false,
             loaded: Loaded::default(),
         }
+    }
+
+    /// The configuration's stable identity ([`JwtConfig::id`]): `id` when
+    /// set, else the name in lower case.
+    ///
+    /// ```
+    /// # let mut config = jwt_sso::JwtConfig::from_json_str(r#"{"name":"ERP","token_name":"token","algorithms":["HS256"],
+    /// #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#).unwrap();
+    /// assert_eq!(config.stable_id(), "erp");
+    /// config.id = Some("erp".into());
+    /// config.name = "ERP (old)".into(); // renamed: the identity stays
+    /// assert_eq!(config.stable_id(), "erp");
+    /// ```
+    pub fn stable_id(&self) -> String {
+        match &self.id {
+            Some(id) => id.to_lowercase(),
+            None => self.name.to_lowercase(),
+        }
+    }
+
+    /// Takes over `old`'s stable identity (an edit that may rename):
+    /// `id` is set only when it differs from the new name's default.
+    pub(crate) fn keep_identity_of(&mut self, old: &JwtConfig) {
+        let id = old.stable_id();
+        self.id = (id != self.name.to_lowercase()).then_some(id);
     }
 
     /// Parses one configuration, or a JSON array of them (the registry file

@@ -51,6 +51,20 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
             "use a name of printable characters only (no line breaks, tabs or escape codes)",
         ));
     }
+    if let Some(id) = &config.id
+        && (id.trim().is_empty()
+            || id.chars().count() > MAX_NAME_CHARS
+            || id.chars().any(char::is_control))
+    {
+        return Err(Error::config(
+            "id",
+            format!(
+                "the id `{}` is empty, longer than {MAX_NAME_CHARS} characters or holds a control character",
+                escape_controls(id)
+            ),
+            "leave `id` out (it defaults to the name in lower case), or keep the one the registry set when the configuration was renamed",
+        ));
+    }
     if config.token_name.trim().is_empty() {
         return Err(Error::config(
             "token_name",

@@ -38,8 +38,11 @@ pub struct User {
     pub name: Option<String>,
     /// The email address, when the token carried one.
     pub email: Option<String>,
-    /// The name of the configuration whose login created the user; `None`
-    /// for a user the host created itself (any configuration may log it in).
+    /// The configuration whose login created the user: its stable id
+    /// ([`JwtConfig::stable_id`](crate::JwtConfig::stable_id), which
+    /// survives a rename; records from before it hold the name, which is
+    /// the default id). `None` for a user the host created itself (any
+    /// configuration may log it in).
     #[serde(default)]
     pub created_by_config: Option<String>,
 }
@@ -162,7 +165,9 @@ pub trait UserStore: Send + Sync {
 /// accepted once per (configuration, `iss`, `jti`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct JtiKey<'a> {
-    /// The configuration that accepted the token.
+    /// The stable id of the configuration that accepted the token
+    /// ([`JwtConfig::stable_id`](crate::JwtConfig::stable_id): a rename
+    /// keeps its used `jti`s).
     pub config: &'a str,
     /// The token's `iss` (`""` when the token has none).
     pub issuer: &'a str,
