@@ -29,6 +29,13 @@ pub enum SyncOutcome {
         /// The revision.
         revision: u64,
     },
+    /// The registry changed (a local administrator's change) while the
+    /// store was read: the set read may be older, so it was not applied;
+    /// the next poll reads the store again.
+    Raced {
+        /// The revision read and not applied.
+        revision: u64,
+    },
     /// The store changed; its configurations are now the registry's.
     Applied {
         /// The revision applied.
@@ -180,6 +187,9 @@ impl<S: ConfigStore> ConfigSync<S> {
         if self.seen == Some(revision) {
             return Ok(SyncOutcome::Unchanged { revision });
         }
+        // A local change (this instance's administrator) applied while the
+        // store is read must not be undone by the older set read here.
+        let generation = self.registry.generation();
         let (configs, revision) = self.store.load().await.map_err(SyncError::Store)?;
         if self.seen == Some(revision) {
             // The revision moved back between the two reads (e.g. a restored
@@ -190,9 +200,19 @@ impl<S: ConfigStore> ConfigSync<S> {
         // An unchanged set (e.g. this instance's own admin change, applied
         // already) needs no swap at all.
         let unchanged = self.registry.list() == sorted(configs.clone());
-        if !unchanged && let Err(error) = self.registry.replace_all(configs) {
-            self.seen = Some(revision);
-            return Err(SyncError::Rejected { revision, error });
+        if !unchanged {
+            match self
+                .registry
+                .replace_all_unless_changed(configs, generation)
+            {
+                Ok(true) => {}
+                // The registry changed meanwhile: read the store again next time.
+                Ok(false) => return Ok(SyncOutcome::Raced { revision }),
+                Err(error) => {
+                    self.seen = Some(revision);
+                    return Err(SyncError::Rejected { revision, error });
+                }
+            }
         }
         self.seen = Some(revision);
         Ok(SyncOutcome::Applied {
@@ -224,7 +244,7 @@ fn log_outcome(outcome: &Result<SyncOutcome, SyncError>, failing: &mut bool) {
                 "configurations changed in the store were applied"
             );
         }
-        Ok(SyncOutcome::Unchanged { .. }) => {
+        Ok(SyncOutcome::Unchanged { .. } | SyncOutcome::Raced { .. }) => {
             if std::mem::take(failing) {
                 tracing::info!(target: "jwt_sso", "the configuration store is reachable again");
             }

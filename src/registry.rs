@@ -111,7 +111,8 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 /// ```
 pub struct Registry {
     current: RwLock<Arc<Snapshot>>,
-    writer: Mutex<()>,
+    /// Serialises writers; holds the number of changes made so far.
+    writer: Mutex<u64>,
     clock: Arc<dyn Clock>,
     #[cfg(feature = "remote")]
     remote: RemoteSetup,
@@ -367,7 +368,7 @@ impl Registry {
     pub fn new() -> Self {
         Registry {
             current: RwLock::new(Arc::new(Snapshot::new(BTreeMap::new()))),
-            writer: Mutex::new(()),
+            writer: Mutex::new(0),
             clock: Arc::new(SystemClock),
             #[cfg(feature = "remote")]
             remote: RemoteSetup::default(),
@@ -942,14 +943,48 @@ impl Registry {
         &self,
         change: impl FnOnce(&mut BTreeMap<String, Arc<Verifier>>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.modify_unless_changed(None, change)
+            .map(|out| out.expect("an unconditional change is applied"))
+    }
+
+    /// The number of changes applied so far (any of them: create, update,
+    /// delete, enable, `replace_all`).
+    pub(crate) fn generation(&self) -> u64 {
+        *self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// [`Registry::replace_all`], unless the registry changed since it was
+    /// at `generation`: then `Ok(false)` and nothing happens. A sync that
+    /// read the store before a local change was applied must not undo it.
+    pub(crate) fn replace_all_unless_changed(
+        &self,
+        configs: Vec<JwtConfig>,
+        generation: u64,
+    ) -> Result<bool, Error> {
+        self.modify_unless_changed(Some(generation), |entries| {
+            *entries = self.build_all(configs, Some(entries))?;
+            Ok(())
+        })
+        .map(|out| out.is_some())
+    }
+
+    fn modify_unless_changed<T>(
+        &self,
+        generation: Option<u64>,
+        change: impl FnOnce(&mut BTreeMap<String, Arc<Verifier>>) -> Result<T, Error>,
+    ) -> Result<Option<T>, Error> {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if generation.is_some_and(|g| g != *writer) {
+            return Ok(None);
+        }
         let before = self.snapshot();
         let mut entries = before.entries.clone();
         let out = change(&mut entries)?;
         let after = Snapshot::new(entries);
         log_warnings(&after.warnings, &before.warnings);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(after);
-        Ok(out)
+        *writer += 1;
+        Ok(Some(out))
     }
 
     fn now(&self) -> OffsetDateTime {

@@ -372,3 +372,83 @@ async fn the_spawned_task_retries_through_an_outage() {
     let e = registry.verify_async(&erp_token("jdoe")).await.unwrap();
     assert_eq!(e.config, "ERP");
 }
+
+/// A store whose `load` lets this instance's administrator change a
+/// configuration right after the set was read: saved to the store and
+/// applied to the registry while the sync still holds the older set.
+struct Racing {
+    inner: MemoryConfigStore,
+    local: std::sync::Mutex<Option<Arc<Registry>>>,
+}
+
+impl ConfigStore for Racing {
+    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
+        let read = self.inner.load().await?;
+        let local = self.local.lock().unwrap().take();
+        if let Some(registry) = local {
+            let mut disabled = registry.get("erp").unwrap();
+            disabled.enabled = false;
+            let stored = self.inner.load().await?.0;
+            let version = stored.iter().find(|c| c.name == "ERP").unwrap().version();
+            let change = ConfigChange::Update {
+                name: "ERP",
+                expected_version: &version,
+                config: &disabled,
+            };
+            self.inner.apply(change, &[]).await?;
+            registry.set_enabled("erp", false).unwrap();
+        }
+        Ok(read)
+    }
+    async fn apply(
+        &self,
+        change: ConfigChange<'_>,
+        after: &[JwtConfig],
+    ) -> Result<u64, StoreError> {
+        self.inner.apply(change, after).await
+    }
+    async fn revision(&self) -> Result<u64, StoreError> {
+        self.inner.revision().await
+    }
+}
+
+#[tokio::test]
+async fn a_sync_that_read_the_store_before_a_local_change_does_not_undo_it() {
+    let store = Arc::new(Racing {
+        inner: MemoryConfigStore::with_configs([erp_config()]),
+        local: std::sync::Mutex::new(None),
+    });
+    let (configs, revision) = store.load().await.unwrap();
+    let registry = Arc::new(Registry::from_configs(configs).unwrap());
+    let mut sync = ConfigSync::new(registry.clone(), store.clone()).starting_at(revision);
+
+    // Another instance creates CRM; this instance's administrator disables
+    // ERP while the sync reads the store.
+    let crm = config(json!({
+        "name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}
+    }));
+    let created = store.apply(ConfigChange::Create(&crm), &[]).await.unwrap();
+    *store.local.lock().unwrap() = Some(registry.clone());
+    assert_eq!(
+        sync.poll().await.unwrap(),
+        SyncOutcome::Raced { revision: created }
+    );
+    assert!(
+        !registry.get("erp").unwrap().enabled,
+        "the local change was undone"
+    );
+    assert!(registry.get("crm").is_none());
+
+    // The next poll reads the store again and applies both changes.
+    assert_eq!(
+        sync.poll().await.unwrap(),
+        SyncOutcome::Applied {
+            revision: created + 1,
+            configs: 2
+        }
+    );
+    assert!(!registry.get("erp").unwrap().enabled);
+    assert!(registry.get("crm").is_some());
+}

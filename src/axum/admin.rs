@@ -407,16 +407,41 @@ async fn create<S: ConfigStore + 'static>(
     Ok(view_response(StatusCode::CREATED, view))
 }
 
+/// What a versioned edit (`PUT`, `PATCH`) reads, in order: the caller's
+/// credentials, the name in the path, the body, `If-Match`.
+struct Edit {
+    name: String,
+    text: String,
+    version: Option<String>,
+}
+
+impl Edit {
+    async fn read<S: ConfigStore + 'static>(
+        ctx: &Ctx<S>,
+        headers: &HeaderMap,
+        path: Result<Path<String>, PathRejection>,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<Edit, ApiError> {
+        ctx.access.authorize(headers).await?;
+        Ok(Edit {
+            name: path_name(path)?,
+            text: body_text(body)?,
+            version: if_match(headers)?,
+        })
+    }
+}
+
 async fn update<S: ConfigStore + 'static>(
     State(ctx): Shared<S>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
-    let name = path_name(path)?;
-    let text = body_text(body)?;
-    let version = if_match(&headers)?;
+    let Edit {
+        name,
+        text,
+        version,
+    } = Edit::read(&ctx, &headers, path, body).await?;
     let view = ctx.admin.update(&name, &text, version.as_deref()).await?;
     Ok(view_response(StatusCode::OK, view))
 }
@@ -427,10 +452,11 @@ async fn patch<S: ConfigStore + 'static>(
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
-    let name = path_name(path)?;
-    let text = body_text(body)?;
-    let version = if_match(&headers)?;
+    let Edit {
+        name,
+        text,
+        version,
+    } = Edit::read(&ctx, &headers, path, body).await?;
     let map = json_object(&text, &["enabled"])?;
     let Some(enabled) = map.get("enabled").and_then(Value::as_bool) else {
         return Err(bad_request(
