@@ -230,12 +230,24 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
 }
 
 /// A configuration store that fails while `down` is set.
+/// A memory store that can be down, and whose `load` can let this
+/// instance's administrator disable ERP right after the set was read (saved
+/// to the store and applied to `local`) while the sync holds the older set.
 struct Flaky {
     inner: MemoryConfigStore,
     down: AtomicBool,
+    local: std::sync::Mutex<Option<Arc<Registry>>>,
 }
 
 impl Flaky {
+    fn new(configs: impl IntoIterator<Item = JwtConfig>) -> Self {
+        Flaky {
+            inner: MemoryConfigStore::with_configs(configs),
+            down: AtomicBool::new(false),
+            local: std::sync::Mutex::new(None),
+        }
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) {
             Err(StoreError::failed("the database is down"))
@@ -243,12 +255,32 @@ impl Flaky {
             Ok(())
         }
     }
+
+    async fn disable_erp_locally(&self, registry: &Registry) -> Result<(), StoreError> {
+        let mut disabled = registry.get("erp").unwrap();
+        disabled.enabled = false;
+        let stored = self.inner.load().await?.0;
+        let version = stored.iter().find(|c| c.name == "ERP").unwrap().version();
+        let change = ConfigChange::Update {
+            name: "ERP",
+            expected_version: &version,
+            config: &disabled,
+        };
+        self.inner.apply(change, &[]).await?;
+        registry.set_enabled("erp", false).unwrap();
+        Ok(())
+    }
 }
 
 impl ConfigStore for Flaky {
     async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
         self.check()?;
-        self.inner.load().await
+        let read = self.inner.load().await?;
+        let local = self.local.lock().unwrap().take();
+        if let Some(registry) = local {
+            self.disable_erp_locally(&registry).await?;
+        }
+        Ok(read)
     }
     async fn apply(
         &self,
@@ -265,10 +297,7 @@ impl ConfigStore for Flaky {
 
 #[tokio::test]
 async fn polls_report_failures_keep_the_registry_and_recover() {
-    let store = Arc::new(Flaky {
-        inner: MemoryConfigStore::with_configs([erp_config()]),
-        down: AtomicBool::new(false),
-    });
+    let store = Arc::new(Flaky::new([erp_config()]));
     let registry = Arc::new(Registry::new().with_clock(FixedClock(NOW)));
     let mut sync = ConfigSync::new(registry.clone(), store.clone());
     assert_eq!(sync.revision(), None);
@@ -353,10 +382,8 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spawned_task_retries_through_an_outage() {
-    let store = Arc::new(Flaky {
-        inner: MemoryConfigStore::with_configs([erp_config()]),
-        down: AtomicBool::new(true),
-    });
+    let store = Arc::new(Flaky::new([erp_config()]));
+    store.down.store(true, Ordering::SeqCst);
     let registry = Arc::new(Registry::new().with_clock(FixedClock(NOW)));
     let _task = ConfigSync::new(registry.clone(), store.clone()).spawn(Duration::from_millis(20));
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -373,51 +400,9 @@ async fn the_spawned_task_retries_through_an_outage() {
     assert_eq!(e.config, "ERP");
 }
 
-/// A store whose `load` lets this instance's administrator change a
-/// configuration right after the set was read: saved to the store and
-/// applied to the registry while the sync still holds the older set.
-struct Racing {
-    inner: MemoryConfigStore,
-    local: std::sync::Mutex<Option<Arc<Registry>>>,
-}
-
-impl ConfigStore for Racing {
-    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
-        let read = self.inner.load().await?;
-        let local = self.local.lock().unwrap().take();
-        if let Some(registry) = local {
-            let mut disabled = registry.get("erp").unwrap();
-            disabled.enabled = false;
-            let stored = self.inner.load().await?.0;
-            let version = stored.iter().find(|c| c.name == "ERP").unwrap().version();
-            let change = ConfigChange::Update {
-                name: "ERP",
-                expected_version: &version,
-                config: &disabled,
-            };
-            self.inner.apply(change, &[]).await?;
-            registry.set_enabled("erp", false).unwrap();
-        }
-        Ok(read)
-    }
-    async fn apply(
-        &self,
-        change: ConfigChange<'_>,
-        after: &[JwtConfig],
-    ) -> Result<u64, StoreError> {
-        self.inner.apply(change, after).await
-    }
-    async fn revision(&self) -> Result<u64, StoreError> {
-        self.inner.revision().await
-    }
-}
-
 #[tokio::test]
 async fn a_sync_that_read_the_store_before_a_local_change_does_not_undo_it() {
-    let store = Arc::new(Racing {
-        inner: MemoryConfigStore::with_configs([erp_config()]),
-        local: std::sync::Mutex::new(None),
-    });
+    let store = Arc::new(Flaky::new([erp_config()]));
     let (configs, revision) = store.load().await.unwrap();
     let registry = Arc::new(Registry::from_configs(configs).unwrap());
     let mut sync = ConfigSync::new(registry.clone(), store.clone()).starting_at(revision);
