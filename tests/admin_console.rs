@@ -1,7 +1,9 @@
 //! The web console (CONTRACT section 7) in headless Chromium, against the real
 //! `login_server` example run as a process, used as an administrator would:
-//! sign in, create a configuration through the form (first with a secret that
-//! is too short, then a name that is taken, then correctly), see it in the list,
+//! sign in with a single sign-on token (refused without the administrator
+//! role), sign out, sign in with the admin token, create a configuration
+//! through the form (first with a secret that is too short, then a name that
+//! is taken, then correctly), see it in the list,
 //! switch it off and on, edit it, test tokens and read the failing step and its
 //! hint, and delete it through the confirmation dialog. Each screen is saved as
 //! a PNG under `target/console-screenshots/`.
@@ -72,7 +74,7 @@ impl LoginServer {
             "name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
             "audience": "bi-server", "algorithms": ["HS256"],
             "key_source": {"type": "static", "secret": ERP_SECRET},
-            "expiration_time": 86400, "claims": {"user_id": "loginname"},
+            "expiration_time": 86400, "claims": {"user_id": "loginname", "roles": "groups"},
             "created_by": "admin", "last_modified": "2026-03-13T10:00:00Z"
         }, {
             // A name is any text without control characters: the page must show it as text.
@@ -249,6 +251,19 @@ fn portal_token(secret: &str, exp: i64) -> String {
     .unwrap()
 }
 
+/// A single sign-on token of ERP's for `user` with the roles `groups`.
+fn erp_user_token(user: &str, groups: &[&str]) -> String {
+    sign_json(
+        &SigningKey::from_secret(ERP_SECRET.as_bytes()),
+        Algorithm::HS256,
+        &json!({
+            "iss": "https://erp.example.com", "aud": "bi-server", "loginname": user,
+            "groups": groups, "iat": now() - 60, "exp": now() + 600
+        }),
+    )
+    .unwrap()
+}
+
 /// The input `part` (`kind`, `slot`, `claim`) of system prompt row `index`.
 fn prompt(index: usize, part: &str) -> String {
     format!("#prompt-rows tr[data-index=\"{index}\"] [data-testid=prompt-{part}]")
@@ -271,6 +286,11 @@ async fn beside(b: &Browser, inner: &str, input_id: &str) -> bool {
     .await
     .as_bool()
     .unwrap_or(false)
+}
+
+async fn stored_session(b: &Browser) -> Value {
+    b.js("return sessionStorage.getItem('jwt-sso.session');", vec![])
+        .await
 }
 
 async fn session_token(b: &Browser) -> Value {
@@ -323,7 +343,49 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     watch_csp(&b).await;
     b.screenshot("sign-in").await;
 
-    // ---- A wrong token is refused and not kept.
+    // ---- Single sign-on: a refused token says why; a user without the
+    // administrator role is told so (and the session it started ends); a
+    // user with it gets in, and signing out ends the session on the server.
+    b.fill("#sso-token", "not-a-jwt").await;
+    b.click("#sso-submit").await;
+    b.wait_text("#sso-error", "malformed").await;
+    b.fill("#sso-token", &erp_user_token("viewer1", &["Viewer"]))
+        .await;
+    b.click("#sso-submit").await;
+    b.wait_text("#sso-error", "has no administrator role")
+        .await;
+    assert_eq!(stored_session(&b).await, Value::Null);
+    b.screenshot("sso-not-administrator").await;
+    b.fill("#sso-token", &erp_user_token("boss", &["Administrator"]))
+        .await;
+    b.click("#sso-submit").await;
+    b.visible("#list-view").await;
+    b.wait_text(&format!("{} [data-testid=config-name]", row("ERP")), "ERP")
+        .await;
+    let session = stored_session(&b).await;
+    let session = session
+        .as_str()
+        .expect("the session is kept in sessionStorage");
+    assert_eq!(session_token(&b).await, Value::Null);
+    let (status, _, user) = server.request("GET", "/api/session", &[("X-Auth-Token", session)], "");
+    assert_eq!(status, 200, "{user}");
+    assert!(user.to_string().contains("boss"), "{user}");
+    b.screenshot("sso-signed-in").await;
+    b.click("#signout").await;
+    b.visible("#signin-view").await;
+    assert_eq!(stored_session(&b).await, Value::Null);
+    let ended = || {
+        server
+            .request("GET", "/api/session", &[("X-Auth-Token", session)], "")
+            .0
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while ended() != 401 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(ended(), 401, "signing out ended the session on the server");
+
+    // ---- A wrong admin token is refused and not kept.
     b.fill("#admin-token", "not-the-admin-token").await;
     b.click("#signin-submit").await;
     b.wait_text("#signin-error", "not accepted").await;

@@ -8,14 +8,20 @@
 // sends `{"redacted":true}` and the form sends that back unless the administrator
 // types a new secret.
 //
-// The admin token is kept in sessionStorage (this tab only) and sent as
-// `Authorization: Bearer …`; it never goes into a URL or a cookie.
+// The credential is kept in sessionStorage (this tab only): the admin token,
+// sent as `Authorization: Bearer …`, or a session that a single sign-on token
+// started through `POST /api/auth/login`, sent as `X-Auth-Token`. It never goes
+// into a URL or a cookie.
 
 'use strict';
 
 (() => {
   const API = '/api/admin/configs';
   const TOKEN_KEY = 'jwt-sso.admin-token';
+  const SESSION_KEY = 'jwt-sso.session';
+  const LOGIN = '/api/auth/login';
+  const LOGOUT = '/api/auth/logout';
+  const JWT_LOGIN_MODE = 67108864;
   const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512',
     'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
   const PROMPT_KINDS = ['text', 'numeric', 'date'];
@@ -66,6 +72,10 @@
     return sessionStorage.getItem(TOKEN_KEY);
   }
 
+  function sessionToken() {
+    return sessionStorage.getItem(SESSION_KEY);
+  }
+
   function configUrl(name) {
     return `${API}/${encodeURIComponent(name)}`;
   }
@@ -73,7 +83,9 @@
   async function api(method, path, options = {}) {
     const headers = { Accept: 'application/json' };
     const token = adminToken();
+    const session = sessionToken();
     if (token) headers.Authorization = `Bearer ${token}`;
+    else if (session) headers['X-Auth-Token'] = session;
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
     if (options.etag) headers['If-Match'] = options.etag;
     let response;
@@ -96,7 +108,7 @@
     }
     if (!response.ok) {
       const error = new ApiError(response.status, data);
-      if (response.status === 401) signedOut('Your admin token was not accepted. Sign in again.');
+      if (response.status === 401) signedOut('You are signed out (the credential was not accepted or the session ended). Sign in again.');
       throw error;
     }
     return {
@@ -190,11 +202,85 @@
 
   function signedOut(message) {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(SESSION_KEY);
     hideBanner();
     $('admin-token').value = '';
+    $('sso-token').value = '';
     $('signin-error').textContent = message || '';
+    $('sso-error').textContent = '';
     show('signin-view');
-    $('admin-token').focus();
+    $('sso-token').focus();
+  }
+
+  // Sign out: a session also ends on the server.
+  async function signOut() {
+    const session = sessionToken();
+    if (session) {
+      try {
+        await fetch(LOGOUT, {
+          method: 'POST',
+          headers: { 'X-Auth-Token': session },
+          credentials: 'omit',
+          cache: 'no-store',
+          redirect: 'error',
+        });
+      } catch (_) { /* signed out here all the same */ }
+    }
+    signedOut('');
+  }
+
+  // A single sign-on token logs in through the host's JSON login (CONTRACT
+  // section 6); the session it starts is this console's credential.
+  async function signInWithSso(event) {
+    event.preventDefault();
+    const jwt = $('sso-token').value.trim();
+    if (!jwt) {
+      $('sso-error').textContent = 'Paste a token.';
+      return;
+    }
+    let response;
+    let data = null;
+    try {
+      response = await fetch(LOGIN, {
+        method: 'POST',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ loginMode: JWT_LOGIN_MODE, password: jwt }),
+        credentials: 'omit',
+        cache: 'no-store',
+        redirect: 'error',
+      });
+      const text = await response.text();
+      if (text) {
+        try { data = JSON.parse(text); } catch (_) { data = null; }
+      }
+    } catch (_) {
+      $('sso-error').textContent = 'The server could not be reached. Is it running?';
+      return;
+    }
+    const session = response.ok ? response.headers.get('X-Auth-Token') : null;
+    if (!session) {
+      const error = new ApiError(response.status, data);
+      $('sso-error').textContent = response.status === 404
+        ? 'This server has no token login at /api/auth/login; use the admin token.'
+        : `The login was refused (${error.kind}): ${error.message}`;
+      return;
+    }
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.setItem(SESSION_KEY, session);
+    $('sso-error').textContent = '';
+    try {
+      await loadList();
+      $('sso-token').value = '';
+    } catch (error) {
+      if (error.status === 403) {
+        await signOut();
+        $('sso-error').textContent = 'This account has no administrator role, so it cannot use the console. The session it started has ended.';
+      } else if (error.status !== 401) {
+        sessionStorage.removeItem(SESSION_KEY);
+        show('signin-view');
+        $('sso-error').textContent = error.message;
+      }
+    }
   }
 
   async function signIn(event) {
@@ -208,6 +294,7 @@
       $('signin-error').textContent = 'This is not an admin token: it has characters an HTTP header cannot carry.';
       return;
     }
+    sessionStorage.removeItem(SESSION_KEY);
     sessionStorage.setItem(TOKEN_KEY, token);
     $('signin-error').textContent = '';
     try {
@@ -765,7 +852,8 @@
   function start() {
     buildAlgorithmChoices();
     $('signin-form').addEventListener('submit', signIn);
-    $('signout').addEventListener('click', () => signedOut(''));
+    $('signout').addEventListener('click', signOut);
+    $('sso-form').addEventListener('submit', signInWithSso);
     $('banner-close').addEventListener('click', hideBanner);
     $('banner-action').addEventListener('click', () => {
       const run = bannerAction;
@@ -798,7 +886,7 @@
       refreshList();
     });
 
-    if (adminToken()) {
+    if (adminToken() || sessionToken()) {
       refreshList();
     } else {
       signedOut('');
