@@ -352,8 +352,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     b.fill("#sso-token", &erp_user_token("viewer1", &["Viewer"]))
         .await;
     b.click("#sso-submit").await;
-    b.wait_text("#sso-error", "has no administrator role")
-        .await;
+    b.wait_text("#sso-error", "has no administrator role").await;
     assert_eq!(stored_session(&b).await, Value::Null);
     b.screenshot("sso-not-administrator").await;
     b.fill("#sso-token", &erp_user_token("boss", &["Administrator"]))
