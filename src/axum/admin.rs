@@ -49,7 +49,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -407,56 +407,51 @@ async fn create<S: ConfigStore + 'static>(
     Ok(view_response(StatusCode::CREATED, view))
 }
 
-/// What a versioned edit (`PUT`, `PATCH`) reads, in order: the caller's
-/// credentials, the name in the path, the body, `If-Match`.
+/// A versioned edit's request (`PUT`, `PATCH`), as an extractor: the
+/// caller's credentials checked, the name in the path, the body, `If-Match`.
+/// Errors are reported in that order.
 struct Edit {
     name: String,
     text: String,
     version: Option<String>,
 }
 
-impl Edit {
-    async fn read<S: ConfigStore + 'static>(
-        ctx: &Ctx<S>,
-        headers: &HeaderMap,
-        path: Result<Path<String>, PathRejection>,
-        body: Result<Bytes, BytesRejection>,
-    ) -> Result<Edit, ApiError> {
-        ctx.access.authorize(headers).await?;
+impl<S: ConfigStore + 'static> FromRequest<Arc<Ctx<S>>> for Edit {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, ctx: &Arc<Ctx<S>>) -> Result<Edit, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        ctx.access.authorize(&parts.headers).await?;
+        let name = path_name(Path::<String>::from_request_parts(&mut parts, ctx).await);
+        let version = if_match(&parts.headers);
+        let text = body_text(Bytes::from_request(Request::from_parts(parts, body), ctx).await);
         Ok(Edit {
-            name: path_name(path)?,
-            text: body_text(body)?,
-            version: if_match(headers)?,
+            name: name?,
+            text: text?,
+            version: version?,
         })
     }
 }
 
 async fn update<S: ConfigStore + 'static>(
     State(ctx): Shared<S>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    edit: Edit,
 ) -> Result<Response, ApiError> {
-    let Edit {
-        name,
-        text,
-        version,
-    } = Edit::read(&ctx, &headers, path, body).await?;
-    let view = ctx.admin.update(&name, &text, version.as_deref()).await?;
+    let view = ctx
+        .admin
+        .update(&edit.name, &edit.text, edit.version.as_deref())
+        .await?;
     Ok(view_response(StatusCode::OK, view))
 }
 
 async fn patch<S: ConfigStore + 'static>(
     State(ctx): Shared<S>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let Edit {
+    Edit {
         name,
         text,
         version,
-    } = Edit::read(&ctx, &headers, path, body).await?;
+    }: Edit,
+) -> Result<Response, ApiError> {
     let map = json_object(&text, &["enabled"])?;
     let Some(enabled) = map.get("enabled").and_then(Value::as_bool) else {
         return Err(bad_request(
