@@ -300,6 +300,9 @@ fn repeated<E: de::Error>(key: &str) -> E {
 struct Seen<'a> {
     inline: [(u64, Cow<'a, str>); Seen::INLINE],
     len: usize,
+    /// One bit per fingerprint's low 6 bits: a clear bit means "not seen",
+    /// so a member without a repeat is usually added without a scan.
+    mask: u64,
     more: Vec<(u64, Cow<'a, str>)>,
     set: std::collections::HashSet<u64>,
 }
@@ -309,6 +312,7 @@ impl Default for Seen<'_> {
         Seen {
             inline: std::array::from_fn(|_| (0, Cow::Borrowed(""))),
             len: 0,
+            mask: 0,
             more: Vec::new(),
             set: Default::default(),
         }
@@ -326,8 +330,9 @@ impl<'a> Seen<'a> {
 
     /// Adds `name`; `false` when it was there already.
     fn insert(&mut self, fingerprint: u64, name: Cow<'a, str>) -> bool {
+        let bit = 1u64 << (fingerprint & 63);
         let maybe_seen = if self.len <= Self::INLINE {
-            self.entries().any(|(f, _)| *f == fingerprint)
+            self.mask & bit != 0 && self.entries().any(|(f, _)| *f == fingerprint)
         } else {
             if self.set.is_empty() {
                 let all: Vec<u64> = self.entries().map(|(f, _)| *f).collect();
@@ -338,6 +343,7 @@ impl<'a> Seen<'a> {
         if maybe_seen && self.entries().any(|(f, n)| *f == fingerprint && *n == name) {
             return false;
         }
+        self.mask |= bit;
         if self.len < Self::INLINE {
             self.inline[self.len] = (fingerprint, name);
         } else {
@@ -753,6 +759,19 @@ mod tests {
         );
         // Escaped spellings of one name are one name.
         assert!(parse_claims(br#"{"alg":1,"\u0061lg":2}"#, |_, _| true).is_err());
+        // A repeat of any earlier member is found, before, at and past the
+        // inline entries (where the quick mask and then the set take over).
+        for total in [1, 2, 23, 24, 25, 26, 70] {
+            for repeated in 0..total {
+                let mut text: String = (0..total).map(|i| format!("\"m{i}\":{i},")).collect();
+                text = format!("{{{text}\"m{repeated}\":0}}");
+                let err = parse_claims(text.as_bytes(), |_, _| false).unwrap_err();
+                assert!(
+                    err.contains(&format!("`m{repeated}`")),
+                    "{total}/{repeated}: {err}"
+                );
+            }
+        }
     }
 
     #[test]
