@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "remote")]
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use base64::Engine;
 use time::OffsetDateTime;
@@ -943,8 +943,8 @@ impl Registry {
         &self,
         change: impl FnOnce(&mut BTreeMap<String, Arc<Verifier>>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.modify_unless_changed(None, change)
-            .map(|out| out.expect("an unconditional change is applied"))
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.apply_locked(&mut writer, change)
     }
 
     /// The number of changes applied so far (any of them: create, update,
@@ -961,30 +961,30 @@ impl Registry {
         configs: Vec<JwtConfig>,
         generation: u64,
     ) -> Result<bool, Error> {
-        self.modify_unless_changed(Some(generation), |entries| {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if *writer != generation {
+            return Ok(false);
+        }
+        self.apply_locked(&mut writer, |entries| {
             *entries = self.build_all(configs, Some(entries))?;
-            Ok(())
+            Ok(true)
         })
-        .map(|out| out.is_some())
     }
 
-    fn modify_unless_changed<T>(
+    /// [`Registry::modify`] with the writer's lock held: counts the change.
+    fn apply_locked<T>(
         &self,
-        generation: Option<u64>,
+        writer: &mut MutexGuard<'_, u64>,
         change: impl FnOnce(&mut BTreeMap<String, Arc<Verifier>>) -> Result<T, Error>,
-    ) -> Result<Option<T>, Error> {
-        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        if generation.is_some_and(|g| g != *writer) {
-            return Ok(None);
-        }
+    ) -> Result<T, Error> {
         let before = self.snapshot();
         let mut entries = before.entries.clone();
         let out = change(&mut entries)?;
         let after = Snapshot::new(entries);
         log_warnings(&after.warnings, &before.warnings);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(after);
-        *writer += 1;
-        Ok(Some(out))
+        **writer += 1;
+        Ok(out)
     }
 
     fn now(&self) -> OffsetDateTime {

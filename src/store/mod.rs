@@ -48,7 +48,12 @@ pub struct User {
 }
 
 impl User {
-    /// The user a first login creates from `identity`.
+    /// The user a first login creates from `identity`, with
+    /// `created_by_config` set to the identity's configuration name. The
+    /// [`Authenticator`](crate::Authenticator) records the configuration's
+    /// stable id instead (the same, in lower case, unless the configuration
+    /// was renamed); a host that provisions users itself can do the same
+    /// with [`JwtConfig::stable_id`](crate::JwtConfig::stable_id).
     pub fn from_identity(identity: &MappedIdentity) -> Self {
         User {
             user_id: identity.user_id.clone(),
