@@ -630,6 +630,17 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
 
 // ------------------------------------------------- async, token names, sets
 
+/// What an asynchronous verification ends in: the configuration that
+/// accepted the token, or the error's kind.
+async fn outcome(
+    verification: impl std::future::Future<Output = Result<jwt_sso::MappedIdentity, jwt_sso::Error>>,
+) -> Result<String, ErrorKind> {
+    verification
+        .await
+        .map(|identity| identity.config)
+        .map_err(|e| e.kind())
+}
+
 #[tokio::test]
 async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     let mut crm = config("CRM", Some(CRM), SECRET_B);
@@ -642,48 +653,32 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
 
     // By `iss` among all enabled configurations.
     assert_eq!(
-        registry.verify_async(&erp_token()).await.unwrap().config,
-        "ERP"
+        outcome(registry.verify_async(&erp_token())).await,
+        Ok("ERP".into())
     );
     assert_eq!(
-        registry.verify_async(&crm_token()).await.unwrap().config,
-        "CRM"
+        outcome(registry.verify_async(&crm_token())).await,
+        Ok("CRM".into())
     );
     assert_eq!(
-        registry
-            .verify_at_async(&erp_token(), NOW + 3600)
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Expired
+        outcome(registry.verify_at_async(&erp_token(), NOW + 3600)).await,
+        Err(ErrorKind::Expired)
     );
     assert_eq!(
-        registry
-            .verify_named_async("crm", &crm_token())
-            .await
-            .unwrap()
-            .config,
-        "CRM"
+        outcome(registry.verify_named_async("crm", &crm_token())).await,
+        Ok("CRM".into())
     );
     assert_eq!(
-        registry
-            .verify_named_async("nope", &crm_token())
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::UnknownConfig
+        outcome(registry.verify_named_async("nope", &crm_token())).await,
+        Err(ErrorKind::UnknownConfig)
     );
 
     // Under `jwt` only CRM is a candidate: the only one there takes the
     // token, but a token whose `iss` belongs to a configuration of another
     // name travels under the wrong name, and is refused as such.
     assert_eq!(
-        registry
-            .verify_for_token_name_async("jwt", &crm_token())
-            .await
-            .unwrap()
-            .config,
-        "CRM"
+        outcome(registry.verify_for_token_name_async("jwt", &crm_token())).await,
+        Ok("CRM".into())
     );
     for (name, wrong) in [("jwt", erp_token()), ("token", crm_token())] {
         let err = registry
@@ -706,30 +701,18 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
         json!({"iss": "https://stranger.example.com", "sub": "s", "exp": NOW + 600}),
     );
     assert_eq!(
-        registry
-            .verify_for_token_name_async("jwt", &stranger)
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::IssuerMismatch
+        outcome(registry.verify_for_token_name_async("jwt", &stranger)).await,
+        Err(ErrorKind::IssuerMismatch)
     );
     // A configuration without issuer is reached through its own name only.
     let portal_token = token(SECRET_B, json!({"sub": "p", "exp": NOW + 600}));
     assert_eq!(
-        registry
-            .verify_for_token_name_async("portal_token", &portal_token)
-            .await
-            .unwrap()
-            .config,
-        "Portal"
+        outcome(registry.verify_for_token_name_async("portal_token", &portal_token)).await,
+        Ok("Portal".into())
     );
     assert_eq!(
-        registry
-            .verify_async(&portal_token)
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NoMatchingConfig
+        outcome(registry.verify_async(&portal_token)).await,
+        Err(ErrorKind::NoMatchingConfig)
     );
 
     // Two configurations under one name route by `iss` among themselves only.
@@ -743,32 +726,20 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     assert!(!err.to_string().contains("`ERP`"), "{err}");
     assert_eq!(
-        registry
-            .verify_for_token_name_async("jwt", &crm_token())
-            .await
-            .unwrap()
-            .config,
-        "CRM"
+        outcome(registry.verify_for_token_name_async("jwt", &crm_token())).await,
+        Ok("CRM".into())
     );
     // A name no configuration uses matches nothing.
     assert_eq!(
-        registry
-            .verify_for_token_name_async("other", &erp_token())
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NoMatchingConfig
+        outcome(registry.verify_for_token_name_async("other", &erp_token())).await,
+        Err(ErrorKind::NoMatchingConfig)
     );
     // A disabled configuration under that name says so.
     registry.set_enabled("crm", false).unwrap();
     registry.set_enabled("crm two", false).unwrap();
     assert_eq!(
-        registry
-            .verify_for_token_name_async("jwt", &crm_token())
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Disabled
+        outcome(registry.verify_for_token_name_async("jwt", &crm_token())).await,
+        Err(ErrorKind::Disabled)
     );
 }
 
