@@ -265,21 +265,31 @@
         : `The login was refused (${error.kind}): ${error.message}`;
       return;
     }
-    sessionStorage.removeItem(TOKEN_KEY);
-    sessionStorage.setItem(SESSION_KEY, session);
-    $('sso-error').textContent = '';
-    try {
-      await loadList();
-      $('sso-token').value = '';
-    } catch (error) {
+    await openWith(SESSION_KEY, session, 'sso-token', 'sso-error', async (error) => {
       if (error.status === 403) {
         await signOut();
         $('sso-error').textContent = 'This account has no administrator role, so it cannot use the console. The session it started has ended.';
-      } else if (error.status !== 401) {
-        sessionStorage.removeItem(SESSION_KEY);
-        show('signin-view');
-        $('sso-error').textContent = error.message;
+        return true;
       }
+      return error.status === 401; // api() has signed out and said why
+    });
+  }
+
+  // Keeps `value` as this tab's one credential (under `key`) and opens the
+  // list. `refused(error)` handles a refusal it knows (true); any other
+  // failure forgets the credential and shows the error in `errorId`.
+  async function openWith(key, value, inputId, errorId, refused) {
+    sessionStorage.removeItem(key === TOKEN_KEY ? SESSION_KEY : TOKEN_KEY);
+    sessionStorage.setItem(key, value);
+    $(errorId).textContent = '';
+    try {
+      await loadList();
+      $(inputId).value = '';
+    } catch (error) {
+      if (await refused(error)) return;
+      sessionStorage.removeItem(key);
+      show('signin-view');
+      $(errorId).textContent = error.message;
     }
   }
 
@@ -294,21 +304,11 @@
       $('signin-error').textContent = 'This is not an admin token: it has characters an HTTP header cannot carry.';
       return;
     }
-    sessionStorage.removeItem(SESSION_KEY);
-    sessionStorage.setItem(TOKEN_KEY, token);
-    $('signin-error').textContent = '';
-    try {
-      await loadList();
-      $('admin-token').value = '';
-    } catch (error) {
-      if (error.status === 401) {
-        signedOut('This admin token was not accepted.');
-      } else {
-        sessionStorage.removeItem(TOKEN_KEY);
-        show('signin-view');
-        $('signin-error').textContent = error.message;
-      }
-    }
+    await openWith(TOKEN_KEY, token, 'admin-token', 'signin-error', async (error) => {
+      if (error.status !== 401) return false;
+      signedOut('This admin token was not accepted.');
+      return true;
+    });
   }
 
   // ---------------------------------------------------------------- the list
