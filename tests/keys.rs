@@ -462,6 +462,39 @@ fn jwks_selects_the_key_by_kid() {
     );
 }
 
+/// Two keys under one `kid` (a rotation that reused it): both are tried, in
+/// order, and a token that neither verifies names the count.
+#[test]
+fn a_kid_shared_by_two_keys_tries_both() {
+    let v = verifier(&jwks_config(
+        &["RS256"],
+        vec![
+            jwk("rsa2048", json!({"kid": "same"})),
+            jwk("rsa2048b", json!({"kid": "same"})),
+            jwk("p256", json!({"kid": "same"})),
+        ],
+    ));
+    for private in ["rsa2048_private.pem", "rsa2048b_private.pem"] {
+        accepts(
+            &v,
+            &sign_kid(private, Algorithm::RS256, Some(json!("same"))),
+        );
+    }
+    let err = rejects(
+        &v,
+        &tamper(&sign_kid(
+            "rsa2048_private.pem",
+            Algorithm::RS256,
+            Some(json!("same")),
+        )),
+        ErrorKind::InvalidSignature,
+    );
+    assert!(
+        err.to_string().contains("any of the 2 candidate keys"),
+        "{err}"
+    );
+}
+
 #[test]
 fn jwks_without_kid_needs_exactly_one_fitting_key() {
     // Two RS256 keys: a token without kid has no single candidate.

@@ -175,10 +175,36 @@ pub(crate) struct KeySet {
     by_kid: bool,
 }
 
+/// The keys to try for a token, in order (at least one). One candidate, the
+/// usual case, is held without allocating.
+pub(crate) enum Candidates<'a> {
+    One(&'a VerifyingKey),
+    Many(Vec<&'a VerifyingKey>),
+}
+
+impl<'a> Candidates<'a> {
+    /// The candidates among `keys` that `fits` accepts; `None` when none does.
+    fn of(keys: &'a [VerifyingKey], fits: impl Fn(&VerifyingKey) -> bool) -> Option<Self> {
+        let mut fitting = keys.iter().filter(|k| fits(k));
+        let first = fitting.next()?;
+        Some(match fitting.next() {
+            None => Candidates::One(first),
+            Some(second) => Candidates::Many([first, second].into_iter().chain(fitting).collect()),
+        })
+    }
+
+    pub(crate) fn as_slice(&self) -> &[&'a VerifyingKey] {
+        match self {
+            Candidates::One(key) => std::slice::from_ref(key),
+            Candidates::Many(keys) => keys,
+        }
+    }
+}
+
 /// The outcome of choosing keys for a token.
 pub(crate) enum Selection<'a> {
     /// Keys to try, in order (at least one).
-    Keys(Vec<&'a VerifyingKey>),
+    Keys(Candidates<'a>),
     /// No candidate: the error to report.
     NotFound(Error),
 }
@@ -194,37 +220,25 @@ impl KeySet {
     /// `kid` that is not a string (it matches no key), `None` when absent.
     pub(crate) fn select(&self, alg: Algorithm, kid: Option<Result<&str, ()>>) -> Selection<'_> {
         if !self.by_kid {
-            let keys: Vec<_> = self.keys.iter().filter(|k| k.fits(alg)).collect();
-            return if keys.is_empty() {
-                Selection::NotFound(self.not_found(alg, None))
-            } else {
-                Selection::Keys(keys)
+            return match Candidates::of(&self.keys, |k| k.fits(alg)) {
+                Some(keys) => Selection::Keys(keys),
+                None => Selection::NotFound(self.not_found(alg, None)),
             };
         }
         match kid {
             Some(Ok(kid)) => {
-                let keys: Vec<_> = self
-                    .keys
-                    .iter()
-                    .filter(|k| k.fits(alg) && k.kid.as_deref() == Some(kid))
-                    .collect();
-                if keys.is_empty() {
-                    Selection::NotFound(self.not_found(alg, Some(kid.to_owned())))
-                } else {
-                    Selection::Keys(keys)
+                match Candidates::of(&self.keys, |k| k.fits(alg) && k.kid.as_deref() == Some(kid)) {
+                    Some(keys) => Selection::Keys(keys),
+                    None => Selection::NotFound(self.not_found(alg, Some(kid.to_owned()))),
                 }
             }
             Some(Err(())) => {
                 Selection::NotFound(self.not_found(alg, Some("(not a string)".to_owned())))
             }
-            None => {
-                let keys: Vec<_> = self.keys.iter().filter(|k| k.fits(alg)).collect();
-                if keys.len() == 1 {
-                    Selection::Keys(keys)
-                } else {
-                    Selection::NotFound(self.not_found(alg, None))
-                }
-            }
+            None => match Candidates::of(&self.keys, |k| k.fits(alg)) {
+                Some(one @ Candidates::One(_)) => Selection::Keys(one),
+                _ => Selection::NotFound(self.not_found(alg, None)),
+            },
         }
     }
 

@@ -200,7 +200,7 @@ impl KeyCache {
         &self,
         alg: Algorithm,
         kid: Option<Result<&str, ()>>,
-        f: impl FnOnce(Vec<&VerifyingKey>) -> R,
+        f: impl FnOnce(&[&VerifyingKey]) -> R,
     ) -> Result<R, Error> {
         let (seen, stale_hit) = {
             let state = self.state.load();
@@ -208,7 +208,7 @@ impl KeyCache {
             match state.keys.as_deref() {
                 Some(cached) if now < cached.fresh_until => {
                     if let Selection::Keys(keys) = cached.set.select(alg, kid) {
-                        return Ok(f(keys));
+                        return Ok(f(keys.as_slice()));
                     }
                     (state.attempts, false)
                 }
@@ -229,7 +229,7 @@ impl KeyCache {
             self.refresh_locked(book, seen).await;
         }
         self.with_usable(|set| match set.select(alg, kid) {
-            Selection::Keys(keys) => Ok(f(keys)),
+            Selection::Keys(keys) => Ok(f(keys.as_slice())),
             Selection::NotFound(error) => Err(error),
         })?
     }

@@ -221,7 +221,7 @@ impl Verifier {
         now: i64,
     ) -> Result<MappedIdentity, Error> {
         match set.select(parsed.alg, parsed.kid()) {
-            Selection::Keys(keys) => self.check_signed(parsed, &keys, now),
+            Selection::Keys(keys) => self.check_signed(parsed, keys.as_slice(), now),
             Selection::NotFound(error) => Err(error),
         }
     }
@@ -320,7 +320,7 @@ impl Verifier {
             Keys::Remote(cache) => {
                 let (alg, kid) = (parsed.alg, parsed.kid());
                 cache
-                    .select_async(alg, kid, |keys| self.check_signed(&parsed, &keys, now))
+                    .select_async(alg, kid, |keys| self.check_signed(&parsed, keys, now))
                     .await?
             }
         }
