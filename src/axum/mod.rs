@@ -259,28 +259,31 @@ impl JwtAuth {
     /// Finds and verifies the token of a request. No token is
     /// `unauthorized` (401).
     pub async fn verify_request(&self, parts: &Parts) -> Result<MappedIdentity, Error> {
-        match self.find_in_request(parts)? {
-            Some(found) => {
-                self.verify_token(&found.token, found.token_name.as_deref())
-                    .await
-            }
-            None => Err(no_token()),
-        }
+        self.verify_found(parts).await?.ok_or_else(no_token)
     }
 
     async fn identity(&self, parts: &Parts, optional: bool) -> Result<Option<Identity>, Error> {
         if let Some(identity) = parts.extensions.get::<Identity>() {
             return Ok(Some(identity.clone()));
         }
+        match self.verify_found(parts).await? {
+            Some(identity) => Ok(Some(Identity(identity))),
+            None if optional => Ok(None),
+            None => Err(no_token()),
+        }
+    }
+
+    /// Finds the request's token (borrowed, not copied) and verifies it;
+    /// `None` when the request carries none.
+    async fn verify_found(&self, parts: &Parts) -> Result<Option<MappedIdentity>, Error> {
         let authorization = header_str(&parts.headers, AUTHORIZATION.as_str())?;
         let cookies = joined_cookies(&parts.headers)?;
         match self.locate(authorization, cookies.as_deref(), parts.uri.query())? {
             Some(found) => self
                 .verify_token(&found.token, found.token_name.as_deref())
                 .await
-                .map(|identity| Some(Identity(identity))),
-            None if optional => Ok(None),
-            None => Err(no_token()),
+                .map(Some),
+            None => Ok(None),
         }
     }
 }
