@@ -1,5 +1,5 @@
-//! The token checklist: the steps of CONTRACT section 2 as data, and a run of
-//! one token through a [`Verifier`] reported step by step.
+//! The token checklist: the steps of CONTRACT section 2 as data, and the
+//! outcome of one verification reported step by step.
 //!
 //! This is the one list of the pipeline's order outside the verifier itself:
 //! `jwt_check`'s human output and the administrator's "test a token"
@@ -7,13 +7,12 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, ErrorKind, TokenPart};
-use crate::map::MappedIdentity;
-use crate::verify::Verifier;
+use crate::error::{Error, ErrorKind, TokenError, TokenPart};
+use crate::identity::Verified;
 
 /// One step of the verification order (CONTRACT section 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Step {
+pub(crate) struct Step {
     /// The step's number, 1-based, as CONTRACT section 2 numbers it.
     pub number: u8,
     /// What the step checks, as a short sentence for people.
@@ -27,15 +26,7 @@ pub struct Step {
 /// `malformed` fails step 3 (the token's syntax and header) or step 8 (the
 /// payload); `invalid_claim` fails step 9 (a registered claim's type) or
 /// step 14 (a mapped claim): [`step_of`] tells them apart.
-///
-/// ```
-/// use jwt_sso::checklist::STEPS;
-///
-/// assert_eq!(STEPS.len(), 15);
-/// assert_eq!(STEPS[6].check, "signature verifies");
-/// assert_eq!(STEPS[6].fails_with[0].as_str(), "invalid_signature");
-/// ```
-pub const STEPS: [Step; 15] = [
+pub(crate) const STEPS: [Step; 15] = [
     Step {
         number: 1,
         check: "configuration is enabled",
@@ -125,22 +116,19 @@ const REGISTERED: [&str; 5] = ["exp", "nbf", "iat", "iss", "aud"];
 ///
 /// An error no step lists (none of the verifier's) is counted against the
 /// last step, so that a checklist always has exactly one failing step.
-///
-/// ```
-/// use jwt_sso::{Error, checklist::step_of};
-///
-/// let expired = Error::Expired { exp: 1.0, now: 100, leeway: 0 };
-/// assert_eq!(step_of(&expired), 11);
-/// ```
-pub fn step_of(error: &Error) -> u8 {
+pub(crate) fn step_of(error: &Error) -> u8 {
     match error {
-        Error::Malformed {
+        Error::Token(TokenError::Malformed {
             part: TokenPart::Payload,
             ..
-        } => 8,
-        Error::Malformed { .. } => 3,
-        Error::InvalidClaim { claim, .. } if REGISTERED.contains(&claim.as_str()) => 9,
-        Error::InvalidClaim { .. } => 14,
+        }) => 8,
+        Error::Token(TokenError::Malformed { .. }) => 3,
+        Error::Token(TokenError::InvalidClaim { claim, .. })
+            if REGISTERED.contains(&claim.as_str()) =>
+        {
+            9
+        }
+        Error::Token(TokenError::InvalidClaim { .. }) => 14,
         other => {
             let kind = other.kind();
             STEPS
@@ -181,7 +169,7 @@ pub struct StepResult {
 }
 
 /// One token checked step by step: the `{"ok","steps",…}` of CONTRACT
-/// section 7's test endpoint.
+/// section 7's test endpoint, and `jwt_check`'s human checklist.
 ///
 /// Serialises as `{"ok":true,"steps":[…],"identity":{…}}` or
 /// `{"ok":false,"steps":[…],"error":{"kind","message","hint"}}`: the steps
@@ -191,19 +179,38 @@ pub struct StepResult {
 pub struct Checklist {
     /// Whether the token was accepted.
     pub ok: bool,
-    /// Every step of [`STEPS`], in order.
+    /// Every step of CONTRACT section 2, in order.
     pub steps: Vec<StepResult>,
     /// The identity of an accepted token.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<MappedIdentity>,
+    pub identity: Option<Verified>,
     /// Why the token was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Error>,
 }
 
 impl Checklist {
-    /// The checklist of a verification's outcome.
-    pub fn from_result(result: Result<MappedIdentity, Error>) -> Self {
+    /// The checklist of a verification's outcome: the steps before the
+    /// failing one `ok`, the failing one `fail` with its message and hint,
+    /// the later ones `skipped`. A dry run: verifying records no `jti` and
+    /// creates no user.
+    ///
+    /// ```
+    /// use jwt_sso::{Checklist, JwtConfig, Verifier};
+    ///
+    /// let verifier = Verifier::new(JwtConfig::from_json_str(r#"{
+    ///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
+    ///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
+    ///     "expiration_time": 3600, "claims": {"user_id": "sub"}
+    /// }"#)?.validate()?);
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let list = Checklist::from_result(rt.block_on(verifier.verify("not.a.token")));
+    /// assert!(!list.ok);
+    /// assert_eq!(list.failed_step().unwrap().step, 3);
+    /// assert_eq!(list.to_json()["steps"][3]["status"], "skipped");
+    /// # Ok::<(), jwt_sso::Error>(())
+    /// ```
+    pub fn from_result(result: Result<Verified, Error>) -> Self {
         let failed = result.as_ref().err().map(step_of);
         let steps = STEPS
             .iter()
@@ -254,56 +261,6 @@ impl Checklist {
     }
 }
 
-/// Checks `token` with `verifier`, at `now` (seconds since 1970) or the
-/// verifier's clock, and reports every step.
-///
-/// A dry run: it never records a `jti` and creates no user (the verifier
-/// does neither). With the cargo feature `remote`, remote keys are fetched
-/// as a login would fetch them ([`Verifier::verify_async`]).
-///
-/// ```
-/// use jwt_sso::{JwtConfig, Verifier, checklist};
-///
-/// let verifier = Verifier::new(JwtConfig::from_json_str(r#"{
-///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
-///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
-///     "expiration_time": 3600, "claims": {"user_id": "sub"}
-/// }"#)?)?;
-/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-/// let list = rt.block_on(checklist::check(&verifier, "not.a.token", Some(1_767_225_600)));
-/// assert!(!list.ok);
-/// assert_eq!(list.failed_step().unwrap().step, 3);
-/// assert_eq!(list.to_json()["steps"][3]["status"], "skipped");
-/// # Ok::<(), jwt_sso::Error>(())
-/// ```
-pub async fn check(verifier: &Verifier, token: &str, now: Option<i64>) -> Checklist {
-    Checklist::from_result(verify(verifier, token, now).await)
-}
-
-#[cfg(feature = "remote")]
-async fn verify(
-    verifier: &Verifier,
-    token: &str,
-    now: Option<i64>,
-) -> Result<MappedIdentity, Error> {
-    match now {
-        Some(now) => verifier.verify_at_async(token, now).await,
-        None => verifier.verify_async(token).await,
-    }
-}
-
-#[cfg(not(feature = "remote"))]
-async fn verify(
-    verifier: &Verifier,
-    token: &str,
-    now: Option<i64>,
-) -> Result<MappedIdentity, Error> {
-    match now {
-        Some(now) => verifier.verify_at(token, now),
-        None => verifier.verify(token),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,19 +305,19 @@ mod tests {
         let exp = Error::invalid_claim("exp", "a number", "a string");
         let mapped = Error::invalid_claim("department", "a string", "an array");
         assert_eq!((step_of(&exp), step_of(&mapped)), (9, 14));
-        let jti = Error::MissingJti {
+        let jti = Error::Token(TokenError::MissingJti {
             state: "absent".into(),
             present: vec![],
-        };
+        });
         assert_eq!(step_of(&jti), 15);
     }
 
     #[test]
     fn a_failure_marks_earlier_steps_ok_and_later_ones_skipped() {
-        let list = Checklist::from_result(Err(Error::IssuerMismatch {
+        let list = Checklist::from_result(Err(Error::Token(TokenError::IssuerMismatch {
             expected: "a".into(),
             found: Some("b".into()),
-        }));
+        })));
         let statuses: Vec<StepStatus> = list.steps.iter().map(|s| s.status).collect();
         assert!(statuses[..11].iter().all(|s| *s == StepStatus::Ok));
         assert_eq!(statuses[11], StepStatus::Fail);

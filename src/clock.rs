@@ -1,42 +1,82 @@
 //! Where "now" comes from.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
-/// A source of the current time, in whole seconds since 1970 (UTC).
+use crate::unix_time::UnixTime;
+
+/// A source of the current time.
 ///
-/// The verifier asks its clock once per token. Tests and tools inject a
-/// [`FixedClock`]; hosts normally use the default [`SystemClock`].
+/// One clock gives "now" to everything that reads the time: the token's time
+/// rules, the remote key cache's freshness, sessions, used `jti`s and the
+/// administrator's `last_modified` stamps. Hosts use the default
+/// [`SystemClock`]; tests and tools use a [`ManualClock`].
 ///
 /// ```
-/// use jwt_sso::{Clock, FixedClock};
+/// use std::time::Duration;
+/// use jwt_sso::{Clock, ManualClock, UnixTime};
 ///
-/// let clock = FixedClock(1_767_225_600);
-/// assert_eq!(clock.now(), 1_767_225_600);
+/// let clock = ManualClock::new(UnixTime::from_secs(1_767_225_600));
+/// let shared = clock.clone(); // clones share one time
+/// clock.advance(Duration::from_secs(30));
+/// assert_eq!(shared.now(), UnixTime::from_secs(1_767_225_630));
 /// ```
 pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// Seconds since 1970-01-01T00:00:00Z.
-    fn now(&self) -> i64;
+    /// The current time.
+    fn now(&self) -> UnixTime;
 }
 
-/// The system clock.
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> UnixTime {
+        (**self).now()
+    }
+}
+
+/// The system clock ([`UnixTime::now`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-        }
+    fn now(&self) -> UnixTime {
+        UnixTime::now()
     }
 }
 
-/// A clock stopped at a given second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FixedClock(pub i64);
+/// A clock that moves only when told to: [`set`](ManualClock::set) or
+/// [`advance`](ManualClock::advance). Clones share one time, so a test keeps
+/// a clone and moves it while the registry, the sessions and the key caches
+/// hold others.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    secs: Arc<AtomicI64>,
+}
 
-impl Clock for FixedClock {
-    fn now(&self) -> i64 {
-        self.0
+impl ManualClock {
+    /// A clock stopped at `at`.
+    pub fn new(at: UnixTime) -> Self {
+        ManualClock {
+            secs: Arc::new(AtomicI64::new(at.as_secs())),
+        }
+    }
+
+    /// Sets the time to `at` (also backwards).
+    pub fn set(&self, at: UnixTime) {
+        self.secs.store(at.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `by` (whole seconds, saturating).
+    pub fn advance(&self, by: Duration) {
+        let _ = self
+            .secs
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |secs| {
+                Some(UnixTime::from_secs(secs).saturating_add(by).as_secs())
+            });
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_secs(self.secs.load(Ordering::SeqCst))
     }
 }

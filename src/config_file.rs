@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use crate::admin::AdminError;
 use crate::config::JwtConfig;
-use crate::error::Error;
 use crate::store::{ConfigChange, ConfigStore, StoreError};
 
 /// The registry file as a [`ConfigStore`] (CONTRACT section 7: "the
@@ -19,7 +19,7 @@ use crate::store::{ConfigChange, ConfigStore, StoreError};
 ///   registry with [`crate::Registry::from_configs`]).
 /// - [`apply`](ConfigStore::apply) re-reads the file, checks the change
 ///   against what it holds (a taken name, or a stored version other than the
-///   expected one, is [`StoreError::Conflict`]), then writes the whole set:
+///   expected one, is [`StoreError::conflict()`]), then writes the whole set:
 ///   a temporary file in the same directory (mode `0600`: it may hold
 ///   secrets), `fsync`, `rename` over the file, `fsync` of the directory. A
 ///   failure at any point leaves the file as it was.
@@ -61,7 +61,7 @@ impl ConfigFile {
 
     fn read(&self) -> Result<Vec<JwtConfig>, StoreError> {
         let text = fs::read_to_string(&self.path).map_err(|source| {
-            StoreError::failed(Error::Io {
+            StoreError::failed(AdminError::Io {
                 action: "read",
                 path: self.path.display().to_string(),
                 source,
@@ -80,7 +80,7 @@ impl ConfigFile {
         match change {
             ConfigChange::Create(config) => {
                 if find(&config.name).is_some() {
-                    return Err(StoreError::Conflict);
+                    return Err(StoreError::conflict());
                 }
             }
             ConfigChange::Update {
@@ -90,16 +90,16 @@ impl ConfigFile {
             } => {
                 match find(name) {
                     Some(old) if old.version() == expected_version => {}
-                    _ => return Err(StoreError::Conflict),
+                    _ => return Err(StoreError::conflict()),
                 }
                 if config.name.to_lowercase() != name.to_lowercase() && find(&config.name).is_some()
                 {
-                    return Err(StoreError::Conflict);
+                    return Err(StoreError::conflict());
                 }
             }
             ConfigChange::Delete { name } => {
                 if find(name).is_none() {
-                    return Err(StoreError::Conflict);
+                    return Err(StoreError::conflict());
                 }
             }
         }
@@ -108,7 +108,7 @@ impl ConfigFile {
         let mut text = serde_json::to_string_pretty(&sorted).map_err(StoreError::failed)?;
         text.push('\n');
         write_atomically(&self.path, text.as_bytes()).map_err(|source| {
-            StoreError::failed(Error::Io {
+            StoreError::failed(AdminError::Io {
                 action: "write",
                 path: self.path.display().to_string(),
                 source,
@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(r.unwrap(), 2);
         let taken = config("erp");
         let r = block_on(store.apply(ConfigChange::Create(&taken), &[erp.clone(), taken.clone()]));
-        assert!(matches!(r, Err(StoreError::Conflict)));
+        assert!(r.is_err_and(|e| e.is_conflict()));
 
         let mut changed = erp.clone();
         changed.leeway = 5;
@@ -225,7 +225,7 @@ mod tests {
             config: &changed,
         };
         let r = block_on(store.apply(stale, std::slice::from_ref(&changed)));
-        assert!(matches!(r, Err(StoreError::Conflict)));
+        assert!(r.is_err_and(|e| e.is_conflict()));
         let version = erp.version();
         let current = ConfigChange::Update {
             name: "erp",
@@ -253,7 +253,7 @@ mod tests {
         let r = block_on(store.apply(ConfigChange::Delete { name: "ERP" }, &[]));
         assert_eq!(r.unwrap(), 4);
         let r = block_on(store.apply(ConfigChange::Delete { name: "ERP" }, &[]));
-        assert!(matches!(r, Err(StoreError::Conflict)));
+        assert!(r.is_err_and(|e| e.is_conflict()));
         let _ = fs::remove_dir_all(&dir);
     }
 }

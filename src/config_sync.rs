@@ -8,17 +8,11 @@ use std::sync::Arc;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::admin::AdminError;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 use crate::error::escape_controls;
 use crate::registry::Registry;
 use crate::store::{ConfigStore, StoreError};
-
-/// The default time between two polls of the store's revision: 1 second,
-/// so a change made on one instance is in force on every other within about
-/// one second (the contract allows 5).
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
-pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What one [`ConfigSync::poll`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +55,7 @@ pub enum SyncError {
         /// The refused revision.
         revision: u64,
         /// Why the registry refused it (`config`, `duplicate_name`, …).
-        error: Error,
+        error: AdminError,
     },
 }
 
@@ -81,8 +75,7 @@ impl fmt::Display for SyncError {
 impl std::error::Error for SyncError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            SyncError::Store(StoreError::Failed(e)) => Some(&**e),
-            SyncError::Store(_) => None,
+            SyncError::Store(e) => std::error::Error::source(e),
             SyncError::Rejected { error, .. } => Some(error),
         }
     }
@@ -279,7 +272,7 @@ fn log_outcome(outcome: &Result<SyncOutcome, SyncError>, failing: &mut bool) {
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
 impl<S: ConfigStore + 'static> ConfigSync<S> {
     /// Starts a tokio task that [`poll`](ConfigSync::poll)s every `every`
-    /// ([`DEFAULT_SYNC_INTERVAL`] is 1 s; at least 10 ms), logging failures
+    /// (e.g. 1 s, as `login_server` does; at least 10 ms), logging failures
     /// (target `jwt_sso`: a store failure once at WARN until it recovers, a
     /// refused set at ERROR) and retrying on the next tick. The first poll
     /// runs at once. The task stops when the returned [`ConfigSyncTask`] is

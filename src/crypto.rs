@@ -14,8 +14,10 @@ compile_error!(
 
 use jsonwebtoken::crypto::CryptoProvider;
 
-/// The provider every signature of jwt-sso goes through.
+/// The provider every signature of jwt-sso goes through (`mint`'s; the
+/// verifier calls aws-lc-rs itself).
 #[cfg(feature = "aws-lc")]
+#[cfg_attr(not(feature = "mint"), allow(dead_code))]
 pub(crate) fn provider() -> &'static CryptoProvider {
     &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
 }
@@ -24,13 +26,4 @@ pub(crate) fn provider() -> &'static CryptoProvider {
 #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc")))]
 pub(crate) fn provider() -> &'static CryptoProvider {
     &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
-}
-
-/// The name of the backend in use: `"aws-lc"` or `"rust-crypto"`.
-pub fn backend_name() -> &'static str {
-    if cfg!(feature = "aws-lc") {
-        "aws-lc"
-    } else {
-        "rust-crypto"
-    }
 }

@@ -1,264 +1,207 @@
-//! The one public error type, its stable kinds and the administrator's hints.
+//! The errors of the library by layer, their one flat [`ErrorKind`] and the
+//! administrator's hints.
+//!
+//! [`Error`] is what verification and the login flow return: a rejected
+//! token ([`TokenError`]), an invalid configuration ([`ConfigError`]),
+//! unreachable remote keys ([`KeyFetchError`]), a refused login
+//! ([`LoginError`]) or a failing store ([`StoreError`]). Administrators'
+//! answers live in [`AdminError`](crate::AdminError); HTTP statuses and the
+//! sentences a client sees live in the axum module.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::store::StoreError;
 use crate::time_fmt::rfc3339;
+use crate::unix_time::UnixTime;
 
-/// One row per kind: its stable name, HTTP status, the administrator's hint
-/// and the public sentence. In the order of [`ErrorKind::ALL`] (and of the
-/// enum's declaration), so a kind's row is `KINDS[kind as usize]`.
+/// One row per kind: its stable name and the administrator's hint. In the
+/// order of [`ErrorKind::ALL`] (and of the enum's declaration), so a kind's
+/// row is `KINDS[kind as usize]`.
 struct KindInfo {
     kind: ErrorKind,
     name: &'static str,
-    status: u16,
     hint: &'static str,
-    public: &'static str,
 }
 
 const KINDS: [KindInfo; 34] = [
     KindInfo {
         kind: ErrorKind::Disabled,
         name: "disabled",
-        status: 401,
         hint: "Enable the JWT configuration, or send the token to a configuration that is enabled.",
-        public: "This login method is disabled.",
     },
     KindInfo {
         kind: ErrorKind::TokenTooLarge,
         name: "token_too_large",
-        status: 401,
         hint: "Check that the whole token and nothing else is sent; if the identity provider really issues larger tokens, raise max_token_bytes.",
-        public: "The token is too large.",
     },
     KindInfo {
         kind: ErrorKind::Malformed,
         name: "malformed",
-        status: 401,
         hint: "Check that the sender passes the compact JWT unchanged (three base64url parts, no padding, no quotes or whitespace) and that its header and payload are JSON objects without repeated members.",
-        public: "The token is malformed.",
     },
     KindInfo {
         kind: ErrorKind::AlgorithmNotAllowed,
         name: "algorithm_not_allowed",
-        status: 401,
         hint: "Check the algorithm: the token's `alg` must be one of the configuration's `algorithms`. Either sign with an allowed algorithm or add the token's algorithm (never `none`) if the key supports it.",
-        public: "The token's signature algorithm is not allowed.",
     },
     KindInfo {
         kind: ErrorKind::CriticalHeader,
         name: "critical_header",
-        status: 401,
         hint: "The sender uses JWS extensions (`crit`) that are not supported; configure it to sign plain JWTs without `crit`.",
-        public: "The token uses unsupported header extensions.",
     },
     KindInfo {
         kind: ErrorKind::KeyNotFound,
         name: "key_not_found",
-        status: 401,
         hint: "Check the public key: the key set has no usable key for the token's `kid` and `alg`. Make sure the identity provider's current signing key is in the key set (or that the key set URL is the right one).",
-        public: "No key is known for the token's signature.",
     },
     KindInfo {
         kind: ErrorKind::InvalidSignature,
         name: "invalid_signature",
-        status: 401,
         hint: "Check the secret or public key: it must be the exact counterpart of the key the sender signs with (same secret bytes, or the public half of its private key), and the sender must not alter the token after signing.",
-        public: "The token's signature is invalid.",
     },
     KindInfo {
         kind: ErrorKind::InvalidClaim,
         name: "invalid_claim",
-        status: 401,
         hint: "Check the claim types the sender puts in the token: exp/nbf/iat must be numbers, iss a string, aud a string or array of strings, and mapped claims must have types they can be mapped from.",
-        public: "The token has an invalid claim.",
     },
     KindInfo {
         kind: ErrorKind::MissingExp,
         name: "missing_exp",
-        status: 401,
         hint: "Check the expiration time: the sender must put an `exp` claim (seconds since 1970) in every token.",
-        public: "The token has no expiration time.",
     },
     KindInfo {
         kind: ErrorKind::Expired,
         name: "expired",
-        status: 401,
         hint: "Check the expiration time and the clock: the token has expired. Make the sender issue fresh tokens, and make sure both servers' clocks are synchronised (NTP).",
-        public: "The token has expired.",
     },
     KindInfo {
         kind: ErrorKind::NotYetValid,
         name: "not_yet_valid",
-        status: 401,
         hint: "Check the clock: the token is not valid yet (`nbf`). Synchronise both servers' clocks (NTP) or raise the leeway.",
-        public: "The token is not valid yet.",
     },
     KindInfo {
         kind: ErrorKind::IssuedInFuture,
         name: "issued_in_future",
-        status: 401,
         hint: "Check the clock: the token claims to be issued in the future (`iat`). Synchronise both servers' clocks (NTP) or raise the leeway.",
-        public: "The token is issued in the future.",
     },
     KindInfo {
         kind: ErrorKind::MaxAgeExceeded,
         name: "max_age_exceeded",
-        status: 401,
         hint: "Check the expiration time: the token is older or lives longer than the configuration's expiration_time allows. Issue shorter-lived tokens or raise expiration_time.",
-        public: "The token is valid for longer than allowed.",
     },
     KindInfo {
         kind: ErrorKind::IssuerMismatch,
         name: "issuer_mismatch",
-        status: 401,
         hint: "Check the issuer: the configuration's `issuer` must equal the token's `iss` exactly (case and trailing slash included).",
-        public: "The token's issuer is not accepted.",
     },
     KindInfo {
         kind: ErrorKind::AudienceMismatch,
         name: "audience_mismatch",
-        status: 401,
         hint: "Check the audience: the configuration's `audience` must appear exactly in the token's `aud`.",
-        public: "The token is not meant for this server.",
     },
     KindInfo {
         kind: ErrorKind::MissingUserId,
         name: "missing_user_id",
-        status: 401,
         hint: "Check the username field mapping: `claims.user_id` must name a claim that every token carries with a non-empty value.",
-        public: "The token does not name a user.",
     },
     KindInfo {
         kind: ErrorKind::MissingJti,
         name: "missing_jti",
-        status: 401,
         hint: "The configuration is single_use: make the sender put a unique string `jti` in every token, or turn single_use off.",
-        public: "The token has no token ID.",
     },
     KindInfo {
         kind: ErrorKind::TokenReplayed,
         name: "token_replayed",
-        status: 401,
         hint: "The token was already used to log in and the configuration is single_use: make the sender mint a fresh token (new `jti`) for every login.",
-        public: "The token was already used.",
     },
     KindInfo {
         kind: ErrorKind::UnknownUser,
         name: "unknown_user",
-        status: 403,
         hint: "The configuration does not create users (create_users is false): create the user in the host first, or turn create_users on.",
-        public: "The user is not known here.",
     },
     KindInfo {
         kind: ErrorKind::UserConflict,
         name: "user_conflict",
-        status: 403,
         hint: "The user was created by another configuration: set user_scope to \"shared\" on this configuration if both may log in the same users.",
-        public: "The user belongs to another login method.",
     },
     KindInfo {
         kind: ErrorKind::Unauthorized,
         name: "unauthorized",
-        status: 401,
         hint: "Send the administrator's token as `Authorization: Bearer …`, or sign in with a session whose user has the administrator's role.",
-        public: "Authentication is required.",
     },
     KindInfo {
         kind: ErrorKind::Forbidden,
         name: "forbidden",
-        status: 403,
         hint: "Sign in as a user with the administrator's role (login_server's --admin-role).",
-        public: "Access is denied.",
     },
     KindInfo {
         kind: ErrorKind::VersionConflict,
         name: "version_conflict",
-        status: 412,
         hint: "Someone saved this configuration in the meantime: reload it, apply your change again and save.",
-        public: "The resource was changed by someone else.",
     },
     KindInfo {
         kind: ErrorKind::PreconditionRequired,
         name: "precondition_required",
-        status: 428,
         hint: "Send the configuration's current version (its ETag) in `If-Match`, so that a concurrent change is not overwritten.",
-        public: "The request must be conditional (If-Match).",
     },
     KindInfo {
         kind: ErrorKind::ConfirmationRequired,
         name: "confirmation_required",
-        status: 400,
         hint: "Confirm the delete by passing the configuration's name as `confirm`.",
-        public: "The request must be confirmed.",
     },
     KindInfo {
         kind: ErrorKind::KeyFetch,
         name: "key_fetch",
-        status: 503,
         hint: "Check that the key set URL or issuer is right and reachable from this server, and that it serves a JSON Web Key Set.",
-        public: "The login cannot be checked right now; try again later.",
     },
     KindInfo {
         kind: ErrorKind::Config,
         name: "config",
-        status: 400,
         hint: "Correct the configuration as the message says, then load it again.",
-        public: "The configuration is invalid.",
     },
     KindInfo {
         kind: ErrorKind::Store,
         name: "store",
-        status: 503,
         hint: "Check the user store (database) that the host application uses.",
-        public: "The login cannot be completed right now; try again later.",
     },
     KindInfo {
         kind: ErrorKind::DuplicateName,
         name: "duplicate_name",
-        status: 409,
         hint: "Choose another name (names are compared without regard to case), or update the existing configuration instead.",
-        public: "The name is already taken.",
     },
     KindInfo {
         kind: ErrorKind::UnknownConfig,
         name: "unknown_config",
-        status: 404,
         hint: "Check the configuration name against the list of configurations (names are compared without regard to case).",
-        public: "No such configuration.",
     },
     KindInfo {
         kind: ErrorKind::NoMatchingConfig,
         name: "no_matching_config",
-        status: 401,
         hint: "Check the issuer: add or enable a configuration whose `issuer` equals the token's `iss` exactly, or make the sender put that issuer in `iss`.",
-        public: "No login method accepts this token.",
     },
     KindInfo {
         kind: ErrorKind::AmbiguousConfig,
         name: "ambiguous_config",
-        status: 401,
         hint: "Check the issuer: give each enabled configuration its own `issuer`, or disable the configurations that should not accept these tokens.",
-        public: "More than one login method matches this token.",
     },
     KindInfo {
         kind: ErrorKind::BadRequest,
         name: "bad_request",
-        status: 400,
         hint: "Send the token as the login request expects: the compact JWT alone, in the field or parameter the message names.",
-        public: "The request is malformed.",
     },
     KindInfo {
         kind: ErrorKind::Io,
         name: "io",
-        status: 500,
         hint: "Check that the file exists and that this process may read it (or, when saving, write it and its directory).",
-        public: "An internal error occurred.",
     },
 ];
 
-/// The stable, machine-readable kind of an [`Error`] (CONTRACT section 2).
+/// The stable, machine-readable kind of an error (CONTRACT sections 2, 6, 7
+/// and 9): of an [`Error`], of an [`AdminError`](crate::AdminError), and of
+/// the HTTP layer's errors (`bad_request`, `unauthorized`).
 ///
 /// [`ErrorKind::as_str`] gives the snake_case name that logs, JSON output and
 /// the conformance suite use; those names never change.
@@ -357,30 +300,6 @@ impl ErrorKind {
     pub fn hint(self) -> &'static str {
         self.info().hint
     }
-}
-
-impl ErrorKind {
-    /// The HTTP status a host answers with for this kind (CONTRACT sections 6
-    /// and 7): `401` for every rejected token (with `WWW-Authenticate:
-    /// Bearer`), `403` for a login the host's policies refuse, `503` when the
-    /// host cannot decide now (keys or store unreachable), `400` for a
-    /// malformed request.
-    pub fn http_status(self) -> u16 {
-        self.info().status
-    }
-
-    /// Whether a response with this kind carries `WWW-Authenticate: Bearer`
-    /// (every `401` does).
-    pub fn is_authentication_failure(self) -> bool {
-        self.http_status() == 401
-    }
-
-    /// A short fixed sentence for clients: it never holds a value from the
-    /// configuration, the key set or the token (CONTRACT section 6). The full
-    /// message and hint are for logs and the administrator.
-    pub fn public_message(self) -> &'static str {
-        self.info().public
-    }
 
     fn info(self) -> &'static KindInfo {
         &KINDS[self as usize]
@@ -393,7 +312,7 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// Which part of a compact JWS a [`Error::Malformed`] is about.
+/// Which part of a compact JWS a [`TokenError::Malformed`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenPart {
@@ -418,401 +337,70 @@ impl fmt::Display for TokenPart {
     }
 }
 
-/// Why `max_age_exceeded` was reported.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub enum MaxAge {
-    /// `now > iat + expiration_time + leeway`.
-    TooOld {
-        /// The token's `iat`.
-        iat: f64,
-    },
-    /// No `iat`, and `exp - now > expiration_time + leeway`.
-    LivesTooLong {
-        /// The token's `exp`.
-        exp: f64,
-    },
-}
-
-/// Every failure of jwt-sso: a rejected token, an invalid configuration, an
-/// unreachable key server or a failing user store.
+/// Every failure of jwt-sso's verification and login flow, by layer.
 ///
 /// - [`Error::kind`] is stable and machine-readable (CONTRACT section 2);
-/// - `Display` names the values involved (expected vs found, times as RFC 3339);
-/// - [`Error::hint`] tells the administrator what to change.
+/// - `Display` names the values involved (expected vs found, times as RFC
+///   3339), lower-case, and never repeats its source;
+/// - [`Error::hint`] tells the administrator what to change;
+/// - `source()` chains a store's own error.
 ///
 /// No variant ever holds the token or a secret.
 ///
 /// ```
-/// use jwt_sso::{ErrorKind, JwtConfig, Verifier};
+/// use jwt_sso::{Error, ErrorKind, JwtConfig, TokenError, Verifier};
 ///
 /// let config = JwtConfig::from_json_str(r#"{
 ///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
 ///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
 ///     "expiration_time": 3600, "claims": {"user_id": "sub"}
-/// }"#).unwrap();
-/// let verifier = Verifier::new(config).unwrap();
-/// let err = verifier.verify("not-a-token").unwrap_err();
+/// }"#)?.validate()?;
+/// let verifier = Verifier::new(config);
+/// let err = verifier.verify_cached("not-a-token").unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::Malformed);
 /// assert_eq!(err.kind().as_str(), "malformed");
+/// assert!(matches!(err, Error::Token(TokenError::Malformed { .. })));
 /// assert!(!err.hint().is_empty());
+/// # Ok::<(), jwt_sso::Error>(())
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The configuration is switched off.
-    #[error("configuration `{config}` is disabled")]
-    Disabled {
-        /// The configuration's name.
-        config: String,
-    },
-    /// The token is longer than `max_token_bytes`.
-    #[error("token is {size} bytes long, more than max_token_bytes = {max}")]
-    TokenTooLarge {
-        /// The token's length in bytes.
-        size: usize,
-        /// The configured maximum.
-        max: usize,
-    },
-    /// The token is not well-formed.
-    #[error("malformed {part}: {reason}")]
-    Malformed {
-        /// Which part is malformed.
-        part: TokenPart,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The header `alg` is missing, not a string, or not allowed.
-    #[error("{}", alg_message(found.as_deref(), allowed))]
-    AlgorithmNotAllowed {
-        /// The header's `alg` as text (`None` when missing; a JSON rendering when not a string).
-        found: Option<String>,
-        /// The configuration's allowlist.
-        allowed: Vec<String>,
-    },
-    /// The header carries `crit`.
-    #[error(
-        "header has a `crit` member ({}); no JWS extensions are supported",
-        escape_controls(crit)
-    )]
-    CriticalHeader {
-        /// The `crit` value as JSON text.
-        crit: String,
-    },
-    /// No candidate key for the token.
-    #[error("{}", key_not_found_message(kid.as_deref(), alg, *candidates, available))]
-    KeyNotFound {
-        /// The token's `kid`, if any.
-        kid: Option<String>,
-        /// The token's algorithm.
-        alg: String,
-        /// How many keys fit the algorithm (relevant when `kid` is absent).
-        candidates: usize,
-        /// The `kid`s of the keys that fit the algorithm.
-        available: Vec<String>,
-    },
-    /// The signature does not verify.
-    #[error("signature does not verify with {key} for {alg}")]
-    InvalidSignature {
-        /// The token's algorithm.
-        alg: String,
-        /// A description of the key that was tried (never the key material).
-        key: String,
-    },
-    /// A claim has the wrong type.
-    #[error("claim `{claim}` is {}, expected {expected}", escape_controls(found))]
-    InvalidClaim {
-        /// The claim name (or JSON Pointer).
-        claim: String,
-        /// What it should be.
-        expected: String,
-        /// What it is (a JSON type, or the offending value for mapped claims).
-        found: String,
-    },
-    /// The token has no `exp`.
-    #[error("token has no `exp` claim; claims present: {}", list(present))]
-    MissingExp {
-        /// The names of the claims the token has.
-        present: Vec<String>,
-    },
-    /// `exp` has passed.
-    #[error("token expired at {} (exp = {exp}); now is {} (leeway {leeway} s)", rfc3339(*exp), rfc3339(*now as f64))]
-    Expired {
-        /// The token's `exp`.
-        exp: f64,
-        /// The verifier's clock.
-        now: i64,
-        /// The configured leeway.
-        leeway: u64,
-    },
-    /// `nbf` is in the future.
-    #[error("token is not valid before {} (nbf = {nbf}); now is {} (leeway {leeway} s)", rfc3339(*nbf), rfc3339(*now as f64))]
-    NotYetValid {
-        /// The token's `nbf`.
-        nbf: f64,
-        /// The verifier's clock.
-        now: i64,
-        /// The configured leeway.
-        leeway: u64,
-    },
-    /// `iat` is in the future.
-    #[error("token is issued in the future at {} (iat = {iat}); now is {} (leeway {leeway} s)", rfc3339(*iat), rfc3339(*now as f64))]
-    IssuedInFuture {
-        /// The token's `iat`.
-        iat: f64,
-        /// The verifier's clock.
-        now: i64,
-        /// The configured leeway.
-        leeway: u64,
-    },
-    /// The token is too old or lives too long.
-    #[error("{}", max_age_message(reason, *now, *expiration_time, *leeway))]
-    MaxAgeExceeded {
-        /// Which rule was broken.
-        reason: MaxAge,
-        /// The verifier's clock.
-        now: i64,
-        /// The configured `expiration_time`.
-        expiration_time: u64,
-        /// The configured leeway.
-        leeway: u64,
-    },
-    /// `iss` differs.
-    #[error("issuer mismatch: expected `{expected}`, found {}", found.as_deref().map_or_else(|| "no `iss` claim".to_owned(), |f| format!("`{}`", escape_controls(f))))]
-    IssuerMismatch {
-        /// The configured issuer.
-        expected: String,
-        /// The token's `iss`.
-        found: Option<String>,
-    },
-    /// `aud` lacks the audience.
-    #[error("audience mismatch: expected `{expected}`, found {}", found.as_ref().map_or_else(|| "no `aud` claim".to_owned(), |f| format!("[{}]", list(f))))]
-    AudienceMismatch {
-        /// The configured audience.
-        expected: String,
-        /// The token's `aud` values.
-        found: Option<Vec<String>>,
-    },
-    /// The user-ID claim is absent, null or empty.
-    #[error(
-        "user ID claim `{claim}` is {state}; claims present: {}",
-        list(present)
-    )]
-    MissingUserId {
-        /// The configured user-ID claim.
-        claim: String,
-        /// `"absent"`, `"null"` or `"empty"`.
-        state: &'static str,
-        /// The names of the claims the token has.
-        present: Vec<String>,
-    },
-    /// `single_use` is on and the token has no usable `jti`.
-    #[error(
-        "configuration is single_use but `jti` is {state}; claims present: {}",
-        list(present)
-    )]
-    MissingJti {
-        /// `"absent"`, `"empty"` or the JSON type found, e.g. `"a number"`.
-        state: String,
-        /// The names of the claims the token has.
-        present: Vec<String>,
-    },
-    /// The (`iss`, `jti`) of a `single_use` configuration was already accepted.
-    #[error("token `jti` {} (issuer {}) was already used to log in through configuration `{config}`", quoted(jti), iss.as_deref().map_or_else(|| "none".to_owned(), quoted))]
-    TokenReplayed {
-        /// The configuration's name.
-        config: String,
-        /// The token's `iss`, if any.
-        iss: Option<String>,
-        /// The token's `jti`.
-        jti: String,
-    },
-    /// `create_users` is off and the user does not exist.
-    #[error(
-        "user {} does not exist and configuration `{config}` does not create users (create_users = false)",
-        quoted(user_id)
-    )]
-    UnknownUser {
-        /// The configuration's name.
-        config: String,
-        /// The user ID of the identity.
-        user_id: String,
-    },
-    /// The user belongs to another configuration.
-    #[error(
-        "user {} was created by configuration `{owner}`, and configuration `{config}` may log in only its own users (user_scope = \"own\")",
-        quoted(user_id)
-    )]
-    UserConflict {
-        /// The configuration that tried to log the user in.
-        config: String,
-        /// The user ID of the identity.
-        user_id: String,
-        /// The configuration that created the user.
-        owner: String,
-        /// The administrator's next step, naming the owner.
-        fix: String,
-    },
-    /// No or a bad credential for an administrator's endpoint.
-    #[error("{problem}")]
-    Unauthorized {
-        /// What is wrong with the credential (never the credential itself).
-        problem: String,
-    },
-    /// A session without the administrator's role.
-    #[error("{problem}")]
-    Forbidden {
-        /// Why access is refused.
-        problem: String,
-    },
-    /// A conditional update named a stale version.
-    #[error(
-        "configuration `{config}` was changed by someone else (expected version {expected}, current version {current})"
-    )]
-    VersionConflict {
-        /// The configuration's name.
-        config: String,
-        /// The version the change was based on.
-        expected: String,
-        /// The current version.
-        current: String,
-    },
-    /// A change without `If-Match`.
-    #[error("changing configuration `{config}` needs its current version in `If-Match`")]
-    PreconditionRequired {
-        /// The configuration's name.
-        config: String,
-    },
-    /// A delete without the right confirmation.
-    #[error("deleting configuration `{config}` needs `confirm` set to its name")]
-    ConfirmationRequired {
-        /// The configuration's name.
-        config: String,
-    },
-    /// Remote keys could not be fetched and no cached keys apply.
-    #[error("could not fetch keys from {url}: {reason}")]
-    KeyFetch {
-        /// The URL that was fetched.
-        url: String,
-        /// What went wrong.
-        reason: String,
-    },
+    /// The token is refused by a step of CONTRACT section 2.
+    #[error(transparent)]
+    Token(#[from] TokenError),
     /// The configuration is invalid.
-    #[error("invalid configuration: {field}: {problem}")]
-    Config {
-        /// The field at fault, e.g. `key_source.public_key_pem`.
-        field: String,
-        /// What is wrong.
-        problem: String,
-        /// How to fix it.
-        fix: String,
-    },
-    /// The host's user store failed.
-    #[error("user store failed while {action}")]
-    Store {
-        /// What the login flow was doing.
-        action: String,
-        /// The store's own error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// A registry already holds a configuration of that name.
-    #[error("{}", duplicate_message(name, existing))]
-    DuplicateName {
-        /// The name that was given.
-        name: String,
-        /// The name of the configuration that holds it (it may differ in case).
-        existing: String,
-    },
-    /// A registry holds no configuration of that name.
-    #[error("no configuration is named `{name}`; configurations: {}", list(known))]
-    UnknownConfig {
-        /// The name that was asked for.
-        name: String,
-        /// The names the registry holds, sorted.
-        known: Vec<String>,
-    },
-    /// No enabled configuration matches the token's `iss`.
-    #[error("{}", no_match_message(iss.as_deref(), candidates))]
-    NoMatchingConfig {
-        /// The token's `iss` (`None` when absent or not a string). Nothing
-        /// else of the unverified payload is ever reported.
-        iss: Option<String>,
-        /// The enabled configurations: name and issuer.
-        candidates: Vec<(String, Option<String>)>,
-    },
-    /// Several enabled configurations match the token's `iss`.
-    #[error("token issuer `{iss}` matches {} enabled configurations: {}", candidates.len(), list(candidates))]
-    AmbiguousConfig {
-        /// The token's `iss`.
-        iss: String,
-        /// The names of the matching configurations.
-        candidates: Vec<String>,
-    },
-    /// A request does not carry a token the way the server expects.
-    #[error("{problem}")]
-    BadRequest {
-        /// What is wrong with the request (never the token itself).
-        problem: String,
-    },
-    /// A registry file could not be read or written.
-    #[error("cannot {action} `{path}`")]
-    Io {
-        /// `"read"` or `"write"`.
-        action: &'static str,
-        /// The file.
-        path: String,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Remote keys could not be fetched and no cached keys apply.
+    #[error(transparent)]
+    KeyFetch(#[from] KeyFetchError),
+    /// The login is refused: routing or the configuration's policies.
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    /// A store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl Error {
     /// The stable kind of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Disabled { .. } => ErrorKind::Disabled,
-            Error::TokenTooLarge { .. } => ErrorKind::TokenTooLarge,
-            Error::Malformed { .. } => ErrorKind::Malformed,
-            Error::AlgorithmNotAllowed { .. } => ErrorKind::AlgorithmNotAllowed,
-            Error::CriticalHeader { .. } => ErrorKind::CriticalHeader,
-            Error::KeyNotFound { .. } => ErrorKind::KeyNotFound,
-            Error::InvalidSignature { .. } => ErrorKind::InvalidSignature,
-            Error::InvalidClaim { .. } => ErrorKind::InvalidClaim,
-            Error::MissingExp { .. } => ErrorKind::MissingExp,
-            Error::Expired { .. } => ErrorKind::Expired,
-            Error::NotYetValid { .. } => ErrorKind::NotYetValid,
-            Error::IssuedInFuture { .. } => ErrorKind::IssuedInFuture,
-            Error::MaxAgeExceeded { .. } => ErrorKind::MaxAgeExceeded,
-            Error::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
-            Error::AudienceMismatch { .. } => ErrorKind::AudienceMismatch,
-            Error::MissingUserId { .. } => ErrorKind::MissingUserId,
-            Error::MissingJti { .. } => ErrorKind::MissingJti,
-            Error::TokenReplayed { .. } => ErrorKind::TokenReplayed,
-            Error::UnknownUser { .. } => ErrorKind::UnknownUser,
-            Error::UserConflict { .. } => ErrorKind::UserConflict,
-            Error::Unauthorized { .. } => ErrorKind::Unauthorized,
-            Error::Forbidden { .. } => ErrorKind::Forbidden,
-            Error::VersionConflict { .. } => ErrorKind::VersionConflict,
-            Error::PreconditionRequired { .. } => ErrorKind::PreconditionRequired,
-            Error::ConfirmationRequired { .. } => ErrorKind::ConfirmationRequired,
-            Error::KeyFetch { .. } => ErrorKind::KeyFetch,
-            Error::Config { .. } => ErrorKind::Config,
-            Error::Store { .. } => ErrorKind::Store,
-            Error::DuplicateName { .. } => ErrorKind::DuplicateName,
-            Error::UnknownConfig { .. } => ErrorKind::UnknownConfig,
-            Error::NoMatchingConfig { .. } => ErrorKind::NoMatchingConfig,
-            Error::AmbiguousConfig { .. } => ErrorKind::AmbiguousConfig,
-            Error::BadRequest { .. } => ErrorKind::BadRequest,
-            Error::Io { .. } => ErrorKind::Io,
+            Error::Token(e) => e.kind(),
+            Error::Config(_) => ErrorKind::Config,
+            Error::KeyFetch(_) => ErrorKind::KeyFetch,
+            Error::Login(e) => e.kind(),
+            Error::Store(_) => ErrorKind::Store,
         }
     }
 
-    /// What the administrator should change. Config errors carry their own fix.
+    /// What the administrator should change. Config errors and
+    /// `user_conflict` carry their own fix.
     pub fn hint(&self) -> &str {
         match self {
-            Error::Config { fix, .. } | Error::UserConflict { fix, .. } => fix,
+            Error::Config(e) => e.fix(),
+            Error::Login(LoginError::UserConflict { fix, .. }) => fix,
             other => other.kind().hint(),
         }
     }
@@ -828,42 +416,11 @@ impl Error {
         })
     }
 
-    /// The body a client may see (CONTRACT section 6):
-    /// `{"error": {"kind": …, "message": <fixed sentence>}}`; no value from
-    /// the configuration, the key set or the token.
-    pub fn public_json(&self) -> serde_json::Value {
-        let kind = self.kind();
-        serde_json::json!({"error": {"kind": kind.as_str(), "message": kind.public_message()}})
-    }
-
-    /// The HTTP status for this error ([`ErrorKind::http_status`]).
-    pub fn http_status(&self) -> u16 {
-        self.kind().http_status()
-    }
-
-    pub(crate) fn config(
-        field: impl Into<String>,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        Error::Config {
-            field: field.into(),
-            problem: problem.into(),
-            fix: fix.into(),
-        }
-    }
-
-    pub(crate) fn bad_request(problem: impl Into<String>) -> Self {
-        Error::BadRequest {
-            problem: problem.into(),
-        }
-    }
-
     pub(crate) fn malformed(part: TokenPart, reason: impl Into<String>) -> Self {
-        Error::Malformed {
+        Error::Token(TokenError::Malformed {
             part,
             reason: reason.into(),
-        }
+        })
     }
 
     pub(crate) fn invalid_claim(
@@ -871,11 +428,11 @@ impl Error {
         expected: impl Into<String>,
         found: impl Into<String>,
     ) -> Self {
-        Error::InvalidClaim {
+        Error::Token(TokenError::InvalidClaim {
             claim: claim.to_owned(),
             expected: expected.into(),
             found: found.into(),
-        }
+        })
     }
 }
 
@@ -891,11 +448,405 @@ impl Serialize for Error {
     }
 }
 
+/// A token refused by one of the steps of CONTRACT section 2 (each variant
+/// is one kind, except the two of `max_age_exceeded`'s rule, told apart by
+/// `iat`). Every variant carries the evidence its message names.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The configuration is switched off.
+    #[error("configuration `{config}` is disabled")]
+    #[non_exhaustive]
+    Disabled {
+        /// The configuration's name.
+        config: String,
+    },
+    /// The token is longer than `max_token_bytes`.
+    #[error("token is {size} bytes long, more than max_token_bytes = {max}")]
+    #[non_exhaustive]
+    TokenTooLarge {
+        /// The token's length in bytes.
+        size: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The token is not well-formed.
+    #[error("malformed {part}: {reason}")]
+    #[non_exhaustive]
+    Malformed {
+        /// Which part is malformed.
+        part: TokenPart,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The header `alg` is missing, not a string, or not allowed.
+    #[error("{}", alg_message(found.as_deref(), allowed))]
+    #[non_exhaustive]
+    AlgorithmNotAllowed {
+        /// The header's `alg` as text (`None` when missing; a JSON rendering when not a string).
+        found: Option<String>,
+        /// The configuration's allowlist.
+        allowed: Vec<String>,
+    },
+    /// The header carries `crit`.
+    #[error(
+        "header has a `crit` member ({}); no JWS extensions are supported",
+        escape_controls(crit)
+    )]
+    #[non_exhaustive]
+    CriticalHeader {
+        /// The `crit` value as JSON text.
+        crit: String,
+    },
+    /// No candidate key for the token.
+    #[error("{}", key_not_found_message(kid.as_deref(), alg, *candidates, available))]
+    #[non_exhaustive]
+    KeyNotFound {
+        /// The token's `kid`, if any.
+        kid: Option<String>,
+        /// The token's algorithm.
+        alg: String,
+        /// How many keys fit the algorithm (relevant when `kid` is absent).
+        candidates: usize,
+        /// The `kid`s of the keys that fit the algorithm.
+        available: Vec<String>,
+    },
+    /// The signature does not verify.
+    #[error("signature does not verify with {key} for {alg}")]
+    #[non_exhaustive]
+    InvalidSignature {
+        /// The token's algorithm.
+        alg: String,
+        /// A description of the key that was tried (never the key material).
+        key: String,
+    },
+    /// A claim has the wrong type.
+    #[error("claim `{claim}` is {}, expected {expected}", escape_controls(found))]
+    #[non_exhaustive]
+    InvalidClaim {
+        /// The claim name (or JSON Pointer).
+        claim: String,
+        /// What it should be.
+        expected: String,
+        /// What it is (a JSON type, or the offending value for mapped claims).
+        found: String,
+    },
+    /// The token has no `exp`.
+    #[error("token has no `exp` claim; claims present: {}", list(present))]
+    #[non_exhaustive]
+    MissingExp {
+        /// The names of the claims the token has.
+        present: Vec<String>,
+    },
+    /// `exp` has passed.
+    #[error("token expired at {} (exp = {exp}); now is {now} (leeway {} s)", rfc3339(*exp), leeway.as_secs())]
+    #[non_exhaustive]
+    Expired {
+        /// The token's `exp`.
+        exp: f64,
+        /// The verification's time.
+        now: UnixTime,
+        /// The configured leeway.
+        leeway: Duration,
+    },
+    /// `nbf` is in the future.
+    #[error("token is not valid before {} (nbf = {nbf}); now is {now} (leeway {} s)", rfc3339(*nbf), leeway.as_secs())]
+    #[non_exhaustive]
+    NotYetValid {
+        /// The token's `nbf`.
+        nbf: f64,
+        /// The verification's time.
+        now: UnixTime,
+        /// The configured leeway.
+        leeway: Duration,
+    },
+    /// `iat` is in the future.
+    #[error("token is issued in the future at {} (iat = {iat}); now is {now} (leeway {} s)", rfc3339(*iat), leeway.as_secs())]
+    #[non_exhaustive]
+    IssuedInFuture {
+        /// The token's `iat`.
+        iat: f64,
+        /// The verification's time.
+        now: UnixTime,
+        /// The configured leeway.
+        leeway: Duration,
+    },
+    /// The token is too old (`now > iat + expiration_time + leeway`), or,
+    /// without `iat`, lives too long (`exp - now > expiration_time + leeway`).
+    #[error("{}", max_age_message(*iat, *exp, *now, *expiration_time, *leeway))]
+    #[non_exhaustive]
+    MaxAgeExceeded {
+        /// The token's `iat`: `Some` for the "too old" rule, `None` for
+        /// the "lives too long" rule.
+        iat: Option<f64>,
+        /// The token's `exp`.
+        exp: f64,
+        /// The verification's time.
+        now: UnixTime,
+        /// The configured `expiration_time`.
+        expiration_time: Duration,
+        /// The configured leeway.
+        leeway: Duration,
+    },
+    /// `iss` differs.
+    #[error("issuer mismatch: expected `{expected}`, found {}", found.as_deref().map_or_else(|| "no `iss` claim".to_owned(), |f| format!("`{}`", escape_controls(f))))]
+    #[non_exhaustive]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The token's `iss`.
+        found: Option<String>,
+    },
+    /// `aud` lacks the audience.
+    #[error("audience mismatch: expected `{expected}`, found {}", found.as_ref().map_or_else(|| "no `aud` claim".to_owned(), |f| format!("[{}]", list(f))))]
+    #[non_exhaustive]
+    AudienceMismatch {
+        /// The configured audience.
+        expected: String,
+        /// The token's `aud` values.
+        found: Option<Vec<String>>,
+    },
+    /// The user-ID claim is absent, null or empty.
+    #[error(
+        "user ID claim `{claim}` is {state}; claims present: {}",
+        list(present)
+    )]
+    #[non_exhaustive]
+    MissingUserId {
+        /// The configured user-ID claim.
+        claim: String,
+        /// `"absent"`, `"null"` or `"empty"`.
+        state: &'static str,
+        /// The names of the claims the token has.
+        present: Vec<String>,
+    },
+    /// `single_use` is on and the token has no usable `jti`.
+    #[error(
+        "configuration is single_use but `jti` is {state}; claims present: {}",
+        list(present)
+    )]
+    #[non_exhaustive]
+    MissingJti {
+        /// `"absent"`, `"empty"` or the JSON type found, e.g. `"a number"`.
+        state: String,
+        /// The names of the claims the token has.
+        present: Vec<String>,
+    },
+}
+
+impl TokenError {
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TokenError::Disabled { .. } => ErrorKind::Disabled,
+            TokenError::TokenTooLarge { .. } => ErrorKind::TokenTooLarge,
+            TokenError::Malformed { .. } => ErrorKind::Malformed,
+            TokenError::AlgorithmNotAllowed { .. } => ErrorKind::AlgorithmNotAllowed,
+            TokenError::CriticalHeader { .. } => ErrorKind::CriticalHeader,
+            TokenError::KeyNotFound { .. } => ErrorKind::KeyNotFound,
+            TokenError::InvalidSignature { .. } => ErrorKind::InvalidSignature,
+            TokenError::InvalidClaim { .. } => ErrorKind::InvalidClaim,
+            TokenError::MissingExp { .. } => ErrorKind::MissingExp,
+            TokenError::Expired { .. } => ErrorKind::Expired,
+            TokenError::NotYetValid { .. } => ErrorKind::NotYetValid,
+            TokenError::IssuedInFuture { .. } => ErrorKind::IssuedInFuture,
+            TokenError::MaxAgeExceeded { .. } => ErrorKind::MaxAgeExceeded,
+            TokenError::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
+            TokenError::AudienceMismatch { .. } => ErrorKind::AudienceMismatch,
+            TokenError::MissingUserId { .. } => ErrorKind::MissingUserId,
+            TokenError::MissingJti { .. } => ErrorKind::MissingJti,
+        }
+    }
+}
+
+/// An invalid configuration (kind `config`): the field at fault, what is
+/// wrong and how to fix it, as three values. Never the value of a secret.
+///
+/// ```
+/// use jwt_sso::JwtConfig;
+///
+/// let err = JwtConfig::from_json_str(r#"{
+///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
+///     "key_source": {"type": "static", "secret": "short"},
+///     "expiration_time": 3600, "claims": {"user_id": "sub"}
+/// }"#).unwrap().validate().unwrap_err();
+/// assert_eq!(err.field(), "key_source.secret");
+/// assert!(err.problem().contains("32 bytes"));
+/// assert!(!err.fix().is_empty());
+/// assert!(!err.to_string().contains("short"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {field}: {problem}")]
+pub struct ConfigError {
+    field: String,
+    problem: String,
+    fix: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        ConfigError {
+            field: field.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// The field at fault as a path, e.g. `key_source.secret` or
+    /// `system_prompts[1].slot` (`configuration` for the text as a whole).
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// What is wrong.
+    pub fn problem(&self) -> &str {
+        &self.problem
+    }
+
+    /// How to fix it: the administrator's hint.
+    pub fn fix(&self) -> &str {
+        &self.fix
+    }
+
+    /// The same error about the entry `entry` (0-based) of a list of
+    /// configurations, named `name`.
+    pub(crate) fn in_entry(mut self, entry: usize, name: &str) -> Self {
+        self.field = format!("{} (entry {}, `{name}`)", self.field, entry + 1);
+        self
+    }
+}
+
+/// Remote keys could not be fetched and no cached keys apply (kind
+/// `key_fetch`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("could not fetch keys from {url}: {reason}")]
+pub struct KeyFetchError {
+    url: String,
+    reason: String,
+}
+
+impl KeyFetchError {
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
+    pub(crate) fn new(url: impl Into<String>, reason: impl Into<String>) -> Self {
+        KeyFetchError {
+            url: url.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The URL that was fetched.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// What went wrong.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// A refused login: no configuration takes the token (routing), or a policy
+/// of the configuration that verified it says no.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoginError {
+    /// No enabled configuration matches the token's `iss`.
+    #[error("{}", no_match_message(iss.as_deref(), candidates))]
+    #[non_exhaustive]
+    NoMatchingConfig {
+        /// The token's `iss` (`None` when absent or not a string). Nothing
+        /// else of the unverified payload is ever reported.
+        iss: Option<String>,
+        /// The enabled configurations: name and issuer.
+        candidates: Vec<(String, Option<String>)>,
+    },
+    /// Several enabled configurations match the token's `iss`.
+    #[error("token issuer `{}` matches {} enabled configurations: {}", escape_controls(iss), candidates.len(), list(candidates))]
+    #[non_exhaustive]
+    AmbiguousConfig {
+        /// The token's `iss`.
+        iss: String,
+        /// The names of the matching configurations.
+        candidates: Vec<String>,
+    },
+    /// The token was sent to a configuration by name, and there is none of
+    /// that name.
+    #[error(
+        "no configuration is named `{}`; configurations: {}",
+        escape_controls(name),
+        list(known)
+    )]
+    #[non_exhaustive]
+    UnknownConfig {
+        /// The name that was asked for.
+        name: String,
+        /// The names the registry holds, sorted.
+        known: Vec<String>,
+    },
+    /// The (`iss`, `jti`) of a `single_use` configuration was already accepted.
+    #[error("token `jti` {} (issuer {}) was already used to log in through configuration `{config}`", quoted(jti), iss.as_deref().map_or_else(|| "none".to_owned(), quoted))]
+    #[non_exhaustive]
+    TokenReplayed {
+        /// The configuration's name.
+        config: String,
+        /// The token's `iss`, if any.
+        iss: Option<String>,
+        /// The token's `jti`.
+        jti: String,
+    },
+    /// `create_users` is off and the user does not exist.
+    #[error(
+        "user {} does not exist and configuration `{config}` does not create users (create_users = false)",
+        quoted(user_id)
+    )]
+    #[non_exhaustive]
+    UnknownUser {
+        /// The configuration's name.
+        config: String,
+        /// The user ID of the identity.
+        user_id: String,
+    },
+    /// The user belongs to another configuration.
+    #[error(
+        "user {} was created by configuration `{owner}`, and configuration `{config}` may log in only its own users (user_scope = \"own\")",
+        quoted(user_id)
+    )]
+    #[non_exhaustive]
+    UserConflict {
+        /// The configuration that tried to log the user in.
+        config: String,
+        /// The user ID of the identity.
+        user_id: String,
+        /// The configuration that created the user.
+        owner: String,
+        /// The administrator's next step, naming the owner.
+        fix: String,
+    },
+}
+
+impl LoginError {
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            LoginError::NoMatchingConfig { .. } => ErrorKind::NoMatchingConfig,
+            LoginError::AmbiguousConfig { .. } => ErrorKind::AmbiguousConfig,
+            LoginError::UnknownConfig { .. } => ErrorKind::UnknownConfig,
+            LoginError::TokenReplayed { .. } => ErrorKind::TokenReplayed,
+            LoginError::UnknownUser { .. } => ErrorKind::UnknownUser,
+            LoginError::UserConflict { .. } => ErrorKind::UserConflict,
+        }
+    }
+}
+
 fn quoted(value: &str) -> String {
     format!("`{}`", escape_controls(value))
 }
 
-fn list(items: &[String]) -> String {
+pub(crate) fn list(items: &[String]) -> String {
     if items.is_empty() {
         return "(none)".to_owned();
     }
@@ -906,7 +857,7 @@ fn list(items: &[String]) -> String {
         .join(", ")
 }
 
-fn duplicate_message(name: &str, existing: &str) -> String {
+pub(crate) fn duplicate_message(name: &str, existing: &str) -> String {
     if name == existing {
         format!("a configuration named `{name}` already exists")
     } else {
@@ -990,17 +941,22 @@ fn key_not_found_message(
     }
 }
 
-fn max_age_message(reason: &MaxAge, now: i64, expiration_time: u64, leeway: u64) -> String {
-    match reason {
-        MaxAge::TooOld { iat } => format!(
-            "token issued at {} (iat = {iat}) is older than expiration_time = {expiration_time} s (leeway {leeway} s); now is {}",
-            rfc3339(*iat),
-            rfc3339(now as f64)
+fn max_age_message(
+    iat: Option<f64>,
+    exp: f64,
+    now: UnixTime,
+    expiration_time: Duration,
+    leeway: Duration,
+) -> String {
+    let (e, l) = (expiration_time.as_secs(), leeway.as_secs());
+    match iat {
+        Some(iat) => format!(
+            "token issued at {} (iat = {iat}) is older than expiration_time = {e} s (leeway {l} s); now is {now}",
+            rfc3339(iat),
         ),
-        MaxAge::LivesTooLong { exp } => format!(
-            "token without `iat` expires at {} (exp = {exp}), more than expiration_time = {expiration_time} s (leeway {leeway} s) after now ({})",
-            rfc3339(*exp),
-            rfc3339(now as f64)
+        None => format!(
+            "token without `iat` expires at {} (exp = {exp}), more than expiration_time = {e} s (leeway {l} s) after now ({now})",
+            rfc3339(exp),
         ),
     }
 }
@@ -1070,7 +1026,7 @@ mod tests {
 
     #[test]
     fn the_unverified_iss_is_escaped_in_the_no_match_message() {
-        let forged = Error::NoMatchingConfig {
+        let forged = LoginError::NoMatchingConfig {
             iss: Some("https://x\nWARN jwt_sso: token accepted\u{1b}[31m".into()),
             candidates: vec![("ERP".into(), Some("https://erp".into()))],
         };
@@ -1082,7 +1038,7 @@ mod tests {
 
     #[test]
     fn registry_errors_name_the_candidates() {
-        let none = Error::NoMatchingConfig {
+        let none = LoginError::NoMatchingConfig {
             iss: Some("https://x".into()),
             candidates: vec![
                 ("ERP".into(), Some("https://erp".into())),
@@ -1093,7 +1049,7 @@ mod tests {
             none.to_string(),
             "no enabled configuration has issuer `https://x`; enabled configurations: `ERP` (issuer `https://erp`), `CRM` (no issuer)"
         );
-        let empty = Error::NoMatchingConfig {
+        let empty = LoginError::NoMatchingConfig {
             iss: None,
             candidates: vec![],
         };
@@ -1102,7 +1058,7 @@ mod tests {
             empty.to_string().contains("no configuration is enabled"),
             "{empty}"
         );
-        let two = Error::AmbiguousConfig {
+        let two = LoginError::AmbiguousConfig {
             iss: "https://x".into(),
             candidates: vec!["A".into(), "B".into()],
         };
@@ -1110,13 +1066,10 @@ mod tests {
             two.to_string(),
             "token issuer `https://x` matches 2 enabled configurations: `A`, `B`"
         );
-        let dup = Error::DuplicateName {
-            name: "erp".into(),
-            existing: "ERP".into(),
-        };
+        let dup = crate::AdminError::duplicate("erp", "ERP");
         assert!(dup.to_string().contains("`ERP` already exists"), "{dup}");
         assert_eq!(dup.kind().as_str(), "duplicate_name");
-        let unknown = Error::UnknownConfig {
+        let unknown = LoginError::UnknownConfig {
             name: "X".into(),
             known: vec!["ERP".into()],
         };

@@ -10,29 +10,33 @@ use time::{Date, OffsetDateTime};
 use crate::config::PromptKind;
 use crate::json::type_name;
 
-/// Who logged in: the result of a successful verification.
+/// Who a token names: the claims of CONTRACT section 4 mapped into one
+/// value, by [`ClaimMapper`](crate::ClaimMapper).
+///
+/// A `MappedIdentity` is data: anyone can map claims into one, so the login
+/// flow never takes it. Verification returns a [`Verified`] instead, which
+/// only this crate makes and which derefs to the identity.
 ///
 /// Serialises exactly as CONTRACT section 5 shows:
 ///
 /// ```
-/// # use jwt_sso::{MappedIdentity, PromptKind, PromptValue, SystemPrompt};
-/// // The type grows (it is `#[non_exhaustive]`): build one with `new`, then
-/// // set what the defaults leave empty.
-/// let mut identity = MappedIdentity::new(
-///     "ERP",
-///     "jdoe",
-///     "reader",
-///     time::macros::datetime!(2026-01-01 01:00 UTC),
-/// );
-/// identity.name = Some("Jane Doe".into());
-/// identity.roles = vec!["Viewer".into()];
-/// identity.prompts = vec![SystemPrompt { kind: PromptKind::Numeric, slot: 2, value: PromptValue::Numeric(7.into()) }];
-/// identity.issuer = Some("https://erp.example.com".into());
-/// identity.token_id = Some("a1".into());
-/// identity.issued_at = Some(time::macros::datetime!(2026-01-01 00:00 UTC));
+/// use jwt_sso::{ClaimMapper, JwtConfig};
+///
+/// let config = JwtConfig::from_json_str(r#"{
+///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
+///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
+///     "expiration_time": 3600, "claims": {"user_id": "sub", "name": "name"},
+///     "system_prompts": [{"kind": "numeric", "slot": 2, "claim": "level"}],
+///     "initial_roles": ["Viewer"]
+/// }"#).unwrap();
+/// let claims = serde_json::json!({"sub": "jdoe", "name": "Jane Doe", "level": 7,
+///     "iss": "https://erp.example.com", "jti": "a1", "iat": 1767225600});
+/// let identity = ClaimMapper::new(&config)
+///     .map(claims.as_object().unwrap(), time::macros::datetime!(2026-01-01 01:00 UTC))
+///     .unwrap();
 /// assert_eq!(
 ///     serde_json::to_string(&identity).unwrap(),
-///     r#"{"config":"ERP","user_id":"jdoe","name":"Jane Doe","email":null,"user_type":"reader","roles":["Viewer"],"prompts":[{"kind":"numeric","slot":2,"value":7}],"expires_at":"2026-01-01T01:00:00Z","warnings":[],"issuer":"https://erp.example.com","subject":null,"token_id":"a1","issued_at":"2026-01-01T00:00:00Z"}"#
+///     r#"{"config":"ERP","user_id":"jdoe","name":"Jane Doe","email":null,"user_type":"reader","roles":["Viewer"],"prompts":[{"kind":"numeric","slot":2,"value":7}],"expires_at":"2026-01-01T01:00:00Z","warnings":[],"issuer":"https://erp.example.com","subject":"jdoe","token_id":"a1","issued_at":"2026-01-01T00:00:00Z"}"#
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,31 +76,37 @@ pub struct MappedIdentity {
     pub issued_at: Option<OffsetDateTime>,
 }
 
-impl MappedIdentity {
-    /// An identity for `user_id` of configuration `config`: no name, email,
-    /// roles, prompts, warnings or registered claims yet (set the public
-    /// fields for those).
-    pub fn new(
-        config: impl Into<String>,
-        user_id: impl Into<String>,
-        user_type: impl Into<String>,
-        expires_at: OffsetDateTime,
-    ) -> Self {
-        MappedIdentity {
-            config: config.into(),
-            user_id: user_id.into(),
-            name: None,
-            email: None,
-            user_type: user_type.into(),
-            roles: Vec::new(),
-            prompts: Vec::new(),
-            expires_at,
-            warnings: Vec::new(),
-            issuer: None,
-            subject: None,
-            token_id: None,
-            issued_at: None,
-        }
+/// An identity that this crate verified: the token's signature held and
+/// every step of CONTRACT section 2 passed, for the configuration named by
+/// `config`.
+///
+/// Only verification makes one ([`Verifier::verify`](crate::Verifier::verify),
+/// [`Registry::verify`](crate::Registry::verify)); it has no public
+/// constructor and does not implement `Deserialize`, so the login flow
+/// ([`Authenticator::provision`](crate::Authenticator::provision)), which
+/// takes nothing else, cannot be handed claims nobody verified. It derefs
+/// to the [`MappedIdentity`] and serialises as it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Verified(MappedIdentity);
+
+impl Verified {
+    /// Crate-only: the outcome of a verification.
+    pub(crate) fn new(identity: MappedIdentity) -> Self {
+        Verified(identity)
+    }
+
+    /// The identity, as plain data.
+    pub fn into_identity(self) -> MappedIdentity {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Verified {
+    type Target = MappedIdentity;
+
+    fn deref(&self) -> &MappedIdentity {
+        &self.0
     }
 }
 

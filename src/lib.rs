@@ -136,12 +136,12 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "admin")]
 mod admin;
 #[cfg(feature = "axum")]
 pub mod axum;
-pub mod checklist;
+mod checklist;
 mod clock;
 mod config;
 #[cfg(feature = "admin")]
@@ -149,58 +149,61 @@ mod config_file;
 mod config_sync;
 mod crypto;
 mod error;
-pub mod extract;
+#[cfg(feature = "axum")]
+mod extract;
 mod identity;
 mod json;
 mod key;
 mod login;
 mod map;
+#[cfg(feature = "mint")]
 pub mod mint;
 mod registry;
 #[cfg(feature = "remote")]
 mod remote;
 mod secret;
 #[cfg(feature = "sessions")]
-pub mod session;
+mod session;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod store;
 mod time_fmt;
+mod unix_time;
 mod validated;
 mod verify;
 
+pub use admin::AdminError;
 #[cfg(feature = "admin")]
 pub use admin::{Admin, Caller, ConfigSummary, ConfigView};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use checklist::{Checklist, StepResult, StepStatus};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    Algorithm, ClaimNames, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_USER_TYPE, JwtConfig,
-    KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, SecretSpec, StaticKey, UnknownAlgorithm,
+    Algorithm, ClaimNames, JwtConfig, KeySource, PromptKind, PromptMapping, SecretSpec, StaticKey,
     UserIdNormalize, UserScope,
 };
 #[cfg(feature = "admin")]
 pub use config_file::ConfigFile;
-pub use config_sync::{ConfigSync, SyncError, SyncOutcome};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
-pub use config_sync::{ConfigSyncTask, DEFAULT_SYNC_INTERVAL};
-pub use crypto::backend_name;
-pub use error::{Error, ErrorKind, MaxAge, TokenPart};
-pub use identity::{MappedIdentity, PromptValue, SystemPrompt};
+pub use config_sync::ConfigSyncTask;
+pub use config_sync::{ConfigSync, SyncError, SyncOutcome};
+pub use error::{ConfigError, Error, ErrorKind, KeyFetchError, LoginError, TokenError, TokenPart};
+pub use identity::{MappedIdentity, PromptValue, SystemPrompt, Verified};
 pub use login::{Authenticator, Login};
 pub use map::ClaimMapper;
-pub use registry::{ConfigWarning, Registry, TokenRoute};
+pub use registry::{ConfigWarning, Registry, Route, Verification};
 #[cfg(feature = "remote")]
-pub use remote::{
-    CacheClock, FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse, InstantClock,
-    ManualClock, RemoteOptions, ReqwestFetch,
-};
+pub use remote::{FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse, RemoteOptions};
 pub use secret::Secret;
+#[cfg(feature = "sessions")]
+pub use session::Sessions;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::{PurgeTask, SqlOptions, SqlStore};
 pub use store::{
-    ConfigChange, ConfigStore, DEFAULT_REPLAY_CAPACITY, JtiKey, MemoryConfigStore,
-    MemoryReplayStore, MemorySessionStore, MemoryStore, ReplayStore, Session, SessionStore,
-    StoreError, User, UserStore,
+    ConfigChange, ConfigStore, MemoryConfigStore, MemoryReplayStore, MemorySessionStore,
+    MemoryStore, ReplayStore, Session, SessionStore, StoreError, UsedJti, User, UserStore,
 };
+pub use unix_time::UnixTime;
+pub use validated::ValidConfig;
 pub use verify::Verifier;
 
 /// The README's examples, compiled and run as doctests.

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use crate::config::{JwtConfig, UserScope};
-use crate::error::{Error, escape_controls};
-use crate::map::MappedIdentity;
-use crate::registry::{Registry, TokenRoute, verify_with};
-use crate::store::{JtiKey, MemoryReplayStore, ReplayStore, StoreError, User, UserStore};
+use crate::error::{Error, LoginError, TokenError, escape_controls};
+use crate::identity::Verified;
+use crate::registry::{Registry, Verification, verify_with};
+use crate::store::{MemoryReplayStore, ReplayStore, StoreError, UsedJti, User, UserStore};
+use crate::unix_time::UnixTime;
 
 /// The outcome of a successful login.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +20,7 @@ pub struct Login {
     /// name, email and roles from this login with `sync_on_login`).
     pub user: User,
     /// The verified identity of this login.
-    pub identity: MappedIdentity,
+    pub identity: Verified,
 }
 
 /// The login flow: verify the token through a [`Registry`] (the full,
@@ -153,46 +154,13 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         &self.replay
     }
 
-    /// Logs `token` in: routed by `iss` (see [`Registry`]), at the registry
-    /// clock's time.
-    pub async fn login(&self, token: &str) -> Result<Login, Error> {
-        self.login_route_at(TokenRoute::Issuer, token, self.registry.clock_now())
-            .await
-    }
-
-    /// [`Authenticator::login`] as if the time were `now` (seconds since 1970).
-    pub async fn login_at(&self, token: &str, now: i64) -> Result<Login, Error> {
-        self.login_route_at(TokenRoute::Issuer, token, now).await
-    }
-
-    /// Logs in a token found under the parameter, cookie or header name
-    /// `token_name`: routed among the configurations with that `token_name` only.
-    pub async fn login_for_token_name(
-        &self,
-        token_name: &str,
-        token: &str,
-    ) -> Result<Login, Error> {
-        let now = self.registry.clock_now();
-        self.login_route_at(TokenRoute::TokenName(token_name), token, now)
-            .await
-    }
-
-    /// Logs `token` in through the configuration called `name` (any case).
-    pub async fn login_named(&self, name: &str, token: &str) -> Result<Login, Error> {
-        let now = self.registry.clock_now();
-        self.login_route_at(TokenRoute::Config(name), token, now)
-            .await
-    }
-
-    /// Logs `token` in along any [`TokenRoute`], as if the time were `now`.
-    pub async fn login_route_at(
-        &self,
-        route: TokenRoute<'_>,
-        token: &str,
-        now: i64,
-    ) -> Result<Login, Error> {
+    /// Logs `token` in: verified through the registry along the
+    /// verification's route (by `iss` by default; see [`Registry`]), at its
+    /// time (default: the registry clock's), then steps 2–5 of the type's
+    /// documentation. Emits the login's outcome event.
+    pub async fn login(&self, token: &str, verification: Verification<'_>) -> Result<Login, Error> {
         let mut progress = Progress::default();
-        let result = self.run(route, token, now, false, &mut progress).await;
+        let result = self.run(verification, token, false, &mut progress).await;
         log_outcome(&progress, &result);
         result
     }
@@ -202,20 +170,9 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
     /// written: no `jti` is recorded (so a replay is not detected), no user
     /// is created or updated. `first_login` says whether a login would
     /// create the user, and `user` is the user it would create or find.
-    pub async fn check(&self, token: &str) -> Result<Login, Error> {
-        self.check_route_at(TokenRoute::Issuer, token, self.registry.clock_now())
-            .await
-    }
-
-    /// [`Authenticator::check`] along any [`TokenRoute`], as if the time were `now`.
-    pub async fn check_route_at(
-        &self,
-        route: TokenRoute<'_>,
-        token: &str,
-        now: i64,
-    ) -> Result<Login, Error> {
+    pub async fn check(&self, token: &str, verification: Verification<'_>) -> Result<Login, Error> {
         let mut progress = Progress::default();
-        let result = self.run(route, token, now, true, &mut progress).await;
+        let result = self.run(verification, token, true, &mut progress).await;
         if let Err(error) = &result {
             tracing::debug!(
                 target: "jwt_sso",
@@ -227,27 +184,26 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         result
     }
 
-    /// Completes the login of an identity verified elsewhere (e.g. by a
-    /// host's own routing), at the registry clock's time: steps 2–5 of the
-    /// type's documentation, with the policies of the configuration named
-    /// by `identity.config` (`unknown_config` when the registry no longer
-    /// holds it). Emits the login's outcome event.
-    pub async fn provision(&self, identity: MappedIdentity) -> Result<Login, Error> {
-        self.provision_at(identity, self.registry.clock_now()).await
-    }
-
-    /// [`Authenticator::provision`] as if the time were `now`.
-    pub async fn provision_at(&self, identity: MappedIdentity, now: i64) -> Result<Login, Error> {
+    /// Completes the login of an identity verified elsewhere in this
+    /// crate (e.g. by a [`Verifier`](crate::Verifier) the host routed to
+    /// itself), at the registry clock's time: steps 2–5 of the type's
+    /// documentation, with the policies of the configuration named by
+    /// `identity.config` (`unknown_config` when the registry no longer holds
+    /// it). Only a [`Verified`] is taken: claims mapped by a host's own
+    /// [`ClaimMapper`](crate::ClaimMapper) cannot log anyone in. Emits the
+    /// login's outcome event.
+    pub async fn provision(&self, identity: Verified) -> Result<Login, Error> {
+        let now = self.registry.clock_now();
         let progress = Progress {
             config: Some(identity.config.clone()),
             user_id: Some(identity.user_id.clone()),
         };
         let result = match self.registry.verifier(&identity.config) {
             Some(verifier) => self.complete(verifier.config(), identity, now, false).await,
-            None => Err(Error::UnknownConfig {
+            None => Err(Error::Login(LoginError::UnknownConfig {
                 name: identity.config.clone(),
                 known: self.registry.list().into_iter().map(|c| c.name).collect(),
-            }),
+            })),
         };
         log_outcome(&progress, &result);
         result
@@ -255,13 +211,17 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
 
     async fn run(
         &self,
-        route: TokenRoute<'_>,
+        verification: Verification<'_>,
         token: &str,
-        now: i64,
         dry: bool,
         progress: &mut Progress,
     ) -> Result<Login, Error> {
-        let (verifier, payload) = self.registry.routed(route, token, false)?;
+        let now = verification
+            .time()
+            .unwrap_or_else(|| self.registry.clock_now());
+        let (verifier, payload) = self
+            .registry
+            .routed(verification.route_of(), token, false)?;
         progress.config = Some(verifier.name().to_owned());
         let identity = verify_with(Arc::clone(&verifier), token, now, payload).await?;
         progress.user_id = Some(identity.user_id.clone());
@@ -272,18 +232,18 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
     async fn complete(
         &self,
         config: &JwtConfig,
-        identity: MappedIdentity,
-        now: i64,
+        identity: Verified,
+        now: UnixTime,
         dry: bool,
     ) -> Result<Login, Error> {
         let found = self.find(&identity.user_id).await?;
         match &found {
             Some(user) => check_scope(&self.registry, config, user)?,
             None if !config.create_users => {
-                return Err(Error::UnknownUser {
+                return Err(Error::Login(LoginError::UnknownUser {
                     config: config.name.clone(),
                     user_id: identity.user_id.clone(),
-                });
+                }));
             }
             None => {}
         }
@@ -313,28 +273,29 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
                     });
                 }
                 // A concurrent login created the user first: a later login.
-                Err(StoreError::Conflict) => match self.find(&identity.user_id).await? {
+                Err(e) if e.is_conflict() => match self.find(&identity.user_id).await? {
                     Some(user) => {
                         check_scope(&self.registry, config, &user)?;
                         user
                     }
                     None => {
-                        return Err(store_error(
-                            format!(
-                                "finding user `{}` after a create conflict",
-                                escape_controls(&identity.user_id)
-                            ),
-                            StoreError::failed(
-                                "the store reported the user as existing but cannot find it",
-                            ),
-                        ));
+                        return Err(StoreError::failed(
+                            "the store reported the user as existing but cannot find it",
+                        )
+                        .during(format!(
+                            "finding user `{}` after a create conflict",
+                            escape_controls(&identity.user_id)
+                        ))
+                        .into());
                     }
                 },
                 Err(error) => {
-                    return Err(store_error(
-                        format!("creating user `{}`", escape_controls(&identity.user_id)),
-                        error,
-                    ));
+                    return Err(error
+                        .during(format!(
+                            "creating user `{}`",
+                            escape_controls(&identity.user_id)
+                        ))
+                        .into());
                 }
             },
         };
@@ -342,10 +303,10 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             let next = synced(config, user.clone(), &identity);
             if next != user {
                 self.store.update(&next).await.map_err(|e| {
-                    store_error(
-                        format!("updating user `{}`", escape_controls(&next.user_id)),
-                        e,
-                    )
+                    e.during(format!(
+                        "updating user `{}`",
+                        escape_controls(&next.user_id)
+                    ))
                 })?;
             }
             next
@@ -363,67 +324,62 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
     async fn record(
         &self,
         config: &JwtConfig,
-        identity: &MappedIdentity,
-        now: i64,
+        identity: &Verified,
+        now: UnixTime,
     ) -> Result<(), Error> {
         // The verifier refuses a single-use token without `jti`
         // (`missing_jti`); should one get here, it is refused all the same.
         let Some(jti) = identity.token_id.as_deref() else {
-            return Err(Error::MissingJti {
+            return Err(Error::Token(TokenError::MissingJti {
                 state: "absent".into(),
                 present: Vec::new(),
-            });
+            }));
         };
         let issuer = identity.issuer.as_deref().unwrap_or("");
         let id = config.stable_id();
-        let key = JtiKey {
+        let used = UsedJti {
             config: &id,
             issuer,
             jti,
+            until: remembered_until(config, identity),
         };
-        match self
-            .replay
-            .record(key, remembered_until(config, identity), now)
-            .await
-        {
+        match self.replay.record(used, now).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(Error::TokenReplayed {
+            Ok(false) => Err(Error::Login(LoginError::TokenReplayed {
                 config: config.name.clone(),
                 iss: identity.issuer.clone(),
                 jti: jti.to_owned(),
-            }),
-            Err(error) => Err(store_error(
-                format!(
+            })),
+            Err(error) => Err(error
+                .during(format!(
                     "recording the used token ID `{}` (configuration `{}`)",
                     escape_controls(jti),
                     config.name
-                ),
-                error,
-            )),
+                ))
+                .into()),
         }
     }
 
     async fn find(&self, user_id: &str) -> Result<Option<User>, Error> {
-        self.store
-            .find(user_id)
-            .await
-            .map_err(|e| store_error(format!("finding user `{}`", escape_controls(user_id)), e))
+        self.store.find(user_id).await.map_err(|e| {
+            e.during(format!("finding user `{}`", escape_controls(user_id)))
+                .into()
+        })
     }
 }
 
 /// Until when a used `jti` is remembered: past the last second at which its
 /// token could be accepted, i.e. `expires_at` (`min(exp, iat +
 /// expiration_time)`, rounded up) + leeway, + 1.
-fn remembered_until(config: &JwtConfig, identity: &MappedIdentity) -> i64 {
+fn remembered_until(config: &JwtConfig, identity: &Verified) -> UnixTime {
     let at = identity.expires_at;
-    let whole = at.unix_timestamp() + i64::from(at.nanosecond() > 0);
-    let leeway = i64::try_from(config.leeway).unwrap_or(i64::MAX);
-    whole.saturating_add(leeway).saturating_add(1)
+    let whole = UnixTime::from_secs(at.unix_timestamp() + i64::from(at.nanosecond() > 0));
+    whole + std::time::Duration::from_secs(config.leeway) + std::time::Duration::from_secs(1)
 }
 
 /// The user a first login through `config` creates: recorded under the
 /// configuration's stable id, which survives a rename.
-fn new_user(config: &JwtConfig, identity: &MappedIdentity) -> User {
+fn new_user(config: &JwtConfig, identity: &Verified) -> User {
     User {
         created_by_config: Some(config.stable_id()),
         ..User::from_identity(identity)
@@ -443,7 +399,7 @@ fn check_scope(registry: &Registry, config: &JwtConfig, user: &User) -> Result<(
     // Name the owner as the administrator knows it now.
     let owner = registry.name_of_id(owner).unwrap_or_else(|| owner.clone());
     let user_id = escape_controls(&user.user_id);
-    Err(Error::UserConflict {
+    Err(Error::Login(LoginError::UserConflict {
         config: config.name.clone(),
         user_id: user.user_id.clone(),
         fix: format!(
@@ -451,26 +407,18 @@ fn check_scope(registry: &Registry, config: &JwtConfig, user: &User) -> Result<(
             config.name
         ),
         owner,
-    })
+    }))
 }
 
 /// `user` with name, email and roles from `identity` when `config` has
 /// `sync_on_login`.
-fn synced(config: &JwtConfig, mut user: User, identity: &MappedIdentity) -> User {
+fn synced(config: &JwtConfig, mut user: User, identity: &Verified) -> User {
     if config.sync_on_login {
         user.name.clone_from(&identity.name);
         user.email.clone_from(&identity.email);
         user.roles.clone_from(&identity.roles);
     }
     user
-}
-
-fn store_error(action: String, error: StoreError) -> Error {
-    let source = match error {
-        StoreError::Failed(source) => source,
-        StoreError::Conflict => StoreError::Conflict.to_string().into(),
-    };
-    Error::Store { action, source }
 }
 
 /// The one event per login outcome. Never the token; every value that came
@@ -499,7 +447,7 @@ fn log_outcome(progress: &Progress, result: &Result<Login, Error>) {
             }
             let message = escape_controls(&message).into_owned();
             let hint = escape_controls(error.hint()).into_owned();
-            if error.http_status() == 503 {
+            if matches!(error, Error::Store(_) | Error::KeyFetch(_)) {
                 tracing::error!(
                     target: "jwt_sso",
                     config = config,

@@ -6,7 +6,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, UtcOffset};
 
 use crate::config::{JwtConfig, PromptKind, UserIdNormalize};
-use crate::error::Error;
+use crate::error::{Error, TokenError};
 // Re-exported for the modules that still name it here.
 pub(crate) use crate::identity::MappedIdentity;
 use crate::identity::{PromptValue, SystemPrompt, parse_plain_date};
@@ -206,12 +206,12 @@ impl ClaimMapper {
     }
 
     fn missing_user_id(&self, state: &'static str) -> Error {
-        Error::MissingUserId {
+        Error::Token(TokenError::MissingUserId {
             claim: self.user_id.name().to_owned(),
             state,
             // The caller, which may hold only some claims, names them all.
             present: Vec::new(),
-        }
+        })
     }
 
     /// Maps verified claims. `expires_at` is computed by the verifier's time rules.
@@ -226,11 +226,13 @@ impl ClaimMapper {
         let mut identity = self
             .map_payload(&mut claims.clone(), None, expires_at)
             .map_err(|e| match e {
-                Error::MissingUserId { claim, state, .. } => Error::MissingUserId {
-                    claim,
-                    state,
-                    present: claims.keys().cloned().collect(),
-                },
+                Error::Token(TokenError::MissingUserId { claim, state, .. }) => {
+                    Error::Token(TokenError::MissingUserId {
+                        claim,
+                        state,
+                        present: claims.keys().cloned().collect(),
+                    })
+                }
                 other => other,
             })?;
         let string = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);

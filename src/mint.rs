@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::config::Algorithm;
 use crate::crypto::provider;
-use crate::error::Error;
+use crate::error::ConfigError;
 use crate::secret::Secret;
 
 /// A key to sign test tokens with: an HMAC secret or a PKCS#8 private key in
@@ -45,9 +45,9 @@ impl SigningKey {
         SigningKey::Pem(Secret::new(pem))
     }
 
-    fn encoding_key(&self, alg: Algorithm) -> Result<EncodingKey, Error> {
+    fn encoding_key(&self, alg: Algorithm) -> Result<EncodingKey, ConfigError> {
         let bad = |problem: String| {
-            Error::config(
+            ConfigError::new(
                 "signing key",
                 problem,
                 "give an HMAC secret for HS*, or a PKCS#8 private key PEM that fits the algorithm",
@@ -82,7 +82,7 @@ impl SigningKey {
 /// let token = sign_json(&key, Algorithm::HS256, &serde_json::json!({"sub": "jdoe", "exp": 2000000000})).unwrap();
 /// assert_eq!(token.split('.').count(), 3);
 /// ```
-pub fn sign_json(key: &SigningKey, alg: Algorithm, claims: &Value) -> Result<String, Error> {
+pub fn sign_json(key: &SigningKey, alg: Algorithm, claims: &Value) -> Result<String, ConfigError> {
     let header = serde_json::json!({"alg": alg.as_str(), "typ": "JWT"});
     sign_with_header(key, alg, &header, claims)
 }
@@ -94,7 +94,7 @@ pub fn sign_with_header(
     alg: Algorithm,
     header: &Value,
     claims: &Value,
-) -> Result<String, Error> {
+) -> Result<String, ConfigError> {
     sign_raw(
         key,
         alg,
@@ -109,20 +109,20 @@ pub fn sign_raw(
     alg: Algorithm,
     header: &[u8],
     payload: &[u8],
-) -> Result<String, Error> {
+) -> Result<String, ConfigError> {
     let mut token = URL_SAFE_NO_PAD.encode(header);
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(payload));
     let signer = (provider().signer_factory)(&alg.to_jsonwebtoken(), &key.encoding_key(alg)?)
         .map_err(|e| {
-            Error::config(
+            ConfigError::new(
                 "signing key",
                 format!("cannot sign with {alg}: {e}"),
                 "check the key",
             )
         })?;
     let signature = signer.try_sign(token.as_bytes()).map_err(|_| {
-        Error::config(
+        ConfigError::new(
             "signing key",
             format!("signing with {alg} failed"),
             "check the key",

@@ -14,13 +14,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use base64::Engine;
 use time::OffsetDateTime;
 
+use crate::admin::AdminError;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DEFAULT_MAX_TOKEN_BYTES, JwtConfig};
-use crate::error::{Error, TokenPart, escape_controls};
+use crate::error::{ConfigError, Error, LoginError, TokenError, TokenPart, escape_controls};
+use crate::identity::Verified;
 use crate::json::{parse_claims, peek_string_member};
-use crate::map::MappedIdentity;
 #[cfg(feature = "remote")]
-use crate::remote::{CacheClock, HttpFetch, InstantClock, RemoteOptions};
+use crate::remote::{HttpFetch, RemoteOptions};
+use crate::unix_time::UnixTime;
+use crate::validated::ValidConfig;
 use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 
 /// Named JWT configurations, each validated into a [`Verifier`]: the list an
@@ -120,24 +123,11 @@ pub struct Registry {
 
 /// What the registry gives the remote verifiers it builds.
 #[cfg(feature = "remote")]
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct RemoteSetup {
     options: RemoteOptions,
     /// `None`: each verifier's default client.
     fetch: Option<Arc<dyn HttpFetch>>,
-    /// One clock for every cache, so that a cache taken over keeps its times.
-    clock: Arc<dyn CacheClock>,
-}
-
-#[cfg(feature = "remote")]
-impl Default for RemoteSetup {
-    fn default() -> Self {
-        RemoteSetup {
-            options: RemoteOptions::default(),
-            fetch: None,
-            clock: Arc::new(InstantClock::new()),
-        }
-    }
 }
 
 /// A registry-level note for the administrator: something in the set of
@@ -157,10 +147,12 @@ impl fmt::Display for ConfigWarning {
     }
 }
 
-/// Which configurations may take a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenRoute<'a> {
-    /// Routing by `iss` among the enabled configurations (or the only one).
+/// Which configurations may take a token (the route of a [`Verification`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// Routing by `iss` among the enabled configurations (or the only one):
+    /// the default.
+    #[default]
     Issuer,
     /// The same routing among the configurations whose `token_name` is this
     /// name: the parameter, cookie or header the token was found under. A
@@ -169,8 +161,58 @@ pub enum TokenRoute<'a> {
     /// only one configuration has this name: a token travels only under its
     /// own name.
     TokenName(&'a str),
-    /// The configuration of this name (any case), whatever the token says.
+    /// The configuration of this name (any case), whatever the token says;
+    /// an unknown name is `unknown_config`.
     Config(&'a str),
+}
+
+/// How a token is verified: the [`Route`] to its configuration (default:
+/// by `iss`) and the time its claims are checked at (default: the
+/// registry's clock when the verification starts).
+///
+/// ```
+/// use jwt_sso::{Route, UnixTime, Verification};
+///
+/// let default = Verification::default();
+/// let found_under_a_cookie = Verification::from(Route::TokenName("token"));
+/// let in_the_past = Verification::default()
+///     .route(Route::Config("ERP"))
+///     .at(UnixTime::from_secs(1_767_225_600));
+/// # let _ = (default, found_under_a_cookie, in_the_past);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Verification<'a> {
+    route: Route<'a>,
+    at: Option<UnixTime>,
+}
+
+impl<'a> Verification<'a> {
+    /// The same verification along `route`.
+    pub fn route(mut self, route: Route<'a>) -> Self {
+        self.route = route;
+        self
+    }
+
+    /// The same verification with the token's time claims checked at `at`
+    /// (a remote key cache keeps the clock's time).
+    pub fn at(mut self, at: UnixTime) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    pub(crate) fn route_of(&self) -> Route<'a> {
+        self.route
+    }
+
+    pub(crate) fn time(&self) -> Option<UnixTime> {
+        self.at
+    }
+}
+
+impl<'a> From<Route<'a>> for Verification<'a> {
+    fn from(route: Route<'a>) -> Self {
+        Verification { route, at: None }
+    }
 }
 
 /// One immutable state of the registry.
@@ -270,7 +312,10 @@ impl Snapshot {
     }
 
     fn unknown(&self, name: &str) -> Error {
-        unknown(name, &self.entries)
+        Error::Login(LoginError::UnknownConfig {
+            name: name.to_owned(),
+            known: names(&self.entries),
+        })
     }
 }
 
@@ -335,11 +380,12 @@ fn find_warnings(all: &Routes) -> Vec<ConfigWarning> {
     warnings
 }
 
-fn unknown(name: &str, entries: &BTreeMap<String, Arc<Verifier>>) -> Error {
-    Error::UnknownConfig {
-        name: name.to_owned(),
-        known: entries.values().map(|v| v.name().to_owned()).collect(),
-    }
+fn names(entries: &BTreeMap<String, Arc<Verifier>>) -> Vec<String> {
+    entries.values().map(|v| v.name().to_owned()).collect()
+}
+
+fn unknown(name: &str, entries: &BTreeMap<String, Arc<Verifier>>) -> AdminError {
+    AdminError::unknown(name, names(entries))
 }
 
 /// The registry's key for a name: names are unique without regard to case.
@@ -375,11 +421,14 @@ impl Registry {
         }
     }
 
-    /// Replaces the clock (default: [`SystemClock`]). It stamps
-    /// `last_modified` and gives "now" to [`Registry::verify_async`] and the
-    /// other verifications without an explicit time.
+    /// Replaces the clock (default: [`SystemClock`]): it stamps
+    /// `last_modified`, gives "now" to every verification without an
+    /// explicit time, and is the time of the remote key caches. Call it
+    /// while setting the registry up: every verifier is rebuilt (remote ones
+    /// with empty caches; no key is parsed again).
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
+        self.rebuild_all();
         self
     }
 
@@ -390,101 +439,93 @@ impl Registry {
     #[cfg(feature = "remote")]
     pub fn with_remote_options(mut self, options: RemoteOptions) -> Self {
         self.remote.options = options;
-        self.rebuild_remote();
+        self.rebuild_all();
         self
     }
 
-    /// The HTTP client of the remote key caches (default
-    /// [`ReqwestFetch`](crate::ReqwestFetch); a closure works; cargo feature
-    /// `remote`). Call it while setting the registry up: the remote
-    /// configurations' verifiers are rebuilt, with empty caches.
+    /// The HTTP client of the remote key caches (default: reqwest with
+    /// rustls; a closure works; cargo feature `remote`). Call it while
+    /// setting the registry up: the remote configurations' verifiers are
+    /// rebuilt, with empty caches.
     #[cfg(feature = "remote")]
     pub fn with_http_fetch(mut self, fetch: impl HttpFetch + 'static) -> Self {
         self.remote.fetch = Some(Arc::new(fetch));
-        self.rebuild_remote();
+        self.rebuild_all();
         self
     }
 
-    /// The clock of the remote key caches (default
-    /// [`InstantClock`](crate::InstantClock)), e.g. a
-    /// [`ManualClock`](crate::ManualClock) in tests; cargo feature `remote`.
-    /// The remote configurations' verifiers are rebuilt, with empty caches.
-    #[cfg(feature = "remote")]
-    pub fn with_cache_clock(mut self, clock: impl CacheClock + 'static) -> Self {
-        self.remote.clock = Arc::new(clock);
-        self.rebuild_remote();
-        self
-    }
-
-    #[cfg(feature = "remote")]
-    fn rebuild_remote(&mut self) {
+    /// Rebuilds every verifier from its validated configuration with the
+    /// registry's settings.
+    fn rebuild_all(&mut self) {
         let snapshot = self.snapshot();
-        let mut entries = snapshot.entries.clone();
-        for verifier in entries.values_mut() {
-            if verifier.is_remote() {
-                // The configuration was validated when it was added.
-                if let Ok(rebuilt) = self.build(verifier.config().clone(), None) {
-                    *verifier = Arc::new(rebuilt);
-                }
-            }
-        }
+        let entries = snapshot
+            .entries
+            .iter()
+            .map(|(key, verifier)| {
+                let rebuilt = self.verifier_for(verifier.valid_config().clone(), None);
+                (key.clone(), Arc::new(rebuilt))
+            })
+            .collect();
         *self
             .current
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(Snapshot::new(entries));
     }
 
-    /// Builds the verifier of `config` with the registry's remote settings,
-    /// keeping the warm cache of `previous` when the key source is the same.
-    fn build(&self, config: JwtConfig, previous: Option<&Verifier>) -> Result<Verifier, Error> {
+    /// The verifier of `config` with the registry's clock and remote
+    /// settings, keeping the warm cache of `previous` when the key source is
+    /// the same.
+    fn verifier_for(&self, config: ValidConfig, previous: Option<&Verifier>) -> Verifier {
         #[allow(unused_mut)]
-        let mut verifier = Verifier::new(config)?;
+        let mut verifier = Verifier::new(config);
+        verifier.set_clock(Arc::clone(&self.clock));
         #[cfg(feature = "remote")]
         if verifier.is_remote() {
             let remote = &self.remote;
-            verifier.set_remote(&remote.options, remote.fetch.as_ref(), &remote.clock);
+            verifier.set_remote(&remote.options, remote.fetch.as_ref());
             if let Some(previous) = previous {
                 verifier.keep_keys_of(previous);
             }
         }
         #[cfg(not(feature = "remote"))]
         let _ = previous;
-        Ok(verifier)
+        verifier
+    }
+
+    /// Validates `config` (reusing `previous`'s parsed keys when its key
+    /// source is unchanged) and builds its verifier.
+    fn build(
+        &self,
+        config: JwtConfig,
+        previous: Option<&Verifier>,
+    ) -> Result<Verifier, ConfigError> {
+        let valid = ValidConfig::revalidate(config, previous.map(Verifier::valid_config))?;
+        Ok(self.verifier_for(valid, previous))
     }
 
     /// Builds the verifiers of a new set of configurations; `old` offers
-    /// warm caches (by name, else by an equal key source for a renamed one).
+    /// warm caches and parsed keys (by name, else by an equal key source for
+    /// a renamed one).
     fn build_all(
         &self,
         configs: Vec<JwtConfig>,
         old: Option<&BTreeMap<String, Arc<Verifier>>>,
-    ) -> Result<BTreeMap<String, Arc<Verifier>>, Error> {
+    ) -> Result<BTreeMap<String, Arc<Verifier>>, AdminError> {
         let numbered = configs.len() > 1;
         let mut entries: BTreeMap<String, Arc<Verifier>> = BTreeMap::new();
         let mut ids: HashMap<String, String> = HashMap::new();
         for (i, config) in configs.into_iter().enumerate() {
             let name = config.name.clone();
             if let Some(existing) = entries.get(&key(&name)) {
-                return Err(duplicate(&name, existing));
+                return Err(AdminError::duplicate(&name, existing.name()));
             }
             if let Some(other) = ids.insert(config.stable_id(), name.clone()) {
-                return Err(same_id(&config, &other));
+                return Err(same_id(&config, &other).into());
             }
             let previous = old.and_then(|old| previous_for(old, &config));
             let verifier = self
                 .build(config, previous.as_deref())
-                .map_err(|e| match e {
-                    Error::Config {
-                        field,
-                        problem,
-                        fix,
-                    } if numbered => Error::Config {
-                        field: format!("{field} (entry {}, `{name}`)", i + 1),
-                        problem,
-                        fix,
-                    },
-                    other => other,
-                })?;
+                .map_err(|e| if numbered { e.in_entry(i, &name) } else { e })?;
             entries.insert(key(&name), Arc::new(verifier));
         }
         Ok(entries)
@@ -494,7 +535,7 @@ impl Registry {
     /// validated. A repeated name is `duplicate_name`; an invalid
     /// configuration is `config`, its field naming the entry. The registry's
     /// [`warnings`](Registry::warnings) are logged (WARN, target `jwt_sso`).
-    pub fn from_configs(configs: impl IntoIterator<Item = JwtConfig>) -> Result<Self, Error> {
+    pub fn from_configs(configs: impl IntoIterator<Item = JwtConfig>) -> Result<Self, AdminError> {
         let mut registry = Registry::new();
         let entries = registry.build_all(configs.into_iter().collect(), None)?;
         let snapshot = Snapshot::new(entries);
@@ -509,15 +550,15 @@ impl Registry {
     /// Parses the registry file format: one configuration object, or an
     /// array of them (JSON), and validates every entry as
     /// [`Registry::from_configs`] does.
-    pub fn from_json_str(text: &str) -> Result<Self, Error> {
+    pub fn from_json_str(text: &str) -> Result<Self, AdminError> {
         Registry::from_configs(JwtConfig::parse_json_list(text)?)
     }
 
     /// Reads a registry file (see [`Registry::from_json_str`]). A file that
     /// cannot be read is `io`.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, AdminError> {
         let path = path.as_ref();
-        let text = fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = fs::read_to_string(path).map_err(|source| AdminError::Io {
             action: "read",
             path: path.display().to_string(),
             source,
@@ -541,12 +582,12 @@ impl Registry {
     ///
     /// A configuration that cannot be written (e.g. a `last_modified` beyond
     /// the year 9999) is a `config` error naming it.
-    pub fn to_json_string(&self) -> Result<String, Error> {
+    pub fn to_json_string(&self) -> Result<String, ConfigError> {
         let snapshot = self.snapshot();
         let mut values = Vec::with_capacity(snapshot.entries.len());
         for verifier in snapshot.entries.values() {
             let value = serde_json::to_value(verifier.config()).map_err(|e| {
-                Error::config(
+                ConfigError::new(
                     format!("configuration `{}`", verifier.name()),
                     format!("cannot be written as JSON: {e}"),
                     "correct the value named here (timestamps must lie in the years 0000-9999)",
@@ -555,7 +596,7 @@ impl Registry {
             values.push(value);
         }
         serde_json::to_string_pretty(&values).map_err(|e| {
-            Error::config(
+            ConfigError::new(
                 "registry",
                 format!("cannot be written as JSON: {e}"),
                 "correct the value named here",
@@ -568,7 +609,7 @@ impl Registry {
     /// `path`. A new file gets mode `0600` on Unix (it may hold secrets); an
     /// existing file keeps its permissions. A failure (`io`, or `config` when
     /// a configuration cannot be written) leaves `path` as it was.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), AdminError> {
         let path = path.as_ref();
         let mut text = self.to_json_string()?;
         text.push('\n');
@@ -578,7 +619,7 @@ impl Registry {
         if result.is_err() {
             let _ = fs::remove_file(&temp);
         }
-        result.map_err(|source| Error::Io {
+        result.map_err(|source| AdminError::Io {
             action: "write",
             path: path.display().to_string(),
             source,
@@ -588,11 +629,11 @@ impl Registry {
     /// Adds a configuration. Its `last_modified` is set to now; its
     /// `created_by` is kept as given. A name already present (in any case) is
     /// `duplicate_name`; an invalid configuration is `config`.
-    pub fn create(&self, mut config: JwtConfig) -> Result<(), Error> {
+    pub fn create(&self, mut config: JwtConfig) -> Result<(), AdminError> {
         config.last_modified = Some(self.now());
         self.modify(|entries| {
             if let Some(existing) = entries.get(&key(&config.name)) {
-                return Err(duplicate(&config.name, existing));
+                return Err(AdminError::duplicate(&config.name, existing.name()));
             }
             give_free_id(&mut config, entries.values().map(|v| v.config()))?;
             let name = key(&config.name);
@@ -607,7 +648,7 @@ impl Registry {
     /// whatever `config` says. Unknown `name` is `unknown_config`. When the
     /// key source (URL or issuer, and algorithms) is unchanged, the warm
     /// remote key cache is kept.
-    pub fn update(&self, name: &str, mut config: JwtConfig) -> Result<(), Error> {
+    pub fn update(&self, name: &str, mut config: JwtConfig) -> Result<(), AdminError> {
         config.last_modified = Some(self.now());
         self.modify(|entries| {
             let old_key = key(name);
@@ -618,7 +659,7 @@ impl Registry {
             if new_key != old_key
                 && let Some(existing) = entries.get(&new_key)
             {
-                return Err(duplicate(&config.name, existing));
+                return Err(AdminError::duplicate(&config.name, existing.name()));
             }
             config.created_by = old.config().created_by.clone();
             config.keep_identity_of(old.config());
@@ -632,7 +673,7 @@ impl Registry {
     /// Enables or disables the configuration called `name` (a modification:
     /// `last_modified` is set to now; a warm remote key cache is kept).
     /// Unknown `name` is `unknown_config`.
-    pub fn set_enabled(&self, name: &str, enabled: bool) -> Result<(), Error> {
+    pub fn set_enabled(&self, name: &str, enabled: bool) -> Result<(), AdminError> {
         let now = self.now();
         self.modify(|entries| {
             let Some(old) = entries.get(&key(name)) else {
@@ -649,7 +690,7 @@ impl Registry {
 
     /// Removes the configuration called `name` and returns it. Unknown
     /// `name` is `unknown_config`.
-    pub fn delete(&self, name: &str) -> Result<JwtConfig, Error> {
+    pub fn delete(&self, name: &str) -> Result<JwtConfig, AdminError> {
         self.modify(|entries| match entries.remove(&key(name)) {
             Some(removed) => Ok(removed.config().clone()),
             None => Err(unknown(name, entries)),
@@ -662,7 +703,10 @@ impl Registry {
     /// `config`) changes nothing. A configuration whose key source is
     /// unchanged keeps its warm remote key cache (matched by name, or for a
     /// renamed one by an equal key source).
-    pub fn replace_all(&self, configs: impl IntoIterator<Item = JwtConfig>) -> Result<(), Error> {
+    pub fn replace_all(
+        &self,
+        configs: impl IntoIterator<Item = JwtConfig>,
+    ) -> Result<(), AdminError> {
         let configs: Vec<JwtConfig> = configs.into_iter().collect();
         self.modify(|entries| {
             *entries = self.build_all(configs, Some(entries))?;
@@ -767,26 +811,48 @@ impl Registry {
             .map(|v| v.name().to_owned())
     }
 
-    /// Chooses the configuration for `token` (see the type's documentation).
+    /// Verifies `token` in full: routed along the verification's [`Route`]
+    /// (by `iss` unless told otherwise; see the type's documentation), at
+    /// its time or the registry clock's, with remote keys fetched when the
+    /// cache needs it (static keys make this ready at once).
+    ///
+    /// The future is small (it holds no verifier state of its own, and a
+    /// remote fetch is boxed apart), so an axum handler that awaits it stays
+    /// cheap to box.
+    pub fn verify<'a>(
+        &'a self,
+        token: &'a str,
+        verification: Verification<'a>,
+    ) -> impl Future<Output = Result<Verified, Error>> + Send + 'a {
+        self.verification(verification, token, true)
+    }
+
+    /// Verifies `token` as [`Registry::verify`] does, **without I/O**:
+    /// remote configurations use their cached keys only and fail with
+    /// `key_fetch` when none are cached (see `Registry::warm_up`, cargo
+    /// feature `remote`).
+    pub fn verify_cached(
+        &self,
+        token: &str,
+        verification: Verification<'_>,
+    ) -> Result<Verified, Error> {
+        let now = verification.time().unwrap_or_else(|| self.clock.now());
+        let (verifier, payload) = self.routed(verification.route_of(), token, true)?;
+        match payload {
+            Some(payload) => verifier.verify_at_decoded(token, now, payload),
+            None => verifier.verify_at(token, now),
+        }
+    }
+
+    /// The configuration `route` chooses for `token`, without verifying it.
     ///
     /// Only the payload's `iss` is read, after a strict decode (three
     /// segments, strict base64url, a strict JSON object), and only when more
     /// than one configuration (or none) is enabled; the chosen verifier then
     /// checks the token in full. A failure is logged (WARN, target
     /// `jwt_sso`, the token's `iss` escaped).
-    pub fn route(&self, token: &str) -> Result<Arc<Verifier>, Error> {
-        self.routed(TokenRoute::Issuer, token, true)
-            .map(|(verifier, _)| verifier)
-    }
-
-    /// [`Registry::route`] among the configurations whose `token_name` is
-    /// `token_name`.
-    pub fn route_for_token_name(
-        &self,
-        token_name: &str,
-        token: &str,
-    ) -> Result<Arc<Verifier>, Error> {
-        self.routed(TokenRoute::TokenName(token_name), token, true)
+    pub fn route(&self, token: &str, route: Route<'_>) -> Result<Arc<Verifier>, Error> {
+        self.routed(route, token, true)
             .map(|(verifier, _)| verifier)
     }
 
@@ -794,18 +860,18 @@ impl Registry {
     /// routing read it.
     pub(crate) fn routed(
         &self,
-        route: TokenRoute<'_>,
+        route: Route<'_>,
         token: &str,
         log: bool,
     ) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
         let snapshot = self.snapshot();
         let result = match route {
-            TokenRoute::Issuer => route_in(&snapshot.all, token),
-            TokenRoute::TokenName(name) => match snapshot.by_token_name.get(name) {
+            Route::Issuer => route_in(&snapshot.all, token),
+            Route::TokenName(name) => match snapshot.by_token_name.get(name) {
                 Some(routes) => route_in(routes, token),
                 None => route_in(&Routes::new([]), token),
             },
-            TokenRoute::Config(name) => snapshot
+            Route::Config(name) => snapshot
                 .get(name)
                 .map(|v| (Arc::clone(v), None))
                 .ok_or_else(|| snapshot.unknown(name)),
@@ -821,114 +887,28 @@ impl Registry {
         result
     }
 
-    /// Verifies `token` in full with the configuration routing by `iss`
-    /// chooses, at the registry clock's time: remote keys are fetched when
-    /// the cache needs it (static keys make this ready at once).
-    pub fn verify_async<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
-        self.verification(TokenRoute::Issuer, token, None, true)
-    }
-
-    /// [`Registry::verify_async`] as if the time were `now` (seconds since
-    /// 1970) for the token's time claims.
-    pub fn verify_at_async<'a>(
-        &'a self,
-        token: &'a str,
-        now: i64,
-    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
-        self.verification(TokenRoute::Issuer, token, Some(now), true)
-    }
-
-    /// [`Registry::verify_async`] among the configurations whose
-    /// `token_name` is `token_name` (the name the token was found under).
-    pub fn verify_for_token_name_async<'a>(
-        &'a self,
-        token_name: &'a str,
-        token: &'a str,
-    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
-        self.verification(TokenRoute::TokenName(token_name), token, None, true)
-    }
-
-    /// Verifies `token` in full with the configuration called `name` (any
-    /// case), at the registry clock's time. Unknown `name` is `unknown_config`.
-    pub fn verify_named_async<'a>(
-        &'a self,
-        name: &'a str,
-        token: &'a str,
-    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
-        self.verification(TokenRoute::Config(name), token, None, true)
-    }
-
-    /// The full verification along any [`TokenRoute`], as if the time were `now`.
-    pub fn verify_route_at_async<'a>(
-        &'a self,
-        route: TokenRoute<'a>,
-        token: &'a str,
-        now: i64,
-    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
-        self.verification(route, token, Some(now), true)
-    }
-
-    /// The full verification along `route`, at `now` or (`None`) the
-    /// registry clock's time when first polled.
+    /// The full verification: routed, at the verification's time or
+    /// (`None`) the registry clock's time when first polled.
     pub(crate) async fn verification(
         &self,
-        route: TokenRoute<'_>,
+        verification: Verification<'_>,
         token: &str,
-        now: Option<i64>,
         log: bool,
-    ) -> Result<MappedIdentity, Error> {
-        let now = now.unwrap_or_else(|| self.clock.now());
-        let (verifier, payload) = self.routed(route, token, log)?;
+    ) -> Result<Verified, Error> {
+        let now = verification.time().unwrap_or_else(|| self.clock.now());
+        let (verifier, payload) = self.routed(verification.route_of(), token, log)?;
         verify_with(verifier, token, now, payload).await
     }
 
-    /// Verifies `token` with the configuration routing by `iss` chooses, at
-    /// the registry clock's time, **without I/O**: remote configurations use
-    /// their cached keys only and fail with `key_fetch` when none are cached
-    /// (see `Registry::warm_up`, cargo feature `remote`). Prefer [`Registry::verify_async`].
-    pub fn verify(&self, token: &str) -> Result<MappedIdentity, Error> {
-        self.verify_at(token, self.clock.now())
-    }
-
-    /// [`Registry::verify`] (no I/O) as if the time were `now` (seconds since 1970).
-    pub fn verify_at(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
-        let (verifier, payload) = self.routed(TokenRoute::Issuer, token, true)?;
-        match payload {
-            Some(payload) => verifier.verify_at_decoded(token, now, payload),
-            None => verifier.verify_at(token, now),
-        }
-    }
-
-    /// Verifies `token` with the configuration called `name` (any case), at
-    /// the registry clock's time, without I/O (cached remote keys only).
-    /// Unknown `name` is `unknown_config`. Prefer [`Registry::verify_named_async`].
-    pub fn verify_named(&self, name: &str, token: &str) -> Result<MappedIdentity, Error> {
-        self.verify_named_at(name, token, self.clock.now())
-    }
-
-    /// [`Registry::verify_named`] (no I/O) as if the time were `now`.
-    pub fn verify_named_at(
-        &self,
-        name: &str,
-        token: &str,
-        now: i64,
-    ) -> Result<MappedIdentity, Error> {
-        let verifier = {
-            let snapshot = self.snapshot();
-            snapshot
-                .get(name)
-                .cloned()
-                .ok_or_else(|| snapshot.unknown(name))?
-        };
-        verifier.verify_at(token, now)
-    }
-
-    /// The registry clock's time (seconds since 1970).
-    pub(crate) fn clock_now(&self) -> i64 {
+    /// The registry clock's time.
+    pub(crate) fn clock_now(&self) -> UnixTime {
         self.clock.now()
+    }
+
+    /// The registry's clock, to hand to what works beside it.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
@@ -941,8 +921,8 @@ impl Registry {
     /// map behind it is immutable.)
     fn modify<T>(
         &self,
-        change: impl FnOnce(&mut BTreeMap<String, Arc<Verifier>>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+        change: impl FnOnce(&mut BTreeMap<String, Arc<Verifier>>) -> Result<T, AdminError>,
+    ) -> Result<T, AdminError> {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         self.apply_locked(&mut writer, change)
     }
@@ -960,7 +940,7 @@ impl Registry {
         &self,
         configs: Vec<JwtConfig>,
         generation: u64,
-    ) -> Result<bool, Error> {
+    ) -> Result<bool, AdminError> {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if *writer != generation {
             return Ok(false);
@@ -975,8 +955,8 @@ impl Registry {
     fn apply_locked<T>(
         &self,
         writer: &mut MutexGuard<'_, u64>,
-        change: impl FnOnce(&mut BTreeMap<String, Arc<Verifier>>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+        change: impl FnOnce(&mut BTreeMap<String, Arc<Verifier>>) -> Result<T, AdminError>,
+    ) -> Result<T, AdminError> {
         let before = self.snapshot();
         let mut entries = before.entries.clone();
         let out = change(&mut entries)?;
@@ -988,7 +968,7 @@ impl Registry {
     }
 
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.clock.now()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::try_from(self.clock.now()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 }
 
@@ -1060,9 +1040,9 @@ async fn join_all<T>(
 pub(crate) async fn verify_with(
     verifier: Arc<Verifier>,
     token: &str,
-    now: i64,
+    now: UnixTime,
     payload: Option<Vec<u8>>,
-) -> Result<MappedIdentity, Error> {
+) -> Result<Verified, Error> {
     #[cfg(feature = "remote")]
     if verifier.is_remote() {
         return remote_verification(verifier, token, now).await;
@@ -1078,8 +1058,8 @@ pub(crate) async fn verify_with(
 fn remote_verification(
     verifier: Arc<Verifier>,
     token: &str,
-    now: i64,
-) -> Pin<Box<dyn Future<Output = Result<MappedIdentity, Error>> + Send + '_>> {
+    now: UnixTime,
+) -> Pin<Box<dyn Future<Output = Result<Verified, Error>> + Send + '_>> {
     Box::pin(async move { verifier.verify_at_async(token, now).await })
 }
 
@@ -1090,7 +1070,7 @@ fn remote_verification(
 pub(crate) fn give_free_id<'c>(
     config: &mut JwtConfig,
     others: impl Iterator<Item = &'c JwtConfig>,
-) -> Result<(), Error> {
+) -> Result<(), ConfigError> {
     let taken: HashMap<String, &JwtConfig> = others.map(|c| (c.stable_id(), c)).collect();
     let wanted = config.stable_id();
     let Some(other) = taken.get(&wanted) else {
@@ -1107,8 +1087,8 @@ pub(crate) fn give_free_id<'c>(
     Ok(())
 }
 
-fn same_id(config: &JwtConfig, other: &str) -> Error {
-    Error::config(
+fn same_id(config: &JwtConfig, other: &str) -> ConfigError {
+    ConfigError::new(
         "id",
         format!(
             "configurations `{}` and `{other}` have the same stable id `{}`",
@@ -1119,22 +1099,15 @@ fn same_id(config: &JwtConfig, other: &str) -> Error {
     )
 }
 
-fn duplicate(name: &str, existing: &Verifier) -> Error {
-    Error::DuplicateName {
-        name: name.to_owned(),
-        existing: existing.name().to_owned(),
-    }
-}
-
 fn route_in(routes: &Routes, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u8>>), Error> {
     if let [only] = routes.enabled.as_slice() {
         return route_to_only(routes, only, token);
     }
     if token.len() > routes.max_token_bytes {
-        return Err(Error::TokenTooLarge {
+        return Err(Error::Token(TokenError::TokenTooLarge {
             size: token.len(),
             max: routes.max_token_bytes,
-        });
+        }));
     }
     let payload = decode_payload(token)?;
     // Fast: read up to the first `iss`. A token routed this way is then
@@ -1148,28 +1121,28 @@ fn route_in(routes: &Routes, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u
     }
     parse_claims(&payload, |name, _| name == "iss").map_err(|_| not_strict())?;
     if !matching.is_empty() {
-        return Err(Error::AmbiguousConfig {
+        return Err(Error::Login(LoginError::AmbiguousConfig {
             iss: iss.unwrap_or_default(),
             candidates: matching.iter().map(|v| v.name().to_owned()).collect(),
-        });
+        }));
     }
     if let Some(off) = routes
         .disabled
         .iter()
         .find(|v| iss.is_some() && v.config().issuer == iss)
     {
-        return Err(Error::Disabled {
+        return Err(Error::Token(TokenError::Disabled {
             config: off.name().to_owned(),
-        });
+        }));
     }
-    Err(Error::NoMatchingConfig {
+    Err(Error::Login(LoginError::NoMatchingConfig {
         iss,
         candidates: routes
             .enabled
             .iter()
             .map(|v| (v.name().to_owned(), v.config().issuer.clone()))
             .collect(),
-    })
+    }))
 }
 
 /// The only enabled configuration takes every token (CONTRACT 6, "or the only
@@ -1198,19 +1171,19 @@ fn route_to_only(
     };
     if only.config().issuer.as_deref() != Some(iss.as_str()) {
         if routes.foreign_issuers.contains(&iss) {
-            return Err(Error::NoMatchingConfig {
+            return Err(Error::Login(LoginError::NoMatchingConfig {
                 iss: Some(iss),
                 candidates: vec![(only.name().to_owned(), only.config().issuer.clone())],
-            });
+            }));
         }
         if let Some(off) = routes
             .disabled
             .iter()
             .find(|v| v.config().issuer.as_deref() == Some(iss.as_str()))
         {
-            return Err(Error::Disabled {
+            return Err(Error::Token(TokenError::Disabled {
                 config: off.name().to_owned(),
-            });
+            }));
         }
     }
     Ok((Arc::clone(only), Some(payload)))

@@ -1,30 +1,5 @@
 //! Login sessions, framework-free: opaque tokens for the client, their
 //! SHA-256 in the store (CONTRACT section 6).
-//!
-//! [`Sessions`] makes a session token of 32 random bytes from the operating
-//! system (base64url, 43 characters), stores the session under the hex
-//! SHA-256 of the token (a leaked store holds no usable token), ends the
-//! oldest sessions of a user beyond [`Sessions::max_per_user`] (default 20),
-//! and purges expired ones when [`Sessions::purge_expired`] runs (call it
-//! periodically, e.g. with [`Sessions::spawn_purger`], never per login). Any
-//! [`SessionStore`] holds them; [`MemorySessionStore`] is one in memory whose
-//! every operation costs `O(log n)` plus the sessions it ends.
-//!
-//! ```
-//! use std::time::Duration;
-//! use jwt_sso::session::{MemorySessionStore, Sessions};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), jwt_sso::Error> {
-//! let sessions = Sessions::new(MemorySessionStore::new()).ttl(Duration::from_secs(8 * 3600));
-//! let token = sessions.create("jdoe", "ERP").await?;
-//! assert_eq!(token.len(), 43);
-//! assert_eq!(sessions.lookup(&token).await?.unwrap().user_id, "jdoe");
-//! assert!(sessions.logout(&token).await?);
-//! assert!(sessions.lookup(&token).await?.is_none());
-//! # Ok(())
-//! # }
-//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -38,20 +13,43 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::store::{Session, SessionStore, StoreError};
 
-/// The in-memory [`SessionStore`](crate::SessionStore) ([`crate::MemorySessionStore`], re-exported here).
-pub use crate::store::MemorySessionStore;
-
 /// The default number of live sessions one user may hold.
-pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 20;
+const DEFAULT_MAX_SESSIONS_PER_USER: usize = 20;
 
 /// The default session lifetime: 8 hours.
-pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 
 /// The longest session token [`Sessions::lookup`] considers (a longer one
 /// is refused without hashing it).
 const MAX_TOKEN_CHARS: usize = 128;
 
-/// The sessions manager over a [`SessionStore`]: see the module docs.
+/// Login sessions over a [`SessionStore`]: opaque tokens for the client,
+/// their SHA-256 in the store (CONTRACT section 6).
+///
+/// A session token is 32 random bytes from the operating system
+/// (base64url, 43 characters); the session is stored under the hex SHA-256
+/// of the token (a leaked store holds no usable token). A user holds at most
+/// [`max_per_user`](Sessions::max_per_user) live sessions (default 20; a new
+/// login beyond it ends the oldest), each lasting [`ttl`](Sessions::ttl)
+/// (default 8 hours). Expired sessions are purged by
+/// [`Sessions::purge_expired`]: call it periodically, e.g. with
+/// [`Sessions::spawn_purger`], never per login.
+///
+/// ```
+/// use std::time::Duration;
+/// use jwt_sso::{MemorySessionStore, Sessions};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), jwt_sso::Error> {
+/// let sessions = Sessions::new(MemorySessionStore::new()).ttl(Duration::from_secs(8 * 3600));
+/// let token = sessions.create("jdoe", "ERP").await?;
+/// assert_eq!(token.len(), 43);
+/// assert_eq!(sessions.lookup(&token).await?.unwrap().user_id, "jdoe");
+/// assert!(sessions.logout(&token).await?);
+/// assert!(sessions.lookup(&token).await?.is_none());
+/// # Ok(())
+/// # }
+/// ```
 pub struct Sessions<S> {
     store: S,
     ttl: Duration,
@@ -69,8 +67,7 @@ impl<S> fmt::Debug for Sessions<S> {
 }
 
 impl<S: SessionStore> Sessions<S> {
-    /// Sessions in `store`, lasting [`DEFAULT_SESSION_TTL`], at most
-    /// [`DEFAULT_MAX_SESSIONS_PER_USER`] per user.
+    /// Sessions in `store`, lasting 8 hours, at most 20 per user.
     pub fn new(store: S) -> Self {
         Sessions {
             store,
@@ -80,7 +77,8 @@ impl<S: SessionStore> Sessions<S> {
         }
     }
 
-    /// How long a session lasts (whole seconds; at least one).
+    /// How long a session lasts (whole seconds; at least one). Any duration
+    /// is accepted: a session's end saturates at [`UnixTime::MAX`](crate::UnixTime::MAX).
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl.max(Duration::from_secs(1));
         self
@@ -114,17 +112,15 @@ impl<S: SessionStore> Sessions<S> {
     /// random bytes). Only its SHA-256 reaches the store.
     pub async fn create(&self, user_id: &str, config: &str) -> Result<String, Error> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| Error::Store {
-            action: "drawing a random session token".to_owned(),
-            source: e.to_string().into(),
-        })?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| StoreError::failed(e).during("drawing a random session token"))?;
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let now = self.clock.now();
         let session = Session {
             user_id: user_id.to_owned(),
             config: config.to_owned(),
             created_at: now,
-            expires_at: now.saturating_add(self.ttl.as_secs() as i64),
+            expires_at: now + self.ttl,
         };
         self.store
             .insert(&session_id(&token), &session, self.max_per_user)
@@ -194,11 +190,7 @@ impl<S: SessionStore + 'static> Sessions<S> {
 }
 
 /// The store key of a session token: the hex SHA-256 of the token.
-///
-/// ```
-/// assert_eq!(jwt_sso::session::session_id("abc").len(), 64);
-/// ```
-pub fn session_id(token: &str) -> String {
+pub(crate) fn session_id(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     let mut hex = String::with_capacity(64);
     for b in digest {
@@ -217,27 +209,22 @@ fn plausible(token: &str) -> bool {
 }
 
 fn store_error(action: &str, error: StoreError) -> Error {
-    let source = match error {
-        StoreError::Failed(source) => source,
-        other => other.to_string().into(),
-    };
-    Error::Store {
-        action: action.to_owned(),
-        source,
-    }
+    Error::Store(error.during(action))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
+    use crate::clock::ManualClock;
+    use crate::store::MemorySessionStore;
+    use crate::unix_time::UnixTime;
 
     #[tokio::test]
     async fn sessions_are_capped_per_user_oldest_first_and_purged() {
         let sessions = Sessions::new(MemorySessionStore::new())
             .max_per_user(3)
             .ttl(Duration::from_secs(100))
-            .with_clock(FixedClock(1000));
+            .with_clock(ManualClock::new(UnixTime::from_secs(1000)));
         let mut tokens = Vec::new();
         for _ in 0..4 {
             tokens.push(sessions.create("jdoe", "ERP").await.unwrap());
@@ -253,8 +240,9 @@ mod tests {
             let id = session_id(t);
             assert_eq!(id.len(), 64);
             assert_ne!(&id, t);
-            assert!(sessions.store().get(&id, 1000).await.unwrap().is_some());
-            assert!(sessions.store().get(t, 1000).await.unwrap().is_none());
+            let at = UnixTime::from_secs(1000);
+            assert!(sessions.store().get(&id, at).await.unwrap().is_some());
+            assert!(sessions.store().get(t, at).await.unwrap().is_none());
         }
         assert!(sessions.logout(&other).await.unwrap());
         assert!(!sessions.logout(&other).await.unwrap());
@@ -264,12 +252,35 @@ mod tests {
         );
 
         let later = Sessions {
-            clock: Arc::new(FixedClock(1100)),
+            clock: Arc::new(ManualClock::new(UnixTime::from_secs(1100))),
             ..sessions
         };
         assert!(later.lookup(&tokens[1]).await.unwrap().is_none(), "expired");
         assert_eq!(later.purge_expired().await.unwrap(), 3);
         assert!(later.store().is_empty());
         assert_eq!(later.store().count_for("jdoe"), 0);
+    }
+
+    #[tokio::test]
+    async fn the_longest_ttl_saturates_instead_of_overflowing() {
+        let now = UnixTime::from_secs(1_767_225_600);
+        let sessions = Sessions::new(MemorySessionStore::new())
+            .ttl(Duration::MAX)
+            .with_clock(ManualClock::new(now));
+        let token = sessions.create("jdoe", "ERP").await.unwrap();
+        let session = sessions
+            .lookup(&token)
+            .await
+            .unwrap()
+            .expect("a live session");
+        assert_eq!(session.created_at, now);
+        assert_eq!(session.expires_at, UnixTime::MAX);
+        // Born alive, and alive far in the future.
+        let later = Sessions {
+            clock: Arc::new(ManualClock::new(UnixTime::from_secs(i64::MAX - 1))),
+            ..sessions
+        };
+        assert!(later.lookup(&token).await.unwrap().is_some());
+        assert_eq!(later.purge_expired().await.unwrap(), 0);
     }
 }

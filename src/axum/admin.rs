@@ -57,19 +57,21 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::admin::{Admin, Caller, ConfigView};
+use super::{HttpError, status_of};
+use crate::admin::{Admin, AdminError, Caller, ConfigView};
 use crate::error::{Error, ErrorKind};
 use crate::store::ConfigStore;
+use crate::unix_time::UnixTime;
 
 /// The environment variable that holds the break-glass administrator's token.
-pub const ADMIN_TOKEN_VAR: &str = "JWT_SSO_ADMIN_TOKEN";
+const ADMIN_TOKEN_VAR: &str = "JWT_SSO_ADMIN_TOKEN";
 
 /// The role a session's user needs by default (`login_server --admin-role`).
-pub const DEFAULT_ADMIN_ROLE: &str = "Administrator";
+const DEFAULT_ADMIN_ROLE: &str = "Administrator";
 
 /// The console's `Content-Security-Policy`: nothing but the page's own
 /// script, styles and API.
-pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const INDEX_HTML: &str = include_str!("../../assets/console/index.html");
 const CONSOLE_JS: &str = include_str!("../../assets/console/console.js");
@@ -85,7 +87,7 @@ pub struct SessionUser {
 }
 
 /// A boxed future, as [`SessionResolver`] returns it.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// How the admin API finds the user of an `X-Auth-Token` session: the host's
 /// session store. `Ok(None)` is an unknown or expired session (`401`); an
@@ -95,7 +97,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// is a resolver.
 pub trait SessionResolver: Send + Sync + 'static {
     /// The user of the session whose opaque token is `token`.
-    fn resolve<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<SessionUser>, Error>>;
+    #[allow(clippy::type_complexity)]
+    fn resolve<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<SessionUser>, Error>> + Send + 'a>>;
 }
 
 impl<F, Fut> SessionResolver for F
@@ -169,7 +175,7 @@ impl AdminAccess {
     }
 
     /// Who the request's headers say the caller is.
-    pub async fn authorize(&self, headers: &HeaderMap) -> Result<Caller, Error> {
+    pub async fn authorize(&self, headers: &HeaderMap) -> Result<Caller, AdminError> {
         let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -191,7 +197,7 @@ impl AdminAccess {
             if user.roles.iter().any(|r| r == self.role()) {
                 return Ok(Caller::User(user.user_id));
             }
-            return Err(Error::Forbidden {
+            return Err(AdminError::Forbidden {
                 problem: format!(
                     "the session's user does not have the administrator's role `{}`",
                     self.role()
@@ -208,8 +214,8 @@ impl AdminAccess {
     }
 }
 
-fn unauthorized(problem: &str) -> Error {
-    Error::Unauthorized {
+fn unauthorized(problem: &str) -> AdminError {
+    AdminError::Unauthorized {
         problem: problem.to_owned(),
     }
 }
@@ -241,11 +247,11 @@ pub fn router<S: ConfigStore + 'static>(admin: Arc<Admin<S>>, access: AdminAcces
 }
 
 /// An error as the admin API answers it.
-struct ApiError(Error);
+struct ApiError(HttpError);
 
-impl From<Error> for ApiError {
-    fn from(error: Error) -> Self {
-        ApiError(error)
+impl From<AdminError> for ApiError {
+    fn from(error: AdminError) -> Self {
+        ApiError(HttpError::Admin(error))
     }
 }
 
@@ -258,16 +264,15 @@ impl IntoResponse for ApiError {
             "message": error.to_string(),
             "hint": error.hint(),
         });
-        if let Error::Config { field, .. } = &error
-            && field != "configuration"
+        if let HttpError::Admin(AdminError::Config(config)) = &error
+            && config.field() != "configuration"
         {
-            body["field"] = Value::String(field.clone());
+            body["field"] = Value::String(config.field().to_owned());
         }
         if kind == ErrorKind::Store || kind == ErrorKind::Io {
             tracing::error!(target: "jwt_sso", kind = kind.as_str(), error = %error, "admin API: saving failed");
         }
-        let status =
-            StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status_of(kind);
         let mut response =
             (status, api_headers(), axum::Json(json!({"error": body}))).into_response();
         if status == StatusCode::UNAUTHORIZED {
@@ -280,9 +285,7 @@ impl IntoResponse for ApiError {
 }
 
 fn bad_request(problem: impl Into<String>) -> ApiError {
-    ApiError(Error::BadRequest {
-        problem: problem.into(),
-    })
+    ApiError(HttpError::bad_request(problem))
 }
 
 fn api_headers() -> [(HeaderName, HeaderValue); 2] {
@@ -382,7 +385,7 @@ async fn list<S: ConfigStore + 'static>(State(ctx): Shared<S>, headers: HeaderMa
             StatusCode::OK,
             serde_json::to_value(ctx.admin.list()).unwrap_or_default(),
         ),
-        Err(e) => ApiError(e).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -514,6 +517,7 @@ async fn test<S: ConfigStore + 'static>(
                         .filter(|f| f.is_finite())
                         .map(|f| f.floor() as i64)
                 })
+                .map(UnixTime::from_secs)
                 .ok_or_else(|| bad_request("`now` must be a number of seconds since 1970"))?,
         ),
     };

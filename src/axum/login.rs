@@ -17,12 +17,12 @@ use ::axum::routing::{MethodRouter, post};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 
-use super::error_response;
+use super::{HttpError, error_response};
 use crate::error::{Error, escape_controls};
 use crate::extract::{LoginRequest, form_param, query_param};
+use crate::identity::Verified;
 use crate::login::{Authenticator, Login};
-use crate::map::MappedIdentity;
-use crate::registry::TokenRoute;
+use crate::registry::{Route, Verification};
 use crate::session::Sessions;
 use crate::store::{MemoryReplayStore, ReplayStore, SessionStore, StoreError, UserStore};
 
@@ -171,11 +171,10 @@ impl std::fmt::Debug for LoginSuccess {
 /// ```
 /// use std::sync::Arc;
 /// use axum::Router;
-/// use jwt_sso::{Authenticator, MemoryStore, Registry};
+/// use jwt_sso::{Authenticator, MemorySessionStore, MemoryStore, Registry, Sessions};
 /// use jwt_sso::axum::{LoginOptions, LoginRoutes};
-/// use jwt_sso::session::{MemorySessionStore, Sessions};
 ///
-/// # fn main() -> Result<(), jwt_sso::Error> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let registry = Registry::from_json_str(r#"{"name":"ERP","token_name":"token","algorithms":["HS256"],
 /// #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#)?;
 /// let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
@@ -255,9 +254,9 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         router.with_state(self.clone())
     }
 
-    /// The whole login without HTTP: [`Authenticator::login`] (routed by
-    /// `iss`) or, with `token_name`, [`Authenticator::login_for_token_name`]
-    /// (only configurations with that `token_name`): verification, the
+    /// The whole login without HTTP: [`Authenticator::login`], routed by
+    /// `iss` or, with `token_name`, among the configurations with that
+    /// `token_name` ([`Route::TokenName`]): verification, the
     /// configuration's policies (`create_users`, `user_scope`), the
     /// `single_use` check in the replay store, the user's creation or
     /// update; then a session from the issuer. The stores and the issuer
@@ -273,8 +272,8 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         let auth = &self.inner.auth;
         let mut timeout = self.inner.options.store_timeout;
         let route = match token_name {
-            Some(name) => TokenRoute::TokenName(name),
-            None => TokenRoute::Issuer,
+            Some(name) => Route::TokenName(name),
+            None => Route::Issuer,
         };
         // A remote configuration may fetch its keys first (bounded by the
         // remote options' own timeout, reported as `key_fetch`).
@@ -284,25 +283,18 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
             timeout += REMOTE_FETCH_BUDGET;
         }
         let work = async {
-            let login = match token_name {
-                Some(name) => auth.login_for_token_name(name, token).await?,
-                None => auth.login(token).await?,
-            };
+            let login = auth.login(token, Verification::from(route)).await?;
             let session = self.inner.issuer.start_session(&login).await?;
             Ok::<_, Error>(LoginSuccess { login, session })
         };
         let success = match tokio::time::timeout(timeout, work).await {
             Ok(result) => result?,
             Err(_) => {
-                return Err(Error::Store {
-                    action: "logging in".to_owned(),
-                    source: StoreError::failed(format!(
-                        "the store did not answer within {} ms",
-                        timeout.as_millis()
-                    ))
-                    .to_string()
-                    .into(),
-                });
+                let late = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("the store did not answer within {} ms", timeout.as_millis()),
+                );
+                return Err(StoreError::failed(late).during("logging in").into());
             }
         };
         tracing::info!(
@@ -333,7 +325,7 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
 struct LoginBody<'a> {
     first_login: bool,
     user: UserBody<'a>,
-    identity: &'a MappedIdentity,
+    identity: &'a Verified,
 }
 
 #[derive(Serialize)]
@@ -350,10 +342,10 @@ fn success_response(
     options: &LoginOptions,
 ) -> Response {
     let Ok(session) = HeaderValue::from_str(&success.session) else {
-        return Error::Store {
-            action: "starting a session".to_owned(),
-            source: "the session token is not a valid header value".into(),
-        }
+        return Error::from(
+            StoreError::failed("the session token is not a valid header value")
+                .during("starting a session"),
+        )
         .into_response();
     };
     let user = &success.login.user;
@@ -395,7 +387,7 @@ fn success_response(
 }
 
 /// `POST` with the JSON login body (CONTRACT section 6).
-pub async fn json_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+async fn json_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
     State(routes): State<LoginRoutes<U, I, R>>,
     request: Request,
 ) -> Response {
@@ -416,7 +408,7 @@ pub async fn json_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore
 /// `POST` of an HTML form (`application/x-www-form-urlencoded`) whose field
 /// named by a configuration's `token_name` holds the token; an optional
 /// `return_to` field.
-pub async fn form_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+async fn form_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
     State(routes): State<LoginRoutes<U, I, R>>,
     request: Request,
 ) -> Response {
@@ -431,13 +423,13 @@ pub async fn form_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore
         Err(response) => return *response,
     };
     let Ok(form) = std::str::from_utf8(&body) else {
-        return Error::bad_request("the form body is not UTF-8").into_response();
+        return HttpError::bad_request("the form body is not UTF-8").into_response();
     };
     browser_login(&routes, form, form_param).await
 }
 
 /// `GET ?<token_name>=<jwt>` (optional `return_to`). `HEAD` logs nobody in.
-pub async fn query_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
+async fn query_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
     State(routes): State<LoginRoutes<U, I, R>>,
     method: Method,
     uri: Uri,
@@ -452,7 +444,7 @@ pub async fn query_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStor
 async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
     routes: &LoginRoutes<U, I, R>,
     text: &str,
-    param: impl for<'t> Fn(&'t str, &str) -> Result<Option<std::borrow::Cow<'t, str>>, Error>,
+    param: impl for<'t> Fn(&'t str, &str) -> Result<Option<std::borrow::Cow<'t, str>>, HttpError>,
 ) -> Response {
     let return_to = match param(text, "return_to") {
         Ok(Some(target)) => match safe_return_to(&target, &routes.options().return_to_hosts) {
@@ -468,7 +460,7 @@ async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore 
         match param(text, &name) {
             Ok(Some(token)) if found.is_some() => {
                 let _ = token;
-                return Error::bad_request("tokens under more than one name; send one token")
+                return HttpError::bad_request("tokens under more than one name; send one token")
                     .into_response();
             }
             Ok(Some(token)) => found = Some((name, token.into_owned())),
@@ -477,7 +469,7 @@ async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore 
         }
     }
     let Some((name, token)) = found else {
-        return Error::bad_request(format!(
+        return HttpError::bad_request(format!(
             "no token: send it in the parameter named by the configuration's token_name ({})",
             registry.token_names().join(", ")
         ))
@@ -500,9 +492,11 @@ async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore 
 ///     assert!(safe_return_to(evil, &hosts).is_err(), "{evil}");
 /// }
 /// ```
-pub fn safe_return_to(target: &str, allowed: &[String]) -> Result<String, Error> {
+pub fn safe_return_to(target: &str, allowed: &[String]) -> Result<String, HttpError> {
     let refuse = || {
-        Error::bad_request("`return_to` must be a relative path (`/…`) or a URL on an allowed host")
+        HttpError::bad_request(
+            "`return_to` must be a relative path (`/…`) or a URL on an allowed host",
+        )
     };
     if target.is_empty()
         || target.len() > 2048
@@ -549,7 +543,7 @@ fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
 fn unsupported(problem: &str) -> Response {
     error_response(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        &Error::bad_request(problem),
+        &HttpError::bad_request(problem),
         Some("The request's Content-Type is not accepted here."),
     )
 }
@@ -557,7 +551,7 @@ fn unsupported(problem: &str) -> Response {
 fn too_large(max: usize) -> Box<Response> {
     let mut response = error_response(
         StatusCode::PAYLOAD_TOO_LARGE,
-        &Error::bad_request(format!("the request body is larger than {max} bytes")),
+        &HttpError::bad_request(format!("the request body is larger than {max} bytes")),
         Some("The request body is too large."),
     );
     // The body is never read: the connection cannot be reused.
@@ -582,7 +576,7 @@ async fn read_body(parts: &Parts, body: Body, max: usize) -> Result<Bytes, Box<R
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<LengthLimitError>() => Err(too_large(max)),
         Err(_) => Err(Box::new(
-            Error::bad_request("the request body could not be read").into_response(),
+            HttpError::bad_request("the request body could not be read").into_response(),
         )),
     }
 }

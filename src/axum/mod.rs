@@ -4,20 +4,20 @@
 //!   identity", and `Option<Identity>` for routes where login is optional.
 //! - [`JwtLayer`]: a `tower::Layer` that verifies every request of a router
 //!   and puts the [`Identity`] into its extensions.
-//! - `impl IntoResponse for Error`: the status of
-//!   [`ErrorKind::http_status`](crate::ErrorKind::http_status),
+//! - [`HttpError`] (and `IntoResponse` for [`Error`](crate::Error) and
+//!   [`AdminError`](crate::AdminError)): the kind's status,
 //!   `WWW-Authenticate: Bearer` on every 401, `Cache-Control: no-store` and
-//!   the public body [`Error::public_json`]; the full message and hint go to
-//!   one `tracing` event (target `jwt_sso::http`), never to the client.
+//!   a body with the kind and a fixed sentence; the full message and hint go
+//!   to one `tracing` event (target `jwt_sso::http`), never to the client.
 //! - [`LoginRoutes`]: the login endpoints of CONTRACT section 6 (JSON login,
 //!   form-post login, `GET ?<token_name>=` when enabled) handing each login
 //!   to the host's [`SessionIssuer`].
 //! - [`serve`]: serves a router with the connection bounds of CONTRACT
 //!   section 6 (request headers within 10 s, 60 s idle keep-alive).
 //!
-//! Everything here is a thin layer over the library: [`JwtAuth::find_token`],
-//! [`JwtAuth::verify_token`] and [`LoginRoutes::login_token`] take plain
-//! strings and work without axum.
+//! Everything here is a thin layer over the library: [`JwtAuth::find_token`]
+//! and [`LoginRoutes::login_token`] take plain strings, and
+//! [`Registry::verify`](crate::Registry::verify) does the verifying.
 //!
 //! # Protect a route
 //!
@@ -26,7 +26,7 @@
 //! use axum::{Router, routing::get};
 //! use jwt_sso::{Registry, axum::{Identity, JwtAuth}};
 //!
-//! # fn main() -> Result<(), jwt_sso::Error> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let registry = Registry::from_json_str(r#"{"name":"ERP","token_name":"token","algorithms":["HS256"],
 //! #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#)?;
 //! let auth = JwtAuth::new(Arc::new(registry)); // Bearer header and cookie; `.query(true)` adds ?token=
@@ -36,10 +36,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! A whole router: `router.layer(auth.layer())`, then handlers take
-//! `Extension<Identity>` (or `Identity`, which reuses the layer's result).
+//! A whole router: `router.layer(auth.layer())`; handlers take `Identity`,
+//! which reuses the layer's result (the router's state provides the
+//! [`JwtAuth`], as above).
 
 pub mod admin;
+mod error;
 mod login;
 mod serve;
 
@@ -49,36 +51,41 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use ::axum::Json;
 use ::axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use ::axum::http::header::{AUTHORIZATION, CACHE_CONTROL, COOKIE, WWW_AUTHENTICATE};
+use ::axum::http::header::{AUTHORIZATION, COOKIE};
 use ::axum::http::request::Parts;
-use ::axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
+use ::axum::http::{HeaderMap, Request};
 use ::axum::response::{IntoResponse, Response};
 
-use crate::error::{Error, escape_controls};
 use crate::extract::{bearer, cookie, query_param};
-use crate::map::MappedIdentity;
-use crate::registry::{Registry, TokenRoute};
+use crate::identity::Verified;
+use crate::registry::{Registry, Route, Verification};
 
-pub use login::{
-    LoginOptions, LoginRoutes, LoginSuccess, SessionIssuer, form_login, json_login, query_login,
-    safe_return_to,
-};
+pub use error::HttpError;
+pub(crate) use error::{error_response, status_of};
+pub use login::{LoginOptions, LoginRoutes, LoginSuccess, SessionIssuer, safe_return_to};
 pub use serve::{ServeOptions, serve, serve_with};
 
 /// A verified identity, as an axum extractor.
 ///
 /// Needs [`JwtAuth`] in the router's state (directly or through
 /// [`FromRef`]). When a [`JwtLayer`] already verified the request, its
-/// result is reused. On failure the request is answered with the error's
-/// response (401 with `WWW-Authenticate: Bearer` for a missing or rejected
-/// token, 503 when keys cannot be fetched, 400 for a token sent badly).
+/// result is reused: the layer keeps it in the request's extensions under a
+/// type private to this crate, so nothing else a host or another layer puts
+/// there passes for a verified identity. On failure the request is answered
+/// with the error's response (401 with `WWW-Authenticate: Bearer` for a
+/// missing or rejected token, 503 when keys cannot be fetched, 400 for a
+/// token sent badly).
 ///
 /// `Option<Identity>`: `None` when the request carries no token at all; a
 /// token that is present but fails is still refused.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Identity(pub MappedIdentity);
+pub struct Identity(pub Verified);
+
+/// What [`JwtLayer`] leaves in a request's extensions: private, so that only
+/// this crate can put a verified identity there.
+#[derive(Clone)]
+struct LayerVerified(Verified);
 
 /// Where [`JwtAuth`] looks for a token, in this order; the first place that
 /// has one is used.
@@ -196,7 +203,7 @@ impl JwtAuth {
         authorization: Option<&str>,
         cookies: Option<&str>,
         query: Option<&str>,
-    ) -> Result<Option<FoundToken>, Error> {
+    ) -> Result<Option<FoundToken>, HttpError> {
         let found = self.locate(authorization, cookies, query)?;
         Ok(found.map(|found| FoundToken {
             token: found.token.into_owned(),
@@ -205,7 +212,7 @@ impl JwtAuth {
     }
 
     /// [`JwtAuth::find_token`] on an HTTP request's parts.
-    pub fn find_in_request(&self, parts: &Parts) -> Result<Option<FoundToken>, Error> {
+    pub fn find_in_request(&self, parts: &Parts) -> Result<Option<FoundToken>, HttpError> {
         let authorization = header_str(&parts.headers, AUTHORIZATION.as_str())?;
         let cookies = joined_cookies(&parts.headers)?;
         self.find_token(authorization, cookies.as_deref(), parts.uri.query())
@@ -217,7 +224,7 @@ impl JwtAuth {
         authorization: Option<&'a str>,
         cookies: Option<&'a str>,
         query: Option<&'a str>,
-    ) -> Result<Option<Located<'a>>, Error> {
+    ) -> Result<Option<Located<'a>>, HttpError> {
         if self.sources.bearer
             && let Some(value) = authorization
             && let Some(token) = bearer(value)?
@@ -244,27 +251,15 @@ impl JwtAuth {
         Ok(None)
     }
 
-    /// Verifies `token` through the registry (routing by `iss`; remote keys
-    /// fetched when needed). With `token_name`, a token that routes to a
-    /// configuration with another `token_name` is refused
-    /// (`no_matching_config`): a token travels only under its own name.
-    pub fn verify_token<'a>(
-        &'a self,
-        token: &'a str,
-        token_name: Option<&'a str>,
-    ) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
-        verify_routed(&self.registry, token, token_name)
-    }
-
     /// Finds and verifies the token of a request. No token is
     /// `unauthorized` (401).
-    pub async fn verify_request(&self, parts: &Parts) -> Result<MappedIdentity, Error> {
+    pub async fn verify_request(&self, parts: &Parts) -> Result<Verified, HttpError> {
         self.verify_found(parts).await?.ok_or_else(no_token)
     }
 
-    async fn identity(&self, parts: &Parts, optional: bool) -> Result<Option<Identity>, Error> {
-        if let Some(identity) = parts.extensions.get::<Identity>() {
-            return Ok(Some(identity.clone()));
+    async fn identity(&self, parts: &Parts, optional: bool) -> Result<Option<Identity>, HttpError> {
+        if let Some(LayerVerified(identity)) = parts.extensions.get::<LayerVerified>() {
+            return Ok(Some(Identity(identity.clone())));
         }
         match self.verify_found(parts).await? {
             Some(identity) => Ok(Some(Identity(identity))),
@@ -275,14 +270,13 @@ impl JwtAuth {
 
     /// Finds the request's token (borrowed, not copied) and verifies it;
     /// `None` when the request carries none.
-    async fn verify_found(&self, parts: &Parts) -> Result<Option<MappedIdentity>, Error> {
+    async fn verify_found(&self, parts: &Parts) -> Result<Option<Verified>, HttpError> {
         let authorization = header_str(&parts.headers, AUTHORIZATION.as_str())?;
         let cookies = joined_cookies(&parts.headers)?;
         match self.locate(authorization, cookies.as_deref(), parts.uri.query())? {
-            Some(found) => self
-                .verify_token(&found.token, found.token_name.as_deref())
-                .await
-                .map(Some),
+            Some(found) => Ok(Some(
+                verify_routed(&self.registry, &found.token, found.token_name.as_deref()).await?,
+            )),
             None => Ok(None),
         }
     }
@@ -294,22 +288,20 @@ struct Located<'a> {
     token_name: Option<String>,
 }
 
-fn no_token() -> Error {
-    Error::Unauthorized {
-        problem: "the request carries no token; send `Authorization: Bearer <token>`".to_owned(),
-    }
+fn no_token() -> HttpError {
+    HttpError::unauthorized("the request carries no token; send `Authorization: Bearer <token>`")
 }
 
 /// The one token found under the enabled configurations' `token_name`s.
 fn by_name<'a>(
     registry: &Registry,
-    mut find: impl FnMut(&str) -> Result<Option<Cow<'a, str>>, Error>,
-) -> Result<Option<Located<'a>>, Error> {
+    mut find: impl FnMut(&str) -> Result<Option<Cow<'a, str>>, HttpError>,
+) -> Result<Option<Located<'a>>, HttpError> {
     let mut found: Option<Located<'a>> = None;
     for name in registry.token_names() {
         if let Some(token) = find(&name)? {
             if found.is_some() {
-                return Err(Error::bad_request(
+                return Err(HttpError::bad_request(
                     "the request carries tokens under more than one name; send one token",
                 ));
             }
@@ -322,30 +314,30 @@ fn by_name<'a>(
     Ok(found)
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Error> {
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, HttpError> {
     let mut values = headers.get_all(name).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(Error::bad_request(format!(
+        return Err(HttpError::bad_request(format!(
             "the `{name}` header is sent more than once; send it once"
         )));
     }
     value
         .to_str()
         .map(Some)
-        .map_err(|_| Error::bad_request(format!("the `{name}` header is not visible ASCII")))
+        .map_err(|_| HttpError::bad_request(format!("the `{name}` header is not visible ASCII")))
 }
 
 /// The `Cookie` header, or all of them joined with `"; "` (borrowed when
 /// there is one).
-fn joined_cookies(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, Error> {
+fn joined_cookies(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, HttpError> {
     let mut joined: Option<Cow<'_, str>> = None;
     for value in headers.get_all(COOKIE) {
         let value = value
             .to_str()
-            .map_err(|_| Error::bad_request("the `Cookie` header is not visible ASCII"))?;
+            .map_err(|_| HttpError::bad_request("the `Cookie` header is not visible ASCII"))?;
         match &mut joined {
             Some(all) => {
                 let all = all.to_mut();
@@ -366,12 +358,12 @@ pub(crate) fn verify_routed<'a>(
     registry: &'a Registry,
     token: &'a str,
     token_name: Option<&'a str>,
-) -> impl Future<Output = Result<MappedIdentity, Error>> + Send + 'a {
+) -> impl Future<Output = Result<Verified, crate::Error>> + Send + 'a {
     let route = match token_name {
-        Some(name) => TokenRoute::TokenName(name),
-        None => TokenRoute::Issuer,
+        Some(name) => Route::TokenName(name),
+        None => Route::Issuer,
     };
-    registry.verification(route, token, None, true)
+    registry.verification(Verification::from(route), token, true)
 }
 
 impl<S> FromRequestParts<S> for Identity
@@ -379,9 +371,9 @@ where
     JwtAuth: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = Error;
+    type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
         match JwtAuth::from_ref(state).identity(parts, false).await? {
             Some(identity) => Ok(identity),
             None => Err(no_token()),
@@ -394,29 +386,32 @@ where
     JwtAuth: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = Error;
+    type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, HttpError> {
         JwtAuth::from_ref(state).identity(parts, true).await
     }
 }
 
 /// A `tower::Layer` that verifies every request ([`JwtAuth::layer`]) and
-/// inserts its [`Identity`] into the request's extensions; a refused request
-/// is answered with the error's response and never reaches the service.
+/// keeps its verified identity for the [`Identity`] extractor (in the
+/// request's extensions, under a type private to this crate); a refused
+/// request is answered with the error's response and never reaches the
+/// service.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use axum::{Extension, Router, routing::get};
+/// use axum::{Router, routing::get};
 /// use jwt_sso::{Registry, axum::{Identity, JwtAuth}};
 ///
-/// # fn main() -> Result<(), jwt_sso::Error> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let registry = Registry::from_json_str(r#"{"name":"ERP","token_name":"token","algorithms":["HS256"],
 /// #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#)?;
 /// let auth = JwtAuth::new(Arc::new(registry));
 /// let api: Router = Router::new()
-///     .route("/reports", get(|Extension(Identity(me)): Extension<Identity>| async move { me.user_id }))
-///     .layer(auth.layer());
+///     .route("/reports", get(|Identity(me): Identity| async move { me.user_id.clone() }))
+///     .layer(auth.layer())
+///     .with_state(auth);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -471,72 +466,13 @@ where
             let (mut parts, body) = request.into_parts();
             match auth.identity(&parts, optional).await {
                 Ok(identity) => {
-                    if let Some(identity) = identity {
-                        parts.extensions.insert(identity);
+                    if let Some(Identity(identity)) = identity {
+                        parts.extensions.insert(LayerVerified(identity));
                     }
                     inner.call(Request::from_parts(parts, body)).await
                 }
                 Err(error) => Ok(error.into_response()),
             }
         })
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        error_response(status, &self, None)
-    }
-}
-
-/// The response for `error` with `status`: the public body (with
-/// `public_message` in place of the kind's fixed sentence when given), and
-/// one log event with the full message and hint.
-pub(crate) fn error_response(
-    status: StatusCode,
-    error: &Error,
-    public_message: Option<&'static str>,
-) -> Response {
-    log_refusal(status, error);
-    let kind = error.kind();
-    let body = serde_json::json!({"error": {
-        "kind": kind.as_str(),
-        "message": public_message.unwrap_or(kind.public_message()),
-    }});
-    let mut response = (status, Json(body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if status == StatusCode::UNAUTHORIZED {
-        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    response
-}
-
-fn log_refusal(status: StatusCode, error: &Error) {
-    let message = error.to_string();
-    let message = escape_controls(&message);
-    let source =
-        std::error::Error::source(error).map(|s| escape_controls(&s.to_string()).into_owned());
-    if status.is_server_error() {
-        tracing::warn!(
-            target: "jwt_sso::http",
-            status = status.as_u16(),
-            kind = error.kind().as_str(),
-            message = %message,
-            hint = error.hint(),
-            source = source.as_deref(),
-            "request refused"
-        );
-    } else {
-        tracing::info!(
-            target: "jwt_sso::http",
-            status = status.as_u16(),
-            kind = error.kind().as_str(),
-            message = %message,
-            hint = error.hint(),
-            source = source.as_deref(),
-            "request refused"
-        );
     }
 }

@@ -14,17 +14,17 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::error::Error;
+use crate::error::ConfigError;
 use crate::secret::Secret;
 
 /// Longest `name`, in characters.
-pub const MAX_NAME_CHARS: usize = 64;
+pub(crate) const MAX_NAME_CHARS: usize = 64;
 /// Default `leeway`, seconds.
-pub const DEFAULT_LEEWAY: u64 = 60;
+pub(crate) const DEFAULT_LEEWAY: u64 = 60;
 /// Default `max_token_bytes`.
-pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16_384;
+pub(crate) const DEFAULT_MAX_TOKEN_BYTES: usize = 16_384;
 /// Default `user_type`.
-pub const DEFAULT_USER_TYPE: &str = "reader";
+pub(crate) const DEFAULT_USER_TYPE: &str = "reader";
 
 /// A signature algorithm that a configuration may allow.
 ///
@@ -119,6 +119,7 @@ impl Algorithm {
         }
     }
 
+    #[cfg_attr(all(feature = "aws-lc", not(feature = "mint")), allow(dead_code))]
     pub(crate) fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
         use jsonwebtoken::Algorithm as J;
         match self {
@@ -144,19 +145,46 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// The error of [`Algorithm::from_str`]: the name is not a supported algorithm.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown or unsupported algorithm `{0}`")]
-pub struct UnknownAlgorithm(pub String);
+/// The error of [`Algorithm::from_str`]: the name is not a supported
+/// algorithm. Its message says why: `none` is never allowed, `ES512` is not
+/// supported, anything else is unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct UnknownAlgorithm(String);
 
+impl fmt::Display for UnknownAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = &self.0;
+        if name.eq_ignore_ascii_case("none") {
+            write!(f, "`{name}` means an unsigned token and is never allowed")
+        } else if name == "ES512" {
+            f.write_str("ES512 (P-521) is not supported by the crypto backend")
+        } else {
+            write!(
+                f,
+                "unknown algorithm `{}`",
+                crate::error::escape_controls(name)
+            )
+        }
+    }
+}
+
+/// The JOSE name, exactly (case matters); a refused name is a `config`
+/// error about `algorithms` that says why (`none` is never allowed, `ES512`
+/// is not supported, anything else is unknown).
 impl FromStr for Algorithm {
-    type Err = UnknownAlgorithm;
+    type Err = ConfigError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Algorithm::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| UnknownAlgorithm(s.to_owned()))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "algorithms",
+                    UnknownAlgorithm(s.to_owned()).to_string(),
+                    algorithms_fix(),
+                )
+            })
     }
 }
 
@@ -174,59 +202,12 @@ impl PartialEq<&str> for Algorithm {
     }
 }
 
-/// Separates the problem from the fix in the message of a value the model
-/// refuses itself (an algorithm name, a static key source with two keys or
-/// none), so that reading a configuration can give both as a `config` error
-/// at the value's path. The fix never holds text from the input.
-const FIX_SEPARATOR: &str = "; fix: ";
-
-/// A deserialisation error that carries its fix (see [`carried_fix`]).
-fn with_fix<E: de::Error>((problem, fix): (impl fmt::Display, impl fmt::Display)) -> E {
-    E::custom(format!("{problem}{FIX_SEPARATOR}{fix}"))
-}
-
-/// The problem and the fix of a message made by [`with_fix`]: the fix is the
-/// text after the last separator, and only a fix the model gives counts, so
-/// that no input text can pose as one.
-pub(crate) fn carried_fix(message: &str) -> Option<(&str, &str)> {
-    let (problem, fix) = message.rsplit_once(FIX_SEPARATOR)?;
-    let known = UnknownAlgorithm::fixes().iter().any(|known| known == fix)
-        || [StaticKey::both().1, StaticKey::neither().1].contains(&fix);
-    known.then_some((problem, fix))
-}
-
-impl UnknownAlgorithm {
-    /// Why the name is refused and what to write instead: `none` (in any
-    /// case) and `ES512` have their own fix.
-    pub(crate) fn problem_and_fix(&self) -> (String, String) {
-        let name = &self.0;
-        if name.eq_ignore_ascii_case("none") {
-            (
-                format!("`{name}` means an unsigned token and is never allowed"),
-                Self::fixes()[0].clone(),
-            )
-        } else if name == "ES512" {
-            (
-                "ES512 (P-521) is not supported by the crypto backend".to_owned(),
-                Self::fixes()[1].clone(),
-            )
-        } else {
-            (
-                format!("unknown algorithm `{name}`"),
-                Self::fixes()[2].clone(),
-            )
-        }
-    }
-
-    /// Every fix [`UnknownAlgorithm::problem_and_fix`] gives.
-    pub(crate) fn fixes() -> [String; 3] {
-        let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
-        [
-            format!("allow the algorithm the sender signs with: one of {supported}"),
-            "make the sender sign with ES256 (P-256) or ES384 (P-384)".to_owned(),
-            format!("use the exact names (case matters): {supported}"),
-        ]
-    }
+/// How to write the allowlist: the fix of every error about `algorithms`.
+pub(crate) fn algorithms_fix() -> String {
+    let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
+    format!(
+        "allow the algorithms the sender signs with, each once, by their exact names (case matters): {supported}; `none` is never allowed, and for ES512 make the sender sign with ES256 (P-256) or ES384 (P-384)"
+    )
 }
 
 /// The JOSE name, e.g. `"RS256"`.
@@ -261,7 +242,7 @@ impl<'de> Deserialize<'de> for Algorithm {
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Algorithm, E> {
                 v.parse()
-                    .map_err(|refused: UnknownAlgorithm| with_fix(refused.problem_and_fix()))
+                    .map_err(|refused: ConfigError| E::custom(refused.problem()))
             }
         }
 
@@ -397,34 +378,6 @@ pub struct JwtConfig {
     /// from each login's identity. Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub sync_on_login: bool,
-    /// The keys parsed when this configuration was last validated, so that
-    /// the verifier built from it next does not parse them (or read an
-    /// `env` secret) again. Never serialised, never compared.
-    #[serde(skip)]
-    pub(crate) loaded: Loaded,
-}
-
-/// Key material parsed at load time, kept for the verifier built next
-/// (see `crate::validated`). Opaque here: the configuration model does
-/// not depend on the key code above it.
-#[derive(Clone, Default)]
-pub(crate) struct Loaded(pub(crate) Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>);
-
-impl PartialEq for Loaded {
-    /// A cache, not part of the configuration.
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl fmt::Debug for Loaded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "keys parsed"
-        } else {
-            "keys not parsed"
-        })
-    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -580,7 +533,7 @@ pub struct PromptMapping {
 /// );
 /// ```
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "RawKeySource")]
 pub enum KeySource {
     /// A static shared secret (HS*) or a static public key in PEM (RS*, PS*,
     /// ES*, EdDSA): `{"type": "static", "secret": …}` or
@@ -628,26 +581,6 @@ pub enum StaticKey {
     PublicKeyPem(String),
 }
 
-impl StaticKey {
-    const FIELDS: &'static [&'static str] = &["secret", "public_key_pem"];
-
-    /// Why a static key source with both keys is refused, and the fix.
-    fn both() -> (&'static str, &'static str) {
-        (
-            "both `secret` and `public_key_pem` are set",
-            "keep `secret` for HS* algorithms or `public_key_pem` for RS*/PS*/ES*/EdDSA, not both",
-        )
-    }
-
-    /// Why a static key source without a key is refused, and the fix.
-    fn neither() -> (&'static str, &'static str) {
-        (
-            "a static key source needs `secret` or `public_key_pem`",
-            "add `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA)",
-        )
-    }
-}
-
 impl Serialize for StaticKey {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -660,44 +593,84 @@ impl Serialize for StaticKey {
     }
 }
 
-impl<'de> Deserialize<'de> for StaticKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StaticVisitor;
+/// The key source as written: every member any type may have, so that
+/// serde tracks the path of each (`key_source.secret.base64`) and this
+/// module decides, with its own message, which members a type takes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeySource {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    secret: Option<SecretSpec>,
+    #[serde(default)]
+    public_key_pem: Option<String>,
+    #[serde(default)]
+    jwks: Option<serde_json::Value>,
+    #[serde(default)]
+    url: Option<String>,
+}
 
-        impl<'de> Visitor<'de> for StaticVisitor {
-            type Value = StaticKey;
+/// The fix of every error about the members of `key_source`.
+pub(crate) const KEY_SOURCE_FIX: &str = "give the key source's `type` and exactly its members: `static` with `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA), not both; `jwks` with `jwks`; `jwks_uri` with `url`; `issuer` with nothing else";
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a static key source: `secret` or `public_key_pem`")
+impl TryFrom<RawKeySource> for KeySource {
+    type Error = String;
+
+    fn try_from(raw: RawKeySource) -> Result<Self, String> {
+        let RawKeySource {
+            kind,
+            secret,
+            public_key_pem,
+            jwks,
+            url,
+        } = raw;
+        let present = [
+            ("secret", secret.is_some()),
+            ("public_key_pem", public_key_pem.is_some()),
+            ("jwks", jwks.is_some()),
+            ("url", url.is_some()),
+        ];
+        let takes: &[&str] = match kind.as_str() {
+            "static" => &["secret", "public_key_pem"],
+            "jwks" => &["jwks"],
+            "jwks_uri" => &["url"],
+            "issuer" => &[],
+            other => {
+                return Err(format!(
+                    "unknown key source type `{}`; the types are static, jwks, jwks_uri and issuer",
+                    crate::error::escape_controls(other)
+                ));
             }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StaticKey, A::Error> {
-                let mut secret: Option<Option<SecretSpec>> = None;
-                let mut pem: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "secret" if secret.is_some() => {
-                            return Err(de::Error::duplicate_field("secret"));
-                        }
-                        "secret" => secret = Some(map.next_value()?),
-                        "public_key_pem" if pem.is_some() => {
-                            return Err(de::Error::duplicate_field("public_key_pem"));
-                        }
-                        "public_key_pem" => pem = Some(map.next_value()?),
-                        other => return Err(de::Error::unknown_field(other, StaticKey::FIELDS)),
-                    }
-                }
-                // An explicit `null` is no key at all.
-                match (secret.flatten(), pem.flatten()) {
-                    (Some(secret), None) => Ok(StaticKey::Secret(secret)),
-                    (None, Some(pem)) => Ok(StaticKey::PublicKeyPem(pem)),
-                    (Some(_), Some(_)) => Err(with_fix(StaticKey::both())),
-                    (None, None) => Err(with_fix(StaticKey::neither())),
-                }
-            }
+        };
+        if let Some((member, _)) = present
+            .iter()
+            .find(|(member, given)| *given && !takes.contains(member))
+        {
+            return Err(format!(
+                "`{member}` is not a member of a `{kind}` key source"
+            ));
         }
-
-        deserializer.deserialize_struct("StaticKey", StaticKey::FIELDS, StaticVisitor)
+        Ok(match kind.as_str() {
+            // An explicit `null` is no key at all.
+            "static" => match (secret, public_key_pem) {
+                (Some(secret), None) => KeySource::Static(StaticKey::Secret(secret)),
+                (None, Some(pem)) => KeySource::Static(StaticKey::PublicKeyPem(pem)),
+                (Some(_), Some(_)) => {
+                    return Err("both `secret` and `public_key_pem` are set".to_owned());
+                }
+                (None, None) => {
+                    return Err("a static key source needs `secret` or `public_key_pem`".to_owned());
+                }
+            },
+            "jwks" => KeySource::Jwks {
+                jwks: jwks.ok_or("a `jwks` key source needs `jwks`, the JWK Set")?,
+            },
+            "jwks_uri" => KeySource::JwksUri {
+                url: url.ok_or("a `jwks_uri` key source needs `url`, the JWK Set's URL")?,
+            },
+            _ => KeySource::Issuer {},
+        })
     }
 }
 
@@ -834,7 +807,7 @@ impl<'de> Deserialize<'de> for SecretSpec {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSpec, A::Error> {
                 let Some(key) = map.next_key::<String>()? else {
-                    return Err(de::Error::custom(format!("secret: expected {EXPECTED}")));
+                    return Err(de::Error::custom(format!("expected {EXPECTED}")));
                 };
                 let spec = match key.as_str() {
                     "base64" => SecretSpec::Base64(Secret::new(
@@ -843,14 +816,15 @@ impl<'de> Deserialize<'de> for SecretSpec {
                     "env" => SecretSpec::Env(map.next_value_seed(SecretText("secret.env"))?),
                     other => {
                         return Err(de::Error::custom(format!(
-                            "secret: `{}` is not a form of secret, expected {EXPECTED}",
+                            "`{}` is not a form of secret, expected {EXPECTED}",
                             crate::error::escape_controls(other)
                         )));
                     }
                 };
                 if let Some(extra) = map.next_key::<String>()? {
                     return Err(de::Error::custom(format!(
-                        "secret: unexpected second field `{extra}`, expected {EXPECTED}"
+                        "unexpected second field `{}`, expected {EXPECTED}",
+                        crate::error::escape_controls(&extra)
                     )));
                 }
                 Ok(spec)
@@ -863,9 +837,9 @@ impl<'de> Deserialize<'de> for SecretSpec {
 
 /// The error for a secret field of the wrong type: it names the field and the
 /// type, never the value (CONTRACT section 1).
-fn not_a_secret<E: de::Error>(field: &str, found: &str) -> E {
+fn not_a_secret<E: de::Error>(_member: &str, found: &str) -> E {
     E::custom(format!(
-        "{field}: expected a string, found {found} (the value is not shown: it is a secret field)"
+        "expected a string, found {found} (the value is not shown: it is a secret field)"
     ))
 }
 
@@ -961,7 +935,6 @@ impl JwtConfig {
             user_scope: UserScope::Own,
             user_id_normalize: UserIdNormalize::None,
             sync_on_login: false,
-            loaded: Loaded::default(),
         }
     }
 
@@ -992,7 +965,7 @@ impl JwtConfig {
 
     /// Parses one configuration, or a JSON array of them (the registry file
     /// format), without validating; errors name the field.
-    pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, Error> {
+    pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, ConfigError> {
         if text.trim_start().starts_with('[') {
             parse_json(text)
         } else {
@@ -1006,9 +979,9 @@ impl JwtConfig {
     /// An error (kind `config`) is returned rather than an empty or partial
     /// text, so that a caller that saves the text never overwrites a good
     /// file with nothing.
-    pub fn to_json_string(&self) -> Result<String, Error> {
+    pub fn to_json_string(&self) -> Result<String, ConfigError> {
         serde_json::to_string_pretty(self).map_err(|e| {
-            Error::config(
+            ConfigError::new(
                 "configuration",
                 format!("the configuration cannot be written as JSON: {e}"),
                 "report this: every configuration that loads can be written back",

@@ -1,55 +1,69 @@
 //! Reading the serde model from JSON and TOML text: `config` errors that
 //! name the field (from `serde_path_to_error`) and never quote a TOML line.
+//!
+//! serde does the structural work; its own text is the problem of a
+//! structural error. The field is the path serde reports (completed with the
+//! member's name for an unknown or missing field, which serde's
+//! `unknown_field`/`missing_field` messages carry in backquotes), and the
+//! fix is chosen by that field.
 
-use super::carried_fix;
-use crate::error::Error;
+use super::{KEY_SOURCE_FIX, algorithms_fix};
+use crate::error::ConfigError;
 
 /// Deserialises JSON text, with the path of the value at fault.
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
-        let message = inner.to_string();
-        // A message that carries its own fix is given without the position
-        // serde_json appends (the field names the place).
-        let suffix = format!(" at line {} column {}", inner.line(), inner.column());
-        let bare = message.strip_suffix(&suffix).unwrap_or(&message);
-        match carried_fix(bare) {
-            Some((problem, fix)) => Error::config(holder(&path_parts(e.path())), problem, fix),
-            None => described_error(&path_parts(e.path()), &message),
+        let path = path_parts(e.path());
+        if inner.is_syntax() || inner.is_eof() {
+            return syntax_error("JSON", &inner.to_string());
         }
+        // The path names the place; serde_json's position is left out then.
+        let message = inner.to_string();
+        let suffix = format!(" at line {} column {}", inner.line(), inner.column());
+        let message = match message.strip_suffix(&suffix) {
+            Some(bare) if !path.is_empty() => bare.to_owned(),
+            _ => message,
+        };
+        described_error(&path, &message)
     })?;
-    de.end().map_err(|e| described_error(&[], &e.to_string()))?;
+    de.end().map_err(|e| syntax_error("JSON", &e.to_string()))?;
     Ok(value)
 }
 
 /// Deserialises TOML text directly (no JSON round trip), with the path of
 /// the value at fault. The message gives the line and column, never the
 /// line itself (it may hold a secret).
-pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
-    let de = toml::Deserializer::new(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let inner = e.inner();
-        let position = inner.span().map(|span| {
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
+    let position = |span: Option<std::ops::Range<usize>>| {
+        span.map(|span| {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             format!(" (line {line}, column {column})")
-        });
-        let path = path_parts(e.path());
-        if let Some((problem, fix)) = carried_fix(inner.message().trim()) {
-            return Error::config(holder(&path), problem, fix);
-        }
-        let message = format!("{}{}", inner.message().trim(), position.unwrap_or_default());
-        if path.is_empty() && !is_data_message(inner.message()) {
-            return Error::config(
-                "configuration",
-                format!("the TOML text does not parse: {message}"),
-                "fix the configuration text at the place the message names",
-            );
-        }
-        described_error(&path, &message)
+        })
+        .unwrap_or_default()
+    };
+    // Syntax first, so that a data error below is never mistaken for one.
+    if let Err(e) = toml::from_str::<toml::Table>(text) {
+        let message = format!("{}{}", e.message().trim(), position(e.span()));
+        return Err(syntax_error("TOML", &message));
+    }
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        let message = format!("{}{}", inner.message().trim(), position(inner.span()));
+        described_error(&path_parts(e.path()), &message)
     })
+}
+
+fn syntax_error(language: &str, message: &str) -> ConfigError {
+    ConfigError::new(
+        "configuration",
+        format!("the {language} text does not parse: {message}"),
+        "fix the configuration text at the place the message names",
+    )
 }
 
 /// The field a path names: `configuration` for the text as a whole.
@@ -74,19 +88,6 @@ fn holder(path: &[String]) -> String {
     field
 }
 
-/// Whether a deserializer's message is about a value (not the syntax).
-fn is_data_message(message: &str) -> bool {
-    [
-        "unknown field `",
-        "missing field `",
-        "unknown variant `",
-        "invalid type",
-        "invalid value",
-    ]
-    .iter()
-    .any(|p| message.contains(p))
-}
-
 /// `claims.user_id`, `system_prompts[1].slot`: the members of a serde path.
 fn path_parts(path: &serde_path_to_error::Path) -> Vec<String> {
     use serde_path_to_error::Segment;
@@ -105,61 +106,54 @@ fn path_parts(path: &serde_path_to_error::Path) -> Vec<String> {
     parts
 }
 
-/// A `config` error for a serde message about the value at `path`.
-fn described_error(path: &[String], message: &str) -> Error {
-    let quoted = |prefix: &str| {
-        message.find(prefix).and_then(|start| {
-            let rest = &message[start + prefix.len()..];
-            rest.find('`').map(|end| rest[..end].to_owned())
-        })
-    };
-    let join = |name: Option<&str>| {
+/// The member named in backquotes after `prefix` in serde's own
+/// `unknown_field`/`missing_field` message.
+fn named_member(message: &str, prefix: &str) -> Option<String> {
+    let start = message.find(prefix)? + prefix.len();
+    let rest = &message[start..];
+    rest.find('`').map(|end| rest[..end].to_owned())
+}
+
+/// A `config` error for serde's message about the value at `path`.
+fn described_error(path: &[String], message: &str) -> ConfigError {
+    let join = |name: &str| {
         let mut parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        if let Some(name) = name
-            && parts.last() != Some(&name)
-        {
+        if parts.last() != Some(&name) {
             parts.push(name);
         }
         parts.join(".")
     };
-    if let Some(name) = quoted("unknown field `") {
-        return Error::config(
-            join(Some(&name)),
+    if let Some(name) = named_member(message, "unknown field `") {
+        return ConfigError::new(
+            join(&name),
             format!("unknown field ({message})"),
             format!("remove `{name}` or correct its spelling; unknown fields are never ignored"),
         );
     }
-    if let Some(name) = quoted("missing field `") {
-        let field = join(Some(&name));
-        return Error::config(
+    if let Some(name) = named_member(message, "missing field `") {
+        let field = join(&name);
+        return ConfigError::new(
             field.clone(),
             format!("required field is missing ({message})"),
             format!("add `{field}` to the configuration"),
         );
     }
-    // A secret of the wrong type: the visitor names its member (`secret`,
-    // `secret.base64`, `secret.env`), so that the field path reaches it.
-    if let Some((member, rest)) = message.split_once(": ")
-        && (member == "secret" || member.starts_with("secret."))
-        && rest.contains("it is a secret field")
-    {
-        return Error::config(
-            join(Some(member)),
-            rest.to_owned(),
-            "give the secret as a string, {\"base64\": \"…\"} or {\"env\": \"VAR\"}",
-        );
+    let field = holder(path);
+    let fix = fix_for(&field);
+    ConfigError::new(field, message.to_owned(), fix)
+}
+
+/// The fix for a value refused at `field`.
+fn fix_for(field: &str) -> String {
+    match field {
+        "algorithms" => algorithms_fix(),
+        "key_source" => KEY_SOURCE_FIX.to_owned(),
+        "last_modified" => {
+            "write an RFC 3339 date-time with an offset, e.g. 2026-03-13T10:00:00Z".to_owned()
+        }
+        f if f.starts_with("key_source.secret") => {
+            "give the secret as a string, {\"base64\": \"…\"} or {\"env\": \"VAR\"}".to_owned()
+        }
+        _ => "fix the value as the message says (it names what is expected)".to_owned(),
     }
-    let field = field(path);
-    if let Some(variant) = quoted("unknown variant `") {
-        return Error::config(
-            field,
-            format!("unknown value `{variant}` ({message})"),
-            "use one of the values the message lists",
-        );
-    }
-    Error::config(
-        field,
-        message.to_owned(),
-        "fix the configuration text at the place the message names",
-    )
 }

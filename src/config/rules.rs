@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::{Algorithm, JwtConfig, KeySource, MAX_NAME_CHARS};
-use crate::error::{Error, escape_controls};
+use crate::error::{ConfigError, escape_controls};
 
 /// Whether `name` is a valid claim name or JSON Pointer, for config validation.
 pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
@@ -25,24 +25,24 @@ pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
 
 /// CONTRACT section 1: every rule that needs no key material. Returns the
 /// checked allowlist.
-pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
+pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, ConfigError> {
     let name_chars = config.name.chars().count();
     if config.name.trim().is_empty() {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "name",
             "the name is empty",
             "give the configuration a name of 1–64 characters",
         ));
     }
     if name_chars > MAX_NAME_CHARS {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "name",
             format!("the name has {name_chars} characters, more than {MAX_NAME_CHARS}"),
             "shorten the name to at most 64 characters",
         ));
     }
     if config.name.chars().any(char::is_control) {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "name",
             format!(
                 "the name `{}` holds a control character",
@@ -56,7 +56,7 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
             || id.chars().count() > MAX_NAME_CHARS
             || id.chars().any(char::is_control))
     {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "id",
             format!(
                 "the id `{}` is empty, longer than {MAX_NAME_CHARS} characters or holds a control character",
@@ -66,7 +66,7 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
         ));
     }
     if config.token_name.trim().is_empty() {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "token_name",
             "the token name is empty",
             "set token_name to the parameter, cookie or header name the token travels under, e.g. \"token\"",
@@ -74,7 +74,7 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
     }
     let token_name_chars = config.token_name.chars().count();
     if token_name_chars > MAX_NAME_CHARS {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "token_name",
             format!("the token name has {token_name_chars} characters, more than {MAX_NAME_CHARS}"),
             "shorten token_name to at most 64 characters",
@@ -85,7 +85,7 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "token_name",
             format!(
                 "the token name `{}` holds the character {:?}, which is not safe in a query or form parameter, cookie and header name",
@@ -97,7 +97,7 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
     }
     for (field, value) in [("issuer", &config.issuer), ("audience", &config.audience)] {
         if value.as_deref().is_some_and(str::is_empty) {
-            return Err(Error::config(
+            return Err(ConfigError::new(
                 field,
                 format!("{field} is an empty string"),
                 format!(
@@ -108,14 +108,14 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
     }
     let algorithms = check_algorithms(&config.algorithms)?;
     if config.expiration_time == 0 {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "expiration_time",
             "expiration_time is 0",
             "set expiration_time to the longest validity period accepted, in seconds (e.g. 3600)",
         ));
     }
     if config.max_token_bytes == 0 {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "max_token_bytes",
             "max_token_bytes is 0, so every token would be refused",
             "remove max_token_bytes to use the default 16384, or set a positive size",
@@ -131,7 +131,7 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
     for (field, name) in named {
         if let Some(name) = name {
             check_claim_name(name).map_err(|problem| {
-                Error::config(
+                ConfigError::new(
                     field,
                     format!("the claim name {problem}"),
                     "name a top-level claim (e.g. \"sub\") or a JSON Pointer (e.g. \"/realm_access/roles\")",
@@ -144,21 +144,21 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
         let field = format!("system_prompts[{i}].slot");
         let max = prompt.kind.slots();
         if prompt.slot < 1 || prompt.slot > max {
-            return Err(Error::config(
+            return Err(ConfigError::new(
                 field,
                 format!("{} slot {} is out of range", prompt.kind, prompt.slot),
                 format!("use a {} slot from 1 to {max}", prompt.kind),
             ));
         }
         if !slots.insert((prompt.kind, prompt.slot)) {
-            return Err(Error::config(
+            return Err(ConfigError::new(
                 field,
                 format!("{} slot {} is mapped twice", prompt.kind, prompt.slot),
                 "map each (kind, slot) once; pick a free slot for the second claim",
             ));
         }
         check_claim_name(&prompt.claim).map_err(|problem| {
-            Error::config(
+            ConfigError::new(
                 format!("system_prompts[{i}].claim"),
                 format!("the claim name {problem}"),
                 "name the claim to copy into the prompt",
@@ -166,21 +166,21 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
         })?;
     }
     if config.user_type.trim().is_empty() {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "user_type",
             "user_type is empty",
             "name one of the host's user types, e.g. \"reader\", or remove the field for the default",
         ));
     }
     if config.initial_roles.iter().any(|r| r.trim().is_empty()) {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "initial_roles",
             "a role name is empty",
             "remove the empty entry from initial_roles",
         ));
     }
     if matches!(config.key_source, KeySource::Issuer {}) && config.issuer.is_none() {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             "issuer",
             "key_source type `issuer` needs the configuration's `issuer`",
             "set issuer to the identity provider's issuer URL (discovery reads {issuer}/.well-known/openid-configuration)",
@@ -192,11 +192,11 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, Error> {
 /// The allowlist rules that a typed list can still break: empty, or an
 /// algorithm listed twice (`none`, `ES512` and unknown names cannot be
 /// read into an [`Algorithm`]).
-fn check_algorithms(algorithms: &[Algorithm]) -> Result<Vec<Algorithm>, Error> {
+fn check_algorithms(algorithms: &[Algorithm]) -> Result<Vec<Algorithm>, ConfigError> {
     const FIELD: &str = "algorithms";
     if algorithms.is_empty() {
         let supported = Algorithm::ALL.map(Algorithm::as_str).join(", ");
-        return Err(Error::config(
+        return Err(ConfigError::new(
             FIELD,
             "the list of allowed algorithms is empty",
             format!("allow the algorithm the sender signs with: one of {supported}"),
@@ -204,7 +204,7 @@ fn check_algorithms(algorithms: &[Algorithm]) -> Result<Vec<Algorithm>, Error> {
     }
     for (i, alg) in algorithms.iter().enumerate() {
         if algorithms[..i].contains(alg) {
-            return Err(Error::config(
+            return Err(ConfigError::new(
                 FIELD,
                 format!("{alg} is listed twice"),
                 format!("list each algorithm once, e.g. [\"{alg}\"]"),

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::pem::{MAX_RSA_BITS, MIN_RSA_BITS, rsa_bits, rsa_weakness};
 use super::{Curve, KeyFamily, KeySet, VerifyingKey};
 use crate::config::Algorithm;
-use crate::error::Error;
+use crate::error::ConfigError;
 
 /// base64url as JWKs use it; padding tolerated, since some providers emit it.
 const B64URL: GeneralPurpose = GeneralPurpose::new(
@@ -188,17 +188,17 @@ pub(crate) fn parse_set(doc: &Value) -> Result<(Vec<VerifyingKey>, Vec<JwkSkip>)
 }
 
 /// Loads an inline JWK Set (`key_source.type = "jwks"`).
-pub(crate) fn load_inline(doc: &Value, algorithms: &[Algorithm]) -> Result<KeySet, Error> {
+pub(crate) fn load_inline(doc: &Value, algorithms: &[Algorithm]) -> Result<KeySet, ConfigError> {
     const FIELD: &str = "key_source.jwks";
     let (keys, skipped) = parse_set(doc).map_err(|problem| {
-        Error::config(
+        ConfigError::new(
             FIELD,
             problem,
             "paste the provider's JWK Set: {\"keys\": [ … ]}",
         )
     })?;
     if let Some(private) = skipped.iter().find(|s| s.private) {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             FIELD,
             format!("key {} contains private key material (`d`)", private.key),
             "publish only the public members of the key (remove `d`, `p`, `q`, `dp`, `dq`, `qi`), and replace the key at the sender since it has been exposed",
@@ -209,7 +209,7 @@ pub(crate) fn load_inline(doc: &Value, algorithms: &[Algorithm]) -> Result<KeySe
     }
     let set = KeySet::from_keys(keys, true);
     if !algorithms.iter().any(|a| set.any_fits(*a)) {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             FIELD,
             no_usable_key(algorithms, &set, &skipped),
             "add the sender's public signing key to the set, or allow the algorithm its keys are for",

@@ -13,7 +13,7 @@ use std::fmt;
 use jsonwebtoken::DecodingKey;
 
 use crate::config::{Algorithm, JwtConfig, KeySource, StaticKey};
-use crate::error::Error;
+use crate::error::{ConfigError, Error, TokenError};
 
 #[allow(unused_imports)] // used by the remote key cache
 pub(crate) use jwks::{JwkSkip, no_usable_key, parse_jwk, parse_set};
@@ -244,12 +244,12 @@ impl KeySet {
 
     fn not_found(&self, alg: Algorithm, kid: Option<String>) -> Error {
         let fitting: Vec<_> = self.keys.iter().filter(|k| k.fits(alg)).collect();
-        Error::KeyNotFound {
+        Error::Token(TokenError::KeyNotFound {
             kid,
             alg: alg.as_str().to_owned(),
             candidates: fitting.len(),
             available: fitting.iter().filter_map(|k| k.kid.clone()).collect(),
-        }
+        })
     }
 
     /// Whether any key fits `alg`.
@@ -268,7 +268,7 @@ impl KeySet {
 pub(crate) fn load_static_keys(
     config: &JwtConfig,
     algorithms: &[Algorithm],
-) -> Result<KeySet, Error> {
+) -> Result<KeySet, ConfigError> {
     match &config.key_source {
         KeySource::Static(StaticKey::Secret(spec)) => Ok(KeySet::from_keys(
             vec![secret::load(spec, algorithms)?],
@@ -278,7 +278,7 @@ pub(crate) fn load_static_keys(
             Ok(KeySet::from_keys(vec![pem::load(text, algorithms)?], false))
         }
         KeySource::Jwks { jwks } => jwks::load_inline(jwks, algorithms),
-        KeySource::JwksUri { .. } | KeySource::Issuer {} => Err(Error::config(
+        KeySource::JwksUri { .. } | KeySource::Issuer {} => Err(ConfigError::new(
             "key_source.type",
             format!("`{}` is a remote key source", config.key_source.type_name()),
             "build jwt-sso with the cargo feature `remote`, or use a `static` or `jwks` key source",
@@ -287,7 +287,7 @@ pub(crate) fn load_static_keys(
 }
 
 /// The config error for an algorithm that does not fit the key.
-pub(crate) fn misfit(field: &str, alg: Algorithm, family: KeyFamily) -> Error {
+pub(crate) fn misfit(field: &str, alg: Algorithm, family: KeyFamily) -> ConfigError {
     let fitting = family.fitting_algorithms();
     let fix = if fitting.is_empty() {
         format!("use a stronger key: {family} fits none of the algorithms")
@@ -297,7 +297,7 @@ pub(crate) fn misfit(field: &str, alg: Algorithm, family: KeyFamily) -> Error {
             fitting.join(", ")
         )
     };
-    Error::config(
+    ConfigError::new(
         field,
         format!("algorithm {alg} does not fit the {family}"),
         fix,

@@ -10,7 +10,7 @@ use x509_cert::spki::SubjectPublicKeyInfoRef;
 
 use super::{Curve, KeyFamily, VerifyingKey, misfit};
 use crate::config::Algorithm;
-use crate::error::Error;
+use crate::error::ConfigError;
 
 const FIELD: &str = "key_source.public_key_pem";
 
@@ -34,12 +34,12 @@ pub(crate) const MAX_RSA_BITS: usize = if cfg!(feature = "aws-lc") { 8192 } else
 
 const PUBOUT: &str = "paste the public key; `openssl pkey -in key.pem -pubout` prints it";
 
-fn bad(problem: impl Into<String>, fix: impl Into<String>) -> Error {
-    Error::config(FIELD, problem, fix)
+fn bad(problem: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+    ConfigError::new(FIELD, problem, fix)
 }
 
 /// Loads a static public key and checks it against every allowed algorithm.
-pub(crate) fn load(text: &str, algorithms: &[Algorithm]) -> Result<VerifyingKey, Error> {
+pub(crate) fn load(text: &str, algorithms: &[Algorithm]) -> Result<VerifyingKey, ConfigError> {
     if let Some(alg) = algorithms.iter().find(|a| a.is_hmac()) {
         return Err(bad(
             format!("a public key cannot verify the shared-secret algorithm {alg}"),
@@ -78,7 +78,7 @@ pub(crate) fn load(text: &str, algorithms: &[Algorithm]) -> Result<VerifyingKey,
 }
 
 /// Parses PEM text into a key family and backend key.
-pub(crate) fn parse(text: &str) -> Result<(KeyFamily, DecodingKey), Error> {
+pub(crate) fn parse(text: &str) -> Result<(KeyFamily, DecodingKey), ConfigError> {
     let blocks = ::pem::parse_many(text.trim()).unwrap_or_default();
     // A private key anywhere in the text is refused, even after other blocks
     // (`openssl ecparam -genkey` prints `EC PARAMETERS` first).
@@ -124,14 +124,14 @@ pub(crate) fn parse(text: &str) -> Result<(KeyFamily, DecodingKey), Error> {
     }
 }
 
-fn private_key(tag: &str) -> Error {
+fn private_key(tag: &str) -> ConfigError {
     bad(
         format!("this is a private key (`BEGIN {tag}`); it must never leave the sender"),
         format!("{PUBOUT}; then replace the private key at the sender, since it has been exposed"),
     )
 }
 
-fn not_pem(text: &str) -> Error {
+fn not_pem(text: &str) -> ConfigError {
     let t = text.trim_start();
     let fix = if t.starts_with("ssh-") || t.starts_with("ecdsa-sha2-") {
         "this is an OpenSSH public key; convert it to SPKI with `ssh-keygen -e -m PKCS8 -f key.pub` and paste the `BEGIN PUBLIC KEY` block"
@@ -145,7 +145,7 @@ fn not_pem(text: &str) -> Error {
     bad("the text is not a PEM block", fix)
 }
 
-fn from_spki(der: &[u8]) -> Result<(KeyFamily, DecodingKey), Error> {
+fn from_spki(der: &[u8]) -> Result<(KeyFamily, DecodingKey), ConfigError> {
     let spki = SubjectPublicKeyInfoRef::from_der(der).map_err(|e| {
         bad(
             format!("the public key is not a valid SubjectPublicKeyInfo: {e}"),
@@ -210,7 +210,7 @@ fn from_spki(der: &[u8]) -> Result<(KeyFamily, DecodingKey), Error> {
     }
 }
 
-fn from_pkcs1(der: &[u8]) -> Result<(KeyFamily, DecodingKey), Error> {
+fn from_pkcs1(der: &[u8]) -> Result<(KeyFamily, DecodingKey), ConfigError> {
     let rsa = RsaPublicKey::from_der(der).map_err(|e| {
         bad(
             format!("the RSA public key is not valid PKCS#1: {e}"),

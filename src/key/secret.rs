@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::{KeyFamily, VerifyingKey};
 use crate::config::{Algorithm, SecretSpec};
-use crate::error::Error;
+use crate::error::ConfigError;
 
 const FIELD: &str = "key_source.secret";
 
@@ -19,7 +19,7 @@ const STANDARD_ANY_PAD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD
 const URL_SAFE_ANY_PAD: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
 /// The bytes of a secret, read once at load time.
-pub(crate) fn resolve(spec: &SecretSpec) -> Result<Zeroizing<Vec<u8>>, Error> {
+pub(crate) fn resolve(spec: &SecretSpec) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
     match spec {
         SecretSpec::Text(s) => Ok(Zeroizing::new(s.expose().as_bytes().to_vec())),
         SecretSpec::Base64(s) => {
@@ -29,7 +29,7 @@ pub(crate) fn resolve(spec: &SecretSpec) -> Result<Zeroizing<Vec<u8>>, Error> {
                 .or_else(|_| URL_SAFE_ANY_PAD.decode(text))
                 .map(Zeroizing::new)
                 .map_err(|_| {
-                    Error::config(
+                    ConfigError::new(
                         "key_source.secret.base64",
                         "the value is not valid base64 (standard or URL-safe)",
                         "paste the secret's base64 text exactly, without spaces or line breaks, or give the secret as plain text",
@@ -38,14 +38,14 @@ pub(crate) fn resolve(spec: &SecretSpec) -> Result<Zeroizing<Vec<u8>>, Error> {
         }
         SecretSpec::Env(var) => match std::env::var(var) {
             Ok(value) => Ok(Zeroizing::new(value.into_bytes())),
-            Err(std::env::VarError::NotPresent) => Err(Error::config(
+            Err(std::env::VarError::NotPresent) => Err(ConfigError::new(
                 "key_source.secret.env",
                 format!("environment variable `{var}` is not set"),
                 format!(
                     "set `{var}` in the server's environment before the configuration is loaded"
                 ),
             )),
-            Err(std::env::VarError::NotUnicode(_)) => Err(Error::config(
+            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::new(
                 "key_source.secret.env",
                 format!("environment variable `{var}` is not valid UTF-8"),
                 "put the secret's text in the variable, or use {\"base64\": …} for binary secrets",
@@ -55,9 +55,12 @@ pub(crate) fn resolve(spec: &SecretSpec) -> Result<Zeroizing<Vec<u8>>, Error> {
 }
 
 /// Loads a static HMAC secret and checks it against every allowed algorithm.
-pub(crate) fn load(spec: &SecretSpec, algorithms: &[Algorithm]) -> Result<VerifyingKey, Error> {
+pub(crate) fn load(
+    spec: &SecretSpec,
+    algorithms: &[Algorithm],
+) -> Result<VerifyingKey, ConfigError> {
     if let Some(alg) = algorithms.iter().find(|a| !a.is_hmac()) {
-        return Err(Error::config(
+        return Err(ConfigError::new(
             FIELD,
             format!("a shared secret cannot verify the asymmetric algorithm {alg}"),
             format!(
@@ -69,7 +72,7 @@ pub(crate) fn load(spec: &SecretSpec, algorithms: &[Algorithm]) -> Result<Verify
     let len = bytes.len();
     if let Some(alg) = algorithms.iter().find(|a| len < a.min_secret_bytes()) {
         let need = alg.min_secret_bytes();
-        return Err(Error::config(
+        return Err(ConfigError::new(
             FIELD,
             format!("the secret is {len} bytes; {alg} needs at least {need} bytes"),
             format!(

@@ -15,19 +15,21 @@ use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard};
 use url::Url;
 
-use super::clock::{CacheClock, InstantClock};
+use super::clock::CacheTime;
 use super::discovery::{Discovered, parse_discovery};
 use super::http::{HttpFetch, HttpRequest, HttpResponse, ReqwestFetch};
 use super::url_rules::{check_redirect, check_url, discovery_url};
 use super::{RemoteOptions, human, too_large_message};
+use crate::clock::Clock;
 use crate::config::{Algorithm, JwtConfig, KeySource};
-use crate::error::Error;
+use crate::error::{ConfigError, Error, KeyFetchError};
 use crate::key::{JwkSkip, KeyFamily, KeySet, Selection, VerifyingKey, no_usable_key, parse_set};
 
 /// Redirects followed (same origin only) before giving up.
 const MAX_REDIRECTS: usize = 5;
 
 /// Where the key set comes from.
+#[derive(Debug, Clone)]
 enum Source {
     JwksUri(Url),
     Issuer { issuer: String, discovery: Url },
@@ -70,13 +72,68 @@ struct Book {
     discovered: Option<Discovered>,
 }
 
+/// A remote key source that passed the URL rules, and an allowlist without
+/// HMAC algorithms: what a validated configuration holds. No I/O.
+#[derive(Debug, Clone)]
+pub(crate) struct RemoteSource(Source);
+
+impl RemoteSource {
+    /// Checks the remote source of `config` (URL rules, algorithms).
+    pub(crate) fn new(config: &JwtConfig, algorithms: &[Algorithm]) -> Result<Self, ConfigError> {
+        let source = match &config.key_source {
+            KeySource::JwksUri { url } => Source::JwksUri(check_url(url).map_err(|problem| {
+                ConfigError::new(
+                    "key_source.url",
+                    problem,
+                    "set key_source.url to the provider's https:// JWK Set URL (plain http only to 127.0.0.1, ::1 or localhost)",
+                )
+            })?),
+            KeySource::Issuer {} => {
+                let issuer = config.issuer.clone().ok_or_else(|| {
+                    ConfigError::new(
+                        "issuer",
+                        "key_source type `issuer` needs the configuration's `issuer`",
+                        "set issuer to the identity provider's issuer URL",
+                    )
+                })?;
+                let discovery = discovery_url(&issuer).map_err(|problem| {
+                    ConfigError::new(
+                        "issuer",
+                        format!("discovery needs an https issuer URL: {problem}"),
+                        "set issuer to the provider's https:// issuer URL exactly as its tokens carry it in `iss`",
+                    )
+                })?;
+                Source::Issuer { issuer, discovery }
+            }
+            other => {
+                return Err(ConfigError::new(
+                    "key_source.type",
+                    format!("`{}` is not a remote key source", other.type_name()),
+                    "use `jwks_uri` or `issuer`",
+                ));
+            }
+        };
+        if let Some(alg) = algorithms.iter().find(|a| a.is_hmac()) {
+            return Err(ConfigError::new(
+                "algorithms",
+                format!(
+                    "{alg} needs a shared secret, and a remote key source (`{}`) never provides one: a symmetric key published at a URL is no secret",
+                    config.key_source.type_name()
+                ),
+                "remove the HS* algorithms, or use a `static` key source with a `secret` for them",
+            ));
+        }
+        Ok(RemoteSource(source))
+    }
+}
+
 /// Keys of a `jwks_uri` or `issuer` source, fetched on demand and cached.
 pub(crate) struct KeyCache {
     source: Source,
     algorithms: Vec<Algorithm>,
     options: RemoteOptions,
     fetch: Arc<dyn HttpFetch>,
-    clock: Arc<dyn CacheClock>,
+    clock: Arc<CacheTime>,
     state: ArcSwap<State>,
     book: Mutex<Book>,
 }
@@ -95,60 +152,17 @@ impl fmt::Debug for KeyCache {
 }
 
 impl KeyCache {
-    /// Checks the remote source of `config` (URL rules, algorithms); no I/O.
-    pub(crate) fn new(config: &JwtConfig, algorithms: &[Algorithm]) -> Result<Self, Error> {
-        let source = match &config.key_source {
-            KeySource::JwksUri { url } => Source::JwksUri(check_url(url).map_err(|problem| {
-                Error::config(
-                    "key_source.url",
-                    problem,
-                    "set key_source.url to the provider's https:// JWK Set URL (plain http only to 127.0.0.1, ::1 or localhost)",
-                )
-            })?),
-            KeySource::Issuer {} => {
-                let issuer = config.issuer.clone().ok_or_else(|| {
-                    Error::config(
-                        "issuer",
-                        "key_source type `issuer` needs the configuration's `issuer`",
-                        "set issuer to the identity provider's issuer URL",
-                    )
-                })?;
-                let discovery = discovery_url(&issuer).map_err(|problem| {
-                    Error::config(
-                        "issuer",
-                        format!("discovery needs an https issuer URL: {problem}"),
-                        "set issuer to the provider's https:// issuer URL exactly as its tokens carry it in `iss`",
-                    )
-                })?;
-                Source::Issuer { issuer, discovery }
-            }
-            other => {
-                return Err(Error::config(
-                    "key_source.type",
-                    format!("`{}` is not a remote key source", other.type_name()),
-                    "use `jwks_uri` or `issuer`",
-                ));
-            }
-        };
-        if let Some(alg) = algorithms.iter().find(|a| a.is_hmac()) {
-            return Err(Error::config(
-                "algorithms",
-                format!(
-                    "{alg} needs a shared secret, and a remote key source (`{}`) never provides one: a symmetric key published at a URL is no secret",
-                    config.key_source.type_name()
-                ),
-                "remove the HS* algorithms, or use a `static` key source with a `secret` for them",
-            ));
-        }
-        Ok(KeyCache {
-            source,
+    /// A cache (empty) for a checked remote source; no I/O.
+    pub(crate) fn new(source: &RemoteSource, algorithms: &[Algorithm]) -> Self {
+        KeyCache {
+            source: source.0.clone(),
             algorithms: algorithms.to_vec(),
             options: RemoteOptions::default(),
             fetch: Arc::new(ReqwestFetch::new()),
-            clock: Arc::new(InstantClock::new()),
+            clock: Arc::new(CacheTime::default()),
             state: ArcSwap::from_pointee(State::default()),
             book: Mutex::new(Book::default()),
-        })
+        }
     }
 
     pub(crate) fn set_options(&mut self, options: RemoteOptions) {
@@ -161,8 +175,8 @@ impl KeyCache {
 
     /// Replaces the clock; the cache starts empty, since its times were read
     /// from the old clock.
-    pub(crate) fn set_clock(&mut self, clock: Arc<dyn CacheClock>) {
-        self.clock = clock;
+    pub(crate) fn set_clock(&mut self, clock: Arc<dyn Clock>) {
+        self.clock = Arc::new(CacheTime::new(clock));
         self.state = ArcSwap::from_pointee(State::default());
         self.book = Mutex::new(Book::default());
     }
@@ -244,10 +258,7 @@ impl KeyCache {
         }
         drop(book);
         match &self.state.load().failure {
-            Some(failure) => Err(Error::KeyFetch {
-                url: failure.url.clone(),
-                reason: failure.reason.clone(),
-            }),
+            Some(failure) => Err(KeyFetchError::new(&failure.url, &failure.reason).into()),
             None => Ok(()),
         }
     }
@@ -486,24 +497,26 @@ impl KeyCache {
         let failure = state.failure.as_deref();
         match (state.keys.as_deref(), failure) {
             (None, Some(failure)) => {
-                Error::KeyFetch { url: failure.url.clone(), reason: failure.reason.clone() }
+                KeyFetchError::new(&failure.url, &failure.reason).into()
             }
-            (None, None) => Error::KeyFetch {
-                url: self.source_url(),
-                reason: "no keys have been fetched yet; the synchronous `verify` never fetches: call `Verifier::refresh` at start-up or use `verify_async`".to_owned(),
-            },
-            (Some(cached), failure) => Error::KeyFetch {
-                url: failure.map_or_else(|| cached.url.to_string(), |f| f.url.clone()),
-                reason: format!(
+            (None, None) => KeyFetchError::new(
+                self.source_url(),
+                "no keys have been fetched yet; `verify_cached` never fetches: call `Verifier::refresh` at start-up or use `verify`",
+            )
+            .into(),
+            (Some(cached), failure) => KeyFetchError::new(
+                failure.map_or_else(|| cached.url.to_string(), |f| f.url.clone()),
+                format!(
                     "the last good keys went stale {} ago, past the stale-if-error window of {}; {}",
                     human(now.saturating_sub(cached.fresh_until)),
                     human(self.options.stale_if_error),
                     failure.map_or_else(
-                        || "no refresh has been made since (the synchronous `verify` never fetches)".to_owned(),
+                        || "no refresh has been made since (`verify_cached` never fetches)".to_owned(),
                         |f| format!("the last refresh failed: {}", f.reason)
                     )
                 ),
-            },
+            )
+            .into(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The HTTP seam: the key cache asks an [`HttpFetch`] for one GET at a time
 //! and decides everything else itself (status, redirects, size, parsing,
-//! caching). The default is [`ReqwestFetch`]; a host or a test can supply its
+//! caching). The default is `ReqwestFetch` (reqwest with rustls); a host or a test can supply its
 //! own, including a closure.
 
 use std::fmt;
@@ -108,7 +108,7 @@ pub type FetchFuture<'a> =
 
 /// Makes one HTTP GET for the key cache.
 ///
-/// Implemented by [`ReqwestFetch`] (the default) and by every closure
+/// Implemented by the default client (reqwest with rustls) and by every closure
 /// `Fn(HttpRequest) -> impl Future<Output = Result<HttpResponse, FetchError>>`,
 /// so a host can route requests through its own client (a proxy, extra root
 /// certificates, client authentication) and a test can serve documents
@@ -152,7 +152,7 @@ where
 /// environment variables as reqwest does and trusts the platform's root
 /// certificates.
 #[derive(Default)]
-pub struct ReqwestFetch {
+pub(crate) struct ReqwestFetch {
     client: OnceLock<Result<reqwest::Client, String>>,
 }
 

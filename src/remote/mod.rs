@@ -6,7 +6,7 @@
 //! - `discovery`: OpenID Connect Discovery 1.0 documents.
 //! - `cache`: the key cache (freshness, unknown-`kid` refetch with cooldown,
 //!   single flight, stale-if-error).
-//! - `clock`: the cache's monotonic time source.
+//! - `clock`: the cache's view of the crate's clock (never backwards).
 //!
 //! This is the only place in the crate that does I/O.
 
@@ -18,9 +18,8 @@ mod url_rules;
 
 use std::time::Duration;
 
-pub(crate) use cache::KeyCache;
-pub use clock::{CacheClock, InstantClock, ManualClock};
-pub use http::{FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse, ReqwestFetch};
+pub(crate) use cache::{KeyCache, RemoteSource};
+pub use http::{FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse};
 
 /// How remote keys are fetched and cached. Every field has a default; change
 /// the ones you need and pass the options to

@@ -12,9 +12,10 @@ use sqlx::Row as _;
 use crate::clock::{Clock as _, SystemClock};
 use crate::config::JwtConfig;
 use crate::store::{
-    ConfigChange, ConfigStore, JtiKey, ReplayStore, Session, SessionStore, StoreError, User,
+    ConfigChange, ConfigStore, ReplayStore, Session, SessionStore, StoreError, UsedJti, User,
     UserStore,
 };
+use crate::unix_time::UnixTime;
 
 mod schema;
 
@@ -38,7 +39,7 @@ pub struct SqlOptions {
     pub max_connections: u32,
     /// How long one store operation may take in all: waiting for a
     /// connection, a lock and every statement (default 3 s). Past it the
-    /// operation fails with [`StoreError::Failed`].
+    /// operation fails with a failed [`StoreError`].
     pub timeout: Duration,
 }
 
@@ -109,7 +110,7 @@ macro_rules! with_pool {
 ///   [`JwtConfig::version`]. A failure leaves nothing half-written.
 /// - **Bounded waits:** a pool of at most [`SqlOptions::max_connections`],
 ///   and every operation gives up after [`SqlOptions::timeout`] (3 s) with
-///   [`StoreError::Failed`]: a database that is down, locked or slow never
+///   a failed [`StoreError`]: a database that is down, locked or slow never
 ///   stalls a caller longer. PostgreSQL gets the same `statement_timeout`
 ///   and `lock_timeout`; SQLite runs in WAL mode with a busy timeout, so a
 ///   long write does not stall reads. A PostgreSQL server that goes away and
@@ -130,16 +131,20 @@ macro_rules! with_pool {
 /// # #[cfg(feature = "sqlite")]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), jwt_sso::StoreError> {
-/// use jwt_sso::{JtiKey, ReplayStore, SqlStore};
+/// use jwt_sso::{ReplayStore, SqlStore, UnixTime, UsedJti};
 ///
 /// let dir = std::env::temp_dir().join(format!("jwt-sso-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;
-/// // A file path opens SQLite; `postgres://user@host:5432/db` opens PostgreSQL.
-/// let store = SqlStore::open(dir.join("jwt-sso.sqlite").to_str().unwrap()).await?;
+/// // The URL's scheme decides: `sqlite:` (a file), `postgres://user@host:5432/db`.
+/// let url = format!("sqlite:{}", dir.join("jwt-sso.sqlite").display());
+/// let store = SqlStore::open(&url).await?;
 ///
-/// let key = JtiKey { config: "ERP", issuer: "https://erp.example.com", jti: "a1" };
-/// assert!(store.record(key, 2_000_000_000, 1_767_225_600).await?); // first use
-/// assert!(!store.record(key, 2_000_000_000, 1_767_225_601).await?); // a replay
+/// let at = UnixTime::from_secs;
+/// let used = UsedJti { config: "erp", issuer: "https://erp.example.com", jti: "a1", until: at(2_000_000_000) };
+/// assert!(store.record(used, at(1_767_225_600)).await?); // first use
+/// assert!(!store.record(used, at(1_767_225_601)).await?); // a replay
+/// // A misspelt scheme is refused, never taken for a file name.
+/// assert!(SqlStore::open("postgress://jwt@localhost/sso").await.is_err());
 /// # store.close().await;
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok(())
@@ -166,41 +171,26 @@ impl fmt::Debug for SqlStore {
 }
 
 impl SqlStore {
-    /// Opens the store at `target` with [`SqlOptions::default`]:
-    /// `postgres://…` or `postgresql://…` is PostgreSQL, `sqlite:…` or any
-    /// other text is an SQLite file path (created when missing).
-    pub async fn open(target: &str) -> Result<SqlStore, StoreError> {
-        SqlStore::open_with(target, &SqlOptions::default()).await
+    /// Opens the store at the database URL `url` with
+    /// [`SqlOptions::default`]. The scheme decides: `sqlite:PATH` or
+    /// `sqlite://PATH` is an SQLite file (created when missing),
+    /// `postgres://…` or `postgresql://…` is PostgreSQL. Any other text,
+    /// a bare file path or a misspelt scheme included, is an error, never
+    /// a new file of that name: open a path with [`SqlStore::sqlite`].
+    pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
+        SqlStore::open_with(url, &SqlOptions::default()).await
     }
 
     /// [`SqlStore::open`] with `options`.
-    pub async fn open_with(target: &str, options: &SqlOptions) -> Result<SqlStore, StoreError> {
-        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+    pub async fn open_with(url: &str, options: &SqlOptions) -> Result<SqlStore, StoreError> {
+        let (backend, _rest) = Backend::of(url)?;
+        match backend {
             #[cfg(feature = "postgres")]
-            return SqlStore::postgres(target, options).await;
-            #[cfg(not(feature = "postgres"))]
-            return Err(StoreError::failed(
-                "a postgres:// database needs jwt-sso's cargo feature `postgres`",
-            ));
-        }
-        #[cfg(feature = "sqlite")]
-        {
-            let path = target.strip_prefix("sqlite://").unwrap_or(target);
-            let path = path.strip_prefix("sqlite:").unwrap_or(path);
-            if path.is_empty() || path.starts_with(":memory:") {
-                return Err(StoreError::failed(
-                    "an SQLite store needs a database file (an in-memory database \
-                     is not shared between the pool's connections)",
-                ));
-            }
-            SqlStore::sqlite(path, options).await
-        }
-        #[cfg(not(feature = "sqlite"))]
-        {
-            Err(StoreError::failed(
-                "an SQLite database file needs jwt-sso's cargo feature `sqlite`; \
-                 PostgreSQL is given as postgres://USER@HOST:PORT/DB",
-            ))
+            Backend::Postgres => SqlStore::postgres(url, options).await,
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => SqlStore::sqlite(_rest, options).await,
+            #[allow(unreachable_patterns)]
+            other => Err(StoreError::failed(UrlError::NotBuilt(other.feature()))),
         }
     }
 
@@ -214,6 +204,13 @@ impl SqlStore {
             SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
         };
         let path = path.as_ref();
+        let text = path.to_string_lossy();
+        if text.is_empty() || text.starts_with(":memory:") {
+            return Err(StoreError::failed(
+                "an SQLite store needs a database file (an in-memory database \
+                 is not shared between the pool's connections)",
+            ));
+        }
         let connect = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -238,7 +235,7 @@ impl SqlStore {
         use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
         // sqlx's URL errors do not quote the URL, so no password reaches a message.
         let connect = PgConnectOptions::from_str(url)
-            .map_err(|e| fail_message("PostgreSQL", "reading the database URL", e))?;
+            .map_err(|e| fail("PostgreSQL", "reading the database URL", Cause::Sql(e)))?;
         let millis = options.timeout.as_millis().to_string();
         let place = format!(
             "{}:{}/{}",
@@ -334,12 +331,12 @@ impl SqlStore {
         let backend = self.backend_name();
         match tokio::time::timeout(self.timeout, op).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(Fail::Conflict)) => Err(StoreError::Conflict),
+            Ok(Err(Fail::Conflict)) => Err(StoreError::conflict()),
             Ok(Err(Fail::Sql(e)))
                 if e.as_database_error()
                     .is_some_and(|d| d.is_unique_violation()) =>
             {
-                Err(StoreError::Conflict)
+                Err(StoreError::conflict())
             }
             Ok(Err(Fail::Sql(e))) => Err(fail(backend, action, Cause::Sql(e))),
             Ok(Err(Fail::Data(message))) => Err(fail(backend, action, Cause::Data(message))),
@@ -494,7 +491,7 @@ enum Cause {
     Timeout(Duration),
 }
 
-/// The error inside [`StoreError::Failed`]: the backend, what was being done
+/// The source of a failed [`StoreError`]: the backend, what was being done
 /// and why it failed (never a bound value or a password).
 #[derive(Debug)]
 struct SqlError {
@@ -528,20 +525,112 @@ impl std::error::Error for SqlError {
 }
 
 fn fail(backend: &'static str, action: &'static str, cause: Cause) -> StoreError {
-    StoreError::Failed(Box::new(SqlError {
+    StoreError::failed(SqlError {
         backend,
         action,
         cause,
-    }))
+    })
 }
 
-#[cfg(feature = "postgres")]
-fn fail_message(
-    backend: &'static str,
-    action: &'static str,
-    error: impl fmt::Display,
-) -> StoreError {
-    fail(backend, action, Cause::Data(error.to_string()))
+/// The backend a database URL's scheme names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend of `url` (its scheme compared without regard to case)
+    /// and, for SQLite, the path after `sqlite:` or `sqlite://`.
+    fn of(url: &str) -> Result<(Backend, &str), StoreError> {
+        let Some((scheme, rest)) = url.split_once(':').filter(|(scheme, _)| {
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }) else {
+            return Err(StoreError::failed(UrlError::NoScheme));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => Ok((Backend::Postgres, rest)),
+            "sqlite" => Ok((Backend::Sqlite, rest.strip_prefix("//").unwrap_or(rest))),
+            _ => Err(StoreError::failed(UrlError::UnknownScheme(
+                crate::error::escape_controls(scheme).into_owned(),
+            ))),
+        }
+    }
+
+    /// The cargo feature that builds this backend.
+    fn feature(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Why a database URL was refused (it never quotes the URL, which may hold
+/// a password).
+#[derive(Debug, PartialEq, Eq)]
+enum UrlError {
+    NoScheme,
+    UnknownScheme(String),
+    #[allow(dead_code)] // with both backends built
+    NotBuilt(&'static str),
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlError::NoScheme => f.write_str(
+                "the database is not a URL: give sqlite:PATH, or postgres://USER@HOST:PORT/DB",
+            ),
+            UrlError::UnknownScheme(scheme) => write!(
+                f,
+                "unknown database URL scheme `{scheme}`: use sqlite:PATH, postgres:// or postgresql://"
+            ),
+            UrlError::NotBuilt(feature) => write!(
+                f,
+                "a {feature} database needs jwt-sso's cargo feature `{feature}`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UrlError {}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    fn refused(url: &str) -> String {
+        match Backend::of(url) {
+            Ok(parsed) => panic!("{url} was taken as {parsed:?}"),
+            Err(e) => std::error::Error::source(&e).unwrap().to_string(),
+        }
+    }
+
+    #[test]
+    fn the_scheme_decides_and_an_unknown_one_is_refused() {
+        let of = |url| Backend::of(url).unwrap();
+        assert_eq!(of("sqlite:users.db"), (Backend::Sqlite, "users.db"));
+        assert_eq!(
+            of("sqlite:///var/lib/x.db"),
+            (Backend::Sqlite, "/var/lib/x.db")
+        );
+        assert_eq!(of("SQLite:x.db"), (Backend::Sqlite, "x.db"));
+        assert_eq!(of("postgres://u@h/db").0, Backend::Postgres);
+        assert_eq!(of("postgresql://u@h/db").0, Backend::Postgres);
+        let typo = refused("postgress://jwt:s3cret@localhost/sso");
+        assert!(
+            typo.contains("unknown database URL scheme `postgress`"),
+            "{typo}"
+        );
+        assert!(!typo.contains("s3cret"), "{typo}");
+        assert!(refused("users.sqlite").contains("not a URL"));
+        assert!(refused("").contains("not a URL"));
+        assert!(refused("mysql://h/db").contains("`mysql`"));
+    }
 }
 
 impl UserStore for SqlStore {
@@ -554,22 +643,22 @@ impl UserStore for SqlStore {
     }
 
     /// Replaces name, email and roles; a user ID that is not stored is
-    /// [`StoreError::Failed`] (nothing is created).
+    /// a failed [`StoreError`] (nothing is created).
     async fn update(&self, user: &User) -> Result<(), StoreError> {
         self.update_user(user).await
     }
 }
 
 impl ReplayStore for SqlStore {
-    async fn record(&self, key: JtiKey<'_>, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+    async fn record(&self, used: UsedJti<'_>, now: UnixTime) -> Result<bool, StoreError> {
         self.run("recording a used jti", async {
             with_pool!(self, |pool, _sql| {
                 let done = sqlx::query(schema::RECORD_JTI)
-                    .bind(key.config)
-                    .bind(key.issuer)
-                    .bind(key.jti)
-                    .bind(expires_at)
-                    .bind(now)
+                    .bind(used.config)
+                    .bind(used.issuer)
+                    .bind(used.jti)
+                    .bind(used.until.as_secs())
+                    .bind(now.as_secs())
                     .execute(pool)
                     .await?;
                 Ok::<_, Fail>(done.rows_affected() == 1)
@@ -578,11 +667,11 @@ impl ReplayStore for SqlStore {
         .await
     }
 
-    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         self.run("purging expired used jti", async {
             with_pool!(self, |pool, _sql| {
                 let done = sqlx::query(schema::PURGE_JTI)
-                    .bind(now)
+                    .bind(now.as_secs())
                     .execute(pool)
                     .await?;
                 Ok::<_, Fail>(done.rows_affected())
@@ -597,7 +686,7 @@ impl SessionStore for SqlStore {
     /// sessions beyond the newest `max_per_user` unexpired ones (at the
     /// session's `created_at`), and the user's expired ones. A
     /// `max_per_user` of 0 counts as 1. An `id` already stored is
-    /// [`StoreError::Conflict`].
+    /// [`StoreError::conflict`].
     async fn insert(
         &self,
         id: &str,
@@ -618,13 +707,13 @@ impl SessionStore for SqlStore {
                     .bind(id)
                     .bind(&session.user_id)
                     .bind(&session.config)
-                    .bind(session.created_at)
-                    .bind(session.expires_at)
+                    .bind(session.created_at.as_secs())
+                    .bind(session.expires_at.as_secs())
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(sql.trim_sessions)
                     .bind(&session.user_id)
-                    .bind(session.created_at)
+                    .bind(session.created_at.as_secs())
                     .bind(cap)
                     .execute(&mut *tx)
                     .await?;
@@ -635,12 +724,12 @@ impl SessionStore for SqlStore {
         .await
     }
 
-    async fn get(&self, id: &str, now: i64) -> Result<Option<Session>, StoreError> {
+    async fn get(&self, id: &str, now: UnixTime) -> Result<Option<Session>, StoreError> {
         self.run("reading a session", async {
             with_pool!(self, |pool, _sql| {
                 let row = sqlx::query(schema::GET_SESSION)
                     .bind(id)
-                    .bind(now)
+                    .bind(now.as_secs())
                     .fetch_optional(pool)
                     .await?;
                 let Some(row) = row else {
@@ -649,8 +738,8 @@ impl SessionStore for SqlStore {
                 Ok::<_, Fail>(Some(Session {
                     user_id: row.try_get("user_id")?,
                     config: row.try_get("config")?,
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
+                    created_at: UnixTime::from_secs(row.try_get("created_at")?),
+                    expires_at: UnixTime::from_secs(row.try_get("expires_at")?),
                 }))
             })
         })
@@ -670,11 +759,11 @@ impl SessionStore for SqlStore {
         .await
     }
 
-    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         self.run("purging expired sessions", async {
             with_pool!(self, |pool, _sql| {
                 let done = sqlx::query(schema::PURGE_SESSIONS)
-                    .bind(now)
+                    .bind(now.as_secs())
                     .execute(pool)
                     .await?;
                 Ok::<_, Fail>(done.rows_affected())
@@ -713,7 +802,7 @@ impl ConfigStore for SqlStore {
     /// on the stored version (also when it renames), a delete removes the
     /// row; then the revision is incremented, all in one transaction.
     /// A taken name, a stale version, or a name that is not stored (update
-    /// or delete) is [`StoreError::Conflict`], and nothing changes.
+    /// or delete) is [`StoreError::conflict`], and nothing changes.
     async fn apply(
         &self,
         change: ConfigChange<'_>,

@@ -6,10 +6,11 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{
-    ConfigChange, ConfigStore, JtiKey, ReplayStore, Session, SessionStore, StoreError, User,
+    ConfigChange, ConfigStore, ReplayStore, Session, SessionStore, StoreError, UsedJti, User,
     UserStore,
 };
 use crate::config::JwtConfig;
+use crate::unix_time::UnixTime;
 
 /// Each operation of these stores changes its maps completely or not at all
 /// (nothing in them panics half-way), so a poisoned lock holds consistent data.
@@ -76,7 +77,7 @@ impl UserStore for MemoryStore {
     async fn create(&self, user: &User) -> Result<User, StoreError> {
         let mut users = lock(&self.users);
         if users.contains_key(&user.user_id) {
-            return Err(StoreError::Conflict);
+            return Err(StoreError::conflict());
         }
         users.insert(user.user_id.clone(), user.clone());
         Ok(user.clone())
@@ -101,7 +102,7 @@ impl UserStore for MemoryStore {
 // ---------------------------------------------------------------- used jti
 
 /// How many unexpired `jti`s a [`MemoryReplayStore`] holds by default.
-pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
+pub(crate) const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 
 /// (configuration, issuer, jti)
 type OwnedJtiKey = (String, String, String);
@@ -118,17 +119,18 @@ type OwnedJtiKey = (String, String, String);
 /// would let a replay through.
 ///
 /// ```
-/// use jwt_sso::{JtiKey, MemoryReplayStore, ReplayStore};
+/// use jwt_sso::{MemoryReplayStore, ReplayStore, UnixTime, UsedJti};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), jwt_sso::StoreError> {
+/// let at = UnixTime::from_secs;
 /// let store = MemoryReplayStore::with_capacity(1);
-/// let key = JtiKey { config: "ERP", issuer: "https://erp.example.com", jti: "t-1" };
-/// assert!(store.record(key, 1_000, 0).await?); // first use
-/// assert!(!store.record(key, 1_000, 10).await?); // a replay
-/// let other = JtiKey { jti: "t-2", ..key };
-/// assert!(store.record(other, 1_000, 10).await.is_err()); // full: refused, nothing forgotten
-/// assert!(store.record(other, 2_000, 1_000).await?); // `t-1` expired at 1000
+/// let used = UsedJti { config: "erp", issuer: "https://erp.example.com", jti: "t-1", until: at(1_000) };
+/// assert!(store.record(used, at(0)).await?); // first use
+/// assert!(!store.record(used, at(10)).await?); // a replay
+/// let other = UsedJti { jti: "t-2", ..used };
+/// assert!(store.record(other, at(10)).await.is_err()); // full: refused, nothing forgotten
+/// assert!(store.record(UsedJti { until: at(2_000), ..other }, at(1_000)).await?); // `t-1` expired at 1000
 /// # Ok(())
 /// # }
 /// ```
@@ -139,12 +141,12 @@ pub struct MemoryReplayStore {
 
 #[derive(Default)]
 struct ReplayInner {
-    expiry: HashMap<OwnedJtiKey, i64>,
-    by_expiry: BTreeSet<(i64, OwnedJtiKey)>,
+    expiry: HashMap<OwnedJtiKey, UnixTime>,
+    by_expiry: BTreeSet<(UnixTime, OwnedJtiKey)>,
 }
 
 impl ReplayInner {
-    fn purge(&mut self, now: i64) -> u64 {
+    fn purge(&mut self, now: UnixTime) -> u64 {
         let mut purged = 0;
         while let Some((at, _)) = self.by_expiry.first() {
             if *at > now {
@@ -218,13 +220,13 @@ impl fmt::Display for ReplayStoreFull {
 impl std::error::Error for ReplayStoreFull {}
 
 impl ReplayStore for MemoryReplayStore {
-    async fn record(&self, key: JtiKey<'_>, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+    async fn record(&self, used: UsedJti<'_>, now: UnixTime) -> Result<bool, StoreError> {
         let mut inner = lock(&self.inner);
         inner.purge(now);
         let owned = (
-            key.config.to_owned(),
-            key.issuer.to_owned(),
-            key.jti.to_owned(),
+            used.config.to_owned(),
+            used.issuer.to_owned(),
+            used.jti.to_owned(),
         );
         if inner.expiry.contains_key(&owned) {
             return Ok(false);
@@ -234,12 +236,12 @@ impl ReplayStore for MemoryReplayStore {
                 capacity: self.capacity,
             }));
         }
-        inner.by_expiry.insert((expires_at, owned.clone()));
-        inner.expiry.insert(owned, expires_at);
+        inner.by_expiry.insert((used.until, owned.clone()));
+        inner.expiry.insert(owned, used.until);
         Ok(true)
     }
 
-    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         Ok(lock(&self.inner).purge(now))
     }
 }
@@ -251,19 +253,24 @@ impl ReplayStore for MemoryReplayStore {
 /// only the expired ones, so no operation grows with the number of sessions.
 ///
 /// ```
-/// use jwt_sso::{MemorySessionStore, Session, SessionStore};
+/// use std::time::Duration;
+/// use jwt_sso::{MemorySessionStore, Session, SessionStore, UnixTime};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), jwt_sso::StoreError> {
+/// let at = UnixTime::from_secs;
 /// let store = MemorySessionStore::new();
-/// let session = |at| Session { user_id: "jdoe".into(), config: "ERP".into(), created_at: at, expires_at: at + 3600 };
+/// let session = |t| Session {
+///     user_id: "jdoe".into(), config: "ERP".into(),
+///     created_at: at(t), expires_at: at(t) + Duration::from_secs(3600),
+/// };
 /// store.insert("id-1", &session(0), 2).await?;
 /// store.insert("id-2", &session(1), 2).await?;
 /// store.insert("id-3", &session(2), 2).await?; // the oldest ends
-/// assert_eq!(store.get("id-1", 10).await?, None);
-/// assert!(store.get("id-3", 10).await?.is_some());
+/// assert_eq!(store.get("id-1", at(10)).await?, None);
+/// assert!(store.get("id-3", at(10)).await?.is_some());
 /// assert!(store.remove("id-3").await?);
-/// assert_eq!(store.purge_expired(4000).await?, 1);
+/// assert_eq!(store.purge_expired(at(4000)).await?, 1);
 /// # Ok(())
 /// # }
 /// ```
@@ -277,9 +284,9 @@ struct SessionsInner {
     /// By id: the session and its insertion number (ties in `created_at`).
     sessions: HashMap<String, (Session, u64)>,
     /// Per user: (created_at, insertion number, id), oldest first.
-    by_user: HashMap<String, BTreeSet<(i64, u64, String)>>,
+    by_user: HashMap<String, BTreeSet<(UnixTime, u64, String)>>,
     /// (expires_at, id), soonest first.
-    by_expiry: BTreeSet<(i64, String)>,
+    by_expiry: BTreeSet<(UnixTime, String)>,
     inserted: u64,
 }
 
@@ -360,7 +367,7 @@ impl SessionStore for MemorySessionStore {
         Ok(())
     }
 
-    async fn get(&self, id: &str, now: i64) -> Result<Option<Session>, StoreError> {
+    async fn get(&self, id: &str, now: UnixTime) -> Result<Option<Session>, StoreError> {
         Ok(lock(&self.inner)
             .sessions
             .get(id)
@@ -372,7 +379,7 @@ impl SessionStore for MemorySessionStore {
         Ok(lock(&self.inner).remove(id).is_some())
     }
 
-    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         let mut inner = lock(&self.inner);
         let mut purged = 0;
         while let Some((at, id)) = inner.by_expiry.first().cloned() {
@@ -447,7 +454,7 @@ impl ConfigStore for MemoryConfigStore {
 
     /// Applies `change` to the stored set (`after` is not used): a taken
     /// name, a stale version, or a configuration that is no longer there
-    /// (deleted by someone else) is [`StoreError::Conflict`].
+    /// (deleted by someone else) is [`StoreError::conflict()`].
     async fn apply(
         &self,
         change: ConfigChange<'_>,
@@ -458,7 +465,7 @@ impl ConfigStore for MemoryConfigStore {
         match change {
             ConfigChange::Create(config) => {
                 if position(configs, &config.name).is_some() {
-                    return Err(StoreError::Conflict);
+                    return Err(StoreError::conflict());
                 }
                 configs.push(config.clone());
             }
@@ -467,17 +474,17 @@ impl ConfigStore for MemoryConfigStore {
                 expected_version,
                 config,
             } => {
-                let at = position(configs, name).ok_or(StoreError::Conflict)?;
+                let at = position(configs, name).ok_or_else(StoreError::conflict)?;
                 if configs[at].version() != expected_version {
-                    return Err(StoreError::Conflict);
+                    return Err(StoreError::conflict());
                 }
                 if position(configs, &config.name).is_some_and(|other| other != at) {
-                    return Err(StoreError::Conflict);
+                    return Err(StoreError::conflict());
                 }
                 configs[at] = config.clone();
             }
             ConfigChange::Delete { name } => {
-                let at = position(configs, name).ok_or(StoreError::Conflict)?;
+                let at = position(configs, name).ok_or_else(StoreError::conflict)?;
                 configs.remove(at);
             }
         }

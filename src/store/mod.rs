@@ -10,12 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::JwtConfig;
 use crate::map::MappedIdentity;
+use crate::unix_time::UnixTime;
 
 mod memory;
 
-pub use memory::{
-    DEFAULT_REPLAY_CAPACITY, MemoryConfigStore, MemoryReplayStore, MemorySessionStore, MemoryStore,
-};
+pub use memory::{MemoryConfigStore, MemoryReplayStore, MemorySessionStore, MemoryStore};
 
 /// A user as the login flow sees it.
 ///
@@ -66,44 +65,93 @@ impl User {
     }
 }
 
-/// What a store reports when it fails.
+/// What a store reports when it fails (kind `store`): a conflict the login
+/// flow knows how to handle, or any other failure with its cause as
+/// [`source`](std::error::Error::source), never flattened into text.
 ///
-/// Any `std::error::Error + Send + Sync` converts into
-/// [`StoreError::Failed`] with `?`. The login flow carries it into
-/// [`Error::Store`](crate::Error::Store) (kind `store`) with the store's
-/// error as its `source`.
+/// In a store implementation, `StoreError::failed(e)` wraps the database's
+/// error (`.map_err(StoreError::failed)?`), and [`StoreError::conflict`]
+/// reports a taken key. `?` turns it into an [`Error`](crate::Error).
+///
+/// ```
+/// use jwt_sso::{Error, ErrorKind, StoreError};
+///
+/// fn lookup() -> Result<(), StoreError> {
+///     let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "database timed out");
+///     Err(StoreError::failed(io))
+/// }
+/// fn login() -> Result<(), Error> {
+///     lookup()?;
+///     Ok(())
+/// }
+/// let err = login().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Store);
+/// let source = std::error::Error::source(&err).unwrap();
+/// assert_eq!(source.to_string(), "database timed out");
+/// ```
 #[derive(Debug)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// [`UserStore::create`] found the user ID taken (another login created
-    /// the user first; the login flow then finds the user instead), or
-    /// [`ConfigStore::apply`] found a stale version or a taken name.
-    Conflict,
-    /// Anything else: the database is down, a query failed, …
-    Failed(Box<dyn std::error::Error + Send + Sync>),
+pub struct StoreError {
+    conflict: bool,
+    /// What the library was doing, e.g. "finding user `jdoe`".
+    action: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl StoreError {
-    /// A failure from any error or message.
-    pub fn failed(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        StoreError::Failed(error.into())
+    /// [`UserStore::create`] found the user ID taken (another login created
+    /// the user first; the login flow then finds the user instead), or
+    /// [`ConfigStore::apply`] found a stale version or a taken name.
+    pub fn conflict() -> Self {
+        StoreError {
+            conflict: true,
+            action: None,
+            source: None,
+        }
     }
-}
 
-impl<E: std::error::Error + Send + Sync + 'static> From<E> for StoreError {
-    fn from(error: E) -> Self {
-        StoreError::Failed(Box::new(error))
+    /// Anything else (the database is down, a query failed, …), caused by
+    /// `source` (any error, or a message).
+    pub fn failed(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError {
+            conflict: false,
+            action: None,
+            source: Some(source.into()),
+        }
+    }
+
+    /// Whether this is a conflict ([`StoreError::conflict`]).
+    pub fn is_conflict(&self) -> bool {
+        self.conflict
+    }
+
+    /// The same error, saying what the library was doing when it failed.
+    pub(crate) fn during(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(action.into());
+        self
     }
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::Conflict => {
+        match (&self.action, self.conflict) {
+            (Some(action), true) => write!(
+                f,
+                "store conflict while {action}: the record exists already or was changed by someone else"
+            ),
+            (None, true) => {
                 f.write_str("conflict: the record exists already or was changed by someone else")
             }
-            StoreError::Failed(error) => error.fmt(f),
+            (Some(action), false) => write!(f, "store failed while {action}"),
+            (None, false) => f.write_str("store failed"),
         }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -113,7 +161,7 @@ impl fmt::Display for StoreError {
 /// logins (`Send + Sync`). Write them as `async fn` in the `impl`.
 ///
 /// **Uniqueness:** `create` must insert atomically and report an existing
-/// user ID as [`StoreError::Conflict`] (e.g. a primary-key violation), never
+/// user ID as [`StoreError::conflict`] (e.g. a primary-key violation), never
 /// overwrite it. Two first logins of one user can race between `find` and
 /// `create`; the loser gets `Conflict`, and [`Authenticator`](crate::Authenticator)
 /// finds the winner's user instead, so exactly one user is created.
@@ -135,7 +183,7 @@ impl fmt::Display for StoreError {
 ///     async fn create(&self, user: &User) -> Result<User, StoreError> {
 ///         let mut users = self.0.lock().unwrap();
 ///         if users.contains_key(&user.user_id) {
-///             return Err(StoreError::Conflict); // like a primary-key violation
+///             return Err(StoreError::conflict()); // like a primary-key violation
 ///         }
 ///         users.insert(user.user_id.clone(), user.clone());
 ///         Ok(user.clone())
@@ -158,7 +206,7 @@ pub trait UserStore: Send + Sync {
     /// The user with this ID (exact match on the already-normalised ID), if any.
     fn find(&self, user_id: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
-    /// Inserts atomically; an existing user ID is [`StoreError::Conflict`]
+    /// Inserts atomically; an existing user ID is [`StoreError::conflict`]
     /// (never overwrite). Returns the user as stored.
     fn create(&self, user: &User) -> impl Future<Output = Result<User, StoreError>> + Send;
 
@@ -166,10 +214,11 @@ pub trait UserStore: Send + Sync {
     fn update(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The key of a used `jti` (CONTRACT section 6): a `single_use` token is
-/// accepted once per (configuration, `iss`, `jti`).
+/// A used `jti` (CONTRACT section 6): a `single_use` token is accepted once
+/// per (configuration, `iss`, `jti`), and remembered until it could no
+/// longer be accepted anyway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct JtiKey<'a> {
+pub struct UsedJti<'a> {
     /// The stable id of the configuration that accepted the token
     /// ([`JwtConfig::stable_id`](crate::JwtConfig::stable_id): a rename
     /// keeps its used `jti`s).
@@ -178,6 +227,9 @@ pub struct JtiKey<'a> {
     pub issuer: &'a str,
     /// The token's `jti`.
     pub jti: &'a str,
+    /// Until when the record must be kept: past the last second at which
+    /// the token could be accepted (its `exp` + leeway).
+    pub until: UnixTime,
 }
 
 /// Where the used `jti`s of `single_use` configurations are remembered.
@@ -186,33 +238,32 @@ pub struct JtiKey<'a> {
 /// (a unique key plus insert-on-conflict-do-nothing in SQL): of any number of
 /// racing calls with one key, exactly one returns `Ok(true)`.
 pub trait ReplayStore: Send + Sync {
-    /// Records `key` as used until `expires_at` (seconds since 1970: the
-    /// token's `exp` + leeway). `Ok(true)` when it was not recorded before
-    /// (or its earlier record had expired at `now`), `Ok(false)` when it was:
-    /// a replay. A store that cannot record (down, full) returns an error,
+    /// Records `used` (its configuration, issuer and `jti` are the key)
+    /// until `used.until`. `Ok(true)` when it was not recorded before (or
+    /// its earlier record had expired at `now`), `Ok(false)` when it was: a
+    /// replay. A store that cannot record (down, full) returns an error,
     /// never `Ok(true)`.
     fn record(
         &self,
-        key: JtiKey<'_>,
-        expires_at: i64,
-        now: i64,
+        used: UsedJti<'_>,
+        now: UnixTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Forgets every record whose `expires_at` is at or before `now`; returns how many.
-    fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Forgets every record whose `until` is at or before `now`; returns how many.
+    fn purge_expired(&self, now: UnixTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// A login session of the host (the `X-Auth-Token` of CONTRACT section 6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The user the session belongs to.
     pub user_id: String,
     /// The configuration the login came through.
     pub config: String,
-    /// When the session was made (seconds since 1970).
-    pub created_at: i64,
-    /// When the session ends (seconds since 1970).
-    pub expires_at: i64,
+    /// When the session was made.
+    pub created_at: UnixTime,
+    /// When the session ends.
+    pub expires_at: UnixTime,
 }
 
 /// Where sessions live. Sessions are stored under an `id` that is the
@@ -233,23 +284,23 @@ pub trait SessionStore: Send + Sync {
     fn get(
         &self,
         id: &str,
-        now: i64,
+        now: UnixTime,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
     /// Ends the session; `Ok(true)` when there was one.
     fn remove(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes every session with `expires_at <= now`; returns how many.
-    fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn purge_expired(&self, now: UnixTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// One change to the stored configurations.
 #[derive(Debug, Clone, Copy)]
 pub enum ConfigChange<'a> {
-    /// A new configuration; a taken name (case-insensitive) is [`StoreError::Conflict`].
+    /// A new configuration; a taken name (case-insensitive) is [`StoreError::conflict`].
     Create(&'a JwtConfig),
     /// Replaces the configuration named `name` (case-insensitive) if its
-    /// stored version is still `expected_version`, else [`StoreError::Conflict`].
+    /// stored version is still `expected_version`, else [`StoreError::conflict`].
     Update {
         /// The configuration's current name.
         name: &'a str,

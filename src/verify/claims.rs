@@ -5,10 +5,13 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Verifier;
-use crate::error::{Error, MaxAge, TokenPart};
+use std::time::Duration;
+
+use crate::error::{Error, TokenError, TokenPart};
 use crate::identity::MappedIdentity;
 use crate::json::{ClaimSource, parse_claims, parse_object, type_name};
 use crate::time_fmt::to_datetime;
+use crate::unix_time::UnixTime;
 
 /// The registered claims, typed (step 9), borrowed from the claims.
 struct Registered<'c> {
@@ -43,37 +46,37 @@ fn claim_names(payload: &[u8]) -> Vec<String> {
 
 impl Verifier {
     /// Steps 8–14, on a payload whose signature holds.
-    pub(crate) fn claims(&self, payload: &[u8], now: i64) -> Result<MappedIdentity, Error> {
+    pub(crate) fn claims(&self, payload: &[u8], now: UnixTime) -> Result<MappedIdentity, Error> {
         let mut claims = parse_claims(payload, |name, fp| {
             self.kept_claims.iter().any(|(f, k)| *f == fp && k == name)
         })
         .map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
         let reg = registered(&claims)?;
         let Some(exp) = reg.exp else {
-            return Err(Error::MissingExp {
+            return Err(Error::Token(TokenError::MissingExp {
                 present: claim_names(payload),
-            });
+            }));
         };
         let expires_at = self.check_time(exp, reg.nbf, reg.iat, now)?;
         if let Some(expected) = &self.config.issuer
             && reg.iss != Some(expected.as_str())
         {
-            return Err(Error::IssuerMismatch {
+            return Err(Error::Token(TokenError::IssuerMismatch {
                 expected: expected.clone(),
                 found: reg.iss.map(str::to_owned),
-            });
+            }));
         }
         if let Some(expected) = &self.config.audience
             && !reg
                 .aud
                 .is_some_and(|aud| audiences(aud).any(|a| a == expected))
         {
-            return Err(Error::AudienceMismatch {
+            return Err(Error::Token(TokenError::AudienceMismatch {
                 expected: expected.clone(),
                 found: reg
                     .aud
                     .map(|aud| audiences(aud).map(str::to_owned).collect()),
-            });
+            }));
         }
         // The verified registered claims the identity carries (CONTRACT
         // section 4, end), taken before the mapper may move strings out.
@@ -91,21 +94,23 @@ impl Verifier {
             .map_payload(&mut claims, Some(payload), expires_at)
             .map_err(|e| match e {
                 // The mapper saw only the kept claims; name them all.
-                Error::MissingUserId { claim, state, .. } => Error::MissingUserId {
-                    claim,
-                    state,
-                    present: claim_names(payload),
-                },
+                Error::Token(TokenError::MissingUserId { claim, state, .. }) => {
+                    Error::Token(TokenError::MissingUserId {
+                        claim,
+                        state,
+                        present: claim_names(payload),
+                    })
+                }
                 other => other,
             })?;
         // Step 15.
         if self.config.single_use
             && let Err(state) = token_id
         {
-            return Err(Error::MissingJti {
+            return Err(Error::Token(TokenError::MissingJti {
                 state: state.to_owned(),
                 present: claim_names(payload),
-            });
+            }));
         }
         identity.issuer = issuer;
         identity.subject = subject;
@@ -120,35 +125,44 @@ impl Verifier {
         exp: f64,
         nbf: Option<f64>,
         iat: Option<f64>,
-        now: i64,
+        now: UnixTime,
     ) -> Result<OffsetDateTime, Error> {
-        let leeway = self.config.leeway;
-        let expiration_time = self.config.expiration_time;
-        let (l, e, n) = (leeway as f64, expiration_time as f64, now as f64);
+        let leeway = Duration::from_secs(self.config.leeway);
+        let expiration_time = Duration::from_secs(self.config.expiration_time);
+        let (l, e, n) = (
+            self.config.leeway as f64,
+            self.config.expiration_time as f64,
+            now.as_secs() as f64,
+        );
         if n >= exp + l {
-            return Err(Error::Expired { exp, now, leeway });
+            return Err(Error::Token(TokenError::Expired { exp, now, leeway }));
         }
         if let Some(nbf) = nbf
             && n + l < nbf
         {
-            return Err(Error::NotYetValid { nbf, now, leeway });
+            return Err(Error::Token(TokenError::NotYetValid { nbf, now, leeway }));
         }
         if let Some(iat) = iat
             && n + l < iat
         {
-            return Err(Error::IssuedInFuture { iat, now, leeway });
+            return Err(Error::Token(TokenError::IssuedInFuture {
+                iat,
+                now,
+                leeway,
+            }));
         }
         let too_old = match iat {
-            Some(iat) => (n > iat + e + l).then_some(MaxAge::TooOld { iat }),
-            None => (exp - n > e + l).then_some(MaxAge::LivesTooLong { exp }),
+            Some(iat) => n > iat + e + l,
+            None => exp - n > e + l,
         };
-        if let Some(reason) = too_old {
-            return Err(Error::MaxAgeExceeded {
-                reason,
+        if too_old {
+            return Err(Error::Token(TokenError::MaxAgeExceeded {
+                iat,
+                exp,
                 now,
                 expiration_time,
                 leeway,
-            });
+            }));
         }
         let expires = iat.map_or(exp, |iat| exp.min(iat + e));
         to_datetime(expires).ok_or_else(|| {

@@ -15,55 +15,81 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Algorithm, JwtConfig};
-use crate::error::Error;
-use crate::identity::MappedIdentity;
+use crate::error::{Error, TokenError};
+use crate::identity::Verified;
 use crate::json::fingerprint;
 use crate::key::{KeySet, Selection, VerifyingKey};
 use crate::map::ClaimMapper;
 #[cfg(feature = "remote")]
-use crate::remote::{CacheClock, HttpFetch, RemoteOptions};
-use crate::validated::{Keys, Validated};
+use crate::remote::{HttpFetch, KeyCache, RemoteOptions};
+use crate::unix_time::UnixTime;
+use crate::validated::{ValidConfig, ValidKeys};
 
 pub(crate) use token::{Parsed, STRICT_B64URL, not_base64url, segments};
 
+/// Where the keys of a verifier live.
+enum Keys {
+    /// A static key or an inline JWK Set, parsed once.
+    Static(Arc<KeySet>),
+    /// A remote source and its cache.
+    #[cfg(feature = "remote")]
+    Remote(Box<KeyCache>),
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Keys::Static(set) => write!(f, "{}", set.len()),
+            #[cfg(feature = "remote")]
+            Keys::Remote(cache) => cache.fmt(f),
+        }
+    }
+}
+
 /// Verifies tokens for one configuration and maps them into identities.
 ///
-/// Built once from a [`JwtConfig`] (keys are parsed here, never per token);
-/// `Send + Sync`, cheap to share behind an [`Arc`].
+/// Built once from a [`ValidConfig`] (its keys were parsed when it was
+/// validated, never per token); `Send + Sync`, cheap to share behind an
+/// [`Arc`]. Two ways to verify:
 ///
-/// With a remote key source (`jwks_uri`, `issuer`; cargo feature `remote`)
-/// the verifier owns a key cache: [`Verifier::new`] does no I/O, the async
-/// `verify_async` fetches and refreshes keys as needed, and the synchronous
-/// [`Verifier::verify`] uses cached keys only (see `RemoteOptions` for the
-/// cache's rules).
+/// - [`Verifier::verify`] (async) is the complete check: with a remote key
+///   source (`jwks_uri`, `issuer`; cargo feature `remote`) it fetches and
+///   refreshes keys as needed; with static keys it is ready at once.
+/// - [`Verifier::verify_cached`] never does I/O: a remote source's cached
+///   keys only (`key_fetch` when there are none).
+///
+/// "Now" comes from the verifier's [`Clock`] ([`Verifier::with_clock`]).
 ///
 /// ```
-/// use jwt_sso::{ErrorKind, JwtConfig, Verifier};
+/// use jwt_sso::{ErrorKind, JwtConfig, ManualClock, UnixTime, Verifier};
 ///
 /// let config = JwtConfig::from_json_str(r#"{
 ///     "name": "ERP", "token_name": "token", "algorithms": ["HS256"],
 ///     "issuer": "https://erp.example.com",
 ///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
 ///     "expiration_time": 3600, "claims": {"user_id": "sub"}
-/// }"#).unwrap();
-/// let verifier = Verifier::new(config).unwrap();
+/// }"#)?.validate()?;
+/// let clock = ManualClock::new(UnixTime::from_secs(1767225600));
+/// let verifier = Verifier::new(config).with_clock(clock.clone());
 ///
 /// // A token signed by the ERP (header {"alg":"HS256"}; sub "jdoe", exp 2026-01-01T01:00:00Z).
 /// let token = jwt_sso::mint::sign_json(
 ///     &jwt_sso::mint::SigningKey::from_secret(b"0123456789abcdef0123456789abcdef"),
 ///     jwt_sso::Algorithm::HS256,
 ///     &serde_json::json!({"iss": "https://erp.example.com", "sub": "jdoe", "exp": 1767229200}),
-/// ).unwrap();
+/// )?;
 ///
-/// let identity = verifier.verify_at(&token, 1767225600).unwrap();
+/// let identity = verifier.verify_cached(&token)?;
 /// assert_eq!(identity.user_id, "jdoe");
 ///
-/// let err = verifier.verify_at(&token, 1767229200 + 60).unwrap_err();
+/// clock.set(UnixTime::from_secs(1767229200 + 60));
+/// let err = verifier.verify_cached(&token).unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::Expired);
 /// println!("{err}\nhint: {}", err.hint());
+/// # Ok::<(), jwt_sso::Error>(())
 /// ```
 pub struct Verifier {
-    config: JwtConfig,
+    config: ValidConfig,
     algorithms: Vec<Algorithm>,
     allowed_names: Vec<String>,
     keys: Keys,
@@ -88,21 +114,16 @@ impl fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// Validates `config` (CONTRACT section 1) and parses its keys.
-    ///
-    /// Errors are of kind `config` and name the field at fault. A remote key
-    /// source (`jwks_uri`, `issuer`) needs the cargo feature `remote`.
-    pub fn new(config: JwtConfig) -> Result<Self, Error> {
-        Ok(Self::from_validated(Validated::new(config)?))
-    }
-
-    /// A verifier for a configuration validated once.
-    pub(crate) fn from_validated(validated: Validated) -> Self {
-        let Validated {
-            config,
-            algorithms,
-            keys,
-        } = validated;
+    /// A verifier for a validated configuration, on the system clock. No
+    /// I/O: a remote source's keys are fetched by the first
+    /// [`verify`](Verifier::verify) (or [`refresh`](Verifier::refresh)).
+    pub fn new(config: ValidConfig) -> Self {
+        let algorithms = config.algorithms().to_vec();
+        let keys = match config.keys() {
+            ValidKeys::Static(set) => Keys::Static(Arc::clone(set)),
+            #[cfg(feature = "remote")]
+            ValidKeys::Remote(source) => Keys::Remote(Box::new(KeyCache::new(source, &algorithms))),
+        };
         let mapper = ClaimMapper::new(&config);
         let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]
             .map(str::to_owned)
@@ -127,15 +148,29 @@ impl Verifier {
         }
     }
 
-    /// Replaces the clock that gives "now" for the token's time claims
-    /// (default: [`SystemClock`]). A remote key cache has its own clock.
+    /// Replaces the clock (default: [`SystemClock`]): "now" for the token's
+    /// time claims, and the time of a remote key cache (whose cached keys
+    /// are dropped, since their times were read from the old clock).
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.set_clock(Arc::new(clock));
         self
+    }
+
+    pub(crate) fn set_clock(&mut self, clock: Arc<dyn Clock>) {
+        #[cfg(feature = "remote")]
+        if let Keys::Remote(cache) = &mut self.keys {
+            cache.set_clock(Arc::clone(&clock));
+        }
+        self.clock = clock;
     }
 
     /// The configuration this verifier was built from.
     pub fn config(&self) -> &JwtConfig {
+        self.config.config()
+    }
+
+    /// The validated configuration (its parsed keys shared).
+    pub(crate) fn valid_config(&self) -> &ValidConfig {
         &self.config
     }
 
@@ -144,23 +179,77 @@ impl Verifier {
         &self.config.name
     }
 
-    /// Verifies `token` at the clock's current time.
+    /// Verifies `token` in full at the clock's time: the steps of CONTRACT
+    /// section 2, fetching or refreshing remote keys when the cache needs
+    /// it (static keys make this ready at once).
     ///
-    /// Never does I/O. With a remote key source it uses the cached keys
-    /// only, fresh or within their stale-if-error window, and fails with
-    /// `key_fetch` when there are none (nothing fetched yet, or too old):
-    /// warm the cache with `refresh().await` and keep it fresh with
-    /// `verify_async` or a periodic `refresh`.
-    pub fn verify(&self, token: &str) -> Result<MappedIdentity, Error> {
-        self.verify_at(token, self.clock.now())
-    }
-
-    /// Verifies `token` as if the time were `now` (seconds since 1970).
+    /// With a remote source: a token whose key is in the fresh cache is
+    /// verified without I/O or locking; a stale cache is refreshed; an
+    /// unknown `kid` triggers at most one refetch per cooldown, shared by
+    /// concurrent calls; when a refresh fails the last good keys keep
+    /// serving (stale-if-error). A token that fails steps 1–5 (size, syntax,
+    /// `alg`, `crit`) never causes a fetch, and no URL from a token is ever
+    /// fetched. The timeline is on `RemoteOptions`.
     ///
     /// Every rejection emits one `tracing` event (target `jwt_sso`, level
     /// WARN) with the configuration name and error kind; never the token or
     /// a secret.
-    pub fn verify_at(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
+    ///
+    /// ```
+    /// # #[cfg(feature = "remote")] {
+    /// use jwt_sso::{Algorithm, HttpRequest, HttpResponse, JwtConfig, ManualClock, UnixTime, Verifier};
+    /// use jwt_sso::mint::{SigningKey, sign_with_header};
+    ///
+    /// const PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+    /// MC4CAQAwBQYDK2VwBCIEINq22V2wP8q8BKhyoUVCFdTAKsSuWRde8uSDnqDQnR9/
+    /// -----END PRIVATE KEY-----";
+    /// const JWKS: &str = r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+    ///     "x": "-uq2yNSInzxORUNhw208wwQKDMGTlvqKaEvQMoAitgw"}]}"#;
+    ///
+    /// let config = JwtConfig::from_json_str(r#"{
+    ///     "name": "IdP", "token_name": "token", "algorithms": ["EdDSA"],
+    ///     "key_source": {"type": "jwks_uri", "url": "https://idp.example.com/jwks"},
+    ///     "expiration_time": 3600, "claims": {"user_id": "sub"}
+    /// }"#)?.validate()?;
+    /// // No I/O here. This example serves the JWK Set from a closure; by
+    /// // default it is fetched with reqwest.
+    /// let verifier = Verifier::new(config)
+    ///     .with_clock(ManualClock::new(UnixTime::from_secs(1767225600)))
+    ///     .with_http_fetch(|request: HttpRequest| async move {
+    ///         assert_eq!(request.url, "https://idp.example.com/jwks");
+    ///         Ok(HttpResponse::new(200, JWKS).with_cache_control("max-age=3600"))
+    ///     });
+    ///
+    /// let token = sign_with_header(
+    ///     &SigningKey::from_pem(PRIVATE),
+    ///     Algorithm::EdDSA,
+    ///     &serde_json::json!({"alg": "EdDSA", "kid": "k1"}),
+    ///     &serde_json::json!({"sub": "jdoe", "exp": 1767229200}),
+    /// )?;
+    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// // Cold cache: `verify_cached` never fetches.
+    /// assert_eq!(verifier.verify_cached(&token).unwrap_err().kind().as_str(), "key_fetch");
+    /// // `verify` fetches once, then the cache serves.
+    /// let identity = runtime.block_on(verifier.verify(&token))?;
+    /// assert_eq!(identity.user_id, "jdoe");
+    /// assert!(verifier.verify_cached(&token).is_ok());
+    /// # }
+    /// # Ok::<(), jwt_sso::Error>(())
+    /// ```
+    pub async fn verify(&self, token: &str) -> Result<Verified, Error> {
+        self.verify_at_async(token, self.clock.now()).await
+    }
+
+    /// Verifies `token` at the clock's time **without I/O**: with a remote
+    /// key source, the cached keys only, fresh or within their
+    /// stale-if-error window, and `key_fetch` when there are none (nothing
+    /// fetched yet, or too old). Warm the cache with `refresh().await`.
+    pub fn verify_cached(&self, token: &str) -> Result<Verified, Error> {
+        self.verify_at(token, self.clock.now())
+    }
+
+    /// [`Verifier::verify_cached`] as if the time were `now`.
+    pub(crate) fn verify_at(&self, token: &str, now: UnixTime) -> Result<Verified, Error> {
         let result = self.run(token, now, None);
         self.log(&result);
         result
@@ -171,15 +260,15 @@ impl Verifier {
     pub(crate) fn verify_at_decoded(
         &self,
         token: &str,
-        now: i64,
+        now: UnixTime,
         payload: Vec<u8>,
-    ) -> Result<MappedIdentity, Error> {
+    ) -> Result<Verified, Error> {
         let result = self.run(token, now, Some(payload));
         self.log(&result);
         result
     }
 
-    fn log(&self, result: &Result<MappedIdentity, Error>) {
+    fn log(&self, result: &Result<Verified, Error>) {
         match result {
             Ok(identity) => tracing::debug!(
                 target: "jwt_sso",
@@ -199,12 +288,7 @@ impl Verifier {
         }
     }
 
-    fn run(
-        &self,
-        token: &str,
-        now: i64,
-        payload: Option<Vec<u8>>,
-    ) -> Result<MappedIdentity, Error> {
+    fn run(&self, token: &str, now: UnixTime, payload: Option<Vec<u8>>) -> Result<Verified, Error> {
         let parsed = self.parse(token, payload)?;
         match &self.keys {
             Keys::Static(set) => self.check_with(&parsed, set, now),
@@ -218,8 +302,8 @@ impl Verifier {
         &self,
         parsed: &Parsed<'_>,
         set: &KeySet,
-        now: i64,
-    ) -> Result<MappedIdentity, Error> {
+        now: UnixTime,
+    ) -> Result<Verified, Error> {
         match set.select(parsed.alg, parsed.kid()) {
             Selection::Keys(keys) => self.check_signed(parsed, keys.as_slice(), now),
             Selection::NotFound(error) => Err(error),
@@ -231,8 +315,8 @@ impl Verifier {
         &self,
         parsed: &Parsed<'_>,
         keys: &[&VerifyingKey],
-        now: i64,
-    ) -> Result<MappedIdentity, Error> {
+        now: UnixTime,
+    ) -> Result<Verified, Error> {
         if !keys
             .iter()
             .any(|k| k.verify(parsed.alg, parsed.message, &parsed.signature))
@@ -241,79 +325,33 @@ impl Verifier {
                 [one] => one.describe(),
                 many => format!("any of the {} candidate keys", many.len()),
             };
-            return Err(Error::InvalidSignature {
+            return Err(Error::Token(TokenError::InvalidSignature {
                 alg: parsed.alg.as_str().to_owned(),
                 key,
-            });
+            }));
         }
-        self.claims(&parsed.payload, now)
+        self.claims(&parsed.payload, now).map(Verified::new)
     }
 
-    /// Verifies `token` at the clock's current time, fetching or refreshing
-    /// remote keys when the cache needs it (cargo feature `remote`).
-    ///
-    /// With a static source this is [`Verifier::verify`]. With a remote
-    /// source: a token whose key is in the fresh cache is verified without
-    /// I/O or locking; a stale cache is refreshed; an unknown `kid` triggers
-    /// at most one refetch per cooldown, shared by concurrent calls; when a
-    /// refresh fails the last good keys keep serving (stale-if-error). A token
-    /// that fails steps 1–5 (size, syntax, `alg`, `crit`) never causes a
-    /// fetch, and no URL from a token is ever fetched. The timeline is on
-    /// [`RemoteOptions`].
-    ///
-    /// ```
-    /// use jwt_sso::{Algorithm, HttpRequest, HttpResponse, JwtConfig, Verifier};
-    /// use jwt_sso::mint::{SigningKey, sign_with_header};
-    ///
-    /// const PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
-    /// MC4CAQAwBQYDK2VwBCIEINq22V2wP8q8BKhyoUVCFdTAKsSuWRde8uSDnqDQnR9/
-    /// -----END PRIVATE KEY-----";
-    /// const JWKS: &str = r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1",
-    ///     "x": "-uq2yNSInzxORUNhw208wwQKDMGTlvqKaEvQMoAitgw"}]}"#;
-    ///
-    /// let config = JwtConfig::from_json_str(r#"{
-    ///     "name": "IdP", "token_name": "token", "algorithms": ["EdDSA"],
-    ///     "key_source": {"type": "jwks_uri", "url": "https://idp.example.com/jwks"},
-    ///     "expiration_time": 3600, "claims": {"user_id": "sub"}
-    /// }"#)?;
-    /// // No I/O here. This example serves the JWK Set from a closure; by
-    /// // default it is fetched with reqwest.
-    /// let verifier = Verifier::new(config)?.with_http_fetch(|request: HttpRequest| async move {
-    ///     assert_eq!(request.url, "https://idp.example.com/jwks");
-    ///     Ok(HttpResponse::new(200, JWKS).with_cache_control("max-age=3600"))
-    /// });
-    ///
-    /// let token = sign_with_header(
-    ///     &SigningKey::from_pem(PRIVATE),
-    ///     Algorithm::EdDSA,
-    ///     &serde_json::json!({"alg": "EdDSA", "kid": "k1"}),
-    ///     &serde_json::json!({"sub": "jdoe", "exp": 1767229200}),
-    /// )?;
-    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    /// // Cold cache: the synchronous path never fetches.
-    /// assert_eq!(verifier.verify_at(&token, 1767225600).unwrap_err().kind().as_str(), "key_fetch");
-    /// // The async path fetches once, then serves from the cache.
-    /// let identity = runtime.block_on(verifier.verify_at_async(&token, 1767225600))?;
-    /// assert_eq!(identity.user_id, "jdoe");
-    /// assert!(verifier.verify_at(&token, 1767225600).is_ok());
-    /// # Ok::<(), jwt_sso::Error>(())
-    /// ```
-    #[cfg(feature = "remote")]
-    pub async fn verify_async(&self, token: &str) -> Result<MappedIdentity, Error> {
-        self.verify_at_async(token, self.clock.now()).await
-    }
-
-    /// [`Verifier::verify_async`] as if the time were `now` (seconds since
-    /// 1970) for the token's time claims. The key cache keeps its own clock.
-    #[cfg(feature = "remote")]
-    pub async fn verify_at_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
-        let result = self.run_async(token, now).await;
-        self.log(&result);
-        result
+    /// [`Verifier::verify`] as if the time were `now` for the token's time
+    /// claims (the key cache keeps the clock's time).
+    pub(crate) async fn verify_at_async(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Verified, Error> {
+        #[cfg(feature = "remote")]
+        {
+            let result = self.run_async(token, now).await;
+            self.log(&result);
+            result
+        }
+        #[cfg(not(feature = "remote"))]
+        self.verify_at(token, now)
     }
 
     #[cfg(feature = "remote")]
-    async fn run_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
+    async fn run_async(&self, token: &str, now: UnixTime) -> Result<Verified, Error> {
         let parsed = self.parse(token, None)?;
         match &self.keys {
             Keys::Static(set) => self.check_with(&parsed, set, now),
@@ -328,8 +366,8 @@ impl Verifier {
 
     /// Fetches the remote keys now (discovery too when its cached copy is
     /// stale), whatever the cache's state: a warm-up at start-up, or a
-    /// periodic refresh for hosts that use the synchronous
-    /// [`Verifier::verify`]. Joins a fetch already in flight instead of
+    /// periodic refresh for hosts that use [`Verifier::verify_cached`].
+    /// Joins a fetch already in flight instead of
     /// starting another. On failure the last good keys stay cached and the
     /// error (`key_fetch`) says what went wrong. A no-op for static sources.
     #[cfg(feature = "remote")]
@@ -350,26 +388,15 @@ impl Verifier {
         self
     }
 
-    /// Replaces the HTTP client of the remote key cache (default
-    /// [`ReqwestFetch`](crate::ReqwestFetch)); a closure works. The URL rules,
+    /// Replaces the HTTP client of the remote key cache (default: reqwest
+    /// with rustls, no redirects followed by the client itself); a closure
+    /// works. The URL rules,
     /// redirects, size limit and parsing stay jwt-sso's. No effect on static
     /// sources.
     #[cfg(feature = "remote")]
     pub fn with_http_fetch(mut self, fetch: impl HttpFetch + 'static) -> Self {
         if let Keys::Remote(cache) = &mut self.keys {
             cache.set_fetch(Arc::new(fetch));
-        }
-        self
-    }
-
-    /// Replaces the remote key cache's clock (default
-    /// [`InstantClock`](crate::InstantClock)), e.g. with a
-    /// [`ManualClock`](crate::ManualClock) in tests. Empties the cache. No
-    /// effect on static sources.
-    #[cfg(feature = "remote")]
-    pub fn with_cache_clock(mut self, clock: impl CacheClock + 'static) -> Self {
-        if let Keys::Remote(cache) = &mut self.keys {
-            cache.set_clock(Arc::new(clock));
         }
         self
     }
@@ -391,14 +418,12 @@ impl Verifier {
         &mut self,
         options: &RemoteOptions,
         fetch: Option<&Arc<dyn HttpFetch>>,
-        clock: &Arc<dyn CacheClock>,
     ) {
         if let Keys::Remote(cache) = &mut self.keys {
             cache.set_options(options.clone());
             if let Some(fetch) = fetch {
                 cache.set_fetch(Arc::clone(fetch));
             }
-            cache.set_clock(Arc::clone(clock));
         }
     }
 

@@ -10,7 +10,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::Verifier;
 use crate::config::Algorithm;
-use crate::error::{Error, TokenPart};
+use crate::error::{Error, TokenError, TokenPart};
 use crate::json::parse_header;
 
 /// Strict base64url: URL-safe alphabet, no padding, unused trailing bits zero.
@@ -95,15 +95,15 @@ impl Verifier {
         decoded_payload: Option<Vec<u8>>,
     ) -> Result<Parsed<'t>, Error> {
         if !self.config.enabled {
-            return Err(Error::Disabled {
+            return Err(Error::Token(TokenError::Disabled {
                 config: self.config.name.clone(),
-            });
+            }));
         }
         if token.len() > self.config.max_token_bytes {
-            return Err(Error::TokenTooLarge {
+            return Err(Error::Token(TokenError::TokenTooLarge {
                 size: token.len(),
                 max: self.config.max_token_bytes,
-            });
+            }));
         }
         let [h, p, s] = segments(token)?;
         let malformed = not_base64url;
@@ -150,7 +150,7 @@ impl Verifier {
             None => return Err(self.alg_error(None)),
         };
         if let Some(crit) = header.crit {
-            return Err(Error::CriticalHeader { crit });
+            return Err(Error::Token(TokenError::CriticalHeader { crit }));
         }
         let kid = header.kid.map(|k| k.map(Cow::into_owned));
         Ok(Parsed {
@@ -163,9 +163,9 @@ impl Verifier {
     }
 
     fn alg_error(&self, found: Option<String>) -> Error {
-        Error::AlgorithmNotAllowed {
+        Error::Token(TokenError::AlgorithmNotAllowed {
             found,
             allowed: self.allowed_names.clone(),
-        }
+        })
     }
 }

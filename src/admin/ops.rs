@@ -9,12 +9,14 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::checklist::{self, Checklist};
-use crate::clock::{Clock, SystemClock};
+use super::AdminError;
+use crate::checklist::Checklist;
+use crate::clock::Clock;
 use crate::config::JwtConfig;
-use crate::error::Error;
+use crate::error::ConfigError;
 use crate::registry::Registry;
-use crate::store::{ConfigChange, ConfigStore, StoreError};
+use crate::store::{ConfigChange, ConfigStore};
+use crate::unix_time::UnixTime;
 
 /// Who asks for a change: it becomes the `created_by` of what they create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,14 +138,14 @@ fn redact(config: &JwtConfig) -> Value {
 /// static secret, and the secret members of an inline JWK Set's keys (matched
 /// by `kid`, else by position). A marker with nothing stored behind it is a
 /// `config` error naming the field.
-fn restore(value: &mut Value, stored: &JwtConfig) -> Result<(), Error> {
+fn restore(value: &mut Value, stored: &JwtConfig) -> Result<(), ConfigError> {
     let stored = serde_json::to_value(stored).unwrap_or_default();
     let stored_source = stored.get("key_source");
     let Some(source) = value.get_mut("key_source").and_then(Value::as_object_mut) else {
         return Ok(());
     };
     let nothing_stored = |field: String| {
-        Error::config(
+        ConfigError::new(
             field,
             "`{\"redacted\":true}` keeps the stored secret, but there is no stored secret here",
             "enter the secret itself",
@@ -194,7 +196,7 @@ fn restore(value: &mut Value, stored: &JwtConfig) -> Result<(), Error> {
 /// Parses one configuration sent by an administrator (not yet validated).
 /// `stored`: the configuration it replaces, whose secrets a
 /// `{"redacted":true}` keeps.
-fn parse_config(text: &str, stored: Option<&JwtConfig>) -> Result<JwtConfig, Error> {
+fn parse_config(text: &str, stored: Option<&JwtConfig>) -> Result<JwtConfig, ConfigError> {
     let mut value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         // The configuration parser names the place of the syntax error.
@@ -227,8 +229,8 @@ fn has_marker(value: &Value) -> bool {
     }
 }
 
-fn not_one_object() -> Error {
-    Error::config(
+fn not_one_object() -> ConfigError {
+    ConfigError::new(
         "configuration",
         "the request body is not one JSON configuration object",
         "send one configuration as a JSON object",
@@ -304,15 +306,15 @@ impl<S: ConfigStore> Admin<S> {
     /// should hold what the store holds (built from [`ConfigStore::load`]).
     pub fn new(registry: Arc<Registry>, store: S) -> Self {
         Admin {
+            clock: Arc::clone(registry.clock()),
             registry,
             store,
-            clock: Arc::new(SystemClock),
             writer: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// Replaces the clock that stamps `last_modified` (default
-    /// [`SystemClock`]); give the registry the same one.
+    /// Replaces the clock that stamps `last_modified` and gives "now" to
+    /// "test a token" (default: the registry's clock).
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -335,7 +337,7 @@ impl<S: ConfigStore> Admin<S> {
 
     /// The configuration called `name` (any case), redacted, with its
     /// version and warnings. Unknown `name` is `unknown_config`.
-    pub fn view(&self, name: &str) -> Result<ConfigView, Error> {
+    pub fn view(&self, name: &str) -> Result<ConfigView, AdminError> {
         let config = self.get(name)?;
         Ok(self.view_of(&config))
     }
@@ -362,38 +364,35 @@ impl<S: ConfigStore> Admin<S> {
         out
     }
 
-    fn get(&self, name: &str) -> Result<JwtConfig, Error> {
+    fn get(&self, name: &str) -> Result<JwtConfig, AdminError> {
         self.registry.get(name).ok_or_else(|| self.unknown(name))
     }
 
-    fn unknown(&self, name: &str) -> Error {
-        Error::UnknownConfig {
-            name: name.to_owned(),
-            known: self.registry.list().into_iter().map(|c| c.name).collect(),
-        }
+    fn unknown(&self, name: &str) -> AdminError {
+        AdminError::unknown(
+            name,
+            self.registry.list().into_iter().map(|c| c.name).collect(),
+        )
     }
 
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.clock.now()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::try_from(self.clock.now()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     /// Creates a configuration from its JSON text: `created_by` from
     /// `caller`, `last_modified` now. Invalid is `config` (its field names
     /// the place); a taken name (any case) is `duplicate_name`.
-    pub async fn create(&self, body: &str, caller: &Caller) -> Result<ConfigView, Error> {
+    pub async fn create(&self, body: &str, caller: &Caller) -> Result<ConfigView, AdminError> {
         let mut config = parse_config(body, None)?;
         config.created_by = Some(caller.created_by().to_owned());
         config.last_modified = Some(self.now());
         let _writer = self.writer.lock().await;
         if let Some(existing) = self.registry.get(&config.name) {
-            return Err(Error::DuplicateName {
-                name: config.name,
-                existing: existing.name,
-            });
+            return Err(AdminError::duplicate(&config.name, &existing.name));
         }
         let mut after = self.registry.list();
         crate::registry::give_free_id(&mut config, after.iter())?;
-        config.validate()?;
+        config.clone().validate()?;
         after.push(config.clone());
         self.save(ConfigChange::Create(&config), &after, &config.name)
             .await?;
@@ -413,7 +412,7 @@ impl<S: ConfigStore> Admin<S> {
         name: &str,
         body: &str,
         if_match: Option<&str>,
-    ) -> Result<ConfigView, Error> {
+    ) -> Result<ConfigView, AdminError> {
         let _writer = self.writer.lock().await;
         let old = self.current(name, if_match)?;
         let mut config = parse_config(body, Some(&old))?;
@@ -423,12 +422,9 @@ impl<S: ConfigStore> Admin<S> {
         if config.name.to_lowercase() != old.name.to_lowercase()
             && let Some(existing) = self.registry.get(&config.name)
         {
-            return Err(Error::DuplicateName {
-                name: config.name,
-                existing: existing.name,
-            });
+            return Err(AdminError::duplicate(&config.name, &existing.name));
         }
-        config.validate()?;
+        config.clone().validate()?;
         self.replace(&old, config).await
     }
 
@@ -439,7 +435,7 @@ impl<S: ConfigStore> Admin<S> {
         name: &str,
         enabled: bool,
         if_match: Option<&str>,
-    ) -> Result<ConfigView, Error> {
+    ) -> Result<ConfigView, AdminError> {
         let _writer = self.writer.lock().await;
         let old = self.current(name, if_match)?;
         let mut config = old.clone();
@@ -451,11 +447,11 @@ impl<S: ConfigStore> Admin<S> {
     /// Deletes the configuration called `name` when `confirm` is its name
     /// (compared without regard to case, as names are); otherwise
     /// `confirmation_required`. Returns the deleted configuration.
-    pub async fn delete(&self, name: &str, confirm: Option<&str>) -> Result<JwtConfig, Error> {
+    pub async fn delete(&self, name: &str, confirm: Option<&str>) -> Result<JwtConfig, AdminError> {
         let _writer = self.writer.lock().await;
         let old = self.get(name)?;
         if confirm.map(str::to_lowercase) != Some(old.name.to_lowercase()) {
-            return Err(Error::ConfirmationRequired { config: old.name });
+            return Err(AdminError::ConfirmationRequired { config: old.name });
         }
         let after: Vec<JwtConfig> = self
             .registry
@@ -476,24 +472,27 @@ impl<S: ConfigStore> Admin<S> {
         &self,
         name: &str,
         token: &str,
-        now: Option<i64>,
-    ) -> Result<Checklist, Error> {
+        now: Option<UnixTime>,
+    ) -> Result<Checklist, AdminError> {
         let verifier = self
             .registry
             .verifier(name)
             .ok_or_else(|| self.unknown(name))?;
-        Ok(checklist::check(&verifier, token, now).await)
+        let now = now.unwrap_or_else(|| self.clock.now());
+        Ok(Checklist::from_result(
+            verifier.verify_at_async(token, now).await,
+        ))
     }
 
     /// The configuration called `name`, if `if_match` names its version.
-    fn current(&self, name: &str, if_match: Option<&str>) -> Result<JwtConfig, Error> {
+    fn current(&self, name: &str, if_match: Option<&str>) -> Result<JwtConfig, AdminError> {
         let old = self.get(name)?;
         let Some(if_match) = if_match else {
-            return Err(Error::PreconditionRequired { config: old.name });
+            return Err(AdminError::PreconditionRequired { config: old.name });
         };
         let current = old.version();
         if !matches_version(if_match, &current) {
-            return Err(Error::VersionConflict {
+            return Err(AdminError::VersionConflict {
                 config: old.name,
                 expected: if_match.trim().to_owned(),
                 current,
@@ -503,7 +502,7 @@ impl<S: ConfigStore> Admin<S> {
     }
 
     /// Saves `config` in place of `old`, then applies it to the registry.
-    async fn replace(&self, old: &JwtConfig, config: JwtConfig) -> Result<ConfigView, Error> {
+    async fn replace(&self, old: &JwtConfig, config: JwtConfig) -> Result<ConfigView, AdminError> {
         let version = old.version();
         let after: Vec<JwtConfig> = self
             .registry
@@ -532,29 +531,22 @@ impl<S: ConfigStore> Admin<S> {
         change: ConfigChange<'_>,
         after: &[JwtConfig],
         name: &str,
-    ) -> Result<u64, Error> {
-        self.store.apply(change, after).await.map_err(|e| match e {
-            StoreError::Conflict => match change {
-                ConfigChange::Create(config) => Error::DuplicateName {
-                    name: config.name.clone(),
-                    existing: config.name.clone(),
-                },
+    ) -> Result<u64, AdminError> {
+        self.store.apply(change, after).await.map_err(|e| {
+            if !e.is_conflict() {
+                return AdminError::Store(e.during(format!("saving configuration `{name}`")));
+            }
+            match change {
+                ConfigChange::Create(config) => AdminError::duplicate(&config.name, &config.name),
                 ConfigChange::Update {
                     expected_version, ..
-                } => Error::VersionConflict {
+                } => AdminError::VersionConflict {
                     config: name.to_owned(),
                     expected: expected_version.to_owned(),
                     current: "(changed in the store)".to_owned(),
                 },
-                ConfigChange::Delete { .. } => Error::UnknownConfig {
-                    name: name.to_owned(),
-                    known: Vec::new(),
-                },
-            },
-            StoreError::Failed(source) => Error::Store {
-                action: format!("saving configuration `{name}`"),
-                source,
-            },
+                ConfigChange::Delete { .. } => AdminError::unknown(name, Vec::new()),
+            }
         })
     }
 }
@@ -637,7 +629,7 @@ mod tests {
         let mut sent =
             serde_json::json!({"key_source": {"type": "static", "secret": {"redacted": true}}});
         match restore(&mut sent, &stored) {
-            Err(Error::Config { field, .. }) => assert_eq!(field, "key_source.secret"),
+            Err(e) => assert_eq!(e.field(), "key_source.secret"),
             other => panic!("{other:?}"),
         }
     }

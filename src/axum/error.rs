@@ -1,0 +1,242 @@
+//! Errors as HTTP answers: the status, `WWW-Authenticate` and the fixed
+//! sentence a client sees per kind (CONTRACT sections 6 and 7), and the
+//! HTTP layer's own kinds (`bad_request`, `unauthorized`).
+
+use ::axum::Json;
+use ::axum::http::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
+use ::axum::http::{HeaderValue, StatusCode};
+use ::axum::response::{IntoResponse, Response};
+
+use crate::admin::AdminError;
+use crate::error::{Error, ErrorKind, escape_controls};
+
+/// Per kind, in the order of [`ErrorKind::ALL`]: the HTTP status and the
+/// short fixed sentence a client may see (it never holds a value from the
+/// configuration, the key set or the token).
+const HTTP: [(u16, &str); 34] = [
+    (401, "This login method is disabled."), // disabled
+    (401, "The token is too large."),        // token_too_large
+    (401, "The token is malformed."),        // malformed
+    (401, "The token's signature algorithm is not allowed."), // algorithm_not_allowed
+    (401, "The token uses unsupported header extensions."), // critical_header
+    (401, "No key is known for the token's signature."), // key_not_found
+    (401, "The token's signature is invalid."), // invalid_signature
+    (401, "The token has an invalid claim."), // invalid_claim
+    (401, "The token has no expiration time."), // missing_exp
+    (401, "The token has expired."),         // expired
+    (401, "The token is not valid yet."),    // not_yet_valid
+    (401, "The token is issued in the future."), // issued_in_future
+    (401, "The token is valid for longer than allowed."), // max_age_exceeded
+    (401, "The token's issuer is not accepted."), // issuer_mismatch
+    (401, "The token is not meant for this server."), // audience_mismatch
+    (401, "The token does not name a user."), // missing_user_id
+    (401, "The token has no token ID."),     // missing_jti
+    (401, "The token was already used."),    // token_replayed
+    (403, "The user is not known here."),    // unknown_user
+    (403, "The user belongs to another login method."), // user_conflict
+    (401, "Authentication is required."),    // unauthorized
+    (403, "Access is denied."),              // forbidden
+    (412, "The resource was changed by someone else."), // version_conflict
+    (428, "The request must be conditional (If-Match)."), // precondition_required
+    (400, "The request must be confirmed."), // confirmation_required
+    (
+        503,
+        "The login cannot be checked right now; try again later.",
+    ), // key_fetch
+    (400, "The configuration is invalid."),  // config
+    (
+        503,
+        "The login cannot be completed right now; try again later.",
+    ), // store
+    (409, "The name is already taken."),     // duplicate_name
+    (404, "No such configuration."),         // unknown_config
+    (401, "No login method accepts this token."), // no_matching_config
+    (401, "More than one login method matches this token."), // ambiguous_config
+    (400, "The request is malformed."),      // bad_request
+    (500, "An internal error occurred."),    // io
+];
+
+/// The HTTP status for `kind`: `401` for every rejected token (with
+/// `WWW-Authenticate: Bearer`), `403` for a login the host's policies
+/// refuse, `503` when the host cannot decide now (keys or store
+/// unreachable), `400` for a malformed request.
+pub(crate) fn status_of(kind: ErrorKind) -> StatusCode {
+    StatusCode::from_u16(HTTP[kind as usize].0).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The fixed sentence a client sees for `kind`.
+pub(crate) fn public_message(kind: ErrorKind) -> &'static str {
+    HTTP[kind as usize].1
+}
+
+/// An error as an HTTP answer: a library [`Error`], an administrator's
+/// [`AdminError`], or a request the HTTP layer refuses itself.
+///
+/// As a response (`IntoResponse`, also implemented for [`Error`] and
+/// [`AdminError`] directly): the kind's status, `Cache-Control: no-store`,
+/// `WWW-Authenticate: Bearer` on every `401`, and the body
+/// `{"error":{"kind":…,"message":<a fixed sentence>}}` with no value from
+/// the configuration, the key set or the token. The full message and hint
+/// go to one `tracing` event (target `jwt_sso::http`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// Verification or the login flow refused.
+    #[error(transparent)]
+    Core(#[from] Error),
+    /// An administrator's request was refused.
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    /// The request does not carry what the endpoint expects (`bad_request`).
+    #[error("{problem}")]
+    #[non_exhaustive]
+    BadRequest {
+        /// What is wrong with the request (never a token).
+        problem: String,
+    },
+    /// A protected route without a credential (`unauthorized`).
+    #[error("{problem}")]
+    #[non_exhaustive]
+    Unauthorized {
+        /// What is missing.
+        problem: String,
+    },
+}
+
+impl HttpError {
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            HttpError::Core(e) => e.kind(),
+            HttpError::Admin(e) => e.kind(),
+            HttpError::BadRequest { .. } => ErrorKind::BadRequest,
+            HttpError::Unauthorized { .. } => ErrorKind::Unauthorized,
+        }
+    }
+
+    /// What the administrator should change.
+    pub fn hint(&self) -> &str {
+        match self {
+            HttpError::Core(e) => e.hint(),
+            HttpError::Admin(e) => e.hint(),
+            other => other.kind().hint(),
+        }
+    }
+
+    /// The HTTP status of this error's kind.
+    pub fn status(&self) -> StatusCode {
+        status_of(self.kind())
+    }
+
+    pub(crate) fn bad_request(problem: impl Into<String>) -> Self {
+        HttpError::BadRequest {
+            problem: problem.into(),
+        }
+    }
+
+    pub(crate) fn unauthorized(problem: impl Into<String>) -> Self {
+        HttpError::Unauthorized {
+            problem: problem.into(),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        error_response(self.status(), &self, None)
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        HttpError::Core(self).into_response()
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        HttpError::Admin(self).into_response()
+    }
+}
+
+/// The response for `error` with `status`: the public body (with
+/// `public_message` in place of the kind's fixed sentence when given), and
+/// one log event with the full message and hint.
+pub(crate) fn error_response(
+    status: StatusCode,
+    error: &HttpError,
+    public_message_override: Option<&'static str>,
+) -> Response {
+    log_refusal(status, error);
+    let kind = error.kind();
+    let body = serde_json::json!({"error": {
+        "kind": kind.as_str(),
+        "message": public_message_override.unwrap_or(public_message(kind)),
+    }});
+    let mut response = (status, Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+fn log_refusal(status: StatusCode, error: &HttpError) {
+    let message = error.to_string();
+    let message = escape_controls(&message);
+    let source =
+        std::error::Error::source(error).map(|s| escape_controls(&s.to_string()).into_owned());
+    if status.is_server_error() {
+        tracing::warn!(
+            target: "jwt_sso::http",
+            status = status.as_u16(),
+            kind = error.kind().as_str(),
+            message = %message,
+            hint = error.hint(),
+            source = source.as_deref(),
+            "request refused"
+        );
+    } else {
+        tracing::info!(
+            target: "jwt_sso::http",
+            status = status.as_u16(),
+            kind = error.kind().as_str(),
+            message = %message,
+            hint = error.hint(),
+            source = source.as_deref(),
+            "request refused"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_status_and_a_sentence_without_values() {
+        for kind in ErrorKind::ALL {
+            let status = status_of(kind);
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{kind}: {status}"
+            );
+            let sentence = public_message(kind);
+            assert!(
+                sentence.ends_with('.') && !sentence.contains('`'),
+                "{kind}: {sentence}"
+            );
+        }
+        assert_eq!(
+            status_of(ErrorKind::KeyFetch),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(status_of(ErrorKind::UnknownUser), StatusCode::FORBIDDEN);
+        assert_eq!(status_of(ErrorKind::BadRequest), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status_of(ErrorKind::VersionConflict),
+            StatusCode::PRECONDITION_FAILED
+        );
+    }
+}
