@@ -16,15 +16,19 @@
 //!   configuration (or command-line) error.
 //! - With the cargo feature `remote` (`jwt_check --features remote`),
 //!   `jwks_uri` and `issuer` configurations work: tokens go through
-//!   `verify_async` on one tokio runtime, so keys are fetched on demand and
-//!   cached across the whole batch (an unknown `kid` refetches at most once
-//!   per 30 s).
+//!   `Registry::verify` on one tokio runtime, so keys are fetched on demand
+//!   and cached across the whole batch (an unknown `kid` refetches at most
+//!   once per 30 s). `--now` pins the time of the token's claims only
+//!   (`Verification::at`); the key cache keeps the system clock.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use jwt_sso::checklist::{self, Checklist, StepStatus};
-use jwt_sso::{Error, ErrorKind, JwtConfig, MappedIdentity, TokenPart, Verifier};
+use jwt_sso::{
+    Checklist, ErrorKind, JwtConfig, MappedIdentity, Registry, Route, StepStatus, UnixTime,
+    Verification, Verifier,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -80,15 +84,44 @@ fn parse_args() -> Result<Args, String> {
 /// read no further (`--config /dev/zero` stops at once).
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-fn config_error(problem: String, fix: &str) -> Error {
-    Error::Config {
-        field: "--config".to_owned(),
-        problem,
-        fix: fix.to_owned(),
+/// An error as jwt_check prints it: `{"kind","message","hint"}`, from the
+/// library's errors or from jwt_check's own (the file, standard input).
+#[derive(Serialize)]
+struct Failure {
+    kind: ErrorKind,
+    message: String,
+    hint: String,
+}
+
+impl Failure {
+    fn new(kind: ErrorKind, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    fn of(error: &jwt_sso::Error) -> Self {
+        Failure::new(error.kind(), error.to_string(), error.hint())
+    }
+
+    fn of_admin(error: &jwt_sso::AdminError) -> Self {
+        Failure::new(error.kind(), error.to_string(), error.hint())
     }
 }
 
-fn load(path: &str) -> Result<Verifier, Error> {
+fn config_error(problem: String, fix: &str) -> Failure {
+    Failure::new(
+        ErrorKind::Config,
+        format!("invalid configuration: --config: {problem}"),
+        fix,
+    )
+}
+
+/// The configuration of `path`, alone in a registry (so that `--now` can
+/// pin the token's time through `Verification::at`).
+fn load(path: &str) -> Result<Loaded, Failure> {
     use std::io::Read;
     let unreadable = |e: std::io::Error| {
         config_error(
@@ -113,28 +146,45 @@ fn load(path: &str) -> Result<Verifier, Error> {
             "save the configuration file as UTF-8",
         )
     })?;
-    let config = if path.ends_with(".toml") {
-        JwtConfig::from_toml_str(&text)?
+    let parsed = if path.ends_with(".toml") {
+        JwtConfig::from_toml_str(&text)
     } else {
-        JwtConfig::from_json_str(&text)?
+        JwtConfig::from_json_str(&text)
     };
-    Verifier::new(config)
+    let config = parsed.map_err(|e| Failure::of(&e.into()))?;
+    let name = config.name.clone();
+    let registry = Registry::from_configs([config]).map_err(|e| Failure::of_admin(&e))?;
+    let verifier = registry
+        .verifier(&name)
+        .expect("the registry holds the configuration it was built from");
+    Ok(Loaded {
+        registry: Arc::new(registry),
+        verifier,
+        name,
+    })
 }
 
-/// Verifies tokens with one verifier through the library's checklist
-/// (`jwt_sso::checklist`), on one runtime: with the `remote` feature keys are
-/// fetched on demand and the cache is shared by the whole batch.
+/// A loaded configuration: its registry and its verifier.
+struct Loaded {
+    registry: Arc<Registry>,
+    verifier: Arc<Verifier>,
+    name: String,
+}
+
+/// Verifies tokens through the registry and reports them as the library's
+/// checklist, on one runtime: with the `remote` feature keys are fetched on
+/// demand and the cache is shared by the whole batch.
 struct Checker<'a> {
-    verifier: &'a Verifier,
-    now: Option<i64>,
+    loaded: &'a Loaded,
+    now: Option<UnixTime>,
     runtime: tokio::runtime::Runtime,
 }
 
 impl<'a> Checker<'a> {
-    fn new(verifier: &'a Verifier, now: Option<i64>) -> Result<Self, String> {
+    fn new(loaded: &'a Loaded, now: Option<i64>) -> Result<Self, String> {
         Ok(Checker {
-            verifier,
-            now,
+            loaded,
+            now: now.map(UnixTime::from_secs),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -143,8 +193,14 @@ impl<'a> Checker<'a> {
     }
 
     fn check(&self, token: &str) -> Checklist {
-        self.runtime
-            .block_on(checklist::check(self.verifier, token, self.now))
+        let mut verification = Verification::from(Route::Config(&self.loaded.name));
+        if let Some(now) = self.now {
+            verification = verification.at(now);
+        }
+        let result = self
+            .runtime
+            .block_on(self.loaded.registry.verify(token, verification));
+        Checklist::from_result(result)
     }
 }
 
@@ -158,11 +214,11 @@ enum Outcome<'a> {
     },
     Rejected {
         ok: bool,
-        error: &'a Error,
+        error: &'a Failure,
     },
 }
 
-fn outcome_json(result: Result<&MappedIdentity, &Error>) -> String {
+fn outcome_json(result: Result<&MappedIdentity, &Failure>) -> String {
     let outcome = match result {
         Ok(identity) => Outcome::Accepted { ok: true, identity },
         Err(error) => Outcome::Rejected { ok: false, error },
@@ -175,11 +231,12 @@ fn outcome_json(result: Result<&MappedIdentity, &Error>) -> String {
 fn checklist_json(list: &Checklist) -> String {
     match (&list.identity, &list.error) {
         (Some(identity), _) => outcome_json(Ok(identity)),
-        (None, Some(error)) => outcome_json(Err(error)),
-        (None, None) => outcome_json(Err(&Error::Malformed {
-            part: TokenPart::Token,
-            reason: "no outcome".to_owned(),
-        })),
+        (None, Some(error)) => outcome_json(Err(&Failure::of(error))),
+        (None, None) => outcome_json(Err(&Failure::new(
+            ErrorKind::Malformed,
+            "malformed token: no outcome",
+            ErrorKind::Malformed.hint(),
+        ))),
     }
 }
 
@@ -238,8 +295,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let verifier = match load(&args.config) {
-        Ok(v) => v,
+    let loaded = match load(&args.config) {
+        Ok(loaded) => loaded,
         Err(e) => {
             if args.json || args.token == "-" {
                 println!("{}", outcome_json(Err(&e)));
@@ -247,14 +304,14 @@ fn main() -> ExitCode {
                 println!(
                     "configuration `{}` is invalid\n  {}\n  hint: {}",
                     safe(&args.config),
-                    safe(&e.to_string()),
-                    safe(e.hint())
+                    safe(&e.message),
+                    safe(&e.hint)
                 );
             }
             return ExitCode::from(2);
         }
     };
-    let checker = match Checker::new(&verifier, args.now) {
+    let checker = match Checker::new(&loaded, args.now) {
         Ok(checker) => checker,
         Err(message) => {
             eprintln!("jwt_check: {}", safe(&message));
@@ -270,7 +327,7 @@ fn main() -> ExitCode {
     if args.json {
         println!("{}", checklist_json(&list));
     } else {
-        print_checklist(&verifier, &list);
+        print_checklist(&loaded.verifier, &list);
     }
     if list.ok {
         ExitCode::SUCCESS
@@ -281,7 +338,7 @@ fn main() -> ExitCode {
 
 /// `TOKEN` = `-`: one JSON line per standard-input line, in order.
 fn batch(checker: &Checker<'_>) -> ExitCode {
-    let config = checker.verifier.config();
+    let config = checker.loaded.verifier.config();
     // Whitespace around a token is trimmed, so allow a little of it; a line
     // beyond that is refused without being held.
     let limit = config.max_token_bytes.saturating_add(256);
@@ -296,9 +353,11 @@ fn batch(checker: &Checker<'_>) -> ExitCode {
             Ok(None) => break,
             Err(e) => {
                 all_ok = false;
-                let error = Error::BadRequest {
-                    problem: format!("standard input cannot be read: {e}"),
-                };
+                let error = Failure::new(
+                    ErrorKind::BadRequest,
+                    format!("standard input cannot be read: {e}"),
+                    ErrorKind::BadRequest.hint(),
+                );
                 let _ = writeln!(out, "{}", outcome_json(Err(&error)));
                 break;
             }
@@ -307,14 +366,20 @@ fn batch(checker: &Checker<'_>) -> ExitCode {
             Line::TooLong(size) => {
                 all_ok = false;
                 let error = if config.enabled {
-                    Error::TokenTooLarge {
-                        size,
-                        max: config.max_token_bytes,
-                    }
+                    Failure::new(
+                        ErrorKind::TokenTooLarge,
+                        format!(
+                            "token is {size} bytes long, more than max_token_bytes = {}",
+                            config.max_token_bytes
+                        ),
+                        ErrorKind::TokenTooLarge.hint(),
+                    )
                 } else {
-                    Error::Disabled {
-                        config: config.name.clone(),
-                    }
+                    Failure::new(
+                        ErrorKind::Disabled,
+                        format!("configuration `{}` is disabled", config.name),
+                        ErrorKind::Disabled.hint(),
+                    )
                 };
                 let _ = writeln!(out, "{}", outcome_json(Err(&error)));
                 continue;

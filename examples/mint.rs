@@ -83,7 +83,7 @@ fn run() -> Result<String, String> {
     } else {
         JwtConfig::from_json_str(&text)
     }
-    .map_err(|e| format!("{e}\nhint: {}", e.hint()))?;
+    .map_err(|e| format!("{e}\nhint: {}", e.fix()))?;
 
     let alg = match alg {
         Some(alg) => alg,
@@ -102,7 +102,7 @@ fn run() -> Result<String, String> {
             _ => return Err("give --key PRIVATE.pem or --secret TEXT".to_owned()),
         },
     };
-    let now = now.unwrap_or_else(|| jwt_sso::Clock::now(&jwt_sso::SystemClock));
+    let now = now.unwrap_or_else(|| jwt_sso::UnixTime::now().as_secs());
     let ttl = ttl.unwrap_or_else(|| i64::try_from(config.expiration_time.min(300)).unwrap_or(300));
 
     let mut claims = Map::new();
@@ -121,7 +121,7 @@ fn run() -> Result<String, String> {
         header["kid"] = json!(kid);
     }
     sign_with_header(&key, alg, &header, &Value::Object(claims))
-        .map_err(|e| format!("{e}\nhint: {}", e.hint()))
+        .map_err(|e| format!("{e}\nhint: {}", e.fix()))
 }
 
 fn number(text: &str) -> Result<i64, String> {

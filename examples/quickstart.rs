@@ -7,7 +7,9 @@
 //! Run: `cargo run --example quickstart`
 
 use jwt_sso::mint::{SigningKey, sign_json};
-use jwt_sso::{Algorithm, JwtConfig, Verifier};
+use std::time::Duration;
+
+use jwt_sso::{Algorithm, Clock, JwtConfig, ManualClock, UnixTime, Verifier};
 use serde_json::json;
 
 const SECRET: &str = "demo-secret-for-the-quickstart-only-0123456789";
@@ -31,11 +33,14 @@ fn main() -> Result<(), jwt_sso::Error> {
             "initial_roles": ["Viewer"]
         })
         .to_string(),
-    )?;
-    let verifier = Verifier::new(config)?;
+    )?
+    .validate()?;
+    // 2026-01-01T00:00:00Z, fixed so the output is the same every run.
+    let clock = ManualClock::new(UnixTime::from_secs(1_767_225_600));
+    let verifier = Verifier::new(config).with_clock(clock.clone());
     println!("configuration `{}` loaded: {verifier:?}\n", verifier.name());
 
-    let now = 1_767_225_600; // 2026-01-01T00:00:00Z, fixed so the output is the same every run
+    let now = clock.now().as_secs();
     let claims = json!({
         "iss": "https://erp.example.com",
         "aud": "bi-server",
@@ -53,14 +58,16 @@ fn main() -> Result<(), jwt_sso::Error> {
     let token = sign_json(&erp_key, Algorithm::HS256, &claims)?;
     println!("a token from the ERP:\n  {token}\n");
 
-    let identity = verifier.verify_at(&token, now)?;
+    let identity = verifier.verify_cached(&token)?;
     println!(
         "accepted; the identity:\n{}\n",
         serde_json::to_string_pretty(&identity).unwrap_or_default()
     );
 
     println!("the same token two hours later:");
-    show(&verifier, &token, now + 7200);
+    clock.advance(Duration::from_secs(7200));
+    show(&verifier, &token);
+    clock.set(UnixTime::from_secs(now));
 
     let forged = sign_json(
         &SigningKey::from_secret(b"a-different-secret-that-is-long-enough-0123456789"),
@@ -68,12 +75,12 @@ fn main() -> Result<(), jwt_sso::Error> {
         &claims,
     )?;
     println!("a token signed with the wrong secret:");
-    show(&verifier, &forged, now);
+    show(&verifier, &forged);
     Ok(())
 }
 
-fn show(verifier: &Verifier, token: &str, now: i64) {
-    match verifier.verify_at(token, now) {
+fn show(verifier: &Verifier, token: &str) {
+    match verifier.verify_cached(token) {
         Ok(identity) => println!("  unexpectedly accepted for {}\n", identity.user_id),
         Err(e) => println!(
             "  kind:    {}\n  message: {e}\n  hint:    {}\n",

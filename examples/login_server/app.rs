@@ -16,11 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jwt_sso::axum::admin::{AdminAccess, SessionUser};
-use jwt_sso::axum::{LoginOptions, LoginRoutes};
-use jwt_sso::session::Sessions;
+use jwt_sso::axum::{HttpError, LoginOptions, LoginRoutes};
 use jwt_sso::{
-    Admin, Authenticator, ConfigChange, ConfigFile, ConfigStore, Error, JwtConfig, Registry,
-    SqlStore, StoreError, UserStore,
+    Admin, AdminError, Authenticator, ConfigChange, ConfigFile, ConfigStore, Error, JwtConfig,
+    Registry, Sessions, SqlOptions, SqlStore, StoreError, UserStore,
 };
 use serde_json::json;
 
@@ -77,24 +76,32 @@ pub struct AppState {
     pub db: SqlStore,
 }
 
-fn store_failure(action: String, e: StoreError) -> Error {
-    Error::Store {
-        action,
-        source: e.to_string().into(),
+/// The database of `--db`: a URL (`postgres://…`, `sqlite:…`; its scheme
+/// decides, and a misspelt one is an error), or a bare path, which is an
+/// SQLite file (CONTRACT section 6: `--db users.sqlite`).
+async fn open_db(db: &str) -> Result<SqlStore, StoreError> {
+    if db.contains("://") || db.starts_with("sqlite:") {
+        SqlStore::open(db).await
+    } else {
+        SqlStore::sqlite(db, &SqlOptions::default()).await
     }
 }
 
 /// The state of the server: the database `db` (a SQLite file, created if
 /// missing, or `postgres://…`) and the configurations (see the module docs).
-pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<AppState, Error> {
-    let store = SqlStore::open(db)
+pub async fn state(
+    config_path: &Path,
+    db: &str,
+    admin_role: &str,
+) -> Result<AppState, AdminError> {
+    let store = open_db(db)
         .await
-        .map_err(|e| store_failure("opening the database".to_owned(), e))?;
+        .map_err(|e| e.during("opening the database"))?;
     let configs = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
         let (stored, _) = store
             .load()
             .await
-            .map_err(|e| store_failure("loading the configurations".to_owned(), e))?;
+            .map_err(|e| e.during("loading the configurations"))?;
         if stored.is_empty() {
             // First start with an empty database: `--config` seeds it.
             let seed = Registry::load(config_path)?.list();
@@ -102,10 +109,9 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
             for config in &seed {
                 after.push(config.clone());
                 match store.apply(ConfigChange::Create(config), &after).await {
-                    Ok(_) | Err(StoreError::Conflict) => {} // another instance seeded it
-                    Err(e) => {
-                        return Err(store_failure("seeding the configurations".to_owned(), e));
-                    }
+                    Ok(_) => {}
+                    Err(e) if e.is_conflict() => {} // another instance seeded it
+                    Err(e) => return Err(e.during("seeding the configurations").into()),
                 }
             }
         }
@@ -114,13 +120,10 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
         Configs::File(ConfigFile::new(config_path))
     };
     let (loaded, _) = configs.load().await.map_err(|e| {
-        store_failure(
-            format!(
-                "loading the configurations from `{}`",
-                config_path.display()
-            ),
-            e,
-        )
+        e.during(format!(
+            "loading the configurations from `{}`",
+            config_path.display()
+        ))
     })?;
     let registry = Arc::new(Registry::from_configs(loaded)?);
     for warning in registry.warnings() {
@@ -163,7 +166,7 @@ pub fn router_with(state: AppState, access: AdminAccess) -> Router {
             let user = users
                 .find(&session.user_id)
                 .await
-                .map_err(|e| store_failure("finding the session's user".to_owned(), e))?;
+                .map_err(|e| e.during("finding the session's user"))?;
             Ok(user.map(|u| SessionUser {
                 user_id: u.user_id,
                 roles: u.roles,
@@ -185,12 +188,16 @@ pub fn router_with(state: AppState, access: AdminAccess) -> Router {
 /// [`router`] over [`state`] with the default administrator role, purging
 /// expired sessions and `jti`s every minute (for as long as the router lives).
 #[allow(dead_code)] // tests/login_server.rs
-pub async fn app(config_path: &Path, db: &Path) -> Result<Router, Error> {
+pub async fn app(config_path: &Path, db: &Path) -> Result<Router, AdminError> {
     app_with(config_path, db, AdminAccess::from_env()).await
 }
 
 /// [`app`] with the admin token of `access`.
-pub async fn app_with(config_path: &Path, db: &Path, access: AdminAccess) -> Result<Router, Error> {
+pub async fn app_with(
+    config_path: &Path,
+    db: &Path,
+    access: AdminAccess,
+) -> Result<Router, AdminError> {
     let state = state(config_path, &db.to_string_lossy(), "Administrator").await?;
     let purge = Arc::new(state.db.spawn_purge(Duration::from_secs(60)));
     Ok(router_with(state, access).layer(axum::Extension(purge)))
@@ -203,25 +210,24 @@ fn session_token(headers: &HeaderMap) -> &str {
         .unwrap_or("")
 }
 
-fn no_session() -> Error {
-    Error::Unauthorized {
-        problem: "no valid session; log in again".to_owned(),
-    }
+fn no_session() -> HttpError {
+    HttpError::unauthorized("no valid session; log in again")
 }
 
 async fn bounded<T>(work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     tokio::time::timeout(STORE_TIMEOUT, work)
         .await
         .unwrap_or_else(|_| {
-            Err(Error::Store {
-                action: "serving a session".into(),
-                source: "the store timed out".into(),
-            })
+            let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "the store timed out");
+            Err(StoreError::failed(late).during("serving a session").into())
         })
 }
 
 /// `GET /api/session` with `X-Auth-Token`: the session's user.
-async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
+async fn session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
     let user = bounded(async {
         let Some(session) = state.sessions.lookup(session_token(&headers)).await? else {
             return Ok(None);
@@ -230,10 +236,7 @@ async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         store
             .find(&session.user_id)
             .await
-            .map_err(|e| Error::Store {
-                action: "finding the session's user".into(),
-                source: e.to_string().into(),
-            })
+            .map_err(|e| e.during("finding the session's user").into())
     })
     .await?
     .ok_or_else(no_session)?;
@@ -242,7 +245,10 @@ async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
 }
 
 /// `POST /api/auth/logout` with `X-Auth-Token`: `204`, the session ends.
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, Error> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, HttpError> {
     match bounded(state.sessions.logout(session_token(&headers))).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(no_session()),

@@ -94,7 +94,7 @@ async fn main() -> ExitCode {
                 state.admin.registry().clone(),
                 std::sync::Arc::new(db.clone()),
             )
-            .spawn(jwt_sso::DEFAULT_SYNC_INTERVAL),
+            .spawn(std::time::Duration::from_secs(1)),
         ),
         app::Configs::File(_) => None,
     };

@@ -128,13 +128,17 @@ impl HttpError {
         status_of(self.kind())
     }
 
-    pub(crate) fn bad_request(problem: impl Into<String>) -> Self {
+    /// A request the endpoint refuses as malformed (`400`, `bad_request`);
+    /// `problem` is logged, never shown to the client.
+    pub fn bad_request(problem: impl Into<String>) -> Self {
         HttpError::BadRequest {
             problem: problem.into(),
         }
     }
 
-    pub(crate) fn unauthorized(problem: impl Into<String>) -> Self {
+    /// A protected route called without a credential (`401`,
+    /// `unauthorized`); `problem` is logged, never shown to the client.
+    pub fn unauthorized(problem: impl Into<String>) -> Self {
         HttpError::Unauthorized {
             problem: problem.into(),
         }

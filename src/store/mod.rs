@@ -124,8 +124,9 @@ impl StoreError {
         self.conflict
     }
 
-    /// The same error, saying what the library was doing when it failed.
-    pub(crate) fn during(mut self, action: impl Into<String>) -> Self {
+    /// The same error, saying what was being done when it failed, e.g.
+    /// `"finding user `jdoe`"` (shown as "store failed while …").
+    pub fn during(mut self, action: impl Into<String>) -> Self {
         self.action = Some(action.into());
         self
     }
