@@ -62,7 +62,7 @@ pub enum SyncError {
 impl fmt::Display for SyncError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SyncError::Store(e) => write!(f, "reading the configuration store failed: {e}"),
+            SyncError::Store(_) => f.write_str("reading the configuration store failed"),
             SyncError::Rejected { revision, error } => write!(
                 f,
                 "the stored configurations at revision {revision} were refused ({}): {error}",
@@ -75,7 +75,7 @@ impl fmt::Display for SyncError {
 impl std::error::Error for SyncError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            SyncError::Store(e) => std::error::Error::source(e),
+            SyncError::Store(e) => Some(e),
             SyncError::Rejected { error, .. } => Some(error),
         }
     }
@@ -243,7 +243,7 @@ fn log_outcome(outcome: &Result<SyncOutcome, SyncError>, failing: &mut bool) {
             }
         }
         Err(SyncError::Store(e)) => {
-            let error = escape_controls(&e.to_string()).into_owned();
+            let error = escape_controls(&crate::error::chain(e)).into_owned();
             if *failing {
                 tracing::debug!(target: "jwt_sso", error = %error, "configuration sync still failing");
             } else {
@@ -261,7 +261,7 @@ fn log_outcome(outcome: &Result<SyncOutcome, SyncError>, failing: &mut bool) {
                 target: "jwt_sso",
                 revision = *revision,
                 kind = error.kind().as_str(),
-                error = %escape_controls(&error.to_string()),
+                error = %escape_controls(&crate::error::chain(error)),
                 hint = %escape_controls(error.hint()),
                 "the stored configurations were refused; keeping the current ones"
             );

@@ -263,7 +263,7 @@ pub enum ErrorKind {
     KeyFetch,
     /// The configuration is invalid.
     Config,
-    /// The host's user store failed.
+    /// A store (users, used `jti`s, sessions, configurations) failed.
     Store,
     /// A registry already holds a configuration of that name (names are case-insensitive).
     DuplicateName,
@@ -887,6 +887,19 @@ fn no_match_message(iss: Option<&str>, candidates: &[(String, Option<String>)]) 
         .collect::<Vec<_>>()
         .join(", ");
     format!("{found}; enabled configurations: {candidates}")
+}
+
+/// `error` and its sources as one line, `: `-separated: for logs, whose
+/// readers see no `source()`.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// `text` with its control characters escaped (`\n`, `\u{1b}`, …), other

@@ -438,13 +438,7 @@ fn log_outcome(progress: &Progress, result: &Result<Login, Error>) {
         Err(error) => {
             let kind = error.kind().as_str();
             // The full message, with the chain of sources (a store's own error).
-            let mut message = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                message.push_str(": ");
-                message.push_str(&cause.to_string());
-                source = cause.source();
-            }
+            let message = crate::error::chain(error);
             let message = escape_controls(&message).into_owned();
             let hint = escape_controls(error.hint()).into_owned();
             if matches!(error, Error::Store(_) | Error::KeyFetch(_)) {

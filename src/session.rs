@@ -181,7 +181,7 @@ impl<S: SessionStore + 'static> Sessions<S> {
                         tracing::debug!(target: "jwt_sso", purged = n, "expired sessions purged")
                     }
                     Err(e) => {
-                        tracing::warn!(target: "jwt_sso", error = %e, "purging expired sessions failed")
+                        tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "purging expired sessions failed")
                     }
                 }
             }

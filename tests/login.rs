@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use jwt_sso::mint::{SigningKey, sign_json};
 use jwt_sso::{
-    Algorithm, Authenticator, ErrorKind, FixedClock, MemoryStore, Registry, StoreError, User,
-    UserStore,
+    Algorithm, Authenticator, ErrorKind, ManualClock, MemoryStore, Registry, StoreError, UnixTime,
+    User, UserStore, Verification,
 };
 use serde_json::{Value, json};
 
@@ -27,7 +27,7 @@ fn registry() -> Arc<Registry> {
     Arc::new(
         Registry::from_json_str(&config.to_string())
             .unwrap()
-            .with_clock(FixedClock(NOW)),
+            .with_clock(ManualClock::new(UnixTime::from_secs(NOW))),
     )
 }
 
@@ -49,9 +49,10 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
 
     let first = auth
-        .login(&token(
-            json!({"loginname": "jdoe", "name": "Jane Doe", "groups": ["Sales"]}),
-        ))
+        .login(
+            &token(json!({"loginname": "jdoe", "name": "Jane Doe", "groups": ["Sales"]})),
+            Verification::default(),
+        )
         .await
         .unwrap();
     assert!(first.first_login);
@@ -75,9 +76,10 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     changed.initial_roles = vec!["Editor".into()];
     registry.update("ERP", changed).unwrap();
     let later = auth
-        .login(&token(
-            json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"}),
-        ))
+        .login(
+            &token(json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"})),
+            Verification::default(),
+        )
         .await
         .unwrap();
     assert!(!later.first_login);
@@ -89,7 +91,10 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     assert_eq!(later.identity.name.as_deref(), Some("Jane Smith"));
 
     // A new user gets the new configuration's type and roles.
-    let other = auth.login(&token(json!({"loginname": 42}))).await.unwrap();
+    let other = auth
+        .login(&token(json!({"loginname": 42})), Verification::default())
+        .await
+        .unwrap();
     assert!(other.first_login);
     assert_eq!(
         (other.user.user_id.as_str(), other.user.user_type.as_str()),
@@ -99,10 +104,16 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     assert_eq!(auth.store().len(), 2);
 
     // A rejected token never reaches the store.
-    let err = auth.login("not-a-token").await.unwrap_err();
+    let err = auth
+        .login("not-a-token", Verification::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
     let err = auth
-        .login_at(&token(json!({"loginname": "jdoe"})), NOW + 3600)
+        .login(
+            &token(json!({"loginname": "jdoe"})),
+            Verification::default().at(UnixTime::from_secs(NOW + 3600)),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Expired);
@@ -117,15 +128,19 @@ async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     registry.update("erp", erp).unwrap();
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let claims = json!({"loginname": "jdoe", "name": "Jane Doe", "email": "jane@example.com", "groups": ["Sales"]});
-    let first = auth.login(&token(claims)).await.unwrap();
+    let first = auth
+        .login(&token(claims), Verification::default())
+        .await
+        .unwrap();
     assert!(first.first_login);
     assert_eq!(first.user.roles, ["Viewer", "Sales"]);
 
     // Replaced, not merged: an absent email is gone, the roles are this login's.
     let later = auth
-        .login(&token(
-            json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"}),
-        ))
+        .login(
+            &token(json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"})),
+            Verification::default(),
+        )
         .await
         .unwrap();
     assert!(!later.first_login);
@@ -140,9 +155,10 @@ async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     erp.sync_on_login = false;
     registry.update("erp", erp).unwrap();
     let off = auth
-        .login(&token(
-            json!({"loginname": "jdoe", "name": "Someone Else", "groups": ["X"]}),
-        ))
+        .login(
+            &token(json!({"loginname": "jdoe", "name": "Someone Else", "groups": ["X"]})),
+            Verification::default(),
+        )
         .await
         .unwrap();
     assert_eq!(off.user, later.user);
@@ -172,7 +188,7 @@ impl UserStore for ScriptedStore {
     async fn find(&self, user_id: &str) -> Result<Option<User>, StoreError> {
         let n = self.finds.fetch_add(1, Ordering::SeqCst);
         if self.fail_find {
-            return Err(DatabaseDown.into());
+            return Err(StoreError::failed(DatabaseDown));
         }
         if self.existing_fail_update {
             return Ok(Some(User {
@@ -203,7 +219,7 @@ impl UserStore for ScriptedStore {
             return Err(StoreError::failed(DatabaseDown));
         }
         if self.conflict {
-            return Err(StoreError::Conflict);
+            return Err(StoreError::conflict());
         }
         Ok(user.clone())
     }
@@ -224,13 +240,13 @@ async fn store_failures_are_store_errors_with_their_source() {
             ..Default::default()
         },
     );
-    let err = auth.login(&jdoe).await.unwrap_err();
+    let err = auth
+        .login(&jdoe, Verification::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
     assert_eq!(err.kind().as_str(), "store");
-    assert_eq!(
-        err.to_string(),
-        "user store failed while finding user `jdoe`"
-    );
+    assert_eq!(err.to_string(), "store failed while finding user `jdoe`");
     let source = std::error::Error::source(&err).expect("the store's error is the source");
     assert!(source.downcast_ref::<DatabaseDown>().is_some(), "{source}");
     assert_eq!(err.to_json()["kind"], "store");
@@ -242,12 +258,12 @@ async fn store_failures_are_store_errors_with_their_source() {
             ..Default::default()
         },
     );
-    let err = auth.login(&jdoe).await.unwrap_err();
+    let err = auth
+        .login(&jdoe, Verification::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
-    assert_eq!(
-        err.to_string(),
-        "user store failed while creating user `jdoe`"
-    );
+    assert_eq!(err.to_string(), "store failed while creating user `jdoe`");
     assert!(
         std::error::Error::source(&err)
             .unwrap()
@@ -266,14 +282,14 @@ async fn store_failures_are_store_errors_with_their_source() {
     };
     let auth = Authenticator::new(registry, store);
     let err = auth
-        .login(&token(json!({"loginname": "jdoe", "name": "New"})))
+        .login(
+            &token(json!({"loginname": "jdoe", "name": "New"})),
+            Verification::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
-    assert_eq!(
-        err.to_string(),
-        "user store failed while updating user `jdoe`"
-    );
+    assert_eq!(err.to_string(), "store failed while updating user `jdoe`");
 }
 
 #[tokio::test]
@@ -286,7 +302,10 @@ async fn a_create_conflict_is_retried_as_a_find() {
         },
     );
     let login = auth
-        .login(&token(json!({"loginname": "jdoe"})))
+        .login(
+            &token(json!({"loginname": "jdoe"})),
+            Verification::default(),
+        )
         .await
         .unwrap();
     assert!(!login.first_login, "the other login created the user");
@@ -304,7 +323,10 @@ async fn a_create_conflict_is_retried_as_a_find() {
     };
     let auth = Authenticator::new(registry(), broken);
     let err = auth
-        .login(&token(json!({"loginname": "jdoe"})))
+        .login(
+            &token(json!({"loginname": "jdoe"})),
+            Verification::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
@@ -330,7 +352,7 @@ impl UserStore for SlowFind {
 
     async fn create(&self, user: &User) -> Result<User, StoreError> {
         let result = self.inner.create(user).await;
-        if matches!(result, Err(StoreError::Conflict)) {
+        if result.as_ref().is_err_and(StoreError::is_conflict) {
             self.conflicts.fetch_add(1, Ordering::SeqCst);
         }
         result
@@ -351,7 +373,7 @@ async fn a_hundred_concurrent_first_logins_create_one_user() {
             let (auth, jdoe, barrier) = (Arc::clone(&auth), jdoe.clone(), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
-                auth.login(&jdoe).await
+                auth.login(&jdoe, Verification::default()).await
             })
         })
         .collect();

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
-use jwt_sso::{Authenticator, ErrorKind, MemoryStore};
+use jwt_sso::{Authenticator, ErrorKind, MemoryStore, Verification};
 use serde_json::json;
 
 #[path = "support/policies.rs"]
@@ -70,7 +70,7 @@ async fn one_escaped_event_per_login_outcome_never_the_token() {
     let auth = Authenticator::new(single_use(), MemoryStore::new());
 
     let ok = erp(json!({"loginname": "jdoe", "jti": "e-1"}));
-    auth.login(&ok).await.unwrap();
+    auth.login(&ok, Verification::default()).await.unwrap();
     let lines = captured.take();
     let events = outcomes(&lines);
     assert_eq!(events.len(), 1, "{lines:#?}");
@@ -80,7 +80,7 @@ async fn one_escaped_event_per_login_outcome_never_the_token() {
         assert!(event.contains(field), "{field} in {event}");
     }
 
-    let err = auth.login(&ok).await.unwrap_err();
+    let err = auth.login(&ok, Verification::default()).await.unwrap_err();
     let lines = captured.take();
     let events = outcomes(&lines);
     assert_eq!(events.len(), 1, "{lines:#?}");
@@ -104,7 +104,10 @@ async fn one_escaped_event_per_login_outcome_never_the_token() {
         ERP_SECRET,
         json!({"loginname": "x", "jti": "e-2"}),
     );
-    let err = auth.login(&forged).await.unwrap_err();
+    let err = auth
+        .login(&forged, Verification::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     let lines = captured.take();
     let events = outcomes(&lines);
@@ -122,9 +125,12 @@ async fn one_escaped_event_per_login_outcome_never_the_token() {
     // A store failure is an ERROR with the store's own error.
     let down = Authenticator::new(single_use(), MemoryStore::new())
         .with_replay_store(DownReplay::default());
-    down.login(&erp(json!({"loginname": "jdoe", "jti": "e-3"})))
-        .await
-        .unwrap_err();
+    down.login(
+        &erp(json!({"loginname": "jdoe", "jti": "e-3"})),
+        Verification::default(),
+    )
+    .await
+    .unwrap_err();
     let lines = captured.take();
     let events = outcomes(&lines);
     assert_eq!(events.len(), 1, "{lines:#?}");

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use jwt_sso::{
-    Authenticator, ErrorKind, MemoryReplayStore, MemoryStore, TokenRoute, User, UserStore,
+    Authenticator, ErrorKind, MemoryReplayStore, MemoryStore, Route, UnixTime, User, UserStore,
+    Verification,
 };
 use serde_json::json;
 
@@ -22,18 +23,21 @@ async fn a_user_of_another_configuration_needs_user_scope_shared() {
     let registry = registry(json!({}), json!({}));
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let first = auth
-        .login(&erp(json!({"loginname": "jdoe", "groups": ["Sales"]})))
+        .login(
+            &erp(json!({"loginname": "jdoe", "groups": ["Sales"]})),
+            Verification::default(),
+        )
         .await
         .unwrap();
     assert_eq!(first.user.created_by_config.as_deref(), Some("erp"));
 
     // CRM's `jdoe` is not ERP's `jdoe`.
     let err = auth
-        .login(&crm(json!({"loginname": "jdoe"})))
+        .login(&crm(json!({"loginname": "jdoe"})), Verification::default())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UserConflict);
-    assert_eq!(err.http_status(), 403);
+    assert_eq!(err.kind().http_status(), 403);
     let message = err.to_string();
     assert!(
         message.contains("`ERP`") && message.contains("`CRM`"),
@@ -50,14 +54,20 @@ async fn a_user_of_another_configuration_needs_user_scope_shared() {
     );
 
     // The other direction too: CRM's own user is not ERP's.
-    auth.login(&crm(json!({"loginname": "crm-only"})))
-        .await
-        .unwrap();
+    auth.login(
+        &crm(json!({"loginname": "crm-only"})),
+        Verification::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        auth.login(&erp(json!({"loginname": "crm-only"})))
-            .await
-            .unwrap_err()
-            .kind(),
+        auth.login(
+            &erp(json!({"loginname": "crm-only"})),
+            Verification::default()
+        )
+        .await
+        .unwrap_err()
+        .kind(),
         ErrorKind::UserConflict
     );
 
@@ -66,7 +76,10 @@ async fn a_user_of_another_configuration_needs_user_scope_shared() {
     shared.user_scope = jwt_sso::UserScope::Shared;
     registry.update("crm", shared).unwrap();
     let later = auth
-        .login(&crm(json!({"loginname": "jdoe", "groups": ["Other"]})))
+        .login(
+            &crm(json!({"loginname": "jdoe", "groups": ["Other"]})),
+            Verification::default(),
+        )
         .await
         .unwrap();
     assert!(!later.first_login);
@@ -90,7 +103,7 @@ async fn users_the_host_created_may_be_logged_in_by_any_configuration() {
         erp(json!({"loginname": "admin"})),
         crm(json!({"loginname": "admin"})),
     ] {
-        let login = auth.login(&token).await.unwrap();
+        let login = auth.login(&token, Verification::default()).await.unwrap();
         assert!(!login.first_login);
         assert_eq!(login.user, admin);
     }
@@ -100,7 +113,7 @@ async fn users_the_host_created_may_be_logged_in_by_any_configuration() {
     lower.created_by_config = Some("erp".into());
     auth.store().create(&lower).await.unwrap();
     assert_eq!(
-        auth.login(&erp(json!({"loginname": "jdoe"})))
+        auth.login(&erp(json!({"loginname": "jdoe"})), Verification::default())
             .await
             .unwrap()
             .user,
@@ -117,16 +130,16 @@ async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
         MemoryStore::new(),
     );
     let err = auth
-        .login(&erp(json!({"loginname": "jdoe"})))
+        .login(&erp(json!({"loginname": "jdoe"})), Verification::default())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownUser);
-    assert_eq!(err.http_status(), 403);
+    assert_eq!(err.kind().http_status(), 403);
     assert!(err.to_string().contains("create_users = false"), "{err}");
     assert!(auth.store().is_empty());
     // A dry run says the same and creates nothing either.
     assert_eq!(
-        auth.check(&erp(json!({"loginname": "jdoe"})))
+        auth.check(&erp(json!({"loginname": "jdoe"})), Verification::default())
             .await
             .unwrap_err()
             .kind(),
@@ -136,11 +149,11 @@ async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
 
     // Another configuration creates the user; ERP still may not log it in
     // (own scope), but a host-made user it may.
-    auth.login(&crm(json!({"loginname": "jdoe"})))
+    auth.login(&crm(json!({"loginname": "jdoe"})), Verification::default())
         .await
         .unwrap();
     assert_eq!(
-        auth.login(&erp(json!({"loginname": "jdoe"})))
+        auth.login(&erp(json!({"loginname": "jdoe"})), Verification::default())
             .await
             .unwrap_err()
             .kind(),
@@ -156,7 +169,7 @@ async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
     };
     auth.store().create(&host_user).await.unwrap();
     let login = auth
-        .login(&erp(json!({"loginname": "known"})))
+        .login(&erp(json!({"loginname": "known"})), Verification::default())
         .await
         .unwrap();
     assert!(!login.first_login);
@@ -170,9 +183,12 @@ async fn thirty_racing_logins_with_one_single_use_token_exactly_one_wins() {
     for existing in [false, true] {
         let auth = Arc::new(Authenticator::new(single_use(), MemoryStore::new()));
         if existing {
-            auth.login(&erp(json!({"loginname": "jdoe", "jti": "earlier"})))
-                .await
-                .unwrap();
+            auth.login(
+                &erp(json!({"loginname": "jdoe", "jti": "earlier"})),
+                Verification::default(),
+            )
+            .await
+            .unwrap();
         }
         let token = erp(json!({"loginname": "jdoe", "jti": "race-1"}));
         let barrier = Arc::new(tokio::sync::Barrier::new(30));
@@ -182,7 +198,7 @@ async fn thirty_racing_logins_with_one_single_use_token_exactly_one_wins() {
                     (Arc::clone(&auth), token.clone(), Arc::clone(&barrier));
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    auth.login(&token).await
+                    auth.login(&token, Verification::default()).await
                 })
             })
             .collect();
@@ -195,7 +211,7 @@ async fn thirty_racing_logins_with_one_single_use_token_exactly_one_wins() {
                 }
                 Err(e) => {
                     assert_eq!(e.kind(), ErrorKind::TokenReplayed, "{e}");
-                    assert_eq!(e.http_status(), 401);
+                    assert_eq!(e.kind().http_status(), 401);
                     replayed += 1;
                 }
             }
@@ -209,23 +225,32 @@ async fn thirty_racing_logins_with_one_single_use_token_exactly_one_wins() {
 async fn a_single_use_token_works_once_per_configuration_and_issuer() {
     let auth = Authenticator::new(single_use(), MemoryStore::new());
     let token = erp(json!({"loginname": "jdoe", "jti": "j-1"}));
-    auth.login(&token).await.unwrap();
-    let err = auth.login(&token).await.unwrap_err();
+    auth.login(&token, Verification::default()).await.unwrap();
+    let err = auth
+        .login(&token, Verification::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TokenReplayed);
     assert!(err.to_string().contains("`j-1`"), "{err}");
     // Another token with the same `jti` counts as the same token.
     let same_jti = erp(json!({"loginname": "jdoe", "jti": "j-1", "groups": ["x"]}));
     assert_eq!(
-        auth.login(&same_jti).await.unwrap_err().kind(),
+        auth.login(&same_jti, Verification::default())
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::TokenReplayed
     );
     // The same `jti` from another configuration (and issuer) is another token.
-    auth.login(&crm(json!({"loginname": "crm-user", "jti": "j-1"})))
-        .await
-        .unwrap();
+    auth.login(
+        &crm(json!({"loginname": "crm-user", "jti": "j-1"})),
+        Verification::default(),
+    )
+    .await
+    .unwrap();
     // Without a `jti` a single-use configuration refuses the token.
     assert_eq!(
-        auth.login(&erp(json!({"loginname": "jdoe"})))
+        auth.login(&erp(json!({"loginname": "jdoe"})), Verification::default())
             .await
             .unwrap_err()
             .kind(),
@@ -233,8 +258,8 @@ async fn a_single_use_token_works_once_per_configuration_and_issuer() {
     );
     // A configuration that is not single-use never records.
     let plain = Authenticator::new(registry(json!({}), json!({})), MemoryStore::new());
-    plain.login(&token).await.unwrap();
-    plain.login(&token).await.unwrap();
+    plain.login(&token, Verification::default()).await.unwrap();
+    plain.login(&token, Verification::default()).await.unwrap();
     assert!(plain.replay_store().is_empty());
 }
 
@@ -250,19 +275,34 @@ async fn a_refused_login_leaves_its_jti_unused() {
     // Refused by verification (not yet valid), by the policy (unknown user),
     // and by user_scope: none of them uses the jti up.
     assert_eq!(
-        auth.login(&token).await.unwrap_err().kind(),
+        auth.login(&token, Verification::default())
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotYetValid
     );
     let later = NOW + 400;
     assert_eq!(
-        auth.login_at(&token, later).await.unwrap_err().kind(),
+        auth.login(
+            &token,
+            Verification::default().at(UnixTime::from_secs(later))
+        )
+        .await
+        .unwrap_err()
+        .kind(),
         ErrorKind::UnknownUser
     );
-    auth.login(&crm(json!({"loginname": "jdoe"})))
+    auth.login(&crm(json!({"loginname": "jdoe"})), Verification::default())
         .await
         .unwrap();
     assert_eq!(
-        auth.login_at(&token, later).await.unwrap_err().kind(),
+        auth.login(
+            &token,
+            Verification::default().at(UnixTime::from_secs(later))
+        )
+        .await
+        .unwrap_err()
+        .kind(),
         ErrorKind::UserConflict
     );
     // A dry run never records either.
@@ -271,7 +311,10 @@ async fn a_refused_login_leaves_its_jti_unused() {
     registry.update("erp", erp_config).unwrap();
     for _ in 0..2 {
         let dry = auth
-            .check_route_at(TokenRoute::Issuer, &token, later)
+            .check(
+                &token,
+                Verification::from(Route::Issuer).at(UnixTime::from_secs(later)),
+            )
             .await
             .unwrap();
         assert!(!dry.first_login);
@@ -279,9 +322,20 @@ async fn a_refused_login_leaves_its_jti_unused() {
     assert!(auth.replay_store().is_empty());
 
     // Now it passes, once.
-    auth.login_at(&token, later).await.unwrap();
+    auth.login(
+        &token,
+        Verification::default().at(UnixTime::from_secs(later)),
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        auth.login_at(&token, later).await.unwrap_err().kind(),
+        auth.login(
+            &token,
+            Verification::default().at(UnixTime::from_secs(later))
+        )
+        .await
+        .unwrap_err()
+        .kind(),
         ErrorKind::TokenReplayed
     );
     assert_eq!(auth.replay_store().len(), 1);
@@ -294,9 +348,12 @@ async fn a_failing_replay_store_refuses_the_login() {
         .with_replay_store(DownReplay::default());
     let token = erp(json!({"loginname": "jdoe", "jti": "j-1"}));
     for _ in 0..3 {
-        let err = auth.login(&token).await.unwrap_err();
+        let err = auth
+            .login(&token, Verification::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Store);
-        assert_eq!(err.http_status(), 503);
+        assert_eq!(err.kind().http_status(), 503);
         assert!(
             err.to_string().contains("recording the used token ID"),
             "{err}"
@@ -314,11 +371,17 @@ async fn a_failing_replay_store_refuses_the_login() {
     // A full memory store refuses too, and says why.
     let auth = Authenticator::new(single_use(), MemoryStore::new())
         .with_replay_store(MemoryReplayStore::with_capacity(1));
-    auth.login(&erp(json!({"loginname": "jdoe", "jti": "a"})))
-        .await
-        .unwrap();
+    auth.login(
+        &erp(json!({"loginname": "jdoe", "jti": "a"})),
+        Verification::default(),
+    )
+    .await
+    .unwrap();
     let err = auth
-        .login(&erp(json!({"loginname": "jdoe", "jti": "b"})))
+        .login(
+            &erp(json!({"loginname": "jdoe", "jti": "b"})),
+            Verification::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store);
@@ -330,7 +393,12 @@ async fn a_failing_replay_store_refuses_the_login() {
     // Once `a` can no longer be accepted (exp + leeway), its record goes.
     let after = NOW + 600 + 60 + 1;
     let fresh = erp(json!({"loginname": "jdoe", "jti": "c", "exp": after + 600}));
-    auth.login_at(&fresh, after).await.unwrap();
+    auth.login(
+        &fresh,
+        Verification::default().at(UnixTime::from_secs(after)),
+    )
+    .await
+    .unwrap();
 }
 
 // ----------------------------------------------------------------- renames
@@ -343,7 +411,7 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     let registry = registry(json!({"single_use": true}), json!({}));
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let token = erp(json!({"loginname": "jdoe", "jti": "r-1"}));
-    let first = auth.login(&token).await.unwrap();
+    let first = auth.login(&token, Verification::default()).await.unwrap();
     assert_eq!(first.user.created_by_config.as_deref(), Some("erp"));
 
     let mut renamed = registry.get("ERP").unwrap();
@@ -354,10 +422,16 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     assert_eq!(now.stable_id(), "erp");
 
     // The used jti is still used; a fresh token logs the same user in.
-    let err = auth.login(&token).await.unwrap_err();
+    let err = auth
+        .login(&token, Verification::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TokenReplayed, "{err}");
     let again = auth
-        .login(&erp(json!({"loginname": "jdoe", "jti": "r-2"})))
+        .login(
+            &erp(json!({"loginname": "jdoe", "jti": "r-2"})),
+            Verification::default(),
+        )
         .await
         .unwrap();
     assert!(!again.first_login);
@@ -375,11 +449,14 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     let newcomer = registry.get("ERP").unwrap();
     assert_eq!(newcomer.stable_id(), "erp~2");
     let err = auth
-        .login(&signed(
-            "https://erp-new.example.com",
-            ERP_SECRET,
-            json!({"loginname": "jdoe"}),
-        ))
+        .login(
+            &signed(
+                "https://erp-new.example.com",
+                ERP_SECRET,
+                json!({"loginname": "jdoe"}),
+            ),
+            Verification::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UserConflict);
@@ -391,7 +468,10 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     registry.delete("ERP").unwrap();
     registry.update("ERP (old)", back).unwrap();
     assert_eq!(registry.get("erp").unwrap().id, None);
-    let err = auth.login(&token).await.unwrap_err();
+    let err = auth
+        .login(&token, Verification::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TokenReplayed, "{err}");
 
     // An id set by hand that another configuration has is refused.

@@ -5,42 +5,118 @@
 use std::sync::Arc;
 
 use jwt_sso::{
-    ConfigChange, ConfigStore, JtiKey, JwtConfig, MemoryConfigStore, MemoryReplayStore,
-    MemorySessionStore, MemoryStore, ReplayStore, Session, SessionStore, StoreError, User,
-    UserStore,
+    ConfigChange, ConfigStore, JwtConfig, MemoryConfigStore, MemoryReplayStore, MemorySessionStore,
+    MemoryStore, ReplayStore, Session, SessionStore, UnixTime, UsedJti, User, UserStore,
 };
 use serde_json::json;
 
-fn key(jti: &str) -> JtiKey<'_> {
-    JtiKey {
+fn key(jti: &str) -> UsedJti<'_> {
+    UsedJti {
         config: "ERP",
         issuer: "https://erp.example.com",
         jti,
+        until: UnixTime::MAX,
     }
 }
 
 #[tokio::test]
 async fn used_jtis_expire_and_a_full_store_refuses_without_forgetting() {
     let store = MemoryReplayStore::with_capacity(2);
-    assert!(store.record(key("a"), 100, 0).await.unwrap());
-    assert!(!store.record(key("a"), 100, 99).await.unwrap());
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(100),
+                    ..key("a")
+                },
+                at(0)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(100),
+                    ..key("a")
+                },
+                at(99)
+            )
+            .await
+            .unwrap()
+    );
     // Another configuration or issuer is another key.
-    let other_config = JtiKey {
+    let other_config = UsedJti {
         config: "CRM",
         ..key("a")
     };
-    assert!(store.record(other_config, 100, 0).await.unwrap());
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(100),
+                    ..other_config
+                },
+                at(0)
+            )
+            .await
+            .unwrap()
+    );
     // Full: refused with an error, and `a` is still remembered.
-    let err = store.record(key("b"), 100, 50).await.unwrap_err();
-    assert!(matches!(err, StoreError::Failed(_)));
-    assert!(err.to_string().contains("full"), "{err}");
-    assert!(!store.record(key("a"), 100, 50).await.unwrap());
+    let err = store
+        .record(
+            UsedJti {
+                until: at(100),
+                ..key("b")
+            },
+            at(50),
+        )
+        .await
+        .unwrap_err();
+    assert!(!err.is_conflict());
+    let source = std::error::Error::source(&err).expect("the store's reason");
+    assert!(source.to_string().contains("full"), "{source}");
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(100),
+                    ..key("a")
+                },
+                at(50)
+            )
+            .await
+            .unwrap()
+    );
     // At `expires_at` a record is gone (purged by the next record).
-    assert!(store.record(key("a"), 200, 100).await.unwrap());
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(200),
+                    ..key("a")
+                },
+                at(100)
+            )
+            .await
+            .unwrap()
+    );
     assert_eq!(store.len(), 1);
-    assert!(store.record(key("b"), 300, 100).await.unwrap());
-    assert_eq!(store.purge_expired(250).await.unwrap(), 1);
-    assert_eq!(store.purge_expired(250).await.unwrap(), 0);
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(300),
+                    ..key("b")
+                },
+                at(100)
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.purge_expired(at(250)).await.unwrap(), 1);
+    assert_eq!(store.purge_expired(at(250)).await.unwrap(), 0);
     assert_eq!(store.len(), 1);
 }
 
@@ -50,7 +126,18 @@ async fn racing_records_of_one_jti_exactly_one_first_use() {
     let tasks: Vec<_> = (0..64)
         .map(|_| {
             let store = Arc::clone(&store);
-            tokio::spawn(async move { store.record(key("race"), 100, 0).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .record(
+                        UsedJti {
+                            until: at(100),
+                            ..key("race")
+                        },
+                        at(0),
+                    )
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut first = 0;
@@ -64,8 +151,8 @@ fn session(user: &str, created_at: i64, ttl: i64) -> Session {
     Session {
         user_id: user.into(),
         config: "ERP".into(),
-        created_at,
-        expires_at: created_at + ttl,
+        created_at: UnixTime::from_secs(created_at),
+        expires_at: UnixTime::from_secs(created_at + ttl),
     }
 }
 
@@ -85,12 +172,15 @@ async fn sessions_are_capped_per_user_oldest_first_and_expire() {
     assert_eq!(store.count_for("jdoe"), 20);
     assert_eq!(store.count_for("other"), 1, "other users are untouched");
     for i in 0..5 {
-        assert_eq!(store.get(&format!("jdoe-{i}"), 1100).await.unwrap(), None);
+        assert_eq!(
+            store.get(&format!("jdoe-{i}"), at(1100)).await.unwrap(),
+            None
+        );
     }
     for i in 5..25 {
         assert!(
             store
-                .get(&format!("jdoe-{i}"), 1100)
+                .get(&format!("jdoe-{i}"), at(1100))
                 .await
                 .unwrap()
                 .is_some()
@@ -98,13 +188,13 @@ async fn sessions_are_capped_per_user_oldest_first_and_expire() {
     }
     // Expired sessions are not served, are dropped on the user's next
     // login, and purged.
-    assert_eq!(store.get("other", 1000 + 3600).await.unwrap(), None);
+    assert_eq!(store.get("other", at(1000 + 3600)).await.unwrap(), None);
     store
         .insert("late", &session("jdoe", 1024 + 3600, 60), 20)
         .await
         .unwrap();
     assert_eq!(store.count_for("jdoe"), 1, "all earlier ones had expired");
-    assert_eq!(store.purge_expired(1000 + 3600).await.unwrap(), 1);
+    assert_eq!(store.purge_expired(at(1000 + 3600)).await.unwrap(), 1);
     assert_eq!(store.len(), 1);
     assert!(store.remove("late").await.unwrap());
     assert!(!store.remove("late").await.unwrap());
@@ -112,8 +202,8 @@ async fn sessions_are_capped_per_user_oldest_first_and_expire() {
     // A cap of 0 still keeps the new session.
     store.insert("a", &session("x", 1, 10), 0).await.unwrap();
     store.insert("b", &session("x", 2, 10), 0).await.unwrap();
-    assert_eq!(store.get("a", 3).await.unwrap(), None);
-    assert!(store.get("b", 3).await.unwrap().is_some());
+    assert_eq!(store.get("a", at(3)).await.unwrap(), None);
+    assert!(store.get("b", at(3)).await.unwrap().is_some());
 }
 
 fn config(name: &str) -> JwtConfig {
@@ -132,10 +222,12 @@ fn config(name: &str) -> JwtConfig {
 async fn configurations_check_versions_and_names() {
     let store = MemoryConfigStore::with_configs([config("ERP")]);
     assert_eq!(store.revision().await.unwrap(), 1);
-    assert!(matches!(
-        store.apply(ConfigChange::Create(&config("erp")), &[]).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(
+        store
+            .apply(ConfigChange::Create(&config("erp")), &[])
+            .await
+            .is_err_and(|e| e.is_conflict())
+    );
     assert_eq!(
         store
             .apply(ConfigChange::Create(&config("CRM")), &[])
@@ -152,10 +244,12 @@ async fn configurations_check_versions_and_names() {
         expected_version: &version,
         config: &renamed,
     };
-    assert!(matches!(
-        store.apply(taken, &[]).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(
+        store
+            .apply(taken, &[])
+            .await
+            .is_err_and(|e| e.is_conflict())
+    );
     let mut changed = erp.clone();
     changed.audience = Some("bi".into());
     let update = ConfigChange::Update {
@@ -165,10 +259,12 @@ async fn configurations_check_versions_and_names() {
     };
     assert_eq!(store.apply(update, &[]).await.unwrap(), 3);
     // The same change again is based on a stale version.
-    assert!(matches!(
-        store.apply(update, &[]).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(
+        store
+            .apply(update, &[])
+            .await
+            .is_err_and(|e| e.is_conflict())
+    );
     assert_eq!(store.revision().await.unwrap(), 3);
     let (configs, revision) = store.load().await.unwrap();
     let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
@@ -181,10 +277,12 @@ async fn configurations_check_versions_and_names() {
             .unwrap(),
         4
     );
-    assert!(matches!(
-        store.apply(ConfigChange::Delete { name: "crm" }, &[]).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(
+        store
+            .apply(ConfigChange::Delete { name: "crm" }, &[])
+            .await
+            .is_err_and(|e| e.is_conflict())
+    );
 }
 
 #[tokio::test]
@@ -201,10 +299,7 @@ async fn users_are_never_overwritten_and_updates_replace_the_profile() {
     store.create(&user).await.unwrap();
     let mut other = user.clone();
     other.user_type = "administrator".into();
-    assert!(matches!(
-        store.create(&other).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(store.create(&other).await.is_err_and(|e| e.is_conflict()));
     user.roles = vec!["Finance".into()];
     user.name = None;
     user.email = Some("jane@example.com".into());
@@ -213,4 +308,8 @@ async fn users_are_never_overwritten_and_updates_replace_the_profile() {
     assert_eq!(store.find("JDOE").await.unwrap(), None, "exact match");
     user.user_id = "nobody".into();
     assert!(store.update(&user).await.is_err());
+}
+
+fn at(secs: i64) -> UnixTime {
+    UnixTime::from_secs(secs)
 }

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use jwt_sso::{
-    Clock as _, ConfigChange, ConfigStore, JtiKey, JwtConfig, ReplayStore, Session, SessionStore,
-    SqlOptions, SqlStore, StoreError, User, UserStore,
+    ConfigChange, ConfigStore, JwtConfig, ReplayStore, Session, SessionStore, SqlOptions, SqlStore,
+    StoreError, UnixTime, UsedJti, User, UserStore,
 };
 use tokio::task::JoinSet;
 
@@ -61,7 +61,7 @@ impl SqliteDb {
     async fn new() -> SqliteDb {
         let dir = TempDir::new("sqlite");
         let file = dir.0.join("jwt-sso.sqlite");
-        let store = SqlStore::open(file.to_str().unwrap()).await.unwrap();
+        let store = SqlStore::open(&sqlite_url(&file)).await.unwrap();
         assert_eq!(store.backend_name(), "SQLite");
         SqliteDb {
             store,
@@ -158,19 +158,19 @@ fn session(user_id: &str, created_at: i64) -> Session {
     Session {
         user_id: user_id.to_owned(),
         config: "ERP".to_owned(),
-        created_at,
-        expires_at: created_at + 3600,
+        created_at: UnixTime::from_secs(created_at),
+        expires_at: UnixTime::from_secs(created_at + 3600),
     }
 }
 
 fn is_conflict<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
-    matches!(result, Err(StoreError::Conflict))
+    result.as_ref().is_err_and(StoreError::is_conflict)
 }
 
 fn failed<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) -> StoreError {
     match result {
-        Err(e @ StoreError::Failed(_)) => e,
-        other => panic!("{what}: expected StoreError::Failed, got {other:?}"),
+        Err(e) if !e.is_conflict() => e,
+        other => panic!("{what}: expected a failed StoreError, got {other:?}"),
     }
 }
 
@@ -267,22 +267,33 @@ both!(users: sqlite_users, postgres_users);
 // ---------------------------------------------------------------- used jti
 
 async fn replay(store: &SqlStore) {
-    let key = JtiKey {
+    let key = UsedJti {
         config: "ERP",
         issuer: "https://erp.example.com",
         jti: "token-1",
+        until: UnixTime::MAX,
     };
     // 30 racing uses of one jti: exactly one is the first.
     let mut racers = JoinSet::new();
     for _ in 0..30 {
         let store = store.clone();
         racers.spawn(async move {
-            let key = JtiKey {
+            let key = UsedJti {
                 config: "ERP",
                 issuer: "https://erp.example.com",
                 jti: "token-1",
+                until: UnixTime::MAX,
             };
-            store.record(key, NOW + 60, NOW).await.unwrap()
+            store
+                .record(
+                    UsedJti {
+                        until: at(NOW + 60),
+                        ..key
+                    },
+                    at(NOW),
+                )
+                .await
+                .unwrap()
         });
     }
     let mut firsts = 0;
@@ -295,24 +306,44 @@ async fn replay(store: &SqlStore) {
     );
 
     // A replay until the record expires; the key is the whole triple.
-    assert!(!store.record(key, NOW + 60, NOW + 59).await.unwrap());
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(NOW + 60),
+                    ..key
+                },
+                at(NOW + 59)
+            )
+            .await
+            .unwrap()
+    );
     for other in [
-        JtiKey {
+        UsedJti {
             config: "CRM",
             ..key
         },
-        JtiKey {
+        UsedJti {
             issuer: "https://other.example.com",
             ..key
         },
-        JtiKey { issuer: "", ..key },
-        JtiKey {
+        UsedJti { issuer: "", ..key },
+        UsedJti {
             jti: "token-2",
             ..key
         },
     ] {
         assert!(
-            store.record(other, NOW + 60, NOW).await.unwrap(),
+            store
+                .record(
+                    UsedJti {
+                        until: at(NOW + 60),
+                        ..other
+                    },
+                    at(NOW)
+                )
+                .await
+                .unwrap(),
             "{other:?}"
         );
     }
@@ -323,12 +354,22 @@ async fn replay(store: &SqlStore) {
     for _ in 0..10 {
         let store = store.clone();
         racers.spawn(async move {
-            let key = JtiKey {
+            let key = UsedJti {
                 config: "ERP",
                 issuer: "https://erp.example.com",
                 jti: "token-1",
+                until: UnixTime::MAX,
             };
-            store.record(key, NOW + 120, NOW + 60).await.unwrap()
+            store
+                .record(
+                    UsedJti {
+                        until: at(NOW + 120),
+                        ..key
+                    },
+                    at(NOW + 60),
+                )
+                .await
+                .unwrap()
         });
     }
     let mut firsts = 0;
@@ -336,42 +377,72 @@ async fn replay(store: &SqlStore) {
         firsts += usize::from(joined.unwrap());
     }
     assert_eq!(firsts, 1, "an expired record is replaced once");
-    assert!(!store.record(key, NOW + 120, NOW + 119).await.unwrap());
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(NOW + 120),
+                    ..key
+                },
+                at(NOW + 119)
+            )
+            .await
+            .unwrap()
+    );
 
     // purge_expired forgets exactly the records with expires_at <= now.
     // Now: token-1 until NOW+120; CRM, other issuer, empty issuer, token-2 until NOW+60.
     assert_eq!(
-        ReplayStore::purge_expired(store, NOW + 59).await.unwrap(),
+        ReplayStore::purge_expired(store, at(NOW + 59))
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(
-        ReplayStore::purge_expired(store, NOW + 60).await.unwrap(),
+        ReplayStore::purge_expired(store, at(NOW + 60))
+            .await
+            .unwrap(),
         4
     );
     assert_eq!(
-        ReplayStore::purge_expired(store, NOW + 60).await.unwrap(),
+        ReplayStore::purge_expired(store, at(NOW + 60))
+            .await
+            .unwrap(),
         0
     );
     assert!(
-        !store.record(key, NOW + 120, NOW + 100).await.unwrap(),
+        !store
+            .record(
+                UsedJti {
+                    until: at(NOW + 120),
+                    ..key
+                },
+                at(NOW + 100)
+            )
+            .await
+            .unwrap(),
         "token-1 kept"
     );
     assert!(
         store
             .record(
-                JtiKey {
-                    jti: "token-2",
-                    ..key
+                UsedJti {
+                    until: at(NOW + 200),
+                    ..UsedJti {
+                        jti: "token-2",
+                        ..key
+                    }
                 },
-                NOW + 200,
-                NOW + 100
+                at(NOW + 100)
             )
             .await
             .unwrap(),
         "token-2 purged"
     );
     assert_eq!(
-        ReplayStore::purge_expired(store, NOW + 1000).await.unwrap(),
+        ReplayStore::purge_expired(store, at(NOW + 1000))
+            .await
+            .unwrap(),
         2
     );
 }
@@ -379,16 +450,34 @@ both!(replay: sqlite_replay, postgres_replay);
 
 /// The periodic purge task deletes expired records by the system clock.
 async fn purge_task(store: &SqlStore) {
-    let now = jwt_sso::SystemClock.now();
-    let key = JtiKey {
+    let now = UnixTime::now().as_secs();
+    let key = UsedJti {
         config: "ERP",
         issuer: "i",
         jti: "old",
+        until: UnixTime::MAX,
     };
-    assert!(store.record(key, now - 1, now - 100).await.unwrap());
     assert!(
         store
-            .record(JtiKey { jti: "new", ..key }, now + 3600, now)
+            .record(
+                UsedJti {
+                    until: at(now - 1),
+                    ..key
+                },
+                at(now - 100)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(now + 3600),
+                    ..UsedJti { jti: "new", ..key }
+                },
+                at(now)
+            )
             .await
             .unwrap()
     );
@@ -408,8 +497,8 @@ async fn purge_task(store: &SqlStore) {
         // because it expired; so look at the rows through purge_expired at `now`:
         // 0 left to purge means the task did it.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let left_jti = ReplayStore::purge_expired(store, now).await.unwrap();
-        let left_sessions = SessionStore::purge_expired(store, now).await.unwrap();
+        let left_jti = ReplayStore::purge_expired(store, at(now)).await.unwrap();
+        let left_sessions = SessionStore::purge_expired(store, at(now)).await.unwrap();
         if left_jti == 0 && left_sessions == 0 {
             break;
         }
@@ -418,14 +507,20 @@ async fn purge_task(store: &SqlStore) {
     drop(task);
     assert!(
         !store
-            .record(JtiKey { jti: "new", ..key }, now + 3600, now)
+            .record(
+                UsedJti {
+                    until: at(now + 3600),
+                    ..UsedJti { jti: "new", ..key }
+                },
+                at(now)
+            )
             .await
             .unwrap()
     );
-    assert!(store.get("new-session", now).await.unwrap().is_some());
+    assert!(store.get("new-session", at(now)).await.unwrap().is_some());
     assert!(
         store
-            .get("old-session", now - 7100)
+            .get("old-session", at(now - 7100))
             .await
             .unwrap()
             .is_none(),
@@ -440,27 +535,27 @@ async fn sessions(store: &SqlStore) {
     let id = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     store.insert(id, &session("jdoe", NOW), 20).await.unwrap();
     assert_eq!(
-        store.get(id, NOW).await.unwrap(),
+        store.get(id, at(NOW)).await.unwrap(),
         Some(session("jdoe", NOW))
     );
     assert_eq!(
-        store.get(id, NOW + 3599).await.unwrap(),
+        store.get(id, at(NOW + 3599)).await.unwrap(),
         Some(session("jdoe", NOW))
     );
     // Expired at expires_at.
-    assert_eq!(store.get(id, NOW + 3600).await.unwrap(), None);
-    assert_eq!(store.get("unknown", NOW).await.unwrap(), None);
+    assert_eq!(store.get(id, at(NOW + 3600)).await.unwrap(), None);
+    assert_eq!(store.get("unknown", at(NOW)).await.unwrap(), None);
     // A taken ID is a conflict and changes nothing.
     let taken = store.insert(id, &session("mallory", NOW + 1), 20).await;
     assert!(is_conflict(&taken), "{taken:?}");
     assert_eq!(
-        store.get(id, NOW).await.unwrap(),
+        store.get(id, at(NOW)).await.unwrap(),
         Some(session("jdoe", NOW))
     );
     // Logout.
     assert!(store.remove(id).await.unwrap());
     assert!(!store.remove(id).await.unwrap());
-    assert_eq!(store.get(id, NOW).await.unwrap(), None);
+    assert_eq!(store.get(id, at(NOW)).await.unwrap(), None);
 
     // The cap: at most 3 per user, the oldest ending first; other users untouched.
     store
@@ -478,7 +573,7 @@ async fn sessions(store: &SqlStore) {
         async move {
             let mut alive = Vec::new();
             for id in ids {
-                if store.get(&id, NOW + 10).await.unwrap().is_some() {
+                if store.get(&id, at(NOW + 10)).await.unwrap().is_some() {
                     alive.push(id);
                 }
             }
@@ -487,7 +582,7 @@ async fn sessions(store: &SqlStore) {
     };
     let ids: Vec<String> = (0..5).map(|i| format!("s{i}")).collect();
     assert_eq!(alive(store, ids.clone()).await, ["s2", "s3", "s4"]);
-    assert!(store.get("other", NOW).await.unwrap().is_some());
+    assert!(store.get("other", at(NOW)).await.unwrap().is_some());
 
     // Sessions made in the same second end in insertion order.
     for i in 0..4 {
@@ -505,7 +600,7 @@ async fn sessions(store: &SqlStore) {
         .insert(
             "e1",
             &Session {
-                expires_at: NOW + 5,
+                expires_at: at(NOW + 5),
                 ..session("eve", NOW)
             },
             2,
@@ -520,10 +615,10 @@ async fn sessions(store: &SqlStore) {
         .insert("e3", &session("eve", NOW + 7), 2)
         .await
         .unwrap();
-    assert!(store.get("e2", NOW + 8).await.unwrap().is_some());
-    assert!(store.get("e3", NOW + 8).await.unwrap().is_some());
+    assert!(store.get("e2", at(NOW + 8)).await.unwrap().is_some());
+    assert!(store.get("e3", at(NOW + 8)).await.unwrap().is_some());
     assert!(
-        store.get("e1", NOW).await.unwrap().is_none(),
+        store.get("e1", at(NOW)).await.unwrap().is_none(),
         "e1 ended by e2's login"
     );
 
@@ -549,7 +644,7 @@ async fn sessions(store: &SqlStore) {
         .insert(
             "short",
             &Session {
-                expires_at: NOW + 5,
+                expires_at: at(NOW + 5),
                 ..session("dave", NOW)
             },
             20,
@@ -557,32 +652,34 @@ async fn sessions(store: &SqlStore) {
         .await
         .unwrap();
     assert_eq!(
-        SessionStore::purge_expired(store, NOW + 4).await.unwrap(),
+        SessionStore::purge_expired(store, at(NOW + 4))
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(
-        SessionStore::purge_expired(store, NOW + 3599)
+        SessionStore::purge_expired(store, at(NOW + 3599))
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        SessionStore::purge_expired(store, NOW + 3599)
+        SessionStore::purge_expired(store, at(NOW + 3599))
             .await
             .unwrap(),
         0
     );
     assert!(
-        store.get("s4", NOW + 3599).await.unwrap().is_some(),
+        store.get("s4", at(NOW + 3599)).await.unwrap().is_some(),
         "s4 lives until NOW+3604"
     );
     assert!(
-        SessionStore::purge_expired(store, NOW + 100_000)
+        SessionStore::purge_expired(store, at(NOW + 100_000))
             .await
             .unwrap()
             >= 5
     );
-    assert!(store.get("c19", NOW + 120).await.unwrap().is_none());
+    assert!(store.get("c19", at(NOW + 120)).await.unwrap().is_none());
 }
 both!(sessions: sqlite_sessions, postgres_sessions);
 
@@ -774,16 +871,16 @@ async fn reopen_checks(first: &SqlStore, target: &str) {
 #[tokio::test]
 async fn sqlite_schema_reopen_and_version() {
     let db = SqliteDb::new().await;
-    reopen_checks(&db.store, db.file.to_str().unwrap()).await;
+    reopen_checks(&db.store, &sqlite_url(&db.file)).await;
     // A database from a newer release is refused with a message that says so.
     let mut conn = sqlx_sqlite_conn(&db.file).await;
     sqlx::query("UPDATE jwt_sso_schema SET version = 99")
         .execute(&mut conn)
         .await
         .unwrap();
-    let error = SqlStore::open(db.file.to_str().unwrap()).await.unwrap_err();
-    assert!(error.to_string().contains("schema version 99"), "{error}");
-    // A file path with the sqlite: prefix opens too.
+    let error = SqlStore::open(&sqlite_url(&db.file)).await.unwrap_err();
+    assert!(chain(&error).contains("schema version 99"), "{error}");
+    // So does the explicit constructor for a path, and the sqlite: prefix.
     sqlx::query("UPDATE jwt_sso_schema SET version = 1")
         .execute(&mut conn)
         .await
@@ -792,14 +889,45 @@ async fn sqlite_schema_reopen_and_version() {
         .await
         .unwrap();
     assert!(UserStore::find(&prefixed, "kept").await.unwrap().is_some());
+    let by_path = SqlStore::sqlite(&db.file, &SqlOptions::default())
+        .await
+        .unwrap();
+    assert!(UserStore::find(&by_path, "kept").await.unwrap().is_some());
     // An in-memory database cannot be shared by a pool: refused.
-    for target in [":memory:", "sqlite::memory:", ""] {
+    for target in ["sqlite::memory:", "sqlite:"] {
         let error = SqlStore::open(target).await.unwrap_err();
         assert!(
-            error.to_string().contains("needs a database file"),
+            chain(&error).contains("needs a database file"),
             "{target}: {error}"
         );
     }
+    let error = SqlStore::sqlite(":memory:", &SqlOptions::default())
+        .await
+        .unwrap_err();
+    assert!(chain(&error).contains("needs a database file"), "{error}");
+    // The URL's scheme decides: a bare path or a misspelt scheme is an
+    // error, and no file of that name is created.
+    let dir = TempDir::new("schemes");
+    for (target, says) in [
+        (
+            "postgress://jwt:s3cret@localhost/sso".to_owned(),
+            "`postgress`",
+        ),
+        ("mysql://localhost/sso".to_owned(), "`mysql`"),
+        (dir.0.join("bare.sqlite").display().to_string(), "not a URL"),
+        (String::new(), "not a URL"),
+    ] {
+        let error = SqlStore::open(&target).await.unwrap_err();
+        let text = chain(&error);
+        assert!(text.contains(says), "{target}: {text}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(!error.is_conflict());
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir.0).unwrap().count(),
+        0,
+        "nothing was created"
+    );
     // Debug names the backend and the file.
     let debug = format!("{prefixed:?}");
     assert!(
@@ -837,7 +965,7 @@ async fn postgres_schema_reopen_and_version() {
         .await
         .unwrap();
     let error = SqlStore::open(&db.server.url()).await.unwrap_err();
-    assert!(error.to_string().contains("schema version 99"), "{error}");
+    assert!(chain(&error).contains("schema version 99"), "{error}");
     timing("PostgreSQL", "schema_reopen_and_version", started);
 }
 
@@ -863,10 +991,11 @@ where
     create(store, &user("before", "b")).await.unwrap();
     let erp = config("ERP", "https://erp.example.com");
     store.apply(ConfigChange::Create(&erp), &[]).await.unwrap();
-    let key = JtiKey {
+    let key = UsedJti {
         config: "ERP",
         issuer: "i",
         jti: "during",
+        until: UnixTime::MAX,
     };
 
     down().await;
@@ -880,7 +1009,7 @@ where
         let took = started.elapsed();
         eprintln!(
             "outage: {what}: {:?} after {} ms",
-            result.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+            result.as_ref().map(|_| ()).map_err(|e| chain(e)),
             took.as_millis()
         );
         assert!(took < Duration::from_secs(5), "{what} took {took:?}");
@@ -890,9 +1019,19 @@ where
         timed("create user", create(store, &user("during", "d"))).await,
         "create",
     );
-    assert!(!e.to_string().is_empty());
+    assert!(!chain(&e).is_empty());
     failed(
-        timed("record jti", store.record(key, NOW + 60, NOW)).await,
+        timed(
+            "record jti",
+            store.record(
+                UsedJti {
+                    until: at(NOW + 60),
+                    ..key
+                },
+                at(NOW),
+            ),
+        )
+        .await,
         "record",
     );
     failed(
@@ -917,7 +1056,7 @@ where
             timed("find user", UserStore::find(store, "before")).await,
             "find",
         );
-        failed(timed("get session", store.get("x", NOW)).await, "get");
+        failed(timed("get session", store.get("x", at(NOW))).await, "get");
         failed(timed("load configs", store.load()).await, "load");
         failed(timed("revision", store.revision()).await, "revision");
     } else {
@@ -939,7 +1078,16 @@ where
     );
     create(store, &user("after", "a")).await.unwrap();
     assert!(
-        store.record(key, NOW + 60, NOW).await.unwrap(),
+        store
+            .record(
+                UsedJti {
+                    until: at(NOW + 60),
+                    ..key
+                },
+                at(NOW)
+            )
+            .await
+            .unwrap(),
         "the jti of a failed record is unused"
     );
     store
@@ -1017,7 +1165,7 @@ async fn sqlite_timeout_option() {
     let options = SqlOptions::default()
         .timeout(Duration::from_millis(300))
         .max_connections(2);
-    let store = SqlStore::open_with(db.file.to_str().unwrap(), &options)
+    let store = SqlStore::open_with(&sqlite_url(&db.file), &options)
         .await
         .unwrap();
     let mut conn = sqlx_sqlite_conn(&db.file).await;
@@ -1033,25 +1181,44 @@ async fn sqlite_timeout_option() {
     let e = failed(
         store
             .record(
-                JtiKey {
+                UsedJti {
                     config: "a",
                     issuer: "b",
                     jti: "c",
+                    until: at(NOW),
                 },
-                NOW,
-                NOW,
+                at(NOW),
             )
             .await,
         "record",
     );
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "{took:?}");
-    assert!(
-        e.to_string().starts_with("SQLite: recording a used jti: "),
-        "{e}"
-    );
+    assert!(chain(&e).contains("SQLite: recording a used jti: "), "{e}");
     eprintln!(
         "timing: SQLite locked write with a 300 ms timeout: {} ms ({e})",
         took.as_millis()
     );
+}
+
+fn at(secs: i64) -> UnixTime {
+    UnixTime::from_secs(secs)
+}
+
+/// The `sqlite:` URL of a database file.
+#[cfg(feature = "sqlite")]
+fn sqlite_url(file: &std::path::Path) -> String {
+    format!("sqlite:{}", file.display())
+}
+
+/// An error and its sources, as one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -89,11 +89,7 @@ async fn open_db(db: &str) -> Result<SqlStore, StoreError> {
 
 /// The state of the server: the database `db` (a SQLite file, created if
 /// missing, or `postgres://…`) and the configurations (see the module docs).
-pub async fn state(
-    config_path: &Path,
-    db: &str,
-    admin_role: &str,
-) -> Result<AppState, AdminError> {
+pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<AppState, AdminError> {
     let store = open_db(db)
         .await
         .map_err(|e| e.during("opening the database"))?;
@@ -224,10 +220,7 @@ async fn bounded<T>(work: impl Future<Output = Result<T, Error>>) -> Result<T, E
 }
 
 /// `GET /api/session` with `X-Auth-Token`: the session's user.
-async fn session(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, HttpError> {
+async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
     let user = bounded(async {
         let Some(session) = state.sessions.lookup(session_token(&headers)).await? else {
             return Ok(None);

@@ -56,16 +56,30 @@ const HTTP: [(u16, &str); 34] = [
     (500, "An internal error occurred."),    // io
 ];
 
-/// The HTTP status for `kind`: `401` for every rejected token (with
-/// `WWW-Authenticate: Bearer`), `403` for a login the host's policies
-/// refuse, `503` when the host cannot decide now (keys or store
-/// unreachable), `400` for a malformed request.
+/// The HTTP face of each kind (cargo feature `axum`).
+impl ErrorKind {
+    /// The HTTP status a host answers with for this kind (CONTRACT sections
+    /// 6 and 7): `401` for every rejected token (with `WWW-Authenticate:
+    /// Bearer`), `403` for a login the host's policies refuse, `503` when
+    /// the host cannot decide now (keys or store unreachable), `400` for a
+    /// malformed request.
+    pub fn http_status(self) -> StatusCode {
+        status_of(self)
+    }
+
+    /// A short fixed sentence for clients: it never holds a value from the
+    /// configuration, the key set or the token (CONTRACT section 6). The
+    /// full message and hint are for logs and the administrator.
+    pub fn public_message(self) -> &'static str {
+        public_message(self)
+    }
+}
+
 pub(crate) fn status_of(kind: ErrorKind) -> StatusCode {
     StatusCode::from_u16(HTTP[kind as usize].0).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// The fixed sentence a client sees for `kind`.
-pub(crate) fn public_message(kind: ErrorKind) -> &'static str {
+fn public_message(kind: ErrorKind) -> &'static str {
     HTTP[kind as usize].1
 }
 

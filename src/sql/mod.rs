@@ -305,7 +305,7 @@ impl SqlStore {
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        tracing::warn!(target: "jwt_sso", error = %e, "purging used jti failed")
+                        tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "purging used jti failed")
                     }
                 }
                 match SessionStore::purge_expired(&store, now).await {
@@ -314,7 +314,7 @@ impl SqlStore {
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        tracing::warn!(target: "jwt_sso", error = %e, "purging sessions failed")
+                        tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "purging sessions failed")
                     }
                 }
             }

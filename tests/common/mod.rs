@@ -7,7 +7,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_sso::mint::{SigningKey, sign_json, sign_raw, sign_with_header};
-use jwt_sso::{Algorithm, Error, ErrorKind, JwtConfig, MappedIdentity, Verifier};
+use jwt_sso::{
+    Algorithm, Error, ErrorKind, JwtConfig, ManualClock, UnixTime, ValidConfig, Verified, Verifier,
+};
 use serde_json::{Value, json};
 
 /// The HS256 secret of [`base_config`] (41 bytes; distinctive, so a test can
@@ -75,18 +77,64 @@ pub fn patched(base: Value, patch: Value) -> Value {
 }
 
 /// Parses and validates a configuration (panics with the error otherwise).
-pub fn config(value: &Value) -> JwtConfig {
-    JwtConfig::from_json_str(&value.to_string())
-        .unwrap_or_else(|e| panic!("config should load: {e} ({}) for {value}", e.hint()))
+pub fn config(value: &Value) -> ValidConfig {
+    load(value).unwrap_or_else(|e| panic!("config should load: {e} ({}) for {value}", e.hint()))
+}
+
+/// Parses and validates a configuration.
+pub fn load(value: &Value) -> Result<ValidConfig, Error> {
+    Ok(JwtConfig::from_json_str(&value.to_string())?.validate()?)
+}
+
+/// A verifier on a [`ManualClock`], so that a test verifies "at" any time.
+pub struct TestVerifier {
+    verifier: Verifier,
+    clock: ManualClock,
+}
+
+impl TestVerifier {
+    /// A verifier for `config` whose clock stands at [`NOW`].
+    pub fn new(config: ValidConfig) -> Self {
+        let clock = ManualClock::new(UnixTime::from_secs(NOW));
+        TestVerifier {
+            verifier: Verifier::new(config).with_clock(clock.clone()),
+            clock,
+        }
+    }
+
+    /// [`Verifier::verify_cached`] with the clock set to `now`.
+    pub fn verify_at(&self, token: &str, now: i64) -> Result<Verified, Error> {
+        self.clock.set(UnixTime::from_secs(now));
+        self.verifier.verify_cached(token)
+    }
+
+    /// [`Verifier::verify`] with the clock set to `now`.
+    pub async fn verify_at_async(&self, token: &str, now: i64) -> Result<Verified, Error> {
+        self.clock.set(UnixTime::from_secs(now));
+        self.verifier.verify(token).await
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+}
+
+impl std::ops::Deref for TestVerifier {
+    type Target = Verifier;
+
+    fn deref(&self) -> &Verifier {
+        &self.verifier
+    }
 }
 
 /// A verifier for `value`.
-pub fn verifier(value: &Value) -> Verifier {
-    Verifier::new(config(value)).unwrap_or_else(|e| panic!("verifier should build: {e}"))
+pub fn verifier(value: &Value) -> TestVerifier {
+    TestVerifier::new(config(value))
 }
 
 /// A verifier for [`base_config`] with `patch` applied.
-pub fn verifier_with(patch: Value) -> Verifier {
+pub fn verifier_with(patch: Value) -> TestVerifier {
     verifier(&patched(base_config(), patch))
 }
 
@@ -222,7 +270,7 @@ pub fn check_error(err: &Error) {
 /// Verifies `token` at `now`, expects a rejection of `kind`, checks the
 /// error's shape and returns it.
 #[track_caller]
-pub fn reject(verifier: &Verifier, token: &str, now: i64, kind: ErrorKind) -> Error {
+pub fn reject(verifier: &TestVerifier, token: &str, now: i64, kind: ErrorKind) -> Error {
     match verifier.verify_at(token, now) {
         Ok(identity) => panic!("expected {kind}, but the token was accepted: {identity:?}"),
         Err(err) => {
@@ -246,7 +294,7 @@ pub fn reject(verifier: &Verifier, token: &str, now: i64, kind: ErrorKind) -> Er
 
 /// Verifies `token` at `now` and expects it to be accepted.
 #[track_caller]
-pub fn accept(verifier: &Verifier, token: &str, now: i64) -> MappedIdentity {
+pub fn accept(verifier: &TestVerifier, token: &str, now: i64) -> Verified {
     verifier
         .verify_at(token, now)
         .unwrap_or_else(|e| panic!("expected acceptance, got {}: {e}", e.kind()))

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jwt_sso::mint::{SigningKey, sign_json};
-use jwt_sso::{Algorithm, FixedClock, JtiKey, JwtConfig, Registry, ReplayStore, StoreError};
+use jwt_sso::{
+    Algorithm, JwtConfig, ManualClock, Registry, ReplayStore, StoreError, UnixTime, UsedJti,
+};
 use serde_json::{Value, json};
 
 pub const NOW: i64 = 1_767_225_600;
@@ -36,7 +38,7 @@ pub fn registry(erp: Value, crm: Value) -> Arc<Registry> {
             config("CRM", CRM, CRM_SECRET, crm),
         ])
         .unwrap()
-        .with_clock(FixedClock(NOW)),
+        .with_clock(ManualClock::new(UnixTime::from_secs(NOW))),
     )
 }
 
@@ -76,11 +78,11 @@ pub struct DownReplay {
 pub struct Unreachable;
 
 impl ReplayStore for DownReplay {
-    async fn record(&self, _: JtiKey<'_>, _: i64, _: i64) -> Result<bool, StoreError> {
+    async fn record(&self, _: UsedJti<'_>, _: UnixTime) -> Result<bool, StoreError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        Err(Unreachable.into())
+        Err(StoreError::failed(Unreachable))
     }
-    async fn purge_expired(&self, _: i64) -> Result<u64, StoreError> {
-        Err(Unreachable.into())
+    async fn purge_expired(&self, _: UnixTime) -> Result<u64, StoreError> {
+        Err(StoreError::failed(Unreachable))
     }
 }
