@@ -712,6 +712,26 @@ impl ConfigError {
         &self.fix
     }
 
+    /// [`ErrorKind::Config`], as every error type of the crate reports its kind.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::Config
+    }
+
+    /// The same as [`fix`](ConfigError::fix): the hint, as every error type
+    /// of the crate gives one.
+    pub fn hint(&self) -> &str {
+        &self.fix
+    }
+
+    /// `{"kind": "config", "message": …, "hint": …}`, as [`Error::to_json`].
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": ErrorKind::Config.as_str(),
+            "message": self.to_string(),
+            "hint": self.fix,
+        })
+    }
+
     /// The same error about the entry `entry` (0-based) of a list of
     /// configurations, named `name`.
     pub(crate) fn in_entry(mut self, entry: usize, name: &str) -> Self {

@@ -6,12 +6,15 @@
 #![allow(unexpected_cfgs)]
 
 use jwt_sso::{
-    Algorithm, ClaimNames, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_USER_TYPE, Error,
-    ErrorKind, JwtConfig, KeySource, MAX_NAME_CHARS, PromptKind, PromptMapping, Secret, SecretSpec,
-    StaticKey, Verifier,
+    Algorithm, ClaimNames, Error, ErrorKind, JwtConfig, KeySource, PromptKind, PromptMapping,
+    Secret, SecretSpec, StaticKey,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
+
+#[path = "support/clocked.rs"]
+mod clocked;
+use clocked::TestVerifier;
 
 /// The shared secret of most configurations here: distinctive, so a leak is easy to see.
 const SECRET: &str = "SUPERSECRET-config-tests-0123456789abcdef";
@@ -238,7 +241,7 @@ fn the_contract_example_loads_as_written() {
     assert_eq!(c.created_by.as_deref(), Some("admin"));
     assert_eq!(c.last_modified, Some(datetime!(2026-03-13 10:00:00 UTC)));
     // It builds a verifier too.
-    let verifier = Verifier::new(c.clone()).unwrap();
+    let verifier = TestVerifier::new(c.clone().validate().unwrap());
     assert_eq!(verifier.name(), "ERP");
     assert_eq!(verifier.config(), &c);
 }
@@ -578,7 +581,7 @@ fn a_config_built_in_code_is_validated_too() {
     ))));
     let err = c.validate().unwrap_err();
     assert_config_error(&err, &["secret", "HS256", "32"], &["SUPERSECRET"]);
-    let err = Verifier::new(c.clone()).unwrap_err();
+    let err = Error::from(c.clone().validate().unwrap_err());
     assert_config_error(&err, &["secret"], &["SUPERSECRET"]);
 
     // No `Algorithm` means `none`, so it is written through JSON text.
@@ -602,7 +605,7 @@ fn a_config_built_in_code_is_validated_too() {
     let mut c = load_ok(&base());
     c.expiration_time = 0;
     assert_config_error(
-        &Verifier::new(c).unwrap_err(),
+        &Error::from(c.validate().unwrap_err()),
         &["expiration_time"],
         &[SECRET],
     );
@@ -1366,7 +1369,7 @@ fn debug_output_never_shows_secrets() {
     ];
     for (v, secret) in cases {
         let c = load_ok(&v);
-        let verifier = Verifier::new(c.clone()).unwrap();
+        let verifier = TestVerifier::new(c.clone().validate().unwrap());
         let texts = [
             format!("{c:?}"),
             format!("{c:#?}"),

@@ -8,8 +8,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jwt_sso::{JwtConfig, MappedIdentity, Verifier};
+use jwt_sso::{Error, JwtConfig, MappedIdentity};
 use serde_json::Value;
+
+#[path = "support/clocked.rs"]
+mod clocked;
+use clocked::TestVerifier;
 
 const CASES: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -130,7 +134,10 @@ fn run(case: &Value) -> Result<(), String> {
         return Err("fixture error: a rejection needs `expect.kind`".into());
     }
 
-    let loaded = JwtConfig::from_json_str(&case["config"].to_string()).and_then(Verifier::new);
+    let loaded = JwtConfig::from_json_str(&case["config"].to_string())
+        .and_then(JwtConfig::validate)
+        .map(TestVerifier::new)
+        .map_err(Error::from);
     let verifier = match (loaded, expected_kind) {
         (Err(e), Some("config")) if e.kind().as_str() == "config" => return Ok(()),
         (Err(e), _) => {

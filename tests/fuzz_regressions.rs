@@ -4,15 +4,19 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use jwt_sso::mint::{SigningKey, sign_raw};
-use jwt_sso::{Algorithm, ErrorKind, JwtConfig, Verifier};
+use jwt_sso::{Algorithm, ErrorKind, JwtConfig};
 use serde_json::json;
+
+#[path = "support/clocked.rs"]
+mod clocked;
+use clocked::TestVerifier;
 
 /// The `verify_token` target's shared secret and time.
 const SECRET: &str = "fuzz-shared-secret-0123456789abcdef-0123456789abcdef-0123456789a";
 const NOW: i64 = 1_767_225_600;
 
 /// The `verify_token` target's shared-secret configuration.
-fn hmac() -> Verifier {
+fn hmac() -> TestVerifier {
     let config = json!({
         "name": "fuzz-hs", "token_name": "t", "algorithms": ["HS256", "HS384", "HS512"],
         "key_source": {"type": "static", "secret": SECRET},
@@ -23,7 +27,12 @@ fn hmac() -> Verifier {
             {"kind": "date", "slot": 1, "claim": "hired"}],
         "initial_roles": ["Viewer"]
     });
-    Verifier::new(JwtConfig::from_json_str(&config.to_string()).unwrap()).unwrap()
+    TestVerifier::new(
+        JwtConfig::from_json_str(&config.to_string())
+            .unwrap()
+            .validate()
+            .unwrap(),
+    )
 }
 
 /// `verify_token` mode 3: `header 0x00 payload`, both signed as they are.

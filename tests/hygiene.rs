@@ -17,11 +17,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jwt_sso::mint::{SigningKey, sign_json, sign_raw};
-use jwt_sso::{Algorithm, Error, JwtConfig, KeySource, Secret, SecretSpec, Verifier};
+use jwt_sso::{Algorithm, Error, JwtConfig, KeySource, Secret, SecretSpec};
 use serde_json::{Value, json};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
+
+#[path = "support/clocked.rs"]
+mod clocked;
+use clocked::TestVerifier;
 
 /// 2026-01-01T00:00:00Z.
 const NOW: i64 = 1_767_225_600;
@@ -157,7 +161,7 @@ fn every_type_holding_a_secret_renders_without_it() {
             &what,
             &format!("{:?} {:#?}", config.key_source, config.key_source),
         );
-        let verifier = Verifier::new(config.clone()).unwrap();
+        let verifier = TestVerifier::new(config.clone().validate().unwrap());
         assert_clean(&what, &format!("{verifier:?} {verifier:#?}"));
         // Serialisation: the documented exception, and only for the secret as given.
         let json = config.to_json_string().unwrap();
@@ -300,7 +304,7 @@ fn tracing_events_never_show_a_token_or_a_secret() {
     let errors: Vec<Error> = {
         let mut errors = Vec::new();
         for (_, config) in configs() {
-            let verifier = Verifier::new(config).unwrap();
+            let verifier = TestVerifier::new(config.validate().unwrap());
             for token in &tokens {
                 if let Err(e) = verifier.verify_at(token, NOW) {
                     errors.push(e);
@@ -311,7 +315,11 @@ fn tracing_events_never_show_a_token_or_a_secret() {
         let broken = json!({"name": "broken", "token_name": "t", "algorithms": ["HS512"],
             "key_source": {"type": "static", "secret": TEXT_SECRET}, "expiration_time": 3600,
             "claims": {"user_id": "sub"}});
-        errors.push(JwtConfig::from_json_str(&broken.to_string()).unwrap_err());
+        errors.push(Error::from(
+            JwtConfig::from_json_str(&broken.to_string())
+                .and_then(JwtConfig::validate)
+                .unwrap_err(),
+        ));
         errors
     };
     let events = capture.0.lock().unwrap().clone();
@@ -400,11 +408,14 @@ fn fetched_kids_and_discovery_issuers_are_escaped() {
         JwtConfig::from_json_str(&v.to_string()).unwrap()
     };
     let served = jwks.clone();
-    let verifier = Verifier::new(config(
-        json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
-        None,
-    ))
-    .unwrap()
+    let verifier = jwt_sso::Verifier::new(
+        config(
+            json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
+            None,
+        )
+        .validate()
+        .unwrap(),
+    )
     .with_http_fetch(move |_: HttpRequest| {
         let body = served.clone();
         async move { Ok(HttpResponse::new(200, body)) }
@@ -422,13 +433,16 @@ fn fetched_kids_and_discovery_issuers_are_escaped() {
     }
 
     let issuer = "https://idp.example.com";
-    let verifier = Verifier::new(config(json!({"type": "issuer"}), Some(issuer)))
-        .unwrap()
-        .with_http_fetch(move |_: HttpRequest| async move {
-            let doc = json!({"issuer": "https://evil.example.com\nWARN jwt_sso: FORGED",
+    let verifier = jwt_sso::Verifier::new(
+        config(json!({"type": "issuer"}), Some(issuer))
+            .validate()
+            .unwrap(),
+    )
+    .with_http_fetch(move |_: HttpRequest| async move {
+        let doc = json!({"issuer": "https://evil.example.com\nWARN jwt_sso: FORGED",
                 "jwks_uri": "https://idp.example.com/jwks"});
-            Ok(HttpResponse::new(200, doc.to_string()))
-        });
+        Ok(HttpResponse::new(200, doc.to_string()))
+    });
     let err = runtime.block_on(verifier.refresh()).unwrap_err();
     assert_eq!(err.kind().as_str(), "key_fetch", "{err}");
     let message = err.to_string();
@@ -437,8 +451,9 @@ fn fetched_kids_and_discovery_issuers_are_escaped() {
     assert!(message.contains(r"evil.example.com\nWARN"), "{message}");
 }
 
-/// Issue 9: keys are parsed once per load, so a skipped JWK is reported once
-/// for `Verifier::new(JwtConfig::from_json_str(..)?)`, not twice.
+/// Issue 9: keys are parsed once per validation, so a skipped JWK is
+/// reported once for `Verifier::new(JwtConfig::from_json_str(..)?.validate()?)`,
+/// however many verifiers share the `ValidConfig`.
 #[test]
 fn a_skipped_jwk_is_reported_once_per_load() {
     let capture = capture();
@@ -458,12 +473,14 @@ fn a_skipped_jwk_is_reported_once_per_load() {
             .count()
     };
     let config = JwtConfig::from_json_str(&v.to_string()).unwrap();
+    assert_eq!(count(), 0, "parsing reads no key");
+    let valid = config.clone().validate().unwrap();
     assert_eq!(count(), 1);
-    let verifier = Verifier::new(config.clone()).unwrap();
-    config.validate().unwrap();
+    let verifier = TestVerifier::new(valid.clone());
+    let another = TestVerifier::new(valid);
     assert_eq!(count(), 1, "the keys were parsed again");
-    drop(verifier);
-    // A second load parses again.
-    Verifier::new(JwtConfig::from_json_str(&v.to_string()).unwrap()).unwrap();
+    drop((verifier, another));
+    // A second validation parses again.
+    config.validate().unwrap();
     assert_eq!(count(), 2);
 }

@@ -5,8 +5,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use jwt_sso::mint::{SigningKey, sign_json, sign_with_header};
-use jwt_sso::{Algorithm, Error, ErrorKind, JwtConfig, Verifier};
+use jwt_sso::{Algorithm, Error, ErrorKind, JwtConfig};
 use serde_json::{Value, json};
+
+#[path = "support/clocked.rs"]
+mod clocked;
+use clocked::TestVerifier;
 
 /// The time every token here is verified at (2026-01-01T00:00:00Z).
 const NOW: i64 = 1_767_225_600;
@@ -40,12 +44,15 @@ fn config(algorithms: &[&str], key_source: Value) -> Value {
     })
 }
 
-fn load(v: &Value) -> Result<Verifier, Error> {
-    JwtConfig::from_json_str(&v.to_string()).and_then(Verifier::new)
+fn load(v: &Value) -> Result<TestVerifier, Error> {
+    JwtConfig::from_json_str(&v.to_string())
+        .and_then(JwtConfig::validate)
+        .map(TestVerifier::new)
+        .map_err(Error::from)
 }
 
 #[track_caller]
-fn verifier(v: &Value) -> Verifier {
+fn verifier(v: &Value) -> TestVerifier {
     load(v).unwrap_or_else(|e| panic!("{e}: {}", e.hint()))
 }
 
@@ -99,7 +106,7 @@ fn sign_kid(private: &str, alg: Algorithm, kid: Option<Value>) -> String {
 }
 
 #[track_caller]
-fn accepts(v: &Verifier, token: &str) {
+fn accepts(v: &TestVerifier, token: &str) {
     match v.verify_at(token, NOW) {
         Ok(id) => assert_eq!(id.user_id, "jdoe"),
         Err(e) => panic!("rejected with {} ({e})", e.kind()),
@@ -107,7 +114,7 @@ fn accepts(v: &Verifier, token: &str) {
 }
 
 #[track_caller]
-fn rejects(v: &Verifier, token: &str, kind: ErrorKind) -> Error {
+fn rejects(v: &TestVerifier, token: &str, kind: ErrorKind) -> Error {
     match v.verify_at(token, NOW) {
         Ok(id) => panic!("accepted {id:?}, expected {kind}"),
         Err(e) => {
@@ -899,9 +906,11 @@ fn token_headers_never_bring_their_own_key() {
     }
 }
 
-/// Issue 9: `Verifier::new(JwtConfig::from_json_str(..)?)` reads an `env`
-/// secret once: the verifier uses what the load read, even after the
-/// variable changed or vanished in between; an edited key source is read anew.
+/// Issue 9: an `env` secret is read once, when the configuration is
+/// validated: a verifier built from the `ValidConfig` (or a clone of it)
+/// uses what validation read, even after the variable vanished; a registry
+/// edit that leaves the key source alone keeps the parsed keys, and an
+/// edited key source or allowlist is read anew.
 #[test]
 fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     let var = "JWT_SSO_TEST_KEYS_ENV_ONCE_91B2";
@@ -910,12 +919,15 @@ fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
     unsafe { std::env::set_var(var, first) };
     let source = json!({"type": "static", "secret": {"env": var}});
-    let loaded = JwtConfig::from_json_str(&config(&["HS256"], source).to_string()).unwrap();
+    let parsed = JwtConfig::from_json_str(&config(&["HS256"], source).to_string()).unwrap();
+    let loaded = parsed.clone().validate().unwrap();
+    let registry = jwt_sso::Registry::from_configs([parsed.clone()])
+        .unwrap()
+        .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
     // SAFETY: as above.
     unsafe { std::env::remove_var(var) };
-    // Still valid, and the verifier is built without reading the variable.
-    loaded.validate().unwrap();
-    let v = Verifier::new(loaded.clone()).unwrap();
+    // The verifier is built without reading the variable.
+    let v = TestVerifier::new(loaded.clone());
     let token = |secret: &str| {
         sign_json(
             &SigningKey::from_secret(secret.as_bytes()),
@@ -926,25 +938,40 @@ fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     };
     accepts(&v, &token(first));
     // A clone (e.g. a registry rebuilding its verifier) reuses the keys too.
-    accepts(&Verifier::new(loaded.clone()).unwrap(), &token(first));
+    accepts(&TestVerifier::new(loaded.clone()), &token(first));
+    // Validating the data again reads the variable again: it is gone.
+    let err = Error::from(parsed.clone().validate().unwrap_err());
+    assert!(err.to_string().contains(var), "{err}");
 
+    let verify = |registry: &jwt_sso::Registry, secret: &str| {
+        registry
+            .verify_cached(&token(secret), jwt_sso::Verification::default())
+            .map(|id| id.user_id.clone())
+    };
     // An edit elsewhere keeps the parsed keys (the variable is still unset).
-    let mut edited = loaded.clone();
+    let mut edited = parsed.clone();
     edited.expiration_time = 7200;
-    accepts(&Verifier::new(edited.clone()).unwrap(), &token(first));
+    registry.update("keys", edited.clone()).unwrap();
+    assert_eq!(registry.get("keys").unwrap().expiration_time, 7200);
+    assert_eq!(verify(&registry, first).unwrap(), "jdoe");
     // An edited key source is parsed, and its variable read, again.
     let other = "JWT_SSO_TEST_KEYS_ENV_ONCE_91B3";
     // SAFETY: as above (a name unique to this test).
     unsafe { std::env::set_var(other, second) };
-    edited.key_source =
+    let mut rekeyed = edited.clone();
+    rekeyed.key_source =
         serde_json::from_value(json!({"type": "static", "secret": {"env": other}})).unwrap();
-    let v = Verifier::new(edited.clone()).unwrap();
-    accepts(&v, &token(second));
-    rejects(&v, &token(first), ErrorKind::InvalidSignature);
+    registry.update("keys", rekeyed).unwrap();
+    assert_eq!(verify(&registry, second).unwrap(), "jdoe");
+    assert_eq!(
+        verify(&registry, first).unwrap_err().kind(),
+        ErrorKind::InvalidSignature
+    );
     // So is an edited allowlist: the first variable is gone now.
-    let mut realg = loaded;
+    let mut realg = edited;
     realg.algorithms = vec![Algorithm::HS256, Algorithm::HS384];
-    let err = Verifier::new(realg).unwrap_err();
+    let err = registry.update("keys", realg).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains(var), "{err}");
     // SAFETY: as above.
     unsafe { std::env::remove_var(other) };

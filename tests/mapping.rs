@@ -56,7 +56,7 @@ fn identity_has_the_exact_shape_of_contract_section_5() {
         "hired": "2021-04-15",
         "exp": 1_767_229_200
     }));
-    let identity = accept(&v, &token, NOW);
+    let identity = accept(&v, &token, NOW).into_identity();
     // Section 5's members exactly as printed, then the verified registered
     // claims of section 4 (end).
     let full = format!(

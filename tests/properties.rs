@@ -8,10 +8,14 @@
 use std::sync::OnceLock;
 
 use jwt_sso::mint::{SigningKey, sign_json};
-use jwt_sso::{Algorithm, JwtConfig, Verifier};
+use jwt_sso::{Algorithm, JwtConfig};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Value, json};
+
+#[path = "support/clocked.rs"]
+mod clocked;
+use clocked::TestVerifier;
 
 /// 2026-01-01T00:00:00Z.
 const NOW: i64 = 1_767_225_600;
@@ -46,14 +50,19 @@ fn base_config() -> Value {
     })
 }
 
-fn verifier(config: Value) -> Verifier {
-    Verifier::new(JwtConfig::from_json_str(&config.to_string()).unwrap()).unwrap()
+fn verifier(config: Value) -> TestVerifier {
+    TestVerifier::new(
+        JwtConfig::from_json_str(&config.to_string())
+            .unwrap()
+            .validate()
+            .unwrap(),
+    )
 }
 
 /// A shared-secret verifier, a static RSA verifier and a JWK Set verifier
 /// (every family, every algorithm allowed).
-fn verifiers() -> &'static [Verifier] {
-    static V: OnceLock<Vec<Verifier>> = OnceLock::new();
+fn verifiers() -> &'static [TestVerifier] {
+    static V: OnceLock<Vec<TestVerifier>> = OnceLock::new();
     V.get_or_init(|| {
         let mut rsa = base_config();
         rsa["algorithms"] = json!(["RS256", "PS256"]);
@@ -359,13 +368,14 @@ fn load_everything(text: &str) {
         JwtConfig::from_json_str(text),
         JwtConfig::from_toml_str(text),
     ] {
-        match loaded {
+        match loaded.and_then(JwtConfig::validate) {
             Ok(config) => {
                 let _ = format!("{config:?}");
                 let again = JwtConfig::from_json_str(&config.to_json_string().unwrap())
-                    .expect("a loaded configuration loads again");
-                assert_eq!(again, config);
-                let verifier = Verifier::new(config).expect("a loaded configuration builds");
+                    .and_then(JwtConfig::validate)
+                    .expect("a valid configuration loads again");
+                assert_eq!(again.config(), config.config());
+                let verifier = TestVerifier::new(config);
                 let _ = format!("{verifier:?}");
                 let _ = verifier.verify_at(&valid_tokens()[0], NOW);
             }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 use jwt_sso::mint::{SigningKey, sign_json, sign_raw};
-use jwt_sso::{Algorithm, Clock, ErrorKind, JwtConfig, Registry};
+use jwt_sso::{Algorithm, Clock, ErrorKind, JwtConfig, Registry, Route, UnixTime, Verification};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -29,8 +29,8 @@ impl StepClock {
 }
 
 impl Clock for StepClock {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
+    fn now(&self) -> UnixTime {
+        UnixTime::from_secs(self.0.load(Ordering::SeqCst))
     }
 }
 
@@ -368,15 +368,33 @@ fn routing_by_issuer_one_none_two() {
         config("CRM", Some(CRM), SECRET_B),
     ])
     .unwrap()
-    .with_clock(jwt_sso::FixedClock(NOW));
+    .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
 
     // One match each.
-    assert_eq!(registry.verify(&erp_token()).unwrap().config, "ERP");
-    assert_eq!(registry.verify(&crm_token()).unwrap().config, "CRM");
-    assert_eq!(registry.route(&crm_token()).unwrap().name(), "CRM");
     assert_eq!(
         registry
-            .verify_at(&erp_token(), NOW + 3600)
+            .verify_cached(&erp_token(), Verification::default())
+            .unwrap()
+            .config,
+        "ERP"
+    );
+    assert_eq!(
+        registry
+            .verify_cached(&crm_token(), Verification::default())
+            .unwrap()
+            .config,
+        "CRM"
+    );
+    assert_eq!(
+        registry.route(&crm_token(), Route::Issuer).unwrap().name(),
+        "CRM"
+    );
+    assert_eq!(
+        registry
+            .verify_cached(
+                &erp_token(),
+                Verification::default().at(UnixTime::from_secs(NOW + 3600))
+            )
             .unwrap_err()
             .kind(),
         ErrorKind::Expired
@@ -388,7 +406,9 @@ fn routing_by_issuer_one_none_two() {
         SECRET_A,
         json!({"iss": "https://evil.example.com", "sub": "jdoe", "password": "hunter2", "exp": NOW + 600}),
     );
-    let err = registry.verify(&stranger).unwrap_err();
+    let err = registry
+        .verify_cached(&stranger, Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     assert_eq!(err.kind().as_str(), "no_matching_config");
     let message = err.to_string();
@@ -408,12 +428,17 @@ fn routing_by_issuer_one_none_two() {
     assert!(err.hint().contains("issuer"));
 
     let no_iss = token(SECRET_A, json!({"sub": "jdoe", "exp": NOW + 600}));
-    let err = registry.verify(&no_iss).unwrap_err();
+    let err = registry
+        .verify_cached(&no_iss, Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     assert!(err.to_string().contains("no string `iss`"), "{err}");
     let numeric_iss = token(SECRET_A, json!({"iss": 7, "sub": "jdoe", "exp": NOW + 600}));
     assert_eq!(
-        registry.verify(&numeric_iss).unwrap_err().kind(),
+        registry
+            .verify_cached(&numeric_iss, Verification::default())
+            .unwrap_err()
+            .kind(),
         ErrorKind::NoMatchingConfig
     );
 
@@ -421,7 +446,9 @@ fn routing_by_issuer_one_none_two() {
     let mut copy = config("ERP copy", Some(ERP), SECRET_A);
     copy.user_type = "author".into();
     registry.create(copy).unwrap();
-    let err = registry.verify(&erp_token()).unwrap_err();
+    let err = registry
+        .verify_cached(&erp_token(), Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AmbiguousConfig);
     assert_eq!(
         err.to_string(),
@@ -430,18 +457,26 @@ fn routing_by_issuer_one_none_two() {
     // By name it is unambiguous.
     assert_eq!(
         registry
-            .verify_named("erp copy", &erp_token())
+            .verify_cached(&erp_token(), Route::Config("erp copy").into())
             .unwrap()
             .user_type,
         "author"
     );
-    let err = registry.verify_named("ERP2", &erp_token()).unwrap_err();
+    let err = registry
+        .verify_cached(&erp_token(), Route::Config("ERP2").into())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownConfig);
     assert!(err.to_string().contains("`ERP copy`"), "{err}");
 
     // Disabled configurations are not candidates; a disabled match says so.
     registry.set_enabled("ERP copy", false).unwrap();
-    assert_eq!(registry.verify(&erp_token()).unwrap().config, "ERP");
+    assert_eq!(
+        registry
+            .verify_cached(&erp_token(), Verification::default())
+            .unwrap()
+            .config,
+        "ERP"
+    );
     registry
         .create(config("Old", Some("https://old.example.com"), SECRET_A))
         .unwrap();
@@ -450,16 +485,23 @@ fn routing_by_issuer_one_none_two() {
         SECRET_A,
         json!({"iss": "https://old.example.com", "sub": "x", "exp": NOW + 600}),
     );
-    let err = registry.verify(&old).unwrap_err();
+    let err = registry
+        .verify_cached(&old, Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Disabled);
     assert!(err.to_string().contains("`Old`"), "{err}");
 
     // Strict decoding before routing.
-    let err = registry.verify("only.two").unwrap_err();
+    let err = registry
+        .verify_cached("only.two", Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
     let padded = erp_token().replacen('.', "=.", 1);
     assert_eq!(
-        registry.verify(&padded).unwrap_err().kind(),
+        registry
+            .verify_cached(&padded, Verification::default())
+            .unwrap_err()
+            .kind(),
         ErrorKind::Malformed
     );
     let not_json = sign_raw(
@@ -469,7 +511,9 @@ fn routing_by_issuer_one_none_two() {
         br#"{"iss":"x","secret":"hunter2","iss":"y"}"#,
     )
     .unwrap();
-    let err = registry.verify(&not_json).unwrap_err();
+    let err = registry
+        .verify_cached(&not_json, Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
     assert!(
         !err.to_string().contains("hunter2") && !err.to_string().contains("`iss`:"),
@@ -477,13 +521,18 @@ fn routing_by_issuer_one_none_two() {
     );
     let huge = format!("{}.{}.x", "a".repeat(20_000), "b");
     assert_eq!(
-        registry.verify(&huge).unwrap_err().kind(),
+        registry
+            .verify_cached(&huge, Verification::default())
+            .unwrap_err()
+            .kind(),
         ErrorKind::TokenTooLarge
     );
 
     // No configuration at all.
     let empty = Registry::new();
-    let err = empty.verify(&erp_token()).unwrap_err();
+    let err = empty
+        .verify_cached(&erp_token(), Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     assert!(
         err.to_string().contains("no configuration is enabled"),
@@ -496,10 +545,20 @@ fn the_only_enabled_configuration_takes_every_token() {
     // Without an issuer, a single configuration accepts tokens with any iss.
     let open = Registry::from_configs([config("Only", None, SECRET_A)])
         .unwrap()
-        .with_clock(jwt_sso::FixedClock(NOW));
-    assert_eq!(open.verify(&erp_token()).unwrap().config, "Only");
+        .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
+    assert_eq!(
+        open.verify_cached(&erp_token(), Verification::default())
+            .unwrap()
+            .config,
+        "Only"
+    );
     let no_iss = token(SECRET_A, json!({"sub": "jdoe", "exp": NOW + 600}));
-    assert_eq!(open.verify(&no_iss).unwrap().user_id, "jdoe");
+    assert_eq!(
+        open.verify_cached(&no_iss, Verification::default())
+            .unwrap()
+            .user_id,
+        "jdoe"
+    );
 
     // With one enabled among others, that one decides and gives its own errors,
     // except for a token whose `iss` matches only a disabled configuration
@@ -509,17 +568,23 @@ fn the_only_enabled_configuration_takes_every_token() {
         config("CRM", Some(CRM), SECRET_B),
     ])
     .unwrap()
-    .with_clock(jwt_sso::FixedClock(NOW));
+    .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
     registry.set_enabled("erp", false).unwrap();
-    let err = registry.verify(&erp_token()).unwrap_err();
+    let err = registry
+        .verify_cached(&erp_token(), Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Disabled);
     let forged = token(
         SECRET_A,
         json!({"iss": CRM, "sub": "jdoe", "exp": NOW + 600}),
     );
-    let err = registry.verify(&forged).unwrap_err();
+    let err = registry
+        .verify_cached(&forged, Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSignature);
-    let err = registry.verify("not-a-token").unwrap_err();
+    let err = registry
+        .verify_cached("not-a-token", Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
     assert_eq!(registry.token_names(), ["token"]);
 }
@@ -547,7 +612,7 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
     let registry = Arc::new(
         Registry::from_configs([old.clone(), config("CRM", Some(CRM), SECRET_B)])
             .unwrap()
-            .with_clock(jwt_sso::FixedClock(NOW)),
+            .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW))),
     );
     let token_old = erp_token();
     let token_new = token(
@@ -571,9 +636,9 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
                     rounds += 1;
                     for (token, is_old) in [(token_old, true), (token_new, false)] {
                         let result = if reader == 0 {
-                            registry.verify_named("erp", token)
+                            registry.verify_cached(token, Route::Config("erp").into())
                         } else {
-                            registry.verify(token)
+                            registry.verify_cached(token, Verification::default())
                         };
                         match result {
                             Ok(identity) if is_old => {
@@ -633,11 +698,11 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
 /// What an asynchronous verification ends in: the configuration that
 /// accepted the token, or the error's kind.
 async fn outcome(
-    verification: impl std::future::Future<Output = Result<jwt_sso::MappedIdentity, jwt_sso::Error>>,
+    verification: impl std::future::Future<Output = Result<jwt_sso::Verified, jwt_sso::Error>>,
 ) -> Result<String, ErrorKind> {
     verification
         .await
-        .map(|identity| identity.config)
+        .map(|identity| identity.config.clone())
         .map_err(|e| e.kind())
 }
 
@@ -649,27 +714,31 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     portal.token_name = "portal_token".into();
     let registry = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), crm, portal])
         .unwrap()
-        .with_clock(jwt_sso::FixedClock(NOW));
+        .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
 
     // By `iss` among all enabled configurations.
     assert_eq!(
-        outcome(registry.verify_async(&erp_token())).await,
+        outcome(registry.verify(&erp_token(), Verification::default())).await,
         Ok("ERP".into())
     );
     assert_eq!(
-        outcome(registry.verify_async(&crm_token())).await,
+        outcome(registry.verify(&crm_token(), Verification::default())).await,
         Ok("CRM".into())
     );
     assert_eq!(
-        outcome(registry.verify_at_async(&erp_token(), NOW + 3600)).await,
+        outcome(registry.verify(
+            &erp_token(),
+            Verification::default().at(UnixTime::from_secs(NOW + 3600))
+        ))
+        .await,
         Err(ErrorKind::Expired)
     );
     assert_eq!(
-        outcome(registry.verify_named_async("crm", &crm_token())).await,
+        outcome(registry.verify(&crm_token(), Route::Config("crm").into())).await,
         Ok("CRM".into())
     );
     assert_eq!(
-        outcome(registry.verify_named_async("nope", &crm_token())).await,
+        outcome(registry.verify(&crm_token(), Route::Config("nope").into())).await,
         Err(ErrorKind::UnknownConfig)
     );
 
@@ -677,18 +746,18 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     // token, but a token whose `iss` belongs to a configuration of another
     // name travels under the wrong name, and is refused as such.
     assert_eq!(
-        outcome(registry.verify_for_token_name_async("jwt", &crm_token())).await,
+        outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
         Ok("CRM".into())
     );
     for (name, wrong) in [("jwt", erp_token()), ("token", crm_token())] {
         let err = registry
-            .verify_for_token_name_async(name, &wrong)
+            .verify(&wrong, Route::TokenName(name).into())
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoMatchingConfig, "{name}: {err}");
         assert_eq!(
             registry
-                .route_for_token_name(name, &wrong)
+                .route(&wrong, Route::TokenName(name))
                 .unwrap_err()
                 .kind(),
             ErrorKind::NoMatchingConfig
@@ -701,17 +770,17 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
         json!({"iss": "https://stranger.example.com", "sub": "s", "exp": NOW + 600}),
     );
     assert_eq!(
-        outcome(registry.verify_for_token_name_async("jwt", &stranger)).await,
+        outcome(registry.verify(&stranger, Route::TokenName("jwt").into())).await,
         Err(ErrorKind::IssuerMismatch)
     );
     // A configuration without issuer is reached through its own name only.
     let portal_token = token(SECRET_B, json!({"sub": "p", "exp": NOW + 600}));
     assert_eq!(
-        outcome(registry.verify_for_token_name_async("portal_token", &portal_token)).await,
+        outcome(registry.verify(&portal_token, Route::TokenName("portal_token").into())).await,
         Ok("Portal".into())
     );
     assert_eq!(
-        outcome(registry.verify_async(&portal_token)).await,
+        outcome(registry.verify(&portal_token, Verification::default())).await,
         Err(ErrorKind::NoMatchingConfig)
     );
 
@@ -720,25 +789,25 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     crm2.token_name = "jwt".into();
     registry.create(crm2).unwrap();
     let err = registry
-        .verify_for_token_name_async("jwt", &erp_token())
+        .verify(&erp_token(), Route::TokenName("jwt").into())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     assert!(!err.to_string().contains("`ERP`"), "{err}");
     assert_eq!(
-        outcome(registry.verify_for_token_name_async("jwt", &crm_token())).await,
+        outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
         Ok("CRM".into())
     );
     // A name no configuration uses matches nothing.
     assert_eq!(
-        outcome(registry.verify_for_token_name_async("other", &erp_token())).await,
+        outcome(registry.verify(&erp_token(), Route::TokenName("other").into())).await,
         Err(ErrorKind::NoMatchingConfig)
     );
     // A disabled configuration under that name says so.
     registry.set_enabled("crm", false).unwrap();
     registry.set_enabled("crm two", false).unwrap();
     assert_eq!(
-        outcome(registry.verify_for_token_name_async("jwt", &crm_token())).await,
+        outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
         Err(ErrorKind::Disabled)
     );
 }
@@ -816,7 +885,7 @@ fn replace_all_swaps_the_whole_set_or_changes_nothing() {
         config("CRM", Some(CRM), SECRET_B),
     ])
     .unwrap()
-    .with_clock(jwt_sso::FixedClock(NOW));
+    .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
     let mut erp = config("ERP", Some(ERP), SECRET_A);
     erp.user_type = "author".into();
     erp.created_by = Some("other instance".into());
@@ -825,9 +894,18 @@ fn replace_all_swaps_the_whole_set_or_changes_nothing() {
     assert_eq!(names(&registry), ["ERP", "Portal"]);
     // Taken as they are: metadata untouched, changes in force.
     assert_eq!(registry.get("erp").unwrap(), erp);
-    assert_eq!(registry.verify(&erp_token()).unwrap().user_type, "author");
     assert_eq!(
-        registry.verify(&crm_token()).unwrap_err().kind(),
+        registry
+            .verify_cached(&erp_token(), Verification::default())
+            .unwrap()
+            .user_type,
+        "author"
+    );
+    assert_eq!(
+        registry
+            .verify_cached(&crm_token(), Verification::default())
+            .unwrap_err()
+            .kind(),
         ErrorKind::NoMatchingConfig
     );
 
@@ -867,7 +945,9 @@ fn a_failed_save_leaves_the_file_as_it_was() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
 
     // The same from a clock that stamps such a time on create.
-    let stamped = Registry::new().with_clock(jwt_sso::FixedClock(year_minus_one));
+    let stamped = Registry::new().with_clock(jwt_sso::ManualClock::new(
+        jwt_sso::UnixTime::from_secs(year_minus_one),
+    ));
     stamped.create(config("ERP", Some(ERP), SECRET_A)).unwrap();
     assert!(stamped.save(&path).is_err());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
@@ -937,15 +1017,18 @@ async fn log_injection_through_routing_is_escaped() {
         config("CRM", Some(CRM), SECRET_B),
     ])
     .unwrap()
-    .with_clock(jwt_sso::FixedClock(NOW));
+    .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
     let forged_iss = "https://evil.example.com\nINFO jwt_sso: login ok user=admin\u{1b}[2K";
     let evil = token(
         SECRET_A,
         json!({"iss": forged_iss, "sub": "x", "exp": NOW + 600}),
     );
-    let err = registry.verify_async(&evil).await.unwrap_err();
+    let err = registry
+        .verify(&evil, Verification::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
-    let err = registry.route(&evil).unwrap_err();
+    let err = registry.route(&evil, Route::Issuer).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     let lines = captured.lines();
     let routed: Vec<&String> = lines
@@ -969,25 +1052,39 @@ fn the_only_enabled_configuration_takes_every_token_but_a_disabled_ones() {
         config("CRM", Some(CRM), SECRET_B),
     ])
     .unwrap()
-    .with_clock(jwt_sso::FixedClock(NOW));
+    .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
     registry.set_enabled("CRM", false).unwrap();
 
-    let err = registry.verify(&crm_token()).unwrap_err();
+    let err = registry
+        .verify_cached(&crm_token(), Verification::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Disabled, "{err}");
     assert!(err.to_string().contains("`CRM`"), "{err}");
-    assert_eq!(registry.verify(&erp_token()).unwrap().config, "ERP");
+    assert_eq!(
+        registry
+            .verify_cached(&erp_token(), Verification::default())
+            .unwrap()
+            .config,
+        "ERP"
+    );
     // Another issuer still goes to the only enabled configuration, which says why it fails.
     let other = token(
         SECRET_A,
         json!({"iss": "https://other.example.com", "sub": "x", "exp": NOW + 600}),
     );
     assert_eq!(
-        registry.verify(&other).unwrap_err().kind(),
+        registry
+            .verify_cached(&other, Verification::default())
+            .unwrap_err()
+            .kind(),
         ErrorKind::IssuerMismatch
     );
     // A payload that cannot be read goes to it too, checked in the verifier's order.
     assert_eq!(
-        registry.verify("x.y.z").unwrap_err().kind(),
+        registry
+            .verify_cached("x.y.z", Verification::default())
+            .unwrap_err()
+            .kind(),
         ErrorKind::Malformed
     );
 }

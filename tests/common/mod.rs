@@ -7,9 +7,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_sso::mint::{SigningKey, sign_json, sign_raw, sign_with_header};
-use jwt_sso::{
-    Algorithm, Error, ErrorKind, JwtConfig, ManualClock, UnixTime, ValidConfig, Verified, Verifier,
-};
+use jwt_sso::{Algorithm, Error, ErrorKind, JwtConfig, ValidConfig, Verified};
+
+#[path = "../support/clocked.rs"]
+mod clocked;
+pub use clocked::TestVerifier;
 use serde_json::{Value, json};
 
 /// The HS256 secret of [`base_config`] (41 bytes; distinctive, so a test can
@@ -84,48 +86,6 @@ pub fn config(value: &Value) -> ValidConfig {
 /// Parses and validates a configuration.
 pub fn load(value: &Value) -> Result<ValidConfig, Error> {
     Ok(JwtConfig::from_json_str(&value.to_string())?.validate()?)
-}
-
-/// A verifier on a [`ManualClock`], so that a test verifies "at" any time.
-pub struct TestVerifier {
-    verifier: Verifier,
-    clock: ManualClock,
-}
-
-impl TestVerifier {
-    /// A verifier for `config` whose clock stands at [`NOW`].
-    pub fn new(config: ValidConfig) -> Self {
-        let clock = ManualClock::new(UnixTime::from_secs(NOW));
-        TestVerifier {
-            verifier: Verifier::new(config).with_clock(clock.clone()),
-            clock,
-        }
-    }
-
-    /// [`Verifier::verify_cached`] with the clock set to `now`.
-    pub fn verify_at(&self, token: &str, now: i64) -> Result<Verified, Error> {
-        self.clock.set(UnixTime::from_secs(now));
-        self.verifier.verify_cached(token)
-    }
-
-    /// [`Verifier::verify`] with the clock set to `now`.
-    pub async fn verify_at_async(&self, token: &str, now: i64) -> Result<Verified, Error> {
-        self.clock.set(UnixTime::from_secs(now));
-        self.verifier.verify(token).await
-    }
-
-    /// The clock.
-    pub fn clock(&self) -> &ManualClock {
-        &self.clock
-    }
-}
-
-impl std::ops::Deref for TestVerifier {
-    type Target = Verifier;
-
-    fn deref(&self) -> &Verifier {
-        &self.verifier
-    }
 }
 
 /// A verifier for `value`.
