@@ -6,8 +6,8 @@
 #![allow(unexpected_cfgs)]
 
 use jwt_sso::{
-    Algorithm, ClaimNames, Error, ErrorKind, JwtConfig, KeySource, PromptKind, PromptMapping,
-    Secret, SecretSpec, StaticKey,
+    Algorithm, ClaimNames, ConfigError, Error, ErrorKind, JwtConfig, KeySource, PromptKind,
+    PromptMapping, Secret, SecretSpec, StaticKey,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -98,8 +98,48 @@ fn remove(v: Value, pointer: &str) -> Value {
     edit(v, pointer, None)
 }
 
+/// Parses and validates `v`: a configuration that loads is one that can verify.
 fn load(v: &Value) -> Result<JwtConfig, Error> {
-    JwtConfig::from_json_str(&v.to_string())
+    load_json(&v.to_string())
+}
+
+fn load_json(text: &str) -> Result<JwtConfig, Error> {
+    Ok(JwtConfig::from_json_str(text)?.validate()?.into_config())
+}
+
+fn load_toml(text: &str) -> Result<JwtConfig, Error> {
+    Ok(JwtConfig::from_toml_str(text)?.validate()?.into_config())
+}
+
+/// What the config tests read of an error: `Error` and `ConfigError` alike.
+trait Reported: std::fmt::Display + std::fmt::Debug {
+    fn kind(&self) -> ErrorKind;
+    fn hint(&self) -> &str;
+    fn to_json(&self) -> Value;
+}
+
+impl Reported for Error {
+    fn kind(&self) -> ErrorKind {
+        Error::kind(self)
+    }
+    fn hint(&self) -> &str {
+        Error::hint(self)
+    }
+    fn to_json(&self) -> Value {
+        Error::to_json(self)
+    }
+}
+
+impl Reported for ConfigError {
+    fn kind(&self) -> ErrorKind {
+        ConfigError::kind(self)
+    }
+    fn hint(&self) -> &str {
+        ConfigError::hint(self)
+    }
+    fn to_json(&self) -> Value {
+        ConfigError::to_json(self)
+    }
 }
 
 #[track_caller]
@@ -108,7 +148,7 @@ fn load_ok(v: &Value) -> JwtConfig {
 }
 
 /// Every way an error can be shown to a person or a log.
-fn renderings(err: &Error) -> Vec<String> {
+fn renderings(err: &impl Reported) -> Vec<String> {
     vec![
         err.to_string(),
         format!("{err:?}"),
@@ -132,7 +172,7 @@ fn assert_hidden(what: &str, texts: &[String], secrets: &[&str]) {
 /// Asserts `err` is a config error whose message names each of `names`, with
 /// a hint, and that no rendering of it shows a secret.
 #[track_caller]
-fn assert_config_error(err: &Error, names: &[&str], secrets: &[&str]) {
+fn assert_config_error(err: &impl Reported, names: &[&str], secrets: &[&str]) {
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert_eq!(err.kind().as_str(), "config");
     let message = err.to_string();
@@ -169,11 +209,6 @@ fn prompt(kind: &str, slot: i64) -> Value {
 
 #[test]
 fn defaults_apply_when_fields_are_absent() {
-    assert_eq!(DEFAULT_LEEWAY, 60);
-    assert_eq!(DEFAULT_MAX_TOKEN_BYTES, 16384);
-    assert_eq!(DEFAULT_USER_TYPE, "reader");
-    assert_eq!(MAX_NAME_CHARS, 64);
-
     let c = load_ok(&base());
     assert!(c.enabled);
     assert_eq!(c.leeway, 60);
@@ -314,7 +349,7 @@ slot = 1
 claim = "hired"
 "#
     );
-    let from_toml = JwtConfig::from_toml_str(&toml).unwrap();
+    let from_toml = load_toml(&toml).unwrap();
     let from_json = load_ok(&contract_example());
     assert_eq!(from_toml, from_json);
 }
@@ -329,7 +364,7 @@ expiration_time = 3600
 key_source = { type = "static", secret = { base64 = "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY" } }
 claims = { user_id = "sub" }
 "#;
-    let c = JwtConfig::from_toml_str(minimal).unwrap();
+    let c = load_toml(minimal).unwrap();
     assert!(c.enabled);
     assert_eq!(
         (c.leeway, c.max_token_bytes, c.user_type.as_str()),
@@ -380,11 +415,11 @@ fn toml_errors_are_config_errors_that_name_the_field() {
     ];
     for (v, field) in cases {
         let text = toml::to_string(&v).unwrap();
-        let err = JwtConfig::from_toml_str(&text).expect_err(&text);
+        let err = load_toml(&text).expect_err(&text);
         assert_config_error(&err, &[field], &[SECRET, "SUPERSECRET"]);
     }
     // A syntax error gives the line and column, not the text.
-    let err = JwtConfig::from_toml_str("name = \"ERP\"\ntoken_name = ").unwrap_err();
+    let err = load_toml("name = \"ERP\"\ntoken_name = ").unwrap_err();
     assert_config_error(&err, &["line 2"], &[]);
 }
 
@@ -407,7 +442,7 @@ fn toml_errors_never_quote_a_secret_line() {
         ),
     ];
     for text in &texts {
-        let err = JwtConfig::from_toml_str(text).unwrap_err();
+        let err = load_toml(text).unwrap_err();
         assert_config_error(&err, &[], &[SECRET]);
     }
 }
@@ -447,18 +482,15 @@ fn last_modified_is_rfc3339_and_round_trips() {
 
 #[test]
 fn last_modified_may_be_a_toml_datetime() {
-    let quoted =
-        JwtConfig::from_toml_str(&toml_hs256("last_modified = \"2026-03-13T10:00:00Z\"")).unwrap();
-    let native =
-        JwtConfig::from_toml_str(&toml_hs256("last_modified = 2026-03-13T10:00:00Z")).unwrap();
+    let quoted = load_toml(&toml_hs256("last_modified = \"2026-03-13T10:00:00Z\"")).unwrap();
+    let native = load_toml(&toml_hs256("last_modified = 2026-03-13T10:00:00Z")).unwrap();
     assert_eq!(
         quoted.last_modified,
         Some(datetime!(2026-03-13 10:00:00 UTC))
     );
     assert_eq!(native, quoted);
     // A TOML local date-time has no offset, so it is not an RFC 3339 instant.
-    let err =
-        JwtConfig::from_toml_str(&toml_hs256("last_modified = 2026-03-13T10:00:00")).unwrap_err();
+    let err = load_toml(&toml_hs256("last_modified = 2026-03-13T10:00:00")).unwrap_err();
     assert_config_error(&err, &["last_modified"], &[SECRET]);
 }
 
@@ -515,7 +547,7 @@ fn serialising_and_loading_again_gives_an_equal_config() {
         assert_eq!(JwtConfig::from_json_str(&compact).unwrap(), c);
         let toml = toml::to_string(&c).unwrap();
         assert_eq!(
-            JwtConfig::from_toml_str(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}")),
+            load_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}")),
             c
         );
     }
@@ -565,21 +597,37 @@ fn secrets_serialise_as_given() {
 }
 
 #[test]
-fn from_str_is_json() {
-    let c: JwtConfig = base().to_string().parse().unwrap();
-    assert_eq!(c, load_ok(&base()));
-    let err = "name = \"ERP\"".parse::<JwtConfig>().unwrap_err();
+fn parsing_is_data_and_validation_is_evidence() {
+    // Parsing checks the shape; the rules (and the keys) are validate's.
+    let mut short = base();
+    short["key_source"]["secret"] = json!("SUPERSECRET-short");
+    let parsed = JwtConfig::from_json_str(&short.to_string()).unwrap();
+    let err = parsed.clone().validate().unwrap_err();
+    assert_eq!(err.field(), "key_source.secret");
+    assert!(err.problem().contains("32 bytes"), "{err}");
+    assert!(!err.fix().is_empty());
+    assert_config_error(&err, &["key_source.secret"], &["SUPERSECRET"]);
+    // A valid configuration derefs to its data and gives it back.
+    let valid = JwtConfig::from_json_str(&base().to_string())
+        .unwrap()
+        .validate()
+        .unwrap();
+    assert_eq!(valid.name, "ERP");
+    assert_eq!(valid.config(), &load_ok(&base()));
+    assert_eq!(valid.into_config(), load_ok(&base()));
+    // TOML text is no JSON.
+    let err = JwtConfig::from_json_str("name = \"ERP\"").unwrap_err();
     assert_config_error(&err, &[], &[]);
 }
 
 #[test]
 fn a_config_built_in_code_is_validated_too() {
     let mut c = load_ok(&base());
-    c.validate().unwrap();
+    c.clone().validate().unwrap();
     c.key_source = KeySource::Static(StaticKey::Secret(SecretSpec::Text(Secret::new(
         "SUPERSECRET-short",
     ))));
-    let err = c.validate().unwrap_err();
+    let err = c.clone().validate().unwrap_err();
     assert_config_error(&err, &["secret", "HS256", "32"], &["SUPERSECRET"]);
     let err = Error::from(c.clone().validate().unwrap_err());
     assert_config_error(&err, &["secret"], &["SUPERSECRET"]);
@@ -592,20 +640,20 @@ fn a_config_built_in_code_is_validated_too() {
     let mut c = load_ok(&base());
     c.algorithms = Vec::new();
     assert_config_error(
-        &c.validate().unwrap_err(),
+        &c.clone().validate().unwrap_err(),
         &["algorithms", "empty"],
         &[SECRET],
     );
     c.algorithms = vec![Algorithm::HS256, Algorithm::HS256];
     assert_config_error(
-        &c.validate().unwrap_err(),
+        &c.clone().validate().unwrap_err(),
         &["algorithms", "twice"],
         &[SECRET],
     );
     let mut c = load_ok(&base());
     c.expiration_time = 0;
     assert_config_error(
-        &Error::from(c.validate().unwrap_err()),
+        &Error::from(c.clone().validate().unwrap_err()),
         &["expiration_time"],
         &[SECRET],
     );
@@ -1125,7 +1173,7 @@ fn wrongly_typed_fields_are_config_errors_naming_the_field() {
     }
     // Not a configuration object at all.
     for text in ["", "[]", "null", "{", "{\"name\": \"ERP\",}"] {
-        let err = JwtConfig::from_json_str(text).unwrap_err();
+        let err = load_json(text).unwrap_err();
         assert_config_error(&err, &[], &[]);
     }
 }
@@ -1318,7 +1366,7 @@ fn issuer_key_source_needs_the_issuer() {
     );
     let err = config_error(&v, &["issuer"]);
     match &err {
-        Error::Config { field, .. } => assert_eq!(field, "issuer"),
+        Error::Config(e) => assert_eq!(e.field(), "issuer"),
         other => panic!("{other:?}"),
     }
     config_error(&set(v, "/key_source/extra", json!(1)), &["extra"]);
@@ -1427,7 +1475,7 @@ fn config_errors_never_show_the_secret() {
             );
             // TOML is the same model, and its errors are as clean.
             let toml = toml::to_string(&v).unwrap();
-            let err = JwtConfig::from_toml_str(&toml).expect_err(&toml);
+            let err = load_toml(&toml).expect_err(&toml);
             assert_config_error(&err, &[], &[SECRET]);
         }
     }
@@ -1516,7 +1564,7 @@ fn secret_fields_of_any_type_are_never_quoted() {
         let text = format!(
             "name = \"ERP\"\ntoken_name = \"t\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\nclaims = {{ user_id = \"sub\" }}\nkey_source = {{ type = \"static\", secret = {value} }}\n"
         );
-        let err = JwtConfig::from_toml_str(&text).unwrap_err();
+        let err = load_toml(&text).unwrap_err();
         assert_config_error(&err, &["secret"], &[shown]);
     }
 }
@@ -1582,6 +1630,6 @@ fn login_policy_fields_default_validate_and_round_trip() {
     let toml = format!(
         "name = \"ERP\"\ntoken_name = \"t\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\nuser_scope = \"all\"\nclaims = {{ user_id = \"sub\" }}\nkey_source = {{ type = \"static\", secret = \"{SECRET}\" }}\n"
     );
-    let err = JwtConfig::from_toml_str(&toml).unwrap_err();
+    let err = load_toml(&toml).unwrap_err();
     assert_config_error(&err, &["user_scope", "all"], &[SECRET]);
 }

@@ -16,7 +16,7 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
         let path = path_parts(e.path());
-        if inner.is_syntax() || inner.is_eof() {
+        if (inner.is_syntax() || inner.is_eof()) && path.is_empty() {
             return syntax_error("JSON", &inner.to_string());
         }
         // The path names the place; serde_json's position is left out then.
@@ -53,8 +53,13 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
     let de = toml::Deserializer::new(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner();
-        let message = format!("{}{}", inner.message().trim(), position(inner.span()));
-        described_error(&path_parts(e.path()), &message)
+        let path = path_parts(e.path());
+        // The path names the place; the position only when there is none.
+        let message = match path.is_empty() {
+            true => format!("{}{}", inner.message().trim(), position(inner.span())),
+            false => inner.message().trim().to_owned(),
+        };
+        described_error(&path, &message)
     })
 }
 
