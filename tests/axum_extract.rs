@@ -18,10 +18,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http_body_util::BodyExt;
-use jwt_sso::axum::{Identity, JwtAuth, LoginOptions, LoginRoutes};
+use jwt_sso::axum::{HttpError, Identity, JwtAuth, LoginOptions, LoginRoutes};
 use jwt_sso::mint::{SigningKey, sign_json};
-use jwt_sso::session::{MemorySessionStore, Sessions};
-use jwt_sso::{Algorithm, Authenticator, Error, ErrorKind, MemoryStore, Registry};
+use jwt_sso::{
+    Algorithm, Authenticator, Error, ErrorKind, MemorySessionStore, MemoryStore, Registry,
+    Sessions, StoreError, Verification,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -91,7 +93,7 @@ fn app(auth: JwtAuth) -> Router {
         .route(
             "/maybe",
             get(|me: Option<Identity>| async move {
-                me.map_or("anonymous".to_owned(), |Identity(me)| me.user_id)
+                me.map_or("anonymous".to_owned(), |Identity(me)| me.user_id.clone())
             }),
         )
         .with_state(auth)
@@ -235,48 +237,56 @@ async fn every_refusal_class_has_its_status_and_headers() {
         .await;
         assert_eq!(refused(&response, &body, status), kind, "{authorization}");
     }
-    // Errors the host returns itself: status by kind, 401s with the header.
+    // Errors the host returns itself: status by kind, 401s with the header,
+    // and never the problem's text (it names values) in the body.
+    let down = StoreError::failed("db at 127.0.0.1 down").during("ERP");
     for (error, status) in [
-        (
-            Error::Forbidden {
-                problem: "role Viewer of config ERP".into(),
-            },
-            403,
-        ),
-        (
-            Error::Unauthorized {
-                problem: "ERP".into(),
-            },
-            401,
-        ),
-        (
-            Error::Store {
-                action: "ERP".into(),
-                source: "db at 127.0.0.1 down".into(),
-            },
-            503,
-        ),
-        (
-            Error::KeyFetch {
-                url: "http://127.0.0.1/jwks".into(),
-                reason: "refused".into(),
-            },
-            503,
-        ),
-        (
-            Error::BadRequest {
-                problem: "bi-server".into(),
-            },
-            400,
-        ),
+        (HttpError::unauthorized("ERP"), 401),
+        (HttpError::from(Error::from(down)), 503),
+        (HttpError::bad_request("bi-server"), 400),
     ] {
         let kind = error.kind();
+        assert_eq!(error.status().as_u16(), status);
         let response = error.into_response();
         let (parts, body) = response.into_parts();
         let body = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
         let response = Response::from_parts(parts, Body::empty());
         assert_eq!(refused(&response, &body, status), kind.as_str());
     }
+    // Every kind has its status (CONTRACT sections 6, 7 and 9).
+    for (kind, status) in [
+        (ErrorKind::Forbidden, 403),
+        (ErrorKind::Unauthorized, 401),
+        (ErrorKind::KeyFetch, 503),
+        (ErrorKind::Store, 503),
+        (ErrorKind::UnknownUser, 403),
+        (ErrorKind::VersionConflict, 412),
+        (ErrorKind::BadRequest, 400),
+        (ErrorKind::Expired, 401),
+    ] {
+        assert_eq!(kind.http_status().as_u16(), status, "{kind}");
+    }
+}
+
+/// Issue 18: an identity that something other than this crate's layer put
+/// into a request's extensions (here a real one, verified for another
+/// request) is never taken for the request's own: the extractor reads only
+/// the layer's private type, and verifies the request itself otherwise.
+#[tokio::test]
+async fn an_identity_in_the_extensions_does_not_log_a_request_in() {
+    let registry = registry();
+    let elsewhere = registry
+        .verify(&erp("admin"), Verification::default())
+        .await
+        .unwrap();
+    let router = app(JwtAuth::new(registry)).layer(Extension(Identity(elsewhere)));
+    let (response, body) = call(&router, get_with("/me", &[])).await;
+    assert_eq!(refused(&response, &body, 401), "unauthorized");
+    let (_, body) = call(&router, get_with("/maybe", &[])).await;
+    assert_eq!(body, "anonymous");
+    let bearer = format!("Bearer {}", erp("jdoe"));
+    let (_, body) = call(&router, get_with("/me", &[("Authorization", &bearer)])).await;
+    assert_eq!(body, "jdoe@ERP");
 }
 
 #[tokio::test]
@@ -285,17 +295,19 @@ async fn the_layer_verifies_every_request_and_the_extractor_reuses_it() {
     let protected = Router::new()
         .route(
             "/ext",
-            get(|Extension(Identity(me)): Extension<Identity>| async move { me.user_id }),
+            // The layer keeps its result under a private type: nothing in
+            // the extensions passes for an identity.
+            get(|ext: Option<Extension<Identity>>| async move { format!("{}", ext.is_some()) }),
         )
         .route(
             "/both",
-            get(|Identity(me): Identity| async move { me.config }),
+            get(|Identity(me): Identity| async move { me.config.clone() }),
         )
         .layer(auth.layer())
         .with_state(auth.clone());
     let bearer = format!("Bearer {}", erp("jdoe"));
     let (response, body) = call(&protected, get_with("/ext", &[("Authorization", &bearer)])).await;
-    assert_eq!((response.status().as_u16(), body.as_str()), (200, "jdoe"));
+    assert_eq!((response.status().as_u16(), body.as_str()), (200, "false"));
     let (_, body) = call(&protected, get_with("/both", &[("Authorization", &bearer)])).await;
     assert_eq!(body, "ERP");
     let (response, body) = call(&protected, get_with("/ext", &[])).await;
@@ -304,11 +316,12 @@ async fn the_layer_verifies_every_request_and_the_extractor_reuses_it() {
     let optional: Router = Router::new()
         .route(
             "/opt",
-            get(|me: Option<Extension<Identity>>| async move {
-                me.map_or("anonymous".to_owned(), |Extension(Identity(me))| me.user_id)
+            get(|me: Option<Identity>| async move {
+                me.map_or("anonymous".to_owned(), |Identity(me)| me.user_id.clone())
             }),
         )
-        .layer(auth.optional_layer());
+        .layer(auth.optional_layer())
+        .with_state(auth.clone());
     let (_, body) = call(&optional, get_with("/opt", &[])).await;
     assert_eq!(body, "anonymous");
     let (_, body) = call(&optional, get_with("/opt", &[("Authorization", &bearer)])).await;
@@ -504,11 +517,8 @@ fn the_extractors_future_stays_small_and_send() {
         "the Identity extractor's future is {size} bytes"
     );
     let registry = registry();
-    let future = registry.verify_async("a.b.c");
+    let future = registry.verify("a.b.c", Verification::default());
     send(&future);
     let size = std::mem::size_of_val(&future);
-    assert!(
-        size <= 256,
-        "Registry::verify_async's future is {size} bytes"
-    );
+    assert!(size <= 256, "Registry::verify's future is {size} bytes");
 }

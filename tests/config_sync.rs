@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use jwt_sso::mint::{SigningKey, sign_json, sign_with_header};
 use jwt_sso::{
-    Algorithm, ConfigChange, ConfigStore, ConfigSync, ErrorKind, FixedClock, JwtConfig,
-    MemoryConfigStore, Registry, SqlStore, StoreError, SyncError, SyncOutcome,
+    Algorithm, ConfigChange, ConfigStore, ConfigSync, ErrorKind, JwtConfig, ManualClock,
+    MemoryConfigStore, Registry, SqlStore, StoreError, SyncError, SyncOutcome, UnixTime,
+    Verification,
 };
 use serde_json::{Value, json};
 use support::{Reply, Server};
@@ -87,7 +88,7 @@ impl Dir {
         Dir(dir)
     }
     fn db(&self) -> String {
-        self.0.join("configs.sqlite").to_str().unwrap().to_owned()
+        format!("sqlite:{}", self.0.join("configs.sqlite").display())
     }
 }
 
@@ -145,7 +146,7 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
     let registry = Arc::new(
         Registry::from_configs(configs)
             .unwrap()
-            .with_clock(FixedClock(NOW)),
+            .with_clock(ManualClock::new(UnixTime::from_secs(NOW))),
     );
     let task = ConfigSync::new(registry.clone(), store.clone())
         .starting_at(revision)
@@ -153,7 +154,14 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
 
     // Warm the IdP's cache: one fetch.
     let t = idp_token("jdoe");
-    assert_eq!(registry.verify_async(&t).await.unwrap().user_id, "jdoe");
+    assert_eq!(
+        registry
+            .verify(&t, Verification::default())
+            .await
+            .unwrap()
+            .user_id,
+        "jdoe"
+    );
     assert_eq!(jwks.hits("/jwks"), 1);
 
     // Another configuration changed, disabled, enabled, a new one created and
@@ -165,7 +173,10 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         registry.get("erp").unwrap().audience.as_deref() == Some("bi-server")
     })
     .await;
-    let e = registry.verify_async(&erp_token("jdoe")).await.unwrap_err();
+    let e = registry
+        .verify(&erp_token("jdoe"), Verification::default())
+        .await
+        .unwrap_err();
     assert_eq!(
         e.kind(),
         ErrorKind::AudienceMismatch,
@@ -198,7 +209,14 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         registry.get("idp").unwrap().user_type == "author"
     })
     .await;
-    assert_eq!(registry.verify_async(&t).await.unwrap().user_type, "author");
+    assert_eq!(
+        registry
+            .verify(&t, Verification::default())
+            .await
+            .unwrap()
+            .user_type,
+        "author"
+    );
     assert_eq!(
         jwks.hits("/jwks"),
         1,
@@ -213,7 +231,7 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         registry.get("idp").unwrap().key_source == moved.key_source
     })
     .await;
-    registry.verify_async(&t).await.unwrap();
+    registry.verify(&t, Verification::default()).await.unwrap();
     assert_eq!((jwks.hits("/jwks"), jwks.hits("/jwks2")), (1, 1));
 
     // Dropping the handle stops the task: later changes stay out.
@@ -298,7 +316,7 @@ impl ConfigStore for Flaky {
 #[tokio::test]
 async fn polls_report_failures_keep_the_registry_and_recover() {
     let store = Arc::new(Flaky::new([erp_config()]));
-    let registry = Arc::new(Registry::new().with_clock(FixedClock(NOW)));
+    let registry = Arc::new(Registry::new().with_clock(ManualClock::new(UnixTime::from_secs(NOW))));
     let mut sync = ConfigSync::new(registry.clone(), store.clone());
     assert_eq!(sync.revision(), None);
 
@@ -326,7 +344,13 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
     store.down.store(true, Ordering::SeqCst);
     let e = sync.poll().await.unwrap_err();
     assert!(matches!(e, SyncError::Store(_)), "{e:?}");
-    assert!(e.to_string().contains("the database is down"), "{e}");
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        chain = format!("{chain}: {cause}");
+        source = cause.source();
+    }
+    assert!(chain.contains("the database is down"), "{chain}");
     assert!(registry.get("crm").is_none());
     assert_eq!(sync.revision(), Some(1));
     // Back: the next poll applies the change.
@@ -384,7 +408,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
 async fn the_spawned_task_retries_through_an_outage() {
     let store = Arc::new(Flaky::new([erp_config()]));
     store.down.store(true, Ordering::SeqCst);
-    let registry = Arc::new(Registry::new().with_clock(FixedClock(NOW)));
+    let registry = Arc::new(Registry::new().with_clock(ManualClock::new(UnixTime::from_secs(NOW))));
     let _task = ConfigSync::new(registry.clone(), store.clone()).spawn(Duration::from_millis(20));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
@@ -396,7 +420,10 @@ async fn the_spawned_task_retries_through_an_outage() {
         registry.get("erp").is_some()
     })
     .await;
-    let e = registry.verify_async(&erp_token("jdoe")).await.unwrap();
+    let e = registry
+        .verify(&erp_token("jdoe"), Verification::default())
+        .await
+        .unwrap();
     assert_eq!(e.config, "ERP");
 }
 

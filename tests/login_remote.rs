@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use jwt_sso::mint::{SigningKey, sign_json, sign_with_header};
 use jwt_sso::{
-    Algorithm, Authenticator, ErrorKind, FixedClock, JwtConfig, ManualClock, MemoryStore, Registry,
+    Algorithm, Authenticator, ErrorKind, JwtConfig, ManualClock, MemoryStore, Registry, Route,
+    UnixTime, Verification,
 };
 use serde_json::{Value, json};
 use support::{Reply, Server};
@@ -91,7 +92,7 @@ fn erp_config() -> JwtConfig {
 fn setup() -> (Server, Arc<Registry>, ManualClock) {
     let server = Server::start();
     server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])));
-    let clock = ManualClock::new();
+    let clock = ManualClock::new(UnixTime::from_secs(NOW));
     let idp = remote_config(
         "IdP",
         json!({"type": "jwks_uri", "url": server.url("/jwks")}),
@@ -99,8 +100,7 @@ fn setup() -> (Server, Arc<Registry>, ManualClock) {
     );
     let registry = Registry::from_configs([idp, erp_config()])
         .unwrap()
-        .with_clock(FixedClock(NOW))
-        .with_cache_clock(clock.clone());
+        .with_clock(clock.clone());
     (server, Arc::new(registry), clock)
 }
 
@@ -109,18 +109,27 @@ async fn the_registry_fetches_on_a_cold_cache_then_serves_from_it() {
     let (server, registry, clock) = setup();
     let t = idp_token("rsa2048", "k1", "jdoe");
     // The synchronous path never fetches.
-    assert_eq!(registry.verify(&t).unwrap_err().kind(), ErrorKind::KeyFetch);
+    assert_eq!(
+        registry.verify_cached(&t, pinned()).unwrap_err().kind(),
+        ErrorKind::KeyFetch
+    );
     assert_eq!(server.total(), 0);
     // Cold: one fetch; then none.
-    assert_eq!(registry.verify_async(&t).await.unwrap().user_id, "jdoe");
+    assert_eq!(registry.verify(&t, pinned()).await.unwrap().user_id, "jdoe");
     assert_eq!(server.hits("/jwks"), 1);
     for _ in 0..3 {
-        registry.verify_async(&t).await.unwrap();
+        registry.verify(&t, pinned()).await.unwrap();
     }
-    assert_eq!(registry.verify(&t).unwrap().user_id, "jdoe");
-    registry.verify_named_async("idp", &t).await.unwrap();
+    assert_eq!(
+        registry.verify_cached(&t, pinned()).unwrap().user_id,
+        "jdoe"
+    );
     registry
-        .verify_for_token_name_async("token", &t)
+        .verify(&t, pinned().route(Route::Config("idp")))
+        .await
+        .unwrap();
+    registry
+        .verify(&t, pinned().route(Route::TokenName("token")))
         .await
         .unwrap();
     assert_eq!(server.hits("/jwks"), 1);
@@ -131,18 +140,18 @@ async fn the_registry_fetches_on_a_cold_cache_then_serves_from_it() {
         Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")])),
     );
     let rotated = idp_token("rsa2048b", "k2", "jdoe");
-    registry.verify_async(&rotated).await.unwrap();
-    registry.verify_async(&rotated).await.unwrap();
+    registry.verify(&rotated, pinned()).await.unwrap();
+    registry.verify(&rotated, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks"), 2);
 
     // Outage: past freshness the refresh fails, the stale keys keep serving.
     server.set("/jwks", Reply::status(503, "down"));
     clock.advance(Duration::from_secs(11 * 60));
     assert_eq!(
-        registry.verify_async(&rotated).await.unwrap().user_id,
+        registry.verify(&rotated, pinned()).await.unwrap().user_id,
         "jdoe"
     );
-    assert_eq!(registry.verify_async(&t).await.unwrap().user_id, "jdoe");
+    assert_eq!(registry.verify(&t, pinned()).await.unwrap().user_id, "jdoe");
     assert_eq!(server.hits("/jwks"), 3, "one failed refresh attempt");
 }
 
@@ -150,7 +159,7 @@ async fn the_registry_fetches_on_a_cold_cache_then_serves_from_it() {
 async fn edits_keep_warm_caches_unless_the_key_source_changes() {
     let (server, registry, _clock) = setup();
     let t = idp_token("rsa2048", "k1", "jdoe");
-    registry.verify_async(&t).await.unwrap();
+    registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks"), 1);
 
     // Edits of another configuration: 0 fetches.
@@ -167,7 +176,7 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
         ))
         .unwrap();
     registry.delete("other").unwrap();
-    registry.verify_async(&t).await.unwrap();
+    registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks"), 1);
 
     // Edits of this configuration that leave its key source: 0 fetches.
@@ -175,11 +184,14 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
     idp.user_type = "author".into();
     idp.leeway = 30;
     registry.update("idp", idp.clone()).unwrap();
-    assert_eq!(registry.verify_async(&t).await.unwrap().user_type, "author");
+    assert_eq!(
+        registry.verify(&t, pinned()).await.unwrap().user_type,
+        "author"
+    );
     registry.set_enabled("idp", false).unwrap();
     assert_eq!(
         registry
-            .verify_named_async("idp", &t)
+            .verify(&t, pinned().route(Route::Config("idp")))
             .await
             .unwrap_err()
             .kind(),
@@ -189,17 +201,20 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
     idp.name = "IdP renamed".into();
     registry.update("idp", idp.clone()).unwrap();
     assert_eq!(
-        registry.verify_async(&t).await.unwrap().config,
+        registry.verify(&t, pinned()).await.unwrap().config,
         "IdP renamed"
     );
     // The synchronous path sees the kept keys too.
-    assert_eq!(registry.verify(&t).unwrap().config, "IdP renamed");
+    assert_eq!(
+        registry.verify_cached(&t, pinned()).unwrap().config,
+        "IdP renamed"
+    );
     // A whole new set, as from another instance: unchanged sources stay warm.
     let mut set = registry.list();
     set.iter_mut()
         .for_each(|c| c.created_by = Some("elsewhere".into()));
     registry.replace_all(set).unwrap();
-    registry.verify_async(&t).await.unwrap();
+    registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks"), 1);
 
     // A new URL (or new algorithms) is a new key source: a cold cache.
@@ -207,11 +222,11 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
     idp.key_source =
         serde_json::from_value(json!({"type": "jwks_uri", "url": server.url("/jwks2")})).unwrap();
     registry.update("idp renamed", idp.clone()).unwrap();
-    registry.verify_async(&t).await.unwrap();
+    registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks2"), 1);
     idp.algorithms = vec![jwt_sso::Algorithm::RS256, jwt_sso::Algorithm::PS256];
     registry.update("idp renamed", idp).unwrap();
-    registry.verify_async(&t).await.unwrap();
+    registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks2"), 2);
     assert_eq!(server.hits("/jwks"), 1);
 }
@@ -241,8 +256,7 @@ async fn warm_up_fetches_every_enabled_remote_configuration_and_reports_failures
         erp_config(),
     ])
     .unwrap()
-    .with_clock(FixedClock(NOW))
-    .with_cache_clock(ManualClock::new());
+    .with_clock(ManualClock::new(UnixTime::from_secs(NOW)));
     let mut off = registry.get("b").unwrap();
     off.name = "Off".into();
     off.enabled = false;
@@ -258,7 +272,7 @@ async fn warm_up_fetches_every_enabled_remote_configuration_and_reports_failures
     assert_eq!(server.hits("/a"), 2, "A and D's discovered jwks_uri");
     // Warm: the synchronous path works at once.
     let t = idp_token("rsa2048", "k1", "jdoe");
-    assert_eq!(registry.verify(&t).unwrap().config, "A");
+    assert_eq!(registry.verify_cached(&t, pinned()).unwrap().config, "A");
     assert_eq!(server.hits("/a"), 2);
 }
 
@@ -268,43 +282,43 @@ async fn logins_through_remote_configurations_fetch_once_and_keep_caches() {
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     // Cold cache: one fetch, the user is created.
     let t = idp_token("rsa2048", "k1", "jdoe");
-    let first = auth.login(&t).await.unwrap();
+    let first = auth.login(&t, pinned()).await.unwrap();
     assert!(first.first_login);
     assert_eq!(first.user.created_by_config.as_deref(), Some("idp"));
     assert_eq!(server.hits("/jwks"), 1);
     // Second login: none.
-    assert!(!auth.login(&t).await.unwrap().first_login);
+    assert!(!auth.login(&t, pinned()).await.unwrap().first_login);
     assert_eq!(server.hits("/jwks"), 1);
     // An administrator edits another configuration: still none.
     let mut erp = registry.get("erp").unwrap();
     erp.user_type = "analyst".into();
     registry.update("erp", erp).unwrap();
-    auth.login(&erp_token("erp-user")).await.unwrap();
-    auth.login(&t).await.unwrap();
+    auth.login(&erp_token("erp-user"), pinned()).await.unwrap();
+    auth.login(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks"), 1);
     // And this one, leaving its key source: none.
     let mut idp = registry.get("idp").unwrap();
     idp.initial_roles = vec!["Viewer".into()];
     registry.update("idp", idp).unwrap();
     let second = auth
-        .login(&idp_token("rsa2048", "k1", "new-user"))
+        .login(&idp_token("rsa2048", "k1", "new-user"), pinned())
         .await
         .unwrap();
     assert_eq!(second.user.roles, ["Viewer"]);
     assert_eq!(server.hits("/jwks"), 1);
     // Rotation: one refetch.
     server.set("/jwks", Reply::json(rsa_set(&[("rsa2048b", "k2")])));
-    auth.login(&idp_token("rsa2048b", "k2", "jdoe"))
+    auth.login(&idp_token("rsa2048b", "k2", "jdoe"), pinned())
         .await
         .unwrap();
-    auth.login(&idp_token("rsa2048b", "k2", "jdoe"))
+    auth.login(&idp_token("rsa2048b", "k2", "jdoe"), pinned())
         .await
         .unwrap();
     assert_eq!(server.hits("/jwks"), 2);
     // Outage with stale keys: logins go on.
     server.set("/jwks", Reply::status(500, "down"));
     clock.advance(Duration::from_secs(11 * 60));
-    auth.login(&idp_token("rsa2048b", "k2", "jdoe"))
+    auth.login(&idp_token("rsa2048b", "k2", "jdoe"), pinned())
         .await
         .unwrap();
     assert_eq!(server.hits("/jwks"), 3);
@@ -312,7 +326,7 @@ async fn logins_through_remote_configurations_fetch_once_and_keep_caches() {
     // stale set decides (key_not_found), and nothing more is fetched within
     // the retry period.
     let err = auth
-        .login(&idp_token("rsa2048", "k1", "jdoe"))
+        .login(&idp_token("rsa2048", "k1", "jdoe"), pinned())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyNotFound, "{err}");
@@ -325,11 +339,17 @@ async fn a_cold_cache_that_cannot_fetch_refuses_with_key_fetch_503() {
     server.set("/jwks", Reply::status(500, "down"));
     let auth = Authenticator::new(registry, MemoryStore::new());
     let err = auth
-        .login(&idp_token("rsa2048", "k1", "jdoe"))
+        .login(&idp_token("rsa2048", "k1", "jdoe"), pinned())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyFetch);
-    assert_eq!(err.http_status(), 503);
+    assert_eq!(err.kind().http_status(), 503);
     assert!(auth.store().is_empty());
     assert_eq!(server.hits("/jwks"), 1);
+}
+
+/// Verifications at `NOW`: the token's time stays put while the one clock
+/// (the key caches' time) moves.
+fn pinned() -> Verification<'static> {
+    Verification::default().at(UnixTime::from_secs(NOW))
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use jwt_sso::mint::{SigningKey, sign_with_header};
 use jwt_sso::{
     Algorithm, ErrorKind, FetchError, HttpRequest, HttpResponse, JwtConfig, ManualClock,
-    RemoteOptions, Verifier,
+    RemoteOptions, UnixTime, ValidConfig, Verifier,
 };
 use serde_json::{Value, json};
 use support::{Reply, Server};
@@ -22,6 +22,9 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+/// Tokens live 30 days and configurations accept 40: the one clock (cache
+/// time and token time alike) moves by up to a day or two in these tests.
+const LIVES: i64 = 30 * 86_400;
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -51,7 +54,7 @@ fn rsa_set(keys: &[(&str, &str)]) -> String {
 }
 
 fn claims() -> Value {
-    json!({"iss": "https://idp.example.com", "sub": "jdoe", "exp": NOW + 3600})
+    json!({"iss": "https://idp.example.com", "sub": "jdoe", "exp": NOW + LIVES})
 }
 
 /// An RS256 token signed with the private half of `key` (e.g. "rsa2048").
@@ -64,24 +67,26 @@ fn token(key: &str, kid: &str) -> String {
     token_with(key, json!({"alg": "RS256", "kid": kid}), &claims())
 }
 
-fn config(key_source: Value, issuer: Option<&str>) -> JwtConfig {
+fn config(key_source: Value, issuer: Option<&str>) -> ValidConfig {
     let mut config = json!({
         "name": "IdP", "token_name": "token", "algorithms": ["RS256"],
-        "key_source": key_source, "expiration_time": 86400, "claims": {"user_id": "sub"}
+        "key_source": key_source, "expiration_time": 3456000, "claims": {"user_id": "sub"}
     });
     if let Some(issuer) = issuer {
         config["issuer"] = json!(issuer);
     }
-    JwtConfig::from_json_str(&config.to_string()).unwrap()
+    JwtConfig::from_json_str(&config.to_string())
+        .unwrap()
+        .validate()
+        .unwrap()
 }
 
 /// A verifier for `{"type": "jwks_uri", "url": url}` on a manual cache clock.
 fn jwks_verifier(url: &str, options: RemoteOptions) -> (Verifier, ManualClock) {
-    let clock = ManualClock::new();
+    let clock = ManualClock::new(UnixTime::from_secs(NOW));
     let verifier = Verifier::new(config(json!({"type": "jwks_uri", "url": url}), None))
-        .unwrap()
         .with_remote_options(options)
-        .with_cache_clock(clock.clone());
+        .with_clock(clock.clone());
     (verifier, clock)
 }
 
@@ -95,9 +100,9 @@ fn setup() -> (Server, Verifier, ManualClock) {
 
 async fn check(verifier: &Verifier, token: &str) -> Result<String, jwt_sso::Error> {
     verifier
-        .verify_at_async(token, NOW)
+        .verify(token)
         .await
-        .map(|identity| identity.user_id)
+        .map(|identity| identity.into_identity().user_id)
 }
 
 async fn kind_of(verifier: &Verifier, token: &str) -> ErrorKind {
@@ -152,7 +157,7 @@ async fn a_cold_cache_fetches_once_then_serves_from_memory() {
     }
     assert_eq!(server.hits("/jwks"), 1);
     // The synchronous path uses the warm cache, without I/O.
-    assert_eq!(verifier.verify_at(&t, NOW).unwrap().user_id, "jdoe");
+    assert_eq!(verifier.verify_cached(&t).unwrap().user_id, "jdoe");
     assert_eq!(server.total(), 1);
     // A forged signature is still a forged signature.
     let forged = token_with("rsa2048b", json!({"alg": "RS256", "kid": "k1"}), &claims());
@@ -167,7 +172,7 @@ async fn a_cold_cache_fetches_once_then_serves_from_memory() {
 async fn the_sync_verify_never_fetches_and_refresh_warms_it() {
     let (server, verifier, _clock) = setup();
     let t = token("rsa2048", "k1");
-    let err = verifier.verify_at(&t, NOW).unwrap_err();
+    let err = verifier.verify_cached(&t).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyFetch);
     assert!(err.to_string().contains(&server.url("/jwks")), "{err}");
     assert!(err.to_string().contains("refresh"), "{err}");
@@ -175,7 +180,7 @@ async fn the_sync_verify_never_fetches_and_refresh_warms_it() {
 
     verifier.refresh().await.unwrap();
     assert_eq!(server.hits("/jwks"), 1);
-    assert_eq!(verifier.verify_at(&t, NOW).unwrap().user_id, "jdoe");
+    assert_eq!(verifier.verify_cached(&t).unwrap().user_id, "jdoe");
     // An explicit refresh always fetches.
     verifier.refresh().await.unwrap();
     assert_eq!(server.hits("/jwks"), 2);
@@ -191,7 +196,7 @@ async fn a_failed_refresh_reports_and_keeps_the_keys() {
     assert!(err.to_string().contains("HTTP status 500"), "{err}");
     assert_eq!(
         verifier
-            .verify_at(&token("rsa2048", "k1"), NOW)
+            .verify_cached(&token("rsa2048", "k1"))
             .unwrap()
             .user_id,
         "jdoe"
@@ -242,12 +247,14 @@ async fn static_sources_work_through_the_async_api() {
         &json!({
             "name": "S", "token_name": "t", "algorithms": ["RS256"],
             "key_source": {"type": "static", "public_key_pem": read("keys/rsa2048_public.pem")},
-            "expiration_time": 86400, "claims": {"user_id": "sub"}
+            "expiration_time": 3456000, "claims": {"user_id": "sub"}
         })
         .to_string(),
     )
+    .unwrap()
+    .validate()
     .unwrap();
-    let verifier = Verifier::new(config).unwrap();
+    let verifier = Verifier::new(config).with_clock(ManualClock::new(UnixTime::from_secs(NOW)));
     verifier.refresh().await.unwrap();
     assert_eq!(
         check(&verifier, &token("rsa2048", "any")).await.unwrap(),
@@ -259,7 +266,7 @@ async fn static_sources_work_through_the_async_api() {
 fn the_async_verify_is_send() {
     fn assert_send<T: Send>(_: T) {}
     let (_server, verifier, _clock) = setup();
-    assert_send(verifier.verify_async("a.b.c"));
+    assert_send(verifier.verify("a.b.c"));
     assert_send(verifier.refresh());
 }
 
@@ -321,9 +328,9 @@ async fn concurrent_misses_share_one_request_and_floods_respect_the_cooldown() {
                 let (verifier, token) = (verifier.clone(), token.to_owned());
                 tokio::spawn(async move {
                     verifier
-                        .verify_at_async(&token, NOW)
+                        .verify(&token)
                         .await
-                        .map(|i| i.user_id)
+                        .map(|i| i.into_identity().user_id)
                         .map_err(|e| e.kind())
                 })
             })
@@ -455,7 +462,7 @@ async fn while_stale_keys_refresh_other_tokens_they_verify_do_not_wait() {
     );
     let refreshing = {
         let (verifier, t) = (verifier.clone(), t.clone());
-        tokio::spawn(async move { verifier.verify_at_async(&t, NOW).await.map(|i| i.user_id) })
+        tokio::spawn(async move { verifier.verify(&t).await.map(|i| i.into_identity().user_id) })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     let started = Instant::now();
@@ -561,7 +568,7 @@ async fn a_warm_cache_keeps_serving_through_an_outage_with_a_warning() {
 
     // No new attempt for 10 s after a failure; the stale keys serve, sync too.
     assert!(check(&verifier, &t).await.is_ok());
-    assert!(verifier.verify_at(&t, NOW).is_ok());
+    assert!(verifier.verify_cached(&t).is_ok());
     assert_eq!(server.hits("/jwks"), 2);
     clock.advance(secs(10));
     assert!(check(&verifier, &t).await.is_ok());
@@ -576,7 +583,7 @@ async fn a_warm_cache_keeps_serving_through_an_outage_with_a_warning() {
     assert_eq!(err.kind(), ErrorKind::KeyFetch);
     assert!(err.to_string().contains("HTTP status 503"), "{err}");
     assert_eq!(
-        verifier.verify_at(&t, NOW).unwrap_err().kind(),
+        verifier.verify_cached(&t).unwrap_err().kind(),
         ErrorKind::KeyFetch
     );
 
@@ -845,10 +852,9 @@ fn discovery_doc(issuer: &str, jwks_uri: &str) -> String {
 }
 
 fn issuer_verifier(issuer: &str) -> (Verifier, ManualClock) {
-    let clock = ManualClock::new();
-    let verifier = Verifier::new(config(json!({"type": "issuer"}), Some(issuer)))
-        .unwrap()
-        .with_cache_clock(clock.clone());
+    let clock = ManualClock::new(UnixTime::from_secs(NOW));
+    let verifier =
+        Verifier::new(config(json!({"type": "issuer"}), Some(issuer))).with_clock(clock.clone());
     (verifier, clock)
 }
 
@@ -867,7 +873,7 @@ async fn discovery_finds_the_jwks_uri_and_is_cached() {
         Reply::json(rsa_set(&[("rsa2048", "k1")])),
     );
     let (verifier, clock) = issuer_verifier(&issuer);
-    let claims = json!({"iss": issuer, "sub": "jdoe", "exp": NOW + 3600});
+    let claims = json!({"iss": issuer, "sub": "jdoe", "exp": NOW + LIVES});
     let t1 = token_with("rsa2048", json!({"alg": "RS256", "kid": "k1"}), &claims);
     assert_eq!(check(&verifier, &t1).await.unwrap(), "jdoe");
     assert!(check(&verifier, &t1).await.is_ok());
@@ -942,7 +948,7 @@ async fn a_discovery_issuer_mismatch_is_key_fetch() {
         );
         server.set("/certs", Reply::json(rsa_set(&[("rsa2048", "k1")])));
         let (verifier, _clock) = issuer_verifier(&issuer);
-        let claims = json!({"iss": issuer, "sub": "jdoe", "exp": NOW + 3600});
+        let claims = json!({"iss": issuer, "sub": "jdoe", "exp": NOW + LIVES});
         let t = token_with("rsa2048", json!({"alg": "RS256", "kid": "k1"}), &claims);
         let err = check(&verifier, &t).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::KeyFetch);
@@ -991,7 +997,7 @@ fn url_rules_apply_when_the_configuration_loads() {
         if let Some(issuer) = issuer {
             config["issuer"] = json!(issuer);
         }
-        JwtConfig::from_json_str(&config.to_string())
+        JwtConfig::from_json_str(&config.to_string()).and_then(JwtConfig::validate)
     };
     let rs = json!(["RS256"]);
     for url in [
@@ -1055,7 +1061,7 @@ async fn urls_in_a_token_are_never_fetched() {
     verifier.refresh().await.unwrap();
     let trap = Server::start();
     trap.set("/jwks", Reply::json(rsa_set(&[("rsa2048b", "evil")])));
-    let claims = json!({"iss": trap.url("/"), "sub": "jdoe", "exp": NOW + 3600});
+    let claims = json!({"iss": trap.url("/"), "sub": "jdoe", "exp": NOW + LIVES});
     let header = json!({
         "alg": "RS256", "kid": "evil",
         "jku": trap.url("/jwks"), "x5u": trap.url("/cert"),
@@ -1065,7 +1071,7 @@ async fn urls_in_a_token_are_never_fetched() {
     let evil = token_with("rsa2048b", header, &claims);
     assert_eq!(kind_of(&verifier, &evil).await, ErrorKind::KeyNotFound);
     assert_eq!(
-        verifier.verify_at(&evil, NOW).unwrap_err().kind(),
+        verifier.verify_cached(&evil).unwrap_err().kind(),
         ErrorKind::KeyNotFound
     );
     // With a known kid, the token's URLs are ignored too.
@@ -1112,7 +1118,7 @@ async fn a_closure_can_be_the_http_client_and_the_rules_still_apply() {
         json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
         None,
     ))
-    .unwrap()
+    .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
     .with_http_fetch(fetch.clone());
     assert!(check(&verifier, &token("rsa2048", "k1")).await.is_ok());
     {
@@ -1125,7 +1131,7 @@ async fn a_closure_can_be_the_http_client_and_the_rules_still_apply() {
         json!({"type": "jwks_uri", "url": "https://idp.example.com/moved"}),
         None,
     ))
-    .unwrap()
+    .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
     .with_http_fetch(fetch);
     let err = verifier.refresh().await.unwrap_err();
     assert!(err.to_string().contains("refused"), "{err}");
