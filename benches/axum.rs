@@ -81,7 +81,7 @@ where
 }
 
 fn claims() -> Value {
-    let now = jwt_sso::Clock::now(&jwt_sso::SystemClock);
+    let now = jwt_sso::UnixTime::now().as_secs();
     json!({
         "iss": ISSUER, "aud": AUDIENCE, "sub": "4711", "loginname": "jdoe",
         "name": "Jane Doe", "email": "jane.doe@example.com",
@@ -126,7 +126,7 @@ fn bench(c: &mut Criterion) {
         let ours: Router = Router::new()
             .route(
                 "/me",
-                get(|Identity(me): Identity| async move { me.user_id }),
+                get(|Identity(me): Identity| async move { me.into_identity().user_id }),
             )
             .with_state(JwtAuth::new(registry));
 

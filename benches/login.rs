@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwt_sso::mint::{SigningKey, sign_json};
-use jwt_sso::{Algorithm, Authenticator, JwtConfig, MemoryReplayStore, MemoryStore, Registry};
+use jwt_sso::{
+    Algorithm, Authenticator, JwtConfig, MemoryReplayStore, MemoryStore, Registry, Verification,
+};
 use serde_json::{Value, json};
 
 const SECRET: &str = "benchmark-secret-0123456789abcdef-0123456789";
@@ -29,7 +31,7 @@ fn config(name: &str, issuer: &str, single_use: bool) -> JwtConfig {
 }
 
 fn token(issuer: &str, jti: Option<u64>) -> String {
-    let now = jwt_sso::Clock::now(&jwt_sso::SystemClock);
+    let now = jwt_sso::UnixTime::now().as_secs();
     let mut claims: Value = json!({
         "iss": issuer, "aud": "bi-server", "sub": "4711", "loginname": "jdoe",
         "name": "Jane Doe", "email": "jane.doe@example.com",
@@ -61,24 +63,32 @@ fn bench(c: &mut Criterion) {
     );
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let repeat = token(ISSUER, None);
-    runtime.block_on(auth.login(&repeat)).unwrap(); // the user exists
+    runtime
+        .block_on(auth.login(&repeat, Verification::default()))
+        .unwrap(); // the user exists
 
     let mut group = c.benchmark_group("login");
     let verifier = registry.verifier("ERP").unwrap();
     group.bench_function("verify_alone", |b| {
-        b.iter(|| black_box(verifier.verify(black_box(&repeat)).unwrap()))
+        b.iter(|| black_box(verifier.verify_cached(black_box(&repeat)).unwrap()))
     });
     group.bench_function("registry_verify_async_routed", |b| {
         b.iter(|| {
             black_box(
                 runtime
-                    .block_on(registry.verify_async(black_box(&repeat)))
+                    .block_on(registry.verify(black_box(&repeat), Verification::default()))
                     .unwrap(),
             )
         })
     });
     group.bench_function("login_repeat", |b| {
-        b.iter(|| black_box(runtime.block_on(auth.login(black_box(&repeat))).unwrap()))
+        b.iter(|| {
+            black_box(
+                runtime
+                    .block_on(auth.login(black_box(&repeat), Verification::default()))
+                    .unwrap(),
+            )
+        })
     });
     // A fresh single-use token per iteration (signed beforehand in batches):
     // verify + replay record + find.
@@ -88,7 +98,10 @@ fn bench(c: &mut Criterion) {
     // The user is created by Once's first login (an ERP-created one would be
     // another configuration's user: user_conflict).
     runtime
-        .block_on(once.login(&token("https://once.example.com", Some(u64::MAX))))
+        .block_on(once.login(
+            &token("https://once.example.com", Some(u64::MAX)),
+            Verification::default(),
+        ))
         .unwrap();
     let next = AtomicU64::new(0);
     group.bench_function("login_single_use", |b| {
@@ -99,7 +112,13 @@ fn bench(c: &mut Criterion) {
                     Some(next.fetch_add(1, Ordering::Relaxed)),
                 )
             },
-            |t| black_box(runtime.block_on(once.login(&t)).unwrap()),
+            |t| {
+                black_box(
+                    runtime
+                        .block_on(once.login(&t, Verification::default()))
+                        .unwrap(),
+                )
+            },
             criterion::BatchSize::SmallInput,
         )
     });

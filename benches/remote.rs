@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwt_sso::mint::{SigningKey, sign_with_header};
-use jwt_sso::{Algorithm, JwtConfig, Verifier};
+use jwt_sso::{Algorithm, JwtConfig, ManualClock, UnixTime, ValidConfig, Verifier};
 use serde_json::{Value, json};
 use support::{Reply, Server};
 
@@ -26,13 +26,16 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-fn config(alg: Algorithm, key_source: Value) -> JwtConfig {
+fn config(alg: Algorithm, key_source: Value) -> ValidConfig {
     let config = json!({
         "name": "bench", "token_name": "token", "issuer": "https://idp.example.com",
         "audience": "bi-server", "algorithms": [alg.as_str()], "key_source": key_source,
         "expiration_time": 86400, "claims": {"user_id": "sub", "name": "name", "roles": "groups"}
     });
-    JwtConfig::from_json_str(&config.to_string()).unwrap()
+    JwtConfig::from_json_str(&config.to_string())
+        .unwrap()
+        .validate()
+        .unwrap()
 }
 
 fn bench_pair(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Algorithm, key: &str) {
@@ -54,12 +57,12 @@ fn bench_pair(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Algorit
         alg,
         json!({"type": "static", "public_key_pem": read(&format!("keys/{key}_public.pem"))}),
     ))
-    .unwrap();
+    .with_clock(ManualClock::new(UnixTime::from_secs(NOW)));
     let remote_verifier = Verifier::new(config(
         alg,
         json!({"type": "jwks_uri", "url": server.url("/jwks")}),
     ))
-    .unwrap();
+    .with_clock(ManualClock::new(UnixTime::from_secs(NOW)));
     runtime.block_on(remote_verifier.refresh()).unwrap();
     assert_eq!(server.hits("/jwks"), 1);
 
@@ -71,16 +74,16 @@ fn bench_pair(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Algorit
                 "name": "Jane Doe", "groups": ["Sales", "Finance"], "iat": NOW, "exp": NOW + 3600}),
     )
     .unwrap();
-    assert!(static_verifier.verify_at(&token, NOW).is_ok());
-    assert!(remote_verifier.verify_at(&token, NOW).is_ok());
+    assert!(static_verifier.verify_cached(&token).is_ok());
+    assert!(remote_verifier.verify_cached(&token).is_ok());
 
     interleaved(
         &format!("{alg} verify"),
         &|| {
-            black_box(static_verifier.verify_at(black_box(&token), NOW).unwrap());
+            black_box(static_verifier.verify_cached(black_box(&token)).unwrap());
         },
         &|| {
-            black_box(remote_verifier.verify_at(black_box(&token), NOW).unwrap());
+            black_box(remote_verifier.verify_cached(black_box(&token)).unwrap());
         },
     );
     interleaved(
@@ -88,14 +91,14 @@ fn bench_pair(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Algorit
         &|| {
             black_box(
                 runtime
-                    .block_on(static_verifier.verify_at_async(black_box(&token), NOW))
+                    .block_on(static_verifier.verify(black_box(&token)))
                     .unwrap(),
             );
         },
         &|| {
             black_box(
                 runtime
-                    .block_on(remote_verifier.verify_at_async(black_box(&token), NOW))
+                    .block_on(remote_verifier.verify(black_box(&token)))
                     .unwrap(),
             );
         },
@@ -103,22 +106,22 @@ fn bench_pair(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Algorit
 
     let mut group = c.benchmark_group(alg.as_str());
     group.bench_function("static/verify", |b| {
-        b.iter(|| static_verifier.verify_at(black_box(&token), NOW).unwrap())
+        b.iter(|| static_verifier.verify_cached(black_box(&token)).unwrap())
     });
     group.bench_function("remote_warm/verify", |b| {
-        b.iter(|| remote_verifier.verify_at(black_box(&token), NOW).unwrap())
+        b.iter(|| remote_verifier.verify_cached(black_box(&token)).unwrap())
     });
     group.bench_function("static/verify_async", |b| {
         b.iter(|| {
             runtime
-                .block_on(static_verifier.verify_at_async(black_box(&token), NOW))
+                .block_on(static_verifier.verify(black_box(&token)))
                 .unwrap()
         })
     });
     group.bench_function("remote_warm/verify_async", |b| {
         b.iter(|| {
             runtime
-                .block_on(remote_verifier.verify_at_async(black_box(&token), NOW))
+                .block_on(remote_verifier.verify(black_box(&token)))
                 .unwrap()
         })
     });

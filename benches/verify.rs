@@ -28,7 +28,7 @@ fn key_file(name: &str) -> String {
 
 /// A ~300-byte payload as an ERP would send it.
 fn claims() -> Value {
-    let now = jwt_sso::Clock::now(&jwt_sso::SystemClock);
+    let now = jwt_sso::UnixTime::now().as_secs();
     json!({
         "iss": ISSUER, "aud": AUDIENCE, "sub": "4711", "loginname": "jdoe",
         "name": "Jane Doe", "email": "jane.doe@example.com",
@@ -49,7 +49,12 @@ fn config(alg: Algorithm, key_source: Value) -> Verifier {
         ],
         "initial_roles": ["Viewer"]
     });
-    Verifier::new(JwtConfig::from_json_str(&config.to_string()).unwrap()).unwrap()
+    Verifier::new(
+        JwtConfig::from_json_str(&config.to_string())
+            .unwrap()
+            .validate()
+            .unwrap(),
+    )
 }
 
 struct Case {
@@ -92,7 +97,9 @@ fn case(alg: Algorithm) -> Case {
     };
     let token = sign_json(&signing, alg, &claims()).unwrap();
     let verifier = config(alg, key_source);
-    verifier.verify(&token).expect("the bench token verifies");
+    verifier
+        .verify_cached(&token)
+        .expect("the bench token verifies");
     Case {
         alg,
         verifier,
@@ -128,7 +135,7 @@ fn verify_vs_jsonwebtoken(c: &mut Criterion) {
 
         let mut group = c.benchmark_group(format!("verify/{alg}"));
         group.bench_function("jwt_sso", |b| {
-            b.iter(|| case.verifier.verify(black_box(&case.token)).unwrap())
+            b.iter(|| case.verifier.verify_cached(black_box(&case.token)).unwrap())
         });
         group.bench_function("jsonwebtoken", |b| {
             b.iter(|| {
@@ -176,10 +183,12 @@ fn jwks(c: &mut Criterion) {
         &claims(),
     )
     .unwrap();
-    verifier.verify(&token).expect("the bench token verifies");
+    verifier
+        .verify_cached(&token)
+        .expect("the bench token verifies");
     let mut group = c.benchmark_group("jwks/RS256");
     group.bench_function("jwt_sso", |b| {
-        b.iter(|| verifier.verify(black_box(&token)).unwrap())
+        b.iter(|| verifier.verify_cached(black_box(&token)).unwrap())
     });
     group.finish();
 }
@@ -204,7 +213,7 @@ fn registry(c: &mut Criterion) {
             JwtConfig::from_json_str(&config.to_string()).unwrap()
         })
         .collect();
-    let direct = Verifier::new(configs[37].clone()).unwrap();
+    let direct = Verifier::new(configs[37].clone().validate().unwrap());
     let registry = jwt_sso::Registry::from_configs(configs).unwrap();
     let mut claims = claims();
     claims["iss"] = json!("https://idp-37.example.com");
@@ -215,15 +224,21 @@ fn registry(c: &mut Criterion) {
     )
     .unwrap();
     assert_eq!(
-        registry.verify(&token).unwrap(),
-        direct.verify(&token).unwrap()
+        registry
+            .verify_cached(&token, jwt_sso::Verification::default())
+            .unwrap(),
+        direct.verify_cached(&token).unwrap()
     );
     let mut group = c.benchmark_group("registry/HS256");
     group.bench_function("direct", |b| {
-        b.iter(|| direct.verify(black_box(&token)).unwrap())
+        b.iter(|| direct.verify_cached(black_box(&token)).unwrap())
     });
     group.bench_function("routed", |b| {
-        b.iter(|| registry.verify(black_box(&token)).unwrap())
+        b.iter(|| {
+            registry
+                .verify_cached(black_box(&token), jwt_sso::Verification::default())
+                .unwrap()
+        })
     });
     group.finish();
 }
@@ -245,7 +260,9 @@ fn threads(c: &mut Criterion) {
                             s.spawn(move || {
                                 for _ in 0..per_thread {
                                     black_box(
-                                        case.verifier.verify(black_box(&case.token)).unwrap(),
+                                        case.verifier
+                                            .verify_cached(black_box(&case.token))
+                                            .unwrap(),
                                     );
                                 }
                             });

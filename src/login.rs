@@ -29,9 +29,8 @@ pub struct Login {
 ///
 /// In order, the first failure refusing the login:
 ///
-/// 1. verification, routed by `iss` ([`Authenticator::login`]), among the
-///    configurations of one `token_name`
-///    ([`Authenticator::login_for_token_name`]) or by configuration name;
+/// 1. verification along the [`Verification`]'s route: by `iss`, among the
+///    configurations of one `token_name`, or by configuration name;
 /// 2. the user is looked up ([`UserStore::find`]);
 /// 3. policies: a user another configuration created is `user_conflict`
 ///    unless this configuration has `user_scope: "shared"` (a user the host
@@ -62,17 +61,17 @@ pub struct Login {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use jwt_sso::{Authenticator, ErrorKind, FixedClock, MemoryStore, Registry};
+/// use jwt_sso::{Authenticator, ErrorKind, ManualClock, MemoryStore, Registry, UnixTime, Verification};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), jwt_sso::Error> {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let registry = Registry::from_json_str(r#"{
 ///     "name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
 ///     "algorithms": ["HS256"], "key_source": {"type": "static", "secret": "erp-secret-of-at-least-32-bytes!!"},
 ///     "expiration_time": 3600, "claims": {"user_id": "sub", "roles": "groups"},
 ///     "user_type": "analyst", "initial_roles": ["Viewer"], "single_use": true
 /// }"#)?
-/// .with_clock(FixedClock(1_767_225_600));
+/// .with_clock(ManualClock::new(UnixTime::from_secs(1_767_225_600)));
 /// let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
 ///
 /// let sign = |jti: &str, groups: &[&str]| jwt_sso::mint::sign_json(
@@ -82,21 +81,21 @@ pub struct Login {
 ///                         "groups": groups, "exp": 1_767_229_200}),
 /// );
 ///
-/// let first = auth.login(&sign("a1", &["Sales"])?).await?;
+/// let first = auth.login(&sign("a1", &["Sales"])?, Verification::default()).await?;
 /// assert!(first.first_login);
 /// assert_eq!(first.user.user_type, "analyst");
 /// assert_eq!(first.user.roles, ["Viewer", "Sales"]);
 /// assert_eq!(first.user.created_by_config.as_deref(), Some("erp"));
 ///
 /// // Later logins find the user and keep its roles.
-/// let later = auth.login(&sign("a2", &["Finance"])?).await?;
+/// let later = auth.login(&sign("a2", &["Finance"])?, Verification::default()).await?;
 /// assert!(!later.first_login);
 /// assert_eq!(later.user.roles, ["Viewer", "Sales"]);
 /// assert_eq!(later.identity.roles, ["Viewer", "Finance"]);
 /// assert_eq!(auth.store().len(), 1);
 ///
 /// // A single-use token works once.
-/// let err = auth.login(&sign("a2", &["Finance"])?).await.unwrap_err();
+/// let err = auth.login(&sign("a2", &["Finance"])?, Verification::default()).await.unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::TokenReplayed);
 /// # Ok(())
 /// # }

@@ -40,18 +40,19 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 ///   builds a new map and swaps it in whole, so a verification sees either
 ///   the old or the new configuration, never a mixture. Writers are
 ///   serialised.
+/// - One [`Clock`] (`with_clock`) stamps `last_modified`, gives "now" to
+///   verifications and is the time of the remote key caches.
 /// - Remote key sources (`jwks_uri`, `issuer`; cargo feature `remote`): the
-///   registry builds their verifiers with its `RemoteOptions`, HTTP client
-///   and cache clock (`with_remote_options`, `with_http_fetch`,
-///   `with_cache_clock`). An edit ([`update`](Registry::update),
+///   registry builds their verifiers with its `RemoteOptions` and HTTP client
+///   (`with_remote_options`, `with_http_fetch`). An edit ([`update`](Registry::update),
 ///   [`set_enabled`](Registry::set_enabled), a rename,
 ///   [`replace_all`](Registry::replace_all)) that leaves a configuration's key
 ///   source (URL or issuer, and algorithms) as it was keeps its warm key
 ///   cache; configurations an edit does not touch keep theirs anyway.
 ///   `warm_up().await` fetches the keys of every enabled remote configuration.
 ///
-/// A token is routed ([`Registry::route`], [`Registry::verify_async`]) like
-/// this (CONTRACT section 6):
+/// A token is routed ([`Registry::route`], [`Registry::verify`]) by its
+/// [`Route`] ([`Route::Issuer`] by default) like this (CONTRACT section 6):
 ///
 /// 1. exactly one configuration is enabled: that one decides, whatever the
 ///    token says (so its own `issuer_mismatch`, `disabled`, … errors apply);
@@ -62,21 +63,22 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 ///    that issuer). These errors name the candidates and, of the token,
 ///    nothing but its `iss` (escaped).
 ///
-/// [`Registry::verify_for_token_name_async`] routes the same way among the
-/// configurations whose `token_name` is the name the token was found under,
-/// so a token found under another configuration's parameter name is never
-/// routed to this one.
+/// [`Route::TokenName`] routes the same way among the configurations whose
+/// `token_name` is the name the token was found under, so a token found
+/// under another configuration's parameter name is never routed to this
+/// one; [`Route::Config`] names the configuration.
 ///
-/// Verification comes in two forms: the `*_async` methods are the full check
-/// (remote keys are fetched when the cache needs it; static keys make them
-/// ready at once); the synchronous [`Registry::verify`] and friends never do
-/// I/O and use cached remote keys only.
+/// Verification comes in two forms: [`Registry::verify`] is the full check
+/// (remote keys are fetched when the cache needs it; static keys make it
+/// ready at once); [`Registry::verify_cached`] never does I/O and uses
+/// cached remote keys only. Both take a [`Verification`]: the route, and
+/// optionally the time to check the token's claims at.
 ///
 /// ```
-/// use jwt_sso::{ErrorKind, FixedClock, Registry};
+/// use jwt_sso::{ErrorKind, ManualClock, Registry, UnixTime, Verification};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), jwt_sso::Error> {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let registry = Registry::from_json_str(r#"[
 ///   {"name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
 ///    "algorithms": ["HS256"], "key_source": {"type": "static", "secret": "erp-secret-of-at-least-32-bytes!!"},
@@ -85,7 +87,7 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 ///    "algorithms": ["HS256"], "key_source": {"type": "static", "secret": "crm-secret-of-at-least-32-bytes!!"},
 ///    "expiration_time": 3600, "claims": {"user_id": "sub"}, "user_type": "analyst"}
 /// ]"#)?
-/// .with_clock(FixedClock(1_767_225_600));
+/// .with_clock(ManualClock::new(UnixTime::from_secs(1_767_225_600)));
 ///
 /// // A token from the ERP is verified by the ERP configuration (routing by `iss`).
 /// let token = jwt_sso::mint::sign_json(
@@ -93,7 +95,7 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 ///     jwt_sso::Algorithm::HS256,
 ///     &serde_json::json!({"iss": "https://erp.example.com", "sub": "jdoe", "exp": 1_767_229_200}),
 /// )?;
-/// let identity = registry.verify_async(&token).await?;
+/// let identity = registry.verify(&token, Verification::default()).await?;
 /// assert_eq!((identity.config.as_str(), identity.roles.as_slice()), ("ERP", &["Viewer".to_owned()][..]));
 ///
 /// // Administration: names are unique without regard to case.
@@ -104,7 +106,8 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 /// copy.created_by = Some("admin".into());
 /// registry.create(copy)?;
 /// registry.set_enabled("erp", false)?;
-/// assert_eq!(registry.verify_async(&token).await.unwrap_err().kind(), ErrorKind::Disabled);
+/// let refused = registry.verify(&token, Verification::default()).await.unwrap_err();
+/// assert_eq!(refused.kind(), ErrorKind::Disabled);
 ///
 /// let names: Vec<String> = registry.list().into_iter().map(|c| c.name).collect();
 /// assert_eq!(names, ["CRM", "ERP", "ERP test"]);

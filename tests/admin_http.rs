@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use jwt_sso::axum::admin::{AdminAccess, CONSOLE_CSP, SessionUser, router};
+use jwt_sso::axum::admin::{AdminAccess, SessionUser, router};
+
+/// The console's `Content-Security-Policy`: nothing but the page's own
+/// script, styles and API.
+const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 use jwt_sso::mint::{SigningKey, sign_json};
-use jwt_sso::{Admin, Algorithm, ConfigFile, ConfigStore, Registry};
+use jwt_sso::{Admin, Algorithm, ConfigFile, ConfigStore, Registry, Route};
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "admin-token-for-the-tests-0123456789";
@@ -443,7 +447,7 @@ async fn create_sets_metadata_and_names_the_field_of_an_error() {
     assert_eq!(
         server
             .registry
-            .verify_named("Sales", &token)
+            .verify_cached(&token, Route::Config("Sales").into())
             .unwrap()
             .user_id,
         "jdoe"
@@ -582,7 +586,12 @@ async fn update_needs_the_current_version_and_keeps_redacted_secrets() {
         SECRET_ERP.as_bytes(),
         json!({"iss": "https://erp.example.com", "aud": "reports", "sub": "jdoe", "exp": now() + 60}),
     );
-    assert!(server.registry.verify_named("erp", &token).is_ok());
+    assert!(
+        server
+            .registry
+            .verify_cached(&token, Route::Config("erp").into())
+            .is_ok()
+    );
     assert!(server.file().contains(SECRET_ERP));
     // The old ETag is stale now.
     let r = server
@@ -656,7 +665,7 @@ async fn update_needs_the_current_version_and_keeps_redacted_secrets() {
     assert_eq!(
         server
             .registry
-            .verify_named("erp", &token)
+            .verify_cached(&token, Route::Config("erp").into())
             .unwrap_err()
             .kind()
             .as_str(),
@@ -1026,7 +1035,12 @@ async fn changes_survive_a_restart() {
         SECRET_NEW.as_bytes(),
         json!({"iss": "https://sales.example.com", "aud": "bi-server", "sub": "jdoe", "exp": now() + 60}),
     );
-    assert!(restarted.registry.verify_named("sales", &token).is_ok());
+    assert!(
+        restarted
+            .registry
+            .verify_cached(&token, Route::Config("sales").into())
+            .is_ok()
+    );
     restarted.assert_no_secret_seen();
     server.assert_no_secret_seen();
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jwt_sso::mint::{SigningKey, sign_json};
-use jwt_sso::{Algorithm, ErrorKind, Registry};
+use jwt_sso::{Algorithm, ErrorKind, Registry, Verification};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -310,7 +310,7 @@ async fn logins_over_http_with_sqlite_survive_a_restart() {
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let expected_identity = Registry::load(dir.config())
         .unwrap()
-        .verify(&token)
+        .verify_cached(&token, Verification::default())
         .unwrap();
     let prefix = r#"{"first_login":true,"user":{"user_id":"jdoe","user_type":"reader","roles":["Viewer"]},"identity":{"config":"ERP","user_id":"jdoe","name":"Jane Doe","email":"jane@example.com","user_type":"reader","roles":["Viewer"],"prompts":[{"kind":"text","slot":1,"value":"Sales"},{"kind":"numeric","slot":2,"value":7},{"kind":"date","slot":1,"value":"2021-04-15"}],"expires_at":""#;
     assert!(reply.body.starts_with(prefix), "{}", reply.body);
@@ -485,22 +485,19 @@ async fn a_hundred_concurrent_first_logins_create_one_sqlite_user() {
 
 #[tokio::test]
 async fn the_sqlite_store_reports_a_taken_user_id_as_a_conflict() {
-    use jwt_sso::{StoreError, UserStore};
+    use jwt_sso::UserStore;
     let dir = Dir::new("login-server-store");
-    let store = jwt_sso::SqlStore::open(&dir.db().to_string_lossy())
+    let store = jwt_sso::SqlStore::sqlite(dir.db(), &jwt_sso::SqlOptions::default())
         .await
         .unwrap();
     let identity = Registry::load(dir.config())
         .unwrap()
-        .verify(&erp_token("jdoe", &["Sales"]))
+        .verify_cached(&erp_token("jdoe", &["Sales"]), Verification::default())
         .unwrap();
     let user = jwt_sso::User::from_identity(&identity);
     let created = store.create(&user).await.unwrap();
     assert_eq!(created.roles, ["Viewer", "Sales"]);
-    assert!(matches!(
-        store.create(&user).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(store.create(&user).await.is_err_and(|e| e.is_conflict()));
     assert_eq!(store.find("jdoe").await.unwrap(), Some(created));
     assert_eq!(store.find("nobody").await.unwrap(), None);
 }

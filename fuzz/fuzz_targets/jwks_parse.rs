@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use jwt_sso::mint::{SigningKey, sign_with_header};
-use jwt_sso::{Algorithm, JwtConfig, Verifier};
+use jwt_sso::{Algorithm, JwtConfig, ManualClock, UnixTime, Verifier};
 use libfuzzer_sys::fuzz_target;
 
 fn tokens() -> &'static [String] {
@@ -62,11 +62,13 @@ fuzz_target!(|data: &[u8]| {
         "key_source": {"type": "jwks", "jwks": jwks},
         "expiration_time": 3600, "claims": {"user_id": "sub"}
     });
-    match JwtConfig::from_json_str(&config.to_string()).and_then(Verifier::new) {
-        Ok(verifier) => {
+    match JwtConfig::from_json_str(&config.to_string()).and_then(JwtConfig::validate) {
+        Ok(valid) => {
+            let verifier =
+                Verifier::new(valid).with_clock(ManualClock::new(UnixTime::from_secs(1_767_225_600)));
             let _ = format!("{verifier:?}");
             for token in tokens() {
-                if let Err(error) = verifier.verify_at(token, 1_767_225_600) {
+                if let Err(error) = verifier.verify_cached(token) {
                     let _ = (error.to_string(), format!("{error:?}"));
                 }
             }

@@ -250,13 +250,15 @@ impl<'de> Deserialize<'de> for Algorithm {
     }
 }
 
-/// One JWT configuration, as an administrator writes it (CONTRACT section 1).
+/// One JWT configuration, as an administrator writes it (CONTRACT section 1):
+/// plain data, for files, the administrator's JSON and code alike.
 ///
-/// Load it with [`JwtConfig::from_json_str`] or [`JwtConfig::from_toml_str`]:
-/// both parse *and* validate, so a configuration that loads is one that can
-/// verify. A configuration built in code starts from [`JwtConfig::new`]
-/// (the type grows, so it is `#[non_exhaustive]`) and is validated by
-/// [`JwtConfig::validate`] or by [`crate::Verifier::new`]:
+/// Read it with [`JwtConfig::from_json_str`] or [`JwtConfig::from_toml_str`]
+/// (structure: unknown fields, missing fields, wrong types); a configuration
+/// built in code starts from [`JwtConfig::new`] (the type grows, so it is
+/// `#[non_exhaustive]`). Either way [`JwtConfig::validate`] checks every rule
+/// and parses the keys into a [`ValidConfig`](crate::ValidConfig), which is
+/// what a [`Verifier`](crate::Verifier) is built from:
 ///
 /// ```
 /// use jwt_sso::{Algorithm, ClaimNames, JwtConfig, KeySource, Secret, SecretSpec, StaticKey, Verifier};
@@ -272,10 +274,14 @@ impl<'de> Deserialize<'de> for Algorithm {
 ///     ClaimNames::new("sub"),
 /// );
 /// config.audience = Some("bi-server".into());
-/// config.validate().unwrap();
-/// let verifier = Verifier::new(config).unwrap();
+/// let verifier = Verifier::new(config.validate()?);
 /// assert_eq!(verifier.name(), "ERP");
+/// # Ok::<(), jwt_sso::ConfigError>(())
 /// ```
+///
+/// Every field documents its default (CONTRACT section 1): `enabled` true,
+/// `leeway` 60 s, `max_token_bytes` 16384, `user_type` `reader`, the login
+/// policies off, names at most 64 characters.
 ///
 /// ```
 /// use jwt_sso::JwtConfig;
@@ -296,7 +302,7 @@ impl<'de> Deserialize<'de> for Algorithm {
 /// assert!(!format!("{config:?}").contains("a-shared-secret"));
 ///
 /// let typo = JwtConfig::from_json_str(r#"{"name": "x", "audiance": "y"}"#).unwrap_err();
-/// assert_eq!(typo.kind().as_str(), "config");
+/// assert_eq!(typo.field(), "audiance");
 /// assert!(typo.to_string().contains("audiance"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

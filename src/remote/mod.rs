@@ -41,14 +41,14 @@ pub use http::{FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse};
 /// With the defaults and a provider that sends no `Cache-Control`:
 ///
 /// ```text
-/// 00:00:00  verify_async, cache empty   -> GET jwks (request 1); keys fresh until 00:10:00
-/// 00:00:01  verify_async, known kid     -> no I/O: an atomic load of the cached set
+/// 00:00:00  verify, cache empty         -> GET jwks (request 1); keys fresh until 00:10:00
+/// 00:00:01  verify, known kid           -> no I/O: an atomic load of the cached set
 /// 00:02:00  token with unknown kid "k2" -> one refetch (request 2), concurrent misses wait
 ///                                          for it and share it; "k2" is found and accepted
 /// 00:02:10  token with unknown kid "k3" -> within 30 s of the last miss refetch:
 ///                                          key_not_found, no request
 /// 00:02:30  token with unknown kid "k3" -> cooldown over: refetch (request 3)
-/// 00:12:30  keys stale                   -> the first verify_async refetches (request 4);
+/// 00:12:30  keys stale                   -> the first verify refetches (request 4);
 ///                                          tokens whose kid the stale set knows are served
 ///                                          from it meanwhile instead of waiting
 /// 00:22:30  provider down                -> refetch fails: a tracing warning, the last good
@@ -57,12 +57,11 @@ pub use http::{FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse};
 ///                                          dropped: key_fetch until the provider is back
 /// ```
 ///
-/// The synchronous [`Verifier::verify`](crate::Verifier::verify) never
+/// [`Verifier::verify_cached`](crate::Verifier::verify_cached) never
 /// fetches: it uses whatever usable keys the cache holds and reports
 /// `key_fetch` when it holds none. Warm it with
 /// [`Verifier::refresh`](crate::Verifier::refresh) and keep it fresh with
-/// [`Verifier::verify_async`](crate::Verifier::verify_async) or a periodic
-/// `refresh`.
+/// [`Verifier::verify`](crate::Verifier::verify) or a periodic `refresh`.
 ///
 /// ```
 /// use std::time::Duration;
