@@ -19,7 +19,7 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
 use jwt_sso::axum::{Identity, JwtAuth};
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, Registry};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -113,7 +113,7 @@ fn bench(c: &mut Criterion) {
                 )
             }
         };
-        let token = sign_json(&signing, alg, &claims()).unwrap();
+        let token = signing.sign(alg, &claims()).unwrap();
         let bearer = format!("Bearer {token}");
 
         let config = json!({

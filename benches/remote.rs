@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use jwt_sso::mint::{SigningKey, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, JwtConfig, ManualClock, UnixTime, ValidConfig, Verifier};
 use serde_json::{Value, json};
 use support::{Reply, Server};
@@ -66,14 +66,14 @@ fn bench_pair(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Algorit
     runtime.block_on(remote_verifier.refresh()).unwrap();
     assert_eq!(server.hits("/jwks"), 1);
 
-    let token = sign_with_header(
-        &SigningKey::from_pem(&read(&format!("keys/{key}_private.pem"))),
-        alg,
-        &json!({"alg": alg.as_str(), "kid": "k1", "typ": "JWT"}),
-        &json!({"iss": "https://idp.example.com", "aud": "bi-server", "sub": "jdoe",
+    let token = (SigningKey::from_pem(&read(&format!("keys/{key}_private.pem"))))
+        .sign_with_header(
+            alg,
+            &json!({"alg": alg.as_str(), "kid": "k1", "typ": "JWT"}),
+            &json!({"iss": "https://idp.example.com", "aud": "bi-server", "sub": "jdoe",
                 "name": "Jane Doe", "groups": ["Sales", "Finance"], "iat": NOW, "exp": NOW + 3600}),
-    )
-    .unwrap();
+        )
+        .unwrap();
     assert!(static_verifier.verify_cached(&token).is_ok());
     assert!(remote_verifier.verify_cached(&token).is_ok());
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
-use jwt_sso::mint::{SigningKey, sign_json, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, JwtConfig, Verifier};
 use serde_json::{Value, json};
 
@@ -95,7 +95,7 @@ fn case(alg: Algorithm) -> Case {
             DecodingKey::from_secret(SECRET.as_bytes()),
         ),
     };
-    let token = sign_json(&signing, alg, &claims()).unwrap();
+    let token = signing.sign(alg, &claims()).unwrap();
     let verifier = config(alg, key_source);
     verifier
         .verify_cached(&token)
@@ -176,13 +176,9 @@ fn jwks(c: &mut Criterion) {
         json!({"type": "jwks", "jwks": {"keys": keys}}),
     );
     let header = json!({"alg": "RS256", "typ": "JWT", "kid": "current"});
-    let token = sign_with_header(
-        &SigningKey::from_pem(&key_file("rsa2048_private.pem")),
-        Algorithm::RS256,
-        &header,
-        &claims(),
-    )
-    .unwrap();
+    let token = SigningKey::from_pem(&key_file("rsa2048_private.pem"))
+        .sign_with_header(Algorithm::RS256, &header, &claims())
+        .unwrap();
     verifier
         .verify_cached(&token)
         .expect("the bench token verifies");
@@ -217,12 +213,9 @@ fn registry(c: &mut Criterion) {
     let registry = jwt_sso::Registry::from_configs(configs).unwrap();
     let mut claims = claims();
     claims["iss"] = json!("https://idp-37.example.com");
-    let token = sign_json(
-        &SigningKey::from_secret(SECRET.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap();
+    let token = SigningKey::from_secret(SECRET.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap();
     assert_eq!(
         registry
             .verify_cached(&token, jwt_sso::Verification::default())

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jwt_sso::Algorithm;
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use serde_json::json;
 
 const SECRET: &str = "load-run-secret-0123456789abcdef0123";
@@ -152,7 +152,7 @@ fn bodies(prefix: &str, users: impl Iterator<Item = usize>) -> Vec<String> {
         .map(|(n, user)| {
             let claims = json!({"iss": ISSUER, "sub": format!("{prefix}-{user}"), "n": n,
                                 "iat": now(), "exp": now() + 3600});
-            let token = sign_json(&key, Algorithm::HS256, &claims).unwrap_or_default();
+            let token = key.sign(Algorithm::HS256, &claims).unwrap_or_default();
             json!({"loginMode": 67108864, "password": token}).to_string()
         })
         .collect()

@@ -15,7 +15,7 @@
 
 use std::process::ExitCode;
 
-use jwt_sso::mint::{SigningKey, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, JwtConfig, KeySource, SecretSpec, StaticKey};
 use serde_json::{Map, Value, json};
 
@@ -120,7 +120,7 @@ fn run() -> Result<String, String> {
     if let Some(kid) = kid {
         header["kid"] = json!(kid);
     }
-    sign_with_header(&key, alg, &header, &Value::Object(claims))
+    key.sign_with_header(alg, &header, &Value::Object(claims))
         .map_err(|e| format!("{e}\nhint: {}", e.fix()))
 }
 

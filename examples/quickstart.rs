@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo run --example quickstart`
 
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use std::time::Duration;
 
 use jwt_sso::{Algorithm, Clock, JwtConfig, ManualClock, UnixTime, Verifier};
@@ -55,7 +55,7 @@ fn main() -> Result<(), jwt_sso::Error> {
         "exp": now + 3600,
     });
     let erp_key = SigningKey::from_secret(SECRET.as_bytes());
-    let token = sign_json(&erp_key, Algorithm::HS256, &claims)?;
+    let token = erp_key.sign(Algorithm::HS256, &claims)?;
     println!("a token from the ERP:\n  {token}\n");
 
     let identity = verifier.verify_cached(&token)?;
@@ -69,11 +69,8 @@ fn main() -> Result<(), jwt_sso::Error> {
     show(&verifier, &token);
     clock.set(UnixTime::from_secs(now));
 
-    let forged = sign_json(
-        &SigningKey::from_secret(b"a-different-secret-that-is-long-enough-0123456789"),
-        Algorithm::HS256,
-        &claims,
-    )?;
+    let forged = SigningKey::from_secret(b"a-different-secret-that-is-long-enough-0123456789")
+        .sign(Algorithm::HS256, &claims)?;
     println!("a token signed with the wrong secret:");
     show(&verifier, &forged);
     Ok(())

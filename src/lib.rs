@@ -2,12 +2,13 @@
 //!
 //! Accept externally signed JSON Web Tokens as a login. An administrator
 //! writes a [`JwtConfig`] (issuer, audience, key source, allowed algorithms,
-//! claim mapping); jwt-sso validates it once into a [`Verifier`], which turns
-//! each incoming token into a [`MappedIdentity`] or an [`Error`] that says
+//! claim mapping); [`JwtConfig::validate`] checks it once and parses its
+//! keys into a [`ValidConfig`]; a [`Verifier`] built from that turns each
+//! incoming token into a [`Verified`] identity or an [`Error`] that says
 //! precisely what failed and what to change.
 //!
 //! ```
-//! use jwt_sso::{JwtConfig, Verifier};
+//! use jwt_sso::{JwtConfig, ManualClock, UnixTime, Verifier};
 //!
 //! let config = JwtConfig::from_json_str(r#"{
 //!     "name": "ERP",
@@ -21,16 +22,16 @@
 //!     "system_prompts": [{"kind": "text", "slot": 1, "claim": "department"}],
 //!     "initial_roles": ["Viewer"]
 //! }"#)?;
-//! let verifier = Verifier::new(config)?;
+//! let verifier = Verifier::new(config.validate()?)
+//!     .with_clock(ManualClock::new(UnixTime::from_secs(1767225600)));
 //!
-//! # let token = jwt_sso::mint::sign_json(
-//! #     &jwt_sso::mint::SigningKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+//! # let token = jwt_sso::mint::SigningKey::from_secret(b"0123456789abcdef0123456789abcdef").sign(
 //! #     jwt_sso::Algorithm::HS256,
 //! #     &serde_json::json!({"iss": "https://erp.example.com", "aud": "bi-server",
 //! #         "loginname": "jdoe", "name": "Jane Doe", "groups": ["Sales"],
 //! #         "department": "Sales", "iat": 1767225600, "exp": 1767229200}),
 //! # )?;
-//! match verifier.verify_at(&token, 1767225600) {
+//! match verifier.verify_cached(&token) {
 //!     Ok(identity) => {
 //!         assert_eq!(identity.user_id, "jdoe");
 //!         assert_eq!(identity.roles, ["Viewer", "Sales"]);
@@ -39,6 +40,24 @@
 //! }
 //! # Ok::<(), jwt_sso::Error>(())
 //! ```
+//!
+//! ## One way through
+//!
+//! | task | call |
+//! |---|---|
+//! | read a configuration | [`JwtConfig::from_json_str`], [`JwtConfig::from_toml_str`] |
+//! | check it, parse its keys | [`JwtConfig::validate`] → [`ValidConfig`] |
+//! | verify with one configuration | [`Verifier::verify`] (async, fetches remote keys), [`Verifier::verify_cached`] (no I/O) |
+//! | verify with a set of configurations | [`Registry::verify`], [`Registry::verify_cached`], with a [`Verification`] (route, time) |
+//! | log a user in | [`Authenticator::login`], [`Authenticator::check`] (dry run), [`Authenticator::provision`] (a [`Verified`] identity) |
+//! | serve it over HTTP | the `axum` module (cargo feature `axum`) |
+//!
+//! Every instant is a [`UnixTime`], every span a [`std::time::Duration`];
+//! "now" comes from one [`Clock`] ([`SystemClock`], or [`ManualClock`] in
+//! tests and tools). Errors come by layer ([`TokenError`], [`ConfigError`],
+//! [`KeyFetchError`], [`LoginError`], [`StoreError`] under [`Error`];
+//! [`AdminError`] for changes to the configurations) with one flat, stable
+//! [`ErrorKind`].
 //!
 //! ## The pipeline
 //!
@@ -67,8 +86,9 @@
 //! ## Around the verifier
 //!
 //! - [`Registry`]: the administrator's named configurations (create, update,
-//!   enable, delete, list; load and save the registry file), verification by
-//!   name or routed by the token's `iss`.
+//!   enable, delete, list; load and save the registry file), verification
+//!   routed by the token's `iss`, by the name it travelled under, or by
+//!   configuration name.
 //! - [`Authenticator`]: the login flow verify → find → policies
 //!   (`user_scope`, `create_users`) → single-use check → create on first
 //!   login (with the configuration's user type and roles; concurrent first
@@ -77,22 +97,20 @@
 //!   [`UserStore`], [`ReplayStore`] (used `jti`s), [`SessionStore`],
 //!   [`ConfigStore`]; and in memory: [`MemoryStore`], [`MemoryReplayStore`],
 //!   [`MemorySessionStore`], [`MemoryConfigStore`].
-//! - [`extract`]: the token from a Bearer header, a query or form parameter, a
-//!   cookie, or the JSON login request.
 //! - The `login_server` example puts them together in an axum host with SQLite.
+//!
 //! ## Remote keys (cargo feature `remote`)
 //!
 //! `{"type": "jwks_uri", "url": "https://…"}` fetches a JWK Set;
 //! `{"type": "issuer"}` finds it through OpenID Connect Discovery from the
 //! configuration's `issuer`. `Verifier::new` stays free of I/O; keys are
-//! fetched by `Verifier::verify_async` (or `Verifier::refresh`) and cached:
+//! fetched by `Verifier::verify` (or `Verifier::refresh`) and cached:
 //! fresh for 10 minutes or the provider's `Cache-Control: max-age` clamped
 //! to 1 minute–24 hours, one refetch per 30 s for unknown `kid`s shared by
 //! concurrent requests, and the last good keys kept for 24 hours through an
-//! outage. The synchronous `Verifier::verify` uses cached keys only. All of
-//! it lives in one private module behind the `HttpFetch` trait; the rest of
-//! the crate does no I/O. `RemoteOptions` documents every setting with a
-//! timeline.
+//! outage. `Verifier::verify_cached` uses cached keys only. All of it lives
+//! in one private module behind the `HttpFetch` trait; the rest of the crate
+//! does no I/O. `RemoteOptions` documents every setting with a timeline.
 //!
 //! ## Where the contract is silent
 //!
@@ -192,7 +210,7 @@ pub use login::{Authenticator, Login};
 pub use map::ClaimMapper;
 pub use registry::{ConfigWarning, Registry, Route, Verification};
 #[cfg(feature = "remote")]
-pub use remote::{FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse, RemoteOptions};
+pub use remote::{FetchError, HttpFetch, HttpRequest, HttpResponse, RemoteOptions};
 pub use secret::Secret;
 #[cfg(feature = "sessions")]
 pub use session::Sessions;

@@ -74,8 +74,7 @@ pub struct Login {
 /// .with_clock(ManualClock::new(UnixTime::from_secs(1_767_225_600)));
 /// let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
 ///
-/// let sign = |jti: &str, groups: &[&str]| jwt_sso::mint::sign_json(
-///     &jwt_sso::mint::SigningKey::from_secret(b"erp-secret-of-at-least-32-bytes!!"),
+/// let sign = |jti: &str, groups: &[&str]| jwt_sso::mint::SigningKey::from_secret(b"erp-secret-of-at-least-32-bytes!!").sign(
 ///     jwt_sso::Algorithm::HS256,
 ///     &serde_json::json!({"iss": "https://erp.example.com", "sub": "jdoe", "jti": jti,
 ///                         "groups": groups, "exp": 1_767_229_200}),

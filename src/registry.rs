@@ -90,8 +90,7 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 /// .with_clock(ManualClock::new(UnixTime::from_secs(1_767_225_600)));
 ///
 /// // A token from the ERP is verified by the ERP configuration (routing by `iss`).
-/// let token = jwt_sso::mint::sign_json(
-///     &jwt_sso::mint::SigningKey::from_secret(b"erp-secret-of-at-least-32-bytes!!"),
+/// let token = jwt_sso::mint::SigningKey::from_secret(b"erp-secret-of-at-least-32-bytes!!").sign(
 ///     jwt_sso::Algorithm::HS256,
 ///     &serde_json::json!({"iss": "https://erp.example.com", "sub": "jdoe", "exp": 1_767_229_200}),
 /// )?;

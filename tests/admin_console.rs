@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use browser::Browser;
 use jwt_sso::Algorithm;
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "console-test-admin-token-5a1e0c";
@@ -239,29 +239,29 @@ impl Drop for LoginServer {
 }
 
 fn portal_token(secret: &str, exp: i64) -> String {
-    sign_json(
-        &SigningKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-        &json!({
-            "iss": PORTAL_ISSUER, "aud": "bi-server", "loginname": "jdoe",
-            "name": "Jane Doe", "email": "jane@example.com", "department": "Sales",
-            "level": 7, "iat": exp - 1800, "exp": exp
-        }),
-    )
-    .unwrap()
+    SigningKey::from_secret(secret.as_bytes())
+        .sign(
+            Algorithm::HS256,
+            &json!({
+                "iss": PORTAL_ISSUER, "aud": "bi-server", "loginname": "jdoe",
+                "name": "Jane Doe", "email": "jane@example.com", "department": "Sales",
+                "level": 7, "iat": exp - 1800, "exp": exp
+            }),
+        )
+        .unwrap()
 }
 
 /// A single sign-on token of ERP's for `user` with the roles `groups`.
 fn erp_user_token(user: &str, groups: &[&str]) -> String {
-    sign_json(
-        &SigningKey::from_secret(ERP_SECRET.as_bytes()),
-        Algorithm::HS256,
-        &json!({
-            "iss": "https://erp.example.com", "aud": "bi-server", "loginname": user,
-            "groups": groups, "iat": now() - 60, "exp": now() + 600
-        }),
-    )
-    .unwrap()
+    SigningKey::from_secret(ERP_SECRET.as_bytes())
+        .sign(
+            Algorithm::HS256,
+            &json!({
+                "iss": "https://erp.example.com", "aud": "bi-server", "loginname": user,
+                "groups": groups, "iat": now() - 60, "exp": now() + 600
+            }),
+        )
+        .unwrap()
 }
 
 /// The input `part` (`kind`, `slot`, `claim`) of system prompt row `index`.

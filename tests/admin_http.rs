@@ -12,7 +12,7 @@ use jwt_sso::axum::admin::{AdminAccess, SessionUser, router};
 /// The console's `Content-Security-Policy`: nothing but the page's own
 /// script, styles and API.
 const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Admin, Algorithm, ConfigFile, ConfigStore, Registry, Route};
 use serde_json::{Value, json};
 
@@ -54,7 +54,9 @@ fn now() -> i64 {
 }
 
 fn sign(secret: &[u8], claims: Value) -> String {
-    sign_json(&SigningKey::from_secret(secret), Algorithm::HS256, &claims).unwrap()
+    SigningKey::from_secret(secret)
+        .sign(Algorithm::HS256, &claims)
+        .unwrap()
 }
 
 fn erp_token(sub: &str) -> String {

@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use http_body_util::BodyExt;
 use jwt_sso::axum::{HttpError, Identity, JwtAuth, LoginOptions, LoginRoutes};
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{
     Algorithm, Authenticator, Error, ErrorKind, MemorySessionStore, MemoryStore, Registry,
     Sessions, StoreError, Verification,
@@ -62,12 +62,9 @@ fn registry() -> Arc<Registry> {
 }
 
 fn sign(secret: &str, claims: Value) -> String {
-    sign_json(
-        &SigningKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap()
+    SigningKey::from_secret(secret.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap()
 }
 
 fn erp(user: &str) -> String {
@@ -464,13 +461,13 @@ async fn a_remote_configuration_verifies_from_a_cold_cache() {
     let registry = Arc::new(Registry::from_json_str(&config.to_string()).unwrap());
     let router = app(JwtAuth::new(registry));
     let private = SigningKey::from_pem(&read("keys/rsa2048_private.pem"));
-    let token = jwt_sso::mint::sign_with_header(
-        &private,
-        Algorithm::RS256,
-        &json!({"alg": "RS256", "kid": "k1"}),
-        &json!({"iss": "https://idp.example.com", "sub": "remote-user", "exp": now() + 600}),
-    )
-    .unwrap();
+    let token = private
+        .sign_with_header(
+            Algorithm::RS256,
+            &json!({"alg": "RS256", "kid": "k1"}),
+            &json!({"iss": "https://idp.example.com", "sub": "remote-user", "exp": now() + 600}),
+        )
+        .unwrap();
     let bearer = format!("Bearer {token}");
     assert_eq!(server.hits("/jwks"), 0);
     let (response, body) = call(&router, get_with("/me", &[("Authorization", &bearer)])).await;

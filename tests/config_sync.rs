@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use jwt_sso::mint::{SigningKey, sign_json, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{
     Algorithm, ConfigChange, ConfigStore, ConfigSync, ErrorKind, JwtConfig, ManualClock,
     MemoryConfigStore, Registry, SqlStore, StoreError, SyncError, SyncOutcome, UnixTime,
@@ -40,22 +40,22 @@ fn rsa_set(key: &str, kid: &str) -> String {
 
 fn idp_token(sub: &str) -> String {
     let private = SigningKey::from_pem(&read("keys/rsa2048_private.pem"));
-    sign_with_header(
-        &private,
-        Algorithm::RS256,
-        &json!({"alg": "RS256", "kid": "k1"}),
-        &json!({"iss": IDP, "sub": sub, "exp": NOW + 3600}),
-    )
-    .unwrap()
+    private
+        .sign_with_header(
+            Algorithm::RS256,
+            &json!({"alg": "RS256", "kid": "k1"}),
+            &json!({"iss": IDP, "sub": sub, "exp": NOW + 3600}),
+        )
+        .unwrap()
 }
 
 fn erp_token(sub: &str) -> String {
-    sign_json(
-        &SigningKey::from_secret(ERP_SECRET.as_bytes()),
-        Algorithm::HS256,
-        &json!({"iss": ERP, "sub": sub, "exp": NOW + 600}),
-    )
-    .unwrap()
+    SigningKey::from_secret(ERP_SECRET.as_bytes())
+        .sign(
+            Algorithm::HS256,
+            &json!({"iss": ERP, "sub": sub, "exp": NOW + 600}),
+        )
+        .unwrap()
 }
 
 fn config(value: Value) -> JwtConfig {

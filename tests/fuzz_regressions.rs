@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use jwt_sso::mint::{SigningKey, sign_raw};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, ErrorKind, JwtConfig};
 use serde_json::json;
 
@@ -42,13 +42,9 @@ fn signed_header_and_payload(input: &[u8]) -> String {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, &b"{}"[..]),
     };
-    sign_raw(
-        &SigningKey::from_secret(SECRET.as_bytes()),
-        Algorithm::HS256,
-        header,
-        payload,
-    )
-    .unwrap()
+    SigningKey::from_secret(SECRET.as_bytes())
+        .sign_raw(Algorithm::HS256, header, payload)
+        .unwrap()
 }
 
 /// crash-69f65dbc (rust-crypto backend, 2.2 million runs in): a header whose
@@ -75,7 +71,9 @@ fn crash_69f65dbc_an_alg_that_quotes_the_secret() {
     assert!(!message.chars().any(char::is_control), "{message:?}");
     // The quoted `alg` is the token's own text; a secret the token did not bring never shows.
     let other = SigningKey::from_secret(SECRET.as_bytes());
-    let plain = sign_raw(&other, Algorithm::HS256, br#"{"alg":"XS256"}"#, b"{}").unwrap();
+    let plain = other
+        .sign_raw(Algorithm::HS256, br#"{"alg":"XS256"}"#, b"{}")
+        .unwrap();
     let error = hmac().verify_at(&plain, NOW).unwrap_err();
     assert!(!error.to_string().contains(SECRET), "{error}");
 }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jwt_sso::mint::{SigningKey, sign_json, sign_raw};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, Error, JwtConfig, KeySource, Secret, SecretSpec};
 use serde_json::{Value, json};
 use tracing::field::{Field, Visit};
@@ -205,7 +205,7 @@ fn tokens() -> Vec<String> {
     let hs = SigningKey::from_secret(TEXT_SECRET.as_bytes());
     let claims =
         json!({"iss": "https://idp.example.com", "sub": "jdoe", "iat": NOW, "exp": NOW + 600});
-    let good = sign_json(&hs, Algorithm::HS256, &claims).unwrap();
+    let good = hs.sign(Algorithm::HS256, &claims).unwrap();
     let mut out = vec![good.clone()];
     let mut tampered = good.clone();
     tampered.pop();
@@ -222,32 +222,37 @@ fn tokens() -> Vec<String> {
         for (k, v) in patch.as_object().unwrap() {
             c[k] = v.clone();
         }
-        out.push(sign_json(&hs, Algorithm::HS256, &c).unwrap());
+        out.push(hs.sign(Algorithm::HS256, &c).unwrap());
     }
     // A token whose claims carry the secret's text must not have it echoed either.
     out.push(
-        sign_raw(
-            &hs,
+        hs.sign_raw(
             Algorithm::HS256,
             br#"{"alg":"HS256","kid":"x"}"#,
             b"not json",
         )
         .unwrap(),
     );
-    out.push(sign_raw(&hs, Algorithm::HS256, br#"{"alg":"none"}"#, b"{}").unwrap());
+    out.push(
+        hs.sign_raw(Algorithm::HS256, br#"{"alg":"none"}"#, b"{}")
+            .unwrap(),
+    );
     // Header text that would forge log lines if it reached a log raw (CWE-117).
     for header in [
         r#"{"alg":"HS256","kid":"x\nINFO jwt_sso: token accepted user_id=admin"}"#,
         r#"{"alg":"none\r\nINFO forged"}"#,
         r#"{"alg":"HS256","a\nforged":1,"a\nforged":2}"#,
     ] {
-        out.push(sign_raw(&hs, Algorithm::HS256, header.as_bytes(), b"{}").unwrap());
+        out.push(
+            hs.sign_raw(Algorithm::HS256, header.as_bytes(), b"{}")
+                .unwrap(),
+        );
     }
     // A user ID that would forge a log line (refused as invalid_claim, whose
     // message escapes it).
     let mut forged = claims.clone();
     forged["sub"] = json!("jdoe\nINFO jwt_sso: token accepted user_id=admin");
-    out.push(sign_json(&hs, Algorithm::HS256, &forged).unwrap());
+    out.push(hs.sign(Algorithm::HS256, &forged).unwrap());
     out.push(format!("{good}.extra"));
     out.push("a".repeat(20_000));
     out

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 mod support;
 
 use jwt_sso::Algorithm;
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use serde_json::{Value, json};
 
 const SECRET: &str = "jwt-check-test-secret-0123456789abcdef";
@@ -79,12 +79,9 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
 }
 
 fn token(claims: Value) -> String {
-    sign_json(
-        &SigningKey::from_secret(SECRET.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap()
+    SigningKey::from_secret(SECRET.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap()
 }
 
 fn good_claims() -> Value {
@@ -374,12 +371,9 @@ fn batch_mode_prints_one_line_per_token_in_order() {
 fn human_mode_prints_a_checklist_with_the_failing_step_and_hint() {
     let config = write_temp("human.json", &config_json().to_string());
     let now = NOW.to_string();
-    let forged = sign_json(
-        &SigningKey::from_secret(b"another-secret-of-sufficient-length-0123"),
-        Algorithm::HS256,
-        &good_claims(),
-    )
-    .unwrap();
+    let forged = SigningKey::from_secret(b"another-secret-of-sufficient-length-0123")
+        .sign(Algorithm::HS256, &good_claims())
+        .unwrap();
     let out = run(
         &["--config", config.to_str().unwrap(), "--now", &now, &forged],
         None,
@@ -448,13 +442,13 @@ fn batch_mode_shares_the_remote_key_cache() {
     config["key_source"] = json!({"type": "jwks_uri", "url": server.url("/jwks")});
     let config = write_temp("remote.json", &config.to_string());
     let rs256 = |key: &str, kid: &str| {
-        jwt_sso::mint::sign_with_header(
-            &SigningKey::from_pem(&read(&format!("keys/{key}_private.pem"))),
-            Algorithm::RS256,
-            &json!({"alg": "RS256", "kid": kid}),
-            &good_claims(),
-        )
-        .unwrap()
+        (SigningKey::from_pem(&read(&format!("keys/{key}_private.pem"))))
+            .sign_with_header(
+                Algorithm::RS256,
+                &json!({"alg": "RS256", "kid": kid}),
+                &good_claims(),
+            )
+            .unwrap()
     };
     let input = [
         rs256("rsa2048", "k1"),

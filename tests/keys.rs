@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use jwt_sso::mint::{SigningKey, sign_json, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, Error, ErrorKind, JwtConfig};
 use serde_json::{Value, json};
 
@@ -88,7 +88,9 @@ fn claims() -> Value {
 }
 
 fn sign_pem(private: &str, alg: Algorithm) -> String {
-    sign_json(&SigningKey::from_pem(&key(private)), alg, &claims()).unwrap()
+    SigningKey::from_pem(&key(private))
+        .sign(alg, &claims())
+        .unwrap()
 }
 
 fn sign_kid(private: &str, alg: Algorithm, kid: Option<Value>) -> String {
@@ -96,13 +98,9 @@ fn sign_kid(private: &str, alg: Algorithm, kid: Option<Value>) -> String {
     if let Some(kid) = kid {
         header["kid"] = kid;
     }
-    sign_with_header(
-        &SigningKey::from_pem(&key(private)),
-        alg,
-        &header,
-        &claims(),
-    )
-    .unwrap()
+    SigningKey::from_pem(&key(private))
+        .sign_with_header(alg, &header, &claims())
+        .unwrap()
 }
 
 #[track_caller]
@@ -236,21 +234,14 @@ fn a_token_for_another_key_type_never_verifies() {
         &sign_pem("p256_private.pem", Algorithm::ES256),
         ErrorKind::AlgorithmNotAllowed,
     );
-    let hs = sign_json(
-        &SigningKey::from_secret(key("rsa2048_public.pem").as_bytes()),
-        Algorithm::HS256,
-        &claims(),
-    )
-    .unwrap();
+    let hs = (SigningKey::from_secret(key("rsa2048_public.pem").as_bytes()))
+        .sign(Algorithm::HS256, &claims())
+        .unwrap();
     rejects(&v, &hs, ErrorKind::AlgorithmNotAllowed);
     // A token whose header lies about its algorithm fails its signature.
-    let lie = sign_with_header(
-        &SigningKey::from_pem(&key("rsa2048_private.pem")),
-        Algorithm::PS256,
-        &json!({"alg": "RS256"}),
-        &claims(),
-    )
-    .unwrap();
+    let lie = SigningKey::from_pem(&key("rsa2048_private.pem"))
+        .sign_with_header(Algorithm::PS256, &json!({"alg": "RS256"}), &claims())
+        .unwrap();
     rejects(&v, &lie, ErrorKind::InvalidSignature);
 }
 
@@ -277,20 +268,14 @@ fn base64_secrets_in_every_alphabet_and_padding_are_equivalent() {
     // The forms really differ: padding and alphabet.
     assert!(forms[0].ends_with('=') && !forms[1].ends_with('='));
     assert!(forms[0].contains(['+', '/']) && forms[2].contains(['-', '_']));
-    let token = sign_json(
-        &SigningKey::from_secret(&secret),
-        Algorithm::HS256,
-        &claims(),
-    )
-    .unwrap();
+    let token = SigningKey::from_secret(&secret)
+        .sign(Algorithm::HS256, &claims())
+        .unwrap();
     let mut other = secret.clone();
     other[0] ^= 1;
-    let wrong = sign_json(
-        &SigningKey::from_secret(&other),
-        Algorithm::HS256,
-        &claims(),
-    )
-    .unwrap();
+    let wrong = SigningKey::from_secret(&other)
+        .sign(Algorithm::HS256, &claims())
+        .unwrap();
     for form in forms {
         let v = verifier(&config(
             &["HS256"],
@@ -313,12 +298,9 @@ fn a_text_secret_is_its_utf8_bytes() {
     ));
     accepts(
         &v,
-        &sign_json(
-            &SigningKey::from_secret(text.as_bytes()),
-            Algorithm::HS256,
-            &claims(),
-        )
-        .unwrap(),
+        &SigningKey::from_secret(text.as_bytes())
+            .sign(Algorithm::HS256, &claims())
+            .unwrap(),
     );
     // The same bytes as base64 are the same secret.
     let b64 = verifier(&config(
@@ -327,12 +309,9 @@ fn a_text_secret_is_its_utf8_bytes() {
     ));
     accepts(
         &b64,
-        &sign_json(
-            &SigningKey::from_secret(text.as_bytes()),
-            Algorithm::HS256,
-            &claims(),
-        )
-        .unwrap(),
+        &SigningKey::from_secret(text.as_bytes())
+            .sign(Algorithm::HS256, &claims())
+            .unwrap(),
     );
     // The text is not decoded: a base64-looking text secret is used as it is.
     let looks_b64 = URL_SAFE_NO_PAD.encode(binary_secret());
@@ -342,21 +321,15 @@ fn a_text_secret_is_its_utf8_bytes() {
     ));
     accepts(
         &v,
-        &sign_json(
-            &SigningKey::from_secret(looks_b64.as_bytes()),
-            Algorithm::HS256,
-            &claims(),
-        )
-        .unwrap(),
+        &SigningKey::from_secret(looks_b64.as_bytes())
+            .sign(Algorithm::HS256, &claims())
+            .unwrap(),
     );
     rejects(
         &v,
-        &sign_json(
-            &SigningKey::from_secret(&binary_secret()),
-            Algorithm::HS256,
-            &claims(),
-        )
-        .unwrap(),
+        &SigningKey::from_secret(&binary_secret())
+            .sign(Algorithm::HS256, &claims())
+            .unwrap(),
         ErrorKind::InvalidSignature,
     );
 }
@@ -369,7 +342,9 @@ fn hmac_algorithms_with_long_enough_secrets() {
         json!({"type": "static", "secret": secret}),
     ));
     for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
-        let token = sign_json(&SigningKey::from_secret(secret.as_bytes()), alg, &claims()).unwrap();
+        let token = SigningKey::from_secret(secret.as_bytes())
+            .sign(alg, &claims())
+            .unwrap();
         accepts(&v, &token);
         rejects(&v, &tamper(&token), ErrorKind::InvalidSignature);
     }
@@ -385,12 +360,9 @@ fn env_secrets_are_read_once_at_load_time() {
         &["HS256"],
         json!({"type": "static", "secret": {"env": var}}),
     ));
-    let token = sign_json(
-        &SigningKey::from_secret(value.as_bytes()),
-        Algorithm::HS256,
-        &claims(),
-    )
-    .unwrap();
+    let token = SigningKey::from_secret(value.as_bytes())
+        .sign(Algorithm::HS256, &claims())
+        .unwrap();
     accepts(&v, &token);
     assert!(!format!("{v:?}").contains(value));
     assert!(!format!("{:?}", v.config()).contains(value));
@@ -746,24 +718,16 @@ fn jwks_oct_keys_serve_hmac() {
     let mut header = json!({"alg": "HS256", "kid": "h"});
     accepts(
         &v,
-        &sign_with_header(
-            &SigningKey::from_secret(&secret),
-            Algorithm::HS256,
-            &header,
-            &claims(),
-        )
-        .unwrap(),
+        &SigningKey::from_secret(&secret)
+            .sign_with_header(Algorithm::HS256, &header, &claims())
+            .unwrap(),
     );
     header["kid"] = json!("other");
     rejects(
         &v,
-        &sign_with_header(
-            &SigningKey::from_secret(&secret),
-            Algorithm::HS256,
-            &header,
-            &claims(),
-        )
-        .unwrap(),
+        &SigningKey::from_secret(&secret)
+            .sign_with_header(Algorithm::HS256, &header, &claims())
+            .unwrap(),
         ErrorKind::KeyNotFound,
     );
     let v = verifier(&jwks_config(
@@ -772,12 +736,9 @@ fn jwks_oct_keys_serve_hmac() {
     ));
     accepts(
         &v,
-        &sign_json(
-            &SigningKey::from_secret(&[5u8; 64]),
-            Algorithm::HS512,
-            &claims(),
-        )
-        .unwrap(),
+        &SigningKey::from_secret(&[5u8; 64])
+            .sign(Algorithm::HS512, &claims())
+            .unwrap(),
     );
 }
 
@@ -886,13 +847,9 @@ fn token_headers_never_bring_their_own_key() {
         for (k, v) in extra.as_object().unwrap() {
             header[k] = v.clone();
         }
-        let token = sign_with_header(
-            &SigningKey::from_pem(&key("rsa2048b_private.pem")),
-            Algorithm::RS256,
-            &header,
-            &claims(),
-        )
-        .unwrap();
+        let token = SigningKey::from_pem(&key("rsa2048b_private.pem"))
+            .sign_with_header(Algorithm::RS256, &header, &claims())
+            .unwrap();
         let static_v = verifier(&config(
             &["RS256"],
             json!({"type": "static", "public_key_pem": key("rsa2048_public.pem")}),
@@ -929,12 +886,9 @@ fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     // The verifier is built without reading the variable.
     let v = TestVerifier::new(loaded.clone());
     let token = |secret: &str| {
-        sign_json(
-            &SigningKey::from_secret(secret.as_bytes()),
-            Algorithm::HS256,
-            &claims(),
-        )
-        .unwrap()
+        SigningKey::from_secret(secret.as_bytes())
+            .sign(Algorithm::HS256, &claims())
+            .unwrap()
     };
     accepts(&v, &token(first));
     // A clone (e.g. a registry rebuilding its verifier) reuses the keys too.

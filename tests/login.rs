@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{
     Algorithm, Authenticator, ErrorKind, ManualClock, MemoryStore, Registry, StoreError, UnixTime,
     User, UserStore, Verification,
@@ -35,12 +35,9 @@ fn token(claims: Value) -> String {
     let mut claims = claims;
     claims["iss"] = json!(ISSUER);
     claims["exp"] = json!(NOW + 600);
-    sign_json(
-        &SigningKey::from_secret(SECRET.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap()
+    SigningKey::from_secret(SECRET.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap()
 }
 
 #[tokio::test]

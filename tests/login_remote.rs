@@ -11,7 +11,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jwt_sso::mint::{SigningKey, sign_json, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{
     Algorithm, Authenticator, ErrorKind, JwtConfig, ManualClock, MemoryStore, Registry, Route,
     UnixTime, Verification,
@@ -45,22 +45,22 @@ fn rsa_set(keys: &[(&str, &str)]) -> String {
 /// An RS256 token of the IdP for `sub`, signed with `key`, header `kid`.
 fn idp_token(key: &str, kid: &str, sub: &str) -> String {
     let private = SigningKey::from_pem(&read(&format!("keys/{key}_private.pem")));
-    sign_with_header(
-        &private,
-        Algorithm::RS256,
-        &json!({"alg": "RS256", "kid": kid}),
-        &json!({"iss": IDP, "sub": sub, "exp": NOW + 3600}),
-    )
-    .unwrap()
+    private
+        .sign_with_header(
+            Algorithm::RS256,
+            &json!({"alg": "RS256", "kid": kid}),
+            &json!({"iss": IDP, "sub": sub, "exp": NOW + 3600}),
+        )
+        .unwrap()
 }
 
 fn erp_token(sub: &str) -> String {
-    sign_json(
-        &SigningKey::from_secret(ERP_SECRET.as_bytes()),
-        Algorithm::HS256,
-        &json!({"iss": ERP, "sub": sub, "exp": NOW + 600}),
-    )
-    .unwrap()
+    SigningKey::from_secret(ERP_SECRET.as_bytes())
+        .sign(
+            Algorithm::HS256,
+            &json!({"iss": ERP, "sub": sub, "exp": NOW + 600}),
+        )
+        .unwrap()
 }
 
 fn remote_config(name: &str, key_source: Value, issuer: &str) -> JwtConfig {

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, ErrorKind, Registry, Verification};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -69,12 +69,9 @@ fn now() -> i64 {
 }
 
 fn sign(secret: &str, claims: Value) -> String {
-    sign_json(
-        &SigningKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap()
+    SigningKey::from_secret(secret.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap()
 }
 
 fn erp_token(user: &str, groups: &[&str]) -> String {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jwt_sso::Algorithm;
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use pg::PgServer;
 use serde_json::{Value, json};
 
@@ -64,12 +64,9 @@ fn now() -> i64 {
 }
 
 fn sign(secret: &str, claims: Value) -> String {
-    sign_json(
-        &SigningKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap()
+    SigningKey::from_secret(secret.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap()
 }
 
 /// An ERP token for `user`; `n` makes each token distinct.

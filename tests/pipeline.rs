@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use common::*;
-use jwt_sso::mint::{SigningKey, sign_json, sign_raw, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, ErrorKind};
 use serde_json::{Value, json};
 
@@ -382,22 +382,25 @@ fn hs256_is_refused_where_only_rs256_is_allowed() {
     let claims = good_claims();
     accept(
         &v,
-        &sign_json(&pem_key("rsa2048_private.pem"), Algorithm::RS256, &claims).unwrap(),
+        &pem_key("rsa2048_private.pem")
+            .sign(Algorithm::RS256, &claims)
+            .unwrap(),
         NOW,
     );
     // Key confusion: an HMAC over the token made with the public key's text.
-    let confused = sign_json(
-        &SigningKey::from_secret(public.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap();
+    let confused = SigningKey::from_secret(public.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap();
     let err = reject(&v, &confused, NOW, ErrorKind::AlgorithmNotAllowed);
     assert_mentions(&err, &["HS256", "RS256"]);
-    let es = sign_json(&pem_key("p256_private.pem"), Algorithm::ES256, &claims).unwrap();
+    let es = pem_key("p256_private.pem")
+        .sign(Algorithm::ES256, &claims)
+        .unwrap();
     let err = reject(&v, &es, NOW, ErrorKind::AlgorithmNotAllowed);
     assert_mentions(&err, &["ES256", "RS256"]);
-    let ps = sign_json(&pem_key("rsa2048_private.pem"), Algorithm::PS256, &claims).unwrap();
+    let ps = pem_key("rsa2048_private.pem")
+        .sign(Algorithm::PS256, &claims)
+        .unwrap();
     reject(&v, &ps, NOW, ErrorKind::AlgorithmNotAllowed);
 }
 
@@ -439,13 +442,13 @@ fn jwks_verifier(keys: Vec<Value>) -> TestVerifier {
 }
 
 fn hs256_kid(kid: Value, secret: &str, claims: &Value) -> String {
-    sign_with_header(
-        &SigningKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-        &json!({"alg": "HS256", "kid": kid}),
-        claims,
-    )
-    .unwrap()
+    SigningKey::from_secret(secret.as_bytes())
+        .sign_with_header(
+            Algorithm::HS256,
+            &json!({"alg": "HS256", "kid": kid}),
+            claims,
+        )
+        .unwrap()
 }
 
 #[test]
@@ -521,7 +524,8 @@ fn keys_named_by_the_token_are_never_used() {
     let key_a = pem_key("rsa2048_private.pem");
     let key_b = pem_key("rsa2048b_private.pem");
     let sign = |key: &SigningKey, header: Value| {
-        sign_with_header(key, Algorithm::RS256, &header, &claims).unwrap()
+        key.sign_with_header(Algorithm::RS256, &header, &claims)
+            .unwrap()
     };
     accept(&v, &sign(&key_a, json!({"alg": "RS256", "kid": "a"})), NOW);
     // The attacker's own key in `jwk`, or URLs in `jku`/`x5u`: never used or fetched.
@@ -585,12 +589,9 @@ fn rsa_6144_signatures_longer_than_512_bytes_verify() {
         return;
     }
     let v = verifier(&value);
-    let token = sign_json(
-        &pem_key("rsa6144_private.pem"),
-        Algorithm::RS256,
-        &good_claims(),
-    )
-    .unwrap();
+    let token = pem_key("rsa6144_private.pem")
+        .sign(Algorithm::RS256, &good_claims())
+        .unwrap();
     let [h, p, s] = segments(&token);
     assert_eq!(unb64(&s).len(), 768);
     assert_eq!(accept(&v, &token, NOW).user_id, "jdoe");
@@ -623,7 +624,7 @@ fn signatures_that_do_not_verify() {
     flipped[0] ^= 1;
     #[rustfmt::skip]
     let cases: Vec<(&str, String)> = vec![
-        ("wrong secret", sign_json(&SigningKey::from_secret(OTHER_SECRET.as_bytes()), Algorithm::HS256, &claims).unwrap()),
+        ("wrong secret", SigningKey::from_secret(OTHER_SECRET.as_bytes()).sign(Algorithm::HS256, &claims).unwrap()),
         ("empty signature", format!("{h}.{p}.")),
         ("one byte short", join(&h, &p, &b64(&sig[..31]))),
         ("half", join(&h, &p, &b64(&sig[..16]))),
@@ -636,7 +637,7 @@ fn signatures_that_do_not_verify() {
         ("another token's signature", join(&h, &p, &other_s)),
         ("payload swapped after signing", join(&h, &other_p, &s)),
         ("header changed after signing", join(&b64(br#"{"alg":"HS256"}"#), &p, &s)),
-        ("signed with the secret's prefix", sign_json(&SigningKey::from_secret(&SECRET.as_bytes()[..32]), Algorithm::HS256, &claims).unwrap()),
+        ("signed with the secret's prefix", SigningKey::from_secret(&SECRET.as_bytes()[..32]).sign(Algorithm::HS256, &claims).unwrap()),
     ];
     for (name, t) in cases {
         let err = match v.verify_at(&t, NOW) {
@@ -679,23 +680,23 @@ fn asymmetric_signatures_of_the_wrong_key_or_shape() {
 
     // RSA: another key pair, a truncated signature, PSS under an RS256 header.
     let rs = static_verifier("RS256", "rsa2048_public.pem");
-    let good = sign_json(&pem_key("rsa2048_private.pem"), Algorithm::RS256, &claims).unwrap();
+    let good = pem_key("rsa2048_private.pem")
+        .sign(Algorithm::RS256, &claims)
+        .unwrap();
     accept(&rs, &good, NOW);
     let [h, p, s] = segments(&good);
     let sig = unb64(&s);
     assert_eq!(sig.len(), 256);
     let cases = [
-        sign_json(&pem_key("rsa2048b_private.pem"), Algorithm::RS256, &claims).unwrap(),
+        pem_key("rsa2048b_private.pem")
+            .sign(Algorithm::RS256, &claims)
+            .unwrap(),
         join(&h, &p, &b64(&sig[..255])),
         join(&h, &p, &b64(&sig[1..])),
         join(&h, &p, ""),
-        sign_with_header(
-            &pem_key("rsa2048_private.pem"),
-            Algorithm::PS256,
-            &json!({"alg": "RS256"}),
-            &claims,
-        )
-        .unwrap(),
+        pem_key("rsa2048_private.pem")
+            .sign_with_header(Algorithm::PS256, &json!({"alg": "RS256"}), &claims)
+            .unwrap(),
     ];
     for t in cases {
         let err = reject(&rs, &t, NOW, ErrorKind::InvalidSignature);
@@ -704,7 +705,9 @@ fn asymmetric_signatures_of_the_wrong_key_or_shape() {
 
     // ECDSA: a signature must be r||s of the curve's size; DER is refused.
     let es = static_verifier("ES256", "p256_public.pem");
-    let good = sign_json(&pem_key("p256_private.pem"), Algorithm::ES256, &claims).unwrap();
+    let good = pem_key("p256_private.pem")
+        .sign(Algorithm::ES256, &claims)
+        .unwrap();
     accept(&es, &good, NOW);
     let [h, p, s] = segments(&good);
     let sig = unb64(&s);
@@ -733,7 +736,9 @@ fn asymmetric_signatures_of_the_wrong_key_or_shape() {
         check_error(&err);
     }
     let es384 = static_verifier("ES384", "p384_public.pem");
-    let good = sign_json(&pem_key("p384_private.pem"), Algorithm::ES384, &claims).unwrap();
+    let good = pem_key("p384_private.pem")
+        .sign(Algorithm::ES384, &claims)
+        .unwrap();
     accept(&es384, &good, NOW);
     let [h, p, s] = segments(&good);
     reject(
@@ -744,7 +749,9 @@ fn asymmetric_signatures_of_the_wrong_key_or_shape() {
     );
 
     let ed = static_verifier("EdDSA", "ed25519_public.pem");
-    let good = sign_json(&pem_key("ed25519_private.pem"), Algorithm::EdDSA, &claims).unwrap();
+    let good = pem_key("ed25519_private.pem")
+        .sign(Algorithm::EdDSA, &claims)
+        .unwrap();
     accept(&ed, &good, NOW);
     let [h, p, s] = segments(&good);
     let sig = unb64(&s);
@@ -903,10 +910,10 @@ fn the_first_failing_step_is_reported() {
         ("alg not allowed beats a bad signature", &v, format!("{}.{}.AAAA", b64(br#"{"alg":"HS512"}"#), b64(ok.to_string().as_bytes())), NOW, AlgorithmNotAllowed),
         ("alg not allowed beats key not found", &jwks, format!("{}.{}.", b64(br#"{"alg":"RS256","kid":"zz"}"#), b64(b"{}")), NOW, AlgorithmNotAllowed),
         ("crit beats key not found", &jwks, hs256_header(&json!({"alg": "HS256", "kid": "zz", "crit": ["b64"]}), &ok), NOW, CriticalHeader),
-        ("crit beats a bad signature", &v, sign_with_header(&SigningKey::from_secret(OTHER_SECRET.as_bytes()), Algorithm::HS256, &json!({"alg": "HS256", "crit": ["b64"], "b64": false}), &ok).unwrap(), NOW, CriticalHeader),
+        ("crit beats a bad signature", &v, SigningKey::from_secret(OTHER_SECRET.as_bytes()).sign_with_header(Algorithm::HS256, &json!({"alg": "HS256", "crit": ["b64"], "b64": false}), &ok).unwrap(), NOW, CriticalHeader),
         ("crit beats a malformed payload", &v, hs256_raw(br#"{"alg":"HS256","crit":[]}"#, b"[]"), NOW, CriticalHeader),
         ("key not found beats a bad signature", &jwks, hs256_kid(json!("zz"), OTHER_SECRET, &ok), NOW, KeyNotFound),
-        ("key not found beats a malformed payload", &jwks, sign_raw(&hs_key(), Algorithm::HS256, br#"{"alg":"HS256","kid":"zz"}"#, b"[1]").unwrap(), NOW, KeyNotFound),
+        ("key not found beats a malformed payload", &jwks, hs_key().sign_raw(Algorithm::HS256, br#"{"alg":"HS256","kid":"zz"}"#, b"[1]").unwrap(), NOW, KeyNotFound),
         ("bad signature (jwks) beats expired", &jwks, hs256_kid(json!("k2"), SECRET, &ok), past, InvalidSignature),
         ("bad signature beats payload not JSON", &v, raw_wrong_key(b"not json"), NOW, InvalidSignature),
         ("bad signature beats payload array", &v, raw_wrong_key(b"[]"), NOW, InvalidSignature),
@@ -1165,7 +1172,7 @@ fn one_event_per_rejection_without_token_or_secret() {
         (format!("{h}.{p}.{s}="), ErrorKind::Malformed),
         (hs256_header(&json!({"alg": "none"}), &ok), ErrorKind::AlgorithmNotAllowed),
         (hs256_header(&json!({"alg": "HS256", "crit": ["b64"]}), &ok), ErrorKind::CriticalHeader),
-        (sign_json(&SigningKey::from_secret(OTHER_SECRET.as_bytes()), Algorithm::HS256, &ok).unwrap(), ErrorKind::InvalidSignature),
+        (SigningKey::from_secret(OTHER_SECRET.as_bytes()).sign(Algorithm::HS256, &ok).unwrap(), ErrorKind::InvalidSignature),
         (hs256_raw(br#"{"alg":"HS256"}"#, b"[]"), ErrorKind::Malformed),
         (hs256(&claims_with(json!({"iss": "https://idp.example.com", "exp": "x"}))), ErrorKind::InvalidClaim),
         (hs256(&json!({"sub": "jdoe", "iss": "https://idp.example.com"})), ErrorKind::MissingExp),

@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, JwtConfig};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -104,22 +104,14 @@ fn valid_tokens() -> &'static [String] {
     T.get_or_init(|| {
         let hs = SigningKey::from_secret(SECRET.as_bytes());
         let with_kid = |alg: Algorithm, kid: &str, key: &SigningKey| {
-            jwt_sso::mint::sign_with_header(
-                key,
-                alg,
-                &json!({"alg": alg.as_str(), "kid": kid}),
-                &claims(),
-            )
-            .unwrap()
+            key.sign_with_header(alg, &json!({"alg": alg.as_str(), "kid": kid}), &claims())
+                .unwrap()
         };
         let tokens = vec![
-            sign_json(&hs, Algorithm::HS256, &claims()).unwrap(),
-            sign_json(
-                &SigningKey::from_pem(&key("rsa2048_private.pem")),
-                Algorithm::RS256,
-                &claims(),
-            )
-            .unwrap(),
+            hs.sign(Algorithm::HS256, &claims()).unwrap(),
+            SigningKey::from_pem(&key("rsa2048_private.pem"))
+                .sign(Algorithm::RS256, &claims())
+                .unwrap(),
             with_kid(
                 Algorithm::PS256,
                 "rsa",
@@ -300,7 +292,7 @@ proptest! {
         let mut c = claims();
         c["sub"] = json!(sub.into_iter().collect::<String>());
         c["x"] = json!(base64_url(&extra));
-        let token = sign_json(&SigningKey::from_secret(SECRET.as_bytes()), Algorithm::HS256, &c).unwrap();
+        let token = SigningKey::from_secret(SECRET.as_bytes()).sign(Algorithm::HS256, &c).unwrap();
         prop_assert!(accepted_by_any(&token));
         let mut bytes = token.into_bytes();
         let i = position % bytes.len();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
-use jwt_sso::mint::{SigningKey, sign_json, sign_raw};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, Clock, ErrorKind, JwtConfig, Registry, Route, UnixTime, Verification};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -58,12 +58,9 @@ fn config(name: &str, issuer: Option<&str>, secret: &str) -> JwtConfig {
 }
 
 fn token(secret: &str, claims: Value) -> String {
-    sign_json(
-        &SigningKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap()
+    SigningKey::from_secret(secret.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap()
 }
 
 fn erp_token() -> String {
@@ -504,13 +501,13 @@ fn routing_by_issuer_one_none_two() {
             .kind(),
         ErrorKind::Malformed
     );
-    let not_json = sign_raw(
-        &SigningKey::from_secret(SECRET_A.as_bytes()),
-        Algorithm::HS256,
-        br#"{"alg":"HS256"}"#,
-        br#"{"iss":"x","secret":"hunter2","iss":"y"}"#,
-    )
-    .unwrap();
+    let not_json = SigningKey::from_secret(SECRET_A.as_bytes())
+        .sign_raw(
+            Algorithm::HS256,
+            br#"{"alg":"HS256"}"#,
+            br#"{"iss":"x","secret":"hunter2","iss":"y"}"#,
+        )
+        .unwrap();
     let err = registry
         .verify_cached(&not_json, Verification::default())
         .unwrap_err();

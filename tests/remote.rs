@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use jwt_sso::mint::{SigningKey, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{
     Algorithm, ErrorKind, FetchError, HttpRequest, HttpResponse, JwtConfig, ManualClock,
     RemoteOptions, UnixTime, ValidConfig, Verifier,
@@ -60,7 +60,9 @@ fn claims() -> Value {
 /// An RS256 token signed with the private half of `key` (e.g. "rsa2048").
 fn token_with(key: &str, header: Value, claims: &Value) -> String {
     let private = SigningKey::from_pem(&read(&format!("keys/{key}_private.pem")));
-    sign_with_header(&private, Algorithm::RS256, &header, claims).unwrap()
+    private
+        .sign_with_header(Algorithm::RS256, &header, claims)
+        .unwrap()
 }
 
 fn token(key: &str, kid: &str) -> String {
@@ -207,13 +209,13 @@ async fn a_failed_refresh_reports_and_keeps_the_keys() {
 #[tokio::test]
 async fn bad_alg_crit_or_syntax_never_trigger_a_fetch() {
     let (server, verifier, _clock) = setup();
-    let hs = sign_with_header(
-        &SigningKey::from_secret(b"0123456789abcdef0123456789abcdef"),
-        Algorithm::HS256,
-        &json!({"alg": "HS256", "kid": "k1"}),
-        &claims(),
-    )
-    .unwrap();
+    let hs = SigningKey::from_secret(b"0123456789abcdef0123456789abcdef")
+        .sign_with_header(
+            Algorithm::HS256,
+            &json!({"alg": "HS256", "kid": "k1"}),
+            &claims(),
+        )
+        .unwrap();
     assert_eq!(
         kind_of(&verifier, &hs).await,
         ErrorKind::AlgorithmNotAllowed

@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use jwt_sso::mint::{SigningKey, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, JwtConfig, ManualClock, UnixTime, Verifier};
 use libfuzzer_sys::fuzz_target;
 
@@ -45,7 +45,7 @@ fn tokens() -> &'static [String] {
                 if let Some(kid) = kid {
                     header["kid"] = kid.into();
                 }
-                out.push(sign_with_header(key, *alg, &header, &claims).unwrap());
+                out.push(key.sign_with_header(*alg, &header, &claims).unwrap());
             }
         }
         out

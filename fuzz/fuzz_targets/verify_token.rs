@@ -12,7 +12,7 @@
 
 use std::sync::OnceLock;
 
-use jwt_sso::mint::{SigningKey, sign_raw};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, Error, JwtConfig, ManualClock, UnixTime, Verifier};
 use libfuzzer_sys::fuzz_target;
 
@@ -140,7 +140,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let key = SigningKey::from_secret(SECRET.as_bytes());
-    let token = sign_raw(&key, Algorithm::HS256, header, payload).expect("HS256 signs anything");
+    let token = key.sign_raw(Algorithm::HS256, header, payload).expect("HS256 signs anything");
     match hmac().verify_cached(&token) {
         Ok(identity) => {
             assert!(

@@ -163,7 +163,8 @@ impl std::fmt::Debug for LoginSuccess {
 ///
 /// Accepted: `200`, `X-Auth-Token`, `Cache-Control: no-store`, body
 /// `{"first_login":…,"user":{"user_id","user_type","roles"},"identity":{…}}`;
-/// a browser login with a safe `return_to` ([`safe_return_to`]) is a `303`
+/// a browser login with a safe `return_to` (a relative path, or a URL on a
+/// host of [`LoginOptions::return_to_hosts`]) is a `303`
 /// to it instead. Refused: the error's status and public body.
 ///
 /// A form-post login (the way identity providers post a token from the browser):
@@ -481,18 +482,7 @@ async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore 
 /// Checks a `return_to` target: a relative path (`/x`, not `//x` or `/\x`)
 /// or an `http(s)` URL whose host (or `host:port`) is in `allowed` (no user
 /// information). Anything else is `bad_request`: no open redirect.
-///
-/// ```
-/// use jwt_sso::axum::safe_return_to;
-///
-/// let hosts = ["bi.example.com".to_owned()];
-/// assert_eq!(safe_return_to("/reports?id=1", &hosts).unwrap(), "/reports?id=1");
-/// assert!(safe_return_to("https://bi.example.com/x", &hosts).is_ok());
-/// for evil in ["//evil.example", "/\\evil.example", "https://evil.example/", "https://bi.example.com@evil.example/", "javascript:alert(1)"] {
-///     assert!(safe_return_to(evil, &hosts).is_err(), "{evil}");
-/// }
-/// ```
-pub fn safe_return_to(target: &str, allowed: &[String]) -> Result<String, HttpError> {
+fn safe_return_to(target: &str, allowed: &[String]) -> Result<String, HttpError> {
     let refuse = || {
         HttpError::bad_request(
             "`return_to` must be a relative path (`/…`) or a URL on an allowed host",
@@ -578,5 +568,30 @@ async fn read_body(parts: &Parts, body: Body, max: usize) -> Result<Bytes, Box<R
         Err(_) => Err(Box::new(
             HttpError::bad_request("the request body could not be read").into_response(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn return_to_is_a_relative_path_or_an_allowed_host() {
+        let hosts = ["bi.example.com".to_owned()];
+        assert_eq!(
+            safe_return_to("/reports?id=1", &hosts).unwrap(),
+            "/reports?id=1"
+        );
+        assert!(safe_return_to("https://bi.example.com/x", &hosts).is_ok());
+        for evil in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "https://bi.example.com@evil.example/",
+            "javascript:alert(1)",
+        ] {
+            let err = safe_return_to(evil, &hosts).unwrap_err();
+            assert_eq!(err.kind().as_str(), "bad_request", "{evil}");
+        }
     }
 }

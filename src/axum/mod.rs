@@ -15,8 +15,8 @@
 //! - [`serve`]: serves a router with the connection bounds of CONTRACT
 //!   section 6 (request headers within 10 s, 60 s idle keep-alive).
 //!
-//! Everything here is a thin layer over the library: [`JwtAuth::find_token`]
-//! and [`LoginRoutes::login_token`] take plain strings, and
+//! Everything here is a thin layer over the library:
+//! [`LoginRoutes::login_token`] takes plain strings, and
 //! [`Registry::verify`](crate::Registry::verify) does the verifying.
 //!
 //! # Protect a route
@@ -63,7 +63,7 @@ use crate::registry::{Registry, Route, Verification};
 
 pub use error::HttpError;
 pub(crate) use error::{error_response, status_of};
-pub use login::{LoginOptions, LoginRoutes, LoginSuccess, SessionIssuer, safe_return_to};
+pub use login::{LoginOptions, LoginRoutes, LoginSuccess, SessionIssuer};
 pub use serve::{ServeOptions, serve, serve_with};
 
 /// A verified identity, as an axum extractor.
@@ -90,7 +90,7 @@ struct LayerVerified(Verified);
 /// Where [`JwtAuth`] looks for a token, in this order; the first place that
 /// has one is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenSources {
+struct TokenSources {
     /// `Authorization: Bearer <jwt>` (default on): routed to any configuration.
     pub bearer: bool,
     /// A cookie named by a configuration's `token_name` (default on): routed
@@ -109,25 +109,6 @@ impl Default for TokenSources {
             cookie: true,
             query: false,
         }
-    }
-}
-
-/// A token found in a request.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FoundToken {
-    /// The token.
-    pub token: String,
-    /// The `token_name` it came under (`None` for a Bearer header): only
-    /// configurations with this `token_name` may verify it.
-    pub token_name: Option<String>,
-}
-
-impl std::fmt::Debug for FoundToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FoundToken")
-            .field("token", &"[redacted]")
-            .field("token_name", &self.token_name)
-            .finish()
     }
 }
 
@@ -172,11 +153,6 @@ impl JwtAuth {
         &self.registry
     }
 
-    /// The token sources.
-    pub fn sources(&self) -> TokenSources {
-        self.sources
-    }
-
     /// A layer that verifies every request with this state (see [`JwtLayer`]).
     pub fn layer(&self) -> JwtLayer {
         JwtLayer {
@@ -194,31 +170,11 @@ impl JwtAuth {
         }
     }
 
-    /// Finds the token of a request from its `Authorization` header, its
-    /// `Cookie` header(s) (joined with `"; "`) and its query string, as the
-    /// sources allow. `Ok(None)`: no token anywhere. More than one token in
-    /// the same place (e.g. two configurations' cookies) is `bad_request`.
-    pub fn find_token(
-        &self,
-        authorization: Option<&str>,
-        cookies: Option<&str>,
-        query: Option<&str>,
-    ) -> Result<Option<FoundToken>, HttpError> {
-        let found = self.locate(authorization, cookies, query)?;
-        Ok(found.map(|found| FoundToken {
-            token: found.token.into_owned(),
-            token_name: found.token_name,
-        }))
-    }
-
-    /// [`JwtAuth::find_token`] on an HTTP request's parts.
-    pub fn find_in_request(&self, parts: &Parts) -> Result<Option<FoundToken>, HttpError> {
-        let authorization = header_str(&parts.headers, AUTHORIZATION.as_str())?;
-        let cookies = joined_cookies(&parts.headers)?;
-        self.find_token(authorization, cookies.as_deref(), parts.uri.query())
-    }
-
-    /// [`JwtAuth::find_token`], the token borrowed where it can be.
+    /// The token of a request from its `Authorization` header, its `Cookie`
+    /// header(s) (joined with `"; "`) and its query string, as the sources
+    /// allow, borrowed where it can be. `Ok(None)`: no token anywhere. More
+    /// than one token in the same place (e.g. two configurations' cookies)
+    /// is `bad_request`.
     fn locate<'a>(
         &self,
         authorization: Option<&'a str>,

@@ -103,7 +103,7 @@ impl FetchError {
 }
 
 /// The future a fetcher returns.
-pub type FetchFuture<'a> =
+pub(crate) type FetchFuture<'a> =
     Pin<Box<dyn Future<Output = Result<HttpResponse, FetchError>> + Send + 'a>>;
 
 /// Makes one HTTP GET for the key cache.
@@ -129,7 +129,11 @@ pub type FetchFuture<'a> =
 /// ```
 pub trait HttpFetch: Send + Sync {
     /// Performs `request`. See [`HttpRequest`] for what a fetcher must honour.
-    fn fetch(&self, request: HttpRequest) -> FetchFuture<'_>;
+    #[allow(clippy::type_complexity)]
+    fn fetch(
+        &self,
+        request: HttpRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, FetchError>> + Send + '_>>;
 }
 
 impl<F, Fut> HttpFetch for F

@@ -19,7 +19,7 @@ mod url_rules;
 use std::time::Duration;
 
 pub(crate) use cache::{KeyCache, RemoteSource};
-pub use http::{FetchError, FetchFuture, HttpFetch, HttpRequest, HttpResponse};
+pub use http::{FetchError, HttpFetch, HttpRequest, HttpResponse};
 
 /// How remote keys are fetched and cached. Every field has a default; change
 /// the ones you need and pass the options to

@@ -130,7 +130,7 @@ macro_rules! with_pool {
 /// ```
 /// # #[cfg(feature = "sqlite")]
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), jwt_sso::StoreError> {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use jwt_sso::{ReplayStore, SqlStore, UnixTime, UsedJti};
 ///
 /// let dir = std::env::temp_dir().join(format!("jwt-sso-doc-{}", std::process::id()));

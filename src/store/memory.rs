@@ -113,7 +113,7 @@ type OwnedJtiKey = (String, String, String);
 /// Records are forgotten once expired (`expires_at <= now`), as part of
 /// each `record` (each record is purged once, so the cost stays
 /// logarithmic) and by [`ReplayStore::purge_expired`]. The store holds at most
-/// its capacity of unexpired records (default [`DEFAULT_REPLAY_CAPACITY`]):
+/// its capacity of unexpired records (default 100 000):
 /// when full, `record` fails with a [`StoreError`] that says so (the login
 /// is refused with `store`), and never forgets a record early, since that
 /// would let a replay through.
@@ -177,7 +177,7 @@ impl Default for MemoryReplayStore {
 }
 
 impl MemoryReplayStore {
-    /// An empty store of [`DEFAULT_REPLAY_CAPACITY`].
+    /// An empty store that holds at most 100 000 unexpired records.
     pub fn new() -> Self {
         MemoryReplayStore::default()
     }

@@ -73,8 +73,7 @@ impl fmt::Debug for Keys {
 /// let verifier = Verifier::new(config).with_clock(clock.clone());
 ///
 /// // A token signed by the ERP (header {"alg":"HS256"}; sub "jdoe", exp 2026-01-01T01:00:00Z).
-/// let token = jwt_sso::mint::sign_json(
-///     &jwt_sso::mint::SigningKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+/// let token = jwt_sso::mint::SigningKey::from_secret(b"0123456789abcdef0123456789abcdef").sign(
 ///     jwt_sso::Algorithm::HS256,
 ///     &serde_json::json!({"iss": "https://erp.example.com", "sub": "jdoe", "exp": 1767229200}),
 /// )?;
@@ -198,7 +197,7 @@ impl Verifier {
     /// ```
     /// # #[cfg(feature = "remote")] {
     /// use jwt_sso::{Algorithm, HttpRequest, HttpResponse, JwtConfig, ManualClock, UnixTime, Verifier};
-    /// use jwt_sso::mint::{SigningKey, sign_with_header};
+    /// use jwt_sso::mint::SigningKey;
     ///
     /// const PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
     /// MC4CAQAwBQYDK2VwBCIEINq22V2wP8q8BKhyoUVCFdTAKsSuWRde8uSDnqDQnR9/
@@ -220,8 +219,7 @@ impl Verifier {
     ///         Ok(HttpResponse::new(200, JWKS).with_cache_control("max-age=3600"))
     ///     });
     ///
-    /// let token = sign_with_header(
-    ///     &SigningKey::from_pem(PRIVATE),
+    /// let token = SigningKey::from_pem(PRIVATE).sign_with_header(
     ///     Algorithm::EdDSA,
     ///     &serde_json::json!({"alg": "EdDSA", "kid": "k1"}),
     ///     &serde_json::json!({"sub": "jdoe", "exp": 1767229200}),

@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jwt_sso::mint::{SigningKey, sign_json, sign_raw, sign_with_header};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, Error, ErrorKind, JwtConfig, ValidConfig, Verified};
 
 #[path = "../support/clocked.rs"]
@@ -124,28 +124,28 @@ pub fn claims_without(names: &[&str]) -> Value {
 
 /// An HS256 token over `claims`, signed with [`SECRET`].
 pub fn hs256(claims: &Value) -> String {
-    sign_json(&hs_key(), Algorithm::HS256, claims).unwrap()
+    hs_key().sign(Algorithm::HS256, claims).unwrap()
 }
 
 /// An HS256 token over `claims` under `header`, signed with [`SECRET`].
 pub fn hs256_header(header: &Value, claims: &Value) -> String {
-    sign_with_header(&hs_key(), Algorithm::HS256, header, claims).unwrap()
+    hs_key()
+        .sign_with_header(Algorithm::HS256, header, claims)
+        .unwrap()
 }
 
 /// An HS256 token over raw header and payload bytes, signed with [`SECRET`].
 pub fn hs256_raw(header: &[u8], payload: &[u8]) -> String {
-    sign_raw(&hs_key(), Algorithm::HS256, header, payload).unwrap()
+    hs_key()
+        .sign_raw(Algorithm::HS256, header, payload)
+        .unwrap()
 }
 
 /// The same, signed with [`OTHER_SECRET`]: the signature does not verify.
 pub fn hs256_raw_wrong_key(header: &[u8], payload: &[u8]) -> String {
-    sign_raw(
-        &SigningKey::from_secret(OTHER_SECRET.as_bytes()),
-        Algorithm::HS256,
-        header,
-        payload,
-    )
-    .unwrap()
+    SigningKey::from_secret(OTHER_SECRET.as_bytes())
+        .sign_raw(Algorithm::HS256, header, payload)
+        .unwrap()
 }
 
 /// Strict base64url without padding.

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use jwt_sso::mint::{SigningKey, sign_json};
+use jwt_sso::mint::SigningKey;
 use jwt_sso::{
     Algorithm, JwtConfig, ManualClock, Registry, ReplayStore, StoreError, UnixTime, UsedJti,
 };
@@ -48,12 +48,9 @@ pub fn signed(issuer: &str, secret: &str, claims: Value) -> String {
     if claims.get("exp").is_none() {
         claims["exp"] = json!(NOW + 600);
     }
-    sign_json(
-        &SigningKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-        &claims,
-    )
-    .unwrap()
+    SigningKey::from_secret(secret.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap()
 }
 
 pub fn erp(claims: Value) -> String {
