@@ -152,7 +152,7 @@ fn load(path: &str) -> Result<Loaded, Failure> {
         JwtConfig::from_json_str(&text)
     };
     let config = parsed.map_err(|e| Failure::of(&e.into()))?;
-    let name = config.name.clone();
+    let name = config.name.to_string();
     let registry = Registry::from_configs([config]).map_err(|e| Failure::of_admin(&e))?;
     let verifier = registry
         .verifier(&name)

@@ -196,8 +196,8 @@ pub use admin::{Admin, Caller, ConfigSummary, ConfigView};
 pub use checklist::{Checklist, StepResult, StepStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    Algorithm, ClaimNames, JwtConfig, KeySource, PromptKind, PromptMapping, SecretSpec, StaticKey,
-    UserIdNormalize, UserScope,
+    Algorithm, ClaimNames, ConfigName, JwtConfig, KeySource, PromptKind, PromptMapping, RemoteUrl,
+    SecretSpec, StaticKey, TokenName, UserIdNormalize, UserScope,
 };
 #[cfg(feature = "admin")]
 pub use config_file::ConfigFile;

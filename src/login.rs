@@ -200,7 +200,12 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             Some(verifier) => self.complete(verifier.config(), identity, now, false).await,
             None => Err(Error::Login(LoginError::UnknownConfig {
                 name: identity.config.clone(),
-                known: self.registry.list().into_iter().map(|c| c.name).collect(),
+                known: self
+                    .registry
+                    .list()
+                    .into_iter()
+                    .map(|c| c.name.into())
+                    .collect(),
             })),
         };
         log_outcome(&progress, &result);
@@ -239,7 +244,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             Some(user) => check_scope(&self.registry, config, user)?,
             None if !config.create_users => {
                 return Err(Error::Login(LoginError::UnknownUser {
-                    config: config.name.clone(),
+                    config: config.name.to_string(),
                     user_id: identity.user_id.clone(),
                 }));
             }
@@ -344,7 +349,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         match self.replay.record(used, now).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::Login(LoginError::TokenReplayed {
-                config: config.name.clone(),
+                config: config.name.to_string(),
                 iss: identity.issuer.clone(),
                 jti: jti.to_owned(),
             })),
@@ -398,7 +403,7 @@ fn check_scope(registry: &Registry, config: &JwtConfig, user: &User) -> Result<(
     let owner = registry.name_of_id(owner).unwrap_or_else(|| owner.clone());
     let user_id = escape_controls(&user.user_id);
     Err(Error::Login(LoginError::UserConflict {
-        config: config.name.clone(),
+        config: config.name.to_string(),
         user_id: user.user_id.clone(),
         fix: format!(
             "User `{user_id}` belongs to configuration `{owner}`. If both configurations name the same person, set `user_scope: \"shared\"` on configuration `{}` so that it may log in users that other configurations created; if they are different people, make one of them send distinct user IDs (another claims.user_id, or a prefix at its identity provider).",

@@ -144,7 +144,7 @@ impl ClaimMapper {
     /// Precomputes the mapping of a configuration.
     pub fn new(config: &JwtConfig) -> Self {
         let mut mapper = ClaimMapper {
-            config_name: config.name.clone(),
+            config_name: config.name.to_string(),
             user_type: config.user_type.clone(),
             initial_roles: config.initial_roles.clone(),
             normalize: config.user_id_normalize,

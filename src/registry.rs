@@ -375,7 +375,7 @@ fn find_warnings(all: &Routes) -> Vec<ConfigWarning> {
             )
         };
         warnings.push(ConfigWarning {
-            config: config.name.clone(),
+            config: config.name.to_string(),
             message,
         });
     }
@@ -517,7 +517,7 @@ impl Registry {
         let mut entries: BTreeMap<String, Arc<Verifier>> = BTreeMap::new();
         let mut ids: HashMap<String, String> = HashMap::new();
         for (i, config) in configs.into_iter().enumerate() {
-            let name = config.name.clone();
+            let name = config.name.to_string();
             if let Some(existing) = entries.get(&key(&name)) {
                 return Err(AdminError::duplicate(&name, existing.name()));
             }
@@ -795,7 +795,7 @@ impl Registry {
             .all
             .enabled
             .iter()
-            .map(|v| v.config().token_name.clone())
+            .map(|v| v.config().token_name.to_string())
             .collect();
         names.sort();
         names.dedup();

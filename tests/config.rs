@@ -6,8 +6,8 @@
 #![allow(unexpected_cfgs)]
 
 use jwt_sso::{
-    Algorithm, ClaimNames, ConfigError, Error, ErrorKind, JwtConfig, KeySource, PromptKind,
-    PromptMapping, Secret, SecretSpec, StaticKey,
+    Algorithm, ClaimNames, ConfigError, ConfigName, Error, ErrorKind, JwtConfig, KeySource,
+    PromptKind, PromptMapping, RemoteUrl, Secret, SecretSpec, StaticKey, TokenName,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -1632,4 +1632,36 @@ fn login_policy_fields_default_validate_and_round_trip() {
     );
     let err = load_toml(&toml).unwrap_err();
     assert_config_error(&err, &["user_scope", "all"], &[SECRET]);
+}
+
+/// Issue 18: a configuration name, a token name and a remote URL are
+/// checked when the value is made, so a `JwtConfig` never holds one that
+/// breaks its rule (built in code or read from JSON alike).
+#[test]
+fn names_and_urls_are_checked_when_they_are_made() {
+    let long = "x".repeat(65);
+    for bad in ["", "   ", long.as_str(), "a\nb"] {
+        let err = ConfigName::new(bad).unwrap_err();
+        assert_eq!(err.field(), "name", "{bad:?}");
+        assert_config_error(&err, &["name"], &[]);
+    }
+    assert_eq!(ConfigName::new("é".repeat(64)).unwrap().chars().count(), 64);
+    for bad in ["", "to&ken=", "tok en", "jwt\u{1b}", long.as_str()] {
+        let err = bad.parse::<TokenName>().unwrap_err();
+        assert_eq!(err.field(), "token_name", "{bad:?}");
+    }
+    let name: TokenName = "jwt_token-1.v2".parse().unwrap();
+    assert_eq!(name, "jwt_token-1.v2");
+    // The same rules hold for JSON: the field is named, the value shown escaped.
+    let err = load(&set(base(), "/token_name", json!("to&ken="))).unwrap_err();
+    assert_config_error(&err, &["token_name", "`to&ken=`"], &[SECRET]);
+    let remote: Result<RemoteUrl, _> = "https://idp.example.com/jwks".parse();
+    assert_eq!(remote.unwrap(), "https://idp.example.com/jwks");
+    #[cfg(feature = "remote")]
+    {
+        let err = RemoteUrl::new("http://idp.example.com/jwks").unwrap_err();
+        assert_eq!(err.field(), "key_source.url");
+        let err = RemoteUrl::new("https://jdoe:SUPERSECRET-pw@idp.example.com/jwks").unwrap_err();
+        assert_config_error(&err, &["key_source.url"], &["SUPERSECRET"]);
+    }
 }

@@ -372,7 +372,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
         "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
         "expiration_time": 3600, "claims": {"user_id": "sub"}
     }));
-    broken.token_name = "to&ken=".into();
+    broken.expiration_time = 0; // parses, but never validates
     store
         .apply(ConfigChange::Create(&broken), &[])
         .await

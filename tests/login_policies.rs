@@ -415,7 +415,7 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     assert_eq!(first.user.created_by_config.as_deref(), Some("erp"));
 
     let mut renamed = registry.get("ERP").unwrap();
-    renamed.name = "ERP (old)".into();
+    renamed.name = "ERP (old)".parse().unwrap();
     registry.update("ERP", renamed).unwrap();
     let now = registry.get("erp (old)").unwrap();
     assert_eq!(now.id.as_deref(), Some("erp"));
@@ -464,7 +464,7 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
 
     // Renaming back drops the id again: the name is the default id.
     let mut back = registry.get("ERP (old)").unwrap();
-    back.name = "Erp".into();
+    back.name = "Erp".parse().unwrap();
     registry.delete("ERP").unwrap();
     registry.update("ERP (old)", back).unwrap();
     assert_eq!(registry.get("erp").unwrap().id, None);

@@ -198,7 +198,7 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
         ErrorKind::Disabled
     );
     registry.set_enabled("idp", true).unwrap();
-    idp.name = "IdP renamed".into();
+    idp.name = "IdP renamed".parse().unwrap();
     registry.update("idp", idp.clone()).unwrap();
     assert_eq!(
         registry.verify(&t, pinned()).await.unwrap().config,
@@ -258,7 +258,7 @@ async fn warm_up_fetches_every_enabled_remote_configuration_and_reports_failures
     .unwrap()
     .with_clock(ManualClock::new(UnixTime::from_secs(NOW)));
     let mut off = registry.get("b").unwrap();
-    off.name = "Off".into();
+    off.name = "Off".parse().unwrap();
     off.enabled = false;
     off.issuer = Some("https://off.example.com".into());
     registry.create(off).unwrap();

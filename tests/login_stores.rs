@@ -238,7 +238,7 @@ async fn configurations_check_versions_and_names() {
     let erp = config("ERP");
     let version = erp.version();
     let mut renamed = erp.clone();
-    renamed.name = "crm".into();
+    renamed.name = "crm".parse().unwrap();
     let taken = ConfigChange::Update {
         name: "ERP",
         expected_version: &version,

@@ -78,7 +78,7 @@ fn crm_token() -> String {
 }
 
 fn names(registry: &Registry) -> Vec<String> {
-    registry.list().into_iter().map(|c| c.name).collect()
+    registry.list().into_iter().map(|c| c.name.into()).collect()
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn create_read_update_enable_delete_with_case_insensitive_names() {
 
     // Duplicates in any case are a typed error, and nothing changes.
     let mut shouting = config("erp", None, SECRET_B);
-    shouting.name = "eRp".into();
+    shouting.name = "eRp".parse().unwrap();
     let err = registry.create(shouting).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DuplicateName);
     assert_eq!(err.kind().as_str(), "duplicate_name");
@@ -589,9 +589,9 @@ fn the_only_enabled_configuration_takes_every_token() {
 #[test]
 fn token_names_are_those_of_enabled_configurations() {
     let mut crm = config("CRM", Some(CRM), SECRET_B);
-    crm.token_name = "jwt".into();
+    crm.token_name = "jwt".parse().unwrap();
     let mut old = config("Old", None, SECRET_B);
-    old.token_name = "legacy".into();
+    old.token_name = "legacy".parse().unwrap();
     old.enabled = false;
     let registry = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), crm, old]).unwrap();
     assert_eq!(registry.token_names(), ["jwt", "token"]);
@@ -706,9 +706,9 @@ async fn outcome(
 #[tokio::test]
 async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     let mut crm = config("CRM", Some(CRM), SECRET_B);
-    crm.token_name = "jwt".into();
+    crm.token_name = "jwt".parse().unwrap();
     let mut portal = config("Portal", None, SECRET_B);
-    portal.token_name = "portal_token".into();
+    portal.token_name = "portal_token".parse().unwrap();
     let registry = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), crm, portal])
         .unwrap()
         .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
@@ -783,7 +783,7 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
 
     // Two configurations under one name route by `iss` among themselves only.
     let mut crm2 = config("CRM two", Some("https://crm2.example.com"), SECRET_A);
-    crm2.token_name = "jwt".into();
+    crm2.token_name = "jwt".parse().unwrap();
     registry.create(crm2).unwrap();
     let err = registry
         .verify(&erp_token(), Route::TokenName("jwt").into())
@@ -834,7 +834,7 @@ fn warnings_name_configurations_that_routing_never_chooses() {
 
     // Its own token name: reachable through it only, and the warning says so.
     let mut portal = registry.get("portal").unwrap();
-    portal.token_name = "portal_token".into();
+    portal.token_name = "portal_token".parse().unwrap();
     registry.update("portal", portal).unwrap();
     let warnings = registry.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");

@@ -62,7 +62,7 @@ pub struct ConfigSummary {
 impl ConfigSummary {
     fn of(config: &JwtConfig) -> Self {
         ConfigSummary {
-            name: config.name.clone(),
+            name: config.name.to_string(),
             enabled: config.enabled,
             last_modified: config.last_modified,
             created_by: config.created_by.clone(),
@@ -371,7 +371,11 @@ impl<S: ConfigStore> Admin<S> {
     fn unknown(&self, name: &str) -> AdminError {
         AdminError::unknown(
             name,
-            self.registry.list().into_iter().map(|c| c.name).collect(),
+            self.registry
+                .list()
+                .into_iter()
+                .map(|c| c.name.into())
+                .collect(),
         )
     }
 
@@ -451,7 +455,9 @@ impl<S: ConfigStore> Admin<S> {
         let _writer = self.writer.lock().await;
         let old = self.get(name)?;
         if confirm.map(str::to_lowercase) != Some(old.name.to_lowercase()) {
-            return Err(AdminError::ConfirmationRequired { config: old.name });
+            return Err(AdminError::ConfirmationRequired {
+                config: old.name.to_string(),
+            });
         }
         let after: Vec<JwtConfig> = self
             .registry
@@ -488,12 +494,14 @@ impl<S: ConfigStore> Admin<S> {
     fn current(&self, name: &str, if_match: Option<&str>) -> Result<JwtConfig, AdminError> {
         let old = self.get(name)?;
         let Some(if_match) = if_match else {
-            return Err(AdminError::PreconditionRequired { config: old.name });
+            return Err(AdminError::PreconditionRequired {
+                config: old.name.to_string(),
+            });
         };
         let current = old.version();
         if !matches_version(if_match, &current) {
             return Err(AdminError::VersionConflict {
-                config: old.name,
+                config: old.name.to_string(),
                 expected: if_match.trim().to_owned(),
                 current,
             });

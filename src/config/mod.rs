@@ -1,8 +1,12 @@
 //! `JwtConfig`: the administrator's configuration (CONTRACT section 1), its
 //! serde model for JSON and TOML, and its validation.
 
+mod names;
 mod parse;
 mod rules;
+
+pub(crate) use names::{CONFIG_NAME_FIX, MAX_NAME_CHARS, REMOTE_URL_FIX, TOKEN_NAME_FIX};
+pub use names::{ConfigName, RemoteUrl, TokenName};
 
 pub(crate) use parse::{parse_json, parse_toml};
 pub(crate) use rules::check_rules;
@@ -17,8 +21,6 @@ use time::OffsetDateTime;
 use crate::error::ConfigError;
 use crate::secret::Secret;
 
-/// Longest `name`, in characters.
-pub(crate) const MAX_NAME_CHARS: usize = 64;
 /// Default `leeway`, seconds.
 pub(crate) const DEFAULT_LEEWAY: u64 = 60;
 /// Default `max_token_bytes`.
@@ -264,8 +266,8 @@ impl<'de> Deserialize<'de> for Algorithm {
 /// use jwt_sso::{Algorithm, ClaimNames, JwtConfig, KeySource, Secret, SecretSpec, StaticKey, Verifier};
 ///
 /// let mut config = JwtConfig::new(
-///     "ERP",
-///     "token",
+///     "ERP".parse()?,
+///     "token".parse()?,
 ///     [Algorithm::HS256],
 ///     KeySource::Static(StaticKey::Secret(SecretSpec::Text(Secret::new(
 ///         "a-shared-secret-of-32-bytes-or-more!",
@@ -310,7 +312,7 @@ impl<'de> Deserialize<'de> for Algorithm {
 #[non_exhaustive]
 pub struct JwtConfig {
     /// Unique name (1–64 characters, unique case-insensitively in a registry).
-    pub name: String,
+    pub name: ConfigName,
     /// The configuration's stable identity, which survives a rename: the
     /// users it created (`User::created_by_config`) and the `jti`s it
     /// accepted are recorded under it. Absent (the usual case), it is the
@@ -323,7 +325,7 @@ pub struct JwtConfig {
     #[serde(default = "default_true")]
     pub enabled: bool,
     /// The query/form parameter, cookie or header name the token travels under.
-    pub token_name: String,
+    pub token_name: TokenName,
     /// When set, `iss` must equal it exactly. Required for `key_source.type = "issuer"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -553,7 +555,7 @@ pub enum KeySource {
     /// A JWK Set fetched over HTTPS (cargo feature `remote`).
     JwksUri {
         /// The URL of the JWK Set.
-        url: String,
+        url: RemoteUrl,
     },
     /// OpenID Provider Issuer Discovery from the configuration's `issuer`
     /// (cargo feature `remote`).
@@ -614,7 +616,7 @@ struct RawKeySource {
     #[serde(default)]
     jwks: Option<serde_json::Value>,
     #[serde(default)]
-    url: Option<String>,
+    url: Option<RemoteUrl>,
 }
 
 /// The fix of every error about the members of `key_source`.
@@ -911,18 +913,18 @@ impl JwtConfig {
     /// user_type `reader`, no issuer or audience, no prompts, the login
     /// policies' defaults). Not validated yet: see [`JwtConfig::validate`].
     pub fn new(
-        name: impl Into<String>,
-        token_name: impl Into<String>,
+        name: ConfigName,
+        token_name: TokenName,
         algorithms: impl IntoIterator<Item = Algorithm>,
         key_source: KeySource,
         expiration_time: u64,
         claims: ClaimNames,
     ) -> Self {
         JwtConfig {
-            name: name.into(),
+            name,
             id: None,
             enabled: true,
-            token_name: token_name.into(),
+            token_name,
             issuer: None,
             audience: None,
             algorithms: algorithms.into_iter().collect(),

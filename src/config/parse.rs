@@ -7,7 +7,7 @@
 //! `unknown_field`/`missing_field` messages carry in backquotes), and the
 //! fix is chosen by that field.
 
-use super::{KEY_SOURCE_FIX, algorithms_fix};
+use super::{CONFIG_NAME_FIX, KEY_SOURCE_FIX, REMOTE_URL_FIX, TOKEN_NAME_FIX, algorithms_fix};
 use crate::error::ConfigError;
 
 /// Deserialises JSON text, with the path of the value at fault.
@@ -152,6 +152,9 @@ fn described_error(path: &[String], message: &str) -> ConfigError {
 fn fix_for(field: &str) -> String {
     match field {
         "algorithms" => algorithms_fix(),
+        "name" => CONFIG_NAME_FIX.to_owned(),
+        "token_name" => TOKEN_NAME_FIX.to_owned(),
+        "key_source.url" => REMOTE_URL_FIX.to_owned(),
         "key_source" => KEY_SOURCE_FIX.to_owned(),
         "last_modified" => {
             "write an RFC 3339 date-time with an offset, e.g. 2026-03-13T10:00:00Z".to_owned()

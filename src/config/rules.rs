@@ -26,31 +26,6 @@ pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
 /// CONTRACT section 1: every rule that needs no key material. Returns the
 /// checked allowlist.
 pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, ConfigError> {
-    let name_chars = config.name.chars().count();
-    if config.name.trim().is_empty() {
-        return Err(ConfigError::new(
-            "name",
-            "the name is empty",
-            "give the configuration a name of 1–64 characters",
-        ));
-    }
-    if name_chars > MAX_NAME_CHARS {
-        return Err(ConfigError::new(
-            "name",
-            format!("the name has {name_chars} characters, more than {MAX_NAME_CHARS}"),
-            "shorten the name to at most 64 characters",
-        ));
-    }
-    if config.name.chars().any(char::is_control) {
-        return Err(ConfigError::new(
-            "name",
-            format!(
-                "the name `{}` holds a control character",
-                escape_controls(&config.name)
-            ),
-            "use a name of printable characters only (no line breaks, tabs or escape codes)",
-        ));
-    }
     if let Some(id) = &config.id
         && (id.trim().is_empty()
             || id.chars().count() > MAX_NAME_CHARS
@@ -63,36 +38,6 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, ConfigEr
                 escape_controls(id)
             ),
             "leave `id` out (it defaults to the name in lower case), or keep the one the registry set when the configuration was renamed",
-        ));
-    }
-    if config.token_name.trim().is_empty() {
-        return Err(ConfigError::new(
-            "token_name",
-            "the token name is empty",
-            "set token_name to the parameter, cookie or header name the token travels under, e.g. \"token\"",
-        ));
-    }
-    let token_name_chars = config.token_name.chars().count();
-    if token_name_chars > MAX_NAME_CHARS {
-        return Err(ConfigError::new(
-            "token_name",
-            format!("the token name has {token_name_chars} characters, more than {MAX_NAME_CHARS}"),
-            "shorten token_name to at most 64 characters",
-        ));
-    }
-    if let Some(bad) = config
-        .token_name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(ConfigError::new(
-            "token_name",
-            format!(
-                "the token name `{}` holds the character {:?}, which is not safe in a query or form parameter, cookie and header name",
-                escape_controls(&config.token_name),
-                bad
-            ),
-            "use only ASCII letters, digits, `-`, `_` and `.` in token_name, e.g. \"token\" or \"jwt_token\"",
         ));
     }
     for (field, value) in [("issuer", &config.issuer), ("audience", &config.audience)] {

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 pub(crate) use cache::{KeyCache, RemoteSource};
 pub use http::{FetchError, HttpFetch, HttpRequest, HttpResponse};
+pub(crate) use url_rules::check_url;
 
 /// How remote keys are fetched and cached. Every field has a default; change
 /// the ones you need and pass the options to

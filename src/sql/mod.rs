@@ -821,7 +821,7 @@ impl ConfigStore for SqlStore {
                     ConfigChange::Create(config) => {
                         sqlx::query(schema::CREATE_CONFIG)
                             .bind(name_key(&config.name))
-                            .bind(&config.name)
+                            .bind(config.name.as_str())
                             .bind(config.version())
                             .bind(config_body(config)?)
                             .execute(&mut *tx)
@@ -834,7 +834,7 @@ impl ConfigStore for SqlStore {
                     } => {
                         sqlx::query(schema::UPDATE_CONFIG)
                             .bind(name_key(&config.name))
-                            .bind(&config.name)
+                            .bind(config.name.as_str())
                             .bind(config.version())
                             .bind(config_body(config)?)
                             .bind(name_key(name))

@@ -96,7 +96,7 @@ impl Verifier {
     ) -> Result<Parsed<'t>, Error> {
         if !self.config.enabled {
             return Err(Error::Token(TokenError::Disabled {
-                config: self.config.name.clone(),
+                config: self.config.name.to_string(),
             }));
         }
         if token.len() > self.config.max_token_bytes {
