@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwt_sso::mint::SigningKey;
-use jwt_sso::{
-    Algorithm, Authenticator, JwtConfig, MemoryReplayStore, MemoryStore, Registry, Verification,
-};
+use jwt_sso::{Algorithm, Authenticator, JwtConfig, MemoryStore, Registry, Verification};
 use serde_json::{Value, json};
 
 const SECRET: &str = "benchmark-secret-0123456789abcdef-0123456789";
@@ -91,7 +89,7 @@ fn bench(c: &mut Criterion) {
     // verify + replay record + find.
     // No cap: a long run records hundreds of thousands of `jti`s.
     let once = Authenticator::new(Arc::clone(&registry), MemoryStore::new())
-        .with_replay_store(MemoryReplayStore::with_capacity(usize::MAX));
+        .with_replay_store(MemoryStore::new().with_jti_capacity(usize::MAX));
     // The user is created by Once's first login (an ERP-created one would be
     // another configuration's user: user_conflict).
     runtime

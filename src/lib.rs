@@ -95,8 +95,8 @@
 //!   logins create one user) or update (`sync_on_login`).
 //! - The stores it works on, as traits a host implements over its database:
 //!   [`UserStore`], [`ReplayStore`] (used `jti`s), [`SessionStore`],
-//!   [`ConfigStore`]; and in memory: [`MemoryStore`], [`MemoryReplayStore`],
-//!   [`MemorySessionStore`], [`MemoryConfigStore`].
+//!   [`ConfigStore`]; and in memory: [`MemoryStore`] (users, used `jti`s,
+//!   sessions) and [`MemoryConfigStore`].
 //! - The `login_server` example puts them together in an axum host with SQLite.
 //!
 //! ## Remote keys (cargo feature `remote`)
@@ -217,8 +217,8 @@ pub use session::Sessions;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::{PurgeTask, SqlOptions, SqlStore};
 pub use store::{
-    ConfigChange, ConfigStore, MemoryConfigStore, MemoryReplayStore, MemorySessionStore,
-    MemoryStore, ReplayStore, Session, SessionStore, StoreError, UsedJti, User, UserStore,
+    ConfigChange, ConfigStore, MemoryConfigStore, MemoryStore, ReplayStore, Session, SessionStore,
+    StoreError, UsedJti, User, UserStore,
 };
 pub use unix_time::UnixTime;
 pub use validated::ValidConfig;

@@ -8,7 +8,7 @@ use crate::config::{JwtConfig, UserScope};
 use crate::error::{Error, LoginError, TokenError, escape_controls};
 use crate::identity::Verified;
 use crate::registry::{Registry, Verification, verify_with};
-use crate::store::{MemoryReplayStore, ReplayStore, StoreError, UsedJti, User, UserStore};
+use crate::store::{MemoryStore, ReplayStore, StoreError, UsedJti, User, UserStore};
 use crate::unix_time::UnixTime;
 
 /// The outcome of a successful login.
@@ -100,7 +100,7 @@ pub struct Login {
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct Authenticator<S, R = MemoryReplayStore> {
+pub struct Authenticator<S, R = MemoryStore> {
     registry: Arc<Registry>,
     store: S,
     replay: R,
@@ -108,14 +108,14 @@ pub struct Authenticator<S, R = MemoryReplayStore> {
 
 impl<S: UserStore> Authenticator<S> {
     /// A login flow over `registry` and the user `store`, remembering used
-    /// `jti`s in a [`MemoryReplayStore`] (see
+    /// `jti`s in a [`MemoryStore`] (see
     /// [`Authenticator::with_replay_store`] for one that survives restarts
     /// or is shared by several instances).
     pub fn new(registry: Arc<Registry>, store: S) -> Self {
         Authenticator {
             registry,
             store,
-            replay: MemoryReplayStore::new(),
+            replay: MemoryStore::new(),
         }
     }
 }
@@ -128,7 +128,7 @@ struct Progress {
 }
 
 impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
-    /// Replaces the store of used `jti`s (default: a [`MemoryReplayStore`]).
+    /// Replaces the store of used `jti`s (default: a [`MemoryStore`]).
     pub fn with_replay_store<R2: ReplayStore>(self, replay: R2) -> Authenticator<S, R2> {
         Authenticator {
             registry: self.registry,

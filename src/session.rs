@@ -37,11 +37,11 @@ const MAX_TOKEN_CHARS: usize = 128;
 ///
 /// ```
 /// use std::time::Duration;
-/// use jwt_sso::{MemorySessionStore, Sessions};
+/// use jwt_sso::{MemoryStore, Sessions};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), jwt_sso::Error> {
-/// let sessions = Sessions::new(MemorySessionStore::new()).ttl(Duration::from_secs(8 * 3600));
+/// let sessions = Sessions::new(MemoryStore::new()).ttl(Duration::from_secs(8 * 3600));
 /// let token = sessions.create("jdoe", "ERP").await?;
 /// assert_eq!(token.len(), 43);
 /// assert_eq!(sessions.lookup(&token).await?.unwrap().user_id, "jdoe");
@@ -216,12 +216,12 @@ fn store_error(action: &str, error: StoreError) -> Error {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::store::MemorySessionStore;
+    use crate::store::MemoryStore;
     use crate::unix_time::UnixTime;
 
     #[tokio::test]
     async fn sessions_are_capped_per_user_oldest_first_and_purged() {
-        let sessions = Sessions::new(MemorySessionStore::new())
+        let sessions = Sessions::new(MemoryStore::new())
             .max_per_user(3)
             .ttl(Duration::from_secs(100))
             .with_clock(ManualClock::new(UnixTime::from_secs(1000)));
@@ -234,7 +234,7 @@ mod tests {
         for t in &tokens[1..] {
             assert_eq!(sessions.lookup(t).await.unwrap().unwrap().user_id, "jdoe");
         }
-        assert_eq!(sessions.store().len(), 4);
+        assert_eq!(sessions.store().sessions(), 4);
         // Tokens are distinct and never stored raw: the store holds them by hex SHA-256.
         for t in &tokens[1..] {
             let id = session_id(t);
@@ -257,14 +257,14 @@ mod tests {
         };
         assert!(later.lookup(&tokens[1]).await.unwrap().is_none(), "expired");
         assert_eq!(later.purge_expired().await.unwrap(), 3);
-        assert!(later.store().is_empty());
-        assert_eq!(later.store().count_for("jdoe"), 0);
+        assert_eq!(later.store().sessions(), 0);
+        assert_eq!(later.store().sessions_of("jdoe"), 0);
     }
 
     #[tokio::test]
     async fn the_longest_ttl_saturates_instead_of_overflowing() {
         let now = UnixTime::from_secs(1_767_225_600);
-        let sessions = Sessions::new(MemorySessionStore::new())
+        let sessions = Sessions::new(MemoryStore::new())
             .ttl(Duration::MAX)
             .with_clock(ManualClock::new(now));
         let token = sessions.create("jdoe", "ERP").await.unwrap();

@@ -21,8 +21,8 @@ use http_body_util::BodyExt;
 use jwt_sso::axum::{HttpError, Identity, JwtAuth, LoginOptions, LoginRoutes};
 use jwt_sso::mint::SigningKey;
 use jwt_sso::{
-    Algorithm, Authenticator, Error, ErrorKind, MemorySessionStore, MemoryStore, Registry,
-    Sessions, StoreError, Verification,
+    Algorithm, Authenticator, Error, ErrorKind, MemoryStore, Registry, Sessions, StoreError,
+    Verification,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -331,8 +331,8 @@ async fn the_layer_verifies_every_request_and_the_extractor_reuses_it() {
     assert_eq!(refused(&response, &body, 401), "malformed");
 }
 
-fn login_app(options: LoginOptions) -> (Router, Arc<Sessions<MemorySessionStore>>) {
-    let sessions = Arc::new(Sessions::new(MemorySessionStore::new()));
+fn login_app(options: LoginOptions) -> (Router, Arc<Sessions<MemoryStore>>) {
+    let sessions = Arc::new(Sessions::new(MemoryStore::new()));
     let auth = Authenticator::new(registry(), MemoryStore::new());
     let routes = LoginRoutes::new(auth, Arc::clone(&sessions), options);
     (routes.router(), sessions)

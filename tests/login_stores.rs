@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use jwt_sso::{
-    ConfigChange, ConfigStore, JwtConfig, MemoryConfigStore, MemoryReplayStore, MemorySessionStore,
-    MemoryStore, ReplayStore, Session, SessionStore, UnixTime, UsedJti, User, UserStore,
+    ConfigChange, ConfigStore, JwtConfig, MemoryConfigStore, MemoryStore, ReplayStore, Session,
+    SessionStore, UnixTime, UsedJti, User, UserStore,
 };
 use serde_json::json;
 
@@ -21,7 +21,7 @@ fn key(jti: &str) -> UsedJti<'_> {
 
 #[tokio::test]
 async fn used_jtis_expire_and_a_full_store_refuses_without_forgetting() {
-    let store = MemoryReplayStore::with_capacity(2);
+    let store = MemoryStore::new().with_jti_capacity(2);
     assert!(
         store
             .record(
@@ -102,7 +102,7 @@ async fn used_jtis_expire_and_a_full_store_refuses_without_forgetting() {
             .await
             .unwrap()
     );
-    assert_eq!(store.len(), 1);
+    assert_eq!(store.used_jtis(), 1);
     assert!(
         store
             .record(
@@ -115,14 +115,20 @@ async fn used_jtis_expire_and_a_full_store_refuses_without_forgetting() {
             .await
             .unwrap()
     );
-    assert_eq!(store.purge_expired(at(250)).await.unwrap(), 1);
-    assert_eq!(store.purge_expired(at(250)).await.unwrap(), 0);
-    assert_eq!(store.len(), 1);
+    assert_eq!(
+        ReplayStore::purge_expired(&store, at(250)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        ReplayStore::purge_expired(&store, at(250)).await.unwrap(),
+        0
+    );
+    assert_eq!(store.used_jtis(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_records_of_one_jti_exactly_one_first_use() {
-    let store = Arc::new(MemoryReplayStore::new());
+    let store = Arc::new(MemoryStore::new());
     let tasks: Vec<_> = (0..64)
         .map(|_| {
             let store = Arc::clone(&store);
@@ -158,7 +164,7 @@ fn session(user: &str, created_at: i64, ttl: i64) -> Session {
 
 #[tokio::test]
 async fn sessions_are_capped_per_user_oldest_first_and_expire() {
-    let store = MemorySessionStore::new();
+    let store = MemoryStore::new();
     for i in 0..25 {
         store
             .insert(&format!("jdoe-{i}"), &session("jdoe", 1000 + i, 3600), 20)
@@ -169,8 +175,8 @@ async fn sessions_are_capped_per_user_oldest_first_and_expire() {
         .insert("other", &session("other", 1000, 3600), 20)
         .await
         .unwrap();
-    assert_eq!(store.count_for("jdoe"), 20);
-    assert_eq!(store.count_for("other"), 1, "other users are untouched");
+    assert_eq!(store.sessions_of("jdoe"), 20);
+    assert_eq!(store.sessions_of("other"), 1, "other users are untouched");
     for i in 0..5 {
         assert_eq!(
             store.get(&format!("jdoe-{i}"), at(1100)).await.unwrap(),
@@ -193,12 +199,17 @@ async fn sessions_are_capped_per_user_oldest_first_and_expire() {
         .insert("late", &session("jdoe", 1024 + 3600, 60), 20)
         .await
         .unwrap();
-    assert_eq!(store.count_for("jdoe"), 1, "all earlier ones had expired");
-    assert_eq!(store.purge_expired(at(1000 + 3600)).await.unwrap(), 1);
-    assert_eq!(store.len(), 1);
+    assert_eq!(store.sessions_of("jdoe"), 1, "all earlier ones had expired");
+    assert_eq!(
+        SessionStore::purge_expired(&store, at(1000 + 3600))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.sessions(), 1);
     assert!(store.remove("late").await.unwrap());
     assert!(!store.remove("late").await.unwrap());
-    assert!(store.is_empty());
+    assert_eq!(store.sessions(), 0);
     // A cap of 0 still keeps the new session.
     store.insert("a", &session("x", 1, 10), 0).await.unwrap();
     store.insert("b", &session("x", 2, 10), 0).await.unwrap();

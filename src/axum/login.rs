@@ -24,7 +24,7 @@ use crate::identity::Verified;
 use crate::login::{Authenticator, Login};
 use crate::registry::{Route, Verification};
 use crate::session::Sessions;
-use crate::store::{MemoryReplayStore, ReplayStore, SessionStore, StoreError, UserStore};
+use crate::store::{MemoryStore, ReplayStore, SessionStore, StoreError, UserStore};
 
 /// The host's session creation: called once per accepted login, returns the
 /// opaque session token handed to the client (`X-Auth-Token`).
@@ -133,11 +133,11 @@ impl LoginOptions {
 }
 
 /// An accepted login and its session token.
-pub struct LoginSuccess {
+struct LoginSuccess {
     /// The login (user, identity, first login or not).
-    pub login: Login,
+    login: Login,
     /// The session token the issuer made.
-    pub session: String,
+    session: String,
 }
 
 impl std::fmt::Debug for LoginSuccess {
@@ -172,20 +172,20 @@ impl std::fmt::Debug for LoginSuccess {
 /// ```
 /// use std::sync::Arc;
 /// use axum::Router;
-/// use jwt_sso::{Authenticator, MemorySessionStore, MemoryStore, Registry, Sessions};
+/// use jwt_sso::{Authenticator, MemoryStore, MemoryStore, Registry, Sessions};
 /// use jwt_sso::axum::{LoginOptions, LoginRoutes};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let registry = Registry::from_json_str(r#"{"name":"ERP","token_name":"token","algorithms":["HS256"],
 /// #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#)?;
 /// let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
-/// let sessions = Sessions::new(MemorySessionStore::new());
+/// let sessions = Sessions::new(MemoryStore::new());
 /// let options = LoginOptions::default().session_cookie("session").return_to_hosts(["bi.example.com"]);
 /// // <form method="post" action="/login"><input name="token"><input name="return_to" value="/home">
 /// let app: Router = LoginRoutes::new(auth, sessions, options).router();
 /// # Ok(()) }
 /// ```
-pub struct LoginRoutes<U, I, R = MemoryReplayStore> {
+pub struct LoginRoutes<U, I, R = MemoryStore> {
     inner: Arc<Inner<U, I, R>>,
 }
 
@@ -265,7 +265,7 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
     /// fetch budget when the token routes to a `jwks_uri` or `issuer`
     /// configuration), else the login is `store`. One `tracing` event per
     /// accepted login.
-    pub async fn login_token(
+    async fn login_token(
         &self,
         token: &str,
         token_name: Option<&str>,

@@ -16,8 +16,9 @@
 //!   section 6 (request headers within 10 s, 60 s idle keep-alive).
 //!
 //! Everything here is a thin layer over the library:
-//! [`LoginRoutes::login_token`] takes plain strings, and
-//! [`Registry::verify`](crate::Registry::verify) does the verifying.
+//! [`Authenticator::login`](crate::Authenticator::login) and
+//! [`Registry::verify`](crate::Registry::verify) do the work; a host
+//! without axum calls them with the token's text.
 //!
 //! # Protect a route
 //!
@@ -63,7 +64,7 @@ use crate::registry::{Registry, Route, Verification};
 
 pub use error::HttpError;
 pub(crate) use error::{error_response, status_of};
-pub use login::{LoginOptions, LoginRoutes, LoginSuccess, SessionIssuer};
+pub use login::{LoginOptions, LoginRoutes, SessionIssuer};
 pub use serve::{ServeOptions, serve, serve_with};
 
 /// A verified identity, as an axum extractor.
@@ -121,7 +122,9 @@ pub struct JwtAuth {
 }
 
 impl JwtAuth {
-    /// Verification through `registry`, with the default [`TokenSources`].
+    /// Verification through `registry`, the token taken from `Authorization:
+    /// Bearer` or a cookie named by a configuration's `token_name` (not from
+    /// the query: see [`JwtAuth::query`]).
     pub fn new(registry: Arc<Registry>) -> Self {
         JwtAuth {
             registry,

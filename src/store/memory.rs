@@ -1,5 +1,7 @@
-//! In-memory implementations of the four store traits: for tests, trials and
-//! single-process hosts that keep nothing across restarts.
+//! In-memory stores: [`MemoryStore`] (users, used `jti`s and sessions, as
+//! [`SqlStore`](crate::SqlStore) keeps all three in one database) and
+//! [`MemoryConfigStore`]. For tests, trials and single-process hosts that
+//! keep nothing across restarts.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -20,14 +22,33 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 // ------------------------------------------------------------------- users
 
-/// A [`UserStore`] in memory.
+/// Users, used `jti`s and sessions in memory: a [`UserStore`], a
+/// [`ReplayStore`] and a [`SessionStore`] (each part independent of the
+/// others, so one value may serve as any of them).
+///
+/// - **Users** are never overwritten: `create` refuses a taken user ID
+///   with a conflict.
+/// - **Used `jti`s** are forgotten once expired (`until <= now`), as part of
+///   each `record` (each record is purged once, so the cost stays
+///   logarithmic) and by [`ReplayStore::purge_expired`]. At most a capacity
+///   of unexpired records is held (default 100 000,
+///   [`with_jti_capacity`](MemoryStore::with_jti_capacity)): when full,
+///   `record` fails with a [`StoreError`] that says so (the login is refused
+///   with `store`), and never forgets a record early, since that would let a
+///   replay through.
+/// - **Sessions** are indexed by user and by expiry: an insert touches only
+///   that user's sessions (at most `max_per_user` + 1), a purge only the
+///   expired ones, so no operation grows with the number of sessions.
 ///
 /// ```
-/// use jwt_sso::{MemoryStore, User, UserStore};
+/// use std::time::Duration;
+/// use jwt_sso::{MemoryStore, ReplayStore, Session, SessionStore, UnixTime, UsedJti, User, UserStore};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), jwt_sso::StoreError> {
-/// let store = MemoryStore::new();
+/// let at = UnixTime::from_secs;
+/// let store = MemoryStore::new().with_jti_capacity(1);
+///
 /// // A user the host made itself: any configuration may log it in.
 /// let admin = User {
 ///     user_id: "admin".into(), user_type: "administrator".into(),
@@ -35,20 +56,70 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 ///     created_by_config: None,
 /// };
 /// store.create(&admin).await?;
-/// assert!(store.create(&admin).await.is_err()); // never overwritten
+/// assert!(store.create(&admin).await.unwrap_err().is_conflict()); // never overwritten
 /// assert_eq!(store.find("admin").await?, Some(admin));
+///
+/// let used = UsedJti { config: "erp", issuer: "https://erp.example.com", jti: "t-1", until: at(1_000) };
+/// assert!(store.record(used, at(0)).await?); // first use
+/// assert!(!store.record(used, at(10)).await?); // a replay
+/// let other = UsedJti { jti: "t-2", ..used };
+/// assert!(store.record(other, at(10)).await.is_err()); // full: refused, nothing forgotten
+/// assert!(store.record(UsedJti { until: at(2_000), ..other }, at(1_000)).await?); // `t-1` expired at 1000
+///
+/// let session = |t| Session {
+///     user_id: "jdoe".into(), config: "ERP".into(),
+///     created_at: at(t), expires_at: at(t) + Duration::from_secs(3600),
+/// };
+/// store.insert("id-1", &session(0), 2).await?;
+/// store.insert("id-2", &session(1), 2).await?;
+/// store.insert("id-3", &session(2), 2).await?; // the oldest ends
+/// assert_eq!(store.get("id-1", at(10)).await?, None);
+/// assert!(store.get("id-3", at(10)).await?.is_some());
+/// assert!(store.remove("id-3").await?);
+/// assert_eq!(SessionStore::purge_expired(&store, at(4000)).await?, 1);
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Default)]
 pub struct MemoryStore {
     users: Mutex<HashMap<String, User>>,
+    jti_capacity: usize,
+    jtis: Mutex<ReplayInner>,
+    sessions: Mutex<SessionsInner>,
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("users", &self.len())
+            .field("used_jtis", &self.used_jtis())
+            .field("jti_capacity", &self.jti_capacity)
+            .field("sessions", &self.sessions())
+            .finish()
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            users: Mutex::default(),
+            jti_capacity: DEFAULT_REPLAY_CAPACITY,
+            jtis: Mutex::default(),
+            sessions: Mutex::default(),
+        }
+    }
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         MemoryStore::default()
+    }
+
+    /// The same store holding at most `capacity` unexpired used `jti`s
+    /// (default 100 000).
+    pub fn with_jti_capacity(mut self, capacity: usize) -> Self {
+        self.jti_capacity = capacity;
+        self
     }
 
     /// Every user, sorted by user ID.
@@ -66,6 +137,27 @@ impl MemoryStore {
     /// Whether the store holds no user.
     pub fn is_empty(&self) -> bool {
         lock(&self.users).is_empty()
+    }
+
+    /// How many used `jti`s the store holds (expired ones not yet purged
+    /// included).
+    pub fn used_jtis(&self) -> usize {
+        lock(&self.jtis).expiry.len()
+    }
+
+    /// How many sessions the store holds (expired ones not yet purged
+    /// included).
+    pub fn sessions(&self) -> usize {
+        lock(&self.sessions).sessions.len()
+    }
+
+    /// How many sessions `user_id` holds (expired ones not yet purged
+    /// included).
+    pub fn sessions_of(&self, user_id: &str) -> usize {
+        lock(&self.sessions)
+            .by_user
+            .get(user_id)
+            .map_or(0, BTreeSet::len)
     }
 }
 
@@ -101,43 +193,11 @@ impl UserStore for MemoryStore {
 
 // ---------------------------------------------------------------- used jti
 
-/// How many unexpired `jti`s a [`MemoryReplayStore`] holds by default.
+/// How many unexpired `jti`s a [`MemoryStore`] holds by default.
 pub(crate) const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 
 /// (configuration, issuer, jti)
 type OwnedJtiKey = (String, String, String);
-
-/// A [`ReplayStore`] in memory: the default of
-/// [`Authenticator`](crate::Authenticator).
-///
-/// Records are forgotten once expired (`expires_at <= now`), as part of
-/// each `record` (each record is purged once, so the cost stays
-/// logarithmic) and by [`ReplayStore::purge_expired`]. The store holds at most
-/// its capacity of unexpired records (default 100 000):
-/// when full, `record` fails with a [`StoreError`] that says so (the login
-/// is refused with `store`), and never forgets a record early, since that
-/// would let a replay through.
-///
-/// ```
-/// use jwt_sso::{MemoryReplayStore, ReplayStore, UnixTime, UsedJti};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), jwt_sso::StoreError> {
-/// let at = UnixTime::from_secs;
-/// let store = MemoryReplayStore::with_capacity(1);
-/// let used = UsedJti { config: "erp", issuer: "https://erp.example.com", jti: "t-1", until: at(1_000) };
-/// assert!(store.record(used, at(0)).await?); // first use
-/// assert!(!store.record(used, at(10)).await?); // a replay
-/// let other = UsedJti { jti: "t-2", ..used };
-/// assert!(store.record(other, at(10)).await.is_err()); // full: refused, nothing forgotten
-/// assert!(store.record(UsedJti { until: at(2_000), ..other }, at(1_000)).await?); // `t-1` expired at 1000
-/// # Ok(())
-/// # }
-/// ```
-pub struct MemoryReplayStore {
-    capacity: usize,
-    inner: Mutex<ReplayInner>,
-}
 
 #[derive(Default)]
 struct ReplayInner {
@@ -161,47 +221,7 @@ impl ReplayInner {
     }
 }
 
-impl fmt::Debug for MemoryReplayStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryReplayStore")
-            .field("capacity", &self.capacity)
-            .field("records", &self.len())
-            .finish()
-    }
-}
-
-impl Default for MemoryReplayStore {
-    fn default() -> Self {
-        MemoryReplayStore::with_capacity(DEFAULT_REPLAY_CAPACITY)
-    }
-}
-
-impl MemoryReplayStore {
-    /// An empty store that holds at most 100 000 unexpired records.
-    pub fn new() -> Self {
-        MemoryReplayStore::default()
-    }
-
-    /// An empty store that holds at most `capacity` unexpired records.
-    pub fn with_capacity(capacity: usize) -> Self {
-        MemoryReplayStore {
-            capacity,
-            inner: Mutex::new(ReplayInner::default()),
-        }
-    }
-
-    /// How many records the store holds (expired ones not yet purged included).
-    pub fn len(&self) -> usize {
-        lock(&self.inner).expiry.len()
-    }
-
-    /// Whether the store holds no record.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// A full [`MemoryReplayStore`].
+/// A [`MemoryStore`] full of used `jti`s.
 #[derive(Debug)]
 struct ReplayStoreFull {
     capacity: usize,
@@ -211,7 +231,7 @@ impl fmt::Display for ReplayStoreFull {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "the in-memory replay store is full: it holds its maximum of {} used token IDs that have not expired yet, and forgetting one early would let its token be replayed; raise the capacity (MemoryReplayStore::with_capacity), shorten the configuration's expiration_time, or use a database-backed ReplayStore",
+            "the in-memory replay store is full: it holds its maximum of {} used token IDs that have not expired yet, and forgetting one early would let its token be replayed; raise the capacity (MemoryStore::with_jti_capacity), shorten the configuration's expiration_time, or use a database-backed ReplayStore",
             self.capacity
         )
     }
@@ -219,9 +239,9 @@ impl fmt::Display for ReplayStoreFull {
 
 impl std::error::Error for ReplayStoreFull {}
 
-impl ReplayStore for MemoryReplayStore {
+impl ReplayStore for MemoryStore {
     async fn record(&self, used: UsedJti<'_>, now: UnixTime) -> Result<bool, StoreError> {
-        let mut inner = lock(&self.inner);
+        let mut inner = lock(&self.jtis);
         inner.purge(now);
         let owned = (
             used.config.to_owned(),
@@ -231,9 +251,9 @@ impl ReplayStore for MemoryReplayStore {
         if inner.expiry.contains_key(&owned) {
             return Ok(false);
         }
-        if inner.expiry.len() >= self.capacity {
+        if inner.expiry.len() >= self.jti_capacity {
             return Err(StoreError::failed(ReplayStoreFull {
-                capacity: self.capacity,
+                capacity: self.jti_capacity,
             }));
         }
         inner.by_expiry.insert((used.until, owned.clone()));
@@ -242,42 +262,11 @@ impl ReplayStore for MemoryReplayStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
-        Ok(lock(&self.inner).purge(now))
+        Ok(lock(&self.jtis).purge(now))
     }
 }
 
 // ---------------------------------------------------------------- sessions
-
-/// A [`SessionStore`] in memory, indexed by user and by expiry: an insert
-/// touches only that user's sessions (at most `max_per_user` + 1), a purge
-/// only the expired ones, so no operation grows with the number of sessions.
-///
-/// ```
-/// use std::time::Duration;
-/// use jwt_sso::{MemorySessionStore, Session, SessionStore, UnixTime};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), jwt_sso::StoreError> {
-/// let at = UnixTime::from_secs;
-/// let store = MemorySessionStore::new();
-/// let session = |t| Session {
-///     user_id: "jdoe".into(), config: "ERP".into(),
-///     created_at: at(t), expires_at: at(t) + Duration::from_secs(3600),
-/// };
-/// store.insert("id-1", &session(0), 2).await?;
-/// store.insert("id-2", &session(1), 2).await?;
-/// store.insert("id-3", &session(2), 2).await?; // the oldest ends
-/// assert_eq!(store.get("id-1", at(10)).await?, None);
-/// assert!(store.get("id-3", at(10)).await?.is_some());
-/// assert!(store.remove("id-3").await?);
-/// assert_eq!(store.purge_expired(at(4000)).await?, 1);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Default)]
-pub struct MemorySessionStore {
-    inner: Mutex<SessionsInner>,
-}
 
 #[derive(Debug, Default)]
 struct SessionsInner {
@@ -304,32 +293,7 @@ impl SessionsInner {
     }
 }
 
-impl MemorySessionStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        MemorySessionStore::default()
-    }
-
-    /// How many sessions the store holds (expired ones not yet purged included).
-    pub fn len(&self) -> usize {
-        lock(&self.inner).sessions.len()
-    }
-
-    /// Whether the store holds no session.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// How many sessions `user_id` holds (expired ones not yet purged included).
-    pub fn count_for(&self, user_id: &str) -> usize {
-        lock(&self.inner)
-            .by_user
-            .get(user_id)
-            .map_or(0, BTreeSet::len)
-    }
-}
-
-impl SessionStore for MemorySessionStore {
+impl SessionStore for MemoryStore {
     /// Stores the session (replacing one under the same `id`), then ends
     /// this user's expired sessions (as of `session.created_at`) and, beyond
     /// `max_per_user` (at least 1: the new session always survives), the
@@ -340,7 +304,7 @@ impl SessionStore for MemorySessionStore {
         session: &Session,
         max_per_user: usize,
     ) -> Result<(), StoreError> {
-        let mut inner = lock(&self.inner);
+        let mut inner = lock(&self.sessions);
         inner.remove(id);
         inner.inserted += 1;
         let n = inner.inserted;
@@ -368,7 +332,7 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn get(&self, id: &str, now: UnixTime) -> Result<Option<Session>, StoreError> {
-        Ok(lock(&self.inner)
+        Ok(lock(&self.sessions)
             .sessions
             .get(id)
             .filter(|(s, _)| now < s.expires_at)
@@ -376,11 +340,11 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(lock(&self.inner).remove(id).is_some())
+        Ok(lock(&self.sessions).remove(id).is_some())
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let mut inner = lock(&self.inner);
+        let mut inner = lock(&self.sessions);
         let mut purged = 0;
         while let Some((at, id)) = inner.by_expiry.first().cloned() {
             if at > now {

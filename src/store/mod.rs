@@ -14,7 +14,7 @@ use crate::unix_time::UnixTime;
 
 mod memory;
 
-pub use memory::{MemoryConfigStore, MemoryReplayStore, MemorySessionStore, MemoryStore};
+pub use memory::{MemoryConfigStore, MemoryStore};
 
 /// A user as the login flow sees it.
 ///
