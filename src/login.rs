@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::config::{JwtConfig, UserScope};
-use crate::error::{Error, escape_controls};
+use crate::error::{Error, escape_controls, untrusted};
 use crate::map::MappedIdentity;
 use crate::registry::{Registry, TokenRoute, verify_with};
 use crate::store::{JtiKey, MemoryReplayStore, ReplayStore, StoreError, User, UserStore};
@@ -322,7 +322,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
                         return Err(store_error(
                             format!(
                                 "finding user `{}` after a create conflict",
-                                escape_controls(&identity.user_id)
+                                untrusted(&identity.user_id)
                             ),
                             StoreError::failed(
                                 "the store reported the user as existing but cannot find it",
@@ -332,7 +332,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
                 },
                 Err(error) => {
                     return Err(store_error(
-                        format!("creating user `{}`", escape_controls(&identity.user_id)),
+                        format!("creating user `{}`", untrusted(&identity.user_id)),
                         error,
                     ));
                 }
@@ -342,10 +342,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             let next = synced(config, user.clone(), &identity);
             if next != user {
                 self.store.update(&next).await.map_err(|e| {
-                    store_error(
-                        format!("updating user `{}`", escape_controls(&next.user_id)),
-                        e,
-                    )
+                    store_error(format!("updating user `{}`", untrusted(&next.user_id)), e)
                 })?;
             }
             next
@@ -395,7 +392,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             Err(error) => Err(store_error(
                 format!(
                     "recording the used token ID `{}` (configuration `{}`)",
-                    escape_controls(jti),
+                    untrusted(jti),
                     config.name
                 ),
                 error,
@@ -407,7 +404,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         self.store
             .find(user_id)
             .await
-            .map_err(|e| store_error(format!("finding user `{}`", escape_controls(user_id)), e))
+            .map_err(|e| store_error(format!("finding user `{}`", untrusted(user_id)), e))
     }
 }
 
@@ -442,7 +439,7 @@ fn check_scope(registry: &Registry, config: &JwtConfig, user: &User) -> Result<(
     }
     // Name the owner as the administrator knows it now.
     let owner = registry.name_of_id(owner).unwrap_or_else(|| owner.clone());
-    let user_id = escape_controls(&user.user_id);
+    let user_id = untrusted(&user.user_id);
     Err(Error::UserConflict {
         config: config.name.clone(),
         user_id: user.user_id.clone(),
@@ -477,7 +474,7 @@ fn store_error(action: String, error: StoreError) -> Error {
 /// from it escaped.
 fn log_outcome(progress: &Progress, result: &Result<Login, Error>) {
     let config = progress.config.as_deref().unwrap_or("");
-    let user_id = escape_controls(progress.user_id.as_deref().unwrap_or(""));
+    let user_id = untrusted(progress.user_id.as_deref().unwrap_or(""));
     match result {
         Ok(login) => tracing::info!(
             target: "jwt_sso",

@@ -23,7 +23,7 @@
   const LOGOUT = '/api/auth/logout';
   const JWT_LOGIN_MODE = 67108864;
   const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512',
-    'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
+    'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA', 'Ed25519'];
   const PROMPT_KINDS = ['text', 'numeric', 'date'];
   const SOURCE_NAMES = {
     static: 'Static key',

@@ -18,7 +18,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 
 use super::error_response;
-use crate::error::{Error, escape_controls};
+use crate::error::{Error, untrusted};
 use crate::extract::{LoginRequest, form_param, query_param};
 use crate::login::{Authenticator, Login};
 use crate::map::MappedIdentity;
@@ -308,7 +308,7 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         tracing::info!(
             target: "jwt_sso::http",
             config = %success.login.identity.config,
-            user_id = %escape_controls(&success.login.user.user_id),
+            user_id = %untrusted(&success.login.user.user_id),
             first_login = success.login.first_login,
             "login"
         );

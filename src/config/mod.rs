@@ -29,7 +29,9 @@ pub const DEFAULT_USER_TYPE: &str = "reader";
 /// A signature algorithm that a configuration may allow.
 ///
 /// `none` is deliberately absent, and so is `ES512` (P-521 is not supported by
-/// the crypto backend).
+/// the crypto backend). `EdDSA` and `Ed25519` both verify Ed25519 signatures
+/// but are distinct names: a token's `alg` must be in the allowlist as
+/// written (RFC 9864 registers `Ed25519` as the fully-specified name).
 ///
 /// ```
 /// use jwt_sso::Algorithm;
@@ -41,6 +43,7 @@ pub const DEFAULT_USER_TYPE: &str = "reader";
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(clippy::upper_case_acronyms)]
+#[non_exhaustive]
 pub enum Algorithm {
     /// HMAC with SHA-256.
     HS256,
@@ -64,13 +67,16 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384.
     ES384,
-    /// Ed25519.
+    /// EdDSA (RFC 8037), which jwt-sso verifies on Ed25519.
     EdDSA,
+    /// Ed25519 under its fully-specified name (RFC 9864): the same
+    /// signature as `EdDSA` over an Ed25519 key, matched by its own name.
+    Ed25519,
 }
 
 impl Algorithm {
     /// Every supported algorithm.
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 13] = [
         Algorithm::HS256,
         Algorithm::HS384,
         Algorithm::HS512,
@@ -83,6 +89,7 @@ impl Algorithm {
         Algorithm::ES256,
         Algorithm::ES384,
         Algorithm::EdDSA,
+        Algorithm::Ed25519,
     ];
 
     /// The JOSE name, e.g. `"ES256"`.
@@ -100,6 +107,7 @@ impl Algorithm {
             Algorithm::ES256 => "ES256",
             Algorithm::ES384 => "ES384",
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::Ed25519 => "Ed25519",
         }
     }
 
@@ -133,7 +141,8 @@ impl Algorithm {
             Algorithm::PS512 => J::PS512,
             Algorithm::ES256 => J::ES256,
             Algorithm::ES384 => J::ES384,
-            Algorithm::EdDSA => J::EdDSA,
+            // jsonwebtoken has one name for both; the header is jwt-sso's own.
+            Algorithm::EdDSA | Algorithm::Ed25519 => J::EdDSA,
         }
     }
 }
@@ -583,7 +592,7 @@ pub struct PromptMapping {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum KeySource {
     /// A static shared secret (HS*) or a static public key in PEM (RS*, PS*,
-    /// ES*, EdDSA): `{"type": "static", "secret": …}` or
+    /// ES*, EdDSA, Ed25519): `{"type": "static", "secret": …}` or
     /// `{"type": "static", "public_key_pem": "…"}`, exactly one of the two.
     Static(StaticKey),
     /// An inline JWK Set (`{"keys": [...]}`).
@@ -635,7 +644,7 @@ impl StaticKey {
     fn both() -> (&'static str, &'static str) {
         (
             "both `secret` and `public_key_pem` are set",
-            "keep `secret` for HS* algorithms or `public_key_pem` for RS*/PS*/ES*/EdDSA, not both",
+            "keep `secret` for HS* algorithms or `public_key_pem` for RS*/PS*/ES*/EdDSA/Ed25519, not both",
         )
     }
 
@@ -643,7 +652,7 @@ impl StaticKey {
     fn neither() -> (&'static str, &'static str) {
         (
             "a static key source needs `secret` or `public_key_pem`",
-            "add `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA)",
+            "add `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA/Ed25519)",
         )
     }
 }
@@ -836,21 +845,23 @@ impl<'de> Deserialize<'de> for SecretSpec {
                 let Some(key) = map.next_key::<String>()? else {
                     return Err(de::Error::custom(format!("secret: expected {EXPECTED}")));
                 };
+                // Member names are never echoed: someone may have written the
+                // secret itself as one (`{"secret": {"s3cr3t…": 1}}`).
                 let spec = match key.as_str() {
                     "base64" => SecretSpec::Base64(Secret::new(
                         map.next_value_seed(SecretText("secret.base64"))?,
                     )),
                     "env" => SecretSpec::Env(map.next_value_seed(SecretText("secret.env"))?),
-                    other => {
+                    TOML_DATETIME => return Err(not_a_secret("secret", "a date-time")),
+                    _ => {
                         return Err(de::Error::custom(format!(
-                            "secret: `{}` is not a form of secret, expected {EXPECTED}",
-                            crate::error::escape_controls(other)
+                            "secret: an object whose member is neither `base64` nor `env` (its name is not shown: it is a secret field); expected {EXPECTED}"
                         )));
                     }
                 };
-                if let Some(extra) = map.next_key::<String>()? {
+                if map.next_key::<de::IgnoredAny>()?.is_some() {
                     return Err(de::Error::custom(format!(
-                        "secret: unexpected second field `{extra}`, expected {EXPECTED}"
+                        "secret: an object with more than one member (their names are not shown: it is a secret field); expected {EXPECTED}"
                     )));
                 }
                 Ok(spec)
@@ -860,6 +871,10 @@ impl<'de> Deserialize<'de> for SecretSpec {
         deserializer.deserialize_any(SpecVisitor)
     }
 }
+
+/// The member name under which the `toml` crate hands a TOML date-time to
+/// serde (a one-member map); shown as "a date-time", never by this name.
+const TOML_DATETIME: &str = "$__toml_private_datetime";
 
 /// The error for a secret field of the wrong type: it names the field and the
 /// type, never the value (CONTRACT section 1).
@@ -920,8 +935,12 @@ impl<'de> Visitor<'de> for SecretText {
     fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
         Err(not_a_secret(self.0, "an array"))
     }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(not_a_secret(self.0, "an object"))
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
+        let found = match map.next_key::<String>()? {
+            Some(key) if key == TOML_DATETIME => "a date-time",
+            _ => "an object",
+        };
+        Err(not_a_secret(self.0, found))
     }
 }
 
@@ -994,7 +1013,7 @@ impl JwtConfig {
     /// format), without validating; errors name the field.
     pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, Error> {
         if text.trim_start().starts_with('[') {
-            parse_json(text)
+            parse_json(text).map_err(|e| name_the_entry(e, text))
         } else {
             parse_json(text).map(|c| vec![c])
         }
@@ -1026,6 +1045,49 @@ impl JwtConfig {
         let json = serde_json::to_vec(self).unwrap_or_default();
         let digest = sha2::Sha256::digest(&json);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    }
+}
+
+/// A `config` error of an array of configurations at field `[i].rest`,
+/// with the field named as the registry names an invalid entry: `rest
+/// (entry i+1, `NAME`)`, the name read from the text when it has one.
+fn name_the_entry(error: Error, text: &str) -> Error {
+    let Error::Config {
+        field,
+        problem,
+        fix,
+    } = error
+    else {
+        return error;
+    };
+    let entry = field
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(index, rest)| Some((index.parse::<usize>().ok()?, rest)));
+    let Some((index, rest)) = entry else {
+        return Error::Config {
+            field,
+            problem,
+            fix,
+        };
+    };
+    let rest = rest.strip_prefix('.').unwrap_or(rest);
+    let rest = if rest.is_empty() {
+        "configuration"
+    } else {
+        rest
+    };
+    let name = serde_json::from_str::<Vec<serde_json::Value>>(text)
+        .ok()
+        .and_then(|list| list.get(index)?.get("name")?.as_str().map(str::to_owned));
+    let entry = match name {
+        Some(name) => format!("entry {}, `{}`", index + 1, crate::error::untrusted(&name)),
+        None => format!("entry {}", index + 1),
+    };
+    Error::Config {
+        field: format!("{rest} ({entry})"),
+        problem,
+        fix,
     }
 }
 
