@@ -952,22 +952,20 @@ fn no_match_message(iss: Option<&str>, candidates: &[(String, Option<String>)]) 
 pub(crate) const SHOWN_CHARS: usize = 200;
 
 /// Whether `c` is escaped in messages: a control character (Unicode `Cc`:
-/// U+0000–U+001F, U+007F–U+009F), a line or paragraph separator (U+2028,
-/// U+2029, which some log viewers break lines at), or a bidirectional
-/// control (the `Bidi_Control` characters of UAX #9, which reorder what a
-/// reader sees).
+/// U+0000–U+001F, U+007F–U+009F), an invisible format character (`Cf`:
+/// bidi controls such as U+202E that reorder what a reader sees, zero-width
+/// characters, tag characters), or a line or paragraph separator (`Zl`,
+/// `Zp`: U+2028, U+2029, which some log viewers break lines at).
 fn needs_escape(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
     c.is_control()
-        || matches!(
-            c,
-            '\u{2028}'
-                | '\u{2029}'
-                | '\u{061c}'
-                | '\u{200e}'
-                | '\u{200f}'
-                | '\u{202a}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
-        )
+        || (!c.is_ascii()
+            && matches!(
+                c.general_category(),
+                GeneralCategory::Format
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+            ))
 }
 
 /// `text` with its control characters escaped (`\n`, `\u{1b}`, …), other
@@ -1200,8 +1198,13 @@ mod tests {
             "https://idp.example.com"
         );
         assert_eq!(untrusted("a\nb\u{1b}[2K\r"), r"a\nb\u{1b}[2K\r");
-        // Bidi controls and line separators are escaped too.
-        assert_eq!(untrusted("x\u{202e}y\u{2028}"), r"x\u{202e}y\u{2028}");
+        // Bidi controls, zero-width and tag characters and line separators
+        // are escaped too; visible text is not.
+        assert_eq!(
+            untrusted("x\u{202e}y\u{2028}\u{200b}\u{e0041}"),
+            r"x\u{202e}y\u{2028}\u{200b}\u{e0041}"
+        );
+        assert_eq!(untrusted("José 山田 ✓"), "José 山田 ✓");
         let long = format!("\u{1b}[2K\rFORGED-LINE\n{}", "x".repeat(5000));
         let shown = untrusted(&long);
         assert!(!shown.chars().any(char::is_control), "{shown:?}");
