@@ -16,7 +16,11 @@ use crate::store::{ConfigChange, ConfigStore, StoreError};
 ///
 /// - [`load`](ConfigStore::load) reads the file: one configuration object or
 ///   an array of them, metadata as written, nothing validated (build the
-///   registry with [`crate::Registry::from_configs`]).
+///   registry with [`crate::Registry::from_configs`]). A file that does not
+///   parse is a [`StoreError::Failed`] whose source is the `config`
+///   [`Error`] (field, entry and configuration name, and the file), and an
+///   unreadable file one whose source is the `io` [`Error`]: downcast it to
+///   report that error rather than a store failure.
 /// - [`apply`](ConfigStore::apply) re-reads the file, checks the change
 ///   against what it holds (a taken name, or a stored version other than the
 ///   expected one, is [`StoreError::Conflict`]), then writes the whole set:
@@ -67,7 +71,25 @@ impl ConfigFile {
                 source,
             })
         })?;
-        JwtConfig::parse_json_list(&text).map_err(StoreError::failed)
+        JwtConfig::parse_json_list(&text).map_err(|e| StoreError::failed(self.in_file(e)))
+    }
+
+    /// A `config` error of the file's text, saying which file (so that a
+    /// host can report it as the configuration error it is: the
+    /// [`StoreError`] holds this [`Error`] as its source).
+    fn in_file(&self, error: Error) -> Error {
+        match error {
+            Error::Config {
+                field,
+                problem,
+                fix,
+            } => Error::Config {
+                field,
+                problem: format!("{problem} (in `{}`)", self.path.display()),
+                fix,
+            },
+            other => other,
+        }
     }
 
     fn apply_now(&self, change: ConfigChange<'_>, after: &[JwtConfig]) -> Result<u64, StoreError> {

@@ -19,8 +19,8 @@ use jwt_sso::axum::admin::{AdminAccess, SessionUser};
 use jwt_sso::axum::{LoginOptions, LoginRoutes};
 use jwt_sso::session::Sessions;
 use jwt_sso::{
-    Admin, Authenticator, ConfigChange, ConfigFile, ConfigStore, Error, JwtConfig, Registry,
-    SqlStore, StoreError, UserStore,
+    Admin, Authenticator, ConfigChange, ConfigFile, ConfigStore, Error, ErrorKind, JwtConfig,
+    Registry, SqlStore, StoreError, UserStore,
 };
 use serde_json::json;
 
@@ -84,6 +84,27 @@ fn store_failure(action: String, e: StoreError) -> Error {
     }
 }
 
+/// Why the configurations could not be loaded: a `--config` file that does
+/// not parse is the `config` error it is (its field, entry and name), and
+/// one that cannot be read the `io` error; anything else is the store's.
+fn load_failure(config_path: &Path, e: StoreError) -> Error {
+    match e {
+        StoreError::Failed(source) => match source.downcast::<Error>() {
+            Ok(error) if matches!(error.kind(), ErrorKind::Config | ErrorKind::Io) => *error,
+            Ok(error) => store_failure(loading(config_path), StoreError::Failed(error)),
+            Err(source) => store_failure(loading(config_path), StoreError::Failed(source)),
+        },
+        other => store_failure(loading(config_path), other),
+    }
+}
+
+fn loading(config_path: &Path) -> String {
+    format!(
+        "loading the configurations from `{}`",
+        config_path.display()
+    )
+}
+
 /// The state of the server: the database `db` (a SQLite file, created if
 /// missing, or `postgres://…`) and the configurations (see the module docs).
 pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<AppState, Error> {
@@ -113,15 +134,10 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
     } else {
         Configs::File(ConfigFile::new(config_path))
     };
-    let (loaded, _) = configs.load().await.map_err(|e| {
-        store_failure(
-            format!(
-                "loading the configurations from `{}`",
-                config_path.display()
-            ),
-            e,
-        )
-    })?;
+    let (loaded, _) = configs
+        .load()
+        .await
+        .map_err(|e| load_failure(config_path, e))?;
     let registry = Arc::new(Registry::from_configs(loaded)?);
     for warning in registry.warnings() {
         tracing::warn!("configuration warning: {warning:?}");
