@@ -511,11 +511,12 @@ pub enum Error {
         /// The `kid`s of the keys that fit the algorithm.
         available: Vec<String>,
         /// The URL of a fetched key set (`jwks_uri`, or found by discovery).
-        key_set: Option<String>,
+        key_set: Option<Box<str>>,
         /// Keys of the set that were skipped, each as "`kid`: why", when they
         /// explain the miss: every skipped key when none fits the algorithm,
-        /// else the skipped keys with the token's `kid`.
-        skipped: Vec<String>,
+        /// else the skipped keys with the token's `kid` (at most five, then
+        /// "and N more"). Boxed slices keep [`Error`] small.
+        skipped: Box<[String]>,
     },
     /// The signature does not verify.
     #[error("signature does not verify with {key} for {alg}")]

@@ -283,8 +283,8 @@ impl KeySet {
             alg: alg.as_str().to_owned(),
             candidates: fitting.len(),
             available: fitting.iter().filter_map(|k| k.kid.clone()).collect(),
-            key_set: self.url.clone(),
-            skipped,
+            key_set: self.url.as_deref().map(Box::from),
+            skipped: skipped.into_boxed_slice(),
         }
     }
 
