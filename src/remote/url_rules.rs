@@ -144,6 +144,23 @@ mod tests {
         assert!(check_redirect(&local, "b").is_ok());
     }
 
+    /// Provider text in these messages is escaped and cut (issue 20).
+    #[test]
+    fn provider_urls_in_messages_are_escaped_and_cut() {
+        let forged = format!("\u{1b}[2K\rFORGED-LINE\n{}", "Z".repeat(5_000));
+        let from = Url::parse("https://idp.example.com/old").unwrap();
+        for message in [
+            check_url(&forged).unwrap_err(),
+            check_url(&format!("ftp://idp.example.com/{forged}")).unwrap_err(),
+            check_redirect(&from, &format!("https://evil.example.com/{forged}")).unwrap_err(),
+            check_redirect(&from, &format!("http://[{forged}")).unwrap_err(),
+        ] {
+            assert!(!message.chars().any(char::is_control), "{message:?}");
+            assert!(message.contains("characters in all)"), "{message}");
+            assert!(message.chars().count() < 500, "{message}");
+        }
+    }
+
     #[test]
     fn discovery_url_drops_a_trailing_slash() {
         assert_eq!(
