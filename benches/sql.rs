@@ -1,7 +1,7 @@
 //! The SQL store on SQLite (a real file in a temporary directory): a session
 //! read, a user read and a used-`jti` record, each one store operation with
 //! what the store adds around the query (the file identity check, the
-//! writers' places, the timeout).
+//! writers' places, the timeout); and the file check's `stat` alone.
 //!
 //! Run: `cargo bench --bench sql --features sqlite` (short: `-- --warm-up-time 1 --measurement-time 3`).
 
@@ -71,6 +71,12 @@ fn bench(c: &mut Criterion) {
             };
             runtime.block_on(store.record(key, NOW + 60, NOW)).unwrap()
         })
+    });
+    // What the store adds before every operation to notice a deleted or
+    // replaced file: one `stat` of the database file.
+    let path = std::fs::canonicalize(&file).unwrap();
+    group.bench_function("file stat", |b| {
+        b.iter(|| std::fs::metadata(black_box(&path)).unwrap())
     });
     group.finish();
     runtime.block_on(store.close());

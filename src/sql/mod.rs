@@ -121,7 +121,8 @@ macro_rules! with_pool {
 ///   comes back is reconnected to on the next operation; the store needs no
 ///   rebuilding.
 /// - **The SQLite file:** its device and inode are noted at open and
-///   checked before every operation (one `stat`, about a microsecond): a
+///   checked before every operation (one `stat`: 2.4 µs, against 50 µs or
+///   more for the query, `benches/sql.rs`): a
 ///   file deleted or replaced while the store is open makes every operation
 ///   fail with [`StoreError::Failed`] rather than write into a file nobody
 ///   will read again. Put it back (or restart, to open the new file).
