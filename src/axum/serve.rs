@@ -137,12 +137,14 @@ pub async fn serve_with(
     let slots = Arc::new(Semaphore::new(
         options.max_connections.clamp(1, Semaphore::MAX_PERMITS),
     ));
-    let mut refusals = Refusals::default();
+    let (mut accept_errors, mut refusals) = (Throttle::default(), Throttle::default());
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(error) => {
-                tracing::warn!(target: "jwt_sso::http", error = %error, "accept failed; retrying");
+                if let Some(times) = accept_errors.hit() {
+                    tracing::warn!(target: "jwt_sso::http", error = %error, times, "accept failed; retrying");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -150,7 +152,14 @@ pub async fn serve_with(
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             // Closed at once: the client learns now, and nobody else waits.
             drop(stream);
-            refusals.count(options.max_connections);
+            if let Some(refused) = refusals.hit() {
+                tracing::warn!(
+                    target: "jwt_sso::http",
+                    refused,
+                    max_connections = options.max_connections,
+                    "connections closed at the connection cap"
+                );
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -158,30 +167,29 @@ pub async fn serve_with(
     }
 }
 
-/// Counts connections closed at the cap and logs them at most once a
-/// minute, so a flood does not flood the log too.
+/// A warning that a flood repeats many times a second (connections closed
+/// at the cap, accept failing with no descriptors left): logged the first
+/// time and then at most once a minute, with how often it happened since,
+/// so the flood does not flood the log too.
 #[derive(Default)]
-struct Refusals {
+struct Throttle {
     since_log: u64,
     logged_at: Option<Instant>,
 }
 
-impl Refusals {
-    fn count(&mut self, max: usize) {
+impl Throttle {
+    /// Counts one occurrence; `Some(count since the last log)` when it is
+    /// time to log.
+    fn hit(&mut self) -> Option<u64> {
         self.since_log += 1;
         let due = self
             .logged_at
             .is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
-        if due {
-            tracing::warn!(
-                target: "jwt_sso::http",
-                refused = self.since_log,
-                max_connections = max,
-                "connections closed at the connection cap"
-            );
-            self.since_log = 0;
-            self.logged_at = Some(Instant::now());
+        if !due {
+            return None;
         }
+        self.logged_at = Some(Instant::now());
+        Some(std::mem::take(&mut self.since_log))
     }
 }
 
