@@ -401,6 +401,12 @@ impl Error {
         match self {
             Error::Config(e) => e.fix(),
             Error::Login(LoginError::UserConflict { fix, .. }) => fix,
+            Error::Token(TokenError::KeyNotFound {
+                candidates: 0,
+                key_set,
+                skipped,
+                ..
+            }) if key_set.is_some() || !skipped.is_empty() => NO_USABLE_KEY_HINT,
             other => other.kind().hint(),
         }
     }
@@ -491,7 +497,7 @@ pub enum TokenError {
     /// The header carries `crit`.
     #[error(
         "header has a `crit` member ({}); no JWS extensions are supported",
-        escape_controls(crit)
+        untrusted(crit)
     )]
     #[non_exhaustive]
     CriticalHeader {
@@ -499,7 +505,7 @@ pub enum TokenError {
         crit: String,
     },
     /// No candidate key for the token.
-    #[error("{}", key_not_found_message(kid.as_deref(), alg, *candidates, available))]
+    #[error("{}", key_not_found_message(kid.as_deref(), alg, *candidates, available, key_set.as_deref(), skipped))]
     #[non_exhaustive]
     KeyNotFound {
         /// The token's `kid`, if any.
@@ -510,6 +516,13 @@ pub enum TokenError {
         candidates: usize,
         /// The `kid`s of the keys that fit the algorithm.
         available: Vec<String>,
+        /// The URL of a fetched key set (`jwks_uri`, or found by discovery).
+        key_set: Option<Box<str>>,
+        /// Keys of the set that were skipped, each as "`kid`: why", when they
+        /// explain the miss: every skipped key when none fits the algorithm,
+        /// else the skipped keys with the token's `kid` (at most five, then
+        /// "and N more"). Boxed slices keep [`Error`] small.
+        skipped: Box<[String]>,
     },
     /// The signature does not verify.
     #[error("signature does not verify with {key} for {alg}")]
@@ -521,7 +534,7 @@ pub enum TokenError {
         key: String,
     },
     /// A claim has the wrong type.
-    #[error("claim `{claim}` is {}, expected {expected}", escape_controls(found))]
+    #[error("claim `{claim}` is {}, expected {expected}", untrusted(found))]
     #[non_exhaustive]
     InvalidClaim {
         /// The claim name (or JSON Pointer).
@@ -589,7 +602,7 @@ pub enum TokenError {
         leeway: Duration,
     },
     /// `iss` differs.
-    #[error("issuer mismatch: expected `{expected}`, found {}", found.as_deref().map_or_else(|| "no `iss` claim".to_owned(), |f| format!("`{}`", escape_controls(f))))]
+    #[error("issuer mismatch: expected `{expected}`, found {}", found.as_deref().map_or_else(|| "no `iss` claim".to_owned(), |f| format!("`{}`", untrusted(f))))]
     #[non_exhaustive]
     IssuerMismatch {
         /// The configured issuer.
@@ -732,6 +745,18 @@ impl ConfigError {
         })
     }
 
+    /// The same error about another field (an entry of a list, named).
+    pub(crate) fn with_field(mut self, field: String) -> Self {
+        self.field = field;
+        self
+    }
+
+    /// The same error, saying which file held the configuration.
+    pub(crate) fn in_file(mut self, path: &std::path::Path) -> Self {
+        self.problem = format!("{} (in `{}`)", self.problem, path.display());
+        self
+    }
+
     /// The same error about the entry `entry` (0-based) of a list of
     /// configurations, named `name`.
     pub(crate) fn in_entry(mut self, entry: usize, name: &str) -> Self {
@@ -743,7 +768,7 @@ impl ConfigError {
 /// Remote keys could not be fetched and no cached keys apply (kind
 /// `key_fetch`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("could not fetch keys from {url}: {reason}")]
+#[error("could not fetch keys from {}: {reason}", untrusted(url))]
 pub struct KeyFetchError {
     url: String,
     reason: String,
@@ -785,7 +810,7 @@ pub enum LoginError {
         candidates: Vec<(String, Option<String>)>,
     },
     /// Several enabled configurations match the token's `iss`.
-    #[error("token issuer `{}` matches {} enabled configurations: {}", escape_controls(iss), candidates.len(), list(candidates))]
+    #[error("token issuer `{}` matches {} enabled configurations: {}", untrusted(iss), candidates.len(), list(candidates))]
     #[non_exhaustive]
     AmbiguousConfig {
         /// The token's `iss`.
@@ -797,7 +822,7 @@ pub enum LoginError {
     /// that name.
     #[error(
         "no configuration is named `{}`; configurations: {}",
-        escape_controls(name),
+        untrusted(name),
         list(known)
     )]
     #[non_exhaustive]
@@ -863,18 +888,19 @@ impl LoginError {
 }
 
 fn quoted(value: &str) -> String {
-    format!("`{}`", escape_controls(value))
+    format!("`{}`", untrusted(value))
 }
 
 pub(crate) fn list(items: &[String]) -> String {
     if items.is_empty() {
         return "(none)".to_owned();
     }
-    items
-        .iter()
-        .map(|s| format!("`{}`", escape_controls(s)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    const SHOWN: usize = 20;
+    let mut shown: Vec<String> = items.iter().take(SHOWN).map(|s| quoted(s)).collect();
+    if items.len() > SHOWN {
+        shown.push(format!("and {} more", items.len() - SHOWN));
+    }
+    shown.join(", ")
 }
 
 pub(crate) fn duplicate_message(name: &str, existing: &str) -> String {
@@ -889,10 +915,7 @@ pub(crate) fn duplicate_message(name: &str, existing: &str) -> String {
 
 fn no_match_message(iss: Option<&str>, candidates: &[(String, Option<String>)]) -> String {
     let found = match iss {
-        Some(iss) => format!(
-            "no enabled configuration has issuer `{}`",
-            escape_controls(iss)
-        ),
+        Some(iss) => format!("no enabled configuration has issuer `{}`", untrusted(iss)),
         None => "the token has no string `iss` claim to choose a configuration by".to_owned(),
     };
     if candidates.is_empty() {
@@ -922,40 +945,141 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The most characters of one untrusted value that a message shows.
+pub(crate) const SHOWN_CHARS: usize = 200;
+
+/// Whether `c` is escaped in messages: a control character (Unicode `Cc`:
+/// U+0000–U+001F, U+007F–U+009F), an invisible format character (`Cf`:
+/// bidi controls such as U+202E that reorder what a reader sees, zero-width
+/// characters, tag characters), or a line or paragraph separator (`Zl`,
+/// `Zp`: U+2028, U+2029, which some log viewers break lines at).
+fn needs_escape(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.is_control()
+        || (!c.is_ascii()
+            && matches!(
+                c.general_category(),
+                GeneralCategory::Format
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+            ))
+}
+
 /// `text` with its control characters escaped (`\n`, `\u{1b}`, …), other
-/// characters as they are. For text that comes from a token: from its
-/// unauthenticated header (`alg`, `kid`, a member name), and from claims, which
-/// users often choose themselves at the identity provider (a name, a
-/// department). Messages go into logs, and a raw line break there would let a
-/// token forge log lines (CWE-117; RFC 8725 §3.10).
+/// characters as they are: for a whole message whose untrusted parts were
+/// each shown with [`untrusted`] (a second line of defence: messages go
+/// into logs, and a raw line break there would let a token forge log lines;
+/// CWE-117, RFC 8725 §3.10).
 pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return text.into();
     }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    out.into()
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    if needs_escape(c) {
+        out.extend(c.escape_debug());
+    } else {
+        out.push(c);
+    }
+}
+
+/// One untrusted value as a message or log line shows it: text from a
+/// token (its unauthenticated header, an `iss` used for routing, claims,
+/// which users often choose themselves at the identity provider), from a
+/// discovery document or from a JWK Set (CONTRACT section 6). Control
+/// characters are escaped as [`escape_controls`] does, and the value is cut
+/// to [`SHOWN_CHARS`] characters (counted after escaping) with a note of its
+/// full length, so that one value can neither forge a log line nor flood
+/// the log.
+///
+/// Every message that quotes such a value goes through this function.
+pub(crate) fn untrusted(text: &str) -> std::borrow::Cow<'_, str> {
+    let clean = !text.chars().any(needs_escape);
+    if clean && (text.len() <= SHOWN_CHARS || text.chars().count() <= SHOWN_CHARS) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(SHOWN_CHARS + 40);
+    let mut shown = 0;
+    for c in text.chars() {
+        let width = if needs_escape(c) {
+            c.escape_debug().count()
+        } else {
+            1
+        };
+        if shown + width > SHOWN_CHARS {
+            use std::fmt::Write as _;
+            let _ = write!(out, "… (cut; {} characters in all)", text.chars().count());
+            return out.into();
+        }
+        push_escaped(&mut out, c);
+        shown += width;
+    }
+    out.into()
 }
 
 fn alg_message(found: Option<&str>, allowed: &[String]) -> String {
     match found {
         None => format!("header has no `alg`; allowed: {}", allowed.join(", ")),
         Some(f) => format!(
-            "algorithm `{}` is not allowed; allowed: {}",
-            escape_controls(f),
-            allowed.join(", ")
+            "algorithm `{}` is not allowed; allowed: {}{}",
+            untrusted(f),
+            allowed.join(", "),
+            other_ed25519_name(f, allowed)
         ),
     }
 }
 
+/// For a token whose `alg` is one of the two names of Ed25519 signatures
+/// while the allowlist has the other: a note that they are matched by name.
+fn other_ed25519_name(found: &str, allowed: &[String]) -> String {
+    let other = match found {
+        "EdDSA" => "Ed25519",
+        "Ed25519" => "EdDSA",
+        _ => return String::new(),
+    };
+    if !allowed.iter().any(|a| a == other) {
+        return String::new();
+    }
+    format!(
+        " (`{found}` and `{other}` both name Ed25519 signatures, but each is matched by its own name: add `{found}` to `algorithms` to accept these tokens)"
+    )
+}
+
+/// The hint of `key_not_found` when the key set has no key at all for the
+/// token's algorithm: the provider's key set is at fault, not the token.
+const NO_USABLE_KEY_HINT: &str = "Check the identity provider's key set: it has no usable key for the token's algorithm, and fetching it again will not change that. The message lists the keys that were skipped and why; have the provider publish its public signing key with `use` \"sig\" (or no `use`), `key_ops` that include \"verify\" (or no `key_ops`) and an `alg` equal to the token's (or none), or allow the algorithm its keys are for.";
+
 fn key_not_found_message(
+    kid: Option<&str>,
+    alg: &str,
+    candidates: usize,
+    available: &[String],
+    key_set: Option<&str>,
+    skipped: &[String],
+) -> String {
+    let mut message = key_not_found_base(kid, alg, candidates, available);
+    if candidates == 0
+        && let Some(url) = key_set
+    {
+        message.push_str(&format!(
+            "; the key set fetched from {} has no usable key for {alg}",
+            untrusted(url)
+        ));
+    }
+    if !skipped.is_empty() {
+        message.push_str("; skipped: ");
+        message.push_str(&skipped.join("; "));
+    }
+    message
+}
+
+fn key_not_found_base(
     kid: Option<&str>,
     alg: &str,
     candidates: usize,
@@ -964,7 +1088,7 @@ fn key_not_found_message(
     match kid {
         Some(kid) => format!(
             "no key with kid `{}` for {alg}; key IDs available for {alg}: {}",
-            escape_controls(kid),
+            untrusted(kid),
             list(available)
         ),
         None => format!(
@@ -1067,6 +1191,66 @@ mod tests {
         assert!(!message.chars().any(char::is_control), "{message:?}");
         assert!(message.contains(r"https://x\nWARN"), "{message}");
         assert!(message.contains(r"\u{1b}[31m"), "{message}");
+    }
+
+    #[test]
+    fn untrusted_text_is_escaped_and_cut_to_two_hundred_characters_with_its_length() {
+        assert_eq!(
+            untrusted("https://idp.example.com"),
+            "https://idp.example.com"
+        );
+        assert_eq!(untrusted("a\nb\u{1b}[2K\r"), r"a\nb\u{1b}[2K\r");
+        // Bidi controls, zero-width and tag characters and line separators
+        // are escaped too; visible text is not.
+        assert_eq!(
+            untrusted("x\u{202e}y\u{2028}\u{200b}\u{e0041}"),
+            r"x\u{202e}y\u{2028}\u{200b}\u{e0041}"
+        );
+        assert_eq!(untrusted("José 山田 ✓"), "José 山田 ✓");
+        let long = format!("\u{1b}[2K\rFORGED-LINE\n{}", "x".repeat(5000));
+        let shown = untrusted(&long);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        let (text, note) = shown.split_once('…').unwrap();
+        assert_eq!(text.chars().count(), SHOWN_CHARS, "{text}");
+        assert!(text.starts_with(r"\u{1b}[2K\rFORGED-LINE\n"), "{text}");
+        assert_eq!(note, " (cut; 5017 characters in all)");
+        // Exactly 200 characters are shown whole; an escape is never split.
+        let exact = "y".repeat(SHOWN_CHARS);
+        assert_eq!(untrusted(&exact), exact);
+        let split = format!("{}\n", "y".repeat(SHOWN_CHARS - 1));
+        assert_eq!(
+            untrusted(&split),
+            format!(
+                "{}… (cut; 200 characters in all)",
+                "y".repeat(SHOWN_CHARS - 1)
+            )
+        );
+        // Multi-byte characters count as one.
+        let wide = "é".repeat(SHOWN_CHARS);
+        assert_eq!(untrusted(&wide), wide);
+    }
+
+    #[test]
+    fn the_two_names_of_ed25519_signatures_are_explained_when_one_is_allowed() {
+        let message = TokenError::AlgorithmNotAllowed {
+            found: Some("Ed25519".into()),
+            allowed: vec!["EdDSA".into()],
+        }
+        .to_string();
+        assert!(
+            message.contains("`Ed25519` and `EdDSA` both name Ed25519 signatures")
+                && message.contains("add `Ed25519` to `algorithms`"),
+            "{message}"
+        );
+        let unrelated = TokenError::AlgorithmNotAllowed {
+            found: Some("Ed25519".into()),
+            allowed: vec!["RS256".into()],
+        }
+        .to_string();
+        assert_eq!(
+            unrelated,
+            "algorithm `Ed25519` is not allowed; allowed: RS256"
+        );
     }
 
     #[test]

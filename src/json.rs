@@ -289,7 +289,7 @@ fn walk_members<'de, M: Members<'de>>(
 fn repeated<E: de::Error>(key: &str) -> E {
     E::custom(format!(
         "repeats the member name `{}`",
-        crate::error::escape_controls(key)
+        crate::error::untrusted(key)
     ))
 }
 

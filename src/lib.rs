@@ -143,9 +143,22 @@
 //!   fetched), and a symmetric (`oct`) or private (`d`) key in a fetched set
 //!   is skipped with a warning. A URL with credentials (`user:pass@`) is a
 //!   `config` error, since URLs appear in logs and messages.
-//! - A fetched JWK Set with more than 100 keys, or with no usable key for the
-//!   allowed algorithms, counts as a failed fetch: the last good keys keep
-//!   serving.
+//! - A fetched JWK Set with more than 100 keys, or a response that is not a
+//!   JWK Set, counts as a failed fetch: the last good keys keep serving.
+//! - A fetched JWK Set with no usable key for the token's algorithm is no
+//!   failed fetch (CONTRACT section 2): it replaces the cached set as any
+//!   fetched set does (a warning says it has no usable key), and its tokens
+//!   are `key_not_found` naming the set's URL and the skipped keys with their
+//!   reasons; a miss refetches as an unknown `kid` does (once per 30 s).
+//! - `EdDSA` and `Ed25519` verify the same Ed25519 signature: a token signed
+//!   under one name and relabelled with the other verifies where that name is
+//!   allowed (the header is what the sender declares; the key is the same).
+//! - Messages escape control characters, Unicode format characters (`Cf`,
+//!   bidi controls included) and line or paragraph separators in untrusted
+//!   values, and cut each such value to 200 characters, counted after
+//!   escaping, followed by `… (cut; N characters in all)`.
+//! - A secret given as an object is refused without naming its members, and
+//!   a TOML date-time given as a secret is reported as "a date-time".
 //! - Only HTTP 200 is accepted; redirects are followed (at most 5) only on
 //!   the same scheme, host and port. `Cache-Control: no-cache`/`no-store`
 //!   count as `max-age=0` (so 1 minute); the `Age` header is not subtracted.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::config::{JwtConfig, UserScope};
-use crate::error::{Error, LoginError, TokenError, escape_controls};
+use crate::error::{Error, LoginError, TokenError, escape_controls, untrusted};
 use crate::identity::Verified;
 use crate::registry::{Registry, Verification, verify_with};
 use crate::store::{MemoryStore, ReplayStore, StoreError, UsedJti, User, UserStore};
@@ -287,17 +287,14 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
                         )
                         .during(format!(
                             "finding user `{}` after a create conflict",
-                            escape_controls(&identity.user_id)
+                            untrusted(&identity.user_id)
                         ))
                         .into());
                     }
                 },
                 Err(error) => {
                     return Err(error
-                        .during(format!(
-                            "creating user `{}`",
-                            escape_controls(&identity.user_id)
-                        ))
+                        .during(format!("creating user `{}`", untrusted(&identity.user_id)))
                         .into());
                 }
             },
@@ -306,10 +303,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             let next = synced(config, user.clone(), &identity);
             if next != user {
                 self.store.update(&next).await.map_err(|e| {
-                    e.during(format!(
-                        "updating user `{}`",
-                        escape_controls(&next.user_id)
-                    ))
+                    e.during(format!("updating user `{}`", untrusted(&next.user_id)))
                 })?;
             }
             next
@@ -356,7 +350,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             Err(error) => Err(error
                 .during(format!(
                     "recording the used token ID `{}` (configuration `{}`)",
-                    escape_controls(jti),
+                    untrusted(jti),
                     config.name
                 ))
                 .into()),
@@ -365,7 +359,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
 
     async fn find(&self, user_id: &str) -> Result<Option<User>, Error> {
         self.store.find(user_id).await.map_err(|e| {
-            e.during(format!("finding user `{}`", escape_controls(user_id)))
+            e.during(format!("finding user `{}`", untrusted(user_id)))
                 .into()
         })
     }
@@ -401,7 +395,7 @@ fn check_scope(registry: &Registry, config: &JwtConfig, user: &User) -> Result<(
     }
     // Name the owner as the administrator knows it now.
     let owner = registry.name_of_id(owner).unwrap_or_else(|| owner.clone());
-    let user_id = escape_controls(&user.user_id);
+    let user_id = untrusted(&user.user_id);
     Err(Error::Login(LoginError::UserConflict {
         config: config.name.to_string(),
         user_id: user.user_id.clone(),
@@ -428,7 +422,7 @@ fn synced(config: &JwtConfig, mut user: User, identity: &Verified) -> User {
 /// from it escaped.
 fn log_outcome(progress: &Progress, result: &Result<Login, Error>) {
     let config = progress.config.as_deref().unwrap_or("");
-    let user_id = escape_controls(progress.user_id.as_deref().unwrap_or(""));
+    let user_id = untrusted(progress.user_id.as_deref().unwrap_or(""));
     match result {
         Ok(login) => tracing::info!(
             target: "jwt_sso",

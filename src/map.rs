@@ -314,21 +314,13 @@ impl ClaimMapper {
         })
     }
 
-    /// CONTRACT section 4: no control character, no leading or trailing
-    /// white space; then `user_id_normalize`, last.
+    /// CONTRACT section 4: no control character, no format character, no
+    /// leading or trailing white space; then `user_id_normalize`, last.
     fn clean_user_id(&self, user_id: String) -> Result<String, Error> {
-        let problem = if user_id.chars().any(char::is_control) {
-            Some("with a control character")
-        } else if user_id.starts_with(char::is_whitespace) || user_id.ends_with(char::is_whitespace)
-        {
-            Some("with leading or trailing white space")
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
+        if let Some(problem) = user_id_problem(&user_id) {
             return Err(Error::invalid_claim(
                 self.user_id.name(),
-                "a user ID without control characters or leading or trailing white space",
+                "a user ID without control or invisible format characters or leading or trailing white space",
                 format!("{} {problem}", describe(&Value::String(user_id))),
             ));
         }
@@ -392,6 +384,31 @@ impl ClaimMapper {
         }
         Ok(roles)
     }
+}
+
+/// Why a user ID is refused (CONTRACT section 4), or `None`: a control
+/// character (`Cc`), an invisible format character (general category `Cf`:
+/// zero-width characters such as U+200B and U+200D, bidi controls such as
+/// U+202E, tag characters U+E0000–U+E007F, the soft hyphen), which make
+/// lookalike accounts, or leading or trailing white space.
+fn user_id_problem(user_id: &str) -> Option<String> {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    if user_id.chars().any(char::is_control) {
+        return Some("with a control character".to_owned());
+    }
+    if let Some(c) = user_id
+        .chars()
+        .find(|c| c.general_category() == GeneralCategory::Format)
+    {
+        return Some(format!(
+            "with the invisible format character U+{:04X}",
+            u32::from(c)
+        ));
+    }
+    if user_id.starts_with(char::is_whitespace) || user_id.ends_with(char::is_whitespace) {
+        return Some("with leading or trailing white space".to_owned());
+    }
+    None
 }
 
 /// `user_id_normalize: "lowercase"`: Unicode NFC, then lower case.

@@ -128,7 +128,7 @@ impl SigningKey {
                 let pem = pem.expose().as_bytes();
                 let key = match alg {
                     Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem),
-                    Algorithm::EdDSA => EncodingKey::from_ed_pem(pem),
+                    Algorithm::EdDSA | Algorithm::Ed25519 => EncodingKey::from_ed_pem(pem),
                     _ => EncodingKey::from_rsa_pem(pem),
                 };
                 key.map_err(|_| bad(format!("the private key does not fit {alg}")))

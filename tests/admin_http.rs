@@ -1096,3 +1096,92 @@ async fn a_rename_keeps_the_stable_id_across_a_restart() {
     assert_eq!(restarted.registry.get("erp").unwrap().stable_id(), "erp~2");
     server.assert_no_secret_seen();
 }
+
+/// Issue 27: the admin API takes, stores, lists and tests a configuration
+/// that allows `Ed25519` (RFC 9864's name) beside `EdDSA`.
+#[tokio::test]
+async fn an_ed25519_configuration_is_created_listed_and_tested() {
+    let server = Server::start("ed25519").await;
+    let keys = format!("{}/tests/data/keys", env!("CARGO_MANIFEST_DIR"));
+    let mut config = new_config("Edge");
+    config["algorithms"] = json!(["Ed25519", "EdDSA"]);
+    config["key_source"] = json!({"type": "static",
+        "public_key_pem": std::fs::read_to_string(format!("{keys}/ed25519_public.pem")).unwrap()});
+    let created = server
+        .admin("POST", "/api/admin/configs", &[], Some(config))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let view = server
+        .admin("GET", "/api/admin/configs/edge", &[], None)
+        .await;
+    assert_eq!(view.body["algorithms"], json!(["Ed25519", "EdDSA"]));
+    let list = server.admin("GET", "/api/admin/configs", &[], None).await;
+    let edge = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Edge")
+        .unwrap();
+    assert_eq!(edge["algorithms"], json!(["Ed25519", "EdDSA"]));
+    assert!(server.file().contains("\"Ed25519\""));
+
+    let token = (SigningKey::from_pem(
+        &std::fs::read_to_string(format!("{keys}/ed25519_private.pem")).unwrap(),
+    ))
+    .sign_with_header(
+        Algorithm::Ed25519,
+        &json!({"alg": "Ed25519", "typ": "at+jwt", "kid": "ed-1"}),
+        &json!({"iss": "https://edge.example.com", "aud": "bi-server", "sub": "jdoe",
+            "exp": now() + 600}),
+    )
+    .unwrap();
+    let r = server
+        .admin(
+            "POST",
+            "/api/admin/configs/edge/test",
+            &[],
+            Some(json!({"token": token})),
+        )
+        .await;
+    assert_eq!(r.body["ok"], true, "{}", r.text);
+    assert_eq!(r.body["identity"]["user_id"], "jdoe", "{}", r.text);
+    // Only EdDSA allowed: step 4 fails and says why.
+    let current = server
+        .admin("GET", "/api/admin/configs/edge", &[], None)
+        .await;
+    let etag = current.headers["etag"].to_str().unwrap().to_owned();
+    let mut only_eddsa = current.body.clone();
+    only_eddsa["algorithms"] = json!(["EdDSA"]);
+    let put = server
+        .admin(
+            "PUT",
+            "/api/admin/configs/edge",
+            &[("if-match", &etag)],
+            Some(only_eddsa),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let r = server
+        .admin(
+            "POST",
+            "/api/admin/configs/edge/test",
+            &[],
+            Some(json!({"token": token})),
+        )
+        .await;
+    assert_eq!(
+        r.body["error"]["kind"], "algorithm_not_allowed",
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["steps"][3]["message"]
+            .as_str()
+            .unwrap()
+            .contains("add `Ed25519` to `algorithms`"),
+        "{}",
+        r.text
+    );
+    server.assert_no_secret_seen();
+}

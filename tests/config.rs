@@ -885,6 +885,8 @@ fn every_public_key_form_loads_for_its_algorithms() {
         ("p256_cert.pem", &["ES256"]),
         ("p384_public.pem", &["ES384"]),
         ("ed25519_public.pem", &["EdDSA"]),
+        ("ed25519_public.pem", &["Ed25519"]),
+        ("ed25519_public.pem", &["EdDSA", "Ed25519"]),
     ];
     for (pem, algs) in cases {
         load_ok(&set(base_pem("RS256", pem), "/algorithms", json!(algs)));
@@ -915,6 +917,8 @@ fn key_and_algorithm_must_match() {
         ("rsa2048_public.pem", &["RS256", "EdDSA"], "EdDSA"),
         ("p256_public.pem", &["RS256"], "RS256"),
         ("p256_public.pem", &["EdDSA"], "EdDSA"),
+        ("p256_public.pem", &["Ed25519"], "Ed25519"),
+        ("rsa2048_public.pem", &["RS256", "Ed25519"], "Ed25519"),
         ("ed25519_public.pem", &["ES256"], "ES256"),
         ("ed25519_public.pem", &["PS256"], "PS256"),
     ];
@@ -1071,7 +1075,8 @@ fn algorithm_allowlist_errors() {
         (json!(["hs256"]), &["algorithms", "hs256"]),
         (json!(["HS257"]), &["algorithms", "HS257"]),
         (json!(["ES256K"]), &["algorithms", "ES256K"]),
-        (json!(["Ed25519"]), &["algorithms", "Ed25519"]),
+        (json!(["ed25519"]), &["algorithms", "ed25519"]),
+        (json!(["Ed448"]), &["algorithms", "Ed448"]),
         (json!(["RSA-OAEP"]), &["algorithms", "RSA-OAEP"]),
         (json!(["HS256 "]), &["algorithms"]),
         (json!([""]), &["algorithms"]),
@@ -1095,13 +1100,18 @@ fn algorithm_allowlist_errors() {
 fn every_supported_algorithm_name_parses() {
     let names = [
         "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
-        "ES384", "EdDSA",
+        "ES384", "EdDSA", "Ed25519",
     ];
     assert_eq!(Algorithm::ALL.map(Algorithm::as_str), names);
     for name in names {
         assert_eq!(name.parse::<Algorithm>().unwrap().as_str(), name);
     }
-    for bad in ["none", "None", "ES512", "hs256", "", "EDDSA"] {
+    // RFC 9864's fully-specified name is an algorithm of its own (issue 27).
+    assert_eq!("Ed25519".parse::<Algorithm>(), Ok(Algorithm::Ed25519));
+    assert_ne!(Algorithm::Ed25519, Algorithm::EdDSA);
+    for bad in [
+        "none", "None", "ES512", "hs256", "", "EDDSA", "ED25519", "Ed448",
+    ] {
         assert!(bad.parse::<Algorithm>().is_err(), "{bad}");
     }
     // An algorithm listed twice is a config error (CONTRACT section 1).
@@ -1566,6 +1576,67 @@ fn secret_fields_of_any_type_are_never_quoted() {
         );
         let err = load_toml(&text).unwrap_err();
         assert_config_error(&err, &["secret"], &[shown]);
+    }
+}
+
+/// Issue 20: the member name of an object given as a secret is never echoed
+/// (someone may have typed the secret as the name), and a TOML date-time is
+/// "a date-time", not the `toml` crate's private member name.
+#[test]
+fn secret_object_member_names_and_toml_datetimes_are_not_echoed() {
+    for secret in [
+        json!({"mysecretvalue": 1}),
+        json!({"mysecretvalue": "x"}),
+        json!({"base64": "QUJD", "mysecretvalue": 1}),
+        json!({"env": "X", "mysecretvalue": null}),
+    ] {
+        let v = set(base(), "/key_source/secret", secret.clone());
+        let err = config_error(&v, &["secret", "not shown"]);
+        assert_hidden(
+            "a secret object's member",
+            &renderings(&err),
+            &["mysecretvalue"],
+        );
+        let Error::Config(e) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(e.field(), "key_source.secret", "{secret}");
+    }
+    let message = config_error(
+        &set(base(), "/key_source/secret", json!({"mysecretvalue": 1})),
+        &[],
+    )
+    .to_string();
+    assert!(
+        message.contains("an object whose member is neither `base64` nor `env`"),
+        "{message}"
+    );
+
+    for (value, field) in [
+        ("1979-05-27T07:32:00Z", "key_source.secret"),
+        ("1979-05-27", "key_source.secret"),
+        ("07:32:00", "key_source.secret"),
+        (
+            "{ base64 = 1979-05-27T07:32:00Z }",
+            "key_source.secret.base64",
+        ),
+        ("{ env = 1979-05-27 }", "key_source.secret.env"),
+    ] {
+        let text = format!(
+            "name = \"ERP\"\ntoken_name = \"t\"\nalgorithms = [\"HS256\"]\nexpiration_time = 3600\nclaims = {{ user_id = \"sub\" }}\nkey_source = {{ type = \"static\", secret = {value} }}\n"
+        );
+        let err = JwtConfig::from_toml_str(&text).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("found a date-time (the value is not shown"),
+            "{value}: {message}"
+        );
+        assert!(!message.contains("toml_private"), "{value}: {message}");
+        assert!(
+            !message.contains("1979") && !message.contains("07:32"),
+            "{message}"
+        );
+        assert_eq!(err.field(), field, "{value}: {message}");
     }
 }
 

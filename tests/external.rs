@@ -1,10 +1,11 @@
 //! Tokens made by other JWT implementations (PyJWT, jwcrypto, python-jose,
-//! `cryptography`), run through the verifier and checked against the outcome
-//! CONTRACT.md prescribes.
+//! `cryptography`, and panva's `jose` for `Ed25519`), run through the
+//! verifier and checked against the outcome CONTRACT.md prescribes.
 //!
-//! The fixtures live in `tests/data/external/cases.json`; `generate.py` next
-//! to them made them once (see the README there). Every case is checked and
-//! every mismatch is listed, so one run shows them all.
+//! The fixtures live in `tests/data/external/`: `cases.json`, made once by
+//! `generate.py`, and `cases-jose.json`, made once by `generate-jose.mjs`
+//! (see the README there). Every case is checked and every mismatch is
+//! listed, so one run shows them all.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,10 +16,23 @@ use serde_json::Value;
 mod clocked;
 use clocked::TestVerifier;
 
-const CASES: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/external/cases.json"
-));
+/// The fixture files, each a JSON array of cases in the same format.
+const FILES: [(&str, &str); 2] = [
+    (
+        "cases.json",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/external/cases.json"
+        )),
+    ),
+    (
+        "cases-jose.json",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/external/cases-jose.json"
+        )),
+    ),
+];
 
 /// The members an `expect` object may have.
 const EXPECT_KEYS: [&str; 10] = [
@@ -35,10 +49,14 @@ const EXPECT_KEYS: [&str; 10] = [
 ];
 
 fn cases() -> Vec<Value> {
-    match serde_json::from_str::<Value>(CASES) {
-        Ok(Value::Array(cases)) => cases,
-        other => panic!("cases.json must be a JSON array of cases, got {other:?}"),
+    let mut all = Vec::new();
+    for (file, text) in FILES {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(cases)) => all.extend(cases),
+            other => panic!("{file} must be a JSON array of cases, got {other:?}"),
+        }
     }
+    all
 }
 
 fn text<'a>(case: &'a Value, key: &str) -> &'a str {
@@ -241,5 +259,40 @@ fn fixture_is_well_formed_and_covers_every_algorithm() {
             accepted_algs.contains(alg.as_str()),
             "no accepted {alg} token in the fixture"
         );
+    }
+}
+
+/// `Ed25519` (RFC 9864) comes from a second implementation, panva's `jose`,
+/// with refusals for a wrong key and for each name against the other.
+#[test]
+fn ed25519_tokens_come_from_jose_with_refusals() {
+    let cases = cases();
+    let jose: Vec<&Value> = cases
+        .iter()
+        .filter(|c| text(c, "made_by").starts_with("jose "))
+        .collect();
+    let alg_of = |case: &Value| {
+        let header = text(case, "token").split('.').next().unwrap();
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        header["alg"].as_str().unwrap().to_owned()
+    };
+    let with = |alg: &str, kind: Option<&str>| {
+        jose.iter()
+            .filter(|c| alg_of(c) == alg && c["expect"]["kind"].as_str() == kind)
+            .count()
+    };
+    assert!(with("Ed25519", None) >= 3, "accepted Ed25519 tokens");
+    assert!(
+        with("Ed25519", Some("invalid_signature")) >= 1,
+        "a wrong key"
+    );
+    assert!(
+        with("Ed25519", Some("algorithm_not_allowed")) >= 1
+            && with("EdDSA", Some("algorithm_not_allowed")) >= 1,
+        "each name against a configuration allowing only the other"
+    );
+    for case in jose {
+        run(case).unwrap_or_else(|why| panic!("{}: {why}", text(case, "name")));
     }
 }

@@ -11,6 +11,9 @@
 //! configurations load (including a JWK Set with a skipped key) and tokens
 //! are accepted and rejected.
 
+#[cfg(feature = "remote")]
+mod support;
+
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -488,4 +491,229 @@ fn a_skipped_jwk_is_reported_once_per_load() {
     // A second validation parses again.
     config.validate().unwrap();
     assert_eq!(count(), 2);
+}
+
+/// The longest run of `c` in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for ch in text.chars() {
+        run = if ch == c { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+/// A text from a hostile provider or token is shown escaped and cut: no raw
+/// control character, at most 200 characters of it (its padding `Z`s tell),
+/// and the whole line bounded (a few such values and their context).
+#[track_caller]
+fn assert_shown_safely(what: &str, text: &str) {
+    assert!(
+        !text.chars().any(char::is_control),
+        "{what} holds a raw control character: {text:?}"
+    );
+    assert!(
+        longest_run(text, 'Z') <= 200,
+        "{what} shows more than 200 characters of one value ({} Zs in a row): {text}",
+        longest_run(text, 'Z')
+    );
+    assert!(
+        text.len() < 4_000,
+        "{what} is {} bytes long: {text}",
+        text.len()
+    );
+}
+
+/// Issue 20: a discovery document and JWK Sets from a loopback provider whose
+/// texts hold terminal escapes, CR, LF and 5,000 more characters forge no
+/// log line and flood no message: `check_url`, the fetch of the discovered
+/// URL, and the JWK skip reasons (`kty`, `alg`, `crv`, `use`, `key_ops`,
+/// `kid`) show them escaped and cut to 200 characters with their length.
+#[cfg(feature = "remote")]
+#[test]
+fn provider_text_reaches_logs_and_messages_escaped_and_cut() {
+    use support::{Reply, Server};
+    let capture = capture();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pad = "Z".repeat(5_000);
+    let forged = format!("\u{1b}[2K\rFORGED-LINE …\n{pad}");
+    let server = Server::start();
+    let issuer = server.url("/realms/forged");
+    let config = |key_source: Value, issuer: Option<&str>| {
+        let mut v = json!({"name": "forged", "token_name": "t", "algorithms": ["RS256"],
+            "key_source": key_source, "expiration_time": 3600, "claims": {"user_id": "sub"}});
+        if let Some(issuer) = issuer {
+            v["issuer"] = json!(issuer);
+        }
+        TestVerifier::new(
+            JwtConfig::from_json_str(&v.to_string())
+                .unwrap()
+                .validate()
+                .unwrap(),
+        )
+    };
+    let token = SigningKey::from_pem(&key("rsa2048_private.pem"))
+        .sign_raw(
+            Algorithm::RS256,
+            br#"{"alg":"RS256","kid":"k1"}"#,
+            json!({"iss": issuer, "sub": "jdoe", "exp": NOW + 600})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+
+    let mut errors = Vec::new();
+    // The discovered jwks_uri: the forged text alone (not a URL), and after
+    // the provider's own origin (a URL that is fetched and answers 404).
+    for jwks_uri in [forged.clone(), format!("{}{forged}", server.url("/keys/"))] {
+        server.set(
+            "/realms/forged/.well-known/openid-configuration",
+            Reply::json(json!({"issuer": issuer, "jwks_uri": jwks_uri}).to_string()),
+        );
+        let verifier = config(json!({"type": "issuer"}), Some(&issuer));
+        let err = runtime
+            .block_on(verifier.verify_at_async(&token, NOW))
+            .unwrap_err();
+        assert_eq!(err.kind().as_str(), "key_fetch", "{err}");
+        assert!(err.to_string().contains("FORGED-LINE"), "{err}");
+        assert!(err.to_string().contains("characters in all)"), "{err}");
+        errors.push(err);
+    }
+    assert!(
+        errors[0].to_string().contains(&format!(
+            "(cut; {} characters in all)",
+            forged.chars().count()
+        )),
+        "{}",
+        errors[0]
+    );
+
+    // JWKs whose members hold CR, LF and ESC.
+    let jwks: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/jwks/public_jwks.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let rsa = |extra: Value| {
+        let mut key = jwks["rsa2048"].clone();
+        for (k, v) in extra.as_object().unwrap() {
+            key[k] = v.clone();
+        }
+        key
+    };
+    let set = json!({"keys": [
+        rsa(json!({"kid": "kty", "kty": forged})),
+        rsa(json!({"kid": "alg", "alg": forged})),
+        {"kid": "crv", "kty": "EC", "crv": forged, "x": "AAAA", "y": "AAAA"},
+        {"kid": "okp", "kty": "OKP", "crv": forged, "x": "AAAA"},
+        rsa(json!({"kid": "use", "use": forged})),
+        rsa(json!({"kid": "ops", "key_ops": [forged]})),
+        rsa(json!({"kid": forged, "use": "enc"})),
+        rsa(json!({"kid": "kty-type", "kty": [forged]})),
+    ]});
+    server.set("/jwks", Reply::json(set.to_string()));
+    let verifier = config(
+        json!({"type": "jwks_uri", "url": server.url("/jwks")}),
+        None,
+    );
+    let err = runtime
+        .block_on(verifier.verify_at_async(&token, NOW))
+        .unwrap_err();
+    assert_eq!(err.kind().as_str(), "key_not_found", "{err}");
+    assert!(err.to_string().contains(r"FORGED-LINE …\n"), "{err}");
+    errors.push(err);
+
+    for err in &errors {
+        for text in [
+            err.to_string(),
+            err.hint().to_owned(),
+            err.to_json().to_string(),
+        ] {
+            assert_shown_safely("an error", &text);
+        }
+    }
+    let events: Vec<String> = capture
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.contains("FORGED-LINE"))
+        .cloned()
+        .collect();
+    for needle in ["JWK skipped", "fetching the keys failed", "token rejected"] {
+        assert!(
+            events.iter().any(|e| e.contains(needle)),
+            "no {needle:?} event: {events:#?}"
+        );
+    }
+    let skipped = events.iter().filter(|e| e.contains("JWK skipped")).count();
+    assert!(skipped >= 8, "{skipped} skipped: {events:#?}");
+    for event in &events {
+        assert_shown_safely("a tracing event", event);
+    }
+}
+
+/// Issue 20: an attacker's `iss` of 16 KB is cut to 200 characters in the
+/// routing error and its events (it used to be copied whole into each).
+#[test]
+fn a_huge_attacker_iss_is_cut_in_routing_errors_and_events() {
+    let capture = capture();
+    let configs = ["https://erp.example.com", "https://crm.example.com"].map(|iss| {
+        JwtConfig::from_json_str(
+            &json!({"name": iss.replace("https://", ""), "token_name": "t", "issuer": iss,
+                "algorithms": ["HS256"], "key_source": {"type": "static", "secret": TEXT_SECRET},
+                "expiration_time": 3600, "claims": {"user_id": "sub"}})
+            .to_string(),
+        )
+        .unwrap()
+    });
+    let registry = jwt_sso::Registry::from_configs(configs).unwrap();
+    // As long as fits the default max_token_bytes (16 KB) once encoded.
+    let iss = format!(
+        "https://evil.example.com/\u{1b}[2K\rHUGE-ISS\n{}",
+        "Z".repeat(11_000)
+    );
+    let token = SigningKey::from_secret(b"any-secret-0123456789abcdef-0123456789")
+        .sign(
+            Algorithm::HS256,
+            &json!({"iss": iss, "sub": "jdoe", "exp": NOW + 600}),
+        )
+        .unwrap();
+    let err = registry
+        .verify_cached(
+            &token,
+            jwt_sso::Verification::default().at(jwt_sso::UnixTime::from_secs(NOW)),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind().as_str(), "no_matching_config", "{err}");
+    let message = err.to_string();
+    assert_shown_safely("the routing error", &message);
+    assert!(message.contains(r"HUGE-ISS\n"), "{message}");
+    assert!(
+        message.contains(&format!("(cut; {} characters in all)", iss.chars().count())),
+        "{message}"
+    );
+    let events: Vec<String> = capture
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.contains("HUGE-ISS"))
+        .cloned()
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("no configuration for token")),
+        "{events:#?}"
+    );
+    for event in &events {
+        assert_shown_safely("a routing event", event);
+    }
 }

@@ -673,3 +673,101 @@ fn long_standard_input_lines_are_refused_without_being_held() {
         assert!(peak < 32 * 1024, "peak RSS {peak} KiB");
     }
 }
+
+/// The `mint` example, built like [`binary`].
+fn mint_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let jwt_check = binary();
+    let path = jwt_check.with_file_name(format!("mint{}", std::env::consts::EXE_SUFFIX));
+    BUILT.get_or_init(|| {
+        let mut features = Vec::new();
+        if cfg!(feature = "aws-lc") {
+            features.push("aws-lc");
+        }
+        if cfg!(feature = "rust-crypto") {
+            features.push("rust-crypto");
+        }
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--example", "mint", "--no-default-features"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if !features.is_empty() {
+            cmd.args(["--features", &features.join(",")]);
+        }
+        assert!(
+            cmd.status().unwrap().success(),
+            "building the mint example failed"
+        );
+    });
+    path
+}
+
+/// Issue 27: `mint --alg Ed25519` signs under RFC 9864's name, `jwt_check`
+/// accepts it where `Ed25519` is allowed, and its checklist fails step 4
+/// where only `EdDSA` is, saying that the two names are matched as written.
+#[test]
+fn ed25519_tokens_from_mint_pass_jwt_checks_checklist() {
+    let keys = format!("{}/tests/data/keys", env!("CARGO_MANIFEST_DIR"));
+    let mut config = config_json();
+    config["algorithms"] = json!(["Ed25519"]);
+    config["key_source"] = json!({"type": "static",
+        "public_key_pem": std::fs::read_to_string(format!("{keys}/ed25519_public.pem")).unwrap()});
+    let ed_config = write_temp("ed25519.json", &config.to_string());
+    let now = NOW.to_string();
+    let minted = Command::new(mint_binary())
+        .args([
+            "--config",
+            ed_config.to_str().unwrap(),
+            "--key",
+            &format!("{keys}/ed25519_private.pem"),
+            "--alg",
+            "Ed25519",
+            "--now",
+            &now,
+            "--claim",
+            "loginname=jdoe",
+        ])
+        .output()
+        .unwrap();
+    assert!(minted.status.success(), "{minted:?}");
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let header = token.split('.').next().unwrap();
+    assert_eq!(
+        header,
+        base64_url(r#"{"alg":"Ed25519","typ":"JWT"}"#),
+        "the header names Ed25519"
+    );
+
+    let out = run_json(&ed_config, &now, &token);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(last_json_line(&out)["identity"]["user_id"], "jdoe");
+
+    config["algorithms"] = json!(["EdDSA"]);
+    let eddsa_config = write_temp("eddsa-only.json", &config.to_string());
+    let out = run(
+        &[
+            "--config",
+            eddsa_config.to_str().unwrap(),
+            "--now",
+            &now,
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("[FAIL]  4. algorithm is allowed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("add `Ed25519` to `algorithms`"), "{stdout}");
+    // Both names allowed: accepted.
+    config["algorithms"] = json!(["EdDSA", "Ed25519"]);
+    let both = write_temp("ed-both.json", &config.to_string());
+    let out = run_json(&both, &now, &token);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}

@@ -152,6 +152,7 @@ fn every_pem_form_verifies_its_private_keys_tokens() {
         (ES256, "p256_private.pem", "p256_cert.pem"),
         (ES384, "p384_private.pem", "p384_public.pem"),
         (EdDSA, "ed25519_private.pem", "ed25519_public.pem"),
+        (Ed25519, "ed25519_private.pem", "ed25519_public.pem"),
     ];
     for (alg, private, public) in cases {
         let v = verifier(&config(
@@ -163,7 +164,7 @@ fn every_pem_form_verifies_its_private_keys_tokens() {
         rejects(&v, &tamper(&token), ErrorKind::InvalidSignature);
         // A token of another key of the same kind does not verify.
         let other = match alg {
-            ES256 | ES384 | EdDSA => continue,
+            ES256 | ES384 | EdDSA | Ed25519 => continue,
             _ => sign_pem("rsa2048b_private.pem", alg),
         };
         let err = rejects(&v, &other, ErrorKind::InvalidSignature);
@@ -708,6 +709,137 @@ fn jwk_alg_pins_the_key() {
     );
 }
 
+/// Issue 27: `Ed25519` (RFC 9864) is an algorithm of its own name. An
+/// Ed25519 key verifies both names; a token's `alg` must be allowed as
+/// written; a JWK whose `alg` is one of them is pinned to that one.
+#[test]
+fn ed25519_is_its_own_algorithm_name_beside_eddsa() {
+    let ed = |alg: Algorithm, kid: Option<&str>| {
+        sign_kid("ed25519_private.pem", alg, kid.map(|k| json!(k)))
+    };
+    let pem = json!({"type": "static", "public_key_pem": key("ed25519_public.pem")});
+    // Each name as written.
+    let only_ed25519 = verifier(&config(&["Ed25519"], pem.clone()));
+    accepts(&only_ed25519, &ed(Algorithm::Ed25519, None));
+    let err = rejects(
+        &only_ed25519,
+        &ed(Algorithm::EdDSA, None),
+        ErrorKind::AlgorithmNotAllowed,
+    );
+    assert!(
+        err.to_string().contains("add `EdDSA` to `algorithms`"),
+        "{err}"
+    );
+    let only_eddsa = verifier(&config(&["EdDSA"], pem.clone()));
+    accepts(&only_eddsa, &ed(Algorithm::EdDSA, None));
+    let err = rejects(
+        &only_eddsa,
+        &ed(Algorithm::Ed25519, None),
+        ErrorKind::AlgorithmNotAllowed,
+    );
+    assert!(
+        err.to_string().contains("add `Ed25519` to `algorithms`"),
+        "{err}"
+    );
+    // One key, both names.
+    let both = verifier(&config(&["EdDSA", "Ed25519"], pem));
+    for alg in [Algorithm::EdDSA, Algorithm::Ed25519] {
+        accepts(&both, &ed(alg, None));
+        rejects(&both, &tamper(&ed(alg, None)), ErrorKind::InvalidSignature);
+    }
+    // A token signed as EdDSA and relabelled Ed25519 verifies too: the name
+    // changes nothing in the signature (RFC 9864 section 2.2).
+    let relabelled = SigningKey::from_pem(&key("ed25519_private.pem"))
+        .sign_with_header(Algorithm::EdDSA, &json!({"alg": "Ed25519"}), &claims())
+        .unwrap();
+    accepts(&both, &relabelled);
+
+    // JWKs: unpinned fits both; `alg` pins to its own name.
+    let keys = vec![
+        jwk("ed25519", json!({"kid": "free"})),
+        jwk("ed25519", json!({"kid": "new", "alg": "Ed25519"})),
+        jwk("ed25519", json!({"kid": "old", "alg": "EdDSA"})),
+    ];
+    let v = verifier(&jwks_config(&["EdDSA", "Ed25519"], keys));
+    for alg in [Algorithm::EdDSA, Algorithm::Ed25519] {
+        accepts(&v, &ed(alg, Some("free")));
+    }
+    accepts(&v, &ed(Algorithm::Ed25519, Some("new")));
+    accepts(&v, &ed(Algorithm::EdDSA, Some("old")));
+    for (alg, kid) in [(Algorithm::EdDSA, "new"), (Algorithm::Ed25519, "old")] {
+        let err = rejects(&v, &ed(alg, Some(kid)), ErrorKind::KeyNotFound);
+        assert!(err.to_string().contains(&format!("`{kid}`")), "{err}");
+    }
+    // A JWK pinned to `Ed25519` is usable (it was skipped as unsupported before).
+    let pinned = verifier(&jwks_config(
+        &["Ed25519"],
+        vec![jwk("ed25519", json!({"kid": "k", "alg": "Ed25519"}))],
+    ));
+    accepts(&pinned, &ed(Algorithm::Ed25519, Some("k")));
+    // Only a key that fits: an RSA or EC key is no candidate for Ed25519.
+    config_error(
+        &jwks_config(&["Ed25519"], vec![jwk("p256", json!({"kid": "ec"}))]),
+        &["Ed25519"],
+    );
+    config_error(
+        &config(
+            &["Ed25519"],
+            json!({"type": "static", "public_key_pem": key("rsa2048_public.pem")}),
+        ),
+        &["Ed25519", "public_key_pem"],
+    );
+}
+
+/// Issue 27: a key set with no key for the token's algorithm names the
+/// skipped keys and their reasons, and its hint points at the key set.
+#[test]
+fn no_key_for_the_tokens_algorithm_names_the_skipped_keys() {
+    let v = verifier(&jwks_config(
+        &["RS256", "ES256"],
+        vec![
+            jwk("p256", json!({"kid": "ec"})),
+            jwk("rsa2048", json!({"kid": "signer", "key_ops": ["sign"]})),
+            jwk("rsa2048b", json!({"kid": "enc", "use": "enc"})),
+        ],
+    ));
+    let err = rejects(
+        &v,
+        &sign_kid(
+            "rsa2048_private.pem",
+            Algorithm::RS256,
+            Some(json!("signer")),
+        ),
+        ErrorKind::KeyNotFound,
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(r#"`signer`: `key_ops` ["sign"] without "verify""#),
+        "{message}"
+    );
+    assert!(
+        message.contains(r#"`enc`: `use` "enc" is not "sig""#),
+        "{message}"
+    );
+    assert!(err.hint().contains("key set"), "{}", err.hint());
+    assert!(err.hint().contains(r#""verify""#), "{}", err.hint());
+    // When keys fit the algorithm but not the kid, only a skipped key with
+    // that kid is named, and the hint is the usual one.
+    let err = rejects(
+        &v,
+        &sign_kid("p256_private.pem", Algorithm::ES256, Some(json!("enc"))),
+        ErrorKind::KeyNotFound,
+    );
+    assert!(err.to_string().contains("`enc`: `use`"), "{err}");
+    assert!(!err.to_string().contains("signer"), "{err}");
+    assert_eq!(err.hint(), ErrorKind::KeyNotFound.hint());
+    let err = rejects(
+        &v,
+        &sign_kid("p256_private.pem", Algorithm::ES256, Some(json!("gone"))),
+        ErrorKind::KeyNotFound,
+    );
+    assert!(!err.to_string().contains("skipped"), "{err}");
+}
+
 #[test]
 fn jwks_oct_keys_serve_hmac() {
     let secret = binary_secret();
@@ -767,6 +899,17 @@ fn jwks_with_no_usable_key_is_a_config_error() {
         (
             vec!["EdDSA"],
             vec![json!({"kty": "OKP", "crv": "Ed448", "x": "AAAA"})],
+        ),
+        (
+            vec!["Ed25519"],
+            vec![jwk("ed25519", json!({"alg": "EdDSA"}))],
+        ),
+        (
+            vec!["RS256"],
+            vec![jwk(
+                "rsa2048",
+                json!({"kid": "priv-ops", "key_ops": ["sign"]}),
+            )],
         ),
     ];
     for (algs, keys) in cases {

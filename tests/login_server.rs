@@ -4,6 +4,7 @@
 
 #[path = "../examples/login_server/app.rs"]
 mod app;
+mod support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -909,4 +910,122 @@ async fn the_admin_api_on_login_server_creates_a_configuration_that_logs_in_at_o
     assert_eq!(reply.status, 403, "{}", reply.body);
     assert_eq!(reply.json()["error"]["kind"], "forbidden");
     server.stop().await;
+}
+
+/// Issue 27: a provider whose published key set has only `key_ops: ["sign"]`
+/// keys (copied from its private keys) makes a permanent misconfiguration,
+/// not an outage: the login is `401 key_not_found`, not `503 key_fetch`, and
+/// the key set was fetched (so the administrator's message can name why).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_set_without_a_usable_key_is_401_key_not_found_over_http() {
+    const IDP: &str = "https://idp.example.com";
+    let keys = support::Server::start();
+    let jwks: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/jwks/public_jwks.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut signer = jwks["rsa2048"].clone();
+    signer["kid"] = json!("k1");
+    signer["key_ops"] = json!(["sign"]);
+    keys.set(
+        "/jwks",
+        support::Reply::json(json!({"keys": [signer]}).to_string()),
+    );
+    let dir = Dir::new("keyops-sign");
+    std::fs::write(
+        dir.config(),
+        json!([{
+            "name": "IdP", "token_name": "token", "issuer": IDP,
+            "algorithms": ["RS256"], "key_source": {"type": "jwks_uri", "url": keys.url("/jwks")},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}
+        }])
+        .to_string(),
+    )
+    .unwrap();
+    let server = start(&dir.config(), &dir.db()).await;
+    let private = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/keys/rsa2048_private.pem"
+    ))
+    .unwrap();
+    let token = SigningKey::from_pem(&private)
+        .sign_with_header(
+            Algorithm::RS256,
+            &json!({"alg": "RS256", "kid": "k1"}),
+            &json!({"iss": IDP, "sub": "jdoe", "exp": now() + 600}),
+        )
+        .unwrap();
+    let reply = server.post("/api/auth/login", &login_body(&token)).await;
+    assert_eq!(reply.rejected(), "key_not_found", "{}", reply.body);
+    assert!(!reply.body.contains("key_ops"), "{}", reply.body);
+    // The key set was fetched (at start-up or by the login), and no user was made.
+    assert!(keys.hits("/jwks") >= 1);
+    assert_eq!(user_rows(&dir.db(), "jdoe"), 0);
+    // Through the browser's GET too.
+    let reply = server
+        .get(
+            &format!("/login?token={token}"),
+            &[("Accept", "application/json")],
+        )
+        .await;
+    assert_eq!(reply.rejected(), "key_not_found", "{}", reply.body);
+    server.stop().await;
+}
+
+/// Issue 27: an invalid `--config` file is a `config` error naming the field
+/// and the configuration (and the file), not a `store` error about the
+/// database.
+#[tokio::test]
+async fn an_invalid_configuration_file_is_a_config_error_naming_field_and_configuration() {
+    let dir = Dir::new("invalid-config");
+    // An unknown field in the second entry: refused while parsing.
+    let mut bad = configs();
+    bad[1]["audiance"] = json!("bi-server");
+    std::fs::write(dir.config(), bad.to_string()).unwrap();
+    let err = app::app(&dir.config(), &dir.db()).await.err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    let message = err.to_string();
+    for needle in [
+        "audiance",
+        "entry 2, `CRM`",
+        "unknown field",
+        "configs.json",
+    ] {
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+    assert!(!message.contains("store"), "{message}");
+    assert!(!err.hint().contains("database"), "{}", err.hint());
+    assert!(err.hint().contains("audiance"), "{}", err.hint());
+    assert!(!message.contains(SECRET_CRM) && !err.hint().contains(SECRET_CRM));
+
+    // A wrong type, and a value that parses but does not validate.
+    let mut bad = configs();
+    bad[2]["leeway"] = json!("sixty");
+    std::fs::write(dir.config(), bad.to_string()).unwrap();
+    let err = app::app(&dir.config(), &dir.db()).await.err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("leeway (entry 3, `Old`)"), "{err}");
+    let mut bad = configs();
+    bad[1]["key_source"]["secret"] = json!("too-short");
+    std::fs::write(dir.config(), bad.to_string()).unwrap();
+    let err = app::app(&dir.config(), &dir.db()).await.err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(
+        err.to_string().contains("(entry 2, `CRM`)") && err.to_string().contains("secret"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("too-short"), "{err}");
+
+    // Text that is no JSON at all, and a file that is missing.
+    std::fs::write(dir.config(), "[{\"name\": ").unwrap();
+    let err = app::app(&dir.config(), &dir.db()).await.err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    std::fs::remove_file(dir.config()).unwrap();
+    let err = app::app(&dir.config(), &dir.db()).await.err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(err.to_string().contains("configs.json"), "{err}");
 }

@@ -387,3 +387,71 @@ fn user_id_normalize_lowercase_is_nfc_then_lower_case() {
     let token = hs256(&claims_with(json!({"sub": nfd})));
     assert_eq!(accept(&plain, &token, NOW).user_id, nfd);
 }
+
+/// CONTRACT section 4 (issue 20): a user ID holding an invisible format
+/// character (Unicode category Cf: zero-width characters, bidi controls,
+/// tag characters) would make a lookalike account; it is `invalid_claim`,
+/// whatever `user_id_normalize` says, and the message names the character
+/// without holding it raw.
+#[test]
+fn user_ids_with_format_characters_are_refused() {
+    let plain = verifier(&base_config());
+    let lowercase = verifier_with(json!({"user_id_normalize": "lowercase"}));
+    for (bad, code) in [
+        ("jd\u{200b}oe", "U+200B"),          // zero width space
+        ("jdoe\u{200d}", "U+200D"),          // zero width joiner
+        ("\u{feff}jdoe", "U+FEFF"),          // zero width no-break space (BOM)
+        ("admin\u{202e}nimda", "U+202E"),    // right-to-left override
+        ("jdoe\u{2066}x\u{2069}", "U+2066"), // left-to-right isolate
+        ("j\u{200e}doe", "U+200E"),          // left-to-right mark
+        ("jdoe\u{e0041}", "U+E0041"),        // tag latin capital letter A
+        ("jd\u{ad}oe", "U+00AD"),            // soft hyphen
+        ("jd\u{2060}oe", "U+2060"),          // word joiner
+    ] {
+        for v in [&plain, &lowercase] {
+            let token = hs256(&claims_with(json!({"sub": bad})));
+            let err = reject(v, &token, NOW, ErrorKind::InvalidClaim);
+            let message = err.to_string();
+            assert!(message.contains("`sub`"), "{message}");
+            assert!(
+                message.contains(&format!("invisible format character {code}")),
+                "{bad:?}: {message}"
+            );
+            assert!(
+                !message.contains(bad),
+                "the raw user ID is in the message: {message:?}"
+            );
+        }
+    }
+    // Visible non-ASCII user IDs stay accepted (letters, marks, symbols).
+    for good in ["josé", "山田", "Zoë", "user@例え.jp", "a\u{301}b"] {
+        let token = hs256(&claims_with(json!({"sub": good})));
+        assert_eq!(accept(&plain, &token, NOW).user_id, good);
+    }
+}
+
+/// `lowercase` and compatibility characters, pinned (README policy table):
+/// NFC maps a character with a canonical singleton decomposition to its
+/// target (U+212A KELVIN SIGN to `K`, U+2126 OHM SIGN to `Ω`), so those fold
+/// into the ordinary letter; compatibility-only characters (fullwidth
+/// letters, ligatures, circled letters: NFKC, not NFC) are kept and only
+/// lower-cased, so they stay distinct user IDs.
+#[test]
+fn lowercase_folds_canonical_singletons_but_keeps_compatibility_characters() {
+    let v = verifier_with(json!({"user_id_normalize": "lowercase"}));
+    for (sent, mapped) in [
+        ("\u{212a}elvin", "kelvin"),      // KELVIN SIGN → K → k
+        ("\u{2126}mega", "\u{3c9}mega"),  // OHM SIGN → Ω → ω
+        ("ＪＤＯＥ", "ｊｄｏｅ"),         // fullwidth: lower-cased, not ASCII
+        ("\u{fb01}le", "\u{fb01}le"),     // ﬁ ligature: kept
+        ("\u{24b6}dmin", "\u{24d0}dmin"), // Ⓐ → ⓐ, not a
+        ("\u{2160}", "\u{2170}"),         // ROMAN NUMERAL ONE → small, not i
+    ] {
+        let token = hs256(&claims_with(json!({"sub": sent})));
+        assert_eq!(accept(&v, &token, NOW).user_id, mapped, "{sent:?}");
+    }
+    // Without normalisation the Kelvin sign stays a user ID of its own.
+    let plain = verifier(&base_config());
+    let token = hs256(&claims_with(json!({"sub": "\u{212a}elvin"})));
+    assert_eq!(accept(&plain, &token, NOW).user_id, "\u{212a}elvin");
+}

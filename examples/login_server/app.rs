@@ -18,8 +18,8 @@ use axum::{Json, Router};
 use jwt_sso::axum::admin::{AdminAccess, SessionUser};
 use jwt_sso::axum::{HttpError, LoginOptions, LoginRoutes};
 use jwt_sso::{
-    Admin, AdminError, Authenticator, ConfigChange, ConfigFile, ConfigStore, Error, JwtConfig,
-    Registry, Sessions, SqlOptions, SqlStore, StoreError, UserStore,
+    Admin, AdminError, Authenticator, ConfigChange, ConfigError, ConfigFile, ConfigStore, Error,
+    JwtConfig, Registry, Sessions, SqlOptions, SqlStore, StoreError, UserStore,
 };
 use serde_json::json;
 
@@ -76,6 +76,31 @@ pub struct AppState {
     pub db: SqlStore,
 }
 
+/// Why the configurations could not be loaded: a `--config` file that does
+/// not parse is the `config` error it is (its field, entry and name), and
+/// one that cannot be read the `io` error; anything else is the store's.
+fn load_failure(config_path: &Path, e: StoreError) -> AdminError {
+    let loading = format!(
+        "loading the configurations from `{}`",
+        config_path.display()
+    );
+    if e.is_conflict() {
+        return e.during(loading).into();
+    }
+    match e.into_source() {
+        Some(source) => match source.downcast::<ConfigError>() {
+            Ok(config) => AdminError::Config(*config),
+            Err(source) => match source.downcast::<AdminError>() {
+                Ok(admin) => *admin,
+                Err(source) => StoreError::failed(source).during(loading).into(),
+            },
+        },
+        None => StoreError::failed("the store failed without a cause")
+            .during(loading)
+            .into(),
+    }
+}
+
 /// The database of `--db`: a URL (`postgres://…`, `sqlite:…`; its scheme
 /// decides, and a misspelt one is an error), or a bare path, which is an
 /// SQLite file (CONTRACT section 6: `--db users.sqlite`).
@@ -115,12 +140,10 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
     } else {
         Configs::File(ConfigFile::new(config_path))
     };
-    let (loaded, _) = configs.load().await.map_err(|e| {
-        e.during(format!(
-            "loading the configurations from `{}`",
-            config_path.display()
-        ))
-    })?;
+    let (loaded, _) = configs
+        .load()
+        .await
+        .map_err(|e| load_failure(config_path, e))?;
     let registry = Arc::new(Registry::from_configs(loaded)?);
     for warning in registry.warnings() {
         tracing::warn!("configuration warning: {warning:?}");

@@ -17,8 +17,10 @@
 //! - `GET /api/session` with `X-Auth-Token`: the session's user.
 //! - `POST /api/auth/logout` with `X-Auth-Token`: `204`.
 //!
-//! Connections must send their request headers within 10 s and are closed
-//! after 60 s idle. Logs go to standard error through `tracing`
+//! Connections must send their request headers within 10 s and a request's
+//! body within `--body-timeout` seconds of them (default 10; else `408`),
+//! are closed after 60 s idle, and at most `--max-connections` (default
+//! 10 000) are served at once. Logs go to standard error through `tracing`
 //! (`RUST_LOG`-style levels are not parsed: INFO and above).
 
 mod app;
@@ -26,18 +28,26 @@ mod app;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator]";
+const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--body-timeout SECONDS] [--max-connections N]";
 
 struct Args {
     config: PathBuf,
     db: String,
     listen: String,
     admin_role: String,
+    serve: jwt_sso::axum::ServeOptions,
+}
+
+fn number<T: std::str::FromStr>(arg: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{arg} needs a positive whole number, not `{value}`"))
 }
 
 fn parse_args() -> Result<Args, String> {
     let (mut config, mut db) = (None, None);
     let (mut listen, mut admin_role) = ("127.0.0.1:8080".to_owned(), "Administrator".to_owned());
+    let mut serve = jwt_sso::axum::ServeOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -46,6 +56,11 @@ fn parse_args() -> Result<Args, String> {
             "--db" => db = Some(value()?),
             "--listen" => listen = value()?,
             "--admin-role" => admin_role = value()?,
+            "--body-timeout" => {
+                let seconds: u64 = number(&arg, &value()?)?;
+                serve = serve.body_timeout(std::time::Duration::from_secs(seconds.max(1)));
+            }
+            "--max-connections" => serve = serve.max_connections(number(&arg, &value()?)?),
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
@@ -56,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
         db,
         listen,
         admin_role,
+        serve,
     })
 }
 
@@ -107,7 +123,7 @@ async fn main() -> ExitCode {
     };
     let address = listener.local_addr().map_or(args.listen, |a| a.to_string());
     println!("login_server: listening on http://{address}");
-    if let Err(e) = jwt_sso::axum::serve(listener, app::router(state)).await {
+    if let Err(e) = jwt_sso::axum::serve_with(listener, app::router(state), args.serve).await {
         tracing::error!("server stopped: {e}");
         return ExitCode::FAILURE;
     }

@@ -2,7 +2,7 @@
 //! configurations ([`AdminError`], always available), and the
 //! administrator's operations (`Admin`, cargo feature `admin`).
 
-use crate::error::{ConfigError, Error, ErrorKind, duplicate_message, escape_controls, list};
+use crate::error::{ConfigError, Error, ErrorKind, duplicate_message, list, untrusted};
 use crate::store::StoreError;
 
 #[cfg(feature = "admin")]
@@ -91,7 +91,7 @@ pub enum AdminError {
     /// No configuration has that name.
     #[error(
         "no configuration is named `{}`; configurations: {}",
-        escape_controls(name),
+        untrusted(name),
         list(known)
     )]
     #[non_exhaustive]

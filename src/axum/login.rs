@@ -7,18 +7,16 @@ use std::time::Duration;
 use ::axum::Router;
 use ::axum::body::{Body, Bytes};
 use ::axum::extract::{Request, State};
-use ::axum::http::header::{
-    ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, SET_COOKIE,
-};
+use ::axum::http::header::{ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use ::axum::http::request::Parts;
 use ::axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::{MethodRouter, post};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 
+use super::body::{BodyRefusal, read_limited};
 use super::{HttpError, error_response};
-use crate::error::{Error, escape_controls};
+use crate::error::{Error, untrusted};
 use crate::extract::{LoginRequest, form_param, query_param};
 use crate::identity::Verified;
 use crate::login::{Authenticator, Login};
@@ -301,7 +299,7 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         tracing::info!(
             target: "jwt_sso::http",
             config = %success.login.identity.config,
-            user_id = %escape_controls(&success.login.user.user_id),
+            user_id = %untrusted(&success.login.user.user_id),
             first_login = success.login.first_login,
             "login"
         );
@@ -554,18 +552,10 @@ fn too_large(max: usize) -> Box<Response> {
 /// The body, up to `max` bytes; a declared `Content-Length` over `max` is
 /// refused before anything is read (so `Expect: 100-continue` gets no `100`).
 async fn read_body(parts: &Parts, body: Body, max: usize) -> Result<Bytes, Box<Response>> {
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
-        return Err(too_large(max));
-    }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(too_large(max)),
-        Err(_) => Err(Box::new(
+    match read_limited(&parts.headers, body, max).await {
+        Ok(bytes) => Ok(bytes),
+        Err(BodyRefusal::TooLarge) => Err(too_large(max)),
+        Err(BodyRefusal::Unreadable) => Err(Box::new(
             HttpError::bad_request("the request body could not be read").into_response(),
         )),
     }

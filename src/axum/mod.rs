@@ -13,7 +13,8 @@
 //!   form-post login, `GET ?<token_name>=` when enabled) handing each login
 //!   to the host's [`SessionIssuer`].
 //! - [`serve`]: serves a router with the connection bounds of CONTRACT
-//!   section 6 (request headers within 10 s, 60 s idle keep-alive).
+//!   section 6 (request headers within 10 s, the body within 10 s of them,
+//!   60 s idle keep-alive, at most 10 000 connections).
 //!
 //! Everything here is a thin layer over the library:
 //! [`Authenticator::login`](crate::Authenticator::login) and
@@ -42,6 +43,7 @@
 //! [`JwtAuth`], as above).
 
 pub mod admin;
+mod body;
 mod error;
 mod login;
 mod serve;

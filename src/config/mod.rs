@@ -31,7 +31,9 @@ pub(crate) const DEFAULT_USER_TYPE: &str = "reader";
 /// A signature algorithm that a configuration may allow.
 ///
 /// `none` is deliberately absent, and so is `ES512` (P-521 is not supported by
-/// the crypto backend).
+/// the crypto backend). `EdDSA` and `Ed25519` both verify Ed25519 signatures
+/// but are distinct names: a token's `alg` must be in the allowlist as
+/// written (RFC 9864 registers `Ed25519` as the fully-specified name).
 ///
 /// ```
 /// use jwt_sso::Algorithm;
@@ -43,6 +45,7 @@ pub(crate) const DEFAULT_USER_TYPE: &str = "reader";
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(clippy::upper_case_acronyms)]
+#[non_exhaustive]
 pub enum Algorithm {
     /// HMAC with SHA-256.
     HS256,
@@ -66,13 +69,16 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384.
     ES384,
-    /// Ed25519.
+    /// EdDSA (RFC 8037), which jwt-sso verifies on Ed25519.
     EdDSA,
+    /// Ed25519 under its fully-specified name (RFC 9864): the same
+    /// signature as `EdDSA` over an Ed25519 key, matched by its own name.
+    Ed25519,
 }
 
 impl Algorithm {
     /// Every supported algorithm.
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 13] = [
         Algorithm::HS256,
         Algorithm::HS384,
         Algorithm::HS512,
@@ -85,6 +91,7 @@ impl Algorithm {
         Algorithm::ES256,
         Algorithm::ES384,
         Algorithm::EdDSA,
+        Algorithm::Ed25519,
     ];
 
     /// The JOSE name, e.g. `"ES256"`.
@@ -102,6 +109,7 @@ impl Algorithm {
             Algorithm::ES256 => "ES256",
             Algorithm::ES384 => "ES384",
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::Ed25519 => "Ed25519",
         }
     }
 
@@ -136,7 +144,8 @@ impl Algorithm {
             Algorithm::PS512 => J::PS512,
             Algorithm::ES256 => J::ES256,
             Algorithm::ES384 => J::ES384,
-            Algorithm::EdDSA => J::EdDSA,
+            // jsonwebtoken has one name for both; the header is jwt-sso's own.
+            Algorithm::EdDSA | Algorithm::Ed25519 => J::EdDSA,
         }
     }
 }
@@ -544,7 +553,7 @@ pub struct PromptMapping {
 #[serde(tag = "type", rename_all = "snake_case", try_from = "RawKeySource")]
 pub enum KeySource {
     /// A static shared secret (HS*) or a static public key in PEM (RS*, PS*,
-    /// ES*, EdDSA): `{"type": "static", "secret": …}` or
+    /// ES*, EdDSA, Ed25519): `{"type": "static", "secret": …}` or
     /// `{"type": "static", "public_key_pem": "…"}`, exactly one of the two.
     Static(StaticKey),
     /// An inline JWK Set (`{"keys": [...]}`).
@@ -620,7 +629,7 @@ struct RawKeySource {
 }
 
 /// The fix of every error about the members of `key_source`.
-pub(crate) const KEY_SOURCE_FIX: &str = "give the key source's `type` and exactly its members: `static` with `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA), not both; `jwks` with `jwks`; `jwks_uri` with `url`; `issuer` with nothing else";
+pub(crate) const KEY_SOURCE_FIX: &str = "give the key source's `type` and exactly its members: `static` with `secret` (HS*) or `public_key_pem` (RS*/PS*/ES*/EdDSA/Ed25519), not both; `jwks` with `jwks`; `jwks_uri` with `url`; `issuer` with nothing else";
 
 impl TryFrom<RawKeySource> for KeySource {
     type Error = String;
@@ -817,22 +826,23 @@ impl<'de> Deserialize<'de> for SecretSpec {
                 let Some(key) = map.next_key::<String>()? else {
                     return Err(de::Error::custom(format!("expected {EXPECTED}")));
                 };
+                // Member names are never echoed: someone may have written the
+                // secret itself as one (`{"secret": {"s3cr3t…": 1}}`).
                 let spec = match key.as_str() {
                     "base64" => SecretSpec::Base64(Secret::new(
                         map.next_value_seed(SecretText("secret.base64"))?,
                     )),
                     "env" => SecretSpec::Env(map.next_value_seed(SecretText("secret.env"))?),
-                    other => {
+                    TOML_DATETIME => return Err(not_a_secret("secret", "a date-time")),
+                    _ => {
                         return Err(de::Error::custom(format!(
-                            "`{}` is not a form of secret, expected {EXPECTED}",
-                            crate::error::escape_controls(other)
+                            "an object whose member is neither `base64` nor `env` (its name is not shown: it is a secret field); expected {EXPECTED}"
                         )));
                     }
                 };
-                if let Some(extra) = map.next_key::<String>()? {
+                if map.next_key::<de::IgnoredAny>()?.is_some() {
                     return Err(de::Error::custom(format!(
-                        "unexpected second field `{}`, expected {EXPECTED}",
-                        crate::error::escape_controls(&extra)
+                        "an object with more than one member (their names are not shown: it is a secret field); expected {EXPECTED}"
                     )));
                 }
                 Ok(spec)
@@ -842,6 +852,10 @@ impl<'de> Deserialize<'de> for SecretSpec {
         deserializer.deserialize_any(SpecVisitor)
     }
 }
+
+/// The member name under which the `toml` crate hands a TOML date-time to
+/// serde (a one-member map); shown as "a date-time", never by this name.
+const TOML_DATETIME: &str = "$__toml_private_datetime";
 
 /// The error for a secret field of the wrong type: it names the field and the
 /// type, never the value (CONTRACT section 1).
@@ -902,8 +916,12 @@ impl<'de> Visitor<'de> for SecretText {
     fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
         Err(not_a_secret(self.0, "an array"))
     }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(not_a_secret(self.0, "an object"))
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
+        let found = match map.next_key::<String>()? {
+            Some(key) if key == TOML_DATETIME => "a date-time",
+            _ => "an object",
+        };
+        Err(not_a_secret(self.0, found))
     }
 }
 
@@ -975,7 +993,7 @@ impl JwtConfig {
     /// format), without validating; errors name the field.
     pub(crate) fn parse_json_list(text: &str) -> Result<Vec<JwtConfig>, ConfigError> {
         if text.trim_start().starts_with('[') {
-            parse_json(text)
+            parse_json(text).map_err(|e| name_the_entry(e, text))
         } else {
             parse_json(text).map(|c| vec![c])
         }
@@ -1008,6 +1026,34 @@ impl JwtConfig {
         let digest = sha2::Sha256::digest(&json);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
     }
+}
+
+/// A `config` error of an array of configurations at field `[i].rest`,
+/// with the field named as the registry names an invalid entry: `rest
+/// (entry i+1, `NAME`)`, the name read from the text when it has one.
+fn name_the_entry(error: ConfigError, text: &str) -> ConfigError {
+    let entry = error
+        .field()
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(index, rest)| Some((index.parse::<usize>().ok()?, rest.to_owned())));
+    let Some((index, rest)) = entry else {
+        return error;
+    };
+    let rest = rest.strip_prefix('.').unwrap_or(&rest);
+    let rest = if rest.is_empty() {
+        "configuration"
+    } else {
+        rest
+    };
+    let name = serde_json::from_str::<Vec<serde_json::Value>>(text)
+        .ok()
+        .and_then(|list| list.get(index)?.get("name")?.as_str().map(str::to_owned));
+    let entry = match name {
+        Some(name) => format!("entry {}, `{}`", index + 1, crate::error::untrusted(&name)),
+        None => format!("entry {}", index + 1),
+    };
+    error.with_field(format!("{rest} ({entry})"))
 }
 
 /// `last_modified`: RFC 3339 in JSON and TOML (a quoted string, or a TOML

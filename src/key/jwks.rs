@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::pem::{MAX_RSA_BITS, MIN_RSA_BITS, rsa_bits, rsa_weakness};
 use super::{Curve, KeyFamily, KeySet, VerifyingKey};
 use crate::config::Algorithm;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, untrusted};
 
 /// base64url as JWKs use it; padding tolerated, since some providers emit it.
 const B64URL: GeneralPurpose = GeneralPurpose::new(
@@ -22,8 +22,10 @@ const B64URL: GeneralPurpose = GeneralPurpose::new(
 /// Why a JWK was left out of the usable set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JwkSkip {
-    /// The key's `kid`, or its position.
+    /// The key's `kid` (shown safely), or its position: for messages.
     pub(crate) key: String,
+    /// The key's `kid` as the set has it.
+    pub(crate) kid: Option<String>,
     /// Why it is unusable.
     pub(crate) reason: String,
     /// The JWK carries private material (`d`, or an `oct` key outside HS use).
@@ -45,11 +47,12 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
     let kid = value.get("kid").and_then(Value::as_str).map(str::to_owned);
     let name = kid.as_ref().map_or_else(
         || format!("#{index}"),
-        // A remote set's `kid` goes into logs: no raw control characters.
-        |k| format!("`{}`", crate::error::escape_controls(k)),
+        // A remote set's `kid` goes into logs: escaped and cut.
+        |k| format!("`{}`", untrusted(k)),
     );
     let skip = |reason: String| JwkSkip {
         key: name.clone(),
+        kid: kid.clone(),
         reason,
         private: false,
     };
@@ -58,22 +61,21 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
     };
     if jwk.contains_key("d") {
         return Err(JwkSkip {
-            key: name.clone(),
-            reason: "the key contains private material (`d`)".to_owned(),
             private: true,
+            ..skip("the key contains private material (`d`)".to_owned())
         });
     }
     match jwk.get("use") {
         None => {}
         Some(Value::String(u)) if u == "sig" => {}
-        Some(other) => return Err(skip(format!("`use` is {other}, not \"sig\""))),
+        Some(other) => return Err(skip(format!("`use` {} is not \"sig\"", shown(other)))),
     }
     if let Some(ops) = jwk.get("key_ops") {
         let verifies = ops
             .as_array()
             .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
         if !verifies {
-            return Err(skip(format!("`key_ops` {ops} does not allow \"verify\"")));
+            return Err(skip(format!("`key_ops` {} without \"verify\"", shown(ops))));
         }
     }
     let pinned = match jwk.get("alg") {
@@ -82,13 +84,18 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
             Ok(alg) => Some(alg),
             Err(_) => {
                 return Err(skip(format!(
-                    "`alg` \"{a}\" is not a supported signature algorithm"
+                    "`alg` \"{}\" is not a supported signature algorithm",
+                    untrusted(a)
                 )));
             }
         },
-        Some(other) => return Err(skip(format!("`alg` {other} is not a string"))),
+        Some(other) => return Err(skip(format!("`alg` {} is not a string", shown(other)))),
     };
-    let kty = jwk.get("kty").and_then(Value::as_str).unwrap_or("");
+    let kty = match jwk.get("kty") {
+        Some(Value::String(kty)) => kty.as_str(),
+        Some(other) => return Err(skip(format!("`kty` {} is not a string", shown(other)))),
+        None => return Err(skip("the key has no `kty`".to_owned())),
+    };
     let crv = jwk.get("crv").and_then(Value::as_str);
     let (family, decoding) = match (kty, crv) {
         ("RSA", _) => {
@@ -153,10 +160,15 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
         ("EC", crv) | ("OKP", crv) => {
             return Err(skip(format!(
                 "curve {} is not supported (P-256, P-384 and Ed25519 are)",
-                crv.map_or_else(|| "(none)".to_owned(), |c| format!("\"{c}\""))
+                crv.map_or_else(|| "(none)".to_owned(), |c| format!("\"{}\"", untrusted(c)))
             )));
         }
-        (kty, _) => return Err(skip(format!("key type \"{kty}\" is not supported"))),
+        (kty, _) => {
+            return Err(skip(format!(
+                "key type \"{}\" is not supported",
+                untrusted(kty)
+            )));
+        }
     };
     if let Some(alg) = pinned
         && !family.fits(alg)
@@ -167,6 +179,11 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
     key.kid = kid;
     key.pinned = pinned;
     Ok(key)
+}
+
+/// A JSON value from a JWK Set as a message shows it (its JSON text, escaped and cut).
+fn shown(value: &Value) -> String {
+    untrusted(&value.to_string()).into_owned()
 }
 
 /// Parses a JWK Set document into its usable keys and the skipped ones.
@@ -207,11 +224,11 @@ pub(crate) fn load_inline(doc: &Value, algorithms: &[Algorithm]) -> Result<KeySe
     for skip in &skipped {
         tracing::warn!(key = %skip.key, reason = %skip.reason, "JWK skipped");
     }
-    let set = KeySet::from_keys(keys, true);
+    let set = KeySet::from_jwks(keys, skipped, None);
     if !algorithms.iter().any(|a| set.any_fits(*a)) {
         return Err(ConfigError::new(
             FIELD,
-            no_usable_key(algorithms, &set, &skipped),
+            no_usable_key(algorithms, &set),
             "add the sender's public signing key to the set, or allow the algorithm its keys are for",
         ));
     }
@@ -220,17 +237,9 @@ pub(crate) fn load_inline(doc: &Value, algorithms: &[Algorithm]) -> Result<KeySe
 
 /// Why a key set serves none of `algorithms`: its size and the first few
 /// skipped keys with their reasons.
-pub(crate) fn no_usable_key(algorithms: &[Algorithm], set: &KeySet, skipped: &[JwkSkip]) -> String {
-    const SHOWN: usize = 5;
+pub(crate) fn no_usable_key(algorithms: &[Algorithm], set: &KeySet) -> String {
     let names: Vec<&str> = algorithms.iter().map(|a| a.as_str()).collect();
-    let mut reasons: Vec<String> = skipped
-        .iter()
-        .take(SHOWN)
-        .map(|s| format!("{}: {}", s.key, s.reason))
-        .collect();
-    if skipped.len() > SHOWN {
-        reasons.push(format!("and {} more", skipped.len() - SHOWN));
-    }
+    let reasons = set.skip_reasons();
     format!(
         "no usable key for {} (the allowed algorithms); the set has {} usable key(s) for other algorithms{}",
         names.join(", "),

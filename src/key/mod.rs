@@ -45,7 +45,7 @@ impl KeyFamily {
             }
             KeyFamily::Ec(Curve::P256) => alg == ES256,
             KeyFamily::Ec(Curve::P384) => alg == ES384,
-            KeyFamily::Ed25519 => alg == EdDSA,
+            KeyFamily::Ed25519 => matches!(alg, EdDSA | Ed25519),
         }
     }
 
@@ -173,6 +173,11 @@ pub(crate) struct KeySet {
     keys: Vec<VerifyingKey>,
     /// A static source has one key and ignores `kid`; a JWK Set matches on it.
     by_kid: bool,
+    /// The keys of a JWK Set that were left out, and why: named in a
+    /// `key_not_found` they explain.
+    skipped: Vec<JwkSkip>,
+    /// Where a fetched set came from, for messages.
+    url: Option<String>,
 }
 
 /// The keys to try for a token, in order (at least one). One candidate, the
@@ -211,7 +216,26 @@ pub(crate) enum Selection<'a> {
 
 impl KeySet {
     pub(crate) fn from_keys(keys: Vec<VerifyingKey>, by_kid: bool) -> Self {
-        KeySet { keys, by_kid }
+        KeySet {
+            keys,
+            by_kid,
+            skipped: Vec::new(),
+            url: None,
+        }
+    }
+
+    /// A JWK Set's usable keys with the ones it skipped; `url` for a fetched set.
+    pub(crate) fn from_jwks(
+        keys: Vec<VerifyingKey>,
+        skipped: Vec<JwkSkip>,
+        url: Option<String>,
+    ) -> Self {
+        KeySet {
+            keys,
+            by_kid: true,
+            skipped,
+            url,
+        }
     }
 
     /// Chooses the candidate keys for a token (CONTRACT section 2, step 6).
@@ -244,11 +268,23 @@ impl KeySet {
 
     fn not_found(&self, alg: Algorithm, kid: Option<String>) -> Error {
         let fitting: Vec<_> = self.keys.iter().filter(|k| k.fits(alg)).collect();
+        let skipped = if fitting.is_empty() {
+            skip_reasons(self.skipped.iter())
+        } else {
+            // Only the skipped keys that carry the token's `kid` explain the miss.
+            skip_reasons(
+                self.skipped
+                    .iter()
+                    .filter(|s| kid.is_some() && s.kid == kid),
+            )
+        };
         Error::Token(TokenError::KeyNotFound {
             kid,
             alg: alg.as_str().to_owned(),
             candidates: fitting.len(),
             available: fitting.iter().filter_map(|k| k.kid.clone()).collect(),
+            key_set: self.url.as_deref().map(Box::from),
+            skipped: skipped.into_boxed_slice(),
         })
     }
 
@@ -257,10 +293,34 @@ impl KeySet {
         self.keys.iter().any(|k| k.fits(alg))
     }
 
+    /// The skipped keys with their reasons, for messages (see [`skip_reasons`]).
+    pub(crate) fn skip_reasons(&self) -> Vec<String> {
+        skip_reasons(self.skipped.iter())
+    }
+
     /// How many keys the set holds.
     pub(crate) fn len(&self) -> usize {
         self.keys.len()
     }
+}
+
+/// The first few skipped keys as "`kid`: why" (both already shown safely),
+/// and how many more there are.
+pub(crate) fn skip_reasons<'a>(skipped: impl Iterator<Item = &'a JwkSkip>) -> Vec<String> {
+    const SHOWN: usize = 5;
+    let mut reasons = Vec::new();
+    let mut more = 0;
+    for skip in skipped {
+        if reasons.len() < SHOWN {
+            reasons.push(format!("{}: {}", skip.key, skip.reason));
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        reasons.push(format!("and {more} more"));
+    }
+    reasons
 }
 
 /// Builds the key set of a static or inline-JWKS configuration, checking that

@@ -44,7 +44,7 @@ pub(crate) fn load(text: &str, algorithms: &[Algorithm]) -> Result<VerifyingKey,
         return Err(bad(
             format!("a public key cannot verify the shared-secret algorithm {alg}"),
             format!(
-                "for {alg} put the shared secret into `secret` instead of `public_key_pem`, or allow only RS*/PS*/ES*/EdDSA algorithms"
+                "for {alg} put the shared secret into `secret` instead of `public_key_pem`, or allow only RS*/PS*/ES*/EdDSA/Ed25519 algorithms"
             ),
         ));
     }
@@ -195,7 +195,7 @@ fn from_spki(der: &[u8]) -> Result<(KeyFamily, DecodingKey), ConfigError> {
     } else if oid == ED448 {
         Err(bad(
             "Ed448 keys are not supported",
-            "make the sender sign with Ed25519 (EdDSA)",
+            "make the sender sign with Ed25519 (`EdDSA` or `Ed25519`)",
         ))
     } else if oid == RSASSA_PSS {
         Err(bad(

@@ -33,7 +33,7 @@ fn verification_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlg
     match alg {
         Algorithm::ES256 => Some(&signature::ECDSA_P256_SHA256_FIXED),
         Algorithm::ES384 => Some(&signature::ECDSA_P384_SHA384_FIXED),
-        Algorithm::EdDSA => Some(&signature::ED25519),
+        Algorithm::EdDSA | Algorithm::Ed25519 => Some(&signature::ED25519),
         _ => None,
     }
 }

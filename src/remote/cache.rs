@@ -22,7 +22,7 @@ use super::url_rules::{check_redirect, check_url, discovery_url};
 use super::{RemoteOptions, human, too_large_message};
 use crate::clock::Clock;
 use crate::config::{Algorithm, JwtConfig, KeySource};
-use crate::error::{ConfigError, Error, KeyFetchError};
+use crate::error::{ConfigError, Error, KeyFetchError, escape_controls, untrusted};
 use crate::key::{JwkSkip, KeyFamily, KeySet, Selection, VerifyingKey, no_usable_key, parse_set};
 
 /// Redirects followed (same origin only) before giving up.
@@ -310,7 +310,7 @@ impl KeyCache {
                 let fresh_until = done.saturating_add(ttl);
                 tracing::debug!(
                     target: "jwt_sso",
-                    url = %url,
+                    url = %untrusted(url.as_str()),
                     keys = set.len(),
                     fresh_for = %human(ttl),
                     "fetched the JWK Set"
@@ -331,16 +331,16 @@ impl KeyCache {
                 match old.keys.as_deref().filter(|c| done < c.usable_until) {
                     Some(cached) => tracing::warn!(
                         target: "jwt_sso",
-                        url = %url,
-                        error = %reason,
+                        url = %untrusted(&url),
+                        error = %escape_controls(&reason),
                         keys_fetched_ago = %human(done.saturating_sub(cached.fetched_at)),
                         serving_for_at_most = %human(cached.usable_until.saturating_sub(done)),
                         "refreshing the keys failed; the last good keys keep serving (stale-if-error)"
                     ),
                     None => tracing::warn!(
                         target: "jwt_sso",
-                        url = %url,
-                        error = %reason,
+                        url = %untrusted(&url),
+                        error = %escape_controls(&reason),
                         "fetching the keys failed and no usable keys are cached; tokens are refused with key_fetch"
                     ),
                 }
@@ -405,9 +405,9 @@ impl KeyCache {
                 Some(previous) => {
                     tracing::warn!(
                         target: "jwt_sso",
-                        url = %discovery,
-                        error = %reason,
-                        jwks_uri = %previous.jwks_url,
+                        url = %untrusted(discovery.as_str()),
+                        error = %escape_controls(&reason),
+                        jwks_uri = %untrusted(previous.jwks_url.as_str()),
                         "refreshing the discovery document failed; using the last discovered jwks_uri"
                     );
                     Ok(previous.jwks_url.clone())
@@ -447,9 +447,11 @@ impl KeyCache {
     }
 
     /// Parses a fetched JWK Set: unusable keys are skipped with a warning
-    /// (private material and symmetric keys included); the set is refused
-    /// when it is not a JWK Set, holds more than `max_keys` keys, or has no
-    /// usable key for the allowed algorithms.
+    /// (private material and symmetric keys included). The set is refused
+    /// (a failed fetch) only when it is not a JWK Set or holds more than
+    /// `max_keys` keys. A set with no usable key for the allowed algorithms
+    /// is what the provider publishes, not an outage: it is kept, with a
+    /// warning, and its tokens are `key_not_found` naming the skipped keys.
     fn parse_jwks(&self, body: &[u8], url: &Url) -> Result<KeySet, String> {
         let doc: Value = serde_json::from_slice(body)
             .map_err(|e| format!("the response is not valid JSON ({e})"))?;
@@ -467,27 +469,23 @@ impl KeyCache {
         let mut usable = Vec::with_capacity(keys.len());
         for key in keys {
             if matches!(key.family, KeyFamily::Hmac { .. }) {
-                skipped.push(JwkSkip {
-                    key: key.kid.as_ref().map_or_else(
-                        || "(no kid)".to_owned(),
-                        |k| format!("`{}`", crate::error::escape_controls(k)),
-                    ),
-                    reason: "a symmetric (`oct`) key in a published key set is no secret; it is never used".to_owned(),
-                    private: true,
-                });
+                skipped.push(symmetric_skip(key.kid));
             } else {
                 usable.push(key);
             }
         }
+        let shown_url = untrusted(url.as_str());
         for skip in &skipped {
-            tracing::warn!(target: "jwt_sso", url = %url, key = %skip.key, reason = %skip.reason, "JWK skipped");
+            tracing::warn!(target: "jwt_sso", url = %shown_url, key = %skip.key, reason = %skip.reason, "JWK skipped");
         }
-        let set = KeySet::from_keys(usable, true);
+        let set = KeySet::from_jwks(usable, skipped, Some(url.to_string()));
         if !self.algorithms.iter().any(|a| set.any_fits(*a)) {
-            return Err(format!(
-                "the JWK Set: {}",
-                no_usable_key(&self.algorithms, &set, &skipped)
-            ));
+            tracing::warn!(
+                target: "jwt_sso",
+                url = %shown_url,
+                problem = %no_usable_key(&self.algorithms, &set),
+                "the fetched JWK Set has no usable key; its tokens are refused with key_not_found until the provider publishes one"
+            );
         }
         Ok(set)
     }
@@ -518,6 +516,19 @@ impl KeyCache {
             )
             .into(),
         }
+    }
+}
+
+/// Why an `oct` key of a fetched set is never used.
+fn symmetric_skip(kid: Option<String>) -> JwkSkip {
+    JwkSkip {
+        key: kid
+            .as_ref()
+            .map_or_else(|| "(no kid)".to_owned(), |k| format!("`{}`", untrusted(k))),
+        kid,
+        reason: "a symmetric (`oct`) key in a published key set is no secret; it is never used"
+            .to_owned(),
+        private: true,
     }
 }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::url_rules::check_url;
+use crate::error::untrusted;
 
 /// A validated discovery result, cached like a key set.
 #[derive(Debug, Clone)]
@@ -32,8 +33,9 @@ pub(crate) fn parse_discovery(body: &[u8], expected_issuer: &str) -> Result<Url,
     };
     if issuer != expected_issuer {
         return Err(format!(
-            "the discovery document's issuer `{}` does not equal the configured issuer `{expected_issuer}` (OpenID Connect Discovery 1.0 section 4.3: they must match exactly)",
-            crate::error::escape_controls(&truncate(issuer))
+            "the discovery document's issuer `{}` does not equal the configured issuer `{}` (OpenID Connect Discovery 1.0 section 4.3: they must match exactly)",
+            untrusted(issuer),
+            untrusted(expected_issuer)
         ));
     }
     let jwks_uri = match doc.get("jwks_uri") {
@@ -42,16 +44,6 @@ pub(crate) fn parse_discovery(body: &[u8], expected_issuer: &str) -> Result<Url,
         None => return Err("the discovery document has no `jwks_uri`".to_owned()),
     };
     check_url(jwks_uri).map_err(|problem| format!("the discovery document's jwks_uri: {problem}"))
-}
-
-/// Provider text in messages is cut short, so a hostile document cannot
-/// flood the logs.
-fn truncate(text: &str) -> String {
-    const MAX: usize = 200;
-    match text.char_indices().nth(MAX) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -7,10 +7,13 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
+use crate::error::untrusted;
+
 /// Checks a URL against the rules; the error says what is wrong, for a
 /// `config` or `key_fetch` message.
 pub(crate) fn check_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("`{text}` is not an absolute URL ({e})"))?;
+    let url = Url::parse(text)
+        .map_err(|e| format!("`{}` is not an absolute URL ({e})", untrusted(text)))?;
     check_parsed(&url)?;
     Ok(url)
 }
@@ -19,18 +22,20 @@ fn check_parsed(url: &Url) -> Result<(), String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!(
             "`{}` carries credentials; they would end up in logs and error messages",
-            redacted(url)
+            untrusted(&redacted(url))
         ));
     }
-    let host = url.host().ok_or_else(|| format!("`{url}` has no host"))?;
+    let shown = untrusted(url.as_str());
+    let host = url.host().ok_or_else(|| format!("`{shown}` has no host"))?;
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(&host) => Ok(()),
         "http" => Err(format!(
-            "`{url}` uses plain http to a host that is not loopback; keys must come over https (plain http is accepted only for 127.0.0.0/8, ::1 and localhost)"
+            "`{shown}` uses plain http to a host that is not loopback; keys must come over https (plain http is accepted only for 127.0.0.0/8, ::1 and localhost)"
         )),
         other => Err(format!(
-            "`{url}` uses the scheme `{other}`; only https is supported"
+            "`{shown}` uses the scheme `{}`; only https is supported",
+            untrusted(other)
         )),
     }
 }
@@ -47,16 +52,19 @@ fn is_loopback(host: &Host<&str>) -> bool {
 /// A redirect from `from` to `location` is followed only when it stays on the
 /// same scheme, host and port and passes [`check_url`].
 pub(crate) fn check_redirect(from: &Url, location: &str) -> Result<Url, String> {
-    let target = from
-        .join(location)
-        .map_err(|e| format!("redirect to `{location}` is not a valid URL ({e})"))?;
+    let target = from.join(location).map_err(|e| {
+        format!(
+            "redirect to `{}` is not a valid URL ({e})",
+            untrusted(location)
+        )
+    })?;
     let same_origin = target.scheme() == from.scheme()
         && target.host() == from.host()
         && target.port_or_known_default() == from.port_or_known_default();
     if !same_origin {
         return Err(format!(
             "redirect to `{}` refused: a redirect must stay on the same scheme, host and port",
-            redacted(&target)
+            untrusted(&redacted(&target))
         ));
     }
     check_parsed(&target)?;
@@ -77,7 +85,8 @@ pub(crate) fn discovery_url(issuer: &str) -> Result<Url, String> {
     let base = check_url(issuer)?;
     if base.query().is_some() || base.fragment().is_some() {
         return Err(format!(
-            "the issuer `{issuer}` has a query or fragment, which an OpenID issuer never has"
+            "the issuer `{}` has a query or fragment, which an OpenID issuer never has",
+            untrusted(issuer)
         ));
     }
     check_url(&format!(
@@ -133,6 +142,23 @@ mod tests {
         let local = Url::parse("http://127.0.0.1:8080/a").unwrap();
         assert!(check_redirect(&local, "http://localhost:8080/a").is_err());
         assert!(check_redirect(&local, "b").is_ok());
+    }
+
+    /// Provider text in these messages is escaped and cut (issue 20).
+    #[test]
+    fn provider_urls_in_messages_are_escaped_and_cut() {
+        let forged = format!("\u{1b}[2K\rFORGED-LINE\n{}", "Z".repeat(5_000));
+        let from = Url::parse("https://idp.example.com/old").unwrap();
+        for message in [
+            check_url(&forged).unwrap_err(),
+            check_url(&format!("ftp://idp.example.com/{forged}")).unwrap_err(),
+            check_redirect(&from, &format!("https://evil.example.com/{forged}")).unwrap_err(),
+            check_redirect(&from, &format!("http://[{forged}")).unwrap_err(),
+        ] {
+            assert!(!message.chars().any(char::is_control), "{message:?}");
+            assert!(message.contains("characters in all)"), "{message}");
+            assert!(message.chars().count() < 500, "{message}");
+        }
     }
 
     #[test]

@@ -185,7 +185,7 @@ impl UserStore for MemoryStore {
             }
             None => Err(StoreError::failed(format!(
                 "no user `{}` to update",
-                crate::error::escape_controls(&user.user_id)
+                crate::error::untrusted(&user.user_id)
             ))),
         }
     }

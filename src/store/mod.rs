@@ -124,6 +124,13 @@ impl StoreError {
         self.conflict
     }
 
+    /// The failure's cause, owned (to downcast it, e.g. to the
+    /// [`ConfigError`](crate::ConfigError) of an unreadable configuration
+    /// file); `None` for a conflict.
+    pub fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync>> {
+        self.source
+    }
+
     /// The same error, saying what was being done when it failed, e.g.
     /// `"finding user `jdoe`"` (shown as "store failed while …").
     pub fn during(mut self, action: impl Into<String>) -> Self {

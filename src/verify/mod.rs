@@ -273,7 +273,7 @@ impl Verifier {
                 config = %self.config.name,
                 // A user ID is taken as it is (CONTRACT section 4); escaped
                 // here so that one holding a line break forges no log line.
-                user_id = %crate::error::escape_controls(&identity.user_id),
+                user_id = %crate::error::untrusted(&identity.user_id),
                 "token accepted"
             ),
             Err(error) => tracing::warn!(
