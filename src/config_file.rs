@@ -19,10 +19,11 @@ use crate::store::{ConfigChange, ConfigStore, StoreError};
 /// - [`load`](ConfigStore::load) reads the file: one configuration object or
 ///   an array of them, metadata as written, nothing validated (build the
 ///   registry with [`crate::Registry::from_configs`]). A file that does not
-///   parse is a [`StoreError::Failed`] whose source is the `config`
-///   [`Error`] (field, entry and configuration name, and the file), and an
-///   unreadable file one whose source is the `io` [`Error`]: downcast it to
-///   report that error rather than a store failure.
+///   parse is a failed [`StoreError`] whose source is the
+///   [`ConfigError`](crate::ConfigError) (field, entry and configuration
+///   name, and the file), and an unreadable file one whose source is the
+///   [`std::io::Error`]: take it with [`StoreError::into_source`] and
+///   downcast it to report that error rather than a store failure.
 /// - [`apply`](ConfigStore::apply) re-reads the file, checks the change
 ///   against what it holds (a taken name, or a stored version other than the
 ///   expected one, is [`StoreError::conflict()`]), then writes the whole set:

@@ -752,6 +752,7 @@ impl ConfigError {
     }
 
     /// The same error, saying which file held the configuration.
+    #[cfg(feature = "admin")]
     pub(crate) fn in_file(mut self, path: &std::path::Path) -> Self {
         self.problem = format!("{} (in `{}`)", self.problem, path.display());
         self

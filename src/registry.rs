@@ -100,7 +100,7 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 /// // Administration: names are unique without regard to case.
 /// let mut copy = registry.get("erp").unwrap();
 /// assert_eq!(registry.create(copy.clone()).unwrap_err().kind(), ErrorKind::DuplicateName);
-/// copy.name = "ERP test".into();
+/// copy.name = "ERP test".parse()?;
 /// copy.issuer = Some("https://erp-test.example.com".into());
 /// copy.created_by = Some("admin".into());
 /// registry.create(copy)?;
@@ -108,7 +108,7 @@ use crate::verify::{STRICT_B64URL, Verifier, not_base64url, segments};
 /// let refused = registry.verify(&token, Verification::default()).await.unwrap_err();
 /// assert_eq!(refused.kind(), ErrorKind::Disabled);
 ///
-/// let names: Vec<String> = registry.list().into_iter().map(|c| c.name).collect();
+/// let names: Vec<String> = registry.list().into_iter().map(|c| c.name.to_string()).collect();
 /// assert_eq!(names, ["CRM", "ERP", "ERP test"]);
 /// // `registry.save("jwt-configs.json")?` writes them back in the same format.
 /// # Ok(())

@@ -1432,11 +1432,11 @@ async fn type_local_time(b: &Browser, label: &str, at: i64) {
         t.minute(),
         t.second()
     );
-    assert_eq!(
-        b.prop("#test-at", "value").await.as_deref(),
-        Some(expected.as_str()),
-        "typed into {label:?}"
-    );
+    // A browser leaves `:00` seconds out of the value.
+    let expected = expected.strip_suffix(":00").unwrap_or(&expected);
+    let value = b.prop("#test-at", "value").await;
+    let value = value.as_deref().map(|v| v.strip_suffix(":00").unwrap_or(v));
+    assert_eq!(value, Some(expected), "typed into {label:?}");
 }
 
 /// Records every Content-Security-Policy violation of the page from now on.

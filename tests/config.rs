@@ -1726,6 +1726,17 @@ fn names_and_urls_are_checked_when_they_are_made() {
     // The same rules hold for JSON: the field is named, the value shown escaped.
     let err = load(&set(base(), "/token_name", json!("to&ken="))).unwrap_err();
     assert_config_error(&err, &["token_name", "`to&ken=`"], &[SECRET]);
+    // ... said once, as an error of the newtype itself (the console takes
+    // "invalid configuration: token_name: " off the message).
+    let direct = "to&ken=".parse::<TokenName>().unwrap_err();
+    assert_eq!(err.to_string(), direct.to_string());
+    assert_eq!(err.hint(), direct.fix());
+    for (field, value) in [("name", json!("a\nb")), ("token_name", json!("tok en"))] {
+        let err = JwtConfig::from_json_str(&set(base(), &format!("/{field}"), value).to_string())
+            .unwrap_err();
+        assert_eq!(err.field(), field);
+        assert!(!err.problem().contains("invalid configuration"), "{err}");
+    }
     let remote: Result<RemoteUrl, _> = "https://idp.example.com/jwks".parse();
     assert_eq!(remote.unwrap(), "https://idp.example.com/jwks");
     #[cfg(feature = "remote")]

@@ -1253,7 +1253,7 @@ async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
         create(store, &user("moved", "m")).await,
         "create while moved",
     );
-    assert!(e.to_string().contains("it was deleted"), "{e}");
+    assert!(chain(&e).contains("it was deleted"), "{e:?}");
     std::fs::rename(&aside, &db.file).unwrap();
     create(store, &user("back", "b")).await.unwrap();
 
@@ -1263,8 +1263,8 @@ async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
         path.push(suffix);
         let _ = std::fs::remove_file(path);
     }
-    let messages = [
-        failed(create(store, &user("lost", "l")).await, "create").to_string(),
+    let errors = [
+        failed(create(store, &user("lost", "l")).await, "create"),
         failed(
             store
                 .record(
@@ -1276,32 +1276,36 @@ async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
                 )
                 .await,
             "record",
-        )
-        .to_string(),
+        ),
         failed(
             store.insert("s-lost", &session("before", NOW), 20).await,
             "insert",
-        )
-        .to_string(),
-        failed(store.apply(ConfigChange::Create(&erp), &[]).await, "apply").to_string(),
-        failed(UserStore::find(store, "before").await, "find").to_string(),
-        failed(store.get("s-before", at(NOW)).await, "get").to_string(),
-        failed(SessionStore::purge_expired(store, at(NOW)).await, "purge").to_string(),
+        ),
+        failed(store.apply(ConfigChange::Create(&erp), &[]).await, "apply"),
+        failed(UserStore::find(store, "before").await, "find"),
+        failed(store.get("s-before", at(NOW)).await, "get"),
+        failed(SessionStore::purge_expired(store, at(NOW)).await, "purge"),
     ];
-    for message in &messages {
-        assert!(message.starts_with("SQLite: "), "{message}");
+    for error in &errors {
+        // The store's sentence, then its source: the SQLite file check.
+        let message = chain(error);
+        let cause = std::error::Error::source(error).map(|c| c.to_string());
+        assert!(
+            cause.as_deref().is_some_and(|c| c.starts_with("SQLite: ")),
+            "{message}"
+        );
         assert!(message.contains("is not the file opened"), "{message}");
         assert!(message.contains("it was deleted"), "{message}");
     }
 
     // Replaced by another database (a restore copied over it): still refused,
     // while a store opened now works on the new file.
-    let fresh = SqlStore::open(db.file.to_str().unwrap()).await.unwrap();
+    let fresh = SqlStore::open(&sqlite_url(&db.file)).await.unwrap();
     let e = failed(
         create(store, &user("lost", "l")).await,
         "create after replace",
     );
-    assert!(e.to_string().contains("another file"), "{e}");
+    assert!(chain(&e).contains("another file"), "{e:?}");
     create(&fresh, &user("fresh", "f")).await.unwrap();
     assert_eq!(UserStore::find(&fresh, "before").await.unwrap(), None);
     fresh.close().await;
@@ -1393,7 +1397,7 @@ fn patient_options() -> SqlOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_reads_while_writers_wait() {
     let db = SqliteDb::new().await;
-    let store = SqlStore::open_with(db.file.to_str().unwrap(), &patient_options())
+    let store = SqlStore::open_with(&sqlite_url(&db.file), &patient_options())
         .await
         .unwrap();
     let lock = std::sync::Arc::new(tokio::sync::Mutex::new(sqlx_sqlite_conn(&db.file).await));

@@ -170,7 +170,7 @@ impl std::fmt::Debug for LoginSuccess {
 /// ```
 /// use std::sync::Arc;
 /// use axum::Router;
-/// use jwt_sso::{Authenticator, MemoryStore, MemoryStore, Registry, Sessions};
+/// use jwt_sso::{Authenticator, MemoryStore, Registry, Sessions};
 /// use jwt_sso::axum::{LoginOptions, LoginRoutes};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

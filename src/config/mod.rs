@@ -972,7 +972,7 @@ impl JwtConfig {
     /// #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#).unwrap();
     /// assert_eq!(config.stable_id(), "erp");
     /// config.id = Some("erp".into());
-    /// config.name = "ERP (old)".into(); // renamed: the identity stays
+    /// config.name = "ERP (old)".parse().unwrap(); // renamed: the identity stays
     /// assert_eq!(config.stable_id(), "erp");
     /// ```
     pub fn stable_id(&self) -> String {

@@ -7,12 +7,26 @@ use std::fmt;
 use std::ops::Deref;
 use std::str::FromStr;
 
+use std::cell::RefCell;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, escape_controls};
 
 /// Longest name, in characters.
 pub(crate) const MAX_NAME_CHARS: usize = 64;
+
+thread_local! {
+    /// The last value a newtype refused while being deserialised on this
+    /// thread (deserialisation is synchronous, so the parser that called
+    /// serde finds it here).
+    static REFUSED: RefCell<Option<ConfigError>> = const { RefCell::new(None) };
+}
+
+/// Takes the error of the last value a newtype refused on this thread.
+pub(crate) fn take_refused() -> Option<ConfigError> {
+    REFUSED.with(|refused| refused.borrow_mut().take())
+}
 
 macro_rules! string_newtype {
     ($name:ident) => {
@@ -68,6 +82,21 @@ macro_rules! string_newtype {
             }
         }
 
+        // serde's error is text: it carries the problem alone, and the
+        // typed error waits beside it for the configuration parser (a
+        // derived `try_from` would repeat "invalid configuration: <field>: "
+        // inside the message and lose the fix).
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                $name::new(text).map_err(|e| {
+                    let problem = e.problem().to_owned();
+                    REFUSED.with(|refused| *refused.borrow_mut() = Some(e));
+                    serde::de::Error::custom(problem)
+                })
+            }
+        }
+
         impl TryFrom<String> for $name {
             type Error = ConfigError;
 
@@ -106,8 +135,8 @@ macro_rules! string_newtype {
 /// assert!(err.problem().contains("65 characters"));
 /// # Ok::<(), jwt_sso::ConfigError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
 pub struct ConfigName(String);
 
 string_newtype!(ConfigName);
@@ -121,14 +150,14 @@ impl ConfigName {
             return Err(ConfigError::new(
                 "name",
                 "the name is empty",
-                CONFIG_NAME_FIX,
+                "give the configuration a name of 1–64 characters",
             ));
         }
         if chars > MAX_NAME_CHARS {
             return Err(ConfigError::new(
                 "name",
                 format!("the name has {chars} characters, more than {MAX_NAME_CHARS}"),
-                CONFIG_NAME_FIX,
+                "shorten the name to at most 64 characters",
             ));
         }
         if name.chars().any(char::is_control) {
@@ -138,7 +167,7 @@ impl ConfigName {
                     "the name `{}` holds a control character",
                     escape_controls(&name)
                 ),
-                CONFIG_NAME_FIX,
+                "use a name of printable characters only (no line breaks, tabs or escape codes)",
             ));
         }
         Ok(ConfigName(name))
@@ -150,7 +179,7 @@ impl ConfigName {
     }
 }
 
-/// The fix of every error about `name`.
+/// The fix for a `name` serde refuses by type (a number, a list).
 pub(crate) const CONFIG_NAME_FIX: &str = "give the configuration a name of 1–64 printable characters (no line breaks, tabs or escape codes)";
 
 /// The name a token travels under: 1–64 of the ASCII letters, digits, `-`,
@@ -164,8 +193,8 @@ pub(crate) const CONFIG_NAME_FIX: &str = "give the configuration a name of 1–6
 /// assert_eq!("to&ken=".parse::<TokenName>().unwrap_err().field(), "token_name");
 /// # Ok::<(), jwt_sso::ConfigError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
 pub struct TokenName(String);
 
 string_newtype!(TokenName);
@@ -179,7 +208,7 @@ impl TokenName {
             return Err(ConfigError::new(
                 "token_name",
                 "the token name is empty",
-                TOKEN_NAME_FIX,
+                "set token_name to the parameter, cookie or header name the token travels under, e.g. \"token\"",
             ));
         }
         let chars = name.chars().count();
@@ -187,7 +216,7 @@ impl TokenName {
             return Err(ConfigError::new(
                 "token_name",
                 format!("the token name has {chars} characters, more than {MAX_NAME_CHARS}"),
-                TOKEN_NAME_FIX,
+                "shorten token_name to at most 64 characters",
             ));
         }
         if let Some(bad) = name
@@ -201,7 +230,7 @@ impl TokenName {
                     escape_controls(&name),
                     bad
                 ),
-                TOKEN_NAME_FIX,
+                "use only ASCII letters, digits, `-`, `_` and `.` in token_name, e.g. \"token\" or \"jwt_token\"",
             ));
         }
         Ok(TokenName(name))
@@ -213,7 +242,7 @@ impl TokenName {
     }
 }
 
-/// The fix of every error about `token_name`.
+/// The fix for a `token_name` serde refuses by type.
 pub(crate) const TOKEN_NAME_FIX: &str = "set token_name to the parameter, cookie or header name the token travels under: 1–64 of the ASCII letters, digits, `-`, `_` and `.`, e.g. \"token\" or \"jwt_token\"";
 
 /// The URL of a remote JWK Set (`key_source.url`): HTTPS, or plain HTTP to
@@ -232,8 +261,8 @@ pub(crate) const TOKEN_NAME_FIX: &str = "set token_name to the parameter, cookie
 /// assert_eq!(err.field(), "key_source.url");
 /// # }
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
 pub struct RemoteUrl(String);
 
 string_newtype!(RemoteUrl);

@@ -7,11 +7,13 @@
 //! `unknown_field`/`missing_field` messages carry in backquotes), and the
 //! fix is chosen by that field.
 
+use super::names::take_refused;
 use super::{CONFIG_NAME_FIX, KEY_SOURCE_FIX, REMOTE_URL_FIX, TOKEN_NAME_FIX, algorithms_fix};
 use crate::error::ConfigError;
 
 /// Deserialises JSON text, with the path of the value at fault.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
+    take_refused();
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
@@ -50,6 +52,7 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
         let message = format!("{}{}", e.message().trim(), position(e.span()));
         return Err(syntax_error("TOML", &message));
     }
+    take_refused();
     let de = toml::Deserializer::new(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner();
@@ -144,6 +147,10 @@ fn described_error(path: &[String], message: &str) -> ConfigError {
         );
     }
     let field = holder(path);
+    // A name or URL refused by its own type: its typed error, at this path.
+    if let Some(refused) = take_refused().filter(|refused| refused.problem() == message) {
+        return refused.with_field(field);
+    }
     let fix = fix_for(&field);
     ConfigError::new(field, message.to_owned(), fix)
 }

@@ -610,6 +610,7 @@ impl From<sqlx::Error> for Fail {
 #[derive(Debug)]
 enum Cause {
     Sql(sqlx::Error),
+    #[cfg(feature = "sqlite")]
     Io(std::io::Error),
     Data(String),
     Timeout(Duration),
@@ -629,6 +630,7 @@ impl fmt::Display for SqlError {
         write!(f, "{}: {}: ", self.backend, self.action)?;
         match &self.cause {
             Cause::Sql(e) => e.fmt(f),
+            #[cfg(feature = "sqlite")]
             Cause::Io(e) => e.fmt(f),
             Cause::Data(message) => f.write_str(message),
             Cause::Timeout(after) => write!(
@@ -644,6 +646,7 @@ impl std::error::Error for SqlError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.cause {
             Cause::Sql(e) => Some(e),
+            #[cfg(feature = "sqlite")]
             Cause::Io(e) => Some(e),
             _ => None,
         }
@@ -724,40 +727,6 @@ impl fmt::Display for UrlError {
 }
 
 impl std::error::Error for UrlError {}
-
-#[cfg(test)]
-mod url_tests {
-    use super::*;
-
-    fn refused(url: &str) -> String {
-        match Backend::of(url) {
-            Ok(parsed) => panic!("{url} was taken as {parsed:?}"),
-            Err(e) => std::error::Error::source(&e).unwrap().to_string(),
-        }
-    }
-
-    #[test]
-    fn the_scheme_decides_and_an_unknown_one_is_refused() {
-        let of = |url| Backend::of(url).unwrap();
-        assert_eq!(of("sqlite:users.db"), (Backend::Sqlite, "users.db"));
-        assert_eq!(
-            of("sqlite:///var/lib/x.db"),
-            (Backend::Sqlite, "/var/lib/x.db")
-        );
-        assert_eq!(of("SQLite:x.db"), (Backend::Sqlite, "x.db"));
-        assert_eq!(of("postgres://u@h/db").0, Backend::Postgres);
-        assert_eq!(of("postgresql://u@h/db").0, Backend::Postgres);
-        let typo = refused("postgress://jwt:s3cret@localhost/sso");
-        assert!(
-            typo.contains("unknown database URL scheme `postgress`"),
-            "{typo}"
-        );
-        assert!(!typo.contains("s3cret"), "{typo}");
-        assert!(refused("users.sqlite").contains("not a URL"));
-        assert!(refused("").contains("not a URL"));
-        assert!(refused("mysql://h/db").contains("`mysql`"));
-    }
-}
 
 impl UserStore for SqlStore {
     async fn find(&self, user_id: &str) -> Result<Option<User>, StoreError> {
@@ -1029,4 +998,38 @@ fn parse_config(name: &str, body: &str) -> Result<JwtConfig, Fail> {
             e.column()
         ))
     })
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    fn refused(url: &str) -> String {
+        match Backend::of(url) {
+            Ok(parsed) => panic!("{url} was taken as {parsed:?}"),
+            Err(e) => std::error::Error::source(&e).unwrap().to_string(),
+        }
+    }
+
+    #[test]
+    fn the_scheme_decides_and_an_unknown_one_is_refused() {
+        let of = |url| Backend::of(url).unwrap();
+        assert_eq!(of("sqlite:users.db"), (Backend::Sqlite, "users.db"));
+        assert_eq!(
+            of("sqlite:///var/lib/x.db"),
+            (Backend::Sqlite, "/var/lib/x.db")
+        );
+        assert_eq!(of("SQLite:x.db"), (Backend::Sqlite, "x.db"));
+        assert_eq!(of("postgres://u@h/db").0, Backend::Postgres);
+        assert_eq!(of("postgresql://u@h/db").0, Backend::Postgres);
+        let typo = refused("postgress://jwt:s3cret@localhost/sso");
+        assert!(
+            typo.contains("unknown database URL scheme `postgress`"),
+            "{typo}"
+        );
+        assert!(!typo.contains("s3cret"), "{typo}");
+        assert!(refused("users.sqlite").contains("not a URL"));
+        assert!(refused("").contains("not a URL"));
+        assert!(refused("mysql://h/db").contains("`mysql`"));
+    }
 }
