@@ -499,23 +499,48 @@ async fn a_remote_configuration_verifies_from_a_cold_cache() {
 /// holds the extractor's. Past 1 KiB, glibc's malloc leaves its per-thread
 /// caches (and consolidates its fast bins), which the route bench showed as
 /// a slower route. Only a remote fetch is boxed apart, so this stays small
-/// in debug builds too.
+/// in debug builds too (the sizes are the same in release builds today).
+///
+/// Issue 18: a `Verification` held whole in the registry's future made it
+/// 40 bytes larger and the bench's handler future 1048 bytes; the old
+/// bounds (640 and 256) let that through, so the boxed future itself is
+/// measured now, and the bounds sit just above today's sizes (1008, 504
+/// and 184 bytes with Rust 1.95).
 #[test]
 fn the_extractors_future_stays_small_and_send() {
+    use std::future::Future;
+    use std::pin::Pin;
+
     use axum::extract::FromRequestParts;
+    use axum::handler::Handler;
+
     fn send<T: Send>(_: &T) {}
+    /// The size of what axum boxes for one request to `handler`.
+    fn boxed<H, T>(handler: H, auth: JwtAuth) -> usize
+    where
+        H: Handler<T, JwtAuth, Future = Pin<Box<dyn Future<Output = Response> + Send>>>,
+    {
+        let future = handler.call(Request::get("/").body(Body::empty()).unwrap(), auth);
+        std::mem::size_of_val(future.as_ref().get_ref())
+    }
+
     let auth = JwtAuth::new(registry());
+    let size = boxed(
+        |Identity(me): Identity| async move { me.into_identity().user_id },
+        auth.clone(),
+    );
+    assert!(size <= 1024, "the handler's boxed future is {size} bytes");
     let (mut parts, ()) = Request::get("/").body(()).unwrap().into_parts();
     let future = <Identity as FromRequestParts<JwtAuth>>::from_request_parts(&mut parts, &auth);
     send(&future);
     let size = std::mem::size_of_val(&future);
     assert!(
-        size <= 640,
+        size <= 512,
         "the Identity extractor's future is {size} bytes"
     );
     let registry = registry();
     let future = registry.verify("a.b.c", Verification::default());
     send(&future);
     let size = std::mem::size_of_val(&future);
-    assert!(size <= 256, "Registry::verify's future is {size} bytes");
+    assert!(size <= 192, "Registry::verify's future is {size} bytes");
 }

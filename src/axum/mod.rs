@@ -62,7 +62,7 @@ use ::axum::response::{IntoResponse, Response};
 
 use crate::extract::{bearer, cookie, query_param};
 use crate::identity::Verified;
-use crate::registry::{Registry, Route, Verification};
+use crate::registry::{Registry, Route};
 
 pub use error::HttpError;
 pub(crate) use error::{error_response, status_of};
@@ -324,7 +324,7 @@ pub(crate) fn verify_routed<'a>(
         Some(name) => Route::TokenName(name),
         None => Route::Issuer,
     };
-    registry.verification(Verification::from(route), token, true)
+    registry.verification(route, None, token, true)
 }
 
 impl<S> FromRequestParts<S> for Identity
