@@ -177,7 +177,6 @@ mod clock;
 mod config;
 #[cfg(feature = "admin")]
 mod config_file;
-mod config_sync;
 mod crypto;
 mod error;
 #[cfg(feature = "axum")]
@@ -198,14 +197,17 @@ mod session;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod store;
+#[cfg(any(feature = "admin", feature = "sessions"))]
+mod task;
 mod time_fmt;
+mod token;
 mod unix_time;
 mod validated;
 mod verify;
 
 pub use admin::AdminError;
 #[cfg(feature = "admin")]
-pub use admin::{Admin, Caller, ConfigSummary, ConfigView};
+pub use admin::{Admin, Caller, ConfigSummary, ConfigView, Configs};
 pub use checklist::{Checklist, StepResult, StepStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
@@ -214,9 +216,6 @@ pub use config::{
 };
 #[cfg(feature = "admin")]
 pub use config_file::ConfigFile;
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
-pub use config_sync::ConfigSyncTask;
-pub use config_sync::{ConfigSync, SyncError, SyncOutcome};
 pub use error::{ConfigError, Error, ErrorKind, KeyFetchError, LoginError, TokenError, TokenPart};
 pub use identity::{MappedIdentity, PromptValue, SystemPrompt, Verified};
 pub use login::{Authenticator, Login};
@@ -228,11 +227,13 @@ pub use secret::Secret;
 #[cfg(feature = "sessions")]
 pub use session::Sessions;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use sql::{PurgeTask, SqlOptions, SqlStore};
+pub use sql::{SqlOptions, SqlStore};
 pub use store::{
-    ConfigChange, ConfigStore, MemoryConfigStore, MemoryStore, ReplayStore, Session, SessionStore,
-    StoreError, UsedJti, User, UserStore,
+    ConfigChange, ConfigSet, ConfigStore, MemoryConfigStore, MemoryStore, ReplayStore, Session,
+    SessionStore, StoreError, StoredConfig, UsedJti, User, UserStore,
 };
+#[cfg(any(feature = "admin", feature = "sessions"))]
+pub use task::Task;
 pub use unix_time::UnixTime;
 pub use validated::ValidConfig;
 pub use verify::Verifier;

@@ -490,7 +490,7 @@ async fn purge_task(store: &SqlStore) {
         .await
         .unwrap();
 
-    let task = store.spawn_purge(Duration::from_millis(100));
+    let task = store.spawn_purge(Duration::from_millis(100), jwt_sso::SystemClock);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         // Recording "old" again succeeds only once the purge removed it... or
@@ -686,156 +686,117 @@ both!(sessions: sqlite_sessions, postgres_sessions);
 // ---------------------------------------------------------------- configurations
 
 async fn configs(store: &SqlStore) {
-    assert_eq!(store.load().await.unwrap(), (vec![], 0));
+    let empty = store.load().await.unwrap();
+    assert_eq!((empty.configs.len(), empty.revision), (0, 0));
     assert_eq!(store.revision().await.unwrap(), 0);
 
     let erp = config("ERP", "https://erp.example.com");
-    let r1 = store.apply(ConfigChange::Create(&erp), &[]).await.unwrap();
-    assert_eq!(r1, 1);
+    let set = store
+        .apply(&ConfigChange::Create(erp.clone()))
+        .await
+        .unwrap();
+    assert_eq!(set.revision, 1);
+    let v1 = set.get("erp").unwrap().version.clone();
+    assert_eq!(v1.len(), 32, "128 random bits as hex");
     assert_eq!(store.revision().await.unwrap(), 1);
-    let (loaded, revision) = store.load().await.unwrap();
-    assert_eq!(revision, 1);
-    assert_eq!(loaded.len(), 1);
-    assert_eq!(loaded[0], erp);
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded, set, "the set the change returned is what is stored");
+    assert_eq!(loaded.configs[0].config, erp);
     // The secret is stored, and the version is the same on every load.
     assert_eq!(
-        loaded[0].to_json_string().unwrap(),
+        loaded.configs[0].config.to_json_string().unwrap(),
         erp.to_json_string().unwrap()
     );
-    assert_eq!(loaded[0].version(), erp.version());
+    assert_eq!(store.load().await.unwrap().configs[0].version, v1);
 
     // A taken name, without regard to case, is a conflict and changes nothing.
     let dup = config("erp", "https://dup.example.com");
-    let taken = store.apply(ConfigChange::Create(&dup), &[]).await;
+    let taken = store.apply(&ConfigChange::Create(dup)).await;
     assert!(is_conflict(&taken), "{taken:?}");
     assert_eq!(store.revision().await.unwrap(), 1);
 
     let crm = config("CRM", "https://crm.example.com");
-    assert_eq!(
-        store.apply(ConfigChange::Create(&crm), &[]).await.unwrap(),
-        2
-    );
-
-    // Update with the right version.
-    let erp2 = config("ERP", "https://erp2.example.com");
-    let r3 = store
-        .apply(
-            ConfigChange::Update {
-                name: "erp",
-                expected_version: &erp.version(),
-                config: &erp2,
-            },
-            &[],
-        )
+    let set = store
+        .apply(&ConfigChange::Create(crm.clone()))
         .await
         .unwrap();
-    assert_eq!(r3, 3);
+    assert_eq!(set.revision, 2);
+    assert_eq!(set.get("erp").unwrap().version, v1, "ERP did not change");
+
+    // Update with the right version: a new version.
+    let erp2 = config("ERP", "https://erp2.example.com");
+    let update = |name: &str, version: &str, config: &JwtConfig| ConfigChange::Update {
+        name: name.into(),
+        version: version.into(),
+        config: config.clone(),
+    };
+    let set = store.apply(&update("erp", &v1, &erp2)).await.unwrap();
+    assert_eq!(set.revision, 3);
+    let v2 = set.get("erp").unwrap().version.clone();
+    assert_ne!(v2, v1);
     // With a stale version: a conflict, nothing changes.
     let erp3 = config("ERP", "https://erp3.example.com");
-    let stale = store
-        .apply(
-            ConfigChange::Update {
-                name: "ERP",
-                expected_version: &erp.version(),
-                config: &erp3,
-            },
-            &[],
-        )
-        .await;
+    let stale = store.apply(&update("ERP", &v1, &erp3)).await;
     assert!(is_conflict(&stale), "{stale:?}");
+    let loaded = store.load().await.unwrap();
     assert_eq!(
-        store.load().await.unwrap(),
+        (loaded.clone().into_configs(), loaded.revision),
         (vec![crm.clone(), erp2.clone()], 3)
     );
 
     // A rename onto a taken name is a conflict; onto a free one it works.
     let onto_crm = config("crm", "https://erp2.example.com");
-    let clash = store
-        .apply(
-            ConfigChange::Update {
-                name: "ERP",
-                expected_version: &erp2.version(),
-                config: &onto_crm,
-            },
-            &[],
-        )
-        .await;
+    let clash = store.apply(&update("ERP", &v2, &onto_crm)).await;
     assert!(is_conflict(&clash), "{clash:?}");
     let renamed = config("ERP Prod", "https://erp2.example.com");
+    let set = store.apply(&update("ERP", &v2, &renamed)).await.unwrap();
+    assert_eq!(set.revision, 4);
     assert_eq!(
-        store
-            .apply(
-                ConfigChange::Update {
-                    name: "ERP",
-                    expected_version: &erp2.version(),
-                    config: &renamed
-                },
-                &[],
-            )
-            .await
-            .unwrap(),
-        4
-    );
-    assert_eq!(
-        store.load().await.unwrap(),
-        (vec![crm.clone(), renamed.clone()], 4)
+        set.clone().into_configs(),
+        vec![crm.clone(), renamed.clone()]
     );
     // The old name is free again.
-    assert_eq!(
-        store.apply(ConfigChange::Create(&erp), &[]).await.unwrap(),
-        5
-    );
+    let set = store
+        .apply(&ConfigChange::Create(erp.clone()))
+        .await
+        .unwrap();
+    assert_eq!(set.revision, 5);
 
     // Update or delete of a name that is not stored: a conflict.
-    let missing = store
-        .apply(
-            ConfigChange::Update {
-                name: "nope",
-                expected_version: "x",
-                config: &erp,
-            },
-            &[],
-        )
-        .await;
+    let missing = store.apply(&update("nope", "x", &erp)).await;
     assert!(is_conflict(&missing), "{missing:?}");
     let missing = store
-        .apply(ConfigChange::Delete { name: "nope" }, &[])
+        .apply(&ConfigChange::Delete {
+            name: "nope".into(),
+        })
         .await;
     assert!(is_conflict(&missing), "{missing:?}");
     assert_eq!(store.revision().await.unwrap(), 5);
 
     // Delete, case-insensitively.
+    let set = store
+        .apply(&ConfigChange::Delete {
+            name: "erp prod".into(),
+        })
+        .await
+        .unwrap();
     assert_eq!(
-        store
-            .apply(ConfigChange::Delete { name: "erp prod" }, &[])
-            .await
-            .unwrap(),
-        6
-    );
-    assert_eq!(
-        store.load().await.unwrap(),
+        (set.clone().into_configs(), set.revision),
         (vec![crm.clone(), erp.clone()], 6)
     );
 
     // Racing updates from one version (several instances): exactly one wins,
     // and the revision counts only the winner.
+    let base = set.get("CRM").unwrap().version.clone();
     let mut racers = JoinSet::new();
     for i in 0..10 {
         let store = store.clone();
-        let base = crm.version();
-        racers.spawn(async move {
-            let next = config("CRM", &format!("https://crm{i}.example.com"));
-            store
-                .apply(
-                    ConfigChange::Update {
-                        name: "CRM",
-                        expected_version: &base,
-                        config: &next,
-                    },
-                    &[],
-                )
-                .await
-        });
+        let change = update(
+            "CRM",
+            &base,
+            &config("CRM", &format!("https://crm{i}.example.com")),
+        );
+        racers.spawn(async move { store.apply(&change).await });
     }
     let mut wins = 0;
     while let Some(joined) = racers.join_next().await {
@@ -848,9 +809,25 @@ async fn configs(store: &SqlStore) {
     assert_eq!(store.revision().await.unwrap(), 7);
 
     // Another instance sees the same state through its own pool.
-    let (configs, revision) = store.load().await.unwrap();
-    assert_eq!(revision, 7);
-    assert_eq!(configs.len(), 2);
+    let loaded = store.load().await.unwrap();
+    assert_eq!((loaded.revision, loaded.configs.len()), (7, 2));
+
+    // The database has held configurations: seeding does nothing, even
+    // once every configuration is deleted.
+    for name in ["CRM", "ERP"] {
+        store
+            .apply(&ConfigChange::Delete { name: name.into() })
+            .await
+            .unwrap();
+    }
+    assert!(
+        !store
+            .seed(&[config("Seed", "https://seed.example.com")])
+            .await
+            .unwrap()
+    );
+    let loaded = store.load().await.unwrap();
+    assert_eq!((loaded.revision, loaded.configs.len()), (9, 0));
 }
 both!(configs: sqlite_configs, postgres_configs);
 
@@ -990,7 +967,10 @@ where
 {
     create(store, &user("before", "b")).await.unwrap();
     let erp = config("ERP", "https://erp.example.com");
-    store.apply(ConfigChange::Create(&erp), &[]).await.unwrap();
+    store
+        .apply(&ConfigChange::Create(erp.clone()))
+        .await
+        .unwrap();
     let key = UsedJti {
         config: "ERP",
         issuer: "i",
@@ -1046,7 +1026,7 @@ where
     failed(
         timed(
             "create config",
-            store.apply(ConfigChange::Create(&crm), &[]),
+            store.apply(&ConfigChange::Create(crm.clone())),
         )
         .await,
         "apply",
@@ -1096,9 +1076,13 @@ where
         .unwrap();
     // Nothing of the failed operations was written.
     assert_eq!(UserStore::find(store, "during").await.unwrap(), None);
-    assert_eq!(store.load().await.unwrap(), (vec![erp], 1));
+    assert_eq!(store.load().await.unwrap().into_configs(), vec![erp]);
     assert_eq!(
-        store.apply(ConfigChange::Create(&crm), &[]).await.unwrap(),
+        store
+            .apply(&ConfigChange::Create(crm.clone()))
+            .await
+            .unwrap()
+            .revision,
         2
     );
 }
@@ -1281,7 +1265,10 @@ async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
             store.insert("s-lost", &session("before", NOW), 20).await,
             "insert",
         ),
-        failed(store.apply(ConfigChange::Create(&erp), &[]).await, "apply"),
+        failed(
+            store.apply(&ConfigChange::Create(erp.clone())).await,
+            "apply",
+        ),
         failed(UserStore::find(store, "before").await, "find"),
         failed(store.get("s-before", at(NOW)).await, "get"),
         failed(SessionStore::purge_expired(store, at(NOW)).await, "purge"),

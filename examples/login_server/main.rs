@@ -102,18 +102,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _purge = state.db.spawn_purge(std::time::Duration::from_secs(60));
-    // Several instances on one PostgreSQL: apply the others' configuration changes.
-    let _sync = match state.admin.store() {
-        app::Configs::Sql(db) => Some(
-            jwt_sso::ConfigSync::new(
-                state.admin.registry().clone(),
-                std::sync::Arc::new(db.clone()),
-            )
-            .spawn(std::time::Duration::from_secs(1)),
-        ),
-        app::Configs::File(_) => None,
-    };
+    // Changes made elsewhere (other instances, the file by hand) and purges.
+    let _background = app::background(&state);
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(listener) => listener,
         Err(e) => {

@@ -36,12 +36,11 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use jwt_sso::axum::admin::{AdminAccess, router};
-//! use jwt_sso::{Admin, ConfigFile, ConfigStore, Registry};
+//! use jwt_sso::{Admin, ConfigFile, Configs};
 //!
 //! # async fn host() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = ConfigFile::new("jwt-configs.json");
-//! let (configs, _) = store.load().await.map_err(|e| e.to_string())?;
-//! let admin = Arc::new(Admin::new(Arc::new(Registry::from_configs(configs)?), store));
+//! let configs = Configs::new(ConfigFile::new("jwt-configs.json")).load().await?;
+//! let admin = Arc::new(Admin::new(configs));
 //! let access = AdminAccess::from_env(); // JWT_SSO_ADMIN_TOKEN, read once
 //! let app: axum::Router = router(admin, access); // merge into the host's router
 //! # Ok(()) }
@@ -66,7 +65,6 @@ use super::body::{BodyRefusal, read_limited};
 use super::{HttpError, status_of};
 use crate::admin::{Admin, AdminError, Caller, ConfigView};
 use crate::error::{Error, ErrorKind};
-use crate::store::ConfigStore;
 use crate::unix_time::UnixTime;
 
 /// The environment variable that holds the break-glass administrator's token.
@@ -226,26 +224,23 @@ fn unauthorized(problem: &str) -> AdminError {
     }
 }
 
-struct Ctx<S> {
-    admin: Arc<Admin<S>>,
+struct Ctx {
+    admin: Arc<Admin>,
     access: AdminAccess,
 }
 
-type Shared<S> = State<Arc<Ctx<S>>>;
+type Shared = State<Arc<Ctx>>;
 
 /// The admin API and the console, ready to merge into a host's router.
-pub fn router<S: ConfigStore + 'static>(admin: Arc<Admin<S>>, access: AdminAccess) -> Router {
+pub fn router(admin: Arc<Admin>, access: AdminAccess) -> Router {
     let ctx = Arc::new(Ctx { admin, access });
     Router::new()
-        .route("/api/admin/configs", get(list::<S>).post(create::<S>))
+        .route("/api/admin/configs", get(list).post(create))
         .route(
             "/api/admin/configs/{name}",
-            get(view::<S>)
-                .put(update::<S>)
-                .patch(patch::<S>)
-                .delete(delete::<S>),
+            get(view).put(update).patch(patch).delete(delete),
         )
-        .route("/api/admin/configs/{name}/test", post(test::<S>))
+        .route("/api/admin/configs/{name}/test", post(test))
         .route("/admin", get(console_page))
         .route("/admin/console.js", get(console_js))
         .route("/admin/console.css", get(console_css))
@@ -411,7 +406,7 @@ fn json_object(text: &str, allowed: &[&str]) -> Result<serde_json::Map<String, V
     Ok(map)
 }
 
-async fn list<S: ConfigStore + 'static>(State(ctx): Shared<S>, headers: HeaderMap) -> Response {
+async fn list(State(ctx): Shared, headers: HeaderMap) -> Response {
     match ctx.access.authorize(&headers).await {
         Ok(_) => json_response(
             StatusCode::OK,
@@ -421,8 +416,8 @@ async fn list<S: ConfigStore + 'static>(State(ctx): Shared<S>, headers: HeaderMa
     }
 }
 
-async fn view<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
+async fn view(
+    State(ctx): Shared,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
@@ -431,10 +426,7 @@ async fn view<S: ConfigStore + 'static>(
     Ok(view_response(StatusCode::OK, ctx.admin.view(&name)?))
 }
 
-async fn create<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
-    request: Request,
-) -> Result<Response, ApiError> {
+async fn create(State(ctx): Shared, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let caller = ctx.access.authorize(&parts.headers).await?;
     let text = body_text(&parts.headers, body).await?;
@@ -452,10 +444,10 @@ struct Edit {
     version: Option<String>,
 }
 
-impl<S: ConfigStore + 'static> FromRequest<Arc<Ctx<S>>> for Edit {
+impl FromRequest<Arc<Ctx>> for Edit {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, ctx: &Arc<Ctx<S>>) -> Result<Edit, ApiError> {
+    async fn from_request(request: Request, ctx: &Arc<Ctx>) -> Result<Edit, ApiError> {
         let (mut parts, body) = request.into_parts();
         ctx.access.authorize(&parts.headers).await?;
         let name = path_name(Path::<String>::from_request_parts(&mut parts, ctx).await)?;
@@ -469,10 +461,7 @@ impl<S: ConfigStore + 'static> FromRequest<Arc<Ctx<S>>> for Edit {
     }
 }
 
-async fn update<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
-    edit: Edit,
-) -> Result<Response, ApiError> {
+async fn update(State(ctx): Shared, edit: Edit) -> Result<Response, ApiError> {
     let view = ctx
         .admin
         .update(&edit.name, &edit.text, edit.version.as_deref())
@@ -480,8 +469,8 @@ async fn update<S: ConfigStore + 'static>(
     Ok(view_response(StatusCode::OK, view))
 }
 
-async fn patch<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
+async fn patch(
+    State(ctx): Shared,
     Edit {
         name,
         text,
@@ -501,8 +490,8 @@ async fn patch<S: ConfigStore + 'static>(
     Ok(view_response(StatusCode::OK, view))
 }
 
-async fn delete<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
+async fn delete(
+    State(ctx): Shared,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
@@ -526,8 +515,8 @@ async fn delete<S: ConfigStore + 'static>(
     Ok((StatusCode::NO_CONTENT, api_headers()).into_response())
 }
 
-async fn test<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
+async fn test(
+    State(ctx): Shared,
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {

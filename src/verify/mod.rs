@@ -25,7 +25,7 @@ use crate::remote::{HttpFetch, KeyCache, RemoteOptions};
 use crate::unix_time::UnixTime;
 use crate::validated::{ValidConfig, ValidKeys};
 
-pub(crate) use token::{Parsed, STRICT_B64URL, not_base64url, segments};
+pub(crate) use token::Parsed;
 
 /// Where the keys of a verifier live.
 enum Keys {
