@@ -136,7 +136,8 @@ impl FileState {
             };
             out.push(StoredConfig { config, version });
         }
-        out.sort_by_key(|c| c.config.name.to_lowercase());
+        // In the file's order, so that an error names the entry as the
+        // file numbers it.
         self.remember(&out);
         Ok(out)
     }

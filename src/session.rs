@@ -265,6 +265,47 @@ mod tests {
         assert_eq!(later.store().sessions_of("jdoe"), 0);
     }
 
+    /// A store that counts its purges.
+    #[derive(Default)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl SessionStore for Counting {
+        async fn insert(&self, _: &str, _: &Session, _: usize) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn get(&self, _: &str, _: UnixTime) -> Result<Option<Session>, StoreError> {
+            Ok(None)
+        }
+        async fn remove(&self, _: &str) -> Result<bool, StoreError> {
+            Ok(false)
+        }
+        async fn purge_expired(&self, _: UnixTime) -> Result<u64, StoreError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(0)
+        }
+    }
+
+    /// Issue 19: the purger used to run until its sessions were dropped,
+    /// whatever became of its handle; now dropping the handle stops it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_purger_runs_until_its_handle_is_dropped() {
+        use std::sync::atomic::Ordering;
+        let sessions = Arc::new(Sessions::new(Counting::default(), crate::SystemClock));
+        let task = Sessions::spawn_purger(&sessions, Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let ran = sessions.store().0.load(Ordering::SeqCst);
+        assert!(ran >= 1, "the purger ran {ran} times");
+        drop(task);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let stopped_at = sessions.store().0.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(
+            sessions.store().0.load(Ordering::SeqCst),
+            stopped_at,
+            "no purge after the handle was dropped, the sessions still alive"
+        );
+    }
+
     #[tokio::test]
     async fn the_longest_ttl_saturates_instead_of_overflowing() {
         let now = UnixTime::from_secs(1_767_225_600);

@@ -690,3 +690,98 @@ async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
     })
     .await;
 }
+
+/// CONTRACT section 8: `--config` seeds only a database that never held
+/// configurations. After an administrator deleted every configuration, a
+/// restarted instance finds the database empty and leaves it so (its log
+/// says it did not seed), a token of a deleted configuration logs nobody
+/// in anywhere, and a new configuration with a deleted one's name gets a
+/// fresh id: the deleted one's users are not its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn configurations_deleted_through_the_admin_api_stay_deleted_across_a_restart() {
+    use reqwest::Method;
+    let Some(mut c) = cluster("reseed") else {
+        return;
+    };
+    // The first instance seeded; the others found the database seeded.
+    let seeded = |n: usize| std::fs::read_to_string(&c.at(n).log).unwrap_or_default();
+    assert!(seeded(0).contains("seeded it"), "{}", seeded(0));
+    assert!(seeded(1).contains("not seeded"), "{}", seeded(1));
+    let ana = c.login(0, &erp_token("ana", 0)).await;
+    assert_eq!(ana.status, 200, "{ana:?}");
+
+    // Every configuration deleted through instance 0's admin API.
+    let list = c
+        .admin(0, Method::GET, "/api/admin/configs", None, None)
+        .await;
+    let names: Vec<String> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["ERP", "Once"]);
+    for name in &names {
+        let path = format!("/api/admin/configs/{name}?confirm={name}");
+        let deleted = c.admin(0, Method::DELETE, &path, None, None).await;
+        assert_eq!(deleted.status, 204, "{deleted:?}");
+    }
+    let since = Instant::now();
+    in_force_within_5s("the deletes", since, &[0, 1, 2], |n| {
+        let c = &c;
+        async move { c.login(n, &erp_token("ana", 1)).await.kind() == "no_matching_config" }
+    })
+    .await;
+
+    // Instance 1 restarts with the same --config file, which still holds them.
+    c.instances[1] = Instance::start(&c._dir, &c.pg.url(), 3);
+    let log = std::fs::read_to_string(&c.at(1).log).unwrap();
+    assert!(log.contains("not seeded"), "{log}");
+    assert!(!log.contains("seeded it"), "{log}");
+    let list = c
+        .admin(1, Method::GET, "/api/admin/configs", None, None)
+        .await;
+    assert_eq!(list.body, json!([]), "{list:?}");
+    // Nothing spreads back: the database and every instance stay empty.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for n in 0..3 {
+        let refused = c.login(n, &erp_token("ana", 2 + n)).await;
+        assert_eq!(
+            (refused.status, refused.kind()),
+            (401, "no_matching_config"),
+            "instance {n}: {refused:?}"
+        );
+        let list = c
+            .admin(n, Method::GET, "/api/admin/configs", None, None)
+            .await;
+        assert_eq!(list.body, json!([]), "instance {n}");
+    }
+
+    // A new ERP (the same name, issuer and secret) through the admin API:
+    // a fresh id, so ana, whom the deleted ERP created, is not its user.
+    let created = c
+        .admin(
+            2,
+            Method::POST,
+            "/api/admin/configs",
+            None,
+            Some(configs()[0].clone()),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.body["id"].as_str().unwrap();
+    assert!(id.len() == 32 && id != "erp", "{id}");
+    let since = Instant::now();
+    in_force_within_5s("the new ERP", since, &[0, 1, 2], |n| {
+        let c = &c;
+        async move { c.login(n, &erp_token("bob", 10 + n)).await.status == 200 }
+    })
+    .await;
+    let conflict = c.login(1, &erp_token("ana", 20)).await;
+    assert_eq!(
+        (conflict.status, conflict.kind()),
+        (403, "user_conflict"),
+        "{conflict:?}"
+    );
+}

@@ -844,6 +844,65 @@ async fn reopen_checks(first: &SqlStore, target: &str) {
     b.unwrap();
 }
 
+/// Schema version 2: a database of version 1 stored each configuration's
+/// version as a hash of the configuration, secret included, and served it
+/// as the ETag (issue 20). Opening it replaces every stored version with a
+/// random one.
+async fn schema_2_replaces_versions_derived_from_secrets(
+    store: &SqlStore,
+    target: &str,
+    execute: impl AsyncFn(&str),
+) {
+    let stored = store
+        .apply(&ConfigChange::Create(config(
+            "ERP",
+            "https://erp.example.com",
+        )))
+        .await
+        .unwrap();
+    let derived = "ZmFrZS1oYXNoLW9mLXRoZS1zZWNyZXQ";
+    execute(&format!("UPDATE jwt_sso_configs SET version = '{derived}'")).await;
+    execute("UPDATE jwt_sso_schema SET version = 1").await;
+    let reopened = SqlStore::open(target).await.unwrap();
+    let loaded = reopened.load().await.unwrap();
+    let version = &loaded.get("erp").unwrap().version;
+    assert_ne!(version, derived);
+    assert_ne!(version, &stored.get("erp").unwrap().version);
+    assert_eq!(version.len(), 32);
+    assert!(version.bytes().all(|b| b.is_ascii_hexdigit()), "{version}");
+    assert_eq!(
+        loaded.into_configs(),
+        vec![config("ERP", "https://erp.example.com")]
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_schema_2_replaces_versions_derived_from_secrets() {
+    let db = SqliteDb::new().await;
+    let file = db.file.clone();
+    schema_2_replaces_versions_derived_from_secrets(
+        &db.store,
+        &sqlite_url(&db.file),
+        async |sql| {
+            let mut conn = sqlx_sqlite_conn(&file).await;
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_schema_2_replaces_versions_derived_from_secrets() {
+    let Some(db) = PgDb::new().await else { return };
+    let pool = sqlx::PgPool::connect(&db.server.url()).await.unwrap();
+    schema_2_replaces_versions_derived_from_secrets(&db.store, &db.server.url(), async |sql| {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    })
+    .await;
+}
+
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_schema_reopen_and_version() {

@@ -367,8 +367,9 @@ pub struct StoredConfig {
 /// Everything a [`ConfigStore`] holds, from one consistent read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConfigSet {
-    /// Every configuration with its version, sorted by name without regard
-    /// to case.
+    /// Every configuration with its version, in the store's order: by name
+    /// without regard to case (a file: as written, so that an error names
+    /// an entry by its place in the file).
     pub configs: Vec<StoredConfig>,
     /// The store's revision: a number that changes whenever the stored set
     /// changes (through any instance, or by hand), and is 0 only in a store
