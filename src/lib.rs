@@ -49,15 +49,16 @@
 //! | check it, parse its keys | [`JwtConfig::validate`] → [`ValidConfig`] |
 //! | verify with one configuration | [`Verifier::verify`] (async, fetches remote keys), [`Verifier::verify_cached`] (no I/O) |
 //! | verify with a set of configurations | [`Registry::verify`], [`Registry::verify_cached`], with a [`Verification`] (route, time) |
+//! | change configurations (saved, then served) | `Configs::apply` with a [`ConfigChange`] (cargo feature `admin`) |
 //! | log a user in | [`Authenticator::login`], [`Authenticator::check`] (dry run), [`Authenticator::provision`] (a [`Verified`] identity) |
 //! | serve it over HTTP | the `axum` module (cargo feature `axum`) |
 //!
 //! Every instant is a [`UnixTime`], every span a [`std::time::Duration`];
 //! "now" comes from one [`Clock`] ([`SystemClock`], or [`ManualClock`] in
-//! tests and tools). Errors come by layer ([`TokenError`], [`ConfigError`],
-//! [`KeyFetchError`], [`LoginError`], [`StoreError`] under [`Error`];
-//! [`AdminError`] for changes to the configurations) with one flat, stable
-//! [`ErrorKind`].
+//! tests and tools), set once and handed on by [`Registry::clock`]. Errors
+//! come by layer ([`TokenError`], [`ConfigError`], [`KeyFetchError`],
+//! [`LoginError`], [`StoreError`] under [`Error`]; [`AdminError`] for
+//! changes to the configurations) with one flat, stable [`ErrorKind`].
 //!
 //! ## The pipeline
 //!
@@ -85,10 +86,17 @@
 //!
 //! ## Around the verifier
 //!
-//! - [`Registry`]: the administrator's named configurations (create, update,
-//!   enable, delete, list; load and save the registry file), verification
-//!   routed by the token's `iss`, by the name it travelled under, or by
-//!   configuration name.
+//! - [`Registry`]: named configurations (a fixed set loaded from values or
+//!   the registry file), verification routed by the token's `iss`, by the
+//!   name it travelled under, or by configuration name. Read-only in public.
+//! - `Configs` (cargo feature `admin`): the one owner of a set that changes.
+//!   Every change — the administrator's API (`Admin`, on top of it), a
+//!   host's own code, another instance, a hand edit of the configuration
+//!   file — is saved in its [`ConfigStore`] first ([`ConfigStore::apply`]
+//!   applies one [`ConfigChange`] to what the store holds now) and then
+//!   installed in its registry, rebuilding only what changed. Versions
+//!   (`ETag`s) are the store's random ones; ids are never reused; background
+//!   work returns a `Task` that stops when dropped.
 //! - [`Authenticator`]: the login flow verify → find → policies
 //!   (`user_scope`, `create_users`) → single-use check → create on first
 //!   login (with the configuration's user type and roles; concurrent first
@@ -96,7 +104,8 @@
 //! - The stores it works on, as traits a host implements over its database:
 //!   [`UserStore`], [`ReplayStore`] (used `jti`s), [`SessionStore`],
 //!   [`ConfigStore`]; and in memory: [`MemoryStore`] (users, used `jti`s,
-//!   sessions) and [`MemoryConfigStore`].
+//!   sessions) and [`MemoryConfigStore`]; `ConfigFile` (the `--config` file
+//!   as a store) and `SqlStore` (SQLite, PostgreSQL) with their features.
 //! - The `login_server` example puts them together in an axum host with SQLite.
 //!
 //! ## Remote keys (cargo feature `remote`)

@@ -176,8 +176,10 @@ impl std::fmt::Debug for LoginSuccess {
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let registry = Registry::from_json_str(r#"{"name":"ERP","token_name":"token","algorithms":["HS256"],
 /// #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#)?;
-/// let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
-/// let sessions = Sessions::new(MemoryStore::new());
+/// let registry = Arc::new(registry);
+/// // One clock: the sessions take the registry's.
+/// let sessions = Sessions::new(MemoryStore::new(), registry.clock());
+/// let auth = Authenticator::new(registry, MemoryStore::new());
 /// let options = LoginOptions::default().session_cookie("session").return_to_hosts(["bi.example.com"]);
 /// // <form method="post" action="/login"><input name="token"><input name="return_to" value="/home">
 /// let app: Router = LoginRoutes::new(auth, sessions, options).router();

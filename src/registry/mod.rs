@@ -443,7 +443,7 @@ impl Registry {
         at: Option<UnixTime>,
         token: &str,
         log: bool,
-    ) -> Result<(Arc<Verifier>, Option<Vec<u8>>, UnixTime), Error> {
+    ) -> Result<Routed, Error> {
         let snapshot = self.snapshot();
         let now = at.unwrap_or_else(|| snapshot.settings.clock.now());
         let (verifier, payload) = routed_in(&snapshot, route, token, log)?;
@@ -467,6 +467,10 @@ impl Registry {
         verify_with(verifier, token, now, payload).await
     }
 }
+
+/// What routing chose: the verifier, the payload when routing decoded it,
+/// and the time to verify at.
+type Routed = (Arc<Verifier>, Option<Vec<u8>>, UnixTime);
 
 /// The verifier for `token` along `route` in `snapshot`; a failure is
 /// logged when `log`.
