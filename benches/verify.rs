@@ -87,7 +87,7 @@ fn case(alg: Algorithm) -> Case {
         _ => (
             SigningKey::from_secret(SECRET.as_bytes()),
             json!({"type": "static", "secret": SECRET}),
-            DecodingKey::from_secret(SECRET.as_bytes()),
+            DecodingKey::from_secret(SECRET.as_bytes()).unwrap(),
         ),
     };
     let token = sign_json(&signing, alg, &claims()).unwrap();

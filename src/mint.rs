@@ -54,7 +54,8 @@ impl SigningKey {
             )
         };
         match self {
-            SigningKey::Secret(bytes) if alg.is_hmac() => Ok(EncodingKey::from_secret(bytes)),
+            SigningKey::Secret(bytes) if alg.is_hmac() => EncodingKey::from_secret(bytes)
+                .map_err(|_| bad("the HMAC secret is empty".to_owned())),
             SigningKey::Secret(_) => Err(bad(format!("{alg} needs a private key, not a secret"))),
             SigningKey::Pem(_) if alg.is_hmac() => {
                 Err(bad(format!("{alg} needs a secret, not a private key")))
