@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DEFAULT_MAX_TOKEN_BYTES, JwtConfig};
 use crate::error::{Error, TokenPart, escape_controls};
-use crate::json::{parse_claims, peek_string_member};
+use crate::json::{check_object, peek_string_member};
 use crate::map::MappedIdentity;
 #[cfg(feature = "remote")]
 use crate::remote::{CacheClock, HttpFetch, InstantClock, RemoteOptions};
@@ -1146,7 +1146,7 @@ fn route_in(routes: &Routes, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u
     if let [one] = matching {
         return Ok((Arc::clone(one), Some(payload)));
     }
-    parse_claims(&payload, |name, _| name == "iss").map_err(|_| not_strict())?;
+    check_object(&payload).map_err(|_| not_strict())?;
     if !matching.is_empty() {
         return Err(Error::AmbiguousConfig {
             iss: iss.unwrap_or_default(),

@@ -17,7 +17,6 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Algorithm, JwtConfig};
 use crate::error::Error;
 use crate::identity::MappedIdentity;
-use crate::json::fingerprint;
 use crate::key::{KeySet, Selection, VerifyingKey};
 use crate::map::ClaimMapper;
 #[cfg(feature = "remote")]
@@ -68,9 +67,6 @@ pub struct Verifier {
     allowed_names: Vec<String>,
     keys: Keys,
     mapper: ClaimMapper,
-    /// The top-level claims the pipeline reads (registered and mapped ones),
-    /// with their fingerprints.
-    kept_claims: Vec<(u64, String)>,
     clock: Arc<dyn Clock>,
 }
 
@@ -104,20 +100,7 @@ impl Verifier {
             keys,
         } = validated;
         let mapper = ClaimMapper::new(&config);
-        let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]
-            .map(str::to_owned)
-            .into();
-        for root in mapper.roots() {
-            if !kept_claims.contains(&root) {
-                kept_claims.push(root);
-            }
-        }
-        let kept_claims = kept_claims
-            .into_iter()
-            .map(|name| (fingerprint(&name), name))
-            .collect();
         Verifier {
-            kept_claims,
             allowed_names: algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
             algorithms,
             keys,
