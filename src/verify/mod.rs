@@ -23,7 +23,7 @@ use crate::map::ClaimMapper;
 use crate::remote::{CacheClock, HttpFetch, RemoteOptions};
 use crate::validated::{Keys, Validated};
 
-pub(crate) use token::{Parsed, STRICT_B64URL, not_base64url, segments};
+pub(crate) use token::{Parsed, STRICT_B64URL, Scratch, not_base64url, segments};
 
 /// Verifies tokens for one configuration and maps them into identities.
 ///
@@ -188,7 +188,8 @@ impl Verifier {
         now: i64,
         payload: Option<Vec<u8>>,
     ) -> Result<MappedIdentity, Error> {
-        let parsed = self.parse(token, payload)?;
+        let mut scratch = Scratch::default();
+        let parsed = self.parse(token, payload, &mut scratch)?;
         match &self.keys {
             Keys::Static(set) => self.check_with(&parsed, set, now),
             #[cfg(feature = "remote")]
@@ -199,7 +200,7 @@ impl Verifier {
     /// Step 6 with a key set, then the rest.
     fn check_with(
         &self,
-        parsed: &Parsed<'_>,
+        parsed: &Parsed<'_, '_>,
         set: &KeySet,
         now: i64,
     ) -> Result<MappedIdentity, Error> {
@@ -212,7 +213,7 @@ impl Verifier {
     /// Steps 7–14 with the candidate keys.
     fn check_signed(
         &self,
-        parsed: &Parsed<'_>,
+        parsed: &Parsed<'_, '_>,
         keys: &[&VerifyingKey],
         now: i64,
     ) -> Result<MappedIdentity, Error> {
@@ -297,16 +298,27 @@ impl Verifier {
 
     #[cfg(feature = "remote")]
     async fn run_async(&self, token: &str, now: i64) -> Result<MappedIdentity, Error> {
-        let parsed = self.parse(token, None)?;
-        match &self.keys {
-            Keys::Static(set) => self.check_with(&parsed, set, now),
-            Keys::Remote(cache) => {
-                let (alg, kid) = (parsed.alg, parsed.kid());
-                cache
-                    .select_async(alg, kid, |keys| self.check_signed(&parsed, keys, now))
-                    .await?
-            }
-        }
+        let cache = match &self.keys {
+            Keys::Static(_) => return self.run(token, now, None),
+            Keys::Remote(cache) => cache,
+        };
+        // Steps 1–5 before any fetch. Only `alg` and `kid` wait for the
+        // keys (no decoding buffers in the future); the token is decoded
+        // again, on the stack, once the keys are there.
+        let (alg, kid) = {
+            let mut scratch = Scratch::default();
+            let parsed = self.parse(token, None, &mut scratch)?;
+            let kid = parsed.kid().map(|k| k.map(str::to_owned));
+            (parsed.alg, kid)
+        };
+        let kid = kid.as_ref().map(|k| k.as_deref().map_err(|_| ()));
+        cache
+            .select_async(alg, kid, |keys| {
+                let mut scratch = Scratch::default();
+                let parsed = self.parse(token, None, &mut scratch)?;
+                self.check_signed(&parsed, keys, now)
+            })
+            .await?
     }
 
     /// Fetches the remote keys now (discovery too when its cached copy is
