@@ -324,9 +324,10 @@ impl<'p> Captured<'p> {
     /// Slots held without allocating (7 registered claims and 9 mapped ones).
     const INLINE: usize = 16;
 
-    fn new(slots: usize) -> Self {
+    /// Empty slots for the claims of `plan`.
+    pub(crate) fn new(plan: &ClaimPlan) -> Self {
         let mut more = Vec::new();
-        more.resize_with(slots.saturating_sub(Self::INLINE), || None);
+        more.resize_with(plan.entries.len().saturating_sub(Self::INLINE), || None);
         Captured {
             inline: Default::default(),
             more,
@@ -357,12 +358,17 @@ impl ClaimSource for Captured<'_> {
 
 /// Reads a JWT payload in one pass, as strictly as [`parse_object`]
 /// (repeated members and depth are checked everywhere), keeping only the
-/// top-level members `plan` names, borrowed from `bytes` where possible;
-/// the others are checked and skipped without allocating.
-pub(crate) fn capture<'p>(bytes: &'p [u8], plan: &ClaimPlan) -> Result<Captured<'p>, String> {
+/// top-level members `plan` names in `captured` (made for `plan`), borrowed
+/// from `bytes` where possible; the others are checked and skipped without
+/// allocating.
+pub(crate) fn capture<'p>(
+    bytes: &'p [u8],
+    plan: &ClaimPlan,
+    captured: &mut Captured<'p>,
+) -> Result<(), String> {
     struct Capture<'p, 'c> {
         plan: &'c ClaimPlan,
-        captured: Captured<'p>,
+        captured: &'c mut Captured<'p>,
     }
 
     impl<'de> Members<'de> for Capture<'de, '_> {
@@ -386,12 +392,7 @@ pub(crate) fn capture<'p>(bytes: &'p [u8], plan: &ClaimPlan) -> Result<Captured<
         }
     }
 
-    let mut capture = Capture {
-        plan,
-        captured: Captured::new(plan.entries.len()),
-    };
-    walk_object(bytes, &mut capture)?;
-    Ok(capture.captured)
+    walk_object(bytes, &mut Capture { plan, captured })
 }
 
 /// The first top-level member `name` of the JSON object `bytes`, when it is a
@@ -914,6 +915,12 @@ mod tests {
             s.push('}');
         }
         s
+    }
+
+    /// `capture` into new slots.
+    fn capture<'p>(bytes: &'p [u8], plan: &ClaimPlan) -> Result<Captured<'p>, String> {
+        let mut captured = Captured::new(plan);
+        super::capture(bytes, plan, &mut captured).map(|()| captured)
     }
 
     /// What `capture` kept for `name`, as a `Value` (`None`: absent).

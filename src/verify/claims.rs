@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::Verifier;
 use crate::error::{Error, MaxAge, TokenPart};
 use crate::identity::MappedIdentity;
-use crate::json::{ClaimRef, ClaimSource, capture, parse_object};
+use crate::json::{Captured, ClaimRef, ClaimSource, capture, parse_object};
 use crate::map::REGISTERED;
 use crate::time_fmt::to_datetime;
 
@@ -42,7 +42,9 @@ fn claim_names(payload: &[u8]) -> Vec<String> {
 impl Verifier {
     /// Steps 8–14, on a payload whose signature holds.
     pub(crate) fn claims(&self, payload: &[u8], now: i64) -> Result<MappedIdentity, Error> {
-        let claims = capture(payload, self.mapper.plan())
+        let plan = self.mapper.plan();
+        let mut claims = Captured::new(plan);
+        capture(payload, plan, &mut claims)
             .map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
         let reg = registered(&claims)?;
         let Some(exp) = reg.exp else {

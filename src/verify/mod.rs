@@ -23,6 +23,7 @@ use crate::map::ClaimMapper;
 use crate::remote::{CacheClock, HttpFetch, RemoteOptions};
 use crate::validated::{Keys, Validated};
 
+use token::KnownHeaders;
 pub(crate) use token::{Parsed, STRICT_B64URL, Scratch, not_base64url, segments};
 
 /// Verifies tokens for one configuration and maps them into identities.
@@ -67,6 +68,8 @@ pub struct Verifier {
     allowed_names: Vec<String>,
     keys: Keys,
     mapper: ClaimMapper,
+    /// The usual headers of the allowed algorithms, recognised without parsing.
+    known_headers: KnownHeaders,
     clock: Arc<dyn Clock>,
 }
 
@@ -101,6 +104,7 @@ impl Verifier {
         } = validated;
         let mapper = ClaimMapper::new(&config);
         Verifier {
+            known_headers: KnownHeaders::new(&algorithms),
             allowed_names: algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
             algorithms,
             keys,

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use base64::Engine;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64_simd::AsOut;
@@ -55,6 +56,39 @@ impl Default for Scratch {
             payload: [0; 1024],
             signature: [0; 512],
         }
+    }
+}
+
+/// The headers most senders write, as base64url, for each allowed
+/// algorithm: `{"alg":"A","typ":"JWT"}`, `{"typ":"JWT","alg":"A"}` and
+/// `{"alg":"A"}`. A token whose header segment is exactly one of them has
+/// passed steps 3–5 without decoding or parsing it: it is strict base64url
+/// of a strict JSON object with an allowed `alg`, no `kid` and no `crit`.
+/// Any other header, e.g. one with a `kid`, is decoded and parsed.
+#[derive(Debug)]
+pub(crate) struct KnownHeaders(Vec<(String, Algorithm)>);
+
+impl KnownHeaders {
+    pub(crate) fn new(algorithms: &[Algorithm]) -> Self {
+        let mut known = Vec::new();
+        for &alg in algorithms {
+            for json in [
+                format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+                format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#),
+                format!(r#"{{"alg":"{alg}"}}"#),
+            ] {
+                known.push((STRICT_B64URL.encode(json), alg));
+            }
+        }
+        KnownHeaders(known)
+    }
+
+    /// The algorithm of a header segment that is one of the known ones.
+    fn get(&self, segment: &str) -> Option<Algorithm> {
+        self.0
+            .iter()
+            .find(|(h, _)| h == segment)
+            .map(|(_, alg)| *alg)
     }
 }
 
@@ -166,16 +200,21 @@ impl Verifier {
             payload: payload_buf,
             signature: signature_buf,
         } = scratch;
-        let header = decode(h, header_buf).map_err(|()| malformed("header"))?;
+        let known = self.known_headers.get(h);
+        let header = match known {
+            Some(_) => Decoded::Inline(&[]),
+            None => decode(h, header_buf).map_err(|()| malformed("header"))?,
+        };
         let payload = match decoded_payload {
             Some(payload) => Decoded::Heap(payload),
             None => decode(p, payload_buf).map_err(|()| malformed("payload"))?,
         };
         let signature = decode(s, signature_buf).map_err(|()| malformed("signature"))?;
         // A `kid` borrows from the header when that is in `scratch`.
-        let (alg, kid) = match header {
-            Decoded::Inline(bytes) => self.header(bytes)?,
-            Decoded::Heap(bytes) => {
+        let (alg, kid) = match (known, header) {
+            (Some(alg), _) => (alg, None),
+            (None, Decoded::Inline(bytes)) => self.header(bytes)?,
+            (None, Decoded::Heap(bytes)) => {
                 let (alg, kid) = self.header(&bytes)?;
                 (alg, kid.map(|k| k.map(|k| Cow::Owned(k.into_owned()))))
             }
@@ -216,5 +255,96 @@ impl Verifier {
             found,
             allowed: self.allowed_names.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use crate::mint::{SigningKey, sign_raw};
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn known_headers_are_the_usual_three_per_algorithm_and_nothing_else() {
+        let algorithms = [Algorithm::HS256, Algorithm::RS256];
+        let known = KnownHeaders::new(&algorithms);
+        for alg in algorithms {
+            for json in [
+                format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+                format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#),
+                format!(r#"{{"alg":"{alg}"}}"#),
+            ] {
+                assert_eq!(known.get(&STRICT_B64URL.encode(&json)), Some(alg), "{json}");
+                // What the full parse of that header finds.
+                let header = parse_header(json.as_bytes()).unwrap();
+                assert_eq!(header.alg, Some(Ok(Cow::Borrowed(alg.as_str()))));
+                assert_eq!((header.kid, header.crit), (None, None));
+            }
+        }
+        for other in [
+            r#"{"alg": "HS256","typ":"JWT"}"#,
+            r#"{"alg":"HS256","typ":"jwt"}"#,
+            r#"{"alg":"HS384"}"#,
+            r#"{"alg":"HS256","kid":"k1"}"#,
+            r#"{"alg":"HS256","typ":"JWT","crit":["exp"]}"#,
+            r#"{"alg":"HS\u0032\u0035\u0036"}"#,
+            r#"{"alg":"HS256"} "#,
+        ] {
+            assert_eq!(known.get(&STRICT_B64URL.encode(other)), None, "{other}");
+        }
+    }
+
+    /// A header the verifier knows and other spellings of the same header
+    /// give the same identity; a known header for an algorithm that is not
+    /// allowed is refused like any other.
+    #[test]
+    fn a_known_header_verifies_like_any_other_spelling_of_it() {
+        let config = crate::JwtConfig::from_json_str(
+            r#"{"name": "ERP", "token_name": "token", "algorithms": ["HS256"],
+                "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
+                "expiration_time": 3600, "claims": {"user_id": "sub", "name": "name"}}"#,
+        )
+        .unwrap();
+        let verifier = Verifier::new(config).unwrap();
+        let key = SigningKey::from_secret(SECRET);
+        let payload = br#"{"sub":"jdoe","name":"Jane","iat":1767225600,"exp":1767229200}"#;
+        let at = 1_767_225_600;
+        let verify = |header: &str, alg: Algorithm| {
+            let token = sign_raw(&key, alg, header.as_bytes(), payload).unwrap();
+            verifier.verify_at(&token, at)
+        };
+        let expected = verify(r#"{"alg":"HS256","typ":"JWT"}"#, Algorithm::HS256).unwrap();
+        assert_eq!(expected.user_id, "jdoe");
+        for header in [
+            r#"{"typ":"JWT","alg":"HS256"}"#,
+            r#"{"alg":"HS256"}"#,
+            r#"{ "alg" : "HS256" }"#,
+            r#"{"alg":"HS\u0032\u0035\u0036","typ":"JWT"}"#,
+            r#"{"alg":"HS256","typ":"JWT","kid":"k1","x":[1,{"y":null}]}"#,
+        ] {
+            assert_eq!(
+                verify(header, Algorithm::HS256).unwrap(),
+                expected,
+                "{header}"
+            );
+        }
+        for header in [r#"{"alg":"HS384","typ":"JWT"}"#, r#"{"alg":"HS384"}"#] {
+            let err = verify(header, Algorithm::HS384).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AlgorithmNotAllowed, "{header}");
+        }
+        // A known header does not excuse the payload or the signature.
+        let token = sign_raw(&key, Algorithm::HS256, br#"{"alg":"HS256"}"#, payload).unwrap();
+        let tampered = format!("{}x", &token[..token.len() - 1]);
+        assert!(matches!(
+            verifier.verify_at(&tampered, at).unwrap_err().kind(),
+            ErrorKind::InvalidSignature | ErrorKind::Malformed
+        ));
+        let token = sign_raw(&key, Algorithm::HS256, br#"{"alg":"HS256"}"#, b"[1]").unwrap();
+        assert_eq!(
+            verifier.verify_at(&token, at).unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
     }
 }
