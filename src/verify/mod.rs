@@ -23,8 +23,8 @@ use crate::map::ClaimMapper;
 use crate::remote::{CacheClock, HttpFetch, RemoteOptions};
 use crate::validated::{Keys, Validated};
 
-use token::KnownHeaders;
-pub(crate) use token::{Parsed, STRICT_B64URL, Scratch, not_base64url, segments};
+use token::{KnownHeaders, Scratch};
+pub(crate) use token::{Parsed, STRICT_B64URL, not_base64url, segments};
 
 /// Verifies tokens for one configuration and maps them into identities.
 ///
