@@ -19,7 +19,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{DEFAULT_MAX_TOKEN_BYTES, JwtConfig};
 use crate::error::{ConfigError, Error, LoginError, TokenError, TokenPart, escape_controls};
 use crate::identity::Verified;
-use crate::json::{parse_claims, peek_string_member};
+use crate::json::{check_object, peek_string_member};
 #[cfg(feature = "remote")]
 use crate::remote::{HttpFetch, RemoteOptions};
 use crate::unix_time::UnixTime;
@@ -1126,7 +1126,7 @@ fn route_in(routes: &Routes, token: &str) -> Result<(Arc<Verifier>, Option<Vec<u
     if let [one] = matching {
         return Ok((Arc::clone(one), Some(payload)));
     }
-    parse_claims(&payload, |name, _| name == "iss").map_err(|_| not_strict())?;
+    check_object(&payload).map_err(|_| not_strict())?;
     if !matching.is_empty() {
         return Err(Error::Login(LoginError::AmbiguousConfig {
             iss: iss.unwrap_or_default(),
