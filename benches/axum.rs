@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
             Algorithm::HS256 => (
                 SigningKey::from_secret(SECRET.as_bytes()),
                 json!({"type": "static", "secret": SECRET}),
-                DecodingKey::from_secret(SECRET.as_bytes()),
+                DecodingKey::from_secret(SECRET.as_bytes()).unwrap(),
             ),
             _ => {
                 let public = key_file("rsa2048_public.pem");

@@ -1,148 +1,50 @@
 //! Verification throughput: jwt-sso's whole pipeline (mapping included)
-//! against `jsonwebtoken::decode` on the same token and key.
+//! beside its peers on the same tokens and keys, and above the bare
+//! signature primitive.
 //!
-//! Run: `cargo bench --bench verify` (add `-- verify/` to pick groups).
-//! Setup (configs, keys, tokens) happens outside the timed loops.
+//! The peers and their tokens are in `support/peers.rs`.
+//!
+//! Run:
+//! - `cargo bench --bench verify` for criterion's groups (`-- verify/` to pick);
+//! - `cargo bench --bench verify -- interleaved` for the side-by-side table:
+//!   rounds in which every library verifies the 256 tokens once, in rotating
+//!   order, so that load on the machine falls on all of them alike. It prints
+//!   each library's median ns per token and the paired median of
+//!   jwt-sso / oxitoken over the rounds. `BENCH_SECONDS` (default 10) is the
+//!   time per algorithm.
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use jsonwebtoken::{DecodingKey, Validation};
+use criterion::{Criterion, criterion_group};
 use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, JwtConfig, Verifier};
 use serde_json::{Value, json};
 
-const SECRET: &str = "benchmark-secret-0123456789abcdef-0123456789";
-const ISSUER: &str = "https://idp.example.com";
-const AUDIENCE: &str = "bi-server";
+#[path = "support/peers.rs"]
+mod peers;
 
-fn key_file(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/data/keys/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
+use peers::{
+    ALGORITHMS, AUDIENCE, SECRET, TOKENS, case, claims, config, install_providers, key_file,
+};
 
-/// A ~300-byte payload as an ERP would send it.
-fn claims() -> Value {
-    let now = jwt_sso::UnixTime::now().as_secs();
-    json!({
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "4711", "loginname": "jdoe",
-        "name": "Jane Doe", "email": "jane.doe@example.com",
-        "groups": ["Sales", "Analysts", "EMEA"], "department": "Sales", "level": 7,
-        "locale": "en-GB", "jti": "9f1c2d3e-4b5a-6978-8695-a4b3c2d1e0f9",
-        "iat": now, "nbf": now, "exp": now + 3600
-    })
-}
+// ------------------------------------------------------------ criterion
 
-fn config(alg: Algorithm, key_source: Value) -> Verifier {
-    let config = json!({
-        "name": "ERP", "token_name": "token", "issuer": ISSUER, "audience": AUDIENCE,
-        "algorithms": [alg.as_str()], "key_source": key_source, "expiration_time": 86400,
-        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
-        "system_prompts": [
-            {"kind": "text", "slot": 1, "claim": "department"},
-            {"kind": "numeric", "slot": 1, "claim": "level"}
-        ],
-        "initial_roles": ["Viewer"]
-    });
-    Verifier::new(
-        JwtConfig::from_json_str(&config.to_string())
-            .unwrap()
-            .validate()
-            .unwrap(),
-    )
-}
-
-struct Case {
-    alg: Algorithm,
-    verifier: Verifier,
-    token: String,
-    decoding: DecodingKey,
-}
-
-fn case(alg: Algorithm) -> Case {
-    let (private, public) = match alg {
-        Algorithm::HS256 => (None, None),
-        Algorithm::RS256 | Algorithm::PS256 => {
-            (Some("rsa2048_private.pem"), Some("rsa2048_public.pem"))
-        }
-        Algorithm::ES256 => (Some("p256_private.pem"), Some("p256_public.pem")),
-        Algorithm::EdDSA => (Some("ed25519_private.pem"), Some("ed25519_public.pem")),
-        other => panic!("no bench case for {other}"),
-    };
-    let (signing, key_source, decoding) = match (private, public) {
-        (Some(private), Some(public)) => {
-            let pem = key_file(public);
-            let decoding = match alg {
-                Algorithm::ES256 => DecodingKey::from_ec_pem(pem.as_bytes()),
-                Algorithm::EdDSA => DecodingKey::from_ed_pem(pem.as_bytes()),
-                _ => DecodingKey::from_rsa_pem(pem.as_bytes()),
-            }
-            .unwrap();
-            (
-                SigningKey::from_pem(&key_file(private)),
-                json!({"type": "static", "public_key_pem": pem}),
-                decoding,
-            )
-        }
-        _ => (
-            SigningKey::from_secret(SECRET.as_bytes()),
-            json!({"type": "static", "secret": SECRET}),
-            DecodingKey::from_secret(SECRET.as_bytes()),
-        ),
-    };
-    let token = signing.sign(alg, &claims()).unwrap();
-    let verifier = config(alg, key_source);
-    verifier
-        .verify_cached(&token)
-        .expect("the bench token verifies");
-    Case {
-        alg,
-        verifier,
-        token,
-        decoding,
-    }
-}
-
-fn install_jsonwebtoken_provider() {
-    // jsonwebtoken::decode uses the process-wide provider; name it so the
-    // bench also runs when both backends are compiled in.
-    #[cfg(feature = "aws-lc")]
-    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
-    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc")))]
-    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
-}
-
-fn verify_vs_jsonwebtoken(c: &mut Criterion) {
-    install_jsonwebtoken_provider();
-    for alg in [
-        Algorithm::HS256,
-        Algorithm::RS256,
-        Algorithm::PS256,
-        Algorithm::ES256,
-        Algorithm::EdDSA,
-    ] {
+fn verify_peers(c: &mut Criterion) {
+    install_providers();
+    for alg in ALGORITHMS {
         let case = case(alg);
-        let mut validation = Validation::new(case.alg.to_string().parse().unwrap());
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.leeway = 60;
-        jsonwebtoken::decode::<Value>(&case.token, &case.decoding, &validation).unwrap();
-
-        let mut group = c.benchmark_group(format!("verify/{alg}"));
-        group.bench_function("jwt_sso", |b| {
-            b.iter(|| case.verifier.verify_cached(black_box(&case.token)).unwrap())
-        });
-        group.bench_function("jsonwebtoken", |b| {
-            b.iter(|| {
-                jsonwebtoken::decode::<Value>(black_box(&case.token), &case.decoding, &validation)
-                    .unwrap()
-            })
-        });
+        let mut group = c.benchmark_group(format!("verify/{}", case.alg));
+        for (name, verify) in case.libraries() {
+            group.bench_function(name, |b| {
+                let mut i = 0;
+                b.iter(|| {
+                    verify(i);
+                    i = (i + 1) % TOKENS;
+                })
+            });
+        }
         group.finish();
     }
 }
@@ -177,7 +79,7 @@ fn jwks(c: &mut Criterion) {
     );
     let header = json!({"alg": "RS256", "typ": "JWT", "kid": "current"});
     let token = SigningKey::from_pem(&key_file("rsa2048_private.pem"))
-        .sign_with_header(Algorithm::RS256, &header, &claims())
+        .sign_with_header(Algorithm::RS256, &header, &claims(0))
         .unwrap();
     verifier
         .verify_cached(&token)
@@ -199,7 +101,7 @@ fn registry(c: &mut Criterion) {
                 "issuer": format!("https://idp-{i:02}.example.com"), "audience": AUDIENCE,
                 "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET},
                 "expiration_time": 86400,
-                "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
+                "claims": {"user_id": "sub", "name": "name", "email": "email", "roles": "groups"},
                 "system_prompts": [
                     {"kind": "text", "slot": 1, "claim": "department"},
                     {"kind": "numeric", "slot": 1, "claim": "level"}
@@ -211,7 +113,7 @@ fn registry(c: &mut Criterion) {
         .collect();
     let direct = Verifier::new(configs[37].clone().validate().unwrap());
     let registry = jwt_sso::Registry::from_configs(configs).unwrap();
-    let mut claims = claims();
+    let mut claims = claims(0);
     claims["iss"] = json!("https://idp-37.example.com");
     let token = SigningKey::from_secret(SECRET.as_bytes())
         .sign(Algorithm::HS256, &claims)
@@ -251,11 +153,10 @@ fn threads(c: &mut Criterion) {
                         for _ in 0..n {
                             let case = Arc::clone(&case);
                             s.spawn(move || {
-                                for _ in 0..per_thread {
+                                for k in 0..per_thread as usize {
+                                    let token = &case.tokens[k % TOKENS];
                                     black_box(
-                                        case.verifier
-                                            .verify_cached(black_box(&case.token))
-                                            .unwrap(),
+                                        case.verifier.verify_cached(black_box(token)).unwrap(),
                                     );
                                 }
                             });
@@ -272,6 +173,97 @@ fn threads(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = verify_vs_jsonwebtoken, jwks, registry, threads
+    targets = verify_peers, jwks, registry, threads
 }
-criterion_main!(benches);
+
+// ------------------------------------------------------------ interleaved
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// Rounds of every library over the 256 tokens, in rotating order; prints
+/// one markdown row per library and algorithm.
+fn interleaved() {
+    install_providers();
+    let seconds: f64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10.0);
+    let mut table: Vec<(String, Vec<String>)> = Vec::new();
+    let mut ratio_row = Vec::new();
+    let mut overhead_rows: [Vec<String>; 2] = Default::default();
+    for alg in ALGORITHMS {
+        let case = case(alg);
+        let libraries = case.libraries();
+        let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); libraries.len()];
+        // Warm-up: one pass each.
+        for (_, verify) in &libraries {
+            (0..TOKENS).for_each(verify);
+        }
+        let start = Instant::now();
+        let mut round = 0;
+        while start.elapsed().as_secs_f64() < seconds || round < 10 {
+            for k in 0..libraries.len() {
+                let which = (round + k) % libraries.len();
+                let verify = &libraries[which].1;
+                let t = Instant::now();
+                (0..TOKENS).for_each(verify);
+                per_round[which].push(t.elapsed().as_nanos() as f64 / TOKENS as f64);
+            }
+            round += 1;
+        }
+        let paired = |a: usize, b: usize, f: fn(f64, f64) -> f64| {
+            let mut v: Vec<f64> = per_round[a]
+                .iter()
+                .zip(&per_round[b])
+                .map(|(x, y)| f(*x, *y))
+                .collect();
+            median(&mut v)
+        };
+        ratio_row.push(format!("{:.3}", paired(0, 1, |x, y| x / y)));
+        overhead_rows[0].push(format!("{:.0}", paired(0, 4, |x, y| x - y)));
+        overhead_rows[1].push(format!("{:.0}", paired(1, 4, |x, y| x - y)));
+        for (i, (name, _)) in libraries.iter().enumerate() {
+            let value = format!("{:.0}", median(&mut per_round[i].clone()));
+            match table.iter_mut().find(|(n, _)| n == name) {
+                Some((_, row)) => row.push(value),
+                None => table.push((name.to_string(), vec![value])),
+            }
+        }
+        eprintln!("{alg}: {round} rounds");
+    }
+    let names: Vec<&str> = ALGORITHMS.iter().map(|a| a.as_str()).collect();
+    println!("| ns/token (median of rounds) | {} |", names.join(" | "));
+    println!("|---|{}", "---:|".repeat(names.len()));
+    for (name, row) in &table {
+        println!("| {name} | {} |", row.join(" | "));
+    }
+    println!(
+        "| jwt_sso / oxitoken (paired median) | {} |",
+        ratio_row.join(" | ")
+    );
+    println!(
+        "| jwt_sso - aws_lc_rs (paired median) | {} |",
+        overhead_rows[0].join(" | ")
+    );
+    println!(
+        "| oxitoken - aws_lc_rs (paired median) | {} |",
+        overhead_rows[1].join(" | ")
+    );
+}
+
+fn main() {
+    if std::env::args().skip(1).any(|a| a == "interleaved") {
+        interleaved();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

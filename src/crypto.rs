@@ -1,6 +1,6 @@
 //! The one place that chooses the crypto backend.
 //!
-//! jsonwebtoken 11 picks a process-wide provider from its own cargo features and
+//! jsonwebtoken (12) picks a process-wide provider from its own cargo features and
 //! panics at the first use when a host's dependency graph enables both or
 //! neither. jwt-sso never uses that default: it names its provider here, so
 //! feature unification in a host can never select another backend or panic.

@@ -1,12 +1,18 @@
-//! Strict JSON objects for JOSE headers and claims: serde_json parses, and a
-//! seed on top refuses repeated member names and nesting deeper than
+//! Strict JSON objects for JOSE headers and claims: serde_json parses, and
+//! visitors on top refuse repeated member names and nesting deeper than
 //! [`MAX_DEPTH`] (the top-level object is level 1), before serde_json's own
 //! recursion limit could be reached.
-
-use std::fmt;
+//!
+//! One walk over a top-level object ([`walk_object`]) serves every reader:
+//! the header's `alg`, `kid` and `crit` ([`parse_header`]), the claims a
+//! verifier reads ([`capture`]), the routing's first `iss`
+//! ([`peek_string_member`]) and a plain strictness check ([`check_object`]).
+//! Members nobody reads are checked just as strictly and skipped without
+//! building anything.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -15,7 +21,7 @@ use serde_json::{Map, Number, Value};
 /// The deepest nesting accepted; the top-level object is level 1.
 pub(crate) const MAX_DEPTH: usize = 64;
 
-/// Parses `bytes` as one JSON object, strictly.
+/// Parses `bytes` as one JSON object, strictly, into a `Map`.
 pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = Strict { depth: 1 }.deserialize(&mut de).map_err(describe)?;
@@ -26,6 +32,25 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
+/// Checks that `bytes` is one JSON object, as strictly as [`parse_object`],
+/// without keeping anything.
+pub(crate) fn check_object(bytes: &[u8]) -> Result<(), String> {
+    struct Skip;
+
+    impl<'de> Members<'de> for Skip {
+        fn member<A: MapAccess<'de>>(
+            &mut self,
+            _: Cow<'de, str>,
+            _: u64,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value_seed(Validate { depth: 2 })
+        }
+    }
+
+    walk_object(bytes, &mut Skip)
+}
+
 /// The exact JSON text of the value found by following `tokens` (member
 /// names or array indexes) from the top of `document`.
 ///
@@ -33,7 +58,7 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
 /// serde_json's `arbitrary_precision`, which a library must not force on its
 /// hosts), and prints floats in its own way; the mapper uses this to map such
 /// numbers from the sender's own text (CONTRACT section 4). It is called only
-/// for those rare claims, on a document that [`parse_object`] already accepted.
+/// for those rare claims, on a document that [`capture`] already accepted.
 pub(crate) fn raw_text<'d, 't>(
     document: &'d [u8],
     tokens: impl IntoIterator<Item = Cow<'t, str>>,
@@ -53,6 +78,8 @@ pub(crate) fn raw_text<'d, 't>(
     }
     Some(current.get())
 }
+
+// ------------------------------------------------------------ header
 
 /// What the pipeline needs from a JOSE header (steps 3–6).
 #[derive(Debug, Default)]
@@ -82,15 +109,15 @@ impl<'de> Members<'de> for Header<'de> {
     ) -> Result<(), A::Error> {
         match key.as_ref() {
             "alg" => {
-                self.alg = Some(match map.next_value_seed(LooseVisitor { depth: 2 })? {
-                    Loose::Str(s) => Ok(s),
-                    Loose::Other(v) => Err(v.to_string()),
+                self.alg = Some(match map.next_value_seed(ClaimSeed { depth: 2 })? {
+                    Claim::Str(s) => Ok(s),
+                    other => Err(other.into_value().to_string()),
                 })
             }
             "kid" => {
-                self.kid = Some(match map.next_value_seed(LooseVisitor { depth: 2 })? {
-                    Loose::Str(s) => Ok(s),
-                    Loose::Other(_) => Err(()),
+                self.kid = Some(match map.next_value_seed(ClaimSeed { depth: 2 })? {
+                    Claim::Str(s) => Ok(s),
+                    _ => Err(()),
                 })
             }
             "crit" => self.crit = Some(map.next_value_seed(Strict { depth: 2 })?.to_string()),
@@ -100,24 +127,272 @@ impl<'de> Members<'de> for Header<'de> {
     }
 }
 
-/// Parses a JWT payload as strictly as [`parse_object`] (repeated members and
-/// depth are checked everywhere), but builds values only for the top-level
-/// members `keep` accepts (the registered and mapped claims); the others are
-/// validated and skipped without allocating.
-///
-/// `keep` gets each member name with its [`fingerprint`].
-pub(crate) fn parse_claims(
-    bytes: &[u8],
-    keep: impl Fn(&str, u64) -> bool,
-) -> Result<Kept<'_>, String> {
-    let mut keeper = Keeper {
-        keep,
-        kept: Kept {
-            entries: Vec::with_capacity(12),
-        },
-    };
-    walk_object(bytes, &mut keeper)?;
-    Ok(keeper.kept)
+// ------------------------------------------------------------ claims
+
+/// One claim value as captured from a payload: strings borrowed from it
+/// where they hold no escapes, an array of strings as a list, and anything
+/// else built as a `Value`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Claim<'p> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    Str(Cow<'p, str>),
+    /// An array holding only strings (`aud`, roles).
+    Strings(Vec<Cow<'p, str>>),
+    /// Any other array, an object, or a value a JSON Pointer reads into.
+    Tree(Value),
+}
+
+/// A borrowed view of one claim value, whether captured ([`Claim`]) or
+/// part of a `Value` tree: what the registered-claim checks and the mapper read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ClaimRef<'a> {
+    Null,
+    Bool(bool),
+    Number(&'a Number),
+    Str(&'a str),
+    /// An array of strings as captured.
+    Strings(&'a [Cow<'a, str>]),
+    /// An array or an object.
+    Tree(&'a Value),
+}
+
+impl<'a> From<&'a Value> for ClaimRef<'a> {
+    fn from(value: &'a Value) -> Self {
+        match value {
+            Value::Null => ClaimRef::Null,
+            Value::Bool(b) => ClaimRef::Bool(*b),
+            Value::Number(n) => ClaimRef::Number(n),
+            Value::String(s) => ClaimRef::Str(s),
+            Value::Array(_) | Value::Object(_) => ClaimRef::Tree(value),
+        }
+    }
+}
+
+impl<'a> ClaimRef<'a> {
+    /// The view of a captured claim.
+    pub(crate) fn of(claim: &'a Claim<'_>) -> Self {
+        match claim {
+            Claim::Null => ClaimRef::Null,
+            Claim::Bool(b) => ClaimRef::Bool(*b),
+            Claim::Number(n) => ClaimRef::Number(n),
+            Claim::Str(s) => ClaimRef::Str(s),
+            Claim::Strings(items) => ClaimRef::Strings(items),
+            Claim::Tree(value) => ClaimRef::from(value),
+        }
+    }
+
+    /// The JSON type name, for messages.
+    pub(crate) fn type_name(self) -> &'static str {
+        match self {
+            ClaimRef::Null => "null",
+            ClaimRef::Bool(_) => "a boolean",
+            ClaimRef::Number(_) => "a number",
+            ClaimRef::Str(_) => "a string",
+            ClaimRef::Strings(_) => "an array",
+            ClaimRef::Tree(value) => type_name(value),
+        }
+    }
+
+    pub(crate) fn as_str(self) -> Option<&'a str> {
+        match self {
+            ClaimRef::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// For an array: `Ok` with its items when they are all strings, `Err`
+    /// with the first item that is not. `None` for anything else.
+    pub(crate) fn strings(self) -> Option<Result<Strings<'a>, ClaimRef<'a>>> {
+        match self {
+            ClaimRef::Strings(items) => Some(Ok(Strings::Captured(items.iter()))),
+            ClaimRef::Tree(Value::Array(items)) => {
+                Some(match items.iter().find(|v| !v.is_string()) {
+                    Some(other) => Err(ClaimRef::from(other)),
+                    None => Ok(Strings::Values(items.iter())),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The value `pointer` (RFC 6901) leads to from this one.
+    pub(crate) fn pointer(self, pointer: &str) -> Option<ClaimRef<'a>> {
+        match self {
+            ClaimRef::Tree(value) => value.pointer(pointer).map(ClaimRef::from),
+            _ => None,
+        }
+    }
+}
+
+/// The items of an array of strings ([`ClaimRef::strings`]).
+pub(crate) enum Strings<'a> {
+    Captured(std::slice::Iter<'a, Cow<'a, str>>),
+    Values(std::slice::Iter<'a, Value>),
+}
+
+impl<'a> Iterator for Strings<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            Strings::Captured(items) => items.next().map(AsRef::as_ref),
+            Strings::Values(items) => items.next().and_then(Value::as_str),
+        }
+    }
+}
+
+/// Top-level claims as a verifier's [`ClaimPlan`] or a `Map` holds them.
+pub(crate) trait ClaimSource {
+    /// The top-level claim `name`, which the plan keeps in `slot`.
+    fn root(&self, slot: usize, name: &str) -> Option<ClaimRef<'_>>;
+}
+
+impl ClaimSource for Map<String, Value> {
+    fn root(&self, _: usize, name: &str) -> Option<ClaimRef<'_>> {
+        self.get(name).map(ClaimRef::from)
+    }
+}
+
+/// The top-level claims a verifier reads: each has a slot, in which
+/// [`capture`] keeps its value.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimPlan {
+    entries: Vec<Planned>,
+    /// One bit per fingerprint's low 6 bits: a clear bit means "not planned",
+    /// so most unplanned members are passed over without comparing names.
+    mask: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Planned {
+    fingerprint: u64,
+    name: Box<str>,
+    /// A JSON Pointer reads into this claim: keep it as a `Value` tree.
+    tree: bool,
+}
+
+impl ClaimPlan {
+    /// A plan that keeps `names` in slots 0, 1, …
+    pub(crate) fn new(names: &[&str]) -> Self {
+        let mut plan = ClaimPlan {
+            entries: Vec::new(),
+            mask: 0,
+        };
+        for name in names {
+            plan.slot(name, false);
+        }
+        plan
+    }
+
+    /// The slot of the claim `name`, planned now when it is new; `tree` when
+    /// a JSON Pointer reads into it.
+    pub(crate) fn slot(&mut self, name: &str, tree: bool) -> usize {
+        let fingerprint = fingerprint(name);
+        if let Some(slot) = self.find(name, fingerprint) {
+            self.entries[slot].tree |= tree;
+            return slot;
+        }
+        self.mask |= 1 << (fingerprint & 63);
+        self.entries.push(Planned {
+            fingerprint,
+            name: name.into(),
+            tree,
+        });
+        self.entries.len() - 1
+    }
+
+    fn find(&self, name: &str, fingerprint: u64) -> Option<usize> {
+        if self.mask & (1 << (fingerprint & 63)) == 0 {
+            return None;
+        }
+        self.entries
+            .iter()
+            .position(|e| e.fingerprint == fingerprint && *e.name == *name)
+    }
+}
+
+/// The claims [`capture`] kept, by slot of its [`ClaimPlan`].
+#[derive(Debug)]
+pub(crate) struct Captured<'p> {
+    inline: [Option<Claim<'p>>; Captured::INLINE],
+    more: Vec<Option<Claim<'p>>>,
+}
+
+impl<'p> Captured<'p> {
+    /// Slots held without allocating (7 registered claims and 9 mapped ones).
+    const INLINE: usize = 16;
+
+    /// Empty slots for the claims of `plan`.
+    pub(crate) fn new(plan: &ClaimPlan) -> Self {
+        let mut more = Vec::new();
+        more.resize_with(plan.entries.len().saturating_sub(Self::INLINE), || None);
+        Captured {
+            inline: Default::default(),
+            more,
+        }
+    }
+
+    fn slot_mut(&mut self, slot: usize) -> &mut Option<Claim<'p>> {
+        match slot.checked_sub(Self::INLINE) {
+            None => &mut self.inline[slot],
+            Some(i) => &mut self.more[i],
+        }
+    }
+
+    /// The claim in `slot`, when the payload has it.
+    pub(crate) fn get(&self, slot: usize) -> Option<&Claim<'p>> {
+        match slot.checked_sub(Self::INLINE) {
+            None => self.inline[slot].as_ref(),
+            Some(i) => self.more.get(i)?.as_ref(),
+        }
+    }
+}
+
+impl ClaimSource for Captured<'_> {
+    fn root(&self, slot: usize, _: &str) -> Option<ClaimRef<'_>> {
+        self.get(slot).map(ClaimRef::of)
+    }
+}
+
+/// Reads a JWT payload in one pass, as strictly as [`parse_object`]
+/// (repeated members and depth are checked everywhere), keeping only the
+/// top-level members `plan` names in `captured` (made for `plan`), borrowed
+/// from `bytes` where possible; the others are checked and skipped without
+/// allocating.
+pub(crate) fn capture<'p>(
+    bytes: &'p [u8],
+    plan: &ClaimPlan,
+    captured: &mut Captured<'p>,
+) -> Result<(), String> {
+    struct Capture<'p, 'c> {
+        plan: &'c ClaimPlan,
+        captured: &'c mut Captured<'p>,
+    }
+
+    impl<'de> Members<'de> for Capture<'de, '_> {
+        fn member<A: MapAccess<'de>>(
+            &mut self,
+            key: Cow<'de, str>,
+            fingerprint: u64,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            let Some(slot) = self.plan.find(&key, fingerprint) else {
+                return map.next_value_seed(Validate { depth: 2 });
+            };
+            let claim = if self.plan.entries[slot].tree {
+                Claim::Tree(map.next_value_seed(Strict { depth: 2 })?)
+            } else {
+                map.next_value_seed(ClaimSeed { depth: 2 })?
+            };
+            // Repeated names were refused before: each slot is filled once.
+            *self.captured.slot_mut(slot) = Some(claim);
+            Ok(())
+        }
+    }
+
+    walk_object(bytes, &mut Capture { plan, captured })
 }
 
 /// The first top-level member `name` of the JSON object `bytes`, when it is a
@@ -140,9 +415,9 @@ pub(crate) fn peek_string_member(bytes: &[u8], name: &str) -> Result<Option<Stri
             if key != self.name {
                 return map.next_value_seed(Validate { depth: 2 });
             }
-            self.found = Some(match map.next_value_seed(LooseVisitor { depth: 2 })? {
-                Loose::Str(s) => Some(s.into_owned()),
-                Loose::Other(_) => None,
+            self.found = Some(match map.next_value_seed(ClaimSeed { depth: 2 })? {
+                Claim::Str(s) => Some(s.into_owned()),
+                _ => None,
             });
             // Stop reading here; the walk reports this error, which is expected.
             Err(de::Error::custom("found"))
@@ -160,64 +435,7 @@ pub(crate) fn peek_string_member(bytes: &[u8], name: &str) -> Result<Option<Stri
     }
 }
 
-/// Top-level claims by name: a full `Map`, or the [`Kept`] subset.
-pub(crate) trait ClaimSource {
-    /// The top-level claim `name`.
-    fn claim(&self, name: &str) -> Option<&Value>;
-    /// The top-level claim `name`, to move parts out of.
-    fn claim_mut(&mut self, name: &str) -> Option<&mut Value>;
-}
-
-impl ClaimSource for Map<String, Value> {
-    fn claim(&self, name: &str) -> Option<&Value> {
-        self.get(name)
-    }
-
-    fn claim_mut(&mut self, name: &str) -> Option<&mut Value> {
-        self.get_mut(name)
-    }
-}
-
-/// The claims [`parse_claims`] kept, in payload order, names borrowed.
-#[derive(Debug)]
-pub(crate) struct Kept<'p> {
-    entries: Vec<(Cow<'p, str>, Value)>,
-}
-
-impl ClaimSource for Kept<'_> {
-    fn claim(&self, name: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-
-    fn claim_mut(&mut self, name: &str) -> Option<&mut Value> {
-        self.entries
-            .iter_mut()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
-    }
-}
-
-struct Keeper<'p, F> {
-    keep: F,
-    kept: Kept<'p>,
-}
-
-impl<'de, F: Fn(&str, u64) -> bool> Members<'de> for Keeper<'de, F> {
-    fn member<A: MapAccess<'de>>(
-        &mut self,
-        key: Cow<'de, str>,
-        fingerprint: u64,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
-        if (self.keep)(&key, fingerprint) {
-            let value = map.next_value_seed(Strict { depth: 2 })?;
-            self.kept.entries.push((key, value));
-        } else {
-            map.next_value_seed(Validate { depth: 2 })?;
-        }
-        Ok(())
-    }
-}
+// ------------------------------------------------------------ the walk
 
 /// A cheap 64-bit FNV-1a hash of a member name, to compare names quickly
 /// (equal fingerprints are confirmed by comparing the names).
@@ -268,7 +486,7 @@ fn walk_members<'de, M: Members<'de>>(
             let mut seen = Seen::default();
             while let Some(key) = map.next_key_seed(KeySeed)? {
                 let fingerprint = fingerprint(&key);
-                if !seen.insert(fingerprint, key.clone()) {
+                if !seen.insert(fingerprint, &key) {
                     return Err(repeated(&key));
                 }
                 self.0.member(key, fingerprint, &mut map)?;
@@ -298,23 +516,26 @@ fn repeated<E: de::Error>(key: &str) -> E {
 /// the stack, and past them a set of fingerprints keeps hostile objects with
 /// thousands of members fast.
 struct Seen<'a> {
-    inline: [(u64, Cow<'a, str>); Seen::INLINE],
-    len: usize,
+    /// The first names that had no escapes, borrowed from the text.
+    inline: [(u64, &'a str); Seen::INLINE],
+    inline_len: usize,
+    /// The other names: past the inline ones, or unescaped into new text.
+    more: Vec<(u64, Cow<'a, str>)>,
     /// One bit per fingerprint's low 6 bits: a clear bit means "not seen",
     /// so a member without a repeat is usually added without a scan.
     mask: u64,
-    more: Vec<(u64, Cow<'a, str>)>,
-    set: std::collections::HashSet<u64>,
+    /// Every fingerprint, once the object has more than `INLINE` members.
+    set: Option<HashSet<u64>>,
 }
 
 impl Default for Seen<'_> {
     fn default() -> Self {
         Seen {
-            inline: std::array::from_fn(|_| (0, Cow::Borrowed(""))),
-            len: 0,
-            mask: 0,
+            inline: [(0, ""); Seen::INLINE],
+            inline_len: 0,
             more: Vec::new(),
-            set: Default::default(),
+            mask: 0,
+            set: None,
         }
     }
 }
@@ -322,34 +543,45 @@ impl Default for Seen<'_> {
 impl<'a> Seen<'a> {
     const INLINE: usize = 24;
 
-    fn entries(&self) -> impl Iterator<Item = &(u64, Cow<'a, str>)> {
-        self.inline[..self.len.min(Self::INLINE)]
-            .iter()
-            .chain(&self.more)
+    fn len(&self) -> usize {
+        self.inline_len + self.more.len()
     }
 
-    /// Adds `name`; `false` when it was there already.
-    fn insert(&mut self, fingerprint: u64, name: Cow<'a, str>) -> bool {
+    fn has(&self, fingerprint: u64, name: &str) -> bool {
+        self.inline[..self.inline_len]
+            .iter()
+            .any(|(f, n)| *f == fingerprint && *n == name)
+            || self
+                .more
+                .iter()
+                .any(|(f, n)| *f == fingerprint && n == name)
+    }
+
+    /// Adds `name`; `false` when it was there already. A borrowed name is
+    /// kept by reference, an unescaped one copied.
+    #[allow(clippy::ptr_arg)] // the `Cow` says which of the two it is
+    fn insert(&mut self, fingerprint: u64, name: &Cow<'a, str>) -> bool {
         let bit = 1u64 << (fingerprint & 63);
-        let maybe_seen = if self.len <= Self::INLINE {
-            self.mask & bit != 0 && self.entries().any(|(f, _)| *f == fingerprint)
+        let maybe_seen = if self.len() <= Self::INLINE {
+            self.mask & bit != 0
         } else {
-            if self.set.is_empty() {
-                let all: Vec<u64> = self.entries().map(|(f, _)| *f).collect();
-                self.set.extend(all);
-            }
-            !self.set.insert(fingerprint)
+            let set = self.set.get_or_insert_with(|| {
+                let inline = self.inline[..self.inline_len].iter().map(|(f, _)| *f);
+                inline.chain(self.more.iter().map(|(f, _)| *f)).collect()
+            });
+            !set.insert(fingerprint)
         };
-        if maybe_seen && self.entries().any(|(f, n)| *f == fingerprint && *n == name) {
+        if maybe_seen && self.has(fingerprint, name) {
             return false;
         }
         self.mask |= bit;
-        if self.len < Self::INLINE {
-            self.inline[self.len] = (fingerprint, name);
-        } else {
-            self.more.push((fingerprint, name));
+        match name {
+            Cow::Borrowed(name) if self.inline_len < Self::INLINE => {
+                self.inline[self.inline_len] = (fingerprint, name);
+                self.inline_len += 1;
+            }
+            name => self.more.push((fingerprint, name.clone())),
         }
-        self.len += 1;
         true
     }
 }
@@ -381,70 +613,99 @@ impl<'de> Visitor<'de> for KeySeed {
     }
 }
 
-/// A string borrowed where possible, or any other value (checked like [`Strict`]).
-enum Loose<'de> {
-    Str(Cow<'de, str>),
-    Other(Value),
+// ------------------------------------------------------------ values
+
+/// Reads one value into a [`Claim`] at `depth` (checked like [`Strict`]).
+struct ClaimSeed {
+    depth: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for LooseVisitor {
-    type Value = Loose<'de>;
+impl<'de> DeserializeSeed<'de> for ClaimSeed {
+    type Value = Claim<'de>;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-struct LooseVisitor {
-    depth: usize,
-}
-
-impl<'de> Visitor<'de> for LooseVisitor {
-    type Value = Loose<'de>;
+impl<'de> Visitor<'de> for ClaimSeed {
+    type Value = Claim<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Loose::Str(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Loose::Str(Cow::Owned(v.to_owned())))
-    }
-
     fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Loose::Other(Value::Bool(v)))
+        Ok(Claim::Bool(v))
     }
 
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Loose::Other(v.into()))
+        Ok(Claim::Number(v.into()))
     }
 
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Loose::Other(v.into()))
+        Ok(Claim::Number(v.into()))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Strict { depth: self.depth }.visit_f64(v).map(Loose::Other)
+        finite(v).map(Claim::Number)
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Claim::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Claim::Str(Cow::Owned(v.to_owned())))
     }
 
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Loose::Other(Value::Null))
+        Ok(Claim::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Strict { depth: self.depth }
-            .visit_seq(seq)
-            .map(Loose::Other)
+    /// Strings are kept as a list while every item is one; the first other
+    /// item turns the array into a `Value`.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        let depth = self.depth + 1;
+        let mut strings = Vec::new();
+        let first_other = loop {
+            match seq.next_element_seed(ClaimSeed { depth })? {
+                None => return Ok(Claim::Strings(strings)),
+                Some(Claim::Str(s)) => strings.push(s),
+                Some(other) => break other,
+            }
+        };
+        let mut items: Vec<Value> = strings.into_iter().map(|s| s.into_owned().into()).collect();
+        items.push(first_other.into_value());
+        while let Some(value) = seq.next_element_seed(Strict { depth })? {
+            items.push(value);
+        }
+        Ok(Claim::Tree(Value::Array(items)))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Strict { depth: self.depth }
-            .visit_map(map)
-            .map(Loose::Other)
+        Strict { depth: self.depth }.visit_map(map).map(Claim::Tree)
     }
+}
+
+impl Claim<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Claim::Null => Value::Null,
+            Claim::Bool(b) => Value::Bool(b),
+            Claim::Number(n) => Value::Number(n),
+            Claim::Str(s) => Value::String(s.into_owned()),
+            Claim::Strings(items) => items.into_iter().map(Cow::into_owned).collect(),
+            Claim::Tree(value) => value,
+        }
+    }
+}
+
+fn finite<E: de::Error>(v: f64) -> Result<Number, E> {
+    Number::from_f64(v).ok_or_else(|| E::custom("number is not finite"))
 }
 
 /// Checks a value like [`Strict`] (depth, repeated members) without keeping it.
@@ -510,7 +771,7 @@ impl<'de> Visitor<'de> for Validate {
         }
         let mut seen = Seen::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if !seen.insert(fingerprint(&key), key.clone()) {
+            if !seen.insert(fingerprint(&key), &key) {
                 return Err(repeated(&key));
             }
             map.next_value_seed(Validate {
@@ -550,6 +811,8 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// Builds a `Value` at `depth`, refusing repeated members and nesting
+/// deeper than [`MAX_DEPTH`].
 struct Strict {
     depth: usize,
 }
@@ -592,9 +855,7 @@ impl<'de> Visitor<'de> for Strict {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number is not finite"))
+        finite(v).map(Value::Number)
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -656,6 +917,20 @@ mod tests {
         s
     }
 
+    /// `capture` into new slots.
+    fn capture<'p>(bytes: &'p [u8], plan: &ClaimPlan) -> Result<Captured<'p>, String> {
+        let mut captured = Captured::new(plan);
+        super::capture(bytes, plan, &mut captured).map(|()| captured)
+    }
+
+    /// What `capture` kept for `name`, as a `Value` (`None`: absent).
+    fn kept(bytes: &[u8], names: &[&str], name: &str) -> Option<Value> {
+        let plan = ClaimPlan::new(names);
+        let captured = capture(bytes, &plan).unwrap();
+        let slot = names.iter().position(|n| *n == name).unwrap();
+        captured.get(slot).cloned().map(Claim::into_value)
+    }
+
     #[test]
     fn depth_limit_counts_the_top_level_object_as_one() {
         assert!(parse_object(nested(64).as_bytes()).is_ok());
@@ -677,6 +952,67 @@ mod tests {
         assert!(parse_object(s.as_bytes()).is_err());
     }
 
+    /// Level 64 is accepted and 65 refused wherever the nesting is: in a
+    /// claim that is captured (as a list of strings, a `Value` tree or a
+    /// pointer's tree), in one that is skipped, in an array that starts
+    /// with strings, and in objects and arrays alike.
+    #[test]
+    fn capture_accepts_level_64_and_refuses_65_everywhere() {
+        // `inner(n)`: a value that, as a member of the top-level object,
+        // reaches level `n` (the member's value itself is level 2).
+        type Shape = (&'static str, fn(usize) -> String);
+        let shapes: [Shape; 4] = [
+            ("arrays", |n| {
+                format!("{}{}", "[".repeat(n - 1), "]".repeat(n - 1))
+            }),
+            ("objects", |n| {
+                let mut s = "{}".to_owned();
+                for _ in 0..n - 2 {
+                    s = format!("{{\"a\":{s}}}");
+                }
+                s
+            }),
+            ("strings first", |n| {
+                format!("[\"s\",\"t\",{}{}]", "[".repeat(n - 2), "]".repeat(n - 2))
+            }),
+            ("object in array", |n| {
+                let mut s = "{}".to_owned();
+                for _ in 0..n - 3 {
+                    s = format!("{{\"a\":{s}}}");
+                }
+                format!("[\"s\",{s}]")
+            }),
+        ];
+        let mut pointer_plan = ClaimPlan::new(&["exp"]);
+        pointer_plan.slot("x", true);
+        let plans = [
+            ("captured", ClaimPlan::new(&["exp", "x"])),
+            ("skipped", ClaimPlan::new(&["exp"])),
+            ("tree", pointer_plan),
+        ];
+        for (shape, inner) in shapes {
+            for (how, plan) in &plans {
+                let ok = format!("{{\"exp\":1,\"x\":{}}}", inner(64));
+                assert!(
+                    parse_object(ok.as_bytes()).is_ok(),
+                    "{shape}: full parse of 64"
+                );
+                assert!(capture(ok.as_bytes(), plan).is_ok(), "{shape}, {how}: 64");
+                let deep = format!("{{\"exp\":1,\"x\":{}}}", inner(65));
+                assert!(
+                    parse_object(deep.as_bytes()).is_err(),
+                    "{shape}: full parse of 65"
+                );
+                let err = capture(deep.as_bytes(), plan).unwrap_err();
+                assert!(err.contains("deeper than 64"), "{shape}, {how}: {err}");
+                assert!(
+                    check_object(deep.as_bytes()).is_err(),
+                    "{shape}: check of 65"
+                );
+            }
+        }
+    }
+
     #[test]
     fn repeated_members_are_refused_even_when_escaped() {
         assert!(
@@ -687,6 +1023,44 @@ mod tests {
         assert!(parse_object(br#"{"a":1,"\u0061":2}"#).is_err());
         assert!(parse_object(br#"{"a":{"b":1,"b":1}}"#).is_err());
         assert!(parse_object(br#"{"a":1,"b":{"a":2}}"#).is_ok());
+    }
+
+    /// A member name is the name after unescaping: `"s\u0075b"` is `sub`,
+    /// captured as `sub` and a repeat of `sub`, wherever it stands.
+    #[test]
+    fn escaped_names_are_the_claims_they_spell() {
+        assert_eq!(
+            kept(br#"{"s\u0075b":"jdoe","exp":1}"#, &["exp", "sub"], "sub"),
+            Some(Value::from("jdoe"))
+        );
+        assert_eq!(
+            kept(br#"{"\u0065\u0078\u0070":7}"#, &["exp"], "exp"),
+            Some(Value::from(7))
+        );
+        let plan = ClaimPlan::new(&["exp", "sub"]);
+        for text in [
+            r#"{"sub":"a","s\u0075b":"b"}"#,
+            r#"{"s\u0075b":"a","sub":"b"}"#,
+            r#"{"s\u0075b":"a","\u0073ub":"b"}"#,
+        ] {
+            let err = capture(text.as_bytes(), &plan).unwrap_err();
+            assert!(
+                err.contains("repeats the member name `sub`"),
+                "{text}: {err}"
+            );
+            assert!(check_object(text.as_bytes()).is_err(), "{text}");
+        }
+        // Past the inline entries too.
+        let filler: String = (0..30).map(|i| format!("\"f{i}\":{i},")).collect();
+        let text = format!(r#"{{"sub":"a",{filler}"s\u0075b":"b"}}"#);
+        assert!(capture(text.as_bytes(), &plan).is_err());
+        let text = format!(r#"{{{filler}"s\u0075b":"a","sub":"b"}}"#);
+        assert!(capture(text.as_bytes(), &plan).is_err());
+        // A name that only looks like a claim is another claim.
+        assert_eq!(
+            kept(br#"{"sub ":"x","Sub":"y"}"#, &["exp", "sub"], "sub"),
+            None
+        );
     }
 
     #[test]
@@ -704,11 +1078,13 @@ mod tests {
     }
 
     #[test]
-    fn selective_parsing_is_as_strict_as_the_full_parse() {
-        let keep = |k: &str, _: u64| k == "exp";
-        let cases: [&[u8]; 9] = [
+    fn capture_is_as_strict_as_the_full_parse() {
+        let plan = ClaimPlan::new(&["exp"]);
+        let cases: [&[u8]; 11] = [
             br#"{"exp":1,"x":{"a":1,"a":2}}"#,
             br#"{"exp":1,"x":[{"a":1,"a":2}]}"#,
+            br#"{"exp":[{"a":1,"a":2}]}"#,
+            br#"{"exp":["s",{"a":1,"a":2}]}"#,
             br#"{"x":1,"exp":2,"x":3}"#,
             br#"{"exp":1,"x":"\ud800"}"#,
             b"{\"exp\":1,\"x\":\"\xff\"}",
@@ -720,22 +1096,72 @@ mod tests {
         for case in cases {
             let text = String::from_utf8_lossy(case);
             assert!(parse_object(case).is_err(), "full parse accepted {text}");
-            assert!(
-                parse_claims(case, keep).is_err(),
-                "selective parse accepted {text}"
+            assert!(capture(case, &plan).is_err(), "capture accepted {text}");
+            assert!(check_object(case).is_err(), "check accepted {text}");
+        }
+        assert!(capture(b"[1]", &plan).unwrap_err().contains("an array"));
+        assert!(check_object(b"7").unwrap_err().contains("a number"));
+    }
+
+    /// Every captured claim is the value the full parse finds, whatever its
+    /// shape; strings without escapes are borrowed from the payload.
+    #[test]
+    fn captured_claims_are_the_full_parses_values() {
+        let payload = br#"{"exp":1767229200.5,"nbf":-3,"iat":18446744073709551615,
+            "iss":"https:\/\/idp","aud":["a","b\u00e9"],"sub":"jdoe","jti":null,
+            "e":[],"m":["x",1,["y"],{"k":"v"}],"o":{"a":[1,"b"]},"t":true,
+            "skip":{"deep":[[["z"]]]},"big":123456789012345678901234567890}"#;
+        let names = [
+            "exp", "nbf", "iat", "iss", "aud", "sub", "jti", "e", "m", "o", "t", "big", "none",
+        ];
+        let full = parse_object(payload).unwrap();
+        for name in names {
+            assert_eq!(
+                kept(payload, &names, name),
+                full.get(name).cloned(),
+                "claim `{name}`"
             );
         }
-        let deep = format!("{{\"exp\":1,\"x\":{}{}}}", "[".repeat(64), "]".repeat(64));
-        assert!(
-            parse_claims(deep.as_bytes(), keep)
-                .unwrap_err()
-                .contains("deeper than 64")
-        );
-        let deep = format!("{{\"exp\":1,\"x\":{}{}}}", "[".repeat(63), "]".repeat(63));
-        let kept = parse_claims(deep.as_bytes(), keep).unwrap();
-        assert_eq!(kept.entries.len(), 1);
-        assert_eq!(kept.claim("exp"), Some(&Value::from(1)));
-        assert!(parse_claims(b"[1]", keep).unwrap_err().contains("an array"));
+        let plan = ClaimPlan::new(&names);
+        let captured = capture(payload, &plan).unwrap();
+        assert!(matches!(
+            captured.get(5),
+            Some(Claim::Str(Cow::Borrowed("jdoe")))
+        ));
+        assert!(matches!(captured.get(3), Some(Claim::Str(Cow::Owned(s))) if s == "https://idp"));
+        match captured.get(4) {
+            Some(Claim::Strings(items)) => {
+                assert!(matches!(items[0], Cow::Borrowed("a")));
+                assert_eq!(items[1], "bé");
+            }
+            other => panic!("aud captured as {other:?}"),
+        }
+        assert!(matches!(captured.get(7), Some(Claim::Strings(items)) if items.is_empty()));
+        assert!(matches!(
+            captured.get(8),
+            Some(Claim::Tree(Value::Array(_)))
+        ));
+        assert_eq!(captured.get(12), None);
+        // More planned claims than the inline slots hold.
+        let many: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+        let names: Vec<&str> = many.iter().map(String::as_str).collect();
+        let text: String = (0..40).rev().map(|i| format!("\"c{i}\":{i},")).collect();
+        let text = format!("{{{}}}", text.trim_end_matches(','));
+        let captured = capture(text.as_bytes(), &ClaimPlan::new(&names)).unwrap();
+        for i in 0..40 {
+            assert_eq!(captured.get(i), Some(&Claim::Number(i.into())), "c{i}");
+        }
+    }
+
+    #[test]
+    fn a_plan_gives_each_name_one_slot() {
+        let mut plan = ClaimPlan::new(&["exp", "sub"]);
+        assert_eq!(plan.slot("sub", false), 1);
+        assert_eq!(plan.slot("groups", false), 2);
+        assert_eq!(plan.slot("groups", true), 2);
+        assert!(plan.entries[2].tree, "a pointer's root is kept as a tree");
+        assert_eq!(plan.find("groups", fingerprint("groups")), Some(2));
+        assert_eq!(plan.find("group", fingerprint("group")), None);
     }
 
     #[test]
@@ -745,31 +1171,31 @@ mod tests {
             text.push_str(&format!("\"k{i}\":{i},"));
         }
         text.push_str("\"k7\":0}");
-        assert!(
-            parse_claims(text.as_bytes(), |_, _| false)
-                .unwrap_err()
-                .contains("`k7`")
-        );
+        assert!(check_object(text.as_bytes()).unwrap_err().contains("`k7`"));
         let ok = text.replace("\"k7\":0}", "\"z\":0}");
-        assert!(
-            parse_claims(ok.as_bytes(), |_, _| false)
-                .unwrap()
-                .entries
-                .is_empty()
-        );
+        assert!(check_object(ok.as_bytes()).is_ok());
         // Escaped spellings of one name are one name.
-        assert!(parse_claims(br#"{"alg":1,"\u0061lg":2}"#, |_, _| true).is_err());
+        assert!(check_object(br#"{"alg":1,"\u0061lg":2}"#).is_err());
         // A repeat of any earlier member is found, before, at and past the
-        // inline entries (where the quick mask and then the set take over).
+        // inline entries (where the quick mask and then the set take over),
+        // whether the repeated member is captured or skipped.
         for total in [1, 2, 23, 24, 25, 26, 70] {
             for repeated in 0..total {
                 let mut text: String = (0..total).map(|i| format!("\"m{i}\":{i},")).collect();
                 text = format!("{{{text}\"m{repeated}\":0}}");
-                let err = parse_claims(text.as_bytes(), |_, _| false).unwrap_err();
+                let err = check_object(text.as_bytes()).unwrap_err();
                 assert!(
                     err.contains(&format!("`m{repeated}`")),
                     "{total}/{repeated}: {err}"
                 );
+                let name = format!("m{repeated}");
+                for plan in [ClaimPlan::new(&[&name]), ClaimPlan::new(&["m0", "other"])] {
+                    let err = capture(text.as_bytes(), &plan).unwrap_err();
+                    assert!(
+                        err.contains(&format!("`{name}`")),
+                        "{total}/{repeated}: {err}"
+                    );
+                }
             }
         }
     }
@@ -786,7 +1212,10 @@ mod tests {
         assert_eq!(h.crit.as_deref(), Some(r#"["b64"]"#));
         let h = parse_header(br#"{"alg":"HS\u0032\u0035\u0036"}"#).unwrap();
         assert_eq!(h.alg, Some(Ok(Cow::Owned("HS256".to_owned()))));
+        let h = parse_header(br#"{"alg":{"a":[1.5,null]}}"#).unwrap();
+        assert_eq!(h.alg, Some(Err(r#"{"a":[1.5,null]}"#.to_owned())));
         assert!(parse_header(br#"{"alg":"HS256","alg":"none"}"#).is_err());
+        assert!(parse_header(br#"{"alg":"HS256","\u0061lg":"none"}"#).is_err());
         assert!(parse_header(br#""HS256""#).is_err());
     }
 
@@ -798,5 +1227,7 @@ mod tests {
         assert!(parse_object(b"").is_err());
         assert!(parse_object(b"{\"a\":\"\xff\"}").is_err());
         assert!(parse_object(b" {\"a\":1}\r\n").is_ok());
+        assert!(check_object(b"{} {}").is_err());
+        assert!(check_object(b" {\"a\":1}\r\n").is_ok());
     }
 }

@@ -1,6 +1,8 @@
 //! `ClaimMapper`: verified claims → `MappedIdentity` (CONTRACT section 4).
 //! The identity types themselves are in `crate::identity`.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Number, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, UtcOffset};
@@ -10,23 +12,41 @@ use crate::error::{Error, TokenError};
 // Re-exported for the modules that still name it here.
 pub(crate) use crate::identity::MappedIdentity;
 use crate::identity::{PromptValue, SystemPrompt, parse_plain_date};
-use crate::json::{ClaimSource, raw_text, type_name};
+use crate::json::{ClaimPlan, ClaimRef, ClaimSource, raw_text};
 use crate::time_fmt::to_datetime;
+
+/// The registered claims a verifier reads, in the first slots of every
+/// [`ClaimPlan`] (CONTRACT section 2, step 9, and the identity's registered
+/// claims).
+pub(crate) const REGISTERED: [&str; 7] = ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"];
 
 /// Where a claim is found: a top-level name or a JSON Pointer (RFC 6901).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ClaimPath {
+    /// As configured, for messages.
     name: String,
-    /// No other mapping reads this claim's top-level member, so its strings
-    /// may be moved out of the claims instead of copied.
-    sole: bool,
+    /// The top-level claim the path starts at.
+    root: String,
+    /// The rest of a JSON Pointer below `root`, when there is one.
+    rest: Option<String>,
+    /// `root`'s slot in the mapper's [`ClaimPlan`].
+    slot: usize,
 }
 
 impl ClaimPath {
     pub(crate) fn new(name: &str) -> Self {
+        let (root, rest) = match name.strip_prefix('/') {
+            Some(pointer) => match pointer.find('/') {
+                Some(at) => (unescape(&pointer[..at]), Some(pointer[at..].to_owned())),
+                None => (unescape(pointer), None),
+            },
+            None => (name.into(), None),
+        };
         ClaimPath {
             name: name.to_owned(),
-            sole: false,
+            root: root.into_owned(),
+            rest,
+            slot: 0,
         }
     }
 
@@ -34,16 +54,8 @@ impl ClaimPath {
         &self.name
     }
 
-    /// The top-level claim this path starts at.
-    pub(crate) fn root(&self) -> String {
-        match self.name.strip_prefix('/') {
-            Some(pointer) => unescape(pointer.split('/').next().unwrap_or_default()).into_owned(),
-            None => self.name.clone(),
-        }
-    }
-
     /// The member names and indexes that lead to the claim.
-    fn tokens(&self) -> Vec<std::borrow::Cow<'_, str>> {
+    fn tokens(&self) -> Vec<Cow<'_, str>> {
         match self.name.strip_prefix('/') {
             Some(pointer) => pointer.split('/').map(unescape).collect(),
             None => vec![self.name.as_str().into()],
@@ -55,42 +67,24 @@ impl ClaimPath {
         raw_text(payload?, self.tokens())
     }
 
-    /// The first token (the top-level claim) and the rest of the pointer,
-    /// which serde_json's own RFC 6901 support follows from there.
-    fn split(&self) -> Option<(std::borrow::Cow<'_, str>, &str)> {
-        let pointer = self.name.strip_prefix('/')?;
-        let (first, rest) = match pointer.find('/') {
-            Some(at) => (&pointer[..at], &pointer[at..]),
-            None => (pointer, ""),
-        };
-        Some((unescape(first), rest))
+    /// Plans this path's top-level claim in `plan`.
+    fn plan(&mut self, plan: &mut ClaimPlan) {
+        self.slot = plan.slot(&self.root, self.rest.is_some());
     }
 
-    pub(crate) fn lookup<'a, C: ClaimSource + ?Sized>(&self, claims: &'a C) -> Option<&'a Value> {
-        match self.split() {
-            None => claims.claim(&self.name),
-            Some((root, rest)) => claims.claim(&root)?.pointer(rest),
-        }
-    }
-
-    fn lookup_mut<'a, C: ClaimSource + ?Sized>(&self, claims: &'a mut C) -> Option<&'a mut Value> {
-        match self.split() {
-            None => claims.claim_mut(&self.name),
-            Some((root, rest)) => claims.claim_mut(&root)?.pointer_mut(rest),
-        }
-    }
-
-    /// A string of this claim: moved out when no other mapping reads it.
-    fn string(&self, s: &mut String) -> String {
-        if self.sole {
-            std::mem::take(s)
-        } else {
-            s.clone()
+    pub(crate) fn lookup<'a, C: ClaimSource + ?Sized>(
+        &self,
+        claims: &'a C,
+    ) -> Option<ClaimRef<'a>> {
+        let root = claims.root(self.slot, &self.root)?;
+        match &self.rest {
+            None => Some(root),
+            Some(rest) => root.pointer(rest),
         }
     }
 }
 
-fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
+fn unescape(token: &str) -> Cow<'_, str> {
     if token.contains('~') {
         token.replace("~1", "/").replace("~0", "~").into()
     } else {
@@ -138,6 +132,9 @@ pub struct ClaimMapper {
     email: Option<ClaimPath>,
     roles: Option<ClaimPath>,
     prompts: Vec<PromptRule>,
+    /// The top-level claims a verification reads: [`REGISTERED`], then the
+    /// mapped ones.
+    plan: ClaimPlan,
 }
 
 impl ClaimMapper {
@@ -161,46 +158,34 @@ impl ClaimMapper {
                     claim: ClaimPath::new(&p.claim),
                 })
                 .collect(),
+            plan: ClaimPlan::new(&REGISTERED),
         };
-        let roots = mapper.roots();
-        let sole = |path: &mut ClaimPath| {
-            let root = path.root();
-            path.sole = roots.iter().filter(|r| **r == root).count() == 1;
-        };
-        sole(&mut mapper.user_id);
+        let plan = &mut mapper.plan;
+        mapper.user_id.plan(plan);
         for path in [&mut mapper.name, &mut mapper.email, &mut mapper.roles]
             .into_iter()
             .flatten()
         {
-            sole(path);
+            path.plan(plan);
         }
         for rule in &mut mapper.prompts {
-            sole(&mut rule.claim);
+            rule.claim.plan(plan);
         }
         mapper
     }
 
-    /// The top-level claims the mapping reads.
-    pub(crate) fn roots(&self) -> Vec<String> {
-        [
-            Some(&self.user_id),
-            self.name.as_ref(),
-            self.email.as_ref(),
-            self.roles.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .chain(self.prompts.iter().map(|p| &p.claim))
-        .map(ClaimPath::root)
-        .collect()
+    /// The top-level claims a verification reads, each in its slot:
+    /// [`REGISTERED`] first, in that order, then the mapped ones.
+    pub(crate) fn plan(&self) -> &ClaimPlan {
+        &self.plan
     }
 
     /// Step 13: the user-ID claim must be present, non-null and non-empty.
     fn check_user_id<C: ClaimSource + ?Sized>(&self, claims: &C) -> Result<(), Error> {
         match self.user_id.lookup(claims) {
             None => Err(self.missing_user_id("absent")),
-            Some(Value::Null) => Err(self.missing_user_id("null")),
-            Some(Value::String(s)) if s.is_empty() => Err(self.missing_user_id("empty")),
+            Some(ClaimRef::Null) => Err(self.missing_user_id("null")),
+            Some(ClaimRef::Str("")) => Err(self.missing_user_id("empty")),
             Some(_) => Ok(()),
         }
     }
@@ -224,7 +209,7 @@ impl ClaimMapper {
         expires_at: OffsetDateTime,
     ) -> Result<MappedIdentity, Error> {
         let mut identity = self
-            .map_payload(&mut claims.clone(), None, expires_at)
+            .map_claims(claims, None, expires_at)
             .map_err(|e| match e {
                 Error::Token(TokenError::MissingUserId { claim, state, .. }) => {
                     Error::Token(TokenError::MissingUserId {
@@ -246,45 +231,42 @@ impl ClaimMapper {
         Ok(identity)
     }
 
-    /// [`ClaimMapper::map`], with the payload `claims` was parsed from, so
-    /// that numbers map from the sender's own text: an integer user ID beyond
-    /// 64 bits keeps its digits, and a text prompt gets the number as written.
+    /// [`ClaimMapper::map`] on the claims a verifier captured (or a `Map`),
+    /// with the payload they were parsed from, so that numbers map from the
+    /// sender's own text: an integer user ID beyond 64 bits keeps its
+    /// digits, and a text prompt gets the number as written.
     ///
-    /// Strings are moved out of `claims` where no other mapping reads them.
-    pub(crate) fn map_payload<C: ClaimSource + ?Sized>(
+    /// Each string the identity holds is copied once, from the claims.
+    pub(crate) fn map_claims<C: ClaimSource + ?Sized>(
         &self,
-        claims: &mut C,
+        claims: &C,
         payload: Option<&[u8]>,
         expires_at: OffsetDateTime,
     ) -> Result<MappedIdentity, Error> {
         self.check_user_id(claims)?;
-        let Some(user_id) = self.user_id.lookup_mut(claims) else {
-            return Err(self.missing_user_id("absent"));
-        };
-        let user_id = match user_id {
-            Value::String(s) => self.user_id.string(s),
-            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+        let user_id = match self.user_id.lookup(claims) {
+            Some(ClaimRef::Str(s)) => self.clean_user_id(s)?,
+            Some(ClaimRef::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
             // An integer beyond 64 bits: serde_json holds it as f64, the payload has its digits.
-            other => match self.user_id.raw(payload).filter(|t| is_integer(t)) {
-                Some(text) if other.is_number() => text.to_owned(),
+            other => match (other, self.user_id.raw(payload).filter(|t| is_integer(t))) {
+                (Some(ClaimRef::Number(_)), Some(text)) => text.to_owned(),
                 _ => {
                     return Err(Error::invalid_claim(
                         self.user_id.name(),
                         "a non-empty string or an integer",
-                        describe(other),
+                        other.map_or_else(|| "absent".to_owned(), describe),
                     ));
                 }
             },
         };
-        let user_id = self.clean_user_id(user_id)?;
         let name = self.optional_string(claims, self.name.as_ref())?;
         let email = self.optional_string(claims, self.email.as_ref())?;
         let roles = self.roles(claims)?;
         let mut prompts = Vec::with_capacity(self.prompts.len());
         let mut warnings = Vec::new();
         for rule in &self.prompts {
-            match rule.claim.lookup_mut(claims) {
-                None | Some(Value::Null) => warnings.push(format!(
+            match rule.claim.lookup(claims) {
+                None | Some(ClaimRef::Null) => warnings.push(format!(
                     "{} prompt {}: claim `{}` is absent, the prompt is left out",
                     rule.kind,
                     rule.slot,
@@ -316,29 +298,29 @@ impl ClaimMapper {
 
     /// CONTRACT section 4: no control character, no format character, no
     /// leading or trailing white space; then `user_id_normalize`, last.
-    fn clean_user_id(&self, user_id: String) -> Result<String, Error> {
-        if let Some(problem) = user_id_problem(&user_id) {
+    fn clean_user_id(&self, user_id: &str) -> Result<String, Error> {
+        if let Some(problem) = user_id_problem(user_id) {
             return Err(Error::invalid_claim(
                 self.user_id.name(),
                 "a user ID without control or invisible format characters or leading or trailing white space",
-                format!("{} {problem}", describe(&Value::String(user_id))),
+                format!("{} {problem}", describe(ClaimRef::Str(user_id))),
             ));
         }
         Ok(match self.normalize {
-            UserIdNormalize::None => user_id,
-            UserIdNormalize::Lowercase => normalize_lowercase(&user_id),
+            UserIdNormalize::None => user_id.to_owned(),
+            UserIdNormalize::Lowercase => normalize_lowercase(user_id),
         })
     }
 
     fn optional_string<C: ClaimSource + ?Sized>(
         &self,
-        claims: &mut C,
+        claims: &C,
         path: Option<&ClaimPath>,
     ) -> Result<Option<String>, Error> {
         let Some(path) = path else { return Ok(None) };
-        match path.lookup_mut(claims) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(path.string(s))),
+        match path.lookup(claims) {
+            None | Some(ClaimRef::Null) => Ok(None),
+            Some(ClaimRef::Str(s)) => Ok(Some(s.to_owned())),
             Some(other) => Err(Error::invalid_claim(
                 path.name(),
                 "a string",
@@ -347,40 +329,31 @@ impl ClaimMapper {
         }
     }
 
-    fn roles<C: ClaimSource + ?Sized>(&self, claims: &mut C) -> Result<Vec<String>, Error> {
-        use std::borrow::Cow;
+    fn roles<C: ClaimSource + ?Sized>(&self, claims: &C) -> Result<Vec<String>, Error> {
         let mut roles: Vec<String> = Vec::with_capacity(self.initial_roles.len() + 4);
-        let mut add = |role: Cow<'_, str>| {
-            if !role.is_empty() && !roles.iter().any(|r| *r == role) {
-                roles.push(role.into_owned());
+        let mut add = |role: &str| {
+            if !role.is_empty() && !roles.iter().any(|r| r == role) {
+                roles.push(role.to_owned());
             }
         };
         for role in &self.initial_roles {
-            add(Cow::Borrowed(role));
+            add(role);
         }
         let Some(path) = &self.roles else {
             return Ok(roles);
         };
         let expected = "an array of strings or a string";
-        match path.lookup_mut(claims) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(s)) => s
-                .split([' ', ','])
-                .for_each(|piece| add(Cow::Borrowed(piece))),
-            Some(Value::Array(items)) => {
-                if let Some(other) = items.iter().find(|v| !v.is_string()) {
+        match path.lookup(claims) {
+            None | Some(ClaimRef::Null) => {}
+            Some(ClaimRef::Str(s)) => s.split([' ', ',']).for_each(add),
+            Some(value) => match value.strings() {
+                Some(Ok(items)) => items.for_each(add),
+                Some(Err(other)) => {
                     let found = format!("an array holding {}", describe(other));
                     return Err(Error::invalid_claim(path.name(), expected, found));
                 }
-                for item in items {
-                    if let Value::String(s) = item {
-                        add(Cow::Owned(path.string(s)));
-                    }
-                }
-            }
-            Some(other) => {
-                return Err(Error::invalid_claim(path.name(), expected, describe(other)));
-            }
+                None => return Err(Error::invalid_claim(path.name(), expected, describe(value))),
+            },
         }
         Ok(roles)
     }
@@ -426,24 +399,21 @@ pub(crate) fn normalize_lowercase(user_id: &str) -> String {
 
 /// A value's type, with the value itself for scalars (mapped claims only; the
 /// signature has been verified by then).
-fn describe(v: &Value) -> String {
+fn describe(v: ClaimRef<'_>) -> String {
     match v {
-        Value::Bool(_) | Value::Number(_) => format!("{} ({v})", type_name(v)),
-        Value::String(s) if s.chars().count() <= 40 => format!("the string \"{s}\""),
-        _ => type_name(v).to_owned(),
+        ClaimRef::Bool(b) => format!("a boolean ({b})"),
+        ClaimRef::Number(n) => format!("a number ({n})"),
+        ClaimRef::Str(s) if s.chars().count() <= 40 => format!("the string \"{s}\""),
+        _ => v.type_name().to_owned(),
     }
 }
 
 /// `payload`: the claims' JSON text, when known, so a number maps as the sender wrote it.
 fn convert_prompt(
     rule: &PromptRule,
-    value: &mut Value,
+    value: ClaimRef<'_>,
     payload: Option<&[u8]>,
 ) -> Result<PromptValue, Error> {
-    if let (PromptKind::Text, Value::String(s)) = (rule.kind, &mut *value) {
-        return Ok(PromptValue::Text(rule.claim.string(s)));
-    }
-    let value = &*value;
     let fail = |expected: &str| {
         Error::invalid_claim(
             rule.claim.name(),
@@ -453,19 +423,19 @@ fn convert_prompt(
     };
     match rule.kind {
         PromptKind::Text => match value {
-            Value::String(s) => Ok(PromptValue::Text(s.clone())), // moved above
+            ClaimRef::Str(s) => Ok(PromptValue::Text(s.to_owned())),
             // "Numbers as their JSON text": the text the sender wrote (`1e3`, `2.50`).
-            Value::Number(n) => Ok(PromptValue::Text(
+            ClaimRef::Number(n) => Ok(PromptValue::Text(
                 rule.claim
                     .raw(payload)
                     .map_or_else(|| n.to_string(), str::to_owned),
             )),
-            Value::Bool(b) => Ok(PromptValue::Text(b.to_string())),
+            ClaimRef::Bool(b) => Ok(PromptValue::Text(b.to_string())),
             _ => Err(fail("a string, number or boolean")),
         },
         PromptKind::Numeric => match value {
-            Value::Number(n) => Ok(PromptValue::Numeric(n.clone())),
-            Value::String(s) => parse_decimal(s)
+            ClaimRef::Number(n) => Ok(PromptValue::Numeric(n.clone())),
+            ClaimRef::Str(s) => parse_decimal(s)
                 .map(PromptValue::Numeric)
                 .ok_or_else(|| fail("a number or a string holding a decimal number")),
             _ => Err(fail("a number or a string holding a decimal number")),
@@ -473,8 +443,8 @@ fn convert_prompt(
         PromptKind::Date => {
             let expected = "a date (YYYY-MM-DD), an RFC 3339 date-time or a NumericDate";
             match value {
-                Value::String(s) => parse_date(s).ok_or_else(|| fail(expected)),
-                Value::Number(n) => n
+                ClaimRef::Str(s) => parse_date(s).ok_or_else(|| fail(expected)),
+                ClaimRef::Number(n) => n
                     .as_f64()
                     .and_then(|secs| to_datetime(secs.floor()))
                     .and_then(|t| four_digit_year(t.date()))
@@ -559,21 +529,14 @@ mod tests {
     fn json_pointer_lookup() {
         let claims = serde_json::json!({"a/b": 1, "m~n": 2, "r": {"roles": ["x", "y"]}, "": 3});
         let claims = claims.as_object().unwrap();
-        assert_eq!(
-            ClaimPath::new("/a~1b").lookup(claims),
-            Some(&Value::from(1))
-        );
-        assert_eq!(
-            ClaimPath::new("/m~0n").lookup(claims),
-            Some(&Value::from(2))
-        );
-        assert_eq!(
-            ClaimPath::new("/r/roles/1").lookup(claims),
-            Some(&Value::from("y"))
-        );
-        assert_eq!(ClaimPath::new("/r/roles/01").lookup(claims), None);
-        assert_eq!(ClaimPath::new("/r/roles/2").lookup(claims), None);
-        assert_eq!(ClaimPath::new("/").lookup(claims), Some(&Value::from(3)));
-        assert_eq!(ClaimPath::new("a/b").lookup(claims), Some(&Value::from(1)));
+        let (one, two, three) = (Number::from(1), Number::from(2), Number::from(3));
+        let at = |path: &str| ClaimPath::new(path).lookup(claims);
+        assert_eq!(at("/a~1b"), Some(ClaimRef::Number(&one)));
+        assert_eq!(at("/m~0n"), Some(ClaimRef::Number(&two)));
+        assert_eq!(at("/r/roles/1"), Some(ClaimRef::Str("y")));
+        assert_eq!(at("/r/roles/01"), None);
+        assert_eq!(at("/r/roles/2"), None);
+        assert_eq!(at("/"), Some(ClaimRef::Number(&three)));
+        assert_eq!(at("a/b"), Some(ClaimRef::Number(&one)));
     }
 }

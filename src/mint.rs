@@ -119,7 +119,8 @@ impl SigningKey {
             )
         };
         match &self.0 {
-            Repr::Secret(bytes) if alg.is_hmac() => Ok(EncodingKey::from_secret(bytes)),
+            Repr::Secret(bytes) if alg.is_hmac() => EncodingKey::from_secret(bytes)
+                .map_err(|_| bad("the HMAC secret is empty".to_owned())),
             Repr::Secret(_) => Err(bad(format!("{alg} needs a private key, not a secret"))),
             Repr::Pem(_) if alg.is_hmac() => {
                 Err(bad(format!("{alg} needs a secret, not a private key")))

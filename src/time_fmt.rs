@@ -23,6 +23,58 @@ pub(crate) fn to_datetime(secs: f64) -> Option<OffsetDateTime> {
     if whole.abs() > 1e15 {
         return None; // far outside what OffsetDateTime can hold
     }
-    let micros = ((secs - whole) * 1e6).round() as i128;
-    OffsetDateTime::from_unix_timestamp_nanos(whole as i128 * 1_000_000_000 + micros * 1_000).ok()
+    let (whole, micros) = match ((secs - whole) * 1e6).round() as i64 {
+        1_000_000 => (whole as i64 + 1, 0), // .9999996 and up round to the next second
+        micros => (whole as i64, micros),
+    };
+    let at = OffsetDateTime::from_unix_timestamp(whole).ok()?;
+    match micros {
+        0 => Some(at),
+        micros => at.replace_nanosecond(micros as u32 * 1_000).ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same instant as whole nanoseconds (the earlier formula), for
+    /// comparison.
+    fn by_nanos(secs: f64) -> Option<OffsetDateTime> {
+        let whole = secs.floor();
+        let micros = ((secs - whole) * 1e6).round() as i128;
+        OffsetDateTime::from_unix_timestamp_nanos(whole as i128 * 1_000_000_000 + micros * 1_000)
+            .ok()
+    }
+
+    #[test]
+    fn fractions_carry_and_bounds_match_whole_nanoseconds() {
+        let max = 253_402_300_799.0; // 9999-12-31T23:59:59Z
+        let min = -62_167_219_200.0; // 0000-01-01T00:00:00Z
+        for secs in [
+            0.0,
+            1.5,
+            -1.5,
+            -0.25,
+            1_767_226_200.123,
+            1_767_226_200.999_999_7,
+            -1_767_226_200.999_999_7,
+            1_767_229_200.0,
+            max,
+            max + 0.5,
+            max + 0.999_999_9,
+            max + 1.0,
+            min,
+            min - 0.5,
+            min - 1.0,
+        ] {
+            assert_eq!(to_datetime(secs), by_nanos(secs), "{secs}");
+        }
+        assert_eq!(
+            to_datetime(1_767_226_200.999_999_7).map(|t| t.unix_timestamp()),
+            Some(1_767_226_201)
+        );
+        assert_eq!(to_datetime(f64::NAN), None);
+        assert_eq!(to_datetime(1e300), None);
+    }
 }

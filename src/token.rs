@@ -24,14 +24,19 @@ pub(crate) fn segments(token: &str) -> Result<[&str; 3], Error> {
     let mut parts = token.split('.');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(h), Some(p), Some(s), None) => Ok([h, p, s]),
-        _ => Err(Error::malformed(
-            TokenPart::Token,
-            format!(
-                "a compact JWT has exactly 3 dot-separated segments, this one has {}",
-                token.split('.').count()
-            ),
-        )),
+        _ => Err(wrong_segments(token)),
     }
+}
+
+/// A token that is not three dot-separated segments (step 3).
+pub(crate) fn wrong_segments(token: &str) -> Error {
+    Error::malformed(
+        TokenPart::Token,
+        format!(
+            "a compact JWT has exactly 3 dot-separated segments, this one has {}",
+            token.split('.').count()
+        ),
+    )
 }
 
 /// The `which` segment is not strict base64url (step 3).

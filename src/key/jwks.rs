@@ -152,10 +152,10 @@ pub(crate) fn parse_jwk(value: &Value, index: usize) -> Result<VerifyingKey, Jwk
                     k.len()
                 )));
             }
-            (
-                KeyFamily::Hmac { len: k.len() },
-                DecodingKey::from_secret(&k),
-            )
+            // jsonwebtoken refuses only an empty secret, which is under 32 bytes.
+            let decoding = DecodingKey::from_secret(&k)
+                .map_err(|e| skip(format!("`oct` key refused: {e}")))?;
+            (KeyFamily::Hmac { len: k.len() }, decoding)
         }
         ("EC", crv) | ("OKP", crv) => {
             return Err(skip(format!(

@@ -80,7 +80,14 @@ pub(crate) fn load(
             ),
         ));
     }
-    let decoding = DecodingKey::from_secret(&bytes);
+    // jsonwebtoken refuses only an empty secret, which the length check above refused.
+    let decoding = DecodingKey::from_secret(&bytes).map_err(|e| {
+        ConfigError::new(
+            FIELD,
+            format!("the secret is refused: {e}"),
+            "use a random secret of at least 32 bytes",
+        )
+    })?;
     Ok(VerifyingKey::new(
         KeyFamily::Hmac { len },
         decoding,

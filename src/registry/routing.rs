@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::config::DEFAULT_MAX_TOKEN_BYTES;
 use crate::error::{Error, LoginError, TokenError, TokenPart};
-use crate::json::{parse_claims, peek_string_member};
+use crate::json::{check_object, peek_string_member};
 use crate::token::decode_payload;
 use crate::unix_time::UnixTime;
 use crate::verify::Verifier;
@@ -171,7 +171,7 @@ pub(super) fn route_in(
     if let [one] = matching {
         return Ok((Arc::clone(one), Some(payload)));
     }
-    parse_claims(&payload, |name, _| name == "iss").map_err(|_| not_strict())?;
+    check_object(&payload).map_err(|_| not_strict())?;
     if !matching.is_empty() {
         return Err(Error::Login(LoginError::AmbiguousConfig {
             iss: iss.unwrap_or_default(),

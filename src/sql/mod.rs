@@ -245,6 +245,9 @@ impl SqlStore {
             .max_connections(options.max_connections.max(1))
             .min_connections(0)
             .acquire_timeout(options.timeout)
+            // A connection to a file has no server that could drop it: no
+            // test query (a round trip to its worker thread) per checkout.
+            .test_before_acquire(false)
             .connect_lazy_with(connect);
         let mut store = SqlStore::ready(Pool::Sqlite(pool), options, place).await?;
         // The schema step created the file when it was missing.
@@ -281,9 +284,20 @@ impl SqlStore {
             .max_connections(options.max_connections.max(1))
             .min_connections(0)
             .acquire_timeout(options.timeout)
-            // Every checkout pings its connection, so connections broken by a
-            // server restart are replaced instead of failing a request.
-            .test_before_acquire(true)
+            // sqlx pings every connection it takes back, so one that was
+            // used within the last second is known to be alive; one idle for
+            // longer is pinged at checkout, so connections broken by a server
+            // restart are replaced instead of failing a request. A ping per
+            // checkout would double a login's round trips.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= Duration::from_secs(1) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .idle_timeout(Duration::from_secs(300))
             .connect_lazy_with(connect);
         SqlStore::ready(Pool::Postgres(pool), options, place).await

@@ -1,7 +1,6 @@
 //! Steps 8–15 of CONTRACT section 2: the payload, the registered claims'
 //! types, the time rules of section 3, issuer and audience, then the mapping.
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Verifier;
@@ -9,31 +8,30 @@ use std::time::Duration;
 
 use crate::error::{Error, TokenError, TokenPart};
 use crate::identity::MappedIdentity;
-use crate::json::{ClaimSource, parse_claims, parse_object, type_name};
+use crate::json::{Captured, ClaimRef, ClaimSource, capture, parse_object};
+use crate::map::REGISTERED;
 use crate::time_fmt::to_datetime;
 use crate::unix_time::UnixTime;
 
-/// The registered claims, typed (step 9), borrowed from the claims.
+/// The registered claims, typed (step 9), borrowed from the payload.
 struct Registered<'c> {
     exp: Option<f64>,
     nbf: Option<f64>,
     iat: Option<f64>,
     iss: Option<&'c str>,
     /// A string, or an array holding only strings.
-    aud: Option<&'c Value>,
+    aud: Option<ClaimRef<'c>>,
     /// `sub` when it is a string.
     sub: Option<&'c str>,
     /// `jti` as found (any type: `missing_jti` reports it).
-    jti: Option<&'c Value>,
+    jti: Option<ClaimRef<'c>>,
 }
 
 /// The audience values of a checked `aud`.
-fn audiences(aud: &Value) -> impl Iterator<Item = &str> {
-    let (one, many) = match aud {
-        Value::Array(items) => (None, items.as_slice()),
-        other => (other.as_str(), &[][..]),
-    };
-    one.into_iter().chain(many.iter().filter_map(Value::as_str))
+fn audiences(aud: ClaimRef<'_>) -> impl Iterator<Item = &str> {
+    let one = aud.as_str();
+    let many = aud.strings().and_then(Result::ok);
+    one.into_iter().chain(many.into_iter().flatten())
 }
 
 /// Every top-level claim name, for messages (only on the error path: the
@@ -47,10 +45,10 @@ fn claim_names(payload: &[u8]) -> Vec<String> {
 impl Verifier {
     /// Steps 8–14, on a payload whose signature holds.
     pub(crate) fn claims(&self, payload: &[u8], now: UnixTime) -> Result<MappedIdentity, Error> {
-        let mut claims = parse_claims(payload, |name, fp| {
-            self.kept_claims.iter().any(|(f, k)| *f == fp && k == name)
-        })
-        .map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
+        let plan = self.mapper.plan();
+        let mut claims = Captured::new(plan);
+        capture(payload, plan, &mut claims)
+            .map_err(|reason| Error::malformed(TokenPart::Payload, reason))?;
         let reg = registered(&claims)?;
         let Some(exp) = reg.exp else {
             return Err(Error::Token(TokenError::MissingExp {
@@ -78,20 +76,15 @@ impl Verifier {
                     .map(|aud| audiences(aud).map(str::to_owned).collect()),
             }));
         }
-        // The verified registered claims the identity carries (CONTRACT
-        // section 4, end), taken before the mapper may move strings out.
-        let issuer = reg.iss.map(str::to_owned);
-        let subject = reg.sub.map(str::to_owned);
-        let issued_at = reg.iat.and_then(to_datetime);
         let token_id = match reg.jti {
-            Some(Value::String(jti)) if !jti.is_empty() => Ok(jti.clone()),
-            Some(Value::String(_)) => Err("empty"),
-            Some(other) => Err(type_name(other)),
+            Some(ClaimRef::Str("")) => Err("empty"),
+            Some(ClaimRef::Str(jti)) => Ok(jti),
+            Some(other) => Err(other.type_name()),
             None => Err("absent"),
         };
         let mut identity = self
             .mapper
-            .map_payload(&mut claims, Some(payload), expires_at)
+            .map_claims(&claims, Some(payload), expires_at)
             .map_err(|e| match e {
                 // The mapper saw only the kept claims; name them all.
                 Error::Token(TokenError::MissingUserId { claim, state, .. }) => {
@@ -112,10 +105,12 @@ impl Verifier {
                 present: claim_names(payload),
             }));
         }
-        identity.issuer = issuer;
-        identity.subject = subject;
-        identity.token_id = token_id.ok();
-        identity.issued_at = issued_at;
+        // The verified registered claims the identity carries (CONTRACT
+        // section 4, end).
+        identity.issuer = reg.iss.map(str::to_owned);
+        identity.subject = reg.sub.map(str::to_owned);
+        identity.token_id = token_id.ok().map(str::to_owned);
+        identity.issued_at = reg.iat.and_then(to_datetime);
         Ok(identity)
     }
 
@@ -171,50 +166,48 @@ impl Verifier {
     }
 }
 
-/// Step 9: the registered claims must have their registered types.
+/// Step 9: the registered claims must have their registered types. They
+/// are in the first slots of every plan, in the order of [`REGISTERED`].
 fn registered<C: ClaimSource>(claims: &C) -> Result<Registered<'_>, Error> {
-    let numeric = |name: &str| match claims.claim(name) {
+    let [exp, nbf, iat, iss, aud, sub, jti] =
+        std::array::from_fn(|slot| claims.root(slot, REGISTERED[slot]));
+    let numeric = |name: &str, claim: Option<ClaimRef<'_>>| match claim {
         None => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64()),
+        Some(ClaimRef::Number(n)) => Ok(n.as_f64()),
         Some(other) => Err(Error::invalid_claim(
             name,
             "a NumericDate (a JSON number)",
-            type_name(other),
+            other.type_name(),
         )),
     };
-    let iss = match claims.claim("iss") {
+    let iss = match iss {
         None => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(other) => return Err(Error::invalid_claim("iss", "a string", type_name(other))),
+        Some(ClaimRef::Str(s)) => Some(s),
+        Some(other) => return Err(Error::invalid_claim("iss", "a string", other.type_name())),
     };
-    let aud = match claims.claim("aud") {
+    let expected = "a string or an array of strings";
+    let aud = match aud {
         None => None,
-        Some(aud @ Value::String(_)) => Some(aud),
-        Some(aud @ Value::Array(items)) => {
-            if !items.iter().all(Value::is_string) {
+        Some(aud @ ClaimRef::Str(_)) => Some(aud),
+        Some(aud) => match aud.strings() {
+            Some(Ok(_)) => Some(aud),
+            Some(Err(_)) => {
                 return Err(Error::invalid_claim(
                     "aud",
-                    "a string or an array of strings",
+                    expected,
                     "an array holding a non-string",
                 ));
             }
-            Some(aud)
-        }
-        Some(other) => {
-            return Err(Error::invalid_claim(
-                "aud",
-                "a string or an array of strings",
-                type_name(other),
-            ));
-        }
+            None => return Err(Error::invalid_claim("aud", expected, aud.type_name())),
+        },
     };
     Ok(Registered {
-        exp: numeric("exp")?,
-        nbf: numeric("nbf")?,
-        iat: numeric("iat")?,
+        exp: numeric("exp", exp)?,
+        nbf: numeric("nbf", nbf)?,
+        iat: numeric("iat", iat)?,
         iss,
         aud,
-        sub: claims.claim("sub").and_then(Value::as_str),
-        jti: claims.claim("jti"),
+        sub: sub.and_then(ClaimRef::as_str),
+        jti,
     })
 }

@@ -17,7 +17,6 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Algorithm, JwtConfig};
 use crate::error::{Error, TokenError};
 use crate::identity::Verified;
-use crate::json::fingerprint;
 use crate::key::{KeySet, Selection, VerifyingKey};
 use crate::map::ClaimMapper;
 #[cfg(feature = "remote")]
@@ -26,6 +25,7 @@ use crate::unix_time::UnixTime;
 use crate::validated::{ValidConfig, ValidKeys};
 
 pub(crate) use token::Parsed;
+use token::{KnownHeaders, Scratch};
 
 /// Where the keys of a verifier live.
 enum Keys {
@@ -93,9 +93,8 @@ pub struct Verifier {
     allowed_names: Vec<String>,
     keys: Keys,
     mapper: ClaimMapper,
-    /// The top-level claims the pipeline reads (registered and mapped ones),
-    /// with their fingerprints.
-    kept_claims: Vec<(u64, String)>,
+    /// The usual headers of the allowed algorithms, recognised without parsing.
+    known_headers: KnownHeaders,
     clock: Arc<dyn Clock>,
 }
 
@@ -124,20 +123,8 @@ impl Verifier {
             ValidKeys::Remote(source) => Keys::Remote(Box::new(KeyCache::new(source, &algorithms))),
         };
         let mapper = ClaimMapper::new(&config);
-        let mut kept_claims: Vec<String> = ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]
-            .map(str::to_owned)
-            .into();
-        for root in mapper.roots() {
-            if !kept_claims.contains(&root) {
-                kept_claims.push(root);
-            }
-        }
-        let kept_claims = kept_claims
-            .into_iter()
-            .map(|name| (fingerprint(&name), name))
-            .collect();
         Verifier {
-            kept_claims,
+            known_headers: KnownHeaders::new(&algorithms),
             allowed_names: algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
             algorithms,
             keys,
@@ -287,7 +274,8 @@ impl Verifier {
     }
 
     fn run(&self, token: &str, now: UnixTime, payload: Option<Vec<u8>>) -> Result<Verified, Error> {
-        let parsed = self.parse(token, payload)?;
+        let mut scratch = Scratch::default();
+        let parsed = self.parse(token, payload, &mut scratch)?;
         match &self.keys {
             Keys::Static(set) => self.check_with(&parsed, set, now),
             #[cfg(feature = "remote")]
@@ -298,7 +286,7 @@ impl Verifier {
     /// Step 6 with a key set, then the rest.
     fn check_with(
         &self,
-        parsed: &Parsed<'_>,
+        parsed: &Parsed<'_, '_>,
         set: &KeySet,
         now: UnixTime,
     ) -> Result<Verified, Error> {
@@ -311,7 +299,7 @@ impl Verifier {
     /// Steps 7–14 with the candidate keys.
     fn check_signed(
         &self,
-        parsed: &Parsed<'_>,
+        parsed: &Parsed<'_, '_>,
         keys: &[&VerifyingKey],
         now: UnixTime,
     ) -> Result<Verified, Error> {
@@ -350,16 +338,27 @@ impl Verifier {
 
     #[cfg(feature = "remote")]
     async fn run_async(&self, token: &str, now: UnixTime) -> Result<Verified, Error> {
-        let parsed = self.parse(token, None)?;
-        match &self.keys {
-            Keys::Static(set) => self.check_with(&parsed, set, now),
-            Keys::Remote(cache) => {
-                let (alg, kid) = (parsed.alg, parsed.kid());
-                cache
-                    .select_async(alg, kid, |keys| self.check_signed(&parsed, keys, now))
-                    .await?
-            }
-        }
+        let cache = match &self.keys {
+            Keys::Static(_) => return self.run(token, now, None),
+            Keys::Remote(cache) => cache,
+        };
+        // Steps 1–5 before any fetch. Only `alg` and `kid` wait for the
+        // keys (no decoding buffers in the future); the token is decoded
+        // again, on the stack, once the keys are there.
+        let (alg, kid) = {
+            let mut scratch = Scratch::default();
+            let parsed = self.parse(token, None, &mut scratch)?;
+            let kid = parsed.kid().map(|k| k.map(str::to_owned));
+            (parsed.alg, kid)
+        };
+        let kid = kid.as_ref().map(|k| k.as_deref().map_err(|_| ()));
+        cache
+            .select_async(alg, kid, |keys| {
+                let mut scratch = Scratch::default();
+                let parsed = self.parse(token, None, &mut scratch)?;
+                self.check_signed(&parsed, keys, now)
+            })
+            .await?
     }
 
     /// Fetches the remote keys now (discovery too when its cached copy is
