@@ -13,7 +13,12 @@
 //! | `POST /api/admin/configs/{name}/test` `{"token","now"?}` | `200`, the checklist |
 //! | `GET /admin`, `/admin/console.js`, `/admin/console.css` | the console (no data, no credentials) |
 //!
-//! Names in paths are matched without regard to case. The caller's
+//! Names in paths are matched without regard to case. An `ETag` is the
+//! stored configuration's version: random, new on every change, the same on
+//! every instance of a database (nothing about the configuration can be
+//! learnt from it); `If-Match` is compared strongly, so a weak tag never
+//! matches. Every change goes through the owner of the configurations
+//! (`Configs::apply`): saved, then in force. The caller's
 //! credential is checked from the headers before any body is read: a
 //! request without a valid one is answered `401` whatever its body, unread
 //! (no `100 Continue` either). An authorized caller's body may hold at most
