@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::time_fmt::rfc3339;
 
@@ -17,7 +17,7 @@ struct KindInfo {
     public: &'static str,
 }
 
-const KINDS: [KindInfo; 34] = [
+const KINDS: [KindInfo; 35] = [
     KindInfo {
         kind: ErrorKind::Disabled,
         name: "disabled",
@@ -256,13 +256,20 @@ const KINDS: [KindInfo; 34] = [
         hint: "Check that the file exists and that this process may read it (or, when saving, write it and its directory).",
         public: "An internal error occurred.",
     },
+    KindInfo {
+        kind: ErrorKind::RateLimited,
+        name: "rate_limited",
+        status: 429,
+        hint: "This client address had too many refused logins within 60 seconds; its attempts are refused unchecked until the oldest of them is 60 seconds old (Retry-After). Read the reason of its earlier refusals in the login events, and fix the sender (or raise the host's failed-login limit).",
+        public: "Too many failed logins; try again later.",
+    },
 ];
 
 /// The stable, machine-readable kind of an [`Error`] (CONTRACT section 2).
 ///
 /// [`ErrorKind::as_str`] gives the snake_case name that logs, JSON output and
 /// the conformance suite use; those names never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -334,12 +341,15 @@ pub enum ErrorKind {
     BadRequest,
     /// A registry file could not be read or written.
     Io,
+    /// A client address had too many refused logins within a minute (HTTP
+    /// 429, CONTRACT section 9); the attempt was refused before any check.
+    RateLimited,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of CONTRACT section 2 (then the non-token kinds).
-    pub const ALL: [ErrorKind; 34] = {
-        let mut all = [ErrorKind::Disabled; 34];
+    pub const ALL: [ErrorKind; 35] = {
+        let mut all = [ErrorKind::Disabled; 35];
         let mut i = 0;
         while i < KINDS.len() {
             all[i] = KINDS[i].kind;
@@ -1157,7 +1167,8 @@ mod tests {
             | ErrorKind::NoMatchingConfig
             | ErrorKind::AmbiguousConfig
             | ErrorKind::BadRequest
-            | ErrorKind::Io => ErrorKind::ALL.iter().position(|k| *k == kind).unwrap(),
+            | ErrorKind::Io
+            | ErrorKind::RateLimited => ErrorKind::ALL.iter().position(|k| *k == kind).unwrap(),
         }
     }
 

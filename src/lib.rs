@@ -162,12 +162,14 @@ mod config_file;
 mod config_sync;
 mod crypto;
 mod error;
+mod events;
 pub mod extract;
 mod identity;
 mod json;
 mod key;
 mod login;
 mod map;
+pub mod metrics;
 pub mod mint;
 mod registry;
 #[cfg(feature = "remote")]
@@ -178,6 +180,7 @@ pub mod session;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod store;
+mod throttle;
 mod time_fmt;
 mod validated;
 mod verify;
@@ -197,6 +200,9 @@ pub use config_sync::{ConfigSync, SyncError, SyncOutcome};
 pub use config_sync::{ConfigSyncTask, DEFAULT_SYNC_INTERVAL};
 pub use crypto::backend_name;
 pub use error::{Error, ErrorKind, MaxAge, TokenPart};
+pub use events::{
+    EventHistory, EventPage, EventQuery, EventReceiver, LoginEvent, LoginEvents, Outcome,
+};
 pub use identity::{MappedIdentity, PromptValue, SystemPrompt};
 pub use login::{Authenticator, Login};
 pub use map::ClaimMapper;
@@ -214,6 +220,7 @@ pub use store::{
     MemoryReplayStore, MemorySessionStore, MemoryStore, ReplayStore, Session, SessionStore,
     StoreError, User, UserStore,
 };
+pub use throttle::{FailedLogins, Throttled};
 pub use verify::Verifier;
 
 /// The README's examples, compiled and run as doctests.

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use crate::config::{JwtConfig, UserScope};
-use crate::error::{Error, escape_controls, untrusted};
+use tracing::Instrument as _;
+
+use crate::error::{Error, untrusted};
+use crate::events::{self, Attempt, Ending, LoginEvents, Progress};
 use crate::map::MappedIdentity;
 use crate::registry::{Registry, TokenRoute, verify_with};
 use crate::store::{JtiKey, MemoryReplayStore, ReplayStore, StoreError, User, UserStore};
@@ -53,11 +56,14 @@ pub struct Login {
 /// recorded; and a store failure in step 5 refuses the login (`store`)
 /// after its `jti` was recorded.
 ///
-/// Each login emits one `tracing` event (target `jwt_sso`): INFO `login`
-/// with `config`, `user_id` (escaped), `kind = "ok"` and `first_login`, or
-/// for a refusal WARN (ERROR for `store` and `key_fetch`) `login refused`
-/// with `config`, `user_id` when known, `kind`, `error` (the full message,
-/// with the store's own error) and `hint`, all escaped. Never the token.
+/// Each login attempt ends in exactly one `tracing` event (target
+/// `jwt_sso`, in a span `jwt_sso.login`): INFO `login accepted` or WARN
+/// `login refused`, with the field names of the [`LoginEvent`](crate::LoginEvent)
+/// (`config`, `outcome`, `kind`, `user_id`, `first_login`, `client`,
+/// `error` for the full message with the store's own error, `hint`), all
+/// escaped, never the token; in the metrics of [`crate::metrics`]; and in one
+/// [`LoginEvent`](crate::LoginEvent) for the subscribers of
+/// [`Authenticator::with_events`]. [`Authenticator::check`] reports nothing.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -105,6 +111,7 @@ pub struct Authenticator<S, R = MemoryReplayStore> {
     registry: Arc<Registry>,
     store: S,
     replay: R,
+    events: LoginEvents,
 }
 
 impl<S: UserStore> Authenticator<S> {
@@ -117,15 +124,9 @@ impl<S: UserStore> Authenticator<S> {
             registry,
             store,
             replay: MemoryReplayStore::new(),
+            events: LoginEvents::new(),
         }
     }
-}
-
-/// Where a login stands, for its outcome event.
-#[derive(Default)]
-struct Progress {
-    config: Option<String>,
-    user_id: Option<String>,
 }
 
 impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
@@ -135,7 +136,20 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             registry: self.registry,
             store: self.store,
             replay,
+            events: self.events,
         }
+    }
+
+    /// Reports every login attempt to `events` (its subscribers, e.g. the
+    /// SQL history), besides the `tracing` event and the metrics.
+    pub fn with_events(mut self, events: LoginEvents) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Where login attempts are reported.
+    pub fn events(&self) -> &LoginEvents {
+        &self.events
     }
 
     /// The registry tokens are verified with.
@@ -191,10 +205,28 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         token: &str,
         now: i64,
     ) -> Result<Login, Error> {
-        let mut progress = Progress::default();
-        let result = self.run(route, token, now, false, &mut progress).await;
-        log_outcome(&progress, &result);
+        let mut attempt = Attempt::start(None);
+        let span = attempt.span().clone();
+        let result = self
+            .attempt(route, token, now, &mut attempt)
+            .instrument(span)
+            .await;
+        let ending = Ending::of(&result, |login| login.first_login);
+        events::finish(&self.events, attempt, now, ending);
         result
+    }
+
+    /// A login attempt without its outcome event: the caller (the HTTP
+    /// login routes) reports it once it knows the whole outcome.
+    pub(crate) async fn attempt(
+        &self,
+        route: TokenRoute<'_>,
+        token: &str,
+        now: i64,
+        attempt: &mut Attempt,
+    ) -> Result<Login, Error> {
+        self.run(route, token, now, false, &mut attempt.progress)
+            .await
     }
 
     /// A dry run of [`Authenticator::login`] (the administrator's "test a
@@ -238,18 +270,25 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
 
     /// [`Authenticator::provision`] as if the time were `now`.
     pub async fn provision_at(&self, identity: MappedIdentity, now: i64) -> Result<Login, Error> {
-        let progress = Progress {
+        let mut attempt = Attempt::start(None);
+        attempt.progress = Progress {
             config: Some(identity.config.clone()),
             user_id: Some(identity.user_id.clone()),
         };
+        let span = attempt.span().clone();
         let result = match self.registry.verifier(&identity.config) {
-            Some(verifier) => self.complete(verifier.config(), identity, now, false).await,
+            Some(verifier) => {
+                self.complete(verifier.config(), identity, now, false)
+                    .instrument(span)
+                    .await
+            }
             None => Err(Error::UnknownConfig {
                 name: identity.config.clone(),
                 known: self.registry.list().into_iter().map(|c| c.name).collect(),
             }),
         };
-        log_outcome(&progress, &result);
+        let ending = Ending::of(&result, |login| login.first_login);
+        events::finish(&self.events, attempt, now, ending);
         result
     }
 
@@ -468,55 +507,4 @@ fn store_error(action: String, error: StoreError) -> Error {
         StoreError::Conflict => StoreError::Conflict.to_string().into(),
     };
     Error::Store { action, source }
-}
-
-/// The one event per login outcome. Never the token; every value that came
-/// from it escaped.
-fn log_outcome(progress: &Progress, result: &Result<Login, Error>) {
-    let config = progress.config.as_deref().unwrap_or("");
-    let user_id = untrusted(progress.user_id.as_deref().unwrap_or(""));
-    match result {
-        Ok(login) => tracing::info!(
-            target: "jwt_sso",
-            config = config,
-            user_id = %user_id,
-            kind = "ok",
-            first_login = login.first_login,
-            "login"
-        ),
-        Err(error) => {
-            let kind = error.kind().as_str();
-            // The full message, with the chain of sources (a store's own error).
-            let mut message = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                message.push_str(": ");
-                message.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            let message = escape_controls(&message).into_owned();
-            let hint = escape_controls(error.hint()).into_owned();
-            if error.http_status() == 503 {
-                tracing::error!(
-                    target: "jwt_sso",
-                    config = config,
-                    user_id = %user_id,
-                    kind = kind,
-                    error = %message,
-                    hint = %hint,
-                    "login refused"
-                );
-            } else {
-                tracing::warn!(
-                    target: "jwt_sso",
-                    config = config,
-                    user_id = %user_id,
-                    kind = kind,
-                    error = %message,
-                    hint = %hint,
-                    "login refused"
-                );
-            }
-        }
-    }
 }

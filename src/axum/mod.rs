@@ -499,6 +499,16 @@ pub(crate) fn error_response(
     public_message: Option<&'static str>,
 ) -> Response {
     log_refusal(status, error);
+    quiet_error_response(status, error, public_message)
+}
+
+/// [`error_response`] without its log event: for a login attempt, whose
+/// one event the login routes report.
+pub(crate) fn quiet_error_response(
+    status: StatusCode,
+    error: &Error,
+    public_message: Option<&'static str>,
+) -> Response {
     let kind = error.kind();
     let body = serde_json::json!({"error": {
         "kind": kind.as_str(),

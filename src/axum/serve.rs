@@ -1,16 +1,19 @@
 //! Serving a router with connection bounds (CONTRACT section 6): a
 //! connection that has not sent its request headers within 10 s, or sits
-//! idle between requests for 60 s, is closed.
+//! idle between requests for 60 s, is closed. Each request carries its
+//! peer's address as axum's `ConnectInfo<SocketAddr>` (the login routes
+//! throttle failed logins by it).
 
 use std::convert::Infallible;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ::axum::Router;
-use ::axum::extract::Request;
+use ::axum::extract::{ConnectInfo, Request};
 use ::axum::response::Response;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -76,8 +79,8 @@ pub async fn serve_with(
     options: ServeOptions,
 ) -> io::Result<()> {
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(target: "jwt_sso::http", error = %error, "accept failed; retrying");
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -85,7 +88,7 @@ pub async fn serve_with(
             }
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, router.clone(), options));
+        tokio::spawn(connection(stream, peer, router.clone(), options));
     }
 }
 
@@ -122,7 +125,7 @@ impl Watch {
     }
 }
 
-async fn connection(stream: TcpStream, router: Router, options: ServeOptions) {
+async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, options: ServeOptions) {
     let watch = Arc::new(Watch {
         state: Mutex::new((Phase::Head, Instant::now())),
     });
@@ -131,9 +134,10 @@ async fn connection(stream: TcpStream, router: Router, options: ServeOptions) {
         watch: Arc::clone(&watch),
     });
     let service_watch = Arc::clone(&watch);
-    let service = tower::service_fn(move |request: Request<hyper::body::Incoming>| {
+    let service = tower::service_fn(move |mut request: Request<hyper::body::Incoming>| {
         let router = router.clone();
         let watch = Arc::clone(&service_watch);
+        request.extensions_mut().insert(ConnectInfo(peer));
         async move {
             watch.set(Phase::Busy);
             let response: Response =

@@ -72,6 +72,8 @@ struct Book {
 
 /// Keys of a `jwks_uri` or `issuer` source, fetched on demand and cached.
 pub(crate) struct KeyCache {
+    /// The configuration's name: the `config` label of the fetch metric.
+    config: Arc<str>,
     source: Source,
     algorithms: Vec<Algorithm>,
     options: RemoteOptions,
@@ -141,6 +143,7 @@ impl KeyCache {
             ));
         }
         Ok(KeyCache {
+            config: config.name.as_str().into(),
             source,
             algorithms: algorithms.to_vec(),
             options: RemoteOptions::default(),
@@ -292,6 +295,7 @@ impl KeyCache {
     /// One fetch attempt; publishes its outcome.
     async fn attempt(&self, book: &mut Book) {
         let result = self.fetch_keys(book).await;
+        crate::metrics::key_fetch(&self.config, result.is_ok());
         let done = self.clock.now();
         let old = self.state.load_full();
         let next = match result {
