@@ -1,15 +1,23 @@
 //! The web console (CONTRACT section 7) in headless Chromium, against the real
-//! `login_server` example run as a process, used as an administrator would:
-//! sign in with a single sign-on token (refused without the administrator
-//! role), sign out, sign in with the admin token, create a configuration
-//! through the form (first with a secret that is too short, then a name that
-//! is taken, then correctly), see it in the list,
-//! switch it off and on, edit it, test tokens and read the failing step and its
-//! hint, and delete it through the confirmation dialog. Each screen is saved as
-//! a PNG under `target/console-screenshots/`.
+//! `login_server` example run as a process, used as an administrator would,
+//! finding buttons, links and fields by their text and labels: sign in with a
+//! single sign-on token (refused without the administrator role), sign out,
+//! sign in with the admin token, open a configuration from the list by its
+//! name (with the keyboard), create one through the form (the advanced
+//! options folded, Submit and Cancel always on screen; the algorithms offered
+//! follow the key source and a pasted key's type; the secret's required
+//! length shown while typing; server errors beside their field in plain
+//! sentences; a name that is taken), see the same warning component in the
+//! form and after a save, disable a configuration through its confirmation
+//! and enable it again by editing it, test tokens (the identity as a table,
+//! "Check at" in the browser's time zone) and delete through the
+//! confirmation dialog. Focus moves into each dialog and back. axe-core
+//! audits every screen for WCAG 2.1 A and AA. Each screen is saved as a PNG
+//! under `target/console-screenshots/`.
 //!
-//! Needs Debian's `chromium` and `chromium-driver`; without them the test is
-//! skipped with a note (it fails under `CI=true`, see tests/support/browser.rs).
+//! Needs Debian's `chromium` and `chromium-driver`, and npm for axe-core;
+//! without them the test (or the audit) is skipped with a note, and fails
+//! under `CI=true` (see tests/support/browser.rs).
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -20,7 +28,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use browser::Browser;
+use fantoccini::key::Key;
 use jwt_sso::Algorithm;
 use jwt_sso::mint::{SigningKey, sign_json};
 use serde_json::{Value, json};
@@ -311,6 +322,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         return;
     };
     let admin = server.url("/admin");
+    let mut audits = Audits::default();
 
     // ---- The page is served without credentials, under a strict CSP.
     for path in ["/admin", "/admin/console.js", "/admin/console.css"] {
@@ -342,22 +354,29 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert_eq!(topbar, json!("rgb(28, 43, 58)"), "console.css is applied");
     watch_csp(&b).await;
     b.screenshot("sign-in").await;
+    audits.run(&b, "sign-in").await;
 
     // ---- Single sign-on: a refused token says why; a user without the
     // administrator role is told so (and the session it started ends); a
     // user with it gets in, and signing out ends the session on the server.
-    b.fill("#sso-token", "not-a-jwt").await;
-    b.click("#sso-submit").await;
+    b.type_into("Single sign-on token", "not-a-jwt").await;
+    b.press("Sign in with the token").await;
     b.wait_text("#sso-error", "malformed").await;
-    b.fill("#sso-token", &erp_user_token("viewer1", &["Viewer"]))
-        .await;
-    b.click("#sso-submit").await;
+    b.type_into(
+        "Single sign-on token",
+        &erp_user_token("viewer1", &["Viewer"]),
+    )
+    .await;
+    b.press("Sign in with the token").await;
     b.wait_text("#sso-error", "has no administrator role").await;
     assert_eq!(stored_session(&b).await, Value::Null);
     b.screenshot("sso-not-administrator").await;
-    b.fill("#sso-token", &erp_user_token("boss", &["Administrator"]))
-        .await;
-    b.click("#sso-submit").await;
+    b.type_into(
+        "Single sign-on token",
+        &erp_user_token("boss", &["Administrator"]),
+    )
+    .await;
+    b.press("Sign in with the token").await;
     b.visible("#list-view").await;
     b.wait_text(&format!("{} [data-testid=config-name]", row("ERP")), "ERP")
         .await;
@@ -370,7 +389,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert_eq!(status, 200, "{user}");
     assert!(user.to_string().contains("boss"), "{user}");
     b.screenshot("sso-signed-in").await;
-    b.click("#signout").await;
+    b.press("Sign out").await;
     b.visible("#signin-view").await;
     assert_eq!(stored_session(&b).await, Value::Null);
     let ended = || {
@@ -385,15 +404,15 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert_eq!(ended(), 401, "signing out ended the session on the server");
 
     // ---- A wrong admin token is refused and not kept.
-    b.fill("#admin-token", "not-the-admin-token").await;
-    b.click("#signin-submit").await;
+    b.type_into("Admin token", "not-the-admin-token").await;
+    b.press("Sign in").await;
     b.wait_text("#signin-error", "not accepted").await;
     assert_eq!(session_token(&b).await, Value::Null);
     b.screenshot("sign-in-refused").await;
 
     // ---- Signing in shows the list; the token stays in sessionStorage only.
-    b.fill("#admin-token", ADMIN_TOKEN).await;
-    b.click("#signin-submit").await;
+    b.type_into("Admin token", ADMIN_TOKEN).await;
+    b.press("Sign in").await;
     b.visible("#list-view").await;
     b.wait_text(&format!("{} [data-testid=config-name]", row("ERP")), "ERP")
         .await;
@@ -435,40 +454,250 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         json!([0, true, [HOSTILE_NAME, "ERP"], ["<i>someone</i>", "admin"]]),
         "names and creators are rendered as text"
     );
+    // The switch tells its state in words too.
+    assert_eq!(switch_text(&b, "ERP").await, "Enabled");
     b.screenshot("list").await;
+    audits.run(&b, "list").await;
 
-    // ---- Create: the form, first with a secret that is too short.
-    b.click("#add-config").await;
+    // ---- A configuration's name is a link that the keyboard reaches: Tab
+    // from the "New configuration" button to it, Enter opens it for editing.
+    let erp_link = b.link("ERP").await;
+    b.js("document.getElementById('add-config').focus();", vec![])
+        .await;
+    let mut tabs = 0;
+    while !b.has_focus(&erp_link).await {
+        tabs += 1;
+        assert!(
+            tabs <= 12,
+            "Tab never reaches the ERP link: {}",
+            b.focused().await
+        );
+        key(&b, Key::Tab).await;
+    }
+    key(&b, Key::Enter).await;
     b.visible("#form-view").await;
-    b.fill("#f-name", "Portal").await;
-    b.fill("#f-token_name", "jwt").await;
-    assert!(
-        b.is_visible("#f-secret").await,
-        "a secret source shows the secret field"
+    b.wait_text("#form-title", "Edit configuration — ERP").await;
+    assert_eq!(b.prop("#f-name", "value").await.as_deref(), Some("ERP"));
+    b.press("Cancel").await;
+    b.visible("#list-view").await;
+
+    // ---- Create: the product's sections first, the advanced options
+    // folded, Submit and Cancel on screen however far the form scrolls.
+    b.press("New configuration").await;
+    b.visible("#form-view").await;
+    let legends = b
+        .js(
+            "return [...document.querySelectorAll('#config-form legend')]
+               .filter((e) => e.checkVisibility()).map((e) => e.innerText);",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        legends,
+        json!([
+            "General",
+            "Signature key",
+            "Token checks",
+            "Claims",
+            "Users"
+        ])
     );
-    assert!(!b.is_visible("#f-url").await, "and not the JWKS URI field");
-    b.fill("#f-secret", "too-short").await;
-    b.fill("#f-issuer", PORTAL_ISSUER).await;
-    b.fill("#f-audience", "bi-server").await;
-    b.fill("#f-claims-user_id", "loginname").await;
-    b.fill("#f-claims-name", "name").await;
-    b.fill("#f-claims-email", "email").await;
-    b.click("#prompt-add").await;
-    b.select(&prompt(0, "kind"), "text").await;
-    b.fill(&prompt(0, "slot"), "1").await;
-    b.fill(&prompt(0, "claim"), "department").await;
-    b.fill("#f-initial_roles", "Viewer, Analyst").await;
-    b.click("#form-submit").await;
+    assert_eq!(b.prop("#advanced", "open").await.as_deref(), Some("false"));
+    for hidden in [
+        "#f-leeway",
+        "#f-max_token_bytes",
+        "#f-single_use",
+        "#f-user_scope",
+    ] {
+        assert!(
+            !b.is_visible(hidden).await,
+            "{hidden} is folded away in a new form"
+        );
+    }
+    let reach = reachable_actions(&b).await;
+    eprintln!("the new form: {reach}");
+    assert_eq!(
+        reach["at"],
+        json!([[true, true], [true, true], [true, true]]),
+        "Submit and Cancel are on screen at the top, middle and end of the form: {reach}"
+    );
+    b.screenshot("create-form").await;
+    audits.run(&b, "form (new)").await;
+
+    // A secret offers the HMAC algorithms only, on one line.
+    assert_eq!(offered(&b).await, ["HS256", "HS384", "HS512"]);
+    assert_eq!(checked(&b).await, ["HS256"]);
+    assert_eq!(
+        b.js(
+            "return [...document.querySelectorAll('.alg-family')].every((f) =>
+               new Set([...f.querySelectorAll('label')].map((l) => Math.round(l.getBoundingClientRect().top))).size === 1);",
+            vec![],
+        )
+        .await,
+        json!(true),
+        "each family of algorithms stays on one line"
+    );
+
+    // The required length is shown while typing, for the algorithms chosen.
+    let status = "[data-testid=secret-status]";
+    b.wait_text(status, "HS256 needs at least 32 bytes").await;
+    b.type_into("Secret Key", "too-short").await;
+    b.wait_text(status, "9 of 32 bytes: too short").await;
+    b.click_on(&b.field("HS512").await, "HS512").await;
+    b.wait_text(
+        status,
+        "9 of 64 bytes: too short, HS512 needs at least 64 bytes",
+    )
+    .await;
+    b.click_on(&b.field("HS512").await, "HS512").await;
+    b.wait_text(status, "9 of 32 bytes").await;
+    b.choose("Secret given as", "Base64 (binary secret)").await;
+    b.type_into("Secret Key", &STANDARD.encode([7u8; 24])).await;
+    b.wait_text(status, "24 of 32 bytes (decoded): too short")
+        .await;
+    b.type_into("Secret Key", &URL_SAFE_NO_PAD.encode([0xfbu8; 40]))
+        .await;
+    b.wait_text(status, "40 bytes (decoded): long enough for HS256")
+        .await;
+    b.type_into("Secret Key", "not base64!").await;
+    b.wait_text(status, "not valid base64").await;
+    b.choose("Secret given as", "Environment variable").await;
+    b.type_into("Environment variable", "PORTAL_SECRET").await;
+    b.wait_text(status, "cannot be checked here").await;
+    b.screenshot("secret-in-environment").await;
+    b.choose("Secret given as", "Text (UTF-8)").await;
+    b.type_into("Secret Key", "too-short").await;
+    b.wait_text(status, "9 of 32 bytes").await;
+
+    // A PEM key offers what its type allows, once it is pasted.
+    b.choose("Key source", "Static public key (PEM)").await;
+    assert!(
+        offered(&b).await.is_empty(),
+        "nothing before a key is pasted"
+    );
+    b.wait_text("[data-testid=algorithms-help]", "Paste the public key")
+        .await;
+    let rsa = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
+    let cases: [(&str, &[&str], &str); 13] = [
+        (
+            "rsa2048_public.pem",
+            &rsa,
+            "An RSA public key of 2048 bits.",
+        ),
+        (
+            "rsa2048_public_pkcs1.pem",
+            &rsa,
+            "An RSA public key of 2048 bits.",
+        ),
+        ("rsa2048_cert.pem", &rsa, "An RSA public key of 2048 bits."),
+        ("rsa1024_public.pem", &[], "1024 bits: too short"),
+        ("p256_public.pem", &["ES256"], "An EC public key on P-256."),
+        ("p256_cert.pem", &["ES256"], "An EC public key on P-256."),
+        ("p384_public.pem", &["ES384"], "An EC public key on P-384."),
+        ("p521_public.pem", &[], "P-521: not supported"),
+        ("secp256k1_public.pem", &[], "another curve: not supported"),
+        (
+            "ed25519_public.pem",
+            &["EdDSA", "Ed25519"],
+            "An Ed25519 public key.",
+        ),
+        ("ed448_public.pem", &[], "Ed448 public key: not supported"),
+        ("p256_private.pem", &[], "This is a private key"),
+        ("p256_public_ec_label.pem", &[], "EC PUBLIC KEY is not read"),
+    ];
+    for (file, algorithms, note) in cases {
+        b.type_into("Public key (PEM)", &test_key(file)).await;
+        b.wait_text("[data-testid=pem-status]", note).await;
+        assert_eq!(offered(&b).await, algorithms, "{file}");
+        match file {
+            "rsa2048_public.pem" => {
+                assert_eq!(checked(&b).await, ["RS256"], "the usual one, checked");
+                b.screenshot("key-rsa").await;
+            }
+            "p256_public.pem" => {
+                assert_eq!(checked(&b).await, ["ES256"], "RS256 no longer fits")
+            }
+            "ed25519_public.pem" => {
+                assert_eq!(checked(&b).await, ["EdDSA"]);
+                b.screenshot("key-ed25519").await;
+            }
+            _ => {}
+        }
+    }
+    // A remote source offers the asymmetric algorithms, Ed25519 included.
+    b.choose("Key source", "JWK Set URI").await;
+    assert_eq!(
+        offered(&b).await,
+        [
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+            "Ed25519"
+        ]
+    );
+    b.screenshot("key-remote").await;
+    // An inline JWK Set offers what its keys allow (a key's own `alg` pins it).
+    b.choose("Key source", "Inline JWK Set").await;
+    b.type_into(
+        "JWK Set (JSON)",
+        r#"{"keys":[{"kty":"EC","crv":"P-384","x":"AA","y":"AA"},{"kty":"OKP","crv":"Ed25519","x":"AA","alg":"Ed25519"}]}"#,
+    )
+    .await;
+    b.wait_text("[data-testid=jwks-status]", "2 keys: EC P-384, OKP Ed25519")
+        .await;
+    assert_eq!(offered(&b).await, ["ES384", "Ed25519"]);
+    b.choose("Key source", "Static secret (HS256 / HS384 / HS512)")
+        .await;
+    assert_eq!(offered(&b).await, ["HS256", "HS384", "HS512"]);
+    assert_eq!(checked(&b).await, ["HS256"]);
+
+    // ---- A server error is shown beside its field as sentences in the
+    // administrator's words: no internal prefix, no field path, code as code.
+    b.type_into("Name", "Portal").await;
+    b.type_into("Token Name", "portal token").await;
+    b.type_into("Issuer", PORTAL_ISSUER).await;
+    b.type_into("Audience", "bi-server").await;
+    b.type_into("Username Field", "loginname").await;
+    b.type_into("Name Field", "name").await;
+    b.type_into("Email Field", "email").await;
+    b.press("Add prompt").await;
+    b.choose("Kind of prompt 1", "Text").await;
+    b.type_into("Slot of prompt 1", "1").await;
+    b.type_into("Claim of prompt 1", "department").await;
+    b.type_into("Initialization Roles", "Viewer, Analyst").await;
+    b.press("Submit").await;
+    let error = b
+        .wait_text("[data-error-for=\"token_name\"]", "Token Name")
+        .await;
+    assert_plain_language(&error);
+    assert!(
+        error.starts_with("The token name portal token holds the character ' '"),
+        "{error}"
+    );
+    assert!(error.contains("in “Token Name”"), "{error}");
+    assert_eq!(
+        codes(&b, "[data-error-for=\"token_name\"]").await,
+        ["portal token", "-", "_", "."]
+    );
+    assert!(beside(&b, "[data-error-for=\"token_name\"]", "f-token_name").await);
+    b.screenshot("create-token-name-error").await;
+
+    b.type_into("Token Name", "jwt").await;
+    b.press("Submit").await;
     let error = b
         .wait_text("[data-error-for=\"key_source.secret\"]", "bytes")
         .await;
     assert!(
-        error.contains("32"),
-        "the error names what HS256 needs: {error}"
+        error.starts_with("The secret is 9 bytes; HS256 needs at least 32 bytes. Use a random secret of at least 32 bytes"),
+        "the problem, then the fix: {error}"
     );
+    assert!(error.contains("given as “Base64”"), "{error}");
+    assert_plain_language(&error);
     assert!(
         !error.contains("too-short"),
         "the error never quotes the secret: {error}"
+    );
+    assert_eq!(
+        codes(&b, "[data-error-for=\"key_source.secret\"]").await,
+        ["openssl rand -base64 32"]
     );
     assert!(
         beside(&b, "[data-error-for=\"key_source.secret\"]", "f-secret").await,
@@ -482,9 +711,10 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     b.screenshot("create-secret-too-short").await;
 
     // ---- A name that is taken (case-insensitive): a banner.
-    b.fill("#f-secret", PORTAL_SECRET).await;
-    b.fill("#f-name", "erp").await;
-    b.click("#form-submit").await;
+    b.type_into("Secret Key", PORTAL_SECRET).await;
+    b.wait_text(status, "38 bytes: long enough for HS256").await;
+    b.type_into("Name", "erp").await;
+    b.press("Submit").await;
     b.wait_text("#banner", "already exists").await;
     let kind = b
         .js(
@@ -497,11 +727,26 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         !b.is_visible("[data-error-for=\"key_source.secret\"]").await,
         "the old field error is gone"
     );
+    assert_plain_language(&b.text("#banner").await);
     b.screenshot("create-duplicate-name").await;
 
+    // ---- An advanced option: unfolded, changed, counted in the summary.
+    b.press("Advanced options").await;
+    b.type_into("Leeway (s)", "30").await;
+    b.wait_text("[data-testid=advanced-note]", "1 changed from the defaults")
+        .await;
+    let reach = reachable_actions(&b).await;
+    eprintln!("the new form, advanced options open: {reach}");
+    assert_eq!(
+        reach["at"],
+        json!([[true, true], [true, true], [true, true]]),
+        "with the advanced options open too: {reach}"
+    );
+    b.screenshot("create-advanced-open").await;
+
     // ---- Then correctly: it is in the list, created by `admin`, enabled.
-    b.fill("#f-name", "Portal").await;
-    b.click("#form-submit").await;
+    b.type_into("Name", "Portal").await;
+    b.press("Submit").await;
     b.visible("#list-view").await;
     b.wait_text("#banner", "created").await;
     let portal = row("Portal");
@@ -528,11 +773,9 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         [HOSTILE_NAME, "ERP", "Portal"],
         "the list is sorted by name"
     );
-    let saved = server.config_file();
-    assert!(
-        saved.contains("Portal"),
-        "the new configuration is saved: {saved}"
-    );
+    let saved = stored_config(&server, "Portal");
+    assert_eq!(saved["leeway"], 30, "{saved}");
+    assert_eq!(saved["algorithms"], json!(["HS256"]), "{saved}");
     let valid = portal_token(PORTAL_SECRET, now() + 600);
     assert_eq!(
         server.login(&valid).0,
@@ -541,15 +784,86 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     );
     b.screenshot("created").await;
 
-    // ---- Toggle it off: logins are refused with `disabled`; the state survives a reload.
-    b.click(&toggle).await;
-    b.wait_until("the toggle to show disabled", || async {
-        b.prop(&toggle, "checked").await.as_deref() == Some("false")
-            && b.prop(&toggle, "disabled").await.as_deref() == Some("false")
-    })
-    .await;
-    let (status, kind) = server.login(&portal_token(PORTAL_SECRET, now() + 600));
-    assert_eq!((status, kind.as_deref()), (401, Some("disabled")));
+    // ---- One warning component, in the form and after a save: the
+    // configuration without an audience.
+    b.click_on(&b.link(HOSTILE_NAME).await, HOSTILE_NAME).await;
+    b.visible("#form-view").await;
+    let in_form = b.wait_text("#form-warnings", "No “Audience” is set").await;
+    let form_look = look(&b, "#form-warnings").await;
+    b.screenshot("edit-form-warning").await;
+    b.press("Submit").await;
+    b.visible("#list-view").await;
+    b.wait_text("#banner", "saved").await;
+    let after_save = b
+        .wait_text("[data-testid=notice-warnings]", "No “Audience” is set")
+        .await;
+    assert_eq!(after_save, in_form, "the same warning, the same words");
+    assert_eq!(
+        look(&b, "[data-testid=notice-warnings]").await,
+        form_look,
+        "and the same look"
+    );
+    assert_eq!(
+        form_look[1],
+        json!("rgb(255, 248, 225)"),
+        "amber: {form_look}"
+    );
+    b.screenshot("saved-with-warning").await;
+    let page_text = b.js("return document.body.innerText;", vec![]).await;
+    assert!(
+        !page_text.as_str().unwrap().contains('`'),
+        "no literal backticks: {page_text}"
+    );
+
+    // ---- Disabling asks first and says what happens; Cancel changes nothing.
+    b.click_on(&b.field("Enabled: Portal").await, "Enabled: Portal")
+        .await;
+    b.visible("#disable-dialog").await;
+    let dialog = b.text("#disable-dialog").await;
+    assert!(dialog.starts_with("Disable “Portal”?"), "{dialog}");
+    assert!(
+        dialog.contains("its users cannot log in") && dialog.contains("sessions it started end"),
+        "{dialog}"
+    );
+    assert!(
+        b.has_focus(&b.button("Cancel").await).await,
+        "focus moves into the dialog: {}",
+        b.focused().await
+    );
+    b.screenshot("disable-dialog").await;
+    audits.run(&b, "disable dialog").await;
+    b.press("Cancel").await;
+    b.wait_gone("#disable-dialog").await;
+    assert!(
+        b.has_focus(&b.field("Enabled: Portal").await).await,
+        "focus returns to the switch: {}",
+        b.focused().await
+    );
+    assert_eq!(b.prop(&toggle, "checked").await.as_deref(), Some("true"));
+    assert_eq!(server.login(&valid).0, 200, "still enabled");
+
+    // ---- Confirmed: logins are refused with `disabled`, a notice says so,
+    // the switch says "Disabled"; the state survives a reload.
+    b.click_on(&b.field("Enabled: Portal").await, "Enabled: Portal")
+        .await;
+    b.visible("#disable-dialog").await;
+    b.press("Disable").await;
+    b.wait_gone("#disable-dialog").await;
+    let said = b.wait_text("#banner", "“Portal” is disabled").await;
+    assert!(
+        said.contains("its users cannot log in") && said.contains("sessions it started have ended"),
+        "{said}"
+    );
+    assert_eq!(b.prop(&toggle, "checked").await.as_deref(), Some("false"));
+    assert_eq!(switch_text(&b, "Portal").await, "Disabled");
+    assert!(
+        b.has_focus(&b.field("Enabled: Portal").await).await,
+        "focus returns to the switch: {}",
+        b.focused().await
+    );
+    let (status_code, kind) = server.login(&portal_token(PORTAL_SECRET, now() + 600));
+    assert_eq!((status_code, kind.as_deref()), (401, Some("disabled")));
+    b.screenshot("disabled").await;
     assert_no_csp_violations(&b).await;
     b.client().refresh().await.unwrap();
     watch_csp(&b).await;
@@ -559,12 +873,12 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     })
     .await;
     assert_eq!(b.prop(&toggle, "checked").await.as_deref(), Some("false"));
-    b.screenshot("toggled-off").await;
+    assert_eq!(switch_text(&b, "Portal").await, "Disabled");
 
-    // ---- Edit it: the secret is not in the page ("(unchanged)"), is kept when
-    // not retyped; switch it on again and change the expiration time.
-    b.click(&format!("{portal} [data-testid=config-edit]"))
-        .await;
+    // ---- Edit it by its name: the secret is not in the page ("(unchanged)")
+    // and is kept when not retyped; the changed advanced option shows them
+    // unfolded; switch it on again and change the expiration time.
+    b.click_on(&b.link("Portal").await, "Portal").await;
     b.visible("#form-view").await;
     b.wait_text("#form-title", "Portal").await;
     assert_eq!(b.prop("#f-name", "value").await.as_deref(), Some("Portal"));
@@ -574,11 +888,14 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         Some("(unchanged)")
     );
     b.visible("[data-testid=secret-unchanged]").await;
+    b.wait_text(status, "The stored secret is kept").await;
     let source = b.client().source().await.unwrap();
     assert!(
         !source.contains(PORTAL_SECRET),
         "the secret is never in the page"
     );
+    assert_eq!(b.prop("#advanced", "open").await.as_deref(), Some("true"));
+    assert_eq!(b.prop("#f-leeway", "value").await.as_deref(), Some("30"));
     assert_eq!(
         b.prop("#f-enabled", "checked").await.as_deref(),
         Some("false")
@@ -591,13 +908,13 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         b.prop("#f-initial_roles", "value").await.as_deref(),
         Some("Viewer, Analyst")
     );
-    b.click("#f-enabled").await;
-    b.fill("#f-expiration_time", "3600").await;
-    b.click("#prompt-add").await;
-    b.select(&prompt(1, "kind"), "numeric").await;
-    b.fill(&prompt(1, "slot"), "99").await;
-    b.fill(&prompt(1, "claim"), "level").await;
-    b.click("#form-submit").await;
+    b.click_on(&b.field("Enabled").await, "Enabled").await;
+    b.type_into("Expiration Time (s)", "3600").await;
+    b.press("Add prompt").await;
+    b.choose("Kind of prompt 2", "Numeric").await;
+    b.type_into("Slot of prompt 2", "99").await;
+    b.type_into("Claim of prompt 2", "level").await;
+    b.press("Submit").await;
     // The API names `system_prompts[1]` (or its `.slot`): the error shows in that row.
     let prompt_error =
         "[data-error-for=\"system_prompts[1]\"], [data-error-for=\"system_prompts[1].slot\"]";
@@ -615,40 +932,42 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         )
         .await;
     assert_eq!(in_row, json!(true), "the error is beside the second prompt");
-    assert!(
-        b.visible_text(".field-error")
-            .await
-            .matches("out of range")
-            .count()
-            == 1,
+    let shown = b.visible_text(".field-error").await;
+    assert_eq!(
+        shown.matches("out of range").count(),
+        1,
         "one error, shown once"
     );
+    assert!(
+        shown.starts_with("Numeric slot 99 is out of range. Use a numeric slot from 1 to 15."),
+        "{shown}"
+    );
     b.screenshot("edit-prompt-slot-out-of-range").await;
-    b.fill(&prompt(1, "slot"), "2").await;
+    audits.run(&b, "form (edit, with an error)").await;
+    b.type_into("Slot of prompt 2", "2").await;
     b.screenshot("edit-form").await;
-    b.click("#form-submit").await;
+    b.press("Submit").await;
     b.visible("#list-view").await;
     b.wait_text("#banner", "saved").await;
     assert_eq!(b.prop(&toggle, "checked").await.as_deref(), Some("true"));
+    assert_eq!(switch_text(&b, "Portal").await, "Enabled");
     assert_eq!(
         server.login(&portal_token(PORTAL_SECRET, now() + 600)).0,
         200,
         "enabled again, and the secret kept through the redacted round trip"
     );
-    let saved = server.config_file();
-    assert!(
-        saved.contains("3600") && saved.contains("level"),
-        "the edit is saved: {saved}"
-    );
+    let saved = stored_config(&server, "Portal");
+    assert_eq!(saved["expiration_time"], 3600, "{saved}");
+    assert_eq!(saved["leeway"], 30, "{saved}");
+    assert_eq!(saved["system_prompts"][1]["claim"], "level", "{saved}");
     b.screenshot("edited").await;
 
     // ---- Two administrators: while this form is open, someone else saves ERP.
-    b.click(&format!("{} [data-testid=config-edit]", row("ERP")))
-        .await;
+    b.click_on(&b.link("ERP").await, "ERP").await;
     b.wait_text("#form-title", "ERP").await;
     server.disable_elsewhere("ERP");
-    b.fill("#f-audience", "another-audience").await;
-    b.click("#form-submit").await;
+    b.type_into("Audience", "another-audience").await;
+    b.press("Submit").await;
     b.wait_text("#banner", "Someone else saved").await;
     let kind = b
         .js(
@@ -660,7 +979,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert!(b.is_visible("#form-view").await, "the form stays open");
     b.screenshot("edit-version-conflict").await;
     // Reloading shows the other administrator's change and drops this one.
-    b.click("#banner-action").await;
+    b.press("Reload the configuration").await;
     b.wait_until("the reloaded form", || async {
         b.prop("#f-enabled", "checked").await.as_deref() == Some("false")
     })
@@ -669,7 +988,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         b.prop("#f-audience", "value").await.as_deref(),
         Some("bi-server")
     );
-    b.click("#form-cancel").await;
+    b.press("Cancel").await;
     b.visible("#list-view").await;
     let erp_toggle = format!("{} [data-testid=config-enabled]", row("ERP"));
     assert_eq!(
@@ -682,13 +1001,12 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         "the stale save changed nothing: {saved}"
     );
 
-    // ---- Test tokens: a good one, an expired one, one signed with another secret.
-    b.click(&format!("{portal} [data-testid=config-test]"))
-        .await;
+    // ---- Test tokens: a good one shows the identity as a table.
+    b.press("Test a token with Portal").await;
     b.visible("#test-view").await;
     assert_eq!(b.text("#test-config-name").await, "Portal");
-    b.fill("#test-token", &valid).await;
-    b.click("#test-run").await;
+    b.type_into("Token", &valid).await;
+    b.press("Test").await;
     b.wait_text("#test-summary", "accepted").await;
     let steps = b.all("#test-steps [data-testid=test-step]").await;
     assert!(
@@ -702,11 +1020,78 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
             Some("ok")
         );
     }
+    let identity = b
+        .js(
+            "const cell = (key) => document.querySelector(`[data-testid=identity-${key}]`);
+             return {
+               rows: [...document.querySelectorAll('#test-identity-rows > tr > th')].map((e) => e.innerText),
+               user: cell('user_id').innerText,
+               name: cell('name').innerText,
+               roles: [...cell('roles').querySelectorAll('li')].map((e) => e.innerText),
+               roles_text: cell('roles').innerText,
+               prompts: [...cell('prompts').querySelector('table').tBodies[0].rows]
+                 .map((r) => [...r.cells].map((c) => c.innerText)),
+               valid_until: cell('expires_at').innerText,
+             };",
+            vec![],
+        )
+        .await;
+    assert_eq!(identity["user"], "jdoe");
+    assert_eq!(identity["name"], "Jane Doe");
+    assert_eq!(
+        identity["roles"],
+        json!(["Viewer", "Analyst"]),
+        "{identity}"
+    );
+    assert!(
+        !identity["roles_text"].as_str().unwrap().contains('['),
+        "roles are a list, not JSON: {identity}"
+    );
+    assert_eq!(
+        identity["prompts"],
+        json!([["Text", "1", "Sales"], ["Numeric", "2", "7"]]),
+        "prompts by kind and slot: {identity}"
+    );
+    assert!(
+        identity["valid_until"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("({})", browser::TIME_ZONE)),
+        "{identity}"
+    );
+    for label in [
+        "User ID",
+        "Name",
+        "Email",
+        "User type",
+        "Roles",
+        "System prompts",
+    ] {
+        assert!(
+            identity["rows"].as_array().unwrap().contains(&json!(label)),
+            "{label}: {identity}"
+        );
+    }
+    // Code in the checklist is code, never backticks.
+    let page_text = b.js("return document.body.innerText;", vec![]).await;
+    assert!(
+        !page_text.as_str().unwrap().contains('`'),
+        "no literal backticks: {page_text}"
+    );
+    let checklist_code = codes(&b, "#test-steps").await;
+    for code in ["crit", "exp", "jti"] {
+        assert!(
+            checklist_code.iter().any(|c| c == code),
+            "{code} as code: {checklist_code:?}"
+        );
+    }
     b.screenshot("test-accepted").await;
+    audits.run(&b, "test a token").await;
 
-    let expired = portal_token(PORTAL_SECRET, now() - 3600);
-    b.fill("#test-token", &expired).await;
-    b.click("#test-run").await;
+    let expired_at = now() - 3600;
+    let expired = portal_token(PORTAL_SECRET, expired_at);
+    b.type_into("Token", &expired).await;
+    b.press("Test").await;
     let summary = b.wait_text("#test-summary", "refused").await;
     assert!(summary.contains("expired"), "{summary}");
     let failed = b.text("#test-steps li.fail").await;
@@ -730,11 +1115,33 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert_eq!(statuses.iter().filter(|s| *s == "fail").count(), 1);
     b.screenshot("test-expired").await;
 
+    // "Check at" is a date and time in the browser's time zone: ten minutes
+    // before the token expired, it is accepted (read as UTC, it would be
+    // nine and a half hours off, and refused).
+    let at = expired_at - 600;
+    type_local_time(&b, "Check at", at).await;
+    b.press("Test").await;
+    b.wait_text("#test-summary", "accepted").await;
+    // (ICU puts a narrow no-break space before AM/PM; WebDriver's text may not.)
+    let when = b.text("#test-when").await.replace('\u{202f}', " ");
+    assert!(
+        when.contains(&clock_text(at)) && when.contains(browser::TIME_ZONE),
+        "{when} (expected {})",
+        clock_text(at)
+    );
+    b.screenshot("test-check-at").await;
+    b.press("Now").await;
+    assert_eq!(b.prop("#test-at", "value").await.as_deref(), Some(""));
+
     let forged = portal_token("another-secret-0123456789-abcdefghij", now() + 600);
-    b.fill("#test-token", &forged).await;
-    b.click("#test-run").await;
+    b.type_into("Token", &forged).await;
+    b.press("Test").await;
     let summary = b.wait_text("#test-summary", "refused").await;
     assert!(summary.contains("invalid_signature"), "{summary}");
+    assert!(
+        summary.contains("refused at step 7: Signature verifies") || summary.contains("step 7"),
+        "{summary}"
+    );
     let hint = b.text("#test-steps li.fail [data-testid=step-hint]").await;
     assert!(
         hint.to_lowercase().contains("secret"),
@@ -750,31 +1157,51 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     b.screenshot("test-invalid-signature").await;
 
     // ---- Delete through the confirmation dialog, which wants the exact name.
-    b.click("#test-back").await;
+    b.press("Back to the list").await;
     b.visible("#list-view").await;
-    b.click(&format!("{portal} [data-testid=config-delete]"))
-        .await;
+    b.press("Delete Portal").await;
     b.visible("#delete-dialog").await;
     assert_eq!(b.text("#delete-name").await, "Portal");
+    let confirm = b.field("Type its name to confirm").await;
+    assert!(
+        b.has_focus(&confirm).await,
+        "focus moves into the dialog: {}",
+        b.focused().await
+    );
     assert_eq!(
         b.prop("#delete-submit", "disabled").await.as_deref(),
         Some("true")
     );
-    b.fill("#delete-confirm", "Portl").await;
+    audits.run(&b, "delete dialog").await;
+    b.press("Cancel").await;
+    b.wait_gone("#delete-dialog").await;
+    assert!(
+        b.has_focus(&b.button("Delete Portal").await).await,
+        "focus returns to the Delete button: {}",
+        b.focused().await
+    );
+    b.press("Delete Portal").await;
+    b.visible("#delete-dialog").await;
+    b.type_into("Type its name to confirm", "Portl").await;
     assert_eq!(
         b.prop("#delete-submit", "disabled").await.as_deref(),
         Some("true")
     );
-    b.fill("#delete-confirm", "Portal").await;
+    b.type_into("Type its name to confirm", "Portal").await;
     assert_eq!(
         b.prop("#delete-submit", "disabled").await.as_deref(),
         Some("false")
     );
     b.screenshot("delete-dialog").await;
-    b.click("#delete-submit").await;
+    b.press("Delete").await;
     b.wait_gone("#delete-dialog").await;
     b.wait_text("#banner", "deleted").await;
     b.wait_gone(&portal).await;
+    assert_eq!(
+        b.js("return document.activeElement.id;", vec![]).await,
+        json!("list-title"),
+        "with the row gone, focus goes to the list's heading"
+    );
     assert!(
         b.is_visible(&row("ERP")).await,
         "the other configuration stays"
@@ -783,16 +1210,233 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         !server.config_file().contains("Portal"),
         "the deletion is saved"
     );
-    let (status, _) = server.login(&valid);
-    assert_ne!(status, 200, "a deleted configuration logs nobody in");
+    let (status_code, _) = server.login(&valid);
+    assert_ne!(status_code, 200, "a deleted configuration logs nobody in");
     b.screenshot("deleted").await;
 
     // ---- The page caused no CSP violation; signing out forgets the token.
     assert_no_csp_violations(&b).await;
-    b.click("#signout").await;
+    b.press("Sign out").await;
     b.visible("#signin-view").await;
     assert_eq!(session_token(&b).await, Value::Null);
+    audits.assert_complete();
     b.close().await;
+}
+
+/// The screens audited with axe-core.
+#[derive(Default)]
+struct Audits {
+    done: Vec<&'static str>,
+    available: bool,
+}
+
+impl Audits {
+    async fn run(&mut self, b: &Browser, screen: &'static str) {
+        if let Some(passes) = b.audit(screen).await {
+            self.available = true;
+            self.done.push(screen);
+            eprintln!("axe-core: {screen}: no violations, {passes} rules passed");
+        }
+    }
+
+    /// Every screen the console has was audited (when axe-core was there).
+    fn assert_complete(&self) {
+        if self.available {
+            assert_eq!(
+                self.done,
+                [
+                    "sign-in",
+                    "list",
+                    "form (new)",
+                    "disable dialog",
+                    "form (edit, with an error)",
+                    "test a token",
+                    "delete dialog"
+                ]
+            );
+        }
+    }
+}
+
+/// A key of tests/data/keys.
+fn test_key(file: &str) -> String {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/keys")
+            .join(file),
+    )
+    .unwrap_or_else(|e| panic!("reading {file}: {e}"))
+}
+
+/// The configuration `name` as the server's file holds it.
+fn stored_config(server: &LoginServer, name: &str) -> Value {
+    let file: Value = serde_json::from_str(&server.config_file()).unwrap();
+    let list = file
+        .as_array()
+        .cloned()
+        .or_else(|| file["configs"].as_array().cloned())
+        .unwrap_or_default();
+    list.into_iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {file}"))
+}
+
+/// Presses `key` on the focused element.
+async fn key(b: &Browser, key: Key) {
+    b.client()
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(key).to_string())
+        .await
+        .unwrap();
+}
+
+/// The algorithms the form offers (their checkboxes shown).
+async fn offered(b: &Browser) -> Vec<String> {
+    algorithm_boxes(b, "").await
+}
+
+/// The algorithms checked.
+async fn checked(b: &Browser) -> Vec<String> {
+    algorithm_boxes(b, ":checked").await
+}
+
+async fn algorithm_boxes(b: &Browser, filter: &str) -> Vec<String> {
+    let list = b
+        .js(
+            "return [...document.querySelectorAll('#f-algorithms input[type=checkbox]' + arguments[0])]
+               .filter((e) => e.checkVisibility()).map((e) => e.value);",
+            vec![json!(filter)],
+        )
+        .await;
+    serde_json::from_value(list).unwrap()
+}
+
+/// The words beside the switch of configuration `name`.
+async fn switch_text(b: &Browser, name: &str) -> String {
+    b.text(&format!("{} [data-testid=config-enabled-text]", row(name)))
+        .await
+}
+
+/// The texts of the `<code>` elements in `css`.
+async fn codes(b: &Browser, css: &str) -> Vec<String> {
+    let list = b
+        .js(
+            "return [...document.querySelector(arguments[0]).querySelectorAll('code')].map((e) => e.textContent);",
+            vec![json!(css)],
+        )
+        .await;
+    serde_json::from_value(list).unwrap()
+}
+
+/// A message in the administrator's words: sentences, no internal prefix,
+/// no field path, no literal backtick, no JSON.
+#[track_caller]
+fn assert_plain_language(message: &str) {
+    for jargon in [
+        "invalid configuration",
+        "key_source",
+        "token_name",
+        "`",
+        "{\"",
+        "Hint:",
+        "(duplicate_name)",
+    ] {
+        assert!(
+            !message.contains(jargon),
+            "{jargon:?} in the message: {message}"
+        );
+    }
+    assert!(
+        message.chars().next().is_some_and(char::is_uppercase),
+        "a sentence starts with a capital: {message}"
+    );
+}
+
+/// The look of a warning component: class, background, left border, text colour.
+async fn look(b: &Browser, css: &str) -> Value {
+    b.js(
+        "const e = document.querySelector(arguments[0]); const s = getComputedStyle(e);
+         return [e.className, s.backgroundColor, s.borderLeftColor, s.color];",
+        vec![json!(css)],
+    )
+    .await
+}
+
+/// Whether Submit and Cancel are inside the window with the page scrolled to
+/// the top, the middle and the end of the form; and the page's height.
+async fn reachable_actions(b: &Browser) -> Value {
+    b.js(
+        "const form = document.getElementById('config-form');
+         const end = form.getBoundingClientRect().bottom + window.scrollY;
+         const inView = (id) => { const r = document.getElementById(id).getBoundingClientRect();
+                                  return r.top >= 0 && r.bottom <= window.innerHeight; };
+         const at = [0, end / 2 - innerHeight / 2, end].map((y) => {
+           window.scrollTo(0, Math.max(0, y));
+           return [inView('form-submit'), inView('form-cancel')];
+         });
+         window.scrollTo(0, 0);
+         return { at, height: document.documentElement.scrollHeight, viewport: innerHeight };",
+        vec![],
+    )
+    .await
+}
+
+/// `at` (seconds since 1970) as the browser's local time.
+fn local(at: i64) -> time::PrimitiveDateTime {
+    let t = time::OffsetDateTime::from_unix_timestamp(at + browser::TIME_ZONE_OFFSET).unwrap();
+    time::PrimitiveDateTime::new(t.date(), t.time())
+}
+
+/// `at` as the clock part of en-US `toLocaleString` ("3:04:05 PM").
+fn clock_text(at: i64) -> String {
+    let t = local(at);
+    let hour = match t.hour() % 12 {
+        0 => 12,
+        h => h,
+    };
+    let half = if t.hour() < 12 { "AM" } else { "PM" };
+    format!("{hour}:{:02}:{:02} {half}", t.minute(), t.second())
+}
+
+/// Types `at` into the date-and-time field labelled `label`, as a person
+/// with an en-US browser would: month, day, year, then hour, minute, second
+/// and AM/PM.
+async fn type_local_time(b: &Browser, label: &str, at: i64) {
+    let t = local(at);
+    let hour = match t.hour() % 12 {
+        0 => 12,
+        h => h,
+    };
+    let half = if t.hour() < 12 { "A" } else { "P" };
+    let field = b.field(label).await;
+    b.click_on(&field, label).await;
+    let keys = format!(
+        "{:02}{:02}{:04}{}{:02}{:02}{:02}{half}",
+        u8::from(t.month()),
+        t.day(),
+        t.year(),
+        char::from(Key::Right),
+        hour,
+        t.minute(),
+        t.second(),
+    );
+    field.send_keys(&keys).await.unwrap();
+    let expected = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    assert_eq!(
+        b.prop("#test-at", "value").await.as_deref(),
+        Some(expected.as_str()),
+        "typed into {label:?}"
+    );
 }
 
 /// Records every Content-Security-Policy violation of the page from now on.

@@ -3,15 +3,26 @@
 // A plain script (no build step, nothing from the internet) served with a strict
 // Content-Security-Policy: no inline scripts, styles or event handlers. Every value
 // that comes from the API (names, claims, messages, hints: text written by
-// administrators or taken from tokens) is put into the page with `textContent` or
-// an input's `value`, never as HTML. A secret is never put into the page: the API
-// sends `{"redacted":true}` and the form sends that back unless the administrator
-// types a new secret.
+// administrators or taken from tokens) is put into the page with `textContent`,
+// `createElement` or an input's `value`, never as HTML. A secret is never put into
+// the page: the API sends `{"redacted":true}` and the form sends that back unless
+// the administrator types a new secret.
 //
 // The credential is kept in sessionStorage (this tab only): the admin token,
 // sent as `Authorization: Bearer …`, or a session that a single sign-on token
 // started through `POST /api/auth/login`, sent as `X-Auth-Token`. It never goes
 // into a URL or a cookie.
+//
+// Layout of this file, one part per concern:
+//   the API · text (messages in the administrator's language) · page chrome
+//   (views, pages, banner, warnings, dialogs) · sign in · the list · the form
+//   (simple fields from FIELDS; key source, algorithms and prompts by hand) ·
+//   keys (what a pasted key allows) · delete · enable/disable · test a token ·
+//   start.
+// A new page (recent logins, role rules, a token debugger…) adds a
+// `<section class="view">` to index.html, one entry to PAGES (its nav label
+// and an `open` function that loads and shows it), and its own part here that
+// uses api(), el(), richText(), warningList(), showBanner() and openDialog().
 
 'use strict';
 
@@ -22,9 +33,26 @@
   const LOGIN = '/api/auth/login';
   const LOGOUT = '/api/auth/logout';
   const JWT_LOGIN_MODE = 67108864;
-  const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512',
-    'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA', 'Ed25519'];
+
+  // The allowlist's algorithms (CONTRACT section 1) by key family, in the
+  // order the form shows them: one line per family.
+  const ALGORITHM_FAMILIES = [
+    { family: 'hmac', label: 'HMAC', algorithms: ['HS256', 'HS384', 'HS512'] },
+    { family: 'rsa', label: 'RSA', algorithms: ['RS256', 'RS384', 'RS512'] },
+    { family: 'rsa-pss', label: 'RSA-PSS', algorithms: ['PS256', 'PS384', 'PS512'] },
+    { family: 'ecdsa', label: 'ECDSA', algorithms: ['ES256', 'ES384'] },
+    { family: 'eddsa', label: 'EdDSA', algorithms: ['EdDSA', 'Ed25519'] },
+  ];
+  const ALGORITHMS = ALGORITHM_FAMILIES.flatMap((f) => f.algorithms);
+  const HMAC = ['HS256', 'HS384', 'HS512'];
+  const ASYMMETRIC = ALGORITHMS.filter((a) => !HMAC.includes(a));
+  const RSA = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+  const ED25519 = ['EdDSA', 'Ed25519'];
+  // The shortest secret each HMAC algorithm accepts, in bytes (CONTRACT section 1).
+  const SECRET_BYTES = { HS256: 32, HS384: 48, HS512: 64 };
+
   const PROMPT_KINDS = ['text', 'numeric', 'date'];
+  const PROMPT_KIND_NAMES = { text: 'Text', numeric: 'Numeric', date: 'Date' };
   const SOURCE_NAMES = {
     static: 'Static key',
     jwks: 'Inline JWKS',
@@ -44,15 +72,55 @@
     store: 'The change could not be saved',
   };
 
+  // The form's plain fields: where each lives in the configuration (`path`),
+  // its input, how it is read and written, and its default. `advanced` ones
+  // sit in the folded "Advanced options" and are counted in its summary when
+  // they differ from their default. A new plain field (bearer, logout_url,
+  // may_grant_admin…) is a row in index.html plus one line here.
+  //   text: always sent, trimmed · optional: sent when not empty ·
+  //   number: sent when not empty · bool: a checkbox · choice: a select ·
+  //   list: comma-separated, sent as an array.
+  const FIELDS = [
+    { path: 'enabled', id: 'f-enabled', type: 'bool', fallback: true, name: 'Enabled' },
+    { path: 'name', id: 'f-name', type: 'text', fallback: '' },
+    { path: 'token_name', id: 'f-token_name', type: 'text', fallback: 'token' },
+    { path: 'issuer', id: 'f-issuer', type: 'optional', fallback: '' },
+    { path: 'audience', id: 'f-audience', type: 'optional', fallback: '' },
+    { path: 'expiration_time', id: 'f-expiration_time', type: 'number', fallback: 86400 },
+    { path: 'claims.user_id', id: 'f-claims-user_id', type: 'optional', fallback: '' },
+    { path: 'claims.name', id: 'f-claims-name', type: 'optional', fallback: '' },
+    { path: 'claims.email', id: 'f-claims-email', type: 'optional', fallback: '' },
+    { path: 'claims.roles', id: 'f-claims-roles', type: 'optional', fallback: '' },
+    { path: 'user_type', id: 'f-user_type', type: 'optional', fallback: 'reader' },
+    { path: 'initial_roles', id: 'f-initial_roles', type: 'list', fallback: [] },
+    { path: 'leeway', id: 'f-leeway', type: 'number', fallback: 60, advanced: true },
+    { path: 'max_token_bytes', id: 'f-max_token_bytes', type: 'number', fallback: 16384, advanced: true },
+    { path: 'single_use', id: 'f-single_use', type: 'bool', fallback: false, advanced: true, name: 'Single use' },
+    { path: 'create_users', id: 'f-create_users', type: 'bool', fallback: true, advanced: true, name: 'Create users on first login' },
+    { path: 'sync_on_login', id: 'f-sync_on_login', type: 'bool', fallback: false, advanced: true, name: 'Sync on every login' },
+    { path: 'user_scope', id: 'f-user_scope', type: 'choice', fallback: 'own', advanced: true },
+    { path: 'user_id_normalize', id: 'f-user_id_normalize', type: 'choice', fallback: 'none', advanced: true },
+  ];
+  // Members the form edits itself, besides FIELDS; any other member of a
+  // loaded configuration (e.g. `id`, or a field a newer server knows) is sent
+  // back as it came. `created_by` and `last_modified` are the server's.
+  const FORM_MEMBERS = new Set(['key_source', 'algorithms', 'system_prompts', 'claims', 'created_by', 'last_modified',
+    ...FIELDS.map((f) => f.path.split('.')[0])]);
+
   const $ = (id) => document.getElementById(id);
   const state = {
     configs: [],
-    // While editing: the configuration's name, its ETag and the secret as the API
-    // sent it (normally {"redacted":true}; never shown).
+    // While editing: the configuration's name and ETag, and the members the
+    // form does not show (sent back unchanged).
     editing: null,
+    extra: {},
+    // The secret as the API sent it (normally {"redacted":true}; never shown).
     keptSecret: undefined,
+    // The algorithms checked, kept across re-rendering of the choices.
+    algorithms: new Set(),
     testing: null,
     deleting: null,
+    disabling: null,
   };
 
   // ---------------------------------------------------------------- the API
@@ -65,7 +133,18 @@
       this.kind = typeof e.kind === 'string' ? e.kind : (status ? `http_${status}` : 'network');
       this.hint = typeof e.hint === 'string' ? e.hint : '';
       this.field = typeof e.field === 'string' ? e.field : null;
+      // The problem alone, without "invalid configuration: <field>: ": from
+      // the server when it sends it, else taken off the message.
+      this.problem = typeof e.problem === 'string' ? e.problem : withoutPrefix(this.message, this.field);
     }
+  }
+
+  function withoutPrefix(message, field) {
+    let rest = message;
+    const prefix = 'invalid configuration: ';
+    if (rest.startsWith(prefix)) rest = rest.slice(prefix.length);
+    if (field && rest.startsWith(`${field}: `)) rest = rest.slice(field.length + 2);
+    return rest;
   }
 
   function adminToken() {
@@ -131,11 +210,12 @@
     }
   }
 
-  // ---------------------------------------------------------------- helpers
+  // ---------------------------------------------------------------- text
 
   function el(tag, props = {}, children = []) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(props)) {
+      if (value === undefined) continue;
       if (key === 'text') node.textContent = value;
       else if (key === 'className') node.className = value;
       else if (key === 'dataset') Object.assign(node.dataset, value);
@@ -146,11 +226,111 @@
     return node;
   }
 
+  // The short name the administrator sees for a configuration field (its
+  // form label), by field path, e.g. `token_name` → "Token Name". Built from
+  // the form once: a field added to index.html is named without more code.
+  let fieldNames = null;
+  function fieldName(path) {
+    if (fieldNames === null) {
+      fieldNames = new Map();
+      const spec = new Map(FIELDS.map((f) => [f.path, f]));
+      for (const input of document.querySelectorAll('#config-form [data-field]')) {
+        const path = input.dataset.field;
+        if (!path || path.startsWith('system_prompts')) continue;
+        let label = (spec.has(path) && spec.get(path).name) || input.dataset.name || '';
+        if (!label && input.labels && input.labels.length > 0) label = ownText(input.labels[0]);
+        const by = input.getAttribute('aria-labelledby');
+        if (!label && by) label = ownText($(by));
+        if (!label) continue;
+        fieldNames.set(path, label);
+        // `key_source.secret` is also just `secret` in messages.
+        const alias = /^key_source\.(secret|public_key_pem|jwks|url)$/.exec(path);
+        if (alias) fieldNames.set(alias[1], label);
+      }
+      fieldNames.set('key_source', 'Key source');
+      fieldNames.set('system_prompts', 'System prompts');
+    }
+    return fieldNames.get(path);
+  }
+
+  // A label's text without the notes inside it (e.g. "(unchanged)").
+  function ownText(node) {
+    if (!node) return '';
+    return [...node.childNodes]
+      .filter((n) => n.nodeType === Node.TEXT_NODE || (n.nodeType === Node.ELEMENT_NODE && n.tagName === 'CODE'))
+      .map((n) => n.textContent).join('').replace(/\s+/g, ' ').trim();
+  }
+
+  // The ways a secret can be given, as JSON in the server's messages, and as
+  // the form offers them.
+  const SECRET_FORMS = { base64: '“Base64”', env: '“Environment variable”' };
+
+  // Server text in the administrator's words: field paths become the form's
+  // labels (`token_name` → “Token Name”), JSON shapes become the form's
+  // choices, and `code` spans become <code> elements. Returns nodes, built
+  // with DOM APIs only (the text is never parsed as HTML).
+  function richText(value, options = {}) {
+    const source = typeof value === 'string' ? value : '';
+    let textValue = source.replace(/\{\\?"(base64|env)\\?":\s*…?\s*\}/g, (_, form) => SECRET_FORMS[form]);
+    if (options.sentence) textValue = sentence(textValue);
+    const nodes = [];
+    const parts = textValue.split('`');
+    // An odd number of parts: every backtick is paired. Otherwise the last
+    // lone backtick is kept as text.
+    const paired = parts.length % 2 === 1;
+    parts.forEach((part, i) => {
+      const isCode = paired && i % 2 === 1;
+      if (!isCode) {
+        const plain = !paired && i > 0 ? `\`${part}` : part;
+        nodes.push(...namedFields(plain));
+      } else {
+        const name = fieldName(part);
+        nodes.push(name ? `“${name}”` : el('code', { text: part }));
+      }
+    });
+    return nodes;
+  }
+
+  // Plain text with the field paths in it (`max_token_bytes`,
+  // `claims.user_id`) named as the form names them.
+  function namedFields(plain) {
+    return [plain.replace(/\b[a-z][a-z0-9]*(?:[._][a-z0-9]+)+\b/g, (word) => {
+      const name = fieldName(word);
+      return name ? `“${name}”` : word;
+    })];
+  }
+
+  // "the secret is short" → "The secret is short."
+  function sentence(value) {
+    let s = value.trim();
+    if (s === '') return s;
+    s = s.charAt(0).toUpperCase() + s.slice(1);
+    return /[.!?…]$/.test(s) ? s : `${s}.`;
+  }
+
+  function capitalized(value) {
+    return value.charAt(0).toUpperCase() + value.slice(1);
+  }
+
+  function setRich(node, value, options) {
+    node.replaceChildren(...richText(value, options));
+    return node;
+  }
+
   function formatTime(value) {
     if (typeof value !== 'string' || value === '') return '—';
     const date = new Date(value);
     if (Number.isNaN(date.getTime())) return value;
     return date.toISOString().replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC');
+  }
+
+  const TIME_ZONE = (() => {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time'; } catch (_) { return 'local time'; }
+  })();
+
+  // A date and time in the browser's time zone, e.g. "Mar 13, 2026, 3:30:00 PM".
+  function localTime(date) {
+    return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
   }
 
   function text(value) {
@@ -162,15 +342,55 @@
     return value !== null && typeof value === 'object' && value.redacted === true;
   }
 
+  // ---------------------------------------------------------------- page chrome
+
+  // The console's pages, in the order of its navigation (shown once there is
+  // more than one). `open()` loads and shows the page.
+  const PAGES = [
+    { id: 'configs', label: 'Configurations', view: 'list-view', open: () => refreshList() },
+  ];
+
+  function renderNav() {
+    const nav = $('nav');
+    nav.replaceChildren(...PAGES.map((page) => {
+      const link = el('a', { href: `#/${page.id}`, text: page.label, dataset: { page: page.id } });
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        hideBanner();
+        page.open();
+      });
+      return link;
+    }));
+  }
+
+  // Shows one `<section class="view">` and hides the others.
   function show(viewId) {
-    for (const id of ['signin-view', 'list-view', 'form-view', 'test-view']) {
-      $(id).hidden = id !== viewId;
+    for (const view of document.querySelectorAll('main > section.view')) {
+      view.hidden = view.id !== viewId;
     }
-    $('signout').hidden = viewId === 'signin-view';
+    const signedIn = viewId !== 'signin-view';
+    $('signout').hidden = !signedIn;
+    $('nav').hidden = !signedIn || PAGES.length < 2;
+    for (const link of $('nav').querySelectorAll('a')) {
+      const page = PAGES.find((p) => p.id === link.dataset.page);
+      if (page && page.view === viewId) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
     window.scrollTo(0, 0);
   }
 
-  // ---------------------------------------------------------------- banner
+  // One warning component for the whole console (after a save, in the form,
+  // in a token test): an amber box with a title and the warnings as a list.
+  function warningList(container, warnings, title = 'Please check') {
+    const list = Array.isArray(warnings) ? warnings.filter((w) => typeof w === 'string' && w !== '') : [];
+    container.replaceChildren();
+    container.hidden = list.length === 0;
+    if (list.length === 0) return;
+    container.append(
+      el('p', { className: 'callout-title' }, [el('span', { className: 'callout-icon', 'aria-hidden': 'true', text: '⚠' }), ` ${title}`]),
+      el('ul', {}, list.map((w) => el('li', { 'data-testid': 'warning' }, richText(w, { sentence: true })))),
+    );
+  }
 
   let bannerAction = null;
 
@@ -179,23 +399,44 @@
     banner.classList.toggle('info', Boolean(options.info));
     banner.dataset.kind = options.info ? 'info' : (error.kind || '');
     $('banner-title').textContent = options.title || TITLES[error.kind] || 'The server refused the request';
-    const kind = options.info ? '' : ` (${error.kind})`;
-    $('banner-message').textContent = error.message ? error.message + kind : '';
-    $('banner-hint').textContent = !error.hint ? '' : (options.info ? error.hint : `Hint: ${error.hint}`);
+    const message = error.kind === 'config' && error.problem ? error.problem : error.message;
+    setRich($('banner-message'), message || '', { sentence: true });
+    setRich($('banner-hint'), error.hint || '', { sentence: true });
     const action = $('banner-action');
     bannerAction = options.action ? options.action.run : null;
     action.textContent = options.action ? options.action.label : '';
     action.hidden = !options.action;
+    warningList($('notice-warnings'), options.warnings || []);
     banner.hidden = false;
   }
 
-  function notice(message, warnings = []) {
-    const hint = warnings.length > 0 ? `Warning: ${warnings.join(' ')}` : '';
-    showBanner({ message, hint }, { info: true, title: 'Done' });
+  function notice(message, warnings = [], hint = '') {
+    showBanner({ message, hint }, { info: true, title: 'Done', warnings });
   }
 
   function hideBanner() {
     $('banner').hidden = true;
+    warningList($('notice-warnings'), []);
+  }
+
+  // A modal dialog: focus moves into it (its `autofocus` control, or the
+  // first one) and, when it closes, back to what `returnFocus()` gives then
+  // (the control that opened it, or what took its place).
+  function openDialog(dialog, returnFocus) {
+    dialog.returnFocusTo = returnFocus;
+    dialog.showModal();
+    const first = dialog.querySelector('[autofocus]') || dialog.querySelector('input, button:not([disabled])');
+    if (first) first.focus();
+  }
+
+  function visible(node) {
+    return Boolean(node && node.isConnected && !node.closest('[hidden]'));
+  }
+
+  function dialogClosed(dialog) {
+    const target = typeof dialog.returnFocusTo === 'function' ? dialog.returnFocusTo() : null;
+    dialog.returnFocusTo = null;
+    if (visible(target)) target.focus();
   }
 
   // ---------------------------------------------------------------- sign in
@@ -204,6 +445,7 @@
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(SESSION_KEY);
     hideBanner();
+    for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
     $('admin-token').value = '';
     $('sso-token').value = '';
     $('signin-error').textContent = message || '';
@@ -249,9 +491,9 @@
         cache: 'no-store',
         redirect: 'error',
       });
-      const text = await response.text();
-      if (text) {
-        try { data = JSON.parse(text); } catch (_) { data = null; }
+      const body = await response.text();
+      if (body) {
+        try { data = JSON.parse(body); } catch (_) { data = null; }
       }
     } catch (_) {
       $('sso-error').textContent = 'The server could not be reached. Is it running?';
@@ -260,9 +502,11 @@
     const session = response.ok ? response.headers.get('X-Auth-Token') : null;
     if (!session) {
       const error = new ApiError(response.status, data);
-      $('sso-error').textContent = response.status === 404
-        ? 'This server has no token login at /api/auth/login; use the admin token.'
-        : `The login was refused (${error.kind}): ${error.message}`;
+      if (response.status === 404) {
+        $('sso-error').textContent = 'This server has no token login at /api/auth/login; use the admin token.';
+      } else {
+        $('sso-error').replaceChildren(`The login was refused (${error.kind}): `, ...richText(error.message, { sentence: true }));
+      }
       return;
     }
     await openWith(SESSION_KEY, session, 'sso-token', 'sso-error', async (error) => {
@@ -289,7 +533,7 @@
       if (await refused(error)) return;
       sessionStorage.removeItem(key);
       show('signin-view');
-      $(errorId).textContent = error.message;
+      setRich($(errorId), error.message, { sentence: true });
     }
   }
 
@@ -334,25 +578,42 @@
   function renderList() {
     const rows = state.configs.map((config) => {
       const name = String(config.name);
+      const enabled = config.enabled !== false;
+      // The name is a link: click or Enter opens the configuration for editing.
+      const link = el('a', {
+        href: `#/configs/${encodeURIComponent(name)}`,
+        className: 'config-link',
+        text: name,
+        'data-testid': 'config-name',
+      });
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        openEdit(name);
+      });
+      // The switch says its state in words as well as by colour and position.
       const toggle = el('input', {
         type: 'checkbox',
+        role: 'switch',
         className: 'switch',
-        checked: config.enabled !== false,
+        checked: enabled,
         'aria-label': `Enabled: ${name}`,
-        title: config.enabled !== false ? 'Enabled: click to disable' : 'Disabled: click to enable',
         'data-testid': 'config-enabled',
       });
-      toggle.addEventListener('change', () => toggleEnabled(name, toggle));
-      const edit = el('button', { type: 'button', className: 'secondary small', text: 'Edit', 'data-testid': 'config-edit' });
+      toggle.addEventListener('change', () => switchChanged(name, toggle));
+      const toggleLabel = el('label', { className: 'switch-label' }, [
+        toggle,
+        el('span', { className: 'switch-state', 'aria-hidden': 'true', text: enabled ? 'Enabled' : 'Disabled', 'data-testid': 'config-enabled-text' }),
+      ]);
+      const edit = el('button', { type: 'button', className: 'secondary small', text: 'Edit', 'aria-label': `Edit ${name}`, 'data-testid': 'config-edit' });
       edit.addEventListener('click', () => openEdit(name));
-      const test = el('button', { type: 'button', className: 'secondary small', text: 'Test a token', 'data-testid': 'config-test' });
+      const test = el('button', { type: 'button', className: 'secondary small', text: 'Test a token', 'aria-label': `Test a token with ${name}`, 'data-testid': 'config-test' });
       test.addEventListener('click', () => openTest(name));
-      const del = el('button', { type: 'button', className: 'danger small', text: 'Delete', 'data-testid': 'config-delete' });
-      del.addEventListener('click', () => openDelete(name));
+      const del = el('button', { type: 'button', className: 'danger small', text: 'Delete', 'aria-label': `Delete ${name}`, 'data-testid': 'config-delete' });
+      del.addEventListener('click', () => openDelete(name, del));
       const source = typeof config.key_source === 'string' ? config.key_source : '';
-      return el('tr', { 'data-testid': 'config-row', dataset: { name } }, [
-        el('td', { className: 'name', text: name, 'data-testid': 'config-name' }),
-        el('td', {}, [toggle]),
+      return el('tr', { 'data-testid': 'config-row', className: enabled ? '' : 'disabled', dataset: { name } }, [
+        el('th', { scope: 'row', className: 'name' }, [link]),
+        el('td', {}, [toggleLabel]),
         el('td', { className: 'nowrap', text: formatTime(config.last_modified), title: text(config.last_modified), 'data-testid': 'config-last-modified' }),
         el('td', { text: text(config.created_by), 'data-testid': 'config-creator' }),
         el('td', {}, [el('span', { className: 'tag', text: SOURCE_NAMES[source] || text(source), 'data-testid': 'config-key-source' })]),
@@ -364,15 +625,66 @@
     $('config-table').hidden = rows.length === 0;
   }
 
-  async function toggleEnabled(name, toggle) {
-    const enabled = toggle.checked;
-    toggle.disabled = true;
+  // The row of configuration `name` (names may hold any character, so not
+  // through a CSS selector).
+  function listRow(name) {
+    return [...$('config-rows').querySelectorAll('tr')].find((row) => row.dataset.name === name) || null;
+  }
+
+  // ---------------------------------------------------------------- enable / disable
+
+  // Enabling is immediate; disabling logs its users out, so it asks first.
+  function switchChanged(name, toggle) {
+    if (toggle.checked) {
+      setEnabled(name, true, toggle);
+      return;
+    }
+    toggle.checked = true; // not until it is confirmed
+    state.disabling = name;
+    $('disable-name').textContent = `“${name}”`;
+    $('disable-error').textContent = '';
+    $('disable-submit').disabled = false;
+    openDialog($('disable-dialog'), () => switchOf(name) || $('list-title'));
+  }
+
+  function switchOf(name) {
+    const row = listRow(name);
+    return row ? row.querySelector('input.switch') : null;
+  }
+
+  async function confirmDisable(event) {
+    event.preventDefault();
+    const name = state.disabling;
+    if (name === null) return;
+    $('disable-submit').disabled = true;
+    try {
+      await setEnabled(name, false, null);
+      $('disable-dialog').close();
+    } catch (error) {
+      if (error.status === 401) return;
+      setRich($('disable-error'), error.message, { sentence: true });
+      $('disable-submit').disabled = false;
+    }
+  }
+
+  // PATCHes `enabled` with the configuration's current ETag, shows the list
+  // again and says what changed. Errors: shown in a banner when `toggle` (the
+  // list's switch) made the change, else thrown to the dialog.
+  async function setEnabled(name, enabled, toggle) {
+    if (toggle) toggle.disabled = true;
     try {
       const { etag } = await api('GET', configUrl(name));
       await api('PATCH', configUrl(name), { body: { enabled }, etag });
-      hideBanner();
       await loadList();
+      if (enabled) {
+        notice(`“${name}” is enabled: its users can log in with it again.`);
+      } else {
+        notice(`“${name}” is disabled: its users cannot log in with it, and the sessions it started have ended.`);
+      }
+      const again = switchOf(name);
+      if (toggle && again) again.focus();
     } catch (error) {
+      if (!toggle) throw error;
       toggle.checked = !enabled;
       toggle.disabled = false;
       if (error.status !== 401) showBanner(error);
@@ -381,19 +693,134 @@
 
   // ---------------------------------------------------------------- the form
 
-  function buildAlgorithmChoices() {
-    const boxes = ALGORITHMS.map((alg) => el('label', {}, [
-      el('input', { type: 'checkbox', value: alg, id: `f-alg-${alg}`, 'data-testid': `f-alg-${alg}` }),
-      alg,
-    ]));
-    $('f-algorithms').replaceChildren(...boxes);
+  function get(object, path) {
+    return path.split('.').reduce((o, key) => (o && typeof o === 'object' ? o[key] : undefined), object);
+  }
+
+  function put(object, path, value) {
+    const keys = path.split('.');
+    const last = keys.pop();
+    let o = object;
+    for (const key of keys) {
+      if (!o[key] || typeof o[key] !== 'object') o[key] = {};
+      o = o[key];
+    }
+    o[last] = value;
+  }
+
+  function numberOrRaw(value) {
+    const trimmed = value.trim();
+    if (trimmed === '') return undefined;
+    const n = Number(trimmed);
+    return Number.isFinite(n) ? n : trimmed;
+  }
+
+  function fillField(field, config) {
+    const input = $(field.id);
+    const value = get(config, field.path);
+    switch (field.type) {
+      case 'bool':
+        input.checked = field.fallback ? value !== false : value === true;
+        break;
+      case 'number':
+        input.value = value === undefined || value === null ? String(field.fallback) : String(value);
+        break;
+      case 'list':
+        input.value = Array.isArray(value) ? value.join(', ') : field.fallback.join(', ');
+        break;
+      case 'choice':
+        input.value = [...input.options].some((o) => o.value === value) ? value : field.fallback;
+        break;
+      default:
+        input.value = typeof value === 'string' ? value : field.fallback;
+    }
+  }
+
+  // The field's value for the configuration, or undefined to leave it out.
+  function readField(field) {
+    const input = $(field.id);
+    switch (field.type) {
+      case 'bool': return input.checked;
+      case 'number': return numberOrRaw(input.value);
+      case 'list': return input.value.split(',').map((r) => r.trim()).filter((r) => r !== '');
+      case 'choice': return input.value;
+      case 'optional': return input.value.trim() === '' ? undefined : input.value.trim();
+      default: return input.value.trim();
+    }
+  }
+
+  function differsFromDefault(field) {
+    const value = readField(field);
+    if (field.type === 'list') return value.length > 0;
+    if (field.type === 'number') return value !== undefined && value !== field.fallback;
+    return value !== undefined && value !== field.fallback;
+  }
+
+  // "Advanced options": how many differ from their defaults.
+  function updateAdvancedNote() {
+    const changed = FIELDS.filter((f) => f.advanced && differsFromDefault(f)).length;
+    $('advanced-note').textContent = changed === 0
+      ? 'leeway, token size, login policies: defaults'
+      : `${changed} changed from the defaults`;
+    return changed;
   }
 
   function currentSource() {
     return $('f-key_type').value;
   }
 
-  function updateSourceFields() {
+  // The secret's required length for the HMAC algorithms chosen, and the
+  // length typed (counted in bytes; base64 decoded first). A secret in an
+  // environment variable is on the server only: the browser cannot count it.
+  function updateSecretStatus() {
+    const status = $('f-secret-status');
+    const format = $('f-secret_format').value;
+    const value = $('f-secret').value;
+    const chosen = HMAC.filter((a) => state.algorithms.has(a));
+    const strictest = (chosen.length > 0 ? chosen : ['HS256']).reduce((a, b) => (SECRET_BYTES[a] >= SECRET_BYTES[b] ? a : b));
+    const need = SECRET_BYTES[strictest];
+    const needText = `${strictest} needs at least ${need} bytes`;
+    let message;
+    let kind = '';
+    if (format === 'env') {
+      message = `The secret is read from this environment variable on the server, so its length cannot be checked here: ${needText}, and the server checks it when you save.`;
+    } else if (value === '' && state.keptSecret !== undefined) {
+      message = `The stored secret is kept (the server checks that ${needText}). Type a new secret to replace it.`;
+    } else if (value === '') {
+      message = `${chosen.length > 1 ? `For ${chosen.join(', ')}: ` : ''}${sentence(needText).slice(0, -1)}${format === 'base64' ? ' once decoded' : ''}.`;
+    } else {
+      const bytes = secretBytes(value, format);
+      if (bytes === null) {
+        message = 'This is not valid base64 (standard or URL-safe, without spaces or line breaks).';
+        kind = 'short';
+      } else if (bytes < need) {
+        message = `${bytes} of ${need} bytes${format === 'base64' ? ' (decoded)' : ''}: too short, ${needText}.`;
+        kind = 'short';
+      } else {
+        message = `${bytes} bytes${format === 'base64' ? ' (decoded)' : ''}: long enough for ${(chosen.length > 0 ? chosen : ['HS256']).join(', ')}.`;
+        kind = 'ok';
+      }
+    }
+    status.textContent = message;
+    status.dataset.state = kind;
+  }
+
+  // The secret's length in bytes: UTF-8 text, or base64 (standard or
+  // URL-safe, padding optional) decoded by the browser; null when not base64.
+  function secretBytes(value, format) {
+    if (format !== 'base64') return new TextEncoder().encode(value).length;
+    const b64 = value.trim();
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) && !/^[A-Za-z0-9_-]*={0,2}$/.test(b64)) return null;
+    const bare = b64.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
+    if (bare.length % 4 === 1) return null;
+    try {
+      return atob(bare + '='.repeat((4 - (bare.length % 4)) % 4)).length;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function updateSourceFields({ userChange = false } = {}) {
     const source = currentSource();
     for (const row of document.querySelectorAll('[data-source]')) {
       row.hidden = row.dataset.source !== source;
@@ -405,28 +832,275 @@
     if (state.keptSecret !== undefined && secret.value === '') {
       $('f-secret-label').append(el('span', { className: 'unchanged', text: '(unchanged)', 'data-testid': 'secret-unchanged' }));
     }
-    $('f-secret-help').textContent = {
-      text: 'At least 32 / 48 / 64 bytes for HS256 / HS384 / HS512.',
-      base64: 'Standard or URL-safe base64, padding optional; at least 32 / 48 / 64 bytes once decoded.',
-      env: 'The name of the server\'s environment variable that holds the secret (read when the configuration is loaded).',
-    }[format];
+    renderAlgorithms({ userChange });
+    updateSecretStatus();
   }
 
+  // ---------------------------------------------------------------- algorithms
+
+  // What the key source allows: { allowed, note, defaultAlg }.
+  function keyChoices() {
+    const source = currentSource();
+    if (source === 'secret') {
+      return { allowed: HMAC, note: 'A shared secret verifies HS256, HS384 and HS512 only.', defaultAlg: 'HS256' };
+    }
+    if (source === 'public_key_pem') {
+      const key = readPem($('f-public_key_pem').value);
+      const fit = keyFit(key);
+      $('f-pem-status').replaceChildren(...richText(fit.describe));
+      $('f-pem-status').dataset.state = fit.state;
+      return { allowed: fit.allowed, note: fit.note, defaultAlg: fit.allowed[0] };
+    }
+    if (source === 'jwks') {
+      const fit = jwksFit($('f-jwks').value);
+      $('f-jwks-status').replaceChildren(...richText(fit.describe));
+      return { allowed: fit.allowed, note: fit.note, defaultAlg: fit.allowed.includes('RS256') ? 'RS256' : fit.allowed[0] };
+    }
+    const where = source === 'issuer' ? 'the issuer\'s keys' : 'a JWK Set URI';
+    return {
+      allowed: ASYMMETRIC,
+      note: `Keys from ${where} are public keys: choose the algorithms the identity provider signs with.`,
+      defaultAlg: 'RS256',
+    };
+  }
+
+  // The algorithm choices, one line per key family, showing only those the
+  // key source allows (and any checked one that does not fit, marked, so that
+  // loading a configuration never drops a choice silently). When the
+  // administrator changes the key, checked choices that no longer fit are
+  // cleared, and with none left the key's usual algorithm is checked.
+  function renderAlgorithms({ userChange = false } = {}) {
+    const { allowed, note, defaultAlg } = keyChoices();
+    const fits = new Set(allowed);
+    if (userChange) {
+      for (const alg of [...state.algorithms]) if (!fits.has(alg)) state.algorithms.delete(alg);
+      if (state.algorithms.size === 0 && defaultAlg) state.algorithms.add(defaultAlg);
+    }
+    const lines = [];
+    for (const family of ALGORITHM_FAMILIES) {
+      const shown = family.algorithms.filter((a) => fits.has(a) || state.algorithms.has(a));
+      if (shown.length === 0) continue;
+      const labelId = `f-alg-family-${family.family}`;
+      lines.push(el('div', { className: 'alg-family', role: 'group', 'aria-labelledby': labelId }, [
+        el('span', { className: 'alg-family-name', id: labelId, text: family.label }),
+        ...shown.map((alg) => {
+          const box = el('input', { type: 'checkbox', value: alg, id: `f-alg-${alg}`, checked: state.algorithms.has(alg), 'data-testid': `f-alg-${alg}` });
+          box.addEventListener('change', () => {
+            if (box.checked) state.algorithms.add(alg);
+            else state.algorithms.delete(alg);
+            renderAlgorithms();
+            updateSecretStatus();
+          });
+          const misfit = !fits.has(alg);
+          return el('label', { className: misfit ? 'alg misfit' : 'alg', for: `f-alg-${alg}` }, [
+            box, alg, misfit ? el('span', { className: 'misfit-note', text: ' (does not fit this key)' }) : '',
+          ]);
+        }),
+      ]));
+    }
+    const focused = document.activeElement && document.activeElement.id;
+    $('f-algorithms').replaceChildren(...lines);
+    if (lines.length === 0) $('f-algorithms').append(el('p', { className: 'empty small', text: 'No algorithm fits yet.' }));
+    if (focused && focused.startsWith('f-alg-') && $(focused)) $(focused).focus();
+    setRich($('f-algorithms-help'), note);
+  }
+
+  // ---------------------------------------------------------------- keys (advisory)
+
+  // Which algorithms a pasted PEM key allows. The browser reads only the
+  // key's type from the DER (RSA and its size, the EC curve, Ed25519): enough
+  // to offer the right choices. The server parses and checks the key when the
+  // configuration is saved; what is read here decides nothing.
+  //
+  // Object identifiers, as DER content bytes in hex:
+  const KEY_TYPES = {
+    '2a864886f70d010101': 'rsa', //     rsaEncryption 1.2.840.113549.1.1.1 (RFC 8017, appendix C)
+    '2a864886f70d01010a': 'rsa-pss', // id-RSASSA-PSS 1.2.840.113549.1.1.10 (RFC 8017, appendix C)
+    '2a8648ce3d0201': 'ec', //          id-ecPublicKey 1.2.840.10045.2.1 (RFC 5480, section 2.1.1)
+    '2b6570': 'ed25519', //             id-Ed25519 1.3.101.112 (RFC 8410, section 3)
+    '2b6571': 'ed448', //               id-Ed448 1.3.101.113 (RFC 8410, section 3)
+  };
+  const CURVES = {
+    '2a8648ce3d030107': 'P-256', //     secp256r1 1.2.840.10045.3.1.7 (RFC 5480, section 2.1.1.1)
+    '2b81040022': 'P-384', //           secp384r1 1.3.132.0.34
+    '2b81040023': 'P-521', //           secp521r1 1.3.132.0.35
+  };
+
+  // One DER element (tag, length, content) at `at`: { tag, start, end } of its content.
+  function derAt(bytes, at) {
+    if (at + 2 > bytes.length) throw new Error('truncated');
+    const tag = bytes[at];
+    let length = bytes[at + 1];
+    let start = at + 2;
+    if (length & 0x80) {
+      const count = length & 0x7f;
+      if (count === 0 || count > 3 || start + count > bytes.length) throw new Error('bad length');
+      length = 0;
+      for (let i = 0; i < count; i += 1) length = (length * 256) + bytes[start + i];
+      start += count;
+    }
+    if (start + length > bytes.length) throw new Error('truncated');
+    return { tag, start, end: start + length };
+  }
+
+  function derChildren(bytes, node) {
+    const out = [];
+    for (let at = node.start; at < node.end;) {
+      const child = derAt(bytes, at);
+      out.push(child);
+      at = child.end;
+    }
+    return out;
+  }
+
+  function derHex(bytes, node) {
+    return [...bytes.subarray(node.start, node.end)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  // The size in bits of the first INTEGER of an RSAPublicKey (its modulus).
+  function rsaBits(bytes, sequence) {
+    const [modulus] = derChildren(bytes, sequence);
+    if (!modulus || modulus.tag !== 0x02) throw new Error('no modulus');
+    let i = modulus.start;
+    while (i < modulus.end && bytes[i] === 0) i += 1;
+    if (i === modulus.end) return 0;
+    return ((modulus.end - i - 1) * 8) + (32 - Math.clz32(bytes[i]));
+  }
+
+  // SubjectPublicKeyInfo (RFC 5280, section 4.1): the algorithm's OID and parameters.
+  function spkiType(bytes, node) {
+    const [algorithm, publicKey] = derChildren(bytes, node);
+    if (!algorithm || algorithm.tag !== 0x30 || !publicKey || publicKey.tag !== 0x03) throw new Error('not SPKI');
+    const [oid, parameters] = derChildren(bytes, algorithm);
+    const type = KEY_TYPES[derHex(bytes, oid)] || 'unknown';
+    if (type === 'ec') {
+      const curve = parameters && parameters.tag === 0x06 ? CURVES[derHex(bytes, parameters)] : undefined;
+      return { type, curve: curve || 'another curve' };
+    }
+    if (type === 'rsa' || type === 'rsa-pss') {
+      // The BIT STRING's first byte counts unused bits; the RSAPublicKey follows.
+      return { type, bits: rsaBits(bytes, derAt(bytes, publicKey.start + 1)) };
+    }
+    return { type };
+  }
+
+  function readPem(value) {
+    const match = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(value);
+    if (!match) return { type: value.trim() === '' ? 'empty' : 'not-pem' };
+    const label = match[1];
+    if (label.includes('PRIVATE KEY')) return { type: 'private' };
+    if (label === 'EC PUBLIC KEY') return { type: 'ec-public-key' };
+    try {
+      const bytes = Uint8Array.from(atob(match[2].replace(/\s+/g, '')), (c) => c.charCodeAt(0));
+      const root = derAt(bytes, 0);
+      if (label === 'PUBLIC KEY') return spkiType(bytes, root);
+      if (label === 'RSA PUBLIC KEY') return { type: 'rsa', bits: rsaBits(bytes, root) };
+      if (label === 'CERTIFICATE') {
+        // TBSCertificate: [0] version (optional), serial, signature,
+        // issuer, validity, subject, subjectPublicKeyInfo (RFC 5280, 4.1).
+        const [tbs] = derChildren(bytes, root);
+        const fields = derChildren(bytes, tbs);
+        const skip = fields[0] && fields[0].tag === 0xa0 ? 1 : 0;
+        return spkiType(bytes, fields[skip + 5]);
+      }
+      return { type: 'other-label', label };
+    } catch (_) {
+      return { type: 'unreadable' };
+    }
+  }
+
+  // { allowed, describe, note, state } for a key read by readPem.
+  function keyFit(key) {
+    const unknown = {
+      allowed: ASYMMETRIC,
+      note: 'The key\'s type could not be read here: choose its algorithm; the server checks the choice when you save.',
+      state: '',
+    };
+    switch (key.type) {
+      case 'empty':
+        return { allowed: [], describe: '`BEGIN PUBLIC KEY`, `BEGIN RSA PUBLIC KEY` or `BEGIN CERTIFICATE`.', note: 'Paste the public key: the algorithms it allows are offered then.', state: '' };
+      case 'rsa':
+      case 'rsa-pss': {
+        const allowed = key.type === 'rsa' ? RSA : RSA.filter((a) => a.startsWith('PS'));
+        if (key.bits < 2048) {
+          return { allowed: [], describe: `An RSA public key of ${key.bits} bits: too short, at least 2048 bits are needed.`, note: 'No algorithm fits a key this short.', state: 'bad' };
+        }
+        return { allowed, describe: `An RSA public key of ${key.bits} bits.`, note: `An RSA key verifies ${allowed.join(', ')}.`, state: 'ok' };
+      }
+      case 'ec':
+        if (key.curve === 'P-256' || key.curve === 'P-384') {
+          const alg = key.curve === 'P-256' ? 'ES256' : 'ES384';
+          return { allowed: [alg], describe: `An EC public key on ${key.curve}.`, note: `A key on ${key.curve} verifies ${alg} only.`, state: 'ok' };
+        }
+        return { allowed: [], describe: `An EC public key on ${key.curve}: not supported (P-256 and P-384 are).`, note: 'No algorithm fits this key.', state: 'bad' };
+      case 'ed25519':
+        return { allowed: ED25519, describe: 'An Ed25519 public key.', note: 'An Ed25519 key verifies EdDSA and Ed25519 (two names of one algorithm: pick the one the identity provider puts in its tokens).', state: 'ok' };
+      case 'ed448':
+        return { allowed: [], describe: 'An Ed448 public key: not supported (Ed25519 is).', note: 'No algorithm fits this key.', state: 'bad' };
+      case 'private':
+        return { ...unknown, allowed: [], describe: 'This is a private key: paste the public key; `openssl pkey -in key.pem -pubout` prints it.', note: 'Paste the public key: the algorithms it allows are offered then.', state: 'bad' };
+      case 'ec-public-key':
+        return { ...unknown, allowed: [], describe: '`BEGIN EC PUBLIC KEY` is not read: convert it to `BEGIN PUBLIC KEY` with `openssl ec -pubin -in key.pem -pubout`.', note: 'Paste the key as `BEGIN PUBLIC KEY`: the algorithms it allows are offered then.', state: 'bad' };
+      case 'not-pem':
+        return { ...unknown, allowed: [], describe: 'This is not PEM: paste the block from `-----BEGIN PUBLIC KEY-----` to its `END` line.', note: 'Paste the public key: the algorithms it allows are offered then.', state: 'bad' };
+      default:
+        return { ...unknown, describe: 'The key\'s type could not be read here; the server checks it when you save.' };
+    }
+  }
+
+  // What an inline JWK Set allows: the union over its keys (by `kty`/`crv`,
+  // or the key's own `alg` when it names one).
+  function jwksFit(value) {
+    let keys;
+    try {
+      const set = JSON.parse(value);
+      keys = set && Array.isArray(set.keys) ? set.keys : null;
+    } catch (_) {
+      keys = null;
+    }
+    if (value.trim() === '') return { allowed: [], describe: 'Paste a JWK Set: `{"keys":[…]}`.', note: 'Paste the JWK Set: the algorithms its keys allow are offered then.' };
+    if (keys === null) return { allowed: ALGORITHMS, describe: 'This is not a JWK Set yet (JSON with a `keys` array).', note: 'The keys could not be read here; the server checks the choice when you save.' };
+    const allowed = new Set();
+    const kinds = [];
+    for (const key of keys) {
+      if (!key || typeof key !== 'object') continue;
+      let fits = [];
+      if (key.kty === 'RSA') fits = RSA;
+      else if (key.kty === 'EC' && key.crv === 'P-256') fits = ['ES256'];
+      else if (key.kty === 'EC' && key.crv === 'P-384') fits = ['ES384'];
+      else if (key.kty === 'OKP' && key.crv === 'Ed25519') fits = ED25519;
+      else if (key.kty === 'oct') fits = HMAC;
+      if (typeof key.alg === 'string') fits = fits.filter((a) => a === key.alg);
+      fits.forEach((a) => allowed.add(a));
+      kinds.push(typeof key.kty === 'string' ? `${key.kty}${typeof key.crv === 'string' ? ` ${key.crv}` : ''}` : '?');
+    }
+    const list = ALGORITHMS.filter((a) => allowed.has(a));
+    return {
+      allowed: list,
+      describe: `${keys.length} key${keys.length === 1 ? '' : 's'}${kinds.length > 0 ? `: ${kinds.join(', ')}` : ''}.`,
+      note: list.length > 0 ? `These keys verify ${list.join(', ')}.` : 'No key in this set fits a supported algorithm.',
+    };
+  }
+
+  // ---------------------------------------------------------------- system prompts
+
   // One system prompt: a row of kind, slot and claim, followed by a row for
-  // an error about the whole mapping (slot out of range, used twice).
+  // its errors (slot out of range, used twice, a claim name that is wrong).
   function promptRow(prompt = {}) {
     const kind = el('select', { 'data-testid': 'prompt-kind', 'aria-label': 'Kind' },
-      PROMPT_KINDS.map((k) => el('option', { value: k, text: k })));
+      PROMPT_KINDS.map((k) => el('option', { value: k, text: PROMPT_KIND_NAMES[k] })));
     kind.value = PROMPT_KINDS.includes(prompt.kind) ? prompt.kind : 'text';
     const slot = el('input', { type: 'number', min: '1', max: '15', step: '1', 'data-testid': 'prompt-slot', 'aria-label': 'Slot' });
     slot.value = prompt.slot === undefined || prompt.slot === null ? '' : String(prompt.slot);
     const claim = el('input', { type: 'text', spellcheck: 'false', 'data-testid': 'prompt-claim', 'aria-label': 'Claim' });
     claim.value = typeof prompt.claim === 'string' ? prompt.claim : '';
     const remove = el('button', { type: 'button', className: 'secondary small', text: 'Remove', 'data-testid': 'prompt-remove' });
+    // The cells have no error slots of their own: an error about a cell is
+    // shown across the row below it, the cell marked.
     const row = el('tr', { 'data-testid': 'prompt-row', dataset: { part: '' } }, [
-      el('td', {}, [kind, el('div', { className: 'field-error', dataset: { part: 'kind' } })]),
-      el('td', { className: 'num' }, [slot, el('div', { className: 'field-error', dataset: { part: 'slot' } })]),
-      el('td', {}, [claim, el('div', { className: 'field-error', dataset: { part: 'claim' } })]),
+      el('td', {}, [kind]),
+      el('td', { className: 'num' }, [slot]),
+      el('td', {}, [claim]),
       el('td', { className: 'row-actions' }, [remove]),
     ]);
     const errorRow = el('tr', { className: 'prompt-error-row' }, [
@@ -439,6 +1113,7 @@
       row.remove();
       errorRow.remove();
       renumberPrompts();
+      $('prompt-add').focus();
     });
     return [row, errorRow];
   }
@@ -449,7 +1124,7 @@
 
   // Give every prompt row's inputs and error slots the API's field paths
   // (`system_prompts[1].slot`, `system_prompts[1]`), so a 400 lands beside
-  // the right cell or row.
+  // the right cell or row, and accessible names that say which prompt.
   function renumberPrompts() {
     const rows = promptRows();
     rows.forEach((row, i) => {
@@ -460,6 +1135,10 @@
         if (node.classList.contains('field-error')) node.dataset.errorFor = path;
         else node.dataset.field = path;
       }
+      for (const [part, name] of [['kind', 'Kind'], ['slot', 'Slot'], ['claim', 'Claim']]) {
+        row.querySelector(`[data-testid="prompt-${part}"]`).setAttribute('aria-label', `${name} of prompt ${i + 1}`);
+      }
+      row.querySelector('[data-testid="prompt-remove"]').setAttribute('aria-label', `Remove prompt ${i + 1}`);
     });
     $('prompt-empty').hidden = rows.length > 0;
     $('prompt-table').hidden = rows.length === 0;
@@ -470,11 +1149,15 @@
     renumberPrompts();
   }
 
+  // ---------------------------------------------------------------- fill and read the form
+
   function fillForm(config, warnings = []) {
     const c = config || {};
-    $('f-enabled').checked = c.enabled !== false;
-    $('f-name').value = typeof c.name === 'string' ? c.name : '';
-    $('f-token_name').value = typeof c.token_name === 'string' ? c.token_name : 'token';
+    for (const field of FIELDS) fillField(field, c);
+    state.extra = {};
+    for (const [key, value] of Object.entries(c)) {
+      if (!FORM_MEMBERS.has(key)) state.extra[key] = value;
+    }
 
     const ks = c.key_source && typeof c.key_source === 'object' ? c.key_source : { type: 'static' };
     let source = ks.type === 'static' ? ('public_key_pem' in ks ? 'public_key_pem' : 'secret') : ks.type;
@@ -502,20 +1185,7 @@
     $('f-jwks').value = ks.jwks !== undefined ? JSON.stringify(ks.jwks, null, 2) : '';
     $('f-url').value = typeof ks.url === 'string' ? ks.url : '';
 
-    const algorithms = Array.isArray(c.algorithms) ? c.algorithms : [];
-    for (const box of $('f-algorithms').querySelectorAll('input')) {
-      box.checked = algorithms.includes(box.value);
-    }
-    $('f-issuer').value = typeof c.issuer === 'string' ? c.issuer : '';
-    $('f-audience').value = typeof c.audience === 'string' ? c.audience : '';
-    $('f-expiration_time').value = c.expiration_time === undefined ? '86400' : String(c.expiration_time);
-    $('f-leeway').value = c.leeway === undefined ? '60' : String(c.leeway);
-    $('f-max_token_bytes').value = c.max_token_bytes === undefined ? '16384' : String(c.max_token_bytes);
-
-    const claims = c.claims && typeof c.claims === 'object' ? c.claims : {};
-    for (const key of ['user_id', 'name', 'email', 'roles']) {
-      $(`f-claims-${key}`).value = typeof claims[key] === 'string' ? claims[key] : '';
-    }
+    state.algorithms = new Set(Array.isArray(c.algorithms) ? c.algorithms.filter((a) => typeof a === 'string') : []);
 
     $('prompt-rows').replaceChildren();
     for (const prompt of Array.isArray(c.system_prompts) ? c.system_prompts : []) {
@@ -523,40 +1193,23 @@
     }
     renumberPrompts();
 
-    $('f-user_type').value = typeof c.user_type === 'string' ? c.user_type : 'reader';
-    $('f-initial_roles').value = Array.isArray(c.initial_roles) ? c.initial_roles.join(', ') : '';
-    $('f-single_use').checked = c.single_use === true;
-    $('f-create_users').checked = c.create_users !== false;
-    $('f-sync_on_login').checked = c.sync_on_login === true;
-    $('f-user_scope').value = c.user_scope === 'shared' ? 'shared' : 'own';
-    $('f-user_id_normalize').value = c.user_id_normalize === 'lowercase' ? 'lowercase' : 'none';
-
-    $('form-warnings').replaceChildren(...warnings.map((w) => el('li', {
-      text: w,
-      'data-testid': 'form-warning',
-    })));
-    $('form-warnings').hidden = warnings.length === 0;
-
+    warningList($('form-warnings'), warnings);
     clearErrors();
     updateSourceFields();
-  }
-
-  function numberOrRaw(value) {
-    const trimmed = value.trim();
-    if (trimmed === '') return undefined;
-    const n = Number(trimmed);
-    return Number.isFinite(n) ? n : trimmed;
+    // The advanced options open by themselves when any differs from its default.
+    $('advanced').open = updateAdvancedNote() > 0;
   }
 
   // The configuration as the form describes it (CONTRACT section 1), and the
   // errors that can be told without the server (a JWK Set that is not JSON).
   function collectForm() {
     const errors = [];
-    const config = {
-      name: $('f-name').value.trim(),
-      enabled: $('f-enabled').checked,
-      token_name: $('f-token_name').value.trim(),
-    };
+    const config = { ...state.extra };
+    for (const field of FIELDS) {
+      const value = readField(field);
+      if (value !== undefined) put(config, field.path, value);
+    }
+    if (!config.claims) config.claims = {};
 
     const source = currentSource();
     if (source === 'secret') {
@@ -575,7 +1228,7 @@
       try {
         jwks = JSON.parse($('f-jwks').value);
       } catch (e) {
-        errors.push({ field: 'key_source.jwks', message: 'This is not valid JSON.', hint: 'Paste a JWK Set: {"keys":[…]}.' });
+        errors.push({ field: 'key_source.jwks', problem: 'this is not valid JSON', hint: 'paste a JWK Set: `{"keys":[…]}`' });
       }
       config.key_source = { type: 'jwks', jwks };
     } else if (source === 'jwks_uri') {
@@ -584,21 +1237,8 @@
       config.key_source = { type: 'issuer' };
     }
 
-    config.algorithms = [...$('f-algorithms').querySelectorAll('input:checked')].map((box) => box.value);
-    const issuer = $('f-issuer').value.trim();
-    if (issuer) config.issuer = issuer;
-    const audience = $('f-audience').value.trim();
-    if (audience) config.audience = audience;
-    for (const key of ['expiration_time', 'leeway', 'max_token_bytes']) {
-      const value = numberOrRaw($(`f-${key}`).value);
-      if (value !== undefined) config[key] = value;
-    }
-
-    config.claims = {};
-    for (const key of ['user_id', 'name', 'email', 'roles']) {
-      const value = $(`f-claims-${key}`).value.trim();
-      if (value) config.claims[key] = value;
-    }
+    // In the form's order, whatever order they were checked in.
+    config.algorithms = ALGORITHMS.filter((a) => state.algorithms.has(a));
 
     config.system_prompts = promptRows().map((row) => {
       const slot = numberOrRaw(row.querySelector('[data-testid="prompt-slot"]').value);
@@ -608,15 +1248,6 @@
         claim: row.querySelector('[data-testid="prompt-claim"]').value.trim(),
       };
     });
-
-    const userType = $('f-user_type').value.trim();
-    if (userType) config.user_type = userType;
-    config.initial_roles = $('f-initial_roles').value.split(',').map((r) => r.trim()).filter((r) => r !== '');
-    config.single_use = $('f-single_use').checked;
-    config.create_users = $('f-create_users').checked;
-    config.user_scope = $('f-user_scope').value;
-    config.user_id_normalize = $('f-user_id_normalize').value;
-    config.sync_on_login = $('f-sync_on_login').checked;
     return { config, errors };
   }
 
@@ -628,31 +1259,40 @@
     }
   }
 
-  function visible(node) {
-    return node && !node.closest('[hidden]');
-  }
-
   // Strip the last `.part` or `[n]` of a field path: `a[1].b` → `a[1]` → `a`.
   function parentPath(path) {
     const m = /^(.*)(\.[^.[\]]+|\[\d+\])$/.exec(path);
     return m ? m[1] : null;
   }
 
+  // The error as one or two sentences: the problem, then the fix.
+  function errorSentences(error) {
+    const nodes = [el('span', { className: 'problem', 'data-testid': 'field-error-message' }, richText(error.problem || error.message, { sentence: true }))];
+    if (error.hint) nodes.push(' ', el('span', { className: 'fix', 'data-testid': 'field-error-hint' }, richText(error.hint, { sentence: true })));
+    return nodes;
+  }
+
   // Show an error beside the field it names (or the nearest enclosing field
-  // the form shows); returns false when no such place is on screen.
+  // the form shows), unfolding the advanced options when it is there;
+  // returns false when no such place is in the form.
   function showFieldError(error) {
     const form = $('config-form');
     for (let path = error.field; path !== null && path !== ''; path = parentPath(path)) {
       const slot = [...form.querySelectorAll('[data-error-for]')].find((s) => s.dataset.errorFor === path);
       if (!visible(slot)) continue;
-      slot.replaceChildren(el('span', { text: error.message, 'data-testid': 'field-error-message' }));
-      if (error.hint) slot.append(el('span', { className: 'hint', text: `Hint: ${error.hint}`, 'data-testid': 'field-error-hint' }));
+      const folded = slot.closest('details');
+      if (folded) folded.open = true;
+      slot.replaceChildren(...errorSentences(error));
       slot.dataset.testid = slot.dataset.testid || 'field-error';
-      const input = [...form.querySelectorAll('[data-field]')].find((i) => i.dataset.field === path);
-      const target = input && visible(input) ? input : slot;
+      if (!slot.id) slot.id = `error-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+      const fieldOf = (p) => [...form.querySelectorAll('[data-field]')].find((i) => i.dataset.field === p && visible(i));
+      const input = fieldOf(error.field) || fieldOf(path);
+      const target = input || slot;
       if (input) {
         input.classList.add('invalid');
         input.setAttribute('aria-invalid', 'true');
+        const described = (input.getAttribute('aria-describedby') || '').split(' ').filter((id) => id && id !== slot.id);
+        input.setAttribute('aria-describedby', [...described, slot.id].join(' '));
       }
       target.scrollIntoView({ block: 'center' });
       if (input && typeof input.focus === 'function') input.focus({ preventScroll: true });
@@ -710,7 +1350,7 @@
       if (error.status === 401) return;
       if (error.status === 400 && error.field && showFieldError(error)) return;
       if (error.status === 400 && error.kind === 'config') {
-        $('form-error').replaceChildren(el('span', { text: error.message }));
+        $('form-error').replaceChildren(...errorSentences(error));
       }
       const editing = state.editing;
       if (error.kind === 'version_conflict' && editing) {
@@ -735,14 +1375,13 @@
 
   // ---------------------------------------------------------------- delete
 
-  function openDelete(name) {
+  function openDelete(name, opener) {
     state.deleting = name;
     $('delete-name').textContent = name;
     $('delete-confirm').value = '';
     $('delete-error').textContent = '';
     $('delete-submit').disabled = true;
-    $('delete-dialog').showModal();
-    $('delete-confirm').focus();
+    openDialog($('delete-dialog'), () => (opener && visible(opener) ? opener : $('list-title')));
   }
 
   async function confirmDelete(event) {
@@ -753,17 +1392,13 @@
     $('delete-submit').disabled = true;
     try {
       await api('DELETE', `${configUrl(name)}?confirm=${encodeURIComponent(typed)}`);
-      $('delete-dialog').close();
-      state.deleting = null;
       state.editing = null;
       await loadList();
+      $('delete-dialog').close();
       notice(`Configuration “${name}” deleted.`);
     } catch (error) {
-      if (error.status === 401) {
-        $('delete-dialog').close();
-        return;
-      }
-      $('delete-error').textContent = error.message;
+      if (error.status === 401) return;
+      setRich($('delete-error'), error.message, { sentence: true });
       $('delete-submit').disabled = false;
     }
   }
@@ -775,24 +1410,42 @@
     state.testing = name;
     $('test-config-name').textContent = name;
     $('test-token').value = '';
-    $('test-now').value = '';
+    $('test-at').value = '';
     $('test-error').textContent = '';
     $('test-result').hidden = true;
     show('test-view');
     $('test-token').focus();
   }
 
-  function renderTest(result) {
+  // "Check at": a date and time in the browser's time zone (a
+  // datetime-local value, read as local time) → seconds since 1970.
+  function checkAt() {
+    const value = $('test-at').value;
+    if (value === '') return null;
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? undefined : Math.floor(date.getTime() / 1000);
+  }
+
+  function renderTest(result, at) {
     const ok = result && result.ok === true;
     const error = result && result.error && typeof result.error === 'object' ? result.error : null;
+    const steps = Array.isArray(result && result.steps) ? result.steps : [];
+    const failed = steps.find((s) => s.status === 'fail');
     const summary = $('test-summary');
     summary.className = `summary ${ok ? 'ok' : 'fail'}`;
-    summary.textContent = ok
-      ? 'The token is accepted.'
-      : `The token is refused${error && error.kind ? `: ${error.kind}` : '.'}`;
+    if (ok) {
+      summary.replaceChildren('The token is accepted.');
+    } else {
+      summary.replaceChildren(
+        ...(failed ? [`The token is refused at step ${failed.step}: `, ...richText(text(failed.check)), '.'] : ['The token is refused.']),
+        ...(error && typeof error.kind === 'string' ? [' Error code ', el('code', { text: error.kind }), '.'] : []),
+      );
+    }
     summary.dataset.ok = String(ok);
+    $('test-when').textContent = at === null
+      ? 'Checked as of now.'
+      : `Checked as of ${localTime(new Date(at * 1000))} (${TIME_ZONE}).`;
 
-    const steps = Array.isArray(result && result.steps) ? result.steps : [];
     $('test-steps').replaceChildren(...steps.map((step, i) => {
       const status = ['ok', 'fail', 'skipped'].includes(step.status) ? step.status : 'skipped';
       const item = el('li', {
@@ -802,24 +1455,73 @@
       }, [
         el('span', { className: 'step-no', text: `${step.step ?? i + 1}.` }),
         el('span', { className: `status ${status}`, text: status, 'data-testid': 'step-status' }),
-        el('span', { className: 'step-check', text: text(step.check), 'data-testid': 'step-check' }),
+        el('span', { className: 'step-check', 'data-testid': 'step-check' }, richText(capitalized(text(step.check)))),
       ]);
       if (typeof step.message === 'string' && step.message) {
-        item.append(el('div', { className: 'step-detail message', text: step.message, 'data-testid': 'step-message' }));
+        item.append(el('div', { className: 'step-detail message', 'data-testid': 'step-message' }, richText(step.message, { sentence: true })));
       }
       if (typeof step.hint === 'string' && step.hint) {
-        item.append(el('div', { className: 'step-detail hint', text: `Hint: ${step.hint}`, 'data-testid': 'step-hint' }));
+        item.append(el('div', { className: 'step-detail hint', 'data-testid': 'step-hint' }, ['Hint: ', ...richText(step.hint, { sentence: true })]));
       }
       return item;
     }));
 
     const identity = result && result.identity && typeof result.identity === 'object' ? result.identity : null;
-    $('test-identity-rows').replaceChildren(...Object.entries(identity || {}).map(([key, value]) => el('tr', {}, [
-      el('td', { text: key }),
-      el('td', { text: text(value) }),
-    ])));
-    $('test-identity').hidden = identity === null;
+    $('test-identity-rows').replaceChildren(...(identity ? identityRows(identity) : []));
+    warningList($('test-warnings'), identity ? identity.warnings : []);
+    $('test-identity-block').hidden = identity === null;
     $('test-result').hidden = false;
+  }
+
+  // The identity a login would get, as a table: roles as a list, system
+  // prompts by kind and slot, times in the browser's time zone. Members this
+  // console does not know yet are shown after, by name.
+  function identityRows(identity) {
+    const rows = [];
+    const shown = new Set(['warnings']);
+    const row = (key, label, ...value) => {
+      shown.add(key);
+      rows.push(el('tr', { dataset: { key } }, [el('th', { scope: 'row', text: label }), el('td', { 'data-testid': `identity-${key}` }, value)]));
+    };
+    const none = (what) => el('span', { className: 'muted', text: what });
+    const plain = (value) => (value === null || value === undefined || value === '' ? none('—') : text(value));
+    const time = (value) => {
+      const date = typeof value === 'string' ? new Date(value) : null;
+      return date && !Number.isNaN(date.getTime()) ? `${localTime(date)} (${TIME_ZONE})` : plain(value);
+    };
+
+    row('user_id', 'User ID', plain(identity.user_id));
+    row('name', 'Name', plain(identity.name));
+    row('email', 'Email', plain(identity.email));
+    row('user_type', 'User type', plain(identity.user_type));
+    const roles = Array.isArray(identity.roles) ? identity.roles : [];
+    row('roles', 'Roles', roles.length === 0
+      ? none('No roles')
+      : el('ul', { className: 'plain-list' }, roles.map((r) => el('li', { text: text(r) }))));
+    const prompts = Array.isArray(identity.prompts) ? identity.prompts : [];
+    row('prompts', 'System prompts', prompts.length === 0 ? none('None') : promptTable(prompts));
+    row('expires_at', 'Valid until', time(identity.expires_at));
+    row('issued_at', 'Issued at', time(identity.issued_at));
+    row('issuer', 'Issuer', plain(identity.issuer));
+    row('subject', 'Subject', plain(identity.subject));
+    row('token_id', 'Token ID', plain(identity.token_id));
+    row('config', 'Configuration', plain(identity.config));
+    for (const [key, value] of Object.entries(identity)) {
+      if (shown.has(key)) continue;
+      row(key, sentence(key.replace(/_/g, ' ')).slice(0, -1), plain(value));
+    }
+    return rows;
+  }
+
+  function promptTable(prompts) {
+    return el('table', { className: 'mini', 'data-testid': 'identity-prompt-table' }, [
+      el('thead', {}, [el('tr', {}, ['Kind', 'Slot', 'Value'].map((h) => el('th', { scope: 'col', text: h })))]),
+      el('tbody', {}, prompts.map((p) => el('tr', { 'data-testid': 'identity-prompt' }, [
+        el('td', { text: PROMPT_KIND_NAMES[p.kind] || text(p.kind) }),
+        el('td', { text: text(p.slot) }),
+        el('td', { text: text(p.value) }),
+      ]))),
+    ]);
   }
 
   async function runTest(event) {
@@ -831,16 +1533,21 @@
       return;
     }
     const body = { token };
-    const now = $('test-now').value.trim();
-    if (now !== '') body.now = Number(now);
+    const at = checkAt();
+    if (at === undefined) {
+      $('test-error').textContent = 'Enter a complete date and time, or clear it to check as of now.';
+      return;
+    }
+    if (at !== null) body.now = at;
     $('test-run').disabled = true;
     try {
       const { data } = await api('POST', `${configUrl(state.testing)}/test`, { body });
-      renderTest(data);
+      renderTest(data, at);
     } catch (error) {
       if (error.status !== 401) {
         $('test-result').hidden = true;
-        $('test-error').textContent = error.hint ? `${error.message} Hint: ${error.hint}` : error.message;
+        $('test-error').replaceChildren(...richText(error.message, { sentence: true }));
+        if (error.hint) $('test-error').append(' ', ...richText(error.hint, { sentence: true }));
       }
     } finally {
       $('test-run').disabled = false;
@@ -850,7 +1557,8 @@
   // ---------------------------------------------------------------- start
 
   function start() {
-    buildAlgorithmChoices();
+    renderNav();
+    $('test-at-help').textContent = `Optional: the date and time to check the token at, in your time zone (${TIME_ZONE}). Empty means now.`;
     $('signin-form').addEventListener('submit', signIn);
     $('signout').addEventListener('click', signOut);
     $('sso-form').addEventListener('submit', signInWithSso);
@@ -862,13 +1570,17 @@
     });
     $('add-config').addEventListener('click', openCreate);
     $('config-form').addEventListener('submit', submitForm);
+    $('config-form').addEventListener('input', updateAdvancedNote);
+    $('config-form').addEventListener('change', updateAdvancedNote);
     $('form-cancel').addEventListener('click', cancelForm);
     $('form-delete').addEventListener('click', () => {
-      if (state.editing) openDelete(state.editing.name);
+      if (state.editing) openDelete(state.editing.name, $('form-delete'));
     });
-    $('f-key_type').addEventListener('change', updateSourceFields);
-    $('f-secret_format').addEventListener('change', updateSourceFields);
-    $('f-secret').addEventListener('input', updateSourceFields);
+    $('f-key_type').addEventListener('change', () => updateSourceFields({ userChange: true }));
+    $('f-secret_format').addEventListener('change', () => updateSourceFields());
+    $('f-secret').addEventListener('input', () => updateSourceFields());
+    $('f-public_key_pem').addEventListener('input', () => renderAlgorithms({ userChange: true }));
+    $('f-jwks').addEventListener('input', () => renderAlgorithms({ userChange: true }));
     $('prompt-add').addEventListener('click', () => {
       addPrompt({ kind: 'text' });
       const rows = promptRows();
@@ -879,8 +1591,21 @@
     });
     $('delete-form').addEventListener('submit', confirmDelete);
     $('delete-cancel').addEventListener('click', () => $('delete-dialog').close());
-    $('delete-dialog').addEventListener('close', () => { state.deleting = null; });
+    $('delete-dialog').addEventListener('close', () => {
+      state.deleting = null;
+      dialogClosed($('delete-dialog'));
+    });
+    $('disable-form').addEventListener('submit', confirmDisable);
+    $('disable-cancel').addEventListener('click', () => $('disable-dialog').close());
+    $('disable-dialog').addEventListener('close', () => {
+      state.disabling = null;
+      dialogClosed($('disable-dialog'));
+    });
     $('test-form').addEventListener('submit', runTest);
+    $('test-at-clear').addEventListener('click', () => {
+      $('test-at').value = '';
+      $('test-at').focus();
+    });
     $('test-back').addEventListener('click', () => {
       state.testing = null;
       refreshList();

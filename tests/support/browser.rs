@@ -9,6 +9,15 @@
 //! `chromium` and `chromium-driver`.
 //!
 //! `CHROMIUM` and `CHROMEDRIVER` name other binaries than the ones on `PATH`.
+//!
+//! A test finds what it uses as a person would: a button or link by its text
+//! ([`Browser::button`], [`Browser::link`]), a field by its label
+//! ([`Browser::field`]). [`Browser::audit`] runs axe-core in the page and
+//! fails on any violation of WCAG 2.1 A or AA. axe-core comes from npm: the
+//! version pinned (with its integrity hash) in `tests/support/axe/` is
+//! installed with `npm ci` into `target/axe-core-<version>/` on first use;
+//! `AXE_CORE` names an `axe.min.js` to use instead. Without npm the audit is
+//! skipped with a note, except under `CI=true`, where it fails.
 
 #![allow(dead_code)]
 
@@ -43,6 +52,14 @@ pub const CHROMIUM_FLAGS: &[&str] = &[
     "--password-store=basic",
     "--lang=en-US",
 ];
+
+/// The browser's time zone (the `TZ` of chromedriver and so of Chromium): one
+/// with a half-hour offset and no daylight saving time, so that a page that
+/// mixes up local time and UTC shows it.
+pub const TIME_ZONE: &str = "Australia/Darwin";
+
+/// [`TIME_ZONE`]'s offset from UTC, in seconds.
+pub const TIME_ZONE_OFFSET: i64 = 9 * 3600 + 30 * 60;
 
 /// The window (and so the viewport) size of the session.
 pub const WIDTH: u32 = 1280;
@@ -186,6 +203,7 @@ impl Browser {
             let child = Command::new(&chromedriver)
                 .arg(format!("--port={port}"))
                 .arg("--allowed-ips=127.0.0.1")
+                .env("TZ", TIME_ZONE)
                 .stdin(Stdio::null())
                 .stdout(log_file.try_clone().expect("log file"))
                 .stderr(log_file)
@@ -435,6 +453,356 @@ impl Browser {
             Err(e) => eprintln!("note: no screenshot {file}: {e}"),
         }
         path
+    }
+}
+
+/// What [`Browser::find`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Find {
+    /// A button (or `summary`), by its text or accessible name.
+    Button,
+    /// A link, by its text or accessible name.
+    Link,
+    /// A form control (or a `role=group` of them), by its label or accessible
+    /// name.
+    Field,
+}
+
+/// The script behind [`Browser::find`]: the displayed elements of a kind whose
+/// accessible name (`aria-labelledby`, `aria-label`, `<label>`, text) is
+/// `name` (or else begins with it), inside `scope` (a CSS selector) or, while a modal dialog is open,
+/// inside it (the rest of the page is inert then).
+const FIND_JS: &str = r#"
+const [kind, name, scope] = arguments;
+const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
+const shown = (e) => e.checkVisibility({ visibilityProperty: true });
+const label = (e) => {
+  const by = e.getAttribute('aria-labelledby');
+  if (by) return norm(by.split(/\s+/).map((id) => (document.getElementById(id) || {}).textContent || '').join(' '));
+  const aria = e.getAttribute('aria-label');
+  if (aria) return norm(aria);
+  if (e.labels && e.labels.length > 0) return norm([...e.labels].map((l) => l.innerText).join(' '));
+  return norm(e.innerText || e.value || '');
+};
+const selector = {
+  button: 'button, [role=button], input[type=submit], input[type=button], summary',
+  link: 'a[href]',
+  field: 'input, select, textarea, [role=group]',
+}[kind];
+const dialog = document.querySelector('dialog[open]');
+const roots = scope ? [...document.querySelectorAll(scope)] : [dialog || document];
+const all = roots.flatMap((r) => [...r.querySelectorAll(selector)]).filter(shown);
+let found = all.filter((e) => label(e) === name || (kind !== 'field' && norm(e.innerText) === name));
+if (found.length === 0) found = all.filter((e) => label(e).startsWith(name));
+return found;
+"#;
+
+impl Browser {
+    /// The one displayed element of `kind` named `name` (inside `scope`, a
+    /// CSS selector, when given); waits for it, and panics when none or
+    /// several match.
+    pub async fn find(&self, kind: Find, name: &str, scope: Option<&str>) -> Element {
+        let what = match kind {
+            Find::Button => "button",
+            Find::Link => "link",
+            Find::Field => "field",
+        };
+        let started = Instant::now();
+        loop {
+            let found = self
+                .client()
+                .execute(FIND_JS, vec![json!(what), json!(name), json!(scope)])
+                .await
+                .unwrap_or_else(|e| panic!("looking for the {what} {name:?}: {e}"));
+            let ids: Vec<String> = found
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|e| e.as_object()?.values().next()?.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match ids.as_slice() {
+                [one] => {
+                    return Element::from_element_id(
+                        self.client().clone(),
+                        fantoccini::elements::ElementRef::from(one.clone()),
+                    );
+                }
+                [] if started.elapsed() <= WAIT => {}
+                [] => {
+                    self.screenshot_as("timeout").await;
+                    panic!("waited {WAIT:?} for a {what} named {name:?} (in {scope:?})");
+                }
+                many => panic!(
+                    "{} {what}s are named {name:?} (in {scope:?}): say which",
+                    many.len()
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The button named `name`.
+    pub async fn button(&self, name: &str) -> Element {
+        self.find(Find::Button, name, None).await
+    }
+
+    /// The link named `name`.
+    pub async fn link(&self, name: &str) -> Element {
+        self.find(Find::Link, name, None).await
+    }
+
+    /// The form control labelled `label`.
+    pub async fn field(&self, label: &str) -> Element {
+        self.find(Find::Field, label, None).await
+    }
+
+    /// Clicks the button named `name`.
+    pub async fn press(&self, name: &str) {
+        let button = self.button(name).await;
+        self.click_on(&button, name).await;
+    }
+
+    /// Clicks `element` (`what`, for a failure's message) after scrolling it
+    /// to the middle of the window, as a person brings what they click into
+    /// view (WebDriver alone stops scrolling once the element's centre is in
+    /// the window, where a sticky bar may still cover it).
+    pub async fn click_on(&self, element: &Element, what: &str) {
+        let id = element.element_id().to_string();
+        self.js(
+            "arguments[0].scrollIntoView({ block: 'center' });",
+            vec![json!({ "element-6066-11e4-a52e-4f735466cecf": id })],
+        )
+        .await;
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {what:?}: {e}"));
+    }
+
+    /// Replaces the text of the field labelled `label` by typing `text`.
+    pub async fn type_into(&self, label: &str, text: &str) {
+        let field = self.field(label).await;
+        field
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("clearing {label:?}: {e}"));
+        if !text.is_empty() {
+            field
+                .send_keys(text)
+                .await
+                .unwrap_or_else(|e| panic!("typing into {label:?}: {e}"));
+        }
+    }
+
+    /// Chooses the option whose text is `option` in the select labelled `label`.
+    pub async fn choose(&self, label: &str, option: &str) {
+        self.field(label)
+            .await
+            .find(Locator::XPath(&format!(
+                ".//option[normalize-space(.)={}]",
+                xpath_literal(option)
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("no option {option:?} in {label:?}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("choosing {option:?} in {label:?}: {e}"));
+    }
+
+    /// Whether `element` is the page's focused element.
+    pub async fn has_focus(&self, element: &Element) -> bool {
+        match self.client().active_element().await {
+            Ok(active) => active.element_id() == element.element_id(),
+            Err(_) => false,
+        }
+    }
+
+    /// The accessible name and role-ish description of the focused element
+    /// (for a failed assertion's message).
+    pub async fn focused(&self) -> String {
+        self.js(
+            "const e = document.activeElement;
+             return e ? `${e.tagName} ${e.id} ${e.getAttribute('aria-label') || ''} ${(e.innerText || '').slice(0, 40)}` : '';",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Runs axe-core on the page as it is and panics on any violation of
+    /// WCAG 2.1 A or AA (tags `wcag2a`, `wcag2aa`, `wcag21a`, `wcag21aa`).
+    /// `screen` names the screen in the message. Returns the number of rules
+    /// that passed, or `None` when axe-core is not available (outside CI).
+    pub async fn audit(&self, screen: &str) -> Option<u64> {
+        let source = axe::source()?;
+        // The page's CSP forbids outside scripts; WebDriver's scripts are
+        // not the page's, so axe is put in through one.
+        let loaded = self
+            .js(
+                "return typeof window.axe === 'object' && typeof window.axe.run === 'function';",
+                vec![],
+            )
+            .await;
+        if loaded != json!(true) {
+            let script = format!("{source}\n;return typeof window.axe;");
+            let kind = self.js(&script, vec![]).await;
+            assert_eq!(kind, json!("object"), "axe-core did not load into the page");
+        }
+        let result = self
+            .js(
+                "return axe.run(document, {
+                   runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+                   resultTypes: ['violations'],
+                 }).then((r) => ({
+                   passes: r.passes.length,
+                   violations: r.violations.map((v) => ({
+                     id: v.id, impact: v.impact, help: v.help,
+                     nodes: v.nodes.map((n) => n.target.join(' ') + ' — ' + n.failureSummary),
+                   })),
+                 }));",
+                vec![],
+            )
+            .await;
+        let violations = result["violations"].as_array().cloned().unwrap_or_default();
+        assert!(
+            violations.is_empty(),
+            "axe-core finds WCAG 2.1 A/AA violations on the {screen} screen:\n{}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+        let passes = result["passes"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no axe-core result on the {screen} screen: {result}"));
+        assert!(
+            passes > 0,
+            "axe-core checked nothing on the {screen} screen"
+        );
+        Some(passes)
+    }
+}
+
+/// `text` as an XPath string literal.
+fn xpath_literal(text: &str) -> String {
+    if !text.contains('\'') {
+        format!("'{text}'")
+    } else if !text.contains('"') {
+        format!("\"{text}\"")
+    } else {
+        let parts: Vec<String> = text.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}
+
+/// axe-core (npm), installed on first use into the target directory.
+mod axe {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+    use std::sync::OnceLock;
+
+    /// The pinned version: `package.json` and `package-lock.json` (with the
+    /// package's integrity hash, which `npm ci` checks) live here.
+    fn manifest_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/axe")
+    }
+
+    fn pinned_version() -> String {
+        let lock = std::fs::read_to_string(manifest_dir().join("package-lock.json"))
+            .expect("reading tests/support/axe/package-lock.json");
+        let lock: serde_json::Value =
+            serde_json::from_str(&lock).expect("package-lock.json is JSON");
+        lock["packages"]["node_modules/axe-core"]["version"]
+            .as_str()
+            .expect("package-lock.json pins axe-core")
+            .to_owned()
+    }
+
+    /// `axe.min.js`, or `None` (after a note) when it cannot be had outside
+    /// CI; under `CI=true` that panics.
+    pub fn source() -> Option<&'static str> {
+        static SOURCE: OnceLock<Option<String>> = OnceLock::new();
+        SOURCE
+            .get_or_init(|| match find() {
+                Ok(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display())),
+                ),
+                Err(reason) => {
+                    if std::env::var("CI").is_ok_and(|v| v == "true") {
+                        panic!("the accessibility audit needs axe-core under CI=true: {reason}");
+                    }
+                    use std::io::Write as _;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "note: skipping the accessibility audit: {reason}"
+                    );
+                    None
+                }
+            })
+            .as_deref()
+    }
+
+    fn find() -> Result<PathBuf, String> {
+        if let Some(path) = std::env::var_os("AXE_CORE") {
+            let path = PathBuf::from(path);
+            return if path.is_file() {
+                Ok(path)
+            } else {
+                Err(format!(
+                    "AXE_CORE names {}, which is not a file",
+                    path.display()
+                ))
+            };
+        }
+        let version = pinned_version();
+        let dir = super::target_dir().join(format!("axe-core-{version}"));
+        let script = dir.join("node_modules/axe-core/axe.min.js");
+        if !script.is_file() {
+            install(&dir)?;
+        }
+        let head = std::fs::read_to_string(&script).map_err(|e| e.to_string())?;
+        if !head.starts_with(&format!("/*! axe v{version}")) {
+            return Err(format!("{} is not axe-core {version}", script.display()));
+        }
+        Ok(script)
+    }
+
+    /// `npm ci` from the pinned manifest into a fresh directory, renamed
+    /// into place when it is complete.
+    fn install(dir: &Path) -> Result<(), String> {
+        let npm = super::on_path("npm").ok_or(
+            "`npm` is not installed (Debian: `apt-get install -y npm`), and AXE_CORE is not set",
+        )?;
+        let staging = dir.with_extension(format!("partial-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| e.to_string())?;
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(manifest_dir().join(file), staging.join(file))
+                .map_err(|e| format!("copying {file}: {e}"))?;
+        }
+        let output = Command::new(npm)
+            .args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ])
+            .current_dir(&staging)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("running npm: {e}"))?;
+        if !output.status.success() {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(format!(
+                "`npm ci` for axe-core failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::rename(&staging, dir).map_err(|e| e.to_string())
     }
 }
 
