@@ -300,7 +300,16 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         dry: bool,
         progress: &mut Progress,
     ) -> Result<Login, Error> {
-        let (verifier, payload) = self.registry.routed(route, token, false)?;
+        let (verifier, payload) = match self.registry.routed(route, token, false) {
+            Ok(routed) => routed,
+            Err(error) => {
+                // A token for a disabled configuration names it.
+                if let Error::Disabled { config } = &error {
+                    progress.config = Some(config.clone());
+                }
+                return Err(error);
+            }
+        };
         progress.config = Some(verifier.name().to_owned());
         let identity = verify_with(Arc::clone(&verifier), token, now, payload).await?;
         progress.user_id = Some(identity.user_id.clone());
