@@ -10,16 +10,17 @@
 
 #[path = "support/pg.rs"]
 mod pg;
+#[path = "support/process.rs"]
+mod process;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jwt_sso::Algorithm;
 use jwt_sso::mint::{SigningKey, sign_json};
 use pg::PgServer;
+use process::Instance;
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "multi-instance-admin-token-0123456789";
@@ -95,46 +96,6 @@ fn partner_token(user: &str, audience: &str) -> String {
     )
 }
 
-/// The `login_server` example, built once per test run with this test's
-/// features (a no-op when it is up to date).
-fn binary() -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir
-        .join("examples")
-        .join(format!("login_server{}", std::env::consts::EXE_SUFFIX));
-    BUILT.get_or_init(|| {
-        let mut features = Vec::new();
-        for (on, name) in [
-            (cfg!(feature = "aws-lc"), "aws-lc"),
-            (cfg!(feature = "rust-crypto"), "rust-crypto"),
-            (cfg!(feature = "remote"), "remote"),
-            (cfg!(feature = "admin"), "admin"),
-            (cfg!(feature = "axum"), "axum"),
-            (cfg!(feature = "sqlite"), "sqlite"),
-            (cfg!(feature = "postgres"), "postgres"),
-        ] {
-            if on {
-                features.push(name);
-            }
-        }
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--example",
-                "login_server",
-                "--no-default-features",
-            ])
-            .args(["--features", &features.join(",")])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the login_server example failed");
-    });
-    path
-}
-
 /// A temporary directory for the configuration file and the servers' logs.
 struct Dir(PathBuf);
 
@@ -154,66 +115,14 @@ impl Drop for Dir {
     }
 }
 
-/// One `login_server` process; killed on drop.
-struct Instance {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Instance {
-    fn start(dir: &Dir, db: &str, n: usize) -> Instance {
-        let log = dir.0.join(format!("server-{n}.log"));
-        let mut child = Command::new(binary())
-            .arg("--config")
-            .arg(dir.0.join("configs.json"))
-            .args(["--db", db, "--listen", "127.0.0.1:0"])
-            .env("JWT_SSO_ADMIN_TOKEN", ADMIN_TOKEN)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("starting login_server");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.split("listening on ").nth(1) {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "login_server {n} did not start: {}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    );
-                }
-            }
-        };
-        // Keep draining standard output so the server never blocks on it.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        Instance { child, base, log }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- log of {} ---\n{}",
-                self.base,
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
+fn start(dir: &Dir, db: &str, n: usize, args: &[&str]) -> Instance {
+    Instance::start(
+        &dir.0.join("configs.json"),
+        db,
+        dir.0.join(format!("server-{n}.log")),
+        ADMIN_TOKEN,
+        args,
+    )
 }
 
 /// A PostgreSQL server and three `login_server` processes on it.

@@ -58,14 +58,17 @@ impl SqlStore {
         }))
     }
 
-    /// Inserts `batch` in one statement, then trims to `retention`.
+    /// Inserts `batch` in one statement and trims to `retention`, in one
+    /// transaction.
     async fn store_events(
         &self,
         batch: &[Arc<LoginEvent>],
         retention: i64,
     ) -> Result<(), StoreError> {
         self.run("storing login events", async {
-            with_pool!(self, |pool, _sql| {
+            with_pool!(self, |pool, sql| {
+                // One transaction: no reader sees more than `retention`.
+                let mut tx = pool.begin_with(sql.begin).await?;
                 let mut insert = sqlx::QueryBuilder::new(schema::INSERT_EVENTS);
                 insert.push_values(batch, |mut row, event| {
                     row.push_bind(event.time)
@@ -79,11 +82,12 @@ impl SqlStore {
                         .push_bind(event.message.clone())
                         .push_bind(event.hint.clone());
                 });
-                insert.build().execute(pool).await?;
+                insert.build().execute(&mut *tx).await?;
                 sqlx::query(schema::TRIM_EVENTS)
                     .bind(retention)
-                    .execute(pool)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok::<_, Fail>(())
             })
         })
