@@ -454,6 +454,7 @@ impl Attempt {
     }
 
     /// The client's address.
+    #[cfg(feature = "axum")]
     pub(crate) fn client(&self) -> Option<IpAddr> {
         self.client
     }

@@ -124,6 +124,9 @@ async fn scrape(http: &reqwest::Client, server: &Instance) -> Scrape {
 
 const LOGINS: &str = "jwt_sso_logins_total";
 
+/// The labels of one `jwt_sso_logins_total` series.
+type Labels = [(&'static str, &'static str); 3];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_prometheus_text_on_their_own_listener_one_count_per_attempt_and_no_series_from_tokens()
  {
@@ -193,7 +196,7 @@ async fn metrics_are_prometheus_text_on_their_own_listener_one_count_per_attempt
     assert_eq!(wrong.status(), 404);
 
     // Each attempt moves its series, the total and its histogram by one.
-    let cases: [(String, u16, [(&str, &str); 3]); 4] = [
+    let cases: [(String, u16, Labels); 4] = [
         (
             good("jdoe"),
             200,

@@ -366,7 +366,7 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
     /// Starts an HTTP login attempt: its client address, and the throttle's
     /// answer before any other work. A throttled attempt is reported and
     /// answered here (`429` with `Retry-After`).
-    fn begin(&self, parts: &Parts) -> Result<Attempt, Response> {
+    fn begin(&self, parts: &Parts) -> Result<Attempt, Box<Response>> {
         let client = client_address(parts, self.inner.options.trust_forwarded_for);
         let attempt = Attempt::start(client);
         let Some(client) = client else {
@@ -387,7 +387,7 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
                     now,
                     Ending::Refused(refusal),
                 );
-                Err(throttled_response(&throttled))
+                Err(Box::new(throttled_response(&throttled)))
             }
         }
     }
@@ -396,12 +396,16 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
     /// throttle, and the answer.
     fn end(&self, attempt: Attempt, result: Result<Accepted, Refused>) -> Response {
         let now = self.inner.auth.registry().clock_now();
-        let answered = result.and_then(|accepted| {
-            let first_login = accepted.success.login.first_login;
-            success_response(&accepted.success, accepted.browser, &self.inner.options)
-                .map(|response| (response, first_login))
-                .map_err(Refused::from)
-        });
+        let answered = match result {
+            Ok(accepted) => {
+                let first_login = accepted.success.login.first_login;
+                match success_response(&accepted.success, accepted.browser, &self.inner.options) {
+                    Ok(response) => Ok((response, first_login)),
+                    Err(error) => Err(Refused::from(error)),
+                }
+            }
+            Err(refused) => Err(refused),
+        };
         let events = self.inner.auth.events();
         match answered {
             Ok((response, first_login)) => {
@@ -437,7 +441,7 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
     ) -> Response {
         let mut attempt = match self.begin(parts) {
             Ok(attempt) => attempt,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let span = attempt.span().clone();
         let result = work(&mut attempt).instrument(span).await;
