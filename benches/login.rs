@@ -98,7 +98,9 @@ fn bench(c: &mut Criterion) {
     metrics::with_local_recorder(&recorder, || {
         group.bench_function("login_repeat_with_sink_and_recorder", |b| {
             b.iter(|| {
-                let login = runtime.block_on(observed.login(black_box(&repeat))).unwrap();
+                let login = runtime
+                    .block_on(observed.login(black_box(&repeat)))
+                    .unwrap();
                 while sink.try_recv().is_some() {}
                 black_box(login)
             })

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::config::JwtConfig;
 use crate::error::Error;
@@ -29,6 +30,12 @@ use crate::store::{ConfigChange, ConfigStore, StoreError};
 ///   failure at any point leaves the file as it was.
 /// - The revision is a counter: 1 after the first load, one more for every
 ///   applied change.
+/// - Temporary files of saves that never finished (a crash between writing
+///   and renaming; they hold the full configurations, secrets included) are
+///   removed by every [`load`](ConfigStore::load) and after every save:
+///   those named `.<file name>.<pid>.<n>.tmp` next to the file that this
+///   process wrote, or that nobody touched for 10 s (a save writes and
+///   renames its file within milliseconds).
 ///
 /// The file is small and read and written synchronously inside the future.
 ///
@@ -136,12 +143,23 @@ impl ConfigFile {
                 source,
             })
         })?;
+        remove_stale_temps(&self.path, Duration::from_secs(10));
         Ok(self.revision.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+}
+
+impl ConfigFile {
+    /// Removes the stale temporary files of this file's saves, holding the
+    /// writer's lock (so none of this process's saves is under way).
+    fn remove_stale_temps(&self) {
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        remove_stale_temps(&self.path, Duration::from_secs(10));
     }
 }
 
 impl ConfigStore for ConfigFile {
     async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
+        self.remove_stale_temps();
         let configs = self.read()?;
         let _ = self
             .revision
@@ -162,12 +180,68 @@ impl ConfigStore for ConfigFile {
     }
 }
 
-/// Writes `bytes` to `path` so that a reader sees the old or the new file,
-/// never a part: a temporary file next to it (mode `0600`), `fsync`,
-/// `rename`, `fsync` of the directory. The temporary file is removed on
-/// failure.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+/// The temporary file of one save of `path`: `.<file name>.<pid>.<n>.tmp`
+/// in the same directory.
+fn temp_path(dir: &Path, file_name: &str, pid: u32, n: u64) -> PathBuf {
+    dir.join(format!(".{file_name}.{pid}.{n}.tmp"))
+}
+
+/// The process id in a name made by [`temp_path`] for `file_name`, if it is one.
+fn temp_owner(name: &str, file_name: &str) -> Option<u32> {
+    let rest = name
+        .strip_prefix('.')?
+        .strip_prefix(file_name)?
+        .strip_prefix('.')?
+        .strip_suffix(".tmp")?;
+    let (pid, n) = rest.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(pid) && digits(n)).then(|| pid.parse().ok())?
+}
+
+/// Removes the temporary files of `path`'s saves (named by [`temp_path`])
+/// that this process made (call it when none of its saves is under way) or
+/// that were last modified longer than `untouched` ago: a save that was
+/// interrupted left them, and they hold full secrets. Best effort: what
+/// cannot be listed or removed is logged and left.
+fn remove_stale_temps(path: &Path, untouched: Duration) {
+    let (dir, file_name) = split_path(path);
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(owner) = name.to_str().and_then(|n| temp_owner(n, &file_name)) else {
+            continue;
+        };
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|at| at.elapsed().ok())
+            .is_some_and(|age| age > untouched);
+        if owner != me && !old {
+            continue; // another process may be saving right now
+        }
+        let temp = entry.path();
+        match fs::remove_file(&temp) {
+            Ok(()) => tracing::info!(
+                target: "jwt_sso",
+                file = %crate::error::escape_controls(&temp.display().to_string()),
+                "removed the temporary file of an unfinished configuration save"
+            ),
+            Err(e) => tracing::warn!(
+                target: "jwt_sso",
+                file = %crate::error::escape_controls(&temp.display().to_string()),
+                error = %e,
+                "cannot remove the temporary file of an unfinished configuration save"
+            ),
+        }
+    }
+}
+
+/// The directory of `path` (`.` for a bare name) and its file name.
+fn split_path(path: &Path) -> (PathBuf, String) {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
@@ -176,8 +250,18 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
+    (dir, file_name)
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old or the new file,
+/// never a part: a temporary file next to it (mode `0600`), `fsync`,
+/// `rename`, `fsync` of the directory. The temporary file is removed on
+/// failure.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let (dir, file_name) = split_path(path);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
+    let temp = temp_path(&dir, &file_name, std::process::id(), n);
     let result = (|| {
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -276,6 +360,71 @@ mod tests {
         assert_eq!(r.unwrap(), 4);
         let r = block_on(store.apply(ConfigChange::Delete { name: "ERP" }, &[]));
         assert!(matches!(r, Err(StoreError::Conflict)));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn temporary_files_of_unfinished_saves_are_removed_at_load() {
+        use std::time::SystemTime;
+
+        let dir = std::env::temp_dir().join(format!("jwt-sso-cf-temps-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("configs.json");
+        fs::write(&path, "[]").unwrap();
+        let me = std::process::id();
+        let secret = r#"[{"key_source":{"secret":"a-leaked-secret"}}]"#;
+        let make = |name: &str, age: Duration| {
+            let file = dir.join(name);
+            fs::write(&file, secret).unwrap();
+            let at = SystemTime::now() - age;
+            fs::File::options()
+                .write(true)
+                .open(&file)
+                .unwrap()
+                .set_modified(at)
+                .unwrap();
+            file
+        };
+        let hour = Duration::from_secs(3600);
+        // Left by a crashed process (an hour old), and by this process.
+        let crashed = make(".configs.json.4000000.0.tmp", hour);
+        let mine = make(&format!(".configs.json.{me}.77.tmp"), Duration::ZERO);
+        // Another process's save under way (just written): kept for now.
+        let saving = make(".configs.json.4000001.3.tmp", Duration::ZERO);
+        // Not this file's saves: kept.
+        let other_file = make(".other.json.4000000.0.tmp", hour);
+        let backup = make(".configs.json.backup.tmp", hour);
+        let plain = make("configs.json.tmp", hour);
+
+        let store = ConfigFile::new(&path);
+        let (loaded, _) = block_on(store.load()).unwrap();
+        assert!(loaded.is_empty());
+        assert!(!crashed.exists());
+        assert!(!mine.exists());
+        for kept in [&saving, &other_file, &backup, &plain] {
+            assert!(kept.exists(), "{}", kept.display());
+        }
+
+        // Once untouched for long, the other process's file goes too, at
+        // the next save.
+        fs::File::options()
+            .write(true)
+            .open(&saving)
+            .unwrap()
+            .set_modified(SystemTime::now() - hour)
+            .unwrap();
+        let erp = config("ERP");
+        block_on(store.apply(ConfigChange::Create(&erp), std::slice::from_ref(&erp))).unwrap();
+        assert!(!saving.exists());
+        assert!(other_file.exists() && backup.exists() && plain.exists());
+        assert_eq!(
+            temp_owner(".configs.json.12.3.tmp", "configs.json"),
+            Some(12)
+        );
+        assert_eq!(temp_owner(".configs.json.12.tmp", "configs.json"), None);
+        assert_eq!(temp_owner(".configs.json.x.3.tmp", "configs.json"), None);
+        assert_eq!(temp_owner(".configs.json..3.tmp", "configs.json"), None);
         let _ = fs::remove_dir_all(&dir);
     }
 }

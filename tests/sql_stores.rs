@@ -1056,6 +1056,211 @@ async fn sqlite_timeout_option() {
     );
 }
 
+// ---------------------------------------------------------------- file identity
+
+/// SQLite: a database file deleted or replaced while the store is open makes
+/// every operation a store error (the store's connections would otherwise
+/// keep writing into a file nobody reads again); the file put back works.
+#[cfg(all(feature = "sqlite", unix))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
+    let db = SqliteDb::new().await;
+    let store = &db.store;
+    create(store, &user("before", "b")).await.unwrap();
+    store
+        .insert("s-before", &session("before", NOW), 20)
+        .await
+        .unwrap();
+    let key = JtiKey {
+        config: "ERP",
+        issuer: "i",
+        jti: "after-delete",
+    };
+    let erp = config("ERP", "https://erp.example.com");
+
+    // Moved away: refused; moved back (the same file): served again.
+    let aside = db.file.with_extension("aside");
+    std::fs::rename(&db.file, &aside).unwrap();
+    let e = failed(
+        create(store, &user("moved", "m")).await,
+        "create while moved",
+    );
+    assert!(e.to_string().contains("it was deleted"), "{e}");
+    std::fs::rename(&aside, &db.file).unwrap();
+    create(store, &user("back", "b")).await.unwrap();
+
+    // Deleted, as `rm` would, with its WAL and shared-memory files.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.file.clone().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+    let messages = [
+        failed(create(store, &user("lost", "l")).await, "create").to_string(),
+        failed(store.record(key, NOW + 60, NOW).await, "record").to_string(),
+        failed(
+            store.insert("s-lost", &session("before", NOW), 20).await,
+            "insert",
+        )
+        .to_string(),
+        failed(store.apply(ConfigChange::Create(&erp), &[]).await, "apply").to_string(),
+        failed(UserStore::find(store, "before").await, "find").to_string(),
+        failed(store.get("s-before", NOW).await, "get").to_string(),
+        failed(SessionStore::purge_expired(store, NOW).await, "purge").to_string(),
+    ];
+    for message in &messages {
+        assert!(message.starts_with("SQLite: "), "{message}");
+        assert!(message.contains("is not the file opened"), "{message}");
+        assert!(message.contains("it was deleted"), "{message}");
+    }
+
+    // Replaced by another database (a restore copied over it): still refused,
+    // while a store opened now works on the new file.
+    let fresh = SqlStore::open(db.file.to_str().unwrap()).await.unwrap();
+    let e = failed(
+        create(store, &user("lost", "l")).await,
+        "create after replace",
+    );
+    assert!(e.to_string().contains("another file"), "{e}");
+    create(&fresh, &user("fresh", "f")).await.unwrap();
+    assert_eq!(UserStore::find(&fresh, "before").await.unwrap(), None);
+    fresh.close().await;
+}
+
+// ---------------------------------------------------------------- blocked writers
+
+/// Twenty writers wait for a locked table (more than the pool's ten
+/// connections): users, sessions and the configuration revision are still
+/// read at once, and every writer gets through once the lock is gone.
+async fn reads_while_writers_wait<Lock, Unlock>(store: &SqlStore, lock: Lock, unlock: Unlock)
+where
+    Lock: AsyncFnOnce(),
+    Unlock: AsyncFnOnce(),
+{
+    create(store, &user("reader", "r")).await.unwrap();
+    store
+        .insert("s-reader", &session("reader", NOW), 20)
+        .await
+        .unwrap();
+    lock().await;
+    let mut writers = JoinSet::new();
+    for n in 0..20 {
+        let store = store.clone();
+        writers.spawn(async move {
+            let jti = format!("waiting-{n}");
+            let key = JtiKey {
+                config: "ERP",
+                issuer: "i",
+                jti: &jti,
+            };
+            store.record(key, NOW + 60, NOW).await
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        writers.try_join_next().is_none(),
+        "the writers wait for the lock"
+    );
+    let started = Instant::now();
+    let patience = Duration::from_secs(5);
+    let found = tokio::time::timeout(patience, UserStore::find(store, "reader"))
+        .await
+        .expect("a user is read while writers wait")
+        .unwrap();
+    assert_eq!(found.map(|u| u.user_id).as_deref(), Some("reader"));
+    let got = tokio::time::timeout(patience, store.get("s-reader", NOW))
+        .await
+        .expect("a session is read while writers wait")
+        .unwrap();
+    assert_eq!(got.map(|s| s.user_id).as_deref(), Some("reader"));
+    let revision = tokio::time::timeout(patience, store.revision())
+        .await
+        .expect("the revision is read while writers wait")
+        .unwrap();
+    assert_eq!(revision, 0);
+    eprintln!(
+        "timing: three reads behind 20 blocked writers: {} ms",
+        started.elapsed().as_millis()
+    );
+    assert!(writers.try_join_next().is_none(), "the writers still wait");
+    unlock().await;
+    let mut recorded = 0;
+    while let Some(result) = writers.join_next().await {
+        assert!(result.unwrap().unwrap(), "a first use");
+        recorded += 1;
+    }
+    assert_eq!(recorded, 20);
+}
+
+/// The suite's options for [`reads_while_writers_wait`]: writers may wait
+/// 10 s, twice as long as the reads are given.
+fn patient_options() -> SqlOptions {
+    SqlOptions::default()
+        .max_connections(10)
+        .timeout(Duration::from_secs(10))
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_reads_while_writers_wait() {
+    let db = SqliteDb::new().await;
+    let store = SqlStore::open_with(db.file.to_str().unwrap(), &patient_options())
+        .await
+        .unwrap();
+    let lock = std::sync::Arc::new(tokio::sync::Mutex::new(sqlx_sqlite_conn(&db.file).await));
+    let (l1, l2) = (lock.clone(), lock.clone());
+    reads_while_writers_wait(
+        &store,
+        async move || {
+            let mut conn = l1.lock().await;
+            sqlx::query("BEGIN EXCLUSIVE")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query("DELETE FROM jwt_sso_used_jti")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        },
+        async move || {
+            let mut conn = l2.lock().await;
+            sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_reads_while_writers_wait() {
+    use sqlx::Connection as _;
+    let Some(db) = PgDb::new().await else { return };
+    let url = db.server.url();
+    let store = SqlStore::open_with(&url, &patient_options()).await.unwrap();
+    let conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let lock = std::sync::Arc::new(tokio::sync::Mutex::new(conn));
+    let (l1, l2) = (lock.clone(), lock.clone());
+    reads_while_writers_wait(
+        &store,
+        async move || {
+            let mut conn = l1.lock().await;
+            sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+            // Plain reads (ACCESS SHARE) pass this lock; inserts wait.
+            sqlx::query("LOCK TABLE jwt_sso_used_jti IN EXCLUSIVE MODE")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        },
+        async move || {
+            let mut conn = l2.lock().await;
+            sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+        },
+    )
+    .await;
+    store.close().await;
+    drop(db);
+}
+
 // ------------------------------------------------------------ login events
 
 /// Logins through an `Authenticator` whose users live in memory and whose

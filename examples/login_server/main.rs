@@ -16,7 +16,6 @@
 //! - `GET /login?<token_name>=<jwt>`: the same, the token in the query.
 //! - `GET /api/session` with `X-Auth-Token`: the session's user.
 //! - `POST /api/auth/logout` with `X-Auth-Token`: `204`.
-//!
 //! - `GET /api/admin/events`: the login events (admin credentials).
 //!
 //! Operating it (CONTRACT section 9): `--event-retention N` login events
@@ -27,8 +26,10 @@
 //! `--trust-forwarded-for` takes the client address from the last entry of
 //! `X-Forwarded-For` (only behind a proxy that sets it).
 //!
-//! Connections must send their request headers within 10 s and are closed
-//! after 60 s idle. Logs go to standard error through `tracing`
+//! Connections must send their request headers within 10 s and a request's
+//! body within `--body-timeout` seconds of them (default 10; else `408`),
+//! are closed after 60 s idle, and at most `--max-connections` (default
+//! 10 000) are served at once. Logs go to standard error through `tracing`
 //! (`RUST_LOG`-style levels are not parsed: INFO and above).
 
 mod app;
@@ -36,7 +37,7 @@ mod app;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--event-retention 10000] [--metrics-listen 127.0.0.1:9464] [--max-failed-logins 20] [--trust-forwarded-for]";
+const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--body-timeout SECONDS] [--max-connections N] [--event-retention 10000] [--metrics-listen 127.0.0.1:9464] [--max-failed-logins 20] [--trust-forwarded-for]";
 
 struct Args {
     config: PathBuf,
@@ -45,12 +46,20 @@ struct Args {
     admin_role: String,
     metrics_listen: Option<String>,
     ops: app::Ops,
+    serve: jwt_sso::axum::ServeOptions,
+}
+
+fn number<T: std::str::FromStr>(arg: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{arg} needs a positive whole number, not `{value}`"))
 }
 
 fn parse_args() -> Result<Args, String> {
     let (mut config, mut db, mut metrics_listen) = (None, None, None);
     let (mut listen, mut admin_role) = ("127.0.0.1:8080".to_owned(), "Administrator".to_owned());
     let mut ops = app::Ops::default();
+    let mut serve = jwt_sso::axum::ServeOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -60,9 +69,14 @@ fn parse_args() -> Result<Args, String> {
             "--listen" => listen = value()?,
             "--admin-role" => admin_role = value()?,
             "--metrics-listen" => metrics_listen = Some(value()?),
-            "--event-retention" => ops.event_retention = number(&arg, value()?)?,
-            "--max-failed-logins" => ops.max_failed_logins = number(&arg, value()?)?,
+            "--event-retention" => ops.event_retention = number(&arg, &value()?)?,
+            "--max-failed-logins" => ops.max_failed_logins = number(&arg, &value()?)?,
             "--trust-forwarded-for" => ops.trust_forwarded_for = true,
+            "--body-timeout" => {
+                let seconds: u64 = number(&arg, &value()?)?;
+                serve = serve.body_timeout(std::time::Duration::from_secs(seconds.max(1)));
+            }
+            "--max-connections" => serve = serve.max_connections(number(&arg, &value()?)?),
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
@@ -75,12 +89,8 @@ fn parse_args() -> Result<Args, String> {
         admin_role,
         metrics_listen,
         ops,
+        serve,
     })
-}
-
-fn number<T: std::str::FromStr>(arg: &str, text: String) -> Result<T, String> {
-    text.parse()
-        .map_err(|_| format!("{arg} needs a whole number, not `{text}`"))
 }
 
 /// Installs the Prometheus recorder and serves `/metrics` on `address`, a
@@ -172,7 +182,7 @@ async fn main() -> ExitCode {
     };
     let address = listener.local_addr().map_or(args.listen, |a| a.to_string());
     println!("login_server: listening on http://{address}");
-    if let Err(e) = jwt_sso::axum::serve(listener, app::router(state)).await {
+    if let Err(e) = jwt_sso::axum::serve_with(listener, app::router(state), args.serve).await {
         tracing::error!("server stopped: {e}");
         return ExitCode::FAILURE;
     }

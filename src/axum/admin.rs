@@ -14,7 +14,12 @@
 //! | `GET /admin`, `/admin/console.js`, `/admin/console.css` | the console (no data, no credentials) |
 //! | `GET /api/admin/events?limit&config&outcome&kind&user_id&before` | `200` `{"events":[…],"next"}` ([`events_router`]) |
 //!
-//! Names in paths are matched without regard to case. Errors are
+//! Names in paths are matched without regard to case. The caller's
+//! credential is checked from the headers before any body is read: a
+//! request without a valid one is answered `401` whatever its body, unread
+//! (no `100 Continue` either). An authorized caller's body may hold at most
+//! 64 KiB; a larger one is `413` (from `Content-Length` before reading, else
+//! as soon as the limit is passed). Errors are
 //! `{"error":{"kind","message","hint","field"?}}` with the status of their
 //! kind. The configuration's warnings travel in the `X-Config-Warnings`
 //! header (a JSON array of strings, non-ASCII escaped) of `GET`, `POST`,
@@ -48,8 +53,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -58,6 +63,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::body::{BodyRefusal, read_limited};
 use crate::admin::{Admin, Caller, ConfigView};
 use crate::error::{Error, ErrorKind};
 use crate::events::{EventHistory, EventQuery};
@@ -288,18 +294,28 @@ async fn events<H: EventHistory + 'static>(
     ))
 }
 
-/// An error as the admin API answers it.
-struct ApiError(Error);
+/// The largest request body the API reads from an authorized caller.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An error as the admin API answers it: the status of its kind, or
+/// `status` when the HTTP layer decided one (`413`).
+struct ApiError {
+    error: Error,
+    status: Option<StatusCode>,
+}
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        ApiError(error)
+        ApiError {
+            error,
+            status: None,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let error = self.0;
+        let ApiError { error, status } = self;
         let kind = error.kind();
         let mut body = json!({
             "kind": kind.as_str(),
@@ -314,8 +330,9 @@ impl IntoResponse for ApiError {
         if kind == ErrorKind::Store || kind == ErrorKind::Io {
             tracing::error!(target: "jwt_sso", kind = kind.as_str(), error = %error, "admin API: the store failed");
         }
-        let status =
-            StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status.unwrap_or_else(|| {
+            StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        });
         let mut response =
             (status, api_headers(), axum::Json(json!({"error": body}))).into_response();
         if status == StatusCode::UNAUTHORIZED {
@@ -323,12 +340,18 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The body was not read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response
     }
 }
 
 fn bad_request(problem: impl Into<String>) -> ApiError {
-    ApiError(Error::BadRequest {
+    ApiError::from(Error::BadRequest {
         problem: problem.into(),
     })
 }
@@ -386,14 +409,21 @@ fn path_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiErr
     })
 }
 
-fn body_text(body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            bad_request("the request body is too large")
-        } else {
-            bad_request(format!("the request body cannot be read: {e}"))
-        }
-    })?;
+/// The body as text, at most [`MAX_BODY_BYTES`]; call only once the caller
+/// is authorized.
+async fn body_text(headers: &HeaderMap, body: Body) -> Result<String, ApiError> {
+    let bytes =
+        read_limited(headers, body, MAX_BODY_BYTES)
+            .await
+            .map_err(|refusal| match refusal {
+                BodyRefusal::TooLarge => ApiError {
+                    error: Error::BadRequest {
+                        problem: format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+                    },
+                    status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+                },
+                BodyRefusal::Unreadable => bad_request("the request body could not be read"),
+            })?;
     String::from_utf8(bytes.to_vec()).map_err(|_| bad_request("the request body is not UTF-8"))
 }
 
@@ -430,7 +460,7 @@ async fn list<S: ConfigStore + 'static>(State(ctx): Shared<S>, headers: HeaderMa
             StatusCode::OK,
             serde_json::to_value(ctx.admin.list()).unwrap_or_default(),
         ),
-        Err(e) => ApiError(e).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -446,18 +476,19 @@ async fn view<S: ConfigStore + 'static>(
 
 async fn create<S: ConfigStore + 'static>(
     State(ctx): Shared<S>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let caller = ctx.access.authorize(&headers).await?;
-    let text = body_text(body)?;
+    let (parts, body) = request.into_parts();
+    let caller = ctx.access.authorize(&parts.headers).await?;
+    let text = body_text(&parts.headers, body).await?;
     let view = ctx.admin.create(&text, &caller).await?;
     Ok(view_response(StatusCode::CREATED, view))
 }
 
 /// A versioned edit's request (`PUT`, `PATCH`), as an extractor: the
-/// caller's credentials checked, the name in the path, the body, `If-Match`.
-/// Errors are reported in that order.
+/// caller's credentials checked, the name in the path, `If-Match`, then the
+/// body (read only when the headers passed). Errors are reported in that
+/// order.
 struct Edit {
     name: String,
     text: String,
@@ -470,13 +501,13 @@ impl<S: ConfigStore + 'static> FromRequest<Arc<Ctx<S>>> for Edit {
     async fn from_request(request: Request, ctx: &Arc<Ctx<S>>) -> Result<Edit, ApiError> {
         let (mut parts, body) = request.into_parts();
         ctx.access.authorize(&parts.headers).await?;
-        let name = path_name(Path::<String>::from_request_parts(&mut parts, ctx).await);
-        let version = if_match(&parts.headers);
-        let text = body_text(Bytes::from_request(Request::from_parts(parts, body), ctx).await);
+        let name = path_name(Path::<String>::from_request_parts(&mut parts, ctx).await)?;
+        let version = if_match(&parts.headers)?;
+        let text = body_text(&parts.headers, body).await?;
         Ok(Edit {
-            name: name?,
-            text: text?,
-            version: version?,
+            name,
+            text,
+            version,
         })
     }
 }
@@ -540,13 +571,13 @@ async fn delete<S: ConfigStore + 'static>(
 
 async fn test<S: ConfigStore + 'static>(
     State(ctx): Shared<S>,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
+    let (parts, body) = request.into_parts();
+    ctx.access.authorize(&parts.headers).await?;
     let name = path_name(path)?;
-    let text = body_text(body)?;
+    let text = body_text(&parts.headers, body).await?;
     let map = json_object(&text, &["token", "now"])?;
     let Some(token) = map.get("token").and_then(Value::as_str) else {
         return Err(bad_request("the request body needs `token`, a string"));

@@ -9,17 +9,16 @@ use ::axum::Router;
 use ::axum::body::{Body, Bytes};
 use ::axum::extract::{ConnectInfo, Request, State};
 use ::axum::http::header::{
-    ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER,
-    SET_COOKIE,
+    ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE,
 };
 use ::axum::http::request::Parts;
 use ::axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::{MethodRouter, post};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use tracing::Instrument as _;
 
+use super::body::{BodyRefusal, read_limited};
 use super::quiet_error_response;
 use crate::error::{Error, ErrorKind};
 use crate::events::{self, Attempt, Ending, Refusal};
@@ -797,18 +796,10 @@ fn too_large(max: usize) -> Box<Refused> {
 /// The body, up to `max` bytes; a declared `Content-Length` over `max` is
 /// refused before anything is read (so `Expect: 100-continue` gets no `100`).
 async fn read_body(parts: &Parts, body: Body, max: usize) -> Result<Bytes, Box<Refused>> {
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
-        return Err(too_large(max));
-    }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(too_large(max)),
-        Err(_) => Err(Box::new(
+    match read_limited(&parts.headers, body, max).await {
+        Ok(bytes) => Ok(bytes),
+        Err(BodyRefusal::TooLarge) => Err(too_large(max)),
+        Err(BodyRefusal::Unreadable) => Err(Box::new(
             Error::bad_request("the request body could not be read").into(),
         )),
     }

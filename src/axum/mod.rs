@@ -13,7 +13,8 @@
 //!   form-post login, `GET ?<token_name>=` when enabled) handing each login
 //!   to the host's [`SessionIssuer`].
 //! - [`serve`]: serves a router with the connection bounds of CONTRACT
-//!   section 6 (request headers within 10 s, 60 s idle keep-alive).
+//!   section 6 (request headers within 10 s, the body within 10 s of them,
+//!   60 s idle keep-alive, at most 10 000 connections).
 //!
 //! Everything here is a thin layer over the library: [`JwtAuth::find_token`],
 //! [`JwtAuth::verify_token`] and [`LoginRoutes::login_token`] take plain
@@ -40,6 +41,7 @@
 //! `Extension<Identity>` (or `Identity`, which reuses the layer's result).
 
 pub mod admin;
+mod body;
 mod login;
 mod serve;
 

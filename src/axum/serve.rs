@@ -1,28 +1,61 @@
 //! Serving a router with connection bounds (CONTRACT section 6): a
 //! connection that has not sent its request headers within 10 s, or sits
-//! idle between requests for 60 s, is closed. Each request carries its
-//! peer's address as axum's `ConnectInfo<SocketAddr>` (the login routes
-//! throttle failed logins by it).
+//! idle between requests for 60 s, is closed; a request body that has not
+//! fully arrived 10 s after its headers is answered `408` and its
+//! connection closed; at most 10 000 connections are served at once, and
+//! new ones beyond that are closed at once.
+//!
+//! Why not tower-http's `RequestBodyTimeoutLayer` or `TimeoutLayer`: the
+//! first restarts its timer on every frame (a client sending one byte every
+//! 5 s never trips a 10 s timeout) and hands the handler a plain body error
+//! (each handler would answer it its own way); the second bounds the whole
+//! response, so it would also cut a slow but legitimate handler (a login
+//! that fetches remote keys). hyper has a header timeout but nothing for
+//! bodies. So the body gets a fixed deadline here ([`DeadlineBody`]) and a
+//! request whose body missed it is answered with one JSON `408`, whatever
+//! its handler made of the error.
+//!
+//! Each request carries its peer's address as axum's
+//! `ConnectInfo<SocketAddr>` (the login routes throttle failed logins by it).
 
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ::axum::Router;
 use ::axum::extract::{ConnectInfo, Request};
+use ::axum::http::header::CONNECTION;
+use ::axum::http::{HeaderValue, StatusCode};
 use ::axum::response::Response;
+use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::Instant;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
 
+use super::quiet_error_response;
+use crate::error::Error;
+
 /// The connection bounds of [`serve_with`].
+///
+/// ```
+/// use std::time::Duration;
+/// use jwt_sso::axum::ServeOptions;
+///
+/// let options = ServeOptions::default()
+///     .body_timeout(Duration::from_secs(5))
+///     .max_connections(2_000);
+/// assert_eq!(options.header_timeout, Duration::from_secs(10));
+/// assert_eq!(options.body_timeout, Duration::from_secs(5));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServeOptions {
@@ -33,6 +66,18 @@ pub struct ServeOptions {
     /// A keep-alive connection with no request for this long is closed
     /// (default 60 s).
     pub idle_timeout: Duration,
+    /// A request's body must have arrived whole within this time of its
+    /// headers (default 10 s). A handler still waiting for it then gets a
+    /// body error, and the request is answered `408` with the JSON error
+    /// (kind `bad_request`) and `Connection: close`, whatever the handler
+    /// answered. A handler that answers without reading the body is not
+    /// held by it (hyper closes the connection after the answer).
+    pub body_timeout: Duration,
+    /// The most connections served at once (default 10 000). A connection
+    /// accepted beyond it is closed at once, so that a flood of stalled
+    /// connections cannot slow every other client down; set it below the
+    /// process's file descriptor limit, leaving room for the database.
+    pub max_connections: usize,
 }
 
 impl Default for ServeOptions {
@@ -40,6 +85,8 @@ impl Default for ServeOptions {
         ServeOptions {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
         }
     }
 }
@@ -56,11 +103,24 @@ impl ServeOptions {
         self.idle_timeout = timeout;
         self
     }
+
+    /// The body timeout.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// The connection cap (at least 1).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
 }
 
 /// Serves `router` on `listener` (HTTP/1.1) with the default
 /// [`ServeOptions`]; runs until the task is dropped. Accept errors (e.g. no
-/// file descriptors left) are logged and retried after a pause, never fatal.
+/// file descriptors left) are logged and retried after a pause, never fatal;
+/// a connection beyond [`ServeOptions::max_connections`] is closed at once.
 ///
 /// ```no_run
 /// # async fn run(router: axum::Router) -> std::io::Result<()> {
@@ -78,17 +138,62 @@ pub async fn serve_with(
     router: Router,
     options: ServeOptions,
 ) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(
+        options.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    let (mut accept_errors, mut refusals) = (Throttle::default(), Throttle::default());
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
-                tracing::warn!(target: "jwt_sso::http", error = %error, "accept failed; retrying");
+                if let Some(times) = accept_errors.hit() {
+                    tracing::warn!(target: "jwt_sso::http", error = %error, times, "accept failed; retrying");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            // Closed at once: the client learns now, and nobody else waits.
+            drop(stream);
+            if let Some(refused) = refusals.hit() {
+                tracing::warn!(
+                    target: "jwt_sso::http",
+                    refused,
+                    max_connections = options.max_connections,
+                    "connections closed at the connection cap"
+                );
+            }
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, peer, router.clone(), options));
+        tokio::spawn(connection(stream, peer, router.clone(), options, slot));
+    }
+}
+
+/// A warning that a flood repeats many times a second (connections closed
+/// at the cap, accept failing with no descriptors left): logged the first
+/// time and then at most once a minute, with how often it happened since,
+/// so the flood does not flood the log too.
+#[derive(Default)]
+struct Throttle {
+    since_log: u64,
+    logged_at: Option<Instant>,
+}
+
+impl Throttle {
+    /// Counts one occurrence; `Some(count since the last log)` when it is
+    /// time to log.
+    fn hit(&mut self) -> Option<u64> {
+        self.since_log += 1;
+        let due = self
+            .logged_at
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
+        if !due {
+            return None;
+        }
+        self.logged_at = Some(Instant::now());
+        Some(std::mem::take(&mut self.since_log))
     }
 }
 
@@ -125,7 +230,15 @@ impl Watch {
     }
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, options: ServeOptions) {
+/// Serves one connection; `_slot` is its place under the connection cap,
+/// given back when the connection ends.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    options: ServeOptions,
+    _slot: OwnedSemaphorePermit,
+) {
     let watch = Arc::new(Watch {
         state: Mutex::new((Phase::Head, Instant::now())),
     });
@@ -140,11 +253,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, options
         request.extensions_mut().insert(ConnectInfo(peer));
         async move {
             watch.set(Phase::Busy);
-            let response: Response =
-                match router.oneshot(request.map(::axum::body::Body::new)).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                };
+            let response = within_body_deadline(router, request, options.body_timeout).await;
             watch.set(Phase::Idle);
             Ok::<_, Infallible>(response)
         }
@@ -189,6 +298,112 @@ async fn watchdog(watch: &Watch, options: ServeOptions) {
             continue;
         }
         tokio::time::sleep_until(deadline.min(Instant::now() + Duration::from_secs(1))).await;
+    }
+}
+
+/// Runs `router` on `request` with its body under a deadline of `timeout`
+/// from now (the headers have just arrived); a request whose handler saw the
+/// deadline pass while it waited for the body is answered
+/// [`body_timeout_response`].
+async fn within_body_deadline(
+    router: Router,
+    request: Request<Incoming>,
+    timeout: Duration,
+) -> Response {
+    let missed = Arc::new(AtomicBool::new(false));
+    let request = request.map(|body| {
+        ::axum::body::Body::new(DeadlineBody {
+            inner: body,
+            deadline: Instant::now() + timeout,
+            sleep: None,
+            missed: Arc::clone(&missed),
+        })
+    });
+    let response = match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    if missed.load(Ordering::Acquire) {
+        body_timeout_response(timeout)
+    } else {
+        response
+    }
+}
+
+/// `408` with the JSON error (kind `bad_request`), closing the connection:
+/// the rest of the body may still be on its way.
+fn body_timeout_response(timeout: Duration) -> Response {
+    let error = Error::bad_request(format!(
+        "the request body did not arrive within {} ms of its headers",
+        timeout.as_millis()
+    ));
+    // Not logged here above DEBUG: the handler that waited for the body has
+    // answered (a login route with its one login event, CONTRACT section 6).
+    tracing::debug!(target: "jwt_sso::http", timeout_ms = timeout.as_millis() as u64, "request body deadline missed");
+    let mut response = quiet_error_response(
+        StatusCode::REQUEST_TIMEOUT,
+        &error,
+        Some("The request body did not arrive in time."),
+    );
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// A request body that must end by `deadline`: a read that would wait past
+/// it fails with [`BodyDeadlineMissed`] and marks the request `missed`. Bytes
+/// that already arrived are still handed out first. The timer is armed only
+/// when a read has to wait.
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
+    missed: Arc<AtomicBool>,
+}
+
+/// The error a handler reads from a body that missed its deadline.
+#[derive(Debug)]
+struct BodyDeadlineMissed;
+
+impl std::fmt::Display for BodyDeadlineMissed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyDeadlineMissed {}
+
+impl hyper::body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|r| r.map_err(Into::into)));
+        }
+        let deadline = self.deadline;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.missed.store(true, Ordering::Release);
+                Poll::Ready(Some(Err(Box::new(BodyDeadlineMissed))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
