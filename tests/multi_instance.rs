@@ -571,7 +571,17 @@ async fn configuration_changes_through_one_admin_api_are_in_force_everywhere_wit
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
-    let Some(c) = cluster_with("outage", &["--metrics-listen", "127.0.0.1:0"]) else {
+    // The last check polls with logins refused until a change arrives: no
+    // failed-login limit (not under test here).
+    let Some(c) = cluster_with(
+        "outage",
+        &[
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--max-failed-logins",
+            "0",
+        ],
+    ) else {
         return;
     };
     let before = c.login(0, &erp_token("jdoe", 0)).await;

@@ -198,6 +198,14 @@ impl std::fmt::Debug for LoginSuccess {
 /// a browser login with a safe `return_to` ([`safe_return_to`]) is a `303`
 /// to it instead. Refused: the error's status and public body.
 ///
+/// Every request to these routes (but `HEAD`) is one login attempt with one
+/// login event ([`LoginEvents`](crate::LoginEvents): the `tracing` event,
+/// the metrics, the subscribers), whatever answered it: a bad request, a
+/// refusal, an acceptance, or the failed-login throttle
+/// ([`LoginOptions::max_failed_logins`]), which is asked first, before the
+/// body is read or the token looked at. The client address comes from
+/// `ConnectInfo<SocketAddr>` ([`serve`](super::serve) provides it).
+///
 /// A form-post login (the way identity providers post a token from the browser):
 ///
 /// ```
