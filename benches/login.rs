@@ -95,7 +95,23 @@ fn bench(c: &mut Criterion) {
         .set_buckets(jwt_sso::metrics::DURATION_BUCKETS)
         .unwrap()
         .build_recorder();
+    group.bench_function("login_repeat_with_sink", |b| {
+        b.iter(|| {
+            let login = runtime
+                .block_on(observed.login(black_box(&repeat)))
+                .unwrap();
+            while sink.try_recv().is_some() {}
+            black_box(login)
+        })
+    });
     metrics::with_local_recorder(&recorder, || {
+        group.bench_function("login_repeat_with_recorder", |b| {
+            b.iter(|| black_box(runtime.block_on(auth.login(black_box(&repeat))).unwrap()))
+        });
+    });
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(observed.login(&repeat)).unwrap();
+        while sink.try_recv().is_some() {}
         group.bench_function("login_repeat_with_sink_and_recorder", |b| {
             b.iter(|| {
                 let login = runtime

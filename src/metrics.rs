@@ -39,6 +39,8 @@
 //! `PrometheusBuilder::set_buckets_for_metric` with [`DURATION_BUCKETS`]);
 //! otherwise a Prometheus exporter renders a summary.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use ::metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
@@ -131,24 +133,61 @@ pub fn describe(registry: &Registry) {
 }
 
 /// One login attempt ended.
+///
+/// The handles of the series are kept (per recorder: a recorder installed
+/// later gets its own), so a login costs two atomic updates and a map
+/// lookup under a lock instead of building and hashing a labelled key in
+/// the recorder for every call.
 pub(crate) fn login(
     config: Option<&str>,
     outcome: Outcome,
     kind: Option<ErrorKind>,
     duration: Duration,
 ) {
-    let config = match config {
-        Some(name) => ::metrics::SharedString::from(name.to_owned()),
-        None => ::metrics::SharedString::const_str("none"),
+    let recorder =
+        ::metrics::with_recorder(|r| r as *const dyn ::metrics::Recorder as *const () as usize);
+    let mut guard = HANDLES.lock().unwrap_or_else(PoisonError::into_inner);
+    let handles = match &mut *guard {
+        Some(handles) if handles.recorder == recorder => handles,
+        slot => slot.insert(Handles {
+            recorder,
+            logins: HashMap::new(),
+            durations: HashMap::new(),
+        }),
     };
-    let kind_label = kind.map_or("none", ErrorKind::as_str);
-    counter!(LOGINS, "config" => config, "outcome" => outcome.as_str(), "kind" => kind_label)
+    let label = config.unwrap_or("none");
+    if !handles.logins.contains_key(label) {
+        handles.logins.insert(label.to_owned(), HashMap::new());
+    }
+    let per_config = handles.logins.get_mut(label).expect("inserted above");
+    per_config
+        .entry((outcome, kind))
+        .or_insert_with(|| {
+            let kind_label = kind.map_or("none", ErrorKind::as_str);
+            counter!(LOGINS, "config" => label.to_owned(), "outcome" => outcome.as_str(), "kind" => kind_label)
+        })
         .increment(1);
-    ::metrics::histogram!(DURATION, "outcome" => outcome.as_str()).record(duration.as_secs_f64());
+    handles
+        .durations
+        .entry(outcome)
+        .or_insert_with(|| ::metrics::histogram!(DURATION, "outcome" => outcome.as_str()))
+        .record(duration.as_secs_f64());
+    drop(guard);
     if kind == Some(ErrorKind::RateLimited) {
         counter!(RATE_LIMITED).increment(1);
     }
 }
+
+/// The handles of the login series, registered with one recorder.
+struct Handles {
+    /// The address of the recorder they belong to.
+    recorder: usize,
+    /// By `config` label, then outcome and kind: a closed set.
+    logins: HashMap<String, HashMap<(Outcome, Option<ErrorKind>), ::metrics::Counter>>,
+    durations: HashMap<Outcome, ::metrics::Histogram>,
+}
+
+static HANDLES: Mutex<Option<Handles>> = Mutex::new(None);
 
 /// One fetch attempt of `config`'s remote keys ended.
 #[cfg(feature = "remote")]

@@ -541,13 +541,19 @@ impl IntoResponse for Refused {
     }
 }
 
+/// The body of a throttled attempt: the public error of `rate_limited`
+/// (a fixed text, so the cheapest answer the server has).
+const THROTTLED_BODY: &str =
+    r#"{"error":{"kind":"rate_limited","message":"Too many failed logins; try again later."}}"#;
+
 /// `429` `rate_limited` with `Retry-After` (whole seconds).
 fn throttled_response(throttled: &Throttled) -> Response {
-    let body = serde_json::json!({"error": {
-        "kind": ErrorKind::RateLimited.as_str(),
-        "message": ErrorKind::RateLimited.public_message(),
-    }});
-    let mut response = (StatusCode::TOO_MANY_REQUESTS, ::axum::Json(body)).into_response();
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        THROTTLED_BODY,
+    )
+        .into_response();
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
@@ -810,5 +816,20 @@ async fn read_body(parts: &Parts, body: Body, max: usize) -> Result<Bytes, Box<R
         Err(BodyRefusal::Unreadable) => Err(Box::new(
             Error::bad_request("the request body could not be read").into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod throttled_tests {
+    use super::*;
+
+    #[test]
+    fn the_throttled_body_is_the_public_error_of_its_kind() {
+        let body: serde_json::Value = serde_json::from_str(THROTTLED_BODY).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"kind": ErrorKind::RateLimited.as_str(),
+                "message": ErrorKind::RateLimited.public_message()}})
+        );
     }
 }
