@@ -282,10 +282,14 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
                     .instrument(span)
                     .await
             }
-            None => Err(Error::UnknownConfig {
-                name: identity.config.clone(),
-                known: self.registry.list().into_iter().map(|c| c.name).collect(),
-            }),
+            None => {
+                // No longer a configuration: the event (and metric label) names none.
+                attempt.progress.config = None;
+                Err(Error::UnknownConfig {
+                    name: identity.config.clone(),
+                    known: self.registry.list().into_iter().map(|c| c.name).collect(),
+                })
+            }
         };
         let ending = Ending::of(&result, |login| login.first_login);
         events::finish(&self.events, attempt, now, ending);

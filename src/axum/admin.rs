@@ -261,7 +261,7 @@ pub fn router<S: ConfigStore + 'static>(admin: Arc<Admin<S>>, access: AdminAcces
 /// # async fn host(admin: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
 /// use jwt_sso::axum::admin::{AdminAccess, events_router};
 ///
-/// let db = jwt_sso::SqlStore::open("jwt-sso.sqlite").await?;
+/// let db = jwt_sso::SqlStore::open("jwt-sso.sqlite").await.map_err(|e| e.to_string())?;
 /// let app = admin.merge(events_router(db, AdminAccess::from_env()));
 /// # Ok(()) }
 /// ```
