@@ -1,6 +1,9 @@
 //! The login flow on the memory stores beside verification alone: what the
 //! login layer (routing, user lookup, policies, the single-use record) adds
-//! to a verification.
+//! to a verification; what its operating pieces add (a `LoginEvents`
+//! subscriber and a Prometheus recorder, issue 22); and what a throttled
+//! attempt costs (the `FailedLogins` check alone, and the whole JSON login
+//! route answering `429`).
 //!
 //! Run: `cargo bench --bench login` (short: `-- --warm-up-time 1 --measurement-time 3`).
 //! Setup (registry, users, tokens) happens outside the timed loops.
@@ -85,6 +88,60 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
+    // The same login with a subscriber (drained as a host's task would) and
+    // the Prometheus exporter's recorder: the event built and handed over,
+    // the counter and the histogram recorded.
+    let events = jwt_sso::LoginEvents::new();
+    let mut sink = events.subscribe(1024);
+    let observed =
+        Authenticator::new(Arc::clone(&registry), MemoryStore::new()).with_events(events.clone());
+    runtime
+        .block_on(observed.login(&repeat, Verification::default()))
+        .unwrap();
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(jwt_sso::metrics::DURATION_BUCKETS)
+        .unwrap()
+        .build_recorder();
+    group.bench_function("login_repeat_with_sink", |b| {
+        b.iter(|| {
+            let login = runtime
+                .block_on(observed.login(black_box(&repeat), Verification::default()))
+                .unwrap();
+            while sink.try_recv().is_some() {}
+            black_box(login)
+        })
+    });
+    metrics::with_local_recorder(&recorder, || {
+        group.bench_function("login_repeat_with_recorder", |b| {
+            b.iter(|| {
+                black_box(
+                    runtime
+                        .block_on(auth.login(black_box(&repeat), Verification::default()))
+                        .unwrap(),
+                )
+            })
+        });
+    });
+    metrics::with_local_recorder(&recorder, || {
+        runtime
+            .block_on(observed.login(&repeat, Verification::default()))
+            .unwrap();
+        while sink.try_recv().is_some() {}
+        group.bench_function("login_repeat_with_sink_and_recorder", |b| {
+            b.iter(|| {
+                let login = runtime
+                    .block_on(observed.login(black_box(&repeat), Verification::default()))
+                    .unwrap();
+                while sink.try_recv().is_some() {}
+                black_box(login)
+            })
+        });
+    });
+    assert_eq!(events.dropped(), 0);
+    assert!(
+        recorder.handle().render().contains("jwt_sso_logins_total"),
+        "the recorder saw the logins"
+    );
     // A fresh single-use token per iteration (signed beforehand in batches):
     // verify + replay record + find.
     // No cap: a long run records hundreds of thousands of `jti`s.
@@ -114,6 +171,55 @@ fn bench(c: &mut Criterion) {
                         .unwrap(),
                 )
             },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+
+    // A throttled attempt: the limiter's check alone, and the JSON login
+    // route answering 429 (one event and the metrics included).
+    let mut group = c.benchmark_group("throttled");
+    let limiter = jwt_sso::FailedLogins::new(20);
+    let client: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+    for _ in 0..20 {
+        limiter.record_refusal(client);
+    }
+    assert!(limiter.check(client).is_err());
+    group.bench_function("failed_logins_check", |b| {
+        b.iter(|| black_box(limiter.check(black_box(client)).unwrap_err()))
+    });
+    let sessions = Arc::new(jwt_sso::Sessions::new(MemoryStore::new()));
+    let routes = jwt_sso::axum::LoginRoutes::new(
+        Authenticator::new(Arc::clone(&registry), MemoryStore::new()),
+        sessions,
+        jwt_sso::axum::LoginOptions::default(),
+    );
+    let router = routes.router::<()>();
+    let peer = std::net::SocketAddr::new(client, 40_000);
+    for _ in 0..20 {
+        routes.throttle().record_refusal(client);
+    }
+    let body = json!({"loginMode": 67108864, "password": repeat}).to_string();
+    let request = || {
+        let mut request = axum::http::Request::post("/api/auth/login")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.clone()))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        request
+    };
+    use tower::ServiceExt as _;
+    let status = runtime
+        .block_on(router.clone().oneshot(request()))
+        .unwrap()
+        .status();
+    assert_eq!(status, 429);
+    group.bench_function("login_route_429", |b| {
+        b.iter_batched(
+            request,
+            |r| black_box(runtime.block_on(router.clone().oneshot(r)).unwrap()),
             criterion::BatchSize::SmallInput,
         )
     });

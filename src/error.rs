@@ -11,7 +11,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::StoreError;
 use crate::time_fmt::rfc3339;
@@ -26,7 +26,7 @@ struct KindInfo {
     hint: &'static str,
 }
 
-const KINDS: [KindInfo; 34] = [
+const KINDS: [KindInfo; 35] = [
     KindInfo {
         kind: ErrorKind::Disabled,
         name: "disabled",
@@ -197,6 +197,11 @@ const KINDS: [KindInfo; 34] = [
         name: "io",
         hint: "Check that the file exists and that this process may read it (or, when saving, write it and its directory).",
     },
+    KindInfo {
+        kind: ErrorKind::RateLimited,
+        name: "rate_limited",
+        hint: "This client address had too many refused logins within 60 seconds; its attempts are refused unchecked until the oldest of them is 60 seconds old (Retry-After). Read the reason of its earlier refusals in the login events, and fix the sender (or raise the host's failed-login limit).",
+    },
 ];
 
 /// The stable, machine-readable kind of an error (CONTRACT sections 2, 6, 7
@@ -205,7 +210,7 @@ const KINDS: [KindInfo; 34] = [
 ///
 /// [`ErrorKind::as_str`] gives the snake_case name that logs, JSON output and
 /// the conformance suite use; those names never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -277,12 +282,15 @@ pub enum ErrorKind {
     BadRequest,
     /// A registry file could not be read or written.
     Io,
+    /// A client address had too many refused logins within a minute (HTTP
+    /// 429, CONTRACT section 9); the attempt was refused before any check.
+    RateLimited,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of CONTRACT section 2 (then the non-token kinds).
-    pub const ALL: [ErrorKind; 34] = {
-        let mut all = [ErrorKind::Disabled; 34];
+    pub const ALL: [ErrorKind; 35] = {
+        let mut all = [ErrorKind::Disabled; 35];
         let mut i = 0;
         while i < KINDS.len() {
             all[i] = KINDS[i].kind;
@@ -1159,7 +1167,8 @@ mod tests {
             | ErrorKind::NoMatchingConfig
             | ErrorKind::AmbiguousConfig
             | ErrorKind::BadRequest
-            | ErrorKind::Io => ErrorKind::ALL.iter().position(|k| *k == kind).unwrap(),
+            | ErrorKind::Io
+            | ErrorKind::RateLimited => ErrorKind::ALL.iter().position(|k| *k == kind).unwrap(),
         }
     }
 

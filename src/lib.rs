@@ -180,6 +180,7 @@ mod config_file;
 mod config_sync;
 mod crypto;
 mod error;
+mod events;
 #[cfg(feature = "axum")]
 mod extract;
 mod identity;
@@ -187,6 +188,7 @@ mod json;
 mod key;
 mod login;
 mod map;
+pub mod metrics;
 #[cfg(feature = "mint")]
 pub mod mint;
 mod registry;
@@ -198,6 +200,7 @@ mod session;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod store;
+mod throttle;
 mod time_fmt;
 mod unix_time;
 mod validated;
@@ -218,6 +221,9 @@ pub use config_file::ConfigFile;
 pub use config_sync::ConfigSyncTask;
 pub use config_sync::{ConfigSync, SyncError, SyncOutcome};
 pub use error::{ConfigError, Error, ErrorKind, KeyFetchError, LoginError, TokenError, TokenPart};
+pub use events::{
+    EventHistory, EventPage, EventQuery, EventReceiver, LoginEvent, LoginEvents, Outcome,
+};
 pub use identity::{MappedIdentity, PromptValue, SystemPrompt, Verified};
 pub use login::{Authenticator, Login};
 pub use map::ClaimMapper;
@@ -233,6 +239,7 @@ pub use store::{
     ConfigChange, ConfigStore, MemoryConfigStore, MemoryStore, ReplayStore, Session, SessionStore,
     StoreError, UsedJti, User, UserStore,
 };
+pub use throttle::{FailedLogins, Throttled};
 pub use unix_time::UnixTime;
 pub use validated::ValidConfig;
 pub use verify::Verifier;

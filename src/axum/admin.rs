@@ -12,6 +12,7 @@
 //! | `DELETE /api/admin/configs/{name}?confirm={name}` | `204` (`400` `confirmation_required`) |
 //! | `POST /api/admin/configs/{name}/test` `{"token","now"?}` | `200`, the checklist |
 //! | `GET /admin`, `/admin/console.js`, `/admin/console.css` | the console (no data, no credentials) |
+//! | `GET /api/admin/events?limit&config&outcome&kind&user_id&before` | `200` `{"events":[…],"next"}` ([`events_router`]) |
 //!
 //! Names in paths are matched without regard to case. The caller's
 //! credential is checked from the headers before any body is read: a
@@ -66,6 +67,7 @@ use super::body::{BodyRefusal, read_limited};
 use super::{HttpError, status_of};
 use crate::admin::{Admin, AdminError, Caller, ConfigView};
 use crate::error::{Error, ErrorKind};
+use crate::events::{EventHistory, EventQuery};
 use crate::store::ConfigStore;
 use crate::unix_time::UnixTime;
 
@@ -252,6 +254,53 @@ pub fn router<S: ConfigStore + 'static>(admin: Arc<Admin<S>>, access: AdminAcces
         .with_state(ctx)
 }
 
+/// `GET /api/admin/events` (CONTRACT section 9): the login events of
+/// `history`, newest first, for the callers `access` lets in (as the rest
+/// of the admin API). Query parameters: `limit` (1–500, default 50),
+/// `config` (any case), `outcome` (`accepted`|`refused`), `kind`, `user_id`
+/// and `before` (the `next` of the previous page); anything else is `400`
+/// `bad_request`. Answer: `{"events":[…newest first…],"next":<id>|null}`.
+/// Merge it beside [`router`].
+///
+/// ```no_run
+/// # #[cfg(feature = "sqlite")]
+/// # async fn host(admin: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+/// use jwt_sso::axum::admin::{AdminAccess, events_router};
+///
+/// let db = jwt_sso::SqlStore::open("jwt-sso.sqlite").await.map_err(|e| e.to_string())?;
+/// let app = admin.merge(events_router(db, AdminAccess::from_env()));
+/// # Ok(()) }
+/// ```
+pub fn events_router<H: EventHistory + 'static>(history: H, access: AdminAccess) -> Router {
+    let ctx = Arc::new(EventsCtx { history, access });
+    Router::new()
+        .route("/api/admin/events", get(events::<H>))
+        .with_state(ctx)
+}
+
+struct EventsCtx<H> {
+    history: H,
+    access: AdminAccess,
+}
+
+async fn events<H: EventHistory + 'static>(
+    State(ctx): State<Arc<EventsCtx<H>>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    ctx.access.authorize(&headers).await?;
+    let query = EventQuery::parse(uri.query().unwrap_or(""))?;
+    let page = ctx
+        .history
+        .events(&query)
+        .await
+        .map_err(|e| HttpError::Core(Error::from(e.during("reading the login events"))))?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_value(page).unwrap_or_default(),
+    ))
+}
+
 /// The largest request body the API reads from an authorized caller.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -266,6 +315,15 @@ impl From<AdminError> for ApiError {
     fn from(error: AdminError) -> Self {
         ApiError {
             error: HttpError::Admin(error),
+            status: None,
+        }
+    }
+}
+
+impl From<HttpError> for ApiError {
+    fn from(error: HttpError) -> Self {
+        ApiError {
+            error,
             status: None,
         }
     }
@@ -286,7 +344,7 @@ impl IntoResponse for ApiError {
             body["field"] = Value::String(config.field().to_owned());
         }
         if kind == ErrorKind::Store || kind == ErrorKind::Io {
-            tracing::error!(target: "jwt_sso", kind = kind.as_str(), error = %error, "admin API: saving failed");
+            tracing::error!(target: "jwt_sso", kind = kind.as_str(), error = %crate::error::escape_controls(&crate::error::chain(&error)), "admin API: the store failed");
         }
         let status = status.unwrap_or_else(|| status_of(kind));
         let mut response =

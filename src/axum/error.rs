@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind, escape_controls};
 /// Per kind, in the order of [`ErrorKind::ALL`]: the HTTP status and the
 /// short fixed sentence a client may see (it never holds a value from the
 /// configuration, the key set or the token).
-const HTTP: [(u16, &str); 34] = [
+const HTTP: [(u16, &str); 35] = [
     (401, "This login method is disabled."), // disabled
     (401, "The token is too large."),        // token_too_large
     (401, "The token is malformed."),        // malformed
@@ -54,6 +54,7 @@ const HTTP: [(u16, &str); 34] = [
     (401, "More than one login method matches this token."), // ambiguous_config
     (400, "The request is malformed."),      // bad_request
     (500, "An internal error occurred."),    // io
+    (429, "Too many failed logins; try again later."), // rate_limited
 ];
 
 /// The HTTP face of each kind (cargo feature `axum`).
@@ -186,6 +187,16 @@ pub(crate) fn error_response(
     public_message_override: Option<&'static str>,
 ) -> Response {
     log_refusal(status, error);
+    quiet_error_response(status, error, public_message_override)
+}
+
+/// [`error_response`] without its log event: for a login attempt, whose
+/// one event the login routes report.
+pub(crate) fn quiet_error_response(
+    status: StatusCode,
+    error: &HttpError,
+    public_message_override: Option<&'static str>,
+) -> Response {
     let kind = error.kind();
     let body = serde_json::json!({"error": {
         "kind": kind.as_str(),

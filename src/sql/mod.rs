@@ -1,6 +1,6 @@
 //! The SQL stores (cargo features `sqlite` and `postgres`): users, used
-//! `jti`s, sessions and configurations in one database, shared by every
-//! instance that opens it.
+//! `jti`s, sessions, configurations and the login event history in one
+//! database, shared by every instance that opens it.
 
 use std::fmt;
 use std::future::Future;
@@ -95,6 +95,8 @@ macro_rules! with_pool {
         }
     };
 }
+
+mod events;
 
 /// Users, used `jti`s, sessions and configurations in SQLite or PostgreSQL:
 /// it implements [`UserStore`], [`ReplayStore`], [`SessionStore`] and
@@ -313,8 +315,10 @@ impl SqlStore {
     }
 
     /// Starts a task that deletes expired used `jti`s and sessions every
-    /// `every` (by the system clock), logging failures as warnings. The task
-    /// stops when the returned [`PurgeTask`] is dropped. Needs a tokio runtime.
+    /// `every` (by the system clock), logging failures as warnings, and then
+    /// samples the number of unexpired sessions into the
+    /// `jwt_sso_sessions_active` gauge ([`crate::metrics`]). The task stops
+    /// when the returned [`PurgeTask`] is dropped. Needs a tokio runtime.
     pub fn spawn_purge(&self, every: Duration) -> PurgeTask {
         let store = self.clone();
         let every = every.max(Duration::from_millis(10));
@@ -341,6 +345,9 @@ impl SqlStore {
                     Err(e) => {
                         tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "purging sessions failed")
                     }
+                }
+                if let Ok(n) = store.count_sessions(now).await {
+                    crate::metrics::sessions_active(n);
                 }
             }
         }))
