@@ -206,7 +206,7 @@ const KINDS: [KindInfo; 35] = [
 
 /// The stable, machine-readable kind of an error (CONTRACT sections 2, 6, 7
 /// and 9): of an [`Error`], of an [`AdminError`](crate::AdminError), and of
-/// the HTTP layer's errors (`bad_request`, `unauthorized`).
+/// the HTTP layer's errors (`bad_request`, `unauthorized`, `rate_limited`).
 ///
 /// [`ErrorKind::as_str`] gives the snake_case name that logs, JSON output and
 /// the conformance suite use; those names never change.
@@ -284,6 +284,7 @@ pub enum ErrorKind {
     Io,
     /// A client address had too many refused logins within a minute (HTTP
     /// 429, CONTRACT section 9); the attempt was refused before any check.
+    /// A kind of the HTTP layer (the login routes' throttle).
     RateLimited,
 }
 

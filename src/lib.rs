@@ -239,7 +239,6 @@ pub use store::{
     ConfigChange, ConfigStore, MemoryConfigStore, MemoryStore, ReplayStore, Session, SessionStore,
     StoreError, UsedJti, User, UserStore,
 };
-pub use throttle::{FailedLogins, Throttled};
 pub use unix_time::UnixTime;
 pub use validated::ValidConfig;
 pub use verify::Verifier;

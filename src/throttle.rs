@@ -1,7 +1,7 @@
 //! Throttling of failed logins per client address (CONTRACT section 9),
 //! framework-free: [`FailedLogins`] remembers the times of each address's
-//! last refused logins; the login routes ask it before any verification
-//! work and tell it every refusal.
+//! last refused logins; the login routes (`LoginOptions::max_failed_logins`)
+//! ask it before any verification work and tell it every refusal.
 //!
 //! Why a structure of its own rather than a keyed rate limiter such as
 //! `governor`: the contract's rule is a sliding window over the last `N`
@@ -36,27 +36,9 @@ const MAX_CLIENTS: usize = 100_000;
 /// `max_failures` of 0 turns throttling off.
 ///
 /// Each call takes one lock for a hash lookup and a few deque operations:
-/// a throttled attempt is answered without touching the token.
-///
-/// ```
-/// use std::net::IpAddr;
-/// use std::time::{Duration, Instant};
-/// use jwt_sso::FailedLogins;
-///
-/// let limiter = FailedLogins::new(3);
-/// let client: IpAddr = "192.0.2.7".parse().unwrap();
-/// let start = Instant::now();
-/// for second in 0..3 {
-///     let at = start + Duration::from_secs(second);
-///     assert!(limiter.check_at(client, at).is_ok());
-///     limiter.record_refusal_at(client, at); // the login was refused
-/// }
-/// let throttled = limiter.check_at(client, start + Duration::from_secs(10)).unwrap_err();
-/// assert_eq!(throttled.retry_after, Duration::from_secs(50)); // the first refusal turns 60 s old
-/// assert!(limiter.check_at("192.0.2.8".parse().unwrap(), start).is_ok()); // others are not affected
-/// assert!(limiter.check_at(client, start + Duration::from_secs(60)).is_ok());
-/// ```
-pub struct FailedLogins {
+/// a throttled attempt is answered without touching the token. Times are
+/// the monotonic clock's (`Instant`), to the millisecond.
+pub(crate) struct FailedLogins {
     max_failures: u32,
     origin: Instant,
     /// Per address, its refusal times (milliseconds since `origin`), oldest first.
@@ -72,32 +54,10 @@ impl fmt::Debug for FailedLogins {
     }
 }
 
-/// Why an attempt is throttled: when to come back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Throttled {
-    /// Whole seconds, 1–60, until the oldest counted refusal is 60 s old
-    /// (the `Retry-After` header).
-    pub retry_after: Duration,
-    /// The refusals counted in the window (the limit).
-    pub failures: u32,
-}
-
-impl fmt::Display for Throttled {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the client address had {} refused logins within 60 s; its attempts are refused without checking them for another {} s",
-            self.failures,
-            self.retry_after.as_secs()
-        )
-    }
-}
-
 impl FailedLogins {
     /// A limiter allowing `max_failures` refused logins per address within
     /// 60 seconds (0: never throttle).
-    pub fn new(max_failures: u32) -> Self {
+    pub(crate) fn new(max_failures: u32) -> Self {
         FailedLogins {
             max_failures,
             origin: Instant::now(),
@@ -106,60 +66,52 @@ impl FailedLogins {
     }
 
     /// The limit.
-    pub fn max_failures(&self) -> u32 {
+    pub(crate) fn max_failures(&self) -> u32 {
         self.max_failures
     }
 
     /// How many addresses are remembered (at most 100 000).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 
-    /// Whether no address is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether `client` may attempt a login now.
-    pub fn check(&self, client: IpAddr) -> Result<(), Throttled> {
+    /// `None` when `client` may attempt a login now; else how long it must
+    /// wait: whole seconds, 1–60, until the oldest counted refusal is 60 s
+    /// old (the `Retry-After` of the `429`).
+    pub(crate) fn check(&self, client: IpAddr) -> Option<Duration> {
         self.check_at(client, Instant::now())
     }
 
     /// [`FailedLogins::check`] at the instant `now`.
-    pub fn check_at(&self, client: IpAddr, now: Instant) -> Result<(), Throttled> {
+    fn check_at(&self, client: IpAddr, now: Instant) -> Option<Duration> {
         if self.max_failures == 0 {
-            return Ok(());
+            return None;
         }
         let now = self.millis(now);
         let mut clients = self.lock();
-        let Some(times) = clients.get_mut(&client) else {
-            return Ok(());
-        };
+        let times = clients.get_mut(&client)?;
         prune(times, now);
         match times.front() {
             None => {
                 clients.remove(&client);
-                Ok(())
+                None
             }
             Some(&oldest) if times.len() >= self.max_failures as usize => {
                 let left = (oldest + window_ms()).saturating_sub(now);
                 let secs = left.div_ceil(1000).clamp(1, WINDOW.as_secs());
-                Err(Throttled {
-                    retry_after: Duration::from_secs(secs),
-                    failures: self.max_failures,
-                })
+                Some(Duration::from_secs(secs))
             }
-            Some(_) => Ok(()),
+            Some(_) => None,
         }
     }
 
     /// Records a refused login of `client` now.
-    pub fn record_refusal(&self, client: IpAddr) {
+    pub(crate) fn record_refusal(&self, client: IpAddr) {
         self.record_refusal_at(client, Instant::now());
     }
 
     /// [`FailedLogins::record_refusal`] at the instant `now`.
-    pub fn record_refusal_at(&self, client: IpAddr, now: Instant) {
+    fn record_refusal_at(&self, client: IpAddr, now: Instant) {
         if self.max_failures == 0 {
             return;
         }
@@ -217,23 +169,29 @@ mod tests {
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         for i in 0..20 {
-            assert!(limiter.check_at(ip(1), at(i * 100)).is_ok(), "attempt {i}");
+            assert_eq!(limiter.check_at(ip(1), at(i * 100)), None, "attempt {i}");
             limiter.record_refusal_at(ip(1), at(i * 100));
         }
         // The 21st attempt within the minute is throttled.
-        let throttled = limiter.check_at(ip(1), at(2_000)).unwrap_err();
-        assert_eq!(throttled.retry_after, Duration::from_secs(58));
-        assert_eq!(throttled.failures, 20);
+        assert_eq!(
+            limiter.check_at(ip(1), at(2_000)),
+            Some(Duration::from_secs(58))
+        );
         // Rounded up: 0.1 s left is 1 s.
-        let last = limiter.check_at(ip(1), at(59_900)).unwrap_err();
-        assert_eq!(last.retry_after, Duration::from_secs(1));
+        assert_eq!(
+            limiter.check_at(ip(1), at(59_900)),
+            Some(Duration::from_secs(1))
+        );
         // At 60 s the first refusal no longer counts: 19 left, served.
-        assert!(limiter.check_at(ip(1), at(60_000)).is_ok());
+        assert_eq!(limiter.check_at(ip(1), at(60_000)), None);
         // One more refusal makes 20 again, until the second is 60 s old.
         limiter.record_refusal_at(ip(1), at(60_000));
-        let again = limiter.check_at(ip(1), at(60_000)).unwrap_err();
-        assert_eq!(again.retry_after, Duration::from_secs(1)); // the second was at 0.1 s
-        assert!(limiter.check_at(ip(1), at(60_100)).is_ok());
+        // The second was at 0.1 s.
+        assert_eq!(
+            limiter.check_at(ip(1), at(60_000)),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(limiter.check_at(ip(1), at(60_100)), None);
     }
 
     #[test]
@@ -242,15 +200,15 @@ mod tests {
         let t0 = Instant::now();
         // Checks alone (accepted or throttled attempts) never count.
         for _ in 0..100 {
-            assert!(limiter.check_at(ip(1), t0).is_ok());
+            assert_eq!(limiter.check_at(ip(1), t0), None);
         }
-        assert!(limiter.is_empty());
+        assert_eq!(limiter.len(), 0);
         let off = FailedLogins::new(0);
         for _ in 0..100 {
             off.record_refusal_at(ip(1), t0);
-            assert!(off.check_at(ip(1), t0).is_ok());
+            assert_eq!(off.check_at(ip(1), t0), None);
         }
-        assert!(off.is_empty());
+        assert_eq!(off.len(), 0);
     }
 
     #[test]
@@ -262,16 +220,47 @@ mod tests {
             limiter.record_refusal_at(ip(n), t0);
             if n % 50_000 == 0 {
                 // Seen again: the first address stays among the recent ones.
-                assert!(limiter.check_at(ip(0), t0).is_err());
+                assert!(limiter.check_at(ip(0), t0).is_some());
             }
             assert!(limiter.len() <= MAX_CLIENTS);
         }
         assert_eq!(limiter.len(), MAX_CLIENTS);
-        assert!(limiter.check_at(ip(0), t0).is_err(), "recently seen, kept");
+        assert!(limiter.check_at(ip(0), t0).is_some(), "recently seen, kept");
         assert!(
-            limiter.check_at(ip(1), t0).is_ok(),
+            limiter.check_at(ip(1), t0).is_none(),
             "least recently seen, forgotten"
         );
-        assert!(limiter.check_at(ip(199_999), t0).is_err());
+        assert!(limiter.check_at(ip(199_999), t0).is_some());
+    }
+
+    #[test]
+    fn after_the_window_the_address_is_served_again_and_others_never_wait() {
+        let limiter = FailedLogins::new(20);
+        let t0 = Instant::now();
+        for i in 0..20 {
+            limiter.record_refusal_at(ip(1), t0 + Duration::from_secs(i));
+        }
+        assert_eq!(
+            limiter.check_at(ip(1), t0 + Duration::from_secs(20)),
+            Some(Duration::from_secs(40))
+        );
+        assert_eq!(limiter.check_at(ip(2), t0 + Duration::from_secs(20)), None);
+        assert!(
+            limiter
+                .check_at(ip(1), t0 + Duration::from_millis(59_999))
+                .is_some()
+        );
+        assert_eq!(limiter.check_at(ip(1), t0 + Duration::from_secs(60)), None);
+    }
+
+    #[test]
+    fn two_hundred_thousand_checked_addresses_keep_a_hundred_thousand_entries() {
+        let limiter = FailedLogins::new(20);
+        let t0 = Instant::now();
+        for n in 0..200_000 {
+            limiter.record_refusal_at(ip(n), t0);
+            let _ = limiter.check_at(ip(n), t0);
+        }
+        assert_eq!(limiter.len(), MAX_CLIENTS);
     }
 }

@@ -4,8 +4,8 @@
 //! one per attempt, no series from token values), and the failed-login
 //! throttle (the 21st bad attempt within a minute is `429` with
 //! `Retry-After`, other addresses are served at once). The throttle's
-//! window and its bound on addresses are checked on the library's
-//! `FailedLogins` with an injected clock.
+//! window and its bound on addresses are unit tests of src/throttle.rs
+//! (they need an injected monotonic clock).
 
 #![cfg(all(feature = "sqlite", feature = "axum", feature = "remote"))]
 
@@ -14,12 +14,12 @@ mod process;
 #[path = "support/prometheus.rs"]
 mod prometheus;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use jwt_sso::Algorithm;
 use jwt_sso::mint::SigningKey;
-use jwt_sso::{Algorithm, FailedLogins};
 use process::Instance;
 use prometheus::Scrape;
 use serde_json::{Value, json};
@@ -374,48 +374,4 @@ async fn without_trust_forwarded_for_the_tcp_peer_is_the_client() {
         login(&http, &server, &good("jdoe"), Some("198.51.100.77")).await;
     assert_eq!((status, kind.as_str()), (429, "rate_limited"));
     assert!(retry_after.is_some());
-}
-
-fn ip(n: u32) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::from(0xc000_0000 + n))
-}
-
-#[test]
-fn after_the_window_the_address_is_served_again() {
-    let limiter = FailedLogins::new(20);
-    let t0 = Instant::now();
-    for i in 0..20 {
-        limiter.record_refusal_at(ip(1), t0 + Duration::from_secs(i));
-    }
-    let throttled = limiter
-        .check_at(ip(1), t0 + Duration::from_secs(20))
-        .unwrap_err();
-    assert_eq!(throttled.retry_after, Duration::from_secs(40));
-    assert!(
-        limiter
-            .check_at(ip(2), t0 + Duration::from_secs(20))
-            .is_ok()
-    );
-    assert!(
-        limiter
-            .check_at(ip(1), t0 + Duration::from_millis(59_999))
-            .is_err()
-    );
-    assert!(
-        limiter
-            .check_at(ip(1), t0 + Duration::from_secs(60))
-            .is_ok()
-    );
-}
-
-#[test]
-fn two_hundred_thousand_addresses_keep_at_most_a_hundred_thousand_entries() {
-    let limiter = FailedLogins::new(20);
-    let t0 = Instant::now();
-    for n in 0..200_000 {
-        limiter.record_refusal_at(ip(n), t0);
-        let _ = limiter.check_at(ip(n), t0);
-    }
-    assert_eq!(limiter.len(), 100_000);
-    assert!(limiter.len() <= 100_000);
 }

@@ -1,9 +1,11 @@
 //! Errors as HTTP answers: the status, `WWW-Authenticate` and the fixed
-//! sentence a client sees per kind (CONTRACT sections 6 and 7), and the
-//! HTTP layer's own kinds (`bad_request`, `unauthorized`).
+//! sentence a client sees per kind (CONTRACT sections 6, 7 and 9), and the
+//! HTTP layer's own kinds (`bad_request`, `unauthorized`, `rate_limited`).
+
+use std::time::Duration;
 
 use ::axum::Json;
-use ::axum::http::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
+use ::axum::http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use ::axum::http::{HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 
@@ -60,10 +62,11 @@ const HTTP: [(u16, &str); 35] = [
 /// The HTTP face of each kind (cargo feature `axum`).
 impl ErrorKind {
     /// The HTTP status a host answers with for this kind (CONTRACT sections
-    /// 6 and 7): `401` for every rejected token (with `WWW-Authenticate:
+    /// 6, 7 and 9): `401` for every rejected token (with `WWW-Authenticate:
     /// Bearer`), `403` for a login the host's policies refuse, `503` when
     /// the host cannot decide now (keys or store unreachable), `400` for a
-    /// malformed request.
+    /// malformed request, `429` for a client throttled after too many
+    /// refused logins.
     pub fn http_status(self) -> StatusCode {
         status_of(self)
     }
@@ -116,6 +119,20 @@ pub enum HttpError {
         /// What is missing.
         problem: String,
     },
+    /// A login attempt from a client address that had too many refused
+    /// logins within 60 seconds, refused before any check (`rate_limited`,
+    /// `429` with `Retry-After`; [`LoginOptions::max_failed_logins`](super::LoginOptions::max_failed_logins)).
+    #[error(
+        "the client address had {failures} refused logins within 60 s; its attempts are refused without checking them for another {} s",
+        retry_after.as_secs()
+    )]
+    #[non_exhaustive]
+    RateLimited {
+        /// The refused logins that count (the limit).
+        failures: u32,
+        /// Until the oldest of them is 60 seconds old: whole seconds, 1–60.
+        retry_after: Duration,
+    },
 }
 
 impl HttpError {
@@ -126,6 +143,7 @@ impl HttpError {
             HttpError::Admin(e) => e.kind(),
             HttpError::BadRequest { .. } => ErrorKind::BadRequest,
             HttpError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            HttpError::RateLimited { .. } => ErrorKind::RateLimited,
         }
     }
 
@@ -208,6 +226,9 @@ pub(crate) fn quiet_error_response(
     if status == StatusCode::UNAUTHORIZED {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    if let HttpError::RateLimited { retry_after, .. } = error {
+        headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+    }
     response
 }
 
@@ -267,5 +288,25 @@ mod tests {
             status_of(ErrorKind::VersionConflict),
             StatusCode::PRECONDITION_FAILED
         );
+        assert_eq!(
+            status_of(ErrorKind::RateLimited),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+
+    #[test]
+    fn a_throttled_attempt_says_when_to_come_back() {
+        let error = HttpError::RateLimited {
+            failures: 20,
+            retry_after: Duration::from_secs(42),
+        };
+        assert_eq!(error.kind(), ErrorKind::RateLimited);
+        assert_eq!(error.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(error.to_string().contains("20 refused logins"), "{error}");
+        assert!(error.hint().contains("Retry-After"), "{}", error.hint());
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[RETRY_AFTER], "42");
+        assert!(!response.headers().contains_key(WWW_AUTHENTICATE));
     }
 }

@@ -20,7 +20,7 @@ use tracing::Instrument as _;
 
 use super::body::{BodyRefusal, read_limited};
 use super::{HttpError, quiet_error_response};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::events::{self, Attempt, Ending, Refusal};
 use crate::extract::{LoginRequest, form_param, query_param};
 use crate::identity::Verified;
@@ -28,7 +28,7 @@ use crate::login::{Authenticator, Login};
 use crate::registry::{Route, Verification};
 use crate::session::Sessions;
 use crate::store::{MemoryStore, ReplayStore, SessionStore, StoreError, UserStore};
-use crate::throttle::{FailedLogins, Throttled};
+use crate::throttle::FailedLogins;
 
 /// The host's session creation: called once per accepted login, returns the
 /// opaque session token handed to the client (`X-Auth-Token`).
@@ -89,7 +89,8 @@ pub struct LoginOptions {
     /// with a `4xx` status count; accepted logins, throttled attempts and
     /// `503`s (keys or store unreachable) do not. A request without a known
     /// client address (no `ConnectInfo<SocketAddr>`, see
-    /// [`serve`](super::serve)) is never throttled. See [`FailedLogins`].
+    /// [`serve`](super::serve)) is never throttled. At most 100 000
+    /// addresses are remembered, the least recently seen forgotten first.
     pub max_failed_logins: u32,
     /// Take the client address from the last entry of `X-Forwarded-For`
     /// (the one the host's own reverse proxy appends) instead of the TCP
@@ -281,12 +282,6 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         &self.inner.options
     }
 
-    /// The failed-login throttle of the routes
-    /// ([`LoginOptions::max_failed_logins`]).
-    pub fn throttle(&self) -> &FailedLogins {
-        &self.inner.throttle
-    }
-
     /// The routes (see the type's documentation), for `Router::merge`.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let mut browser = MethodRouter::new();
@@ -360,24 +355,22 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         let Some(client) = client else {
             return Ok(attempt);
         };
-        match self.inner.throttle.check(client) {
-            Ok(()) => Ok(attempt),
-            Err(throttled) => {
-                let refusal = Refusal {
-                    kind: ErrorKind::RateLimited,
-                    message: throttled.to_string(),
-                    hint: ErrorKind::RateLimited.hint().to_owned(),
-                };
-                let now = self.inner.auth.registry().clock_now();
-                events::finish(
-                    self.inner.auth.events(),
-                    attempt,
-                    now,
-                    Ending::Refused(refusal),
-                );
-                Err(Box::new(throttled_response(&throttled)))
-            }
-        }
+        let Some(retry_after) = self.inner.throttle.check(client) else {
+            return Ok(attempt);
+        };
+        let error = HttpError::RateLimited {
+            failures: self.inner.throttle.max_failures(),
+            retry_after,
+        };
+        let refusal = Refusal::new(error.kind(), &error, error.hint());
+        let now = self.inner.auth.registry().clock_now();
+        events::finish(
+            self.inner.auth.events(),
+            attempt,
+            now,
+            Ending::Refused(refusal),
+        );
+        Err(Box::new(throttled_response(retry_after)))
     }
 
     /// Ends an HTTP login attempt: its one event, a refusal counted by the
@@ -531,12 +524,13 @@ impl IntoResponse for Refused {
 }
 
 /// The body of a throttled attempt: the public error of `rate_limited`
-/// (a fixed text, so the cheapest answer the server has).
+/// (a fixed text, so the cheapest answer the server has; the same as
+/// [`HttpError::RateLimited`]'s response, see the test below).
 const THROTTLED_BODY: &str =
     r#"{"error":{"kind":"rate_limited","message":"Too many failed logins; try again later."}}"#;
 
 /// `429` `rate_limited` with `Retry-After` (whole seconds).
-fn throttled_response(throttled: &Throttled) -> Response {
+fn throttled_response(retry_after: Duration) -> Response {
     let mut response = (
         StatusCode::TOO_MANY_REQUESTS,
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -545,10 +539,7 @@ fn throttled_response(throttled: &Throttled) -> Response {
         .into_response();
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        RETRY_AFTER,
-        HeaderValue::from(throttled.retry_after.as_secs()),
-    );
+    headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
     response
 }
 
@@ -802,23 +793,37 @@ async fn read_body(parts: &Parts, body: Body, max: usize) -> Result<Bytes, Box<R
 }
 
 #[cfg(test)]
-mod throttled_tests {
+mod tests {
     use super::*;
 
-    #[test]
-    fn the_throttled_body_is_the_public_error_of_its_kind() {
-        let body: serde_json::Value = serde_json::from_str(THROTTLED_BODY).unwrap();
+    #[tokio::test]
+    async fn the_throttled_answer_is_the_rate_limited_error_response() {
+        let retry_after = Duration::from_secs(17);
+        let fast = throttled_response(retry_after);
+        let general = HttpError::RateLimited {
+            failures: 20,
+            retry_after,
+        }
+        .into_response();
+        assert_eq!(fast.status(), general.status());
+        for header in [CACHE_CONTROL, RETRY_AFTER, CONTENT_TYPE] {
+            assert_eq!(
+                fast.headers()[&header],
+                general.headers()[&header],
+                "{header}"
+            );
+        }
+        let body = async |r: Response| -> serde_json::Value {
+            let bytes = ::axum::body::to_bytes(r.into_body(), 1024).await.unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        let fast = body(fast).await;
+        assert_eq!(fast, body(general).await);
         assert_eq!(
-            body,
-            serde_json::json!({"error": {"kind": ErrorKind::RateLimited.as_str(),
-                "message": ErrorKind::RateLimited.public_message()}})
+            fast["error"]["kind"],
+            crate::ErrorKind::RateLimited.as_str()
         );
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_return_to;
 
     #[test]
     fn return_to_is_a_relative_path_or_an_allowed_host() {
