@@ -1,6 +1,6 @@
 //! The login flow on the memory stores beside verification alone: what the
 //! login layer (routing, user lookup, policies, the single-use record) adds
-//! to a verification; what its operating pieces add (a `LoginEvents`
+//! to a verification; what its operating pieces add (an event
 //! subscriber and a Prometheus recorder, issue 22); and what a throttled
 //! attempt costs (the whole JSON login route answering `429`).
 //!
@@ -90,10 +90,8 @@ fn bench(c: &mut Criterion) {
     // The same login with a subscriber (drained as a host's task would) and
     // the Prometheus exporter's recorder: the event built and handed over,
     // the counter and the histogram recorded.
-    let events = jwt_sso::LoginEvents::new();
-    let mut sink = events.subscribe(1024);
-    let observed =
-        Authenticator::new(Arc::clone(&registry), MemoryStore::new()).with_events(events.clone());
+    let observed = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
+    let mut sink = observed.subscribe(1024);
     runtime
         .block_on(observed.login(&repeat, Verification::default()))
         .unwrap();
@@ -136,7 +134,7 @@ fn bench(c: &mut Criterion) {
             })
         });
     });
-    assert_eq!(events.dropped(), 0);
+    assert_eq!(observed.events_dropped(), 0);
     assert!(
         recorder.handle().render().contains("jwt_sso_logins_total"),
         "the recorder saw the logins"

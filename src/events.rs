@@ -1,24 +1,30 @@
 //! Login events (CONTRACT section 9): one typed value per login attempt,
-//! handed to the host's subscribers besides the one `tracing` event.
+//! for the host's subscribers besides the one `tracing` event and the
+//! [metrics](crate::metrics).
 //!
-//! - [`LoginEvent`]: what happened (`id`, `time`, `config`, `outcome`,
-//!   `kind`, `user_id`, `first_login`, `client`, `message`, `hint`); never a
-//!   token, a secret or a session token, and every value that came from a
-//!   token escaped (control characters) and cut (200 characters) as the
-//!   crate's messages are.
-//! - [`LoginEvents`]: the hub a login flow reports to
-//!   ([`Authenticator::with_events`](crate::Authenticator::with_events)).
-//!   Each [`LoginEvents::subscribe`] is a bounded buffer of its own; a
-//!   subscriber that is slow, stuck or gone never delays or fails a login:
-//!   when its buffer is full the event is dropped for it and counted
-//!   ([`LoginEvents::dropped`], metric `jwt_sso_events_dropped_total`).
-//! - [`EventQuery`], [`EventPage`] and [`EventHistory`]: the stored history
-//!   (`SqlStore` keeps one) and the administrator's `GET /api/admin/events`.
+//! - [`LoginEvent`]: what happened (`id`, `time`, `config`, `accepted`,
+//!   `kind`, `user_id`, `first_login`, `client`, `message`, `hint`); never a token,
+//!   a secret or a session token, and every value that came from a token
+//!   escaped (control characters) and cut (200 characters) as the crate's
+//!   messages are.
+//! - [`EventReceiver`]: a subscription to an [`Authenticator`]'s events
+//!   ([`Authenticator::subscribe`]), each with a bounded buffer of its own.
+//!   A subscriber that is slow, stuck or gone never delays or fails a
+//!   login: when its buffer is full the event is dropped for it and counted
+//!   ([`Authenticator::events_dropped`], metric `jwt_sso_events_dropped_total`).
+//! - [`EventQuery`]: a selection of the stored history, newest first
+//!   (`SqlStore::spawn_event_writer` keeps one, `SqlStore::login_events`
+//!   reads it, and the admin API serves it as `GET /api/admin/events`).
+//!
+//! Which attempts are events: every [`Authenticator::login`] and
+//! [`Authenticator::provision`], and every request to the login routes of
+//! the `axum` module (a bad request and a throttled one included, `HEAD`
+//! excluded); never [`Authenticator::check`] (the admin API's token test).
 //!
 //! # The `tracing` span and event (stable names)
 //!
 //! Each attempt runs in a span named `jwt_sso.login` (target `jwt_sso`,
-//! level INFO) whose fields are filled in as the attempt goes: `config`,
+//! level INFO) whose fields are filled in as the attempt ends: `config`,
 //! `outcome` (`accepted`|`refused`), `kind`, `user_id`, `first_login`,
 //! `client`, and `otel.status_code` (`ERROR` for a refusal), so a host with
 //! `tracing-opentelemetry` gets one span per login with these attributes
@@ -31,41 +37,46 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use jwt_sso::{Authenticator, LoginEvents, ManualClock, MemoryStore, Outcome, Registry, UnixTime, Verification};
+//! use jwt_sso::{Authenticator, ErrorKind, ManualClock, MemoryStore, Registry, UnixTime, Verification};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), jwt_sso::Error> {
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let registry = Registry::from_json_str(r#"{
 //!     "name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
 //!     "algorithms": ["HS256"], "key_source": {"type": "static", "secret": "erp-secret-of-at-least-32-bytes!!"},
 //!     "expiration_time": 3600, "claims": {"user_id": "sub"}
 //! }"#)?
 //! .with_clock(ManualClock::new(UnixTime::from_secs(1_767_225_600)));
-//! let events = LoginEvents::new();
-//! let mut audit = events.subscribe(1024); // e.g. a task writing them to the host's audit log
-//! let auth = Authenticator::new(Arc::new(registry), MemoryStore::new()).with_events(events);
+//! let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
+//! let mut audit = auth.subscribe(1024); // e.g. a task writing them to the host's audit log
 //!
 //! let _ = auth.login("not-a-token", Verification::default()).await;
 //! let event = audit.try_recv().expect("one event per attempt");
-//! assert_eq!(event.outcome, Outcome::Refused);
-//! assert_eq!(event.kind.map(|k| k.as_str()), Some("malformed"));
+//! assert!(!event.accepted);
+//! assert_eq!(event.kind, Some(ErrorKind::Malformed));
+//! assert_eq!(event.time, UnixTime::from_secs(1_767_225_600));
 //! assert!(event.hint.is_some());
 //! assert!(audit.try_recv().is_none());
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! [`Authenticator`]: crate::Authenticator
+//! [`Authenticator::subscribe`]: crate::Authenticator::subscribe
+//! [`Authenticator::events_dropped`]: crate::Authenticator::events_dropped
+//! [`Authenticator::login`]: crate::Authenticator::login
+//! [`Authenticator::provision`]: crate::Authenticator::provision
+//! [`Authenticator::check`]: crate::Authenticator::check
 
 use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use serde::Serialize;
+use serde::ser::SerializeStruct as _;
 use tokio::sync::mpsc;
 
 #[cfg(feature = "axum")]
@@ -73,43 +84,16 @@ use crate::axum::HttpError;
 use crate::error::{Error, ErrorKind, escape_controls, untrusted};
 #[cfg(feature = "axum")]
 use crate::extract::query_param;
-use crate::store::StoreError;
 use crate::unix_time::UnixTime;
 
-/// Whether a login attempt was accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The user is logged in.
-    Accepted,
-    /// The attempt was refused (its `kind` says why).
-    Refused,
-}
-
-impl Outcome {
-    /// `accepted` or `refused`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Accepted => "accepted",
-            Outcome::Refused => "refused",
-        }
-    }
-
-    /// The outcome named `name` (`accepted` or `refused`).
-    pub fn from_name(name: &str) -> Option<Outcome> {
-        match name {
-            "accepted" => Some(Outcome::Accepted),
-            "refused" => Some(Outcome::Refused),
-            _ => None,
-        }
-    }
-}
-
 /// One login attempt (CONTRACT section 9), as subscribers receive it and
-/// the history returns it. Serialises as
-/// `{"id","time","config","outcome","kind","user_id","first_login","client","message","hint"}`
-/// (`time` as RFC 3339, absent values as `null`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// the history returns it.
+///
+/// Serialises as the contract's
+/// `{"id","time","config","outcome","kind","user_id","first_login","client","message","hint"}`:
+/// `time` as RFC 3339, `outcome` `"accepted"` or `"refused"` (from
+/// `accepted`), absent values as `null`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoginEvent {
     /// Increasing: a subscription numbers a process's events from 1; the
@@ -117,14 +101,15 @@ pub struct LoginEvent {
     pub id: u64,
     /// When the attempt was made: the time the token was checked at (the
     /// registry's clock, or the [`Verification`](crate::Verification)'s time).
-    #[serde(serialize_with = "time_out", deserialize_with = "time_in")]
     pub time: UnixTime,
     /// The configuration that took the token; `None` when none was chosen
     /// (no match, a bad request, a throttled attempt).
     pub config: Option<String>,
-    /// Accepted or refused.
-    pub outcome: Outcome,
-    /// Why it was refused; `None` when accepted.
+    /// Whether the user was logged in (the contract's `outcome`).
+    pub accepted: bool,
+    /// Why the attempt was refused; `None` when it was accepted (or, read
+    /// from a history that a newer release shares, for a kind this release
+    /// does not know).
     pub kind: Option<ErrorKind>,
     /// The user ID, once the token was verified (escaped, cut to 200 characters).
     pub user_id: Option<String>,
@@ -138,22 +123,65 @@ pub struct LoginEvent {
     pub hint: Option<String>,
 }
 
-fn time_out<S: Serializer>(time: &UnixTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(time)
+impl Serialize for LoginEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("LoginEvent", 10)?;
+        s.serialize_field("id", &self.id)?;
+        s.serialize_field("time", &self.time.to_string())?;
+        s.serialize_field("config", &self.config)?;
+        s.serialize_field("outcome", Outcome::of(self.accepted).as_str())?;
+        s.serialize_field("kind", &self.kind)?;
+        s.serialize_field("user_id", &self.user_id)?;
+        s.serialize_field("first_login", &self.first_login)?;
+        s.serialize_field("client", &self.client)?;
+        s.serialize_field("message", &self.message)?;
+        s.serialize_field("hint", &self.hint)?;
+        s.end()
+    }
 }
 
-fn time_in<'de, D: Deserializer<'de>>(deserializer: D) -> Result<UnixTime, D::Error> {
-    let text = Cow::<str>::deserialize(deserializer)?;
-    OffsetDateTime::parse(&text, &Rfc3339)
-        .map(UnixTime::from)
-        .map_err(serde::de::Error::custom)
+/// Whether a login attempt was accepted: the names of the `outcome` member,
+/// the SQL column and the metrics' label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Outcome {
+    Accepted,
+    Refused,
 }
 
-/// The hub a login flow reports its events to; cheap to clone (clones
-/// share it). Without subscribers an event costs nothing beyond its
-/// `tracing` event and metrics.
+impl Outcome {
+    pub(crate) fn of(accepted: bool) -> Outcome {
+        if accepted {
+            Outcome::Accepted
+        } else {
+            Outcome::Refused
+        }
+    }
+
+    /// `accepted` or `refused`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Refused => "refused",
+        }
+    }
+
+    /// The outcome named `name` (`accepted` or `refused`).
+    pub(crate) fn from_name(name: &str) -> Option<Outcome> {
+        match name {
+            "accepted" => Some(Outcome::Accepted),
+            "refused" => Some(Outcome::Refused),
+            _ => None,
+        }
+    }
+}
+
+/// The hub a login flow reports its events to (an [`Authenticator`]
+/// holds one; clones share it). Without subscribers an event costs nothing
+/// beyond its `tracing` event and metrics.
+///
+/// [`Authenticator`]: crate::Authenticator
 #[derive(Clone, Default)]
-pub struct LoginEvents {
+pub(crate) struct LoginEvents {
     hub: Arc<Hub>,
 }
 
@@ -164,6 +192,14 @@ struct Hub {
     open: AtomicUsize,
     subscribers: RwLock<Vec<mpsc::Sender<Arc<LoginEvent>>>>,
     dropped: AtomicU64,
+}
+
+impl Hub {
+    /// Counts `n` events as dropped (and in `jwt_sso_events_dropped_total`).
+    fn count_dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Ordering::Relaxed);
+        crate::metrics::events_dropped(n);
+    }
 }
 
 impl fmt::Debug for LoginEvents {
@@ -177,14 +213,12 @@ impl fmt::Debug for LoginEvents {
 
 impl LoginEvents {
     /// A hub without subscribers.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         LoginEvents::default()
     }
 
     /// A new subscriber with a buffer of `capacity` events (at least 1).
-    /// Events that arrive while its buffer is full are dropped for it and
-    /// counted; dropping the receiver unsubscribes.
-    pub fn subscribe(&self, capacity: usize) -> EventReceiver {
+    pub(crate) fn subscribe(&self, capacity: usize) -> EventReceiver {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         let mut subscribers = self
             .hub
@@ -193,19 +227,15 @@ impl LoginEvents {
             .unwrap_or_else(PoisonError::into_inner);
         subscribers.push(sender);
         self.hub.open.store(subscribers.len(), Ordering::Relaxed);
-        EventReceiver(receiver)
+        EventReceiver {
+            receiver,
+            hub: Arc::clone(&self.hub),
+        }
     }
 
-    /// How many events were dropped so far: for a full subscriber buffer,
-    /// or because the history could not store them.
-    pub fn dropped(&self) -> u64 {
+    /// How many events were dropped so far.
+    pub(crate) fn dropped(&self) -> u64 {
         self.hub.dropped.load(Ordering::Relaxed)
-    }
-
-    /// Counts `n` events as dropped (and in `jwt_sso_events_dropped_total`).
-    pub(crate) fn count_dropped(&self, n: u64) {
-        self.hub.dropped.fetch_add(n, Ordering::Relaxed);
-        crate::metrics::events_dropped(n);
     }
 
     /// Hands `event` to every subscriber, numbered; never waits.
@@ -229,7 +259,7 @@ impl LoginEvents {
             }
         }
         if full > 0 {
-            self.count_dropped(full);
+            self.hub.count_dropped(full);
         }
         if closed {
             let mut subscribers = self
@@ -247,40 +277,63 @@ impl LoginEvents {
     }
 }
 
-/// The receiving end of [`LoginEvents::subscribe`].
-#[derive(Debug)]
-pub struct EventReceiver(mpsc::Receiver<Arc<LoginEvent>>);
+/// A subscription to the login events of an
+/// [`Authenticator`](crate::Authenticator)
+/// ([`Authenticator::subscribe`](crate::Authenticator::subscribe)): a
+/// buffer of its own, filled without waiting; when it is full, new events
+/// are dropped for this subscriber and counted. Dropping the receiver
+/// unsubscribes.
+pub struct EventReceiver {
+    receiver: mpsc::Receiver<Arc<LoginEvent>>,
+    hub: Arc<Hub>,
+}
+
+impl fmt::Debug for EventReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventReceiver")
+            .field("waiting", &self.receiver.len())
+            .finish_non_exhaustive()
+    }
+}
 
 impl EventReceiver {
-    /// The next event; `None` once every [`LoginEvents`] clone is gone.
+    /// The next event; `None` once the [`Authenticator`](crate::Authenticator)
+    /// (and every login route over it) is gone.
     pub async fn recv(&mut self) -> Option<Arc<LoginEvent>> {
-        self.0.recv().await
+        self.receiver.recv().await
     }
 
     /// The next event if one is waiting.
     pub fn try_recv(&mut self) -> Option<Arc<LoginEvent>> {
-        self.0.try_recv().ok()
+        self.receiver.try_recv().ok()
     }
 
     /// Up to `max` waiting events, appended to `into` (waits for the first
-    /// one); 0 once every [`LoginEvents`] clone is gone.
+    /// one); 0 once the [`Authenticator`](crate::Authenticator) is gone.
     pub async fn recv_many(&mut self, into: &mut Vec<Arc<LoginEvent>>, max: usize) -> usize {
-        self.0.recv_many(into, max.max(1)).await
+        self.receiver.recv_many(into, max.max(1)).await
+    }
+
+    /// Counts `n` received events as lost after all (a history that could
+    /// not store them).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn count_dropped(&self, n: u64) {
+        self.hub.count_dropped(n);
     }
 }
 
-/// A query of the event history (`GET /api/admin/events`): newest first,
-/// filtered, at most `limit` events older than `before`.
+/// A selection of the stored login events: newest first, filtered, at most
+/// `limit` of them, older than `before`.
 ///
 /// ```
-/// use jwt_sso::{EventQuery, Outcome};
+/// use jwt_sso::events::EventQuery;
 ///
-/// let query = EventQuery::parse("limit=20&config=ERP&outcome=refused&before=120").unwrap();
-/// assert_eq!((query.limit, query.before), (20, Some(120)));
-/// assert_eq!(query.outcome, Some(Outcome::Refused));
-/// assert_eq!(EventQuery::parse("").unwrap().limit, 50);
-/// assert!(EventQuery::parse("limit=501").is_err());
-/// assert!(EventQuery::parse("kind=nonsense").is_err());
+/// let mut query = EventQuery::default();
+/// assert_eq!(query.limit, 50);
+/// query.accepted = Some(false); // refused attempts only
+/// query.config = Some("ERP".into());
+/// # #[cfg(feature = "axum")]
+/// assert_eq!(EventQuery::parse("config=ERP&outcome=refused").unwrap(), query);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -289,13 +342,13 @@ pub struct EventQuery {
     pub limit: u32,
     /// Only this configuration's events (its name, any case).
     pub config: Option<String>,
-    /// Only accepted or only refused attempts.
-    pub outcome: Option<Outcome>,
+    /// Only accepted (`Some(true)`) or only refused (`Some(false)`) attempts.
+    pub accepted: Option<bool>,
     /// Only refusals of this kind.
     pub kind: Option<ErrorKind>,
     /// Only this user's events (exact).
     pub user_id: Option<String>,
-    /// Only events with a smaller `id` (the `next` of the previous page).
+    /// Only events with a smaller `id`: the last `id` of the previous page.
     pub before: Option<u64>,
 }
 
@@ -304,7 +357,7 @@ impl Default for EventQuery {
         EventQuery {
             limit: 50,
             config: None,
-            outcome: None,
+            accepted: None,
             kind: None,
             user_id: None,
             before: None,
@@ -314,12 +367,24 @@ impl Default for EventQuery {
 
 impl EventQuery {
     /// The largest `limit`.
-    #[cfg(feature = "axum")]
-    const MAX_LIMIT: u32 = 500;
+    pub(crate) const MAX_LIMIT: u32 = 500;
 
-    /// Reads a URL query string (`limit`, `config`, `outcome`, `kind`,
-    /// `user_id`, `before`; each at most once). Anything else, or a value
-    /// out of range, is `bad_request` naming the parameter.
+    /// Reads the query string of `GET /api/admin/events` (`limit`,
+    /// `config`, `outcome` (`accepted`|`refused`), `kind`, `user_id`,
+    /// `before`; each at most once, percent-decoded). Anything else, or a
+    /// value out of range, is `bad_request` naming the parameter.
+    ///
+    /// ```
+    /// use jwt_sso::ErrorKind;
+    /// use jwt_sso::events::EventQuery;
+    ///
+    /// let query = EventQuery::parse("limit=20&config=ERP&outcome=refused&before=120")?;
+    /// assert_eq!((query.limit, query.before, query.accepted), (20, Some(120), Some(false)));
+    /// assert_eq!(EventQuery::parse("")?.limit, 50);
+    /// assert_eq!(EventQuery::parse("limit=501").unwrap_err().kind(), ErrorKind::BadRequest);
+    /// assert!(EventQuery::parse("kind=nonsense").is_err());
+    /// # Ok::<(), jwt_sso::axum::HttpError>(())
+    /// ```
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn parse(query: &str) -> Result<EventQuery, HttpError> {
@@ -356,17 +421,15 @@ impl EventQuery {
                 .ok_or_else(|| bad("limit", &value, "a number from 1 to 500"))?;
         }
         if let Some(value) = param("outcome")? {
-            out.outcome = Some(
+            out.accepted = Some(
                 Outcome::from_name(&value)
-                    .ok_or_else(|| bad("outcome", &value, "accepted or refused"))?,
+                    .ok_or_else(|| bad("outcome", &value, "accepted or refused"))?
+                    == Outcome::Accepted,
             );
         }
         if let Some(value) = param("kind")? {
             out.kind = Some(
-                ErrorKind::ALL
-                    .into_iter()
-                    .find(|k| k.as_str() == value)
-                    .ok_or_else(|| bad("kind", &value, "one of the error kinds"))?,
+                kind_named(&value).ok_or_else(|| bad("kind", &value, "one of the error kinds"))?,
             );
         }
         if let Some(value) = param("before")? {
@@ -380,41 +443,9 @@ impl EventQuery {
     }
 }
 
-/// A page of the history: newest first, and the `before` of the next page
-/// (`None` on the last one). Serialises as `{"events":[…],"next":<id>|null}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct EventPage {
-    /// The events, newest first.
-    pub events: Vec<LoginEvent>,
-    /// Pass as `before` for the next (older) page.
-    pub next: Option<u64>,
-}
-
-impl EventPage {
-    /// A page of `events` (newest first) with the cursor `next`.
-    pub fn new(events: Vec<LoginEvent>, next: Option<u64>) -> Self {
-        EventPage { events, next }
-    }
-}
-
-/// Where the administrator reads the login events from (`SqlStore` keeps
-/// them; see `SqlStore::spawn_event_writer`).
-pub trait EventHistory: Send + Sync {
-    /// The events `query` selects, newest first.
-    fn events(
-        &self,
-        query: &EventQuery,
-    ) -> impl Future<Output = Result<EventPage, StoreError>> + Send;
-}
-
-impl<T: EventHistory> EventHistory for Arc<T> {
-    fn events(
-        &self,
-        query: &EventQuery,
-    ) -> impl Future<Output = Result<EventPage, StoreError>> + Send {
-        (**self).events(query)
-    }
+/// The kind named `name` (its snake_case name).
+pub(crate) fn kind_named(name: &str) -> Option<ErrorKind> {
+    ErrorKind::ALL.into_iter().find(|k| k.as_str() == name)
 }
 
 /// Where a login stands, for its outcome event.
@@ -566,7 +597,7 @@ pub(crate) fn finish(events: &LoginEvents, attempt: Attempt, now: UnixTime, endi
             id: 0,
             time: now,
             config: config.map(Cow::into_owned),
-            outcome,
+            accepted: outcome == Outcome::Accepted,
             kind,
             user_id: user_id.map(Cow::into_owned),
             first_login,
@@ -591,6 +622,10 @@ mod tests {
         assert_eq!(query.user_id.as_deref(), Some("jörg"));
         assert_eq!(query.kind, Some(ErrorKind::RateLimited));
         assert_eq!(query.limit, 1);
+        assert_eq!(
+            EventQuery::parse("outcome=accepted").unwrap().accepted,
+            Some(true)
+        );
         for bad in [
             "limit=0",
             "limit=x",
@@ -633,7 +668,7 @@ mod tests {
             id: 7,
             time: UnixTime::from_secs(1_767_225_600),
             config: Some("ERP".into()),
-            outcome: Outcome::Refused,
+            accepted: false,
             kind: Some(ErrorKind::Expired),
             user_id: None,
             first_login: None,
@@ -647,6 +682,16 @@ mod tests {
             serde_json::json!({"id":7,"time":"2026-01-01T00:00:00Z","config":"ERP","outcome":"refused",
                 "kind":"expired","user_id":null,"first_login":null,"client":"192.0.2.1","message":"m","hint":"h"})
         );
-        assert_eq!(serde_json::from_value::<LoginEvent>(json).unwrap(), event);
+        let accepted = LoginEvent {
+            accepted: true,
+            kind: None,
+            first_login: Some(true),
+            message: None,
+            hint: None,
+            ..event
+        };
+        let json = serde_json::to_value(&accepted).unwrap();
+        assert_eq!(json["outcome"], "accepted");
+        assert_eq!(json["kind"], serde_json::Value::Null);
     }
 }

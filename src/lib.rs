@@ -180,7 +180,7 @@ mod config_file;
 mod config_sync;
 mod crypto;
 mod error;
-mod events;
+pub mod events;
 #[cfg(feature = "axum")]
 mod extract;
 mod identity;
@@ -221,9 +221,6 @@ pub use config_file::ConfigFile;
 pub use config_sync::ConfigSyncTask;
 pub use config_sync::{ConfigSync, SyncError, SyncOutcome};
 pub use error::{ConfigError, Error, ErrorKind, KeyFetchError, LoginError, TokenError, TokenPart};
-pub use events::{
-    EventHistory, EventPage, EventQuery, EventReceiver, LoginEvent, LoginEvents, Outcome,
-};
 pub use identity::{MappedIdentity, PromptValue, SystemPrompt, Verified};
 pub use login::{Authenticator, Login};
 pub use map::ClaimMapper;

@@ -8,7 +8,7 @@ use tracing::Instrument as _;
 
 use crate::config::{JwtConfig, UserScope};
 use crate::error::{Error, LoginError, TokenError, untrusted};
-use crate::events::{self, Attempt, Ending, LoginEvents, Progress};
+use crate::events::{self, Attempt, Ending, EventReceiver, LoginEvents, Progress};
 use crate::identity::Verified;
 use crate::registry::{Registry, Verification, verify_with};
 use crate::store::{MemoryStore, ReplayStore, StoreError, UsedJti, User, UserStore};
@@ -58,12 +58,13 @@ pub struct Login {
 ///
 /// Each login attempt ends in exactly one `tracing` event (target
 /// `jwt_sso`, in a span `jwt_sso.login`): INFO `login accepted` or WARN
-/// `login refused`, with the field names of the [`LoginEvent`](crate::LoginEvent)
+/// `login refused`, with the field names of the [`LoginEvent`](crate::events::LoginEvent)
 /// (`config`, `outcome`, `kind`, `user_id`, `first_login`, `client`,
 /// `error` for the full message with the store's own error, `hint`), all
 /// escaped, never the token; in the metrics of [`crate::metrics`]; and in one
-/// [`LoginEvent`](crate::LoginEvent) for the subscribers of
-/// [`Authenticator::with_events`]. [`Authenticator::check`] reports nothing.
+/// [`LoginEvent`](crate::events::LoginEvent) for the subscribers
+/// ([`Authenticator::subscribe`]). [`Authenticator::check`] reports none of
+/// these.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -139,15 +140,28 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         }
     }
 
-    /// Reports every login attempt to `events` (its subscribers, e.g. the
-    /// SQL history), besides the `tracing` event and the metrics.
-    pub fn with_events(mut self, events: LoginEvents) -> Self {
-        self.events = events;
-        self
+    /// A subscription to this login flow's events ([`LoginEvent`]s of
+    /// [`Authenticator::login`], [`Authenticator::provision`] and the login
+    /// routes over it), with a buffer of `capacity` events (at least 1):
+    /// e.g. for `SqlStore::spawn_event_writer`, or a host's audit log.
+    /// Several subscribers each get every event; a login never waits for
+    /// one (see [`EventReceiver`]).
+    ///
+    /// [`LoginEvent`]: crate::events::LoginEvent
+    pub fn subscribe(&self, capacity: usize) -> EventReceiver {
+        self.events.subscribe(capacity)
     }
 
-    /// Where login attempts are reported.
-    pub fn events(&self) -> &LoginEvents {
+    /// How many login events were lost so far: dropped for a subscriber
+    /// whose buffer was full, or received by a history that could not store
+    /// them (also counted in `jwt_sso_events_dropped_total`).
+    pub fn events_dropped(&self) -> u64 {
+        self.events.dropped()
+    }
+
+    /// Where login attempts are reported (the login routes report theirs).
+    #[cfg(feature = "axum")]
+    pub(crate) fn events(&self) -> &LoginEvents {
         &self.events
     }
 

@@ -3,7 +3,8 @@
 //! accepted, each class of refusal, bad requests and throttled attempts.
 //! Each attempt is counted twice: every `tracing` event of INFO or above
 //! (one, INFO when accepted and WARN when refused), and every event a
-//! `LoginEvents` subscriber receives (one, with the right fields). The
+//! subscriber (`Authenticator::subscribe`) receives (one, with the right
+//! fields). The
 //! admin API's token test produces neither.
 //!
 //! In a binary of its own: the capture is a thread-local subscriber, and
@@ -25,11 +26,9 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use jwt_sso::axum::admin::AdminAccess;
+use jwt_sso::events::{EventQuery, EventReceiver, LoginEvent};
 use jwt_sso::mint::SigningKey;
-use jwt_sso::{
-    Algorithm, Authenticator, ErrorKind, EventHistory, EventQuery, EventReceiver, LoginEvent,
-    LoginEvents, MemoryStore, Outcome, Registry, Verification,
-};
+use jwt_sso::{Algorithm, Authenticator, ErrorKind, MemoryStore, Registry, Verification};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use tracing::field::{Field, Visit};
@@ -177,7 +176,12 @@ impl Outcome1 {
         assert_eq!(self.events.len(), 1, "one sink event: {self:#?}");
         let (line, event) = (&self.lines[0], &*self.events[0]);
         let field = |name: &str| line.fields.get(name).map(String::as_str);
-        assert_eq!(field("outcome"), Some(event.outcome.as_str()));
+        let outcome = if event.accepted {
+            "accepted"
+        } else {
+            "refused"
+        };
+        assert_eq!(field("outcome"), Some(outcome));
         assert_eq!(field("config"), event.config.as_deref());
         assert_eq!(field("kind"), event.kind.map(ErrorKind::as_str));
         assert_eq!(field("user_id"), event.user_id.as_deref());
@@ -185,8 +189,8 @@ impl Outcome1 {
             field("client").map(str::to_owned),
             event.client.map(|c| c.to_string())
         );
-        match event.outcome {
-            Outcome::Accepted => {
+        match event.accepted {
+            true => {
                 assert_eq!(line.level, tracing::Level::INFO, "{line:?}");
                 assert_eq!(line.message, "login accepted");
                 assert_eq!(
@@ -196,7 +200,7 @@ impl Outcome1 {
                 assert!(event.first_login.is_some() && event.kind.is_none());
                 assert!(event.message.is_none() && event.hint.is_none());
             }
-            Outcome::Refused => {
+            false => {
                 assert_eq!(line.level, tracing::Level::WARN, "{line:?}");
                 assert_eq!(line.message, "login refused");
                 assert_eq!(field("error"), event.message.as_deref());
@@ -235,7 +239,7 @@ async fn harness(name: &str, ops: app::Ops) -> Harness {
     )
     .await
     .unwrap();
-    let sink = state.events.subscribe(1000);
+    let sink = state.login.authenticator().subscribe(1000);
     let router = app::router_with(state.clone(), AdminAccess::new().with_admin_token(ADMIN));
     let capture = Captured::default();
     Harness {
@@ -252,11 +256,12 @@ impl Harness {
     /// Waits until the database's history holds every event so far (the
     /// writer is idle then).
     async fn drained(&self) {
-        let query = EventQuery::parse("limit=500").unwrap();
+        let mut query = EventQuery::default();
+        query.limit = 500;
         for _ in 0..500 {
-            let page = self.state.db.events(&query).await.unwrap();
-            if page.events.len() >= self.seen {
-                assert_eq!(page.events.len(), self.seen, "one stored event per attempt");
+            let stored = self.state.db.login_events(&query).await.unwrap();
+            if stored.len() >= self.seen {
+                assert_eq!(stored.len(), self.seen, "one stored event per attempt");
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -331,11 +336,11 @@ async fn every_path_of_a_login_is_exactly_one_event_with_its_fields() {
     let (_, event) = first.one();
     assert_eq!(
         (
-            event.outcome,
+            event.accepted,
             event.config.as_deref(),
             event.user_id.as_deref()
         ),
-        (Outcome::Accepted, Some("ERP"), Some("jdoe"))
+        (true, Some("ERP"), Some("jdoe"))
     );
     assert_eq!(event.first_login, Some(true));
     assert_eq!(event.client, Some("192.0.2.1".parse().unwrap()));
@@ -537,7 +542,7 @@ async fn every_path_of_a_login_is_exactly_one_event_with_its_fields() {
         let got = h.send(request, &client).await;
         assert_eq!(got.status.as_u16(), want.status, "{what}: {got:#?}");
         let (_, event) = got.one();
-        assert_eq!(event.outcome, Outcome::Refused, "{what}");
+        assert!(!event.accepted, "{what}");
         assert_eq!(event.kind.map(ErrorKind::as_str), Some(want.kind), "{what}");
         assert_eq!(event.config.as_deref(), want.config, "{what}");
         assert_eq!(event.user_id.as_deref(), want.user_id, "{what}");
@@ -631,10 +636,10 @@ async fn a_throttled_attempt_is_one_event_without_configuration_and_others_are_s
 #[tokio::test]
 async fn the_library_login_flow_reports_login_and_provision_but_not_check() {
     let registry = Registry::from_json_str(&configs()[1].to_string()).unwrap();
-    let events = LoginEvents::new();
-    let mut sink = events.subscribe(16);
-    let auth =
-        Authenticator::new(Arc::new(registry), MemoryStore::new()).with_events(events.clone());
+    let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
+    let mut sink = auth.subscribe(16);
+    // A subscriber that never reads: its one place fills, the rest drop.
+    let mut stuck = auth.subscribe(1);
     let capture = Captured::default();
     let _guard = capture.install();
 
@@ -643,8 +648,8 @@ async fn the_library_login_flow_reports_login_and_provision_but_not_check() {
         .unwrap();
     let event = sink.try_recv().unwrap();
     assert_eq!(
-        (event.outcome, event.config.as_deref(), event.client),
-        (Outcome::Accepted, Some("CRM"), None)
+        (event.accepted, event.config.as_deref(), event.client),
+        (true, Some("CRM"), None)
     );
     assert_eq!(capture.take().len(), 1);
 
@@ -669,15 +674,17 @@ async fn the_library_login_flow_reports_login_and_provision_but_not_check() {
     assert_eq!(event.first_login, Some(true));
     assert_eq!(capture.take().len(), 1);
     assert!(event.id > 1, "numbered in order: {event:?}");
-    assert_eq!(events.dropped(), 0);
+    // Two events for the stuck subscriber: one waits, one was dropped.
+    assert_eq!(auth.events_dropped(), 1);
+    assert_eq!(stuck.try_recv().unwrap().user_id.as_deref(), Some("ann"));
+    assert!(stuck.try_recv().is_none());
 }
 
 #[tokio::test]
 async fn values_from_a_token_reach_the_event_and_the_log_escaped_never_the_token() {
     let registry = Registry::from_json_str(&configs()[1].to_string()).unwrap();
-    let events = LoginEvents::new();
-    let mut sink = events.subscribe(16);
-    let auth = Authenticator::new(Arc::new(registry), MemoryStore::new()).with_events(events);
+    let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
+    let mut sink = auth.subscribe(16);
     let capture = Captured::default();
     let _guard = capture.install();
     let forged = sign(

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use jwt_sso::events::{EventQuery, LoginEvent};
 use jwt_sso::{
     ConfigChange, ConfigStore, JwtConfig, ReplayStore, Session, SessionStore, SqlOptions, SqlStore,
     StoreError, UnixTime, UsedJti, User, UserStore,
@@ -1460,7 +1461,6 @@ async fn postgres_reads_while_writers_wait() {
 /// events go to `store`'s history.
 struct EventFlow {
     auth: jwt_sso::Authenticator<jwt_sso::MemoryStore>,
-    events: jwt_sso::LoginEvents,
     _writer: jwt_sso::PurgeTask,
 }
 
@@ -1474,14 +1474,11 @@ fn event_flow(store: &SqlStore, retention: u64) -> EventFlow {
         .to_string(),
     )
     .unwrap();
-    let events = jwt_sso::LoginEvents::new();
-    let writer = store.spawn_event_writer(&events, retention);
     let auth =
-        jwt_sso::Authenticator::new(std::sync::Arc::new(registry), jwt_sso::MemoryStore::new())
-            .with_events(events.clone());
+        jwt_sso::Authenticator::new(std::sync::Arc::new(registry), jwt_sso::MemoryStore::new());
+    let writer = store.spawn_event_writer(auth.subscribe(4096), retention);
     EventFlow {
         auth,
-        events,
         _writer: writer,
     }
 }
@@ -1497,12 +1494,15 @@ fn event_token(user: &str, valid: bool) -> String {
         .unwrap()
 }
 
-async fn page(store: &SqlStore, query: &str) -> jwt_sso::EventPage {
-    use jwt_sso::EventHistory as _;
-    store
-        .events(&jwt_sso::EventQuery::parse(query).unwrap())
-        .await
-        .unwrap()
+/// The default query, changed by `edit`.
+fn query(edit: impl FnOnce(&mut EventQuery)) -> EventQuery {
+    let mut query = EventQuery::default();
+    edit(&mut query);
+    query
+}
+
+async fn page(store: &SqlStore, query: EventQuery) -> Vec<LoginEvent> {
+    store.login_events(&query).await.unwrap()
 }
 
 /// The history: retention, newest first, filters, paging.
@@ -1520,12 +1520,9 @@ async fn events(store: &SqlStore) {
     // The writer catches up: the newest 25 remain.
     let deadline = Instant::now() + Duration::from_secs(10);
     let all = loop {
-        let all = page(store, "limit=500").await;
-        assert!(
-            all.events.len() <= 25,
-            "the retention holds at every moment"
-        );
-        if all.events.first().and_then(|e| e.user_id.as_deref()) == Some("u39") {
+        let all = page(store, query(|q| q.limit = 500)).await;
+        assert!(all.len() <= 25, "the retention holds at every moment");
+        if all.first().and_then(|e| e.user_id.as_deref()) == Some("u39") {
             break all;
         }
         assert!(
@@ -1534,21 +1531,16 @@ async fn events(store: &SqlStore) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert_eq!(all.events.len(), 25, "the retention holds");
-    assert_eq!(all.next, None);
-    assert!(
-        all.events.windows(2).all(|w| w[0].id > w[1].id),
-        "newest first"
-    );
+    assert_eq!(all.len(), 25, "the retention holds");
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    // `limit` is clamped to 1–500.
+    assert_eq!(page(store, query(|q| q.limit = 0)).await, all[..1]);
+    assert_eq!(page(store, query(|q| q.limit = u32::MAX)).await, all);
     // The newest 25 attempts, in order: u39 … u15 (refused ones have no user).
     let expected: Vec<_> = (15..40).rev().collect();
-    for (event, i) in all.events.iter().zip(&expected) {
+    for (event, i) in all.iter().zip(&expected) {
         let refused = i % 4 == 0;
-        assert_eq!(
-            event.outcome == jwt_sso::Outcome::Refused,
-            refused,
-            "{event:?}"
-        );
+        assert_eq!(event.accepted, !refused, "{event:?}");
         if refused {
             assert_eq!(event.kind, Some(jwt_sso::ErrorKind::Expired));
             assert!(event.hint.is_some() && event.user_id.is_none());
@@ -1559,37 +1551,50 @@ async fn events(store: &SqlStore) {
         assert_eq!(event.config.as_deref(), Some("ERP"));
         assert_eq!(event.client, None);
     }
-    // Pages of 7 lose nothing and repeat nothing.
+    // Pages of 7 (the last event's id as `before`) lose nothing and repeat
+    // nothing; a short page is the last.
     let mut paged = Vec::new();
-    let mut query = "limit=7".to_owned();
+    let mut before = None;
     loop {
-        let got = page(store, &query).await;
-        assert!(got.events.len() <= 7);
-        paged.extend(got.events.iter().map(|e| e.id));
-        match got.next {
-            Some(next) => query = format!("limit=7&before={next}"),
-            None => break,
+        let got = page(
+            store,
+            query(|q| {
+                q.limit = 7;
+                q.before = before;
+            }),
+        )
+        .await;
+        assert!(got.len() <= 7);
+        paged.extend(got.iter().map(|e| e.id));
+        if got.len() < 7 {
+            break;
         }
+        before = got.last().map(|e| e.id);
     }
-    assert_eq!(paged, all.events.iter().map(|e| e.id).collect::<Vec<_>>());
+    assert_eq!(paged, all.iter().map(|e| e.id).collect::<Vec<_>>());
     // Filters.
-    let refused = page(store, "outcome=refused").await;
-    assert_eq!(refused.events.len(), 6); // 16, 20, 24, 28, 32, 36
+    let refused = page(store, query(|q| q.accepted = Some(false))).await;
+    assert_eq!(refused.len(), 6); // 16, 20, 24, 28, 32, 36
     assert!(
         refused
-            .events
             .iter()
             .all(|e| e.kind == Some(jwt_sso::ErrorKind::Expired))
     );
-    assert_eq!(page(store, "kind=expired&limit=2").await.events.len(), 2);
-    assert_eq!(page(store, "config=erp").await.events.len(), 25, "any case");
-    assert_eq!(page(store, "config=CRM").await.events.len(), 0);
-    let one = page(store, "user_id=u33").await;
-    assert_eq!(one.events.len(), 1);
-    assert_eq!(one.events[0].outcome, jwt_sso::Outcome::Accepted);
-    let before = page(store, &format!("before={}", one.events[0].id)).await;
-    assert!(before.events.iter().all(|e| e.id < one.events[0].id));
-    assert_eq!(flow.events.dropped(), 0);
+    let expired = query(|q| {
+        q.kind = Some(jwt_sso::ErrorKind::Expired);
+        q.limit = 2;
+    });
+    assert_eq!(page(store, expired).await.len(), 2);
+    let erp = page(store, query(|q| q.config = Some("erp".into()))).await;
+    assert_eq!(erp.len(), 25, "any case");
+    let crm = page(store, query(|q| q.config = Some("CRM".into()))).await;
+    assert_eq!(crm.len(), 0);
+    let one = page(store, query(|q| q.user_id = Some("u33".into()))).await;
+    assert_eq!(one.len(), 1);
+    assert!(one[0].accepted);
+    let older = page(store, query(|q| q.before = Some(one[0].id))).await;
+    assert!(older.iter().all(|e| e.id < one[0].id));
+    assert_eq!(flow.auth.events_dropped(), 0);
 }
 
 both!(events: sqlite_event_history, postgres_event_history);
@@ -1621,15 +1626,15 @@ where
         );
     }
     let deadline = Instant::now() + Duration::from_secs(30);
-    while flow.events.dropped() < 5 {
+    while flow.auth.events_dropped() < 5 {
         assert!(
             Instant::now() < deadline,
             "dropped {}",
-            flow.events.dropped()
+            flow.auth.events_dropped()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(flow.events.dropped(), 5);
+    assert_eq!(flow.auth.events_dropped(), 5);
     up().await;
 }
 
@@ -1668,7 +1673,10 @@ async fn postgres_event_writes_failing_drop_and_count() {
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while page(&db.store, "user_id=back").await.events.is_empty() {
+    while page(&db.store, query(|q| q.user_id = Some("back".into())))
+        .await
+        .is_empty()
+    {
         assert!(
             Instant::now() < deadline,
             "not stored after the database came back"

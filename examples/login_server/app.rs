@@ -19,8 +19,7 @@ use jwt_sso::axum::admin::{AdminAccess, SessionUser};
 use jwt_sso::axum::{HttpError, LoginOptions, LoginRoutes};
 use jwt_sso::{
     Admin, AdminError, Authenticator, ConfigChange, ConfigError, ConfigFile, ConfigStore, Error,
-    JwtConfig, LoginEvents, PurgeTask, Registry, Sessions, SqlOptions, SqlStore, StoreError,
-    UserStore,
+    JwtConfig, PurgeTask, Registry, Sessions, SqlOptions, SqlStore, StoreError, UserStore,
 };
 use serde_json::json;
 
@@ -75,9 +74,6 @@ pub struct AppState {
     pub admin_role: Arc<str>,
     /// The database.
     pub db: SqlStore,
-    /// The login events (the history's writer subscribes to them).
-    #[allow(dead_code)] // tests subscribe
-    pub events: LoginEvents,
     /// Writes the login events into the database while the state lives.
     #[allow(dead_code)] // held for its task
     pub event_writer: Arc<PurgeTask>,
@@ -195,11 +191,10 @@ pub async fn state_with(
     // Metrics (when a recorder is installed): every series at 0 from the start.
     jwt_sso::metrics::describe(&registry);
     let sessions = Arc::new(Sessions::new(store.clone()));
-    let events = LoginEvents::new();
-    let event_writer = Arc::new(store.spawn_event_writer(&events, ops.event_retention));
-    let auth = Authenticator::new(Arc::clone(&registry), store.clone())
-        .with_replay_store(store.clone())
-        .with_events(events.clone());
+    let auth =
+        Authenticator::new(Arc::clone(&registry), store.clone()).with_replay_store(store.clone());
+    let event_writer =
+        Arc::new(store.spawn_event_writer(auth.subscribe(4096), ops.event_retention));
     let options = LoginOptions::default()
         .query_login(true)
         .max_failed_logins(ops.max_failed_logins)
@@ -210,7 +205,6 @@ pub async fn state_with(
         admin: Arc::new(Admin::new(registry, configs)),
         admin_role: admin_role.into(),
         db: store,
-        events,
         event_writer,
     })
 }

@@ -67,7 +67,8 @@ use super::body::{BodyRefusal, read_limited};
 use super::{HttpError, status_of};
 use crate::admin::{Admin, AdminError, Caller, ConfigView};
 use crate::error::{Error, ErrorKind};
-use crate::events::{EventHistory, EventQuery};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::events::{EventQuery, LoginEvent};
 use crate::store::ConfigStore;
 use crate::unix_time::UnixTime;
 
@@ -254,50 +255,71 @@ pub fn router<S: ConfigStore + 'static>(admin: Arc<Admin<S>>, access: AdminAcces
         .with_state(ctx)
 }
 
-/// `GET /api/admin/events` (CONTRACT section 9): the login events of
-/// `history`, newest first, for the callers `access` lets in (as the rest
-/// of the admin API). Query parameters: `limit` (1–500, default 50),
-/// `config` (any case), `outcome` (`accepted`|`refused`), `kind`, `user_id`
-/// and `before` (the `next` of the previous page); anything else is `400`
-/// `bad_request`. Answer: `{"events":[…newest first…],"next":<id>|null}`.
-/// Merge it beside [`router`].
+/// `GET /api/admin/events` (CONTRACT section 9): the login events that
+/// `store` keeps ([`SqlStore::spawn_event_writer`](crate::SqlStore::spawn_event_writer)),
+/// newest first, for the callers `access` lets in (as the rest of the admin
+/// API). Query parameters ([`EventQuery::parse`]): `limit` (1–500, default
+/// 50), `config` (any case), `outcome` (`accepted`|`refused`), `kind`,
+/// `user_id` and `before` (the `next` of the previous page); anything else
+/// is `400` `bad_request`. Answer: `{"events":[…newest first…],"next":<id>|null}`
+/// (`next` is `null` on the last page). Merge it beside [`router`].
 ///
 /// ```no_run
-/// # #[cfg(feature = "sqlite")]
 /// # async fn host(admin: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
 /// use jwt_sso::axum::admin::{AdminAccess, events_router};
 ///
-/// let db = jwt_sso::SqlStore::open("jwt-sso.sqlite").await.map_err(|e| e.to_string())?;
+/// let db = jwt_sso::SqlStore::open("sqlite:jwt-sso.sqlite").await?;
 /// let app = admin.merge(events_router(db, AdminAccess::from_env()));
 /// # Ok(()) }
 /// ```
-pub fn events_router<H: EventHistory + 'static>(history: H, access: AdminAccess) -> Router {
-    let ctx = Arc::new(EventsCtx { history, access });
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub fn events_router(store: crate::SqlStore, access: AdminAccess) -> Router {
+    let ctx = Arc::new(EventsCtx { store, access });
     Router::new()
-        .route("/api/admin/events", get(events::<H>))
+        .route("/api/admin/events", get(events))
         .with_state(ctx)
 }
 
-struct EventsCtx<H> {
-    history: H,
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+struct EventsCtx {
+    store: crate::SqlStore,
     access: AdminAccess,
 }
 
-async fn events<H: EventHistory + 'static>(
-    State(ctx): State<Arc<EventsCtx<H>>>,
+/// A page of `GET /api/admin/events`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[derive(serde::Serialize)]
+struct EventPage {
+    events: Vec<LoginEvent>,
+    /// The `before` of the next (older) page; `None` on the last one.
+    next: Option<u64>,
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn events(
+    State(ctx): State<Arc<EventsCtx>>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     ctx.access.authorize(&headers).await?;
     let query = EventQuery::parse(uri.query().unwrap_or(""))?;
-    let page = ctx
-        .history
-        .events(&query)
+    // One more than asked: whether there is a next page.
+    let mut events = ctx
+        .store
+        .select_events(&query, query.limit + 1)
         .await
         .map_err(|e| HttpError::Core(Error::from(e.during("reading the login events"))))?;
+    let more = events.len() > query.limit as usize;
+    events.truncate(query.limit as usize);
+    let next = if more {
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
     Ok(json_response(
         StatusCode::OK,
-        serde_json::to_value(page).unwrap_or_default(),
+        serde_json::to_value(EventPage { events, next }).unwrap_or_default(),
     ))
 }
 

@@ -201,8 +201,9 @@ impl std::fmt::Debug for LoginSuccess {
 /// to it instead. Refused: the error's status and public body.
 ///
 /// Every request to these routes (but `HEAD`) is one login attempt with one
-/// login event ([`LoginEvents`](crate::LoginEvents): the `tracing` event,
-/// the metrics, the subscribers), whatever answered it: a bad request, a
+/// login event (the `tracing` event, the metrics, and a
+/// [`LoginEvent`](crate::events::LoginEvent) for the authenticator's
+/// subscribers), whatever answered it: a bad request, a
 /// refusal, an acceptance, or the failed-login throttle
 /// ([`LoginOptions::max_failed_logins`]), which is asked first, before the
 /// body is read or the token looked at. The client address comes from
@@ -255,7 +256,7 @@ impl<U, I, R> std::fmt::Debug for LoginRoutes<U, I, R> {
 
 impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRoutes<U, I, R> {
     /// Login endpoints over `auth` (its user store, policies, store of used
-    /// `jti`s and [`LoginEvents`](crate::LoginEvents)) and `issuer`.
+    /// `jti`s and event subscribers) and `issuer`.
     pub fn new(auth: Authenticator<U, R>, issuer: I, options: LoginOptions) -> Self {
         LoginRoutes {
             inner: Arc::new(Inner {

@@ -1,6 +1,7 @@
 //! The login event history in the SQL store (CONTRACT section 9): written
-//! in batches by a task that subscribes to the login flow's
-//! [`LoginEvents`], bounded by a retention count, read newest first.
+//! in batches by a task that holds a subscription to the login flow's
+//! events ([`EventReceiver`]), bounded by a retention count, read newest
+//! first.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,12 +10,9 @@ use sqlx::Row as _;
 
 use super::{Dialect, Fail, Pool, PurgeTask, SqlStore, schema};
 use crate::error::ErrorKind;
-use crate::events::{EventHistory, EventPage, EventQuery, LoginEvent, LoginEvents, Outcome};
+use crate::events::{EventQuery, EventReceiver, LoginEvent, Outcome, kind_named};
 use crate::store::StoreError;
 use crate::unix_time::UnixTime;
-
-/// Events waiting for the writer; beyond this they are dropped (and counted).
-const WRITER_BUFFER: usize = 4096;
 
 /// The most events written in one statement.
 const BATCH: usize = 128;
@@ -24,23 +22,31 @@ impl SqlStore {
     /// (table `jwt_sso_login_events`), keeping the newest `retention` (the
     /// oldest are deleted; several instances on one PostgreSQL share the
     /// history, and its ids increase across them). Needs a tokio runtime;
-    /// the task stops when the returned handle is dropped.
+    /// the task stops when the returned handle is dropped, or when the
+    /// login flow is gone. Read the history with [`SqlStore::login_events`].
     ///
-    /// A login never waits for it: events wait in a buffer of 4 096, are
-    /// written in batches of up to 128 by one connection at a time, and a
-    /// batch the database cannot take (down, locked, slow past the store's
-    /// timeout) is dropped and counted ([`LoginEvents::dropped`], metric
-    /// `jwt_sso_events_dropped_total`), with one warning a minute at most.
-    /// A `retention` of 0 stores nothing.
-    pub fn spawn_event_writer(&self, events: &LoginEvents, retention: u64) -> PurgeTask {
+    /// A login never waits for it: events wait in the subscription's buffer
+    /// (give it a few thousand), are written in batches of up to 128 by one
+    /// connection at a time, and a batch the database cannot take (down,
+    /// locked, slow past the store's timeout) is dropped and counted
+    /// ([`Authenticator::events_dropped`](crate::Authenticator::events_dropped),
+    /// metric `jwt_sso_events_dropped_total`), with one warning a minute at
+    /// most. A `retention` of 0 stores nothing (and unsubscribes).
+    ///
+    /// ```no_run
+    /// # async fn host(auth: jwt_sso::Authenticator<jwt_sso::SqlStore, jwt_sso::SqlStore>) -> Result<(), jwt_sso::StoreError> {
+    /// let db = jwt_sso::SqlStore::open("sqlite:jwt-sso.sqlite").await?;
+    /// let _writer = db.spawn_event_writer(auth.subscribe(4096), 10_000); // keep it while serving
+    /// # Ok(()) }
+    /// ```
+    pub fn spawn_event_writer(&self, events: EventReceiver, retention: u64) -> PurgeTask {
         let store = self.clone();
-        let events = events.clone();
-        let mut receiver = (retention > 0).then(|| events.subscribe(WRITER_BUFFER));
         let retention = i64::try_from(retention).unwrap_or(i64::MAX);
+        let mut receiver = events;
         PurgeTask(tokio::spawn(async move {
-            let Some(receiver) = receiver.as_mut() else {
+            if retention == 0 {
                 return;
-            };
+            }
             let mut batch = Vec::with_capacity(BATCH);
             let mut failures = Failures::default();
             loop {
@@ -51,7 +57,7 @@ impl SqlStore {
                 match store.store_events(&batch, retention).await {
                     Ok(()) => failures.recovered(),
                     Err(error) => {
-                        events.count_dropped(batch.len() as u64);
+                        receiver.count_dropped(batch.len() as u64);
                         failures.failed(batch.len(), &error);
                     }
                 }
@@ -75,7 +81,7 @@ impl SqlStore {
                     row.push_bind(event.time.as_secs())
                         .push_bind(event.config.clone())
                         .push_bind(event.config.as_deref().map(str::to_lowercase))
-                        .push_bind(event.outcome.as_str())
+                        .push_bind(Outcome::of(event.accepted).as_str())
                         .push_bind(event.kind.map(ErrorKind::as_str))
                         .push_bind(event.user_id.clone())
                         .push_bind(event.first_login)
@@ -95,7 +101,38 @@ impl SqlStore {
         .await
     }
 
-    async fn query_events(&self, query: &EventQuery) -> Result<EventPage, StoreError> {
+    /// The stored login events `query` selects, newest first: at most
+    /// `query.limit` (clamped to 1–500). For the next page, query again with
+    /// `before` set to the last event's `id`; a page shorter than `limit`
+    /// is the last. Each filter (`config`, `accepted`, `kind`, `user_id`)
+    /// has an index that orders by `id`, so at the retention limit a page
+    /// costs the rows it returns, not the table.
+    ///
+    /// ```no_run
+    /// # async fn host(db: jwt_sso::SqlStore) -> Result<(), jwt_sso::StoreError> {
+    /// use jwt_sso::events::EventQuery;
+    ///
+    /// let mut refused = EventQuery::default();
+    /// refused.accepted = Some(false);
+    /// refused.config = Some("ERP".into());
+    /// for event in db.login_events(&refused).await? {
+    ///     println!("{} {:?}: {}", event.time, event.kind, event.message.as_deref().unwrap_or(""));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn login_events(&self, query: &EventQuery) -> Result<Vec<LoginEvent>, StoreError> {
+        let limit = query.limit.clamp(1, EventQuery::MAX_LIMIT);
+        self.select_events(query, limit).await
+    }
+
+    /// The first `limit` events `query` selects, newest first (`limit` as
+    /// given: the admin API asks for one more, to know whether a next page
+    /// exists).
+    pub(crate) async fn select_events(
+        &self,
+        query: &EventQuery,
+        limit: u32,
+    ) -> Result<Vec<LoginEvent>, StoreError> {
         let config_key = query.config.as_deref().map(str::to_lowercase);
         let before = query.before.map(|id| i64::try_from(id).unwrap_or(i64::MAX));
         let mut clauses = Vec::new();
@@ -107,7 +144,7 @@ impl SqlStore {
         if config_key.is_some() {
             param("config_key", "=");
         }
-        if query.outcome.is_some() {
+        if query.accepted.is_some() {
             param("outcome", "=");
         }
         if query.kind.is_some() {
@@ -129,16 +166,15 @@ impl SqlStore {
             schema::SELECT_EVENTS,
             next + 1
         );
-        // One more than asked: whether there is a next page.
-        let fetch = i64::from(query.limit) + 1;
+        let fetch = i64::from(limit);
         self.run("reading login events", async {
             with_pool!(self, |pool, _sql| {
                 let mut select = sqlx::query(&sql);
                 if let Some(key) = &config_key {
                     select = select.bind(key);
                 }
-                if let Some(outcome) = query.outcome {
-                    select = select.bind(outcome.as_str());
+                if let Some(accepted) = query.accepted {
+                    select = select.bind(Outcome::of(accepted).as_str());
                 }
                 if let Some(kind) = query.kind {
                     select = select.bind(kind.as_str());
@@ -159,15 +195,14 @@ impl SqlStore {
                         id: u64::try_from(row.try_get::<i64, _>("id")?).unwrap_or(0),
                         time: UnixTime::from_secs(row.try_get("time")?),
                         config: row.try_get("config")?,
-                        outcome: Outcome::from_name(&outcome).ok_or_else(|| {
+                        accepted: Outcome::from_name(&outcome).ok_or_else(|| {
                             Fail::Data(format!(
                                 "a stored login event has the outcome `{}`",
                                 crate::error::escape_controls(&outcome)
                             ))
-                        })?,
+                        })? == Outcome::Accepted,
                         // A kind this release does not know (a newer instance's) reads as none.
-                        kind: kind
-                            .and_then(|k| ErrorKind::ALL.into_iter().find(|x| x.as_str() == k)),
+                        kind: kind.as_deref().and_then(kind_named),
                         user_id: row.try_get("user_id")?,
                         first_login: row.try_get("first_login")?,
                         client: client.and_then(|c| c.parse().ok()),
@@ -179,12 +214,6 @@ impl SqlStore {
             })
         })
         .await
-        .map(|mut events| {
-            let more = events.len() > query.limit as usize;
-            events.truncate(query.limit as usize);
-            let next = more.then(|| events.last().map(|e| e.id)).flatten();
-            EventPage::new(events, next)
-        })
     }
 
     /// The number of unexpired sessions at `now` (for the
@@ -200,16 +229,6 @@ impl SqlStore {
             })
         })
         .await
-    }
-}
-
-impl EventHistory for SqlStore {
-    /// The events `query` selects, newest first, through the index of its
-    /// first filter (`config`, `outcome`, `kind`, `user_id`) or the primary
-    /// key: at the retention limit a page costs the rows it returns, not the
-    /// table.
-    async fn events(&self, query: &EventQuery) -> Result<EventPage, StoreError> {
-        self.query_events(query).await
     }
 }
 
