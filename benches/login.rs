@@ -96,7 +96,10 @@ fn bench(c: &mut Criterion) {
         .block_on(observed.login(&repeat, Verification::default()))
         .unwrap();
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets(jwt_sso::metrics::DURATION_BUCKETS)
+        .set_buckets(&[
+            0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            5.0, 10.0,
+        ])
         .unwrap()
         .build_recorder();
     group.bench_function("login_repeat_with_sink", |b| {

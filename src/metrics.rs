@@ -33,11 +33,32 @@
 //! - `jwt_sso_events_dropped_total`: events a subscriber's full buffer or
 //!   the history's failed write lost (the logins themselves stand).
 //!
-//! Call [`describe`] once after installing the recorder: it describes every
-//! series and registers them at 0, so that they are present from the start.
-//! The histogram needs buckets from the exporter (e.g.
-//! `PrometheusBuilder::set_buckets_for_metric` with [`DURATION_BUCKETS`]);
-//! otherwise a Prometheus exporter renders a summary.
+//! [`describe`] is the one entry: call it once after installing the
+//! recorder. It describes every series and registers them at 0, so that
+//! they are present from the start. The histogram needs buckets from the
+//! exporter, otherwise a Prometheus exporter renders a summary; these span
+//! a cached HMAC check (tens of µs) to a remote key fetch that gives up
+//! (5 s), and are the ones `login_server` uses:
+//!
+//! ```
+//! use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let registry = jwt_sso::Registry::from_json_str(r#"{"name":"ERP","token_name":"token","algorithms":["HS256"],
+//! #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#)?;
+//! const BUCKETS: &[f64] = &[
+//!     0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+//! ];
+//! let prometheus = PrometheusBuilder::new()
+//!     .set_buckets_for_metric(Matcher::Full("jwt_sso_login_duration_seconds".into()), BUCKETS)?
+//!     .install_recorder()?;
+//! jwt_sso::metrics::describe(&registry);
+//!
+//! let text = prometheus.render();
+//! assert!(text.contains(r#"jwt_sso_logins_total{config="ERP",outcome="accepted",kind="none"} 0"#));
+//! assert!(text.contains("jwt_sso_rate_limited_total 0"));
+//! # Ok(()) }
+//! ```
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -55,13 +76,6 @@ const KEY_FETCHES: &str = "jwt_sso_key_fetches_total";
 const SESSIONS: &str = "jwt_sso_sessions_active";
 const DROPPED: &str = "jwt_sso_events_dropped_total";
 const RATE_LIMITED: &str = "jwt_sso_rate_limited_total";
-
-/// Suggested buckets (seconds) of `jwt_sso_login_duration_seconds`: from a
-/// cached HMAC check (tens of µs) to a remote key fetch that gives up (5 s).
-pub const DURATION_BUCKETS: &[f64] = &[
-    0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-    10.0,
-];
 
 /// Describes every series and registers it at 0 with the installed
 /// recorder: `jwt_sso_logins_total{config=<each configuration>,outcome="accepted",kind="none"}`

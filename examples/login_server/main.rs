@@ -93,6 +93,14 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
+/// The buckets (seconds) of `jwt_sso_login_duration_seconds`: from a cached
+/// HMAC check (tens of µs) to a remote key fetch that gives up (5 s), as
+/// `jwt_sso::metrics` suggests.
+const DURATION_BUCKETS: &[f64] = &[
+    0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    10.0,
+];
+
 /// Installs the Prometheus recorder and serves `/metrics` on `address`, a
 /// listener of its own (never the public one).
 async fn serve_metrics(address: &str) -> Result<tokio::task::JoinHandle<()>, String> {
@@ -100,7 +108,7 @@ async fn serve_metrics(address: &str) -> Result<tokio::task::JoinHandle<()>, Str
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Full("jwt_sso_login_duration_seconds".into()),
-            jwt_sso::metrics::DURATION_BUCKETS,
+            DURATION_BUCKETS,
         )
         .and_then(PrometheusBuilder::install_recorder)
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
