@@ -26,10 +26,13 @@
 //! Each attempt runs in a span named `jwt_sso.login` (target `jwt_sso`,
 //! level INFO) whose fields are filled in as the attempt ends: `config`,
 //! `outcome` (`accepted`|`refused`), `kind`, `user_id`, `first_login`,
-//! `client`, and `otel.status_code` (`ERROR` for a refusal), so a host with
+//! `client`, and for a refusal `otel.status_code` (`ERROR`) and
+//! `otel.status_description` (the full message), so a host with
 //! `tracing-opentelemetry` gets one span per login with these attributes
-//! and no code. Inside it, exactly one event (target `jwt_sso`): INFO
-//! `login accepted` with `config`, `outcome`, `user_id`, `first_login`,
+//! and no code. Then exactly one event (target `jwt_sso`), emitted after
+//! the span, beside it rather than inside it, so that a log line names each
+//! field once (a formatter prints an event's enclosing spans with their
+//! fields): INFO `login accepted` with `config`, `outcome`, `user_id`, `first_login`,
 //! `client`; or WARN `login refused` with `config`, `outcome`, `kind`,
 //! `user_id` (once the token was verified), `client`, `error` (the full
 //! message, with the chain of sources) and `hint`. Fields without a value
@@ -478,6 +481,7 @@ impl Attempt {
             first_login = tracing::field::Empty,
             client = client.map(tracing::field::display),
             otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
         );
         Attempt {
             started: Instant::now(),
@@ -559,13 +563,18 @@ pub(crate) fn finish(events: &LoginEvents, attempt: Attempt, now: UnixTime, endi
         span.record("outcome", outcome.as_str());
         span.record("kind", kind.map(ErrorKind::as_str));
         span.record("user_id", user_id.as_deref());
-        if let Ending::Accepted { first_login } = &ending {
-            span.record("first_login", first_login);
-        } else {
-            span.record("otel.status_code", "ERROR");
+        match &ending {
+            Ending::Accepted { first_login } => {
+                span.record("first_login", first_login);
+            }
+            Ending::Refused(refusal) => {
+                span.record("otel.status_code", "ERROR");
+                span.record("otel.status_description", refusal.message.as_str());
+            }
         }
     }
-    span.in_scope(|| match &ending {
+    // Not inside the span: its fields would print again beside the event's.
+    match &ending {
         Ending::Accepted { first_login } => tracing::info!(
             target: "jwt_sso",
             config = config.as_deref(),
@@ -586,7 +595,7 @@ pub(crate) fn finish(events: &LoginEvents, attempt: Attempt, now: UnixTime, endi
             hint = %refusal.hint,
             "login refused"
         ),
-    });
+    }
     crate::metrics::login(attempt.progress.config.as_deref(), outcome, kind, duration);
     if events.wanted() {
         let (first_login, message, hint) = match ending {

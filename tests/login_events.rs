@@ -710,3 +710,123 @@ async fn values_from_a_token_reach_the_event_and_the_log_escaped_never_the_token
         assert!(!text.contains(signature), "never the token: {text}");
     }
 }
+
+// ------------------------------------------------ the log line and the span
+
+/// A writer for `tracing_subscriber::fmt` into memory.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Buffer {
+        self.clone()
+    }
+}
+
+/// The fields of every closed `jwt_sso.login` span, in order.
+#[derive(Clone, Default)]
+struct LoginSpans {
+    open: Arc<Mutex<BTreeMap<u64, BTreeMap<String, String>>>>,
+    closed: Arc<Mutex<Vec<BTreeMap<String, String>>>>,
+}
+
+impl<S: tracing::Subscriber> Layer<S> for LoginSpans {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        _: Context<'_, S>,
+    ) {
+        if attrs.metadata().name() == "jwt_sso.login" {
+            let mut fields = BTreeMap::new();
+            attrs.record(&mut Fields(&mut fields));
+            self.open.lock().unwrap().insert(id.into_u64(), fields);
+        }
+    }
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        _: Context<'_, S>,
+    ) {
+        if let Some(fields) = self.open.lock().unwrap().get_mut(&id.into_u64()) {
+            values.record(&mut Fields(fields));
+        }
+    }
+    fn on_close(&self, id: tracing::span::Id, _: Context<'_, S>) {
+        if let Some(fields) = self.open.lock().unwrap().remove(&id.into_u64()) {
+            self.closed.lock().unwrap().push(fields);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_log_line_names_each_field_once_and_the_span_carries_the_attempt() {
+    let buffer = Buffer::default();
+    let spans = LoginSpans::default();
+    let subscriber = tracing_subscriber::registry().with(spans.clone()).with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(buffer.clone())
+            .with_ansi(false),
+    );
+    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    let registry = Registry::from_json_str(&configs()[1].to_string()).unwrap();
+    let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
+    auth.login(&crm("ann"), Verification::default())
+        .await
+        .unwrap();
+    let expired = sign(
+        CRM_SECRET,
+        json!({"iss": "https://crm.example.com", "sub": "bob", "exp": now() - 3600}),
+    );
+    auth.login(&expired, Verification::default())
+        .await
+        .unwrap_err();
+
+    // What login_server prints: each field once per line.
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("login accepted") || l.contains("login refused"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for (line, fields) in lines.iter().zip([
+        &["config=", "outcome=", "user_id=", "first_login="][..],
+        &["config=", "outcome=", "kind=", "error=", "hint="][..],
+    ]) {
+        for field in fields {
+            assert_eq!(line.matches(field).count(), 1, "{field} once: {line}");
+        }
+    }
+    assert!(lines[0].contains("user_id=\"ann\""), "{}", lines[0]);
+    assert!(lines[1].contains("kind=\"expired\""), "{}", lines[1]);
+
+    // What an OpenTelemetry layer exports: the span with the attempt's attributes.
+    let closed = spans.closed.lock().unwrap().clone();
+    assert_eq!(closed.len(), 2, "{closed:?}");
+    let field = |n: usize, name: &str| closed[n].get(name).cloned();
+    assert_eq!(field(0, "outcome").as_deref(), Some("accepted"));
+    assert_eq!(field(0, "config").as_deref(), Some("CRM"));
+    assert_eq!(field(0, "user_id").as_deref(), Some("ann"));
+    assert_eq!(field(0, "first_login").as_deref(), Some("true"));
+    assert_eq!(field(0, "otel.status_code"), None);
+    assert_eq!(field(1, "outcome").as_deref(), Some("refused"));
+    assert_eq!(field(1, "kind").as_deref(), Some("expired"));
+    assert_eq!(field(1, "otel.status_code").as_deref(), Some("ERROR"));
+    assert!(
+        field(1, "otel.status_description").is_some_and(|d| d.contains("expired")),
+        "{closed:?}"
+    );
+}
