@@ -82,10 +82,10 @@ use serde::Serialize;
 use serde::ser::SerializeStruct as _;
 use tokio::sync::mpsc;
 
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", any(feature = "sqlite", feature = "postgres")))]
 use crate::axum::HttpError;
 use crate::error::{Error, ErrorKind, escape_controls, untrusted};
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", any(feature = "sqlite", feature = "postgres")))]
 use crate::extract::query_param;
 use crate::unix_time::UnixTime;
 
@@ -169,6 +169,7 @@ impl Outcome {
     }
 
     /// The outcome named `name` (`accepted` or `refused`).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn from_name(name: &str) -> Option<Outcome> {
         match name {
             "accepted" => Some(Outcome::Accepted),
@@ -288,6 +289,8 @@ impl LoginEvents {
 /// unsubscribes.
 pub struct EventReceiver {
     receiver: mpsc::Receiver<Arc<LoginEvent>>,
+    /// Where a history counts the events it could not store.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     hub: Arc<Hub>,
 }
 
@@ -325,7 +328,8 @@ impl EventReceiver {
     }
 }
 
-/// A selection of the stored login events: newest first, filtered, at most
+/// A selection of the stored login events (`SqlStore::login_events`, the
+/// admin API's `GET /api/admin/events`): newest first, filtered, at most
 /// `limit` of them, older than `before`.
 ///
 /// ```
@@ -338,6 +342,8 @@ impl EventReceiver {
 /// # #[cfg(feature = "axum")]
 /// assert_eq!(EventQuery::parse("config=ERP&outcome=refused").unwrap(), query);
 /// ```
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventQuery {
@@ -355,6 +361,7 @@ pub struct EventQuery {
     pub before: Option<u64>,
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Default for EventQuery {
     fn default() -> Self {
         EventQuery {
@@ -368,6 +375,7 @@ impl Default for EventQuery {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl EventQuery {
     /// The largest `limit`.
     pub(crate) const MAX_LIMIT: u32 = 500;
@@ -389,7 +397,10 @@ impl EventQuery {
     /// # Ok::<(), jwt_sso::axum::HttpError>(())
     /// ```
     #[cfg(feature = "axum")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(all(feature = "axum", any(feature = "sqlite", feature = "postgres"))))
+    )]
     pub fn parse(query: &str) -> Result<EventQuery, HttpError> {
         const NAMES: [&str; 6] = ["limit", "config", "outcome", "kind", "user_id", "before"];
         let query = query.strip_prefix('?').unwrap_or(query);
@@ -447,6 +458,7 @@ impl EventQuery {
 }
 
 /// The kind named `name` (its snake_case name).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn kind_named(name: &str) -> Option<ErrorKind> {
     ErrorKind::ALL.into_iter().find(|k| k.as_str() == name)
 }
@@ -621,7 +633,7 @@ pub(crate) fn finish(events: &LoginEvents, attempt: Attempt, now: UnixTime, endi
 mod tests {
     use super::*;
 
-    #[cfg(feature = "axum")]
+    #[cfg(all(feature = "axum", any(feature = "sqlite", feature = "postgres")))]
     #[test]
     fn query_parameters_are_decoded_checked_and_given_once() {
         let query =

@@ -222,6 +222,7 @@ mod session;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod store;
+#[cfg(feature = "axum")]
 mod throttle;
 mod time_fmt;
 mod unix_time;
