@@ -375,3 +375,75 @@ async fn without_trust_forwarded_for_the_tcp_peer_is_the_client() {
     assert_eq!((status, kind.as_str()), (429, "rate_limited"));
     assert!(retry_after.is_some());
 }
+
+/// Each fetch attempt of a remote key source counts once in
+/// `jwt_sso_key_fetches_total`, under its configuration's name and `ok` or
+/// `error` (a library test with a recorder of its own: the counts do not
+/// depend on a server).
+#[test]
+fn key_fetches_count_once_per_attempt_by_configuration_and_result() {
+    use jwt_sso::{
+        FetchError, HttpRequest, HttpResponse, JwtConfig, ManualClock, UnixTime, Verifier,
+    };
+
+    let data = format!(
+        "{}/tests/data/jwks/public_jwks.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(data).unwrap()).unwrap();
+    let mut key = all["rsa2048"].clone();
+    key["kid"] = json!("k1");
+    let set = json!({"keys": [key]}).to_string();
+    let fetch = move |request: HttpRequest| {
+        let set = set.clone();
+        async move {
+            match request.url.as_str() {
+                "https://idp.example.com/jwks" => Ok(HttpResponse::new(200, set)),
+                _ => Err(FetchError::new("the provider is down")),
+            }
+        }
+    };
+    let verifier = |name: &str, url: &str| {
+        let config = json!({"name": name, "token_name": "token", "algorithms": ["RS256"],
+            "key_source": {"type": "jwks_uri", "url": url},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}});
+        Verifier::new(
+            JwtConfig::from_json_str(&config.to_string())
+                .unwrap()
+                .validate()
+                .unwrap(),
+        )
+        .with_clock(ManualClock::new(UnixTime::from_secs(1_767_225_600)))
+        .with_http_fetch(fetch.clone())
+    };
+    let (up, down) = (
+        verifier("Okta", "https://idp.example.com/jwks"),
+        verifier("Keycloak", "https://down.example.com/jwks"),
+    );
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            up.refresh().await.unwrap();
+            up.refresh().await.unwrap();
+            assert_eq!(
+                down.refresh().await.unwrap_err().kind(),
+                jwt_sso::ErrorKind::KeyFetch
+            );
+        })
+    });
+    let scrape = prometheus::Scrape::parse(&recorder.handle().render());
+    let fetches = |config: &str, result: &str| {
+        scrape.value(
+            "jwt_sso_key_fetches_total",
+            &[("config", config), ("result", result)],
+        )
+    };
+    assert_eq!(fetches("Okta", "ok"), Some(2.0), "{scrape:#?}");
+    assert_eq!(fetches("Keycloak", "error"), Some(1.0), "{scrape:#?}");
+    assert_eq!(fetches("Okta", "error"), None);
+    assert_eq!(fetches("Keycloak", "ok"), None);
+}
