@@ -52,6 +52,7 @@
 //! | change configurations (saved, then served) | `Configs::apply` with a [`ConfigChange`] (cargo feature `admin`) |
 //! | log a user in | [`Authenticator::login`], [`Authenticator::check`] (dry run), [`Authenticator::provision`] (a [`Verified`] identity) |
 //! | serve it over HTTP | the `axum` module (cargo feature `axum`) |
+//! | operate it | [`events`] ([`Authenticator::subscribe`], the SQL history), [`metrics::describe`], `LoginOptions::max_failed_logins` |
 //!
 //! Every instant is a [`UnixTime`], every span a [`std::time::Duration`];
 //! "now" comes from one [`Clock`] ([`SystemClock`], or [`ManualClock`] in
@@ -106,6 +107,13 @@
 //!   [`ConfigStore`]; and in memory: [`MemoryStore`] (users, used `jti`s,
 //!   sessions) and [`MemoryConfigStore`]; `ConfigFile` (the `--config` file
 //!   as a store) and `SqlStore` (SQLite, PostgreSQL) with their features.
+//! - Operating it (CONTRACT section 9): one [`events::LoginEvent`] per
+//!   login attempt for the host's subscribers, the `tracing` span
+//!   `jwt_sso.login` and one log event; their history in `SqlStore`
+//!   (`spawn_event_writer`, `login_events`, the admin API's
+//!   `GET /api/admin/events`); metrics through the `metrics` facade
+//!   ([`metrics`]); and the login routes' throttle of failed logins per
+//!   client address.
 //! - The `login_server` example puts them together in an axum host with SQLite.
 //!
 //! ## Remote keys (cargo feature `remote`)
@@ -173,6 +181,20 @@
 //!   count as `max-age=0` (so 1 minute); the `Age` header is not subtracted.
 //! - After a failed fetch no new attempt is made for 10 seconds, so a
 //!   provider that is down is not hammered by every login.
+//! - Throttling (section 9) counts the refusals with a `4xx` status. A
+//!   `503` refusal (`store`, `key_fetch`: the database or the identity
+//!   provider could not be reached) does not count toward the failed-login
+//!   limit: it is the server's failure, not the client's, and a client that
+//!   retries through an outage must not find itself locked out for a minute
+//!   once the server is back. Bad requests (`400`, `413`, `415`) count.
+//! - The client address of the throttle and the events is the TCP peer as
+//!   the host's listener reports it (`ConnectInfo<SocketAddr>`); a request
+//!   without one is never throttled and its event has no `client`. With
+//!   `--trust-forwarded-for`, a last `X-Forwarded-For` entry that is not an
+//!   IP address falls back to the peer; an IPv4-mapped IPv6 address counts
+//!   as its IPv4 address.
+//! - A login event's `time` is the time the token was checked at (the
+//!   registry's clock, or the verification's own time), in whole seconds.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -188,6 +210,7 @@ mod config;
 mod config_file;
 mod crypto;
 mod error;
+pub mod events;
 #[cfg(feature = "axum")]
 mod extract;
 mod identity;
@@ -195,6 +218,7 @@ mod json;
 mod key;
 mod login;
 mod map;
+pub mod metrics;
 #[cfg(feature = "mint")]
 pub mod mint;
 mod registry;
@@ -208,6 +232,8 @@ mod sql;
 mod store;
 #[cfg(any(feature = "admin", feature = "sessions"))]
 mod task;
+#[cfg(feature = "axum")]
+mod throttle;
 mod time_fmt;
 mod token;
 mod unix_time;

@@ -4,8 +4,9 @@ use std::future::Future;
 use std::time::Duration;
 
 /// A background task of this crate: the configuration poller
-/// (`Configs::spawn_sync`), the SQL purge (`SqlStore::spawn_purge`) and the
-/// session purge (`Sessions::spawn_purger`).
+/// (`Configs::spawn_sync`), the SQL purge (`SqlStore::spawn_purge`), the
+/// session purge (`Sessions::spawn_purger`) and the event history's writer
+/// (`SqlStore::spawn_event_writer`).
 ///
 /// It runs on the tokio runtime it was started on **until this handle is
 /// dropped** (or [`stop`](Task::stop)ped): dropping the handle aborts the
@@ -35,6 +36,12 @@ impl Task {
                 step().await;
             }
         }))
+    }
+
+    /// Runs `work` on the current tokio runtime until it ends or the handle
+    /// is dropped.
+    pub(crate) fn spawn(work: impl Future<Output = ()> + Send + 'static) -> Task {
+        Task(tokio::spawn(work))
     }
 
     /// Stops the task now (as dropping the handle does).

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use jwt_sso::events::{EventQuery, LoginEvent};
 use jwt_sso::{
     ConfigChange, ConfigStore, JwtConfig, ReplayStore, Session, SessionStore, SqlOptions, SqlStore,
     StoreError, UnixTime, UsedJti, User, UserStore,
@@ -1498,4 +1499,234 @@ async fn postgres_reads_while_writers_wait() {
     .await;
     store.close().await;
     drop(db);
+}
+
+// ------------------------------------------------------------ login events
+
+/// Logins through an `Authenticator` whose users live in memory and whose
+/// events go to `store`'s history.
+struct EventFlow {
+    auth: jwt_sso::Authenticator<jwt_sso::MemoryStore>,
+    _writer: jwt_sso::Task,
+}
+
+const EVENT_SECRET: &str = "sql-events-secret-0123456789abcdef";
+
+fn event_flow(store: &SqlStore, retention: u64) -> EventFlow {
+    let registry = jwt_sso::Registry::from_json_str(
+        &serde_json::json!({"name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": EVENT_SECRET},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}})
+        .to_string(),
+    )
+    .unwrap();
+    let auth =
+        jwt_sso::Authenticator::new(std::sync::Arc::new(registry), jwt_sso::MemoryStore::new());
+    let writer = store.spawn_event_writer(auth.subscribe(4096), retention);
+    EventFlow {
+        auth,
+        _writer: writer,
+    }
+}
+
+fn event_token(user: &str, valid: bool) -> String {
+    let now = jwt_sso::UnixTime::now().as_secs();
+    let exp = if valid { now + 600 } else { now - 600 };
+    jwt_sso::mint::SigningKey::from_secret(EVENT_SECRET.as_bytes())
+        .sign(
+            jwt_sso::Algorithm::HS256,
+            &serde_json::json!({"iss": "https://erp.example.com", "sub": user, "exp": exp}),
+        )
+        .unwrap()
+}
+
+/// The default query, changed by `edit`.
+fn query(edit: impl FnOnce(&mut EventQuery)) -> EventQuery {
+    let mut query = EventQuery::default();
+    edit(&mut query);
+    query
+}
+
+async fn page(store: &SqlStore, query: EventQuery) -> Vec<LoginEvent> {
+    store.login_events(&query).await.unwrap()
+}
+
+/// The history: retention, newest first, filters, paging.
+async fn events(store: &SqlStore) {
+    let flow = event_flow(store, 25);
+    for i in 0..40 {
+        let _ = flow
+            .auth
+            .login(
+                &event_token(&format!("u{i}"), i % 4 != 0),
+                jwt_sso::Verification::default(),
+            )
+            .await;
+    }
+    // The writer catches up: the newest 25 remain.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let all = loop {
+        let all = page(store, query(|q| q.limit = 500)).await;
+        assert!(all.len() <= 25, "the retention holds at every moment");
+        if all.first().and_then(|e| e.user_id.as_deref()) == Some("u39") {
+            break all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the history did not catch up: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(all.len(), 25, "the retention holds");
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    // `limit` is clamped to 1–500.
+    assert_eq!(page(store, query(|q| q.limit = 0)).await, all[..1]);
+    assert_eq!(page(store, query(|q| q.limit = u32::MAX)).await, all);
+    // The newest 25 attempts, in order: u39 … u15 (refused ones have no user).
+    let expected: Vec<_> = (15..40).rev().collect();
+    for (event, i) in all.iter().zip(&expected) {
+        let refused = i % 4 == 0;
+        assert_eq!(event.accepted, !refused, "{event:?}");
+        if refused {
+            assert_eq!(event.kind, Some(jwt_sso::ErrorKind::Expired));
+            assert!(event.hint.is_some() && event.user_id.is_none());
+        } else {
+            assert_eq!(event.user_id.as_deref(), Some(format!("u{i}").as_str()));
+            assert_eq!(event.first_login, Some(true));
+        }
+        assert_eq!(event.config.as_deref(), Some("ERP"));
+        assert_eq!(event.client, None);
+    }
+    // Pages of 7 (the last event's id as `before`) lose nothing and repeat
+    // nothing; a short page is the last.
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let got = page(
+            store,
+            query(|q| {
+                q.limit = 7;
+                q.before = before;
+            }),
+        )
+        .await;
+        assert!(got.len() <= 7);
+        paged.extend(got.iter().map(|e| e.id));
+        if got.len() < 7 {
+            break;
+        }
+        before = got.last().map(|e| e.id);
+    }
+    assert_eq!(paged, all.iter().map(|e| e.id).collect::<Vec<_>>());
+    // Filters.
+    let refused = page(store, query(|q| q.accepted = Some(false))).await;
+    assert_eq!(refused.len(), 6); // 16, 20, 24, 28, 32, 36
+    assert!(
+        refused
+            .iter()
+            .all(|e| e.kind == Some(jwt_sso::ErrorKind::Expired))
+    );
+    let expired = query(|q| {
+        q.kind = Some(jwt_sso::ErrorKind::Expired);
+        q.limit = 2;
+    });
+    assert_eq!(page(store, expired).await.len(), 2);
+    let erp = page(store, query(|q| q.config = Some("erp".into()))).await;
+    assert_eq!(erp.len(), 25, "any case");
+    let crm = page(store, query(|q| q.config = Some("CRM".into()))).await;
+    assert_eq!(crm.len(), 0);
+    let one = page(store, query(|q| q.user_id = Some("u33".into()))).await;
+    assert_eq!(one.len(), 1);
+    assert!(one[0].accepted);
+    let older = page(store, query(|q| q.before = Some(one[0].id))).await;
+    assert!(older.iter().all(|e| e.id < one[0].id));
+    assert_eq!(flow.auth.events_dropped(), 0);
+}
+
+both!(events: sqlite_event_history, postgres_event_history);
+
+/// A history that cannot store: the logins stand, their events are counted
+/// as dropped.
+async fn event_writes_failing<Down, Up>(store: &SqlStore, down: Down, up: Up)
+where
+    Down: AsyncFnOnce(),
+    Up: AsyncFnOnce(),
+{
+    let flow = event_flow(store, 100);
+    down().await;
+    for i in 0..5 {
+        let started = Instant::now();
+        let login = flow
+            .auth
+            .login(
+                &event_token(&format!("d{i}"), true),
+                jwt_sso::Verification::default(),
+            )
+            .await;
+        assert!(login.is_ok(), "{login:?}");
+        // The login does not wait for the history (the store's timeout is 3 s).
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while flow.auth.events_dropped() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "dropped {}",
+            flow.auth.events_dropped()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(flow.auth.events_dropped(), 5);
+    up().await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_event_writes_failing_drop_and_count() {
+    let db = SqliteDb::new().await;
+    let store = db.store.clone();
+    event_writes_failing(&db.store, async move || store.close().await, async || {}).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_event_writes_failing_drop_and_count() {
+    let Some(db) = PgDb::new().await else { return };
+    let server = std::sync::Arc::new(db.server);
+    let (s1, s2) = (server.clone(), server.clone());
+    event_writes_failing(
+        &db.store,
+        async move || {
+            tokio::task::spawn_blocking(move || s1.stop())
+                .await
+                .unwrap()
+        },
+        async move || {
+            tokio::task::spawn_blocking(move || s2.start())
+                .await
+                .unwrap()
+        },
+    )
+    .await;
+    // Back: events are stored again.
+    let flow = event_flow(&db.store, 100);
+    flow.auth
+        .login(&event_token("back", true), jwt_sso::Verification::default())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while page(&db.store, query(|q| q.user_id = Some("back".into())))
+        .await
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not stored after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -43,6 +43,32 @@ pub struct AppState {
     pub admin_role: Arc<str>,
     /// The database.
     pub db: SqlStore,
+    /// Writes the login events into the database while the state lives.
+    #[allow(dead_code)] // held for its task
+    pub event_writer: Arc<Task>,
+}
+
+/// The operating options of CONTRACT section 9.
+#[derive(Debug, Clone)]
+pub struct Ops {
+    /// `--event-retention`: login events kept in the database (default 10 000).
+    pub event_retention: u64,
+    /// `--max-failed-logins`: refused logins per client address within 60 s
+    /// before `429` (default 20; 0 turns throttling off).
+    pub max_failed_logins: u32,
+    /// `--trust-forwarded-for`: the client address is the last entry of
+    /// `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Ops {
+    fn default() -> Self {
+        Ops {
+            event_retention: 10_000,
+            max_failed_logins: 20,
+            trust_forwarded_for: false,
+        }
+    }
 }
 
 /// The database of `--db`: a URL (`postgres://…`, `sqlite:…`; its scheme
@@ -70,7 +96,18 @@ async fn configs(config_path: &Path, db: &SqlStore) -> Result<Configs, AdminErro
 
 /// The state of the server: the database `db` (a SQLite file, created if
 /// missing, or `postgres://…`) and the configurations (see the module docs).
+#[allow(dead_code)] // main.rs uses `state_with`
 pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<AppState, AdminError> {
+    state_with(config_path, db, admin_role, &Ops::default()).await
+}
+
+/// [`state`] with the operating options `ops`.
+pub async fn state_with(
+    config_path: &Path,
+    db: &str,
+    admin_role: &str,
+    ops: &Ops,
+) -> Result<AppState, AdminError> {
     let store = open_db(db)
         .await
         .map_err(|e| e.during("opening the database"))?;
@@ -82,9 +119,16 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
     for (name, error) in registry.warm_up().await {
         tracing::warn!(config = %name, kind = error.kind().as_str(), "key warm-up failed: {error}");
     }
+    // Metrics (when a recorder is installed): every series at 0 from the start.
+    jwt_sso::metrics::describe(&registry);
     let sessions = Arc::new(Sessions::new(store.clone(), registry.clock()));
     let auth = Authenticator::new(registry, store.clone()).with_replay_store(store.clone());
-    let options = LoginOptions::default().query_login(true);
+    let event_writer =
+        Arc::new(store.spawn_event_writer(auth.subscribe(4096), ops.event_retention));
+    let options = LoginOptions::default()
+        .query_login(true)
+        .max_failed_logins(ops.max_failed_logins)
+        .trust_forwarded_for(ops.trust_forwarded_for);
     Ok(AppState {
         login: LoginRoutes::new(auth, Arc::clone(&sessions), options),
         sessions,
@@ -92,6 +136,7 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
         configs,
         admin_role: admin_role.into(),
         db: store,
+        event_writer,
     })
 }
 
@@ -142,10 +187,35 @@ pub fn router_with(state: AppState, access: AdminAccess) -> Router {
         .route("/api/auth/logout", post(logout))
         .with_state(state.clone())
         .merge(state.login.router())
+        .merge(jwt_sso::axum::admin::events_router(
+            state.db.clone(),
+            access.clone(),
+        ))
         .merge(jwt_sso::axum::admin::router(
             Arc::clone(&state.admin),
             access,
         ))
+}
+
+/// The metrics listener's router (`--metrics-listen`): `GET /metrics` in
+/// the Prometheus text format, from the recorder `main` installed.
+#[allow(dead_code)] // main.rs
+pub fn metrics_router(handle: metrics_exporter_prometheus::PrometheusHandle) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    handle.render(),
+                )
+            }
+        }),
+    )
 }
 
 /// [`router`] over [`state`] with the default administrator role, and its

@@ -12,6 +12,7 @@
 //! | `DELETE /api/admin/configs/{name}?confirm={name}` | `204` (`400` `confirmation_required`) |
 //! | `POST /api/admin/configs/{name}/test` `{"token","now"?}` | `200`, the checklist |
 //! | `GET /admin`, `/admin/console.js`, `/admin/console.css` | the console (no data, no credentials) |
+//! | `GET /api/admin/events?limit&config&outcome&kind&user_id&before` | `200` `{"events":[…],"next"}` ([`events_router`]) |
 //!
 //! Names in paths are matched without regard to case. An `ETag` is the
 //! stored configuration's version: random, new on every change, the same on
@@ -70,6 +71,8 @@ use super::body::{BodyRefusal, read_limited};
 use super::{HttpError, status_of};
 use crate::admin::{Admin, AdminError, Caller, ConfigView};
 use crate::error::{Error, ErrorKind};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::events::{EventQuery, LoginEvent};
 use crate::unix_time::UnixTime;
 
 /// The environment variable that holds the break-glass administrator's token.
@@ -252,6 +255,74 @@ pub fn router(admin: Arc<Admin>, access: AdminAccess) -> Router {
         .with_state(ctx)
 }
 
+/// `GET /api/admin/events` (CONTRACT section 9): the login events that
+/// `store` keeps ([`SqlStore::spawn_event_writer`](crate::SqlStore::spawn_event_writer)),
+/// newest first, for the callers `access` lets in (as the rest of the admin
+/// API). Query parameters ([`EventQuery::parse`]): `limit` (1–500, default
+/// 50), `config` (any case), `outcome` (`accepted`|`refused`), `kind`,
+/// `user_id` and `before` (the `next` of the previous page); anything else
+/// is `400` `bad_request`. Answer: `{"events":[…newest first…],"next":<id>|null}`
+/// (`next` is `null` on the last page). Merge it beside [`router`].
+///
+/// ```no_run
+/// # async fn host(admin: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+/// use jwt_sso::axum::admin::{AdminAccess, events_router};
+///
+/// let db = jwt_sso::SqlStore::open("sqlite:jwt-sso.sqlite").await?;
+/// let app = admin.merge(events_router(db, AdminAccess::from_env()));
+/// # Ok(()) }
+/// ```
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub fn events_router(store: crate::SqlStore, access: AdminAccess) -> Router {
+    let ctx = Arc::new(EventsCtx { store, access });
+    Router::new()
+        .route("/api/admin/events", get(events))
+        .with_state(ctx)
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+struct EventsCtx {
+    store: crate::SqlStore,
+    access: AdminAccess,
+}
+
+/// A page of `GET /api/admin/events`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[derive(serde::Serialize)]
+struct EventPage {
+    events: Vec<LoginEvent>,
+    /// The `before` of the next (older) page; `None` on the last one.
+    next: Option<u64>,
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn events(
+    State(ctx): State<Arc<EventsCtx>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    ctx.access.authorize(&headers).await?;
+    let query = EventQuery::parse(uri.query().unwrap_or(""))?;
+    // One more than asked: whether there is a next page.
+    let mut events = ctx
+        .store
+        .select_events(&query, query.limit + 1)
+        .await
+        .map_err(|e| HttpError::Core(Error::from(e.during("reading the login events"))))?;
+    let more = events.len() > query.limit as usize;
+    events.truncate(query.limit as usize);
+    let next = if more {
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_value(EventPage { events, next }).unwrap_or_default(),
+    ))
+}
+
 /// The largest request body the API reads from an authorized caller.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -266,6 +337,15 @@ impl From<AdminError> for ApiError {
     fn from(error: AdminError) -> Self {
         ApiError {
             error: HttpError::Admin(error),
+            status: None,
+        }
+    }
+}
+
+impl From<HttpError> for ApiError {
+    fn from(error: HttpError) -> Self {
+        ApiError {
+            error,
             status: None,
         }
     }
@@ -286,7 +366,7 @@ impl IntoResponse for ApiError {
             body["field"] = Value::String(config.field().to_owned());
         }
         if kind == ErrorKind::Store || kind == ErrorKind::Io {
-            tracing::error!(target: "jwt_sso", kind = kind.as_str(), error = %error, "admin API: saving failed");
+            tracing::error!(target: "jwt_sso", kind = kind.as_str(), error = %crate::error::escape_controls(&crate::error::chain(&error)), "admin API: the store failed");
         }
         let status = status.unwrap_or_else(|| status_of(kind));
         let mut response =

@@ -1,6 +1,6 @@
 //! The SQL stores (cargo features `sqlite` and `postgres`): users, used
-//! `jti`s, sessions and configurations in one database, shared by every
-//! instance that opens it.
+//! `jti`s, sessions, configurations and the login event history in one
+//! database, shared by every instance that opens it.
 
 use std::fmt;
 use std::future::Future;
@@ -96,6 +96,8 @@ macro_rules! with_pool {
         }
     };
 }
+
+mod events;
 
 /// Users, used `jti`s, sessions and configurations in SQLite or PostgreSQL:
 /// it implements [`UserStore`], [`ReplayStore`], [`SessionStore`] and
@@ -336,7 +338,9 @@ impl SqlStore {
     /// `every` (at least 10 ms), at the time of `clock` (hand it the
     /// registry's, [`Registry::clock`](crate::Registry::clock), so that
     /// what expires is what the login flow considers expired), logging
-    /// failures as warnings. It runs until the returned [`Task`] is dropped.
+    /// failures as warnings, and then samples the number of unexpired
+    /// sessions into the `jwt_sso_sessions_active` gauge ([`crate::metrics`]).
+    /// It runs until the returned [`Task`] is dropped.
     /// Needs a tokio runtime.
     pub fn spawn_purge(&self, every: Duration, clock: impl Clock + 'static) -> Task {
         let store = self.clone();
@@ -366,6 +370,9 @@ impl SqlStore {
             Err(e) => {
                 tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "purging sessions failed")
             }
+        }
+        if let Ok(n) = self.count_sessions(now).await {
+            crate::metrics::sessions_active(n);
         }
     }
 
