@@ -120,7 +120,7 @@ fn bench(c: &mut Criterion) {
             "name": "ERP", "token_name": "token", "issuer": ISSUER, "audience": AUDIENCE,
             "algorithms": [alg.to_string()], "key_source": key_source,
             "expiration_time": 86400, "claims": {"user_id": "loginname", "name": "name",
-            "email": "email", "roles": "groups"}
+            "email": "email", "roles": "groups"}, "bearer": true
         });
         let registry = Arc::new(Registry::from_json_str(&config.to_string()).unwrap());
         let ours: Router = Router::new()

@@ -349,7 +349,7 @@ async fn every_path_of_a_login_is_exactly_one_event_with_its_fields() {
     let form = h
         .send(form_login(&format!("jwt={}", crm("ann"))), "192.0.2.2")
         .await;
-    assert_eq!(form.status, 200, "{form:#?}");
+    assert_eq!(form.status, 303, "{form:#?}");
     assert_eq!(form.one().1.config.as_deref(), Some("CRM"));
     let query = h
         .send(get(&format!("/login?token={}", erp("bob"))), "2001:db8::1")

@@ -12,29 +12,28 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header::CACHE_CONTROL};
+use axum::extract::FromRef;
+use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
-use jwt_sso::axum::admin::{AdminAccess, SessionUser};
-use jwt_sso::axum::{HttpError, LoginOptions, LoginRoutes};
+use jwt_sso::axum::admin::AdminAccess;
+use jwt_sso::axum::{Identity, JwtAuth, LoginOptions, LoginRoutes, SessionAuth, SessionOrBearer};
 use jwt_sso::{
-    Admin, AdminError, Authenticator, ConfigFile, Configs, Error, Sessions, SqlOptions, SqlStore,
-    StoreError, Task, UserStore,
+    Admin, AdminError, Authenticator, ConfigFile, Configs, Sessions, SqlOptions, SqlStore,
+    StoreError, Task,
 };
 use serde_json::json;
-
-/// How long a store call of the session endpoints may take before `503`.
-const STORE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     /// The login endpoints (registry, users, used `jti`s, sessions).
     pub login: LoginRoutes<SqlStore, Arc<Sessions<SqlStore>>, SqlStore>,
-    /// The sessions.
-    pub sessions: Arc<Sessions<SqlStore>>,
+    /// The sessions and their users (the session extractors and routes).
+    pub sessions: SessionAuth,
+    /// Bearer tokens of the configurations with `bearer: true`.
+    pub bearer: JwtAuth,
     /// The owner of the configurations.
     pub configs: Configs,
     /// The administrator's operations.
@@ -59,6 +58,10 @@ pub struct Ops {
     /// `--trust-forwarded-for`: the client address is the last entry of
     /// `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// `--return-to-host`: hosts a browser login's `return_to` URL may name.
+    pub return_to_hosts: Vec<String>,
+    /// `--insecure-cookie`: the session cookie without `Secure`.
+    pub insecure_cookie: bool,
 }
 
 impl Default for Ops {
@@ -67,6 +70,8 @@ impl Default for Ops {
             event_retention: 10_000,
             max_failed_logins: 20,
             trust_forwarded_for: false,
+            return_to_hosts: Vec::new(),
+            insecure_cookie: false,
         }
     }
 }
@@ -121,17 +126,22 @@ pub async fn state_with(
     }
     // Metrics (when a recorder is installed): every series at 0 from the start.
     jwt_sso::metrics::describe(&registry);
-    let sessions = Arc::new(Sessions::new(store.clone(), registry.clock()));
+    // Sessions end with the configuration that created them.
+    let sessions = Sessions::new(store.clone(), registry.clock()).ending_with(&configs);
+    let bearer = JwtAuth::new(Arc::clone(&registry));
     let auth = Authenticator::new(registry, store.clone()).with_replay_store(store.clone());
     let event_writer =
         Arc::new(store.spawn_event_writer(auth.subscribe(4096), ops.event_retention));
     let options = LoginOptions::default()
         .query_login(true)
         .max_failed_logins(ops.max_failed_logins)
-        .trust_forwarded_for(ops.trust_forwarded_for);
+        .trust_forwarded_for(ops.trust_forwarded_for)
+        .return_to_hosts(ops.return_to_hosts.clone())
+        .insecure_cookie(ops.insecure_cookie);
     Ok(AppState {
-        login: LoginRoutes::new(auth, Arc::clone(&sessions), options),
-        sessions,
+        sessions: SessionAuth::new(Arc::clone(&sessions), store.clone(), &options),
+        login: LoginRoutes::new(auth, sessions, options),
+        bearer,
         admin: Arc::new(Admin::new(configs.clone())),
         configs,
         admin_role: admin_role.into(),
@@ -163,38 +173,53 @@ pub fn router(state: AppState) -> Router {
 /// [`router`] with the admin token of `access` (sessions with the admin
 /// role are added here).
 pub fn router_with(state: AppState, access: AdminAccess) -> Router {
-    let sessions = Arc::clone(&state.sessions);
-    let users = state.db.clone();
-    let resolver = move |token: String| {
-        let (sessions, users) = (Arc::clone(&sessions), users.clone());
-        async move {
-            let Some(session) = sessions.lookup(&token).await? else {
-                return Ok(None);
-            };
-            let user = users
-                .find(&session.user_id)
-                .await
-                .map_err(|e| e.during("finding the session's user"))?;
-            Ok(user.map(|u| SessionUser {
-                user_id: u.user_id,
-                roles: u.roles,
-            }))
-        }
-    };
-    let access = access.with_sessions(resolver, state.admin_role.to_string());
+    // The admin API's sessions: `X-Auth-Token` only, never the cookie.
+    let access = access.with_sessions(state.sessions.clone(), state.admin_role.to_string());
     Router::new()
-        .route("/api/session", get(session))
-        .route("/api/auth/logout", post(logout))
+        .route("/api/me", get(me))
         .with_state(state.clone())
+        .merge(state.sessions.router())
         .merge(state.login.router())
         .merge(jwt_sso::axum::admin::events_router(
             state.db.clone(),
+            access.clone(),
+        ))
+        .merge(jwt_sso::axum::admin::sessions_router(
+            state.sessions.clone(),
             access.clone(),
         ))
         .merge(jwt_sso::axum::admin::router(
             Arc::clone(&state.admin),
             access,
         ))
+}
+
+impl FromRef<AppState> for SessionAuth {
+    fn from_ref(state: &AppState) -> SessionAuth {
+        state.sessions.clone()
+    }
+}
+
+impl FromRef<AppState> for JwtAuth {
+    fn from_ref(state: &AppState) -> JwtAuth {
+        state.bearer.clone()
+    }
+}
+
+/// `GET /api/me`: the caller by session (`X-Auth-Token` or the cookie) or
+/// by bearer token (configurations with `bearer: true`).
+async fn me(caller: SessionOrBearer) -> Response {
+    let body = match caller {
+        SessionOrBearer::Session(current) => {
+            let u = &current.user;
+            json!({"via": "session", "user": {"user_id": u.user_id, "name": u.name,
+                "email": u.email, "user_type": u.user_type, "roles": u.roles}})
+        }
+        SessionOrBearer::Bearer(Identity(identity)) => {
+            json!({"via": "bearer", "identity": identity})
+        }
+    };
+    ([(CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
 /// The metrics listener's router (`--metrics-listen`): `GET /metrics` in
@@ -234,53 +259,4 @@ pub async fn app_with(
     let state = state(config_path, &db.to_string_lossy(), "Administrator").await?;
     let tasks = Arc::new(background(&state));
     Ok(router_with(state, access).layer(axum::Extension(tasks)))
-}
-
-fn session_token(headers: &HeaderMap) -> &str {
-    headers
-        .get("x-auth-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
-fn no_session() -> HttpError {
-    HttpError::unauthorized("no valid session; log in again")
-}
-
-async fn bounded<T>(work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    tokio::time::timeout(STORE_TIMEOUT, work)
-        .await
-        .unwrap_or_else(|_| {
-            let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "the store timed out");
-            Err(StoreError::failed(late).during("serving a session").into())
-        })
-}
-
-/// `GET /api/session` with `X-Auth-Token`: the session's user.
-async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
-    let user = bounded(async {
-        let Some(session) = state.sessions.lookup(session_token(&headers)).await? else {
-            return Ok(None);
-        };
-        let store = state.login.authenticator().store();
-        store
-            .find(&session.user_id)
-            .await
-            .map_err(|e| e.during("finding the session's user").into())
-    })
-    .await?
-    .ok_or_else(no_session)?;
-    let body = json!({"user": {"user_id": user.user_id, "user_type": user.user_type, "roles": user.roles}});
-    Ok(([(CACHE_CONTROL, "no-store")], Json(body)).into_response())
-}
-
-/// `POST /api/auth/logout` with `X-Auth-Token`: `204`, the session ends.
-async fn logout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<StatusCode, HttpError> {
-    match bounded(state.sessions.logout(session_token(&headers))).await? {
-        true => Ok(StatusCode::NO_CONTENT),
-        false => Err(no_session()),
-    }
 }

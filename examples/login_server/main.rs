@@ -37,7 +37,7 @@ mod app;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--body-timeout SECONDS] [--max-connections N] [--event-retention 10000] [--metrics-listen 127.0.0.1:9464] [--max-failed-logins 20] [--trust-forwarded-for]";
+const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--body-timeout SECONDS] [--max-connections N] [--event-retention 10000] [--metrics-listen 127.0.0.1:9464] [--max-failed-logins 20] [--trust-forwarded-for] [--return-to-host HOST]... [--insecure-cookie]";
 
 struct Args {
     config: PathBuf,
@@ -72,6 +72,8 @@ fn parse_args() -> Result<Args, String> {
             "--event-retention" => ops.event_retention = number(&arg, &value()?)?,
             "--max-failed-logins" => ops.max_failed_logins = number(&arg, &value()?)?,
             "--trust-forwarded-for" => ops.trust_forwarded_for = true,
+            "--insecure-cookie" => ops.insecure_cookie = true,
+            "--return-to-host" => ops.return_to_hosts.push(value()?),
             "--body-timeout" => {
                 let seconds: u64 = number(&arg, &value()?)?;
                 serve = serve.body_timeout(std::time::Duration::from_secs(seconds.max(1)));

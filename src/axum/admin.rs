@@ -323,6 +323,50 @@ async fn events(
     ))
 }
 
+/// `DELETE /api/admin/sessions?user_id=U` and `DELETE
+/// /api/admin/sessions?config=NAME` (CONTRACT section 6): end the user's
+/// sessions, or those the configuration created, at once → `200`
+/// `{"ended":N}`; for the callers `access` lets in (as the rest of the admin
+/// API). Exactly one of the two parameters; an unknown configuration name
+/// is `404` `unknown_config`. Merge it beside [`router`].
+pub fn sessions_router(sessions: super::SessionAuth, access: AdminAccess) -> Router {
+    let ctx = Arc::new((sessions, access));
+    Router::new()
+        .route("/api/admin/sessions", axum::routing::delete(end_sessions))
+        .with_state(ctx)
+}
+
+async fn end_sessions(
+    State(ctx): State<Arc<(super::SessionAuth, AdminAccess)>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let (sessions, access) = &*ctx;
+    access.authorize(&headers).await?;
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let ended = match pairs.as_slice() {
+        [(key, user)] if key == "user_id" && !user.is_empty() => {
+            sessions.end_user(user).await.map_err(HttpError::Core)?
+        }
+        [(key, name)] if key == "config" && !name.is_empty() => {
+            match sessions.end_config(name).await.map_err(HttpError::Core)? {
+                Some(n) => n,
+                None => {
+                    return Err(ApiError::from(AdminError::unknown(name, Vec::new())));
+                }
+            }
+        }
+        _ => {
+            return Err(bad_request(
+                "name the sessions to end with exactly one of `user_id=<user>` or `config=<name>`",
+            ));
+        }
+    };
+    Ok(json_response(StatusCode::OK, json!({ "ended": ended })))
+}
+
 /// The largest request body the API reads from an authorized caller.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 

@@ -48,6 +48,7 @@ mod body;
 mod error;
 mod login;
 mod serve;
+mod session;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -69,6 +70,7 @@ pub use error::HttpError;
 pub(crate) use error::{quiet_error_response, status_of};
 pub use login::{LoginOptions, LoginRoutes, SessionIssuer};
 pub use serve::{ServeOptions, serve, serve_with};
+pub use session::{CurrentUser, SessionAuth, SessionOrBearer};
 
 /// A verified identity, as an axum extractor.
 ///
@@ -312,20 +314,17 @@ fn joined_cookies(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, HttpError
     Ok(joined)
 }
 
-/// Verifies `token` through `registry`: routed by `iss`, among one
-/// `token_name`'s configurations when the token was found under that name
-/// (a token whose `iss` belongs to another name's configuration is
-/// `no_matching_config`); remote keys fetched as needed.
+/// Verifies `token` through `registry` as a per-request credential: routed
+/// by `iss` among the configurations with `bearer: true` ([`Route::Bearer`];
+/// among one `token_name`'s when the token was found under that name), a
+/// login-only configuration's token being `no_matching_config`; remote keys
+/// fetched as needed.
 pub(crate) fn verify_routed<'a>(
     registry: &'a Registry,
     token: &'a str,
     token_name: Option<&'a str>,
 ) -> impl Future<Output = Result<Verified, crate::Error>> + Send + 'a {
-    let route = match token_name {
-        Some(name) => Route::TokenName(name),
-        None => Route::Issuer,
-    };
-    registry.verification(route, None, token, true)
+    registry.verification(Route::Bearer(token_name), None, token, true)
 }
 
 impl<S> FromRequestParts<S> for Identity

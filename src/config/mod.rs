@@ -398,6 +398,20 @@ pub struct JwtConfig {
     /// from each login's identity. Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub sync_on_login: bool,
+    /// When `true`, this configuration's tokens are also accepted as
+    /// per-request credentials on a host's protected routes
+    /// (`Authorization: Bearer`; the axum `Identity` extractor and layer).
+    /// A configuration without it only logs users in: its tokens are never
+    /// a bearer credential. Together with `single_use` it is a `config`
+    /// error. Default `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bearer: bool,
+    /// Where a browser goes after signing out of a session that this
+    /// configuration created (`POST /logout`): an `https://` URL (plain
+    /// `http://` only to 127.0.0.0/8, ::1 or localhost, as for remote key
+    /// sources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -964,6 +978,8 @@ impl JwtConfig {
             user_scope: UserScope::Own,
             user_id_normalize: UserIdNormalize::None,
             sync_on_login: false,
+            bearer: false,
+            logout_url: None,
         }
     }
 
