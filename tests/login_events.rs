@@ -358,6 +358,29 @@ async fn every_path_of_a_login_is_exactly_one_event_with_its_fields() {
     let (_, event) = query.one();
     assert_eq!(event.user_id.as_deref(), Some("bob"));
     assert_eq!(event.client, Some("2001:db8::1".parse().unwrap()));
+    // A browser's GET (303 and the cookie): one event too.
+    let browser = Request::get(format!("/login?token={}", erp("bob")))
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let browser = h.send(browser, "2001:db8::1").await;
+    assert_eq!(browser.status, 303, "{browser:#?}");
+    assert_eq!(browser.one().1.user_id.as_deref(), Some("bob"));
+    // Logging out is no login attempt: no login event, no login log line.
+    let logout = Request::post("/logout")
+        .header("cookie", "jwt_sso_session=bm8tc3VjaC1zZXNzaW9u")
+        .body(Body::empty())
+        .unwrap();
+    let logout = h.send(logout, "192.0.2.2").await;
+    assert_eq!(logout.status, 303, "{logout:#?}");
+    assert!(logout.events.is_empty(), "{logout:#?}");
+    assert!(
+        logout
+            .lines
+            .iter()
+            .all(|l| !l.fields.contains_key("outcome")),
+        "{logout:#?}"
+    );
 
     // Each class of refusal, on each path.
     let replayed = erp("jdoe");
