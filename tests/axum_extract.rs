@@ -745,3 +745,57 @@ async fn current_user_and_session_or_bearer_take_each_source() {
     let (response, body) = call(&router, get_with("/user", &[("X-Auth-Token", &session)])).await;
     assert_eq!(refused(&response, &body, 401), "unauthorized");
 }
+
+#[tokio::test]
+async fn admin_caller_takes_the_token_or_an_admin_session_header_never_the_cookie() {
+    use jwt_sso::axum::admin::{AdminAccess, AdminCaller};
+    use jwt_sso::{User, UserStore};
+    let registry = registry();
+    let users = Arc::new(MemoryStore::new());
+    for (user_id, role) in [("boss", "Administrator"), ("clerk", "Viewer")] {
+        let user = User {
+            user_id: user_id.into(),
+            user_type: "reader".into(),
+            roles: vec![role.into()],
+            name: None,
+            email: None,
+            created_by_config: None,
+        };
+        users.create(&user).await.unwrap();
+    }
+    let sessions = Arc::new(Sessions::new(MemoryStore::new(), registry.clock()));
+    let boss = sessions.create("boss", "ERP").await.unwrap();
+    let clerk = sessions.create("clerk", "ERP").await.unwrap();
+    let auth = SessionAuth::new(sessions, users, &LoginOptions::default());
+    let access = AdminAccess::new()
+        .with_admin_token("admin-token-0123456789")
+        .with_sessions(auth, "Administrator");
+    let router: Router = Router::new()
+        .route(
+            "/whoami",
+            get(|AdminCaller(who): AdminCaller| async move { who.created_by().to_owned() }),
+        )
+        .with_state(access);
+    let boss_cookie = format!("jwt_sso_session={boss}");
+    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+        (
+            &[("Authorization", "Bearer admin-token-0123456789")],
+            200,
+            "admin",
+        ),
+        (&[("X-Auth-Token", &boss)], 200, "boss"),
+        (&[("X-Auth-Token", &clerk)], 403, "forbidden"),
+        (&[("Cookie", &boss_cookie)], 401, "unauthorized"),
+        (&[], 401, "unauthorized"),
+    ];
+    for (headers, status, expected) in cases {
+        let (response, body) = call(&router, get_with("/whoami", headers)).await;
+        assert_eq!(response.status().as_u16(), status, "{headers:?}: {body}");
+        if status == 200 {
+            assert_eq!(body, expected);
+        } else {
+            let value: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(value["error"]["kind"], expected, "{headers:?}");
+        }
+    }
+}

@@ -13,6 +13,7 @@
 //! | `POST /api/admin/configs/{name}/test` `{"token","now"?}` | `200`, the checklist |
 //! | `GET /admin`, `/admin/console.js`, `/admin/console.css` | the console (no data, no credentials) |
 //! | `GET /api/admin/events?limit&config&outcome&kind&user_id&before` | `200` `{"events":[…],"next"}` ([`events_router`]) |
+//! | `DELETE /api/admin/sessions?user_id=U` or `?config=NAME` | `200` `{"ended":N}` ([`sessions_router`]) |
 //!
 //! Names in paths are matched without regard to case. An `ETag` is the
 //! stored configuration's version: random, new on every change, the same on
@@ -31,11 +32,13 @@
 //! `PUT` and `PATCH` answers, so that the body stays the configuration a
 //! client sends back.
 //!
-//! **Who may call the API** ([`AdminAccess`]): `Authorization: Bearer
+//! **Who may call the API** ([`AdminAccess`], checked by the
+//! [`AdminCaller`] extractor in every handler): `Authorization: Bearer
 //! <admin token>` (compared in constant time), or a session (`X-Auth-Token`)
-//! whose user has the administrator's role, resolved by the host's
-//! [`SessionResolver`]. Credentials are read from headers only, never from
-//! cookies, so a cross-site form cannot use them. No or a bad credential is
+//! whose user has the administrator's role, resolved by a
+//! [`SessionResolver`] ([`SessionAuth`](super::SessionAuth) is one:
+//! `access.with_sessions(session_auth, role)`). Credentials are read from
+//! headers only, never from cookies, so a cross-site form cannot use them. No or a bad credential is
 //! `401` `unauthorized` (with `WWW-Authenticate: Bearer`); a session without
 //! the role is `403` `forbidden`.
 //!
@@ -226,6 +229,67 @@ impl AdminAccess {
     }
 }
 
+/// The caller of an administrator's route, as an axum extractor: the
+/// break-glass token (`Authorization: Bearer`) or an `X-Auth-Token` session
+/// whose user has the administrator's role, as [`AdminAccess`] (from the
+/// router's state, directly or through [`FromRef`](axum::extract::FromRef))
+/// allows. Read from the headers only, so it runs before any body extractor
+/// and a refused request's body is never read; the session cookie is not
+/// an admin credential. Refused: `401` `unauthorized` (with
+/// `WWW-Authenticate: Bearer`) or `403` `forbidden`, in the admin API's
+/// error shape.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use jwt_sso::axum::admin::{AdminAccess, AdminCaller};
+///
+/// let app: Router = Router::new()
+///     .route("/api/admin/whoami", get(|AdminCaller(who): AdminCaller| async move {
+///         who.created_by().to_owned()
+///     }))
+///     .with_state(AdminAccess::from_env());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminCaller(pub Caller);
+
+impl<S> FromRequestParts<S> for AdminCaller
+where
+    AdminAccess: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        let access = <AdminAccess as axum::extract::FromRef<S>>::from_ref(state);
+        match access.authorize(&parts.headers).await {
+            Ok(caller) => Ok(AdminCaller(caller)),
+            Err(e) => Err(ApiError::from(e).into_response()),
+        }
+    }
+}
+
+impl axum::extract::FromRef<Arc<Ctx>> for AdminAccess {
+    fn from_ref(ctx: &Arc<Ctx>) -> AdminAccess {
+        ctx.access.clone()
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl axum::extract::FromRef<Arc<EventsCtx>> for AdminAccess {
+    fn from_ref(ctx: &Arc<EventsCtx>) -> AdminAccess {
+        ctx.access.clone()
+    }
+}
+
+impl axum::extract::FromRef<Arc<(super::SessionAuth, AdminAccess)>> for AdminAccess {
+    fn from_ref(ctx: &Arc<(super::SessionAuth, AdminAccess)>) -> AdminAccess {
+        ctx.1.clone()
+    }
+}
+
 fn unauthorized(problem: &str) -> AdminError {
     AdminError::Unauthorized {
         problem: problem.to_owned(),
@@ -298,11 +362,10 @@ struct EventPage {
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 async fn events(
+    _: AdminCaller,
     State(ctx): State<Arc<EventsCtx>>,
-    headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
     let query = EventQuery::parse(uri.query().unwrap_or(""))?;
     // One more than asked: whether there is a next page.
     let mut events = ctx
@@ -337,12 +400,11 @@ pub fn sessions_router(sessions: super::SessionAuth, access: AdminAccess) -> Rou
 }
 
 async fn end_sessions(
+    _: AdminCaller,
     State(ctx): State<Arc<(super::SessionAuth, AdminAccess)>>,
-    headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let (sessions, access) = &*ctx;
-    access.authorize(&headers).await?;
+    let sessions = &ctx.0;
     let pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -535,29 +597,28 @@ fn json_object(text: &str, allowed: &[&str]) -> Result<serde_json::Map<String, V
     Ok(map)
 }
 
-async fn list(State(ctx): Shared, headers: HeaderMap) -> Response {
-    match ctx.access.authorize(&headers).await {
-        Ok(_) => json_response(
-            StatusCode::OK,
-            serde_json::to_value(ctx.admin.list()).unwrap_or_default(),
-        ),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+async fn list(_: AdminCaller, State(ctx): Shared) -> Response {
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(ctx.admin.list()).unwrap_or_default(),
+    )
 }
 
 async fn view(
+    _: AdminCaller,
     State(ctx): Shared,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
     let name = path_name(path)?;
     Ok(view_response(StatusCode::OK, ctx.admin.view(&name)?))
 }
 
-async fn create(State(ctx): Shared, request: Request) -> Result<Response, ApiError> {
+async fn create(
+    AdminCaller(caller): AdminCaller,
+    State(ctx): Shared,
+    request: Request,
+) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let caller = ctx.access.authorize(&parts.headers).await?;
     let text = body_text(&parts.headers, body).await?;
     let view = ctx.admin.create(&text, &caller).await?;
     Ok(view_response(StatusCode::CREATED, view))
@@ -574,19 +635,22 @@ struct Edit {
 }
 
 impl FromRequest<Arc<Ctx>> for Edit {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request(request: Request, ctx: &Arc<Ctx>) -> Result<Edit, ApiError> {
+    async fn from_request(request: Request, ctx: &Arc<Ctx>) -> Result<Edit, Response> {
         let (mut parts, body) = request.into_parts();
-        ctx.access.authorize(&parts.headers).await?;
-        let name = path_name(Path::<String>::from_request_parts(&mut parts, ctx).await)?;
-        let version = if_match(&parts.headers)?;
-        let text = body_text(&parts.headers, body).await?;
-        Ok(Edit {
-            name,
-            text,
-            version,
-        })
+        AdminCaller::from_request_parts(&mut parts, ctx).await?;
+        let read = async {
+            let name = path_name(Path::<String>::from_request_parts(&mut parts, ctx).await)?;
+            let version = if_match(&parts.headers)?;
+            let text = body_text(&parts.headers, body).await?;
+            Ok::<_, ApiError>(Edit {
+                name,
+                text,
+                version,
+            })
+        };
+        read.await.map_err(IntoResponse::into_response)
     }
 }
 
@@ -620,12 +684,11 @@ async fn patch(
 }
 
 async fn delete(
+    _: AdminCaller,
     State(ctx): Shared,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
     let name = path_name(path)?;
     let confirms: Vec<String> = uri
         .query()
@@ -645,12 +708,12 @@ async fn delete(
 }
 
 async fn test(
+    _: AdminCaller,
     State(ctx): Shared,
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    ctx.access.authorize(&parts.headers).await?;
     let name = path_name(path)?;
     let text = body_text(&parts.headers, body).await?;
     let map = json_object(&text, &["token", "now"])?;
