@@ -777,7 +777,8 @@ async fn admin_caller_takes_the_token_or_an_admin_session_header_never_the_cooki
         )
         .with_state(access);
     let boss_cookie = format!("jwt_sso_session={boss}");
-    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 5] = [
         (
             &[("Authorization", "Bearer admin-token-0123456789")],
             200,
