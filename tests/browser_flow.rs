@@ -105,15 +105,10 @@ struct Server {
 
 async fn start(dir: &Dir, ops: app::Ops) -> Server {
     let db = dir.0.join("users.sqlite");
-    let state = app::state_with(
-        &dir.0.join("configs.json"),
-        &db.to_string_lossy(),
-        "Administrator",
-        &ops,
-    )
-    .await
-    .unwrap();
-    let background = app::background(&state);
+    let state = app::state_with(&dir.0.join("configs.json"), &db.to_string_lossy(), &ops)
+        .await
+        .unwrap();
+    let background = state.spawn_background();
     let router = app::router_with(state, AdminAccess::new().with_admin_token(ADMIN));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -46,6 +46,8 @@
 pub mod admin;
 mod body;
 mod error;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod host;
 mod login;
 mod serve;
 mod session;
@@ -68,6 +70,9 @@ use crate::registry::{Registry, Route};
 
 pub use error::HttpError;
 pub(crate) use error::{quiet_error_response, status_of};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use host::{Host, HostOptions};
 pub use login::{LoginOptions, LoginRoutes, SessionIssuer};
 pub use serve::{ServeOptions, serve, serve_with};
 pub use session::{CurrentUser, SessionAuth, SessionOrBearer};

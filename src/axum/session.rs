@@ -248,6 +248,8 @@ where
 /// (`/me`): `Authorization: Bearer <jwt>` is verified as [`Identity`] does
 /// (configurations with `bearer: true` only); else the session as
 /// [`CurrentUser`]. Needs [`SessionAuth`] and [`JwtAuth`] in the state.
+/// Serializes as `GET /api/me` answers (CONTRACT section 6):
+/// `{"via":"session","user":{…}}` or `{"via":"bearer","identity":{…}}`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionOrBearer {
     /// A session's stored user.
@@ -275,6 +277,44 @@ where
                 "the request carries no session and no bearer token",
             )),
         }
+    }
+}
+
+/// As CONTRACT section 6's `GET /api/me` answers:
+/// `{"via":"session","user":{"user_id","name","email","user_type","roles"}}`
+/// or `{"via":"bearer","identity":{…section 5…}}`.
+impl serde::Serialize for SessionOrBearer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct UserView<'a> {
+            user_id: &'a str,
+            name: &'a Option<String>,
+            email: &'a Option<String>,
+            user_type: &'a str,
+            roles: &'a [String],
+        }
+        #[derive(serde::Serialize)]
+        #[serde(tag = "via", rename_all = "lowercase")]
+        enum View<'a> {
+            Session { user: UserView<'a> },
+            Bearer { identity: &'a crate::Verified },
+        }
+        let view = match self {
+            SessionOrBearer::Session(current) => {
+                let u = &current.user;
+                View::Session {
+                    user: UserView {
+                        user_id: &u.user_id,
+                        name: &u.name,
+                        email: &u.email,
+                        user_type: &u.user_type,
+                        roles: &u.roles,
+                    },
+                }
+            }
+            SessionOrBearer::Bearer(Identity(identity)) => View::Bearer { identity },
+        };
+        view.serialize(serializer)
     }
 }
 
