@@ -221,7 +221,9 @@ impl FromRequestParts<HandSessions> for HandUser {
 /// A session-cookie route: `CurrentUser` against the hand-written lookup of
 /// the same store.
 fn bench_sessions(c: &mut Criterion) {
+    // Timers: the session stores' calls are bounded in time.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap();
     let registry = Registry::from_configs([]).unwrap();

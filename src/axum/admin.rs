@@ -304,7 +304,10 @@ struct Ctx {
 type Shared = State<Arc<Ctx>>;
 
 /// The admin API and the console, ready to merge into a host's router.
-pub fn router(admin: Arc<Admin>, access: AdminAccess) -> Router {
+pub fn router<S: Clone + Send + Sync + 'static>(
+    admin: Arc<Admin>,
+    access: AdminAccess,
+) -> Router<S> {
     let ctx = Arc::new(Ctx { admin, access });
     Router::new()
         .route("/api/admin/configs", get(list).post(create))
@@ -338,7 +341,10 @@ pub fn router(admin: Arc<Admin>, access: AdminAccess) -> Router {
 /// ```
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
-pub fn events_router(store: crate::SqlStore, access: AdminAccess) -> Router {
+pub fn events_router<S: Clone + Send + Sync + 'static>(
+    store: crate::SqlStore,
+    access: AdminAccess,
+) -> Router<S> {
     let ctx = Arc::new(EventsCtx { store, access });
     Router::new()
         .route("/api/admin/events", get(events))
@@ -392,7 +398,10 @@ async fn events(
 /// `{"ended":N}`; for the callers `access` lets in (as the rest of the admin
 /// API). Exactly one of the two parameters; an unknown configuration name
 /// is `404` `unknown_config`. Merge it beside [`router`].
-pub fn sessions_router(sessions: super::SessionAuth, access: AdminAccess) -> Router {
+pub fn sessions_router<S: Clone + Send + Sync + 'static>(
+    sessions: super::SessionAuth,
+    access: AdminAccess,
+) -> Router<S> {
     let ctx = Arc::new((sessions, access));
     Router::new()
         .route("/api/admin/sessions", axum::routing::delete(end_sessions))

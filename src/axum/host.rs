@@ -179,7 +179,7 @@ impl Host {
     /// [`admin::events_router`], [`admin::sessions_router`]) for the
     /// callers of `access` and the `X-Auth-Token` sessions whose user has
     /// the administrator's role.
-    pub fn router(&self, access: AdminAccess) -> Router {
+    pub fn router<S: Clone + Send + Sync + 'static>(&self, access: AdminAccess) -> Router<S> {
         let inner = &self.inner;
         let access = access.with_sessions(inner.sessions.clone(), inner.admin_role.clone());
         Router::new()
