@@ -119,6 +119,8 @@ pub struct Registry {
     /// Serialises writers; holds the number of changes made so far.
     writer: Mutex<u64>,
     clock: Arc<dyn Clock>,
+    /// The host's administrator roles, given to every verifier.
+    admin_roles: Option<Arc<[String]>>,
     #[cfg(feature = "remote")]
     remote: RemoteSetup,
 }
@@ -418,9 +420,21 @@ impl Registry {
             current: RwLock::new(Arc::new(Snapshot::new(BTreeMap::new()))),
             writer: Mutex::new(0),
             clock: Arc::new(SystemClock),
+            admin_roles: None,
             #[cfg(feature = "remote")]
             remote: RemoteSetup::default(),
         }
+    }
+
+    /// The host's administrator roles (default `["Administrator"]`): a
+    /// token gives one of them only through a configuration with
+    /// `may_grant_admin` (see [`Verifier::with_admin_roles`]). Call it while
+    /// setting the registry up: every verifier is rebuilt (no key is parsed
+    /// again).
+    pub fn with_admin_roles(mut self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.admin_roles = Some(roles.into_iter().map(Into::into).collect());
+        self.rebuild_all();
+        self
     }
 
     /// Replaces the clock (default: [`SystemClock`]): it stamps
@@ -481,6 +495,9 @@ impl Registry {
         #[allow(unused_mut)]
         let mut verifier = Verifier::new(config);
         verifier.set_clock(Arc::clone(&self.clock));
+        if let Some(roles) = &self.admin_roles {
+            verifier.set_admin_roles(roles);
+        }
         #[cfg(feature = "remote")]
         if verifier.is_remote() {
             let remote = &self.remote;

@@ -121,7 +121,7 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
 async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     let registry = registry();
     let mut erp = registry.get("erp").unwrap();
-    erp.sync_on_login = true;
+    erp.sync_on_login = true.into();
     registry.update("erp", erp).unwrap();
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let claims = json!({"loginname": "jdoe", "name": "Jane Doe", "email": "jane@example.com", "groups": ["Sales"]});
@@ -144,12 +144,15 @@ async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     assert_eq!(later.user.name.as_deref(), Some("Jane Smith"));
     assert_eq!(later.user.email, None);
     assert_eq!(later.user.roles, ["Viewer", "Finance"]);
-    assert_eq!(later.user.user_type, "reader", "the type is never synced");
+    assert_eq!(
+        later.user.user_type, "reader",
+        "`true` does not sync the type"
+    );
     assert_eq!(auth.store().users(), std::slice::from_ref(&later.user));
 
     // Off again: the stored user stays as it is.
     let mut erp = registry.get("erp").unwrap();
-    erp.sync_on_login = false;
+    erp.sync_on_login = false.into();
     registry.update("erp", erp).unwrap();
     let off = auth
         .login(
@@ -271,7 +274,7 @@ async fn store_failures_are_store_errors_with_their_source() {
     // sync_on_login on a store whose update fails: refused with `store`.
     let registry = registry();
     let mut erp = registry.get("erp").unwrap();
-    erp.sync_on_login = true;
+    erp.sync_on_login = true.into();
     registry.update("erp", erp).unwrap();
     let store = ScriptedStore {
         existing_fail_update: true,

@@ -112,9 +112,26 @@ async fn open_db(db: &str) -> Result<SqlStore, StoreError> {
     }
 }
 
+/// The host's roles and user types (`--roles`, `--user-types`): what the
+/// administrator's saves may name, and the console's choices. Empty: any.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// The roles users may have.
+    pub roles: Vec<String>,
+    /// The user types users may have.
+    pub user_types: Vec<String>,
+}
+
 /// The state of the server: the database `db` (a SQLite file, created if
 /// missing, or `postgres://…`) and the configurations (see the module docs).
-pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<AppState, AdminError> {
+/// `admin_role` opens the admin API to a session, and no token gives it
+/// unless its configuration has `may_grant_admin`.
+pub async fn state(
+    config_path: &Path,
+    db: &str,
+    admin_role: &str,
+    catalog: Catalog,
+) -> Result<AppState, AdminError> {
     let store = open_db(db)
         .await
         .map_err(|e| e.during("opening the database"))?;
@@ -144,7 +161,7 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
         .load()
         .await
         .map_err(|e| load_failure(config_path, e))?;
-    let registry = Arc::new(Registry::from_configs(loaded)?);
+    let registry = Arc::new(Registry::from_configs(loaded)?.with_admin_roles([admin_role]));
     for warning in registry.warnings() {
         tracing::warn!("configuration warning: {warning:?}");
     }
@@ -158,7 +175,9 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
     Ok(AppState {
         login: LoginRoutes::new(auth, Arc::clone(&sessions), options),
         sessions,
-        admin: Arc::new(Admin::new(registry, configs)),
+        admin: Arc::new(
+            Admin::new(registry, configs).with_catalog(catalog.roles, catalog.user_types),
+        ),
         admin_role: admin_role.into(),
         db: store,
     })
@@ -217,7 +236,13 @@ pub async fn app_with(
     db: &Path,
     access: AdminAccess,
 ) -> Result<Router, AdminError> {
-    let state = state(config_path, &db.to_string_lossy(), "Administrator").await?;
+    let state = state(
+        config_path,
+        &db.to_string_lossy(),
+        "Administrator",
+        Catalog::default(),
+    )
+    .await?;
     let purge = Arc::new(state.db.spawn_purge(Duration::from_secs(60)));
     Ok(router_with(state, access).layer(axum::Extension(purge)))
 }

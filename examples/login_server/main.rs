@@ -5,7 +5,7 @@
 //! session whose user has `--admin-role`).
 //!
 //! ```text
-//! cargo run --release --features axum --example login_server -- --config CONFIGS.json --db users.sqlite --listen 127.0.0.1:8080 [--admin-role Administrator]
+//! cargo run --release --features axum --example login_server -- --config CONFIGS.json --db users.sqlite --listen 127.0.0.1:8080 [--admin-role Administrator] [--roles Viewer,Analyst,Administrator] [--user-types reader,analyst,author,administrator]
 //! ```
 //!
 //! - `POST /api/auth/login` with `{"loginMode":67108864,"password":"<jwt>"}`
@@ -16,6 +16,13 @@
 //! - `GET /login?<token_name>=<jwt>`: the same, the token in the query.
 //! - `GET /api/session` with `X-Auth-Token`: the session's user.
 //! - `POST /api/auth/logout` with `X-Auth-Token`: `204`.
+//!
+//! `--admin-role` (default `Administrator`) is the role that opens the
+//! administrator's API to a session; a token gives it only through a
+//! configuration with `may_grant_admin`. `--roles` and `--user-types`
+//! (comma-separated) are the host's catalogue: the administrator's saves
+//! may name only these, and the console offers them as choices
+//! (`GET /api/admin/catalog`).
 //!
 //! Connections must send their request headers within 10 s and a request's
 //! body within `--body-timeout` seconds of them (default 10; else `408`),
@@ -28,14 +35,25 @@ mod app;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--body-timeout SECONDS] [--max-connections N]";
+const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--roles R1,R2] [--user-types T1,T2] [--body-timeout SECONDS] [--max-connections N]";
 
 struct Args {
     config: PathBuf,
     db: String,
     listen: String,
     admin_role: String,
+    catalog: app::Catalog,
     serve: jwt_sso::axum::ServeOptions,
+}
+
+/// `A,B, C` → `["A", "B", "C"]` (empty pieces dropped).
+fn names(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn number<T: std::str::FromStr>(arg: &str, value: &str) -> Result<T, String> {
@@ -48,6 +66,7 @@ fn parse_args() -> Result<Args, String> {
     let (mut config, mut db) = (None, None);
     let (mut listen, mut admin_role) = ("127.0.0.1:8080".to_owned(), "Administrator".to_owned());
     let mut serve = jwt_sso::axum::ServeOptions::default();
+    let mut catalog = app::Catalog::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -56,6 +75,8 @@ fn parse_args() -> Result<Args, String> {
             "--db" => db = Some(value()?),
             "--listen" => listen = value()?,
             "--admin-role" => admin_role = value()?,
+            "--roles" => catalog.roles = names(&value()?),
+            "--user-types" => catalog.user_types = names(&value()?),
             "--body-timeout" => {
                 let seconds: u64 = number(&arg, &value()?)?;
                 serve = serve.body_timeout(std::time::Duration::from_secs(seconds.max(1)));
@@ -71,6 +92,7 @@ fn parse_args() -> Result<Args, String> {
         db,
         listen,
         admin_role,
+        catalog,
         serve,
     })
 }
@@ -88,7 +110,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let state = match app::state(&args.config, &args.db, &args.admin_role).await {
+    let state = match app::state(&args.config, &args.db, &args.admin_role, args.catalog).await {
         Ok(state) => state,
         Err(e) => {
             let cause = std::error::Error::source(&e)
