@@ -11,9 +11,9 @@ use std::sync::Arc;
 use common::*;
 use jwt_sso::mint::SigningKey;
 use jwt_sso::{
-    Algorithm, Authenticator, Checklist, ClaimMapper, ErrorKind, JwtConfig, KeySource, ManualClock,
-    MemoryStore, Registry, RoleRule, SecretSpec, StaticKey, StepStatus, SyncField, SyncOnLogin,
-    UnixTime, Verification, Verifier,
+    Algorithm, Authenticator, Checklist, ClaimMapper, ConfigChange, Configs, ErrorKind, JwtConfig,
+    KeySource, ManualClock, MemoryConfigStore, MemoryStore, Registry, RoleRule, SecretSpec,
+    StaticKey, StepStatus, SyncField, SyncOnLogin, UnixTime, Verification, Verifier,
 };
 use serde_json::{Value, json};
 
@@ -435,7 +435,7 @@ fn the_hosts_administrator_roles_are_the_verifiers_and_the_registrys() {
         ["Administrator", "Viewer"]
     );
 
-    // A registry gives its roles to every verifier, also to ones added later.
+    // A registry of a fixed set gives its roles to every verifier.
     let registry = Registry::from_configs([JwtConfig::from_json_str(&value.to_string()).unwrap()])
         .unwrap()
         .with_clock(clock.clone())
@@ -444,14 +444,39 @@ fn the_hosts_administrator_roles_are_the_verifiers_and_the_registrys() {
         .verify_cached(&token, Verification::default())
         .unwrap();
     assert_eq!(routed.roles, ["Administrator", "Viewer"]);
+
+    // The owner of the configurations too, also to ones added later.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let configs = runtime
+        .block_on(
+            Configs::new(MemoryConfigStore::with_configs([JwtConfig::from_json_str(
+                &value.to_string(),
+            )
+            .unwrap()]))
+            .with_clock(clock.clone())
+            .with_admin_roles(["Admins", "Owners"])
+            .load(),
+        )
+        .unwrap();
+    let routed = configs
+        .registry()
+        .verify_cached(&token, Verification::default())
+        .unwrap();
+    assert_eq!(routed.roles, ["Administrator", "Viewer"]);
     let mut other = JwtConfig::from_json_str(&value.to_string()).unwrap();
     other.name = "U".parse().unwrap();
     other.issuer = Some("https://u.example.com".into());
-    registry.create(other).unwrap();
+    runtime
+        .block_on(configs.apply(ConfigChange::Create(other)))
+        .unwrap();
     let u_token = hs256(&claims_with(
         json!({"iss": "https://u.example.com", "groups": ["Owners", "Sales"]}),
     ));
-    let routed = registry
+    let routed = configs
+        .registry()
         .verify_cached(&u_token, Verification::default())
         .unwrap();
     assert_eq!(routed.config, "U");

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jwt_sso::axum::admin::{AdminAccess, router};
 use jwt_sso::mint::SigningKey;
-use jwt_sso::{Admin, Algorithm, ConfigFile, ConfigStore, Registry, Route, Verification};
+use jwt_sso::{Admin, Algorithm, ConfigFile, Configs, Registry, Route, Verification};
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "rules-http-admin-token-0123456789";
@@ -72,11 +72,10 @@ impl Server {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("configs.json");
         std::fs::write(&path, configs.to_string()).unwrap();
-        let store = ConfigFile::new(&path);
-        let (loaded, _) = store.load().await.unwrap();
-        let registry = Arc::new(Registry::from_configs(loaded).unwrap());
-        let admin = Admin::new(Arc::clone(&registry), store)
-            .with_catalog(catalog.0.iter().copied(), catalog.1.iter().copied());
+        let configs = Configs::new(ConfigFile::new(&path)).load().await.unwrap();
+        let registry = Arc::clone(configs.registry());
+        let admin =
+            Admin::new(configs).with_catalog(catalog.0.iter().copied(), catalog.1.iter().copied());
         let app = router(
             Arc::new(admin),
             AdminAccess::new().with_admin_token(ADMIN_TOKEN),

@@ -9,9 +9,10 @@
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::token::{STRICT_B64URL, Scratch};
+use super::token::Scratch;
 use super::{Keys, Verifier};
 use crate::json::parse_object;
+use crate::token::STRICT_B64URL;
 
 /// A token's parts as a debugger shows them.
 #[derive(Debug, Default)]
