@@ -86,6 +86,8 @@ impl LoginServer {
             "audience": "bi-server", "algorithms": ["HS256"],
             "key_source": {"type": "static", "secret": ERP_SECRET},
             "expiration_time": 86400, "claims": {"user_id": "loginname", "roles": "groups"},
+            // Its tokens' `Administrator` group makes a console administrator.
+            "may_grant_admin": true,
             "created_by": "admin", "last_modified": "2026-03-13T10:00:00Z"
         }, {
             // A name is any text without control characters: the page must show it as text.
@@ -1595,8 +1597,8 @@ async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
     assert_eq!(b.all("#rule-rows [data-testid=rule-row]").await.len(), 2);
     tick(&b, "Require a matching rule", true).await;
     tick(&b, "Tokens may grant the administrator role", true).await;
-    tick(&b, "Roles", true).await;
-    tick(&b, "User type", true).await;
+    tick(&b, "Roles (synced on login)", true).await;
+    tick(&b, "User type (synced on login)", true).await;
     b.press("Add a secret").await;
     b.type_into("Secret 2", ROTATED_SECRET).await;
     b.screenshot("rules-form").await;
