@@ -7,13 +7,9 @@
 
 use std::path::Path;
 
-use axum::http::header::CACHE_CONTROL;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Json, Router, http::header::CACHE_CONTROL, response::IntoResponse, routing::get};
 use jwt_sso::AdminError;
-use jwt_sso::axum::admin::AdminAccess;
-use jwt_sso::axum::{Host, HostOptions, LoginOptions, SessionOrBearer};
+use jwt_sso::axum::{Host, HostOptions, LoginOptions, SessionOrBearer, admin::AdminAccess};
 
 /// The operating options of CONTRACT sections 6 and 9.
 #[derive(Debug, Clone, clap::Args)]
@@ -37,6 +33,13 @@ pub struct Ops {
     /// Leave `Secure` off the session cookie (plain-http trials only).
     #[arg(long)]
     pub insecure_cookie: bool,
+    /// The host's roles (comma-separated): what the administrator's saves
+    /// may name, and the console's choices (`GET /api/admin/catalog`).
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Vec<String>,
+    /// The host's user types (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub user_types: Vec<String>,
 }
 
 /// The defaults of the command line.
@@ -60,7 +63,8 @@ pub async fn state_with(config: &Path, db: &str, ops: &Ops) -> Result<Host, Admi
     let options = HostOptions::default()
         .admin_role(&ops.admin_role)
         .event_retention(ops.event_retention)
-        .login(login);
+        .login(login)
+        .catalog(&ops.roles, &ops.user_types);
     Host::open(config, db, options).await
 }
 

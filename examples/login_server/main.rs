@@ -21,14 +21,11 @@
 
 mod app;
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-use std::time::Duration;
+use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use axum::http::header::CONTENT_TYPE;
 use clap::Parser;
-use jwt_sso::axum::ServeOptions;
-use jwt_sso::axum::admin::AdminAccess;
+use jwt_sso::axum::{ServeOptions, admin::AdminAccess};
 
 /// Accepts externally signed JWTs as a login (see CONTRACT.md sections 6–9).
 #[derive(Parser)]

@@ -28,6 +28,11 @@ pub struct HostOptions {
     /// The login routes' options (the session cookie, `return_to` hosts,
     /// throttling, …).
     pub login: LoginOptions,
+    /// The host's roles, what the administrator's saves may name and the
+    /// console's choices (empty: any; [`Admin::with_catalog`]).
+    pub roles: Vec<String>,
+    /// The host's user types (empty: any).
+    pub user_types: Vec<String>,
 }
 
 impl Default for HostOptions {
@@ -36,6 +41,8 @@ impl Default for HostOptions {
             admin_role: "Administrator".to_owned(),
             event_retention: 10_000,
             login: LoginOptions::default(),
+            roles: Vec::new(),
+            user_types: Vec::new(),
         }
     }
 }
@@ -56,6 +63,17 @@ impl HostOptions {
     /// The login routes' options.
     pub fn login(mut self, options: LoginOptions) -> Self {
         self.login = options;
+        self
+    }
+
+    /// The host's catalogue: its roles and user types.
+    pub fn catalog(
+        mut self,
+        roles: impl IntoIterator<Item = impl Into<String>>,
+        user_types: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self.user_types = user_types.into_iter().map(Into::into).collect();
         self
     }
 }
@@ -128,12 +146,19 @@ impl Host {
         };
         let store = opened.map_err(|e| AdminError::Store(e.during("opening the database")))?;
         let file = ConfigFile::new(config.as_ref());
+        // No token gives the administrator's role unless its configuration
+        // has `may_grant_admin`.
+        let admin_roles = [options.admin_role.clone()];
         let configs = if store.backend_name() == "PostgreSQL" {
-            let configs = Configs::new(store.clone()).load().await?;
+            let configs = Configs::new(store.clone()).with_admin_roles(admin_roles);
+            let configs = configs.load().await?;
             configs.seed_from(&file).await?;
             configs
         } else {
-            Configs::new(file).load().await?
+            Configs::new(file)
+                .with_admin_roles(admin_roles)
+                .load()
+                .await?
         };
         let registry = Arc::clone(configs.registry());
         for warning in registry.warnings() {
@@ -152,7 +177,9 @@ impl Host {
                 sessions: SessionAuth::new(Arc::clone(&sessions), store.clone(), &options.login),
                 login: LoginRoutes::new(auth, sessions, options.login),
                 bearer: JwtAuth::new(registry),
-                admin: Arc::new(Admin::new(configs.clone())),
+                admin: Arc::new(
+                    Admin::new(configs.clone()).with_catalog(options.roles, options.user_types),
+                ),
                 configs,
                 store,
                 admin_role: options.admin_role,
