@@ -97,7 +97,7 @@ impl HostOptions {
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let host = Host::open("jwt-configs.json", "users.sqlite", HostOptions::default()).await?;
 /// let _background = host.spawn_background(); // config poller, purge
-/// let app = Router::new()
+/// let app: Router = Router::new()
 ///     .route("/api/me", get(|_: SessionOrBearer| async { "hello" }))
 ///     .with_state(host.clone())
 ///     .merge(host.router(AdminAccess::from_env()));
