@@ -261,6 +261,11 @@ async fn the_browser_flow_sets_the_cookie_redirects_safely_and_logs_out_to_logou
         reply.header("set-cookie")
     );
     assert_eq!(reply.header("x-auth-token"), Some(session.as_str()));
+    // The same text as CONTRACT section 6 writes it, attribute order included.
+    assert_eq!(
+        reply.header("set-cookie"),
+        Some(format!("jwt_sso_session={session}; Path=/; HttpOnly; SameSite=Lax; Secure").as_str())
+    );
 
     // Without `return_to`: to `/`.
     let reply = server.form(&format!("token={}", erp("jdoe"))).await;

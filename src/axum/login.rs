@@ -619,7 +619,7 @@ fn success_response(
         && let Some(name) = &options.session_cookie
     {
         let cookie = session_cookie(name.clone(), success.session.clone(), options);
-        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        if let Ok(value) = HeaderValue::from_str(&in_contract_order(&cookie)) {
             headers.insert(SET_COOKIE, value);
         }
     }
@@ -639,6 +639,25 @@ pub(crate) fn session_cookie(
         .same_site(cookie::SameSite::Lax)
         .secure(!options.insecure_cookie)
         .build()
+}
+
+/// The session cookie's `Set-Cookie` value with its attributes in the order
+/// CONTRACT section 6 writes them (`name=value; Path=/; HttpOnly;
+/// SameSite=Lax; Secure`): the order means nothing to a browser (RFC 6265
+/// section 5.2), but a reader comparing the header with the documentation
+/// finds the same text. The name and value are those the `cookie` crate
+/// checked when the cookie was built (a configured name, a random token).
+fn in_contract_order(cookie: &cookie::Cookie<'_>) -> String {
+    let secure = if cookie.secure() == Some(true) {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        cookie.name(),
+        cookie.value()
+    )
 }
 
 /// A `Location` of ASCII only: every other character percent-encoded
