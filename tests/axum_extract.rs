@@ -10,7 +10,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::FromRef;
@@ -25,8 +25,8 @@ use jwt_sso::axum::{
 };
 use jwt_sso::mint::SigningKey;
 use jwt_sso::{
-    Algorithm, Authenticator, Error, ErrorKind, MemoryStore, Registry, Sessions, StoreError,
-    Verification,
+    Algorithm, Authenticator, Error, ErrorKind, MemoryStore, Registry, Session, SessionStore,
+    Sessions, StoreError, UnixTime, User, UserStore, Verification,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -744,6 +744,95 @@ async fn current_user_and_session_or_bearer_take_each_source() {
     assert_eq!(response.headers()["location"], "/");
     let (response, body) = call(&router, get_with("/user", &[("X-Auth-Token", &session)])).await;
     assert_eq!(refused(&response, &body, 401), "unauthorized");
+}
+
+/// A store that never answers (a locked database): every call stays pending.
+struct Stuck;
+
+impl SessionStore for Stuck {
+    async fn insert(&self, _: &str, _: &Session, _: usize) -> Result<(), StoreError> {
+        std::future::pending().await
+    }
+    async fn get(&self, _: &str, _: UnixTime) -> Result<Option<Session>, StoreError> {
+        std::future::pending().await
+    }
+    async fn remove(&self, _: &str) -> Result<bool, StoreError> {
+        std::future::pending().await
+    }
+    async fn remove_user(&self, _: &str) -> Result<u64, StoreError> {
+        std::future::pending().await
+    }
+    async fn remove_config(&self, _: &str) -> Result<u64, StoreError> {
+        std::future::pending().await
+    }
+    async fn purge_expired(&self, _: UnixTime) -> Result<u64, StoreError> {
+        std::future::pending().await
+    }
+}
+
+impl UserStore for Stuck {
+    async fn find(&self, _: &str) -> Result<Option<User>, StoreError> {
+        std::future::pending().await
+    }
+    async fn create(&self, _: &User) -> Result<User, StoreError> {
+        std::future::pending().await
+    }
+    async fn update(&self, _: &User) -> Result<(), StoreError> {
+        std::future::pending().await
+    }
+}
+
+/// CONTRACT section 6: a slow or locked store answers `503` `store` within
+/// 5 s. The session extractors poll the stores once before they arm their
+/// timer; a store that does not answer then must still hit the timer,
+/// whether it is the session store or the user store behind it.
+#[tokio::test]
+async fn a_store_that_never_answers_is_refused_with_store() {
+    let registry = registry();
+    let options = LoginOptions::default();
+    let route = |auth: SessionAuth| {
+        Router::new()
+            .route(
+                "/user",
+                get(|me: CurrentUser| async move { me.user.user_id }),
+            )
+            .merge(auth.router())
+            .with_state(auth)
+    };
+    // The session store is stuck.
+    let stuck_sessions = route(SessionAuth::new(
+        Arc::new(Sessions::new(Stuck, registry.clock())),
+        MemoryStore::new(),
+        &options,
+    ));
+    // The session is found; the user store behind it is stuck.
+    let sessions = Arc::new(Sessions::new(MemoryStore::new(), registry.clock()));
+    let token = sessions.create("jdoe", "ERP").await.unwrap();
+    let stuck_users = route(SessionAuth::new(sessions, Stuck, &options));
+
+    let ask = |router: &Router, path: &'static str| {
+        let request = get_with(path, &[("X-Auth-Token", token.as_str())]);
+        let router = router.clone();
+        async move { call(&router, request).await }
+    };
+    let cookie = format!("jwt_sso_session={token}");
+    let by_cookie = get_with("/user", &[("Cookie", cookie.as_str())]);
+    let all = async {
+        tokio::join!(
+            ask(&stuck_sessions, "/user"),
+            ask(&stuck_sessions, "/api/session"),
+            call(&stuck_sessions, by_cookie),
+            ask(&stuck_users, "/user"),
+            ask(&stuck_users, "/api/session"),
+        )
+    };
+    // Generous: a hang fails the test instead of stalling the suite.
+    let answers = tokio::time::timeout(Duration::from_secs(30), all)
+        .await
+        .expect("the session routes answer while the store is stuck");
+    for (response, body) in [answers.0, answers.1, answers.2, answers.3, answers.4] {
+        assert_eq!(refused(&response, &body, 503), "store", "{body}");
+    }
 }
 
 #[tokio::test]

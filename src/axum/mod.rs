@@ -100,7 +100,7 @@ use std::task::{Context, Poll};
 use ::axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use ::axum::http::header::{AUTHORIZATION, COOKIE};
 use ::axum::http::request::Parts;
-use ::axum::http::{HeaderMap, Request};
+use ::axum::http::{HeaderMap, HeaderName, Request};
 use ::axum::response::{IntoResponse, Response};
 
 use crate::extract::{bearer, cookie, query_param};
@@ -279,7 +279,7 @@ impl JwtAuth {
     /// Finds the request's token (borrowed, not copied) and verifies it;
     /// `None` when the request carries none.
     async fn verify_found(&self, parts: &Parts) -> Result<Option<Verified>, HttpError> {
-        let authorization = header_str(&parts.headers, AUTHORIZATION.as_str())?;
+        let authorization = header_str(&parts.headers, &AUTHORIZATION)?;
         let cookies = joined_cookies(&parts.headers)?;
         match self.locate(authorization, cookies.as_deref(), parts.uri.query())? {
             Some(found) => Ok(Some(
@@ -322,7 +322,7 @@ fn by_name<'a>(
     Ok(found)
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, HttpError> {
+fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<Option<&'h str>, HttpError> {
     let mut values = headers.get_all(name).iter();
     let Some(value) = values.next() else {
         return Ok(None);

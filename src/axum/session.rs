@@ -4,16 +4,18 @@
 //! the session endpoints (`GET /api/session`, `POST /api/auth/logout`,
 //! `POST /logout`).
 
+use std::borrow::Cow;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use ::axum::Router;
 use ::axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts, State};
 use ::axum::http::header::{AUTHORIZATION, CACHE_CONTROL, LOCATION, SET_COOKIE};
 use ::axum::http::request::Parts;
-use ::axum::http::{HeaderMap, HeaderValue, StatusCode};
+use ::axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::{get, post};
 
@@ -27,12 +29,17 @@ use crate::store::{Session, SessionStore, StoreError, User, UserStore};
 /// refused with `store` (503).
 const STORE_TIMEOUT: Duration = Duration::from_secs(4);
 
+/// The header that carries a session token (CONTRACT section 6).
+static X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
+
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The sessions and the users behind [`SessionAuth`], whatever their stores.
+/// A request's session and user come from one future ([`Backend::resolve`]):
+/// one allocation per request for the type erasure, not one per store call.
 trait Backend: Send + Sync {
+    fn resolve<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<CurrentUser>, Error>>;
     fn lookup<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<Session>, Error>>;
-    fn find<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<Option<User>, Error>>;
     fn logout<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
     fn end_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<u64, Error>>;
     fn end_config<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<u64, Error>>;
@@ -46,16 +53,21 @@ struct Stores<S, U> {
 }
 
 impl<S: SessionStore + 'static, U: UserStore + 'static> Backend for Stores<S, U> {
+    fn resolve<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<CurrentUser>, Error>> {
+        Box::pin(async move {
+            let Some(session) = self.sessions.lookup(token).await? else {
+                return Ok(None);
+            };
+            let user = self
+                .users
+                .find(&session.user_id)
+                .await
+                .map_err(|e| Error::from(e.during("finding the session's user")))?;
+            Ok(user.map(|user| CurrentUser { user, session }))
+        })
+    }
     fn lookup<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<Session>, Error>> {
         Box::pin(self.sessions.lookup(token))
-    }
-    fn find<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<Option<User>, Error>> {
-        Box::pin(async move {
-            self.users
-                .find(user_id)
-                .await
-                .map_err(|e| e.during("finding the session's user").into())
-        })
     }
     fn logout<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(self.sessions.logout(token))
@@ -87,15 +99,21 @@ impl<S: SessionStore + 'static, U: UserStore + 'static> Backend for Stores<S, U>
 /// otherwise).
 #[derive(Clone)]
 pub struct SessionAuth {
-    backend: Arc<dyn Backend>,
+    // One reference count: axum clones the state for every request (and
+    // `FromRef` once more).
+    inner: Arc<Inner<dyn Backend>>,
+}
+
+struct Inner<B: ?Sized> {
     cookie: Option<String>,
-    options: Arc<LoginOptions>,
+    options: LoginOptions,
+    backend: B,
 }
 
 impl std::fmt::Debug for SessionAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionAuth")
-            .field("cookie", &self.cookie)
+            .field("cookie", &self.inner.cookie)
             .finish_non_exhaustive()
     }
 }
@@ -111,44 +129,44 @@ impl SessionAuth {
         options: &LoginOptions,
     ) -> Self {
         SessionAuth {
-            backend: Arc::new(Stores { sessions, users }),
-            cookie: options.session_cookie.clone(),
-            options: Arc::new(options.clone()),
+            inner: Arc::new(Inner {
+                cookie: options.session_cookie.clone(),
+                options: options.clone(),
+                backend: Stores { sessions, users },
+            }),
         }
+    }
+
+    fn backend(&self) -> &dyn Backend {
+        &self.inner.backend
     }
 
     /// The session token of a request: `X-Auth-Token`, else the session
-    /// cookie; with whether it came from the cookie.
-    fn token(&self, headers: &HeaderMap) -> Result<Option<(String, bool)>, HttpError> {
-        if let Some(token) = header_str(headers, "x-auth-token")? {
-            return Ok(Some((token.trim().to_owned(), false)));
+    /// cookie; borrowed from the headers (owned only when the cookie came
+    /// in several `Cookie` headers).
+    fn token<'h>(&self, headers: &'h HeaderMap) -> Result<Option<Cow<'h, str>>, HttpError> {
+        if let Some(token) = header_str(headers, &X_AUTH_TOKEN)? {
+            return Ok(Some(Cow::Borrowed(token.trim())));
         }
-        if let Some(name) = &self.cookie
-            && let Some(cookies) = joined_cookies(headers)?
-            && let Some(token) = crate::extract::cookie(&cookies, name)?
-        {
-            return Ok(Some((token.to_owned(), true)));
-        }
-        Ok(None)
-    }
-
-    /// The session and user of `token`; `None` for an unknown or ended one.
-    async fn resolve(&self, token: &str) -> Result<Option<CurrentUser>, HttpError> {
-        let work = async {
-            let Some(session) = self.backend.lookup(token).await? else {
-                return Ok(None);
-            };
-            let user = self.backend.find(&session.user_id).await?;
-            Ok::<_, Error>(user.map(|user| CurrentUser { user, session }))
+        let Some(name) = &self.inner.cookie else {
+            return Ok(None);
         };
-        Ok(bounded(work).await?)
+        Ok(match joined_cookies(headers)? {
+            None => None,
+            Some(Cow::Borrowed(cookies)) => {
+                crate::extract::cookie(cookies, name)?.map(Cow::Borrowed)
+            }
+            Some(Cow::Owned(cookies)) => {
+                crate::extract::cookie(&cookies, name)?.map(|token| Cow::Owned(token.to_owned()))
+            }
+        })
     }
 
     async fn current(&self, parts: &Parts) -> Result<Option<CurrentUser>, HttpError> {
-        let Some((token, _)) = self.token(&parts.headers)? else {
+        let Some(token) = self.token(&parts.headers)? else {
             return Ok(None);
         };
-        match self.resolve(&token).await? {
+        match bounded(self.backend().resolve(&token)).await? {
             Some(current) => Ok(Some(current)),
             None => Err(HttpError::refused_credential(
                 "the session is unknown or has ended; log in again",
@@ -173,20 +191,31 @@ impl SessionAuth {
 
     /// Ends every session of `user_id`; how many.
     pub(crate) async fn end_user(&self, user_id: &str) -> Result<u64, Error> {
-        bounded(self.backend.end_user(user_id)).await
+        bounded(self.backend().end_user(user_id)).await
     }
 
     /// Ends every session that configuration `name` created; how many.
     /// `None`: no configuration has that name.
     pub(crate) async fn end_config(&self, name: &str) -> Result<Option<u64>, Error> {
-        if !self.backend.knows_config(name) {
+        if !self.backend().knows_config(name) {
             return Ok(None);
         }
-        bounded(self.backend.end_config(name)).await.map(Some)
+        bounded(self.backend().end_config(name)).await.map(Some)
     }
 }
 
+/// `work`, refused with `store` when it takes longer than [`STORE_TIMEOUT`]
+/// (CONTRACT section 6: a slow or locked store answers `503` `store` within
+/// 5 s). `work` is polled once before the timer is armed, so that a store
+/// that answers at once (in memory, a cache) costs no timer: no clock read
+/// and no registration with the runtime's timer wheel.
 async fn bounded<T>(work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let mut work = pin!(work);
+    if let Poll::Ready(result) =
+        std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await
+    {
+        return result;
+    }
     match tokio::time::timeout(STORE_TIMEOUT, work).await {
         Ok(result) => result,
         Err(_) => {
@@ -347,8 +376,8 @@ async fn api_logout(
     State(auth): State<SessionAuth>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let token = header_str(&headers, "x-auth-token")?.unwrap_or("").trim();
-    if bounded(auth.backend.logout(token)).await? {
+    let token = header_str(&headers, &X_AUTH_TOKEN)?.unwrap_or("").trim();
+    if bounded(auth.backend().logout(token)).await? {
         tracing::info!(target: "jwt_sso::http", "session ended (logout)");
         Ok(no_store(StatusCode::NO_CONTENT.into_response()))
     } else {
@@ -362,26 +391,25 @@ async fn api_logout(
 /// the `logout_url` of the session's configuration or `/`.
 async fn browser_logout(State(auth): State<SessionAuth>, headers: HeaderMap) -> Response {
     let mut target = "/".to_owned();
-    if let Ok(Some((token, _))) = auth.token(&headers) {
-        if let Ok(Ok(Some(session))) =
-            tokio::time::timeout(STORE_TIMEOUT, auth.backend.lookup(&token)).await
-        {
-            if let Some(url) = auth.backend.logout_url(&session) {
+    if let Ok(Some(token)) = auth.token(&headers) {
+        if let Ok(Some(session)) = bounded(auth.backend().lookup(&token)).await {
+            if let Some(url) = auth.backend().logout_url(&session) {
                 target = url;
             }
             tracing::info!(target: "jwt_sso::http", user_id = %crate::error::escape_controls(&session.user_id), "session ended (logout)");
         }
-        if let Err(e) = bounded(auth.backend.logout(&token)).await {
+        if let Err(e) = bounded(auth.backend().logout(&token)).await {
             return HttpError::Core(e).into_response();
         }
     }
     let location = ascii_location(&target);
     let mut response = (StatusCode::SEE_OTHER, [(LOCATION, location.as_str())]).into_response();
     let name = auth
+        .inner
         .cookie
         .clone()
         .unwrap_or_else(|| SESSION_COOKIE.to_owned());
-    let mut removal = session_cookie(name, String::new(), &auth.options);
+    let mut removal = session_cookie(name, String::new(), &auth.inner.options);
     removal.make_removal();
     if let Ok(value) = HeaderValue::from_str(&removal.to_string()) {
         response.headers_mut().insert(SET_COOKIE, value);
@@ -396,16 +424,10 @@ impl super::admin::SessionResolver for SessionAuth {
         token: &'a str,
     ) -> BoxFuture<'a, Result<Option<super::admin::SessionUser>, Error>> {
         Box::pin(async move {
-            let current = bounded(async {
-                let Some(session) = self.backend.lookup(token).await? else {
-                    return Ok(None);
-                };
-                self.backend.find(&session.user_id).await
-            })
-            .await?;
-            Ok(current.map(|u| super::admin::SessionUser {
-                user_id: u.user_id,
-                roles: u.roles,
+            let current = bounded(self.backend().resolve(token)).await?;
+            Ok(current.map(|c| super::admin::SessionUser {
+                user_id: c.user.user_id,
+                roles: c.user.roles,
             }))
         })
     }
