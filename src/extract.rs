@@ -166,11 +166,11 @@ fn decode(text: &str) -> Result<Cow<'_, str>, &'static str> {
 /// counts as absent.
 pub(crate) fn cookie<'h>(header: &'h str, name: &str) -> Result<Option<&'h str>, Error> {
     let mut found = None;
-    for pair in header.split(';') {
-        let Some((key, value)) = pair.split_once('=') else {
+    for pair in split_ascii(header, b';') {
+        let Some((key, value)) = split_once_ascii(pair, b'=') else {
             continue;
         };
-        if key.trim_matches([' ', '\t']) != name {
+        if trim_ows(key) != name {
             continue;
         }
         if found.is_some() {
@@ -178,7 +178,7 @@ pub(crate) fn cookie<'h>(header: &'h str, name: &str) -> Result<Option<&'h str>,
                 "the cookie `{name}` is sent more than once (e.g. set for two paths); clear the stale one"
             )));
         }
-        let value = value.trim_matches([' ', '\t']);
+        let value = trim_ows(value);
         let value = value
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
@@ -186,6 +186,46 @@ pub(crate) fn cookie<'h>(header: &'h str, name: &str) -> Result<Option<&'h str>,
         found = Some(value);
     }
     Ok(found.filter(|v| !v.is_empty()))
+}
+
+/// `s` split at every `sep`, an ASCII byte, as `str::split` would. With
+/// `memchr` (here and below): a session route parses its cookie on every
+/// request, and `str`'s char patterns cost several times as much.
+fn split_ascii(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    debug_assert!(sep.is_ascii());
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(sep, current.as_bytes()) {
+            Some(at) => {
+                // Beside an ASCII byte: char boundaries.
+                rest = current.get(at + 1..);
+                current.get(..at)
+            }
+            None => rest.take(),
+        }
+    })
+}
+
+/// `s` around its first `sep`, an ASCII byte, as `str::split_once` would.
+fn split_once_ascii(s: &str, sep: u8) -> Option<(&str, &str)> {
+    debug_assert!(sep.is_ascii());
+    let at = memchr::memchr(sep, s.as_bytes())?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
+/// `s` without leading and trailing spaces and tabs (RFC 6265's optional
+/// whitespace).
+fn trim_ows(s: &str) -> &str {
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| !ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !ows(b))
+        .map_or(start, |last| last + 1);
+    // Both ends border an ASCII byte (or the string's ends): char boundaries.
+    s.get(start..end).unwrap_or_default()
 }
 
 /// The JSON login request of a JWT login (CONTRACT section 6):
@@ -385,6 +425,20 @@ mod tests {
     }
 
     #[test]
+    fn ascii_splits_are_strs_splits() {
+        for s in [
+            "", ";", "a", "a;", ";a", "a;;b", "é;ÿ=1;", "=", "a=b=c", "é=", "x;=;y",
+        ] {
+            let ours: Vec<&str> = split_ascii(s, b';').collect();
+            assert_eq!(ours, s.split(';').collect::<Vec<_>>(), "{s:?}");
+            assert_eq!(split_once_ascii(s, b'='), s.split_once('='), "{s:?}");
+        }
+        for s in ["", " ", "\t a \t", "a b", " é\t", "\u{a0}x\u{a0}"] {
+            assert_eq!(trim_ows(s), s.trim_matches([' ', '\t']), "{s:?}");
+        }
+    }
+
+    #[test]
     fn cookies_are_literal_and_unique() {
         let c = |header| cookie(header, "token");
         assert_eq!(c("token=a.b.c").unwrap(), Some("a.b.c"));
@@ -395,6 +449,13 @@ mod tests {
         assert_eq!(c("token=").unwrap(), None);
         assert_eq!(c("TOKEN=a.b.c; xtoken=1; flag").unwrap(), None);
         assert_eq!(c("").unwrap(), None);
+        assert_eq!(c(" \ttoken \t= \t\"a b\" \t; b=2").unwrap(), Some("a b"));
+        assert_eq!(c("token= \t ").unwrap(), None);
+        assert_eq!(c("é=1; token= é\tÿ \t").unwrap(), Some("é\tÿ"));
+        assert_eq!(c("to ken=1; token\t=x").unwrap(), Some("x"));
+        assert_eq!(c(";;token=a=b;").unwrap(), Some("a=b"));
+        assert_eq!(c("token").unwrap(), None);
+        bad(c("token=;token=x"));
         bad(c("token=a.b.c; token=d.e.f"));
     }
 
