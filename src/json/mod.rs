@@ -899,9 +899,11 @@ mod tests {
         let payload = br#"{"exp":1767229200.5,"nbf":-3,"iat":18446744073709551615,
             "iss":"https:\/\/idp","aud":["a","b\u00e9"],"sub":"jdoe","jti":null,
             "e":[],"m":["x",1,["y"],{"k":"v"}],"o":{"a":[1,"b"]},"t":true,
-            "skip":{"deep":[[["z"]]]},"big":123456789012345678901234567890}"#;
+            "skip":{"deep":[[["z"]]]},"big":123456789012345678901234567890,
+            "z0":-0,"n18":-999999999999999999,"n19":-9223372036854775809,"u19":1000000000000000000}"#;
         let names = [
             "exp", "nbf", "iat", "iss", "aud", "sub", "jti", "e", "m", "o", "t", "big", "none",
+            "z0", "n18", "n19", "u19",
         ];
         let full = parse_object(payload).unwrap();
         for name in names {
