@@ -2,7 +2,10 @@
 //!
 //! - `login/…`: on the memory stores, beside verification alone: what the
 //!   login layer (routing, user lookup, policies, the single-use record)
-//!   adds to a verification.
+//!   adds to a verification; what its operating pieces add (an event
+//!   subscriber and a Prometheus recorder, issue 22).
+//! - `throttled/…`: a throttled attempt (the whole JSON login route
+//!   answering `429`).
 //! - `login_sql/{sqlite,postgres}/…`: a repeat login (an existing user) on
 //!   an `SqlStore`, beside the one database round trip it needs: the indexed
 //!   read of the user through sqlx, on a pool of its own to the same database
@@ -102,6 +105,61 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
+    // The same login with a subscriber (drained as a host's task would) and
+    // the Prometheus exporter's recorder: the event built and handed over,
+    // the counter and the histogram recorded.
+    let observed = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
+    let mut sink = observed.subscribe(1024);
+    runtime
+        .block_on(observed.login(&repeat, Verification::default()))
+        .unwrap();
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&[
+            0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            5.0, 10.0,
+        ])
+        .unwrap()
+        .build_recorder();
+    group.bench_function("login_repeat_with_sink", |b| {
+        b.iter(|| {
+            let login = runtime
+                .block_on(observed.login(black_box(&repeat), Verification::default()))
+                .unwrap();
+            while sink.try_recv().is_some() {}
+            black_box(login)
+        })
+    });
+    metrics::with_local_recorder(&recorder, || {
+        group.bench_function("login_repeat_with_recorder", |b| {
+            b.iter(|| {
+                black_box(
+                    runtime
+                        .block_on(auth.login(black_box(&repeat), Verification::default()))
+                        .unwrap(),
+                )
+            })
+        });
+    });
+    metrics::with_local_recorder(&recorder, || {
+        runtime
+            .block_on(observed.login(&repeat, Verification::default()))
+            .unwrap();
+        while sink.try_recv().is_some() {}
+        group.bench_function("login_repeat_with_sink_and_recorder", |b| {
+            b.iter(|| {
+                let login = runtime
+                    .block_on(observed.login(black_box(&repeat), Verification::default()))
+                    .unwrap();
+                while sink.try_recv().is_some() {}
+                black_box(login)
+            })
+        });
+    });
+    assert_eq!(observed.events_dropped(), 0);
+    assert!(
+        recorder.handle().render().contains("jwt_sso_logins_total"),
+        "the recorder saw the logins"
+    );
     // A fresh single-use token per iteration (signed beforehand in batches):
     // verify + replay record + find.
     // No cap: a long run records hundreds of thousands of `jti`s.
@@ -131,6 +189,63 @@ fn bench(c: &mut Criterion) {
                         .unwrap(),
                 )
             },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+
+    // A throttled attempt: the JSON login route answering 429 (the
+    // throttle's check, one event and the metrics included).
+    let mut group = c.benchmark_group("throttled");
+    let client: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+    let sessions = Arc::new(jwt_sso::Sessions::new(MemoryStore::new(), registry.clock()));
+    let routes = jwt_sso::axum::LoginRoutes::new(
+        Authenticator::new(Arc::clone(&registry), MemoryStore::new()),
+        sessions,
+        jwt_sso::axum::LoginOptions::default(),
+    );
+    let router = routes.router::<()>();
+    let peer = std::net::SocketAddr::new(client, 40_000);
+    let login_request = |token: &str| {
+        let body = json!({"loginMode": 67108864, "password": token}).to_string();
+        let mut request = axum::http::Request::post("/api/auth/login")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        request
+    };
+    use tower::ServiceExt as _;
+    // 20 refused logins from the client (the default limit).
+    for _ in 0..20 {
+        let status = runtime
+            .block_on(router.clone().oneshot(login_request("not.a.token")))
+            .unwrap()
+            .status();
+        assert_eq!(status, 401);
+    }
+    let body = json!({"loginMode": 67108864, "password": repeat}).to_string();
+    let request = || {
+        let mut request = axum::http::Request::post("/api/auth/login")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.clone()))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        request
+    };
+    let status = runtime
+        .block_on(router.clone().oneshot(request()))
+        .unwrap()
+        .status();
+    assert_eq!(status, 429);
+    group.bench_function("login_route_429", |b| {
+        b.iter_batched(
+            request,
+            |r| black_box(runtime.block_on(router.clone().oneshot(r)).unwrap()),
             criterion::BatchSize::SmallInput,
         )
     });

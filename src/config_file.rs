@@ -1,37 +1,55 @@
 //! `ConfigFile`: a [`ConfigStore`] over the registry file (one JSON array of
-//! configurations), written atomically.
+//! configurations): every change applied to what the file holds at that
+//! moment and written atomically; edits made by hand noticed by
+//! [`ConfigStore::revision`].
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
 
 use crate::admin::AdminError;
 use crate::config::JwtConfig;
 use crate::error::ConfigError;
-use crate::store::{ConfigChange, ConfigStore, StoreError};
+use crate::store::{ConfigChange, ConfigSet, ConfigStore, StoreError, StoredConfig, apply_to};
 
-/// The registry file as a [`ConfigStore`] (CONTRACT section 7: "the
-/// `--config` file, written atomically").
+/// The registry file as a [`ConfigStore`] (CONTRACT section 7: the
+/// `--config` file is the store, not a snapshot).
 ///
 /// - [`load`](ConfigStore::load) reads the file: one configuration object or
-///   an array of them, metadata as written, nothing validated (build the
-///   registry with [`crate::Registry::from_configs`]). A file that does not
-///   parse is a failed [`StoreError`] whose source is the
+///   an array of them, metadata as written, nothing validated. A file that
+///   does not parse is a failed [`StoreError`] whose source is the
 ///   [`ConfigError`](crate::ConfigError) (field, entry and configuration
-///   name, and the file), and an unreadable file one whose source is the
-///   [`std::io::Error`]: take it with [`StoreError::into_source`] and
-///   downcast it to report that error rather than a store failure.
-/// - [`apply`](ConfigStore::apply) re-reads the file, checks the change
-///   against what it holds (a taken name, or a stored version other than the
-///   expected one, is [`StoreError::conflict()`]), then writes the whole set:
-///   a temporary file in the same directory (mode `0600`: it may hold
-///   secrets), `fsync`, `rename` over the file, `fsync` of the directory. A
-///   failure at any point leaves the file as it was.
-/// - The revision is a counter: 1 after the first load, one more for every
-///   applied change.
+///   name, and the file), and an unreadable file one whose source is an
+///   [`AdminError::Io`](crate::AdminError::Io) (`Configs` reports both as
+///   the errors they are).
+/// - [`apply`](ConfigStore::apply) holds the store's lock, reads the file
+///   again, applies the change to what it holds *now* (a configuration
+///   added by hand is kept; a change based on a version the file no longer
+///   has — the configuration was edited by hand since — is
+///   [`StoreError::conflict()`], never an overwrite), and writes the whole
+///   set, sorted by name: a temporary file in the same directory (mode
+///   `0600`: it may hold secrets, so the file has that mode after every
+///   save), `fsync`, `rename` over the file, `fsync` of the directory. A failure at any point leaves the file as it was; a
+///   crash leaves the old file or the new one, never a part.
+/// - **Versions** (the `ETag`s) are random and kept in memory: a
+///   configuration gets a new one when it is created or changed through
+///   this store, or when its content in the file changes by hand. They are
+///   drawn anew when the process starts (an `If-Match` from before a
+///   restart is stale).
+/// - **The revision** changes exactly when the file's bytes change (by this
+///   store or by hand): [`revision`](ConfigStore::revision) compares the
+///   file's size, modification time and inode with the last reading, and
+///   reads the file and compares its SHA-256 only when they differ or the
+///   file was modified within the last two seconds (a change within one
+///   tick of the file system's clock is not missed).
+/// - **Seeding** ([`ConfigStore::seed`]) writes the file only when it does
+///   not exist.
 /// - Temporary files of saves that never finished (a crash between writing
 ///   and renaming; they hold the full configurations, secrets included) are
 ///   removed by every [`load`](ConfigStore::load) and after every save:
@@ -39,31 +57,116 @@ use crate::store::{ConfigChange, ConfigStore, StoreError};
 ///   process wrote, or that nobody touched for 10 s (a save writes and
 ///   renames its file within milliseconds).
 ///
-/// The file is small and read and written synchronously inside the future.
+/// One process should own the file: the lock is the process's, so two
+/// servers writing one file can lose each other's changes (run several
+/// instances on a database instead). The file is small and read and written
+/// synchronously inside the futures.
 ///
 /// ```no_run
-/// use jwt_sso::{ConfigFile, ConfigStore, Registry};
+/// use jwt_sso::{ConfigFile, Configs};
 ///
-/// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = ConfigFile::new("jwt-configs.json");
-/// let (configs, _revision) = store.load().await.map_err(|e| e.to_string())?;
-/// let registry = Registry::from_configs(configs)?;
+/// # async fn start() -> Result<(), jwt_sso::AdminError> {
+/// let configs = Configs::new(ConfigFile::new("jwt-configs.json")).load().await?;
+/// let registry = configs.registry();
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct ConfigFile {
     path: PathBuf,
-    revision: AtomicU64,
-    writer: Mutex<()>,
+    state: Mutex<FileState>,
 }
+
+/// What the store knows of the file from its last reading or writing.
+#[derive(Debug, Default)]
+struct FileState {
+    /// The configurations as last read or written, with their versions,
+    /// by name in lower case.
+    known: HashMap<String, StoredConfig>,
+    revision: u64,
+    /// The SHA-256 of the file's bytes.
+    digest: Option<[u8; 32]>,
+    /// The file's metadata then, and when it was taken.
+    stat: Option<(Stamp, SystemTime)>,
+}
+
+/// What changes when a file is written: size, modification time, and on
+/// Unix the device and inode (an editor's save often renames a new file
+/// over the old one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Self {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt as _;
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            inode: (meta.dev(), meta.ino()),
+        }
+    }
+}
+
+impl FileState {
+    /// Notes the file's bytes: the revision moves when they differ from
+    /// the last ones.
+    fn observe(&mut self, bytes: &[u8]) {
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        if self.digest != Some(digest) {
+            self.digest = Some(digest);
+            self.revision += 1;
+        }
+    }
+
+    /// `configs` as read from the file, each with the version it had when
+    /// last seen with this content, else a new one.
+    fn versioned(&mut self, configs: Vec<JwtConfig>) -> Result<Vec<StoredConfig>, StoreError> {
+        let mut out = Vec::with_capacity(configs.len());
+        for config in configs {
+            let key = config.name.to_lowercase();
+            let version = match self.known.get(&key) {
+                Some(known) if known.config == config => known.version.clone(),
+                _ => crate::store::new_version()?,
+            };
+            out.push(StoredConfig { config, version });
+        }
+        // In the file's order, so that an error names the entry as the
+        // file numbers it.
+        self.remember(&out);
+        Ok(out)
+    }
+
+    fn remember(&mut self, configs: &[StoredConfig]) {
+        self.known = configs
+            .iter()
+            .map(|c| (c.config.name.to_lowercase(), c.clone()))
+            .collect();
+    }
+
+    fn set(&self, configs: Vec<StoredConfig>) -> ConfigSet {
+        ConfigSet {
+            configs,
+            revision: self.revision,
+        }
+    }
+}
+
+/// A file modified this recently may change again within the same tick of
+/// the file system's clock: it is read rather than trusted by its metadata.
+const SETTLED: Duration = Duration::from_secs(2);
 
 impl ConfigFile {
     /// A store over the file at `path` (not read until [`ConfigStore::load`]).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         ConfigFile {
             path: path.into(),
-            revision: AtomicU64::new(0),
-            writer: Mutex::new(()),
+            state: Mutex::new(FileState::default()),
         }
     }
 
@@ -72,15 +175,40 @@ impl ConfigFile {
         &self.path
     }
 
-    fn read(&self) -> Result<Vec<JwtConfig>, StoreError> {
-        let text = fs::read_to_string(&self.path).map_err(|source| {
-            StoreError::failed(AdminError::Io {
-                action: "read",
-                path: self.path.display().to_string(),
-                source,
-            })
+    /// The store's lock: held while the file is read and written, so this
+    /// process's reads and changes never interleave. (A poisoned lock is
+    /// harmless: the state behind it is replaced whole.)
+    fn lock(&self) -> MutexGuard<'_, FileState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn io_error(&self, action: &'static str, source: io::Error) -> StoreError {
+        StoreError::failed(AdminError::Io {
+            action,
+            path: self.path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Reads and parses the file, noting its bytes and metadata.
+    fn read(&self, state: &mut FileState) -> Result<ConfigSet, StoreError> {
+        let stamp = fs::metadata(&self.path).map(|m| Stamp::of(&m));
+        let bytes = fs::read(&self.path).map_err(|e| self.io_error("read", e))?;
+        state.observe(&bytes);
+        if let Ok(stamp) = stamp {
+            state.stat = Some((stamp, SystemTime::now()));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            StoreError::failed(self.in_file(ConfigError::new(
+                "configuration",
+                "the file is not UTF-8 text",
+                "save the file as UTF-8",
+            )))
         })?;
-        JwtConfig::parse_json_list(&text).map_err(|e| StoreError::failed(self.in_file(e)))
+        let configs =
+            JwtConfig::parse_json_list(&text).map_err(|e| StoreError::failed(self.in_file(e)))?;
+        let configs = state.versioned(configs)?;
+        Ok(state.set(configs))
     }
 
     /// A `config` error of the file's text, saying which file (so that a
@@ -90,84 +218,80 @@ impl ConfigFile {
         error.in_file(&self.path)
     }
 
-    fn apply_now(&self, change: ConfigChange<'_>, after: &[JwtConfig]) -> Result<u64, StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let stored = self.read()?;
-        let find = |name: &str| {
-            let key = name.to_lowercase();
-            stored.iter().find(|c| c.name.to_lowercase() == key)
-        };
-        match change {
-            ConfigChange::Create(config) => {
-                if find(&config.name).is_some() {
-                    return Err(StoreError::conflict());
-                }
-            }
-            ConfigChange::Update {
-                name,
-                expected_version,
-                config,
-            } => {
-                match find(name) {
-                    Some(old) if old.version() == expected_version => {}
-                    _ => return Err(StoreError::conflict()),
-                }
-                if config.name.to_lowercase() != name.to_lowercase() && find(&config.name).is_some()
-                {
-                    return Err(StoreError::conflict());
-                }
-            }
-            ConfigChange::Delete { name } => {
-                if find(name).is_none() {
-                    return Err(StoreError::conflict());
-                }
-            }
+    /// Brings the revision up to date with the file: reads it when its
+    /// metadata changed (or it changed too recently to tell).
+    fn check(&self, state: &mut FileState) -> Result<(), StoreError> {
+        let meta = fs::metadata(&self.path).map_err(|e| self.io_error("read", e))?;
+        let stamp = Stamp::of(&meta);
+        let now = SystemTime::now();
+        if let Some((seen, at)) = &state.stat
+            && *seen == stamp
+            && stamp
+                .modified
+                .and_then(|m| at.duration_since(m).ok())
+                .is_some_and(|age| age > SETTLED)
+        {
+            return Ok(());
         }
-        let mut sorted: Vec<&JwtConfig> = after.iter().collect();
+        let bytes = fs::read(&self.path).map_err(|e| self.io_error("read", e))?;
+        state.observe(&bytes);
+        state.stat = Some((stamp, now));
+        Ok(())
+    }
+
+    fn apply_now(&self, change: &ConfigChange) -> Result<ConfigSet, StoreError> {
+        let mut state = self.lock();
+        let mut configs = self.read(&mut state)?.configs;
+        apply_to(&mut configs, change)?;
+        let mut text =
+            serde_json::to_string_pretty(&configs.iter().map(|c| &c.config).collect::<Vec<_>>())
+                .map_err(StoreError::failed)?;
+        text.push('\n');
+        write_atomically(&self.path, text.as_bytes()).map_err(|e| self.io_error("write", e))?;
+        remove_stale_temps(&self.path, Duration::from_secs(10));
+        state.observe(text.as_bytes());
+        state.stat = fs::metadata(&self.path)
+            .ok()
+            .map(|m| (Stamp::of(&m), SystemTime::now()));
+        state.remember(&configs);
+        Ok(state.set(configs))
+    }
+
+    fn seed_now(&self, configs: &[JwtConfig]) -> Result<bool, StoreError> {
+        let _state = self.lock();
+        if fs::symlink_metadata(&self.path).is_ok() {
+            return Ok(false);
+        }
+        let mut sorted: Vec<&JwtConfig> = configs.iter().collect();
         sorted.sort_by_key(|c| c.name.to_lowercase());
         let mut text = serde_json::to_string_pretty(&sorted).map_err(StoreError::failed)?;
         text.push('\n');
-        write_atomically(&self.path, text.as_bytes()).map_err(|source| {
-            StoreError::failed(AdminError::Io {
-                action: "write",
-                path: self.path.display().to_string(),
-                source,
-            })
-        })?;
-        remove_stale_temps(&self.path, Duration::from_secs(10));
-        Ok(self.revision.fetch_add(1, Ordering::SeqCst) + 1)
-    }
-}
-
-impl ConfigFile {
-    /// Removes the stale temporary files of this file's saves, holding the
-    /// writer's lock (so none of this process's saves is under way).
-    fn remove_stale_temps(&self) {
-        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        remove_stale_temps(&self.path, Duration::from_secs(10));
+        write_atomically(&self.path, text.as_bytes()).map_err(|e| self.io_error("write", e))?;
+        Ok(true)
     }
 }
 
 impl ConfigStore for ConfigFile {
-    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
-        self.remove_stale_temps();
-        let configs = self.read()?;
-        let _ = self
-            .revision
-            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst);
-        Ok((configs, self.revision.load(Ordering::SeqCst)))
+    async fn load(&self) -> Result<ConfigSet, StoreError> {
+        let mut state = self.lock();
+        // None of this process's saves is under way while the lock is held.
+        remove_stale_temps(&self.path, Duration::from_secs(10));
+        self.read(&mut state)
     }
 
-    async fn apply(
-        &self,
-        change: ConfigChange<'_>,
-        after: &[JwtConfig],
-    ) -> Result<u64, StoreError> {
-        self.apply_now(change, after)
+    async fn apply(&self, change: &ConfigChange) -> Result<ConfigSet, StoreError> {
+        self.apply_now(change)
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {
-        Ok(self.revision.load(Ordering::SeqCst))
+        let mut state = self.lock();
+        self.check(&mut state)?;
+        Ok(state.revision)
+    }
+
+    /// Writes `configs` to the file when there is no file yet.
+    async fn seed(&self, configs: &[JwtConfig]) -> Result<bool, StoreError> {
+        self.seed_now(configs)
     }
 }
 
@@ -244,10 +368,12 @@ fn split_path(path: &Path) -> (PathBuf, String) {
     (dir, file_name)
 }
 
-/// Writes `bytes` to `path` so that a reader sees the old or the new file,
-/// never a part: a temporary file next to it (mode `0600`), `fsync`,
-/// `rename`, `fsync` of the directory. The temporary file is removed on
-/// failure.
+/// Writes `bytes` to `path` so that a reader — or the next start after a
+/// crash — sees the old file or the new one, never a part: a temporary file
+/// next to it (`.<file name>.<pid>.<n>.tmp`, mode `0600`: it holds
+/// secrets, and so does the file it becomes), `fsync`, `rename`, `fsync` of
+/// the directory. The temporary file is removed on
+/// failure. The crate's one atomic write.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let (dir, file_name) = split_path(path);
@@ -297,49 +423,75 @@ mod tests {
     }
 
     #[test]
-    fn changes_are_checked_against_the_file_and_written_whole() {
+    fn changes_are_applied_to_the_file_as_it_is_now_and_written_whole() {
         let dir = std::env::temp_dir().join(format!("jwt-sso-cf-unit-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("configs.json");
         fs::write(&path, "[]").unwrap();
         let store = ConfigFile::new(&path);
-        let (loaded, revision) = block_on(store.load()).unwrap();
-        assert!(loaded.is_empty());
-        assert_eq!(revision, 1);
+        let loaded = block_on(store.load()).unwrap();
+        assert!(loaded.configs.is_empty());
+        assert_eq!(loaded.revision, 1);
 
         let erp = config("ERP");
-        let r = block_on(store.apply(ConfigChange::Create(&erp), std::slice::from_ref(&erp)));
-        assert_eq!(r.unwrap(), 2);
-        let taken = config("erp");
-        let r = block_on(store.apply(ConfigChange::Create(&taken), &[erp.clone(), taken.clone()]));
+        let set = block_on(store.apply(&ConfigChange::Create(erp.clone()))).unwrap();
+        assert_eq!(set.revision, 2);
+        let version = set.get("erp").unwrap().version.clone();
+        assert_eq!(version.len(), 32);
+        let r = block_on(store.apply(&ConfigChange::Create(config("erp"))));
         assert!(r.is_err_and(|e| e.is_conflict()));
+
+        // A configuration added by hand is kept by the next change, and the
+        // revision saw the hand edit.
+        let mut text = fs::read_to_string(&path).unwrap();
+        let hand = serde_json::to_string(&config("Hand")).unwrap();
+        text = text.replacen('[', &format!("[{hand},"), 1);
+        fs::write(&path, text).unwrap();
+        assert_eq!(block_on(store.revision()).unwrap(), 3);
 
         let mut changed = erp.clone();
         changed.leeway = 5;
         let stale = ConfigChange::Update {
-            name: "erp",
-            expected_version: "not-the-version",
-            config: &changed,
+            name: "erp".into(),
+            version: "not-the-version".into(),
+            config: changed.clone(),
         };
-        let r = block_on(store.apply(stale, std::slice::from_ref(&changed)));
-        assert!(r.is_err_and(|e| e.is_conflict()));
-        let version = erp.version();
+        assert!(block_on(store.apply(&stale)).is_err_and(|e| e.is_conflict()));
         let current = ConfigChange::Update {
-            name: "erp",
-            expected_version: &version,
-            config: &changed,
+            name: "erp".into(),
+            version: version.clone(),
+            config: changed.clone(),
         };
+        let set = block_on(store.apply(&current)).unwrap();
+        assert_eq!(set.revision, 4);
+        assert_ne!(set.get("erp").unwrap().version, version);
+        let hand_version = set.get("hand").unwrap().version.clone();
+        let loaded = block_on(store.load()).unwrap();
+        assert_eq!(loaded.into_configs(), vec![changed.clone(), config("Hand")]);
+        // Reading again changes no version.
         assert_eq!(
-            block_on(store.apply(current, std::slice::from_ref(&changed))).unwrap(),
-            3
+            block_on(store.load()).unwrap().get("hand").unwrap().version,
+            hand_version
         );
-        let (loaded, _) = block_on(store.load()).unwrap();
-        assert_eq!(loaded, vec![changed]);
         #[cfg(unix)]
         {
+            // Every save leaves the file private (it holds secrets), and so
+            // does a seed.
             use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            let again = ConfigChange::Update {
+                name: "hand".into(),
+                version: hand_version.clone(),
+                config: config("Hand"),
+            };
+            block_on(store.apply(&again)).unwrap();
             let mode = fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+            let fresh = dir.join("fresh.json");
+            assert!(block_on(ConfigFile::new(&fresh).seed(&[config("Seed")])).unwrap());
+            let mode = fs::metadata(&fresh).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            fs::remove_file(&fresh).unwrap();
         }
         let leftovers: Vec<_> = fs::read_dir(&dir)
             .unwrap()
@@ -347,10 +499,12 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
-        let r = block_on(store.apply(ConfigChange::Delete { name: "ERP" }, &[]));
-        assert_eq!(r.unwrap(), 4);
-        let r = block_on(store.apply(ConfigChange::Delete { name: "ERP" }, &[]));
-        assert!(r.is_err_and(|e| e.is_conflict()));
+        let delete = ConfigChange::Delete { name: "ERP".into() };
+        let set = block_on(store.apply(&delete)).unwrap();
+        assert_eq!(set.into_configs(), vec![config("Hand")]);
+        assert!(block_on(store.apply(&delete)).is_err_and(|e| e.is_conflict()));
+        // The file exists: nothing is seeded into it.
+        assert!(!block_on(store.seed(&[config("Seed")])).unwrap());
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -389,8 +543,8 @@ mod tests {
         let plain = make("configs.json.tmp", hour);
 
         let store = ConfigFile::new(&path);
-        let (loaded, _) = block_on(store.load()).unwrap();
-        assert!(loaded.is_empty());
+        let loaded = block_on(store.load()).unwrap();
+        assert!(loaded.configs.is_empty());
         assert!(!crashed.exists());
         assert!(!mine.exists());
         for kept in [&saving, &other_file, &backup, &plain] {
@@ -406,7 +560,7 @@ mod tests {
             .set_modified(SystemTime::now() - hour)
             .unwrap();
         let erp = config("ERP");
-        block_on(store.apply(ConfigChange::Create(&erp), std::slice::from_ref(&erp))).unwrap();
+        block_on(store.apply(&ConfigChange::Create(erp))).unwrap();
         assert!(!saving.exists());
         assert!(other_file.exists() && backup.exists() && plain.exists());
         assert_eq!(

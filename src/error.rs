@@ -26,7 +26,7 @@ struct KindInfo {
     hint: &'static str,
 }
 
-const KINDS: [KindInfo; 34] = [
+const KINDS: [KindInfo; 35] = [
     KindInfo {
         kind: ErrorKind::Disabled,
         name: "disabled",
@@ -197,11 +197,16 @@ const KINDS: [KindInfo; 34] = [
         name: "io",
         hint: "Check that the file exists and that this process may read it (or, when saving, write it and its directory).",
     },
+    KindInfo {
+        kind: ErrorKind::RateLimited,
+        name: "rate_limited",
+        hint: "This client address had too many refused logins within 60 seconds; its attempts are refused unchecked until the oldest of them is 60 seconds old (Retry-After). Read the reason of its earlier refusals in the login events, and fix the sender (or raise the host's failed-login limit).",
+    },
 ];
 
 /// The stable, machine-readable kind of an error (CONTRACT sections 2, 6, 7
 /// and 9): of an [`Error`], of an [`AdminError`](crate::AdminError), and of
-/// the HTTP layer's errors (`bad_request`, `unauthorized`).
+/// the HTTP layer's errors (`bad_request`, `unauthorized`, `rate_limited`).
 ///
 /// [`ErrorKind::as_str`] gives the snake_case name that logs, JSON output and
 /// the conformance suite use; those names never change.
@@ -277,12 +282,16 @@ pub enum ErrorKind {
     BadRequest,
     /// A registry file could not be read or written.
     Io,
+    /// A client address had too many refused logins within a minute (HTTP
+    /// 429, CONTRACT section 9); the attempt was refused before any check.
+    /// A kind of the HTTP layer (the login routes' throttle).
+    RateLimited,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of CONTRACT section 2 (then the non-token kinds).
-    pub const ALL: [ErrorKind; 34] = {
-        let mut all = [ErrorKind::Disabled; 34];
+    pub const ALL: [ErrorKind; 35] = {
+        let mut all = [ErrorKind::Disabled; 35];
         let mut i = 0;
         while i < KINDS.len() {
             all[i] = KINDS[i].kind;
@@ -1159,7 +1168,8 @@ mod tests {
             | ErrorKind::NoMatchingConfig
             | ErrorKind::AmbiguousConfig
             | ErrorKind::BadRequest
-            | ErrorKind::Io => ErrorKind::ALL.iter().position(|k| *k == kind).unwrap(),
+            | ErrorKind::Io
+            | ErrorKind::RateLimited => ErrorKind::ALL.iter().position(|k| *k == kind).unwrap(),
         }
     }
 

@@ -49,15 +49,17 @@
 //! | check it, parse its keys | [`JwtConfig::validate`] → [`ValidConfig`] |
 //! | verify with one configuration | [`Verifier::verify`] (async, fetches remote keys), [`Verifier::verify_cached`] (no I/O) |
 //! | verify with a set of configurations | [`Registry::verify`], [`Registry::verify_cached`], with a [`Verification`] (route, time) |
+//! | change configurations (saved, then served) | `Configs::apply` with a [`ConfigChange`] (cargo feature `admin`) |
 //! | log a user in | [`Authenticator::login`], [`Authenticator::check`] (dry run), [`Authenticator::provision`] (a [`Verified`] identity) |
 //! | serve it over HTTP | the `axum` module (cargo feature `axum`) |
+//! | operate it | [`events`] ([`Authenticator::subscribe`], the SQL history), [`metrics::describe`], `LoginOptions::max_failed_logins` |
 //!
 //! Every instant is a [`UnixTime`], every span a [`std::time::Duration`];
 //! "now" comes from one [`Clock`] ([`SystemClock`], or [`ManualClock`] in
-//! tests and tools). Errors come by layer ([`TokenError`], [`ConfigError`],
-//! [`KeyFetchError`], [`LoginError`], [`StoreError`] under [`Error`];
-//! [`AdminError`] for changes to the configurations) with one flat, stable
-//! [`ErrorKind`].
+//! tests and tools), set once and handed on by [`Registry::clock`]. Errors
+//! come by layer ([`TokenError`], [`ConfigError`], [`KeyFetchError`],
+//! [`LoginError`], [`StoreError`] under [`Error`]; [`AdminError`] for
+//! changes to the configurations) with one flat, stable [`ErrorKind`].
 //!
 //! ## The pipeline
 //!
@@ -85,10 +87,17 @@
 //!
 //! ## Around the verifier
 //!
-//! - [`Registry`]: the administrator's named configurations (create, update,
-//!   enable, delete, list; load and save the registry file), verification
-//!   routed by the token's `iss`, by the name it travelled under, or by
-//!   configuration name.
+//! - [`Registry`]: named configurations (a fixed set loaded from values or
+//!   the registry file), verification routed by the token's `iss`, by the
+//!   name it travelled under, or by configuration name. Read-only in public.
+//! - `Configs` (cargo feature `admin`): the one owner of a set that changes.
+//!   Every change — the administrator's API (`Admin`, on top of it), a
+//!   host's own code, another instance, a hand edit of the configuration
+//!   file — is saved in its [`ConfigStore`] first ([`ConfigStore::apply`]
+//!   applies one [`ConfigChange`] to what the store holds now) and then
+//!   installed in its registry, rebuilding only what changed. Versions
+//!   (`ETag`s) are the store's random ones; ids are never reused; background
+//!   work returns a `Task` that stops when dropped.
 //! - [`Authenticator`]: the login flow verify → find → policies
 //!   (`user_scope`, `create_users`) → single-use check → create on first
 //!   login (with the configuration's user type and roles; concurrent first
@@ -96,7 +105,15 @@
 //! - The stores it works on, as traits a host implements over its database:
 //!   [`UserStore`], [`ReplayStore`] (used `jti`s), [`SessionStore`],
 //!   [`ConfigStore`]; and in memory: [`MemoryStore`] (users, used `jti`s,
-//!   sessions) and [`MemoryConfigStore`].
+//!   sessions) and [`MemoryConfigStore`]; `ConfigFile` (the `--config` file
+//!   as a store) and `SqlStore` (SQLite, PostgreSQL) with their features.
+//! - Operating it (CONTRACT section 9): one [`events::LoginEvent`] per
+//!   login attempt for the host's subscribers, the `tracing` span
+//!   `jwt_sso.login` and one log event; their history in `SqlStore`
+//!   (`spawn_event_writer`, `login_events`, the admin API's
+//!   `GET /api/admin/events`); metrics through the `metrics` facade
+//!   ([`metrics`]); and the login routes' throttle of failed logins per
+//!   client address.
 //! - The `login_server` example puts them together in an axum host with SQLite.
 //!
 //! ## Remote keys (cargo feature `remote`)
@@ -164,6 +181,20 @@
 //!   count as `max-age=0` (so 1 minute); the `Age` header is not subtracted.
 //! - After a failed fetch no new attempt is made for 10 seconds, so a
 //!   provider that is down is not hammered by every login.
+//! - Throttling (section 9) counts the refusals with a `4xx` status. A
+//!   `503` refusal (`store`, `key_fetch`: the database or the identity
+//!   provider could not be reached) does not count toward the failed-login
+//!   limit: it is the server's failure, not the client's, and a client that
+//!   retries through an outage must not find itself locked out for a minute
+//!   once the server is back. Bad requests (`400`, `413`, `415`) count.
+//! - The client address of the throttle and the events is the TCP peer as
+//!   the host's listener reports it (`ConnectInfo<SocketAddr>`); a request
+//!   without one is never throttled and its event has no `client`. With
+//!   `--trust-forwarded-for`, a last `X-Forwarded-For` entry that is not an
+//!   IP address falls back to the peer; an IPv4-mapped IPv6 address counts
+//!   as its IPv4 address.
+//! - A login event's `time` is the time the token was checked at (the
+//!   registry's clock, or the verification's own time), in whole seconds.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -177,9 +208,9 @@ mod clock;
 mod config;
 #[cfg(feature = "admin")]
 mod config_file;
-mod config_sync;
 mod crypto;
 mod error;
+pub mod events;
 #[cfg(feature = "axum")]
 mod extract;
 mod identity;
@@ -187,6 +218,7 @@ mod json;
 mod key;
 mod login;
 mod map;
+pub mod metrics;
 #[cfg(feature = "mint")]
 pub mod mint;
 mod registry;
@@ -198,14 +230,19 @@ mod session;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod store;
+#[cfg(any(feature = "admin", feature = "sessions"))]
+mod task;
+#[cfg(feature = "axum")]
+mod throttle;
 mod time_fmt;
+mod token;
 mod unix_time;
 mod validated;
 mod verify;
 
 pub use admin::AdminError;
 #[cfg(feature = "admin")]
-pub use admin::{Admin, Caller, ConfigSummary, ConfigView};
+pub use admin::{Admin, Caller, ConfigSummary, ConfigView, Configs};
 pub use checklist::{Checklist, StepResult, StepStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
@@ -214,9 +251,6 @@ pub use config::{
 };
 #[cfg(feature = "admin")]
 pub use config_file::ConfigFile;
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "sessions"))]
-pub use config_sync::ConfigSyncTask;
-pub use config_sync::{ConfigSync, SyncError, SyncOutcome};
 pub use error::{ConfigError, Error, ErrorKind, KeyFetchError, LoginError, TokenError, TokenPart};
 pub use identity::{MappedIdentity, PromptValue, SystemPrompt, Verified};
 pub use login::{Authenticator, Login};
@@ -228,11 +262,13 @@ pub use secret::Secret;
 #[cfg(feature = "sessions")]
 pub use session::Sessions;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use sql::{PurgeTask, SqlOptions, SqlStore};
+pub use sql::{SqlOptions, SqlStore};
 pub use store::{
-    ConfigChange, ConfigStore, MemoryConfigStore, MemoryStore, ReplayStore, Session, SessionStore,
-    StoreError, UsedJti, User, UserStore,
+    ConfigChange, ConfigSet, ConfigStore, MemoryConfigStore, MemoryStore, ReplayStore, Session,
+    SessionStore, StoreError, StoredConfig, UsedJti, User, UserStore,
 };
+#[cfg(any(feature = "admin", feature = "sessions"))]
+pub use task::Task;
 pub use unix_time::UnixTime;
 pub use validated::ValidConfig;
 pub use verify::Verifier;

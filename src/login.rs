@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use crate::config::{JwtConfig, UserScope};
-use crate::error::{Error, LoginError, TokenError, escape_controls, untrusted};
+use crate::error::{Error, LoginError, TokenError, untrusted};
+use crate::events::{self, Attempt, Ending, EventReceiver, LoginEvents, Progress};
 use crate::identity::Verified;
 use crate::registry::{Registry, Verification, verify_with};
 use crate::store::{MemoryStore, ReplayStore, StoreError, UsedJti, User, UserStore};
@@ -53,11 +56,15 @@ pub struct Login {
 /// recorded; and a store failure in step 5 refuses the login (`store`)
 /// after its `jti` was recorded.
 ///
-/// Each login emits one `tracing` event (target `jwt_sso`): INFO `login`
-/// with `config`, `user_id` (escaped), `kind = "ok"` and `first_login`, or
-/// for a refusal WARN (ERROR for `store` and `key_fetch`) `login refused`
-/// with `config`, `user_id` when known, `kind`, `error` (the full message,
-/// with the store's own error) and `hint`, all escaped. Never the token.
+/// Each login attempt ends in exactly one `tracing` event (target
+/// `jwt_sso`, in a span `jwt_sso.login`): INFO `login accepted` or WARN
+/// `login refused`, with the field names of the [`LoginEvent`](crate::events::LoginEvent)
+/// (`config`, `outcome`, `kind`, `user_id`, `first_login`, `client`,
+/// `error` for the full message with the store's own error, `hint`), all
+/// escaped, never the token; in the metrics of [`crate::metrics`]; and in one
+/// [`LoginEvent`](crate::events::LoginEvent) for the subscribers
+/// ([`Authenticator::subscribe`]). [`Authenticator::check`] reports none of
+/// these.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -104,6 +111,7 @@ pub struct Authenticator<S, R = MemoryStore> {
     registry: Arc<Registry>,
     store: S,
     replay: R,
+    events: LoginEvents,
 }
 
 impl<S: UserStore> Authenticator<S> {
@@ -116,15 +124,9 @@ impl<S: UserStore> Authenticator<S> {
             registry,
             store,
             replay: MemoryStore::new(),
+            events: LoginEvents::new(),
         }
     }
-}
-
-/// Where a login stands, for its outcome event.
-#[derive(Default)]
-struct Progress {
-    config: Option<String>,
-    user_id: Option<String>,
 }
 
 impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
@@ -134,7 +136,33 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             registry: self.registry,
             store: self.store,
             replay,
+            events: self.events,
         }
+    }
+
+    /// A subscription to this login flow's events ([`LoginEvent`]s of
+    /// [`Authenticator::login`], [`Authenticator::provision`] and the login
+    /// routes over it), with a buffer of `capacity` events (at least 1):
+    /// e.g. for `SqlStore::spawn_event_writer`, or a host's audit log.
+    /// Several subscribers each get every event; a login never waits for
+    /// one (see [`EventReceiver`]).
+    ///
+    /// [`LoginEvent`]: crate::events::LoginEvent
+    pub fn subscribe(&self, capacity: usize) -> EventReceiver {
+        self.events.subscribe(capacity)
+    }
+
+    /// How many login events were lost so far: dropped for a subscriber
+    /// whose buffer was full, or received by a history that could not store
+    /// them (also counted in `jwt_sso_events_dropped_total`).
+    pub fn events_dropped(&self) -> u64 {
+        self.events.dropped()
+    }
+
+    /// Where login attempts are reported (the login routes report theirs).
+    #[cfg(feature = "axum")]
+    pub(crate) fn events(&self) -> &LoginEvents {
+        &self.events
     }
 
     /// The registry tokens are verified with.
@@ -157,10 +185,35 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
     /// time (default: the registry clock's), then steps 2–5 of the type's
     /// documentation. Emits the login's outcome event.
     pub async fn login(&self, token: &str, verification: Verification<'_>) -> Result<Login, Error> {
-        let mut progress = Progress::default();
-        let result = self.run(verification, token, false, &mut progress).await;
-        log_outcome(&progress, &result);
+        let now = self.time_of(&verification);
+        let mut attempt = Attempt::start(None);
+        let span = attempt.span().clone();
+        let result = self
+            .attempt(token, verification, &mut attempt)
+            .instrument(span)
+            .await;
+        let ending = Ending::of(&result, |login| login.first_login);
+        events::finish(&self.events, attempt, now, ending);
         result
+    }
+
+    /// A login attempt without its outcome event: the caller (the HTTP
+    /// login routes) reports it once it knows the whole outcome.
+    pub(crate) async fn attempt(
+        &self,
+        token: &str,
+        verification: Verification<'_>,
+        attempt: &mut Attempt,
+    ) -> Result<Login, Error> {
+        self.run(verification, token, false, &mut attempt.progress)
+            .await
+    }
+
+    /// The time a verification checks at: its own, or the registry clock's.
+    pub(crate) fn time_of(&self, verification: &Verification<'_>) -> UnixTime {
+        verification
+            .time()
+            .unwrap_or_else(|| self.registry.clock_now())
     }
 
     /// A dry run of [`Authenticator::login`] (the administrator's "test a
@@ -192,23 +245,34 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
     /// login's outcome event.
     pub async fn provision(&self, identity: Verified) -> Result<Login, Error> {
         let now = self.registry.clock_now();
-        let progress = Progress {
+        let mut attempt = Attempt::start(None);
+        attempt.progress = Progress {
             config: Some(identity.config.clone()),
             user_id: Some(identity.user_id.clone()),
         };
+        let span = attempt.span().clone();
         let result = match self.registry.verifier(&identity.config) {
-            Some(verifier) => self.complete(verifier.config(), identity, now, false).await,
-            None => Err(Error::Login(LoginError::UnknownConfig {
-                name: identity.config.clone(),
-                known: self
-                    .registry
-                    .list()
-                    .into_iter()
-                    .map(|c| c.name.into())
-                    .collect(),
-            })),
+            Some(verifier) => {
+                self.complete(verifier.config(), identity, now, false)
+                    .instrument(span)
+                    .await
+            }
+            None => {
+                // No longer a configuration: the event (and metric label) names none.
+                attempt.progress.config = None;
+                Err(Error::Login(LoginError::UnknownConfig {
+                    name: identity.config.clone(),
+                    known: self
+                        .registry
+                        .list()
+                        .into_iter()
+                        .map(|c| c.name.into())
+                        .collect(),
+                }))
+            }
         };
-        log_outcome(&progress, &result);
+        let ending = Ending::of(&result, |login| login.first_login);
+        events::finish(&self.events, attempt, now, ending);
         result
     }
 
@@ -219,12 +283,18 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         dry: bool,
         progress: &mut Progress,
     ) -> Result<Login, Error> {
-        let now = verification
-            .time()
-            .unwrap_or_else(|| self.registry.clock_now());
-        let (verifier, payload) = self
-            .registry
-            .routed(verification.route_of(), token, false)?;
+        let now = self.time_of(&verification);
+        let (verifier, payload) = match self.registry.routed(verification.route_of(), token, false)
+        {
+            Ok(routed) => routed,
+            Err(error) => {
+                // A token for a disabled configuration names it.
+                if let Error::Token(TokenError::Disabled { config }) = &error {
+                    progress.config = Some(config.clone());
+                }
+                return Err(error);
+            }
+        };
         progress.config = Some(verifier.name().to_owned());
         let identity = verify_with(Arc::clone(&verifier), token, now, payload).await?;
         progress.user_id = Some(identity.user_id.clone());
@@ -416,49 +486,4 @@ fn synced(config: &JwtConfig, mut user: User, identity: &Verified) -> User {
         user.roles.clone_from(&identity.roles);
     }
     user
-}
-
-/// The one event per login outcome. Never the token; every value that came
-/// from it escaped.
-fn log_outcome(progress: &Progress, result: &Result<Login, Error>) {
-    let config = progress.config.as_deref().unwrap_or("");
-    let user_id = untrusted(progress.user_id.as_deref().unwrap_or(""));
-    match result {
-        Ok(login) => tracing::info!(
-            target: "jwt_sso",
-            config = config,
-            user_id = %user_id,
-            kind = "ok",
-            first_login = login.first_login,
-            "login"
-        ),
-        Err(error) => {
-            let kind = error.kind().as_str();
-            // The full message, with the chain of sources (a store's own error).
-            let message = crate::error::chain(error);
-            let message = escape_controls(&message).into_owned();
-            let hint = escape_controls(error.hint()).into_owned();
-            if matches!(error, Error::Store(_) | Error::KeyFetch(_)) {
-                tracing::error!(
-                    target: "jwt_sso",
-                    config = config,
-                    user_id = %user_id,
-                    kind = kind,
-                    error = %message,
-                    hint = %hint,
-                    "login refused"
-                );
-            } else {
-                tracing::warn!(
-                    target: "jwt_sso",
-                    config = config,
-                    user_id = %user_id,
-                    kind = kind,
-                    error = %message,
-                    hint = %hint,
-                    "login refused"
-                );
-            }
-        }
-    }
 }

@@ -9,9 +9,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::error::Error;
 use crate::store::{Session, SessionStore, StoreError};
+use crate::task::Task;
 
 /// The default number of live sessions one user may hold.
 const DEFAULT_MAX_SESSIONS_PER_USER: usize = 20;
@@ -35,13 +36,18 @@ const MAX_TOKEN_CHARS: usize = 128;
 /// [`Sessions::purge_expired`]: call it periodically, e.g. with
 /// [`Sessions::spawn_purger`], never per login.
 ///
+/// "Now" comes from the clock handed to [`Sessions::new`]: the registry's
+/// ([`Registry::clock`](crate::Registry::clock)), so that sessions, the
+/// login flow and the configurations keep one time.
+///
 /// ```
 /// use std::time::Duration;
-/// use jwt_sso::{MemoryStore, Sessions};
+/// use jwt_sso::{MemoryStore, Registry, Sessions};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), jwt_sso::Error> {
-/// let sessions = Sessions::new(MemoryStore::new()).ttl(Duration::from_secs(8 * 3600));
+/// # let registry = Registry::from_configs([]).unwrap();
+/// let sessions = Sessions::new(MemoryStore::new(), registry.clock()).ttl(Duration::from_secs(8 * 3600));
 /// let token = sessions.create("jdoe", "ERP").await?;
 /// assert_eq!(token.len(), 43);
 /// assert_eq!(sessions.lookup(&token).await?.unwrap().user_id, "jdoe");
@@ -67,13 +73,14 @@ impl<S> fmt::Debug for Sessions<S> {
 }
 
 impl<S: SessionStore> Sessions<S> {
-    /// Sessions in `store`, lasting 8 hours, at most 20 per user.
-    pub fn new(store: S) -> Self {
+    /// Sessions in `store`, lasting 8 hours, at most 20 per user, on
+    /// `clock` (the registry's: [`Registry::clock`](crate::Registry::clock)).
+    pub fn new(store: S, clock: impl Clock + 'static) -> Self {
         Sessions {
             store,
             ttl: DEFAULT_SESSION_TTL,
             max_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(clock),
         }
     }
 
@@ -88,12 +95,6 @@ impl<S: SessionStore> Sessions<S> {
     /// beyond it ends that user's oldest session.
     pub fn max_per_user(mut self, max: usize) -> Self {
         self.max_per_user = max.max(1);
-        self
-    }
-
-    /// Replaces the clock (default: system time).
-    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
         self
     }
 
@@ -162,17 +163,18 @@ impl<S: SessionStore> Sessions<S> {
 }
 
 impl<S: SessionStore + 'static> Sessions<S> {
-    /// Runs [`Sessions::purge_expired`] every `every` on the current tokio
-    /// runtime until the returned task is aborted (or the last other
-    /// reference to `sessions` is dropped). Failures are logged.
-    pub fn spawn_purger(sessions: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+    /// Runs [`Sessions::purge_expired`] every `every` (at least one second;
+    /// the first run after one period) on the current tokio runtime, until
+    /// the returned [`Task`] is dropped; while the last other reference to
+    /// `sessions` is gone it does nothing. Failures are logged.
+    pub fn spawn_purger(sessions: &Arc<Self>, every: Duration) -> Task {
         let weak = Arc::downgrade(sessions);
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(every.max(Duration::from_secs(1)));
-            interval.tick().await;
-            loop {
-                interval.tick().await;
-                let Some(sessions) = weak.upgrade() else {
+        let every = every.max(Duration::from_secs(1));
+        let mut first = true;
+        Task::every(every, move || {
+            let sessions = weak.upgrade().filter(|_| !std::mem::take(&mut first));
+            async move {
+                let Some(sessions) = sessions else {
                     return;
                 };
                 match sessions.purge_expired().await {
@@ -221,10 +223,12 @@ mod tests {
 
     #[tokio::test]
     async fn sessions_are_capped_per_user_oldest_first_and_purged() {
-        let sessions = Sessions::new(MemoryStore::new())
-            .max_per_user(3)
-            .ttl(Duration::from_secs(100))
-            .with_clock(ManualClock::new(UnixTime::from_secs(1000)));
+        let sessions = Sessions::new(
+            MemoryStore::new(),
+            ManualClock::new(UnixTime::from_secs(1000)),
+        )
+        .max_per_user(3)
+        .ttl(Duration::from_secs(100));
         let mut tokens = Vec::new();
         for _ in 0..4 {
             tokens.push(sessions.create("jdoe", "ERP").await.unwrap());
@@ -261,12 +265,51 @@ mod tests {
         assert_eq!(later.store().sessions_of("jdoe"), 0);
     }
 
+    /// A store that counts its purges.
+    #[derive(Default)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl SessionStore for Counting {
+        async fn insert(&self, _: &str, _: &Session, _: usize) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn get(&self, _: &str, _: UnixTime) -> Result<Option<Session>, StoreError> {
+            Ok(None)
+        }
+        async fn remove(&self, _: &str) -> Result<bool, StoreError> {
+            Ok(false)
+        }
+        async fn purge_expired(&self, _: UnixTime) -> Result<u64, StoreError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(0)
+        }
+    }
+
+    /// Issue 19: the purger used to run until its sessions were dropped,
+    /// whatever became of its handle; now dropping the handle stops it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_purger_runs_until_its_handle_is_dropped() {
+        use std::sync::atomic::Ordering;
+        let sessions = Arc::new(Sessions::new(Counting::default(), crate::SystemClock));
+        let task = Sessions::spawn_purger(&sessions, Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let ran = sessions.store().0.load(Ordering::SeqCst);
+        assert!(ran >= 1, "the purger ran {ran} times");
+        drop(task);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let stopped_at = sessions.store().0.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(
+            sessions.store().0.load(Ordering::SeqCst),
+            stopped_at,
+            "no purge after the handle was dropped, the sessions still alive"
+        );
+    }
+
     #[tokio::test]
     async fn the_longest_ttl_saturates_instead_of_overflowing() {
         let now = UnixTime::from_secs(1_767_225_600);
-        let sessions = Sessions::new(MemoryStore::new())
-            .ttl(Duration::MAX)
-            .with_clock(ManualClock::new(now));
+        let sessions = Sessions::new(MemoryStore::new(), ManualClock::new(now)).ttl(Duration::MAX);
         let token = sessions.create("jdoe", "ERP").await.unwrap();
         let session = sessions
             .lookup(&token)

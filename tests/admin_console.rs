@@ -10,8 +10,9 @@
 //! sentences; a name that is taken), see the same warning component in the
 //! form and after a save, disable a configuration through its confirmation
 //! and enable it again by editing it, test tokens (the identity as a table,
-//! "Check at" in the browser's time zone) and delete through the
-//! confirmation dialog. Focus moves into each dialog and back. axe-core
+//! "Check at" in the browser's time zone), delete through the
+//! confirmation dialog, and read recent logins (a refused login's message
+//! and hint; values from tokens shown as text; filters). Focus moves into each dialog and back. axe-core
 //! audits every screen for WCAG 2.1 A and AA. Each screen is saved as a PNG
 //! under `target/console-screenshots/`.
 //!
@@ -1214,6 +1215,138 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert_ne!(status_code, 200, "a deleted configuration logs nobody in");
     b.screenshot("deleted").await;
 
+    // ---- Recent logins: the reason of a refused login without the server's
+    // log, and values from tokens shown as text that runs nothing.
+    const MARKUP: &str = "<img src=x onerror=alert(1)>";
+    b.js(
+        "window.__alerts = 0; window.alert = () => { window.__alerts += 1; };",
+        vec![],
+    )
+    .await;
+    // ERP is disabled by now; the other configuration logs in a user whose
+    // ID is markup, and a token whose issuer is markup is refused (its
+    // message quotes the issuer).
+    let ops_token = |iss: &str, sub: &str| {
+        SigningKey::from_secret(ERP_SECRET.as_bytes())
+            .sign(
+                Algorithm::HS256,
+                &json!({"iss": iss, "sub": sub, "iat": now() - 60, "exp": now() + 600}),
+            )
+            .unwrap()
+    };
+    assert_eq!(
+        server.login(&ops_token("https://ops.example.com", MARKUP)),
+        (200, None)
+    );
+    let (status, kind) = server.login(&ops_token(MARKUP, "jdoe"));
+    assert_eq!(status, 401, "{kind:?}");
+    let refused_kind = kind.unwrap();
+    // The history is written in the background: wait until it has them.
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server
+        .request(
+            "GET",
+            &format!("/api/admin/events?kind={refused_kind}"),
+            &[("Authorization", &auth)],
+            "",
+        )
+        .2
+        .to_string()
+        .contains(&refused_kind)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the event was not stored"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let recent = b.link("Recent logins").await;
+    b.click_on(&recent, "Recent logins").await;
+    b.visible("#events-view").await;
+    b.wait_text("#event-rows", &refused_kind).await;
+    let rows = b
+        .js(
+            "return [...document.querySelectorAll('#event-rows tr[data-testid=event-row]')].map((row) => {
+               const next = row.nextElementSibling;
+               const detail = next && next.dataset.testid === 'event-detail' ? next : null;
+               const t = (sel, root = row) => { const e = root && root.querySelector(sel); return e ? e.textContent : null; };
+               return { config: t('[data-testid=event-config]'), user: t('[data-testid=event-user]'),
+                        outcome: t('[data-testid=event-outcome]'), kind: t('[data-testid=event-kind]'),
+                        message: t('[data-testid=event-message]', detail), hint: t('[data-testid=event-hint]', detail) };
+             });",
+            vec![],
+        )
+        .await;
+    let rows = rows.as_array().unwrap();
+    // Newest first: the refused markup issuer, then the user named by markup.
+    let refused = &rows[0];
+    assert_eq!(refused["outcome"], "Refused", "{rows:#?}");
+    assert_eq!(refused["kind"], refused_kind.as_str());
+    assert!(
+        refused["message"].as_str().unwrap().contains(MARKUP),
+        "the token's value, as text: {refused}"
+    );
+    assert!(
+        refused["hint"].as_str().unwrap().contains("issuer"),
+        "the hint is shown: {refused}"
+    );
+    assert_eq!(rows[1]["outcome"], "Accepted");
+    assert_eq!(rows[1]["user"], MARKUP);
+    assert_eq!(
+        rows[1]["config"], HOSTILE_NAME,
+        "a configuration's name as text"
+    );
+    assert_eq!(
+        rows[1]["message"],
+        Value::Null,
+        "no detail for an accepted login"
+    );
+    // The single sign-on refusal at the start is there with its reason too.
+    assert!(
+        rows.iter()
+            .any(|r| r["kind"] == "malformed" && r["hint"].as_str().is_some_and(|h| !h.is_empty())),
+        "{rows:#?}"
+    );
+    assert_eq!(
+        b.js(
+            "return [document.querySelectorAll('#events-view img').length, window.__alerts];",
+            vec![]
+        )
+        .await,
+        json!([0, 0]),
+        "no element from a token's value, nothing ran"
+    );
+    b.screenshot("recent-logins").await;
+    audits.run(&b, "recent logins").await;
+    // Filters: refused logins of ERP only.
+    b.choose("Outcome", "Refused").await;
+    b.wait_until("only refused logins", || async {
+        b.js(
+            "const o = [...document.querySelectorAll('#event-rows [data-testid=event-outcome]')].map((e) => e.textContent);
+             return o.length > 0 && o.every((x) => x === 'Refused');",
+            vec![],
+        )
+        .await
+            == json!(true)
+    })
+    .await;
+    // And one configuration's logins, whatever their outcome (the name,
+    // markup, is an option's text).
+    b.choose("Outcome", "Accepted and refused").await;
+    b.choose("Configuration", HOSTILE_NAME).await;
+    b.wait_until("only that configuration's logins", || async {
+        b.js(
+            "const c = [...document.querySelectorAll('#event-rows [data-testid=event-config]')].map((e) => e.textContent);
+             return c.length > 0 && c.every((x) => x === arguments[0]);",
+            vec![json!(HOSTILE_NAME)],
+        )
+        .await
+            == json!(true)
+    })
+    .await;
+    b.screenshot("recent-logins-filtered").await;
+
     // ---- The page caused no CSP violation; signing out forgets the token.
     assert_no_csp_violations(&b).await;
     b.press("Sign out").await;
@@ -1251,7 +1384,8 @@ impl Audits {
                     "disable dialog",
                     "form (edit, with an error)",
                     "test a token",
-                    "delete dialog"
+                    "delete dialog",
+                    "recent logins"
                 ]
             );
         }

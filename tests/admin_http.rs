@@ -13,7 +13,7 @@ use jwt_sso::axum::admin::{AdminAccess, SessionUser, router};
 /// script, styles and API.
 const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 use jwt_sso::mint::SigningKey;
-use jwt_sso::{Admin, Algorithm, ConfigFile, ConfigStore, Registry, Route};
+use jwt_sso::{Admin, Algorithm, ConfigFile, ConfigStore, Configs, Registry, Route};
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "admin-token-for-the-tests-0123456789";
@@ -72,6 +72,7 @@ struct Server {
     dir: PathBuf,
     path: PathBuf,
     registry: Arc<Registry>,
+    configs: Configs,
     client: reqwest::Client,
     /// Every response's headers and body, to check that no secret leaks.
     seen: Arc<Mutex<Vec<String>>>,
@@ -136,10 +137,9 @@ impl Server {
 
     /// A server over an existing file (a restart).
     async fn on_file(dir: PathBuf, path: PathBuf, access: AdminAccess) -> Server {
-        let store = ConfigFile::new(&path);
-        let (loaded, _) = store.load().await.unwrap();
-        let registry = Arc::new(Registry::from_configs(loaded).unwrap());
-        let admin = Arc::new(Admin::new(Arc::clone(&registry), store));
+        let configs = Configs::new(ConfigFile::new(&path)).load().await.unwrap();
+        let registry = Arc::clone(configs.registry());
+        let admin = Arc::new(Admin::new(configs.clone()));
         let app = router(admin, access);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -149,6 +149,7 @@ impl Server {
             dir,
             path,
             registry,
+            configs,
             client: reqwest::Client::new(),
             seen: Arc::default(),
         }
@@ -399,7 +400,7 @@ async fn list_and_view_show_no_secrets() {
     assert_eq!(view.status, 200);
     assert_eq!(view.body["name"], "ERP");
     assert_eq!(view.body["key_source"]["secret"], json!({"redacted": true}));
-    let version = server.registry.get("ERP").unwrap().version();
+    let version = server.configs.get("ERP").unwrap().version;
     assert_eq!(view.etag(), format!("\"{version}\""));
     let crm = server
         .admin("GET", "/api/admin/configs/CRM", &[], None)
@@ -440,7 +441,10 @@ async fn create_sets_metadata_and_names_the_field_of_an_error() {
     );
     let stored = server.registry.get("sales").unwrap();
     assert!(stored.last_modified.unwrap().unix_timestamp() >= before);
-    assert_eq!(created.etag(), format!("\"{}\"", stored.version()));
+    assert_eq!(
+        created.etag(),
+        format!("\"{}\"", server.configs.get("sales").unwrap().version)
+    );
     // It takes effect for the next login, and it is on disk.
     let token = sign(
         SECRET_NEW.as_bytes(),
@@ -582,7 +586,10 @@ async fn update_needs_the_current_version_and_keeps_redacted_secrets() {
     assert_eq!(stored.audience.as_deref(), Some("reports"));
     assert_eq!(stored.created_by.as_deref(), Some("setup"));
     assert!(stored.last_modified.unwrap().unix_timestamp() >= before);
-    assert_eq!(r.etag(), format!("\"{}\"", stored.version()));
+    assert_eq!(
+        r.etag(),
+        format!("\"{}\"", server.configs.get("ERP").unwrap().version)
+    );
     // The secret sent as {"redacted":true} is the stored one: its tokens verify.
     let token = sign(
         SECRET_ERP.as_bytes(),
@@ -726,8 +733,8 @@ async fn two_administrators_racing_on_one_configuration_one_wins() {
         let leeway = 100 + round * 10 + winner;
         assert_eq!(server.registry.get("erp").unwrap().leeway, leeway as u64);
         // Memory and disk agree.
-        let (on_disk, _) = ConfigFile::new(&server.path).load().await.unwrap();
-        let erp = on_disk.iter().find(|c| c.name == "ERP").unwrap();
+        let on_disk = ConfigFile::new(&server.path).load().await.unwrap();
+        let erp = &on_disk.get("ERP").unwrap().config;
         assert_eq!(erp, &server.registry.get("erp").unwrap());
     }
 }
@@ -1014,7 +1021,7 @@ async fn changes_survive_a_restart() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    // A new registry from the file: the same list, the same versions.
+    // A new registry from the file: the same list.
     let restarted = Server::on_file(server.dir.clone(), server.path.clone(), access()).await;
     let list_after = restarted
         .admin("GET", "/api/admin/configs", &[], None)
@@ -1029,10 +1036,21 @@ async fn changes_survive_a_restart() {
         .collect();
     assert_eq!(names, ["Env", "ERP", "Sales"]);
     assert_eq!(list_after[1]["enabled"], false);
+    // The file store's versions live in memory: drawn anew at a restart,
+    // so an `If-Match` from before it is stale (never a silent overwrite).
     let again = restarted
         .admin("GET", "/api/admin/configs/SALES", &[], None)
         .await;
-    assert_eq!(again.etag(), sales_etag);
+    assert_ne!(again.etag(), sales_etag);
+    let stale = restarted
+        .admin(
+            "PATCH",
+            "/api/admin/configs/sales",
+            &[("if-match", &sales_etag)],
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!((stale.status, stale.kind()), (412, "version_conflict"));
     let token = sign(
         SECRET_NEW.as_bytes(),
         json!({"iss": "https://sales.example.com", "aud": "bi-server", "sub": "jdoe", "exp": now() + 60}),
@@ -1086,14 +1104,17 @@ async fn a_rename_keeps_the_stable_id_across_a_restart() {
         .admin("POST", "/api/admin/configs", &[], Some(new_config("ERP")))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.body["id"], "erp~2", "{}", r.text);
+    // A new configuration gets a fresh random id, never the renamed one's.
+    let fresh = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(fresh.len(), 32, "{}", r.text);
+    assert!(fresh.bytes().all(|b| b.is_ascii_hexdigit()), "{fresh}");
 
     let restarted = Server::on_file(server.dir.clone(), server.path.clone(), access()).await;
     assert_eq!(
         restarted.registry.get("erp (old)").unwrap().stable_id(),
         "erp"
     );
-    assert_eq!(restarted.registry.get("erp").unwrap().stable_id(), "erp~2");
+    assert_eq!(restarted.registry.get("erp").unwrap().stable_id(), fresh);
     server.assert_no_secret_seen();
 }
 

@@ -332,8 +332,9 @@ async fn the_layer_verifies_every_request_and_the_extractor_reuses_it() {
 }
 
 fn login_app(options: LoginOptions) -> (Router, Arc<Sessions<MemoryStore>>) {
-    let sessions = Arc::new(Sessions::new(MemoryStore::new()));
-    let auth = Authenticator::new(registry(), MemoryStore::new());
+    let registry = registry();
+    let sessions = Arc::new(Sessions::new(MemoryStore::new(), registry.clock()));
+    let auth = Authenticator::new(registry, MemoryStore::new());
     let routes = LoginRoutes::new(auth, Arc::clone(&sessions), options);
     (routes.router(), sessions)
 }

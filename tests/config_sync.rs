@@ -1,9 +1,10 @@
-//! `ConfigSync`: a registry kept in step with a shared configuration store.
-//! Against a real SQLite file opened by two "instances" and a loopback JWKS
-//! server that counts requests: changes made through the other handle reach
-//! the registry, unchanged configurations keep their warm key cache (0
-//! fetches), a changed key source starts cold; a store that fails is retried
-//! and a refused set is kept out; dropping the task stops it.
+//! `Configs::sync`: the owner's registry kept in step with a shared
+//! configuration store. Against a real SQLite file opened by two "instances"
+//! and a loopback JWKS server that counts requests: changes made through the
+//! other handle reach the registry, unchanged configurations keep their warm
+//! key cache (0 fetches), a changed key source starts cold; a store that
+//! fails is retried and a refused set is kept out; a local change never
+//! interleaves with a poll; dropping the task stops it.
 
 #![cfg(all(feature = "remote", feature = "sqlite"))]
 
@@ -15,9 +16,8 @@ use std::time::{Duration, Instant};
 
 use jwt_sso::mint::SigningKey;
 use jwt_sso::{
-    Algorithm, ConfigChange, ConfigStore, ConfigSync, ErrorKind, JwtConfig, ManualClock,
-    MemoryConfigStore, Registry, SqlStore, StoreError, SyncError, SyncOutcome, UnixTime,
-    Verification,
+    Algorithm, ConfigChange, ConfigSet, ConfigStore, Configs, ErrorKind, JwtConfig, ManualClock,
+    MemoryConfigStore, SqlStore, StoreError, StoredConfig, UnixTime, Verification,
 };
 use serde_json::{Value, json};
 use support::{Reply, Server};
@@ -107,26 +107,26 @@ async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-async fn current(store: &SqlStore, name: &str) -> JwtConfig {
-    let key = name.to_lowercase();
-    store
-        .load()
-        .await
-        .unwrap()
-        .0
-        .into_iter()
-        .find(|c| c.name.to_lowercase() == key)
-        .unwrap()
+async fn current(store: &SqlStore, name: &str) -> StoredConfig {
+    store.load().await.unwrap().get(name).unwrap().clone()
 }
 
 async fn update(store: &SqlStore, name: &str, config: &JwtConfig) {
-    let version = current(store, name).await.version();
+    let version = current(store, name).await.version;
     let change = ConfigChange::Update {
-        name,
-        expected_version: &version,
-        config,
+        name: name.into(),
+        version,
+        config: config.clone(),
     };
-    store.apply(change, &[]).await.unwrap();
+    store.apply(&change).await.unwrap();
+}
+
+fn crm_config() -> JwtConfig {
+    config(json!({
+        "name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}
+    }))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,21 +136,22 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
     jwks.set("/jwks", Reply::json(rsa_set("rsa2048", "k1")));
     jwks.set("/jwks2", Reply::json(rsa_set("rsa2048", "k1")));
 
-    // "Instance B" seeds the shared database; "instance A" builds its registry from it.
+    // "Instance B" seeds the shared database; "instance A" owns its registry from it.
     let other = SqlStore::open(&dir.db()).await.unwrap();
-    for c in [idp_config(&jwks.url("/jwks")), erp_config()] {
-        other.apply(ConfigChange::Create(&c), &[]).await.unwrap();
-    }
-    let store = Arc::new(SqlStore::open(&dir.db()).await.unwrap());
-    let (configs, revision) = store.load().await.unwrap();
-    let registry = Arc::new(
-        Registry::from_configs(configs)
+    assert!(
+        other
+            .seed(&[idp_config(&jwks.url("/jwks")), erp_config()])
+            .await
             .unwrap()
-            .with_clock(ManualClock::new(UnixTime::from_secs(NOW))),
     );
-    let task = ConfigSync::new(registry.clone(), store.clone())
-        .starting_at(revision)
-        .spawn(Duration::from_millis(50));
+    let store = SqlStore::open(&dir.db()).await.unwrap();
+    let configs = Configs::new(store.clone())
+        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
+        .load()
+        .await
+        .unwrap();
+    let registry = Arc::clone(configs.registry());
+    let task = configs.spawn_sync(Duration::from_millis(50));
 
     // Warm the IdP's cache: one fetch.
     let t = idp_token("jdoe");
@@ -163,6 +164,7 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         "jdoe"
     );
     assert_eq!(jwks.hits("/jwks"), 1);
+    let idp_verifier = registry.verifier("idp").unwrap();
 
     // Another configuration changed, disabled, enabled, a new one created and
     // deleted: each arrives, and the IdP never refetches.
@@ -182,27 +184,35 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         ErrorKind::AudienceMismatch,
         "the new audience is in force"
     );
+    // The same version on both instances: the store's.
+    assert_eq!(
+        configs.get("erp").unwrap().version,
+        current(&other, "erp").await.version
+    );
+    // The IdP's verifier was not even rebuilt.
+    assert!(Arc::ptr_eq(
+        &idp_verifier,
+        &registry.verifier("idp").unwrap()
+    ));
 
-    let mut disabled = current(&other, "erp").await;
+    let mut disabled = current(&other, "erp").await.config;
     disabled.enabled = false;
     update(&other, "erp", &disabled).await;
     eventually("ERP disabled", || !registry.get("erp").unwrap().enabled).await;
 
-    let crm = config(json!({
-        "name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    }));
-    other.apply(ConfigChange::Create(&crm), &[]).await.unwrap();
+    other
+        .apply(&ConfigChange::Create(crm_config()))
+        .await
+        .unwrap();
     eventually("CRM created", || registry.get("crm").is_some()).await;
     other
-        .apply(ConfigChange::Delete { name: "CRM" }, &[])
+        .apply(&ConfigChange::Delete { name: "CRM".into() })
         .await
         .unwrap();
     eventually("CRM deleted", || registry.get("crm").is_none()).await;
 
     // An edit of the IdP itself that keeps its key source: still warm.
-    let mut idp = current(&other, "idp").await;
+    let mut idp = current(&other, "idp").await.config;
     idp.user_type = "author".into();
     update(&other, "idp", &idp).await;
     eventually("the IdP edit", || {
@@ -224,7 +234,7 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
     );
 
     // A new key source starts cold: one fetch of the new URL.
-    let mut moved = current(&other, "idp").await;
+    let mut moved = current(&other, "idp").await.config;
     moved.key_source = idp_config(&jwks.url("/jwks2")).key_source;
     update(&other, "idp", &moved).await;
     eventually("the new key source", || {
@@ -237,7 +247,10 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
     // Dropping the handle stops the task: later changes stay out.
     drop(task);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    other.apply(ConfigChange::Create(&crm), &[]).await.unwrap();
+    other
+        .apply(&ConfigChange::Create(crm_config()))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         registry.get("crm").is_none(),
@@ -247,14 +260,12 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
     other.close().await;
 }
 
-/// A configuration store that fails while `down` is set.
-/// A memory store that can be down, and whose `load` can let this
-/// instance's administrator disable ERP right after the set was read (saved
-/// to the store and applied to `local`) while the sync holds the older set.
+/// A memory store that can be down, and whose `load` can be held at a gate
+/// (after it read the set) until the test opens it.
 struct Flaky {
     inner: MemoryConfigStore,
     down: AtomicBool,
-    local: std::sync::Mutex<Option<Arc<Registry>>>,
+    gate: tokio::sync::Mutex<()>,
 }
 
 impl Flaky {
@@ -262,7 +273,7 @@ impl Flaky {
         Flaky {
             inner: MemoryConfigStore::with_configs(configs),
             down: AtomicBool::new(false),
-            local: std::sync::Mutex::new(None),
+            gate: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -273,39 +284,18 @@ impl Flaky {
             Ok(())
         }
     }
-
-    async fn disable_erp_locally(&self, registry: &Registry) -> Result<(), StoreError> {
-        let mut disabled = registry.get("erp").unwrap();
-        disabled.enabled = false;
-        let stored = self.inner.load().await?.0;
-        let version = stored.iter().find(|c| c.name == "ERP").unwrap().version();
-        let change = ConfigChange::Update {
-            name: "ERP",
-            expected_version: &version,
-            config: &disabled,
-        };
-        self.inner.apply(change, &[]).await?;
-        registry.set_enabled("erp", false).unwrap();
-        Ok(())
-    }
 }
 
 impl ConfigStore for Flaky {
-    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
+    async fn load(&self) -> Result<ConfigSet, StoreError> {
         self.check()?;
         let read = self.inner.load().await?;
-        let local = self.local.lock().unwrap().take();
-        if let Some(registry) = local {
-            self.disable_erp_locally(&registry).await?;
-        }
+        drop(self.gate.lock().await);
         Ok(read)
     }
-    async fn apply(
-        &self,
-        change: ConfigChange<'_>,
-        after: &[JwtConfig],
-    ) -> Result<u64, StoreError> {
-        self.inner.apply(change, after).await
+    async fn apply(&self, change: &ConfigChange) -> Result<ConfigSet, StoreError> {
+        self.check()?;
+        self.inner.apply(change).await
     }
     async fn revision(&self) -> Result<u64, StoreError> {
         self.check()?;
@@ -316,34 +306,23 @@ impl ConfigStore for Flaky {
 #[tokio::test]
 async fn polls_report_failures_keep_the_registry_and_recover() {
     let store = Arc::new(Flaky::new([erp_config()]));
-    let registry = Arc::new(Registry::new().with_clock(ManualClock::new(UnixTime::from_secs(NOW))));
-    let mut sync = ConfigSync::new(registry.clone(), store.clone());
-    assert_eq!(sync.revision(), None);
-
-    // Without a starting revision the first poll loads whatever is stored.
-    assert_eq!(
-        sync.poll().await.unwrap(),
-        SyncOutcome::Applied {
-            revision: 1,
-            configs: 1
-        }
-    );
+    let configs = Configs::new(Arc::clone(&store))
+        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
+        .load()
+        .await
+        .unwrap();
+    let registry = configs.registry();
     assert!(registry.get("erp").is_some());
-    assert_eq!(
-        sync.poll().await.unwrap(),
-        SyncOutcome::Unchanged { revision: 1 }
-    );
+    assert!(!configs.sync().await.unwrap(), "nothing changed");
 
     // The store fails: reported, nothing changes, the revision stays unseen.
-    let crm = config(json!({
-        "name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    }));
-    store.apply(ConfigChange::Create(&crm), &[]).await.unwrap();
+    store
+        .apply(&ConfigChange::Create(crm_config()))
+        .await
+        .unwrap();
     store.down.store(true, Ordering::SeqCst);
-    let e = sync.poll().await.unwrap_err();
-    assert!(matches!(e, SyncError::Store(_)), "{e:?}");
+    let e = configs.sync().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store, "{e:?}");
     let mut chain = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
@@ -352,64 +331,88 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
     }
     assert!(chain.contains("the database is down"), "{chain}");
     assert!(registry.get("crm").is_none());
-    assert_eq!(sync.revision(), Some(1));
     // Back: the next poll applies the change.
     store.down.store(false, Ordering::SeqCst);
-    assert_eq!(
-        sync.poll().await.unwrap(),
-        SyncOutcome::Applied {
-            revision: 2,
-            configs: 2
-        }
-    );
+    assert!(configs.sync().await.unwrap());
     assert!(registry.get("crm").is_some());
 
     // A set the registry refuses (a configuration another release or a
-    // hand-edit stored with a `token_name` no parameter can have) is kept
-    // out, reported once, and not retried.
+    // hand edit stored, which parses but never validates) is kept out,
+    // reported once, and not retried.
     let mut broken = config(json!({
         "name": "Broken", "token_name": "b", "issuer": "https://broken.example.com",
         "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
         "expiration_time": 3600, "claims": {"user_id": "sub"}
     }));
-    broken.expiration_time = 0; // parses, but never validates
-    store
-        .apply(ConfigChange::Create(&broken), &[])
-        .await
-        .unwrap();
-    match sync.poll().await.unwrap_err() {
-        SyncError::Rejected { revision, error } => {
-            assert_eq!(revision, 3);
-            assert_eq!(error.kind(), ErrorKind::Config, "{error}");
+    broken.expiration_time = 0;
+    store.apply(&ConfigChange::Create(broken)).await.unwrap();
+    let error = configs.sync().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Config, "{error}");
+    match &error {
+        jwt_sso::AdminError::Config(e) => {
+            assert!(e.field().starts_with("expiration_time"), "{}", e.field());
+            assert!(e.field().contains("`Broken`"), "{}", e.field());
         }
-        other => panic!("expected Rejected, got {other:?}"),
+        other => panic!("{other:?}"),
     }
     assert!(registry.get("broken").is_none());
     assert_eq!(registry.len(), 2, "the registry keeps what it had");
-    assert_eq!(
-        sync.poll().await.unwrap(),
-        SyncOutcome::Unchanged { revision: 3 }
-    );
+    assert!(!configs.sync().await.unwrap(), "not retried");
     // The next change is applied again.
     store
-        .apply(ConfigChange::Delete { name: "broken" }, &[])
+        .apply(&ConfigChange::Delete {
+            name: "broken".into(),
+        })
         .await
         .unwrap();
-    assert_eq!(
-        sync.poll().await.unwrap(),
-        SyncOutcome::Applied {
-            revision: 4,
-            configs: 2
-        }
+    assert!(configs.sync().await.unwrap());
+    assert_eq!(registry.len(), 2);
+
+    // A change through this owner while the store is down fails and
+    // changes nothing; one whose name is taken in the store meanwhile (by
+    // another instance) is `duplicate_name`, and the owner serves what the
+    // store holds at once.
+    store.down.store(true, Ordering::SeqCst);
+    let mut portal = crm_config();
+    portal.name = "Portal".parse().unwrap();
+    portal.issuer = Some("https://portal.example.com".into());
+    let e = configs
+        .apply(ConfigChange::Create(portal.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store);
+    assert!(registry.get("portal").is_none());
+    store.down.store(false, Ordering::SeqCst);
+    store
+        .apply(&ConfigChange::Create(portal.clone()))
+        .await
+        .unwrap();
+    let e = configs
+        .apply(ConfigChange::Create(portal))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DuplicateName);
+    assert!(
+        registry.get("portal").is_some(),
+        "read again after the conflict"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spawned_task_retries_through_an_outage() {
-    let store = Arc::new(Flaky::new([erp_config()]));
+    let store = Arc::new(Flaky::new([]));
+    let configs = Configs::new(Arc::clone(&store))
+        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
+        .load()
+        .await
+        .unwrap();
+    let registry = Arc::clone(configs.registry());
+    store
+        .apply(&ConfigChange::Create(erp_config()))
+        .await
+        .unwrap();
     store.down.store(true, Ordering::SeqCst);
-    let registry = Arc::new(Registry::new().with_clock(ManualClock::new(UnixTime::from_secs(NOW))));
-    let _task = ConfigSync::new(registry.clone(), store.clone()).spawn(Duration::from_millis(20));
+    let _task = configs.spawn_sync(Duration::from_millis(20));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         registry.is_empty(),
@@ -427,40 +430,52 @@ async fn the_spawned_task_retries_through_an_outage() {
     assert_eq!(e.config, "ERP");
 }
 
-#[tokio::test]
-async fn a_sync_that_read_the_store_before_a_local_change_does_not_undo_it() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_change_never_interleaves_with_a_poll() {
     let store = Arc::new(Flaky::new([erp_config()]));
-    let (configs, revision) = store.load().await.unwrap();
-    let registry = Arc::new(Registry::from_configs(configs).unwrap());
-    let mut sync = ConfigSync::new(registry.clone(), store.clone()).starting_at(revision);
+    let configs = Configs::new(Arc::clone(&store)).load().await.unwrap();
+    let registry = Arc::clone(configs.registry());
 
-    // Another instance creates CRM; this instance's administrator disables
-    // ERP while the sync reads the store.
-    let crm = config(json!({
-        "name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    }));
-    let created = store.apply(ConfigChange::Create(&crm), &[]).await.unwrap();
-    *store.local.lock().unwrap() = Some(registry.clone());
-    assert_eq!(
-        sync.poll().await.unwrap(),
-        SyncOutcome::Raced { revision: created }
-    );
-    assert!(
-        !registry.get("erp").unwrap().enabled,
-        "the local change was undone"
-    );
-    assert!(registry.get("crm").is_none());
-
-    // The next poll reads the store again and applies both changes.
-    assert_eq!(
-        sync.poll().await.unwrap(),
-        SyncOutcome::Applied {
-            revision: created + 1,
-            configs: 2
+    // Another instance creates CRM; a poll reads the set and is held there.
+    store
+        .apply(&ConfigChange::Create(crm_config()))
+        .await
+        .unwrap();
+    let gate = store.gate.lock().await;
+    let poll = tokio::spawn({
+        let configs = configs.clone();
+        async move { configs.sync().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Meanwhile this instance's administrator disables ERP: the change waits
+    // for the poll, then applies to what the store holds.
+    let erp = configs.get("erp").unwrap();
+    let mut disabled = erp.config.clone();
+    disabled.enabled = false;
+    let change = tokio::spawn({
+        let configs = configs.clone();
+        async move {
+            configs
+                .apply(ConfigChange::Update {
+                    name: "ERP".into(),
+                    version: erp.version,
+                    config: disabled,
+                })
+                .await
         }
-    );
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!change.is_finished(), "the change waits for the poll");
+    assert!(registry.get("erp").unwrap().enabled);
+    drop(gate);
+    assert!(poll.await.unwrap().unwrap());
+    change.await.unwrap().unwrap();
+
+    // Both are in force, and neither undid the other.
     assert!(!registry.get("erp").unwrap().enabled);
     assert!(registry.get("crm").is_some());
+    let stored = store.load().await.unwrap();
+    assert!(!stored.get("erp").unwrap().config.enabled);
+    assert!(!configs.sync().await.unwrap(), "nothing left to apply");
+    assert!(!registry.get("erp").unwrap().enabled);
 }

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 #[path = "support/clocked.rs"]
 mod clocked;
+#[path = "support/owner.rs"]
+mod owner;
 use clocked::TestVerifier;
 
 /// The time every token here is verified at (2026-01-01T00:00:00Z).
@@ -1011,8 +1013,8 @@ fn token_headers_never_bring_their_own_key() {
 /// uses what validation read, even after the variable vanished; a registry
 /// edit that leaves the key source alone keeps the parsed keys, and an
 /// edited key source or allowlist is read anew.
-#[test]
-fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
+#[tokio::test]
+async fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     let var = "JWT_SSO_TEST_KEYS_ENV_ONCE_91B2";
     let first = "SUPERSECRET-first-value-0123456789abcdef";
     let second = "SUPERSECRET-second-value-0123456789abcdef";
@@ -1021,9 +1023,12 @@ fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     let source = json!({"type": "static", "secret": {"env": var}});
     let parsed = JwtConfig::from_json_str(&config(&["HS256"], source).to_string()).unwrap();
     let loaded = parsed.clone().validate().unwrap();
-    let registry = jwt_sso::Registry::from_configs([parsed.clone()])
-        .unwrap()
-        .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
+    let owned = owner::owned(
+        [parsed.clone()],
+        jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)),
+    )
+    .await;
+    let registry = owned.registry();
     // SAFETY: as above.
     unsafe { std::env::remove_var(var) };
     // The verifier is built without reading the variable.
@@ -1048,9 +1053,9 @@ fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     // An edit elsewhere keeps the parsed keys (the variable is still unset).
     let mut edited = parsed.clone();
     edited.expiration_time = 7200;
-    registry.update("keys", edited.clone()).unwrap();
+    owned.update("keys", edited.clone()).await;
     assert_eq!(registry.get("keys").unwrap().expiration_time, 7200);
-    assert_eq!(verify(&registry, first).unwrap(), "jdoe");
+    assert_eq!(verify(registry, first).unwrap(), "jdoe");
     // An edited key source is parsed, and its variable read, again.
     let other = "JWT_SSO_TEST_KEYS_ENV_ONCE_91B3";
     // SAFETY: as above (a name unique to this test).
@@ -1058,16 +1063,21 @@ fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     let mut rekeyed = edited.clone();
     rekeyed.key_source =
         serde_json::from_value(json!({"type": "static", "secret": {"env": other}})).unwrap();
-    registry.update("keys", rekeyed).unwrap();
-    assert_eq!(verify(&registry, second).unwrap(), "jdoe");
+    owned.update("keys", rekeyed).await;
+    assert_eq!(verify(registry, second).unwrap(), "jdoe");
     assert_eq!(
-        verify(&registry, first).unwrap_err().kind(),
+        verify(registry, first).unwrap_err().kind(),
         ErrorKind::InvalidSignature
     );
     // So is an edited allowlist: the first variable is gone now.
     let mut realg = edited;
     realg.algorithms = vec![Algorithm::HS256, Algorithm::HS384];
-    let err = registry.update("keys", realg).unwrap_err();
+    let change = jwt_sso::ConfigChange::Update {
+        name: "keys".into(),
+        version: owned.configs.get("keys").unwrap().version,
+        config: realg,
+    };
+    let err = owned.configs.apply(change).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains(var), "{err}");
     // SAFETY: as above.

@@ -16,7 +16,10 @@ const NOW: i64 = 1_767_225_600;
 const SECRET: &str = "login-flow-secret-0123456789abcdef";
 const ISSUER: &str = "https://erp.example.com";
 
-fn registry() -> Arc<Registry> {
+#[path = "support/owner.rs"]
+mod owner;
+
+fn erp_config() -> jwt_sso::JwtConfig {
     let config = json!({
         "name": "ERP", "token_name": "token", "issuer": ISSUER,
         "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET},
@@ -24,11 +27,20 @@ fn registry() -> Arc<Registry> {
         "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
         "user_type": "reader", "initial_roles": ["Viewer"]
     });
+    jwt_sso::JwtConfig::from_json_str(&config.to_string()).unwrap()
+}
+
+fn registry() -> Arc<Registry> {
     Arc::new(
-        Registry::from_json_str(&config.to_string())
+        Registry::from_configs([erp_config()])
             .unwrap()
             .with_clock(ManualClock::new(UnixTime::from_secs(NOW))),
     )
+}
+
+/// The ERP configuration under an owner, for tests that change it.
+async fn owned() -> owner::Owned {
+    owner::owned([erp_config()], ManualClock::new(UnixTime::from_secs(NOW))).await
 }
 
 fn token(claims: Value) -> String {
@@ -42,7 +54,8 @@ fn token(claims: Value) -> String {
 
 #[tokio::test]
 async fn first_login_creates_later_logins_find_and_keep_roles() {
-    let registry = registry();
+    let owned = owned().await;
+    let registry = Arc::clone(owned.registry());
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
 
     let first = auth
@@ -71,7 +84,7 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     let mut changed = registry.get("ERP").unwrap();
     changed.user_type = "author".into();
     changed.initial_roles = vec!["Editor".into()];
-    registry.update("ERP", changed).unwrap();
+    owned.update("ERP", changed).await;
     let later = auth
         .login(
             &token(json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"})),
@@ -119,10 +132,11 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
 
 #[tokio::test]
 async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
-    let registry = registry();
+    let owned = owned().await;
+    let registry = Arc::clone(owned.registry());
     let mut erp = registry.get("erp").unwrap();
     erp.sync_on_login = true;
-    registry.update("erp", erp).unwrap();
+    owned.update("erp", erp).await;
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let claims = json!({"loginname": "jdoe", "name": "Jane Doe", "email": "jane@example.com", "groups": ["Sales"]});
     let first = auth
@@ -150,7 +164,7 @@ async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     // Off again: the stored user stays as it is.
     let mut erp = registry.get("erp").unwrap();
     erp.sync_on_login = false;
-    registry.update("erp", erp).unwrap();
+    owned.update("erp", erp).await;
     let off = auth
         .login(
             &token(json!({"loginname": "jdoe", "name": "Someone Else", "groups": ["X"]})),
@@ -269,10 +283,11 @@ async fn store_failures_are_store_errors_with_their_source() {
     );
 
     // sync_on_login on a store whose update fails: refused with `store`.
-    let registry = registry();
+    let owned = owned().await;
+    let registry = Arc::clone(owned.registry());
     let mut erp = registry.get("erp").unwrap();
     erp.sync_on_login = true;
-    registry.update("erp", erp).unwrap();
+    owned.update("erp", erp).await;
     let store = ScriptedStore {
         existing_fail_update: true,
         ..Default::default()

@@ -14,12 +14,27 @@ use serde_json::json;
 #[path = "support/policies.rs"]
 mod policies;
 use policies::*;
+#[path = "support/owner.rs"]
+mod owner;
+
+/// [`registry`] under an owner, for the tests that change configurations.
+async fn owned(erp: serde_json::Value, crm: serde_json::Value) -> owner::Owned {
+    owner::owned(
+        [
+            config("ERP", ERP, ERP_SECRET, erp),
+            config("CRM", CRM, CRM_SECRET, crm),
+        ],
+        jwt_sso::ManualClock::new(UnixTime::from_secs(NOW)),
+    )
+    .await
+}
 
 // -------------------------------------------------------------- user_scope
 
 #[tokio::test]
 async fn a_user_of_another_configuration_needs_user_scope_shared() {
-    let registry = registry(json!({}), json!({}));
+    let owned = owned(json!({}), json!({})).await;
+    let registry = Arc::clone(owned.registry());
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let first = auth
         .login(
@@ -73,7 +88,7 @@ async fn a_user_of_another_configuration_needs_user_scope_shared() {
     // Shared: CRM may log ERP's user in, who keeps ERP's type and roles.
     let mut shared = registry.get("crm").unwrap();
     shared.user_scope = jwt_sso::UserScope::Shared;
-    registry.update("crm", shared).unwrap();
+    owned.update("crm", shared).await;
     let later = auth
         .login(
             &crm(json!({"loginname": "jdoe", "groups": ["Other"]})),
@@ -264,10 +279,12 @@ async fn a_single_use_token_works_once_per_configuration_and_issuer() {
 
 #[tokio::test]
 async fn a_refused_login_leaves_its_jti_unused() {
-    let registry = registry(
+    let owned = owned(
         json!({"single_use": true, "create_users": false}),
         json!({}),
-    );
+    )
+    .await;
+    let registry = Arc::clone(owned.registry());
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let token = erp(json!({"loginname": "jdoe", "jti": "keep-me", "nbf": NOW + 300}));
 
@@ -307,7 +324,7 @@ async fn a_refused_login_leaves_its_jti_unused() {
     // A dry run never records either.
     let mut erp_config = registry.get("erp").unwrap();
     erp_config.user_scope = jwt_sso::UserScope::Shared;
-    registry.update("erp", erp_config).unwrap();
+    owned.update("erp", erp_config).await;
     for _ in 0..2 {
         let dry = auth
             .check(
@@ -407,7 +424,8 @@ async fn a_failing_replay_store_refuses_the_login() {
 /// gets an id of its own and owns none of them.
 #[tokio::test]
 async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
-    let registry = registry(json!({"single_use": true}), json!({}));
+    let owned = owned(json!({"single_use": true}), json!({})).await;
+    let registry = Arc::clone(owned.registry());
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let token = erp(json!({"loginname": "jdoe", "jti": "r-1"}));
     let first = auth.login(&token, Verification::default()).await.unwrap();
@@ -415,7 +433,7 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
 
     let mut renamed = registry.get("ERP").unwrap();
     renamed.name = "ERP (old)".parse().unwrap();
-    registry.update("ERP", renamed).unwrap();
+    owned.update("ERP", renamed).await;
     let now = registry.get("erp (old)").unwrap();
     assert_eq!(now.id.as_deref(), Some("erp"));
     assert_eq!(now.stable_id(), "erp");
@@ -436,17 +454,19 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     assert!(!again.first_login);
     assert_eq!(again.identity.config, "ERP (old)");
 
-    // A new configuration under the old name is another configuration.
-    registry
+    // A new configuration under the old name is another configuration,
+    // with a fresh random id.
+    owned
         .create(config(
             "ERP",
             "https://erp-new.example.com",
             ERP_SECRET,
             json!({}),
         ))
-        .unwrap();
+        .await;
     let newcomer = registry.get("ERP").unwrap();
-    assert_eq!(newcomer.stable_id(), "erp~2");
+    assert_eq!(newcomer.stable_id().len(), 32);
+    assert_ne!(newcomer.stable_id(), "erp");
     let err = auth
         .login(
             &signed(
@@ -464,8 +484,8 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     // Renaming back drops the id again: the name is the default id.
     let mut back = registry.get("ERP (old)").unwrap();
     back.name = "Erp".parse().unwrap();
-    registry.delete("ERP").unwrap();
-    registry.update("ERP (old)", back).unwrap();
+    owned.delete("ERP").await;
+    owned.update("ERP (old)", back).await;
     assert_eq!(registry.get("erp").unwrap().id, None);
     let err = auth
         .login(&token, Verification::default())
@@ -473,10 +493,23 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TokenReplayed, "{err}");
 
-    // An id set by hand that another configuration has is refused.
+    // A new configuration cannot claim another's id: the one it sends is
+    // replaced by a fresh one, so it owns none of that one's users.
     let mut clash = config("Other", "https://other.example.com", CRM_SECRET, json!({}));
     clash.id = Some("ERP".into());
-    let err = registry.create(clash).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.to_string().contains("same stable id"), "{err}");
+    let created = owned.create(clash).await;
+    assert_ne!(created.config.stable_id(), "erp");
+    let err = auth
+        .login(
+            &signed(
+                "https://other.example.com",
+                CRM_SECRET,
+                json!({"loginname": "jdoe"}),
+            ),
+            Verification::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UserConflict);
+    assert!(err.hint().contains("`Erp`"), "{}", err.hint());
 }

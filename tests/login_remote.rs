@@ -11,10 +11,13 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "support/owner.rs"]
+mod owner;
+
 use jwt_sso::mint::SigningKey;
 use jwt_sso::{
-    Algorithm, Authenticator, ErrorKind, JwtConfig, ManualClock, MemoryStore, Registry, Route,
-    UnixTime, Verification,
+    Algorithm, Authenticator, ConfigChange, ConfigStore, ErrorKind, JwtConfig, ManualClock,
+    MemoryStore, Registry, Route, UnixTime, Verification,
 };
 use serde_json::{Value, json};
 use support::{Reply, Server};
@@ -104,6 +107,20 @@ fn setup() -> (Server, Arc<Registry>, ManualClock) {
     (server, Arc::new(registry), clock)
 }
 
+/// [`setup`] under an owner, for the tests that change configurations.
+async fn owned_setup() -> (Server, owner::Owned, ManualClock) {
+    let server = Server::start();
+    server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    let clock = ManualClock::new(UnixTime::from_secs(NOW));
+    let idp = remote_config(
+        "IdP",
+        json!({"type": "jwks_uri", "url": server.url("/jwks")}),
+        IDP,
+    );
+    let owned = owner::owned([idp, erp_config()], clock.clone()).await;
+    (server, owned, clock)
+}
+
 #[tokio::test]
 async fn the_registry_fetches_on_a_cold_cache_then_serves_from_it() {
     let (server, registry, clock) = setup();
@@ -157,7 +174,8 @@ async fn the_registry_fetches_on_a_cold_cache_then_serves_from_it() {
 
 #[tokio::test]
 async fn edits_keep_warm_caches_unless_the_key_source_changes() {
-    let (server, registry, _clock) = setup();
+    let (server, owned, _clock) = owned_setup().await;
+    let registry = Arc::clone(owned.registry());
     let t = idp_token("rsa2048", "k1", "jdoe");
     registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks"), 1);
@@ -165,17 +183,17 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
     // Edits of another configuration: 0 fetches.
     let mut erp = registry.get("erp").unwrap();
     erp.audience = Some("bi".into());
-    registry.update("erp", erp).unwrap();
-    registry.set_enabled("erp", false).unwrap();
-    registry.set_enabled("erp", true).unwrap();
-    registry
+    owned.update("erp", erp).await;
+    owned.set_enabled("erp", false).await;
+    owned.set_enabled("erp", true).await;
+    owned
         .create(remote_config(
             "Other",
             json!({"type": "jwks_uri", "url": server.url("/other")}),
             "https://other.example.com",
         ))
-        .unwrap();
-    registry.delete("other").unwrap();
+        .await;
+    owned.delete("other").await;
     registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks"), 1);
 
@@ -183,12 +201,12 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
     let mut idp = registry.get("idp").unwrap();
     idp.user_type = "author".into();
     idp.leeway = 30;
-    registry.update("idp", idp.clone()).unwrap();
+    owned.update("idp", idp.clone()).await;
     assert_eq!(
         registry.verify(&t, pinned()).await.unwrap().user_type,
         "author"
     );
-    registry.set_enabled("idp", false).unwrap();
+    owned.set_enabled("idp", false).await;
     assert_eq!(
         registry
             .verify(&t, pinned().route(Route::Config("idp")))
@@ -197,9 +215,9 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
             .kind(),
         ErrorKind::Disabled
     );
-    registry.set_enabled("idp", true).unwrap();
+    owned.set_enabled("idp", true).await;
     idp.name = "IdP renamed".parse().unwrap();
-    registry.update("idp", idp.clone()).unwrap();
+    owned.update("idp", idp.clone()).await;
     assert_eq!(
         registry.verify(&t, pinned()).await.unwrap().config,
         "IdP renamed"
@@ -209,11 +227,23 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
         registry.verify_cached(&t, pinned()).unwrap().config,
         "IdP renamed"
     );
-    // A whole new set, as from another instance: unchanged sources stay warm.
-    let mut set = registry.list();
-    set.iter_mut()
-        .for_each(|c| c.created_by = Some("elsewhere".into()));
-    registry.replace_all(set).unwrap();
+    // Every configuration changed by another instance, then synced:
+    // unchanged sources stay warm.
+    for stored in owned.store.load().await.unwrap().configs {
+        let mut config = stored.config.clone();
+        config.created_by = Some("elsewhere".into());
+        let change = ConfigChange::Update {
+            name: config.name.to_string(),
+            version: stored.version,
+            config,
+        };
+        owned.store.apply(&change).await.unwrap();
+    }
+    assert!(owned.configs.sync().await.unwrap());
+    assert_eq!(
+        registry.get("idp renamed").unwrap().created_by.as_deref(),
+        Some("elsewhere")
+    );
     registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks"), 1);
 
@@ -221,11 +251,11 @@ async fn edits_keep_warm_caches_unless_the_key_source_changes() {
     server.set("/jwks2", Reply::json(rsa_set(&[("rsa2048", "k1")])));
     idp.key_source =
         serde_json::from_value(json!({"type": "jwks_uri", "url": server.url("/jwks2")})).unwrap();
-    registry.update("idp renamed", idp.clone()).unwrap();
+    owned.update("idp renamed", idp.clone()).await;
     registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks2"), 1);
     idp.algorithms = vec![jwt_sso::Algorithm::RS256, jwt_sso::Algorithm::PS256];
-    registry.update("idp renamed", idp).unwrap();
+    owned.update("idp renamed", idp).await;
     registry.verify(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks2"), 2);
     assert_eq!(server.hits("/jwks"), 1);
@@ -241,27 +271,30 @@ async fn warm_up_fetches_every_enabled_remote_configuration_and_reports_failures
         Reply::json(json!({"issuer": server.url(""), "jwks_uri": server.url("/a")}).to_string()),
     );
     let issuer = server.url("");
-    let registry = Registry::from_configs([
-        remote_config(
-            "A",
-            json!({"type": "jwks_uri", "url": server.url("/a")}),
-            IDP,
-        ),
-        remote_config(
-            "B",
-            json!({"type": "jwks_uri", "url": server.url("/b")}),
-            "https://b.example.com",
-        ),
-        remote_config("D", json!({"type": "issuer"}), &issuer),
-        erp_config(),
-    ])
-    .unwrap()
-    .with_clock(ManualClock::new(UnixTime::from_secs(NOW)));
+    let owned = owner::owned(
+        [
+            remote_config(
+                "A",
+                json!({"type": "jwks_uri", "url": server.url("/a")}),
+                IDP,
+            ),
+            remote_config(
+                "B",
+                json!({"type": "jwks_uri", "url": server.url("/b")}),
+                "https://b.example.com",
+            ),
+            remote_config("D", json!({"type": "issuer"}), &issuer),
+            erp_config(),
+        ],
+        ManualClock::new(UnixTime::from_secs(NOW)),
+    )
+    .await;
+    let registry = owned.registry();
     let mut off = registry.get("b").unwrap();
     off.name = "Off".parse().unwrap();
     off.enabled = false;
     off.issuer = Some("https://off.example.com".into());
-    registry.create(off).unwrap();
+    owned.create(off).await;
 
     let failures = registry.warm_up().await;
     let names: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
@@ -278,7 +311,8 @@ async fn warm_up_fetches_every_enabled_remote_configuration_and_reports_failures
 
 #[tokio::test]
 async fn logins_through_remote_configurations_fetch_once_and_keep_caches() {
-    let (server, registry, clock) = setup();
+    let (server, owned, clock) = owned_setup().await;
+    let registry = Arc::clone(owned.registry());
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     // Cold cache: one fetch, the user is created.
     let t = idp_token("rsa2048", "k1", "jdoe");
@@ -292,14 +326,14 @@ async fn logins_through_remote_configurations_fetch_once_and_keep_caches() {
     // An administrator edits another configuration: still none.
     let mut erp = registry.get("erp").unwrap();
     erp.user_type = "analyst".into();
-    registry.update("erp", erp).unwrap();
+    owned.update("erp", erp).await;
     auth.login(&erp_token("erp-user"), pinned()).await.unwrap();
     auth.login(&t, pinned()).await.unwrap();
     assert_eq!(server.hits("/jwks"), 1);
     // And this one, leaving its key source: none.
     let mut idp = registry.get("idp").unwrap();
     idp.initial_roles = vec!["Viewer".into()];
-    registry.update("idp", idp).unwrap();
+    owned.update("idp", idp).await;
     let second = auth
         .login(&idp_token("rsa2048", "k1", "new-user"), pinned())
         .await

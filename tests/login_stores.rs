@@ -233,66 +233,72 @@ fn config(name: &str) -> JwtConfig {
 async fn configurations_check_versions_and_names() {
     let store = MemoryConfigStore::with_configs([config("ERP")]);
     assert_eq!(store.revision().await.unwrap(), 1);
+    let erp_version = store
+        .load()
+        .await
+        .unwrap()
+        .get("erp")
+        .unwrap()
+        .version
+        .clone();
     assert!(
         store
-            .apply(ConfigChange::Create(&config("erp")), &[])
+            .apply(&ConfigChange::Create(config("erp")))
             .await
             .is_err_and(|e| e.is_conflict())
     );
-    assert_eq!(
-        store
-            .apply(ConfigChange::Create(&config("CRM")), &[])
-            .await
-            .unwrap(),
-        2
-    );
+    let set = store
+        .apply(&ConfigChange::Create(config("CRM")))
+        .await
+        .unwrap();
+    assert_eq!(set.revision, 2);
+    // A change elsewhere leaves ERP's version alone.
+    assert_eq!(set.get("ERP").unwrap().version, erp_version);
     let erp = config("ERP");
-    let version = erp.version();
     let mut renamed = erp.clone();
     renamed.name = "crm".parse().unwrap();
     let taken = ConfigChange::Update {
-        name: "ERP",
-        expected_version: &version,
-        config: &renamed,
+        name: "ERP".into(),
+        version: erp_version.clone(),
+        config: renamed,
     };
-    assert!(
-        store
-            .apply(taken, &[])
-            .await
-            .is_err_and(|e| e.is_conflict())
-    );
+    assert!(store.apply(&taken).await.is_err_and(|e| e.is_conflict()));
     let mut changed = erp.clone();
     changed.audience = Some("bi".into());
     let update = ConfigChange::Update {
-        name: "erp",
-        expected_version: &version,
-        config: &changed,
+        name: "erp".into(),
+        version: erp_version.clone(),
+        config: changed.clone(),
     };
-    assert_eq!(store.apply(update, &[]).await.unwrap(), 3);
+    let set = store.apply(&update).await.unwrap();
+    assert_eq!(set.revision, 3);
+    let new_version = &set.get("erp").unwrap().version;
+    assert_ne!(new_version, &erp_version);
+    assert_eq!(new_version.len(), 32);
     // The same change again is based on a stale version.
-    assert!(
-        store
-            .apply(update, &[])
-            .await
-            .is_err_and(|e| e.is_conflict())
-    );
+    assert!(store.apply(&update).await.is_err_and(|e| e.is_conflict()));
     assert_eq!(store.revision().await.unwrap(), 3);
-    let (configs, revision) = store.load().await.unwrap();
-    let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!((names, revision), (vec!["CRM", "ERP"], 3));
-    assert_eq!(configs[1], changed);
+    let loaded = store.load().await.unwrap();
+    let names: Vec<&str> = loaded
+        .configs
+        .iter()
+        .map(|c| c.config.name.as_str())
+        .collect();
+    assert_eq!((names, loaded.revision), (vec!["CRM", "ERP"], 3));
+    assert_eq!(loaded.configs[1].config, changed);
+    let delete = ConfigChange::Delete { name: "crm".into() };
+    assert_eq!(store.apply(&delete).await.unwrap().revision, 4);
+    assert!(store.apply(&delete).await.is_err_and(|e| e.is_conflict()));
+    // Seeding only into a store that never held a configuration: this one
+    // has, even were it empty now.
+    assert!(!store.seed(&[config("Seed")]).await.unwrap());
+    let fresh = MemoryConfigStore::new();
+    assert_eq!(fresh.revision().await.unwrap(), 0);
+    assert!(fresh.seed(&[config("Seed")]).await.unwrap());
+    assert!(!fresh.seed(&[config("Again")]).await.unwrap());
     assert_eq!(
-        store
-            .apply(ConfigChange::Delete { name: "crm" }, &[])
-            .await
-            .unwrap(),
-        4
-    );
-    assert!(
-        store
-            .apply(ConfigChange::Delete { name: "crm" }, &[])
-            .await
-            .is_err_and(|e| e.is_conflict())
+        fresh.load().await.unwrap().into_configs(),
+        vec![config("Seed")]
     );
 }
 

@@ -10,16 +10,19 @@
 
 #[path = "support/pg.rs"]
 mod pg;
+#[path = "support/process.rs"]
+mod process;
+#[path = "support/prometheus.rs"]
+mod prometheus;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jwt_sso::Algorithm;
 use jwt_sso::mint::SigningKey;
 use pg::PgServer;
+use process::Instance;
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "multi-instance-admin-token-0123456789";
@@ -92,46 +95,6 @@ fn partner_token(user: &str, audience: &str) -> String {
     )
 }
 
-/// The `login_server` example, built once per test run with this test's
-/// features (a no-op when it is up to date).
-fn binary() -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir
-        .join("examples")
-        .join(format!("login_server{}", std::env::consts::EXE_SUFFIX));
-    BUILT.get_or_init(|| {
-        let mut features = Vec::new();
-        for (on, name) in [
-            (cfg!(feature = "aws-lc"), "aws-lc"),
-            (cfg!(feature = "rust-crypto"), "rust-crypto"),
-            (cfg!(feature = "remote"), "remote"),
-            (cfg!(feature = "admin"), "admin"),
-            (cfg!(feature = "axum"), "axum"),
-            (cfg!(feature = "sqlite"), "sqlite"),
-            (cfg!(feature = "postgres"), "postgres"),
-        ] {
-            if on {
-                features.push(name);
-            }
-        }
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--example",
-                "login_server",
-                "--no-default-features",
-            ])
-            .args(["--features", &features.join(",")])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the login_server example failed");
-    });
-    path
-}
-
 /// A temporary directory for the configuration file and the servers' logs.
 struct Dir(PathBuf);
 
@@ -151,66 +114,14 @@ impl Drop for Dir {
     }
 }
 
-/// One `login_server` process; killed on drop.
-struct Instance {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Instance {
-    fn start(dir: &Dir, db: &str, n: usize) -> Instance {
-        let log = dir.0.join(format!("server-{n}.log"));
-        let mut child = Command::new(binary())
-            .arg("--config")
-            .arg(dir.0.join("configs.json"))
-            .args(["--db", db, "--listen", "127.0.0.1:0"])
-            .env("JWT_SSO_ADMIN_TOKEN", ADMIN_TOKEN)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("starting login_server");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.split("listening on ").nth(1) {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "login_server {n} did not start: {}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    );
-                }
-            }
-        };
-        // Keep draining standard output so the server never blocks on it.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        Instance { child, base, log }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- log of {} ---\n{}",
-                self.base,
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
+fn start(dir: &Dir, db: &str, n: usize, args: &[&str]) -> Instance {
+    Instance::start(
+        &dir.0.join("configs.json"),
+        db,
+        dir.0.join(format!("server-{n}.log")),
+        ADMIN_TOKEN,
+        args,
+    )
 }
 
 /// A PostgreSQL server and three `login_server` processes on it.
@@ -223,12 +134,15 @@ struct Cluster {
 
 /// `None` when PostgreSQL is not installed (and `CI` is not `true`).
 fn cluster(name: &str) -> Option<Cluster> {
+    cluster_with(name, &[])
+}
+
+/// [`cluster`], each instance started with `args` too.
+fn cluster_with(name: &str, args: &[&str]) -> Option<Cluster> {
     let pg = PgServer::launch()?;
     let dir = Dir::new(name);
     // The first seeds the empty database from --config; the others find it seeded.
-    let instances = (0..3)
-        .map(|n| Instance::start(&dir, &pg.url(), n))
-        .collect();
+    let instances = (0..3).map(|n| start(&dir, &pg.url(), n, args)).collect();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -338,6 +252,35 @@ impl Cluster {
                 .body(body.to_string());
         }
         Reply::of(request.send().await.expect("the server answers")).await
+    }
+
+    /// Instance `n`'s `/metrics`, parsed.
+    async fn metrics(&self, n: usize) -> prometheus::Scrape {
+        let text = self
+            .http
+            .get(self.at(n).metrics_url())
+            .send()
+            .await
+            .expect("the metrics listener answers")
+            .text()
+            .await
+            .unwrap();
+        prometheus::Scrape::parse(&text)
+    }
+
+    /// `GET /api/admin/events?QUERY` on instance `n`.
+    async fn events(&self, n: usize, query: &str) -> Value {
+        let reply = self
+            .admin(
+                n,
+                reqwest::Method::GET,
+                &format!("/api/admin/events?{query}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body
     }
 
     async fn etag(&self, n: usize, name: &str) -> String {
@@ -484,7 +427,11 @@ async fn racing_uses_of_one_single_use_token_across_instances_give_one_success()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn configuration_changes_through_one_admin_api_are_in_force_everywhere_within_5s() {
     use reqwest::Method;
-    let Some(c) = cluster("admin") else { return };
+    // The checks below poll with logins that are refused until a change
+    // arrives: more than the failed-login limit, which is not under test here.
+    let Some(c) = cluster_with("admin", &["--max-failed-logins", "0"]) else {
+        return;
+    };
     let others = [1, 2];
     // Unknown before: no configuration has the partner's issuer.
     let before = c.login(1, &partner_token("pat", "bi")).await;
@@ -621,7 +568,19 @@ async fn configuration_changes_through_one_admin_api_are_in_force_everywhere_wit
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
-    let Some(c) = cluster("outage") else { return };
+    // The last check polls with logins refused until a change arrives: no
+    // failed-login limit (not under test here).
+    let Some(c) = cluster_with(
+        "outage",
+        &[
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--max-failed-logins",
+            "0",
+        ],
+    ) else {
+        return;
+    };
     let before = c.login(0, &erp_token("jdoe", 0)).await;
     assert_eq!(before.status, 200, "{before:?}");
     let session = before.session.unwrap();
@@ -644,6 +603,20 @@ async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
         // A single-use token refused for the outage is not let through.
         let once = c.login(n, &once_token("ann", &format!("outage-{n}"))).await;
         assert_eq!((once.status, once.kind()), (503, "store"), "{once:?}");
+    }
+
+    // The events of those refusals could not be stored: counted as dropped
+    // on each instance (the logins were answered all the same).
+    for n in 0..3 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let dropped = c.metrics(n).await.sum("jwt_sso_events_dropped_total");
+            if dropped >= 2.0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "instance {n}: {dropped} dropped");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     c.pg.start();
@@ -689,4 +662,220 @@ async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
         async move { c.login(n, &partner_token("pat", "bi")).await.status == 200 }
     })
     .await;
+}
+
+/// CONTRACT section 8: `--config` seeds only a database that never held
+/// configurations. After an administrator deleted every configuration, a
+/// restarted instance finds the database empty and leaves it so (its log
+/// says it did not seed), a token of a deleted configuration logs nobody
+/// in anywhere, and a new configuration with a deleted one's name gets a
+/// fresh id: the deleted one's users are not its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn configurations_deleted_through_the_admin_api_stay_deleted_across_a_restart() {
+    use reqwest::Method;
+    let Some(mut c) = cluster("reseed") else {
+        return;
+    };
+    // The first instance seeded; the others found the database seeded.
+    let seeded = |n: usize| std::fs::read_to_string(&c.at(n).log).unwrap_or_default();
+    assert!(seeded(0).contains("seeded it"), "{}", seeded(0));
+    assert!(seeded(1).contains("not seeded"), "{}", seeded(1));
+    let ana = c.login(0, &erp_token("ana", 0)).await;
+    assert_eq!(ana.status, 200, "{ana:?}");
+
+    // Every configuration deleted through instance 0's admin API.
+    let list = c
+        .admin(0, Method::GET, "/api/admin/configs", None, None)
+        .await;
+    let names: Vec<String> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["ERP", "Once"]);
+    for name in &names {
+        let path = format!("/api/admin/configs/{name}?confirm={name}");
+        let deleted = c.admin(0, Method::DELETE, &path, None, None).await;
+        assert_eq!(deleted.status, 204, "{deleted:?}");
+    }
+    let since = Instant::now();
+    in_force_within_5s("the deletes", since, &[0, 1, 2], |n| {
+        let c = &c;
+        async move { c.login(n, &erp_token("ana", 1)).await.kind() == "no_matching_config" }
+    })
+    .await;
+
+    // Instance 1 restarts with the same --config file, which still holds them.
+    c.instances[1] = start(&c._dir, &c.pg.url(), 3, &[]);
+    let log = std::fs::read_to_string(&c.at(1).log).unwrap();
+    assert!(log.contains("not seeded"), "{log}");
+    assert!(!log.contains("seeded it"), "{log}");
+    let list = c
+        .admin(1, Method::GET, "/api/admin/configs", None, None)
+        .await;
+    assert_eq!(list.body, json!([]), "{list:?}");
+    // Nothing spreads back: the database and every instance stay empty.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for n in 0..3 {
+        let refused = c.login(n, &erp_token("ana", 2 + n)).await;
+        assert_eq!(
+            (refused.status, refused.kind()),
+            (401, "no_matching_config"),
+            "instance {n}: {refused:?}"
+        );
+        let list = c
+            .admin(n, Method::GET, "/api/admin/configs", None, None)
+            .await;
+        assert_eq!(list.body, json!([]), "instance {n}");
+    }
+
+    // A new ERP (the same name, issuer and secret) through the admin API:
+    // a fresh id, so ana, whom the deleted ERP created, is not its user.
+    let created = c
+        .admin(
+            2,
+            Method::POST,
+            "/api/admin/configs",
+            None,
+            Some(configs()[0].clone()),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.body["id"].as_str().unwrap();
+    assert!(id.len() == 32 && id != "erp", "{id}");
+    let since = Instant::now();
+    in_force_within_5s("the new ERP", since, &[0, 1, 2], |n| {
+        let c = &c;
+        async move { c.login(n, &erp_token("bob", 10 + n)).await.status == 200 }
+    })
+    .await;
+    let conflict = c.login(1, &erp_token("ana", 20)).await;
+    assert_eq!(
+        (conflict.status, conflict.kind()),
+        (403, "user_conflict"),
+        "{conflict:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_login_events_of_three_instances_are_one_history_newest_first_within_the_retention() {
+    let Some(c) = cluster_with("events", &["--event-retention", "30"]) else {
+        return;
+    };
+    // 45 attempts, 15 on each instance; rounds 1, 5, 9 and 13 refused (expired).
+    for round in 0..15 {
+        for n in 0..3 {
+            let user = format!("u{n}-{round}");
+            let (token, status) = if round % 4 == 1 {
+                let expired = sign(
+                    SECRET_ERP,
+                    json!({"iss": ERP, "loginname": user, "iat": now() - 7200, "exp": now() - 3600}),
+                );
+                (expired, 401)
+            } else {
+                (erp_token(&user, round), 200)
+            };
+            assert_eq!(c.login(n, &token).await.status, status, "{user}");
+        }
+    }
+    // Each instance writes its own events; wait for the last round of all three.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let list = loop {
+        let list = c.events(1, "limit=500").await;
+        let events = list["events"].as_array().unwrap();
+        assert!(events.len() <= 30, "the retention holds: {}", events.len());
+        let users: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e["user_id"].as_str())
+            .collect();
+        if ["u0-14", "u1-14", "u2-14"]
+            .iter()
+            .all(|u| users.contains(u))
+        {
+            break list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the history did not catch up: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let events = list["events"].as_array().unwrap();
+    assert_eq!(events.len(), 30, "at the limit");
+    assert_eq!(list["next"], Value::Null);
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    for n in 0..3 {
+        let prefix = format!("u{n}-");
+        assert!(
+            events.iter().any(|e| e["user_id"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(&prefix))),
+            "events of instance {n} in the one list"
+        );
+    }
+    for event in events {
+        assert_eq!(event["config"], "ERP", "{event}");
+        assert_eq!(event["client"], "127.0.0.1", "{event}");
+        match event["outcome"].as_str().unwrap() {
+            "accepted" => assert_eq!(event["first_login"], true, "{event}"),
+            "refused" => {
+                assert_eq!(event["kind"], "expired", "{event}");
+                assert!(event["hint"].as_str().is_some_and(|h| !h.is_empty()));
+            }
+            other => panic!("outcome {other}"),
+        }
+    }
+    // The same list through another instance, in pages of 7: nothing lost,
+    // nothing repeated.
+    let mut paged = Vec::new();
+    let mut query = "limit=7".to_owned();
+    loop {
+        let page = c.events(2, &query).await;
+        let batch = page["events"].as_array().unwrap();
+        assert!(batch.len() <= 7);
+        paged.extend(batch.iter().map(|e| e["id"].as_u64().unwrap()));
+        match page["next"].as_u64() {
+            Some(next) => query = format!("limit=7&before={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ids);
+    // Filters agree with the list.
+    let refused = c.events(0, "outcome=refused&config=erp").await;
+    let refused_ids: Vec<u64> = refused["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = events
+        .iter()
+        .filter(|e| e["outcome"] == "refused")
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(refused_ids, expected);
+    assert!(!expected.is_empty());
+    let one = c.events(0, "user_id=u2-14").await;
+    assert_eq!(one["events"].as_array().unwrap().len(), 1);
+    // A bad query is the admin API's 400; no credential is 401.
+    let bad = c
+        .admin(
+            0,
+            reqwest::Method::GET,
+            "/api/admin/events?limit=0",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((bad.status, bad.kind()), (400, "bad_request"), "{bad:?}");
+    let anonymous = c
+        .http
+        .get(c.at(0).url("/api/admin/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
 }

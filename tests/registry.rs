@@ -1,42 +1,24 @@
-//! The registry: CRUD and metadata, the file format, routing by `iss`, and
-//! configuration swaps while tokens are being verified.
+//! The registry: the file format, routing by `iss`, by token name and by
+//! name, and routing warnings. (Changes through the owner of the
+//! configurations: tests/configs.rs.)
+
+#[path = "support/owner.rs"]
+mod owner;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 use jwt_sso::mint::SigningKey;
-use jwt_sso::{Algorithm, Clock, ErrorKind, JwtConfig, Registry, Route, UnixTime, Verification};
+use jwt_sso::{
+    Algorithm, ConfigChange, ConfigFile, ConfigStore, Configs, ErrorKind, JwtConfig, Registry,
+    Route, UnixTime, Verification,
+};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 const SECRET_A: &str = "registry-secret-a-0123456789abcdef";
 const SECRET_B: &str = "registry-secret-b-0123456789abcdef";
 const ERP: &str = "https://erp.example.com";
 const CRM: &str = "https://crm.example.com";
-
-/// A clock the test moves by hand.
-#[derive(Debug, Clone)]
-struct StepClock(Arc<AtomicI64>);
-
-impl StepClock {
-    fn new() -> Self {
-        StepClock(Arc::new(AtomicI64::new(NOW)))
-    }
-    fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
-
-impl Clock for StepClock {
-    fn now(&self) -> UnixTime {
-        UnixTime::from_secs(self.0.load(Ordering::SeqCst))
-    }
-}
-
-fn at(secs: i64) -> Option<OffsetDateTime> {
-    Some(OffsetDateTime::from_unix_timestamp(secs).unwrap())
-}
 
 fn config_json(name: &str, issuer: Option<&str>, secret: &str) -> Value {
     let mut config = json!({
@@ -81,119 +63,6 @@ fn names(registry: &Registry) -> Vec<String> {
     registry.list().into_iter().map(|c| c.name.into()).collect()
 }
 
-#[test]
-fn create_read_update_enable_delete_with_case_insensitive_names() {
-    let clock = StepClock::new();
-    let registry = Registry::new().with_clock(clock.clone());
-    assert!(registry.is_empty());
-
-    let mut erp = config("ERP", Some(ERP), SECRET_A);
-    erp.created_by = Some("admin".into());
-    erp.last_modified = at(1); // replaced: create stamps the time itself
-    registry.create(erp.clone()).unwrap();
-    let stored = registry.get("erp").unwrap();
-    assert_eq!(stored.name, "ERP");
-    assert_eq!(stored.created_by.as_deref(), Some("admin"));
-    assert_eq!(stored.last_modified, at(NOW));
-
-    // Duplicates in any case are a typed error, and nothing changes.
-    let mut shouting = config("erp", None, SECRET_B);
-    shouting.name = "eRp".parse().unwrap();
-    let err = registry.create(shouting).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::DuplicateName);
-    assert_eq!(err.kind().as_str(), "duplicate_name");
-    assert!(err.to_string().contains("`ERP`"), "{err}");
-    assert!(!err.hint().is_empty());
-    assert_eq!(registry.len(), 1);
-
-    // An invalid configuration is refused with `config`.
-    let mut invalid = config("Broken", None, SECRET_A);
-    invalid.expiration_time = 0;
-    assert_eq!(
-        registry.create(invalid).unwrap_err().kind(),
-        ErrorKind::Config
-    );
-    assert_eq!(registry.len(), 1);
-
-    // Update: bumps last_modified, keeps created_by whatever the new value says.
-    clock.advance(100);
-    let mut changed = config("ERP", Some(ERP), SECRET_A);
-    changed.audience = Some("bi-server".into());
-    changed.created_by = Some("mallory".into());
-    registry.update("Erp", changed).unwrap();
-    let stored = registry.get("ERP").unwrap();
-    assert_eq!(stored.audience.as_deref(), Some("bi-server"));
-    assert_eq!(stored.created_by.as_deref(), Some("admin"));
-    assert_eq!(stored.last_modified, at(NOW + 100));
-
-    // An update that fails validation leaves the old configuration in place.
-    let mut invalid = stored.clone();
-    invalid.algorithms = Vec::new();
-    assert_eq!(
-        registry.update("ERP", invalid).unwrap_err().kind(),
-        ErrorKind::Config
-    );
-    assert_eq!(registry.get("ERP").unwrap(), stored);
-
-    let err = registry
-        .update("Nope", config("Nope", None, SECRET_A))
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::UnknownConfig);
-    assert!(
-        err.to_string().contains("`Nope`") && err.to_string().contains("`ERP`"),
-        "{err}"
-    );
-
-    // Rename through update; the new name must be free.
-    clock.advance(100);
-    registry
-        .update("ERP", config("ERP prod", Some(ERP), SECRET_A))
-        .unwrap();
-    assert!(registry.get("ERP").is_none());
-    let renamed = registry.get("erp PROD").unwrap();
-    assert_eq!(renamed.created_by.as_deref(), Some("admin"));
-    assert_eq!(renamed.last_modified, at(NOW + 200));
-    registry.create(config("CRM", Some(CRM), SECRET_B)).unwrap();
-    let err = registry
-        .update("CRM", config("Erp Prod", Some(CRM), SECRET_B))
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::DuplicateName);
-    // Changing only the case of a name is a rename onto itself: allowed.
-    registry
-        .update("crm", config("Crm", Some(CRM), SECRET_B))
-        .unwrap();
-    assert_eq!(registry.get("CRM").unwrap().name, "Crm");
-
-    // Enable/disable is a modification.
-    clock.advance(50);
-    registry.set_enabled("crm", false).unwrap();
-    let crm = registry.get("Crm").unwrap();
-    assert!(!crm.enabled);
-    assert_eq!(crm.last_modified, at(NOW + 250));
-    assert_eq!(
-        registry.set_enabled("ghost", true).unwrap_err().kind(),
-        ErrorKind::UnknownConfig
-    );
-
-    // Listing is sorted by name without regard to case.
-    for name in ["gamma", "Beta", "alpha"] {
-        registry.create(config(name, None, SECRET_A)).unwrap();
-    }
-    assert_eq!(
-        names(&registry),
-        ["alpha", "Beta", "Crm", "ERP prod", "gamma"]
-    );
-
-    let removed = registry.delete("BETA").unwrap();
-    assert_eq!(removed.name, "Beta");
-    assert_eq!(
-        registry.delete("beta").unwrap_err().kind(),
-        ErrorKind::UnknownConfig
-    );
-    assert_eq!(registry.len(), 4);
-    assert!(registry.verifier("alpha").is_some());
-}
-
 /// A temporary directory for one test, removed when dropped.
 struct TempDir(std::path::PathBuf);
 
@@ -215,8 +84,8 @@ impl Drop for TempDir {
 /// Cargo sets this for the test process; at least 32 bytes long.
 const ENV_SECRET: &str = "CARGO_PKG_DESCRIPTION";
 
-#[test]
-fn files_load_and_save_losslessly() {
+#[tokio::test]
+async fn files_load_and_save_losslessly() {
     assert!(
         std::env::var(ENV_SECRET).is_ok_and(|v| v.len() >= 32),
         "cargo sets {ENV_SECRET} for tests"
@@ -269,35 +138,42 @@ fn files_load_and_save_losslessly() {
     );
     assert_eq!(erp.created_by.as_deref(), Some("admin"));
 
-    // Through a file, twice (the second save replaces the first).
+    // Through the file store, twice (the second save replaces the first).
     let dir = TempDir::new("registry-files");
     let path = dir.0.join("configs.json");
-    registry.save(&path).unwrap();
-    let loaded = Registry::load(&path).unwrap();
-    assert_eq!(loaded.list(), registry.list());
-    loaded.create(config("Extra", None, SECRET_B)).unwrap();
-    loaded.save(&path).unwrap();
+    std::fs::write(&path, registry.to_json_string().unwrap()).unwrap();
+    let loaded = Configs::new(ConfigFile::new(&path)).load().await.unwrap();
+    assert_eq!(loaded.registry().list(), registry.list());
+    loaded
+        .apply(ConfigChange::Create(config("Extra", None, SECRET_B)))
+        .await
+        .unwrap();
     let again = Registry::load(&path).unwrap();
-    assert_eq!(again.list(), loaded.list());
+    assert_eq!(again.list(), loaded.registry().list());
     assert_eq!(
         again.to_json_string().unwrap(),
-        loaded.to_json_string().unwrap()
+        loaded.registry().to_json_string().unwrap()
     );
     let leftovers: Vec<_> = std::fs::read_dir(&dir.0).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary files are left behind");
     #[cfg(unix)]
     {
+        // The file holds secrets: every save leaves it private.
         use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        loaded
+            .apply(ConfigChange::Delete {
+                name: "extra".into(),
+            })
+            .await
+            .unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "a saved registry file is private");
+        let fresh = dir.0.join("fresh.json");
+        let store = ConfigFile::new(&fresh);
+        assert!(store.seed(&registry.list()).await.unwrap());
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "a new registry file is private");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        again.save(&path).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(
-            mode & 0o777,
-            0o640,
-            "an existing file keeps its permissions"
-        );
     }
 
     // One object is a registry of one.
@@ -306,8 +182,8 @@ fn files_load_and_save_losslessly() {
     assert!(Registry::from_json_str("[]").unwrap().is_empty());
 }
 
-#[test]
-fn bad_files_say_what_and_where() {
+#[tokio::test]
+async fn bad_files_say_what_and_where() {
     let dup = json!([
         config_json("ERP", None, SECRET_A),
         config_json("erp", None, SECRET_B)
@@ -352,20 +228,24 @@ fn bad_files_say_what_and_where() {
     assert_eq!(err.kind(), ErrorKind::Io);
     assert!(err.to_string().contains("nope.json"), "{err}");
     assert!(std::error::Error::source(&err).is_some());
-    let err = Registry::new()
-        .save(dir.0.join("no-such-dir").join("x.json"))
+    let err = Configs::new(ConfigFile::new(dir.0.join("no-such-dir").join("x.json")))
+        .load()
+        .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io);
 }
 
-#[test]
-fn routing_by_issuer_one_none_two() {
-    let registry = Registry::from_configs([
-        config("ERP", Some(ERP), SECRET_A),
-        config("CRM", Some(CRM), SECRET_B),
-    ])
-    .unwrap()
-    .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
+#[tokio::test]
+async fn routing_by_issuer_one_none_two() {
+    let owned = owner::owned(
+        [
+            config("ERP", Some(ERP), SECRET_A),
+            config("CRM", Some(CRM), SECRET_B),
+        ],
+        jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)),
+    )
+    .await;
+    let registry = owned.registry();
 
     // One match each.
     assert_eq!(
@@ -442,7 +322,7 @@ fn routing_by_issuer_one_none_two() {
     // Two: ambiguous, naming both.
     let mut copy = config("ERP copy", Some(ERP), SECRET_A);
     copy.user_type = "author".into();
-    registry.create(copy).unwrap();
+    owned.create(copy).await;
     let err = registry
         .verify_cached(&erp_token(), Verification::default())
         .unwrap_err();
@@ -466,7 +346,7 @@ fn routing_by_issuer_one_none_two() {
     assert!(err.to_string().contains("`ERP copy`"), "{err}");
 
     // Disabled configurations are not candidates; a disabled match says so.
-    registry.set_enabled("ERP copy", false).unwrap();
+    owned.set_enabled("ERP copy", false).await;
     assert_eq!(
         registry
             .verify_cached(&erp_token(), Verification::default())
@@ -474,10 +354,10 @@ fn routing_by_issuer_one_none_two() {
             .config,
         "ERP"
     );
-    registry
+    owned
         .create(config("Old", Some("https://old.example.com"), SECRET_A))
-        .unwrap();
-    registry.set_enabled("old", false).unwrap();
+        .await;
+    owned.set_enabled("old", false).await;
     let old = token(
         SECRET_A,
         json!({"iss": "https://old.example.com", "sub": "x", "exp": NOW + 600}),
@@ -526,7 +406,7 @@ fn routing_by_issuer_one_none_two() {
     );
 
     // No configuration at all.
-    let empty = Registry::new();
+    let empty = Registry::from_configs([]).unwrap();
     let err = empty
         .verify_cached(&erp_token(), Verification::default())
         .unwrap_err();
@@ -560,13 +440,11 @@ fn the_only_enabled_configuration_takes_every_token() {
     // With one enabled among others, that one decides and gives its own errors,
     // except for a token whose `iss` matches only a disabled configuration
     // (CONTRACT 6: `disabled`; see the test below).
-    let registry = Registry::from_configs([
-        config("ERP", Some(ERP), SECRET_A),
-        config("CRM", Some(CRM), SECRET_B),
-    ])
-    .unwrap()
-    .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
-    registry.set_enabled("erp", false).unwrap();
+    let mut erp = config("ERP", Some(ERP), SECRET_A);
+    erp.enabled = false;
+    let registry = Registry::from_configs([erp, config("CRM", Some(CRM), SECRET_B)])
+        .unwrap()
+        .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
     let err = registry
         .verify_cached(&erp_token(), Verification::default())
         .unwrap_err();
@@ -597,99 +475,6 @@ fn token_names_are_those_of_enabled_configurations() {
     assert_eq!(registry.token_names(), ["jwt", "token"]);
 }
 
-#[test]
-fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
-    let old = config("ERP", Some(ERP), SECRET_A);
-    let mut new = config("ERP", Some(ERP), SECRET_B);
-    new.user_type = "author".into();
-    new.initial_roles = vec!["New".into()];
-    let mut old = old;
-    old.initial_roles = vec!["Old".into()];
-    // A second configuration, so that tokens are routed by `iss`.
-    let registry = Arc::new(
-        Registry::from_configs([old.clone(), config("CRM", Some(CRM), SECRET_B)])
-            .unwrap()
-            .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW))),
-    );
-    let token_old = erp_token();
-    let token_new = token(
-        SECRET_B,
-        json!({"iss": ERP, "sub": "jdoe", "exp": NOW + 600}),
-    );
-
-    let done = AtomicBool::new(false);
-    let (seen_old, seen_new, checked) = (
-        AtomicUsize::new(0),
-        AtomicUsize::new(0),
-        AtomicUsize::new(0),
-    );
-    std::thread::scope(|scope| {
-        for reader in 0..3 {
-            let (registry, token_old, token_new) = (&registry, &token_old, &token_new);
-            let (done, seen_old, seen_new, checked) = (&done, &seen_old, &seen_new, &checked);
-            scope.spawn(move || {
-                let mut rounds = 0;
-                while rounds < 200 || !done.load(Ordering::SeqCst) {
-                    rounds += 1;
-                    for (token, is_old) in [(token_old, true), (token_new, false)] {
-                        let result = if reader == 0 {
-                            registry.verify_cached(token, Route::Config("erp").into())
-                        } else {
-                            registry.verify_cached(token, Verification::default())
-                        };
-                        match result {
-                            Ok(identity) if is_old => {
-                                assert_eq!(
-                                    (identity.user_type.as_str(), identity.roles.as_slice()),
-                                    ("reader", &["Old".to_owned()][..])
-                                );
-                                seen_old.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Ok(identity) => {
-                                assert_eq!(
-                                    (identity.user_type.as_str(), identity.roles.as_slice()),
-                                    ("author", &["New".to_owned()][..])
-                                );
-                                seen_new.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidSignature, "{e}"),
-                        }
-                        checked.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
-        }
-        scope.spawn(|| {
-            for i in 0..300 {
-                let next = if i % 2 == 0 { new.clone() } else { old.clone() };
-                registry.update("ERP", next).unwrap();
-                if i == 0 {
-                    // Hold the first new state until a reader has verified
-                    // with it, so that both states are served on any machine.
-                    let start = std::time::Instant::now();
-                    while seen_new.load(Ordering::Relaxed) == 0 {
-                        assert!(start.elapsed().as_secs() < 30, "new state never served");
-                        std::thread::yield_now();
-                    }
-                }
-                if i % 50 == 0 {
-                    // Also swap the set of configurations around the one in use.
-                    registry
-                        .create(config("Temp", Some("https://temp.example.com"), SECRET_A))
-                        .unwrap();
-                    registry.delete("temp").unwrap();
-                }
-            }
-            done.store(true, Ordering::SeqCst);
-        });
-    });
-    assert!(checked.load(Ordering::Relaxed) >= 1200);
-    // Both states were served (the writer ends on the old configuration).
-    assert!(seen_old.load(Ordering::Relaxed) > 0);
-    assert_eq!(registry.get("ERP").unwrap().user_type, "reader");
-    assert!(seen_new.load(Ordering::Relaxed) > 0);
-}
-
 // ------------------------------------------------- async, token names, sets
 
 /// What an asynchronous verification ends in: the configuration that
@@ -709,9 +494,12 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     crm.token_name = "jwt".parse().unwrap();
     let mut portal = config("Portal", None, SECRET_B);
     portal.token_name = "portal_token".parse().unwrap();
-    let registry = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), crm, portal])
-        .unwrap()
-        .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
+    let owned = owner::owned(
+        [config("ERP", Some(ERP), SECRET_A), crm, portal],
+        jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)),
+    )
+    .await;
+    let registry = owned.registry();
 
     // By `iss` among all enabled configurations.
     assert_eq!(
@@ -784,7 +572,7 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     // Two configurations under one name route by `iss` among themselves only.
     let mut crm2 = config("CRM two", Some("https://crm2.example.com"), SECRET_A);
     crm2.token_name = "jwt".parse().unwrap();
-    registry.create(crm2).unwrap();
+    owned.create(crm2).await;
     let err = registry
         .verify(&erp_token(), Route::TokenName("jwt").into())
         .await
@@ -801,23 +589,24 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
         Err(ErrorKind::NoMatchingConfig)
     );
     // A disabled configuration under that name says so.
-    registry.set_enabled("crm", false).unwrap();
-    registry.set_enabled("crm two", false).unwrap();
+    owned.set_enabled("crm", false).await;
+    owned.set_enabled("crm two", false).await;
     assert_eq!(
         outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
         Err(ErrorKind::Disabled)
     );
 }
 
-#[test]
-fn warnings_name_configurations_that_routing_never_chooses() {
+#[tokio::test]
+async fn warnings_name_configurations_that_routing_never_chooses() {
     // One configuration alone takes every token: no warning.
-    let registry = Registry::from_configs([config("Portal", None, SECRET_A)]).unwrap();
+    let owned = owner::owned([config("Portal", None, SECRET_A)], jwt_sso::SystemClock).await;
+    let registry = owned.registry();
     assert!(registry.warnings().is_empty());
 
     // A second enabled one: the issuer-less one shares `token`, so nothing
     // can ever reach it.
-    registry.create(config("ERP", Some(ERP), SECRET_A)).unwrap();
+    owned.create(config("ERP", Some(ERP), SECRET_A)).await;
     let warnings = registry.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0].config, "Portal");
@@ -835,7 +624,7 @@ fn warnings_name_configurations_that_routing_never_chooses() {
     // Its own token name: reachable through it only, and the warning says so.
     let mut portal = registry.get("portal").unwrap();
     portal.token_name = "portal_token".parse().unwrap();
-    registry.update("portal", portal).unwrap();
+    owned.update("portal", portal).await;
     let warnings = registry.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
@@ -847,9 +636,7 @@ fn warnings_name_configurations_that_routing_never_chooses() {
     );
 
     // Two with one issuer and one token name are ambiguous for ever.
-    registry
-        .create(config("ERP copy", Some(ERP), SECRET_B))
-        .unwrap();
+    owned.create(config("ERP copy", Some(ERP), SECRET_B)).await;
     let warnings = registry.warnings();
     let names: Vec<&str> = warnings.iter().map(|w| w.config.as_str()).collect();
     assert_eq!(names, ["ERP", "ERP copy", "Portal"], "{warnings:?}");
@@ -860,10 +647,10 @@ fn warnings_name_configurations_that_routing_never_chooses() {
     );
 
     // Fixed: an issuer, and the copy disabled.
-    registry.set_enabled("erp copy", false).unwrap();
+    owned.set_enabled("erp copy", false).await;
     let mut portal = registry.get("portal").unwrap();
     portal.issuer = Some("https://portal.example.com".into());
-    registry.update("portal", portal).unwrap();
+    owned.update("portal", portal).await;
     assert!(registry.warnings().is_empty(), "{:?}", registry.warnings());
 
     // Loading a file finds them too.
@@ -873,93 +660,6 @@ fn warnings_name_configurations_that_routing_never_chooses() {
     ]);
     let loaded = Registry::from_json_str(&file.to_string()).unwrap();
     assert_eq!(loaded.warnings().len(), 2);
-}
-
-#[test]
-fn replace_all_swaps_the_whole_set_or_changes_nothing() {
-    let registry = Registry::from_configs([
-        config("ERP", Some(ERP), SECRET_A),
-        config("CRM", Some(CRM), SECRET_B),
-    ])
-    .unwrap()
-    .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
-    let mut erp = config("ERP", Some(ERP), SECRET_A);
-    erp.user_type = "author".into();
-    erp.created_by = Some("other instance".into());
-    let portal = config("Portal", Some("https://portal.example.com"), SECRET_B);
-    registry.replace_all([erp.clone(), portal]).unwrap();
-    assert_eq!(names(&registry), ["ERP", "Portal"]);
-    // Taken as they are: metadata untouched, changes in force.
-    assert_eq!(registry.get("erp").unwrap(), erp);
-    assert_eq!(
-        registry
-            .verify_cached(&erp_token(), Verification::default())
-            .unwrap()
-            .user_type,
-        "author"
-    );
-    assert_eq!(
-        registry
-            .verify_cached(&crm_token(), Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NoMatchingConfig
-    );
-
-    // An invalid set changes nothing.
-    let mut broken = config("CRM", Some(CRM), SECRET_B);
-    broken.algorithms = Vec::new();
-    let err = registry
-        .replace_all([config("New", None, SECRET_A), broken])
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    let err = registry
-        .replace_all([config("X", None, SECRET_A), config("x", None, SECRET_A)])
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::DuplicateName);
-    assert_eq!(names(&registry), ["ERP", "Portal"]);
-}
-
-#[test]
-fn a_failed_save_leaves_the_file_as_it_was() {
-    let dir = TempDir::new("registry-failed-save");
-    let path = dir.0.join("configs.json");
-    let good = Registry::from_configs([config("ERP", Some(ERP), SECRET_A)]).unwrap();
-    good.save(&path).unwrap();
-    let before = std::fs::read_to_string(&path).unwrap();
-
-    // A timestamp that RFC 3339 cannot write (the year -1): the registry
-    // cannot be serialised, and saving must not write an empty file.
-    let year_minus_one = -62_167_219_200 - 366 * 86_400;
-    let mut odd = config("CRM", Some(CRM), SECRET_B);
-    odd.last_modified = at(year_minus_one);
-    let bad = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), odd]).unwrap();
-    let err = bad.to_json_string().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.to_string().contains("`CRM`"), "{err}");
-    let err = bad.save(&path).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
-
-    // The same from a clock that stamps such a time on create.
-    let stamped = Registry::new().with_clock(jwt_sso::ManualClock::new(
-        jwt_sso::UnixTime::from_secs(year_minus_one),
-    ));
-    stamped.create(config("ERP", Some(ERP), SECRET_A)).unwrap();
-    assert!(stamped.save(&path).is_err());
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
-
-    // A write that fails (the target is a directory) leaves no temporary file.
-    let target = dir.0.join("is-a-dir");
-    std::fs::create_dir(&target).unwrap();
-    assert_eq!(good.save(&target).unwrap_err().kind(), ErrorKind::Io);
-    let mut entries: Vec<String> = std::fs::read_dir(&dir.0)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    entries.sort();
-    assert_eq!(entries, ["configs.json", "is-a-dir"]);
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
 }
 
 /// Collects `tracing` events (level, target, message and fields) on this thread.
@@ -1044,13 +744,11 @@ async fn log_injection_through_routing_is_escaped() {
 /// whose `iss` matches only a disabled configuration: that is `disabled`.
 #[test]
 fn the_only_enabled_configuration_takes_every_token_but_a_disabled_ones() {
-    let registry = Registry::from_configs([
-        config("ERP", Some(ERP), SECRET_A),
-        config("CRM", Some(CRM), SECRET_B),
-    ])
-    .unwrap()
-    .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
-    registry.set_enabled("CRM", false).unwrap();
+    let mut crm = config("CRM", Some(CRM), SECRET_B);
+    crm.enabled = false;
+    let registry = Registry::from_configs([config("ERP", Some(ERP), SECRET_A), crm])
+        .unwrap()
+        .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
 
     let err = registry
         .verify_cached(&crm_token(), Verification::default())

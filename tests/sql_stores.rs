@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use jwt_sso::events::{EventQuery, LoginEvent};
 use jwt_sso::{
     ConfigChange, ConfigStore, JwtConfig, ReplayStore, Session, SessionStore, SqlOptions, SqlStore,
     StoreError, UnixTime, UsedJti, User, UserStore,
@@ -490,7 +491,7 @@ async fn purge_task(store: &SqlStore) {
         .await
         .unwrap();
 
-    let task = store.spawn_purge(Duration::from_millis(100));
+    let task = store.spawn_purge(Duration::from_millis(100), jwt_sso::SystemClock);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         // Recording "old" again succeeds only once the purge removed it... or
@@ -686,156 +687,117 @@ both!(sessions: sqlite_sessions, postgres_sessions);
 // ---------------------------------------------------------------- configurations
 
 async fn configs(store: &SqlStore) {
-    assert_eq!(store.load().await.unwrap(), (vec![], 0));
+    let empty = store.load().await.unwrap();
+    assert_eq!((empty.configs.len(), empty.revision), (0, 0));
     assert_eq!(store.revision().await.unwrap(), 0);
 
     let erp = config("ERP", "https://erp.example.com");
-    let r1 = store.apply(ConfigChange::Create(&erp), &[]).await.unwrap();
-    assert_eq!(r1, 1);
+    let set = store
+        .apply(&ConfigChange::Create(erp.clone()))
+        .await
+        .unwrap();
+    assert_eq!(set.revision, 1);
+    let v1 = set.get("erp").unwrap().version.clone();
+    assert_eq!(v1.len(), 32, "128 random bits as hex");
     assert_eq!(store.revision().await.unwrap(), 1);
-    let (loaded, revision) = store.load().await.unwrap();
-    assert_eq!(revision, 1);
-    assert_eq!(loaded.len(), 1);
-    assert_eq!(loaded[0], erp);
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded, set, "the set the change returned is what is stored");
+    assert_eq!(loaded.configs[0].config, erp);
     // The secret is stored, and the version is the same on every load.
     assert_eq!(
-        loaded[0].to_json_string().unwrap(),
+        loaded.configs[0].config.to_json_string().unwrap(),
         erp.to_json_string().unwrap()
     );
-    assert_eq!(loaded[0].version(), erp.version());
+    assert_eq!(store.load().await.unwrap().configs[0].version, v1);
 
     // A taken name, without regard to case, is a conflict and changes nothing.
     let dup = config("erp", "https://dup.example.com");
-    let taken = store.apply(ConfigChange::Create(&dup), &[]).await;
+    let taken = store.apply(&ConfigChange::Create(dup)).await;
     assert!(is_conflict(&taken), "{taken:?}");
     assert_eq!(store.revision().await.unwrap(), 1);
 
     let crm = config("CRM", "https://crm.example.com");
-    assert_eq!(
-        store.apply(ConfigChange::Create(&crm), &[]).await.unwrap(),
-        2
-    );
-
-    // Update with the right version.
-    let erp2 = config("ERP", "https://erp2.example.com");
-    let r3 = store
-        .apply(
-            ConfigChange::Update {
-                name: "erp",
-                expected_version: &erp.version(),
-                config: &erp2,
-            },
-            &[],
-        )
+    let set = store
+        .apply(&ConfigChange::Create(crm.clone()))
         .await
         .unwrap();
-    assert_eq!(r3, 3);
+    assert_eq!(set.revision, 2);
+    assert_eq!(set.get("erp").unwrap().version, v1, "ERP did not change");
+
+    // Update with the right version: a new version.
+    let erp2 = config("ERP", "https://erp2.example.com");
+    let update = |name: &str, version: &str, config: &JwtConfig| ConfigChange::Update {
+        name: name.into(),
+        version: version.into(),
+        config: config.clone(),
+    };
+    let set = store.apply(&update("erp", &v1, &erp2)).await.unwrap();
+    assert_eq!(set.revision, 3);
+    let v2 = set.get("erp").unwrap().version.clone();
+    assert_ne!(v2, v1);
     // With a stale version: a conflict, nothing changes.
     let erp3 = config("ERP", "https://erp3.example.com");
-    let stale = store
-        .apply(
-            ConfigChange::Update {
-                name: "ERP",
-                expected_version: &erp.version(),
-                config: &erp3,
-            },
-            &[],
-        )
-        .await;
+    let stale = store.apply(&update("ERP", &v1, &erp3)).await;
     assert!(is_conflict(&stale), "{stale:?}");
+    let loaded = store.load().await.unwrap();
     assert_eq!(
-        store.load().await.unwrap(),
+        (loaded.clone().into_configs(), loaded.revision),
         (vec![crm.clone(), erp2.clone()], 3)
     );
 
     // A rename onto a taken name is a conflict; onto a free one it works.
     let onto_crm = config("crm", "https://erp2.example.com");
-    let clash = store
-        .apply(
-            ConfigChange::Update {
-                name: "ERP",
-                expected_version: &erp2.version(),
-                config: &onto_crm,
-            },
-            &[],
-        )
-        .await;
+    let clash = store.apply(&update("ERP", &v2, &onto_crm)).await;
     assert!(is_conflict(&clash), "{clash:?}");
     let renamed = config("ERP Prod", "https://erp2.example.com");
+    let set = store.apply(&update("ERP", &v2, &renamed)).await.unwrap();
+    assert_eq!(set.revision, 4);
     assert_eq!(
-        store
-            .apply(
-                ConfigChange::Update {
-                    name: "ERP",
-                    expected_version: &erp2.version(),
-                    config: &renamed
-                },
-                &[],
-            )
-            .await
-            .unwrap(),
-        4
-    );
-    assert_eq!(
-        store.load().await.unwrap(),
-        (vec![crm.clone(), renamed.clone()], 4)
+        set.clone().into_configs(),
+        vec![crm.clone(), renamed.clone()]
     );
     // The old name is free again.
-    assert_eq!(
-        store.apply(ConfigChange::Create(&erp), &[]).await.unwrap(),
-        5
-    );
+    let set = store
+        .apply(&ConfigChange::Create(erp.clone()))
+        .await
+        .unwrap();
+    assert_eq!(set.revision, 5);
 
     // Update or delete of a name that is not stored: a conflict.
-    let missing = store
-        .apply(
-            ConfigChange::Update {
-                name: "nope",
-                expected_version: "x",
-                config: &erp,
-            },
-            &[],
-        )
-        .await;
+    let missing = store.apply(&update("nope", "x", &erp)).await;
     assert!(is_conflict(&missing), "{missing:?}");
     let missing = store
-        .apply(ConfigChange::Delete { name: "nope" }, &[])
+        .apply(&ConfigChange::Delete {
+            name: "nope".into(),
+        })
         .await;
     assert!(is_conflict(&missing), "{missing:?}");
     assert_eq!(store.revision().await.unwrap(), 5);
 
     // Delete, case-insensitively.
+    let set = store
+        .apply(&ConfigChange::Delete {
+            name: "erp prod".into(),
+        })
+        .await
+        .unwrap();
     assert_eq!(
-        store
-            .apply(ConfigChange::Delete { name: "erp prod" }, &[])
-            .await
-            .unwrap(),
-        6
-    );
-    assert_eq!(
-        store.load().await.unwrap(),
+        (set.clone().into_configs(), set.revision),
         (vec![crm.clone(), erp.clone()], 6)
     );
 
     // Racing updates from one version (several instances): exactly one wins,
     // and the revision counts only the winner.
+    let base = set.get("CRM").unwrap().version.clone();
     let mut racers = JoinSet::new();
     for i in 0..10 {
         let store = store.clone();
-        let base = crm.version();
-        racers.spawn(async move {
-            let next = config("CRM", &format!("https://crm{i}.example.com"));
-            store
-                .apply(
-                    ConfigChange::Update {
-                        name: "CRM",
-                        expected_version: &base,
-                        config: &next,
-                    },
-                    &[],
-                )
-                .await
-        });
+        let change = update(
+            "CRM",
+            &base,
+            &config("CRM", &format!("https://crm{i}.example.com")),
+        );
+        racers.spawn(async move { store.apply(&change).await });
     }
     let mut wins = 0;
     while let Some(joined) = racers.join_next().await {
@@ -848,9 +810,25 @@ async fn configs(store: &SqlStore) {
     assert_eq!(store.revision().await.unwrap(), 7);
 
     // Another instance sees the same state through its own pool.
-    let (configs, revision) = store.load().await.unwrap();
-    assert_eq!(revision, 7);
-    assert_eq!(configs.len(), 2);
+    let loaded = store.load().await.unwrap();
+    assert_eq!((loaded.revision, loaded.configs.len()), (7, 2));
+
+    // The database has held configurations: seeding does nothing, even
+    // once every configuration is deleted.
+    for name in ["CRM", "ERP"] {
+        store
+            .apply(&ConfigChange::Delete { name: name.into() })
+            .await
+            .unwrap();
+    }
+    assert!(
+        !store
+            .seed(&[config("Seed", "https://seed.example.com")])
+            .await
+            .unwrap()
+    );
+    let loaded = store.load().await.unwrap();
+    assert_eq!((loaded.revision, loaded.configs.len()), (9, 0));
 }
 both!(configs: sqlite_configs, postgres_configs);
 
@@ -865,6 +843,65 @@ async fn reopen_checks(first: &SqlStore, target: &str) {
     let (a, b) = tokio::join!(SqlStore::open(target), SqlStore::open(target));
     a.unwrap();
     b.unwrap();
+}
+
+/// Schema version 2: a database of version 1 stored each configuration's
+/// version as a hash of the configuration, secret included, and served it
+/// as the ETag (issue 20). Opening it replaces every stored version with a
+/// random one.
+async fn schema_2_replaces_versions_derived_from_secrets(
+    store: &SqlStore,
+    target: &str,
+    execute: impl AsyncFn(&str),
+) {
+    let stored = store
+        .apply(&ConfigChange::Create(config(
+            "ERP",
+            "https://erp.example.com",
+        )))
+        .await
+        .unwrap();
+    let derived = "ZmFrZS1oYXNoLW9mLXRoZS1zZWNyZXQ";
+    execute(&format!("UPDATE jwt_sso_configs SET version = '{derived}'")).await;
+    execute("UPDATE jwt_sso_schema SET version = 1").await;
+    let reopened = SqlStore::open(target).await.unwrap();
+    let loaded = reopened.load().await.unwrap();
+    let version = &loaded.get("erp").unwrap().version;
+    assert_ne!(version, derived);
+    assert_ne!(version, &stored.get("erp").unwrap().version);
+    assert_eq!(version.len(), 32);
+    assert!(version.bytes().all(|b| b.is_ascii_hexdigit()), "{version}");
+    assert_eq!(
+        loaded.into_configs(),
+        vec![config("ERP", "https://erp.example.com")]
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_schema_2_replaces_versions_derived_from_secrets() {
+    let db = SqliteDb::new().await;
+    let file = db.file.clone();
+    schema_2_replaces_versions_derived_from_secrets(
+        &db.store,
+        &sqlite_url(&db.file),
+        async |sql| {
+            let mut conn = sqlx_sqlite_conn(&file).await;
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_schema_2_replaces_versions_derived_from_secrets() {
+    let Some(db) = PgDb::new().await else { return };
+    let pool = sqlx::PgPool::connect(&db.server.url()).await.unwrap();
+    schema_2_replaces_versions_derived_from_secrets(&db.store, &db.server.url(), async |sql| {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    })
+    .await;
 }
 
 #[cfg(feature = "sqlite")]
@@ -990,7 +1027,10 @@ where
 {
     create(store, &user("before", "b")).await.unwrap();
     let erp = config("ERP", "https://erp.example.com");
-    store.apply(ConfigChange::Create(&erp), &[]).await.unwrap();
+    store
+        .apply(&ConfigChange::Create(erp.clone()))
+        .await
+        .unwrap();
     let key = UsedJti {
         config: "ERP",
         issuer: "i",
@@ -1046,7 +1086,7 @@ where
     failed(
         timed(
             "create config",
-            store.apply(ConfigChange::Create(&crm), &[]),
+            store.apply(&ConfigChange::Create(crm.clone())),
         )
         .await,
         "apply",
@@ -1096,9 +1136,13 @@ where
         .unwrap();
     // Nothing of the failed operations was written.
     assert_eq!(UserStore::find(store, "during").await.unwrap(), None);
-    assert_eq!(store.load().await.unwrap(), (vec![erp], 1));
+    assert_eq!(store.load().await.unwrap().into_configs(), vec![erp]);
     assert_eq!(
-        store.apply(ConfigChange::Create(&crm), &[]).await.unwrap(),
+        store
+            .apply(&ConfigChange::Create(crm.clone()))
+            .await
+            .unwrap()
+            .revision,
         2
     );
 }
@@ -1281,7 +1325,10 @@ async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
             store.insert("s-lost", &session("before", NOW), 20).await,
             "insert",
         ),
-        failed(store.apply(ConfigChange::Create(&erp), &[]).await, "apply"),
+        failed(
+            store.apply(&ConfigChange::Create(erp.clone())).await,
+            "apply",
+        ),
         failed(UserStore::find(store, "before").await, "find"),
         failed(store.get("s-before", at(NOW)).await, "get"),
         failed(SessionStore::purge_expired(store, at(NOW)).await, "purge"),
@@ -1452,4 +1499,234 @@ async fn postgres_reads_while_writers_wait() {
     .await;
     store.close().await;
     drop(db);
+}
+
+// ------------------------------------------------------------ login events
+
+/// Logins through an `Authenticator` whose users live in memory and whose
+/// events go to `store`'s history.
+struct EventFlow {
+    auth: jwt_sso::Authenticator<jwt_sso::MemoryStore>,
+    _writer: jwt_sso::Task,
+}
+
+const EVENT_SECRET: &str = "sql-events-secret-0123456789abcdef";
+
+fn event_flow(store: &SqlStore, retention: u64) -> EventFlow {
+    let registry = jwt_sso::Registry::from_json_str(
+        &serde_json::json!({"name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": EVENT_SECRET},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}})
+        .to_string(),
+    )
+    .unwrap();
+    let auth =
+        jwt_sso::Authenticator::new(std::sync::Arc::new(registry), jwt_sso::MemoryStore::new());
+    let writer = store.spawn_event_writer(auth.subscribe(4096), retention);
+    EventFlow {
+        auth,
+        _writer: writer,
+    }
+}
+
+fn event_token(user: &str, valid: bool) -> String {
+    let now = jwt_sso::UnixTime::now().as_secs();
+    let exp = if valid { now + 600 } else { now - 600 };
+    jwt_sso::mint::SigningKey::from_secret(EVENT_SECRET.as_bytes())
+        .sign(
+            jwt_sso::Algorithm::HS256,
+            &serde_json::json!({"iss": "https://erp.example.com", "sub": user, "exp": exp}),
+        )
+        .unwrap()
+}
+
+/// The default query, changed by `edit`.
+fn query(edit: impl FnOnce(&mut EventQuery)) -> EventQuery {
+    let mut query = EventQuery::default();
+    edit(&mut query);
+    query
+}
+
+async fn page(store: &SqlStore, query: EventQuery) -> Vec<LoginEvent> {
+    store.login_events(&query).await.unwrap()
+}
+
+/// The history: retention, newest first, filters, paging.
+async fn events(store: &SqlStore) {
+    let flow = event_flow(store, 25);
+    for i in 0..40 {
+        let _ = flow
+            .auth
+            .login(
+                &event_token(&format!("u{i}"), i % 4 != 0),
+                jwt_sso::Verification::default(),
+            )
+            .await;
+    }
+    // The writer catches up: the newest 25 remain.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let all = loop {
+        let all = page(store, query(|q| q.limit = 500)).await;
+        assert!(all.len() <= 25, "the retention holds at every moment");
+        if all.first().and_then(|e| e.user_id.as_deref()) == Some("u39") {
+            break all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the history did not catch up: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(all.len(), 25, "the retention holds");
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    // `limit` is clamped to 1–500.
+    assert_eq!(page(store, query(|q| q.limit = 0)).await, all[..1]);
+    assert_eq!(page(store, query(|q| q.limit = u32::MAX)).await, all);
+    // The newest 25 attempts, in order: u39 … u15 (refused ones have no user).
+    let expected: Vec<_> = (15..40).rev().collect();
+    for (event, i) in all.iter().zip(&expected) {
+        let refused = i % 4 == 0;
+        assert_eq!(event.accepted, !refused, "{event:?}");
+        if refused {
+            assert_eq!(event.kind, Some(jwt_sso::ErrorKind::Expired));
+            assert!(event.hint.is_some() && event.user_id.is_none());
+        } else {
+            assert_eq!(event.user_id.as_deref(), Some(format!("u{i}").as_str()));
+            assert_eq!(event.first_login, Some(true));
+        }
+        assert_eq!(event.config.as_deref(), Some("ERP"));
+        assert_eq!(event.client, None);
+    }
+    // Pages of 7 (the last event's id as `before`) lose nothing and repeat
+    // nothing; a short page is the last.
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let got = page(
+            store,
+            query(|q| {
+                q.limit = 7;
+                q.before = before;
+            }),
+        )
+        .await;
+        assert!(got.len() <= 7);
+        paged.extend(got.iter().map(|e| e.id));
+        if got.len() < 7 {
+            break;
+        }
+        before = got.last().map(|e| e.id);
+    }
+    assert_eq!(paged, all.iter().map(|e| e.id).collect::<Vec<_>>());
+    // Filters.
+    let refused = page(store, query(|q| q.accepted = Some(false))).await;
+    assert_eq!(refused.len(), 6); // 16, 20, 24, 28, 32, 36
+    assert!(
+        refused
+            .iter()
+            .all(|e| e.kind == Some(jwt_sso::ErrorKind::Expired))
+    );
+    let expired = query(|q| {
+        q.kind = Some(jwt_sso::ErrorKind::Expired);
+        q.limit = 2;
+    });
+    assert_eq!(page(store, expired).await.len(), 2);
+    let erp = page(store, query(|q| q.config = Some("erp".into()))).await;
+    assert_eq!(erp.len(), 25, "any case");
+    let crm = page(store, query(|q| q.config = Some("CRM".into()))).await;
+    assert_eq!(crm.len(), 0);
+    let one = page(store, query(|q| q.user_id = Some("u33".into()))).await;
+    assert_eq!(one.len(), 1);
+    assert!(one[0].accepted);
+    let older = page(store, query(|q| q.before = Some(one[0].id))).await;
+    assert!(older.iter().all(|e| e.id < one[0].id));
+    assert_eq!(flow.auth.events_dropped(), 0);
+}
+
+both!(events: sqlite_event_history, postgres_event_history);
+
+/// A history that cannot store: the logins stand, their events are counted
+/// as dropped.
+async fn event_writes_failing<Down, Up>(store: &SqlStore, down: Down, up: Up)
+where
+    Down: AsyncFnOnce(),
+    Up: AsyncFnOnce(),
+{
+    let flow = event_flow(store, 100);
+    down().await;
+    for i in 0..5 {
+        let started = Instant::now();
+        let login = flow
+            .auth
+            .login(
+                &event_token(&format!("d{i}"), true),
+                jwt_sso::Verification::default(),
+            )
+            .await;
+        assert!(login.is_ok(), "{login:?}");
+        // The login does not wait for the history (the store's timeout is 3 s).
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while flow.auth.events_dropped() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "dropped {}",
+            flow.auth.events_dropped()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(flow.auth.events_dropped(), 5);
+    up().await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_event_writes_failing_drop_and_count() {
+    let db = SqliteDb::new().await;
+    let store = db.store.clone();
+    event_writes_failing(&db.store, async move || store.close().await, async || {}).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_event_writes_failing_drop_and_count() {
+    let Some(db) = PgDb::new().await else { return };
+    let server = std::sync::Arc::new(db.server);
+    let (s1, s2) = (server.clone(), server.clone());
+    event_writes_failing(
+        &db.store,
+        async move || {
+            tokio::task::spawn_blocking(move || s1.stop())
+                .await
+                .unwrap()
+        },
+        async move || {
+            tokio::task::spawn_blocking(move || s2.start())
+                .await
+                .unwrap()
+        },
+    )
+    .await;
+    // Back: events are stored again.
+    let flow = event_flow(&db.store, 100);
+    flow.auth
+        .login(&event_token("back", true), jwt_sso::Verification::default())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while page(&db.store, query(|q| q.user_id = Some("back".into())))
+        .await
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not stored after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

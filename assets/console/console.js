@@ -18,7 +18,7 @@
 //   (views, pages, banner, warnings, dialogs) · sign in · the list · the form
 //   (simple fields from FIELDS; key source, algorithms and prompts by hand) ·
 //   keys (what a pasted key allows) · delete · enable/disable · test a token ·
-//   start.
+//   recent logins · start.
 // A new page (recent logins, role rules, a token debugger…) adds a
 // `<section class="view">` to index.html, one entry to PAGES (its nav label
 // and an `open` function that loads and shows it), and its own part here that
@@ -121,6 +121,8 @@
     testing: null,
     deleting: null,
     disabling: null,
+    // The `before` of the next page of recent logins.
+    eventsNext: null,
   };
 
   // ---------------------------------------------------------------- the API
@@ -348,6 +350,7 @@
   // more than one). `open()` loads and shows the page.
   const PAGES = [
     { id: 'configs', label: 'Configurations', view: 'list-view', open: () => refreshList() },
+    { id: 'logins', label: 'Recent logins', view: 'events-view', open: () => openEvents() },
   ];
 
   function renderNav() {
@@ -1554,6 +1557,75 @@
     }
   }
 
+  // ---------------------------------------------------------------- recent logins
+
+  const EVENTS = '/api/admin/events';
+  const EVENTS_PAGE = 50;
+
+  // The page of login events: newest first, filtered by configuration and
+  // outcome; "Older logins" appends the next page. Every value is text.
+  async function openEvents() {
+    try {
+      if (state.configs.length === 0) {
+        const { data } = await api('GET', API);
+        state.configs = Array.isArray(data) ? data : [];
+      }
+      const select = $('events-config');
+      const chosen = select.value;
+      const names = state.configs.map((c) => String(c.name));
+      select.replaceChildren(
+        el('option', { value: '', text: 'All configurations' }),
+        ...names.map((name) => el('option', { value: name, text: name })),
+      );
+      select.value = names.includes(chosen) ? chosen : '';
+      show('events-view');
+      await loadEvents(false);
+    } catch (error) {
+      if (error.status !== 401) {
+        show('events-view');
+        showBanner(error);
+      }
+    }
+  }
+
+  async function loadEvents(older) {
+    const params = new URLSearchParams({ limit: String(EVENTS_PAGE) });
+    if ($('events-config').value) params.set('config', $('events-config').value);
+    if ($('events-outcome').value) params.set('outcome', $('events-outcome').value);
+    if (older && state.eventsNext !== null) params.set('before', String(state.eventsNext));
+    const { data } = await api('GET', `${EVENTS}?${params}`);
+    const events = data && Array.isArray(data.events) ? data.events : [];
+    state.eventsNext = data && Number.isSafeInteger(data.next) ? data.next : null;
+    const rows = events.flatMap(eventRows);
+    if (older) $('event-rows').append(...rows);
+    else $('event-rows').replaceChildren(...rows);
+    const any = $('event-rows').children.length > 0;
+    $('events-empty').hidden = any;
+    $('events-table').hidden = !any;
+    $('events-more').hidden = state.eventsNext === null;
+  }
+
+  // One row per event, and for a refused login a second row with its message
+  // and hint (the administrator's texts; they may quote token values, so text only).
+  function eventRows(event) {
+    const refused = event.outcome === 'refused';
+    const row = el('tr', { 'data-testid': 'event-row', className: refused ? 'refused' : '', dataset: { id: String(event.id) } }, [
+      el('td', { className: 'nowrap', text: formatTime(event.time), 'data-testid': 'event-time' }),
+      el('td', { text: text(event.config), 'data-testid': 'event-config' }),
+      el('td', { text: text(event.user_id), 'data-testid': 'event-user' }),
+      el('td', {}, [el('span', { className: refused ? 'outcome-refused' : 'outcome-accepted', text: refused ? 'Refused' : 'Accepted', 'data-testid': 'event-outcome' })]),
+      el('td', { text: text(event.kind), 'data-testid': 'event-kind' }),
+    ]);
+    if (!refused) return [row];
+    const detail = el('tr', { className: 'event-detail', 'data-testid': 'event-detail' }, [
+      el('td', { colSpan: 5 }, [
+        el('span', { className: 'event-message', text: text(event.message), 'data-testid': 'event-message' }),
+        el('span', { className: 'hint', text: text(event.hint), 'data-testid': 'event-hint' }),
+      ]),
+    ]);
+    return [row, detail];
+  }
+
   // ---------------------------------------------------------------- start
 
   function start() {
@@ -1602,6 +1674,10 @@
       dialogClosed($('disable-dialog'));
     });
     $('test-form').addEventListener('submit', runTest);
+    $('events-refresh').addEventListener('click', () => loadEvents(false).catch(showBanner));
+    $('events-config').addEventListener('change', () => loadEvents(false).catch(showBanner));
+    $('events-outcome').addEventListener('change', () => loadEvents(false).catch(showBanner));
+    $('events-more').addEventListener('click', () => loadEvents(true).catch(showBanner));
     $('test-at-clear').addEventListener('click', () => {
       $('test-at').value = '';
       $('test-at').focus();

@@ -1,10 +1,12 @@
 //! The `login_server` host: users, sessions and used `jti`s in jwt_sso's
 //! `SqlStore` (a SQLite file or `postgres://…`); the JWT configurations in
-//! the `--config` file (`ConfigFile`, changes written atomically) with a
-//! file database, or in PostgreSQL (seeded from `--config` on first start
-//! with an empty database). The login endpoints, error responses, sessions
-//! and the administrator's API come from `jwt_sso::axum`; `main.rs` reads
-//! the command line; tests build the same router with [`app`].
+//! the `--config` file (`ConfigFile`: the file is the store, edits by hand
+//! are picked up) with a file database, or in PostgreSQL (seeded from
+//! `--config` only into a database that never held configurations). One
+//! owner (`Configs`) holds them; the login endpoints, error responses,
+//! sessions and the administrator's API come from `jwt_sso::axum`;
+//! `main.rs` reads the command line; tests build the same router with
+//! [`app`].
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,48 +20,13 @@ use axum::{Json, Router};
 use jwt_sso::axum::admin::{AdminAccess, SessionUser};
 use jwt_sso::axum::{HttpError, LoginOptions, LoginRoutes};
 use jwt_sso::{
-    Admin, AdminError, Authenticator, ConfigChange, ConfigError, ConfigFile, ConfigStore, Error,
-    JwtConfig, Registry, Sessions, SqlOptions, SqlStore, StoreError, UserStore,
+    Admin, AdminError, Authenticator, ConfigFile, Configs, Error, Sessions, SqlOptions, SqlStore,
+    StoreError, Task, UserStore,
 };
 use serde_json::json;
 
 /// How long a store call of the session endpoints may take before `503`.
 const STORE_TIMEOUT: Duration = Duration::from_secs(4);
-
-/// Where the configurations live: the `--config` file, or the database.
-pub enum Configs {
-    /// The `--config` file (a SQLite `--db`).
-    File(ConfigFile),
-    /// The PostgreSQL database.
-    Sql(SqlStore),
-}
-
-impl ConfigStore for Configs {
-    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
-        match self {
-            Configs::File(file) => file.load().await,
-            Configs::Sql(sql) => sql.load().await,
-        }
-    }
-
-    async fn apply(
-        &self,
-        change: ConfigChange<'_>,
-        after: &[JwtConfig],
-    ) -> Result<u64, StoreError> {
-        match self {
-            Configs::File(file) => file.apply(change, after).await,
-            Configs::Sql(sql) => sql.apply(change, after).await,
-        }
-    }
-
-    async fn revision(&self) -> Result<u64, StoreError> {
-        match self {
-            Configs::File(file) => file.revision().await,
-            Configs::Sql(sql) => sql.revision().await,
-        }
-    }
-}
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -68,36 +35,39 @@ pub struct AppState {
     pub login: LoginRoutes<SqlStore, Arc<Sessions<SqlStore>>, SqlStore>,
     /// The sessions.
     pub sessions: Arc<Sessions<SqlStore>>,
+    /// The owner of the configurations.
+    pub configs: Configs,
     /// The administrator's operations.
-    pub admin: Arc<Admin<Configs>>,
+    pub admin: Arc<Admin>,
     /// The role that makes a session an administrator (`--admin-role`).
     pub admin_role: Arc<str>,
     /// The database.
     pub db: SqlStore,
+    /// Writes the login events into the database while the state lives.
+    #[allow(dead_code)] // held for its task
+    pub event_writer: Arc<Task>,
 }
 
-/// Why the configurations could not be loaded: a `--config` file that does
-/// not parse is the `config` error it is (its field, entry and name), and
-/// one that cannot be read the `io` error; anything else is the store's.
-fn load_failure(config_path: &Path, e: StoreError) -> AdminError {
-    let loading = format!(
-        "loading the configurations from `{}`",
-        config_path.display()
-    );
-    if e.is_conflict() {
-        return e.during(loading).into();
-    }
-    match e.into_source() {
-        Some(source) => match source.downcast::<ConfigError>() {
-            Ok(config) => AdminError::Config(*config),
-            Err(source) => match source.downcast::<AdminError>() {
-                Ok(admin) => *admin,
-                Err(source) => StoreError::failed(source).during(loading).into(),
-            },
-        },
-        None => StoreError::failed("the store failed without a cause")
-            .during(loading)
-            .into(),
+/// The operating options of CONTRACT section 9.
+#[derive(Debug, Clone)]
+pub struct Ops {
+    /// `--event-retention`: login events kept in the database (default 10 000).
+    pub event_retention: u64,
+    /// `--max-failed-logins`: refused logins per client address within 60 s
+    /// before `429` (default 20; 0 turns throttling off).
+    pub max_failed_logins: u32,
+    /// `--trust-forwarded-for`: the client address is the last entry of
+    /// `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Ops {
+    fn default() -> Self {
+        Ops {
+            event_retention: 10_000,
+            max_failed_logins: 20,
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -112,56 +82,75 @@ async fn open_db(db: &str) -> Result<SqlStore, StoreError> {
     }
 }
 
+/// The owner of the configurations: in PostgreSQL (seeded from the
+/// `--config` file only if the database never held configurations), else
+/// the `--config` file itself.
+async fn configs(config_path: &Path, db: &SqlStore) -> Result<Configs, AdminError> {
+    if db.backend_name() != "PostgreSQL" {
+        return Configs::new(ConfigFile::new(config_path)).load().await;
+    }
+    let configs = Configs::new(db.clone()).load().await?;
+    configs.seed_from(&ConfigFile::new(config_path)).await?;
+    Ok(configs)
+}
+
 /// The state of the server: the database `db` (a SQLite file, created if
 /// missing, or `postgres://…`) and the configurations (see the module docs).
+#[allow(dead_code)] // main.rs uses `state_with`
 pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<AppState, AdminError> {
+    state_with(config_path, db, admin_role, &Ops::default()).await
+}
+
+/// [`state`] with the operating options `ops`.
+pub async fn state_with(
+    config_path: &Path,
+    db: &str,
+    admin_role: &str,
+    ops: &Ops,
+) -> Result<AppState, AdminError> {
     let store = open_db(db)
         .await
         .map_err(|e| e.during("opening the database"))?;
-    let configs = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        let (stored, _) = store
-            .load()
-            .await
-            .map_err(|e| e.during("loading the configurations"))?;
-        if stored.is_empty() {
-            // First start with an empty database: `--config` seeds it.
-            let seed = Registry::load(config_path)?.list();
-            let mut after = Vec::new();
-            for config in &seed {
-                after.push(config.clone());
-                match store.apply(ConfigChange::Create(config), &after).await {
-                    Ok(_) => {}
-                    Err(e) if e.is_conflict() => {} // another instance seeded it
-                    Err(e) => return Err(e.during("seeding the configurations").into()),
-                }
-            }
-        }
-        Configs::Sql(store.clone())
-    } else {
-        Configs::File(ConfigFile::new(config_path))
-    };
-    let (loaded, _) = configs
-        .load()
-        .await
-        .map_err(|e| load_failure(config_path, e))?;
-    let registry = Arc::new(Registry::from_configs(loaded)?);
+    let configs = configs(config_path, &store).await?;
+    let registry = Arc::clone(configs.registry());
     for warning in registry.warnings() {
         tracing::warn!("configuration warning: {warning:?}");
     }
     for (name, error) in registry.warm_up().await {
         tracing::warn!(config = %name, kind = error.kind().as_str(), "key warm-up failed: {error}");
     }
-    let sessions = Arc::new(Sessions::new(store.clone()));
-    let auth =
-        Authenticator::new(Arc::clone(&registry), store.clone()).with_replay_store(store.clone());
-    let options = LoginOptions::default().query_login(true);
+    // Metrics (when a recorder is installed): every series at 0 from the start.
+    jwt_sso::metrics::describe(&registry);
+    let sessions = Arc::new(Sessions::new(store.clone(), registry.clock()));
+    let auth = Authenticator::new(registry, store.clone()).with_replay_store(store.clone());
+    let event_writer =
+        Arc::new(store.spawn_event_writer(auth.subscribe(4096), ops.event_retention));
+    let options = LoginOptions::default()
+        .query_login(true)
+        .max_failed_logins(ops.max_failed_logins)
+        .trust_forwarded_for(ops.trust_forwarded_for);
     Ok(AppState {
         login: LoginRoutes::new(auth, Arc::clone(&sessions), options),
         sessions,
-        admin: Arc::new(Admin::new(registry, configs)),
+        admin: Arc::new(Admin::new(configs.clone())),
+        configs,
         admin_role: admin_role.into(),
         db: store,
+        event_writer,
     })
+}
+
+/// The server's background work: the configuration poller (another
+/// instance's changes, or edits of the `--config` file by hand, in force
+/// within a second) and the purge of expired sessions and `jti`s (every
+/// minute). Each runs until its handle is dropped.
+pub fn background(state: &AppState) -> [Task; 2] {
+    [
+        state.configs.spawn_sync(Duration::from_secs(1)),
+        state
+            .db
+            .spawn_purge(Duration::from_secs(60), state.configs.registry().clock()),
+    ]
 }
 
 /// The router over `state`: login, session and the administrator's API
@@ -198,14 +187,39 @@ pub fn router_with(state: AppState, access: AdminAccess) -> Router {
         .route("/api/auth/logout", post(logout))
         .with_state(state.clone())
         .merge(state.login.router())
+        .merge(jwt_sso::axum::admin::events_router(
+            state.db.clone(),
+            access.clone(),
+        ))
         .merge(jwt_sso::axum::admin::router(
             Arc::clone(&state.admin),
             access,
         ))
 }
 
-/// [`router`] over [`state`] with the default administrator role, purging
-/// expired sessions and `jti`s every minute (for as long as the router lives).
+/// The metrics listener's router (`--metrics-listen`): `GET /metrics` in
+/// the Prometheus text format, from the recorder `main` installed.
+#[allow(dead_code)] // main.rs
+pub fn metrics_router(handle: metrics_exporter_prometheus::PrometheusHandle) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    handle.render(),
+                )
+            }
+        }),
+    )
+}
+
+/// [`router`] over [`state`] with the default administrator role, and its
+/// [`background`] work running for as long as the router lives.
 #[allow(dead_code)] // tests/login_server.rs
 pub async fn app(config_path: &Path, db: &Path) -> Result<Router, AdminError> {
     app_with(config_path, db, AdminAccess::from_env()).await
@@ -218,8 +232,8 @@ pub async fn app_with(
     access: AdminAccess,
 ) -> Result<Router, AdminError> {
     let state = state(config_path, &db.to_string_lossy(), "Administrator").await?;
-    let purge = Arc::new(state.db.spawn_purge(Duration::from_secs(60)));
-    Ok(router_with(state, access).layer(axum::Extension(purge)))
+    let tasks = Arc::new(background(&state));
+    Ok(router_with(state, access).layer(axum::Extension(tasks)))
 }
 
 fn session_token(headers: &HeaderMap) -> &str {

@@ -16,6 +16,15 @@
 //! - `GET /login?<token_name>=<jwt>`: the same, the token in the query.
 //! - `GET /api/session` with `X-Auth-Token`: the session's user.
 //! - `POST /api/auth/logout` with `X-Auth-Token`: `204`.
+//! - `GET /api/admin/events`: the login events (admin credentials).
+//!
+//! Operating it (CONTRACT section 9): `--event-retention N` login events
+//! are kept in the database (default 10 000); `--metrics-listen ADDR` serves
+//! `GET /metrics` (Prometheus text) on a listener of its own;
+//! `--max-failed-logins N` refused logins per client address within 60 s
+//! make its further attempts `429` (default 20, 0 = off);
+//! `--trust-forwarded-for` takes the client address from the last entry of
+//! `X-Forwarded-For` (only behind a proxy that sets it).
 //!
 //! Connections must send their request headers within 10 s and a request's
 //! body within `--body-timeout` seconds of them (default 10; else `408`),
@@ -28,13 +37,15 @@ mod app;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--body-timeout SECONDS] [--max-connections N]";
+const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--body-timeout SECONDS] [--max-connections N] [--event-retention 10000] [--metrics-listen 127.0.0.1:9464] [--max-failed-logins 20] [--trust-forwarded-for]";
 
 struct Args {
     config: PathBuf,
     db: String,
     listen: String,
     admin_role: String,
+    metrics_listen: Option<String>,
+    ops: app::Ops,
     serve: jwt_sso::axum::ServeOptions,
 }
 
@@ -45,8 +56,9 @@ fn number<T: std::str::FromStr>(arg: &str, value: &str) -> Result<T, String> {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let (mut config, mut db) = (None, None);
+    let (mut config, mut db, mut metrics_listen) = (None, None, None);
     let (mut listen, mut admin_role) = ("127.0.0.1:8080".to_owned(), "Administrator".to_owned());
+    let mut ops = app::Ops::default();
     let mut serve = jwt_sso::axum::ServeOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -56,6 +68,10 @@ fn parse_args() -> Result<Args, String> {
             "--db" => db = Some(value()?),
             "--listen" => listen = value()?,
             "--admin-role" => admin_role = value()?,
+            "--metrics-listen" => metrics_listen = Some(value()?),
+            "--event-retention" => ops.event_retention = number(&arg, &value()?)?,
+            "--max-failed-logins" => ops.max_failed_logins = number(&arg, &value()?)?,
+            "--trust-forwarded-for" => ops.trust_forwarded_for = true,
             "--body-timeout" => {
                 let seconds: u64 = number(&arg, &value()?)?;
                 serve = serve.body_timeout(std::time::Duration::from_secs(seconds.max(1)));
@@ -71,8 +87,49 @@ fn parse_args() -> Result<Args, String> {
         db,
         listen,
         admin_role,
+        metrics_listen,
+        ops,
         serve,
     })
+}
+
+/// The buckets (seconds) of `jwt_sso_login_duration_seconds`: from a cached
+/// HMAC check (tens of µs) to a remote key fetch that gives up (5 s), as
+/// `jwt_sso::metrics` suggests.
+const DURATION_BUCKETS: &[f64] = &[
+    0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    10.0,
+];
+
+/// Installs the Prometheus recorder and serves `/metrics` on `address`, a
+/// listener of its own (never the public one).
+async fn serve_metrics(address: &str) -> Result<tokio::task::JoinHandle<()>, String> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("jwt_sso_login_duration_seconds".into()),
+            DURATION_BUCKETS,
+        )
+        .and_then(PrometheusBuilder::install_recorder)
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address} for metrics: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_or(address.to_owned(), |a| a.to_string());
+    println!("login_server: metrics on http://{bound}/metrics");
+    let upkeep = handle.clone();
+    Ok(tokio::spawn(async move {
+        // The exporter's periodic housekeeping (histogram buckets drained).
+        let _upkeep = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                upkeep.run_upkeep();
+            }
+        });
+        let _ = jwt_sso::axum::serve(listener, app::metrics_router(handle)).await;
+    }))
 }
 
 #[tokio::main]
@@ -88,7 +145,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let state = match app::state(&args.config, &args.db, &args.admin_role).await {
+    let _metrics = match &args.metrics_listen {
+        Some(address) => match serve_metrics(address).await {
+            Ok(task) => Some(task),
+            Err(message) => {
+                tracing::error!("{message}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let state = match app::state_with(&args.config, &args.db, &args.admin_role, &args.ops).await {
         Ok(state) => state,
         Err(e) => {
             let cause = std::error::Error::source(&e)
@@ -102,18 +169,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _purge = state.db.spawn_purge(std::time::Duration::from_secs(60));
-    // Several instances on one PostgreSQL: apply the others' configuration changes.
-    let _sync = match state.admin.store() {
-        app::Configs::Sql(db) => Some(
-            jwt_sso::ConfigSync::new(
-                state.admin.registry().clone(),
-                std::sync::Arc::new(db.clone()),
-            )
-            .spawn(std::time::Duration::from_secs(1)),
-        ),
-        app::Configs::File(_) => None,
-    };
+    // Changes made elsewhere (other instances, the file by hand) and purges.
+    let _background = app::background(&state);
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(listener) => listener,
         Err(e) => {

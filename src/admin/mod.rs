@@ -1,13 +1,18 @@
 //! Administering configurations: the error type of every change to a set of
-//! configurations ([`AdminError`], always available), and the
-//! administrator's operations (`Admin`, cargo feature `admin`).
+//! configurations ([`AdminError`], always available), the one owner of
+//! configuration state (`Configs`) and the administrator's operations on top
+//! of it (`Admin`) (cargo feature `admin`).
 
 use crate::error::{ConfigError, Error, ErrorKind, duplicate_message, list, untrusted};
 use crate::store::StoreError;
 
 #[cfg(feature = "admin")]
+mod configs;
+#[cfg(feature = "admin")]
 mod ops;
 
+#[cfg(feature = "admin")]
+pub use configs::Configs;
 #[cfg(feature = "admin")]
 pub use ops::{Admin, Caller, ConfigSummary, ConfigView};
 
@@ -15,8 +20,9 @@ pub use ops::{Admin, Caller, ConfigSummary, ConfigView};
 /// refused: the administrator's kinds (CONTRACT section 7), an invalid
 /// configuration, a store or file that failed.
 ///
-/// Returned by [`Registry`](crate::Registry)'s loading and editing methods
-/// and by the administrator's operations. [`AdminError::kind`] is the same
+/// Returned by [`Registry`](crate::Registry)'s loading methods, by the
+/// owner of the configurations (`Configs`) and by the administrator's
+/// operations. [`AdminError::kind`] is the same
 /// flat [`ErrorKind`] as [`Error::kind`].
 ///
 /// ```
@@ -162,6 +168,7 @@ impl AdminError {
         }
     }
 
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
     pub(crate) fn unknown(name: &str, known: Vec<String>) -> Self {
         AdminError::UnknownConfig {
             name: name.to_owned(),

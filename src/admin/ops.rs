@@ -1,7 +1,7 @@
-//! The administrator's operations over a [`Registry`] and a [`ConfigStore`]
-//! (CONTRACT section 7), free of any web framework: summaries without
-//! secrets, a redacted view with its version, versioned changes, confirmed
-//! deletes and "test a token".
+//! The administrator's operations on top of the owner of the
+//! configurations ([`Configs`]) (CONTRACT section 7), free of any web
+//! framework: summaries without secrets, a redacted view with its version,
+//! versioned changes, confirmed deletes and "test a token".
 
 use std::sync::Arc;
 
@@ -9,13 +9,12 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::AdminError;
+use super::{AdminError, Configs};
 use crate::checklist::Checklist;
-use crate::clock::Clock;
 use crate::config::JwtConfig;
 use crate::error::ConfigError;
 use crate::registry::Registry;
-use crate::store::{ConfigChange, ConfigStore};
+use crate::store::{ConfigChange, StoredConfig};
 use crate::unix_time::UnixTime;
 
 /// Who asks for a change: it becomes the `created_by` of what they create.
@@ -86,7 +85,9 @@ impl ConfigSummary {
 pub struct ConfigView {
     /// The redacted configuration.
     pub config: Value,
-    /// [`JwtConfig::version`] of the stored configuration: the `ETag`.
+    /// The stored configuration's version: the `ETag` (random, given by the
+    /// store on every change; nothing about the configuration can be learnt
+    /// from it).
     pub version: String,
     /// What a careful administrator should look at (no audience, a
     /// configuration that routing can never choose, …).
@@ -237,30 +238,42 @@ fn not_one_object() -> ConfigError {
     )
 }
 
-/// The version `if_match` names: `"…"`, `W/"…"` or bare; `*` matches any.
+/// Whether `if_match` (an `If-Match` header: `*`, or a list of entity tags)
+/// names `current`, compared strongly (RFC 9110 section 13.1.1 and 8.8.3.2):
+/// a weak tag (`W/"…"`) never matches; a tag given without its quotes is
+/// taken as the quoted one.
 fn matches_version(if_match: &str, current: &str) -> bool {
+    let if_match = if_match.trim();
+    if if_match == "*" {
+        return true;
+    }
     if_match.split(',').map(str::trim).any(|tag| {
-        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        if tag.starts_with("W/") {
+            return false;
+        }
         let tag = tag
             .strip_prefix('"')
             .and_then(|t| t.strip_suffix('"'))
             .unwrap_or(tag);
-        tag == "*" || tag == current
+        !tag.is_empty() && tag == current
     })
 }
 
 /// The administrator's operations: summaries, a redacted view, versioned
-/// create/update/enable/delete, and "test a token" (CONTRACT section 7).
+/// create/update/enable/delete, and "test a token" (CONTRACT section 7),
+/// on top of the owner of the configurations ([`Configs`]).
 ///
-/// Every change is saved through the [`ConfigStore`] *before* it is applied
-/// to the registry, and only if the store accepts it: a failed save leaves
-/// the registry and the store as they were. Changes are serialised, so two
-/// administrators racing on one configuration get one success and one
-/// `version_conflict`.
+/// Every change goes through [`Configs::apply`], the call a host's own code
+/// uses too: saved in the store first (applied to what it holds now), then
+/// installed in the registry; a refused or failed save leaves both as they
+/// were, so two administrators racing on one configuration get one success
+/// and one `version_conflict`. What this type adds is the administrator's:
+/// configurations as JSON text, secrets redacted in what it shows and kept
+/// where a change sends them back redacted, `If-Match` preconditions,
+/// confirmed deletes, the caller as `created_by`, and the token test.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use jwt_sso::{Admin, Caller, ConfigFile, ConfigStore, ErrorKind, Registry};
+/// use jwt_sso::{Admin, Caller, ConfigFile, Configs, ErrorKind};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -268,9 +281,7 @@ fn matches_version(if_match: &str, current: &str) -> bool {
 /// # std::fs::create_dir_all(&dir)?;
 /// # let path = dir.join("configs.json");
 /// std::fs::write(&path, "[]")?;
-/// let store = ConfigFile::new(&path);
-/// let (configs, _) = store.load().await.map_err(|e| e.to_string())?;
-/// let admin = Admin::new(Arc::new(Registry::from_configs(configs)?), store);
+/// let admin = Admin::new(Configs::new(ConfigFile::new(&path)).load().await?);
 ///
 /// let created = admin.create(r#"{"name": "ERP", "token_name": "token",
 ///     "algorithms": ["HS256"], "expiration_time": 3600, "claims": {"user_id": "sub"},
@@ -282,71 +293,54 @@ fn matches_version(if_match: &str, current: &str) -> bool {
 /// // A change needs the current version.
 /// let stale = admin.set_enabled("erp", false, Some("\"old\"")).await.unwrap_err();
 /// assert_eq!(stale.kind(), ErrorKind::VersionConflict);
-/// admin.set_enabled("erp", false, Some(&created.version)).await?;
+/// admin.set_enabled("erp", false, Some(&format!("\"{}\"", created.version))).await?;
 /// assert!(!admin.registry().get("ERP").unwrap().enabled);
+/// // Saved before it was applied.
+/// assert!(std::fs::read_to_string(&path)?.contains("\"enabled\": false"));
 /// # Ok(()) }
 /// ```
-pub struct Admin<S> {
-    registry: Arc<Registry>,
-    store: S,
-    clock: Arc<dyn Clock>,
-    writer: tokio::sync::Mutex<()>,
+#[derive(Debug, Clone)]
+pub struct Admin {
+    configs: Configs,
 }
 
-impl<S> std::fmt::Debug for Admin<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Admin")
-            .field("registry", &self.registry)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<S: ConfigStore> Admin<S> {
-    /// The operations over `registry`, saving through `store`. The registry
-    /// should hold what the store holds (built from [`ConfigStore::load`]).
-    pub fn new(registry: Arc<Registry>, store: S) -> Self {
-        Admin {
-            clock: Arc::clone(registry.clock()),
-            registry,
-            store,
-            writer: tokio::sync::Mutex::new(()),
-        }
+impl Admin {
+    /// The administrator's operations on the configurations `configs` owns.
+    pub fn new(configs: Configs) -> Self {
+        Admin { configs }
     }
 
-    /// Replaces the clock that stamps `last_modified` and gives "now" to
-    /// "test a token" (default: the registry's clock).
-    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
-        self
+    /// The owner of the configurations.
+    pub fn configs(&self) -> &Configs {
+        &self.configs
     }
 
     /// The registry.
     pub fn registry(&self) -> &Arc<Registry> {
-        &self.registry
-    }
-
-    /// The store.
-    pub fn store(&self) -> &S {
-        &self.store
+        self.configs.registry()
     }
 
     /// Every configuration, sorted by name, without secrets.
     pub fn list(&self) -> Vec<ConfigSummary> {
-        self.registry.list().iter().map(ConfigSummary::of).collect()
+        self.registry()
+            .list()
+            .iter()
+            .map(ConfigSummary::of)
+            .collect()
     }
 
     /// The configuration called `name` (any case), redacted, with its
     /// version and warnings. Unknown `name` is `unknown_config`.
     pub fn view(&self, name: &str) -> Result<ConfigView, AdminError> {
-        let config = self.get(name)?;
-        Ok(self.view_of(&config))
+        let stored = self.get(name)?;
+        Ok(self.view_of(stored))
     }
 
-    fn view_of(&self, config: &JwtConfig) -> ConfigView {
+    fn view_of(&self, stored: StoredConfig) -> ConfigView {
         ConfigView {
-            config: redact(config),
-            version: config.version(),
-            warnings: self.warnings(config),
+            config: redact(&stored.config),
+            warnings: self.warnings(&stored.config),
+            version: stored.version,
         }
     }
 
@@ -355,7 +349,7 @@ impl<S: ConfigStore> Admin<S> {
         let mut out = warnings(config);
         let key = config.name.to_lowercase();
         out.extend(
-            self.registry
+            self.registry()
                 .warnings()
                 .into_iter()
                 .filter(|w| w.config.to_lowercase() == key)
@@ -364,44 +358,23 @@ impl<S: ConfigStore> Admin<S> {
         out
     }
 
-    fn get(&self, name: &str) -> Result<JwtConfig, AdminError> {
-        self.registry.get(name).ok_or_else(|| self.unknown(name))
+    fn get(&self, name: &str) -> Result<StoredConfig, AdminError> {
+        self.configs.get(name).ok_or_else(|| self.unknown(name))
     }
 
     fn unknown(&self, name: &str) -> AdminError {
-        AdminError::unknown(
-            name,
-            self.registry
-                .list()
-                .into_iter()
-                .map(|c| c.name.into())
-                .collect(),
-        )
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::try_from(self.clock.now()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        AdminError::unknown(name, self.registry().names())
     }
 
     /// Creates a configuration from its JSON text: `created_by` from
-    /// `caller`, `last_modified` now. Invalid is `config` (its field names
-    /// the place); a taken name (any case) is `duplicate_name`.
+    /// `caller`, `last_modified` now, a fresh stable id. Invalid is
+    /// `config` (its field names the place); a taken name (any case) is
+    /// `duplicate_name`.
     pub async fn create(&self, body: &str, caller: &Caller) -> Result<ConfigView, AdminError> {
         let mut config = parse_config(body, None)?;
         config.created_by = Some(caller.created_by().to_owned());
-        config.last_modified = Some(self.now());
-        let _writer = self.writer.lock().await;
-        if let Some(existing) = self.registry.get(&config.name) {
-            return Err(AdminError::duplicate(&config.name, &existing.name));
-        }
-        let mut after = self.registry.list();
-        crate::registry::give_free_id(&mut config, after.iter())?;
-        config.clone().validate()?;
-        after.push(config.clone());
-        self.save(ConfigChange::Create(&config), &after, &config.name)
-            .await?;
-        self.registry.replace_all(after)?;
-        Ok(self.view_of(&config))
+        let stored = self.configs.apply(ConfigChange::Create(config)).await?;
+        Ok(self.view_of(stored))
     }
 
     /// Replaces the configuration called `name` with the JSON text `body`
@@ -417,19 +390,9 @@ impl<S: ConfigStore> Admin<S> {
         body: &str,
         if_match: Option<&str>,
     ) -> Result<ConfigView, AdminError> {
-        let _writer = self.writer.lock().await;
         let old = self.current(name, if_match)?;
-        let mut config = parse_config(body, Some(&old))?;
-        config.created_by = old.created_by.clone();
-        config.keep_identity_of(&old);
-        config.last_modified = Some(self.now());
-        if config.name.to_lowercase() != old.name.to_lowercase()
-            && let Some(existing) = self.registry.get(&config.name)
-        {
-            return Err(AdminError::duplicate(&config.name, &existing.name));
-        }
-        config.clone().validate()?;
-        self.replace(&old, config).await
+        let config = parse_config(body, Some(&old.config))?;
+        self.replace(old, config).await
     }
 
     /// Enables or disables the configuration called `name`, if `if_match`
@@ -440,35 +403,40 @@ impl<S: ConfigStore> Admin<S> {
         enabled: bool,
         if_match: Option<&str>,
     ) -> Result<ConfigView, AdminError> {
-        let _writer = self.writer.lock().await;
         let old = self.current(name, if_match)?;
-        let mut config = old.clone();
+        let mut config = old.config.clone();
         config.enabled = enabled;
-        config.last_modified = Some(self.now());
-        self.replace(&old, config).await
+        self.replace(old, config).await
+    }
+
+    async fn replace(
+        &self,
+        old: StoredConfig,
+        config: JwtConfig,
+    ) -> Result<ConfigView, AdminError> {
+        let change = ConfigChange::Update {
+            name: old.config.name.to_string(),
+            version: old.version,
+            config,
+        };
+        let stored = self.configs.apply(change).await?;
+        Ok(self.view_of(stored))
     }
 
     /// Deletes the configuration called `name` when `confirm` is its name
     /// (compared without regard to case, as names are); otherwise
     /// `confirmation_required`. Returns the deleted configuration.
     pub async fn delete(&self, name: &str, confirm: Option<&str>) -> Result<JwtConfig, AdminError> {
-        let _writer = self.writer.lock().await;
         let old = self.get(name)?;
-        if confirm.map(str::to_lowercase) != Some(old.name.to_lowercase()) {
+        if confirm.map(str::to_lowercase) != Some(old.config.name.to_lowercase()) {
             return Err(AdminError::ConfirmationRequired {
-                config: old.name.to_string(),
+                config: old.config.name.to_string(),
             });
         }
-        let after: Vec<JwtConfig> = self
-            .registry
-            .list()
-            .into_iter()
-            .filter(|c| c.name != old.name)
-            .collect();
-        self.save(ConfigChange::Delete { name: &old.name }, &after, &old.name)
-            .await?;
-        self.registry.replace_all(after)?;
-        Ok(old)
+        let change = ConfigChange::Delete {
+            name: old.config.name.to_string(),
+        };
+        Ok(self.configs.apply(change).await?.config)
     }
 
     /// Checks `token` against the configuration called `name`, step by step
@@ -481,81 +449,31 @@ impl<S: ConfigStore> Admin<S> {
         now: Option<UnixTime>,
     ) -> Result<Checklist, AdminError> {
         let verifier = self
-            .registry
+            .registry()
             .verifier(name)
             .ok_or_else(|| self.unknown(name))?;
-        let now = now.unwrap_or_else(|| self.clock.now());
+        let now = now.unwrap_or_else(|| self.registry().clock_now());
         Ok(Checklist::from_result(
             verifier.verify_at_async(token, now).await,
         ))
     }
 
     /// The configuration called `name`, if `if_match` names its version.
-    fn current(&self, name: &str, if_match: Option<&str>) -> Result<JwtConfig, AdminError> {
+    fn current(&self, name: &str, if_match: Option<&str>) -> Result<StoredConfig, AdminError> {
         let old = self.get(name)?;
         let Some(if_match) = if_match else {
             return Err(AdminError::PreconditionRequired {
-                config: old.name.to_string(),
+                config: old.config.name.to_string(),
             });
         };
-        let current = old.version();
-        if !matches_version(if_match, &current) {
+        if !matches_version(if_match, &old.version) {
             return Err(AdminError::VersionConflict {
-                config: old.name.to_string(),
+                config: old.config.name.to_string(),
                 expected: if_match.trim().to_owned(),
-                current,
+                current: old.version,
             });
         }
         Ok(old)
-    }
-
-    /// Saves `config` in place of `old`, then applies it to the registry.
-    async fn replace(&self, old: &JwtConfig, config: JwtConfig) -> Result<ConfigView, AdminError> {
-        let version = old.version();
-        let after: Vec<JwtConfig> = self
-            .registry
-            .list()
-            .into_iter()
-            .map(|c| {
-                if c.name == old.name {
-                    config.clone()
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let change = ConfigChange::Update {
-            name: &old.name,
-            expected_version: &version,
-            config: &config,
-        };
-        self.save(change, &after, &old.name).await?;
-        self.registry.replace_all(after)?;
-        Ok(self.view_of(&config))
-    }
-
-    async fn save(
-        &self,
-        change: ConfigChange<'_>,
-        after: &[JwtConfig],
-        name: &str,
-    ) -> Result<u64, AdminError> {
-        self.store.apply(change, after).await.map_err(|e| {
-            if !e.is_conflict() {
-                return AdminError::Store(e.during(format!("saving configuration `{name}`")));
-            }
-            match change {
-                ConfigChange::Create(config) => AdminError::duplicate(&config.name, &config.name),
-                ConfigChange::Update {
-                    expected_version, ..
-                } => AdminError::VersionConflict {
-                    config: name.to_owned(),
-                    expected: expected_version.to_owned(),
-                    current: "(changed in the store)".to_owned(),
-                },
-                ConfigChange::Delete { .. } => AdminError::unknown(name, Vec::new()),
-            }
-        })
     }
 }
 
@@ -580,14 +498,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn if_match_accepts_quoted_weak_bare_lists_and_star() {
+    fn if_match_compares_strongly_and_accepts_lists_and_star() {
         assert!(matches_version("\"abc\"", "abc"));
-        assert!(matches_version("W/\"abc\"", "abc"));
         assert!(matches_version("abc", "abc"));
         assert!(matches_version("\"x\", \"abc\"", "abc"));
-        assert!(matches_version("*", "abc"));
+        assert!(matches_version(" * ", "abc"));
+        // RFC 9110 13.1.1: If-Match uses the strong comparison, so a weak
+        // tag never matches, even with the same opaque tag.
+        assert!(!matches_version("W/\"abc\"", "abc"));
+        assert!(!matches_version("W/\"x\", W/\"abc\"", "abc"));
         assert!(!matches_version("\"abd\"", "abc"));
         assert!(!matches_version("", "abc"));
+        assert!(!matches_version("\"\"", ""));
     }
 
     #[test]

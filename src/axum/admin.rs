@@ -12,8 +12,14 @@
 //! | `DELETE /api/admin/configs/{name}?confirm={name}` | `204` (`400` `confirmation_required`) |
 //! | `POST /api/admin/configs/{name}/test` `{"token","now"?}` | `200`, the checklist |
 //! | `GET /admin`, `/admin/console.js`, `/admin/console.css` | the console (no data, no credentials) |
+//! | `GET /api/admin/events?limit&config&outcome&kind&user_id&before` | `200` `{"events":[…],"next"}` ([`events_router`]) |
 //!
-//! Names in paths are matched without regard to case. The caller's
+//! Names in paths are matched without regard to case. An `ETag` is the
+//! stored configuration's version: random, new on every change, the same on
+//! every instance of a database (nothing about the configuration can be
+//! learnt from it); `If-Match` is compared strongly, so a weak tag never
+//! matches. Every change goes through the owner of the configurations
+//! (`Configs::apply`): saved, then in force. The caller's
 //! credential is checked from the headers before any body is read: a
 //! request without a valid one is answered `401` whatever its body, unread
 //! (no `100 Continue` either). An authorized caller's body may hold at most
@@ -36,12 +42,11 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use jwt_sso::axum::admin::{AdminAccess, router};
-//! use jwt_sso::{Admin, ConfigFile, ConfigStore, Registry};
+//! use jwt_sso::{Admin, ConfigFile, Configs};
 //!
 //! # async fn host() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = ConfigFile::new("jwt-configs.json");
-//! let (configs, _) = store.load().await.map_err(|e| e.to_string())?;
-//! let admin = Arc::new(Admin::new(Arc::new(Registry::from_configs(configs)?), store));
+//! let configs = Configs::new(ConfigFile::new("jwt-configs.json")).load().await?;
+//! let admin = Arc::new(Admin::new(configs));
 //! let access = AdminAccess::from_env(); // JWT_SSO_ADMIN_TOKEN, read once
 //! let app: axum::Router = router(admin, access); // merge into the host's router
 //! # Ok(()) }
@@ -66,7 +71,8 @@ use super::body::{BodyRefusal, read_limited};
 use super::{HttpError, status_of};
 use crate::admin::{Admin, AdminError, Caller, ConfigView};
 use crate::error::{Error, ErrorKind};
-use crate::store::ConfigStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::events::{EventQuery, LoginEvent};
 use crate::unix_time::UnixTime;
 
 /// The environment variable that holds the break-glass administrator's token.
@@ -226,30 +232,95 @@ fn unauthorized(problem: &str) -> AdminError {
     }
 }
 
-struct Ctx<S> {
-    admin: Arc<Admin<S>>,
+struct Ctx {
+    admin: Arc<Admin>,
     access: AdminAccess,
 }
 
-type Shared<S> = State<Arc<Ctx<S>>>;
+type Shared = State<Arc<Ctx>>;
 
 /// The admin API and the console, ready to merge into a host's router.
-pub fn router<S: ConfigStore + 'static>(admin: Arc<Admin<S>>, access: AdminAccess) -> Router {
+pub fn router(admin: Arc<Admin>, access: AdminAccess) -> Router {
     let ctx = Arc::new(Ctx { admin, access });
     Router::new()
-        .route("/api/admin/configs", get(list::<S>).post(create::<S>))
+        .route("/api/admin/configs", get(list).post(create))
         .route(
             "/api/admin/configs/{name}",
-            get(view::<S>)
-                .put(update::<S>)
-                .patch(patch::<S>)
-                .delete(delete::<S>),
+            get(view).put(update).patch(patch).delete(delete),
         )
-        .route("/api/admin/configs/{name}/test", post(test::<S>))
+        .route("/api/admin/configs/{name}/test", post(test))
         .route("/admin", get(console_page))
         .route("/admin/console.js", get(console_js))
         .route("/admin/console.css", get(console_css))
         .with_state(ctx)
+}
+
+/// `GET /api/admin/events` (CONTRACT section 9): the login events that
+/// `store` keeps ([`SqlStore::spawn_event_writer`](crate::SqlStore::spawn_event_writer)),
+/// newest first, for the callers `access` lets in (as the rest of the admin
+/// API). Query parameters ([`EventQuery::parse`]): `limit` (1–500, default
+/// 50), `config` (any case), `outcome` (`accepted`|`refused`), `kind`,
+/// `user_id` and `before` (the `next` of the previous page); anything else
+/// is `400` `bad_request`. Answer: `{"events":[…newest first…],"next":<id>|null}`
+/// (`next` is `null` on the last page). Merge it beside [`router`].
+///
+/// ```no_run
+/// # async fn host(admin: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+/// use jwt_sso::axum::admin::{AdminAccess, events_router};
+///
+/// let db = jwt_sso::SqlStore::open("sqlite:jwt-sso.sqlite").await?;
+/// let app = admin.merge(events_router(db, AdminAccess::from_env()));
+/// # Ok(()) }
+/// ```
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub fn events_router(store: crate::SqlStore, access: AdminAccess) -> Router {
+    let ctx = Arc::new(EventsCtx { store, access });
+    Router::new()
+        .route("/api/admin/events", get(events))
+        .with_state(ctx)
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+struct EventsCtx {
+    store: crate::SqlStore,
+    access: AdminAccess,
+}
+
+/// A page of `GET /api/admin/events`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[derive(serde::Serialize)]
+struct EventPage {
+    events: Vec<LoginEvent>,
+    /// The `before` of the next (older) page; `None` on the last one.
+    next: Option<u64>,
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn events(
+    State(ctx): State<Arc<EventsCtx>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    ctx.access.authorize(&headers).await?;
+    let query = EventQuery::parse(uri.query().unwrap_or(""))?;
+    // One more than asked: whether there is a next page.
+    let mut events = ctx
+        .store
+        .select_events(&query, query.limit + 1)
+        .await
+        .map_err(|e| HttpError::Core(Error::from(e.during("reading the login events"))))?;
+    let more = events.len() > query.limit as usize;
+    events.truncate(query.limit as usize);
+    let next = if more {
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_value(EventPage { events, next }).unwrap_or_default(),
+    ))
 }
 
 /// The largest request body the API reads from an authorized caller.
@@ -271,6 +342,15 @@ impl From<AdminError> for ApiError {
     }
 }
 
+impl From<HttpError> for ApiError {
+    fn from(error: HttpError) -> Self {
+        ApiError {
+            error,
+            status: None,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let ApiError { error, status } = self;
@@ -286,7 +366,7 @@ impl IntoResponse for ApiError {
             body["field"] = Value::String(config.field().to_owned());
         }
         if kind == ErrorKind::Store || kind == ErrorKind::Io {
-            tracing::error!(target: "jwt_sso", kind = kind.as_str(), error = %error, "admin API: saving failed");
+            tracing::error!(target: "jwt_sso", kind = kind.as_str(), error = %crate::error::escape_controls(&crate::error::chain(&error)), "admin API: the store failed");
         }
         let status = status.unwrap_or_else(|| status_of(kind));
         let mut response =
@@ -411,7 +491,7 @@ fn json_object(text: &str, allowed: &[&str]) -> Result<serde_json::Map<String, V
     Ok(map)
 }
 
-async fn list<S: ConfigStore + 'static>(State(ctx): Shared<S>, headers: HeaderMap) -> Response {
+async fn list(State(ctx): Shared, headers: HeaderMap) -> Response {
     match ctx.access.authorize(&headers).await {
         Ok(_) => json_response(
             StatusCode::OK,
@@ -421,8 +501,8 @@ async fn list<S: ConfigStore + 'static>(State(ctx): Shared<S>, headers: HeaderMa
     }
 }
 
-async fn view<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
+async fn view(
+    State(ctx): Shared,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
@@ -431,10 +511,7 @@ async fn view<S: ConfigStore + 'static>(
     Ok(view_response(StatusCode::OK, ctx.admin.view(&name)?))
 }
 
-async fn create<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
-    request: Request,
-) -> Result<Response, ApiError> {
+async fn create(State(ctx): Shared, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let caller = ctx.access.authorize(&parts.headers).await?;
     let text = body_text(&parts.headers, body).await?;
@@ -452,10 +529,10 @@ struct Edit {
     version: Option<String>,
 }
 
-impl<S: ConfigStore + 'static> FromRequest<Arc<Ctx<S>>> for Edit {
+impl FromRequest<Arc<Ctx>> for Edit {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, ctx: &Arc<Ctx<S>>) -> Result<Edit, ApiError> {
+    async fn from_request(request: Request, ctx: &Arc<Ctx>) -> Result<Edit, ApiError> {
         let (mut parts, body) = request.into_parts();
         ctx.access.authorize(&parts.headers).await?;
         let name = path_name(Path::<String>::from_request_parts(&mut parts, ctx).await)?;
@@ -469,10 +546,7 @@ impl<S: ConfigStore + 'static> FromRequest<Arc<Ctx<S>>> for Edit {
     }
 }
 
-async fn update<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
-    edit: Edit,
-) -> Result<Response, ApiError> {
+async fn update(State(ctx): Shared, edit: Edit) -> Result<Response, ApiError> {
     let view = ctx
         .admin
         .update(&edit.name, &edit.text, edit.version.as_deref())
@@ -480,8 +554,8 @@ async fn update<S: ConfigStore + 'static>(
     Ok(view_response(StatusCode::OK, view))
 }
 
-async fn patch<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
+async fn patch(
+    State(ctx): Shared,
     Edit {
         name,
         text,
@@ -501,8 +575,8 @@ async fn patch<S: ConfigStore + 'static>(
     Ok(view_response(StatusCode::OK, view))
 }
 
-async fn delete<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
+async fn delete(
+    State(ctx): Shared,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
@@ -526,8 +600,8 @@ async fn delete<S: ConfigStore + 'static>(
     Ok((StatusCode::NO_CONTENT, api_headers()).into_response())
 }
 
-async fn test<S: ConfigStore + 'static>(
-    State(ctx): Shared<S>,
+async fn test(
+    State(ctx): Shared,
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {

@@ -1,9 +1,11 @@
 //! Errors as HTTP answers: the status, `WWW-Authenticate` and the fixed
-//! sentence a client sees per kind (CONTRACT sections 6 and 7), and the
-//! HTTP layer's own kinds (`bad_request`, `unauthorized`).
+//! sentence a client sees per kind (CONTRACT sections 6, 7 and 9), and the
+//! HTTP layer's own kinds (`bad_request`, `unauthorized`, `rate_limited`).
+
+use std::time::Duration;
 
 use ::axum::Json;
-use ::axum::http::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
+use ::axum::http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use ::axum::http::{HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 
@@ -13,7 +15,7 @@ use crate::error::{Error, ErrorKind, escape_controls};
 /// Per kind, in the order of [`ErrorKind::ALL`]: the HTTP status and the
 /// short fixed sentence a client may see (it never holds a value from the
 /// configuration, the key set or the token).
-const HTTP: [(u16, &str); 34] = [
+const HTTP: [(u16, &str); 35] = [
     (401, "This login method is disabled."), // disabled
     (401, "The token is too large."),        // token_too_large
     (401, "The token is malformed."),        // malformed
@@ -54,15 +56,17 @@ const HTTP: [(u16, &str); 34] = [
     (401, "More than one login method matches this token."), // ambiguous_config
     (400, "The request is malformed."),      // bad_request
     (500, "An internal error occurred."),    // io
+    (429, "Too many failed logins; try again later."), // rate_limited
 ];
 
 /// The HTTP face of each kind (cargo feature `axum`).
 impl ErrorKind {
     /// The HTTP status a host answers with for this kind (CONTRACT sections
-    /// 6 and 7): `401` for every rejected token (with `WWW-Authenticate:
+    /// 6, 7 and 9): `401` for every rejected token (with `WWW-Authenticate:
     /// Bearer`), `403` for a login the host's policies refuse, `503` when
     /// the host cannot decide now (keys or store unreachable), `400` for a
-    /// malformed request.
+    /// malformed request, `429` for a client throttled after too many
+    /// refused logins.
     pub fn http_status(self) -> StatusCode {
         status_of(self)
     }
@@ -115,6 +119,20 @@ pub enum HttpError {
         /// What is missing.
         problem: String,
     },
+    /// A login attempt from a client address that had too many refused
+    /// logins within 60 seconds, refused before any check (`rate_limited`,
+    /// `429` with `Retry-After`; [`LoginOptions::max_failed_logins`](super::LoginOptions::max_failed_logins)).
+    #[error(
+        "the client address had {failures} refused logins within 60 s; its attempts are refused without checking them for another {} s",
+        retry_after.as_secs()
+    )]
+    #[non_exhaustive]
+    RateLimited {
+        /// The refused logins that count (the limit).
+        failures: u32,
+        /// Until the oldest of them is 60 seconds old: whole seconds, 1–60.
+        retry_after: Duration,
+    },
 }
 
 impl HttpError {
@@ -125,6 +143,7 @@ impl HttpError {
             HttpError::Admin(e) => e.kind(),
             HttpError::BadRequest { .. } => ErrorKind::BadRequest,
             HttpError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            HttpError::RateLimited { .. } => ErrorKind::RateLimited,
         }
     }
 
@@ -186,6 +205,16 @@ pub(crate) fn error_response(
     public_message_override: Option<&'static str>,
 ) -> Response {
     log_refusal(status, error);
+    quiet_error_response(status, error, public_message_override)
+}
+
+/// [`error_response`] without its log event: for a login attempt, whose
+/// one event the login routes report.
+pub(crate) fn quiet_error_response(
+    status: StatusCode,
+    error: &HttpError,
+    public_message_override: Option<&'static str>,
+) -> Response {
     let kind = error.kind();
     let body = serde_json::json!({"error": {
         "kind": kind.as_str(),
@@ -196,6 +225,9 @@ pub(crate) fn error_response(
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    if let HttpError::RateLimited { retry_after, .. } = error {
+        headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
     }
     response
 }
@@ -256,5 +288,25 @@ mod tests {
             status_of(ErrorKind::VersionConflict),
             StatusCode::PRECONDITION_FAILED
         );
+        assert_eq!(
+            status_of(ErrorKind::RateLimited),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+
+    #[test]
+    fn a_throttled_attempt_says_when_to_come_back() {
+        let error = HttpError::RateLimited {
+            failures: 20,
+            retry_after: Duration::from_secs(42),
+        };
+        assert_eq!(error.kind(), ErrorKind::RateLimited);
+        assert_eq!(error.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(error.to_string().contains("20 refused logins"), "{error}");
+        assert!(error.hint().contains("Retry-After"), "{}", error.hint());
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[RETRY_AFTER], "42");
+        assert!(!response.headers().contains_key(WWW_AUTHENTICATE));
     }
 }

@@ -1,28 +1,34 @@
 //! The login endpoints (CONTRACT section 6) as a router or single handlers.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ::axum::Router;
 use ::axum::body::{Body, Bytes};
-use ::axum::extract::{Request, State};
-use ::axum::http::header::{ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use ::axum::extract::{ConnectInfo, Request, State};
+use ::axum::http::header::{
+    ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE,
+};
 use ::axum::http::request::Parts;
 use ::axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::{MethodRouter, post};
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use super::body::{BodyRefusal, read_limited};
-use super::{HttpError, error_response};
-use crate::error::{Error, untrusted};
+use super::{HttpError, quiet_error_response};
+use crate::error::Error;
+use crate::events::{self, Attempt, Ending, Refusal};
 use crate::extract::{LoginRequest, form_param, query_param};
 use crate::identity::Verified;
 use crate::login::{Authenticator, Login};
 use crate::registry::{Route, Verification};
 use crate::session::Sessions;
 use crate::store::{MemoryStore, ReplayStore, SessionStore, StoreError, UserStore};
+use crate::throttle::FailedLogins;
 
 /// The host's session creation: called once per accepted login, returns the
 /// opaque session token handed to the client (`X-Auth-Token`).
@@ -76,6 +82,21 @@ pub struct LoginOptions {
     /// How long the user store and the session issuer may take together
     /// before the login is refused with `store` (503); default 4 s.
     pub store_timeout: Duration,
+    /// Refused logins a client address may have within 60 s before its
+    /// further attempts are answered `429` `rate_limited` with
+    /// `Retry-After`, unchecked, until the oldest of them is 60 s old
+    /// (CONTRACT section 9; default 20, 0 turns throttling off). Refusals
+    /// with a `4xx` status count; accepted logins, throttled attempts and
+    /// `503`s (keys or store unreachable) do not. A request without a known
+    /// client address (no `ConnectInfo<SocketAddr>`, see
+    /// [`serve`](super::serve)) is never throttled. At most 100 000
+    /// addresses are remembered, the least recently seen forgotten first.
+    pub max_failed_logins: u32,
+    /// Take the client address from the last entry of `X-Forwarded-For`
+    /// (the one the host's own reverse proxy appends) instead of the TCP
+    /// peer (default off: without a proxy that sets it, a client could
+    /// name any address).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for LoginOptions {
@@ -88,6 +109,8 @@ impl Default for LoginOptions {
             session_cookie: None,
             insecure_cookie: false,
             store_timeout: Duration::from_secs(4),
+            max_failed_logins: 20,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -128,6 +151,18 @@ impl LoginOptions {
         self.store_timeout = timeout;
         self
     }
+
+    /// The failed-login limit (0: no throttling).
+    pub fn max_failed_logins(mut self, max: u32) -> Self {
+        self.max_failed_logins = max;
+        self
+    }
+
+    /// Whether the client address comes from `X-Forwarded-For`.
+    pub fn trust_forwarded_for(mut self, on: bool) -> Self {
+        self.trust_forwarded_for = on;
+        self
+    }
 }
 
 /// An accepted login and its session token.
@@ -165,6 +200,15 @@ impl std::fmt::Debug for LoginSuccess {
 /// host of [`LoginOptions::return_to_hosts`]) is a `303`
 /// to it instead. Refused: the error's status and public body.
 ///
+/// Every request to these routes (but `HEAD`) is one login attempt with one
+/// login event (the `tracing` event, the metrics, and a
+/// [`LoginEvent`](crate::events::LoginEvent) for the authenticator's
+/// subscribers), whatever answered it: a bad request, a
+/// refusal, an acceptance, or the failed-login throttle
+/// ([`LoginOptions::max_failed_logins`]), which is asked first, before the
+/// body is read or the token looked at. The client address comes from
+/// `ConnectInfo<SocketAddr>` ([`serve`](super::serve) provides it).
+///
 /// A form-post login (the way identity providers post a token from the browser):
 ///
 /// ```
@@ -176,8 +220,10 @@ impl std::fmt::Debug for LoginSuccess {
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let registry = Registry::from_json_str(r#"{"name":"ERP","token_name":"token","algorithms":["HS256"],
 /// #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#)?;
-/// let auth = Authenticator::new(Arc::new(registry), MemoryStore::new());
-/// let sessions = Sessions::new(MemoryStore::new());
+/// let registry = Arc::new(registry);
+/// // One clock: the sessions take the registry's.
+/// let sessions = Sessions::new(MemoryStore::new(), registry.clock());
+/// let auth = Authenticator::new(registry, MemoryStore::new());
 /// let options = LoginOptions::default().session_cookie("session").return_to_hosts(["bi.example.com"]);
 /// // <form method="post" action="/login"><input name="token"><input name="return_to" value="/home">
 /// let app: Router = LoginRoutes::new(auth, sessions, options).router();
@@ -190,6 +236,7 @@ pub struct LoginRoutes<U, I, R = MemoryStore> {
 struct Inner<U, I, R> {
     auth: Authenticator<U, R>,
     issuer: I,
+    throttle: FailedLogins,
     options: LoginOptions,
 }
 
@@ -210,13 +257,14 @@ impl<U, I, R> std::fmt::Debug for LoginRoutes<U, I, R> {
 }
 
 impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRoutes<U, I, R> {
-    /// Login endpoints over `auth` (its user store, policies and store of
-    /// used `jti`s) and `issuer`.
+    /// Login endpoints over `auth` (its user store, policies, store of used
+    /// `jti`s and event subscribers) and `issuer`.
     pub fn new(auth: Authenticator<U, R>, issuer: I, options: LoginOptions) -> Self {
         LoginRoutes {
             inner: Arc::new(Inner {
                 auth,
                 issuer,
+                throttle: FailedLogins::new(options.max_failed_logins),
                 options,
             }),
         }
@@ -253,20 +301,21 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         router.with_state(self.clone())
     }
 
-    /// The whole login without HTTP: [`Authenticator::login`], routed by
-    /// `iss` or, with `token_name`, among the configurations with that
-    /// `token_name` ([`Route::TokenName`]): verification, the
+    /// The whole login of a token: [`Authenticator::login`]'s steps,
+    /// routed by `iss` or, with `token_name`, among the configurations with
+    /// that `token_name` ([`Route::TokenName`]): verification, the
     /// configuration's policies (`create_users`, `user_scope`), the
     /// `single_use` check in the replay store, the user's creation or
     /// update; then a session from the issuer. The stores and the issuer
     /// together get [`LoginOptions::store_timeout`] (plus the remote key
     /// fetch budget when the token routes to a `jwks_uri` or `issuer`
-    /// configuration), else the login is `store`. One `tracing` event per
-    /// accepted login.
-    async fn login_token(
+    /// configuration), else the login is `store`. The attempt's event is
+    /// the caller's to report.
+    async fn run_login(
         &self,
         token: &str,
         token_name: Option<&str>,
+        attempt: &mut Attempt,
     ) -> Result<LoginSuccess, Error> {
         let auth = &self.inner.auth;
         let mut timeout = self.inner.options.store_timeout;
@@ -282,41 +331,219 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
             timeout += REMOTE_FETCH_BUDGET;
         }
         let work = async {
-            let login = auth.login(token, Verification::from(route)).await?;
+            let login = auth
+                .attempt(token, Verification::from(route), attempt)
+                .await?;
             let session = self.inner.issuer.start_session(&login).await?;
             Ok::<_, Error>(LoginSuccess { login, session })
         };
-        let success = match tokio::time::timeout(timeout, work).await {
-            Ok(result) => result?,
+        match tokio::time::timeout(timeout, work).await {
+            Ok(result) => result,
             Err(_) => {
                 let late = std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!("the store did not answer within {} ms", timeout.as_millis()),
                 );
-                return Err(StoreError::failed(late).during("logging in").into());
+                Err(StoreError::failed(late).during("logging in").into())
             }
-        };
-        tracing::info!(
-            target: "jwt_sso::http",
-            config = %success.login.identity.config,
-            user_id = %untrusted(&success.login.user.user_id),
-            first_login = success.login.first_login,
-            "login"
-        );
-        Ok(success)
+        }
     }
 
-    async fn respond(
+    /// Starts an HTTP login attempt: its client address, and the throttle's
+    /// answer before any other work. A throttled attempt is reported and
+    /// answered here (`429` with `Retry-After`).
+    fn begin(&self, parts: &Parts) -> Result<Attempt, Box<Response>> {
+        let client = client_address(parts, self.inner.options.trust_forwarded_for);
+        let attempt = Attempt::start(client);
+        let Some(client) = client else {
+            return Ok(attempt);
+        };
+        let Some(retry_after) = self.inner.throttle.check(client) else {
+            return Ok(attempt);
+        };
+        let error = HttpError::RateLimited {
+            failures: self.inner.throttle.max_failures(),
+            retry_after,
+        };
+        let refusal = Refusal::new(error.kind(), &error, error.hint());
+        let now = self.inner.auth.registry().clock_now();
+        events::finish(
+            self.inner.auth.events(),
+            attempt,
+            now,
+            Ending::Refused(refusal),
+        );
+        Err(Box::new(throttled_response(retry_after)))
+    }
+
+    /// Ends an HTTP login attempt: its one event, a refusal counted by the
+    /// throttle, and the answer.
+    fn end(&self, attempt: Attempt, result: Result<Accepted, Refused>) -> Response {
+        let now = self.inner.auth.registry().clock_now();
+        let answered = match result {
+            Ok(accepted) => {
+                let first_login = accepted.success.login.first_login;
+                match success_response(&accepted.success, accepted.browser, &self.inner.options) {
+                    Ok(response) => Ok((response, first_login)),
+                    Err(error) => Err(Refused::from(error)),
+                }
+            }
+            Err(refused) => Err(refused),
+        };
+        let events = self.inner.auth.events();
+        match answered {
+            Ok((response, first_login)) => {
+                events::finish(events, attempt, now, Ending::Accepted { first_login });
+                response
+            }
+            Err(refused) => {
+                // The client's own failures count; a server that cannot
+                // decide now (`503`: keys or store unreachable) is not the
+                // client's doing, and retrying through an outage must not
+                // lock it out once the server is back.
+                if let Some(client) = attempt.client()
+                    && refused.status.is_client_error()
+                {
+                    self.inner.throttle.record_refusal(client);
+                }
+                events::finish(
+                    events,
+                    attempt,
+                    now,
+                    Ending::Refused(Refusal::new(
+                        refused.error.kind(),
+                        &refused.error,
+                        refused.error.hint(),
+                    )),
+                );
+                refused.into_response()
+            }
+        }
+    }
+
+    /// Runs `work` as the attempt's body, in its span.
+    async fn serve(
+        &self,
+        parts: &Parts,
+        work: impl AsyncFnOnce(&mut Attempt) -> Result<Accepted, Refused>,
+    ) -> Response {
+        let mut attempt = match self.begin(parts) {
+            Ok(attempt) => attempt,
+            Err(response) => return *response,
+        };
+        let span = attempt.span().clone();
+        let result = work(&mut attempt).instrument(span).await;
+        self.end(attempt, result)
+    }
+
+    async fn login_http(
         &self,
         token: &str,
         token_name: Option<&str>,
         browser: Option<Option<String>>,
-    ) -> Response {
-        match self.login_token(token, token_name).await {
-            Ok(success) => success_response(&success, browser, &self.inner.options),
-            Err(error) => error.into_response(),
+        attempt: &mut Attempt,
+    ) -> Result<Accepted, Refused> {
+        let success = self.run_login(token, token_name, attempt).await?;
+        Ok(Accepted { success, browser })
+    }
+}
+
+/// The client address of a request: the TCP peer (axum's
+/// `ConnectInfo<SocketAddr>`, which [`serve`](super::serve) provides), or
+/// with `trust_forwarded_for` the last address of `X-Forwarded-For` (the
+/// one the host's own proxy appended; the peer when the header is absent
+/// or its last entry is not an address). IPv4-mapped IPv6 addresses count
+/// as their IPv4 address.
+fn client_address(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            let last = parts.headers.get_all(X_FORWARDED_FOR).iter().next_back()?;
+            let entry = last.to_str().ok()?.rsplit(',').next()?.trim();
+            entry
+                .parse::<IpAddr>()
+                .ok()
+                .or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        })
+        .flatten();
+    forwarded.or(peer).map(|ip| ip.to_canonical())
+}
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// An accepted login and how to answer it.
+struct Accepted {
+    success: LoginSuccess,
+    /// `None` for the JSON login; `Some(return_to)` for a browser login.
+    browser: Option<Option<String>>,
+}
+
+/// A refused login attempt and how to answer it.
+struct Refused {
+    error: HttpError,
+    status: StatusCode,
+    /// In place of the kind's fixed sentence.
+    public: Option<&'static str>,
+    /// The body was not read: the connection cannot be reused.
+    close: bool,
+}
+
+impl From<HttpError> for Refused {
+    fn from(error: HttpError) -> Self {
+        Refused {
+            status: error.status(),
+            error,
+            public: None,
+            close: false,
         }
     }
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Self {
+        Refused::from(HttpError::Core(error))
+    }
+}
+
+impl From<Box<Refused>> for Refused {
+    fn from(refused: Box<Refused>) -> Self {
+        *refused
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let mut response = quiet_error_response(self.status, &self.error, self.public);
+        if self.close {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
+    }
+}
+
+/// The body of a throttled attempt: the public error of `rate_limited`
+/// (a fixed text, so the cheapest answer the server has; the same as
+/// [`HttpError::RateLimited`]'s response, see the test below).
+const THROTTLED_BODY: &str =
+    r#"{"error":{"kind":"rate_limited","message":"Too many failed logins; try again later."}}"#;
+
+/// `429` `rate_limited` with `Retry-After` (whole seconds).
+fn throttled_response(retry_after: Duration) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        THROTTLED_BODY,
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+    response
 }
 
 /// The success body, members in the order of CONTRACT section 6.
@@ -339,13 +566,13 @@ fn success_response(
     success: &LoginSuccess,
     browser: Option<Option<String>>,
     options: &LoginOptions,
-) -> Response {
+) -> Result<Response, Error> {
     let Ok(session) = HeaderValue::from_str(&success.session) else {
-        return Error::from(
+        return Err(
             StoreError::failed("the session token is not a valid header value")
-                .during("starting a session"),
-        )
-        .into_response();
+                .during("starting a session")
+                .into(),
+        );
     };
     let user = &success.login.user;
     let body = LoginBody {
@@ -382,99 +609,108 @@ fn success_response(
             headers.insert(SET_COOKIE, value);
         }
     }
-    response
+    Ok(response)
 }
 
-/// `POST` with the JSON login body (CONTRACT section 6).
+/// `POST` with the JSON login body (CONTRACT section 6). One login event
+/// per request, whatever its outcome (a bad request and a throttled one
+/// included).
 async fn json_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
     State(routes): State<LoginRoutes<U, I, R>>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    if !content_type_is(&parts.headers, "application/json") {
-        return unsupported("the JSON login needs `Content-Type: application/json`");
-    }
-    let body = match read_body(&parts, body, routes.options().max_body_bytes).await {
-        Ok(body) => body,
-        Err(response) => return *response,
-    };
-    match LoginRequest::parse(&body) {
-        Ok(request) => routes.respond(request.token(), None, None).await,
-        Err(error) => error.into_response(),
-    }
+    routes
+        .serve(&parts, async |attempt| {
+            if !content_type_is(&parts.headers, "application/json") {
+                return Err(unsupported(
+                    "the JSON login needs `Content-Type: application/json`",
+                ));
+            }
+            let body = read_body(&parts, body, routes.options().max_body_bytes).await?;
+            let request = LoginRequest::parse(&body)?;
+            routes
+                .login_http(request.token(), None, None, attempt)
+                .await
+        })
+        .await
 }
 
 /// `POST` of an HTML form (`application/x-www-form-urlencoded`) whose field
 /// named by a configuration's `token_name` holds the token; an optional
-/// `return_to` field.
+/// `return_to` field. One login event per request.
 async fn form_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
     State(routes): State<LoginRoutes<U, I, R>>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    if !content_type_is(&parts.headers, "application/x-www-form-urlencoded") {
-        return unsupported(
-            "the form login needs `Content-Type: application/x-www-form-urlencoded`",
-        );
-    }
-    let body = match read_body(&parts, body, routes.options().max_body_bytes).await {
-        Ok(body) => body,
-        Err(response) => return *response,
-    };
-    let Ok(form) = std::str::from_utf8(&body) else {
-        return HttpError::bad_request("the form body is not UTF-8").into_response();
-    };
-    browser_login(&routes, form, form_param).await
+    routes
+        .serve(&parts, async |attempt| {
+            if !content_type_is(&parts.headers, "application/x-www-form-urlencoded") {
+                return Err(unsupported(
+                    "the form login needs `Content-Type: application/x-www-form-urlencoded`",
+                ));
+            }
+            let body = read_body(&parts, body, routes.options().max_body_bytes).await?;
+            let Ok(form) = std::str::from_utf8(&body) else {
+                return Err(HttpError::bad_request("the form body is not UTF-8").into());
+            };
+            browser_login(&routes, form, form_param, attempt).await
+        })
+        .await
 }
 
-/// `GET ?<token_name>=<jwt>` (optional `return_to`). `HEAD` logs nobody in.
+/// `GET ?<token_name>=<jwt>` (optional `return_to`). `HEAD` logs nobody in
+/// (and is no login attempt). One login event per `GET`.
 async fn query_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
     State(routes): State<LoginRoutes<U, I, R>>,
-    method: Method,
-    uri: Uri,
+    request: Request,
 ) -> Response {
-    if method == Method::HEAD {
+    let (parts, _body) = request.into_parts();
+    if parts.method == Method::HEAD {
         return (StatusCode::METHOD_NOT_ALLOWED, [(ALLOW, "GET")]).into_response();
     }
-    let query = uri.query().unwrap_or("");
-    browser_login(&routes, query, query_param).await
+    routes
+        .serve(&parts, async |attempt| {
+            let query = parts.uri.query().unwrap_or("");
+            browser_login(&routes, query, query_param, attempt).await
+        })
+        .await
 }
 
 async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static>(
     routes: &LoginRoutes<U, I, R>,
     text: &str,
     param: impl for<'t> Fn(&'t str, &str) -> Result<Option<std::borrow::Cow<'t, str>>, HttpError>,
-) -> Response {
-    let return_to = match param(text, "return_to") {
-        Ok(Some(target)) => match safe_return_to(&target, &routes.options().return_to_hosts) {
-            Ok(target) => Some(target),
-            Err(error) => return error.into_response(),
-        },
-        Ok(None) => None,
-        Err(error) => return error.into_response(),
+    attempt: &mut Attempt,
+) -> Result<Accepted, Refused> {
+    let return_to = match param(text, "return_to")? {
+        Some(target) => Some(safe_return_to(&target, &routes.options().return_to_hosts)?),
+        None => None,
     };
     let registry = routes.authenticator().registry();
     let mut found: Option<(String, String)> = None;
     for name in registry.token_names() {
-        match param(text, &name) {
-            Ok(Some(token)) if found.is_some() => {
-                let _ = token;
-                return HttpError::bad_request("tokens under more than one name; send one token")
-                    .into_response();
+        if let Some(token) = param(text, &name)? {
+            if found.is_some() {
+                return Err(HttpError::bad_request(
+                    "tokens under more than one name; send one token",
+                )
+                .into());
             }
-            Ok(Some(token)) => found = Some((name, token.into_owned())),
-            Ok(None) => {}
-            Err(error) => return error.into_response(),
+            found = Some((name, token.into_owned()));
         }
     }
     let Some((name, token)) = found else {
-        return HttpError::bad_request(format!(
+        return Err(HttpError::bad_request(format!(
             "no token: send it in the parameter named by the configuration's token_name ({})",
             registry.token_names().join(", ")
         ))
-        .into_response();
+        .into());
     };
-    routes.respond(&token, Some(&name), Some(return_to)).await
+    routes
+        .login_http(&token, Some(&name), Some(return_to), attempt)
+        .await
 }
 
 /// Checks a `return_to` target: a relative path (`/x`, not `//x` or `/\x`)
@@ -528,42 +764,69 @@ fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(expected))
 }
 
-fn unsupported(problem: &str) -> Response {
-    error_response(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        &HttpError::bad_request(problem),
-        Some("The request's Content-Type is not accepted here."),
-    )
+fn unsupported(problem: &str) -> Refused {
+    Refused {
+        error: HttpError::bad_request(problem),
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        public: Some("The request's Content-Type is not accepted here."),
+        close: false,
+    }
 }
 
-fn too_large(max: usize) -> Box<Response> {
-    let mut response = error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &HttpError::bad_request(format!("the request body is larger than {max} bytes")),
-        Some("The request body is too large."),
-    );
+fn too_large(max: usize) -> Box<Refused> {
     // The body is never read: the connection cannot be reused.
-    response
-        .headers_mut()
-        .insert(CONNECTION, HeaderValue::from_static("close"));
-    Box::new(response)
+    Box::new(Refused {
+        error: HttpError::bad_request(format!("the request body is larger than {max} bytes")),
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        public: Some("The request body is too large."),
+        close: true,
+    })
 }
 
 /// The body, up to `max` bytes; a declared `Content-Length` over `max` is
 /// refused before anything is read (so `Expect: 100-continue` gets no `100`).
-async fn read_body(parts: &Parts, body: Body, max: usize) -> Result<Bytes, Box<Response>> {
+async fn read_body(parts: &Parts, body: Body, max: usize) -> Result<Bytes, Box<Refused>> {
     match read_limited(&parts.headers, body, max).await {
         Ok(bytes) => Ok(bytes),
         Err(BodyRefusal::TooLarge) => Err(too_large(max)),
         Err(BodyRefusal::Unreadable) => Err(Box::new(
-            HttpError::bad_request("the request body could not be read").into_response(),
+            HttpError::bad_request("the request body could not be read").into(),
         )),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::safe_return_to;
+    use super::*;
+
+    #[tokio::test]
+    async fn the_throttled_answer_is_the_rate_limited_error_response() {
+        let retry_after = Duration::from_secs(17);
+        let fast = throttled_response(retry_after);
+        let general = HttpError::RateLimited {
+            failures: 20,
+            retry_after,
+        }
+        .into_response();
+        assert_eq!(fast.status(), general.status());
+        for header in [CACHE_CONTROL, RETRY_AFTER, CONTENT_TYPE] {
+            assert_eq!(
+                fast.headers()[&header],
+                general.headers()[&header],
+                "{header}"
+            );
+        }
+        let body = async |r: Response| -> serde_json::Value {
+            let bytes = ::axum::body::to_bytes(r.into_body(), 1024).await.unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        let fast = body(fast).await;
+        assert_eq!(fast, body(general).await);
+        assert_eq!(
+            fast["error"]["kind"],
+            crate::ErrorKind::RateLimited.as_str()
+        );
+    }
 
     #[test]
     fn return_to_is_a_relative_path_or_an_allowed_host() {

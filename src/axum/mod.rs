@@ -11,7 +11,8 @@
 //!   to one `tracing` event (target `jwt_sso::http`), never to the client.
 //! - [`LoginRoutes`]: the login endpoints of CONTRACT section 6 (JSON login,
 //!   form-post login, `GET ?<token_name>=` when enabled) handing each login
-//!   to the host's [`SessionIssuer`].
+//!   to the host's [`SessionIssuer`]; one login event per request (instead
+//!   of the `request refused` event above), and the failed-login throttle.
 //! - [`serve`]: serves a router with the connection bounds of CONTRACT
 //!   section 6 (request headers within 10 s, the body within 10 s of them,
 //!   60 s idle keep-alive, at most 10 000 connections).
@@ -65,7 +66,7 @@ use crate::identity::Verified;
 use crate::registry::{Registry, Route};
 
 pub use error::HttpError;
-pub(crate) use error::{error_response, status_of};
+pub(crate) use error::{quiet_error_response, status_of};
 pub use login::{LoginOptions, LoginRoutes, SessionIssuer};
 pub use serve::{ServeOptions, serve, serve_with};
 

@@ -14,9 +14,13 @@
 //! bodies. So the body gets a fixed deadline here ([`DeadlineBody`]) and a
 //! request whose body missed it is answered with one JSON `408`, whatever
 //! its handler made of the error.
+//!
+//! Each request carries its peer's address as axum's
+//! `ConnectInfo<SocketAddr>` (the login routes throttle failed logins by it).
 
 use std::convert::Infallible;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,7 +28,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ::axum::Router;
-use ::axum::extract::Request;
+use ::axum::extract::{ConnectInfo, Request};
 use ::axum::http::header::CONNECTION;
 use ::axum::http::{HeaderValue, StatusCode};
 use ::axum::response::Response;
@@ -37,7 +41,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
 
-use super::{HttpError, error_response};
+use super::{HttpError, quiet_error_response};
 
 /// The connection bounds of [`serve_with`].
 ///
@@ -138,8 +142,8 @@ pub async fn serve_with(
     ));
     let (mut accept_errors, mut refusals) = (Throttle::default(), Throttle::default());
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(error) => {
                 if let Some(times) = accept_errors.hit() {
                     tracing::warn!(target: "jwt_sso::http", error = %error, times, "accept failed; retrying");
@@ -162,7 +166,7 @@ pub async fn serve_with(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, router.clone(), options, slot));
+        tokio::spawn(connection(stream, peer, router.clone(), options, slot));
     }
 }
 
@@ -229,6 +233,7 @@ impl Watch {
 /// given back when the connection ends.
 async fn connection(
     stream: TcpStream,
+    peer: SocketAddr,
     router: Router,
     options: ServeOptions,
     _slot: OwnedSemaphorePermit,
@@ -241,9 +246,10 @@ async fn connection(
         watch: Arc::clone(&watch),
     });
     let service_watch = Arc::clone(&watch);
-    let service = tower::service_fn(move |request: Request<hyper::body::Incoming>| {
+    let service = tower::service_fn(move |mut request: Request<hyper::body::Incoming>| {
         let router = router.clone();
         let watch = Arc::clone(&service_watch);
+        request.extensions_mut().insert(ConnectInfo(peer));
         async move {
             watch.set(Phase::Busy);
             let response = within_body_deadline(router, request, options.body_timeout).await;
@@ -330,7 +336,10 @@ fn body_timeout_response(timeout: Duration) -> Response {
         "the request body did not arrive within {} ms of its headers",
         timeout.as_millis()
     ));
-    let mut response = error_response(
+    // Not logged here above DEBUG: the handler that waited for the body has
+    // answered (a login route with its one login event, CONTRACT section 6).
+    tracing::debug!(target: "jwt_sso::http", timeout_ms = timeout.as_millis() as u64, "request body deadline missed");
+    let mut response = quiet_error_response(
         StatusCode::REQUEST_TIMEOUT,
         &error,
         Some("The request body did not arrive in time."),

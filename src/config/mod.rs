@@ -324,10 +324,13 @@ pub struct JwtConfig {
     pub name: ConfigName,
     /// The configuration's stable identity, which survives a rename: the
     /// users it created (`User::created_by_config`) and the `jti`s it
-    /// accepted are recorded under it. Absent (the usual case), it is the
-    /// name in lower case; the registry and the administrator's API set it
-    /// when a configuration is renamed, or when a new configuration takes a
-    /// name that a renamed one had. Read it through [`JwtConfig::stable_id`].
+    /// accepted are recorded under it. It is never given to another
+    /// configuration: the owner of the configurations (`Configs`, and the
+    /// administrator's API through it) gives every configuration it creates
+    /// a fresh random id (32 hex digits), whatever `id` the creator sent, so
+    /// a new configuration with a deleted one's name does not own the
+    /// deleted one's users. Absent (a configuration written by hand), it is
+    /// the name in lower case. Read it through [`JwtConfig::stable_id`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Whether tokens are accepted at all. Default `true`.
@@ -984,6 +987,7 @@ impl JwtConfig {
 
     /// Takes over `old`'s stable identity (an edit that may rename):
     /// `id` is set only when it differs from the new name's default.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
     pub(crate) fn keep_identity_of(&mut self, old: &JwtConfig) {
         let id = old.stable_id();
         self.id = (id != self.name.to_lowercase()).then_some(id);
@@ -1013,18 +1017,6 @@ impl JwtConfig {
                 "report this: every configuration that loads can be written back",
             )
         })
-    }
-
-    /// A short tag that changes whenever anything of the configuration
-    /// changes (the base64url of the first 16 bytes of the SHA-256 of its JSON
-    /// form): the `ETag` of the administrator's API. Every instance computes
-    /// the same tag for the same configuration.
-    pub fn version(&self) -> String {
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let digest = sha2::Sha256::digest(&json);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
     }
 }
 

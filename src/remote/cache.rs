@@ -75,7 +75,11 @@ struct Book {
 /// A remote key source that passed the URL rules, and an allowlist without
 /// HMAC algorithms: what a validated configuration holds. No I/O.
 #[derive(Debug, Clone)]
-pub(crate) struct RemoteSource(Source);
+pub(crate) struct RemoteSource {
+    source: Source,
+    /// The configuration's name: the `config` label of the fetch metric.
+    config: Arc<str>,
+}
 
 impl RemoteSource {
     /// Checks the remote source of `config` (URL rules, algorithms).
@@ -123,12 +127,17 @@ impl RemoteSource {
                 "remove the HS* algorithms, or use a `static` key source with a `secret` for them",
             ));
         }
-        Ok(RemoteSource(source))
+        Ok(RemoteSource {
+            source,
+            config: config.name.as_str().into(),
+        })
     }
 }
 
 /// Keys of a `jwks_uri` or `issuer` source, fetched on demand and cached.
 pub(crate) struct KeyCache {
+    /// The configuration's name: the `config` label of the fetch metric.
+    config: Arc<str>,
     source: Source,
     algorithms: Vec<Algorithm>,
     options: RemoteOptions,
@@ -155,7 +164,8 @@ impl KeyCache {
     /// A cache (empty) for a checked remote source; no I/O.
     pub(crate) fn new(source: &RemoteSource, algorithms: &[Algorithm]) -> Self {
         KeyCache {
-            source: source.0.clone(),
+            config: Arc::clone(&source.config),
+            source: source.source.clone(),
             algorithms: algorithms.to_vec(),
             options: RemoteOptions::default(),
             fetch: Arc::new(ReqwestFetch::new()),
@@ -303,6 +313,7 @@ impl KeyCache {
     /// One fetch attempt; publishes its outcome.
     async fn attempt(&self, book: &mut Book) {
         let result = self.fetch_keys(book).await;
+        crate::metrics::key_fetch(&self.config, result.is_ok());
         let done = self.clock.now();
         let old = self.state.load_full();
         let next = match result {

@@ -1,6 +1,6 @@
 //! The SQL stores (cargo features `sqlite` and `postgres`): users, used
-//! `jti`s, sessions and configurations in one database, shared by every
-//! instance that opens it.
+//! `jti`s, sessions, configurations and the login event history in one
+//! database, shared by every instance that opens it.
 
 use std::fmt;
 use std::future::Future;
@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use sqlx::Row as _;
 
-use crate::clock::{Clock as _, SystemClock};
+use crate::clock::Clock;
 use crate::config::JwtConfig;
 use crate::store::{
-    ConfigChange, ConfigStore, ReplayStore, Session, SessionStore, StoreError, UsedJti, User,
-    UserStore,
+    ConfigChange, ConfigSet, ConfigStore, ReplayStore, Session, SessionStore, StoreError,
+    StoredConfig, UsedJti, User, UserStore, new_version,
 };
+use crate::task::Task;
 use crate::unix_time::UnixTime;
 
 mod schema;
@@ -96,6 +97,8 @@ macro_rules! with_pool {
     };
 }
 
+mod events;
+
 /// Users, used `jti`s, sessions and configurations in SQLite or PostgreSQL:
 /// it implements [`UserStore`], [`ReplayStore`], [`SessionStore`] and
 /// [`ConfigStore`]. Several instances that open one PostgreSQL database
@@ -109,8 +112,13 @@ macro_rules! with_pool {
 ///   keys, so racing instances create one user and accept a `jti` once;
 ///   a session insert and the trimming of the user's oldest sessions are one
 ///   transaction; each configuration change and its revision bump are one
-///   transaction, an update is a compare-and-swap on
-///   [`JwtConfig::version`]. A failure leaves nothing half-written.
+///   transaction, an update is a compare-and-swap on the stored version
+///   (random, given on every change: the `ETag` every instance serves). A
+///   failure leaves nothing half-written.
+/// - **Seeding:** [`ConfigStore::seed`] stores configurations only into a
+///   database that has never held any (its configuration revision is 0),
+///   in one transaction; one whose configurations were all deleted stays
+///   empty.
 /// - **Bounded waits:** a pool of at most [`SqlOptions::max_connections`],
 ///   and every operation gives up after [`SqlOptions::timeout`] (3 s) with
 ///   a failed [`StoreError`]: a database that is down, locked or slow never
@@ -327,37 +335,45 @@ impl SqlStore {
     }
 
     /// Starts a task that deletes expired used `jti`s and sessions every
-    /// `every` (by the system clock), logging failures as warnings. The task
-    /// stops when the returned [`PurgeTask`] is dropped. Needs a tokio runtime.
-    pub fn spawn_purge(&self, every: Duration) -> PurgeTask {
+    /// `every` (at least 10 ms), at the time of `clock` (hand it the
+    /// registry's, [`Registry::clock`](crate::Registry::clock), so that
+    /// what expires is what the login flow considers expired), logging
+    /// failures as warnings, and then samples the number of unexpired
+    /// sessions into the `jwt_sso_sessions_active` gauge ([`crate::metrics`]).
+    /// It runs until the returned [`Task`] is dropped.
+    /// Needs a tokio runtime.
+    pub fn spawn_purge(&self, every: Duration, clock: impl Clock + 'static) -> Task {
         let store = self.clone();
-        let every = every.max(Duration::from_millis(10));
-        PurgeTask(tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                let now = SystemClock.now();
-                match ReplayStore::purge_expired(&store, now).await {
-                    Ok(n) if n > 0 => {
-                        tracing::debug!(target: "jwt_sso", purged = n, "expired used jti purged")
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "purging used jti failed")
-                    }
-                }
-                match SessionStore::purge_expired(&store, now).await {
-                    Ok(n) if n > 0 => {
-                        tracing::debug!(target: "jwt_sso", purged = n, "expired sessions purged")
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "purging sessions failed")
-                    }
-                }
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        Task::every(every, move || {
+            let (store, clock) = (store.clone(), Arc::clone(&clock));
+            async move { store.purge(clock.now()).await }
+        })
+    }
+
+    /// One purge of expired used `jti`s and sessions at `now`.
+    async fn purge(&self, now: UnixTime) {
+        match ReplayStore::purge_expired(self, now).await {
+            Ok(n) if n > 0 => {
+                tracing::debug!(target: "jwt_sso", purged = n, "expired used jti purged")
             }
-        }))
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "purging used jti failed")
+            }
+        }
+        match SessionStore::purge_expired(self, now).await {
+            Ok(n) if n > 0 => {
+                tracing::debug!(target: "jwt_sso", purged = n, "expired sessions purged")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "purging sessions failed")
+            }
+        }
+        if let Ok(n) = self.count_sessions(now).await {
+            crate::metrics::sessions_active(n);
+        }
     }
 
     /// A read: [`SqlStore::bounded`] without a writer's place.
@@ -584,16 +600,6 @@ impl FileIdentity {
         }
         #[cfg(not(unix))]
         Ok(())
-    }
-}
-
-/// The periodic purge of [`SqlStore::spawn_purge`]; dropping it stops the task.
-#[derive(Debug)]
-pub struct PurgeTask(tokio::task::JoinHandle<()>);
-
-impl Drop for PurgeTask {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -883,46 +889,35 @@ impl SessionStore for SqlStore {
 }
 
 impl ConfigStore for SqlStore {
-    /// Every stored configuration (sorted by name, case-insensitively) and
-    /// the revision, from one snapshot. The configurations are parsed but
-    /// not validated (an `env` secret is read when a verifier is built).
-    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
+    /// Every stored configuration (sorted by name, case-insensitively) with
+    /// its version, and the revision, from one statement. The
+    /// configurations are parsed but not validated (an `env` secret is read
+    /// when a verifier is built).
+    async fn load(&self) -> Result<ConfigSet, StoreError> {
         self.run("loading the configurations", async {
             with_pool!(self, |pool, _sql| {
                 let rows = sqlx::query(schema::LOAD_CONFIGS).fetch_all(pool).await?;
-                let mut revision = 0;
-                let mut configs = Vec::with_capacity(rows.len());
-                for row in rows {
-                    revision = row.try_get::<i64, _>(0)?;
-                    let name: Option<String> = row.try_get(1)?;
-                    let body: Option<String> = row.try_get(2)?;
-                    if let (Some(name), Some(body)) = (name, body) {
-                        configs.push(parse_config(&name, &body)?);
-                    }
-                }
-                Ok::<_, Fail>((configs, revision_u64(revision)))
+                config_set(rows)
             })
         })
         .await
     }
 
-    /// Applies the change alone (`after` is not read): a create inserts if
-    /// the name (case-insensitive) is free, an update is a compare-and-swap
-    /// on the stored version (also when it renames), a delete removes the
-    /// row; then the revision is incremented, all in one transaction.
-    /// A taken name, a stale version, or a name that is not stored (update
-    /// or delete) is [`StoreError::conflict`], and nothing changes.
-    async fn apply(
-        &self,
-        change: ConfigChange<'_>,
-        after: &[JwtConfig],
-    ) -> Result<u64, StoreError> {
-        let _ = after;
+    /// Applies the change to the rows as they are, in one transaction: a
+    /// create inserts if the name (case-insensitive) is free, an update is a
+    /// compare-and-swap on the stored version (also when it renames), a
+    /// delete removes the row; the configuration created or changed gets a
+    /// new random version, the revision is incremented, and the set is read
+    /// back, all before the commit. A taken name, a stale version, or a name
+    /// that is not stored (update or delete) is [`StoreError::conflict`],
+    /// and nothing changes.
+    async fn apply(&self, change: &ConfigChange) -> Result<ConfigSet, StoreError> {
         let action = match change {
             ConfigChange::Create(_) => "creating a configuration",
             ConfigChange::Update { .. } => "updating a configuration",
             ConfigChange::Delete { .. } => "deleting a configuration",
         };
+        let version = new_version()?;
         self.run_write(action, async {
             with_pool!(self, |pool, sql| {
                 let mut tx = pool.begin_with(sql.begin).await?;
@@ -931,23 +926,23 @@ impl ConfigStore for SqlStore {
                         sqlx::query(schema::CREATE_CONFIG)
                             .bind(name_key(&config.name))
                             .bind(config.name.as_str())
-                            .bind(config.version())
+                            .bind(&version)
                             .bind(config_body(config)?)
                             .execute(&mut *tx)
                             .await?
                     }
                     ConfigChange::Update {
                         name,
-                        expected_version,
+                        version: expected,
                         config,
                     } => {
                         sqlx::query(schema::UPDATE_CONFIG)
                             .bind(name_key(&config.name))
                             .bind(config.name.as_str())
-                            .bind(config.version())
+                            .bind(&version)
                             .bind(config_body(config)?)
                             .bind(name_key(name))
-                            .bind(expected_version)
+                            .bind(expected)
                             .execute(&mut *tx)
                             .await?
                     }
@@ -962,11 +957,15 @@ impl ConfigStore for SqlStore {
                     // Dropping the transaction rolls it back.
                     return Err(Fail::Conflict);
                 }
-                let revision: i64 = sqlx::query_scalar(schema::BUMP_REVISION)
+                sqlx::query(schema::BUMP_REVISION)
                     .fetch_one(&mut *tx)
                     .await?;
+                let rows = sqlx::query(schema::LOAD_CONFIGS)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let set = config_set(rows)?;
                 tx.commit().await?;
-                Ok::<_, Fail>(revision_u64(revision))
+                Ok::<_, Fail>(set)
             })
         })
         .await
@@ -983,6 +982,77 @@ impl ConfigStore for SqlStore {
         })
         .await
     }
+
+    /// In one transaction that locks the revision row (so instances that
+    /// start at once seed once): when the revision is 0 (the database has
+    /// never held a configuration), inserts every configuration with a
+    /// random version and increments the revision. A database whose
+    /// configurations were all deleted has a revision above 0 and stays
+    /// empty.
+    async fn seed(&self, configs: &[JwtConfig]) -> Result<bool, StoreError> {
+        let mut rows = Vec::with_capacity(configs.len());
+        for config in configs {
+            rows.push((config, new_version()?));
+        }
+        self.run_write("seeding the configurations", async {
+            with_pool!(self, |pool, sql| {
+                let mut tx = pool.begin_with(sql.begin).await?;
+                let revision: i64 = sqlx::query_scalar(sql.lock_revision)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if revision != 0 {
+                    return Ok::<_, Fail>(false);
+                }
+                for (config, version) in &rows {
+                    let done = sqlx::query(schema::CREATE_CONFIG)
+                        .bind(name_key(&config.name))
+                        .bind(config.name.as_str())
+                        .bind(version)
+                        .bind(config_body(config)?)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(Fail::Conflict);
+                    }
+                }
+                sqlx::query(schema::BUMP_REVISION)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+}
+
+/// The set of [`schema::LOAD_CONFIGS`]'s rows (the revision on every row;
+/// one row without a configuration when there is none).
+fn config_set<R>(rows: Vec<R>) -> Result<ConfigSet, Fail>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let mut revision = 0;
+    let mut configs = Vec::with_capacity(rows.len());
+    for row in rows {
+        revision = row.try_get::<i64, _>(0)?;
+        let name: Option<String> = row.try_get(1)?;
+        let body: Option<String> = row.try_get(2)?;
+        let version: Option<String> = row.try_get(3)?;
+        if let (Some(name), Some(body), Some(version)) = (name, body, version) {
+            configs.push(StoredConfig {
+                config: parse_config(&name, &body)?,
+                version,
+            });
+        }
+    }
+    Ok(ConfigSet {
+        configs,
+        revision: revision_u64(revision),
+    })
 }
 
 fn revision_u64(revision: i64) -> u64 {

@@ -7,9 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use super::new_version;
 use super::{
-    ConfigChange, ConfigStore, ReplayStore, Session, SessionStore, StoreError, UsedJti, User,
-    UserStore,
+    ConfigChange, ConfigSet, ConfigStore, ReplayStore, Session, SessionStore, StoreError,
+    StoredConfig, UsedJti, User, UserStore,
 };
 use crate::config::JwtConfig;
 use crate::unix_time::UnixTime;
@@ -360,8 +361,8 @@ impl SessionStore for MemoryStore {
 // ---------------------------------------------------------- configurations
 
 /// A [`ConfigStore`] in memory. It applies each change itself, checking
-/// names and versions as a database does (it does not write `after`), so
-/// several registries may share one, like instances sharing a database.
+/// names and versions as a database does, so several owners may share one
+/// (through an `Arc`), like instances sharing a database.
 ///
 /// ```
 /// use jwt_sso::{ConfigChange, ConfigStore, JwtConfig, MemoryConfigStore};
@@ -372,92 +373,143 @@ impl SessionStore for MemoryStore {
 ///     "algorithms": ["HS256"], "key_source": {"type": "static", "secret": "erp-secret-of-at-least-32-bytes!!"},
 ///     "expiration_time": 3600, "claims": {"user_id": "sub"}}"#)?;
 /// let store = MemoryConfigStore::new();
-/// let revision = store.apply(ConfigChange::Create(&erp), &[]).await.map_err(|e| e.to_string())?;
+/// let set = store.apply(&ConfigChange::Create(erp.clone())).await?;
+/// let version = set.get("erp").unwrap().version.clone();
+///
 /// let mut changed = erp.clone();
 /// changed.audience = Some("bi".into());
-/// let stale = "not-the-version";
-/// let change = ConfigChange::Update { name: "erp", expected_version: stale, config: &changed };
-/// assert!(store.apply(change, &[]).await.is_err()); // Conflict: nothing changed
-/// let version = erp.version();
-/// let change = ConfigChange::Update { name: "erp", expected_version: &version, config: &changed };
-/// assert!(store.apply(change, &[]).await.map_err(|e| e.to_string())? > revision);
-/// assert_eq!(store.load().await.map_err(|e| e.to_string())?.0, [changed]);
+/// let stale = ConfigChange::Update { name: "erp".into(), version: "not-the-version".into(), config: changed.clone() };
+/// assert!(store.apply(&stale).await.unwrap_err().is_conflict()); // nothing changed
+/// let current = ConfigChange::Update { name: "erp".into(), version: version.clone(), config: changed.clone() };
+/// let set = store.apply(&current).await?;
+/// assert_eq!(set.into_configs(), [changed]);
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryConfigStore {
-    inner: Mutex<(Vec<JwtConfig>, u64)>,
+    inner: Mutex<ConfigSet>,
 }
 
 impl MemoryConfigStore {
-    /// An empty store at revision 0.
+    /// An empty store at revision 0 (one that has never held a configuration).
     pub fn new() -> Self {
         MemoryConfigStore::default()
     }
 
-    /// A store holding `configs` at revision 1 (a seed, e.g. from a file).
+    /// A store holding `configs` at revision 1 (a seed, e.g. from a file),
+    /// each with a fresh version.
     pub fn with_configs(configs: impl IntoIterator<Item = JwtConfig>) -> Self {
-        let mut configs: Vec<JwtConfig> = configs.into_iter().collect();
-        configs.sort_by_key(|c| c.name.to_lowercase());
+        let mut configs: Vec<StoredConfig> = configs
+            .into_iter()
+            .map(|config| StoredConfig {
+                config,
+                version: random_version(),
+            })
+            .collect();
+        configs.sort_by_key(|c| c.config.name.to_lowercase());
         MemoryConfigStore {
-            inner: Mutex::new((configs, 1)),
+            inner: Mutex::new(ConfigSet {
+                configs,
+                revision: 1,
+            }),
         }
     }
 }
 
-fn position(configs: &[JwtConfig], name: &str) -> Option<usize> {
+/// A fresh version; should the operating system's generator fail, a
+/// counter that still never repeats within the process (versions in memory
+/// live no longer).
+fn random_version() -> String {
+    static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    new_version().unwrap_or_else(|_| {
+        let n = FALLBACK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("m{}-{n}", std::process::id())
+    })
+}
+
+fn position(configs: &[StoredConfig], name: &str) -> Option<usize> {
     let key = name.to_lowercase();
-    configs.iter().position(|c| c.name.to_lowercase() == key)
+    configs
+        .iter()
+        .position(|c| c.config.name.to_lowercase() == key)
+}
+
+/// Applies `change` to `configs` as a store does: a taken name, a stale
+/// version, or a configuration that is not there is
+/// [`StoreError::conflict()`] and changes nothing; the configuration
+/// created or changed gets a new version. The set stays sorted by name.
+pub(crate) fn apply_to(
+    configs: &mut Vec<StoredConfig>,
+    change: &ConfigChange,
+) -> Result<(), StoreError> {
+    match change {
+        ConfigChange::Create(config) => {
+            if position(configs, &config.name).is_some() {
+                return Err(StoreError::conflict());
+            }
+            configs.push(StoredConfig {
+                config: config.clone(),
+                version: new_version()?,
+            });
+        }
+        ConfigChange::Update {
+            name,
+            version,
+            config,
+        } => {
+            let at = position(configs, name).ok_or_else(StoreError::conflict)?;
+            if configs[at].version != *version {
+                return Err(StoreError::conflict());
+            }
+            if position(configs, &config.name).is_some_and(|other| other != at) {
+                return Err(StoreError::conflict());
+            }
+            configs[at] = StoredConfig {
+                config: config.clone(),
+                version: new_version()?,
+            };
+        }
+        ConfigChange::Delete { name } => {
+            let at = position(configs, name).ok_or_else(StoreError::conflict)?;
+            configs.remove(at);
+        }
+    }
+    configs.sort_by_key(|c| c.config.name.to_lowercase());
+    Ok(())
 }
 
 impl ConfigStore for MemoryConfigStore {
-    async fn load(&self) -> Result<(Vec<JwtConfig>, u64), StoreError> {
+    async fn load(&self) -> Result<ConfigSet, StoreError> {
         Ok(lock(&self.inner).clone())
     }
 
-    /// Applies `change` to the stored set (`after` is not used): a taken
+    /// Applies `change` to the stored set (see [`ConfigStore`]): a taken
     /// name, a stale version, or a configuration that is no longer there
     /// (deleted by someone else) is [`StoreError::conflict()`].
-    async fn apply(
-        &self,
-        change: ConfigChange<'_>,
-        _after: &[JwtConfig],
-    ) -> Result<u64, StoreError> {
+    async fn apply(&self, change: &ConfigChange) -> Result<ConfigSet, StoreError> {
         let mut inner = lock(&self.inner);
-        let (configs, revision) = &mut *inner;
-        match change {
-            ConfigChange::Create(config) => {
-                if position(configs, &config.name).is_some() {
-                    return Err(StoreError::conflict());
-                }
-                configs.push(config.clone());
-            }
-            ConfigChange::Update {
-                name,
-                expected_version,
-                config,
-            } => {
-                let at = position(configs, name).ok_or_else(StoreError::conflict)?;
-                if configs[at].version() != expected_version {
-                    return Err(StoreError::conflict());
-                }
-                if position(configs, &config.name).is_some_and(|other| other != at) {
-                    return Err(StoreError::conflict());
-                }
-                configs[at] = config.clone();
-            }
-            ConfigChange::Delete { name } => {
-                let at = position(configs, name).ok_or_else(StoreError::conflict)?;
-                configs.remove(at);
-            }
-        }
-        configs.sort_by_key(|c| c.name.to_lowercase());
-        *revision += 1;
-        Ok(*revision)
+        apply_to(&mut inner.configs, change)?;
+        inner.revision += 1;
+        Ok(inner.clone())
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {
-        Ok(lock(&self.inner).1)
+        Ok(lock(&self.inner).revision)
+    }
+
+    /// Stores `configs` when the store is at revision 0, in one step.
+    async fn seed(&self, configs: &[JwtConfig]) -> Result<bool, StoreError> {
+        let mut inner = lock(&self.inner);
+        if inner.revision != 0 {
+            return Ok(false);
+        }
+        let mut seeded = Vec::new();
+        for config in configs {
+            apply_to(&mut seeded, &ConfigChange::Create(config.clone()))?;
+        }
+        inner.configs = seeded;
+        inner.revision = 1;
+        Ok(true)
     }
 }

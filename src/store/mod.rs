@@ -14,6 +14,8 @@ use crate::unix_time::UnixTime;
 
 mod memory;
 
+#[cfg(feature = "admin")]
+pub(crate) use memory::apply_to;
 pub use memory::{MemoryConfigStore, MemoryStore};
 
 /// A user as the login flow sees it.
@@ -122,6 +124,12 @@ impl StoreError {
     /// Whether this is a conflict ([`StoreError::conflict`]).
     pub fn is_conflict(&self) -> bool {
         self.conflict
+    }
+
+    /// What was being done, as [`StoreError::during`] said.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    pub(crate) fn action(&self) -> Option<&str> {
+        self.action.as_deref()
     }
 
     /// The failure's cause, owned (to downcast it, e.g. to the
@@ -302,48 +310,178 @@ pub trait SessionStore: Send + Sync {
     fn purge_expired(&self, now: UnixTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
-/// One change to the stored configurations.
-#[derive(Debug, Clone, Copy)]
-pub enum ConfigChange<'a> {
+/// One change to the stored configurations, as the owner of the
+/// configurations (`Configs`, cargo feature `admin`) hands it to its
+/// [`ConfigStore`]. Enabling or disabling a configuration is an
+/// [`Update`](ConfigChange::Update) of its `enabled` flag.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigChange {
     /// A new configuration; a taken name (case-insensitive) is [`StoreError::conflict`].
-    Create(&'a JwtConfig),
-    /// Replaces the configuration named `name` (case-insensitive) if its
-    /// stored version is still `expected_version`, else [`StoreError::conflict`].
+    Create(JwtConfig),
+    /// Replaces the configuration named `name` (case-insensitive) with
+    /// `config` (which may carry another name: a rename) if its stored
+    /// version is still `version`, else [`StoreError::conflict`]; a new name
+    /// that another configuration holds is a conflict too.
     Update {
         /// The configuration's current name.
-        name: &'a str,
-        /// The version the change is based on.
-        expected_version: &'a str,
-        /// The new configuration (its name may differ from `name`).
-        config: &'a JwtConfig,
+        name: String,
+        /// The version the change is based on (the `ETag` the administrator saw).
+        version: String,
+        /// The new configuration.
+        config: JwtConfig,
     },
-    /// Deletes the configuration named `name` (case-insensitive).
+    /// Deletes the configuration named `name` (case-insensitive); a name
+    /// that is not stored is [`StoreError::conflict`].
     Delete {
         /// The configuration's name.
-        name: &'a str,
+        name: String,
     },
 }
 
-/// Where a registry's configurations are saved (a file, or a database shared
-/// by several instances).
-///
-/// A configuration's version is [`JwtConfig::version`] of what is stored, so
-/// every instance computes the same `ETag` for the same configuration.
-pub trait ConfigStore: Send + Sync {
-    /// Every stored configuration, with the store's revision (a number that
-    /// changes whenever any instance applies a change).
-    fn load(&self) -> impl Future<Output = Result<(Vec<JwtConfig>, u64), StoreError>> + Send;
+impl ConfigChange {
+    /// The name of the configuration the change is about (its current name
+    /// for an update).
+    pub fn name(&self) -> &str {
+        match self {
+            ConfigChange::Create(config) => &config.name,
+            ConfigChange::Update { name, .. } | ConfigChange::Delete { name } => name,
+        }
+    }
+}
 
-    /// Applies `change` atomically; `after` is the whole set as it is once
-    /// the change is applied (a file store writes it; a database applies the
-    /// change alone, checking versions and names in the database). A failed
-    /// apply leaves the stored data as it was. Returns the new revision.
+/// A configuration as a [`ConfigStore`] holds it: with the version the
+/// store gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredConfig {
+    /// The configuration.
+    pub config: JwtConfig,
+    /// Its version: the `ETag` of the administrator's API, and what an
+    /// [`Update`](ConfigChange::Update) names. The store gives a new one on
+    /// every create and change of the configuration, and only then: 128
+    /// random bits (or anything else that never repeats and says nothing
+    /// about the configuration), never a hash of the configuration, which
+    /// holds its secret.
+    pub version: String,
+}
+
+/// Everything a [`ConfigStore`] holds, from one consistent read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConfigSet {
+    /// Every configuration with its version, in the store's order: by name
+    /// without regard to case (a file: as written, so that an error names
+    /// an entry by its place in the file).
+    pub configs: Vec<StoredConfig>,
+    /// The store's revision: a number that changes whenever the stored set
+    /// changes (through any instance, or by hand), and is 0 only in a store
+    /// that has never held a configuration.
+    pub revision: u64,
+}
+
+impl ConfigSet {
+    /// The configurations alone, in order.
+    pub fn into_configs(self) -> Vec<JwtConfig> {
+        self.configs.into_iter().map(|c| c.config).collect()
+    }
+
+    /// The stored configuration named `name` (any case).
+    pub fn get(&self, name: &str) -> Option<&StoredConfig> {
+        let key = name.to_lowercase();
+        self.configs
+            .iter()
+            .find(|c| c.config.name.to_lowercase() == key)
+    }
+}
+
+/// Where configurations are kept: a file ([`ConfigFile`](crate::ConfigFile)),
+/// a database shared by several instances ([`SqlStore`](crate::SqlStore)), or
+/// memory ([`MemoryConfigStore`]). Implement it over a host's own database.
+///
+/// The store is the truth: its owner (`Configs`, cargo feature `admin`)
+/// saves every change here first and serves what the store returns, and
+/// polls [`revision`](ConfigStore::revision) to pick up changes made
+/// elsewhere (another instance, an edit of the file by hand).
+///
+/// - **Versions** are the store's: it gives a configuration a new random
+///   version (see [`StoredConfig::version`]) on every create and change, so
+///   every instance serves the same `ETag` for it.
+/// - **Changes apply to what the store holds now**, under its lock or in
+///   one transaction: a create whose name is taken, an update whose version
+///   is not the stored one, or a delete of a name that is not stored is
+///   [`StoreError::conflict`] and changes nothing. Configurations the
+///   change does not name are left as the store holds them.
+pub trait ConfigStore: Send + Sync {
+    /// Every stored configuration with its version, and the store's revision.
+    fn load(&self) -> impl Future<Output = Result<ConfigSet, StoreError>> + Send;
+
+    /// Applies `change` to what the store holds now, atomically, and returns
+    /// the stored set as it is afterwards (with the new revision). A failed
+    /// apply leaves the stored data as it was.
     fn apply(
         &self,
-        change: ConfigChange<'_>,
-        after: &[JwtConfig],
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+        change: &ConfigChange,
+    ) -> impl Future<Output = Result<ConfigSet, StoreError>> + Send;
 
     /// The current revision, cheap enough to poll every second.
     fn revision(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Stores `configs` if the store has never held a configuration (its
+    /// revision is 0), and returns whether it did: a database whose
+    /// configurations were all deleted stays empty. The default creates
+    /// them one by one after reading the revision; a store shared by several
+    /// instances should do it in one transaction (as [`SqlStore`](crate::SqlStore) does).
+    fn seed(&self, configs: &[JwtConfig]) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move {
+            if self.revision().await? != 0 {
+                return Ok(false);
+            }
+            for config in configs {
+                match self.apply(&ConfigChange::Create(config.clone())).await {
+                    Ok(_) => {}
+                    // Another instance seeded first.
+                    Err(e) if e.is_conflict() => return Ok(false),
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(true)
+        }
+    }
+}
+
+impl<S: ConfigStore> ConfigStore for std::sync::Arc<S> {
+    fn load(&self) -> impl Future<Output = Result<ConfigSet, StoreError>> + Send {
+        (**self).load()
+    }
+
+    fn apply(
+        &self,
+        change: &ConfigChange,
+    ) -> impl Future<Output = Result<ConfigSet, StoreError>> + Send {
+        (**self).apply(change)
+    }
+
+    fn revision(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        (**self).revision()
+    }
+
+    fn seed(&self, configs: &[JwtConfig]) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).seed(configs)
+    }
+}
+
+/// A new random version for a stored configuration: 128 bits from the
+/// operating system, as 32 lower-case hex digits.
+pub(crate) fn new_version() -> Result<String, StoreError> {
+    random_hex().map_err(|e| StoreError::failed(e).during("drawing a random configuration version"))
+}
+
+/// 128 random bits as 32 lower-case hex digits.
+pub(crate) fn random_hex() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    let mut hex = String::with_capacity(32);
+    for b in bytes {
+        use fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+    }
+    Ok(hex)
 }

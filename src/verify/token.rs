@@ -5,23 +5,13 @@ use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
 use base64::Engine;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64_simd::AsOut;
 
 use super::Verifier;
 use crate::config::Algorithm;
 use crate::error::{Error, TokenError, TokenPart};
 use crate::json::parse_header;
-
-/// Strict base64url: URL-safe alphabet, no padding, unused trailing bits zero.
-pub(crate) const STRICT_B64URL: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(false),
-);
+use crate::token::{STRICT_B64URL, not_base64url, wrong_segments};
 
 /// A token that passed steps 1–5: split, decoded, header checked.
 pub(crate) struct Parsed<'t, 'b> {
@@ -127,35 +117,6 @@ fn decode<'b>(segment: &str, inline: &'b mut [MaybeUninit<u8>]) -> Result<Decode
             .map(Decoded::Heap)
             .map_err(|_| ()),
     }
-}
-
-/// The three dot-separated segments of a compact JWS (step 3).
-pub(crate) fn segments(token: &str) -> Result<[&str; 3], Error> {
-    let mut parts = token.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(s), None) => Ok([h, p, s]),
-        _ => Err(wrong_segments(token)),
-    }
-}
-
-fn wrong_segments(token: &str) -> Error {
-    Error::malformed(
-        TokenPart::Token,
-        format!(
-            "a compact JWT has exactly 3 dot-separated segments, this one has {}",
-            token.split('.').count()
-        ),
-    )
-}
-
-/// The `which` segment is not strict base64url (step 3).
-pub(crate) fn not_base64url(which: &str) -> Error {
-    Error::malformed(
-        TokenPart::Token,
-        format!(
-            "the {which} segment is not strict base64url (no padding, no other characters, zero trailing bits)"
-        ),
-    )
 }
 
 impl Verifier {

@@ -1,0 +1,80 @@
+//! An owner of configurations in memory for the tests that change a set
+//! mid-test: `Configs` over a shared `MemoryConfigStore`, with each change in
+//! one call (the version read from the owner, as an administrator's
+//! `If-Match`). The store is shared so a test can change it as another
+//! instance would, then `sync`.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use jwt_sso::{Clock, ConfigChange, Configs, JwtConfig, MemoryConfigStore, Registry, StoredConfig};
+
+pub struct Owned {
+    pub configs: Configs,
+    pub store: Arc<MemoryConfigStore>,
+}
+
+/// The owner of `configs` (held in memory) on `clock`.
+pub async fn owned(
+    configs: impl IntoIterator<Item = JwtConfig>,
+    clock: impl Clock + 'static,
+) -> Owned {
+    let store = Arc::new(MemoryConfigStore::with_configs(configs));
+    let configs = Configs::new(Arc::clone(&store))
+        .with_clock(clock)
+        .load()
+        .await
+        .expect("a valid set");
+    Owned { configs, store }
+}
+
+impl Owned {
+    pub fn registry(&self) -> &Arc<Registry> {
+        self.configs.registry()
+    }
+
+    /// Replaces the configuration called `name` with `config`.
+    pub async fn update(&self, name: &str, config: JwtConfig) -> StoredConfig {
+        let version = self
+            .configs
+            .get(name)
+            .expect("a stored configuration")
+            .version;
+        let change = ConfigChange::Update {
+            name: name.to_owned(),
+            version,
+            config,
+        };
+        self.configs
+            .apply(change)
+            .await
+            .expect("the update applies")
+    }
+
+    /// Enables or disables the configuration called `name`.
+    pub async fn set_enabled(&self, name: &str, enabled: bool) -> StoredConfig {
+        let mut config = self
+            .configs
+            .get(name)
+            .expect("a stored configuration")
+            .config;
+        config.enabled = enabled;
+        self.update(name, config).await
+    }
+
+    pub async fn create(&self, config: JwtConfig) -> StoredConfig {
+        self.configs
+            .apply(ConfigChange::Create(config))
+            .await
+            .expect("the create applies")
+    }
+
+    pub async fn delete(&self, name: &str) -> StoredConfig {
+        self.configs
+            .apply(ConfigChange::Delete {
+                name: name.to_owned(),
+            })
+            .await
+            .expect("the delete applies")
+    }
+}
