@@ -23,7 +23,11 @@ use support::{Reply, Server};
 const NOW: i64 = 1_767_225_600;
 
 fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read_to_string(format!(
+        "{}/../tests/data/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn config(alg: Algorithm, key_source: Value) -> ValidConfig {

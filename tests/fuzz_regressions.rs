@@ -1,5 +1,6 @@
 //! Inputs the fuzz targets in `fuzz/` stopped on, replayed in the normal suite
 //! the way the target ran them, with what was learnt from each.
+#![cfg(feature = "mint")]
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

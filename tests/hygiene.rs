@@ -10,6 +10,7 @@
 //! `tracing` events are captured with a small custom `Subscriber` while
 //! configurations load (including a JWK Set with a skipped key) and tokens
 //! are accepted and rejected.
+#![cfg(feature = "mint")]
 
 #[cfg(feature = "remote")]
 mod support;

@@ -1,5 +1,6 @@
 //! `jwt_check` run as a process: its JSON, batch and exit-code contract
 //! (CONTRACT section 5).
+#![cfg(feature = "mint")]
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! CONTRACT section 1, key sources: static secrets (text, base64, env), static
 //! public keys (SPKI, PKCS#1, certificates) and inline JWK Sets, each proven by
 //! verifying tokens signed with the matching private key (and refusing others).
+#![cfg(feature = "mint")]
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 
 #[path = "support/clocked.rs"]
 mod clocked;
+#[cfg(feature = "admin")]
 #[path = "support/owner.rs"]
 mod owner;
 use clocked::TestVerifier;
@@ -1013,6 +1015,7 @@ fn token_headers_never_bring_their_own_key() {
 /// uses what validation read, even after the variable vanished; a registry
 /// edit that leaves the key source alone keeps the parsed keys, and an
 /// edited key source or allowlist is read anew.
+#[cfg(feature = "admin")]
 #[tokio::test]
 async fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     let var = "JWT_SSO_TEST_KEYS_ENV_ONCE_91B2";

@@ -1,5 +1,6 @@
 //! The login flow over the in-memory store: first and later logins, roles
 //! kept, `sync_on_login`, store failures, and concurrent first logins.
+#![cfg(feature = "admin")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,7 @@
 //! configurations, `create_users: false`, single-use tokens (racing logins,
 //! refused logins keep their `jti`, a failing replay store refuses), the
 //! dry run (the outcome event: tests/login_events.rs).
+#![cfg(feature = "admin")]
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

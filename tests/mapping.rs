@@ -1,5 +1,6 @@
 //! CONTRACT section 4 (and step 13): the claim mapping into the identity, and
 //! the identity's JSON shape of section 5.
+#![cfg(feature = "mint")]
 
 mod common;
 

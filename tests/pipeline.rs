@@ -1,5 +1,6 @@
 //! CONTRACT section 2: every step of the verification pipeline, its error
 //! kind and message, and the order in which the steps are checked.
+#![cfg(feature = "mint")]
 
 mod common;
 

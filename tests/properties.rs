@@ -4,6 +4,7 @@
 //!
 //! Case counts are bounded (see `CASES`) so the suite stays fast; the fuzz
 //! targets in `fuzz/` run the same questions for as long as one likes.
+#![cfg(feature = "mint")]
 
 use std::sync::OnceLock;
 

@@ -1,6 +1,7 @@
 //! The registry: the file format, routing by `iss`, by token name and by
 //! name, and routing warnings. (Changes through the owner of the
 //! configurations: tests/configs.rs.)
+#![cfg(feature = "admin")]
 
 #[path = "support/owner.rs"]
 mod owner;
