@@ -595,11 +595,13 @@ async fn update_needs_the_current_version_and_keeps_redacted_secrets() {
         SECRET_ERP.as_bytes(),
         json!({"iss": "https://erp.example.com", "aud": "reports", "sub": "jdoe", "exp": now() + 60}),
     );
-    assert!(
+    assert_eq!(
         server
             .registry
             .verify_cached(&token, Route::Config("erp").into())
-            .is_ok()
+            .map(|v| v.into_identity().user_id)
+            .map_err(|e| e.kind()),
+        Ok("jdoe".to_owned())
     );
     assert!(server.file().contains(SECRET_ERP));
     // The old ETag is stale now.
@@ -1055,11 +1057,13 @@ async fn changes_survive_a_restart() {
         SECRET_NEW.as_bytes(),
         json!({"iss": "https://sales.example.com", "aud": "bi-server", "sub": "jdoe", "exp": now() + 60}),
     );
-    assert!(
+    assert_eq!(
         restarted
             .registry
             .verify_cached(&token, Route::Config("sales").into())
-            .is_ok()
+            .map(|v| v.into_identity().user_id)
+            .map_err(|e| e.kind()),
+        Ok("jdoe".to_owned())
     );
     restarted.assert_no_secret_seen();
     server.assert_no_secret_seen();

@@ -507,7 +507,13 @@ async fn a_remote_configuration_verifies_from_a_cold_cache() {
 /// bounds (640 and 256) let that through, so the boxed future itself is
 /// measured now, and the bounds sit just above today's sizes (1008, 504
 /// and 184 bytes with Rust 1.95).
+///
+/// The sizes change with the compiler, so they are not part of the suite
+/// (`Send` is still checked, at compile time): after a change to the
+/// extractor or the registry's future, run
+/// `cargo test --all-features --test host -- --ignored future_stays_small`.
 #[test]
+#[ignore = "sizes depend on the compiler; run with --ignored after changing the extractor"]
 fn the_extractors_future_stays_small_and_send() {
     use std::future::Future;
     use std::pin::Pin;

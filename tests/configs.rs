@@ -1066,10 +1066,13 @@ async fn hand_edits_of_the_file_are_picked_up_kept_and_checked() {
         3600,
         "last good set"
     );
-    assert!(
+    assert_eq!(
         registry
             .verify_cached(&crm_token(), Verification::default())
-            .is_ok()
+            .map(|v| v.into_identity().user_id)
+            .map_err(|e| e.kind()),
+        Ok("jdoe".to_owned()),
+        "the last good set still verifies"
     );
 
     // Fixed by hand (and Portal removed): in force again.

@@ -324,7 +324,13 @@ async fn users_are_never_overwritten_and_updates_replace_the_profile() {
     assert_eq!(store.find("jdoe").await.unwrap(), Some(user.clone()));
     assert_eq!(store.find("JDOE").await.unwrap(), None, "exact match");
     user.user_id = "nobody".into();
-    assert!(store.update(&user).await.is_err());
+    let err = store.update(&user).await.unwrap_err();
+    assert!(
+        !err.is_conflict(),
+        "a missing user is a failure, not a conflict"
+    );
+    assert!(err.to_string().contains("nobody"), "{err}");
+    assert_eq!(store.find("nobody").await.unwrap(), None, "nothing created");
 }
 
 fn at(secs: i64) -> UnixTime {

@@ -785,7 +785,9 @@ async fn the_login_events_of_three_instances_are_one_history_newest_first_within
     let list = loop {
         let list = c.events(1, "limit=500").await;
         let events = list["events"].as_array().unwrap();
-        assert!(events.len() <= 30, "the retention holds: {}", events.len());
+        // No bound while the instances' writers still insert and trim (a
+        // reader can see one insert before its trim); the retention is
+        // asserted once every event is written (`at the limit` below).
         let users: Vec<&str> = events
             .iter()
             .filter_map(|e| e["user_id"].as_str())
