@@ -8,7 +8,7 @@
 //! The JWK Set is served by a real HTTP server on 127.0.0.1 and fetched once
 //! before timing starts; no I/O happens inside the timed loops.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/support/provider.rs"]
 mod support;
 
 use std::hint::black_box;
