@@ -99,6 +99,17 @@ fn run() -> Result<String, String> {
             KeySource::Static(StaticKey::Secret(SecretSpec::Text(secret))) => {
                 SigningKey::from_secret(secret.expose().as_bytes())
             }
+            // A rotation: the newest secret (the last), when it is text.
+            KeySource::Static(StaticKey::Secrets(secrets)) => match secrets.last() {
+                Some(SecretSpec::Text(secret)) => {
+                    SigningKey::from_secret(secret.expose().as_bytes())
+                }
+                _ => {
+                    return Err(
+                        "give --secret TEXT: the newest secret is not given as text".to_owned()
+                    );
+                }
+            },
             _ => return Err("give --key PRIVATE.pem or --secret TEXT".to_owned()),
         },
     };

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, TokenError, TokenPart};
 use crate::identity::Verified;
+use crate::verify::Inspection;
 
 /// One step of the verification order (CONTRACT section 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub(crate) struct Step {
 /// `malformed` fails step 3 (the token's syntax and header) or step 8 (the
 /// payload); `invalid_claim` fails step 9 (a registered claim's type) or
 /// step 14 (a mapped claim): [`step_of`] tells them apart.
-pub(crate) const STEPS: [Step; 15] = [
+pub(crate) const STEPS: [Step; 16] = [
     Step {
         number: 1,
         check: "configuration is enabled",
@@ -104,6 +105,11 @@ pub(crate) const STEPS: [Step; 15] = [
     },
     Step {
         number: 15,
+        check: "a role rule matches when the configuration is role_rules_required",
+        fails_with: &[ErrorKind::NoMatchingRole],
+    },
+    Step {
+        number: 16,
         check: "`jti` is present when the configuration is single_use",
         fails_with: &[ErrorKind::MissingJti],
     },
@@ -112,7 +118,7 @@ pub(crate) const STEPS: [Step; 15] = [
 /// The registered claims whose wrong type fails step 9.
 const REGISTERED: [&str; 5] = ["exp", "nbf", "iat", "iss", "aud"];
 
-/// The number of the step (1–15) that `error` fails.
+/// The number of the step (1–16) that `error` fails.
 ///
 /// An error no step lists (none of the verifier's) is counted against the
 /// last step, so that a checklist always has exactly one failing step.
@@ -171,10 +177,13 @@ pub struct StepResult {
 /// One token checked step by step: the `{"ok","steps",…}` of CONTRACT
 /// section 7's test endpoint, and `jwt_check`'s human checklist.
 ///
-/// Serialises as `{"ok":true,"steps":[…],"identity":{…}}` or
-/// `{"ok":false,"steps":[…],"error":{"kind","message","hint"}}`: the steps
-/// before the failing one `ok`, the failing one `fail` with the full message
-/// and hint, the later ones `skipped`.
+/// Serialises as `{"ok":true,"steps":[…],"identity":{…},"header":…,"claims":…}`
+/// or `{"ok":false,"steps":[…],"error":{"kind","message","hint"},"header":…,"claims":…}`:
+/// the steps before the failing one `ok`, the failing one `fail` with the
+/// full message and hint, the later ones `skipped`. The administrator's
+/// test endpoint adds the token's decoded header and claims (`null` when a
+/// part does not decode, or when they were not asked for) and, for a
+/// rotated secret, `secret_index`.
 #[derive(Debug, Serialize)]
 pub struct Checklist {
     /// Whether the token was accepted.
@@ -187,6 +196,17 @@ pub struct Checklist {
     /// Why the token was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Error>,
+    /// The token's header as JSON, decoded whether or not it verified
+    /// (the administrator's token debugger); `None` when it does not decode.
+    pub header: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The token's claims as JSON, decoded whether or not the signature
+    /// holds (the administrator's token debugger); `None` when they do not
+    /// decode.
+    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+    /// For a rotated secret (`"secret": [ … ]`): the position (0-based) of
+    /// the secret that verifies the token's signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_index: Option<usize>,
 }
 
 impl Checklist {
@@ -233,20 +253,28 @@ impl Checklist {
                 }
             })
             .collect();
-        match result {
-            Ok(identity) => Checklist {
-                ok: true,
-                steps,
-                identity: Some(identity),
-                error: None,
-            },
-            Err(error) => Checklist {
-                ok: false,
-                steps,
-                identity: None,
-                error: Some(error),
-            },
+        let (ok, identity, error) = match result {
+            Ok(identity) => (true, Some(identity), None),
+            Err(error) => (false, None, Some(error)),
+        };
+        Checklist {
+            ok,
+            steps,
+            identity,
+            error,
+            header: None,
+            claims: None,
+            secret_index: None,
         }
+    }
+
+    /// The checklist with what a token debugger shows beside it: the
+    /// token's decoded header and claims and the rotated secret's position.
+    pub(crate) fn with_inspection(mut self, inspection: Inspection) -> Self {
+        self.header = inspection.header;
+        self.claims = inspection.claims;
+        self.secret_index = inspection.secret_index;
+        self
     }
 
     /// The step that failed, if any.
@@ -288,6 +316,7 @@ mod tests {
             ErrorKind::IssuerMismatch,
             ErrorKind::AudienceMismatch,
             ErrorKind::MissingUserId,
+            ErrorKind::NoMatchingRole,
             ErrorKind::MissingJti,
         ] {
             assert!(
@@ -309,7 +338,12 @@ mod tests {
             state: "absent".into(),
             present: vec![],
         });
-        assert_eq!(step_of(&jti), 15);
+        assert_eq!(step_of(&jti), 16);
+        let role = Error::Token(TokenError::NoMatchingRole {
+            rules: 1,
+            found: vec![],
+        });
+        assert_eq!(step_of(&role), 15);
     }
 
     #[test]

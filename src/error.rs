@@ -26,7 +26,7 @@ struct KindInfo {
     hint: &'static str,
 }
 
-const KINDS: [KindInfo; 35] = [
+const KINDS: [KindInfo; 36] = [
     KindInfo {
         kind: ErrorKind::Disabled,
         name: "disabled",
@@ -106,6 +106,11 @@ const KINDS: [KindInfo; 35] = [
         kind: ErrorKind::MissingUserId,
         name: "missing_user_id",
         hint: "Check the username field mapping: `claims.user_id` must name a claim that every token carries with a non-empty value.",
+    },
+    KindInfo {
+        kind: ErrorKind::NoMatchingRole,
+        name: "no_matching_role",
+        hint: "The configuration requires a role rule to match (role_rules_required): give the user the group or claim value a rule expects at the identity provider, add a rule for the value the token carries, or turn role_rules_required off.",
     },
     KindInfo {
         kind: ErrorKind::MissingJti,
@@ -246,6 +251,8 @@ pub enum ErrorKind {
     AudienceMismatch,
     /// The user-ID claim is absent, `null` or empty.
     MissingUserId,
+    /// `role_rules_required` is on and no role rule matches the token.
+    NoMatchingRole,
     /// `single_use` is on and the token carries no non-empty string `jti`.
     MissingJti,
     /// `single_use` is on and this (`iss`, `jti`) was already accepted.
@@ -290,8 +297,8 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order of CONTRACT section 2 (then the non-token kinds).
-    pub const ALL: [ErrorKind; 35] = {
-        let mut all = [ErrorKind::Disabled; 35];
+    pub const ALL: [ErrorKind; 36] = {
+        let mut all = [ErrorKind::Disabled; 36];
         let mut i = 0;
         while i < KINDS.len() {
             all[i] = KINDS[i].kind;
@@ -642,6 +649,16 @@ pub enum TokenError {
         /// The names of the claims the token has.
         present: Vec<String>,
     },
+    /// `role_rules_required` is on and no role rule matches.
+    #[error("{}", no_matching_role_message(*rules, found))]
+    #[non_exhaustive]
+    NoMatchingRole {
+        /// How many rules the configuration has.
+        rules: usize,
+        /// What the token holds in each claim the rules read, as
+        /// "`claim`: what" (at most ten claims, then "and N more").
+        found: Vec<String>,
+    },
     /// `single_use` is on and the token has no usable `jti`.
     #[error(
         "configuration is single_use but `jti` is {state}; claims present: {}",
@@ -676,6 +693,7 @@ impl TokenError {
             TokenError::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
             TokenError::AudienceMismatch { .. } => ErrorKind::AudienceMismatch,
             TokenError::MissingUserId { .. } => ErrorKind::MissingUserId,
+            TokenError::NoMatchingRole { .. } => ErrorKind::NoMatchingRole,
             TokenError::MissingJti { .. } => ErrorKind::MissingJti,
         }
     }
@@ -1108,6 +1126,18 @@ fn key_not_found_base(
     }
 }
 
+fn no_matching_role_message(rules: usize, found: &[String]) -> String {
+    let rules = match rules {
+        1 => "the configuration's role rule".to_owned(),
+        n => format!("any of the configuration's {n} role rules"),
+    };
+    let mut message = format!("role_rules_required is on and the token does not match {rules}");
+    if !found.is_empty() {
+        message.push_str(&format!("; the token has {}", found.join(", ")));
+    }
+    message
+}
+
 fn max_age_message(
     iat: Option<f64>,
     exp: f64,
@@ -1151,6 +1181,7 @@ mod tests {
             | ErrorKind::IssuerMismatch
             | ErrorKind::AudienceMismatch
             | ErrorKind::MissingUserId
+            | ErrorKind::NoMatchingRole
             | ErrorKind::MissingJti
             | ErrorKind::TokenReplayed
             | ErrorKind::UnknownUser

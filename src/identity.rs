@@ -50,16 +50,20 @@ pub struct MappedIdentity {
     pub name: Option<String>,
     /// The email address, when configured and present.
     pub email: Option<String>,
-    /// The user type new users get (from the configuration).
+    /// The user type new users get: the first matching role rule's, else
+    /// the configuration's.
     pub user_type: String,
-    /// `initial_roles`, then the roles claim, de-duplicated, order kept.
+    /// `initial_roles`, then the roles claim, then the roles of every
+    /// matching role rule in rule order, de-duplicated, order kept (the
+    /// administrator's role from the token only with `may_grant_admin`).
     pub roles: Vec<String>,
     /// The system prompts, in configuration order.
     pub prompts: Vec<SystemPrompt>,
     /// `min(exp, iat + expiration_time)`, or `exp` without `iat`.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-    /// Notes for the administrator, e.g. an absent prompt claim.
+    /// Notes for the administrator, e.g. an absent prompt claim, or the
+    /// administrator's role left out (`may_grant_admin`).
     pub warnings: Vec<String>,
     /// The verified token's `iss`, when it has one.
     #[serde(default)]

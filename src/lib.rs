@@ -248,7 +248,7 @@ pub use checklist::{Checklist, StepResult, StepStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     Algorithm, ClaimNames, ConfigName, JwtConfig, KeySource, PromptKind, PromptMapping, RemoteUrl,
-    SecretSpec, StaticKey, TokenName, UserIdNormalize, UserScope,
+    RoleRule, SecretSpec, StaticKey, SyncField, SyncOnLogin, TokenName, UserIdNormalize, UserScope,
 };
 #[cfg(feature = "admin")]
 pub use config_file::ConfigFile;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tracing::Instrument as _;
 
-use crate::config::{JwtConfig, UserScope};
+use crate::config::{JwtConfig, SyncField, UserScope};
 use crate::error::{Error, LoginError, TokenError, untrusted};
 use crate::events::{self, Attempt, Ending, EventReceiver, LoginEvents, Progress};
 use crate::identity::Verified;
@@ -20,7 +20,7 @@ pub struct Login {
     /// Whether this login created the user.
     pub first_login: bool,
     /// The user as the store holds it (type and roles from its creation;
-    /// name, email and roles from this login with `sync_on_login`).
+    /// the fields `sync_on_login` names from this login).
     pub user: User,
     /// The verified identity of this login.
     pub identity: Verified,
@@ -44,11 +44,13 @@ pub struct Login {
 ///    leeway); already recorded is `token_replayed`, a store failure is
 ///    `store`. Since this comes after every check, a refused login never
 ///    uses up its `jti`; of racing logins with one token exactly one wins;
-/// 5. first login: the user is created with the configuration's
-///    `user_type`, `initial_roles` plus mapped roles, and
+/// 5. first login: the user is created with the identity's `user_type`
+///    (the configuration's, or a matching role rule's), its roles
+///    (`initial_roles`, mapped roles, role rules), and
 ///    `created_by_config`; a concurrent first login that created it first
 ///    is found instead (one user). A later login with `sync_on_login`
-///    replaces name, email and roles from the identity.
+///    replaces the fields it names (name, email, roles, user type) from
+///    the identity.
 ///
 /// Steps 4 and 5 are the only writes. Two rare races are decided for safety:
 /// when `create` finds the user taken by a concurrent login of *another*
@@ -369,7 +371,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
                 }
             },
         };
-        let user = if config.sync_on_login {
+        let user = if !config.sync_on_login.is_off() {
             let next = synced(config, user.clone(), &identity);
             if next != user {
                 self.store.update(&next).await.map_err(|e| {
@@ -477,13 +479,21 @@ fn check_scope(registry: &Registry, config: &JwtConfig, user: &User) -> Result<(
     }))
 }
 
-/// `user` with name, email and roles from `identity` when `config` has
-/// `sync_on_login`.
+/// `user` with the fields `config`'s `sync_on_login` names taken from
+/// `identity` (name, email, roles, user type).
 fn synced(config: &JwtConfig, mut user: User, identity: &Verified) -> User {
-    if config.sync_on_login {
+    let sync = &config.sync_on_login;
+    if sync.syncs(SyncField::Name) {
         user.name.clone_from(&identity.name);
+    }
+    if sync.syncs(SyncField::Email) {
         user.email.clone_from(&identity.email);
+    }
+    if sync.syncs(SyncField::Roles) {
         user.roles.clone_from(&identity.roles);
+    }
+    if sync.syncs(SyncField::UserType) {
+        user.user_type.clone_from(&identity.user_type);
     }
     user
 }

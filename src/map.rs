@@ -2,6 +2,7 @@
 //! The identity types themselves are in `crate::identity`.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde_json::{Map, Number, Value};
 use time::format_description::well_known::Rfc3339;
@@ -99,6 +100,34 @@ struct PromptRule {
     claim: ClaimPath,
 }
 
+/// A role rule (CONTRACT section 4), its claim planned.
+#[derive(Debug, Clone)]
+struct Rule {
+    claim: ClaimPath,
+    value: Box<str>,
+    roles: Box<[String]>,
+    user_type: Option<String>,
+}
+
+impl Rule {
+    /// Whether the claim is the rule's value, or an array holding it.
+    fn matches<C: ClaimSource + ?Sized>(&self, claims: &C) -> bool {
+        let value = &*self.value;
+        match self.claim.lookup(claims) {
+            Some(ClaimRef::Str(s)) => s == value,
+            Some(ClaimRef::Strings(items)) => items.iter().any(|item| item == value),
+            Some(ClaimRef::Tree(Value::Array(items))) => {
+                items.iter().any(|item| item.as_str() == Some(value))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The roles a token may not give unless its configuration has
+/// `may_grant_admin` (CONTRACT section 1): the host's administrator role.
+const DEFAULT_ADMIN_ROLES: [&str; 1] = ["Administrator"];
+
 /// Maps verified claims into a [`MappedIdentity`] (CONTRACT section 4).
 ///
 /// Built once from a configuration; [`crate::Verifier`] runs it after every
@@ -132,6 +161,12 @@ pub struct ClaimMapper {
     email: Option<ClaimPath>,
     roles: Option<ClaimPath>,
     prompts: Vec<PromptRule>,
+    rules: Vec<Rule>,
+    rules_required: bool,
+    /// The host's administrator roles, which a token gives only with
+    /// `may_grant_admin`.
+    admin_roles: Arc<[String]>,
+    may_grant_admin: bool,
     /// The top-level claims a verification reads: [`REGISTERED`], then the
     /// mapped ones.
     plan: ClaimPlan,
@@ -158,6 +193,19 @@ impl ClaimMapper {
                     claim: ClaimPath::new(&p.claim),
                 })
                 .collect(),
+            rules: config
+                .role_rules
+                .iter()
+                .map(|rule| Rule {
+                    claim: ClaimPath::new(&rule.claim),
+                    value: rule.value.as_str().into(),
+                    roles: rule.roles.clone().into_boxed_slice(),
+                    user_type: rule.user_type.clone(),
+                })
+                .collect(),
+            rules_required: config.role_rules_required,
+            admin_roles: DEFAULT_ADMIN_ROLES.map(str::to_owned).into(),
+            may_grant_admin: config.may_grant_admin,
             plan: ClaimPlan::new(&REGISTERED),
         };
         let plan = &mut mapper.plan;
@@ -171,7 +219,41 @@ impl ClaimMapper {
         for rule in &mut mapper.prompts {
             rule.claim.plan(plan);
         }
+        for rule in &mut mapper.rules {
+            rule.claim.plan(plan);
+        }
         mapper
+    }
+
+    /// Replaces the host's administrator roles (default `["Administrator"]`,
+    /// compared exactly): a token gives one of them only when its
+    /// configuration has `may_grant_admin`; otherwise the role is dropped
+    /// from the mapped roles with a warning. `initial_roles` are kept.
+    ///
+    /// ```
+    /// use jwt_sso::{ClaimMapper, JwtConfig};
+    ///
+    /// let config = JwtConfig::from_json_str(r#"{
+    ///     "name": "Reader", "token_name": "token", "algorithms": ["HS256"],
+    ///     "key_source": {"type": "static", "secret": "0123456789abcdef0123456789abcdef"},
+    ///     "expiration_time": 3600, "claims": {"user_id": "sub", "roles": "groups"}
+    /// }"#).unwrap();
+    /// let claims = serde_json::json!({"sub": "jdoe", "groups": ["Viewer", "Admins"]});
+    /// let expires = time::macros::datetime!(2026-01-01 00:00 UTC);
+    /// let identity = ClaimMapper::new(&config)
+    ///     .with_admin_roles(["Admins"])
+    ///     .map(claims.as_object().unwrap(), expires)
+    ///     .unwrap();
+    /// assert_eq!(identity.roles, ["Viewer"]);
+    /// assert!(identity.warnings[0].contains("may_grant_admin"));
+    /// ```
+    pub fn with_admin_roles(mut self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.admin_roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub(crate) fn set_admin_roles(&mut self, roles: &Arc<[String]>) {
+        self.admin_roles = Arc::clone(roles);
     }
 
     /// The top-level claims a verification reads, each in its slot:
@@ -261,9 +343,9 @@ impl ClaimMapper {
         };
         let name = self.optional_string(claims, self.name.as_ref())?;
         let email = self.optional_string(claims, self.email.as_ref())?;
-        let roles = self.roles(claims)?;
-        let mut prompts = Vec::with_capacity(self.prompts.len());
         let mut warnings = Vec::new();
+        let mut roles = self.roles(claims, &mut warnings)?;
+        let mut prompts = Vec::with_capacity(self.prompts.len());
         for rule in &self.prompts {
             match rule.claim.lookup(claims) {
                 None | Some(ClaimRef::Null) => warnings.push(format!(
@@ -279,12 +361,30 @@ impl ClaimMapper {
                 }),
             }
         }
+        // The role rules, after every check of step 14; step 15 last.
+        let mut user_type = None;
+        let mut matched = false;
+        for rule in &self.rules {
+            if !rule.matches(claims) {
+                continue;
+            }
+            matched = true;
+            for role in &rule.roles {
+                self.add_token_role(&mut roles, role, &mut warnings);
+            }
+            if user_type.is_none() {
+                user_type = rule.user_type.as_deref();
+            }
+        }
+        if self.rules_required && !matched {
+            return Err(self.no_matching_role(claims));
+        }
         Ok(MappedIdentity {
             config: self.config_name.clone(),
             user_id,
             name,
             email,
-            user_type: self.user_type.clone(),
+            user_type: user_type.unwrap_or(&self.user_type).to_owned(),
             roles,
             prompts,
             expires_at,
@@ -329,19 +429,24 @@ impl ClaimMapper {
         }
     }
 
-    fn roles<C: ClaimSource + ?Sized>(&self, claims: &C) -> Result<Vec<String>, Error> {
+    /// `initial_roles`, then the roles claim (CONTRACT section 4); a role
+    /// from the token that is one of the administrator roles is left out
+    /// (with a warning) unless the configuration may grant it.
+    fn roles<C: ClaimSource + ?Sized>(
+        &self,
+        claims: &C,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<String>, Error> {
         let mut roles: Vec<String> = Vec::with_capacity(self.initial_roles.len() + 4);
-        let mut add = |role: &str| {
-            if !role.is_empty() && !roles.iter().any(|r| r == role) {
-                roles.push(role.to_owned());
-            }
-        };
         for role in &self.initial_roles {
-            add(role);
+            if !role.is_empty() && !roles.contains(role) {
+                roles.push(role.clone());
+            }
         }
         let Some(path) = &self.roles else {
             return Ok(roles);
         };
+        let add = |role: &str| self.add_token_role(&mut roles, role, warnings);
         let expected = "an array of strings or a string";
         match path.lookup(claims) {
             None | Some(ClaimRef::Null) => {}
@@ -356,6 +461,80 @@ impl ClaimMapper {
             },
         }
         Ok(roles)
+    }
+
+    /// Adds a role the token gives (its roles claim or a role rule), once,
+    /// unless it is an administrator role this configuration may not give.
+    fn add_token_role(&self, roles: &mut Vec<String>, role: &str, warnings: &mut Vec<String>) {
+        if role.is_empty() || roles.iter().any(|r| r == role) {
+            return;
+        }
+        if !self.may_grant_admin && self.admin_roles.iter().any(|a| a == role) {
+            let warning = format!(
+                "the token gives the administrator's role `{}`, which configuration `{}` may not grant (may_grant_admin is false): it is left out",
+                crate::error::untrusted(role),
+                self.config_name
+            );
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+            return;
+        }
+        roles.push(role.to_owned());
+    }
+
+    /// Step 15's error: what the token has in each claim the rules read.
+    fn no_matching_role<C: ClaimSource + ?Sized>(&self, claims: &C) -> Error {
+        const SHOWN: usize = 10;
+        let mut seen: Vec<&str> = Vec::new();
+        let mut found = Vec::new();
+        for rule in &self.rules {
+            let name = rule.claim.name();
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            if found.len() == SHOWN {
+                continue;
+            }
+            let what = match rule.claim.lookup(claims) {
+                None => "absent".to_owned(),
+                Some(value) => evidence(value),
+            };
+            found.push(format!("`{}`: {what}", crate::error::untrusted(name)));
+        }
+        if seen.len() > SHOWN {
+            found.push(format!("and {} more claims", seen.len() - SHOWN));
+        }
+        Error::Token(TokenError::NoMatchingRole {
+            rules: self.rules.len(),
+            found,
+        })
+    }
+}
+
+/// A claim a role rule read, for step 15's message: a string or the first
+/// strings of an array, escaped and cut; else its type.
+fn evidence(value: ClaimRef<'_>) -> String {
+    const ITEMS: usize = 5;
+    let quoted = |s: &str| format!("\"{}\"", crate::error::untrusted(s));
+    let strings: Option<Vec<&str>> = match value {
+        ClaimRef::Str(s) => return quoted(s),
+        ClaimRef::Strings(items) => Some(items.iter().map(AsRef::as_ref).collect()),
+        ClaimRef::Tree(Value::Array(items)) => {
+            Some(items.iter().filter_map(Value::as_str).collect())
+        }
+        _ => None,
+    };
+    match strings {
+        Some(items) => {
+            let mut shown: Vec<String> = items.iter().take(ITEMS).map(|s| quoted(s)).collect();
+            if items.len() > ITEMS {
+                shown.push(format!("and {} more", items.len() - ITEMS));
+            }
+            format!("[{}]", shown.join(", "))
+        }
+        None => value.type_name().to_owned(),
     }
 }
 

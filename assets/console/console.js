@@ -16,9 +16,10 @@
 // Layout of this file, one part per concern:
 //   the API · text (messages in the administrator's language) · page chrome
 //   (views, pages, banner, warnings, dialogs) · sign in · the list · the form
-//   (simple fields from FIELDS; key source, algorithms and prompts by hand) ·
-//   keys (what a pasted key allows) · delete · enable/disable · test a token ·
-//   recent logins · start.
+//   (simple fields from FIELDS; key source, secrets, algorithms, prompts and
+//   role rules by hand; the host's catalogue of roles and user types) · keys
+//   (what a pasted key allows) · delete · enable/disable · test a token (the
+//   checklist beside the decoded token) · recent logins · start.
 // A new page (recent logins, role rules, a token debugger…) adds a
 // `<section class="view">` to index.html, one entry to PAGES (its nav label
 // and an `open` function that loads and shows it), and its own part here that
@@ -28,6 +29,7 @@
 
 (() => {
   const API = '/api/admin/configs';
+  const CATALOG = '/api/admin/catalog';
   const TOKEN_KEY = 'jwt-sso.admin-token';
   const SESSION_KEY = 'jwt-sso.session';
   const LOGIN = '/api/auth/login';
@@ -79,7 +81,9 @@
   // may_grant_admin…) is a row in index.html plus one line here.
   //   text: always sent, trimmed · optional: sent when not empty ·
   //   number: sent when not empty · bool: a checkbox · choice: a select ·
-  //   list: comma-separated, sent as an array.
+  //   list: comma-separated, sent as an array · usertype / roles: a select
+  //   or checkboxes from the host's catalogue, else free text · sync: the
+  //   `sync_on_login` boxes, sent back in the form they came in.
   const FIELDS = [
     { path: 'enabled', id: 'f-enabled', type: 'bool', fallback: true, name: 'Enabled' },
     { path: 'name', id: 'f-name', type: 'text', fallback: '' },
@@ -91,21 +95,31 @@
     { path: 'claims.name', id: 'f-claims-name', type: 'optional', fallback: '' },
     { path: 'claims.email', id: 'f-claims-email', type: 'optional', fallback: '' },
     { path: 'claims.roles', id: 'f-claims-roles', type: 'optional', fallback: '' },
-    { path: 'user_type', id: 'f-user_type', type: 'optional', fallback: 'reader' },
-    { path: 'initial_roles', id: 'f-initial_roles', type: 'list', fallback: [] },
+    { path: 'user_type', id: 'f-user_type', type: 'usertype', fallback: 'reader' },
+    { path: 'initial_roles', id: 'f-initial_roles', type: 'roles', fallback: [] },
+    { path: 'role_rules_required', id: 'f-role_rules_required', type: 'bool', fallback: false, advanced: true, name: 'Require a matching rule' },
+    { path: 'may_grant_admin', id: 'f-may_grant_admin', type: 'bool', fallback: false, advanced: true, name: 'Tokens may grant the administrator role' },
     { path: 'leeway', id: 'f-leeway', type: 'number', fallback: 60, advanced: true },
     { path: 'max_token_bytes', id: 'f-max_token_bytes', type: 'number', fallback: 16384, advanced: true },
     { path: 'single_use', id: 'f-single_use', type: 'bool', fallback: false, advanced: true, name: 'Single use' },
     { path: 'create_users', id: 'f-create_users', type: 'bool', fallback: true, advanced: true, name: 'Create users on first login' },
-    { path: 'sync_on_login', id: 'f-sync_on_login', type: 'bool', fallback: false, advanced: true, name: 'Sync on every login' },
+    { path: 'sync_on_login', id: 'f-sync_on_login', type: 'sync', fallback: false, advanced: true, name: 'Sync on every login' },
     { path: 'user_scope', id: 'f-user_scope', type: 'choice', fallback: 'own', advanced: true },
     { path: 'user_id_normalize', id: 'f-user_id_normalize', type: 'choice', fallback: 'none', advanced: true },
   ];
   // Members the form edits itself, besides FIELDS; any other member of a
   // loaded configuration (e.g. `id`, or a field a newer server knows) is sent
   // back as it came. `created_by` and `last_modified` are the server's.
-  const FORM_MEMBERS = new Set(['key_source', 'algorithms', 'system_prompts', 'claims', 'created_by', 'last_modified',
+  const FORM_MEMBERS = new Set(['key_source', 'algorithms', 'system_prompts', 'role_rules', 'claims', 'created_by', 'last_modified',
     ...FIELDS.map((f) => f.path.split('.')[0])]);
+  // `sync_on_login`'s boxes, in the order the API lists the fields; `true`
+  // stands for the first three.
+  const SYNC_FIELDS = ['name', 'email', 'roles', 'user_type'];
+  const SYNC_TRUE = ['name', 'email', 'roles'];
+  // A rotation holds at most this many secrets (CONTRACT section 1).
+  const MAX_SECRETS = 3;
+  // A role rule's members the form edits; any other is sent back as it came.
+  const RULE_MEMBERS = ['claim', 'value', 'roles', 'user_type'];
 
   const $ = (id) => document.getElementById(id);
   const state = {
@@ -114,8 +128,17 @@
     // form does not show (sent back unchanged).
     editing: null,
     extra: {},
-    // The secret as the API sent it (normally {"redacted":true}; never shown).
-    keptSecret: undefined,
+    // The secrets, one row each: `stored` is the entry's position in the
+    // stored configuration (its value never shown: `kept` is what the API
+    // sent, normally {"redacted":true}), null for one typed here; `format`
+    // and `value` as the form shows them. `secretArray`: whether the loaded
+    // secret was an array (a rotation).
+    secrets: [{ stored: null, kept: undefined, format: 'text', value: '' }],
+    secretArray: false,
+    // The host's roles and user types (GET /api/admin/catalog; empty: any).
+    catalog: null,
+    // `sync_on_login` as loaded, sent back as it came when unchanged.
+    syncLoaded: undefined,
     // The algorithms checked, kept across re-rendering of the choices.
     algorithms: new Set(),
     testing: null,
@@ -447,6 +470,7 @@
   function signedOut(message) {
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(SESSION_KEY);
+    state.catalog = null;
     hideBanner();
     for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
     $('admin-token').value = '';
@@ -734,6 +758,18 @@
       case 'choice':
         input.value = [...input.options].some((o) => o.value === value) ? value : field.fallback;
         break;
+      case 'usertype':
+        renderUserType(typeof value === 'string' ? value : field.fallback);
+        break;
+      case 'roles':
+        renderRoles(Array.isArray(value) ? value.filter((r) => typeof r === 'string') : field.fallback);
+        break;
+      case 'sync': {
+        state.syncLoaded = value;
+        const on = value === true ? SYNC_TRUE : (Array.isArray(value) ? value : []);
+        for (const name of SYNC_FIELDS) $(`f-sync-${name}`).checked = on.includes(name);
+        break;
+      }
       default:
         input.value = typeof value === 'string' ? value : field.fallback;
     }
@@ -748,22 +784,127 @@
       case 'list': return input.value.split(',').map((r) => r.trim()).filter((r) => r !== '');
       case 'choice': return input.value;
       case 'optional': return input.value.trim() === '' ? undefined : input.value.trim();
+      case 'usertype': return readUserType();
+      case 'roles': return readRoles();
+      case 'sync': return readSync();
       default: return input.value.trim();
     }
   }
 
+  // ---------------------------------------------------------------- catalogue
+
+  // The host's roles and user types, asked once per sign-in; a server
+  // without the route (or a failure) leaves the form's free text.
+  async function loadCatalog() {
+    if (state.catalog !== null) return state.catalog;
+    try {
+      const { data } = await api('GET', CATALOG);
+      const names = (list) => (Array.isArray(list) ? list.filter((n) => typeof n === 'string' && n !== '') : []);
+      state.catalog = { roles: names(data && data.roles), user_types: names(data && data.user_types) };
+    } catch (error) {
+      if (error.status === 401) throw error;
+      return { roles: [], user_types: [] };
+    }
+    return state.catalog;
+  }
+
+  function catalog() {
+    return state.catalog || { roles: [], user_types: [] };
+  }
+
+  // A name the catalogue does not hold (loaded from a file, or from before
+  // the catalogue) stays offered, marked, so loading never drops it; the
+  // server refuses it when the form is saved.
+  const NOT_IN_CATALOG = ' (not one of this server\'s)';
+
+  // The user type: a select of the host's user types, or free text.
+  function renderUserType(value) {
+    const types = catalog().user_types;
+    const choose = types.length > 0;
+    const select = $('f-user_type-select');
+    $('f-user_type').hidden = choose;
+    select.hidden = !choose;
+    $('f-user_type-label').htmlFor = choose ? 'f-user_type-select' : 'f-user_type';
+    $('f-user_type').value = value;
+    if (choose) select.replaceChildren(...typeOptions(types, value));
+  }
+
+  // The options of a user type select: `none` (a rule's "no user type")
+  // first when given, then the host's, then `value` when it is not one.
+  function typeOptions(types, value, none) {
+    const chosen = value || (none ? '' : types[0]);
+    const options = none ? [el('option', { value: '', text: none })] : [];
+    options.push(...types.map((t) => el('option', { value: t, text: t })));
+    if (value && !types.includes(value)) options.push(el('option', { value, text: `${value}${NOT_IN_CATALOG}` }));
+    for (const option of options) option.selected = option.value === chosen;
+    return options;
+  }
+
+  function readUserType() {
+    const input = $('f-user_type-select').hidden ? $('f-user_type') : $('f-user_type-select');
+    return input.value.trim() === '' ? undefined : input.value.trim();
+  }
+
+  // Checkboxes for the host's roles (and any checked role it does not have).
+  function roleBoxes(selected, idPrefix, labelOf) {
+    const roles = catalog().roles;
+    const shown = [...roles, ...selected.filter((r) => !roles.includes(r))];
+    return shown.map((role, i) => {
+      const id = `${idPrefix}-${i}`;
+      const box = el('input', { type: 'checkbox', id, value: role, checked: selected.includes(role), 'data-testid': 'role-choice' });
+      return el('label', { for: id, className: roles.includes(role) ? '' : 'misfit' }, [
+        box, ` ${role}`, roles.includes(role) ? '' : el('span', { className: 'misfit-note', text: NOT_IN_CATALOG }),
+        labelOf ? el('span', { className: 'visually-hidden', text: ` (${labelOf})` }) : '',
+      ]);
+    });
+  }
+
+  function checkedRoles(container) {
+    return [...container.querySelectorAll('input[type=checkbox]')].filter((b) => b.checked).map((b) => b.value);
+  }
+
+  // The initialization roles: checkboxes of the host's roles, or a
+  // comma-separated list.
+  function renderRoles(selected) {
+    const choose = catalog().roles.length > 0;
+    const boxes = $('f-initial_roles-choices');
+    $('f-initial_roles').hidden = choose;
+    boxes.hidden = !choose;
+    $('f-initial_roles-label').htmlFor = choose ? '' : 'f-initial_roles';
+    $('f-initial_roles').value = selected.join(', ');
+    boxes.replaceChildren(...(choose ? roleBoxes(selected, 'f-initial_roles-role') : []));
+  }
+
+  function readRoles() {
+    if (!$('f-initial_roles-choices').hidden) return checkedRoles($('f-initial_roles-choices'));
+    return $('f-initial_roles').value.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  }
+
+  // `sync_on_login`: the boxes checked; as loaded when they say the same
+  // (so `true` stays `true` and a list keeps its order), else the list.
+  function readSync() {
+    const on = SYNC_FIELDS.filter((name) => $(`f-sync-${name}`).checked);
+    const loaded = state.syncLoaded;
+    const loadedOn = loaded === true ? SYNC_TRUE : (Array.isArray(loaded) ? loaded : []);
+    const same = on.length === loadedOn.length && on.every((n) => loadedOn.includes(n));
+    if (same && loaded !== undefined) return loaded;
+    return on.length === 0 ? false : on;
+  }
+
   function differsFromDefault(field) {
     const value = readField(field);
-    if (field.type === 'list') return value.length > 0;
+    if (field.type === 'list' || field.type === 'roles') return value.length > 0;
+    if (field.type === 'sync') return value === true || (Array.isArray(value) && value.length > 0);
     if (field.type === 'number') return value !== undefined && value !== field.fallback;
     return value !== undefined && value !== field.fallback;
   }
 
-  // "Advanced options": how many differ from their defaults.
+  // "Advanced options": how many differ from their defaults (role rules
+  // count as one).
   function updateAdvancedNote() {
-    const changed = FIELDS.filter((f) => f.advanced && differsFromDefault(f)).length;
+    const changed = FIELDS.filter((f) => f.advanced && differsFromDefault(f)).length + (ruleRows().length > 0 ? 1 : 0);
     $('advanced-note').textContent = changed === 0
-      ? 'leeway, token size, login policies: defaults'
+      ? 'role rules, administrator role, leeway, token size, login policies: defaults'
       : `${changed} changed from the defaults`;
     return changed;
   }
@@ -772,40 +913,175 @@
     return $('f-key_type').value;
   }
 
-  // The secret's required length for the HMAC algorithms chosen, and the
-  // length typed (counted in bytes; base64 decoded first). A secret in an
-  // environment variable is on the server only: the browser cannot count it.
-  function updateSecretStatus() {
-    const status = $('f-secret-status');
-    const format = $('f-secret_format').value;
-    const value = $('f-secret').value;
+  // ---------------------------------------------------------------- secrets
+
+  // One row per secret (state.secrets). The first row is the form's own
+  // "Secret Key" field; the second and third (a rotation) are built in
+  // #f-secret-more. A stored secret's value is never in the page: its row
+  // says "stored secret" and sends back what the API sent (the redaction
+  // marker) unless a new value is typed.
+  function loadSecrets(secret) {
+    state.secretArray = Array.isArray(secret);
+    const entries = secret === undefined || secret === null ? [] : (Array.isArray(secret) ? secret : [secret]);
+    state.secrets = entries.slice(0, MAX_SECRETS).map((entry, i) => {
+      if (entry && typeof entry === 'object' && typeof entry.env === 'string' && !isRedacted(entry)) {
+        // An environment variable's name is not a secret: shown as is.
+        return { stored: null, kept: undefined, format: 'env', value: entry.env };
+      }
+      // Redacted (or, from an older server, the secret itself): kept as the
+      // API sent it, never put into the page.
+      const format = entry && typeof entry === 'object' && 'base64' in entry ? 'base64' : 'text';
+      return { stored: i, kept: entry, format, value: '' };
+    });
+    if (state.secrets.length === 0) state.secrets = [newSecret()];
+  }
+
+  function newSecret() {
+    return { stored: null, kept: undefined, format: 'text', value: '' };
+  }
+
+  // A row's secret as the API takes it.
+  function secretValue(row) {
+    if (row.value === '' && row.stored !== null) return row.kept;
+    if (row.format === 'base64') return { base64: row.value.trim() };
+    if (row.format === 'env') return { env: row.value.trim() };
+    return row.value;
+  }
+
+  // The `secret` member: one secret as loaded (or new), or the array of a
+  // rotation. A stored entry goes back at its stored position (the API keeps
+  // the stored secret there); `null` holds the place of one removed.
+  function collectSecret() {
+    const rows = state.secrets;
+    if (rows.length === 1 && !state.secretArray) return secretValue(rows[0]);
+    const out = [];
+    for (const row of rows) {
+      if (row.stored !== null && row.value === '') while (out.length < row.stored) out.push(null);
+      out.push(secretValue(row));
+    }
+    return out;
+  }
+
+  // The secrets' rows after the first, and the first row's remove button.
+  function renderSecrets() {
+    const rows = state.secrets;
+    const first = rows[0];
+    $('f-secret_format').value = first.format;
+    $('f-secret').value = first.value;
+    $('f-secret').placeholder = first.stored !== null ? '(unchanged)' : '';
+    const removeFirst = $('f-secret-remove');
+    removeFirst.hidden = rows.length < 2;
+    removeFirst.setAttribute('aria-label', 'Remove secret 1');
+    $('f-secret-more').replaceChildren(...rows.slice(1).map((row, k) => secretRowElement(row, k + 1)));
+    $('f-secret-add').hidden = rows.length >= MAX_SECRETS;
+  }
+
+  function secretRowElement(row, i) {
+    const n = i + 1;
+    const stored = row.stored !== null;
+    const formatId = `f-secret-${i}-format`;
+    const inputId = `f-secret-${i}`;
+    const statusId = `f-secret-${i}-status`;
+    const format = el('select', { id: formatId, 'data-testid': 'secret-format' }, [
+      el('option', { value: 'text', text: 'Text (UTF-8)' }),
+      el('option', { value: 'base64', text: 'Base64 (binary secret)' }),
+      el('option', { value: 'env', text: 'Environment variable' }),
+    ]);
+    format.value = row.format;
+    const input = el('input', {
+      type: row.format === 'env' ? 'text' : 'password',
+      id: inputId,
+      autocomplete: 'new-password',
+      spellcheck: 'false',
+      placeholder: stored ? '(unchanged)' : '',
+      'aria-describedby': statusId,
+      'data-testid': 'secret-input',
+      dataset: { field: `key_source.secret[${i}]` },
+    });
+    input.value = row.value;
+    const remove = el('button', { type: 'button', className: 'secondary small', text: 'Remove', 'aria-label': `Remove secret ${n}`, 'data-testid': 'secret-remove' });
+    const status = el('div', { className: 'help length', id: statusId, 'aria-live': 'polite', 'data-testid': 'secret-status' });
+    const title = el('label', { for: inputId }, [
+      `Secret ${n}`,
+      stored ? el('span', { className: 'unchanged', text: '(stored secret)', 'data-testid': 'secret-stored' }) : '',
+    ]);
+    format.addEventListener('change', () => {
+      row.format = format.value;
+      input.type = row.format === 'env' ? 'text' : 'password';
+      updateSecretStatus();
+    });
+    input.addEventListener('input', () => {
+      row.value = input.value;
+      updateSecretStatus();
+    });
+    remove.addEventListener('click', () => removeSecret(i));
+    return el('div', { className: 'row secret-row', 'data-testid': 'secret-row', dataset: { index: String(i) } }, [
+      el('div', { className: 'secret-head' }, [
+        title,
+        el('label', { for: formatId, className: 'visually-hidden', text: `Secret ${n} given as` }),
+        format,
+      ]),
+      el('div', { className: 'secret-line' }, [input, remove]),
+      status,
+      el('div', { className: 'field-error', dataset: { errorFor: `key_source.secret[${i}]` }, 'data-testid': `error-key_source.secret[${i}]` }),
+    ]);
+  }
+
+  function addSecret() {
+    if (state.secrets.length >= MAX_SECRETS) return;
+    state.secrets.push(newSecret());
+    renderSecrets();
+    updateSourceFields();
+    const inputs = $('f-secret-more').querySelectorAll('[data-testid="secret-input"]');
+    if (inputs.length > 0) inputs[inputs.length - 1].focus();
+  }
+
+  function removeSecret(i) {
+    state.secrets.splice(i, 1);
+    if (state.secrets.length === 0) state.secrets = [newSecret()];
+    renderSecrets();
+    updateSourceFields();
+    const removes = [...document.querySelectorAll('[data-testid="secret-remove"]')].filter(visible);
+    (removes[Math.min(i, removes.length - 1)] || $('f-secret')).focus();
+  }
+
+  // What a secret's row says about its length: { message, kind }.
+  function secretMessage(row) {
     const chosen = HMAC.filter((a) => state.algorithms.has(a));
     const strictest = (chosen.length > 0 ? chosen : ['HS256']).reduce((a, b) => (SECRET_BYTES[a] >= SECRET_BYTES[b] ? a : b));
     const need = SECRET_BYTES[strictest];
     const needText = `${strictest} needs at least ${need} bytes`;
-    let message;
-    let kind = '';
+    const { format, value } = row;
     if (format === 'env') {
-      message = `The secret is read from this environment variable on the server, so its length cannot be checked here: ${needText}, and the server checks it when you save.`;
-    } else if (value === '' && state.keptSecret !== undefined) {
-      message = `The stored secret is kept (the server checks that ${needText}). Type a new secret to replace it.`;
-    } else if (value === '') {
-      message = `${chosen.length > 1 ? `For ${chosen.join(', ')}: ` : ''}${sentence(needText).slice(0, -1)}${format === 'base64' ? ' once decoded' : ''}.`;
-    } else {
-      const bytes = secretBytes(value, format);
-      if (bytes === null) {
-        message = 'This is not valid base64 (standard or URL-safe, without spaces or line breaks).';
-        kind = 'short';
-      } else if (bytes < need) {
-        message = `${bytes} of ${need} bytes${format === 'base64' ? ' (decoded)' : ''}: too short, ${needText}.`;
-        kind = 'short';
-      } else {
-        message = `${bytes} bytes${format === 'base64' ? ' (decoded)' : ''}: long enough for ${(chosen.length > 0 ? chosen : ['HS256']).join(', ')}.`;
-        kind = 'ok';
-      }
+      return { message: `The secret is read from this environment variable on the server, so its length cannot be checked here: ${needText}, and the server checks it when you save.`, kind: '' };
     }
-    status.textContent = message;
-    status.dataset.state = kind;
+    if (value === '' && row.stored !== null) {
+      return { message: `The stored secret is kept (the server checks that ${needText}). Type a new secret to replace it.`, kind: '' };
+    }
+    if (value === '') {
+      return { message: `${chosen.length > 1 ? `For ${chosen.join(', ')}: ` : ''}${sentence(needText).slice(0, -1)}${format === 'base64' ? ' once decoded' : ''}.`, kind: '' };
+    }
+    const bytes = secretBytes(value, format);
+    if (bytes === null) {
+      return { message: 'This is not valid base64 (standard or URL-safe, without spaces or line breaks).', kind: 'short' };
+    }
+    if (bytes < need) {
+      return { message: `${bytes} of ${need} bytes${format === 'base64' ? ' (decoded)' : ''}: too short, ${needText}.`, kind: 'short' };
+    }
+    return { message: `${bytes} bytes${format === 'base64' ? ' (decoded)' : ''}: long enough for ${(chosen.length > 0 ? chosen : ['HS256']).join(', ')}.`, kind: 'ok' };
+  }
+
+  // The required length for the HMAC algorithms chosen, and the length typed
+  // (counted in bytes; base64 decoded first), for every secret. A secret in
+  // an environment variable is on the server only: the browser cannot count it.
+  function updateSecretStatus() {
+    const statuses = [$('f-secret-status'), ...$('f-secret-more').querySelectorAll('[data-testid="secret-status"]')];
+    state.secrets.forEach((row, i) => {
+      if (!statuses[i]) return;
+      const { message, kind } = secretMessage(row);
+      statuses[i].textContent = message;
+      statuses[i].dataset.state = kind;
+    });
   }
 
   // The secret's length in bytes: UTF-8 text, or base64 (standard or
@@ -828,12 +1104,15 @@
     for (const row of document.querySelectorAll('[data-source]')) {
       row.hidden = row.dataset.source !== source;
     }
-    const format = $('f-secret_format').value;
+    const first = state.secrets[0];
+    const format = first.format;
     const secret = $('f-secret');
     secret.type = format === 'env' ? 'text' : 'password';
+    const rotation = state.secrets.length > 1;
     $('f-secret-label').replaceChildren(format === 'env' ? 'Environment variable' : 'Secret Key');
-    if (state.keptSecret !== undefined && secret.value === '') {
-      $('f-secret-label').append(el('span', { className: 'unchanged', text: '(unchanged)', 'data-testid': 'secret-unchanged' }));
+    if (rotation) $('f-secret-label').append(el('span', { className: 'secret-number', text: ' (secret 1)' }));
+    if (first.stored !== null && secret.value === '') {
+      $('f-secret-label').append(el('span', { className: 'unchanged', text: rotation ? '(stored secret)' : '(unchanged)', 'data-testid': 'secret-unchanged' }));
     }
     renderAlgorithms({ userChange });
     updateSecretStatus();
@@ -1152,6 +1431,143 @@
     renumberPrompts();
   }
 
+  // ---------------------------------------------------------------- role rules
+
+  // One role rule: a row of claim, value, roles and user type, with buttons
+  // to move it up or down and to remove it, followed by a row for its errors
+  // (as system prompts have). With the host's catalogue, the roles are
+  // checkboxes and the user type a select; else free text. Members of the
+  // rule the form does not show are kept on the row and sent back.
+  function ruleRow(rule = {}) {
+    const r = rule && typeof rule === 'object' ? rule : {};
+    const roles = Array.isArray(r.roles) ? r.roles.filter((x) => typeof x === 'string') : [];
+    const userType = typeof r.user_type === 'string' ? r.user_type : '';
+    const claim = el('input', { type: 'text', spellcheck: 'false', placeholder: 'groups', 'data-testid': 'rule-claim', dataset: { part: 'claim' } });
+    claim.value = typeof r.claim === 'string' ? r.claim : '';
+    const value = el('input', { type: 'text', spellcheck: 'false', 'data-testid': 'rule-value', dataset: { part: 'value' } });
+    value.value = typeof r.value === 'string' ? r.value : '';
+    let rolesCell;
+    if (catalog().roles.length > 0) {
+      rolesCell = el('div', { className: 'choices compact', role: 'group', 'data-testid': 'rule-roles', dataset: { part: 'roles' } });
+    } else {
+      rolesCell = el('input', { type: 'text', spellcheck: 'false', placeholder: 'Analyst, Viewer', 'data-testid': 'rule-roles', dataset: { part: 'roles' } });
+      rolesCell.value = roles.join(', ');
+    }
+    rolesCell.dataset.roles = JSON.stringify(roles);
+    let typeCell;
+    const types = catalog().user_types;
+    if (types.length > 0) {
+      typeCell = el('select', { 'data-testid': 'rule-user_type', dataset: { part: 'user_type' } }, typeOptions(types, userType, '(none)'));
+    } else {
+      typeCell = el('input', { type: 'text', spellcheck: 'false', 'data-testid': 'rule-user_type', dataset: { part: 'user_type' } });
+      typeCell.value = userType;
+    }
+    const up = el('button', { type: 'button', className: 'secondary small', text: '↑', 'data-testid': 'rule-up' });
+    const down = el('button', { type: 'button', className: 'secondary small', text: '↓', 'data-testid': 'rule-down' });
+    const remove = el('button', { type: 'button', className: 'secondary small', text: 'Remove', 'data-testid': 'rule-remove' });
+    const row = el('tr', { 'data-testid': 'rule-row', dataset: { part: '' } }, [
+      el('td', { className: 'num', 'data-testid': 'rule-number' }),
+      el('td', {}, [claim]),
+      el('td', {}, [value]),
+      el('td', {}, [rolesCell]),
+      el('td', {}, [typeCell]),
+      el('td', { className: 'row-actions' }, [up, down, remove]),
+    ]);
+    row.ruleExtra = Object.fromEntries(Object.entries(r).filter(([k]) => !RULE_MEMBERS.includes(k)));
+    const errorRow = el('tr', { className: 'prompt-error-row' }, [
+      el('td', { colSpan: 6 }, [el('div', { className: 'field-error', dataset: { part: '' }, 'data-testid': 'rule-error' })]),
+    ]);
+    remove.addEventListener('click', () => {
+      const index = ruleRows().indexOf(row);
+      row.remove();
+      errorRow.remove();
+      renumberRules();
+      updateAdvancedNote();
+      const rows = ruleRows();
+      (rows[Math.min(index, rows.length - 1)] ? rows[Math.min(index, rows.length - 1)].querySelector('[data-testid="rule-remove"]') : $('rule-add')).focus();
+    });
+    up.addEventListener('click', () => moveRule(row, -1, up));
+    down.addEventListener('click', () => moveRule(row, 1, down));
+    return [row, errorRow];
+  }
+
+  function ruleRows() {
+    return [...$('rule-rows').querySelectorAll('tr[data-testid="rule-row"]')];
+  }
+
+  // Moves a rule (and its error row) one place up or down: rules apply in order.
+  function moveRule(row, by, button) {
+    const rows = ruleRows();
+    const at = rows.indexOf(row);
+    const to = at + by;
+    if (to < 0 || to >= rows.length) return;
+    const errorRow = row.nextElementSibling;
+    const other = rows[to];
+    if (by < 0) other.before(row, errorRow);
+    else other.nextElementSibling.after(row, errorRow);
+    renumberRules();
+    (button.disabled ? row.querySelector('[data-testid="rule-remove"]') : button).focus();
+  }
+
+  // The API's field paths on every rule's inputs and error slot
+  // (`role_rules[1].value`), the role checkboxes rebuilt with ids of the
+  // rule's place, and accessible names that say which rule.
+  function renumberRules() {
+    const rows = ruleRows();
+    rows.forEach((row, i) => {
+      const n = i + 1;
+      row.dataset.index = String(i);
+      row.querySelector('[data-testid="rule-number"]').textContent = String(n);
+      const nodes = [row, ...row.querySelectorAll('[data-part]'), ...row.nextElementSibling.querySelectorAll('[data-part]')];
+      for (const node of nodes) {
+        const path = node.dataset.part ? `role_rules[${i}].${node.dataset.part}` : `role_rules[${i}]`;
+        if (node.classList.contains('field-error')) node.dataset.errorFor = path;
+        else node.dataset.field = path;
+      }
+      for (const [part, name] of [['claim', 'Claim'], ['value', 'Value'], ['roles', 'Roles'], ['user_type', 'User type']]) {
+        row.querySelector(`[data-testid="rule-${part}"]`).setAttribute('aria-label', `${name} of rule ${n}`);
+      }
+      const roles = row.querySelector('[data-testid="rule-roles"]');
+      if (roles.tagName === 'DIV') {
+        const checked = roles.childElementCount > 0 ? checkedRoles(roles) : JSON.parse(roles.dataset.roles || '[]');
+        roles.replaceChildren(...roleBoxes(checked, `rule-${i}-role`, `rule ${n}`));
+      }
+      const up = row.querySelector('[data-testid="rule-up"]');
+      const down = row.querySelector('[data-testid="rule-down"]');
+      up.setAttribute('aria-label', `Move rule ${n} up`);
+      down.setAttribute('aria-label', `Move rule ${n} down`);
+      up.disabled = i === 0;
+      down.disabled = i === rows.length - 1;
+      row.querySelector('[data-testid="rule-remove"]').setAttribute('aria-label', `Remove rule ${n}`);
+    });
+    $('rule-empty').hidden = rows.length > 0;
+    $('rule-table').hidden = rows.length === 0;
+  }
+
+  function addRule() {
+    $('rule-rows').append(...ruleRow({}));
+    renumberRules();
+    updateAdvancedNote();
+    const rows = ruleRows();
+    rows[rows.length - 1].querySelector('[data-testid="rule-claim"]').focus();
+  }
+
+  function readRule(row) {
+    const rolesCell = row.querySelector('[data-testid="rule-roles"]');
+    const roles = rolesCell.tagName === 'DIV'
+      ? checkedRoles(rolesCell)
+      : rolesCell.value.split(',').map((r) => r.trim()).filter((r) => r !== '');
+    const rule = {
+      ...row.ruleExtra,
+      claim: row.querySelector('[data-testid="rule-claim"]').value.trim(),
+      value: row.querySelector('[data-testid="rule-value"]').value,
+      roles,
+    };
+    const userType = row.querySelector('[data-testid="rule-user_type"]').value.trim();
+    if (userType !== '') rule.user_type = userType;
+    return rule;
+  }
+
   // ---------------------------------------------------------------- fill and read the form
 
   function fillForm(config, warnings = []) {
@@ -1166,24 +1582,8 @@
     let source = ks.type === 'static' ? ('public_key_pem' in ks ? 'public_key_pem' : 'secret') : ks.type;
     if (!['secret', 'public_key_pem', 'jwks', 'jwks_uri', 'issuer'].includes(source)) source = 'secret';
     $('f-key_type').value = source;
-    $('f-secret').value = '';
-    $('f-secret').placeholder = '';
-    $('f-secret_format').value = 'text';
-    state.keptSecret = undefined;
-    if (source === 'secret' && 'secret' in ks) {
-      const secret = ks.secret;
-      if (secret && typeof secret === 'object' && typeof secret.env === 'string' && !isRedacted(secret)) {
-        // An environment variable's name is not a secret: shown as is.
-        $('f-secret_format').value = 'env';
-        $('f-secret').value = secret.env;
-      } else {
-        // Redacted (or, from an older server, the secret itself): kept as the API
-        // sent it, never put into the page.
-        state.keptSecret = secret;
-        if (secret && typeof secret === 'object' && 'base64' in secret) $('f-secret_format').value = 'base64';
-        $('f-secret').placeholder = '(unchanged)';
-      }
-    }
+    loadSecrets(source === 'secret' ? ks.secret : undefined);
+    renderSecrets();
     $('f-public_key_pem').value = typeof ks.public_key_pem === 'string' ? ks.public_key_pem : '';
     $('f-jwks').value = ks.jwks !== undefined ? JSON.stringify(ks.jwks, null, 2) : '';
     $('f-url').value = typeof ks.url === 'string' ? ks.url : '';
@@ -1195,6 +1595,12 @@
       $('prompt-rows').append(...promptRow(prompt));
     }
     renumberPrompts();
+
+    $('rule-rows').replaceChildren();
+    for (const rule of Array.isArray(c.role_rules) ? c.role_rules : []) {
+      $('rule-rows').append(...ruleRow(rule));
+    }
+    renumberRules();
 
     warningList($('form-warnings'), warnings);
     clearErrors();
@@ -1216,14 +1622,7 @@
 
     const source = currentSource();
     if (source === 'secret') {
-      const format = $('f-secret_format').value;
-      const value = $('f-secret').value;
-      let secret;
-      if (value === '' && state.keptSecret !== undefined) secret = state.keptSecret;
-      else if (format === 'base64') secret = { base64: value.trim() };
-      else if (format === 'env') secret = { env: value.trim() };
-      else secret = value;
-      config.key_source = { type: 'static', secret };
+      config.key_source = { type: 'static', secret: collectSecret() };
     } else if (source === 'public_key_pem') {
       config.key_source = { type: 'static', public_key_pem: $('f-public_key_pem').value.trim() };
     } else if (source === 'jwks') {
@@ -1251,6 +1650,8 @@
         claim: row.querySelector('[data-testid="prompt-claim"]').value.trim(),
       };
     });
+    config.role_rules = ruleRows().map(readRule);
+    if (config.role_rules.length === 0) delete config.role_rules;
     return { config, errors };
   }
 
@@ -1289,7 +1690,10 @@
       slot.dataset.testid = slot.dataset.testid || 'field-error';
       if (!slot.id) slot.id = `error-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`;
       const fieldOf = (p) => [...form.querySelectorAll('[data-field]')].find((i) => i.dataset.field === p && visible(i));
-      const input = fieldOf(error.field) || fieldOf(path);
+      // The input of the field, or of the nearest enclosing one shown
+      // (`role_rules[0].roles[1]` → the rule's roles).
+      let input = null;
+      for (let p = error.field; p !== null && p !== '' && input === null; p = parentPath(p)) input = fieldOf(p) || null;
       const target = input || slot;
       if (input) {
         input.classList.add('invalid');
@@ -1304,9 +1708,14 @@
     return false;
   }
 
-  function openCreate() {
+  async function openCreate() {
     hideBanner();
     state.editing = null;
+    try {
+      await loadCatalog();
+    } catch (_) {
+      return; // signed out, and told why
+    }
     fillForm({ enabled: true, token_name: 'token', key_source: { type: 'static' }, algorithms: ['HS256'], claims: { user_id: 'sub' } });
     $('form-title').textContent = 'New configuration';
     $('form-delete').hidden = true;
@@ -1317,6 +1726,7 @@
   async function openEdit(name) {
     hideBanner();
     try {
+      await loadCatalog();
       const { data, etag, warnings } = await api('GET', configUrl(name));
       state.editing = { name, etag };
       fillForm(data, warnings);
@@ -1346,7 +1756,7 @@
         : await api('POST', API, { body: config });
       const verb = state.editing ? 'saved' : 'created';
       state.editing = null;
-      state.keptSecret = undefined;
+      state.secrets = [newSecret()];
       await loadList();
       notice(`Configuration “${config.name}” ${verb}.`, saved.warnings);
     } catch (error) {
@@ -1370,7 +1780,7 @@
 
   function cancelForm() {
     state.editing = null;
-    state.keptSecret = undefined;
+    state.secrets = [newSecret()];
     clearErrors();
     hideBanner();
     refreshList();
@@ -1469,11 +1879,119 @@
       return item;
     }));
 
+    renderToken(result, failed, at);
+
     const identity = result && result.identity && typeof result.identity === 'object' ? result.identity : null;
     $('test-identity-rows').replaceChildren(...(identity ? identityRows(identity) : []));
     warningList($('test-warnings'), identity ? identity.warnings : []);
     $('test-identity-block').hidden = identity === null;
     $('test-result').hidden = false;
+  }
+
+  // ---------------------------------------------------------------- the token debugger
+
+  // The claims a failing step is about, by error kind (CONTRACT section 2).
+  const CLAIMS_OF_KIND = {
+    expired: ['exp'],
+    not_yet_valid: ['nbf'],
+    issued_in_future: ['iat'],
+    issuer_mismatch: ['iss'],
+    audience_mismatch: ['aud'],
+    missing_jti: ['jti'],
+  };
+  // The kinds whose message names the claims at fault in backquotes.
+  const NAMED_IN_MESSAGE = ['invalid_claim', 'missing_user_id', 'no_matching_role'];
+  const TIME_CLAIMS = ['exp', 'nbf', 'iat'];
+
+  function isObject(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  }
+
+  // The top-level claims the failing step is about: its kind's own claim, or
+  // the claims its message names (a JSON Pointer by its first member).
+  function failingClaims(result, failed, claims) {
+    const error = result && isObject(result.error) ? result.error : null;
+    if (!error || !failed || !claims) return [];
+    const kind = String(error.kind);
+    let names = CLAIMS_OF_KIND[kind] || [];
+    if (kind === 'max_age_exceeded') names = 'iat' in claims ? ['iat'] : ['exp'];
+    if (NAMED_IN_MESSAGE.includes(kind) && typeof failed.message === 'string') {
+      names = [...failed.message.matchAll(/`([^`]+)`/g)].map((m) => {
+        const name = m[1];
+        if (!name.startsWith('/')) return name;
+        const first = name.slice(1).split('/')[0];
+        return first.replace(/~1/g, '/').replace(/~0/g, '~');
+      });
+    }
+    return names.filter((name) => Object.prototype.hasOwnProperty.call(claims, name));
+  }
+
+  // "3 hours", "1 minute", "45 seconds": the larger unit, rounded down.
+  function duration(seconds) {
+    const s = Math.abs(Math.round(seconds));
+    for (const [size, unit] of [[86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']]) {
+      if (s >= size || size === 1) {
+        const n = Math.floor(s / size);
+        return `${n} ${unit}${n === 1 ? '' : 's'}`;
+      }
+    }
+    return '0 seconds';
+  }
+
+  // What a time claim means at the time of the check, in words.
+  function timeWords(name, value, now) {
+    const d = value - now;
+    if (name === 'exp') return d <= 0 ? `expired ${duration(d)} ago` : `expires in ${duration(d)}`;
+    if (name === 'nbf') return d > 0 ? `valid in ${duration(d)}` : `valid since ${duration(d)} ago`;
+    return d > 0 ? `issued ${duration(d)} in the future` : `issued ${duration(d)} ago`;
+  }
+
+  // A JSON object as pretty JSON, one line per top-level member: every
+  // value written as text (JSON.stringify into textContent, never HTML).
+  // `flagged` members are marked; time claims get their date (and, when
+  // flagged, how far off they are) as a note beside them.
+  function renderJson(pre, object, flagged, now, failedStep) {
+    if (!isObject(object)) {
+      pre.replaceChildren(el('span', { className: 'muted', text: '(this part does not decode as a JSON object)' }));
+      return;
+    }
+    const entries = Object.entries(object);
+    const lines = [el('span', { className: 'json-line', text: '{' })];
+    entries.forEach(([name, value], i) => {
+      const pretty = JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
+      const comma = i < entries.length - 1 ? ',' : '';
+      const line = el('span', {
+        className: flagged.includes(name) ? 'json-line member flagged' : 'json-line member',
+        'data-testid': 'json-member',
+        dataset: { claim: name },
+      }, [`  ${JSON.stringify(name)}: ${pretty}${comma}`]);
+      const notes = [];
+      if (TIME_CLAIMS.includes(name) && typeof value === 'number' && Number.isFinite(value)) {
+        const date = new Date(value * 1000);
+        if (!Number.isNaN(date.getTime())) notes.push(`${localTime(date)}, ${timeWords(name, value, now)}`);
+      }
+      if (flagged.includes(name)) {
+        line.append(el('span', { className: 'json-note flag', 'data-testid': 'claim-flag', text: `  ← step ${failedStep} fails here${notes.length > 0 ? `: ${notes.join('')}` : ''}` }));
+      } else if (notes.length > 0) {
+        line.append(el('span', { className: 'json-note', text: `  // ${notes.join('')}` }));
+      }
+      lines.push(line);
+    });
+    lines.push(el('span', { className: 'json-line', text: '}' }));
+    pre.replaceChildren(...lines);
+  }
+
+  // The token as the debugger decodes it, beside the checklist: header and
+  // claims (the failing step's claim marked), and which rotated secret verified.
+  function renderToken(result, failed, at) {
+    const header = result && isObject(result.header) ? result.header : null;
+    const claims = result && isObject(result.claims) ? result.claims : null;
+    const now = at === null ? Date.now() / 1000 : at;
+    const step = failed ? failed.step : null;
+    renderJson($('test-header'), header, [], now, step);
+    renderJson($('test-claims'), claims, failingClaims(result, failed, claims), now, step);
+    const index = result && Number.isInteger(result.secret_index) ? result.secret_index : null;
+    $('test-secret-index').textContent = index === null ? '' : `Its signature verifies with secret ${index + 1} of this configuration.`;
   }
 
   // The identity a login would get, as a table: roles as a list, system
@@ -1649,8 +2167,17 @@
       if (state.editing) openDelete(state.editing.name, $('form-delete'));
     });
     $('f-key_type').addEventListener('change', () => updateSourceFields({ userChange: true }));
-    $('f-secret_format').addEventListener('change', () => updateSourceFields());
-    $('f-secret').addEventListener('input', () => updateSourceFields());
+    $('f-secret_format').addEventListener('change', () => {
+      state.secrets[0].format = $('f-secret_format').value;
+      updateSourceFields();
+    });
+    $('f-secret').addEventListener('input', () => {
+      state.secrets[0].value = $('f-secret').value;
+      updateSourceFields();
+    });
+    $('f-secret-remove').addEventListener('click', () => removeSecret(0));
+    $('f-secret-add').addEventListener('click', addSecret);
+    $('rule-add').addEventListener('click', addRule);
     $('f-public_key_pem').addEventListener('input', () => renderAlgorithms({ userChange: true }));
     $('f-jwks').addEventListener('input', () => renderAlgorithms({ userChange: true }));
     $('prompt-add').addEventListener('click', () => {

@@ -59,6 +59,11 @@ pub struct Ops {
     /// `--trust-forwarded-for`: the client address is the last entry of
     /// `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// `--roles`: the host's roles, what the administrator's saves may name
+    /// and the console's choices (empty: any).
+    pub roles: Vec<String>,
+    /// `--user-types`: the host's user types (empty: any).
+    pub user_types: Vec<String>,
 }
 
 impl Default for Ops {
@@ -67,6 +72,8 @@ impl Default for Ops {
             event_retention: 10_000,
             max_failed_logins: 20,
             trust_forwarded_for: false,
+            roles: Vec::new(),
+            user_types: Vec::new(),
         }
     }
 }
@@ -85,11 +92,23 @@ async fn open_db(db: &str) -> Result<SqlStore, StoreError> {
 /// The owner of the configurations: in PostgreSQL (seeded from the
 /// `--config` file only if the database never held configurations), else
 /// the `--config` file itself.
-async fn configs(config_path: &Path, db: &SqlStore) -> Result<Configs, AdminError> {
+/// `admin_role` is the host's administrator role: no token gives it unless
+/// its configuration has `may_grant_admin`.
+async fn configs(
+    config_path: &Path,
+    db: &SqlStore,
+    admin_role: &str,
+) -> Result<Configs, AdminError> {
     if db.backend_name() != "PostgreSQL" {
-        return Configs::new(ConfigFile::new(config_path)).load().await;
+        return Configs::new(ConfigFile::new(config_path))
+            .with_admin_roles([admin_role])
+            .load()
+            .await;
     }
-    let configs = Configs::new(db.clone()).load().await?;
+    let configs = Configs::new(db.clone())
+        .with_admin_roles([admin_role])
+        .load()
+        .await?;
     configs.seed_from(&ConfigFile::new(config_path)).await?;
     Ok(configs)
 }
@@ -101,7 +120,9 @@ pub async fn state(config_path: &Path, db: &str, admin_role: &str) -> Result<App
     state_with(config_path, db, admin_role, &Ops::default()).await
 }
 
-/// [`state`] with the operating options `ops`.
+/// [`state`] with the operating options `ops` (and the host's catalogue).
+/// `admin_role` opens the admin API to a session, and no token gives it
+/// unless its configuration has `may_grant_admin`.
 pub async fn state_with(
     config_path: &Path,
     db: &str,
@@ -111,7 +132,7 @@ pub async fn state_with(
     let store = open_db(db)
         .await
         .map_err(|e| e.during("opening the database"))?;
-    let configs = configs(config_path, &store).await?;
+    let configs = configs(config_path, &store, admin_role).await?;
     let registry = Arc::clone(configs.registry());
     for warning in registry.warnings() {
         tracing::warn!("configuration warning: {warning:?}");
@@ -132,7 +153,9 @@ pub async fn state_with(
     Ok(AppState {
         login: LoginRoutes::new(auth, Arc::clone(&sessions), options),
         sessions,
-        admin: Arc::new(Admin::new(configs.clone())),
+        admin: Arc::new(
+            Admin::new(configs.clone()).with_catalog(ops.roles.clone(), ops.user_types.clone()),
+        ),
         configs,
         admin_role: admin_role.into(),
         db: store,

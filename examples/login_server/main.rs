@@ -5,7 +5,7 @@
 //! session whose user has `--admin-role`).
 //!
 //! ```text
-//! cargo run --release --features axum --example login_server -- --config CONFIGS.json --db users.sqlite --listen 127.0.0.1:8080 [--admin-role Administrator]
+//! cargo run --release --features axum --example login_server -- --config CONFIGS.json --db users.sqlite --listen 127.0.0.1:8080 [--admin-role Administrator] [--roles Viewer,Analyst,Administrator] [--user-types reader,analyst,author,administrator]
 //! ```
 //!
 //! - `POST /api/auth/login` with `{"loginMode":67108864,"password":"<jwt>"}`
@@ -26,6 +26,13 @@
 //! `--trust-forwarded-for` takes the client address from the last entry of
 //! `X-Forwarded-For` (only behind a proxy that sets it).
 //!
+//! `--admin-role` (default `Administrator`) is the role that opens the
+//! administrator's API to a session; a token gives it only through a
+//! configuration with `may_grant_admin`. `--roles` and `--user-types`
+//! (comma-separated) are the host's catalogue: the administrator's saves
+//! may name only these, and the console offers them as choices
+//! (`GET /api/admin/catalog`).
+//!
 //! Connections must send their request headers within 10 s and a request's
 //! body within `--body-timeout` seconds of them (default 10; else `408`),
 //! are closed after 60 s idle, and at most `--max-connections` (default
@@ -37,7 +44,7 @@ mod app;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--body-timeout SECONDS] [--max-connections N] [--event-retention 10000] [--metrics-listen 127.0.0.1:9464] [--max-failed-logins 20] [--trust-forwarded-for]";
+const USAGE: &str = "usage: login_server --config CONFIGS.json --db users.sqlite|postgres://USER@HOST:PORT/DB [--listen 127.0.0.1:8080] [--admin-role Administrator] [--roles R1,R2] [--user-types T1,T2] [--body-timeout SECONDS] [--max-connections N] [--event-retention 10000] [--metrics-listen 127.0.0.1:9464] [--max-failed-logins 20] [--trust-forwarded-for]";
 
 struct Args {
     config: PathBuf,
@@ -47,6 +54,16 @@ struct Args {
     metrics_listen: Option<String>,
     ops: app::Ops,
     serve: jwt_sso::axum::ServeOptions,
+}
+
+/// `A,B, C` → `["A", "B", "C"]` (empty pieces dropped).
+fn names(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn number<T: std::str::FromStr>(arg: &str, value: &str) -> Result<T, String> {
@@ -68,6 +85,8 @@ fn parse_args() -> Result<Args, String> {
             "--db" => db = Some(value()?),
             "--listen" => listen = value()?,
             "--admin-role" => admin_role = value()?,
+            "--roles" => ops.roles = names(&value()?),
+            "--user-types" => ops.user_types = names(&value()?),
             "--metrics-listen" => metrics_listen = Some(value()?),
             "--event-retention" => ops.event_retention = number(&arg, &value()?)?,
             "--max-failed-logins" => ops.max_failed_logins = number(&arg, &value()?)?,

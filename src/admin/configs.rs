@@ -181,6 +181,18 @@ impl Configs {
         self
     }
 
+    /// The host's administrator roles (default `["Administrator"]`): a token
+    /// gives one of them only through a configuration with
+    /// `may_grant_admin` (see
+    /// [`Verifier::with_admin_roles`](crate::Verifier::with_admin_roles)).
+    /// Call it while setting up (every verifier is rebuilt).
+    pub fn with_admin_roles(self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.inner
+            .registry
+            .set_admin_roles(roles.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// The options of the remote key caches of the verifiers (default
     /// [`RemoteOptions::default`]; cargo feature `remote`). Call it while
     /// setting up.

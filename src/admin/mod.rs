@@ -7,6 +7,8 @@ use crate::error::{ConfigError, Error, ErrorKind, duplicate_message, list, untru
 use crate::store::StoreError;
 
 #[cfg(feature = "admin")]
+mod catalog;
+#[cfg(feature = "admin")]
 mod configs;
 #[cfg(feature = "admin")]
 mod ops;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::catalog::Catalog;
 use super::{AdminError, Configs};
 use crate::checklist::Checklist;
 use crate::config::JwtConfig;
@@ -113,10 +114,7 @@ fn redact(config: &JwtConfig) -> Value {
     let mut value = serde_json::to_value(config).unwrap_or_default();
     if let Some(source) = value.get_mut("key_source").and_then(Value::as_object_mut) {
         if let Some(secret) = source.get_mut("secret") {
-            // A string (text) or {"base64": …}; {"env": …} is a reference.
-            if secret.is_string() || secret.get("base64").is_some() {
-                *secret = redacted();
-            }
+            redact_secret(secret);
         }
         if let Some(keys) = source
             .get_mut("jwks")
@@ -135,10 +133,82 @@ fn redact(config: &JwtConfig) -> Value {
     value
 }
 
+/// A secret given as text or `{"base64": …}` becomes `{"redacted":true}`;
+/// `{"env": …}` is a reference and stays. An array (a rotation) is
+/// redacted entry by entry, each at its position.
+fn redact_secret(secret: &mut Value) {
+    match secret {
+        Value::Array(entries) => entries.iter_mut().for_each(redact_secret),
+        Value::String(_) => *secret = redacted(),
+        _ if secret.get("base64").is_some() => *secret = redacted(),
+        _ => {}
+    }
+}
+
+/// The stored secrets back where the administrator sent `{"redacted":true}`
+/// (CONTRACT section 1, the secret array):
+///
+/// - one marker in place of the secret keeps the stored secret as it is,
+///   one secret or a whole rotation;
+/// - in an array, a marker at position `i` keeps the stored entry at
+///   position `i` (a single stored secret is position 0), and `null` stands
+///   for a stored entry the administrator removed: it keeps the positions
+///   of the entries after it, and is dropped. So with `[old, new]` stored,
+///   `[null, {"redacted":true}]` keeps `new` alone, `[{"redacted":true},
+///   "next"]` replaces `new`, and `["next"]` replaces both.
+///
+/// A marker with nothing stored at its position is a `config` error naming
+/// the field (`key_source.secret[2]`).
+fn restore_secret(secret: &mut Value, stored: Option<&Value>) -> Result<(), ConfigError> {
+    let nothing_stored = |field: String| {
+        ConfigError::new(
+            field,
+            "`{\"redacted\":true}` keeps the stored secret, but there is no stored secret here",
+            "enter the secret itself",
+        )
+    };
+    let stored = stored.filter(|s| !is_redacted(s));
+    if is_redacted(secret) {
+        *secret = stored
+            .cloned()
+            .ok_or_else(|| nothing_stored("key_source.secret".to_owned()))?;
+        return Ok(());
+    }
+    let Value::Array(entries) = secret else {
+        return Ok(());
+    };
+    for (i, entry) in entries.iter_mut().enumerate() {
+        if !is_redacted(entry) {
+            continue;
+        }
+        let kept = match stored {
+            Some(Value::Array(all)) => all.get(i),
+            Some(one) if i == 0 => Some(one),
+            _ => None,
+        };
+        *entry = kept
+            .filter(|s| !is_redacted(s))
+            .cloned()
+            .ok_or_else(|| nothing_stored(format!("key_source.secret[{i}]")))?;
+    }
+    entries.retain(|entry| !entry.is_null());
+    Ok(())
+}
+
+/// Whether `value`'s secret is an array holding `null` (a removed entry).
+fn has_removed_secret(value: &Value) -> bool {
+    value
+        .get("key_source")
+        .and_then(|s| s.get("secret"))
+        .and_then(Value::as_array)
+        .is_some_and(|entries| entries.iter().any(Value::is_null))
+}
+
 /// Puts the stored secrets back where `value` says `{"redacted":true}`: the
-/// static secret, and the secret members of an inline JWK Set's keys (matched
-/// by `kid`, else by position). A marker with nothing stored behind it is a
-/// `config` error naming the field.
+/// static secret (one, or the entries of a rotation: see
+/// [`restore_secret`]), and the secret members of an inline JWK Set's keys
+/// (matched by `kid`, else by position). A marker with nothing stored
+/// behind it is a `config` error naming the field.
 fn restore(value: &mut Value, stored: &JwtConfig) -> Result<(), ConfigError> {
     let stored = serde_json::to_value(stored).unwrap_or_default();
     let stored_source = stored.get("key_source");
@@ -152,14 +222,8 @@ fn restore(value: &mut Value, stored: &JwtConfig) -> Result<(), ConfigError> {
             "enter the secret itself",
         )
     };
-    if let Some(secret) = source.get_mut("secret")
-        && is_redacted(secret)
-    {
-        let kept = stored_source
-            .and_then(|s| s.get("secret"))
-            .filter(|s| !is_redacted(s))
-            .ok_or_else(|| nothing_stored("key_source.secret".to_owned()))?;
-        *secret = kept.clone();
+    if let Some(secret) = source.get_mut("secret") {
+        restore_secret(secret, stored_source.and_then(|s| s.get("secret")))?;
     }
     let stored_keys = stored_source
         .and_then(|s| s.get("jwks"))
@@ -210,7 +274,7 @@ fn parse_config(text: &str, stored: Option<&JwtConfig>) -> Result<JwtConfig, Con
         return Err(not_one_object());
     }
     let mut configs = match stored {
-        Some(stored) if has_marker(&value) => {
+        Some(stored) if has_marker(&value) || has_removed_secret(&value) => {
             restore(&mut value, stored)?;
             JwtConfig::parse_json_list(&serde_json::to_string_pretty(&value).unwrap_or_default())?
         }
@@ -302,12 +366,63 @@ fn matches_version(if_match: &str, current: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Admin {
     configs: Configs,
+    catalog: Catalog,
 }
 
 impl Admin {
     /// The administrator's operations on the configurations `configs` owns.
     pub fn new(configs: Configs) -> Self {
-        Admin { configs }
+        Admin {
+            configs,
+            catalog: Catalog::default(),
+        }
+    }
+
+    /// The host's catalogue: the roles and user types it has (both empty by
+    /// default: then any name is accepted). When a list is given, a
+    /// configuration created or updated here whose `user_type`,
+    /// `initial_roles`, or role rules' `roles` or `user_type` name something
+    /// outside it is refused with a `config` error naming the field (e.g.
+    /// `initial_roles[1]`, `role_rules[0].roles[0]`); names are compared
+    /// exactly. Configurations loaded from a file or another instance are
+    /// not checked.
+    ///
+    /// ```
+    /// # use jwt_sso::{Admin, Caller, Configs, ErrorKind, MemoryConfigStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let admin = Admin::new(Configs::new(MemoryConfigStore::default()))
+    ///     .with_catalog(["Viewer", "Analyst"], ["reader", "analyst"]);
+    /// let typo = admin.create(r#"{"name": "ERP", "token_name": "token",
+    ///     "algorithms": ["HS256"], "expiration_time": 3600, "claims": {"user_id": "sub"},
+    ///     "key_source": {"type": "static", "secret": "a-shared-secret-of-32-bytes-or-more!"},
+    ///     "initial_roles": ["Viewer", "Veiwer"]}"#, &Caller::AdminToken).await.unwrap_err();
+    /// assert_eq!(typo.kind(), ErrorKind::Config);
+    /// # let jwt_sso::AdminError::Config(e) = typo else { panic!() };
+    /// assert_eq!(e.field(), "initial_roles[1]");
+    /// assert_eq!(admin.catalog_roles(), ["Viewer", "Analyst"]);
+    /// # }
+    /// ```
+    pub fn with_catalog(
+        mut self,
+        roles: impl IntoIterator<Item = impl Into<String>>,
+        user_types: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.catalog = Catalog {
+            roles: roles.into_iter().map(Into::into).collect(),
+            user_types: user_types.into_iter().map(Into::into).collect(),
+        };
+        self
+    }
+
+    /// The host's roles ([`Admin::with_catalog`]; empty when not given).
+    pub fn catalog_roles(&self) -> &[String] {
+        &self.catalog.roles
+    }
+
+    /// The host's user types ([`Admin::with_catalog`]; empty when not given).
+    pub fn catalog_user_types(&self) -> &[String] {
+        &self.catalog.user_types
     }
 
     /// The owner of the configurations.
@@ -373,6 +488,8 @@ impl Admin {
     pub async fn create(&self, body: &str, caller: &Caller) -> Result<ConfigView, AdminError> {
         let mut config = parse_config(body, None)?;
         config.created_by = Some(caller.created_by().to_owned());
+        config.clone().validate()?;
+        self.catalog.check(&config)?;
         let stored = self.configs.apply(ConfigChange::Create(config)).await?;
         Ok(self.view_of(stored))
     }
@@ -392,6 +509,8 @@ impl Admin {
     ) -> Result<ConfigView, AdminError> {
         let old = self.current(name, if_match)?;
         let config = parse_config(body, Some(&old.config))?;
+        config.clone().validate()?;
+        self.catalog.check(&config)?;
         self.replace(old, config).await
     }
 
@@ -440,8 +559,11 @@ impl Admin {
     }
 
     /// Checks `token` against the configuration called `name`, step by step
-    /// (CONTRACT section 2), at `now` or the registry's time. A dry run: no
-    /// user is created, no `jti` is used up, no session starts.
+    /// (CONTRACT section 2), at `now` or the registry's time, with the
+    /// token's decoded header and claims (shown whether or not it verifies:
+    /// the administrator pasted it) and, for a rotated secret, the position
+    /// of the secret that verifies it. A dry run: no user is created, no
+    /// `jti` is used up, no session starts.
     pub async fn test(
         &self,
         name: &str,
@@ -453,9 +575,8 @@ impl Admin {
             .verifier(name)
             .ok_or_else(|| self.unknown(name))?;
         let now = now.unwrap_or_else(|| self.registry().clock_now());
-        Ok(Checklist::from_result(
-            verifier.verify_at_async(token, now).await,
-        ))
+        let result = verifier.verify_at_async(token, now).await;
+        Ok(Checklist::from_result(result).with_inspection(verifier.inspect(token)))
     }
 
     /// The configuration called `name`, if `if_match` names its version.

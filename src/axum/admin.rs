@@ -10,7 +10,8 @@
 //! | `PUT /api/admin/configs/{name}` + `If-Match` | `200`, new `ETag` (`428`, `412`) |
 //! | `PATCH /api/admin/configs/{name}` `{"enabled":…}` + `If-Match` | `200` |
 //! | `DELETE /api/admin/configs/{name}?confirm={name}` | `204` (`400` `confirmation_required`) |
-//! | `POST /api/admin/configs/{name}/test` `{"token","now"?}` | `200`, the checklist |
+//! | `POST /api/admin/configs/{name}/test` `{"token","now"?}` | `200`, the checklist, the token's `header` and `claims`, `secret_index` |
+//! | `GET /api/admin/catalog` | `200`, `{"roles":[…],"user_types":[…]}` (the host's, [`Admin::with_catalog`]) |
 //! | `GET /admin`, `/admin/console.js`, `/admin/console.css` | the console (no data, no credentials) |
 //! | `GET /api/admin/events?limit&config&outcome&kind&user_id&before` | `200` `{"events":[…],"next"}` ([`events_router`]) |
 //!
@@ -249,6 +250,7 @@ pub fn router(admin: Arc<Admin>, access: AdminAccess) -> Router {
             get(view).put(update).patch(patch).delete(delete),
         )
         .route("/api/admin/configs/{name}/test", post(test))
+        .route("/api/admin/catalog", get(catalog))
         .route("/admin", get(console_page))
         .route("/admin/console.js", get(console_js))
         .route("/admin/console.css", get(console_css))
@@ -499,6 +501,16 @@ async fn list(State(ctx): Shared, headers: HeaderMap) -> Response {
         ),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// `GET /api/admin/catalog`: the host's roles and user types.
+async fn catalog(State(ctx): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    ctx.access.authorize(&headers).await?;
+    let body = json!({
+        "roles": ctx.admin.catalog_roles(),
+        "user_types": ctx.admin.catalog_user_types(),
+    });
+    Ok(json_response(StatusCode::OK, body))
 }
 
 async fn view(

@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind, escape_controls};
 /// Per kind, in the order of [`ErrorKind::ALL`]: the HTTP status and the
 /// short fixed sentence a client may see (it never holds a value from the
 /// configuration, the key set or the token).
-const HTTP: [(u16, &str); 35] = [
+const HTTP: [(u16, &str); 36] = [
     (401, "This login method is disabled."), // disabled
     (401, "The token is too large."),        // token_too_large
     (401, "The token is malformed."),        // malformed
@@ -32,6 +32,7 @@ const HTTP: [(u16, &str); 35] = [
     (401, "The token's issuer is not accepted."), // issuer_mismatch
     (401, "The token is not meant for this server."), // audience_mismatch
     (401, "The token does not name a user."), // missing_user_id
+    (403, "No role is granted to this user here."), // no_matching_role
     (401, "The token has no token ID."),     // missing_jti
     (401, "The token was already used."),    // token_replayed
     (403, "The user is not known here."),    // unknown_user
@@ -283,6 +284,8 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(status_of(ErrorKind::UnknownUser), StatusCode::FORBIDDEN);
+        assert_eq!(status_of(ErrorKind::NoMatchingRole), StatusCode::FORBIDDEN);
+        assert_eq!(status_of(ErrorKind::MissingJti), StatusCode::UNAUTHORIZED);
         assert_eq!(status_of(ErrorKind::BadRequest), StatusCode::BAD_REQUEST);
         assert_eq!(
             status_of(ErrorKind::VersionConflict),

@@ -3,12 +3,14 @@
 
 mod names;
 mod parse;
+mod role_rules;
 mod rules;
 
 pub(crate) use names::{CONFIG_NAME_FIX, MAX_NAME_CHARS, REMOTE_URL_FIX, TOKEN_NAME_FIX};
 pub use names::{ConfigName, RemoteUrl, TokenName};
 
 pub(crate) use parse::{parse_json, parse_toml};
+pub use role_rules::{RoleRule, SyncField, SyncOnLogin};
 pub(crate) use rules::check_rules;
 
 use std::fmt;
@@ -394,10 +396,28 @@ pub struct JwtConfig {
     /// How the mapped user ID is normalised. Default [`UserIdNormalize::None`].
     #[serde(default, skip_serializing_if = "UserIdNormalize::is_none")]
     pub user_id_normalize: UserIdNormalize,
-    /// When `true`, name, email and roles of an existing user are replaced
-    /// from each login's identity. Default `false`.
+    /// Which fields of an existing user each login replaces from its
+    /// identity: `true` (name, email and roles), `false` (the default), or a
+    /// list of `name`, `email`, `roles`, `user_type`.
+    #[serde(default, skip_serializing_if = "SyncOnLogin::is_default")]
+    pub sync_on_login: SyncOnLogin,
+    /// Role rules (at most 100): a token whose claim is or holds a rule's
+    /// value gets the rule's roles and user type (CONTRACT section 4).
+    /// Default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role_rules: Vec<RoleRule>,
+    /// When `true`, a token that matches no role rule is refused with
+    /// `no_matching_role`. Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
-    pub sync_on_login: bool,
+    pub role_rules_required: bool,
+    /// Whether a token of this configuration may give the host's
+    /// administrator role (by its roles claim or a role rule). Default
+    /// `false`: that role is dropped from the mapped roles, with a warning
+    /// (`initial_roles` are kept). The administrator roles are the
+    /// verifier's (default `["Administrator"]`; see
+    /// [`Verifier::with_admin_roles`](crate::Verifier::with_admin_roles)).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub may_grant_admin: bool,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -593,9 +613,16 @@ pub enum KeySource {
 /// assert!(both.to_string().contains("both `secret` and `public_key_pem`"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StaticKey {
     /// The HMAC secret (`secret`).
     Secret(SecretSpec),
+    /// HMAC secrets for key rotation with overlap (`"secret": [ … ]`): 1–3
+    /// secrets, each in any form and each long enough for every allowed
+    /// algorithm, tried in order (at most three HMACs per token). The
+    /// administrator adds the new secret, switches the sender, then removes
+    /// the old one, and no login fails in between.
+    Secrets(Vec<SecretSpec>),
     /// A public key (`public_key_pem`): `BEGIN PUBLIC KEY` (SPKI), `BEGIN RSA
     /// PUBLIC KEY` (PKCS#1) or `BEGIN CERTIFICATE` (its SPKI is used).
     PublicKeyPem(String),
@@ -607,6 +634,7 @@ impl Serialize for StaticKey {
         let mut map = serializer.serialize_struct("StaticKey", 1)?;
         match self {
             StaticKey::Secret(secret) => map.serialize_field("secret", secret)?,
+            StaticKey::Secrets(secrets) => map.serialize_field("secret", secrets)?,
             StaticKey::PublicKeyPem(pem) => map.serialize_field("public_key_pem", pem)?,
         }
         map.end()
@@ -622,7 +650,7 @@ struct RawKeySource {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
-    secret: Option<SecretSpec>,
+    secret: Option<SecretField>,
     #[serde(default)]
     public_key_pem: Option<String>,
     #[serde(default)]
@@ -674,7 +702,12 @@ impl TryFrom<RawKeySource> for KeySource {
         Ok(match kind.as_str() {
             // An explicit `null` is no key at all.
             "static" => match (secret, public_key_pem) {
-                (Some(secret), None) => KeySource::Static(StaticKey::Secret(secret)),
+                (Some(SecretField::One(secret)), None) => {
+                    KeySource::Static(StaticKey::Secret(secret))
+                }
+                (Some(SecretField::Many(secrets)), None) => {
+                    KeySource::Static(StaticKey::Secrets(secrets))
+                }
                 (None, Some(pem)) => KeySource::Static(StaticKey::PublicKeyPem(pem)),
                 (Some(_), Some(_)) => {
                     return Err("both `secret` and `public_key_pem` are set".to_owned());
@@ -781,78 +814,143 @@ impl Serialize for SecretSpec {
 
 impl<'de> Deserialize<'de> for SecretSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct SpecVisitor;
-        const EXPECTED: &str = r#"a secret string, {"base64": "…"} or {"env": "VAR"}"#;
+        deserializer.deserialize_any(SpecVisitor)
+    }
+}
 
-        impl<'de> Visitor<'de> for SpecVisitor {
-            type Value = SecretSpec;
+/// `key_source.secret` as written: one secret, or an array of them (key
+/// rotation). Each entry is read as a [`SecretSpec`], so an error names its
+/// position (`key_source.secret[1]`) and never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SecretField {
+    One(SecretSpec),
+    Many(Vec<SecretSpec>),
+}
+
+impl<'de> Deserialize<'de> for SecretField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+
+        impl<'de> Visitor<'de> for FieldVisitor {
+            type Value = SecretField;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(EXPECTED)
+                write!(f, "{SECRET_EXPECTED}, or an array of 1 to 3 of them")
             }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretSpec, E> {
-                Ok(SecretSpec::Text(Secret::new(v)))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretField, E> {
+                SpecVisitor.visit_str(v).map(SecretField::One)
             }
-
-            // Every other type is refused by its type alone: serde's own
-            // "invalid type: integer `…`" would quote the secret.
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretSpec, E> {
-                Err(not_a_secret("secret", "a boolean"))
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<SecretField, E> {
+                SpecVisitor.visit_bool(v).map(SecretField::One)
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretSpec, E> {
-                Err(not_a_secret("secret", "a number"))
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SecretField, E> {
+                SpecVisitor.visit_i64(v).map(SecretField::One)
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretSpec, E> {
-                Err(not_a_secret("secret", "a number"))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SecretField, E> {
+                SpecVisitor.visit_u64(v).map(SecretField::One)
             }
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<SecretSpec, E> {
-                Err(not_a_secret("secret", "a number"))
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<SecretField, E> {
+                SpecVisitor.visit_i128(v).map(SecretField::One)
             }
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<SecretSpec, E> {
-                Err(not_a_secret("secret", "a number"))
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<SecretField, E> {
+                SpecVisitor.visit_u128(v).map(SecretField::One)
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretSpec, E> {
-                Err(not_a_secret("secret", "a number"))
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<SecretField, E> {
+                SpecVisitor.visit_f64(v).map(SecretField::One)
             }
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<SecretSpec, E> {
-                Err(not_a_secret("secret", "bytes"))
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<SecretField, E> {
+                SpecVisitor.visit_bytes(v).map(SecretField::One)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<SecretSpec, E> {
-                Err(not_a_secret("secret", "null"))
+            fn visit_unit<E: de::Error>(self) -> Result<SecretField, E> {
+                SpecVisitor.visit_unit().map(SecretField::One)
             }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SecretSpec, A::Error> {
-                Err(not_a_secret("secret", "an array"))
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SecretField, A::Error> {
+                SpecVisitor.visit_map(map).map(SecretField::One)
             }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSpec, A::Error> {
-                let Some(key) = map.next_key::<String>()? else {
-                    return Err(de::Error::custom(format!("expected {EXPECTED}")));
-                };
-                // Member names are never echoed: someone may have written the
-                // secret itself as one (`{"secret": {"s3cr3t…": 1}}`).
-                let spec = match key.as_str() {
-                    "base64" => SecretSpec::Base64(Secret::new(
-                        map.next_value_seed(SecretText("secret.base64"))?,
-                    )),
-                    "env" => SecretSpec::Env(map.next_value_seed(SecretText("secret.env"))?),
-                    TOML_DATETIME => return Err(not_a_secret("secret", "a date-time")),
-                    _ => {
-                        return Err(de::Error::custom(format!(
-                            "an object whose member is neither `base64` nor `env` (its name is not shown: it is a secret field); expected {EXPECTED}"
-                        )));
-                    }
-                };
-                if map.next_key::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::custom(format!(
-                        "an object with more than one member (their names are not shown: it is a secret field); expected {EXPECTED}"
-                    )));
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<SecretField, A::Error> {
+                let mut secrets = Vec::new();
+                while let Some(secret) = seq.next_element::<SecretSpec>()? {
+                    secrets.push(secret);
                 }
-                Ok(spec)
+                Ok(SecretField::Many(secrets))
             }
         }
 
-        deserializer.deserialize_any(SpecVisitor)
+        deserializer.deserialize_any(FieldVisitor)
+    }
+}
+
+const SECRET_EXPECTED: &str = r#"a secret string, {"base64": "…"} or {"env": "VAR"}"#;
+
+/// One secret in any of its three forms; every other type is refused by
+/// its type alone.
+struct SpecVisitor;
+
+impl<'de> Visitor<'de> for SpecVisitor {
+    type Value = SecretSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SECRET_EXPECTED)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretSpec, E> {
+        Ok(SecretSpec::Text(Secret::new(v)))
+    }
+
+    // Every other type is refused by its type alone: serde's own
+    // "invalid type: integer `…`" would quote the secret.
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretSpec, E> {
+        Err(not_a_secret("secret", "a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretSpec, E> {
+        Err(not_a_secret("secret", "a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretSpec, E> {
+        Err(not_a_secret("secret", "a number"))
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<SecretSpec, E> {
+        Err(not_a_secret("secret", "a number"))
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<SecretSpec, E> {
+        Err(not_a_secret("secret", "a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretSpec, E> {
+        Err(not_a_secret("secret", "a number"))
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<SecretSpec, E> {
+        Err(not_a_secret("secret", "bytes"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<SecretSpec, E> {
+        Err(not_a_secret("secret", "null"))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SecretSpec, A::Error> {
+        Err(not_a_secret("secret", "an array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSpec, A::Error> {
+        let Some(key) = map.next_key::<String>()? else {
+            return Err(de::Error::custom(format!("expected {SECRET_EXPECTED}")));
+        };
+        // Member names are never echoed: someone may have written the
+        // secret itself as one (`{"secret": {"s3cr3t…": 1}}`).
+        let spec = match key.as_str() {
+            "base64" => SecretSpec::Base64(Secret::new(
+                map.next_value_seed(SecretText("secret.base64"))?,
+            )),
+            "env" => SecretSpec::Env(map.next_value_seed(SecretText("secret.env"))?),
+            TOML_DATETIME => return Err(not_a_secret("secret", "a date-time")),
+            _ => {
+                return Err(de::Error::custom(format!(
+                    "an object whose member is neither `base64` nor `env` (its name is not shown: it is a secret field); expected {SECRET_EXPECTED}"
+                )));
+            }
+        };
+        if map.next_key::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::custom(format!(
+                "an object with more than one member (their names are not shown: it is a secret field); expected {SECRET_EXPECTED}"
+            )));
+        }
+        Ok(spec)
     }
 }
 
@@ -963,7 +1061,10 @@ impl JwtConfig {
             create_users: true,
             user_scope: UserScope::Own,
             user_id_normalize: UserIdNormalize::None,
-            sync_on_login: false,
+            sync_on_login: SyncOnLogin::Flag(false),
+            role_rules: Vec::new(),
+            role_rules_required: false,
+            may_grant_admin: false,
         }
     }
 

@@ -83,10 +83,20 @@ fn field(path: &[String]) -> String {
     }
 }
 
+/// Lists whose entries are named by position when refused: each secret of
+/// a rotation, each field of `sync_on_login` (as their own rules name them).
+const ENTRIES_BY_POSITION: [&str; 2] = ["key_source.secret[", "sync_on_login["];
+
 /// The field that holds a value the model refuses itself: the list for an
 /// entry (`algorithms`, as for the list's own rules), else the value's path.
 fn holder(path: &[String]) -> String {
     let mut field = field(path);
+    if ENTRIES_BY_POSITION
+        .iter()
+        .any(|list| field.starts_with(list))
+    {
+        return field;
+    }
     if field.ends_with(']')
         && let Some(open) = field.rfind('[')
         && open > 0

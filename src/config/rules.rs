@@ -2,8 +2,12 @@
 
 use std::collections::HashSet;
 
-use super::{Algorithm, JwtConfig, KeySource, MAX_NAME_CHARS};
+use super::role_rules::check_role_rules;
+use super::{Algorithm, JwtConfig, KeySource, MAX_NAME_CHARS, StaticKey};
 use crate::error::{ConfigError, escape_controls};
+
+/// The most secrets of a rotation (`"secret": [ … ]`).
+pub(crate) const MAX_SECRETS: usize = 3;
 
 /// Whether `name` is a valid claim name or JSON Pointer, for config validation.
 pub(crate) fn check_claim_name(name: &str) -> Result<(), String> {
@@ -124,6 +128,19 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, ConfigEr
             "remove the empty entry from initial_roles",
         ));
     }
+    if let KeySource::Static(StaticKey::Secrets(secrets)) = &config.key_source
+        && !(1..=MAX_SECRETS).contains(&secrets.len())
+    {
+        return Err(ConfigError::new(
+            "key_source.secret",
+            format!(
+                "{} secrets are given; a rotation holds 1 to {MAX_SECRETS}",
+                secrets.len()
+            ),
+            "keep the secret the sender signs with now and, while rotating, the one it will sign with next (at most three); give a single secret as a plain value",
+        ));
+    }
+    check_role_rules(config)?;
     if matches!(config.key_source, KeySource::Issuer {}) && config.issuer.is_none() {
         return Err(ConfigError::new(
             "issuer",

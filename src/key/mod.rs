@@ -106,6 +106,12 @@ impl VerifyingKey {
         }
     }
 
+    /// The key, described in messages as coming from `origin`.
+    pub(crate) fn with_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = origin.into();
+        self
+    }
+
     /// Whether this key may verify a token signed with `alg`.
     pub(crate) fn fits(&self, alg: Algorithm) -> bool {
         self.family.fits(alg) && self.pinned.is_none_or(|p| p == alg)
@@ -178,12 +184,19 @@ pub(crate) struct KeySet {
     skipped: Vec<JwkSkip>,
     /// Where a fetched set came from, for messages.
     url: Option<String>,
+    /// The secrets of a rotation (`"secret": [ … ]`), in their order.
+    rotated: bool,
 }
 
-/// The keys to try for a token, in order (at least one). One candidate, the
-/// usual case, is held without allocating.
+/// The keys to try for a token, in order (at least one). Up to three
+/// candidates (one key, the usual case, or the secrets of a rotation) are
+/// held without allocating.
 pub(crate) enum Candidates<'a> {
     One(&'a VerifyingKey),
+    Few {
+        keys: [&'a VerifyingKey; 3],
+        len: usize,
+    },
     Many(Vec<&'a VerifyingKey>),
 }
 
@@ -192,15 +205,33 @@ impl<'a> Candidates<'a> {
     fn of(keys: &'a [VerifyingKey], fits: impl Fn(&VerifyingKey) -> bool) -> Option<Self> {
         let mut fitting = keys.iter().filter(|k| fits(k));
         let first = fitting.next()?;
+        let Some(second) = fitting.next() else {
+            return Some(Candidates::One(first));
+        };
+        let Some(third) = fitting.next() else {
+            return Some(Candidates::Few {
+                keys: [first, second, second],
+                len: 2,
+            });
+        };
         Some(match fitting.next() {
-            None => Candidates::One(first),
-            Some(second) => Candidates::Many([first, second].into_iter().chain(fitting).collect()),
+            None => Candidates::Few {
+                keys: [first, second, third],
+                len: 3,
+            },
+            Some(fourth) => Candidates::Many(
+                [first, second, third, fourth]
+                    .into_iter()
+                    .chain(fitting)
+                    .collect(),
+            ),
         })
     }
 
     pub(crate) fn as_slice(&self) -> &[&'a VerifyingKey] {
         match self {
             Candidates::One(key) => std::slice::from_ref(key),
+            Candidates::Few { keys, len } => &keys[..*len],
             Candidates::Many(keys) => keys,
         }
     }
@@ -221,6 +252,7 @@ impl KeySet {
             by_kid,
             skipped: Vec::new(),
             url: None,
+            rotated: false,
         }
     }
 
@@ -235,6 +267,7 @@ impl KeySet {
             by_kid: true,
             skipped,
             url,
+            rotated: false,
         }
     }
 
@@ -298,6 +331,23 @@ impl KeySet {
         skip_reasons(self.skipped.iter())
     }
 
+    /// For the secrets of a rotation: the position (0-based) of the one
+    /// that verifies `signature` over `message` with `alg`, trying each in
+    /// order. `None` for any other key set, or when none verifies.
+    pub(crate) fn secret_index(
+        &self,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Option<usize> {
+        if !self.rotated {
+            return None;
+        }
+        self.keys
+            .iter()
+            .position(|k| k.verify(alg, message, signature))
+    }
+
     /// How many keys the set holds.
     pub(crate) fn len(&self) -> usize {
         self.keys.len()
@@ -334,6 +384,10 @@ pub(crate) fn load_static_keys(
             vec![secret::load(spec, algorithms)?],
             false,
         )),
+        KeySource::Static(StaticKey::Secrets(specs)) => Ok(KeySet {
+            rotated: true,
+            ..KeySet::from_keys(secret::load_all(specs, algorithms)?, false)
+        }),
         KeySource::Static(StaticKey::PublicKeyPem(text)) => {
             Ok(KeySet::from_keys(vec![pem::load(text, algorithms)?], false))
         }

@@ -54,6 +54,28 @@ pub(crate) fn resolve(spec: &SecretSpec) -> Result<Zeroizing<Vec<u8>>, ConfigErr
     }
 }
 
+/// Loads the secrets of a rotation (`"secret": [ … ]`), in order, each
+/// checked as [`load`] checks one; an error names the entry
+/// (`key_source.secret[1]`, `key_source.secret[1].env`).
+pub(crate) fn load_all(
+    specs: &[SecretSpec],
+    algorithms: &[Algorithm],
+) -> Result<Vec<VerifyingKey>, ConfigError> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let at = format!("{FIELD}[{i}]");
+            load(spec, algorithms)
+                .map(|key| key.with_origin(at.clone()))
+                .map_err(|e| {
+                    let field = e.field().replacen(FIELD, &at, 1);
+                    e.with_field(field)
+                })
+        })
+        .collect()
+}
+
 /// Loads a static HMAC secret and checks it against every allowed algorithm.
 pub(crate) fn load(
     spec: &SecretSpec,

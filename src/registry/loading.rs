@@ -52,6 +52,18 @@ impl Registry {
         self
     }
 
+    /// The host's administrator roles (default `["Administrator"]`) for a
+    /// registry of a fixed set: a token gives one of them only through a
+    /// configuration with `may_grant_admin` (see
+    /// [`Verifier::with_admin_roles`](crate::Verifier::with_admin_roles)).
+    /// Call it while setting the registry up: every verifier is rebuilt (no
+    /// key is parsed again). (A registry kept by `Configs` takes the roles
+    /// of `Configs::with_admin_roles`.)
+    pub fn with_admin_roles(self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.set_admin_roles(roles.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// The options of the remote key caches of a registry of a fixed set
     /// (default [`RemoteOptions::default`]; cargo feature `remote`). Call it
     /// while setting the registry up: the remote configurations' verifiers

@@ -215,6 +215,12 @@ impl Registry {
         self.resettle(|settings| settings.clock = clock);
     }
 
+    /// Replaces the host's administrator roles (set-up time; see
+    /// `Registry::with_admin_roles`).
+    pub(crate) fn set_admin_roles(&self, roles: Arc<[String]>) {
+        self.resettle(|settings| settings.admin_roles = Some(roles));
+    }
+
     /// Replaces the remote key caches' options (set-up time).
     #[cfg(feature = "remote")]
     pub(crate) fn set_remote_options(&self, options: RemoteOptions) {

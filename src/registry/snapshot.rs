@@ -39,6 +39,8 @@ impl fmt::Display for ConfigWarning {
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub(super) clock: Arc<dyn Clock>,
+    /// The host's administrator roles; `None`: the verifier's default.
+    pub(super) admin_roles: Option<Arc<[String]>>,
     #[cfg(feature = "remote")]
     pub(super) options: RemoteOptions,
     /// `None`: each verifier's default client.
@@ -50,6 +52,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             clock: Arc::new(SystemClock),
+            admin_roles: None,
             #[cfg(feature = "remote")]
             options: RemoteOptions::default(),
             #[cfg(feature = "remote")]
@@ -65,6 +68,9 @@ impl Settings {
         #[allow(unused_mut)]
         let mut verifier = Verifier::new(config);
         verifier.set_clock(Arc::clone(&self.clock));
+        if let Some(roles) = &self.admin_roles {
+            verifier.set_admin_roles(roles);
+        }
         #[cfg(feature = "remote")]
         if verifier.is_remote() {
             verifier.set_remote(&self.options, self.fetch.as_ref());

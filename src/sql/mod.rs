@@ -533,6 +533,7 @@ impl SqlStore {
                     .bind(user.name.as_deref())
                     .bind(user.email.as_deref())
                     .bind(&roles)
+                    .bind(&user.user_type)
                     .execute(pool)
                     .await?;
                 if done.rows_affected() == 0 {

@@ -178,7 +178,7 @@ pub(super) const CREATE_USER: &str = "INSERT INTO jwt_sso_users \
      (user_id, user_type, roles, name, email, created_by_config) VALUES ($1, $2, $3, $4, $5, $6) \
      ON CONFLICT (user_id) DO NOTHING";
 pub(super) const UPDATE_USER: &str =
-    "UPDATE jwt_sso_users SET name = $2, email = $3, roles = $4 WHERE user_id = $1";
+    "UPDATE jwt_sso_users SET name = $2, email = $3, roles = $4, user_type = $5 WHERE user_id = $1";
 
 /// Inserts, or replaces a record that has expired at `$5`; touches no row
 /// (0 rows affected) when an unexpired record exists.

@@ -182,6 +182,7 @@ impl UserStore for MemoryStore {
                 stored.name.clone_from(&user.name);
                 stored.email.clone_from(&user.email);
                 stored.roles.clone_from(&user.roles);
+                stored.user_type.clone_from(&user.user_type);
                 Ok(())
             }
             None => Err(StoreError::failed(format!(

@@ -25,15 +25,17 @@ pub use memory::{MemoryConfigStore, MemoryStore};
 /// configuration (`user_type`, `initial_roles`) and the token's mapped roles,
 /// and `created_by_config` records the configuration. Later logins find the
 /// user and keep its type and roles, whatever later tokens carry, unless the
-/// configuration has `sync_on_login` (then name, email and roles are
-/// replaced from each login's identity).
+/// configuration has `sync_on_login` (then the fields it names, of name,
+/// email, roles and user type, are replaced from each login's identity).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// The user ID (the configuration's `claims.user_id`).
     pub user_id: String,
-    /// The user type given at creation, e.g. `reader`.
+    /// The user type given at creation, e.g. `reader` (or at the last
+    /// login, with `sync_on_login` naming `user_type`).
     pub user_type: String,
-    /// The roles given at creation (or at the last login, with `sync_on_login`).
+    /// The roles given at creation (or at the last login, with `sync_on_login`
+    /// naming `roles`).
     pub roles: Vec<String>,
     /// The display name, when the token carried one.
     pub name: Option<String>,
@@ -226,7 +228,9 @@ pub trait UserStore: Send + Sync {
     /// (never overwrite). Returns the user as stored.
     fn create(&self, user: &User) -> impl Future<Output = Result<User, StoreError>> + Send;
 
-    /// Replaces name, email and roles of an existing user (`sync_on_login`).
+    /// Replaces name, email, roles and user type of an existing user with
+    /// `user`'s (`sync_on_login`; the login flow changes only the fields
+    /// the configuration lists and passes the others as stored).
     fn update(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

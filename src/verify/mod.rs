@@ -8,6 +8,7 @@
 //! this module holds the `Verifier` and the orchestration (keys, signature).
 
 mod claims;
+mod inspect;
 mod token;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use crate::remote::{HttpFetch, KeyCache, RemoteOptions};
 use crate::unix_time::UnixTime;
 use crate::validated::{ValidConfig, ValidKeys};
 
+pub(crate) use inspect::Inspection;
 pub(crate) use token::Parsed;
 use token::{KnownHeaders, Scratch};
 
@@ -148,6 +150,21 @@ impl Verifier {
             cache.set_clock(Arc::clone(&clock));
         }
         self.clock = clock;
+    }
+
+    /// Replaces the host's administrator roles (default
+    /// `["Administrator"]`, compared exactly): a token gives one of them
+    /// (by its roles claim or a role rule) only when the configuration has
+    /// `may_grant_admin`; otherwise the role is dropped from the identity's
+    /// roles with a warning in its `warnings`. `initial_roles` are kept.
+    pub fn with_admin_roles(mut self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        let roles: Arc<[String]> = roles.into_iter().map(Into::into).collect();
+        self.set_admin_roles(&roles);
+        self
+    }
+
+    pub(crate) fn set_admin_roles(&mut self, roles: &Arc<[String]>) {
+        self.mapper.set_admin_roles(roles);
     }
 
     /// The configuration this verifier was built from.

@@ -779,7 +779,8 @@ fn secret_objects_have_exactly_one_known_member() {
         json!({"base64": "U1VQRVJTRUNSRVQtY29uZmlnLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY", "env": "X"}),
         json!({"env": 5}),
         json!(42),
-        json!(["SUPERSECRET-in-an-array-0123456789abcdef"]),
+        // An array is a rotation (tests/rules.rs); an array inside it is not a secret.
+        json!([["SUPERSECRET-in-an-array-0123456789abcdef"]]),
         json!(null),
     ] {
         config_error(&set(base(), "/key_source/secret", bad), &["secret"]);
@@ -1648,7 +1649,8 @@ fn login_policy_fields_default_validate_and_round_trip() {
     assert!(c.create_users);
     assert_eq!(c.user_scope, UserScope::Own);
     assert_eq!(c.user_id_normalize, UserIdNormalize::None);
-    assert!(!c.sync_on_login);
+    assert!(c.sync_on_login.is_off());
+    assert!(c.role_rules.is_empty() && !c.role_rules_required && !c.may_grant_admin);
     // Defaults are not written back.
     let text = c.to_json_string().unwrap();
     for field in [
@@ -1657,6 +1659,8 @@ fn login_policy_fields_default_validate_and_round_trip() {
         "user_scope",
         "user_id_normalize",
         "sync_on_login",
+        "role_rules",
+        "may_grant_admin",
     ] {
         assert!(
             !text.contains(field),
@@ -1671,7 +1675,7 @@ fn login_policy_fields_default_validate_and_round_trip() {
     v["user_id_normalize"] = json!("lowercase");
     v["sync_on_login"] = json!(true);
     let c = load_ok(&v);
-    assert!(c.single_use && !c.create_users && c.sync_on_login);
+    assert!(c.single_use && !c.create_users && !c.sync_on_login.is_off());
     assert_eq!(c.user_scope, UserScope::Shared);
     assert_eq!(c.user_id_normalize, UserIdNormalize::Lowercase);
     let again = JwtConfig::from_json_str(&c.to_json_string().unwrap()).unwrap();

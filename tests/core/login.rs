@@ -135,7 +135,7 @@ async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     let owned = owned().await;
     let registry = Arc::clone(owned.registry());
     let mut erp = registry.get("erp").unwrap();
-    erp.sync_on_login = true;
+    erp.sync_on_login = true.into();
     owned.update("erp", erp).await;
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let claims = json!({"loginname": "jdoe", "name": "Jane Doe", "email": "jane@example.com", "groups": ["Sales"]});
@@ -158,12 +158,15 @@ async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     assert_eq!(later.user.name.as_deref(), Some("Jane Smith"));
     assert_eq!(later.user.email, None);
     assert_eq!(later.user.roles, ["Viewer", "Finance"]);
-    assert_eq!(later.user.user_type, "reader", "the type is never synced");
+    assert_eq!(
+        later.user.user_type, "reader",
+        "`true` does not sync the type"
+    );
     assert_eq!(auth.store().users(), std::slice::from_ref(&later.user));
 
     // Off again: the stored user stays as it is.
     let mut erp = registry.get("erp").unwrap();
-    erp.sync_on_login = false;
+    erp.sync_on_login = false.into();
     owned.update("erp", erp).await;
     let off = auth
         .login(
@@ -286,7 +289,7 @@ async fn store_failures_are_store_errors_with_their_source() {
     let owned = owned().await;
     let registry = Arc::clone(owned.registry());
     let mut erp = registry.get("erp").unwrap();
-    erp.sync_on_login = true;
+    erp.sync_on_login = true.into();
     owned.update("erp", erp).await;
     let store = ScriptedStore {
         existing_fail_update: true,

@@ -12,7 +12,9 @@
 //! and enable it again by editing it, test tokens (the identity as a table,
 //! "Check at" in the browser's time zone), delete through the
 //! confirmation dialog, and read recent logins (a refused login's message
-//! and hint; values from tokens shown as text; filters). Focus moves into each dialog and back. axe-core
+//! and hint; values from tokens shown as text; filters). A second test drives
+//! the screens of role rules, the host's catalogue, secret rotation, sync
+//! boxes, `may_grant_admin` and the token debugger (see its doc). Focus moves into each dialog and back. axe-core
 //! audits every screen for WCAG 2.1 A and AA. Each screen is saved as a PNG
 //! under `target/console-screenshots/`.
 //!
@@ -60,14 +62,13 @@ struct LoginServer {
 
 impl LoginServer {
     fn start() -> LoginServer {
-        let dir = std::env::temp_dir().join(format!("jwt-sso-console-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
         let configs = json!([{
             "name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
             "audience": "bi-server", "algorithms": ["HS256"],
             "key_source": {"type": "static", "secret": ERP_SECRET},
             "expiration_time": 86400, "claims": {"user_id": "loginname", "roles": "groups"},
+            // Its tokens' `Administrator` group makes a console administrator.
+            "may_grant_admin": true,
             "created_by": "admin", "last_modified": "2026-03-13T10:00:00Z"
         }, {
             // A name is any text without control characters: the page must show it as text.
@@ -79,15 +80,26 @@ impl LoginServer {
             "expiration_time": 3600, "claims": {"user_id": "sub"},
             "created_by": "<i>someone</i>"
         }]);
+        LoginServer::start_with("main", &configs, &[])
+    }
+
+    /// `login_server` with the configurations `configs` and the extra
+    /// arguments `args`, in a directory of its own (`tag`).
+    fn start_with(tag: &str, configs: &Value, args: &[&str]) -> LoginServer {
+        let dir =
+            std::env::temp_dir().join(format!("jwt-sso-console-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("configs.json"), configs.to_string()).unwrap();
         // Its log (stderr) is kept under target/ for a failed run.
-        let log = browser::target_dir().join("admin_console-login_server.log");
+        let log = browser::target_dir().join(format!("admin_console-login_server-{tag}.log"));
         let mut child = Command::new(login_server_binary())
             .arg("--config")
             .arg(dir.join("configs.json"))
             .arg("--db")
             .arg(dir.join("users.sqlite"))
             .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .env("JWT_SSO_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -1334,6 +1346,430 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     b.visible("#signin-view").await;
     assert_eq!(session_token(&b).await, Value::Null);
     audits.assert_complete();
+    b.close().await;
+}
+
+const ROTATED_SECRET: &str = "console-test-rotated-secret-fedcba9876543210";
+
+/// A token of ERP's signed with `secret`: `loginname` `user`, the roles
+/// `groups`, and the claims of `extra` on top.
+fn erp_token_with(secret: &str, user: &str, groups: &[&str], extra: Value) -> String {
+    let mut claims = json!({
+        "iss": "https://erp.example.com", "aud": "bi-server", "loginname": user,
+        "groups": groups, "iat": now() - 60, "exp": now() + 600
+    });
+    for (name, value) in extra.as_object().unwrap() {
+        claims[name] = value.clone();
+    }
+    SigningKey::from_secret(secret.as_bytes())
+        .sign(Algorithm::HS256, &claims)
+        .unwrap()
+}
+
+/// The role checkboxes checked in the element `css`.
+async fn checked_roles(b: &Browser, css: &str) -> Vec<String> {
+    let list = b
+        .js(
+            "return [...document.querySelector(arguments[0]).querySelectorAll('input[type=checkbox]')]
+               .filter((e) => e.checked).map((e) => e.value);",
+            vec![json!(css)],
+        )
+        .await;
+    serde_json::from_value(list).unwrap()
+}
+
+/// The request bodies the console sends with `PUT` from now on
+/// (`window.__puts`), recorded by wrapping `fetch`.
+async fn record_puts(b: &Browser) {
+    b.js(
+        "window.__puts = []; const original = window.fetch;
+         window.fetch = (url, options) => {
+           if (options && options.method === 'PUT') window.__puts.push(JSON.parse(options.body));
+           return original(url, options);
+         };",
+        vec![],
+    )
+    .await;
+}
+
+/// Opens the configuration `name` from the list and unfolds its advanced options.
+async fn open_advanced(b: &Browser, name: &str) {
+    b.visible("#list-view").await;
+    b.click_on(&b.link(name).await, name).await;
+    b.wait_text("#form-title", name).await;
+    if b.prop("#advanced", "open").await.as_deref() != Some("true") {
+        b.press("Advanced options").await;
+    }
+}
+
+/// Submits the form and waits for the list.
+async fn submit(b: &Browser) {
+    b.press("Submit").await;
+    b.visible("#list-view").await;
+}
+
+/// Ticks (or unticks) the checkbox labelled `label`.
+async fn tick(b: &Browser, label: &str, on: bool) {
+    let field = b.field(label).await;
+    let checked = field.prop("checked").await.unwrap().as_deref() == Some("true");
+    if checked != on {
+        b.click_on(&field, label).await;
+    }
+}
+
+/// The console's screens of issue 23 in Chromium, against `login_server`
+/// with the host's catalogue (`--roles`, `--user-types`): the role rules
+/// table (add, remove, reorder, the strict switch), the host's roles and
+/// user types as checkboxes and selects (a name outside them marked and
+/// refused beside its field), the secret array (add a second secret, remove
+/// the old one; stored ones shown as "stored secret", never their value),
+/// `sync_on_login`'s boxes, the `may_grant_admin` switch, members the form
+/// does not show sent back, and the token debugger (decoded header and
+/// claims beside the checklist, `exp` marked with "expired 3 hours ago",
+/// markup in a claim shown as text, the rotated secret that verified). Every
+/// change is checked where it lands: the server's file and real logins.
+/// axe-core audits the new screens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
+    if !browser::available() {
+        return;
+    }
+    let configs = json!([{
+        "name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
+        "audience": "bi-server", "algorithms": ["HS256"],
+        "key_source": {"type": "static", "secret": ERP_SECRET},
+        "expiration_time": 86400, "claims": {"user_id": "loginname", "roles": "groups"},
+        "user_type": "reader",
+        // `Guest` is not one of the host's roles: loaded from the file as it is.
+        "initial_roles": ["Viewer", "Guest"],
+        "role_rules": [{"claim": "groups", "value": "Sales", "roles": ["Analyst"], "user_type": "analyst"}],
+        // The stable id: a member the form does not show.
+        "id": "0d15ea5e0d15ea5e0d15ea5e0d15ea5e",
+        "created_by": "admin", "last_modified": "2026-03-13T10:00:00Z"
+    }]);
+    let server = LoginServer::start_with(
+        "rules",
+        &configs,
+        &[
+            "--roles",
+            "Viewer,Analyst,Administrator",
+            "--user-types",
+            "reader,analyst,author,administrator",
+        ],
+    );
+    let Some(mut b) = Browser::start("console-screenshots-rules").await else {
+        return;
+    };
+    let mut audited = Vec::new();
+
+    // The catalogue as the API serves it.
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let (status, _, catalog) =
+        server.request("GET", "/api/admin/catalog", &[("Authorization", &auth)], "");
+    assert_eq!(status, 200);
+    assert_eq!(
+        catalog,
+        json!({"roles": ["Viewer", "Analyst", "Administrator"],
+               "user_types": ["reader", "analyst", "author", "administrator"]})
+    );
+
+    // ---- may_grant_admin off (the default): a token's Administrator group
+    // does not open the console.
+    b.goto(&server.url("/admin")).await;
+    b.visible("#signin-view").await;
+    watch_csp(&b).await;
+    b.type_into(
+        "Single sign-on token",
+        &erp_token_with(ERP_SECRET, "boss", &["Administrator"], json!({})),
+    )
+    .await;
+    b.press("Sign in with the token").await;
+    b.wait_text("#sso-error", "has no administrator role").await;
+    b.type_into("Admin token", ADMIN_TOKEN).await;
+    b.press("Sign in").await;
+    open_advanced(&b, "ERP").await;
+
+    // ---- The catalogue's choices: a select for the user type, checkboxes
+    // for the roles; a role outside the catalogue is marked, still checked.
+    let user_type = b.field("User Type").await;
+    assert_eq!(user_type.tag_name().await.unwrap(), "select");
+    let options = b
+        .js(
+            "return [...document.getElementById('f-user_type-select').options].map((o) => o.value);",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        options,
+        json!(["reader", "analyst", "author", "administrator"])
+    );
+    assert_eq!(
+        b.prop("#f-user_type-select", "value").await.as_deref(),
+        Some("reader")
+    );
+    assert!(!b.is_visible("#f-initial_roles").await, "no free text");
+    assert_eq!(
+        checked_roles(&b, "#f-initial_roles-choices").await,
+        ["Viewer", "Guest"]
+    );
+    let guest = b.text("#f-initial_roles-choices label.misfit").await;
+    assert!(
+        guest.contains("Guest") && guest.contains("not one of this server's"),
+        "{guest}"
+    );
+
+    // ---- The rules table as loaded: the rule's roles as checkboxes, its
+    // user type a select.
+    assert_eq!(b.all("#rule-rows [data-testid=rule-row]").await.len(), 1);
+    assert_eq!(
+        b.prop("#rule-rows [data-testid=rule-claim]", "value")
+            .await
+            .as_deref(),
+        Some("groups")
+    );
+    assert_eq!(
+        checked_roles(&b, "#rule-rows [data-testid=rule-roles]").await,
+        ["Analyst"]
+    );
+    assert_eq!(
+        b.prop("#rule-rows [data-testid=rule-user_type]", "value")
+            .await
+            .as_deref(),
+        Some("analyst")
+    );
+
+    // ---- Saving with the role outside the catalogue: refused, beside the roles.
+    record_puts(&b).await;
+    b.press("Submit").await;
+    let error = b.wait_text("[data-error-for=initial_roles]", "Guest").await;
+    assert!(b.is_visible("#form-view").await, "{error}");
+    assert_eq!(
+        stored_config(&server, "ERP")["initial_roles"],
+        json!(["Viewer", "Guest"])
+    );
+    b.screenshot("rules-catalogue-error").await;
+
+    // ---- Edit: untick Guest, user type "author"; add two rules (a JSON
+    // Pointer), move the second up, remove the third; the strict switch,
+    // may_grant_admin, two sync boxes; a second secret.
+    tick(&b, "Guest (not one of this server's)", false).await;
+    b.choose("User Type", "author").await;
+    b.press("Add rule").await;
+    b.type_into("Claim of rule 2", "/realm_access/roles").await;
+    b.type_into("Value of rule 2", "auditor").await;
+    tick(&b, "Viewer (rule 2)", true).await;
+    b.choose("User type of rule 2", "(none)").await;
+    b.press("Add rule").await;
+    b.type_into("Claim of rule 3", "department").await;
+    b.type_into("Value of rule 3", "Finance").await;
+    assert_eq!(b.all("#rule-rows [data-testid=rule-row]").await.len(), 3);
+    b.press("Move rule 2 up").await;
+    assert_eq!(
+        b.prop(
+            "#rule-rows tr[data-index=\"0\"] [data-testid=rule-claim]",
+            "value"
+        )
+        .await
+        .as_deref(),
+        Some("/realm_access/roles"),
+        "moved up"
+    );
+    b.press("Remove rule 3").await;
+    assert_eq!(b.all("#rule-rows [data-testid=rule-row]").await.len(), 2);
+    tick(&b, "Require a matching rule", true).await;
+    tick(&b, "Tokens may grant the administrator role", true).await;
+    tick(&b, "Roles (synced on login)", true).await;
+    tick(&b, "User type (synced on login)", true).await;
+    b.press("Add a secret").await;
+    b.type_into("Secret 2", ROTATED_SECRET).await;
+    b.screenshot("rules-form").await;
+    if b.audit("form (rules, catalogue, secrets)").await.is_some() {
+        audited.push("form (rules, catalogue, secrets)");
+    }
+    submit(&b).await;
+
+    let saved = stored_config(&server, "ERP");
+    assert_eq!(saved["user_type"], "author", "{saved}");
+    assert_eq!(saved["initial_roles"], json!(["Viewer"]), "{saved}");
+    assert_eq!(
+        saved["role_rules"],
+        json!([
+            {"claim": "/realm_access/roles", "value": "auditor", "roles": ["Viewer"]},
+            {"claim": "groups", "value": "Sales", "roles": ["Analyst"], "user_type": "analyst"}
+        ]),
+        "{saved}"
+    );
+    assert_eq!(saved["role_rules_required"], true, "{saved}");
+    assert_eq!(saved["may_grant_admin"], true, "{saved}");
+    assert_eq!(
+        saved["sync_on_login"],
+        json!(["roles", "user_type"]),
+        "{saved}"
+    );
+    assert_eq!(
+        saved["key_source"]["secret"],
+        json!([ERP_SECRET, ROTATED_SECRET]),
+        "the stored secret kept at its place, the new one after it"
+    );
+    // Members the form does not show went back as they came (the second
+    // PUT: the first was refused).
+    let puts = b.js("return window.__puts;", vec![]).await;
+    let sent = &puts[1];
+    let (_, _, view) = server.request(
+        "GET",
+        "/api/admin/configs/ERP",
+        &[("Authorization", &auth)],
+        "",
+    );
+    assert_eq!(view["id"], "0d15ea5e0d15ea5e0d15ea5e0d15ea5e", "{view}");
+    for (name, value) in view.as_object().unwrap() {
+        if !["created_by", "last_modified", "key_source"].contains(&name.as_str()) {
+            assert_eq!(&sent[name], value, "{name} went back as it came: {sent}");
+        }
+    }
+    assert_eq!(
+        sent["key_source"]["secret"][0],
+        json!({"redacted": true}),
+        "{sent}"
+    );
+
+    // What the saved rules do, at the server: both secrets log in; a token
+    // matching no rule is refused with `no_matching_role`; a token's
+    // Administrator group now opens the console.
+    for secret in [ERP_SECRET, ROTATED_SECRET] {
+        let token = erp_token_with(secret, "ann", &["Sales"], json!({}));
+        assert_eq!(server.login(&token).0, 200);
+    }
+    let pointer = erp_token_with(
+        ROTATED_SECRET,
+        "audrey",
+        &[],
+        json!({"realm_access": {"roles": ["auditor"]}}),
+    );
+    assert_eq!(server.login(&pointer).0, 200);
+    let none = erp_token_with(ERP_SECRET, "nobody", &["Marketing"], json!({}));
+    assert_eq!(
+        server.login(&none),
+        (403, Some("no_matching_role".to_owned()))
+    );
+
+    // ---- The token debugger: an accepted token says which secret of the
+    // rotation verified, and the identity it would get.
+    b.press("Test a token with ERP").await;
+    b.visible("#test-view").await;
+    let rotated = erp_token_with(ROTATED_SECRET, "ann", &["Sales"], json!({}));
+    b.type_into("Token", &rotated).await;
+    b.press("Test").await;
+    b.wait_text("#test-summary", "accepted").await;
+    let index = b.text("#test-secret-index").await;
+    assert!(index.contains("secret 2"), "{index}");
+    let identity = b.text("#test-identity").await;
+    assert!(
+        identity.contains("Analyst") && identity.contains("analyst"),
+        "{identity}"
+    );
+    b.press("Back to the list").await;
+
+    // ---- Opened again: the secrets are "stored secret", never their value;
+    // the boxes and switches as saved.
+    open_advanced(&b, "ERP").await;
+    let stored = b.text("#f-secret-more [data-testid=secret-row]").await;
+    assert!(
+        stored.contains("Secret 2") && stored.contains("stored secret"),
+        "{stored}"
+    );
+    assert!(
+        b.text("#f-secret-status")
+            .await
+            .contains("stored secret is kept"),
+        "{}",
+        b.text("#f-secret-status").await
+    );
+    let page = b
+        .js("return document.documentElement.outerHTML + [...document.querySelectorAll('input')].map((i) => i.value).join(' ');", vec![])
+        .await;
+    let page = page.as_str().unwrap();
+    assert!(
+        !page.contains(ERP_SECRET) && !page.contains(ROTATED_SECRET),
+        "no secret in the page"
+    );
+    for (id, on) in [
+        ("#f-sync-name", "false"),
+        ("#f-sync-email", "false"),
+        ("#f-sync-roles", "true"),
+        ("#f-sync-user_type", "true"),
+        ("#f-role_rules_required", "true"),
+        ("#f-may_grant_admin", "true"),
+    ] {
+        assert_eq!(b.prop(id, "checked").await.as_deref(), Some(on), "{id}");
+    }
+
+    // ---- Remove the old secret: its tokens fail, the new one's log in.
+    b.press("Remove secret 1").await;
+    assert!(!b.is_visible("#f-secret-remove").await, "one secret left");
+    submit(&b).await;
+    assert_eq!(
+        stored_config(&server, "ERP")["key_source"]["secret"],
+        json!([ROTATED_SECRET])
+    );
+    let old = erp_token_with(ERP_SECRET, "ann", &["Sales"], json!({}));
+    assert_eq!(
+        server.login(&old),
+        (401, Some("invalid_signature".to_owned()))
+    );
+    let new = erp_token_with(ROTATED_SECRET, "ann", &["Sales"], json!({}));
+    assert_eq!(server.login(&new).0, 200);
+
+    // ---- The token debugger (again below for a refused token).
+    b.press("Test a token with ERP").await;
+    b.visible("#test-view").await;
+    // An expired token with markup in a claim: the decoded claims beside
+    // the checklist, `exp` marked with how long ago, the markup as text.
+    let markup = "<img src=x onerror=\"window.__xss=1\"><b>bold</b>";
+    let expired = erp_token_with(
+        ROTATED_SECRET,
+        "ann",
+        &["Sales"],
+        json!({"exp": now() - 3 * 3600 - 120, "iat": now() - 4 * 3600, "note": markup}),
+    );
+    b.type_into("Token", &expired).await;
+    b.press("Test").await;
+    b.wait_text("#test-summary", "refused").await;
+    let header = b.text("#test-header").await;
+    assert!(header.contains("\"alg\": \"HS256\""), "{header}");
+    let flagged = b
+        .js(
+            "return [...document.querySelectorAll('#test-claims .flagged')].map((e) => e.dataset.claim);",
+            vec![],
+        )
+        .await;
+    assert_eq!(flagged, json!(["exp"]), "only exp is marked");
+    let exp = b.text("#test-claims [data-claim=exp]").await;
+    assert!(exp.contains("expired 3 hours ago"), "{exp}");
+    let note = b.text("#test-claims [data-claim=note]").await;
+    assert!(note.contains("<img src=x"), "the markup as text: {note}");
+    let injected = b
+        .js(
+            "return [document.querySelectorAll('#test-view img, #test-view b').length, window.__xss === undefined];",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        injected,
+        json!([0, true]),
+        "nothing of the claim ran or rendered"
+    );
+    b.screenshot("token-debugger").await;
+    if b.audit("token debugger").await.is_some() {
+        audited.push("token debugger");
+    }
+    assert_no_csp_violations(&b).await;
+    if !audited.is_empty() {
+        assert_eq!(
+            audited,
+            ["form (rules, catalogue, secrets)", "token debugger"]
+        );
+    }
     b.close().await;
 }
 

@@ -720,3 +720,76 @@ fn base64_url(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+#[test]
+fn role_rules_in_json_mode_give_roles_and_user_type_and_no_match_exits_1() {
+    let mut config = config_json();
+    config["role_rules_required"] = json!(true);
+    config["role_rules"] = json!([
+        {"claim": "/realm_access/roles", "value": "bi-analyst", "roles": ["Analyst", "Viewer"], "user_type": "analyst"},
+        {"claim": "groups", "value": "Finance", "roles": ["Finance"], "user_type": "author"},
+        {"claim": "groups", "value": "ops", "roles": ["Administrator"]}
+    ]);
+    let path = write_temp("rules.json", &config.to_string());
+
+    let mut claims = good_claims();
+    claims["groups"] = json!(["Sales", "Finance", "ops"]);
+    claims["realm_access"] = json!({"roles": ["bi-analyst"]});
+    let out = run_json(&path, &NOW.to_string(), &token(claims));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = last_json_line(&out);
+    assert_eq!(json["ok"], true);
+    // initial_roles, the roles claim, then the rules in order; the
+    // administrator's role only with may_grant_admin.
+    assert_eq!(
+        json["identity"]["roles"],
+        json!(["Viewer", "Sales", "Finance", "ops", "Analyst"])
+    );
+    assert_eq!(json["identity"]["user_type"], "analyst");
+    let warning = json["identity"]["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("`Administrator`") && warning.contains("may_grant_admin"),
+        "{warning}"
+    );
+
+    let mut claims = good_claims();
+    claims["groups"] = json!(["Sales"]);
+    let out = run_json(&path, &NOW.to_string(), &token(claims.clone()));
+    assert_eq!(out.status.code(), Some(1));
+    let json = last_json_line(&out);
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["error"]["kind"], "no_matching_role");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`groups`: [\"Sales\"]")
+            && message.contains("`/realm_access/roles`: absent"),
+        "{message}"
+    );
+    assert!(
+        json["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("role_rules_required")
+    );
+
+    // The human checklist names step 15.
+    let out = run(
+        &[
+            "--config",
+            path.to_str().unwrap(),
+            "--now",
+            &NOW.to_string(),
+            &token(claims),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("[FAIL] 15. a role rule matches"), "{text}");
+    assert!(text.contains("[ -- ] 16."), "{text}");
+}

@@ -775,7 +775,7 @@ async fn testing_a_token_returns_the_checklist_and_uses_nothing_up() {
     assert_eq!(ok.body["ok"], true);
     assert_eq!(ok.body["identity"]["user_id"], "jdoe");
     let steps = ok.body["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 15);
+    assert_eq!(steps.len(), 16);
     assert!(steps.iter().all(|s| s["status"] == "ok"));
     assert_eq!(steps[0]["step"], 1);
 

@@ -851,7 +851,8 @@ async fn the_admin_api_on_login_server_creates_a_configuration_that_logs_in_at_o
     let new = json!({
         "name": "Admins", "token_name": "adm", "issuer": "https://adm.example.com",
         "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_CRM},
-        "expiration_time": 3600, "claims": {"user_id": "sub", "roles": "groups"}
+        "expiration_time": 3600, "claims": {"user_id": "sub", "roles": "groups"},
+        "may_grant_admin": true
     });
     let reply = server
         .send(
@@ -1016,4 +1017,208 @@ async fn an_invalid_configuration_file_is_a_config_error_naming_field_and_config
     let err = app::app(&dir.config(), &dir.db()).await.err().unwrap();
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     assert!(err.to_string().contains("configs.json"), "{err}");
+}
+
+/// A server on `configs` with the break-glass admin token `ADMIN`.
+async fn start_with(dir: &Dir, configs: Value) -> Server {
+    std::fs::write(dir.config(), configs.to_string()).unwrap();
+    let access = jwt_sso::axum::admin::AdminAccess::new().with_admin_token(ADMIN);
+    let router = app::app_with(&dir.config(), &dir.db(), access)
+        .await
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move { jwt_sso::axum::serve(listener, router).await.unwrap() });
+    Server { addr, task }
+}
+
+const ADMIN: &str = "rules-break-glass-token-0123456789";
+const SECRET_OPS: &str = "login-server-ops-secret-0123456789";
+const READER: &str = "https://reader.example.com";
+const OPS: &str = "https://ops.example.com";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_role_comes_from_a_token_only_where_may_grant_admin_allows_it() {
+    let dir = Dir::new("login-server-may-grant-admin");
+    let server = start_with(
+        &dir,
+        json!([
+            {
+                "name": "Reader", "token_name": "token", "issuer": READER,
+                "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ERP},
+                "expiration_time": 3600, "claims": {"user_id": "sub", "roles": "groups"},
+                "user_type": "reader", "initial_roles": ["Viewer"]
+            },
+            {
+                "name": "Ops", "token_name": "token", "issuer": OPS,
+                "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_OPS},
+                "expiration_time": 3600, "claims": {"user_id": "sub", "roles": "groups"},
+                "may_grant_admin": true
+            }
+        ]),
+    )
+    .await;
+    let admin_api = |session: String| {
+        let server = &server;
+        async move {
+            server
+                .get("/api/admin/configs", &[("X-Auth-Token", &session)])
+                .await
+        }
+    };
+
+    // A reader configuration's token claiming the administrator's group.
+    let forged = sign(
+        SECRET_ERP,
+        json!({"iss": READER, "sub": "mallory", "groups": ["Administrator", "Sales"], "exp": now() + 600}),
+    );
+    let reply = server.post("/api/auth/login", &login_body(&forged)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["user"]["roles"], json!(["Viewer", "Sales"]));
+    let warning = body["identity"]["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("may_grant_admin"), "{warning}");
+    let session = reply.header("x-auth-token").unwrap().to_owned();
+    let refused = admin_api(session).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["kind"], "forbidden");
+    // The database holds no administrator.
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    let roles: String = conn
+        .query_row(
+            "SELECT roles FROM jwt_sso_users WHERE user_id = 'mallory'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!roles.contains("Administrator"), "{roles}");
+
+    // The configuration an administrator allowed to grant it.
+    let ops = sign(
+        SECRET_OPS,
+        json!({"iss": OPS, "sub": "olga", "groups": ["Administrator"], "exp": now() + 600}),
+    );
+    let reply = server.post("/api/auth/login", &login_body(&ops)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["user"]["roles"], json!(["Administrator"]));
+    let session = reply.header("x-auth-token").unwrap().to_owned();
+    let allowed = admin_api(session).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    server.stop().await;
+}
+
+const ROT: &str = "https://rot.example.com";
+const ROT_SECRETS: [&str; 3] = [
+    "login-server-rot-first-0123456789ab",
+    "login-server-rot-second-0123456789a",
+    "login-server-rot-third-0123456789ab",
+];
+
+fn rot_token(secret: &str, user: &str, groups: &[&str]) -> String {
+    sign(
+        secret,
+        json!({"iss": ROT, "sub": user, "groups": groups, "exp": now() + 600}),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_rules_and_a_rotated_secret_log_in_over_http() {
+    let dir = Dir::new("login-server-rules");
+    let server = start_with(
+        &dir,
+        json!([{
+            "name": "Rot", "token_name": "token", "issuer": ROT,
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ROT_SECRETS},
+            "expiration_time": 3600, "claims": {"user_id": "sub"},
+            "user_type": "reader", "initial_roles": ["Viewer"], "role_rules_required": true,
+            "role_rules": [
+                {"claim": "groups", "value": "bi-analysts", "roles": ["Analyst"], "user_type": "analyst"},
+                {"claim": "groups", "value": "bi-readers", "roles": ["Reader"]}
+            ]
+        }]),
+    )
+    .await;
+
+    // A token signed with each of the three secrets logs in; the first
+    // login takes the matching rule's user type.
+    for (i, secret) in ROT_SECRETS.into_iter().enumerate() {
+        let reply = server
+            .post(
+                "/api/auth/login",
+                &login_body(&rot_token(secret, &format!("u{i}"), &["bi-analysts"])),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.json();
+        assert_eq!(body["first_login"], true);
+        assert_eq!(body["user"]["user_type"], "analyst");
+        assert_eq!(body["user"]["roles"], json!(["Viewer", "Analyst"]));
+    }
+    let reply = server
+        .post(
+            "/api/auth/login",
+            &login_body(&rot_token(ROT_SECRETS[1], "r", &["bi-readers", "x"])),
+        )
+        .await;
+    assert_eq!(reply.json()["user"]["user_type"], "reader");
+    assert_eq!(reply.json()["user"]["roles"], json!(["Viewer", "Reader"]));
+
+    // role_rules_required: no rule matches → 403, nobody created.
+    let reply = server
+        .post(
+            "/api/auth/login",
+            &login_body(&rot_token(ROT_SECRETS[0], "stranger", &["staff"])),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(reply.refusal(), "no_matching_role");
+    assert_eq!(user_rows(&dir.db(), "stranger"), 0);
+
+    // The old secret removed through the admin API: its tokens fail.
+    let admin = ("Authorization", "Bearer rules-break-glass-token-0123456789");
+    let got = server.get("/api/admin/configs/Rot", &[admin]).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let mut config = got.json();
+    assert_eq!(
+        config["key_source"]["secret"],
+        json!([{"redacted": true}, {"redacted": true}, {"redacted": true}])
+    );
+    config["key_source"]["secret"] = json!([null, {"redacted": true}, {"redacted": true}]);
+    let etag = got.header("etag").unwrap().to_owned();
+    let reply = server
+        .send(
+            "PUT",
+            "/api/admin/configs/Rot",
+            &[
+                admin,
+                ("Content-Type", "application/json"),
+                ("If-Match", &etag),
+            ],
+            config.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = server
+        .post(
+            "/api/auth/login",
+            &login_body(&rot_token(ROT_SECRETS[0], "u0", &["bi-analysts"])),
+        )
+        .await;
+    assert_eq!(reply.rejected(), "invalid_signature");
+    for secret in &ROT_SECRETS[1..] {
+        let reply = server
+            .post(
+                "/api/auth/login",
+                &login_body(&rot_token(secret, "u0", &["bi-analysts"])),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.json()["first_login"], false);
+    }
+    let saved = std::fs::read_to_string(dir.config()).unwrap();
+    assert!(
+        !saved.contains(ROT_SECRETS[0]) && saved.contains(ROT_SECRETS[2]),
+        "{saved}"
+    );
+    server.stop().await;
 }

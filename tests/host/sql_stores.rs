@@ -215,12 +215,14 @@ async fn users(store: &SqlStore) {
         Some(odd)
     );
 
-    // update replaces name, email and roles; type and creator stay.
+    // update replaces name, email, roles and user type (sync_on_login may
+    // name `user_type`: the login flow passes the stored one otherwise); the
+    // creator stays.
     let changed = User {
         name: Some("Jane Doe".into()),
         email: None,
         roles: vec!["Admin".into()],
-        user_type: "ignored".into(),
+        user_type: "analyst".into(),
         created_by_config: Some("ignored".into()),
         ..winner.clone()
     };
@@ -229,7 +231,8 @@ async fn users(store: &SqlStore) {
     assert_eq!(found.name.as_deref(), Some("Jane Doe"));
     assert_eq!(found.email, None);
     assert_eq!(found.roles, ["Admin"]);
-    assert_eq!(found.user_type, winner.user_type);
+    assert_ne!(winner.user_type, "analyst");
+    assert_eq!(found.user_type, "analyst");
     assert_eq!(found.created_by_config, winner.created_by_config);
 
     // Updating a user that does not exist is a failure, and creates nothing.
