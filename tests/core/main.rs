@@ -21,5 +21,6 @@ mod pipeline;
 mod properties;
 mod registry;
 mod rfc_vectors;
+mod rules;
 mod time;
 mod wycheproof;

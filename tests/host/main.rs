@@ -18,5 +18,6 @@ mod login_events;
 mod login_remote;
 mod login_server;
 mod remote;
+mod rules_http;
 mod serve_bounds;
 mod sql_stores;

@@ -6,9 +6,9 @@
 //! configuration file, reqwest as the client.
 #![cfg(all(feature = "axum", feature = "remote"))]
 
+use crate::support::fixtures::now;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use jwt_sso::axum::admin::{AdminAccess, router};
 use jwt_sso::mint::SigningKey;
@@ -20,13 +20,6 @@ const OLD: &str = "rules-http-old-secret-0123456789abcdefgh";
 const NEW: &str = "rules-http-new-secret-0123456789abcdefgh";
 const NEXT: &str = "rules-http-next-secret-0123456789abcdefg";
 const ISSUER: &str = "https://rot.example.com";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn token(secret: &str, claims: Value) -> String {
     let mut claims = claims;

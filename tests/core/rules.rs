@@ -3,8 +3,9 @@
 //! secret array, and `sync_on_login` as a list of fields. The rules' table
 //! of cases is `tests/data/cases/role_rules.json`; HTTP is in
 //! tests/rules_http.rs.
+#![cfg(feature = "admin")]
 
-mod common;
+use crate::support::fixtures as common;
 
 use std::sync::Arc;
 
