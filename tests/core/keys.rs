@@ -10,6 +10,7 @@ use jwt_sso::{Algorithm, Error, ErrorKind, JwtConfig};
 use serde_json::{Value, json};
 
 use crate::support::clocked;
+use crate::support::clocked::{load, verifier};
 #[cfg(feature = "admin")]
 use crate::support::owner;
 use clocked::TestVerifier;
@@ -44,18 +45,6 @@ fn config(algorithms: &[&str], key_source: Value) -> Value {
         "name": "keys", "token_name": "token", "algorithms": algorithms,
         "key_source": key_source, "expiration_time": 3600, "claims": {"user_id": "sub"}
     })
-}
-
-fn load(v: &Value) -> Result<TestVerifier, Error> {
-    JwtConfig::from_json_str(&v.to_string())
-        .and_then(JwtConfig::validate)
-        .map(TestVerifier::new)
-        .map_err(Error::from)
-}
-
-#[track_caller]
-fn verifier(v: &Value) -> TestVerifier {
-    load(v).unwrap_or_else(|e| panic!("{e}: {}", e.hint()))
 }
 
 #[track_caller]

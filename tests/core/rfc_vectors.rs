@@ -2,12 +2,11 @@
 //! sources into tests/data/rfc/ (see its README): tokens made by others, with
 //! keys given in the forms a configuration accepts.
 
-use jwt_sso::{
-    Error, ErrorKind, JwtConfig, ManualClock, SystemClock, TokenError, TokenPart, UnixTime,
-};
+use jwt_sso::{Error, ErrorKind, ManualClock, SystemClock, TokenError, TokenPart, UnixTime};
 use serde_json::{Value, json};
 
 use crate::support::clocked;
+use crate::support::clocked::{load, verifier};
 use clocked::TestVerifier;
 
 /// Before the RFC 7515 tokens' `exp` (1300819380 = 2011-03-22T18:43:00Z).
@@ -34,18 +33,6 @@ fn config(algorithms: &[&str], key_source: Value) -> Value {
         "name": "RFC", "token_name": "token", "algorithms": algorithms, "key_source": key_source,
         "issuer": "joe", "expiration_time": 3600, "claims": {"user_id": "iss"}
     })
-}
-
-fn load(v: &Value) -> Result<TestVerifier, Error> {
-    JwtConfig::from_json_str(&v.to_string())
-        .and_then(JwtConfig::validate)
-        .map(TestVerifier::new)
-        .map_err(Error::from)
-}
-
-#[track_caller]
-fn verifier(v: &Value) -> TestVerifier {
-    load(v).unwrap_or_else(|e| panic!("{e}: {}", e.hint()))
 }
 
 #[track_caller]
