@@ -28,6 +28,56 @@ async fn owned(erp: serde_json::Value, crm: serde_json::Value) -> owner::Owned {
     .await
 }
 
+/// What one login of a table must give.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// Accepted, creating the user `.0`.
+    Created(&'static str),
+    /// Accepted, the user `.0` already known.
+    Known(&'static str),
+    /// Refused with this kind.
+    Refused(ErrorKind),
+}
+
+/// One row of a login table: why, the token, the time of the login
+/// (`None`: the registry's clock) and the outcome.
+type Row<'a> = (&'a str, &'a str, Option<i64>, Outcome);
+
+/// Logs each row's token in, in order, and checks its outcome.
+async fn logins<S: UserStore, R: jwt_sso::ReplayStore>(
+    auth: &Authenticator<S, R>,
+    rows: &[Row<'_>],
+) {
+    for &(why, token, at, expected) in rows {
+        let mut verification = Verification::default();
+        if let Some(at) = at {
+            verification = verification.at(UnixTime::from_secs(at));
+        }
+        let got = auth.login(token, verification).await;
+        match (expected, got) {
+            (Outcome::Created(user), Ok(login)) => {
+                assert_eq!(
+                    (login.user.user_id.as_str(), login.first_login),
+                    (user, true),
+                    "{why}"
+                )
+            }
+            (Outcome::Known(user), Ok(login)) => {
+                assert_eq!(
+                    (login.user.user_id.as_str(), login.first_login),
+                    (user, false),
+                    "{why}"
+                )
+            }
+            (Outcome::Refused(kind), Err(e)) => assert_eq!(e.kind(), kind, "{why}: {e}"),
+            (expected, got) => panic!(
+                "{why}: expected {expected:?}, got {:?}",
+                got.map(|l| l.user.user_id).map_err(|e| e.kind())
+            ),
+        }
+    }
+}
+
 // -------------------------------------------------------------- user_scope
 
 #[tokio::test]
@@ -166,16 +216,6 @@ async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
 
     // Another configuration creates the user; ERP still may not log it in
     // (own scope), but a host-made user it may.
-    auth.login(&crm(json!({"loginname": "jdoe"})), Verification::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        auth.login(&erp(json!({"loginname": "jdoe"})), Verification::default())
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::UserConflict
-    );
     let host_user = User {
         user_id: "known".into(),
         user_type: "reader".into(),
@@ -185,11 +225,30 @@ async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
         created_by_config: None,
     };
     auth.store().create(&host_user).await.unwrap();
-    let login = auth
-        .login(&erp(json!({"loginname": "known"})), Verification::default())
-        .await
-        .unwrap();
-    assert!(!login.first_login);
+    logins(
+        &auth,
+        &[
+            (
+                "CRM creates jdoe",
+                &crm(json!({"loginname": "jdoe"})),
+                None,
+                Outcome::Created("jdoe"),
+            ),
+            (
+                "CRM's jdoe, ERP's own scope",
+                &erp(json!({"loginname": "jdoe"})),
+                None,
+                Outcome::Refused(ErrorKind::UserConflict),
+            ),
+            (
+                "a user the host made",
+                &erp(json!({"loginname": "known"})),
+                None,
+                Outcome::Known("known"),
+            ),
+        ],
+    )
+    .await;
     assert_eq!(auth.store().len(), 2);
 }
 
@@ -242,48 +301,64 @@ async fn thirty_racing_logins_with_one_single_use_token_exactly_one_wins() {
 
 #[tokio::test]
 async fn a_single_use_token_works_once_per_configuration_and_issuer() {
+    use Outcome::*;
     let auth = Authenticator::new(single_use(), MemoryStore::new());
     let token = erp(json!({"loginname": "jdoe", "jti": "j-1"}));
-    auth.login(&token, Verification::default()).await.unwrap();
+    let same_jti = erp(json!({"loginname": "jdoe", "jti": "j-1", "groups": ["x"]}));
+    let crm_same_jti = crm(json!({"loginname": "crm-user", "jti": "j-1"}));
+    let no_jti = erp(json!({"loginname": "jdoe"}));
+    logins(
+        &auth,
+        &[
+            ("first use", &token, None, Created("jdoe")),
+            (
+                "second use",
+                &token,
+                None,
+                Refused(ErrorKind::TokenReplayed),
+            ),
+            (
+                "another token, same jti",
+                &same_jti,
+                None,
+                Refused(ErrorKind::TokenReplayed),
+            ),
+            (
+                "same jti, other configuration and issuer",
+                &crm_same_jti,
+                None,
+                Created("crm-user"),
+            ),
+            (
+                "no jti on a single-use configuration",
+                &no_jti,
+                None,
+                Refused(ErrorKind::MissingJti),
+            ),
+        ],
+    )
+    .await;
     let err = auth
         .login(&token, Verification::default())
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TokenReplayed);
     assert!(err.to_string().contains("`j-1`"), "{err}");
-    // Another token with the same `jti` counts as the same token.
-    let same_jti = erp(json!({"loginname": "jdoe", "jti": "j-1", "groups": ["x"]}));
-    assert_eq!(
-        auth.login(&same_jti, Verification::default())
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::TokenReplayed
-    );
-    // The same `jti` from another configuration (and issuer) is another token.
-    auth.login(
-        &crm(json!({"loginname": "crm-user", "jti": "j-1"})),
-        Verification::default(),
-    )
-    .await
-    .unwrap();
-    // Without a `jti` a single-use configuration refuses the token.
-    assert_eq!(
-        auth.login(&erp(json!({"loginname": "jdoe"})), Verification::default())
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::MissingJti
-    );
     // A configuration that is not single-use never records.
     let plain = Authenticator::new(registry(json!({}), json!({})), MemoryStore::new());
-    plain.login(&token, Verification::default()).await.unwrap();
-    plain.login(&token, Verification::default()).await.unwrap();
+    logins(
+        &plain,
+        &[
+            ("first", &token, None, Created("jdoe")),
+            ("again", &token, None, Known("jdoe")),
+        ],
+    )
+    .await;
     assert_eq!(plain.replay_store().used_jtis(), 0);
 }
 
 #[tokio::test]
 async fn a_refused_login_leaves_its_jti_unused() {
+    use Outcome::*;
     let owned = owned(
         json!({"single_use": true, "create_users": false}),
         json!({}),
@@ -292,40 +367,37 @@ async fn a_refused_login_leaves_its_jti_unused() {
     let registry = Arc::clone(owned.registry());
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let token = erp(json!({"loginname": "jdoe", "jti": "keep-me", "nbf": NOW + 300}));
+    let crm_jdoe = crm(json!({"loginname": "jdoe"}));
+    let later = Some(NOW + 400);
 
     // Refused by verification (not yet valid), by the policy (unknown user),
     // and by user_scope: none of them uses the jti up.
-    assert_eq!(
-        auth.login(&token, Verification::default())
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NotYetValid
-    );
-    let later = NOW + 400;
-    assert_eq!(
-        auth.login(
-            &token,
-            Verification::default().at(UnixTime::from_secs(later))
-        )
-        .await
-        .unwrap_err()
-        .kind(),
-        ErrorKind::UnknownUser
-    );
-    auth.login(&crm(json!({"loginname": "jdoe"})), Verification::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        auth.login(
-            &token,
-            Verification::default().at(UnixTime::from_secs(later))
-        )
-        .await
-        .unwrap_err()
-        .kind(),
-        ErrorKind::UserConflict
-    );
+    logins(
+        &auth,
+        &[
+            (
+                "not yet valid",
+                &token,
+                None,
+                Refused(ErrorKind::NotYetValid),
+            ),
+            (
+                "create_users: false",
+                &token,
+                later,
+                Refused(ErrorKind::UnknownUser),
+            ),
+            ("CRM creates jdoe", &crm_jdoe, None, Created("jdoe")),
+            (
+                "CRM's user, own scope",
+                &token,
+                later,
+                Refused(ErrorKind::UserConflict),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(auth.replay_store().used_jtis(), 0);
     // A dry run never records either.
     let mut erp_config = registry.get("erp").unwrap();
     erp_config.user_scope = jwt_sso::UserScope::Shared;
@@ -334,7 +406,7 @@ async fn a_refused_login_leaves_its_jti_unused() {
         let dry = auth
             .check(
                 &token,
-                Verification::from(Route::Issuer).at(UnixTime::from_secs(later)),
+                Verification::from(Route::Issuer).at(UnixTime::from_secs(NOW + 400)),
             )
             .await
             .unwrap();
@@ -343,22 +415,14 @@ async fn a_refused_login_leaves_its_jti_unused() {
     assert_eq!(auth.replay_store().used_jtis(), 0);
 
     // Now it passes, once.
-    auth.login(
-        &token,
-        Verification::default().at(UnixTime::from_secs(later)),
+    logins(
+        &auth,
+        &[
+            ("shared scope", &token, later, Known("jdoe")),
+            ("used up", &token, later, Refused(ErrorKind::TokenReplayed)),
+        ],
     )
-    .await
-    .unwrap();
-    assert_eq!(
-        auth.login(
-            &token,
-            Verification::default().at(UnixTime::from_secs(later))
-        )
-        .await
-        .unwrap_err()
-        .kind(),
-        ErrorKind::TokenReplayed
-    );
+    .await;
     assert_eq!(auth.replay_store().used_jtis(), 1);
 }
 
