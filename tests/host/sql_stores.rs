@@ -372,24 +372,14 @@ async fn replay(store: &SqlStore) {
 
     // purge_expired forgets exactly the records with expires_at <= now.
     // Now: token-1 until NOW+120; CRM, other issuer, empty issuer, token-2 until NOW+60.
-    assert_eq!(
-        ReplayStore::purge_expired(store, at(NOW + 59))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        ReplayStore::purge_expired(store, at(NOW + 60))
-            .await
-            .unwrap(),
-        4
-    );
-    assert_eq!(
-        ReplayStore::purge_expired(store, at(NOW + 60))
-            .await
-            .unwrap(),
-        0
-    );
+    // What each purge forgets, in order.
+    for (now, purged) in [(NOW + 59, 0), (NOW + 60, 4), (NOW + 60, 0)] {
+        assert_eq!(
+            ReplayStore::purge_expired(store, at(now)).await.unwrap(),
+            purged,
+            "ReplayStore::purge_expired at {now}"
+        );
+    }
     assert!(
         !store
             .record(
@@ -631,24 +621,14 @@ async fn sessions(store: &SqlStore) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        SessionStore::purge_expired(store, at(NOW + 4))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        SessionStore::purge_expired(store, at(NOW + 3599))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        SessionStore::purge_expired(store, at(NOW + 3599))
-            .await
-            .unwrap(),
-        0
-    );
+    // What each purge forgets, in order.
+    for (now, purged) in [(NOW + 4, 0), (NOW + 3599, 1), (NOW + 3599, 0)] {
+        assert_eq!(
+            SessionStore::purge_expired(store, at(now)).await.unwrap(),
+            purged,
+            "SessionStore::purge_expired at {now}"
+        );
+    }
     assert!(
         store.get("s4", at(NOW + 3599)).await.unwrap().is_some(),
         "s4 lives until NOW+3604"
