@@ -13,14 +13,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::http::{Request, StatusCode, header::AUTHORIZATION};
+use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
-use jwt_sso::axum::{Identity, JwtAuth};
+use jwt_sso::axum::{CurrentUser, Identity, JwtAuth, LoginOptions, SessionAuth};
 use jwt_sso::mint::SigningKey;
-use jwt_sso::{Algorithm, Registry};
+use jwt_sso::{Algorithm, MemoryStore, Registry, Sessions, User, UserStore};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -120,7 +121,7 @@ fn bench(c: &mut Criterion) {
             "name": "ERP", "token_name": "token", "issuer": ISSUER, "audience": AUDIENCE,
             "algorithms": [alg.to_string()], "key_source": key_source,
             "expiration_time": 86400, "claims": {"user_id": "loginname", "name": "name",
-            "email": "email", "roles": "groups"}
+            "email": "email", "roles": "groups"}, "bearer": true
         });
         let registry = Arc::new(Registry::from_json_str(&config.to_string()).unwrap());
         let ours: Router = Router::new()
@@ -174,9 +175,118 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// The hand-written session side: the same `Sessions` and user store,
+/// looked up from the cookie by a plain extractor.
+#[derive(Clone)]
+struct HandSessions {
+    sessions: Arc<Sessions<MemoryStore>>,
+    users: Arc<MemoryStore>,
+}
+
+struct HandUser(User);
+
+impl FromRequestParts<HandSessions> for HandUser {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &HandSessions,
+    ) -> Result<Self, StatusCode> {
+        let cookies = parts
+            .headers
+            .get(COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(StatusCode::UNAUTHORIZED)?;
+        let token = cookies
+            .split(';')
+            .filter_map(|c| c.trim().strip_prefix("jwt_sso_session="))
+            .next()
+            .ok_or(StatusCode::UNAUTHORIZED)?;
+        let session = state
+            .sessions
+            .lookup(token)
+            .await
+            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
+            .ok_or(StatusCode::UNAUTHORIZED)?;
+        let user = state
+            .users
+            .find(&session.user_id)
+            .await
+            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
+            .ok_or(StatusCode::UNAUTHORIZED)?;
+        Ok(HandUser(user))
+    }
+}
+
+/// A session-cookie route: `CurrentUser` against the hand-written lookup of
+/// the same store.
+fn bench_sessions(c: &mut Criterion) {
+    // Timers: the session stores' calls are bounded in time.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let registry = Registry::from_configs([]).unwrap();
+    let users = Arc::new(MemoryStore::new());
+    let user = User {
+        user_id: "jdoe".into(),
+        user_type: "reader".into(),
+        roles: vec!["Viewer".into()],
+        name: None,
+        email: None,
+        created_by_config: None,
+    };
+    runtime.block_on(users.create(&user)).unwrap();
+    let sessions = Arc::new(Sessions::new(MemoryStore::new(), registry.clock()));
+    let token = runtime.block_on(sessions.create("jdoe", "ERP")).unwrap();
+    let cookie = format!("theme=dark; jwt_sso_session={token}");
+    let auth = SessionAuth::new(
+        Arc::clone(&sessions),
+        Arc::clone(&users),
+        &LoginOptions::default(),
+    );
+    let ours: Router = Router::new()
+        .route("/me", get(|me: CurrentUser| async move { me.user.user_id }))
+        .with_state(auth);
+    let hand: Router = Router::new()
+        .route(
+            "/me",
+            get(|HandUser(me): HandUser| async move { me.user_id }),
+        )
+        .with_state(HandSessions { sessions, users });
+    let request = || {
+        Request::get("/me")
+            .header(COOKIE, cookie.as_str())
+            .body(Body::empty())
+            .unwrap()
+    };
+    for router in [&ours, &hand] {
+        let response = runtime.block_on(router.clone().oneshot(request())).unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let mut group = c.benchmark_group("axum_route/session_cookie");
+    group.bench_function("jwt_sso_current_user", |b| {
+        b.iter(|| {
+            let response = runtime
+                .block_on(ours.clone().oneshot(black_box(request())))
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        })
+    });
+    group.bench_function("hand_written_lookup", |b| {
+        b.iter(|| {
+            let response = runtime
+                .block_on(hand.clone().oneshot(black_box(request())))
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = bench
+    targets = bench, bench_sessions
 }
 criterion_main!(benches);

@@ -32,52 +32,37 @@ use jwt_sso::{
 use serde::Serialize;
 use serde_json::json;
 
-const USAGE: &str =
-    "usage: jwt_check --config CONFIG.json|CONFIG.toml [--now UNIX_SECONDS] [--json] TOKEN|-";
-
+/// Checks a token against a configuration (CONTRACT section 5). Exit status:
+/// 0 when every token was accepted, 1 otherwise, 2 for a configuration or
+/// command-line error.
+#[derive(clap::Parser)]
 struct Args {
+    /// The configuration: JSON, or TOML when the file name ends in `.toml`.
+    #[arg(long, value_name = "CONFIG.json")]
     config: String,
+    /// Check the token's time claims at these UNIX seconds (a fraction is
+    /// rounded down).
+    #[arg(long, value_name = "UNIX_SECONDS", value_parser = unix_seconds, allow_hyphen_values = true)]
     now: Option<i64>,
+    /// Print one JSON object per token (the last line of stdout).
+    #[arg(long)]
     json: bool,
+    /// The token, or `-`: tokens from standard input, one per line.
+    #[arg(value_name = "TOKEN|-")]
     token: String,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut config = None;
-    let mut now = None;
-    let mut json = false;
-    let mut token = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--config" => config = Some(args.next().ok_or("--config needs a file name")?),
-            "--now" => {
-                let text = args.next().ok_or("--now needs UNIX seconds")?;
-                let secs = text
-                    .parse::<i64>()
-                    .ok()
-                    .or_else(|| {
-                        text.parse::<f64>()
-                            .ok()
-                            .filter(|f| f.is_finite())
-                            .map(|f| f.floor() as i64)
-                    })
-                    .ok_or_else(|| format!("--now: `{text}` is not a number of seconds"))?;
-                now = Some(secs);
-            }
-            "--json" => json = true,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other if other.starts_with("--") => return Err(format!("unknown option `{other}`")),
-            _ if token.is_some() => return Err("only one TOKEN (or `-`) may be given".to_owned()),
-            _ => token = Some(arg),
-        }
-    }
-    Ok(Args {
-        config: config.ok_or("--config is required")?,
-        now,
-        json,
-        token: token.ok_or("TOKEN (or `-` for standard input) is required")?,
-    })
+/// `--now`: whole seconds, or a number of seconds rounded down.
+fn unix_seconds(text: &str) -> Result<i64, String> {
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| {
+            text.parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(|f| f.floor() as i64)
+        })
+        .ok_or_else(|| "not a number of seconds".to_owned())
 }
 
 /// The largest configuration file read; a larger one is a `config` error
@@ -288,10 +273,15 @@ fn read_line(input: &mut impl BufRead, limit: usize) -> std::io::Result<Option<L
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let args = match <Args as clap::Parser>::try_parse() {
         Ok(args) => args,
-        Err(message) => {
-            eprintln!("jwt_check: {}\n{USAGE}", safe(&message));
+        Err(e) if !e.use_stderr() => {
+            print!("{e}"); // --help
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's message, with any control character of an argument escaped.
+            eprint!("{}", safe_lines(&e.to_string()));
             return ExitCode::from(2);
         }
     };

@@ -19,64 +19,68 @@ use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, JwtConfig, KeySource, SecretSpec, StaticKey};
 use serde_json::{Map, Value, json};
 
-const USAGE: &str = "usage: mint --config CONFIG.json [--key PRIVATE.pem | --secret TEXT] [--alg ALG] [--kid KID] [--ttl SECONDS] [--now UNIX_SECONDS] [--claim NAME=VALUE]...";
+/// Makes a test token for a configuration (printed on stdout).
+#[derive(clap::Parser)]
+struct Args {
+    /// The configuration: JSON, or TOML when the file name ends in `.toml`.
+    #[arg(long, value_name = "CONFIG.json")]
+    config: String,
+    /// The private key (PEM) to sign with.
+    #[arg(long, value_name = "PRIVATE.pem", conflicts_with = "secret")]
+    key: Option<String>,
+    /// The shared secret to sign with.
+    #[arg(long, value_name = "TEXT")]
+    secret: Option<String>,
+    /// The algorithm (default: the configuration's first).
+    #[arg(long)]
+    alg: Option<Algorithm>,
+    /// The `kid` header.
+    #[arg(long)]
+    kid: Option<String>,
+    /// Seconds until `exp` (default: expiration_time, at most 300).
+    #[arg(long, value_name = "SECONDS")]
+    ttl: Option<i64>,
+    /// `iat` (default: now).
+    #[arg(long, value_name = "UNIX_SECONDS", allow_hyphen_values = true)]
+    now: Option<i64>,
+    /// A claim; VALUE is JSON when it parses, else a string (repeatable).
+    #[arg(long = "claim", value_name = "NAME=VALUE", value_parser = claim)]
+    claims: Vec<(String, Value)>,
+}
+
+/// `--claim NAME=VALUE`.
+fn claim(pair: &str) -> Result<(String, Value), String> {
+    let (name, value) = pair.split_once('=').ok_or("takes NAME=VALUE")?;
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value));
+    Ok((name.to_owned(), value))
+}
 
 fn main() -> ExitCode {
-    match run() {
+    match run(<Args as clap::Parser>::parse()) {
         Ok(token) => {
             println!("{token}");
             ExitCode::SUCCESS
         }
         Err(message) => {
-            eprintln!("mint: {message}\n{USAGE}");
+            eprintln!("mint: {message}");
             ExitCode::from(2)
         }
     }
 }
 
-fn run() -> Result<String, String> {
-    let mut config_path = None;
-    let mut key = None;
-    let mut alg = None;
-    let mut kid = None;
-    let mut ttl = None;
-    let mut now = None;
-    let mut extra = Map::new();
-    let mut args = std::env::args().skip(1);
-    let value_of = |flag: &str, args: &mut dyn Iterator<Item = String>| {
-        args.next().ok_or_else(|| format!("{flag} needs a value"))
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--config" => config_path = Some(value_of("--config", &mut args)?),
-            "--key" => {
-                let path = value_of("--key", &mut args)?;
-                let pem = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read `{path}`: {e}"))?;
-                key = Some(SigningKey::from_pem(&pem));
-            }
-            "--secret" => {
-                key = Some(SigningKey::from_secret(
-                    value_of("--secret", &mut args)?.as_bytes(),
-                ))
-            }
-            "--alg" => {
-                let name = value_of("--alg", &mut args)?;
-                alg = Some(name.parse::<Algorithm>().map_err(|e| e.to_string())?);
-            }
-            "--kid" => kid = Some(value_of("--kid", &mut args)?),
-            "--ttl" => ttl = Some(number(&value_of("--ttl", &mut args)?)?),
-            "--now" => now = Some(number(&value_of("--now", &mut args)?)?),
-            "--claim" => {
-                let pair = value_of("--claim", &mut args)?;
-                let (name, value) = pair.split_once('=').ok_or("--claim takes NAME=VALUE")?;
-                let value = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value));
-                extra.insert(name.to_owned(), value);
-            }
-            other => return Err(format!("unknown argument `{other}`")),
+fn run(args: Args) -> Result<String, String> {
+    let key = match (&args.key, &args.secret) {
+        (Some(path), _) => {
+            let pem =
+                std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+            Some(SigningKey::from_pem(&pem))
         }
-    }
-    let path = config_path.ok_or("--config is required")?;
+        (None, Some(secret)) => Some(SigningKey::from_secret(secret.as_bytes())),
+        (None, None) => None,
+    };
+    let (alg, kid, ttl, now) = (args.alg, args.kid, args.ttl, args.now);
+    let extra: Map<String, Value> = args.claims.into_iter().collect();
+    let path = args.config;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
     let config = if path.ends_with(".toml") {
         JwtConfig::from_toml_str(&text)
@@ -133,9 +137,4 @@ fn run() -> Result<String, String> {
     }
     key.sign_with_header(alg, &header, &Value::Object(claims))
         .map_err(|e| format!("{e}\nhint: {}", e.fix()))
-}
-
-fn number(text: &str) -> Result<i64, String> {
-    text.parse()
-        .map_err(|_| format!("`{text}` is not a whole number of seconds"))
 }

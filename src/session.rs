@@ -61,6 +61,9 @@ pub struct Sessions<S> {
     ttl: Duration,
     max_per_user: usize,
     clock: Arc<dyn Clock>,
+    /// When set ([`Sessions::ending_with`]): sessions record their
+    /// configuration's stable id and end with it.
+    registry: Option<Arc<crate::Registry>>,
 }
 
 impl<S> fmt::Debug for Sessions<S> {
@@ -81,6 +84,7 @@ impl<S: SessionStore> Sessions<S> {
             ttl: DEFAULT_SESSION_TTL,
             max_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
             clock: Arc::new(clock),
+            registry: None,
         }
     }
 
@@ -98,6 +102,11 @@ impl<S: SessionStore> Sessions<S> {
         self
     }
 
+    /// The registry whose configurations the sessions end with.
+    pub(crate) fn registry(&self) -> Option<&Arc<crate::Registry>> {
+        self.registry.as_ref()
+    }
+
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
@@ -109,9 +118,17 @@ impl<S: SessionStore> Sessions<S> {
     }
 
     /// Starts a session for `user_id`, logged in through configuration
-    /// `config`; returns the opaque token for the client (base64url of 32
-    /// random bytes). Only its SHA-256 reaches the store.
+    /// `config` (its name); returns the opaque token for the client
+    /// (base64url of 32 random bytes). Only its SHA-256 reaches the store,
+    /// with the configuration's stable id when the sessions end with their
+    /// configuration ([`Sessions::ending_with`]), else `config` as given.
     pub async fn create(&self, user_id: &str, config: &str) -> Result<String, Error> {
+        let config = match &self.registry {
+            Some(registry) => registry
+                .get(config)
+                .map_or_else(|| config.to_lowercase(), |c| c.stable_id()),
+            None => config.to_owned(),
+        };
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)
             .map_err(|e| StoreError::failed(e).during("drawing a random session token"))?;
@@ -119,7 +136,7 @@ impl<S: SessionStore> Sessions<S> {
         let now = self.clock.now();
         let session = Session {
             user_id: user_id.to_owned(),
-            config: config.to_owned(),
+            config,
             created_at: now,
             expires_at: now + self.ttl,
         };
@@ -132,14 +149,60 @@ impl<S: SessionStore> Sessions<S> {
 
     /// The live session of `token`, if any. A token that cannot be one of
     /// ours (empty, too long, not base64url) is `None` without a store call.
+    ///
+    /// When the sessions end with their configuration
+    /// ([`Sessions::ending_with`]), a session whose configuration is
+    /// disabled or deleted is ended here (removed from the store, so that
+    /// re-enabling the configuration does not revive it) and is `None`.
     pub async fn lookup(&self, token: &str) -> Result<Option<Session>, Error> {
         if !plausible(token) {
             return Ok(None);
         }
-        self.store
-            .get(&session_id(token), self.clock.now())
+        let id = session_id(token);
+        let session = self
+            .store
+            .get(&id, self.clock.now())
             .await
-            .map_err(|e| store_error("looking up a session", e))
+            .map_err(|e| store_error("looking up a session", e))?;
+        match (session, &self.registry) {
+            (Some(session), Some(registry)) if !registry.is_enabled_id(&session.config) => {
+                self.store
+                    .remove(&id)
+                    .await
+                    .map_err(|e| store_error("ending a session of an ended configuration", e))?;
+                Ok(None)
+            }
+            (session, _) => Ok(session),
+        }
+    }
+
+    /// Ends every session of `user_id` at once; returns how many.
+    pub async fn end_user(&self, user_id: &str) -> Result<u64, Error> {
+        self.store
+            .remove_user(user_id)
+            .await
+            .map_err(|e| store_error("ending a user's sessions", e))
+    }
+
+    /// Ends every session that the configuration `name` (any case) created
+    /// at once; returns how many.
+    pub async fn end_config(&self, name: &str) -> Result<u64, Error> {
+        let id = match &self.registry {
+            Some(registry) => registry
+                .get(name)
+                .map_or_else(|| name.to_lowercase(), |c| c.stable_id()),
+            None => name.to_owned(),
+        };
+        self.store
+            .remove_config(&id)
+            .await
+            .map_err(|e| store_error("ending a configuration's sessions", e))
+    }
+
+    /// The configuration that created `session`, when the sessions end with
+    /// their configuration ([`Sessions::ending_with`]) and it still exists.
+    pub fn config_of(&self, session: &Session) -> Option<crate::JwtConfig> {
+        self.registry.as_ref()?.config_by_id(&session.config)
     }
 
     /// Ends the session of `token`; `true` when there was one.
@@ -163,6 +226,36 @@ impl<S: SessionStore> Sessions<S> {
 }
 
 impl<S: SessionStore + 'static> Sessions<S> {
+    /// Sessions that end with the configuration that created them (CONTRACT
+    /// section 6): each records its configuration's stable id; a session
+    /// whose configuration is disabled or deleted is refused and removed
+    /// when used ([`Sessions::lookup`]), and when `configs` installs a set
+    /// in which a configuration that was enabled is disabled or gone (a
+    /// change through the administrator's API, another instance's change,
+    /// an edit of the file), its sessions are removed from the store at
+    /// once. Removed is for good: re-enabling the configuration does not
+    /// revive them, on any instance sharing the store. Uses the registry's
+    /// clock.
+    #[cfg(feature = "admin")]
+    pub fn ending_with(mut self, configs: &crate::Configs) -> Arc<Self> {
+        self.registry = Some(Arc::clone(configs.registry()));
+        self.clock = configs.registry().clock();
+        let sessions = Arc::new(self);
+        let weak = Arc::downgrade(&sessions);
+        configs.on_ended(move |id: String| {
+            let Some(sessions) = weak.upgrade() else {
+                return;
+            };
+            tokio::spawn(async move {
+                match sessions.store.remove_config(&id).await {
+                    Ok(n) => tracing::info!(target: "jwt_sso", ended = n, "sessions of a disabled or deleted configuration ended"),
+                    Err(e) => tracing::warn!(target: "jwt_sso", error = %crate::error::chain(&e), "ending the sessions of a disabled or deleted configuration failed; they end when next used"),
+                }
+            });
+        });
+        sessions
+    }
+
     /// Runs [`Sessions::purge_expired`] every `every` (at least one second;
     /// the first run after one period) on the current tokio runtime, until
     /// the returned [`Task`] is dropped; while the last other reference to
@@ -278,6 +371,12 @@ mod tests {
         }
         async fn remove(&self, _: &str) -> Result<bool, StoreError> {
             Ok(false)
+        }
+        async fn remove_user(&self, _: &str) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn remove_config(&self, _: &str) -> Result<u64, StoreError> {
+            Ok(0)
         }
         async fn purge_expired(&self, _: UnixTime) -> Result<u64, StoreError> {
             self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -131,7 +131,12 @@ struct Inner {
     store: Box<dyn DynStore>,
     /// Serialises changes and polls; what the last poll found.
     state: tokio::sync::Mutex<SyncState>,
+    /// Called with the stable id of each configuration that an installed
+    /// set disabled or removed (sessions end with it).
+    ended: std::sync::Mutex<Vec<EndedHook>>,
 }
+
+type EndedHook = Arc<dyn Fn(String) + Send + Sync>;
 
 #[derive(Debug, Default)]
 struct SyncState {
@@ -167,6 +172,7 @@ impl Configs {
                 registry: Arc::new(Registry::new()),
                 store: Box::new(store),
                 state: tokio::sync::Mutex::new(SyncState::default()),
+                ended: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -484,7 +490,31 @@ impl Configs {
             .into_iter()
             .map(|c| (c.config, Some(c.version)))
             .collect();
-        self.inner.registry.install(configs)
+        let before = self.inner.registry.enabled_ids();
+        self.inner.registry.install(configs)?;
+        let after = self.inner.registry.enabled_ids();
+        let hooks = self
+            .inner
+            .ended
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        for id in before.difference(&after) {
+            for hook in &hooks {
+                hook(id.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `hook` with the stable id of every configuration that a set
+    /// installed from now on disables or removes.
+    pub(crate) fn on_ended(&self, hook: impl Fn(String) + Send + Sync + 'static) {
+        self.inner
+            .ended
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Arc::new(hook));
     }
 
     /// Starts a tokio task that [`sync`](Configs::sync)s every `every` (e.g.

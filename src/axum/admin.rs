@@ -14,6 +14,7 @@
 //! | `GET /api/admin/catalog` | `200`, `{"roles":[…],"user_types":[…]}` (the host's, [`Admin::with_catalog`]) |
 //! | `GET /admin`, `/admin/console.js`, `/admin/console.css` | the console (no data, no credentials) |
 //! | `GET /api/admin/events?limit&config&outcome&kind&user_id&before` | `200` `{"events":[…],"next"}` ([`events_router`]) |
+//! | `DELETE /api/admin/sessions?user_id=U` or `?config=NAME` | `200` `{"ended":N}` ([`sessions_router`]) |
 //!
 //! Names in paths are matched without regard to case. An `ETag` is the
 //! stored configuration's version: random, new on every change, the same on
@@ -32,11 +33,13 @@
 //! `PUT` and `PATCH` answers, so that the body stays the configuration a
 //! client sends back.
 //!
-//! **Who may call the API** ([`AdminAccess`]): `Authorization: Bearer
+//! **Who may call the API** ([`AdminAccess`], checked by the
+//! [`AdminCaller`] extractor in every handler): `Authorization: Bearer
 //! <admin token>` (compared in constant time), or a session (`X-Auth-Token`)
-//! whose user has the administrator's role, resolved by the host's
-//! [`SessionResolver`]. Credentials are read from headers only, never from
-//! cookies, so a cross-site form cannot use them. No or a bad credential is
+//! whose user has the administrator's role, resolved by a
+//! [`SessionResolver`] ([`SessionAuth`](super::SessionAuth) is one:
+//! `access.with_sessions(session_auth, role)`). Credentials are read from
+//! headers only, never from cookies, so a cross-site form cannot use them. No or a bad credential is
 //! `401` `unauthorized` (with `WWW-Authenticate: Bearer`); a session without
 //! the role is `403` `forbidden`.
 //!
@@ -227,6 +230,67 @@ impl AdminAccess {
     }
 }
 
+/// The caller of an administrator's route, as an axum extractor: the
+/// break-glass token (`Authorization: Bearer`) or an `X-Auth-Token` session
+/// whose user has the administrator's role, as [`AdminAccess`] (from the
+/// router's state, directly or through [`FromRef`](axum::extract::FromRef))
+/// allows. Read from the headers only, so it runs before any body extractor
+/// and a refused request's body is never read; the session cookie is not
+/// an admin credential. Refused: `401` `unauthorized` (with
+/// `WWW-Authenticate: Bearer`) or `403` `forbidden`, in the admin API's
+/// error shape.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use jwt_sso::axum::admin::{AdminAccess, AdminCaller};
+///
+/// let app: Router = Router::new()
+///     .route("/api/admin/whoami", get(|AdminCaller(who): AdminCaller| async move {
+///         who.created_by().to_owned()
+///     }))
+///     .with_state(AdminAccess::from_env());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminCaller(pub Caller);
+
+impl<S> FromRequestParts<S> for AdminCaller
+where
+    AdminAccess: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        let access = <AdminAccess as axum::extract::FromRef<S>>::from_ref(state);
+        match access.authorize(&parts.headers).await {
+            Ok(caller) => Ok(AdminCaller(caller)),
+            Err(e) => Err(ApiError::from(e).into_response()),
+        }
+    }
+}
+
+impl axum::extract::FromRef<Arc<Ctx>> for AdminAccess {
+    fn from_ref(ctx: &Arc<Ctx>) -> AdminAccess {
+        ctx.access.clone()
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl axum::extract::FromRef<Arc<EventsCtx>> for AdminAccess {
+    fn from_ref(ctx: &Arc<EventsCtx>) -> AdminAccess {
+        ctx.access.clone()
+    }
+}
+
+impl axum::extract::FromRef<Arc<(super::SessionAuth, AdminAccess)>> for AdminAccess {
+    fn from_ref(ctx: &Arc<(super::SessionAuth, AdminAccess)>) -> AdminAccess {
+        ctx.1.clone()
+    }
+}
+
 fn unauthorized(problem: &str) -> AdminError {
     AdminError::Unauthorized {
         problem: problem.to_owned(),
@@ -241,7 +305,10 @@ struct Ctx {
 type Shared = State<Arc<Ctx>>;
 
 /// The admin API and the console, ready to merge into a host's router.
-pub fn router(admin: Arc<Admin>, access: AdminAccess) -> Router {
+pub fn router<S: Clone + Send + Sync + 'static>(
+    admin: Arc<Admin>,
+    access: AdminAccess,
+) -> Router<S> {
     let ctx = Arc::new(Ctx { admin, access });
     Router::new()
         .route("/api/admin/configs", get(list).post(create))
@@ -276,7 +343,10 @@ pub fn router(admin: Arc<Admin>, access: AdminAccess) -> Router {
 /// ```
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
-pub fn events_router(store: crate::SqlStore, access: AdminAccess) -> Router {
+pub fn events_router<S: Clone + Send + Sync + 'static>(
+    store: crate::SqlStore,
+    access: AdminAccess,
+) -> Router<S> {
     let ctx = Arc::new(EventsCtx { store, access });
     Router::new()
         .route("/api/admin/events", get(events))
@@ -300,11 +370,10 @@ struct EventPage {
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 async fn events(
+    _: AdminCaller,
     State(ctx): State<Arc<EventsCtx>>,
-    headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
     let query = EventQuery::parse(uri.query().unwrap_or(""))?;
     // One more than asked: whether there is a next page.
     let mut events = ctx
@@ -323,6 +392,52 @@ async fn events(
         StatusCode::OK,
         serde_json::to_value(EventPage { events, next }).unwrap_or_default(),
     ))
+}
+
+/// `DELETE /api/admin/sessions?user_id=U` and `DELETE
+/// /api/admin/sessions?config=NAME` (CONTRACT section 6): end the user's
+/// sessions, or those the configuration created, at once → `200`
+/// `{"ended":N}`; for the callers `access` lets in (as the rest of the admin
+/// API). Exactly one of the two parameters; an unknown configuration name
+/// is `404` `unknown_config`. Merge it beside [`router`].
+pub fn sessions_router<S: Clone + Send + Sync + 'static>(
+    sessions: super::SessionAuth,
+    access: AdminAccess,
+) -> Router<S> {
+    let ctx = Arc::new((sessions, access));
+    Router::new()
+        .route("/api/admin/sessions", axum::routing::delete(end_sessions))
+        .with_state(ctx)
+}
+
+async fn end_sessions(
+    _: AdminCaller,
+    State(ctx): State<Arc<(super::SessionAuth, AdminAccess)>>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let sessions = &ctx.0;
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let ended = match pairs.as_slice() {
+        [(key, user)] if key == "user_id" && !user.is_empty() => {
+            sessions.end_user(user).await.map_err(HttpError::Core)?
+        }
+        [(key, name)] if key == "config" && !name.is_empty() => {
+            match sessions.end_config(name).await.map_err(HttpError::Core)? {
+                Some(n) => n,
+                None => {
+                    return Err(ApiError::from(AdminError::unknown(name, Vec::new())));
+                }
+            }
+        }
+        _ => {
+            return Err(bad_request(
+                "name the sessions to end with exactly one of `user_id=<user>` or `config=<name>`",
+            ));
+        }
+    };
+    Ok(json_response(StatusCode::OK, json!({ "ended": ended })))
 }
 
 /// The largest request body the API reads from an authorized caller.
@@ -493,19 +608,15 @@ fn json_object(text: &str, allowed: &[&str]) -> Result<serde_json::Map<String, V
     Ok(map)
 }
 
-async fn list(State(ctx): Shared, headers: HeaderMap) -> Response {
-    match ctx.access.authorize(&headers).await {
-        Ok(_) => json_response(
-            StatusCode::OK,
-            serde_json::to_value(ctx.admin.list()).unwrap_or_default(),
-        ),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+async fn list(_: AdminCaller, State(ctx): Shared) -> Response {
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(ctx.admin.list()).unwrap_or_default(),
+    )
 }
 
 /// `GET /api/admin/catalog`: the host's roles and user types.
-async fn catalog(State(ctx): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
+async fn catalog(_: AdminCaller, State(ctx): Shared) -> Result<Response, ApiError> {
     let body = json!({
         "roles": ctx.admin.catalog_roles(),
         "user_types": ctx.admin.catalog_user_types(),
@@ -514,18 +625,20 @@ async fn catalog(State(ctx): Shared, headers: HeaderMap) -> Result<Response, Api
 }
 
 async fn view(
+    _: AdminCaller,
     State(ctx): Shared,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
     let name = path_name(path)?;
     Ok(view_response(StatusCode::OK, ctx.admin.view(&name)?))
 }
 
-async fn create(State(ctx): Shared, request: Request) -> Result<Response, ApiError> {
+async fn create(
+    AdminCaller(caller): AdminCaller,
+    State(ctx): Shared,
+    request: Request,
+) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let caller = ctx.access.authorize(&parts.headers).await?;
     let text = body_text(&parts.headers, body).await?;
     let view = ctx.admin.create(&text, &caller).await?;
     Ok(view_response(StatusCode::CREATED, view))
@@ -542,19 +655,22 @@ struct Edit {
 }
 
 impl FromRequest<Arc<Ctx>> for Edit {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request(request: Request, ctx: &Arc<Ctx>) -> Result<Edit, ApiError> {
+    async fn from_request(request: Request, ctx: &Arc<Ctx>) -> Result<Edit, Response> {
         let (mut parts, body) = request.into_parts();
-        ctx.access.authorize(&parts.headers).await?;
-        let name = path_name(Path::<String>::from_request_parts(&mut parts, ctx).await)?;
-        let version = if_match(&parts.headers)?;
-        let text = body_text(&parts.headers, body).await?;
-        Ok(Edit {
-            name,
-            text,
-            version,
-        })
+        AdminCaller::from_request_parts(&mut parts, ctx).await?;
+        let read = async {
+            let name = path_name(Path::<String>::from_request_parts(&mut parts, ctx).await)?;
+            let version = if_match(&parts.headers)?;
+            let text = body_text(&parts.headers, body).await?;
+            Ok::<_, ApiError>(Edit {
+                name,
+                text,
+                version,
+            })
+        };
+        read.await.map_err(IntoResponse::into_response)
     }
 }
 
@@ -588,12 +704,11 @@ async fn patch(
 }
 
 async fn delete(
+    _: AdminCaller,
     State(ctx): Shared,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    ctx.access.authorize(&headers).await?;
     let name = path_name(path)?;
     let confirms: Vec<String> = uri
         .query()
@@ -613,12 +728,12 @@ async fn delete(
 }
 
 async fn test(
+    _: AdminCaller,
     State(ctx): Shared,
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    ctx.access.authorize(&parts.headers).await?;
     let name = path_name(path)?;
     let text = body_text(&parts.headers, body).await?;
     let map = json_object(&text, &["token", "now"])?;

@@ -113,12 +113,17 @@ pub enum HttpError {
         /// What is wrong with the request (never a token).
         problem: String,
     },
-    /// A protected route without a credential (`unauthorized`).
+    /// A protected route without a credential, or with a session token
+    /// that is unknown or ended (`unauthorized`).
     #[error("{problem}")]
     #[non_exhaustive]
     Unauthorized {
         /// What is missing.
         problem: String,
+        /// A credential was presented and refused: the answer's
+        /// `WWW-Authenticate` carries `error="invalid_token"` (RFC 6750
+        /// section 3).
+        presented: bool,
     },
     /// A login attempt from a client address that had too many refused
     /// logins within 60 seconds, refused before any check (`rate_limited`,
@@ -153,6 +158,9 @@ impl HttpError {
         match self {
             HttpError::Core(e) => e.hint(),
             HttpError::Admin(e) => e.hint(),
+            HttpError::Unauthorized { .. } => {
+                "Send a session (`X-Auth-Token` or the session cookie) or `Authorization: Bearer <token>` of a configuration with `bearer: true`."
+            }
             other => other.kind().hint(),
         }
     }
@@ -175,13 +183,42 @@ impl HttpError {
     pub fn unauthorized(problem: impl Into<String>) -> Self {
         HttpError::Unauthorized {
             problem: problem.into(),
+            presented: false,
+        }
+    }
+
+    /// A presented credential was refused (an unknown or ended session).
+    pub(crate) fn refused_credential(problem: impl Into<String>) -> Self {
+        HttpError::Unauthorized {
+            problem: problem.into(),
+            presented: true,
+        }
+    }
+
+    /// Whether a credential was presented and refused: a token refused by
+    /// verification or routing, or an unknown session.
+    fn presented(&self) -> bool {
+        match self {
+            HttpError::Core(_) => true,
+            HttpError::Unauthorized { presented, .. } => *presented,
+            _ => false,
         }
     }
 }
 
+/// As every `401` of a protected route: `WWW-Authenticate: Bearer`, with
+/// `error="invalid_token"` when a credential was presented and refused
+/// (RFC 6750 section 3).
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        error_response(self.status(), &self, None)
+        let mut response = error_response(self.status(), &self, None);
+        if response.status() == StatusCode::UNAUTHORIZED && self.presented() {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        response
     }
 }
 

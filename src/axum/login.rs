@@ -9,7 +9,7 @@ use ::axum::Router;
 use ::axum::body::{Body, Bytes};
 use ::axum::extract::{ConnectInfo, Request, State};
 use ::axum::http::header::{
-    ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE,
+    ACCEPT, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE,
 };
 use ::axum::http::request::Parts;
 use ::axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -53,6 +53,9 @@ impl<T: SessionIssuer> SessionIssuer for Arc<T> {
     }
 }
 
+/// The session cookie of the browser flow (CONTRACT section 6).
+pub(crate) const SESSION_COOKIE: &str = "jwt_sso_session";
+
 /// The extra time a login may take when its configuration fetches keys
 /// (a fetch gives up after 5 s, CONTRACT section 1).
 const REMOTE_FETCH_BUDGET: Duration = Duration::from_secs(6);
@@ -73,10 +76,13 @@ pub struct LoginOptions {
     /// browser login may redirect to with `return_to`; relative paths are
     /// always allowed.
     pub return_to_hosts: Vec<String>,
-    /// A cookie that browser logins (form and query) set to the session
+    /// The cookie that browser logins (form and query) set to the session
     /// token (`HttpOnly; SameSite=Lax; Path=/`, `Secure` unless
-    /// `insecure_cookie`); default none.
+    /// `insecure_cookie`); default `jwt_sso_session` (CONTRACT section 6),
+    /// `None` sets no cookie.
     pub session_cookie: Option<String>,
+    /// Where a browser login without `return_to` goes (default `/`).
+    pub default_return_to: String,
     /// Leave `Secure` off the session cookie (plain-http trials only).
     pub insecure_cookie: bool,
     /// How long the user store and the session issuer may take together
@@ -106,7 +112,8 @@ impl Default for LoginOptions {
             query_login: false,
             form_login: true,
             return_to_hosts: Vec::new(),
-            session_cookie: None,
+            session_cookie: Some(SESSION_COOKIE.to_owned()),
+            default_return_to: "/".to_owned(),
             insecure_cookie: false,
             store_timeout: Duration::from_secs(4),
             max_failed_logins: 20,
@@ -140,9 +147,23 @@ impl LoginOptions {
         self
     }
 
-    /// The session cookie of browser logins.
+    /// The session cookie of browser logins (default `jwt_sso_session`).
     pub fn session_cookie(mut self, name: impl Into<String>) -> Self {
         self.session_cookie = Some(name.into());
+        self
+    }
+
+    /// Leave `Secure` off the session cookie (plain-http trials only).
+    pub fn insecure_cookie(mut self, on: bool) -> Self {
+        self.insecure_cookie = on;
+        self
+    }
+
+    /// Where a browser login without `return_to` goes (default `/`; a
+    /// relative path or a URL on a host of `return_to_hosts`, as
+    /// `return_to`).
+    pub fn default_return_to(mut self, target: impl Into<String>) -> Self {
+        self.default_return_to = target.into();
         self
     }
 
@@ -276,7 +297,7 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
     }
 
     /// The session issuer.
-    pub fn issuer(&self) -> &I {
+    pub fn session_issuer(&self) -> &I {
         &self.inner.issuer
     }
 
@@ -440,7 +461,7 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         &self,
         token: &str,
         token_name: Option<&str>,
-        browser: Option<Option<String>>,
+        browser: Option<String>,
         attempt: &mut Attempt,
     ) -> Result<Accepted, Refused> {
         let success = self.run_login(token, token_name, attempt).await?;
@@ -477,8 +498,8 @@ const X_FORWARDED_FOR: &str = "x-forwarded-for";
 /// An accepted login and how to answer it.
 struct Accepted {
     success: LoginSuccess,
-    /// `None` for the JSON login; `Some(return_to)` for a browser login.
-    browser: Option<Option<String>>,
+    /// `None` for the JSON answer; `Some(target)` for a browser login.
+    browser: Option<String>,
 }
 
 /// A refused login attempt and how to answer it.
@@ -561,10 +582,10 @@ struct UserBody<'a> {
     roles: &'a [String],
 }
 
-/// `browser`: `None` for the JSON login; `Some(return_to)` for a browser login.
+/// `browser`: `None` for the JSON answer; `Some(target)` for a browser login.
 fn success_response(
     success: &LoginSuccess,
-    browser: Option<Option<String>>,
+    browser: Option<String>,
     options: &LoginOptions,
 ) -> Result<Response, Error> {
     let Ok(session) = HeaderValue::from_str(&success.session) else {
@@ -585,10 +606,11 @@ fn success_response(
         identity: &success.login.identity,
     };
     let mut response = match &browser {
-        Some(Some(target)) => {
-            (StatusCode::SEE_OTHER, [(LOCATION, target.as_str())]).into_response()
+        Some(target) => {
+            let location = ascii_location(target);
+            (StatusCode::SEE_OTHER, [(LOCATION, location.as_str())]).into_response()
         }
-        _ => (StatusCode::OK, ::axum::Json(body)).into_response(),
+        None => (StatusCode::OK, ::axum::Json(body)).into_response(),
     };
     let headers = response.headers_mut();
     headers.insert("x-auth-token", session);
@@ -596,20 +618,52 @@ fn success_response(
     if browser.is_some()
         && let Some(name) = &options.session_cookie
     {
-        let secure = if options.insecure_cookie {
-            ""
-        } else {
-            "; Secure"
-        };
-        let cookie = format!(
-            "{name}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
-            success.session
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
+        let cookie = session_cookie(name.clone(), success.session.clone(), options);
+        if let Ok(value) = HeaderValue::from_str(&in_contract_order(&cookie)) {
             headers.insert(SET_COOKIE, value);
         }
     }
     Ok(response)
+}
+
+/// The session cookie: `Path=/; HttpOnly; SameSite=Lax; Secure` (`Secure`
+/// left out with `insecure_cookie`).
+pub(crate) fn session_cookie(
+    name: String,
+    value: String,
+    options: &LoginOptions,
+) -> cookie::Cookie<'static> {
+    cookie::Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .secure(!options.insecure_cookie)
+        .build()
+}
+
+/// The session cookie's `Set-Cookie` value with its attributes in the order
+/// CONTRACT section 6 writes them (`name=value; Path=/; HttpOnly;
+/// SameSite=Lax; Secure`): the order means nothing to a browser (RFC 6265
+/// section 5.2), but a reader comparing the header with the documentation
+/// finds the same text. The name and value are those the `cookie` crate
+/// checked when the cookie was built (a configured name, a random token).
+fn in_contract_order(cookie: &cookie::Cookie<'_>) -> String {
+    let secure = if cookie.secure() == Some(true) {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        cookie.name(),
+        cookie.value()
+    )
+}
+
+/// A `Location` of ASCII only: every other character percent-encoded
+/// (UTF-8), as are controls (there are none: `return_to` refuses them).
+pub(crate) fn ascii_location(target: &str) -> String {
+    percent_encoding::utf8_percent_encode(target, percent_encoding::CONTROLS).to_string()
 }
 
 /// `POST` with the JSON login body (CONTRACT section 6). One login event
@@ -655,7 +709,7 @@ async fn form_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + '
             let Ok(form) = std::str::from_utf8(&body) else {
                 return Err(HttpError::bad_request("the form body is not UTF-8").into());
             };
-            browser_login(&routes, form, form_param, attempt).await
+            browser_login(&routes, form, form_param, true, attempt).await
         })
         .await
 }
@@ -673,7 +727,8 @@ async fn query_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 
     routes
         .serve(&parts, async |attempt| {
             let query = parts.uri.query().unwrap_or("");
-            browser_login(&routes, query, query_param, attempt).await
+            let browser = prefers_html(&parts.headers);
+            browser_login(&routes, query, query_param, browser, attempt).await
         })
         .await
 }
@@ -682,12 +737,18 @@ async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore 
     routes: &LoginRoutes<U, I, R>,
     text: &str,
     param: impl for<'t> Fn(&'t str, &str) -> Result<Option<std::borrow::Cow<'t, str>>, HttpError>,
+    browser: bool,
     attempt: &mut Attempt,
 ) -> Result<Accepted, Refused> {
+    let options = routes.options();
     let return_to = match param(text, "return_to")? {
-        Some(target) => Some(safe_return_to(&target, &routes.options().return_to_hosts)?),
+        Some(target) => Some(safe_return_to(&target, &options.return_to_hosts)?),
         None => None,
     };
+    // A browser (a form post, or a `GET` whose `Accept` prefers HTML, or
+    // one with `return_to`) is sent on; an API client gets the JSON answer.
+    let browser = (browser || return_to.is_some())
+        .then(|| return_to.unwrap_or_else(|| options.default_return_to.clone()));
     let registry = routes.authenticator().registry();
     let mut found: Option<(String, String)> = None;
     for name in registry.token_names() {
@@ -709,8 +770,41 @@ async fn browser_login<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore 
         .into());
     };
     routes
-        .login_http(&token, Some(&name), Some(return_to), attempt)
+        .login_http(&token, Some(&name), browser, attempt)
         .await
+}
+
+/// Whether the request's `Accept` prefers `text/html` (a browser): its
+/// `text/html` entry has a quality above 0 and at least that of
+/// `application/json` (or of `*/*` when JSON is not named).
+fn prefers_html(headers: &HeaderMap) -> bool {
+    let mut html: Option<f32> = None;
+    let mut json: Option<f32> = None;
+    let mut any: Option<f32> = None;
+    for value in headers.get_all(ACCEPT) {
+        let Ok(value) = value.to_str() else {
+            continue;
+        };
+        for entry in value.split(',') {
+            let mut fields = entry.split(';');
+            let media = fields.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = fields
+                .filter_map(|f| f.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let slot = match media.as_str() {
+                "text/html" => &mut html,
+                "application/json" => &mut json,
+                "*/*" => &mut any,
+                _ => continue,
+            };
+            *slot = Some(slot.map_or(q, |old: f32| old.max(q)));
+        }
+    }
+    match html {
+        Some(html) if html > 0.0 => html >= json.or(any).unwrap_or(0.0),
+        _ => false,
+    }
 }
 
 /// Checks a `return_to` target: a relative path (`/x`, not `//x` or `/\x`)

@@ -16,6 +16,45 @@
 //! - [`serve`]: serves a router with the connection bounds of CONTRACT
 //!   section 6 (request headers within 10 s, the body within 10 s of them,
 //!   60 s idle keep-alive, at most 10 000 connections).
+//! - [`SessionAuth`], [`CurrentUser`], [`SessionOrBearer`]: the crate's
+//!   sessions (`X-Auth-Token` or the `jwt_sso_session` cookie) resolved to
+//!   the stored user, either a session or a bearer token (`/me`), and the
+//!   session routes (`GET /api/session`, `POST /api/auth/logout`, `POST
+//!   /logout`).
+//! - [`Host`] (with `sqlite` or `postgres`): all of the above over one
+//!   database, with the administrator's API ([`admin`]), from a few values —
+//!   what `login_server` is.
+//!
+//! Bearer use is opt-in per configuration: [`Identity`], `Option<Identity>`
+//! and [`JwtLayer`] consider only the enabled configurations with
+//! `"bearer": true` ([`Route::Bearer`]); a login-only configuration's token
+//! is `no_matching_config`, as though it did not exist. A refused credential
+//! is answered `401` with `WWW-Authenticate: Bearer error="invalid_token"`
+//! (RFC 6750 section 3); a request without one, with plain `Bearer`.
+//!
+//! # Why not `tower-sessions` or `axum-login`
+//!
+//! Both were weighed. `tower-sessions` keeps a session record behind a
+//! cookie (with SQL stores through `tower-sessions-sqlx-store`), and
+//! `axum-login` puts an `AuthnBackend` (credentials → user) over it. The
+//! contract needs things neither does: the session token also travels as
+//! `X-Auth-Token` (API clients, the administrator's API, where the cookie
+//! must *not* count), sessions are stored by the SHA-256 of their token
+//! (a leaked table holds no usable token), capped per user with the oldest
+//! ending first, and ended server-side per configuration and per user, on
+//! every instance sharing the database (`DELETE /api/admin/sessions`, a
+//! disabled configuration). Fitting these in would mean a custom store, a
+//! custom cookie-or-header layer and a side index by configuration: most of
+//! what [`Sessions`](crate::Sessions) is, plus two dependencies. The login
+//! itself (a signed JWT, not a password) is not an `AuthnBackend` shape
+//! either. So the session layer is the crate's own, small, and built on the
+//! `cookie` crate for the `Set-Cookie` header.
+//!
+//! The connection bounds of [`serve`] are hand-made where `tower-http`
+//! cannot express the contract: its `TimeoutLayer` bounds a whole request
+//! and its body timeouts reset on every frame, while the contract's body
+//! deadline runs from the end of the headers and does not reset (a client
+//! trickling one byte a second is still cut off at 10 s).
 //!
 //! Everything here is a thin layer over the library:
 //! [`Authenticator::login`](crate::Authenticator::login) and
@@ -46,8 +85,11 @@
 pub mod admin;
 mod body;
 mod error;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod host;
 mod login;
 mod serve;
+mod session;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -67,8 +109,12 @@ use crate::registry::{Registry, Route};
 
 pub use error::HttpError;
 pub(crate) use error::{quiet_error_response, status_of};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use host::{Host, HostOptions};
 pub use login::{LoginOptions, LoginRoutes, SessionIssuer};
 pub use serve::{ServeOptions, serve, serve_with};
+pub use session::{CurrentUser, SessionAuth, SessionOrBearer};
 
 /// A verified identity, as an axum extractor.
 ///
@@ -312,20 +358,17 @@ fn joined_cookies(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, HttpError
     Ok(joined)
 }
 
-/// Verifies `token` through `registry`: routed by `iss`, among one
-/// `token_name`'s configurations when the token was found under that name
-/// (a token whose `iss` belongs to another name's configuration is
-/// `no_matching_config`); remote keys fetched as needed.
+/// Verifies `token` through `registry` as a per-request credential: routed
+/// by `iss` among the configurations with `bearer: true` ([`Route::Bearer`];
+/// among one `token_name`'s when the token was found under that name), a
+/// login-only configuration's token being `no_matching_config`; remote keys
+/// fetched as needed.
 pub(crate) fn verify_routed<'a>(
     registry: &'a Registry,
     token: &'a str,
     token_name: Option<&'a str>,
 ) -> impl Future<Output = Result<Verified, crate::Error>> + Send + 'a {
-    let route = match token_name {
-        Some(name) => Route::TokenName(name),
-        None => Route::Issuer,
-    };
-    registry.verification(route, None, token, true)
+    registry.verification(Route::Bearer(token_name), None, token, true)
 }
 
 impl<S> FromRequestParts<S> for Identity

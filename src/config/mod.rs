@@ -418,6 +418,20 @@ pub struct JwtConfig {
     /// [`Verifier::with_admin_roles`](crate::Verifier::with_admin_roles)).
     #[serde(default, skip_serializing_if = "is_false")]
     pub may_grant_admin: bool,
+    /// When `true`, this configuration's tokens are also accepted as
+    /// per-request credentials on a host's protected routes
+    /// (`Authorization: Bearer`; the axum `Identity` extractor and layer).
+    /// A configuration without it only logs users in: its tokens are never
+    /// a bearer credential. Together with `single_use` it is a `config`
+    /// error. Default `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bearer: bool,
+    /// Where a browser goes after signing out of a session that this
+    /// configuration created (`POST /logout`): an `https://` URL (plain
+    /// `http://` only to 127.0.0.0/8, ::1 or localhost, as for remote key
+    /// sources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -1065,6 +1079,8 @@ impl JwtConfig {
             role_rules: Vec::new(),
             role_rules_required: false,
             may_grant_admin: false,
+            bearer: false,
+            logout_url: None,
         }
     }
 

@@ -148,7 +148,42 @@ pub(crate) fn check_rules(config: &JwtConfig) -> Result<Vec<Algorithm>, ConfigEr
             "set issuer to the identity provider's issuer URL (discovery reads {issuer}/.well-known/openid-configuration)",
         ));
     }
+    if config.bearer && config.single_use {
+        return Err(ConfigError::new(
+            "bearer",
+            "`bearer: true` and `single_use: true` together: a token that may be used once cannot be sent again with every request",
+            "remove `bearer` (log in once with the token and use the session) or remove `single_use`",
+        ));
+    }
+    if let Some(url) = &config.logout_url {
+        check_logout_url(url)?;
+    }
     Ok(algorithms)
+}
+
+const LOGOUT_URL_FIX: &str = "set logout_url to an https:// URL (plain http only to 127.0.0.1, ::1 or localhost), or remove it to send the browser to `/`";
+
+/// `logout_url`: the rules of remote key sources (https, plain http only to
+/// loopback, no credentials in the URL).
+fn check_logout_url(url: &str) -> Result<(), ConfigError> {
+    #[cfg(feature = "remote")]
+    crate::remote::check_url(url)
+        .map_err(|problem| ConfigError::new("logout_url", problem, LOGOUT_URL_FIX))?;
+    #[cfg(not(feature = "remote"))]
+    {
+        // Without the URL parser of `remote`: https only.
+        if !url.to_ascii_lowercase().starts_with("https://")
+            || url.len() <= "https://".len()
+            || url.chars().any(|c| c.is_control() || c == ' ')
+        {
+            return Err(ConfigError::new(
+                "logout_url",
+                format!("`{}` is not an https URL", escape_controls(url)),
+                LOGOUT_URL_FIX,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The allowlist rules that a typed list can still break: empty, or an

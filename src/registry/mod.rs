@@ -374,6 +374,34 @@ impl Registry {
         names
     }
 
+    /// Whether an enabled configuration has the stable id `id`.
+    pub(crate) fn is_enabled_id(&self, id: &str) -> bool {
+        self.snapshot()
+            .all
+            .enabled
+            .iter()
+            .any(|v| v.config().stable_id() == id)
+    }
+
+    /// The configuration (enabled or not) whose stable id is `id`.
+    pub(crate) fn config_by_id(&self, id: &str) -> Option<JwtConfig> {
+        self.snapshot()
+            .entries
+            .values()
+            .find(|v| v.config().stable_id() == id)
+            .map(|v| v.config().clone())
+    }
+
+    /// The stable ids of the enabled configurations.
+    pub(crate) fn enabled_ids(&self) -> std::collections::HashSet<String> {
+        self.snapshot()
+            .all
+            .enabled
+            .iter()
+            .map(|v| v.config().stable_id())
+            .collect()
+    }
+
     /// The name of the configuration whose stable id
     /// ([`JwtConfig::stable_id`]) is `id` (any case).
     pub(crate) fn name_of_id(&self, id: &str) -> Option<String> {
@@ -489,6 +517,11 @@ fn routed_in(
     let result = match route {
         Route::Issuer => route_in(&snapshot.all, token),
         Route::TokenName(name) => match snapshot.by_token_name.get(name) {
+            Some(routes) => route_in(routes, token),
+            None => route_in(&Routes::new([]), token),
+        },
+        Route::Bearer(None) => route_in(&snapshot.bearer, token),
+        Route::Bearer(Some(name)) => match snapshot.bearer_by_token_name.get(name) {
             Some(routes) => route_in(routes, token),
             None => route_in(&Routes::new([]), token),
         },

@@ -30,6 +30,12 @@ pub enum Route<'a> {
     /// The configuration of this name (any case), whatever the token says;
     /// an unknown name is `unknown_config`.
     Config(&'a str),
+    /// A per-request credential (CONTRACT section 6, `bearer`): the same
+    /// routing by `iss` among the configurations with `bearer: true` only
+    /// (with a `token_name`: among those of that name), as though the
+    /// others did not exist; a token whose `iss` is the issuer of a
+    /// login-only configuration is `no_matching_config`.
+    Bearer(Option<&'a str>),
 }
 
 /// How a token is verified: the [`Route`] to its configuration (default:

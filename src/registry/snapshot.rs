@@ -95,6 +95,10 @@ pub(super) struct Snapshot {
     pub(super) all: Routes,
     /// The same per `token_name`.
     pub(super) by_token_name: HashMap<String, Routes>,
+    /// The configurations with `bearer: true` (the others' issuers foreign).
+    pub(super) bearer: Routes,
+    /// The same per `token_name`.
+    pub(super) bearer_by_token_name: HashMap<String, Routes>,
     pub(super) warnings: Vec<ConfigWarning>,
     pub(super) settings: Arc<Settings>,
 }
@@ -113,6 +117,21 @@ impl Snapshot {
                 .or_default()
                 .push(verifier);
         }
+        let bearer_of = |verifiers: &[&Arc<Verifier>]| {
+            Routes::of_token_name(
+                &all,
+                verifiers
+                    .iter()
+                    .copied()
+                    .filter(|v| v.config().bearer)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let bearer = bearer_of(&entries.values().collect::<Vec<_>>());
+        let bearer_by_token_name = grouped
+            .iter()
+            .map(|(name, verifiers)| ((*name).to_owned(), bearer_of(verifiers)))
+            .collect();
         let by_token_name = grouped
             .into_iter()
             .map(|(name, verifiers)| (name.to_owned(), Routes::of_token_name(&all, verifiers)))
@@ -123,6 +142,8 @@ impl Snapshot {
             versions,
             all,
             by_token_name,
+            bearer,
+            bearer_by_token_name,
             warnings,
             settings,
         }

@@ -797,6 +797,19 @@ impl ReplayStore for SqlStore {
     }
 }
 
+impl SqlStore {
+    /// Ends the sessions that `query` selects by its one parameter `value`.
+    async fn remove_where(&self, query: &'static str, value: &str) -> Result<u64, StoreError> {
+        self.run_write("ending sessions", async {
+            with_pool!(self, |pool, _sql| {
+                let done = sqlx::query(query).bind(value).execute(pool).await?;
+                Ok::<_, Fail>(done.rows_affected())
+            })
+        })
+        .await
+    }
+}
+
 impl SessionStore for SqlStore {
     /// Inserts the session and, in the same transaction, ends the user's
     /// sessions beyond the newest `max_per_user` unexpired ones (at the
@@ -873,6 +886,16 @@ impl SessionStore for SqlStore {
             })
         })
         .await
+    }
+
+    async fn remove_user(&self, user_id: &str) -> Result<u64, StoreError> {
+        self.remove_where(schema::REMOVE_USER_SESSIONS, user_id)
+            .await
+    }
+
+    async fn remove_config(&self, config: &str) -> Result<u64, StoreError> {
+        self.remove_where(schema::REMOVE_CONFIG_SESSIONS, config)
+            .await
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {

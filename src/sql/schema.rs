@@ -193,6 +193,8 @@ pub(super) const INSERT_SESSION: &str = "INSERT INTO jwt_sso_sessions \
 pub(super) const GET_SESSION: &str = "SELECT user_id, config, created_at, expires_at \
      FROM jwt_sso_sessions WHERE id = $1 AND expires_at > $2";
 pub(super) const REMOVE_SESSION: &str = "DELETE FROM jwt_sso_sessions WHERE id = $1";
+pub(super) const REMOVE_USER_SESSIONS: &str = "DELETE FROM jwt_sso_sessions WHERE user_id = $1";
+pub(super) const REMOVE_CONFIG_SESSIONS: &str = "DELETE FROM jwt_sso_sessions WHERE config = $1";
 pub(super) const PURGE_SESSIONS: &str = "DELETE FROM jwt_sso_sessions WHERE expires_at <= $1";
 
 pub(super) const CREATE_CONFIG: &str = "INSERT INTO jwt_sso_configs (name_key, name, version, body) \

@@ -345,6 +345,33 @@ impl SessionStore for MemoryStore {
         Ok(lock(&self.sessions).remove(id).is_some())
     }
 
+    async fn remove_user(&self, user_id: &str) -> Result<u64, StoreError> {
+        let mut inner = lock(&self.sessions);
+        let ids: Vec<String> = inner
+            .by_user
+            .get(user_id)
+            .map(|mine| mine.iter().map(|(_, _, id)| id.clone()).collect())
+            .unwrap_or_default();
+        for id in &ids {
+            inner.remove(id);
+        }
+        Ok(ids.len() as u64)
+    }
+
+    async fn remove_config(&self, config: &str) -> Result<u64, StoreError> {
+        let mut inner = lock(&self.sessions);
+        let ids: Vec<String> = inner
+            .sessions
+            .iter()
+            .filter(|(_, (s, _))| s.config == config)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            inner.remove(id);
+        }
+        Ok(ids.len() as u64)
+    }
+
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         let mut inner = lock(&self.sessions);
         let mut purged = 0;

@@ -278,7 +278,10 @@ pub trait ReplayStore: Send + Sync {
 pub struct Session {
     /// The user the session belongs to.
     pub user_id: String,
-    /// The configuration the login came through.
+    /// The configuration the login came through: its stable id
+    /// ([`JwtConfig::stable_id`](crate::JwtConfig::stable_id)) for the
+    /// sessions that `Sessions` starts, so that a session ends with the
+    /// configuration that created it, also across a rename.
     pub config: String,
     /// When the session was made.
     pub created_at: UnixTime,
@@ -309,6 +312,13 @@ pub trait SessionStore: Send + Sync {
 
     /// Ends the session; `Ok(true)` when there was one.
     fn remove(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Ends every session of the user `user_id`; returns how many.
+    fn remove_user(&self, user_id: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Ends every session whose [`Session::config`] is `config`; returns how
+    /// many.
+    fn remove_config(&self, config: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes every session with `expires_at <= now`; returns how many.
     fn purge_expired(&self, now: UnixTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
@@ -488,4 +498,49 @@ pub(crate) fn random_hex() -> Result<String, getrandom::Error> {
         let _ = write!(hex, "{b:02x}");
     }
     Ok(hex)
+}
+
+/// A shared store is a store: a host hands one `Arc` of its backend to the
+/// login flow, the sessions and the extractors.
+impl<T: UserStore + ?Sized> UserStore for std::sync::Arc<T> {
+    fn find(&self, user_id: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send {
+        (**self).find(user_id)
+    }
+    fn create(&self, user: &User) -> impl Future<Output = Result<User, StoreError>> + Send {
+        (**self).create(user)
+    }
+    fn update(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).update(user)
+    }
+}
+
+/// A shared store is a store.
+impl<T: SessionStore + ?Sized> SessionStore for std::sync::Arc<T> {
+    fn insert(
+        &self,
+        id: &str,
+        session: &Session,
+        max_per_user: usize,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).insert(id, session, max_per_user)
+    }
+    fn get(
+        &self,
+        id: &str,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send {
+        (**self).get(id, now)
+    }
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).remove(id)
+    }
+    fn remove_user(&self, user_id: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        (**self).remove_user(user_id)
+    }
+    fn remove_config(&self, config: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        (**self).remove_config(config)
+    }
+    fn purge_expired(&self, now: UnixTime) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        (**self).purge_expired(now)
+    }
 }

@@ -1751,3 +1751,49 @@ fn names_and_urls_are_checked_when_they_are_made() {
         assert_config_error(&err, &["key_source.url"], &["SUPERSECRET"]);
     }
 }
+
+// ------------------------------------------------- bearer and logout_url
+
+#[test]
+fn bearer_is_opt_in_and_refused_with_single_use() {
+    let c = load_ok(&base());
+    assert!(!c.bearer, "bearer defaults to false");
+    assert_eq!(c.logout_url, None);
+    let c = load_ok(&set(base(), "/bearer", json!(true)));
+    assert!(c.bearer);
+    let both = set(
+        set(base(), "/bearer", json!(true)),
+        "/single_use",
+        json!(true),
+    );
+    config_error(&both, &["bearer", "single_use"]);
+    let parsed = JwtConfig::from_json_str(&both.to_string()).unwrap();
+    assert_eq!(parsed.validate().unwrap_err().field(), "bearer");
+}
+
+#[test]
+fn logout_url_is_https_or_loopback_http() {
+    for ok in [
+        "https://erp.example.com/signed-out",
+        "http://127.0.0.1:8080/bye",
+        "http://localhost/bye",
+    ] {
+        let c = load_ok(&set(base(), "/logout_url", json!(ok)));
+        assert_eq!(c.logout_url.as_deref(), Some(ok));
+    }
+    for bad in [
+        "http://erp.example.com/bye",
+        "javascript:alert(1)",
+        "/relative",
+        "https://user:pw@erp.example.com/",
+    ] {
+        let v = set(base(), "/logout_url", json!(bad));
+        config_error(&v, &[]);
+        let parsed = JwtConfig::from_json_str(&v.to_string()).unwrap();
+        assert_eq!(
+            parsed.validate().unwrap_err().field(),
+            "logout_url",
+            "{bad}"
+        );
+    }
+}

@@ -314,6 +314,141 @@ async fn a_session_from_one_instance_works_on_all_and_a_logout_ends_it_everywher
     }
 }
 
+/// CONTRACT section 6: a session ends when the configuration that created
+/// it is disabled or deleted, for good and on every instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_end_with_their_configuration_on_every_instance_for_good() {
+    let Some(c) = cluster("ending") else { return };
+    let created = c
+        .admin(
+            0,
+            reqwest::Method::POST,
+            "/api/admin/configs",
+            None,
+            Some(partner_config("bi")),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let since = Instant::now();
+    in_force_within_5s("the new configuration", since, &[1, 2], |n| {
+        let c = &c;
+        async move { c.login(n, &partner_token("warmup", "bi")).await.status == 200 }
+    })
+    .await;
+    // Sessions made on instances 1 and 2, one of them never used again
+    // while the configuration is off.
+    let used = c
+        .login(1, &partner_token("pat", "bi"))
+        .await
+        .session
+        .unwrap();
+    let idle = c
+        .login(2, &partner_token("sam", "bi"))
+        .await
+        .session
+        .unwrap();
+    let erp = c.login(2, &erp_token("jdoe", 0)).await.session.unwrap();
+    for n in 0..3 {
+        assert_eq!(c.session(n, &used).await.status, 200, "instance {n}");
+    }
+    let tag = c.etag(0, "Partner").await;
+    let off = c
+        .admin(
+            0,
+            reqwest::Method::PATCH,
+            "/api/admin/configs/partner",
+            Some(&tag),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{off:?}");
+    let since = Instant::now();
+    in_force_within_5s(
+        "the disabled configuration's session ended",
+        since,
+        &[0, 1, 2],
+        |n| {
+            let (c, used) = (&c, &used);
+            async move { c.session(n, used).await.status == 401 }
+        },
+    )
+    .await;
+    in_force_within_5s("disabled", since, &[1], |n| {
+        let c = &c;
+        async move { c.login(n, &partner_token("pat", "bi")).await.kind() == "disabled" }
+    })
+    .await;
+    // Re-enabled (through another instance): no session comes back.
+    let tag = c.etag(1, "Partner").await;
+    let on = c
+        .admin(
+            1,
+            reqwest::Method::PATCH,
+            "/api/admin/configs/partner",
+            Some(&tag),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(on.status, 200, "{on:?}");
+    let since = Instant::now();
+    in_force_within_5s("re-enabled", since, &[0, 1, 2], |n| {
+        let c = &c;
+        async move { c.login(n, &partner_token("again", "bi")).await.status == 200 }
+    })
+    .await;
+    for n in 0..3 {
+        assert_eq!(c.session(n, &used).await.status, 401, "instance {n}: used");
+        assert_eq!(c.session(n, &idle).await.status, 401, "instance {n}: idle");
+        assert_eq!(
+            c.session(n, &erp).await.status,
+            200,
+            "instance {n}: ERP lives"
+        );
+    }
+    // Deleted on instance 2: a new session of it ends everywhere.
+    let fresh = c
+        .login(0, &partner_token("pat", "bi"))
+        .await
+        .session
+        .unwrap();
+    let deleted = c
+        .admin(
+            2,
+            reqwest::Method::DELETE,
+            "/api/admin/configs/Partner?confirm=Partner",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    let since = Instant::now();
+    in_force_within_5s(
+        "the deleted configuration's session ended",
+        since,
+        &[0, 1, 2],
+        |n| {
+            let (c, fresh) = (&c, &fresh);
+            async move { c.session(n, fresh).await.status == 401 }
+        },
+    )
+    .await;
+    // DELETE /api/admin/sessions on one instance ends them everywhere.
+    let reply = c
+        .admin(
+            1,
+            reqwest::Method::DELETE,
+            "/api/admin/sessions?user_id=jdoe",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, json!({"ended": 1}));
+    for n in 0..3 {
+        assert_eq!(c.session(n, &erp).await.status, 401, "instance {n}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_uses_of_one_single_use_token_across_instances_give_one_success() {
     let Some(c) = cluster("once") else { return };

@@ -13,12 +13,16 @@ use crate::support::provider as support;
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::FromRef;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http_body_util::BodyExt;
-use jwt_sso::axum::{HttpError, Identity, JwtAuth, LoginOptions, LoginRoutes};
+use jwt_sso::axum::{
+    CurrentUser, HttpError, Identity, JwtAuth, LoginOptions, LoginRoutes, SessionAuth,
+    SessionOrBearer,
+};
 use jwt_sso::mint::SigningKey;
 use jwt_sso::{
     Algorithm, Authenticator, Error, ErrorKind, MemoryStore, Registry, Sessions, StoreError,
@@ -46,10 +50,11 @@ fn registry() -> Arc<Registry> {
     let configs = json!([
         {"name": "ERP", "token_name": "token", "issuer": ERP, "audience": "bi-server",
          "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ERP},
-         "expiration_time": 3600, "claims": {"user_id": "sub"}, "initial_roles": ["Viewer"]},
+         "expiration_time": 3600, "claims": {"user_id": "sub"}, "initial_roles": ["Viewer"],
+         "bearer": true},
         {"name": "CRM", "token_name": "jwt", "issuer": CRM,
          "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_CRM},
-         "expiration_time": 3600, "claims": {"user_id": "sub"}}
+         "expiration_time": 3600, "claims": {"user_id": "sub"}, "bearer": true}
     ]);
     Arc::new(Registry::from_json_str(&configs.to_string()).unwrap())
 }
@@ -105,16 +110,24 @@ fn get_with(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
 fn refused(response: &Response, body: &str, status: u16) -> String {
     assert_eq!(response.status().as_u16(), status, "{body}");
     let www = response.headers().get("www-authenticate");
-    if status == 401 {
-        assert_eq!(www.unwrap(), "Bearer");
-    } else {
-        assert!(www.is_none(), "{status}");
-    }
     assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
     let value: Value = serde_json::from_str(body).unwrap();
     let error = value["error"].as_object().unwrap();
     assert_eq!(error.len(), 2, "{body}");
     let kind = error["kind"].as_str().unwrap().to_owned();
+    if status == 401 {
+        // RFC 6750 section 3: `error="invalid_token"` when a token was
+        // presented and refused (a protected route), plain without a token
+        // (and on the login routes).
+        // (Callers pin which, where it matters.)
+        let www = www.unwrap().to_str().unwrap();
+        assert!(
+            www == "Bearer" || www == r#"Bearer error="invalid_token""#,
+            "{www}"
+        );
+    } else {
+        assert!(www.is_none(), "{status}");
+    }
     let expected = ErrorKind::ALL
         .into_iter()
         .find(|k| k.as_str() == kind)
@@ -159,6 +172,7 @@ async fn each_token_source_and_the_optional_form() {
     let path = format!("/me?token={token}");
     let (response, body) = call(&router, get_with(&path, &[])).await;
     assert_eq!(refused(&response, &body, 401), "unauthorized");
+    assert_eq!(response.headers()["www-authenticate"], "Bearer", "no token");
     let with_query = app(JwtAuth::new(registry()).query(true));
     let (response, body) = call(&with_query, get_with(&path, &[])).await;
     assert_eq!(
@@ -167,6 +181,11 @@ async fn each_token_source_and_the_optional_form() {
     );
     let (response, body) = call(&with_query, get_with(&format!("/me?jwt={token}"), &[])).await;
     assert_eq!(refused(&response, &body, 401), "no_matching_config");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        r#"Bearer error="invalid_token""#,
+        "a presented token"
+    );
     // Sources can be switched off.
     let no_bearer = app(JwtAuth::new(registry()).bearer(false).cookie(false));
     let (response, body) = call(&no_bearer, get_with("/me", &[("Authorization", &bearer)])).await;
@@ -352,10 +371,18 @@ async fn form_post_login_redirects_only_to_safe_targets() {
         .unwrap()
         .to_owned();
     let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    assert_eq!(
-        cookie,
-        format!("session={session}; Path=/; HttpOnly; SameSite=Lax; Secure")
-    );
+    let mut attributes: Vec<&str> = cookie.split("; ").collect();
+    attributes.sort();
+    let value = format!("session={session}");
+    let mut expected = vec![
+        value.as_str(),
+        "Path=/",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Secure",
+    ];
+    expected.sort();
+    assert_eq!(attributes, expected, "{cookie}");
     assert_eq!(
         sessions.lookup(&session).await.unwrap().unwrap().user_id,
         "jdoe"
@@ -371,16 +398,19 @@ async fn form_post_login_redirects_only_to_safe_targets() {
         "https://bi.example.com/home"
     );
 
-    // No return_to: the JSON answer.
-    let (response, body) = call(
+    // No return_to: a browser goes to the default, `/`, with the cookie.
+    let (response, _) = call(
         &router,
         form("/login", FORM, format!("token={}", erp("jdoe"))),
     )
     .await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["first_login"],
-        false
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/");
+    assert!(
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("session=")
     );
 
     // Open redirects are refused before anyone is logged in.
@@ -444,7 +474,7 @@ async fn a_remote_configuration_verifies_from_a_cold_cache() {
     let config = json!({
         "name": "IdP", "token_name": "token", "issuer": "https://idp.example.com",
         "algorithms": ["RS256"], "key_source": {"type": "jwks_uri", "url": server.url("/jwks")},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
+        "expiration_time": 3600, "claims": {"user_id": "sub"}, "bearer": true
     });
     let registry = Arc::new(Registry::from_json_str(&config.to_string()).unwrap());
     let router = app(JwtAuth::new(registry));
@@ -474,7 +504,7 @@ async fn a_remote_configuration_verifies_from_a_cold_cache() {
     let config = json!({
         "name": "Down", "token_name": "token", "issuer": "https://idp.example.com",
         "algorithms": ["RS256"], "key_source": {"type": "jwks_uri", "url": down.url("/jwks")},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
+        "expiration_time": 3600, "claims": {"user_id": "sub"}, "bearer": true
     });
     let router = app(JwtAuth::new(Arc::new(
         Registry::from_json_str(&config.to_string()).unwrap(),
@@ -537,4 +567,229 @@ fn the_extractors_future_stays_small_and_send() {
     send(&future);
     let size = std::mem::size_of_val(&future);
     assert!(size <= 192, "Registry::verify's future is {size} bytes");
+}
+
+// ------------------------------------------------ sessions and bearer opt-in
+
+#[tokio::test]
+async fn a_login_only_configurations_token_is_no_bearer_credential() {
+    // ERP opts in; CRM only logs users in.
+    let configs = json!([
+        {"name": "ERP", "token_name": "token", "issuer": ERP, "bearer": true,
+         "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ERP},
+         "expiration_time": 3600, "claims": {"user_id": "sub"}},
+        {"name": "CRM", "token_name": "jwt", "issuer": CRM,
+         "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_CRM},
+         "expiration_time": 3600, "claims": {"user_id": "sub"}}
+    ]);
+    let registry = Arc::new(Registry::from_json_str(&configs.to_string()).unwrap());
+    let router = app(JwtAuth::new(Arc::clone(&registry)));
+    let erp_bearer = format!("Bearer {}", erp("jdoe"));
+    let (response, body) = call(&router, get_with("/me", &[("Authorization", &erp_bearer)])).await;
+    assert_eq!(
+        (response.status().as_u16(), body.as_str()),
+        (200, "jdoe@ERP")
+    );
+    // CRM's token: by header and by its cookie, as though CRM did not exist.
+    let crm_bearer = format!("Bearer {}", crm("ana"));
+    let crm_cookie = format!("jwt={}", crm("ana"));
+    for headers in [
+        [("Authorization", crm_bearer.as_str())],
+        [("Cookie", crm_cookie.as_str())],
+    ] {
+        let (response, body) = call(&router, get_with("/me", &headers)).await;
+        assert_eq!(refused(&response, &body, 401), "no_matching_config");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Bearer error="invalid_token""#
+        );
+        let (response, body) = call(&router, get_with("/maybe", &headers)).await;
+        assert_eq!(refused(&response, &body, 401), "no_matching_config");
+    }
+    // The same token logs in (routing for a login is unchanged).
+    let login = Authenticator::new(registry, MemoryStore::new())
+        .login(&crm("ana"), Verification::default())
+        .await
+        .unwrap();
+    assert_eq!(login.identity.config, "CRM");
+}
+
+#[derive(Clone)]
+struct Both {
+    sessions: SessionAuth,
+    jwt: JwtAuth,
+}
+
+impl FromRef<Both> for SessionAuth {
+    fn from_ref(both: &Both) -> SessionAuth {
+        both.sessions.clone()
+    }
+}
+
+impl FromRef<Both> for JwtAuth {
+    fn from_ref(both: &Both) -> JwtAuth {
+        both.jwt.clone()
+    }
+}
+
+/// Login routes, the session routes and three routes: one per extractor.
+fn session_app() -> Router {
+    let registry = registry();
+    let users = Arc::new(MemoryStore::new());
+    let sessions = Arc::new(Sessions::new(MemoryStore::new(), registry.clock()));
+    let options = LoginOptions::default();
+    let state = Both {
+        sessions: SessionAuth::new(Arc::clone(&sessions), Arc::clone(&users), &options),
+        jwt: JwtAuth::new(Arc::clone(&registry)),
+    };
+    let login = LoginRoutes::new(Authenticator::new(registry, users), sessions, options);
+    Router::new()
+        .route(
+            "/user",
+            get(
+                |me: CurrentUser| async move { format!("{}:{:?}", me.user.user_id, me.user.roles) },
+            ),
+        )
+        .route(
+            "/maybe-user",
+            get(|me: Option<CurrentUser>| async move {
+                me.map_or("anonymous".to_owned(), |me| me.user.user_id)
+            }),
+        )
+        .route(
+            "/either",
+            get(|caller: SessionOrBearer| async move {
+                match caller {
+                    SessionOrBearer::Session(me) => format!("session:{}", me.user.user_id),
+                    SessionOrBearer::Bearer(Identity(me)) => format!("bearer:{}", me.user_id),
+                }
+            }),
+        )
+        .with_state(state.clone())
+        .merge(state.sessions.router())
+        .merge(login.router())
+}
+
+#[tokio::test]
+async fn current_user_and_session_or_bearer_take_each_source() {
+    let router = session_app();
+    let login = Request::post("/api/auth/login")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"loginMode": 67108864, "password": erp("jdoe")}).to_string(),
+        ))
+        .unwrap();
+    let (response, _) = call(&router, login).await;
+    let session = response.headers()["x-auth-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie = format!("jwt_sso_session={session}");
+
+    for headers in [
+        [("X-Auth-Token", session.as_str())],
+        [("Cookie", cookie.as_str())],
+    ] {
+        let (response, body) = call(&router, get_with("/user", &headers)).await;
+        assert_eq!(
+            (response.status().as_u16(), body.as_str()),
+            (200, r#"jdoe:["Viewer"]"#)
+        );
+        let (_, body) = call(&router, get_with("/maybe-user", &headers)).await;
+        assert_eq!(body, "jdoe");
+        let (_, body) = call(&router, get_with("/either", &headers)).await;
+        assert_eq!(body, "session:jdoe");
+    }
+    let bearer = format!("Bearer {}", erp("mike"));
+    let (_, body) = call(&router, get_with("/either", &[("Authorization", &bearer)])).await;
+    assert_eq!(body, "bearer:mike");
+
+    // No session: 401 plain; `Option` is `None`.
+    let (response, body) = call(&router, get_with("/user", &[])).await;
+    assert_eq!(refused(&response, &body, 401), "unauthorized");
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let (_, body) = call(&router, get_with("/maybe-user", &[])).await;
+    assert_eq!(body, "anonymous");
+    let (response, body) = call(&router, get_with("/either", &[])).await;
+    assert_eq!(refused(&response, &body, 401), "unauthorized");
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    // An unknown session: refused, also for `Option`, with invalid_token.
+    for path in ["/user", "/maybe-user", "/either"] {
+        let (response, body) = call(
+            &router,
+            get_with(path, &[("X-Auth-Token", "bm8tc3VjaC1zZXNzaW9u")]),
+        )
+        .await;
+        assert_eq!(refused(&response, &body, 401), "unauthorized", "{path}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Bearer error="invalid_token""#,
+            "{path}"
+        );
+    }
+    // After `POST /logout` (the cookie), the session is gone.
+    let logout = Request::post("/logout")
+        .header("cookie", &cookie)
+        .body(Body::empty())
+        .unwrap();
+    let (response, _) = call(&router, logout).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/");
+    let (response, body) = call(&router, get_with("/user", &[("X-Auth-Token", &session)])).await;
+    assert_eq!(refused(&response, &body, 401), "unauthorized");
+}
+
+#[tokio::test]
+async fn admin_caller_takes_the_token_or_an_admin_session_header_never_the_cookie() {
+    use jwt_sso::axum::admin::{AdminAccess, AdminCaller};
+    use jwt_sso::{User, UserStore};
+    let registry = registry();
+    let users = Arc::new(MemoryStore::new());
+    for (user_id, role) in [("boss", "Administrator"), ("clerk", "Viewer")] {
+        let user = User {
+            user_id: user_id.into(),
+            user_type: "reader".into(),
+            roles: vec![role.into()],
+            name: None,
+            email: None,
+            created_by_config: None,
+        };
+        users.create(&user).await.unwrap();
+    }
+    let sessions = Arc::new(Sessions::new(MemoryStore::new(), registry.clock()));
+    let boss = sessions.create("boss", "ERP").await.unwrap();
+    let clerk = sessions.create("clerk", "ERP").await.unwrap();
+    let auth = SessionAuth::new(sessions, users, &LoginOptions::default());
+    let access = AdminAccess::new()
+        .with_admin_token("admin-token-0123456789")
+        .with_sessions(auth, "Administrator");
+    let router: Router = Router::new()
+        .route(
+            "/whoami",
+            get(|AdminCaller(who): AdminCaller| async move { who.created_by().to_owned() }),
+        )
+        .with_state(access);
+    let boss_cookie = format!("jwt_sso_session={boss}");
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 5] = [
+        (
+            &[("Authorization", "Bearer admin-token-0123456789")],
+            200,
+            "admin",
+        ),
+        (&[("X-Auth-Token", &boss)], 200, "boss"),
+        (&[("X-Auth-Token", &clerk)], 403, "forbidden"),
+        (&[("Cookie", &boss_cookie)], 401, "unauthorized"),
+        (&[], 401, "unauthorized"),
+    ];
+    for (headers, status, expected) in cases {
+        let (response, body) = call(&router, get_with("/whoami", headers)).await;
+        assert_eq!(response.status().as_u16(), status, "{headers:?}: {body}");
+        if status == 200 {
+            assert_eq!(body, expected);
+        } else {
+            let value: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(value["error"]["kind"], expected, "{headers:?}");
+        }
+    }
 }

@@ -129,7 +129,7 @@ impl Captured {
 
 struct Harness {
     router: Router,
-    state: app::AppState,
+    state: jwt_sso::axum::Host,
     sink: EventReceiver,
     capture: Captured,
     /// Events the sink received so far.
@@ -217,15 +217,10 @@ async fn harness(name: &str, ops: app::Ops) -> Harness {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("configs.json"), configs().to_string()).unwrap();
     let db = dir.join("db.sqlite");
-    let state = app::state_with(
-        &dir.join("configs.json"),
-        db.to_str().unwrap(),
-        "Administrator",
-        &ops,
-    )
-    .await
-    .unwrap();
-    let sink = state.login.authenticator().subscribe(1000);
+    let state = app::state_with(&dir.join("configs.json"), db.to_str().unwrap(), &ops)
+        .await
+        .unwrap();
+    let sink = state.login().authenticator().subscribe(1000);
     let router = app::router_with(state.clone(), AdminAccess::new().with_admin_token(ADMIN));
     let capture = Captured::default();
     Harness {
@@ -245,7 +240,7 @@ impl Harness {
         let mut query = EventQuery::default();
         query.limit = 500;
         for _ in 0..500 {
-            let stored = self.state.db.login_events(&query).await.unwrap();
+            let stored = self.state.store().login_events(&query).await.unwrap();
             if stored.len() >= self.seen {
                 assert_eq!(stored.len(), self.seen, "one stored event per attempt");
                 return;
@@ -335,7 +330,7 @@ async fn every_path_of_a_login_is_exactly_one_event_with_its_fields() {
     let form = h
         .send(form_login(&format!("jwt={}", crm("ann"))), "192.0.2.2")
         .await;
-    assert_eq!(form.status, 200, "{form:#?}");
+    assert_eq!(form.status, 303, "{form:#?}");
     assert_eq!(form.one().1.config.as_deref(), Some("CRM"));
     let query = h
         .send(get(&format!("/login?token={}", erp("bob"))), "2001:db8::1")
@@ -344,6 +339,29 @@ async fn every_path_of_a_login_is_exactly_one_event_with_its_fields() {
     let (_, event) = query.one();
     assert_eq!(event.user_id.as_deref(), Some("bob"));
     assert_eq!(event.client, Some("2001:db8::1".parse().unwrap()));
+    // A browser's GET (303 and the cookie): one event too.
+    let browser = Request::get(format!("/login?token={}", erp("bob")))
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let browser = h.send(browser, "2001:db8::1").await;
+    assert_eq!(browser.status, 303, "{browser:#?}");
+    assert_eq!(browser.one().1.user_id.as_deref(), Some("bob"));
+    // Logging out is no login attempt: no login event, no login log line.
+    let logout = Request::post("/logout")
+        .header("cookie", "jwt_sso_session=bm8tc3VjaC1zZXNzaW9u")
+        .body(Body::empty())
+        .unwrap();
+    let logout = h.send(logout, "192.0.2.2").await;
+    assert_eq!(logout.status, 303, "{logout:#?}");
+    assert!(logout.events.is_empty(), "{logout:#?}");
+    assert!(
+        logout
+            .lines
+            .iter()
+            .all(|l| !l.fields.contains_key("outcome")),
+        "{logout:#?}"
+    );
 
     // Each class of refusal, on each path.
     let replayed = erp("jdoe");
@@ -560,7 +578,7 @@ async fn every_path_of_a_login_is_exactly_one_event_with_its_fields() {
     // The history holds one event per attempt too.
     h.drained().await;
     // A store that fails: one event, `store`, with the store's own error.
-    h.state.db.close().await;
+    h.state.store().close().await;
     let down = h.send(json_login(&erp("carl")), "192.0.2.11").await;
     assert_eq!(down.status, 503, "{down:#?}");
     let (_, event) = down.one();

@@ -11,6 +11,7 @@ mod support;
 
 mod admin_http;
 mod axum_extract;
+mod browser_flow;
 mod config_sync;
 mod configs;
 mod hygiene;
