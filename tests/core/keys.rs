@@ -6,7 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use jwt_sso::mint::SigningKey;
-use jwt_sso::{Algorithm, Error, ErrorKind, JwtConfig};
+use jwt_sso::{Algorithm, Error, ErrorKind};
 use serde_json::{Value, json};
 
 use crate::support::clocked;
@@ -1011,7 +1011,8 @@ async fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
     unsafe { std::env::set_var(var, first) };
     let source = json!({"type": "static", "secret": {"env": var}});
-    let parsed = JwtConfig::from_json_str(&config(&["HS256"], source).to_string()).unwrap();
+    let parsed =
+        jwt_sso::JwtConfig::from_json_str(&config(&["HS256"], source).to_string()).unwrap();
     let loaded = parsed.clone().validate().unwrap();
     let owned = owner::owned(
         [parsed.clone()],

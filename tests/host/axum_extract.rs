@@ -6,8 +6,8 @@
 
 #![cfg(feature = "axum")]
 
-#[cfg(feature = "remote")]
 use crate::support::fixtures::{now, sign};
+#[cfg(feature = "remote")]
 use crate::support::provider as support;
 
 use std::sync::Arc;
@@ -23,10 +23,8 @@ use jwt_sso::axum::{
     CurrentUser, HttpError, Identity, JwtAuth, LoginOptions, LoginRoutes, SessionAuth,
     SessionOrBearer,
 };
-use jwt_sso::mint::SigningKey;
 use jwt_sso::{
-    Algorithm, Authenticator, Error, ErrorKind, MemoryStore, Registry, Sessions, StoreError,
-    Verification,
+    Authenticator, Error, ErrorKind, MemoryStore, Registry, Sessions, StoreError, Verification,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -478,10 +476,10 @@ async fn a_remote_configuration_verifies_from_a_cold_cache() {
     });
     let registry = Arc::new(Registry::from_json_str(&config.to_string()).unwrap());
     let router = app(JwtAuth::new(registry));
-    let private = SigningKey::from_pem(&read("keys/rsa2048_private.pem"));
+    let private = jwt_sso::mint::SigningKey::from_pem(&read("keys/rsa2048_private.pem"));
     let token = private
         .sign_with_header(
-            Algorithm::RS256,
+            jwt_sso::Algorithm::RS256,
             &json!({"alg": "RS256", "kid": "k1"}),
             &json!({"iss": "https://idp.example.com", "sub": "remote-user", "exp": now() + 600}),
         )

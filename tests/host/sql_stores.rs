@@ -8,8 +8,8 @@
 // Without SQLite, some helpers serve no test.
 #![cfg_attr(not(feature = "sqlite"), allow(dead_code, unused_imports))]
 
-#[cfg(feature = "postgres")]
 use crate::support::fixtures::TempDir;
+#[cfg(feature = "postgres")]
 use crate::support::pg;
 
 use std::path::PathBuf;
