@@ -11,7 +11,7 @@
 //!   order, so that load on the machine falls on all of them alike. It prints
 //!   each library's median ns per token and the paired median of
 //!   jwt-sso / oxitoken over the rounds. `BENCH_SECONDS` (default 10) is the
-//!   time per algorithm.
+//!   time per algorithm; `BENCH_ALGORITHMS` (e.g. `HS256,RS256`) picks some.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -199,7 +199,12 @@ fn interleaved() {
     let mut table: Vec<(String, Vec<String>)> = Vec::new();
     let mut ratio_row = Vec::new();
     let mut overhead_rows: [Vec<String>; 2] = Default::default();
-    for alg in ALGORITHMS {
+    let picked = std::env::var("BENCH_ALGORITHMS").unwrap_or_default();
+    let algorithms: Vec<_> = ALGORITHMS
+        .into_iter()
+        .filter(|a| picked.is_empty() || picked.split(',').any(|p| p == a.as_str()))
+        .collect();
+    for &alg in &algorithms {
         let case = case(alg);
         let libraries = case.libraries();
         let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); libraries.len()];
@@ -239,7 +244,7 @@ fn interleaved() {
         }
         eprintln!("{alg}: {round} rounds");
     }
-    let names: Vec<&str> = ALGORITHMS.iter().map(|a| a.as_str()).collect();
+    let names: Vec<&str> = algorithms.iter().map(|a| a.as_str()).collect();
     println!("| ns/token (median of rounds) | {} |", names.join(" | "));
     println!("|---|{}", "---:|".repeat(names.len()));
     for (name, row) in &table {

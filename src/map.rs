@@ -548,9 +548,10 @@ fn user_id_problem(user_id: &str) -> Option<String> {
     if user_id.chars().any(char::is_control) {
         return Some("with a control character".to_owned());
     }
+    // No ASCII character is a format character: the table is for the rest.
     if let Some(c) = user_id
         .chars()
-        .find(|c| c.general_category() == GeneralCategory::Format)
+        .find(|c| !c.is_ascii() && c.general_category() == GeneralCategory::Format)
     {
         return Some(format!(
             "with the invisible format character U+{:04X}",
@@ -702,6 +703,18 @@ mod tests {
         ] {
             assert_eq!(parse_decimal(bad), None, "{bad}");
         }
+    }
+
+    /// `user_id_problem` looks up the general category only for non-ASCII
+    /// characters: no ASCII character is a format character (`Cf`).
+    #[test]
+    fn no_ascii_character_is_a_format_character() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        for c in (0u8..=127).map(char::from) {
+            assert_ne!(c.general_category(), GeneralCategory::Format, "{c:?}");
+        }
+        assert!(user_id_problem("jdoe\u{200B}").is_some());
+        assert!(user_id_problem("j.doe-4711@example.com").is_none());
     }
 
     #[test]

@@ -77,8 +77,8 @@
   // The form's plain fields: where each lives in the configuration (`path`),
   // its input, how it is read and written, and its default. `advanced` ones
   // sit in the folded "Advanced options" and are counted in its summary when
-  // they differ from their default. A new plain field (bearer, logout_url,
-  // may_grant_admin…) is a row in index.html plus one line here.
+  // they differ from their default. A new plain field (e.g. bearer,
+  // logout_url) is a row in index.html plus one line here.
   //   text: always sent, trimmed · optional: sent when not empty ·
   //   number: sent when not empty · bool: a checkbox · choice: a select ·
   //   list: comma-separated, sent as an array · usertype / roles: a select
@@ -98,6 +98,8 @@
     { path: 'user_type', id: 'f-user_type', type: 'usertype', fallback: 'reader' },
     { path: 'initial_roles', id: 'f-initial_roles', type: 'roles', fallback: [] },
     { path: 'role_rules_required', id: 'f-role_rules_required', type: 'bool', fallback: false, advanced: true, name: 'Require a matching rule' },
+    { path: 'bearer', id: 'f-bearer', type: 'bool', fallback: false, advanced: true, name: 'Accept as a bearer token on protected routes' },
+    { path: 'logout_url', id: 'f-logout_url', type: 'optional', fallback: '', advanced: true },
     { path: 'may_grant_admin', id: 'f-may_grant_admin', type: 'bool', fallback: false, advanced: true, name: 'Tokens may grant the administrator role' },
     { path: 'leeway', id: 'f-leeway', type: 'number', fallback: 60, advanced: true },
     { path: 'max_token_bytes', id: 'f-max_token_bytes', type: 'number', fallback: 16384, advanced: true },
@@ -904,7 +906,7 @@
   function updateAdvancedNote() {
     const changed = FIELDS.filter((f) => f.advanced && differsFromDefault(f)).length + (ruleRows().length > 0 ? 1 : 0);
     $('advanced-note').textContent = changed === 0
-      ? 'role rules, administrator role, leeway, token size, login policies: defaults'
+      ? 'role rules, bearer use, sign-out, administrator role, leeway, token size, login policies: defaults'
       : `${changed} changed from the defaults`;
     return changed;
   }

@@ -82,7 +82,7 @@ async fn serve_metrics(address: &str) -> Result<(), String> {
     let text = "text/plain; version=0.0.4; charset=utf-8";
     let render = move || std::future::ready(([(CONTENT_TYPE, text)], handle.render()));
     let router = axum::Router::new().route("/metrics", axum::routing::get(render));
-    tokio::spawn(jwt_sso::axum::serve(listener, router));
+    tokio::spawn(async move { jwt_sso::axum::serve(listener, router).await });
     Ok(())
 }
 
@@ -119,6 +119,6 @@ async fn run(args: Args) -> Result<(), String> {
         .body_timeout(Duration::from_secs(args.body_timeout.max(1)))
         .max_connections(args.max_connections);
     let router = app::router_with(state, AdminAccess::from_env());
-    let served = jwt_sso::axum::serve_with(listener, router, bounds).await;
+    let served = jwt_sso::axum::serve(listener, router).options(bounds).await;
     served.map_err(|e| format!("the server stopped: {e}"))
 }

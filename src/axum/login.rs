@@ -72,6 +72,10 @@ pub struct LoginOptions {
     pub query_login: bool,
     /// `POST /login` of an HTML form field named by `token_name` (default on).
     pub form_login: bool,
+    /// `POST /api/auth/login` with the JSON body (default on). The paths are
+    /// the contract's; a host that wants them elsewhere mounts the routes
+    /// with `Router::nest("/prefix", routes.router())`.
+    pub json_login: bool,
     /// Hosts (`host` or `host:port`, compared without regard to case) that a
     /// browser login may redirect to with `return_to`; relative paths are
     /// always allowed.
@@ -111,6 +115,7 @@ impl Default for LoginOptions {
             max_body_bytes: 64 * 1024,
             query_login: false,
             form_login: true,
+            json_login: true,
             return_to_hosts: Vec::new(),
             session_cookie: Some(SESSION_COOKIE.to_owned()),
             default_return_to: "/".to_owned(),
@@ -132,6 +137,12 @@ impl LoginOptions {
     /// Enables or disables the form-post login.
     pub fn form_login(mut self, on: bool) -> Self {
         self.form_login = on;
+        self
+    }
+
+    /// Enables or disables the JSON login (`POST /api/auth/login`).
+    pub fn json_login(mut self, on: bool) -> Self {
+        self.json_login = on;
         self
     }
 
@@ -315,7 +326,10 @@ impl<U: UserStore + 'static, I: SessionIssuer, R: ReplayStore + 'static> LoginRo
         if self.inner.options.query_login {
             browser = browser.get(query_login::<U, I, R>);
         }
-        let mut router = Router::new().route("/api/auth/login", post(json_login::<U, I, R>));
+        let mut router = Router::new();
+        if self.inner.options.json_login {
+            router = router.route("/api/auth/login", post(json_login::<U, I, R>));
+        }
         if self.inner.options.form_login || self.inner.options.query_login {
             router = router.route("/login", browser);
         }
@@ -920,6 +934,47 @@ mod tests {
             fast["error"]["kind"],
             crate::ErrorKind::RateLimited.as_str()
         );
+    }
+
+    /// Each login route is served only when its option is on.
+    #[tokio::test]
+    async fn each_login_route_is_served_only_when_its_option_is_on() {
+        use tower::ServiceExt as _;
+        let registry = Arc::new(crate::Registry::from_configs(Vec::new()).unwrap());
+        let sessions = Arc::new(crate::Sessions::new(
+            crate::MemoryStore::new(),
+            registry.clock(),
+        ));
+        let status = async |options: LoginOptions, request: Request| {
+            let auth = Authenticator::new(Arc::clone(&registry), crate::MemoryStore::new());
+            let routes = LoginRoutes::new(auth, Arc::clone(&sessions), options);
+            let router: Router = routes.router();
+            router.oneshot(request).await.unwrap().status().as_u16()
+        };
+        let json = || {
+            Request::post("/api/auth/login")
+                .header(CONTENT_TYPE, "application/json")
+                .body(::axum::body::Body::from(
+                    r#"{"loginMode":67108864,"password":"x.y.z"}"#,
+                ))
+                .unwrap()
+        };
+        let form = || {
+            Request::post("/login")
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(::axum::body::Body::from("token=x.y.z"))
+                .unwrap()
+        };
+        // On by default: both answer (no configuration: the JSON token is
+        // refused, 401; the form names no configuration's field, 400).
+        assert_eq!(status(LoginOptions::default(), json()).await, 401);
+        assert_eq!(status(LoginOptions::default(), form()).await, 400);
+        let no_json = LoginOptions::default().json_login(false);
+        assert_eq!(status(no_json.clone(), json()).await, 404);
+        assert_eq!(status(no_json, form()).await, 400);
+        let no_form = LoginOptions::default().form_login(false);
+        assert_eq!(status(no_form.clone(), form()).await, 404);
+        assert_eq!(status(no_form, json()).await, 401);
     }
 
     #[test]

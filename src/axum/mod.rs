@@ -113,7 +113,7 @@ pub(crate) use error::{quiet_error_response, status_of};
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub use host::{Host, HostOptions};
 pub use login::{LoginOptions, LoginRoutes, SessionIssuer};
-pub use serve::{ServeOptions, serve, serve_with};
+pub use serve::{Serve, ServeOptions, serve};
 pub use session::{CurrentUser, SessionAuth, SessionOrBearer};
 
 /// A verified identity, as an axum extractor.

@@ -43,7 +43,7 @@ use tower::ServiceExt as _;
 
 use super::{HttpError, quiet_error_response};
 
-/// The connection bounds of [`serve_with`].
+/// The connection bounds of [`serve`] ([`Serve::options`]).
 ///
 /// ```
 /// use std::time::Duration;
@@ -116,33 +116,114 @@ impl ServeOptions {
     }
 }
 
-/// Serves `router` on `listener` (HTTP/1.1) with the default
-/// [`ServeOptions`]; runs until the task is dropped. Accept errors (e.g. no
-/// file descriptors left) are logged and retried after a pause, never fatal;
-/// a connection beyond [`ServeOptions::max_connections`] is closed at once.
+/// Serves `router` on `listener` (HTTP/1.1) with the connection bounds of
+/// [`ServeOptions`] (the defaults unless [`Serve::options`] says otherwise):
+/// `.await` it, as `axum::serve`. It runs until its future is dropped (the
+/// open connections then finish the request they serve and close), or with
+/// [`Serve::with_graceful_shutdown`] until its signal and the connections
+/// then open have finished. Accept errors (e.g. no file descriptors left)
+/// are logged and retried after a pause, never fatal; a connection beyond
+/// [`ServeOptions::max_connections`] is closed at once.
 ///
 /// ```no_run
 /// # async fn run(router: axum::Router) -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use jwt_sso::axum::{ServeOptions, serve};
+///
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-/// jwt_sso::axum::serve(listener, router).await
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// # drop(stop);
+/// serve(listener, router)
+///     .options(ServeOptions::default().body_timeout(Duration::from_secs(5)))
+///     .with_graceful_shutdown(async { stopped.await.ok(); })
+///     .await
 /// # }
 /// ```
-pub async fn serve(listener: TcpListener, router: Router) -> io::Result<()> {
-    serve_with(listener, router, ServeOptions::default()).await
+pub fn serve(listener: TcpListener, router: Router) -> Serve<std::future::Pending<()>> {
+    Serve {
+        listener,
+        router,
+        options: ServeOptions::default(),
+        signal: std::future::pending(),
+    }
 }
 
-/// [`serve`] with other bounds.
-pub async fn serve_with(
+/// A server being set up by [`serve`]; `.await` runs it.
+#[must_use = "a server does nothing until it is awaited"]
+pub struct Serve<F> {
     listener: TcpListener,
     router: Router,
     options: ServeOptions,
+    signal: F,
+}
+
+impl<F> std::fmt::Debug for Serve<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serve")
+            .field("listener", &self.listener)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F> Serve<F> {
+    /// Serves with the connection bounds `options`.
+    pub fn options(mut self, options: ServeOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Stops when `signal` completes: no connection is accepted after it,
+    /// every open connection finishes the request it is serving (bounded by
+    /// the body deadline and the header and idle timeouts) and is then
+    /// closed, and the server's future completes with `Ok(())`.
+    pub fn with_graceful_shutdown<G>(self, signal: G) -> Serve<G>
+    where
+        G: Future<Output = ()> + Send + 'static,
+    {
+        Serve {
+            listener: self.listener,
+            router: self.router,
+            options: self.options,
+            signal,
+        }
+    }
+}
+
+impl<F> std::future::IntoFuture for Serve<F>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(run(self.listener, self.router, self.options, self.signal))
+    }
+}
+
+/// The accept loop of [`Serve`], until `signal`; then waits for the open
+/// connections.
+async fn run(
+    listener: TcpListener,
+    router: Router,
+    options: ServeOptions,
+    signal: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(
         options.max_connections.clamp(1, Semaphore::MAX_PERMITS),
     ));
+    // Every connection holds a receiver: `stop` tells them to finish, and
+    // `closed()` resolves when the last one has.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let (mut accept_errors, mut refusals) = (Throttle::default(), Throttle::default());
+    let mut signal = std::pin::pin!(signal);
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut signal => break,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 if let Some(times) = accept_errors.hit() {
@@ -166,8 +247,22 @@ pub async fn serve_with(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, peer, router.clone(), options, slot));
+        let stopping = stopping.clone();
+        tokio::spawn(connection(
+            stream,
+            peer,
+            router.clone(),
+            options,
+            slot,
+            stopping,
+        ));
     }
+    drop(listener);
+    drop(stopping);
+    tracing::debug!(target: "jwt_sso::http", open = stop.receiver_count(), "shutting down: no new connections");
+    let _ = stop.send(true);
+    stop.closed().await;
+    Ok(())
 }
 
 /// A warning that a flood repeats many times a second (connections closed
@@ -237,6 +332,7 @@ async fn connection(
     router: Router,
     options: ServeOptions,
     _slot: OwnedSemaphorePermit,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let watch = Arc::new(Watch {
         state: Mutex::new((Phase::Head, Instant::now())),
@@ -265,13 +361,30 @@ async fn connection(
         .header_read_timeout(None)
         .keep_alive(true);
     let conn = builder.serve_connection(io, TowerToHyperService::new(service));
-    tokio::select! {
-        result = conn => {
-            if let Err(error) = result {
-                tracing::debug!(target: "jwt_sso::http", error = %error, "connection ended with an error");
+    let mut conn = std::pin::pin!(conn);
+    let watchdog = watchdog(&watch, options);
+    let mut watchdog = std::pin::pin!(watchdog);
+    // Until the server stops: the connection, bounded by its watchdog.
+    let result = tokio::select! {
+        result = conn.as_mut() => Some(result),
+        () = watchdog.as_mut() => None,
+        // A closed channel (the server's future was dropped) stops too.
+        () = async { drop(stopping.wait_for(|stop| *stop).await) } => {
+            // hyper ends the connection after the request it is serving
+            // (at once when there is none); the watchdog still bounds it.
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                result = conn.as_mut() => Some(result),
+                () = watchdog.as_mut() => None,
             }
         }
-        () = watchdog(&watch, options) => {
+    };
+    match result {
+        Some(Ok(())) => {}
+        Some(Err(error)) => {
+            tracing::debug!(target: "jwt_sso::http", error = %error, "connection ended with an error");
+        }
+        None => {
             tracing::debug!(target: "jwt_sso::http", "connection closed by its header or idle timeout");
         }
     }
@@ -454,5 +567,94 @@ impl AsyncWrite for Watched {
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ::axum::Router;
+    use ::axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::serve;
+
+    async fn get_request(stream: &mut TcpStream, path: &str) {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+    }
+
+    /// Reads until the response's body `body` has arrived or the server
+    /// closed the connection; returns everything read.
+    async fn read_response(stream: &mut TcpStream, body: &str) -> String {
+        let mut text = Vec::new();
+        let mut buffer = [0u8; 1024];
+        loop {
+            let n = stream.read(&mut buffer).await.unwrap();
+            text.extend_from_slice(&buffer[..n]);
+            if n == 0 || String::from_utf8_lossy(&text).ends_with(body) {
+                return String::from_utf8(text).unwrap();
+            }
+        }
+    }
+
+    /// After the signal no connection is accepted, a request being served
+    /// gets its whole answer, an idle keep-alive connection is closed, and
+    /// the server's future completes.
+    #[tokio::test]
+    async fn a_graceful_shutdown_finishes_what_is_being_served_and_accepts_nothing_new() {
+        let router = Router::new()
+            .route("/fast", get(|| async { "fast" }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    "slow answer"
+                }),
+            );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            serve(listener, router)
+                .with_graceful_shutdown(async {
+                    stopped.await.ok();
+                })
+                .await
+        });
+
+        // An idle keep-alive connection, and one waiting for a slow answer.
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        get_request(&mut idle, "/fast").await;
+        let first = read_response(&mut idle, "fast").await;
+        assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+        let mut busy = TcpStream::connect(addr).await.unwrap();
+        get_request(&mut busy, "/slow").await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        stop.send(()).unwrap();
+        let within = Duration::from_secs(10);
+        let answer = tokio::time::timeout(within, read_response(&mut busy, "slow answer"))
+            .await
+            .expect("the slow request is answered");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("slow answer"), "{answer}");
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(within, idle.read_to_end(&mut rest))
+            .await
+            .expect("the idle connection is closed");
+        assert_eq!((closed.unwrap(), rest.len()), (0, 0));
+        let result = tokio::time::timeout(within, server)
+            .await
+            .expect("the server stops")
+            .unwrap();
+        assert!(matches!(result, Ok(())), "{result:?}");
+        let refused = TcpStream::connect(addr).await;
+        assert!(
+            refused.is_err(),
+            "a connection after the shutdown: {refused:?}"
+        );
     }
 }

@@ -31,7 +31,7 @@ fn check_parsed(url: &Url) -> Result<(), String> {
         "https" => Ok(()),
         "http" if is_loopback(&host) => Ok(()),
         "http" => Err(format!(
-            "`{shown}` uses plain http to a host that is not loopback; keys must come over https (plain http is accepted only for 127.0.0.0/8, ::1 and localhost)"
+            "`{shown}` uses plain http to a host that is not loopback; use https (plain http is accepted only for 127.0.0.0/8, ::1 and localhost)"
         )),
         other => Err(format!(
             "`{shown}` uses the scheme `{}`; only https is supported",

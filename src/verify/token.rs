@@ -2,6 +2,7 @@
 //! base64url segments, the header, `alg` and `crit`.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use base64::Engine;
 use base64_simd::AsOut;
@@ -31,20 +32,20 @@ impl Parsed<'_, '_> {
 
 /// Where a verification decodes the header, payload and signature: on the
 /// caller's stack, sized for the usual token (a segment that does not fit
-/// goes to the heap).
+/// goes to the heap). Left uninitialised: the decoder writes what is read.
 pub(crate) struct Scratch {
-    header: [u8; 256],
-    payload: [u8; 1024],
+    header: [MaybeUninit<u8>; 256],
+    payload: [MaybeUninit<u8>; 1024],
     /// RSA-4096; ECDSA and EdDSA need at most 132.
-    signature: [u8; 512],
+    signature: [MaybeUninit<u8>; 512],
 }
 
 impl Default for Scratch {
     fn default() -> Self {
         Scratch {
-            header: [0; 256],
-            payload: [0; 1024],
-            signature: [0; 512],
+            header: [MaybeUninit::uninit(); 256],
+            payload: [MaybeUninit::uninit(); 1024],
+            signature: [MaybeUninit::uninit(); 512],
         }
     }
 }
@@ -103,7 +104,7 @@ impl std::ops::Deref for Decoded<'_> {
 /// [`STRICT_B64URL`]) into `inline` when it fits. base64-simd: the decoder
 /// the AWS SDK for Rust uses, with SIMD where the CPU has it; strict on
 /// padding, the alphabet and trailing bits.
-fn decode<'b>(segment: &str, inline: &'b mut [u8]) -> Result<Decoded<'b>, ()> {
+fn decode<'b>(segment: &str, inline: &'b mut [MaybeUninit<u8>]) -> Result<Decoded<'b>, ()> {
     let b64 = base64_simd::URL_SAFE_NO_PAD;
     let len = b64.decoded_length(segment.as_bytes()).map_err(|_| ())?;
     match inline.get_mut(..len) {

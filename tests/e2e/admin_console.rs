@@ -14,7 +14,8 @@
 //! confirmation dialog, and read recent logins (a refused login's message
 //! and hint; values from tokens shown as text; filters). A second test drives
 //! the screens of role rules, the host's catalogue, secret rotation, sync
-//! boxes, `may_grant_admin` and the token debugger (see its doc). Focus moves into each dialog and back. axe-core
+//! boxes, `may_grant_admin` and the token debugger (see its doc); a third
+//! `bearer` and `logout_url` (see its doc). Focus moves into each dialog and back. axe-core
 //! audits every screen for WCAG 2.1 A and AA. Each screen is saved as a PNG
 //! under `target/console-screenshots/`.
 //!
@@ -1768,6 +1769,278 @@ async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
         assert_eq!(
             audited,
             ["form (rules, catalogue, secrets)", "token debugger"]
+        );
+    }
+    b.close().await;
+}
+
+/// A header's value in the header block `head` of [`LoginServer::request`].
+fn header_of(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// The text of the error slot of the field `path` (empty when it shows none).
+async fn error_text(b: &Browser, path: &str) -> String {
+    b.js(
+        "return [...document.querySelectorAll('[data-error-for]')]
+           .filter((s) => s.dataset.errorFor === arguments[0]).map((s) => s.textContent).join('');",
+        vec![json!(path)],
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// `GET /api/me` with ERP's token for `jdoe` as `Authorization: Bearer`:
+/// the status and the reply.
+fn me_by_bearer(server: &LoginServer) -> (u16, Value) {
+    let bearer = format!(
+        "Bearer {}",
+        erp_token_with(ERP_SECRET, "jdoe", &["Sales"], json!({}))
+    );
+    let (status, _, reply) = server.request("GET", "/api/me", &[("Authorization", &bearer)], "");
+    (status, reply)
+}
+
+/// Logs `jdoe` in with ERP's token (`POST /api/auth/login`), then signs out
+/// as a browser does (`POST /logout` with the session cookie): the
+/// `Location` it is sent to.
+fn sign_out_location(server: &LoginServer) -> Option<String> {
+    let token = erp_token_with(ERP_SECRET, "jdoe", &["Sales"], json!({}));
+    let body = json!({"loginMode": 67108864, "password": token}).to_string();
+    let (status, head, reply) = server.request(
+        "POST",
+        "/api/auth/login",
+        &[("Content-Type", "application/json")],
+        &body,
+    );
+    assert_eq!(status, 200, "{reply}");
+    let session = header_of(&head, "x-auth-token").expect("a session token");
+    let cookie = format!("jwt_sso_session={session}");
+    let (status, head, _) = server.request("POST", "/logout", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 303, "{head}");
+    header_of(&head, "location")
+}
+
+/// The configuration fields `bearer` and `logout_url` (CONTRACT section 1)
+/// in the console's folded advanced options, against `login_server`: both
+/// counted in the options' "changed" note, saved as `bearer: true` and the
+/// URL (read back through `GET /api/admin/configs/ERP` and the server's
+/// file) and acting at the server (ERP's token is a bearer credential on
+/// `/api/me` only after the save; `POST /logout` goes to the URL), shown
+/// again when the form is reopened (the options unfolded by themselves);
+/// `single_use` with `bearer` refused by the server with its error beside
+/// the bearer switch and nothing saved; a plain-http URL to a host that is
+/// not loopback refused beside its field; emptied, the URL is left out (no
+/// `logout_url` member; sign-out goes to `/`). The token test's checklist
+/// and identity table still render for a `bearer` configuration. axe-core
+/// audits the form with the fields set and with an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_and_logout_url_in_the_console() {
+    if !browser::available() {
+        return;
+    }
+    const LOGOUT_URL: &str = "https://portal.example.com/signed-out";
+    let configs = json!([{
+        "name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
+        "audience": "bi-server", "algorithms": ["HS256"],
+        "key_source": {"type": "static", "secret": ERP_SECRET},
+        "expiration_time": 86400, "claims": {"user_id": "loginname", "roles": "groups"},
+        "initial_roles": ["Viewer"],
+        "created_by": "admin", "last_modified": "2026-03-13T10:00:00Z"
+    }]);
+    let server = LoginServer::start_with("bearer", &configs, &[]);
+    let Some(mut b) = Browser::start("console-screenshots-bearer").await else {
+        return;
+    };
+    let mut audited = Vec::new();
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let view = || {
+        let (status, _, view) = server.request(
+            "GET",
+            "/api/admin/configs/ERP",
+            &[("Authorization", &auth)],
+            "",
+        );
+        assert_eq!(status, 200, "{view}");
+        view
+    };
+
+    // Before: a login-only configuration (its token is no bearer
+    // credential), and sign-out goes to `/`.
+    let (status, reply) = me_by_bearer(&server);
+    assert_eq!(status, 401, "{reply}");
+    assert_eq!(reply["error"]["kind"], "no_matching_config", "{reply}");
+    assert_eq!(sign_out_location(&server).as_deref(), Some("/"));
+
+    b.goto(&server.url("/admin")).await;
+    b.visible("#signin-view").await;
+    watch_csp(&b).await;
+    b.type_into("Admin token", ADMIN_TOKEN).await;
+    b.press("Sign in").await;
+    b.visible("#list-view").await;
+    b.click_on(&b.link("ERP").await, "ERP").await;
+    b.wait_text("#form-title", "ERP").await;
+
+    // ---- Folded, at their defaults: named in the summary, off and empty.
+    assert_eq!(b.prop("#advanced", "open").await.as_deref(), Some("false"));
+    let note = b.text("[data-testid=advanced-note]").await;
+    assert!(
+        note.contains("bearer use, sign-out") && note.ends_with("defaults"),
+        "{note}"
+    );
+    b.press("Advanced options").await;
+    let bearer = b
+        .field("Accept as a bearer token on protected routes")
+        .await;
+    assert_eq!(
+        bearer.prop("checked").await.unwrap().as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        b.field("After sign-out, go to")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("")
+    );
+    let help = b.text("#f-bearer-help").await;
+    assert!(
+        help.contains("never a per-request credential") && help.contains("Single use"),
+        "{help}"
+    );
+
+    // ---- Both set: each counted as a change.
+    tick(&b, "Accept as a bearer token on protected routes", true).await;
+    b.wait_text("[data-testid=advanced-note]", "1 changed from the defaults")
+        .await;
+    b.type_into("After sign-out, go to", LOGOUT_URL).await;
+    b.wait_text("[data-testid=advanced-note]", "2 changed from the defaults")
+        .await;
+    b.screenshot("bearer-logout-form").await;
+    if b.audit("form (bearer, logout_url)").await.is_some() {
+        audited.push("form (bearer, logout_url)");
+    }
+    submit(&b).await;
+
+    // Stored, as the admin API and the server's file show it.
+    let saved = view();
+    assert_eq!(saved["bearer"], true, "{saved}");
+    assert_eq!(saved["logout_url"], LOGOUT_URL, "{saved}");
+    let file = stored_config(&server, "ERP");
+    assert_eq!(file["bearer"], true, "{file}");
+    assert_eq!(file["logout_url"], LOGOUT_URL, "{file}");
+    // And in effect: the token is a bearer credential; sign-out goes to the URL.
+    let (status, reply) = me_by_bearer(&server);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["via"], "bearer", "{reply}");
+    assert_eq!(reply["identity"]["user_id"], "jdoe", "{reply}");
+    assert_eq!(sign_out_location(&server).as_deref(), Some(LOGOUT_URL));
+
+    // ---- The token test of a bearer configuration: checklist and identity table.
+    b.press("Test a token with ERP").await;
+    b.visible("#test-view").await;
+    let token = erp_token_with(ERP_SECRET, "ann", &["Sales"], json!({}));
+    b.type_into("Token", &token).await;
+    b.press("Test").await;
+    b.wait_text("#test-summary", "accepted").await;
+    let statuses = step_statuses(&b).await;
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| s == "ok" || s == "skipped"),
+        "{statuses:?}"
+    );
+    let identity = b.text("#test-identity").await;
+    assert!(
+        identity.contains("ann") && identity.contains("Sales") && identity.contains("Viewer"),
+        "{identity}"
+    );
+    b.press("Back to the list").await;
+
+    // ---- Reopened: the options unfold by themselves, both shown as saved.
+    b.visible("#list-view").await;
+    b.click_on(&b.link("ERP").await, "ERP").await;
+    b.wait_text("#form-title", "ERP").await;
+    assert_eq!(b.prop("#advanced", "open").await.as_deref(), Some("true"));
+    b.wait_text("[data-testid=advanced-note]", "2 changed from the defaults")
+        .await;
+    assert_eq!(
+        b.prop("#f-bearer", "checked").await.as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        b.prop("#f-logout_url", "value").await.as_deref(),
+        Some(LOGOUT_URL)
+    );
+
+    // ---- Single use with bearer: the server's error beside the bearer
+    // switch, in the form's words; nothing saved.
+    tick(&b, "Single use", true).await;
+    b.press("Submit").await;
+    let error = b.wait_text("[data-error-for=bearer]", "bearer: true").await;
+    assert!(
+        error.contains("single_use: true") && error.contains("“Single use”"),
+        "the problem, then the fix naming the form's label: {error}"
+    );
+    assert!(beside(&b, "[data-error-for=bearer]", "f-bearer").await);
+    assert_eq!(
+        b.prop("#f-bearer", "ariaInvalid").await.as_deref(),
+        Some("true")
+    );
+    assert!(b.is_visible("#form-view").await, "the form stays open");
+    assert_eq!(error_text(&b, "single_use").await, "");
+    let kept = view();
+    assert_eq!(kept["single_use"], Value::Null, "not saved: {kept}");
+    assert_eq!(kept["bearer"], true, "{kept}");
+    b.screenshot("bearer-single-use-error").await;
+
+    // ---- A plain-http URL to a host that is not loopback: refused beside
+    // its field; the stored URL kept.
+    tick(&b, "Single use", false).await;
+    b.type_into("After sign-out, go to", "http://example.com/bye")
+        .await;
+    b.press("Submit").await;
+    let error = b
+        .wait_text("[data-error-for=logout_url]", "http://example.com/bye")
+        .await;
+    assert!(error.contains("plain http"), "{error}");
+    assert!(beside(&b, "[data-error-for=logout_url]", "f-logout_url").await);
+    assert_eq!(
+        b.prop("#f-logout_url", "ariaInvalid").await.as_deref(),
+        Some("true")
+    );
+    assert_eq!(error_text(&b, "bearer").await, "", "the old error is gone");
+    assert_eq!(view()["logout_url"], LOGOUT_URL);
+    b.screenshot("logout-url-error").await;
+    if b.audit("form (logout_url error)").await.is_some() {
+        audited.push("form (logout_url error)");
+    }
+
+    // ---- Emptied: no `logout_url` member; sign-out goes to `/` again.
+    b.type_into("After sign-out, go to", "").await;
+    b.wait_text("[data-testid=advanced-note]", "1 changed from the defaults")
+        .await;
+    submit(&b).await;
+    let saved = view();
+    assert!(
+        saved.get("logout_url").is_none_or(Value::is_null),
+        "{saved}"
+    );
+    assert_eq!(saved["bearer"], true, "{saved}");
+    assert_eq!(stored_config(&server, "ERP").get("logout_url"), None);
+    assert_eq!(sign_out_location(&server).as_deref(), Some("/"));
+
+    assert_no_csp_violations(&b).await;
+    if !audited.is_empty() {
+        assert_eq!(
+            audited,
+            ["form (bearer, logout_url)", "form (logout_url error)"]
         );
     }
     b.close().await;

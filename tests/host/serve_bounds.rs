@@ -1,6 +1,6 @@
 //! What one client can hold of a server (CONTRACT section 6), over real
 //! HTTP/1.1 on loopback: `login_server`'s router served by
-//! `jwt_sso::axum::serve_with` with short bounds (1 s), a SQLite file in a
+//! `jwt_sso::axum::serve` with short bounds (1 s), a SQLite file in a
 //! temporary directory, and raw `TcpStream`s for clients that stall on
 //! purpose. The bounds are shortened so that no test waits 10 s; one test
 //! checks the 10 s default.
@@ -101,7 +101,8 @@ async fn start(name: &str, options: ServeOptions) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
-        jwt_sso::axum::serve_with(listener, router, options)
+        jwt_sso::axum::serve(listener, router)
+            .options(options)
             .await
             .unwrap()
     });

@@ -1,14 +1,16 @@
-//! Strict JSON objects for JOSE headers and claims: serde_json parses, and
-//! visitors on top refuse repeated member names and nesting deeper than
-//! [`MAX_DEPTH`] (the top-level object is level 1), before serde_json's own
-//! recursion limit could be reached.
+//! Strict JSON objects for JOSE headers and claims: member names appear
+//! once per object, nesting is at most [`MAX_DEPTH`] levels deep (the
+//! top-level object is level 1).
 //!
-//! One walk over a top-level object ([`walk_object`]) serves every reader:
-//! the header's `alg`, `kid` and `crit` ([`parse_header`]), the claims a
-//! verifier reads ([`capture`]), the routing's first `iss`
-//! ([`peek_string_member`]) and a plain strictness check ([`check_object`]).
-//! Members nobody reads are checked just as strictly and skipped without
-//! building anything.
+//! Two readers with one set of rules. The token's objects (the header's
+//! `alg`, `kid` and `crit` ([`parse_header`]), the claims a verifier reads
+//! ([`capture`]), the routing's first `iss` ([`peek_string_member`]) and a
+//! plain strictness check ([`check_object`])) are read in one pass by
+//! [`scan`], which keeps only what is asked for, borrowed from the text.
+//! [`parse_object`] builds a whole `Map` with serde_json; it also explains
+//! every refusal of the scanner.
+
+mod scan;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -17,6 +19,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
+
+use scan::{Refused, Scan, Scanner};
 
 /// The deepest nesting accepted; the top-level object is level 1.
 pub(crate) const MAX_DEPTH: usize = 64;
@@ -35,20 +39,7 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
 /// Checks that `bytes` is one JSON object, as strictly as [`parse_object`],
 /// without keeping anything.
 pub(crate) fn check_object(bytes: &[u8]) -> Result<(), String> {
-    struct Skip;
-
-    impl<'de> Members<'de> for Skip {
-        fn member<A: MapAccess<'de>>(
-            &mut self,
-            _: Cow<'de, str>,
-            _: u64,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
-            map.next_value_seed(Validate { depth: 2 })
-        }
-    }
-
-    walk_object(bytes, &mut Skip)
+    walk_object(bytes, |scanner| scanner.skip(1))
 }
 
 /// The exact JSON text of the value found by following `tokens` (member
@@ -96,42 +87,35 @@ pub(crate) struct Header<'a> {
 /// `kid` and `crit`, borrowed from `bytes` where possible: no `Value` tree.
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, String> {
     let mut header = Header::default();
-    walk_object(bytes, &mut header)?;
+    walk_object(bytes, |scanner| {
+        scanner.object(1, |scanner, name, _| {
+            match name.as_ref() {
+                "alg" => {
+                    header.alg = Some(match scanner.claim(2)? {
+                        Claim::Str(s) => Ok(s),
+                        other => Err(other.into_value().to_string()),
+                    })
+                }
+                "kid" => {
+                    header.kid = Some(match scanner.claim(2)? {
+                        Claim::Str(s) => Ok(s),
+                        _ => Err(()),
+                    })
+                }
+                "crit" => header.crit = Some(scanner.tree(2)?.to_string()),
+                _ => scanner.skip(2)?,
+            }
+            Ok(())
+        })
+    })?;
     Ok(header)
-}
-
-impl<'de> Members<'de> for Header<'de> {
-    fn member<A: MapAccess<'de>>(
-        &mut self,
-        key: Cow<'de, str>,
-        _: u64,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
-        match key.as_ref() {
-            "alg" => {
-                self.alg = Some(match map.next_value_seed(ClaimSeed { depth: 2 })? {
-                    Claim::Str(s) => Ok(s),
-                    other => Err(other.into_value().to_string()),
-                })
-            }
-            "kid" => {
-                self.kid = Some(match map.next_value_seed(ClaimSeed { depth: 2 })? {
-                    Claim::Str(s) => Ok(s),
-                    _ => Err(()),
-                })
-            }
-            "crit" => self.crit = Some(map.next_value_seed(Strict { depth: 2 })?.to_string()),
-            _ => map.next_value_seed(Validate { depth: 2 })?,
-        }
-        Ok(())
-    }
 }
 
 // ------------------------------------------------------------ claims
 
-/// One claim value as captured from a payload: strings borrowed from it
-/// where they hold no escapes, an array of strings as a list, and anything
-/// else built as a `Value`.
+/// One value as the scanner read it: strings borrowed from the text where
+/// they hold no escapes, an array of strings as a list, and anything else
+/// built as a `Value`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Claim<'p> {
     Null,
@@ -171,18 +155,6 @@ impl<'a> From<&'a Value> for ClaimRef<'a> {
 }
 
 impl<'a> ClaimRef<'a> {
-    /// The view of a captured claim.
-    pub(crate) fn of(claim: &'a Claim<'_>) -> Self {
-        match claim {
-            Claim::Null => ClaimRef::Null,
-            Claim::Bool(b) => ClaimRef::Bool(*b),
-            Claim::Number(n) => ClaimRef::Number(n),
-            Claim::Str(s) => ClaimRef::Str(s),
-            Claim::Strings(items) => ClaimRef::Strings(items),
-            Claim::Tree(value) => ClaimRef::from(value),
-        }
-    }
-
     /// The JSON type name, for messages.
     pub(crate) fn type_name(self) -> &'static str {
         match self {
@@ -214,6 +186,19 @@ impl<'a> ClaimRef<'a> {
                 })
             }
             _ => None,
+        }
+    }
+
+    /// The value as a `Value`.
+    #[cfg(test)]
+    pub(crate) fn to_value(self) -> Value {
+        match self {
+            ClaimRef::Null => Value::Null,
+            ClaimRef::Bool(b) => Value::Bool(b),
+            ClaimRef::Number(n) => Value::Number(n.clone()),
+            ClaimRef::Str(s) => Value::String(s.to_owned()),
+            ClaimRef::Strings(items) => items.iter().map(|s| s.to_string()).collect(),
+            ClaimRef::Tree(value) => value.clone(),
         }
     }
 
@@ -260,9 +245,11 @@ impl ClaimSource for Map<String, Value> {
 #[derive(Debug, Clone)]
 pub(crate) struct ClaimPlan {
     entries: Vec<Planned>,
-    /// One bit per fingerprint's low 6 bits: a clear bit means "not planned",
-    /// so most unplanned members are passed over without comparing names.
-    mask: u64,
+    /// By a fingerprint's low 6 bits: 0 when no planned claim has them,
+    /// `slot + 1` when one does, [`ClaimPlan::SEVERAL`] when more do (then
+    /// the entries are searched). Most members are found, or passed over,
+    /// with one look and one comparison.
+    index: [u8; 64],
 }
 
 #[derive(Debug, Clone)]
@@ -278,7 +265,7 @@ impl ClaimPlan {
     pub(crate) fn new(names: &[&str]) -> Self {
         let mut plan = ClaimPlan {
             entries: Vec::new(),
-            mask: 0,
+            index: [0; 64],
         };
         for name in names {
             plan.slot(name, false);
@@ -294,22 +281,32 @@ impl ClaimPlan {
             self.entries[slot].tree |= tree;
             return slot;
         }
-        self.mask |= 1 << (fingerprint & 63);
+        let slot = self.entries.len();
+        let index = &mut self.index[(fingerprint & 63) as usize];
+        *index = match u8::try_from(slot + 1) {
+            Ok(one) if *index == 0 && one < Self::SEVERAL => one,
+            _ => Self::SEVERAL,
+        };
         self.entries.push(Planned {
             fingerprint,
             name: name.into(),
             tree,
         });
-        self.entries.len() - 1
+        slot
     }
 
+    const SEVERAL: u8 = u8::MAX;
+
     fn find(&self, name: &str, fingerprint: u64) -> Option<usize> {
-        if self.mask & (1 << (fingerprint & 63)) == 0 {
-            return None;
+        let is = |e: &Planned| e.fingerprint == fingerprint && same(&e.name, name);
+        match self.index[(fingerprint & 63) as usize] {
+            0 => None,
+            Self::SEVERAL => self.entries.iter().position(is),
+            one => {
+                let slot = usize::from(one - 1);
+                is(&self.entries[slot]).then_some(slot)
+            }
         }
-        self.entries
-            .iter()
-            .position(|e| e.fingerprint == fingerprint && *e.name == *name)
     }
 }
 
@@ -342,17 +339,25 @@ impl<'p> Captured<'p> {
     }
 
     /// The claim in `slot`, when the payload has it.
-    pub(crate) fn get(&self, slot: usize) -> Option<&Claim<'p>> {
-        match slot.checked_sub(Self::INLINE) {
+    pub(crate) fn get(&self, slot: usize) -> Option<ClaimRef<'_>> {
+        let claim = match slot.checked_sub(Self::INLINE) {
             None => self.inline[slot].as_ref(),
             Some(i) => self.more.get(i)?.as_ref(),
-        }
+        }?;
+        Some(match claim {
+            Claim::Null => ClaimRef::Null,
+            Claim::Bool(b) => ClaimRef::Bool(*b),
+            Claim::Number(n) => ClaimRef::Number(n),
+            Claim::Str(s) => ClaimRef::Str(s),
+            Claim::Strings(items) => ClaimRef::Strings(items),
+            Claim::Tree(value) => ClaimRef::from(value),
+        })
     }
 }
 
 impl ClaimSource for Captured<'_> {
     fn root(&self, slot: usize, _: &str) -> Option<ClaimRef<'_>> {
-        self.get(slot).map(ClaimRef::of)
+        self.get(slot)
     }
 }
 
@@ -366,33 +371,28 @@ pub(crate) fn capture<'p>(
     plan: &ClaimPlan,
     captured: &mut Captured<'p>,
 ) -> Result<(), String> {
-    struct Capture<'p, 'c> {
-        plan: &'c ClaimPlan,
-        captured: &'c mut Captured<'p>,
-    }
-
-    impl<'de> Members<'de> for Capture<'de, '_> {
-        fn member<A: MapAccess<'de>>(
-            &mut self,
-            key: Cow<'de, str>,
-            fingerprint: u64,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
-            let Some(slot) = self.plan.find(&key, fingerprint) else {
-                return map.next_value_seed(Validate { depth: 2 });
+    // A repeated claim that is kept finds its slot filled; the names of the
+    // others are remembered (from the first one on).
+    let mut others: Option<Seen> = None;
+    walk_object(bytes, |scanner| {
+        scanner.members(1, |scanner, name, fingerprint| {
+            let Some(slot) = plan.find(&name, fingerprint) else {
+                let others = others.get_or_insert_with(Seen::default);
+                return match others.insert(fingerprint, &name) {
+                    true => scanner.skip(2),
+                    false => Err(Refused),
+                };
             };
-            let claim = if self.plan.entries[slot].tree {
-                Claim::Tree(map.next_value_seed(Strict { depth: 2 })?)
-            } else {
-                map.next_value_seed(ClaimSeed { depth: 2 })?
+            let claim = match plan.entries[slot].tree {
+                true => Claim::Tree(scanner.tree(2)?),
+                false => scanner.claim(2)?,
             };
-            // Repeated names were refused before: each slot is filled once.
-            *self.captured.slot_mut(slot) = Some(claim);
-            Ok(())
-        }
-    }
-
-    walk_object(bytes, &mut Capture { plan, captured })
+            match captured.slot_mut(slot).replace(claim) {
+                None => Ok(()),
+                Some(_) => Err(Refused),
+            }
+        })
+    })
 }
 
 /// The first top-level member `name` of the JSON object `bytes`, when it is a
@@ -400,38 +400,23 @@ pub(crate) fn capture<'p>(
 /// after it goes unseen. For choosing a configuration only: the chosen
 /// verifier parses the whole object strictly.
 pub(crate) fn peek_string_member(bytes: &[u8], name: &str) -> Result<Option<String>, String> {
-    struct Peek<'n> {
-        name: &'n str,
-        found: Option<Option<String>>,
-    }
-
-    impl<'de> Members<'de> for Peek<'_> {
-        fn member<A: MapAccess<'de>>(
-            &mut self,
-            key: Cow<'de, str>,
-            _: u64,
-            map: &mut A,
-        ) -> Result<(), A::Error> {
-            if key != self.name {
-                return map.next_value_seed(Validate { depth: 2 });
-            }
-            self.found = Some(match map.next_value_seed(ClaimSeed { depth: 2 })? {
-                Claim::Str(s) => Some(s.into_owned()),
-                _ => None,
-            });
-            // Stop reading here; the walk reports this error, which is expected.
-            Err(de::Error::custom("found"))
+    let mut scanner = Scanner::new(object_text(bytes)?);
+    let mut found = None;
+    let scanned = scanner.object(1, |scanner, key, _| {
+        if key != name {
+            return scanner.skip(2);
         }
-    }
-
-    let mut peek = Peek { name, found: None };
-    if bytes.iter().find(|b| !b" \t\r\n".contains(b)) != Some(&b'{') {
-        return parse_object(bytes).map(|_| None);
-    }
-    match walk_members(bytes, &mut peek) {
-        Ok(()) => Ok(None),
-        Err(_) if peek.found.is_some() => Ok(peek.found.flatten()),
-        Err(e) => Err(e.map_or_else(|| NOT_UTF8.to_owned(), describe)),
+        found = Some(match scanner.claim(2)? {
+            Claim::Str(s) => Some(s.into_owned()),
+            _ => None,
+        });
+        // Stop reading here.
+        Err(Refused)
+    });
+    match (found, scanned.and_then(|()| scanner.end())) {
+        (Some(found), _) => Ok(found),
+        (None, Ok(())) => Ok(None),
+        (None, Err(Refused)) => Err(refusal(bytes)),
     }
 }
 
@@ -445,62 +430,45 @@ pub(crate) fn fingerprint(name: &str) -> u64 {
     })
 }
 
-/// Receives the members of a top-level object; must consume each value.
-trait Members<'de> {
-    fn member<A: MapAccess<'de>>(
-        &mut self,
-        key: Cow<'de, str>,
-        fingerprint: u64,
-        map: &mut A,
-    ) -> Result<(), A::Error>;
+/// `a == b` for the short strings of member names, without a call.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
-/// Walks the top-level object of `bytes`, refusing repeated member names,
-/// nesting deeper than [`MAX_DEPTH`] and trailing data.
-fn walk_object<'de, M: Members<'de>>(bytes: &'de [u8], members: &mut M) -> Result<(), String> {
-    // Not an object at all: `parse_object` names what it is.
+/// Scans the JSON object `bytes` with `read`, then checks that only white
+/// space follows.
+fn walk_object<'p>(
+    bytes: &'p [u8],
+    read: impl FnOnce(&mut Scanner<'p>) -> Scan<()>,
+) -> Result<(), String> {
+    let mut scanner = Scanner::new(object_text(bytes)?);
+    read(&mut scanner)
+        .and_then(|()| scanner.end())
+        .map_err(|Refused| refusal(bytes))
+}
+
+/// `bytes` as text, when it is UTF-8 and starts (after white space) like an
+/// object; else why it is not a JSON object.
+fn object_text(bytes: &[u8]) -> Result<&str, String> {
     if bytes.iter().find(|b| !b" \t\r\n".contains(b)) != Some(&b'{') {
-        return parse_object(bytes).map(|_| ());
+        // `parse_object` names what it is.
+        return Err(refusal(bytes));
     }
-    walk_members(bytes, members).map_err(|e| e.map_or_else(|| NOT_UTF8.to_owned(), describe))
+    // One UTF-8 check for the whole text; the scanner then reads it as `str`.
+    std::str::from_utf8(bytes).map_err(|_| NOT_UTF8.to_owned())
+}
+
+/// Why `bytes` is not a strict JSON object, as [`parse_object`] says it.
+#[cold]
+fn refusal(bytes: &[u8]) -> String {
+    match parse_object(bytes) {
+        Err(reason) => reason,
+        // The scanner and serde_json disagree (a bug): refuse all the same.
+        Ok(_) => "is not valid JSON".to_owned(),
+    }
 }
 
 const NOT_UTF8: &str = "is not valid JSON (it is not UTF-8 text)";
-
-/// [`walk_object`] for a text that starts with `{`, with the parser's own
-/// error (`None`: not UTF-8), so a caller that stops early pays no formatting.
-fn walk_members<'de, M: Members<'de>>(
-    bytes: &'de [u8],
-    members: &mut M,
-) -> Result<(), Option<serde_json::Error>> {
-    struct TopLevel<'m, M>(&'m mut M);
-
-    impl<'de, M: Members<'de>> Visitor<'de> for TopLevel<'_, M> {
-        type Value = ();
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            let mut seen = Seen::default();
-            while let Some(key) = map.next_key_seed(KeySeed)? {
-                let fingerprint = fingerprint(&key);
-                if !seen.insert(fingerprint, &key) {
-                    return Err(repeated(&key));
-                }
-                self.0.member(key, fingerprint, &mut map)?;
-            }
-            Ok(())
-        }
-    }
-
-    // One UTF-8 check for the whole text; the parser then reads it as `str`.
-    let text = std::str::from_utf8(bytes).map_err(|_| None)?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde::Deserializer::deserialize_map(&mut de, TopLevel(members)).map_err(Some)?;
-    de.end().map_err(Some)
-}
 
 /// The name may come from an unauthenticated header: no raw control
 /// characters into messages and logs.
@@ -550,11 +518,11 @@ impl<'a> Seen<'a> {
     fn has(&self, fingerprint: u64, name: &str) -> bool {
         self.inline[..self.inline_len]
             .iter()
-            .any(|(f, n)| *f == fingerprint && *n == name)
+            .any(|(f, n)| *f == fingerprint && same(n, name))
             || self
                 .more
                 .iter()
-                .any(|(f, n)| *f == fingerprint && n == name)
+                .any(|(f, n)| *f == fingerprint && same(n, name))
     }
 
     /// Adds `name`; `false` when it was there already. A borrowed name is
@@ -586,111 +554,6 @@ impl<'a> Seen<'a> {
     }
 }
 
-/// A member name, borrowed from the input when it has no escapes.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-}
-
-// ------------------------------------------------------------ values
-
-/// Reads one value into a [`Claim`] at `depth` (checked like [`Strict`]).
-struct ClaimSeed {
-    depth: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for ClaimSeed {
-    type Value = Claim<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ClaimSeed {
-    type Value = Claim<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Claim::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Claim::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Claim::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        finite(v).map(Claim::Number)
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Claim::Str(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Claim::Str(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Claim::Null)
-    }
-
-    /// Strings are kept as a list while every item is one; the first other
-    /// item turns the array into a `Value`.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        if self.depth > MAX_DEPTH {
-            return Err(too_deep());
-        }
-        let depth = self.depth + 1;
-        let mut strings = Vec::new();
-        let first_other = loop {
-            match seq.next_element_seed(ClaimSeed { depth })? {
-                None => return Ok(Claim::Strings(strings)),
-                Some(Claim::Str(s)) => strings.push(s),
-                Some(other) => break other,
-            }
-        };
-        let mut items: Vec<Value> = strings.into_iter().map(|s| s.into_owned().into()).collect();
-        items.push(first_other.into_value());
-        while let Some(value) = seq.next_element_seed(Strict { depth })? {
-            items.push(value);
-        }
-        Ok(Claim::Tree(Value::Array(items)))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Strict { depth: self.depth }.visit_map(map).map(Claim::Tree)
-    }
-}
-
 impl Claim<'_> {
     fn into_value(self) -> Value {
         match self {
@@ -706,80 +569,6 @@ impl Claim<'_> {
 
 fn finite<E: de::Error>(v: f64) -> Result<Number, E> {
     Number::from_f64(v).ok_or_else(|| E::custom("number is not finite"))
-}
-
-/// Checks a value like [`Strict`] (depth, repeated members) without keeping it.
-struct Validate {
-    depth: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for Validate {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Validate {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if self.depth > MAX_DEPTH {
-            return Err(too_deep());
-        }
-        while seq
-            .next_element_seed(Validate {
-                depth: self.depth + 1,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        if self.depth > MAX_DEPTH {
-            return Err(too_deep());
-        }
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if !seen.insert(fingerprint(&key), &key) {
-                return Err(repeated(&key));
-            }
-            map.next_value_seed(Validate {
-                depth: self.depth + 1,
-            })?;
-        }
-        Ok(())
-    }
 }
 
 fn too_deep<E: de::Error>() -> E {
@@ -928,7 +717,7 @@ mod tests {
         let plan = ClaimPlan::new(names);
         let captured = capture(bytes, &plan).unwrap();
         let slot = names.iter().position(|n| *n == name).unwrap();
-        captured.get(slot).cloned().map(Claim::into_value)
+        captured.get(slot).map(ClaimRef::to_value)
     }
 
     #[test]
@@ -1110,9 +899,11 @@ mod tests {
         let payload = br#"{"exp":1767229200.5,"nbf":-3,"iat":18446744073709551615,
             "iss":"https:\/\/idp","aud":["a","b\u00e9"],"sub":"jdoe","jti":null,
             "e":[],"m":["x",1,["y"],{"k":"v"}],"o":{"a":[1,"b"]},"t":true,
-            "skip":{"deep":[[["z"]]]},"big":123456789012345678901234567890}"#;
+            "skip":{"deep":[[["z"]]]},"big":123456789012345678901234567890,
+            "z0":-0,"n18":-999999999999999999,"n19":-9223372036854775809,"u19":1000000000000000000}"#;
         let names = [
             "exp", "nbf", "iat", "iss", "aud", "sub", "jti", "e", "m", "o", "t", "big", "none",
+            "z0", "n18", "n19", "u19",
         ];
         let full = parse_object(payload).unwrap();
         for name in names {
@@ -1124,22 +915,26 @@ mod tests {
         }
         let plan = ClaimPlan::new(&names);
         let captured = capture(payload, &plan).unwrap();
-        assert!(matches!(
-            captured.get(5),
-            Some(Claim::Str(Cow::Borrowed("jdoe")))
-        ));
-        assert!(matches!(captured.get(3), Some(Claim::Str(Cow::Owned(s))) if s == "https://idp"));
+        // Borrowed from the payload: the same bytes.
+        match captured.get(5) {
+            Some(ClaimRef::Str(s)) => assert!(payload.as_ptr_range().contains(&s.as_ptr())),
+            other => panic!("sub captured as {other:?}"),
+        }
+        assert!(
+            matches!(captured.inline[3], Some(Claim::Str(Cow::Owned(ref s))) if s == "https://idp")
+        );
         match captured.get(4) {
-            Some(Claim::Strings(items)) => {
+            Some(ClaimRef::Strings(items)) => {
                 assert!(matches!(items[0], Cow::Borrowed("a")));
-                assert_eq!(items[1], "bé");
+                assert!(matches!(&items[1], Cow::Owned(s) if s == "bé"));
+                assert_eq!(items.len(), 2);
             }
             other => panic!("aud captured as {other:?}"),
         }
-        assert!(matches!(captured.get(7), Some(Claim::Strings(items)) if items.is_empty()));
+        assert!(matches!(captured.get(7), Some(ClaimRef::Strings(items)) if items.is_empty()));
         assert!(matches!(
             captured.get(8),
-            Some(Claim::Tree(Value::Array(_)))
+            Some(ClaimRef::Tree(Value::Array(_)))
         ));
         assert_eq!(captured.get(12), None);
         // More planned claims than the inline slots hold.
@@ -1149,7 +944,7 @@ mod tests {
         let text = format!("{{{}}}", text.trim_end_matches(','));
         let captured = capture(text.as_bytes(), &ClaimPlan::new(&names)).unwrap();
         for i in 0..40 {
-            assert_eq!(captured.get(i), Some(&Claim::Number(i.into())), "c{i}");
+            assert_eq!(captured.get(i), Some(ClaimRef::Number(&i.into())), "c{i}");
         }
     }
 
