@@ -32,7 +32,7 @@ const AUDIENCE: &str = "bi-server";
 
 fn key_file(name: &str) -> String {
     std::fs::read_to_string(format!(
-        "{}/tests/data/keys/{name}",
+        "{}/../tests/data/keys/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()

@@ -8,7 +8,7 @@
 //! The JWK Set is served by a real HTTP server on 127.0.0.1 and fetched once
 //! before timing starts; no I/O happens inside the timed loops.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/support/provider.rs"]
 mod support;
 
 use std::hint::black_box;
@@ -23,7 +23,11 @@ use support::{Reply, Server};
 const NOW: i64 = 1_767_225_600;
 
 fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read_to_string(format!(
+        "{}/../tests/data/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn config(alg: Algorithm, key_source: Value) -> ValidConfig {

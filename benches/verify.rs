@@ -53,7 +53,7 @@ fn verify_peers(c: &mut Criterion) {
 fn jwks(c: &mut Criterion) {
     let public: Value = serde_json::from_str(
         &std::fs::read_to_string(format!(
-            "{}/tests/data/jwks/public_jwks.json",
+            "{}/../tests/data/jwks/public_jwks.json",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap(),

@@ -41,7 +41,7 @@ pub const ALGORITHMS: [Algorithm; 5] = [
 
 pub fn key_file(name: &str) -> String {
     std::fs::read_to_string(format!(
-        "{}/tests/data/keys/{name}",
+        "{}/../tests/data/keys/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()

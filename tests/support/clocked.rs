@@ -54,3 +54,18 @@ impl std::ops::Deref for TestVerifier {
         &self.verifier
     }
 }
+
+/// The verifier of a configuration given as JSON, or the error its
+/// parsing or validation gives.
+pub fn load(v: &serde_json::Value) -> Result<TestVerifier, Error> {
+    jwt_sso::JwtConfig::from_json_str(&v.to_string())
+        .and_then(jwt_sso::JwtConfig::validate)
+        .map(TestVerifier::new)
+        .map_err(Error::from)
+}
+
+/// [`load`] that must succeed (the error and its hint in the panic).
+#[track_caller]
+pub fn verifier(v: &serde_json::Value) -> TestVerifier {
+    load(v).unwrap_or_else(|e| panic!("{e}: {}", e.hint()))
+}

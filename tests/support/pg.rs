@@ -11,7 +11,7 @@
 //! printing a note (the test is skipped), except under `CI=true`, where it
 //! panics: CI must test PostgreSQL (`.ci/run` installs Debian's `postgresql`).
 //!
-//! Use from a test file with `#[path = "support/pg.rs"] mod pg;`.
+//! Use from a test module with `use crate::support::pg;`.
 
 #![allow(dead_code)]
 

@@ -1,5 +1,5 @@
-//! `login_server` as a process: the example built once per test run with
-//! the test's features, started on loopback ports, its base URL (and the
+//! The examples as processes: each built once per test run with the
+//! test's features ([`example`]); `login_server` started on loopback ports, its base URL (and the
 //! metrics listener's, with `--metrics-listen`) read from its standard
 //! output, killed on drop (its log printed when the test failed).
 
@@ -9,44 +9,53 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The `login_server` example, built once per test run with this test's
-/// features (a no-op when it is up to date).
-pub fn binary() -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+/// The example `name` (`login_server`, `jwt_check`, `mint`), built once per
+/// test run with this test binary's features, `default` included, so that
+/// the build is the one `cargo test` already made (a no-op then) and a
+/// binary left from another feature set is never used.
+pub fn example(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let path = dir
         .join("examples")
-        .join(format!("login_server{}", std::env::consts::EXE_SUFFIX));
-    BUILT.get_or_init(|| {
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
         let mut features = Vec::new();
-        for (on, name) in [
+        for (on, feature) in [
+            (cfg!(feature = "default"), "default"),
             (cfg!(feature = "aws-lc"), "aws-lc"),
             (cfg!(feature = "rust-crypto"), "rust-crypto"),
+            (cfg!(feature = "mint"), "mint"),
             (cfg!(feature = "remote"), "remote"),
             (cfg!(feature = "admin"), "admin"),
+            (cfg!(feature = "sessions"), "sessions"),
             (cfg!(feature = "axum"), "axum"),
             (cfg!(feature = "sqlite"), "sqlite"),
             (cfg!(feature = "postgres"), "postgres"),
         ] {
             if on {
-                features.push(name);
+                features.push(feature);
             }
         }
+        // From the workspace root: the examples are a member package
+        // (examples/Cargo.toml) with the same feature names.
         let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--example",
-                "login_server",
-                "--no-default-features",
-            ])
+            .args(["build", "--example", name, "--no-default-features"])
             .args(["--features", &features.join(",")])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();
-        assert!(status.success(), "building the login_server example failed");
-    });
+        assert!(status.success(), "building the {name} example failed");
+        built.push(name.to_owned());
+    }
     path
+}
+
+/// The `login_server` example (see [`example`]).
+pub fn binary() -> PathBuf {
+    example("login_server")
 }
 
 /// One `login_server` process; killed on drop.
@@ -65,12 +74,20 @@ impl Instance {
     /// ARGS…` with `JWT_SSO_ADMIN_TOKEN=admin_token`, its standard error
     /// in `log`.
     pub fn start(config: &Path, db: &str, log: PathBuf, admin_token: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .arg("--config")
             .arg(config)
             .args(["--db", db, "--listen", "127.0.0.1:0"])
             .args(args)
-            .env("JWT_SSO_ADMIN_TOKEN", admin_token)
+            .env("JWT_SSO_ADMIN_TOKEN", admin_token);
+        Instance::spawn(command, log)
+    }
+
+    /// Spawns `command` (a `login_server` command line), its standard error
+    /// in `log`, and waits for the line that names its listener.
+    pub fn spawn(mut command: Command, log: PathBuf) -> Self {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -106,6 +123,30 @@ impl Instance {
             metrics,
             log,
         }
+    }
+
+    /// The listener's address (`127.0.0.1:PORT`).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("an address")
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `kill -9`, and wait for the process to be gone.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Its log (standard error) so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {

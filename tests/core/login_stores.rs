@@ -1,0 +1,342 @@
+//! The in-memory stores: used `jti`s (expiry, cap, races), sessions (cap per
+//! user, oldest first, expiry, purge), configurations (versions, names,
+//! revisions) and users (never overwritten).
+
+use std::sync::Arc;
+
+use jwt_sso::{
+    ConfigChange, ConfigStore, JwtConfig, MemoryConfigStore, MemoryStore, ReplayStore, Session,
+    SessionStore, UnixTime, UsedJti, User, UserStore,
+};
+use serde_json::json;
+
+fn key(jti: &str) -> UsedJti<'_> {
+    UsedJti {
+        config: "ERP",
+        issuer: "https://erp.example.com",
+        jti,
+        until: UnixTime::MAX,
+    }
+}
+
+#[tokio::test]
+async fn used_jtis_expire_and_a_full_store_refuses_without_forgetting() {
+    let store = MemoryStore::new().with_jti_capacity(2);
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(100),
+                    ..key("a")
+                },
+                at(0)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(100),
+                    ..key("a")
+                },
+                at(99)
+            )
+            .await
+            .unwrap()
+    );
+    // Another configuration or issuer is another key.
+    let other_config = UsedJti {
+        config: "CRM",
+        ..key("a")
+    };
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(100),
+                    ..other_config
+                },
+                at(0)
+            )
+            .await
+            .unwrap()
+    );
+    // Full: refused with an error, and `a` is still remembered.
+    let err = store
+        .record(
+            UsedJti {
+                until: at(100),
+                ..key("b")
+            },
+            at(50),
+        )
+        .await
+        .unwrap_err();
+    assert!(!err.is_conflict());
+    let source = std::error::Error::source(&err).expect("the store's reason");
+    assert!(source.to_string().contains("full"), "{source}");
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(100),
+                    ..key("a")
+                },
+                at(50)
+            )
+            .await
+            .unwrap()
+    );
+    // At `expires_at` a record is gone (purged by the next record).
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(200),
+                    ..key("a")
+                },
+                at(100)
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.used_jtis(), 1);
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(300),
+                    ..key("b")
+                },
+                at(100)
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        ReplayStore::purge_expired(&store, at(250)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        ReplayStore::purge_expired(&store, at(250)).await.unwrap(),
+        0
+    );
+    assert_eq!(store.used_jtis(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_records_of_one_jti_exactly_one_first_use() {
+    let store = Arc::new(MemoryStore::new());
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .record(
+                        UsedJti {
+                            until: at(100),
+                            ..key("race")
+                        },
+                        at(0),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut first = 0;
+    for task in tasks {
+        first += usize::from(task.await.unwrap());
+    }
+    assert_eq!(first, 1);
+}
+
+fn session(user: &str, created_at: i64, ttl: i64) -> Session {
+    Session {
+        user_id: user.into(),
+        config: "ERP".into(),
+        created_at: UnixTime::from_secs(created_at),
+        expires_at: UnixTime::from_secs(created_at + ttl),
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_capped_per_user_oldest_first_and_expire() {
+    let store = MemoryStore::new();
+    for i in 0..25 {
+        store
+            .insert(&format!("jdoe-{i}"), &session("jdoe", 1000 + i, 3600), 20)
+            .await
+            .unwrap();
+    }
+    store
+        .insert("other", &session("other", 1000, 3600), 20)
+        .await
+        .unwrap();
+    assert_eq!(store.sessions_of("jdoe"), 20);
+    assert_eq!(store.sessions_of("other"), 1, "other users are untouched");
+    for i in 0..5 {
+        assert_eq!(
+            store.get(&format!("jdoe-{i}"), at(1100)).await.unwrap(),
+            None
+        );
+    }
+    for i in 5..25 {
+        assert!(
+            store
+                .get(&format!("jdoe-{i}"), at(1100))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    // Expired sessions are not served, are dropped on the user's next
+    // login, and purged.
+    assert_eq!(store.get("other", at(1000 + 3600)).await.unwrap(), None);
+    store
+        .insert("late", &session("jdoe", 1024 + 3600, 60), 20)
+        .await
+        .unwrap();
+    assert_eq!(store.sessions_of("jdoe"), 1, "all earlier ones had expired");
+    assert_eq!(
+        SessionStore::purge_expired(&store, at(1000 + 3600))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.sessions(), 1);
+    assert!(store.remove("late").await.unwrap());
+    assert!(!store.remove("late").await.unwrap());
+    assert_eq!(store.sessions(), 0);
+    // A cap of 0 still keeps the new session.
+    store.insert("a", &session("x", 1, 10), 0).await.unwrap();
+    store.insert("b", &session("x", 2, 10), 0).await.unwrap();
+    assert_eq!(store.get("a", at(3)).await.unwrap(), None);
+    assert!(store.get("b", at(3)).await.unwrap().is_some());
+}
+
+fn config(name: &str) -> JwtConfig {
+    JwtConfig::from_json_str(
+        &json!({
+            "name": name, "token_name": "token", "algorithms": ["HS256"],
+            "key_source": {"type": "static", "secret": "store-secret-0123456789abcdef0123"},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}
+        })
+        .to_string(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn configurations_check_versions_and_names() {
+    let store = MemoryConfigStore::with_configs([config("ERP")]);
+    assert_eq!(store.revision().await.unwrap(), 1);
+    let erp_version = store
+        .load()
+        .await
+        .unwrap()
+        .get("erp")
+        .unwrap()
+        .version
+        .clone();
+    assert!(
+        store
+            .apply(&ConfigChange::Create(config("erp")))
+            .await
+            .is_err_and(|e| e.is_conflict())
+    );
+    let set = store
+        .apply(&ConfigChange::Create(config("CRM")))
+        .await
+        .unwrap();
+    assert_eq!(set.revision, 2);
+    // A change elsewhere leaves ERP's version alone.
+    assert_eq!(set.get("ERP").unwrap().version, erp_version);
+    let erp = config("ERP");
+    let mut renamed = erp.clone();
+    renamed.name = "crm".parse().unwrap();
+    let taken = ConfigChange::Update {
+        name: "ERP".into(),
+        version: erp_version.clone(),
+        config: renamed,
+    };
+    assert!(store.apply(&taken).await.is_err_and(|e| e.is_conflict()));
+    let mut changed = erp.clone();
+    changed.audience = Some("bi".into());
+    let update = ConfigChange::Update {
+        name: "erp".into(),
+        version: erp_version.clone(),
+        config: changed.clone(),
+    };
+    let set = store.apply(&update).await.unwrap();
+    assert_eq!(set.revision, 3);
+    let new_version = &set.get("erp").unwrap().version;
+    assert_ne!(new_version, &erp_version);
+    assert_eq!(new_version.len(), 32);
+    // The same change again is based on a stale version.
+    assert!(store.apply(&update).await.is_err_and(|e| e.is_conflict()));
+    assert_eq!(store.revision().await.unwrap(), 3);
+    let loaded = store.load().await.unwrap();
+    let names: Vec<&str> = loaded
+        .configs
+        .iter()
+        .map(|c| c.config.name.as_str())
+        .collect();
+    assert_eq!((names, loaded.revision), (vec!["CRM", "ERP"], 3));
+    assert_eq!(loaded.configs[1].config, changed);
+    let delete = ConfigChange::Delete { name: "crm".into() };
+    assert_eq!(store.apply(&delete).await.unwrap().revision, 4);
+    assert!(store.apply(&delete).await.is_err_and(|e| e.is_conflict()));
+    // Seeding only into a store that never held a configuration: this one
+    // has, even were it empty now.
+    assert!(!store.seed(&[config("Seed")]).await.unwrap());
+    let fresh = MemoryConfigStore::new();
+    assert_eq!(fresh.revision().await.unwrap(), 0);
+    assert!(fresh.seed(&[config("Seed")]).await.unwrap());
+    assert!(!fresh.seed(&[config("Again")]).await.unwrap());
+    assert_eq!(
+        fresh.load().await.unwrap().into_configs(),
+        vec![config("Seed")]
+    );
+}
+
+#[tokio::test]
+async fn users_are_never_overwritten_and_updates_replace_the_profile() {
+    let store = MemoryStore::new();
+    let mut user = User {
+        user_id: "jdoe".into(),
+        user_type: "reader".into(),
+        roles: vec!["Viewer".into()],
+        name: Some("Jane".into()),
+        email: None,
+        created_by_config: Some("ERP".into()),
+    };
+    store.create(&user).await.unwrap();
+    let mut other = user.clone();
+    other.user_type = "administrator".into();
+    assert!(store.create(&other).await.is_err_and(|e| e.is_conflict()));
+    user.roles = vec!["Finance".into()];
+    user.name = None;
+    user.email = Some("jane@example.com".into());
+    store.update(&user).await.unwrap();
+    assert_eq!(store.find("jdoe").await.unwrap(), Some(user.clone()));
+    assert_eq!(store.find("JDOE").await.unwrap(), None, "exact match");
+    user.user_id = "nobody".into();
+    let err = store.update(&user).await.unwrap_err();
+    assert!(
+        !err.is_conflict(),
+        "a missing user is a failure, not a conflict"
+    );
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("nobody")),
+        "{err}: {cause:?}"
+    );
+    assert_eq!(store.find("nobody").await.unwrap(), None, "nothing created");
+}
+
+fn at(secs: i64) -> UnixTime {
+    UnixTime::from_secs(secs)
+}

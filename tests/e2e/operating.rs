@@ -1,0 +1,428 @@
+//! Operating `login_server` (CONTRACT section 9), as a process on a SQLite
+//! file with real HTTP: `/metrics` on its own listener, parsed as
+//! Prometheus text (every series from the start, counters moving by exactly
+//! one per attempt, no series from token values), and the failed-login
+//! throttle (the 21st bad attempt within a minute is `429` with
+//! `Retry-After`, other addresses are served at once). The throttle's
+//! window and its bound on addresses are unit tests of src/throttle.rs
+//! (they need an injected monotonic clock).
+
+#![cfg(all(feature = "sqlite", feature = "axum", feature = "remote"))]
+
+use crate::support::fixtures::TempDir;
+use crate::support::fixtures::now;
+use crate::support::process;
+use crate::support::prometheus;
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use jwt_sso::Algorithm;
+use jwt_sso::mint::SigningKey;
+use process::Instance;
+use prometheus::Scrape;
+use serde_json::{Value, json};
+
+const ADMIN: &str = "operating-admin-token-0123456789";
+const SECRET: &str = "operating-erp-secret-0123456789abcd";
+const ERP: &str = "https://erp.example.com";
+
+fn token(iss: &str, user: &str, exp: i64) -> String {
+    SigningKey::from_secret(SECRET.as_bytes())
+        .sign(
+            Algorithm::HS256,
+            &json!({"iss": iss, "sub": user, "exp": exp}),
+        )
+        .unwrap()
+}
+
+fn good(user: &str) -> String {
+    token(ERP, user, now() + 600)
+}
+
+fn server(name: &str, args: &[&str]) -> (Instance, TempDir) {
+    let dir = TempDir::new(&format!("ops-{name}"));
+    // Two configurations, so that a token is routed by its `iss`.
+    let configs = json!([{"name": "ERP", "token_name": "token", "issuer": ERP,
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}},
+        {"name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}}]);
+    std::fs::write(dir.join("configs.json"), configs.to_string()).unwrap();
+    let instance = Instance::start(
+        &dir.join("configs.json"),
+        dir.join("db.sqlite").to_str().unwrap(),
+        dir.join("server.log"),
+        ADMIN,
+        args,
+    );
+    (instance, dir)
+}
+
+fn http() -> reqwest::Client {
+    crate::support::http::client()
+}
+
+/// A JSON login from `client` (sent as `X-Forwarded-For`): status, kind,
+/// `Retry-After`.
+async fn login(
+    http: &reqwest::Client,
+    server: &Instance,
+    token: &str,
+    client: Option<&str>,
+) -> (u16, String, Option<u64>) {
+    let mut request = http
+        .post(server.url("/api/auth/login"))
+        .header("content-type", "application/json")
+        .body(json!({"loginMode": 67108864, "password": token}).to_string());
+    if let Some(client) = client {
+        request = request.header("x-forwarded-for", format!("192.0.2.200, {client}"));
+    }
+    let response = request.send().await.expect("the server answers");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null);
+    let kind = body["error"]["kind"].as_str().unwrap_or("").to_owned();
+    (status, kind, retry_after)
+}
+
+async fn scrape(http: &reqwest::Client, server: &Instance) -> Scrape {
+    let response = http.get(server.metrics_url()).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    Scrape::parse(&response.text().await.unwrap())
+}
+
+const LOGINS: &str = "jwt_sso_logins_total";
+
+/// The labels of one `jwt_sso_logins_total` series.
+type Labels = [(&'static str, &'static str); 3];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_prometheus_text_on_their_own_listener_one_count_per_attempt_and_no_series_from_tokens()
+ {
+    let (server, _dir) = server(
+        "metrics",
+        &["--metrics-listen", "127.0.0.1:0", "--trust-forwarded-for"],
+    );
+    let http = http();
+
+    // Every series from the start, at 0; the histogram with buckets.
+    let start = scrape(&http, &server).await;
+    for (name, kind) in [
+        (LOGINS, "counter"),
+        ("jwt_sso_login_duration_seconds", "histogram"),
+        ("jwt_sso_key_fetches_total", "counter"),
+        ("jwt_sso_sessions_active", "gauge"),
+        ("jwt_sso_events_dropped_total", "counter"),
+        ("jwt_sso_rate_limited_total", "counter"),
+    ] {
+        assert_eq!(
+            start.types.get(name).map(String::as_str),
+            Some(kind),
+            "{name}"
+        );
+    }
+    let accepted = [("config", "ERP"), ("kind", "none"), ("outcome", "accepted")];
+    assert_eq!(start.value(LOGINS, &accepted), Some(0.0));
+    assert_eq!(start.value("jwt_sso_rate_limited_total", &[]), Some(0.0));
+    assert_eq!(start.value("jwt_sso_sessions_active", &[]), Some(0.0));
+    assert_eq!(start.value("jwt_sso_events_dropped_total", &[]), Some(0.0));
+    for outcome in ["accepted", "refused"] {
+        assert_eq!(
+            start.value(
+                "jwt_sso_login_duration_seconds_count",
+                &[("outcome", outcome)]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            start.value(
+                "jwt_sso_login_duration_seconds_bucket",
+                &[("le", "+Inf"), ("outcome", outcome)]
+            ),
+            Some(0.0),
+            "{start:#?}"
+        );
+    }
+    assert!(
+        start
+            .samples
+            .iter()
+            .filter(|s| s.name == "jwt_sso_login_duration_seconds_bucket")
+            .count()
+            > 10
+    );
+
+    // The metrics listener is not the public one, and the other way round.
+    assert!(!server.metrics_url().starts_with(&server.base));
+    let public = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    let metrics_base = server.metrics_url().trim_end_matches("/metrics").to_owned();
+    let wrong = http
+        .post(format!("{metrics_base}/api/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+
+    // Each attempt moves its series, the total and its histogram by one.
+    let cases: [(String, u16, Labels); 4] = [
+        (
+            good("jdoe"),
+            200,
+            [("config", "ERP"), ("kind", "none"), ("outcome", "accepted")],
+        ),
+        (
+            token(ERP, "jdoe", now() - 3600),
+            401,
+            [
+                ("config", "ERP"),
+                ("kind", "expired"),
+                ("outcome", "refused"),
+            ],
+        ),
+        (
+            token("https://nobody.example", "x", now() + 600),
+            401,
+            [
+                ("config", "none"),
+                ("kind", "no_matching_config"),
+                ("outcome", "refused"),
+            ],
+        ),
+        (
+            "not a token at all".to_owned(),
+            401,
+            [
+                ("config", "none"),
+                ("kind", "malformed"),
+                ("outcome", "refused"),
+            ],
+        ),
+    ];
+    for (n, (token, status, labels)) in cases.iter().enumerate() {
+        let before = scrape(&http, &server).await;
+        let client = format!("198.51.100.{n}");
+        assert_eq!(login(&http, &server, token, Some(&client)).await.0, *status);
+        let after = scrape(&http, &server).await;
+        let outcome = labels[2].1;
+        assert_eq!(
+            after.value(LOGINS, labels).unwrap_or(0.0)
+                - before.value(LOGINS, labels).unwrap_or(0.0),
+            1.0,
+            "{labels:?}"
+        );
+        assert_eq!(after.sum(LOGINS) - before.sum(LOGINS), 1.0, "{labels:?}");
+        let count = |s: &Scrape| {
+            s.value(
+                "jwt_sso_login_duration_seconds_count",
+                &[("outcome", outcome)],
+            )
+            .unwrap()
+        };
+        assert_eq!(count(&after) - count(&before), 1.0, "{labels:?}");
+    }
+
+    // 10 000 tokens with random issuers, from 10 000 addresses: no new series.
+    let before = scrape(&http, &server).await;
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..8u32 {
+        let (http, url) = (http.clone(), server.url("/api/auth/login"));
+        workers.spawn(async move {
+            for i in 0..1250u32 {
+                let n = worker * 1250 + i;
+                let iss = format!("https://{n:x}-{}.example/{}", now(), n.wrapping_mul(2_654_435_761));
+                let body = json!({"loginMode": 67108864, "password": token(&iss, &format!("user{n}"), now() + 600)});
+                let client = Ipv4Addr::from(0x0a00_0000 + n).to_string();
+                let response = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-forwarded-for", client)
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 401);
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done.unwrap();
+    }
+    let after = scrape(&http, &server).await;
+    assert_eq!(after.series(), before.series(), "no new series");
+    let no_match = [
+        ("config", "none"),
+        ("kind", "no_matching_config"),
+        ("outcome", "refused"),
+    ];
+    assert_eq!(
+        after.value(LOGINS, &no_match).unwrap() - before.value(LOGINS, &no_match).unwrap(),
+        10_000.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_twenty_first_bad_attempt_of_an_address_is_429_and_other_addresses_log_in_at_once() {
+    let (server, _dir) = server(
+        "throttle",
+        &["--metrics-listen", "127.0.0.1:0", "--trust-forwarded-for"],
+    );
+    let http = http();
+    let bad = token(ERP, "jdoe", now() - 3600);
+    for i in 0..20 {
+        let (status, kind, _) = login(&http, &server, &bad, Some("203.0.113.9")).await;
+        assert_eq!((status, kind.as_str()), (401, "expired"), "attempt {i}");
+    }
+    let started = Instant::now();
+    let (status, kind, retry_after) =
+        login(&http, &server, &good("jdoe"), Some("203.0.113.9")).await;
+    assert_eq!((status, kind.as_str()), (429, "rate_limited"));
+    let retry_after = retry_after.expect("Retry-After");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert!(
+        retry_after >= 60 - started.elapsed().as_secs() - 30,
+        "{retry_after}"
+    );
+    // Another address (the last one of X-Forwarded-For) logs in at once.
+    let (status, _, _) = login(&http, &server, &good("ann"), Some("203.0.113.10")).await;
+    assert_eq!(status, 200);
+    // A throttled attempt is a refusal in the metrics and the history.
+    let metrics = scrape(&http, &server).await;
+    assert_eq!(metrics.value("jwt_sso_rate_limited_total", &[]), Some(1.0));
+    assert_eq!(
+        metrics.value(
+            LOGINS,
+            &[
+                ("config", "none"),
+                ("kind", "rate_limited"),
+                ("outcome", "refused")
+            ]
+        ),
+        Some(1.0)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = http
+            .get(server.url("/api/admin/events?kind=rate_limited"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let page: Value = serde_json::from_str(&text).unwrap();
+        if let Some(event) = page["events"].as_array().unwrap().first() {
+            assert_eq!(event["client"], "203.0.113.9");
+            assert_eq!(event["config"], Value::Null);
+            assert_eq!(event["outcome"], "refused");
+            assert!(
+                event["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("20 refused logins")
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no rate_limited event: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_trust_forwarded_for_the_tcp_peer_is_the_client() {
+    let (server, _dir) = server("peer", &["--max-failed-logins", "3"]);
+    let http = http();
+    for i in 0..3 {
+        // A forged X-Forwarded-For changes nothing.
+        let client = format!("198.51.100.{i}");
+        let (status, ..) = login(&http, &server, "bad", Some(&client)).await;
+        assert_eq!(status, 401);
+    }
+    let (status, kind, retry_after) =
+        login(&http, &server, &good("jdoe"), Some("198.51.100.77")).await;
+    assert_eq!((status, kind.as_str()), (429, "rate_limited"));
+    assert!(retry_after.is_some());
+}
+
+/// Each fetch attempt of a remote key source counts once in
+/// `jwt_sso_key_fetches_total`, under its configuration's name and `ok` or
+/// `error` (a library test with a recorder of its own: the counts do not
+/// depend on a server).
+#[test]
+fn key_fetches_count_once_per_attempt_by_configuration_and_result() {
+    use jwt_sso::{
+        FetchError, HttpRequest, HttpResponse, JwtConfig, ManualClock, UnixTime, Verifier,
+    };
+
+    let data = format!(
+        "{}/tests/data/jwks/public_jwks.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(data).unwrap()).unwrap();
+    let mut key = all["rsa2048"].clone();
+    key["kid"] = json!("k1");
+    let set = json!({"keys": [key]}).to_string();
+    let fetch = move |request: HttpRequest| {
+        let set = set.clone();
+        async move {
+            match request.url.as_str() {
+                "https://idp.example.com/jwks" => Ok(HttpResponse::new(200, set)),
+                _ => Err(FetchError::new("the provider is down")),
+            }
+        }
+    };
+    let verifier = |name: &str, url: &str| {
+        let config = json!({"name": name, "token_name": "token", "algorithms": ["RS256"],
+            "key_source": {"type": "jwks_uri", "url": url},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}});
+        Verifier::new(
+            JwtConfig::from_json_str(&config.to_string())
+                .unwrap()
+                .validate()
+                .unwrap(),
+        )
+        .with_clock(ManualClock::new(UnixTime::from_secs(1_767_225_600)))
+        .with_http_fetch(fetch.clone())
+    };
+    let (up, down) = (
+        verifier("Okta", "https://idp.example.com/jwks"),
+        verifier("Keycloak", "https://down.example.com/jwks"),
+    );
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            up.refresh().await.unwrap();
+            up.refresh().await.unwrap();
+            assert_eq!(
+                down.refresh().await.unwrap_err().kind(),
+                jwt_sso::ErrorKind::KeyFetch
+            );
+        })
+    });
+    let scrape = prometheus::Scrape::parse(&recorder.handle().render());
+    let fetches = |config: &str, result: &str| {
+        scrape.value(
+            "jwt_sso_key_fetches_total",
+            &[("config", config), ("result", result)],
+        )
+    };
+    assert_eq!(fetches("Okta", "ok"), Some(2.0), "{scrape:#?}");
+    assert_eq!(fetches("Keycloak", "error"), Some(1.0), "{scrape:#?}");
+    assert_eq!(fetches("Okta", "error"), None);
+    assert_eq!(fetches("Keycloak", "ok"), None);
+}

@@ -1,0 +1,466 @@
+//! `Configs::sync`: the owner's registry kept in step with a shared
+//! configuration store. Against a real SQLite file opened by two "instances"
+//! and a loopback JWKS server that counts requests: changes made through the
+//! other handle reach the registry, unchanged configurations keep their warm
+//! key cache (0 fetches), a changed key source starts cold; a store that
+//! fails is retried and a refused set is kept out; a local change never
+//! interleaves with a poll; dropping the task stops it.
+
+#![cfg(all(feature = "remote", feature = "sqlite"))]
+
+use crate::support::fixtures::TempDir;
+use crate::support::provider as support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use jwt_sso::mint::SigningKey;
+use jwt_sso::{
+    Algorithm, ConfigChange, ConfigSet, ConfigStore, Configs, ErrorKind, JwtConfig, ManualClock,
+    MemoryConfigStore, SqlStore, StoreError, StoredConfig, UnixTime, Verification,
+};
+use serde_json::{Value, json};
+use support::{Reply, Server};
+
+const NOW: i64 = 1_767_225_600;
+const IDP: &str = "https://idp.example.com";
+const ERP: &str = "https://erp.example.com";
+const ERP_SECRET: &str = "sync-erp-secret-0123456789abcdef!!";
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn rsa_set(key: &str, kid: &str) -> String {
+    let all: Value = serde_json::from_str(&read("jwks/public_jwks.json")).unwrap();
+    let mut key = all[key].clone();
+    key["kid"] = json!(kid);
+    json!({ "keys": [key] }).to_string()
+}
+
+fn idp_token(sub: &str) -> String {
+    let private = SigningKey::from_pem(&read("keys/rsa2048_private.pem"));
+    private
+        .sign_with_header(
+            Algorithm::RS256,
+            &json!({"alg": "RS256", "kid": "k1"}),
+            &json!({"iss": IDP, "sub": sub, "exp": NOW + 3600}),
+        )
+        .unwrap()
+}
+
+fn erp_token(sub: &str) -> String {
+    SigningKey::from_secret(ERP_SECRET.as_bytes())
+        .sign(
+            Algorithm::HS256,
+            &json!({"iss": ERP, "sub": sub, "exp": NOW + 600}),
+        )
+        .unwrap()
+}
+
+fn config(value: Value) -> JwtConfig {
+    JwtConfig::from_json_str(&value.to_string()).unwrap()
+}
+
+fn idp_config(url: &str) -> JwtConfig {
+    config(json!({
+        "name": "IdP", "token_name": "token", "issuer": IDP,
+        "algorithms": ["RS256"], "key_source": {"type": "jwks_uri", "url": url},
+        "expiration_time": 86400, "claims": {"user_id": "sub"}
+    }))
+}
+
+fn erp_config() -> JwtConfig {
+    config(json!({
+        "name": "ERP", "token_name": "token", "issuer": ERP,
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}
+    }))
+}
+
+fn db(dir: &TempDir) -> String {
+    format!("sqlite:{}", dir.join("configs.sqlite").display())
+}
+
+/// Waits up to 5 s (the contract's bound) for `f`.
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !f() {
+        assert!(Instant::now() < deadline, "not within 5 s: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn current(store: &SqlStore, name: &str) -> StoredConfig {
+    store.load().await.unwrap().get(name).unwrap().clone()
+}
+
+async fn update(store: &SqlStore, name: &str, config: &JwtConfig) {
+    let version = current(store, name).await.version;
+    let change = ConfigChange::Update {
+        name: name.into(),
+        version,
+        config: config.clone(),
+    };
+    store.apply(&change).await.unwrap();
+}
+
+fn crm_config() -> JwtConfig {
+    config(json!({
+        "name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}
+    }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
+    let dir = TempDir::new("config-sync");
+    let jwks = Server::start();
+    jwks.set("/jwks", Reply::json(rsa_set("rsa2048", "k1")));
+    jwks.set("/jwks2", Reply::json(rsa_set("rsa2048", "k1")));
+
+    // "Instance B" seeds the shared database; "instance A" owns its registry from it.
+    let other = SqlStore::open(&db(&dir)).await.unwrap();
+    assert!(
+        other
+            .seed(&[idp_config(&jwks.url("/jwks")), erp_config()])
+            .await
+            .unwrap()
+    );
+    let store = SqlStore::open(&db(&dir)).await.unwrap();
+    let configs = Configs::new(store.clone())
+        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
+        .load()
+        .await
+        .unwrap();
+    let registry = Arc::clone(configs.registry());
+    let task = configs.spawn_sync(Duration::from_millis(50));
+
+    // Warm the IdP's cache: one fetch.
+    let t = idp_token("jdoe");
+    assert_eq!(
+        registry
+            .verify(&t, Verification::default())
+            .await
+            .unwrap()
+            .user_id,
+        "jdoe"
+    );
+    assert_eq!(jwks.hits("/jwks"), 1);
+    let idp_verifier = registry.verifier("idp").unwrap();
+
+    // Another configuration changed, disabled, enabled, a new one created and
+    // deleted: each arrives, and the IdP never refetches.
+    let mut erp = erp_config();
+    erp.audience = Some("bi-server".into());
+    update(&other, "erp", &erp).await;
+    eventually("the ERP change", || {
+        registry.get("erp").unwrap().audience.as_deref() == Some("bi-server")
+    })
+    .await;
+    let e = registry
+        .verify(&erp_token("jdoe"), Verification::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::AudienceMismatch,
+        "the new audience is in force"
+    );
+    // The same version on both instances: the store's.
+    assert_eq!(
+        configs.get("erp").unwrap().version,
+        current(&other, "erp").await.version
+    );
+    // The IdP's verifier was not even rebuilt.
+    assert!(Arc::ptr_eq(
+        &idp_verifier,
+        &registry.verifier("idp").unwrap()
+    ));
+
+    let mut disabled = current(&other, "erp").await.config;
+    disabled.enabled = false;
+    update(&other, "erp", &disabled).await;
+    eventually("ERP disabled", || !registry.get("erp").unwrap().enabled).await;
+
+    other
+        .apply(&ConfigChange::Create(crm_config()))
+        .await
+        .unwrap();
+    eventually("CRM created", || registry.get("crm").is_some()).await;
+    other
+        .apply(&ConfigChange::Delete { name: "CRM".into() })
+        .await
+        .unwrap();
+    eventually("CRM deleted", || registry.get("crm").is_none()).await;
+
+    // An edit of the IdP itself that keeps its key source: still warm.
+    let mut idp = current(&other, "idp").await.config;
+    idp.user_type = "author".into();
+    update(&other, "idp", &idp).await;
+    eventually("the IdP edit", || {
+        registry.get("idp").unwrap().user_type == "author"
+    })
+    .await;
+    assert_eq!(
+        registry
+            .verify(&t, Verification::default())
+            .await
+            .unwrap()
+            .user_type,
+        "author"
+    );
+    assert_eq!(
+        jwks.hits("/jwks"),
+        1,
+        "an unchanged key source keeps its cache"
+    );
+
+    // A new key source starts cold: one fetch of the new URL.
+    let mut moved = current(&other, "idp").await.config;
+    moved.key_source = idp_config(&jwks.url("/jwks2")).key_source;
+    update(&other, "idp", &moved).await;
+    eventually("the new key source", || {
+        registry.get("idp").unwrap().key_source == moved.key_source
+    })
+    .await;
+    registry.verify(&t, Verification::default()).await.unwrap();
+    assert_eq!((jwks.hits("/jwks"), jwks.hits("/jwks2")), (1, 1));
+
+    // Dropping the handle stops the task: later changes stay out.
+    drop(task);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    other
+        .apply(&ConfigChange::Create(crm_config()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        registry.get("crm").is_none(),
+        "a stopped task applies nothing"
+    );
+    store.close().await;
+    other.close().await;
+}
+
+/// A memory store that can be down, and whose `load` can be held at a gate
+/// (after it read the set) until the test opens it.
+struct Flaky {
+    inner: MemoryConfigStore,
+    down: AtomicBool,
+    gate: tokio::sync::Mutex<()>,
+}
+
+impl Flaky {
+    fn new(configs: impl IntoIterator<Item = JwtConfig>) -> Self {
+        Flaky {
+            inner: MemoryConfigStore::with_configs(configs),
+            down: AtomicBool::new(false),
+            gate: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::failed("the database is down"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl ConfigStore for Flaky {
+    async fn load(&self) -> Result<ConfigSet, StoreError> {
+        self.check()?;
+        let read = self.inner.load().await?;
+        drop(self.gate.lock().await);
+        Ok(read)
+    }
+    async fn apply(&self, change: &ConfigChange) -> Result<ConfigSet, StoreError> {
+        self.check()?;
+        self.inner.apply(change).await
+    }
+    async fn revision(&self) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.revision().await
+    }
+}
+
+#[tokio::test]
+async fn polls_report_failures_keep_the_registry_and_recover() {
+    let store = Arc::new(Flaky::new([erp_config()]));
+    let configs = Configs::new(Arc::clone(&store))
+        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
+        .load()
+        .await
+        .unwrap();
+    let registry = configs.registry();
+    assert!(registry.get("erp").is_some());
+    assert!(!configs.sync().await.unwrap(), "nothing changed");
+
+    // The store fails: reported, nothing changes, the revision stays unseen.
+    store
+        .apply(&ConfigChange::Create(crm_config()))
+        .await
+        .unwrap();
+    store.down.store(true, Ordering::SeqCst);
+    let e = configs.sync().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store, "{e:?}");
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        chain = format!("{chain}: {cause}");
+        source = cause.source();
+    }
+    assert!(chain.contains("the database is down"), "{chain}");
+    assert!(registry.get("crm").is_none());
+    // Back: the next poll applies the change.
+    store.down.store(false, Ordering::SeqCst);
+    assert!(configs.sync().await.unwrap());
+    assert!(registry.get("crm").is_some());
+
+    // A set the registry refuses (a configuration another release or a
+    // hand edit stored, which parses but never validates) is kept out,
+    // reported once, and not retried.
+    let mut broken = config(json!({
+        "name": "Broken", "token_name": "b", "issuer": "https://broken.example.com",
+        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}
+    }));
+    broken.expiration_time = 0;
+    store.apply(&ConfigChange::Create(broken)).await.unwrap();
+    let error = configs.sync().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Config, "{error}");
+    match &error {
+        jwt_sso::AdminError::Config(e) => {
+            assert!(e.field().starts_with("expiration_time"), "{}", e.field());
+            assert!(e.field().contains("`Broken`"), "{}", e.field());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(registry.get("broken").is_none());
+    assert_eq!(registry.len(), 2, "the registry keeps what it had");
+    assert!(!configs.sync().await.unwrap(), "not retried");
+    // The next change is applied again.
+    store
+        .apply(&ConfigChange::Delete {
+            name: "broken".into(),
+        })
+        .await
+        .unwrap();
+    assert!(configs.sync().await.unwrap());
+    assert_eq!(registry.len(), 2);
+
+    // A change through this owner while the store is down fails and
+    // changes nothing; one whose name is taken in the store meanwhile (by
+    // another instance) is `duplicate_name`, and the owner serves what the
+    // store holds at once.
+    store.down.store(true, Ordering::SeqCst);
+    let mut portal = crm_config();
+    portal.name = "Portal".parse().unwrap();
+    portal.issuer = Some("https://portal.example.com".into());
+    let e = configs
+        .apply(ConfigChange::Create(portal.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store);
+    assert!(registry.get("portal").is_none());
+    store.down.store(false, Ordering::SeqCst);
+    store
+        .apply(&ConfigChange::Create(portal.clone()))
+        .await
+        .unwrap();
+    let e = configs
+        .apply(ConfigChange::Create(portal))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DuplicateName);
+    assert!(
+        registry.get("portal").is_some(),
+        "read again after the conflict"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spawned_task_retries_through_an_outage() {
+    let store = Arc::new(Flaky::new([]));
+    let configs = Configs::new(Arc::clone(&store))
+        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
+        .load()
+        .await
+        .unwrap();
+    let registry = Arc::clone(configs.registry());
+    store
+        .apply(&ConfigChange::Create(erp_config()))
+        .await
+        .unwrap();
+    store.down.store(true, Ordering::SeqCst);
+    let _task = configs.spawn_sync(Duration::from_millis(20));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        registry.is_empty(),
+        "nothing is applied while the store is down"
+    );
+    store.down.store(false, Ordering::SeqCst);
+    eventually("the first load after the outage", || {
+        registry.get("erp").is_some()
+    })
+    .await;
+    let e = registry
+        .verify(&erp_token("jdoe"), Verification::default())
+        .await
+        .unwrap();
+    assert_eq!(e.config, "ERP");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_change_never_interleaves_with_a_poll() {
+    let store = Arc::new(Flaky::new([erp_config()]));
+    let configs = Configs::new(Arc::clone(&store)).load().await.unwrap();
+    let registry = Arc::clone(configs.registry());
+
+    // Another instance creates CRM; a poll reads the set and is held there.
+    store
+        .apply(&ConfigChange::Create(crm_config()))
+        .await
+        .unwrap();
+    let gate = store.gate.lock().await;
+    let poll = tokio::spawn({
+        let configs = configs.clone();
+        async move { configs.sync().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Meanwhile this instance's administrator disables ERP: the change waits
+    // for the poll, then applies to what the store holds.
+    let erp = configs.get("erp").unwrap();
+    let mut disabled = erp.config.clone();
+    disabled.enabled = false;
+    let change = tokio::spawn({
+        let configs = configs.clone();
+        async move {
+            configs
+                .apply(ConfigChange::Update {
+                    name: "ERP".into(),
+                    version: erp.version,
+                    config: disabled,
+                })
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!change.is_finished(), "the change waits for the poll");
+    assert!(registry.get("erp").unwrap().enabled);
+    drop(gate);
+    assert!(poll.await.unwrap().unwrap());
+    change.await.unwrap().unwrap();
+
+    // Both are in force, and neither undid the other.
+    assert!(!registry.get("erp").unwrap().enabled);
+    assert!(registry.get("crm").is_some());
+    let stored = store.load().await.unwrap();
+    assert!(!stored.get("erp").unwrap().config.enabled);
+    assert!(!configs.sync().await.unwrap(), "nothing left to apply");
+    assert!(!registry.get("erp").unwrap().enabled);
+}

@@ -1,0 +1,1695 @@
+//! One store-level suite, run against SQLite (a real file in a temporary
+//! directory) and PostgreSQL (a real server started by tests/support/pg.rs):
+//! every scenario is an async fn called from a `sqlite_…` and a
+//! `postgres_…` test. Timings are printed (`--nocapture`), never asserted
+//! tightly; "within 5 s" is asserted as `< 5 s`.
+
+#![cfg(any(feature = "sqlite", feature = "postgres"))]
+// Without SQLite, some helpers serve no test.
+#![cfg_attr(not(feature = "sqlite"), allow(dead_code, unused_imports))]
+
+use crate::support::fixtures::TempDir;
+#[cfg(feature = "postgres")]
+use crate::support::pg;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use jwt_sso::events::{EventQuery, LoginEvent};
+use jwt_sso::{
+    ConfigChange, ConfigStore, JwtConfig, ReplayStore, Session, SessionStore, SqlOptions, SqlStore,
+    StoreError, UnixTime, UsedJti, User, UserStore,
+};
+use tokio::task::JoinSet;
+
+const NOW: i64 = 1_767_225_600;
+
+// ---------------------------------------------------------------- backends
+
+#[cfg(feature = "sqlite")]
+struct SqliteDb {
+    store: SqlStore,
+    file: PathBuf,
+    _dir: TempDir,
+}
+
+#[cfg(feature = "sqlite")]
+impl SqliteDb {
+    async fn new() -> SqliteDb {
+        let dir = TempDir::new("sqlite");
+        let file = dir.0.join("jwt-sso.sqlite");
+        let store = SqlStore::open(&sqlite_url(&file)).await.unwrap();
+        assert_eq!(store.backend_name(), "SQLite");
+        SqliteDb {
+            store,
+            file,
+            _dir: dir,
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+struct PgDb {
+    store: SqlStore,
+    server: pg::PgServer,
+}
+
+#[cfg(feature = "postgres")]
+impl PgDb {
+    async fn new() -> Option<PgDb> {
+        let server = tokio::task::spawn_blocking(pg::PgServer::launch)
+            .await
+            .unwrap()?;
+        let store = SqlStore::open(&server.url()).await.unwrap();
+        assert_eq!(store.backend_name(), "PostgreSQL");
+        Some(PgDb { store, server })
+    }
+}
+
+/// One scenario against both backends: `both!(scenario: sqlite_test, postgres_test);`.
+macro_rules! both {
+    ($scenario:ident: $sqlite:ident, $postgres:ident) => {
+        #[cfg(feature = "sqlite")]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() {
+            let db = SqliteDb::new().await;
+            let started = Instant::now();
+            $scenario(&db.store).await;
+            timing("SQLite", stringify!($scenario), started);
+        }
+
+        #[cfg(feature = "postgres")]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $postgres() {
+            let Some(db) = PgDb::new().await else { return };
+            let started = Instant::now();
+            $scenario(&db.store).await;
+            timing("PostgreSQL", stringify!($scenario), started);
+            drop(db.server);
+        }
+    };
+}
+
+fn timing(backend: &str, scenario: &str, started: Instant) {
+    eprintln!(
+        "timing: {backend} {scenario}: {} ms",
+        started.elapsed().as_millis()
+    );
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn user(id: &str, name: &str) -> User {
+    User {
+        user_id: id.to_owned(),
+        user_type: "reader".to_owned(),
+        roles: vec!["Viewer".to_owned(), format!("role of {name}")],
+        name: Some(name.to_owned()),
+        email: Some(format!("{name}@example.com")),
+        created_by_config: Some("ERP".to_owned()),
+    }
+}
+
+async fn create(store: &SqlStore, user: &User) -> Result<User, StoreError> {
+    UserStore::create(store, user).await
+}
+
+async fn update(store: &SqlStore, user: &User) -> Result<(), StoreError> {
+    UserStore::update(store, user).await
+}
+
+fn config(name: &str, issuer: &str) -> JwtConfig {
+    JwtConfig::from_json_str(
+        &serde_json::json!({
+            "name": name, "token_name": "token", "issuer": issuer,
+            "algorithms": ["HS256"],
+            "key_source": {"type": "static", "secret": "a-secret-of-at-least-32-bytes-long!!"},
+            "expiration_time": 3600, "claims": {"user_id": "sub"},
+        })
+        .to_string(),
+    )
+    .unwrap()
+}
+
+fn session(user_id: &str, created_at: i64) -> Session {
+    Session {
+        user_id: user_id.to_owned(),
+        config: "ERP".to_owned(),
+        created_at: UnixTime::from_secs(created_at),
+        expires_at: UnixTime::from_secs(created_at + 3600),
+    }
+}
+
+fn is_conflict<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
+    result.as_ref().is_err_and(StoreError::is_conflict)
+}
+
+fn failed<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) -> StoreError {
+    match result {
+        Err(e) if !e.is_conflict() => e,
+        other => panic!("{what}: expected a failed StoreError, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- users
+
+async fn users(store: &SqlStore) {
+    assert_eq!(UserStore::find(store, "jdoe").await.unwrap(), None);
+
+    // 50 concurrent first logins of one user: exactly one creates it.
+    let mut racers = JoinSet::new();
+    for i in 0..50 {
+        let store = store.clone();
+        racers.spawn(async move { (i, create(&store, &user("jdoe", &format!("racer{i}"))).await) });
+    }
+    let mut winners = Vec::new();
+    let mut conflicts = 0;
+    while let Some(joined) = racers.join_next().await {
+        match joined.unwrap() {
+            (i, Ok(created)) => {
+                assert_eq!(created, user("jdoe", &format!("racer{i}")));
+                winners.push(i);
+            }
+            (_, result) => {
+                assert!(is_conflict(&result), "a losing create: {result:?}");
+                conflicts += 1;
+            }
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one create succeeds");
+    assert_eq!(conflicts, 49);
+    let winner = user("jdoe", &format!("racer{}", winners[0]));
+    assert_eq!(
+        UserStore::find(store, "jdoe").await.unwrap(),
+        Some(winner.clone())
+    );
+
+    // A later create never overwrites.
+    let again = create(store, &user("jdoe", "intruder")).await;
+    assert!(is_conflict(&again), "{again:?}");
+    assert_eq!(
+        UserStore::find(store, "jdoe").await.unwrap(),
+        Some(winner.clone())
+    );
+
+    // IDs are exact: no case folding, quotes and non-ASCII kept.
+    assert_eq!(UserStore::find(store, "JDOE").await.unwrap(), None);
+    let odd = User {
+        name: None,
+        email: None,
+        roles: vec![],
+        ..user("o'brien\"; DROP TABLE jwt_sso_users; --ü", "x")
+    };
+    create(store, &odd).await.unwrap();
+    let hosts = User {
+        created_by_config: None,
+        ..user("made-by-host", "h")
+    };
+    create(store, &hosts).await.unwrap();
+    assert_eq!(
+        UserStore::find(store, "made-by-host").await.unwrap(),
+        Some(hosts)
+    );
+    assert_eq!(
+        UserStore::find(store, &odd.user_id).await.unwrap(),
+        Some(odd)
+    );
+
+    // update replaces name, email, roles and user type (sync_on_login may
+    // name `user_type`: the login flow passes the stored one otherwise); the
+    // creator stays.
+    let changed = User {
+        name: Some("Jane Doe".into()),
+        email: None,
+        roles: vec!["Admin".into()],
+        user_type: "analyst".into(),
+        created_by_config: Some("ignored".into()),
+        ..winner.clone()
+    };
+    update(store, &changed).await.unwrap();
+    let found = UserStore::find(store, "jdoe").await.unwrap().unwrap();
+    assert_eq!(found.name.as_deref(), Some("Jane Doe"));
+    assert_eq!(found.email, None);
+    assert_eq!(found.roles, ["Admin"]);
+    assert_ne!(winner.user_type, "analyst");
+    assert_eq!(found.user_type, "analyst");
+    assert_eq!(found.created_by_config, winner.created_by_config);
+
+    // Updating a user that does not exist is a failure, and creates nothing.
+    failed(
+        update(store, &user("ghost", "g")).await,
+        "update of a missing user",
+    );
+    assert_eq!(UserStore::find(store, "ghost").await.unwrap(), None);
+}
+both!(users: sqlite_users, postgres_users);
+
+// ---------------------------------------------------------------- used jti
+
+async fn replay(store: &SqlStore) {
+    let key = UsedJti {
+        config: "ERP",
+        issuer: "https://erp.example.com",
+        jti: "token-1",
+        until: UnixTime::MAX,
+    };
+    // 30 racing uses of one jti: exactly one is the first.
+    let mut racers = JoinSet::new();
+    for _ in 0..30 {
+        let store = store.clone();
+        racers.spawn(async move {
+            let key = UsedJti {
+                config: "ERP",
+                issuer: "https://erp.example.com",
+                jti: "token-1",
+                until: UnixTime::MAX,
+            };
+            store
+                .record(
+                    UsedJti {
+                        until: at(NOW + 60),
+                        ..key
+                    },
+                    at(NOW),
+                )
+                .await
+                .unwrap()
+        });
+    }
+    let mut firsts = 0;
+    while let Some(joined) = racers.join_next().await {
+        firsts += usize::from(joined.unwrap());
+    }
+    assert_eq!(
+        firsts, 1,
+        "exactly one of 30 racing records is the first use"
+    );
+
+    // A replay until the record expires; the key is the whole triple.
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(NOW + 60),
+                    ..key
+                },
+                at(NOW + 59)
+            )
+            .await
+            .unwrap()
+    );
+    for other in [
+        UsedJti {
+            config: "CRM",
+            ..key
+        },
+        UsedJti {
+            issuer: "https://other.example.com",
+            ..key
+        },
+        UsedJti { issuer: "", ..key },
+        UsedJti {
+            jti: "token-2",
+            ..key
+        },
+    ] {
+        assert!(
+            store
+                .record(
+                    UsedJti {
+                        until: at(NOW + 60),
+                        ..other
+                    },
+                    at(NOW)
+                )
+                .await
+                .unwrap(),
+            "{other:?}"
+        );
+    }
+
+    // At expires_at the record counts as absent and is replaced atomically:
+    // of racing records after expiry, again exactly one is first.
+    let mut racers = JoinSet::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        racers.spawn(async move {
+            let key = UsedJti {
+                config: "ERP",
+                issuer: "https://erp.example.com",
+                jti: "token-1",
+                until: UnixTime::MAX,
+            };
+            store
+                .record(
+                    UsedJti {
+                        until: at(NOW + 120),
+                        ..key
+                    },
+                    at(NOW + 60),
+                )
+                .await
+                .unwrap()
+        });
+    }
+    let mut firsts = 0;
+    while let Some(joined) = racers.join_next().await {
+        firsts += usize::from(joined.unwrap());
+    }
+    assert_eq!(firsts, 1, "an expired record is replaced once");
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(NOW + 120),
+                    ..key
+                },
+                at(NOW + 119)
+            )
+            .await
+            .unwrap()
+    );
+
+    // purge_expired forgets exactly the records with expires_at <= now.
+    // Now: token-1 until NOW+120; CRM, other issuer, empty issuer, token-2 until NOW+60.
+    // What each purge forgets, in order.
+    for (now, purged) in [(NOW + 59, 0), (NOW + 60, 4), (NOW + 60, 0)] {
+        assert_eq!(
+            ReplayStore::purge_expired(store, at(now)).await.unwrap(),
+            purged,
+            "ReplayStore::purge_expired at {now}"
+        );
+    }
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(NOW + 120),
+                    ..key
+                },
+                at(NOW + 100)
+            )
+            .await
+            .unwrap(),
+        "token-1 kept"
+    );
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(NOW + 200),
+                    ..UsedJti {
+                        jti: "token-2",
+                        ..key
+                    }
+                },
+                at(NOW + 100)
+            )
+            .await
+            .unwrap(),
+        "token-2 purged"
+    );
+    assert_eq!(
+        ReplayStore::purge_expired(store, at(NOW + 1000))
+            .await
+            .unwrap(),
+        2
+    );
+}
+both!(replay: sqlite_replay, postgres_replay);
+
+/// The periodic purge task deletes expired records by the system clock.
+async fn purge_task(store: &SqlStore) {
+    let now = UnixTime::now().as_secs();
+    let key = UsedJti {
+        config: "ERP",
+        issuer: "i",
+        jti: "old",
+        until: UnixTime::MAX,
+    };
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(now - 1),
+                    ..key
+                },
+                at(now - 100)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(now + 3600),
+                    ..UsedJti { jti: "new", ..key }
+                },
+                at(now)
+            )
+            .await
+            .unwrap()
+    );
+    store
+        .insert("old-session", &session("u", now - 7200), 20)
+        .await
+        .unwrap();
+    store
+        .insert("new-session", &session("u", now), 20)
+        .await
+        .unwrap();
+
+    let task = store.spawn_purge(Duration::from_millis(100), jwt_sso::SystemClock);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        // Recording "old" again succeeds only once the purge removed it... or
+        // because it expired; so look at the rows through purge_expired at `now`:
+        // 0 left to purge means the task did it.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let left_jti = ReplayStore::purge_expired(store, at(now)).await.unwrap();
+        let left_sessions = SessionStore::purge_expired(store, at(now)).await.unwrap();
+        if left_jti == 0 && left_sessions == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the purge task did not run");
+    }
+    drop(task);
+    assert!(
+        !store
+            .record(
+                UsedJti {
+                    until: at(now + 3600),
+                    ..UsedJti { jti: "new", ..key }
+                },
+                at(now)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(store.get("new-session", at(now)).await.unwrap().is_some());
+    assert!(
+        store
+            .get("old-session", at(now - 7100))
+            .await
+            .unwrap()
+            .is_none(),
+        "purged"
+    );
+}
+both!(purge_task: sqlite_purge_task, postgres_purge_task);
+
+// ---------------------------------------------------------------- sessions
+
+async fn sessions(store: &SqlStore) {
+    let id = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    store.insert(id, &session("jdoe", NOW), 20).await.unwrap();
+    assert_eq!(
+        store.get(id, at(NOW)).await.unwrap(),
+        Some(session("jdoe", NOW))
+    );
+    assert_eq!(
+        store.get(id, at(NOW + 3599)).await.unwrap(),
+        Some(session("jdoe", NOW))
+    );
+    // Expired at expires_at.
+    assert_eq!(store.get(id, at(NOW + 3600)).await.unwrap(), None);
+    assert_eq!(store.get("unknown", at(NOW)).await.unwrap(), None);
+    // A taken ID is a conflict and changes nothing.
+    let taken = store.insert(id, &session("mallory", NOW + 1), 20).await;
+    assert!(is_conflict(&taken), "{taken:?}");
+    assert_eq!(
+        store.get(id, at(NOW)).await.unwrap(),
+        Some(session("jdoe", NOW))
+    );
+    // Logout.
+    assert!(store.remove(id).await.unwrap());
+    assert!(!store.remove(id).await.unwrap());
+    assert_eq!(store.get(id, at(NOW)).await.unwrap(), None);
+
+    // The cap: at most 3 per user, the oldest ending first; other users untouched.
+    store
+        .insert("other", &session("someone", NOW), 3)
+        .await
+        .unwrap();
+    for i in 0..5 {
+        store
+            .insert(&format!("s{i}"), &session("jdoe", NOW + i), 3)
+            .await
+            .unwrap();
+    }
+    let alive = |store: &SqlStore, ids: Vec<String>| {
+        let store = store.clone();
+        async move {
+            let mut alive = Vec::new();
+            for id in ids {
+                if store.get(&id, at(NOW + 10)).await.unwrap().is_some() {
+                    alive.push(id);
+                }
+            }
+            alive
+        }
+    };
+    let ids: Vec<String> = (0..5).map(|i| format!("s{i}")).collect();
+    assert_eq!(alive(store, ids.clone()).await, ["s2", "s3", "s4"]);
+    assert!(store.get("other", at(NOW)).await.unwrap().is_some());
+
+    // Sessions made in the same second end in insertion order.
+    for i in 0..4 {
+        store
+            .insert(&format!("same{i}"), &session("bob", NOW), 2)
+            .await
+            .unwrap();
+    }
+    let same: Vec<String> = (0..4).map(|i| format!("same{i}")).collect();
+    assert_eq!(alive(store, same).await, ["same2", "same3"]);
+
+    // Expired sessions do not count toward the cap, and a login ends the
+    // user's expired ones.
+    store
+        .insert(
+            "e1",
+            &Session {
+                expires_at: at(NOW + 5),
+                ..session("eve", NOW)
+            },
+            2,
+        )
+        .await
+        .unwrap();
+    store
+        .insert("e2", &session("eve", NOW + 6), 2)
+        .await
+        .unwrap();
+    store
+        .insert("e3", &session("eve", NOW + 7), 2)
+        .await
+        .unwrap();
+    assert!(store.get("e2", at(NOW + 8)).await.unwrap().is_some());
+    assert!(store.get("e3", at(NOW + 8)).await.unwrap().is_some());
+    assert!(
+        store.get("e1", at(NOW)).await.unwrap().is_none(),
+        "e1 ended by e2's login"
+    );
+
+    // 20 concurrent logins of one user with a cap of 5: exactly 5 remain.
+    let mut logins = JoinSet::new();
+    for i in 0..20 {
+        let store = store.clone();
+        logins.spawn(async move {
+            store
+                .insert(&format!("c{i}"), &session("carol", NOW + 100 + i), 5)
+                .await
+                .unwrap()
+        });
+    }
+    while let Some(joined) = logins.join_next().await {
+        joined.unwrap();
+    }
+    let ids: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
+    assert_eq!(alive(store, ids).await.len(), 5);
+
+    // purge_expired deletes exactly the sessions with expires_at <= now.
+    store
+        .insert(
+            "short",
+            &Session {
+                expires_at: at(NOW + 5),
+                ..session("dave", NOW)
+            },
+            20,
+        )
+        .await
+        .unwrap();
+    // What each purge forgets, in order.
+    for (now, purged) in [(NOW + 4, 0), (NOW + 3599, 1), (NOW + 3599, 0)] {
+        assert_eq!(
+            SessionStore::purge_expired(store, at(now)).await.unwrap(),
+            purged,
+            "SessionStore::purge_expired at {now}"
+        );
+    }
+    assert!(
+        store.get("s4", at(NOW + 3599)).await.unwrap().is_some(),
+        "s4 lives until NOW+3604"
+    );
+    assert!(
+        SessionStore::purge_expired(store, at(NOW + 100_000))
+            .await
+            .unwrap()
+            >= 5
+    );
+    assert!(store.get("c19", at(NOW + 120)).await.unwrap().is_none());
+}
+both!(sessions: sqlite_sessions, postgres_sessions);
+
+// ---------------------------------------------------------------- configurations
+
+async fn configs(store: &SqlStore) {
+    let empty = store.load().await.unwrap();
+    assert_eq!((empty.configs.len(), empty.revision), (0, 0));
+    assert_eq!(store.revision().await.unwrap(), 0);
+
+    let erp = config("ERP", "https://erp.example.com");
+    let set = store
+        .apply(&ConfigChange::Create(erp.clone()))
+        .await
+        .unwrap();
+    assert_eq!(set.revision, 1);
+    let v1 = set.get("erp").unwrap().version.clone();
+    assert_eq!(v1.len(), 32, "128 random bits as hex");
+    assert_eq!(store.revision().await.unwrap(), 1);
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded, set, "the set the change returned is what is stored");
+    assert_eq!(loaded.configs[0].config, erp);
+    // The secret is stored, and the version is the same on every load.
+    assert_eq!(
+        loaded.configs[0].config.to_json_string().unwrap(),
+        erp.to_json_string().unwrap()
+    );
+    assert_eq!(store.load().await.unwrap().configs[0].version, v1);
+
+    // A taken name, without regard to case, is a conflict and changes nothing.
+    let dup = config("erp", "https://dup.example.com");
+    let taken = store.apply(&ConfigChange::Create(dup)).await;
+    assert!(is_conflict(&taken), "{taken:?}");
+    assert_eq!(store.revision().await.unwrap(), 1);
+
+    let crm = config("CRM", "https://crm.example.com");
+    let set = store
+        .apply(&ConfigChange::Create(crm.clone()))
+        .await
+        .unwrap();
+    assert_eq!(set.revision, 2);
+    assert_eq!(set.get("erp").unwrap().version, v1, "ERP did not change");
+
+    // Update with the right version: a new version.
+    let erp2 = config("ERP", "https://erp2.example.com");
+    let update = |name: &str, version: &str, config: &JwtConfig| ConfigChange::Update {
+        name: name.into(),
+        version: version.into(),
+        config: config.clone(),
+    };
+    let set = store.apply(&update("erp", &v1, &erp2)).await.unwrap();
+    assert_eq!(set.revision, 3);
+    let v2 = set.get("erp").unwrap().version.clone();
+    assert_ne!(v2, v1);
+    // With a stale version: a conflict, nothing changes.
+    let erp3 = config("ERP", "https://erp3.example.com");
+    let stale = store.apply(&update("ERP", &v1, &erp3)).await;
+    assert!(is_conflict(&stale), "{stale:?}");
+    let loaded = store.load().await.unwrap();
+    assert_eq!(
+        (loaded.clone().into_configs(), loaded.revision),
+        (vec![crm.clone(), erp2.clone()], 3)
+    );
+
+    // A rename onto a taken name is a conflict; onto a free one it works.
+    let onto_crm = config("crm", "https://erp2.example.com");
+    let clash = store.apply(&update("ERP", &v2, &onto_crm)).await;
+    assert!(is_conflict(&clash), "{clash:?}");
+    let renamed = config("ERP Prod", "https://erp2.example.com");
+    let set = store.apply(&update("ERP", &v2, &renamed)).await.unwrap();
+    assert_eq!(set.revision, 4);
+    assert_eq!(
+        set.clone().into_configs(),
+        vec![crm.clone(), renamed.clone()]
+    );
+    // The old name is free again.
+    let set = store
+        .apply(&ConfigChange::Create(erp.clone()))
+        .await
+        .unwrap();
+    assert_eq!(set.revision, 5);
+
+    // Update or delete of a name that is not stored: a conflict.
+    let missing = store.apply(&update("nope", "x", &erp)).await;
+    assert!(is_conflict(&missing), "{missing:?}");
+    let missing = store
+        .apply(&ConfigChange::Delete {
+            name: "nope".into(),
+        })
+        .await;
+    assert!(is_conflict(&missing), "{missing:?}");
+    assert_eq!(store.revision().await.unwrap(), 5);
+
+    // Delete, case-insensitively.
+    let set = store
+        .apply(&ConfigChange::Delete {
+            name: "erp prod".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (set.clone().into_configs(), set.revision),
+        (vec![crm.clone(), erp.clone()], 6)
+    );
+
+    // Racing updates from one version (several instances): exactly one wins,
+    // and the revision counts only the winner.
+    let base = set.get("CRM").unwrap().version.clone();
+    let mut racers = JoinSet::new();
+    for i in 0..10 {
+        let store = store.clone();
+        let change = update(
+            "CRM",
+            &base,
+            &config("CRM", &format!("https://crm{i}.example.com")),
+        );
+        racers.spawn(async move { store.apply(&change).await });
+    }
+    let mut wins = 0;
+    while let Some(joined) = racers.join_next().await {
+        match joined.unwrap() {
+            Ok(_) => wins += 1,
+            other => assert!(is_conflict(&other), "{other:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(store.revision().await.unwrap(), 7);
+
+    // Another instance sees the same state through its own pool.
+    let loaded = store.load().await.unwrap();
+    assert_eq!((loaded.revision, loaded.configs.len()), (7, 2));
+
+    // The database has held configurations: seeding does nothing, even
+    // once every configuration is deleted.
+    for name in ["CRM", "ERP"] {
+        store
+            .apply(&ConfigChange::Delete { name: name.into() })
+            .await
+            .unwrap();
+    }
+    assert!(
+        !store
+            .seed(&[config("Seed", "https://seed.example.com")])
+            .await
+            .unwrap()
+    );
+    let loaded = store.load().await.unwrap();
+    assert_eq!((loaded.revision, loaded.configs.len()), (9, 0));
+}
+both!(configs: sqlite_configs, postgres_configs);
+
+// ---------------------------------------------------------------- schema
+
+/// Opening again is idempotent and sees the data; a newer schema is refused.
+async fn reopen_checks(first: &SqlStore, target: &str) {
+    create(first, &user("kept", "k")).await.unwrap();
+    let again = SqlStore::open(target).await.unwrap();
+    assert!(UserStore::find(&again, "kept").await.unwrap().is_some());
+    // Two opens at once (instances starting together) both succeed.
+    let (a, b) = tokio::join!(SqlStore::open(target), SqlStore::open(target));
+    a.unwrap();
+    b.unwrap();
+}
+
+/// Schema version 2: a database of version 1 stored each configuration's
+/// version as a hash of the configuration, secret included, and served it
+/// as the ETag (issue 20). Opening it replaces every stored version with a
+/// random one.
+async fn schema_2_replaces_versions_derived_from_secrets(
+    store: &SqlStore,
+    target: &str,
+    execute: impl AsyncFn(&str),
+) {
+    let stored = store
+        .apply(&ConfigChange::Create(config(
+            "ERP",
+            "https://erp.example.com",
+        )))
+        .await
+        .unwrap();
+    let derived = "ZmFrZS1oYXNoLW9mLXRoZS1zZWNyZXQ";
+    execute(&format!("UPDATE jwt_sso_configs SET version = '{derived}'")).await;
+    execute("UPDATE jwt_sso_schema SET version = 1").await;
+    let reopened = SqlStore::open(target).await.unwrap();
+    let loaded = reopened.load().await.unwrap();
+    let version = &loaded.get("erp").unwrap().version;
+    assert_ne!(version, derived);
+    assert_ne!(version, &stored.get("erp").unwrap().version);
+    assert_eq!(version.len(), 32);
+    assert!(version.bytes().all(|b| b.is_ascii_hexdigit()), "{version}");
+    assert_eq!(
+        loaded.into_configs(),
+        vec![config("ERP", "https://erp.example.com")]
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_schema_2_replaces_versions_derived_from_secrets() {
+    let db = SqliteDb::new().await;
+    let file = db.file.clone();
+    schema_2_replaces_versions_derived_from_secrets(
+        &db.store,
+        &sqlite_url(&db.file),
+        async |sql| {
+            let mut conn = sqlx_sqlite_conn(&file).await;
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_schema_2_replaces_versions_derived_from_secrets() {
+    let Some(db) = PgDb::new().await else { return };
+    let pool = sqlx::PgPool::connect(&db.server.url()).await.unwrap();
+    schema_2_replaces_versions_derived_from_secrets(&db.store, &db.server.url(), async |sql| {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    })
+    .await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_schema_reopen_and_version() {
+    let db = SqliteDb::new().await;
+    reopen_checks(&db.store, &sqlite_url(&db.file)).await;
+    // A database from a newer release is refused with a message that says so.
+    let mut conn = sqlx_sqlite_conn(&db.file).await;
+    sqlx::query("UPDATE jwt_sso_schema SET version = 99")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let error = SqlStore::open(&sqlite_url(&db.file)).await.unwrap_err();
+    assert!(chain(&error).contains("schema version 99"), "{error}");
+    // So does the explicit constructor for a path, and the sqlite: prefix.
+    sqlx::query("UPDATE jwt_sso_schema SET version = 1")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let prefixed = SqlStore::open(&format!("sqlite:{}", db.file.display()))
+        .await
+        .unwrap();
+    assert!(UserStore::find(&prefixed, "kept").await.unwrap().is_some());
+    let by_path = SqlStore::sqlite(&db.file, &SqlOptions::default())
+        .await
+        .unwrap();
+    assert!(UserStore::find(&by_path, "kept").await.unwrap().is_some());
+    // An in-memory database cannot be shared by a pool: refused.
+    for target in ["sqlite::memory:", "sqlite:"] {
+        let error = SqlStore::open(target).await.unwrap_err();
+        assert!(
+            chain(&error).contains("needs a database file"),
+            "{target}: {error}"
+        );
+    }
+    let error = SqlStore::sqlite(":memory:", &SqlOptions::default())
+        .await
+        .unwrap_err();
+    assert!(chain(&error).contains("needs a database file"), "{error}");
+    // The URL's scheme decides: a bare path or a misspelt scheme is an
+    // error, and no file of that name is created.
+    let dir = TempDir::new("schemes");
+    for (target, says) in [
+        (
+            "postgress://jwt:s3cret@localhost/sso".to_owned(),
+            "`postgress`",
+        ),
+        ("mysql://localhost/sso".to_owned(), "`mysql`"),
+        (dir.0.join("bare.sqlite").display().to_string(), "not a URL"),
+        (String::new(), "not a URL"),
+    ] {
+        let error = SqlStore::open(&target).await.unwrap_err();
+        let text = chain(&error);
+        assert!(text.contains(says), "{target}: {text}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(!error.is_conflict());
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir.0).unwrap().count(),
+        0,
+        "nothing was created"
+    );
+    // Debug names the backend and the file.
+    let debug = format!("{prefixed:?}");
+    assert!(
+        debug.contains("SQLite") && debug.contains("jwt-sso.sqlite"),
+        "{debug}"
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_schema_reopen_and_version() {
+    let Some(db) = PgDb::new().await else { return };
+    let started = Instant::now();
+    reopen_checks(&db.store, &db.server.url()).await;
+    // Each database has its own tables.
+    db.server.create_database("second");
+    let second = SqlStore::open(&db.server.url_for("second")).await.unwrap();
+    assert_eq!(UserStore::find(&second, "kept").await.unwrap(), None);
+    // Debug never shows a password.
+    let url = format!(
+        "postgres://{}:hunter2-secret@127.0.0.1:{}/postgres",
+        pg::ROLE,
+        db.server.port()
+    );
+    let with_password = SqlStore::open(&url).await.unwrap();
+    let debug = format!("{with_password:?}");
+    assert!(
+        debug.contains("PostgreSQL") && !debug.contains("hunter2"),
+        "{debug}"
+    );
+    // A database from a newer release is refused.
+    let pool = sqlx::PgPool::connect(&db.server.url()).await.unwrap();
+    sqlx::query("UPDATE jwt_sso_schema SET version = 99")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let error = SqlStore::open(&db.server.url()).await.unwrap_err();
+    assert!(chain(&error).contains("schema version 99"), "{error}");
+    timing("PostgreSQL", "schema_reopen_and_version", started);
+}
+
+#[cfg(feature = "sqlite")]
+async fn sqlx_sqlite_conn(file: &std::path::Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    use sqlx::sqlite::SqliteConnectOptions;
+    sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(file))
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------- outages
+
+/// Every write fails with `StoreError::Failed` in under 5 s while the
+/// database is unavailable (reads too, when `reads_fail`), nothing is
+/// half-written, and the same store works again once the database is back.
+async fn outage<Down, Up>(store: &SqlStore, reads_fail: bool, down: Down, up: Up)
+where
+    Down: AsyncFnOnce(),
+    Up: AsyncFnOnce(),
+{
+    create(store, &user("before", "b")).await.unwrap();
+    let erp = config("ERP", "https://erp.example.com");
+    store
+        .apply(&ConfigChange::Create(erp.clone()))
+        .await
+        .unwrap();
+    let key = UsedJti {
+        config: "ERP",
+        issuer: "i",
+        jti: "during",
+        until: UnixTime::MAX,
+    };
+
+    down().await;
+
+    async fn timed<T: std::fmt::Debug>(
+        what: &str,
+        op: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let result = op.await;
+        let took = started.elapsed();
+        eprintln!(
+            "outage: {what}: {:?} after {} ms",
+            result.as_ref().map(|_| ()).map_err(|e| chain(e)),
+            took.as_millis()
+        );
+        assert!(took < Duration::from_secs(5), "{what} took {took:?}");
+        result
+    }
+    let e = failed(
+        timed("create user", create(store, &user("during", "d"))).await,
+        "create",
+    );
+    assert!(!chain(&e).is_empty());
+    failed(
+        timed(
+            "record jti",
+            store.record(
+                UsedJti {
+                    until: at(NOW + 60),
+                    ..key
+                },
+                at(NOW),
+            ),
+        )
+        .await,
+        "record",
+    );
+    failed(
+        timed(
+            "insert session",
+            store.insert("during", &session("before", NOW), 20),
+        )
+        .await,
+        "insert",
+    );
+    let crm = config("CRM", "https://crm.example.com");
+    failed(
+        timed(
+            "create config",
+            store.apply(&ConfigChange::Create(crm.clone())),
+        )
+        .await,
+        "apply",
+    );
+    if reads_fail {
+        failed(
+            timed("find user", UserStore::find(store, "before")).await,
+            "find",
+        );
+        failed(timed("get session", store.get("x", at(NOW))).await, "get");
+        failed(timed("load configs", store.load()).await, "load");
+        failed(timed("revision", store.revision()).await, "revision");
+    } else {
+        let found = timed("find user", UserStore::find(store, "before"))
+            .await
+            .unwrap();
+        assert!(found.is_some(), "reads are served while writes wait");
+        assert_eq!(timed("revision", store.revision()).await.unwrap(), 1);
+    }
+
+    up().await;
+
+    // The same store, not rebuilt.
+    let started = Instant::now();
+    assert!(UserStore::find(store, "before").await.unwrap().is_some());
+    eprintln!(
+        "outage: first operation after recovery: {} ms",
+        started.elapsed().as_millis()
+    );
+    create(store, &user("after", "a")).await.unwrap();
+    assert!(
+        store
+            .record(
+                UsedJti {
+                    until: at(NOW + 60),
+                    ..key
+                },
+                at(NOW)
+            )
+            .await
+            .unwrap(),
+        "the jti of a failed record is unused"
+    );
+    store
+        .insert("during", &session("before", NOW), 20)
+        .await
+        .unwrap();
+    // Nothing of the failed operations was written.
+    assert_eq!(UserStore::find(store, "during").await.unwrap(), None);
+    assert_eq!(store.load().await.unwrap().into_configs(), vec![erp]);
+    assert_eq!(
+        store
+            .apply(&ConfigChange::Create(crm.clone()))
+            .await
+            .unwrap()
+            .revision,
+        2
+    );
+}
+
+/// SQLite: another connection holds an exclusive transaction on the file.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_locked_database() {
+    let db = SqliteDb::new().await;
+    let started = Instant::now();
+    let lock = std::sync::Arc::new(tokio::sync::Mutex::new(sqlx_sqlite_conn(&db.file).await));
+    let (l1, l2) = (lock.clone(), lock.clone());
+    outage(
+        &db.store,
+        false,
+        async move || {
+            let mut conn = l1.lock().await;
+            sqlx::query("BEGIN EXCLUSIVE").execute(&mut *conn).await.unwrap();
+            sqlx::query("INSERT INTO jwt_sso_users (user_id, user_type, roles) VALUES ('locker', 'r', '[]')")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        },
+        async move || {
+            let mut conn = l2.lock().await;
+            sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+        },
+    )
+    .await;
+    timing("SQLite", "locked_database", started);
+}
+
+/// PostgreSQL: the server stops, then starts again on the same port.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_database_goes_away() {
+    let Some(db) = PgDb::new().await else { return };
+    let started = Instant::now();
+    let server = std::sync::Arc::new(db.server);
+    let (s1, s2) = (server.clone(), server.clone());
+    outage(
+        &db.store,
+        true,
+        async move || {
+            tokio::task::spawn_blocking(move || s1.stop())
+                .await
+                .unwrap()
+        },
+        async move || {
+            tokio::task::spawn_blocking(move || s2.start())
+                .await
+                .unwrap()
+        },
+    )
+    .await;
+    timing("PostgreSQL", "database_goes_away", started);
+}
+
+/// A short timeout option bounds every operation.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_timeout_option() {
+    let db = SqliteDb::new().await;
+    let options = SqlOptions::default()
+        .timeout(Duration::from_millis(300))
+        .max_connections(2);
+    let store = SqlStore::open_with(&sqlite_url(&db.file), &options)
+        .await
+        .unwrap();
+    let mut conn = sqlx_sqlite_conn(&db.file).await;
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM jwt_sso_used_jti")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let e = failed(
+        store
+            .record(
+                UsedJti {
+                    config: "a",
+                    issuer: "b",
+                    jti: "c",
+                    until: at(NOW),
+                },
+                at(NOW),
+            )
+            .await,
+        "record",
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert!(chain(&e).contains("SQLite: recording a used jti: "), "{e}");
+    eprintln!(
+        "timing: SQLite locked write with a 300 ms timeout: {} ms ({e})",
+        took.as_millis()
+    );
+}
+
+fn at(secs: i64) -> UnixTime {
+    UnixTime::from_secs(secs)
+}
+
+/// The `sqlite:` URL of a database file.
+#[cfg(feature = "sqlite")]
+fn sqlite_url(file: &std::path::Path) -> String {
+    format!("sqlite:{}", file.display())
+}
+
+/// An error and its sources, as one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+// ---------------------------------------------------------------- file identity
+
+/// SQLite: a database file deleted or replaced while the store is open makes
+/// every operation a store error (the store's connections would otherwise
+/// keep writing into a file nobody reads again); the file put back works.
+#[cfg(all(feature = "sqlite", unix))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
+    let db = SqliteDb::new().await;
+    let store = &db.store;
+    create(store, &user("before", "b")).await.unwrap();
+    store
+        .insert("s-before", &session("before", NOW), 20)
+        .await
+        .unwrap();
+    let key = UsedJti {
+        config: "ERP",
+        issuer: "i",
+        jti: "after-delete",
+        until: UnixTime::MAX,
+    };
+    let erp = config("ERP", "https://erp.example.com");
+
+    // Moved away: refused; moved back (the same file): served again.
+    let aside = db.file.with_extension("aside");
+    std::fs::rename(&db.file, &aside).unwrap();
+    let e = failed(
+        create(store, &user("moved", "m")).await,
+        "create while moved",
+    );
+    assert!(chain(&e).contains("it was deleted"), "{e:?}");
+    std::fs::rename(&aside, &db.file).unwrap();
+    create(store, &user("back", "b")).await.unwrap();
+
+    // Deleted, as `rm` would, with its WAL and shared-memory files.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.file.clone().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+    let errors = [
+        failed(create(store, &user("lost", "l")).await, "create"),
+        failed(
+            store
+                .record(
+                    UsedJti {
+                        until: at(NOW + 60),
+                        ..key
+                    },
+                    at(NOW),
+                )
+                .await,
+            "record",
+        ),
+        failed(
+            store.insert("s-lost", &session("before", NOW), 20).await,
+            "insert",
+        ),
+        failed(
+            store.apply(&ConfigChange::Create(erp.clone())).await,
+            "apply",
+        ),
+        failed(UserStore::find(store, "before").await, "find"),
+        failed(store.get("s-before", at(NOW)).await, "get"),
+        failed(SessionStore::purge_expired(store, at(NOW)).await, "purge"),
+    ];
+    for error in &errors {
+        // The store's sentence, then its source: the SQLite file check.
+        let message = chain(error);
+        let cause = std::error::Error::source(error).map(|c| c.to_string());
+        assert!(
+            cause.as_deref().is_some_and(|c| c.starts_with("SQLite: ")),
+            "{message}"
+        );
+        assert!(message.contains("is not the file opened"), "{message}");
+        assert!(message.contains("it was deleted"), "{message}");
+    }
+
+    // Replaced by another database (a restore copied over it): still refused,
+    // while a store opened now works on the new file.
+    let fresh = SqlStore::open(&sqlite_url(&db.file)).await.unwrap();
+    let e = failed(
+        create(store, &user("lost", "l")).await,
+        "create after replace",
+    );
+    assert!(chain(&e).contains("another file"), "{e:?}");
+    create(&fresh, &user("fresh", "f")).await.unwrap();
+    assert_eq!(UserStore::find(&fresh, "before").await.unwrap(), None);
+    fresh.close().await;
+}
+
+// ---------------------------------------------------------------- blocked writers
+
+/// Twenty writers wait for a locked table (more than the pool's ten
+/// connections): users, sessions and the configuration revision are still
+/// read at once, and every writer gets through once the lock is gone.
+async fn reads_while_writers_wait<Lock, Unlock>(store: &SqlStore, lock: Lock, unlock: Unlock)
+where
+    Lock: AsyncFnOnce(),
+    Unlock: AsyncFnOnce(),
+{
+    create(store, &user("reader", "r")).await.unwrap();
+    store
+        .insert("s-reader", &session("reader", NOW), 20)
+        .await
+        .unwrap();
+    lock().await;
+    let mut writers = JoinSet::new();
+    for n in 0..20 {
+        let store = store.clone();
+        writers.spawn(async move {
+            let jti = format!("waiting-{n}");
+            let key = UsedJti {
+                config: "ERP",
+                issuer: "i",
+                jti: &jti,
+                until: UnixTime::MAX,
+            };
+            store
+                .record(
+                    UsedJti {
+                        until: at(NOW + 60),
+                        ..key
+                    },
+                    at(NOW),
+                )
+                .await
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        writers.try_join_next().is_none(),
+        "the writers wait for the lock"
+    );
+    let started = Instant::now();
+    let patience = Duration::from_secs(5);
+    let found = tokio::time::timeout(patience, UserStore::find(store, "reader"))
+        .await
+        .expect("a user is read while writers wait")
+        .unwrap();
+    assert_eq!(found.map(|u| u.user_id).as_deref(), Some("reader"));
+    let got = tokio::time::timeout(patience, store.get("s-reader", at(NOW)))
+        .await
+        .expect("a session is read while writers wait")
+        .unwrap();
+    assert_eq!(got.map(|s| s.user_id).as_deref(), Some("reader"));
+    let revision = tokio::time::timeout(patience, store.revision())
+        .await
+        .expect("the revision is read while writers wait")
+        .unwrap();
+    assert_eq!(revision, 0);
+    eprintln!(
+        "timing: three reads behind 20 blocked writers: {} ms",
+        started.elapsed().as_millis()
+    );
+    assert!(writers.try_join_next().is_none(), "the writers still wait");
+    unlock().await;
+    let mut recorded = 0;
+    while let Some(result) = writers.join_next().await {
+        assert!(result.unwrap().unwrap(), "a first use");
+        recorded += 1;
+    }
+    assert_eq!(recorded, 20);
+}
+
+/// The suite's options for [`reads_while_writers_wait`]: writers may wait
+/// 10 s, twice as long as the reads are given.
+fn patient_options() -> SqlOptions {
+    SqlOptions::default()
+        .max_connections(10)
+        .timeout(Duration::from_secs(10))
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_reads_while_writers_wait() {
+    let db = SqliteDb::new().await;
+    let store = SqlStore::open_with(&sqlite_url(&db.file), &patient_options())
+        .await
+        .unwrap();
+    let lock = std::sync::Arc::new(tokio::sync::Mutex::new(sqlx_sqlite_conn(&db.file).await));
+    let (l1, l2) = (lock.clone(), lock.clone());
+    reads_while_writers_wait(
+        &store,
+        async move || {
+            let mut conn = l1.lock().await;
+            sqlx::query("BEGIN EXCLUSIVE")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query("DELETE FROM jwt_sso_used_jti")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        },
+        async move || {
+            let mut conn = l2.lock().await;
+            sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_reads_while_writers_wait() {
+    use sqlx::Connection as _;
+    let Some(db) = PgDb::new().await else { return };
+    let url = db.server.url();
+    let store = SqlStore::open_with(&url, &patient_options()).await.unwrap();
+    let conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let lock = std::sync::Arc::new(tokio::sync::Mutex::new(conn));
+    let (l1, l2) = (lock.clone(), lock.clone());
+    reads_while_writers_wait(
+        &store,
+        async move || {
+            let mut conn = l1.lock().await;
+            sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+            // Plain reads (ACCESS SHARE) pass this lock; inserts wait.
+            sqlx::query("LOCK TABLE jwt_sso_used_jti IN EXCLUSIVE MODE")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        },
+        async move || {
+            let mut conn = l2.lock().await;
+            sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+        },
+    )
+    .await;
+    store.close().await;
+    drop(db);
+}
+
+// ------------------------------------------------------------ login events
+
+/// Logins through an `Authenticator` whose users live in memory and whose
+/// events go to `store`'s history.
+struct EventFlow {
+    auth: jwt_sso::Authenticator<jwt_sso::MemoryStore>,
+    _writer: jwt_sso::Task,
+}
+
+const EVENT_SECRET: &str = "sql-events-secret-0123456789abcdef";
+
+fn event_flow(store: &SqlStore, retention: u64) -> EventFlow {
+    let registry = jwt_sso::Registry::from_json_str(
+        &serde_json::json!({"name": "ERP", "token_name": "token", "issuer": "https://erp.example.com",
+            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": EVENT_SECRET},
+            "expiration_time": 3600, "claims": {"user_id": "sub"}})
+        .to_string(),
+    )
+    .unwrap();
+    let auth =
+        jwt_sso::Authenticator::new(std::sync::Arc::new(registry), jwt_sso::MemoryStore::new());
+    let writer = store.spawn_event_writer(auth.subscribe(4096), retention);
+    EventFlow {
+        auth,
+        _writer: writer,
+    }
+}
+
+fn event_token(user: &str, valid: bool) -> String {
+    let now = jwt_sso::UnixTime::now().as_secs();
+    let exp = if valid { now + 600 } else { now - 600 };
+    jwt_sso::mint::SigningKey::from_secret(EVENT_SECRET.as_bytes())
+        .sign(
+            jwt_sso::Algorithm::HS256,
+            &serde_json::json!({"iss": "https://erp.example.com", "sub": user, "exp": exp}),
+        )
+        .unwrap()
+}
+
+/// The default query, changed by `edit`.
+fn query(edit: impl FnOnce(&mut EventQuery)) -> EventQuery {
+    let mut query = EventQuery::default();
+    edit(&mut query);
+    query
+}
+
+async fn page(store: &SqlStore, query: EventQuery) -> Vec<LoginEvent> {
+    store.login_events(&query).await.unwrap()
+}
+
+/// The history: retention, newest first, filters, paging.
+async fn events(store: &SqlStore) {
+    let flow = event_flow(store, 25);
+    for i in 0..40 {
+        let _ = flow
+            .auth
+            .login(
+                &event_token(&format!("u{i}"), i % 4 != 0),
+                jwt_sso::Verification::default(),
+            )
+            .await;
+    }
+    // The writer catches up: the newest 25 remain.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let all = loop {
+        let all = page(store, query(|q| q.limit = 500)).await;
+        assert!(all.len() <= 25, "the retention holds at every moment");
+        if all.first().and_then(|e| e.user_id.as_deref()) == Some("u39") {
+            break all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the history did not catch up: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(all.len(), 25, "the retention holds");
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    // `limit` is clamped to 1–500.
+    assert_eq!(page(store, query(|q| q.limit = 0)).await, all[..1]);
+    assert_eq!(page(store, query(|q| q.limit = u32::MAX)).await, all);
+    // The newest 25 attempts, in order: u39 … u15 (refused ones have no user).
+    let expected: Vec<_> = (15..40).rev().collect();
+    for (event, i) in all.iter().zip(&expected) {
+        let refused = i % 4 == 0;
+        assert_eq!(event.accepted, !refused, "{event:?}");
+        if refused {
+            assert_eq!(event.kind, Some(jwt_sso::ErrorKind::Expired));
+            assert!(event.hint.is_some() && event.user_id.is_none());
+        } else {
+            assert_eq!(event.user_id.as_deref(), Some(format!("u{i}").as_str()));
+            assert_eq!(event.first_login, Some(true));
+        }
+        assert_eq!(event.config.as_deref(), Some("ERP"));
+        assert_eq!(event.client, None);
+    }
+    // Pages of 7 (the last event's id as `before`) lose nothing and repeat
+    // nothing; a short page is the last.
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let got = page(
+            store,
+            query(|q| {
+                q.limit = 7;
+                q.before = before;
+            }),
+        )
+        .await;
+        assert!(got.len() <= 7);
+        paged.extend(got.iter().map(|e| e.id));
+        if got.len() < 7 {
+            break;
+        }
+        before = got.last().map(|e| e.id);
+    }
+    assert_eq!(paged, all.iter().map(|e| e.id).collect::<Vec<_>>());
+    // Filters.
+    let refused = page(store, query(|q| q.accepted = Some(false))).await;
+    assert_eq!(refused.len(), 6); // 16, 20, 24, 28, 32, 36
+    assert!(
+        refused
+            .iter()
+            .all(|e| e.kind == Some(jwt_sso::ErrorKind::Expired))
+    );
+    let expired = query(|q| {
+        q.kind = Some(jwt_sso::ErrorKind::Expired);
+        q.limit = 2;
+    });
+    assert_eq!(page(store, expired).await.len(), 2);
+    let erp = page(store, query(|q| q.config = Some("erp".into()))).await;
+    assert_eq!(erp.len(), 25, "any case");
+    let crm = page(store, query(|q| q.config = Some("CRM".into()))).await;
+    assert_eq!(crm.len(), 0);
+    let one = page(store, query(|q| q.user_id = Some("u33".into()))).await;
+    assert_eq!(one.len(), 1);
+    assert!(one[0].accepted);
+    let older = page(store, query(|q| q.before = Some(one[0].id))).await;
+    assert!(older.iter().all(|e| e.id < one[0].id));
+    assert_eq!(flow.auth.events_dropped(), 0);
+}
+
+both!(events: sqlite_event_history, postgres_event_history);
+
+/// A history that cannot store: the logins stand, their events are counted
+/// as dropped.
+async fn event_writes_failing<Down, Up>(store: &SqlStore, down: Down, up: Up)
+where
+    Down: AsyncFnOnce(),
+    Up: AsyncFnOnce(),
+{
+    let flow = event_flow(store, 100);
+    down().await;
+    for i in 0..5 {
+        let started = Instant::now();
+        let login = flow
+            .auth
+            .login(
+                &event_token(&format!("d{i}"), true),
+                jwt_sso::Verification::default(),
+            )
+            .await;
+        assert_eq!(
+            login.map(|l| l.user.user_id).map_err(|e| e.kind()),
+            Ok(format!("d{i}")),
+            "the login succeeds while the history is down"
+        );
+        // The login does not wait for the history (the store's timeout is 3 s).
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while flow.auth.events_dropped() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "dropped {}",
+            flow.auth.events_dropped()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(flow.auth.events_dropped(), 5);
+    up().await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_event_writes_failing_drop_and_count() {
+    let db = SqliteDb::new().await;
+    let store = db.store.clone();
+    event_writes_failing(&db.store, async move || store.close().await, async || {}).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_event_writes_failing_drop_and_count() {
+    let Some(db) = PgDb::new().await else { return };
+    let server = std::sync::Arc::new(db.server);
+    let (s1, s2) = (server.clone(), server.clone());
+    event_writes_failing(
+        &db.store,
+        async move || {
+            tokio::task::spawn_blocking(move || s1.stop())
+                .await
+                .unwrap()
+        },
+        async move || {
+            tokio::task::spawn_blocking(move || s2.start())
+                .await
+                .unwrap()
+        },
+    )
+    .await;
+    // Back: events are stored again.
+    let flow = event_flow(&db.store, 100);
+    flow.auth
+        .login(&event_token("back", true), jwt_sso::Verification::default())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while page(&db.store, query(|q| q.user_id = Some("back".into())))
+        .await
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not stored after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
