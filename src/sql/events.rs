@@ -76,7 +76,14 @@ impl SqlStore {
         self.run_write("storing login events", async {
             with_pool!(self, |pool, sql| {
                 // One transaction: no reader sees more than `retention`.
+                // Writers of several instances take turns (PostgreSQL's
+                // advisory lock; SQLite's `BEGIN IMMEDIATE` already does):
+                // two trims that each miss the other's uncommitted insert
+                // would leave one batch too many.
                 let mut tx = pool.begin_with(sql.begin).await?;
+                if let Some(lock) = sql.events_lock {
+                    sqlx::query(lock).execute(&mut *tx).await?;
+                }
                 let mut insert = sqlx::QueryBuilder::new(schema::INSERT_EVENTS);
                 insert.push_values(batch, |mut row, event| {
                     row.push_bind(event.time.as_secs())

@@ -26,6 +26,9 @@ pub(super) struct Dialect {
     /// Ends the user's sessions beyond the newest `$3` unexpired ones
     /// (binds `$1` = user ID, `$2` = now, `$3` = the cap).
     pub trim_sessions: &'static str,
+    /// Run first in an event batch's transaction: serialises the writers
+    /// of several instances, so that each trim sees every earlier insert.
+    pub events_lock: Option<&'static str>,
     /// Reads the configuration revision inside a seeding transaction,
     /// locking its row until the transaction ends (SQLite's `IMMEDIATE`
     /// transaction holds the write lock already).
@@ -126,6 +129,7 @@ pub(super) const SQLITE: Dialect = Dialect {
         ),
     ],
     session_lock: None,
+    events_lock: None,
     trim_sessions: "DELETE FROM jwt_sso_sessions WHERE user_id = $1 AND id NOT IN (\
          SELECT id FROM jwt_sso_sessions WHERE user_id = $1 AND expires_at > $2 \
          ORDER BY created_at DESC, rowid DESC LIMIT $3)",
@@ -166,6 +170,7 @@ pub(super) const POSTGRES: Dialect = Dialect {
         ),
     ],
     session_lock: Some("SELECT pg_advisory_xact_lock(7244, hashtext($1))"),
+    events_lock: Some("SELECT pg_advisory_xact_lock(7243, 3)"),
     trim_sessions: "DELETE FROM jwt_sso_sessions WHERE user_id = $1 AND id NOT IN (\
          SELECT id FROM jwt_sso_sessions WHERE user_id = $1 AND expires_at > $2 \
          ORDER BY created_at DESC, seq DESC LIMIT $3)",

@@ -1510,6 +1510,83 @@ async fn page(store: &SqlStore, query: EventQuery) -> Vec<LoginEvent> {
     store.login_events(&query).await.unwrap()
 }
 
+/// Writers of several instances (here: three writers on one database, each
+/// with its own batches and transactions) never leave more than the
+/// retention for a reader to see: each trim sees every earlier insert.
+async fn concurrent_writers_keep_the_retention(store: &SqlStore) {
+    // Above what two writers add after a third's last event (2 × 61), so
+    // that no last event is trimmed before it is seen; below the 183 events
+    // written, so that trims race.
+    const RETENTION: usize = 125;
+    let flows: Vec<std::sync::Arc<EventFlow>> = (0..3)
+        .map(|_| std::sync::Arc::new(event_flow(store, RETENTION as u64)))
+        .collect();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut reads = 0u32;
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                let seen = page(&store, query(|q| q.limit = 500)).await.len();
+                assert!(seen <= RETENTION, "a reader saw {seen} events");
+                reads += 1;
+            }
+            reads
+        })
+    };
+    let mut logins = JoinSet::new();
+    for (n, flow) in flows.iter().enumerate() {
+        let flow = std::sync::Arc::clone(flow);
+        logins.spawn(async move {
+            for i in 0..60 {
+                let token = event_token(&format!("w{n}-{i}"), true);
+                flow.auth
+                    .login(&token, jwt_sso::Verification::default())
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(done) = logins.join_next().await {
+        done.unwrap();
+    }
+    // One more login through each writer, after all the others, each
+    // awaited in the history: when a writer's last login is stored, so is
+    // everything it wrote before (a batch may hold many, and trim the
+    // others' older events).
+    for (n, flow) in flows.iter().enumerate() {
+        let last = format!("last-{n}");
+        flow.auth
+            .login(&event_token(&last, true), jwt_sso::Verification::default())
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !page(store, query(|q| q.user_id = Some(last.clone())))
+            .await
+            .iter()
+            .any(|e| e.user_id.as_deref() == Some(last.as_str()))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{last} not stored; dropped {:?}",
+                flows
+                    .iter()
+                    .map(|f| f.auth.events_dropped())
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let all = page(store, query(|q| q.limit = 500)).await;
+    assert_eq!(all.len(), RETENTION, "at the limit after 183 events");
+    done.store(true, std::sync::atomic::Ordering::Release);
+    let reads = reader.await.unwrap();
+    assert!(reads > 0);
+    drop(flows);
+}
+
+both!(concurrent_writers_keep_the_retention: sqlite_concurrent_event_writers, postgres_concurrent_event_writers);
+
 /// The history: retention, newest first, filters, paging.
 async fn events(store: &SqlStore) {
     let flow = event_flow(store, 25);
