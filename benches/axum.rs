@@ -26,6 +26,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+#[path = "support/hand_session.rs"]
+mod hand_session;
+
+use hand_session::{HandSessions, HandUser};
+
 const SECRET: &str = "benchmark-secret-0123456789abcdef-0123456789";
 const ISSUER: &str = "https://idp.example.com";
 const AUDIENCE: &str = "bi-server";
@@ -172,49 +177,6 @@ fn bench(c: &mut Criterion) {
             })
         });
         group.finish();
-    }
-}
-
-/// The hand-written session side: the same `Sessions` and user store,
-/// looked up from the cookie by a plain extractor.
-#[derive(Clone)]
-struct HandSessions {
-    sessions: Arc<Sessions<MemoryStore>>,
-    users: Arc<MemoryStore>,
-}
-
-struct HandUser(User);
-
-impl FromRequestParts<HandSessions> for HandUser {
-    type Rejection = StatusCode;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &HandSessions,
-    ) -> Result<Self, StatusCode> {
-        let cookies = parts
-            .headers
-            .get(COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(StatusCode::UNAUTHORIZED)?;
-        let token = cookies
-            .split(';')
-            .filter_map(|c| c.trim().strip_prefix("jwt_sso_session="))
-            .next()
-            .ok_or(StatusCode::UNAUTHORIZED)?;
-        let session = state
-            .sessions
-            .lookup(token)
-            .await
-            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
-            .ok_or(StatusCode::UNAUTHORIZED)?;
-        let user = state
-            .users
-            .find(&session.user_id)
-            .await
-            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
-            .ok_or(StatusCode::UNAUTHORIZED)?;
-        Ok(HandUser(user))
     }
 }
 

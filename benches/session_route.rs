@@ -13,17 +13,14 @@
 //!   valgrind: `valgrind --tool=callgrind <bench binary> run jwt_sso N` for
 //!   N = 0 and N = 10000, the difference of the totals divided by 10000.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::FromRequestParts;
 use axum::http::header::COOKIE;
-use axum::http::request::Parts;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use jwt_sso::axum::{CurrentUser, LoginOptions, SessionAuth};
@@ -31,79 +28,13 @@ use jwt_sso::{MemoryStore, Registry, Sessions, User, UserStore};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-static BYTES: AtomicU64 = AtomicU64::new(0);
+#[path = "support/counting.rs"]
+mod counting;
+#[path = "support/hand_session.rs"]
+mod hand_session;
 
-/// The system allocator, counting allocations (a `realloc` counts as one).
-struct Counting;
-
-// SAFETY: every call is forwarded unchanged to `System`.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// The hand-written session side: the same `Sessions` and user store,
-/// looked up from the cookie by a plain extractor (as in `benches/axum.rs`).
-#[derive(Clone)]
-struct HandSessions {
-    sessions: Arc<Sessions<MemoryStore>>,
-    users: Arc<MemoryStore>,
-}
-
-struct HandUser(User);
-
-impl FromRequestParts<HandSessions> for HandUser {
-    type Rejection = StatusCode;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &HandSessions,
-    ) -> Result<Self, StatusCode> {
-        let cookies = parts
-            .headers
-            .get(COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(StatusCode::UNAUTHORIZED)?;
-        let token = cookies
-            .split(';')
-            .filter_map(|c| c.trim().strip_prefix("jwt_sso_session="))
-            .next()
-            .ok_or(StatusCode::UNAUTHORIZED)?;
-        let session = state
-            .sessions
-            .lookup(token)
-            .await
-            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
-            .ok_or(StatusCode::UNAUTHORIZED)?;
-        let user = state
-            .users
-            .find(&session.user_id)
-            .await
-            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
-            .ok_or(StatusCode::UNAUTHORIZED)?;
-        Ok(HandUser(user))
-    }
-}
+use counting::{ALLOCATIONS, BYTES};
+use hand_session::{HandSessions, HandUser};
 
 /// Both routes on the same stores, the runtime and the request's cookie.
 struct Case {
