@@ -36,9 +36,10 @@
 //! **Who may call the API** ([`AdminAccess`], checked by the
 //! [`AdminCaller`] extractor in every handler): `Authorization: Bearer
 //! <admin token>` (compared in constant time), or a session (`X-Auth-Token`)
-//! whose user has the administrator's role, resolved by a
-//! [`SessionResolver`] ([`SessionAuth`](super::SessionAuth) is one:
-//! `access.with_sessions(session_auth, role)`). Credentials are read from
+//! whose user has the administrator's role, resolved by the host's
+//! [`SessionAuth`](super::SessionAuth) (`access.with_sessions(session_auth,
+//! role)`: the sessions the login routes made, so that a session is an
+//! administrator's only if the stored user has the role). Credentials are read from
 //! headers only, never from cookies, so a cross-site form cannot use them. No or a bad credential is
 //! `401` `unauthorized` (with `WWW-Authenticate: Bearer`); a session without
 //! the role is `403` `forbidden`.
@@ -95,39 +96,27 @@ const CONSOLE_CSS: &str = include_str!("../../assets/console/console.css");
 
 /// The user behind a session, as far as the admin API needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionUser {
+pub(crate) struct SessionUser {
     /// The user ID (it becomes `created_by` of what the user creates).
     pub user_id: String,
     /// The user's roles.
     pub roles: Vec<String>,
 }
 
-/// A boxed future, as [`SessionResolver`] returns it.
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
 /// How the admin API finds the user of an `X-Auth-Token` session: the host's
 /// session store. `Ok(None)` is an unknown or expired session (`401`); an
 /// error (the store is down) is answered with its kind's status.
 ///
-/// A closure `Fn(String) -> impl Future<Output = Result<Option<SessionUser>, Error>>`
-/// is a resolver.
-pub trait SessionResolver: Send + Sync + 'static {
+/// [`SessionAuth`](super::SessionAuth) is the one resolver (the crate's own
+/// sessions and users); the trait keeps the admin API's check apart from
+/// how sessions are stored.
+pub(crate) trait SessionResolver: Send + Sync + 'static {
     /// The user of the session whose opaque token is `token`.
     #[allow(clippy::type_complexity)]
     fn resolve<'a>(
         &'a self,
         token: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<Option<SessionUser>, Error>> + Send + 'a>>;
-}
-
-impl<F, Fut> SessionResolver for F
-where
-    F: Fn(String) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<SessionUser>, Error>> + Send + 'static,
-{
-    fn resolve<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<SessionUser>, Error>> {
-        Box::pin(self(token.to_owned()))
-    }
 }
 
 /// Who may call the admin API: the break-glass token and/or sessions with
@@ -173,14 +162,10 @@ impl AdminAccess {
         self
     }
 
-    /// Accepts `X-Auth-Token` sessions whose user has `role` (exact match),
-    /// found through `resolver`.
-    pub fn with_sessions(
-        mut self,
-        resolver: impl SessionResolver,
-        role: impl Into<String>,
-    ) -> Self {
-        self.sessions = Some(Arc::new(resolver));
+    /// Accepts `X-Auth-Token` sessions (never the cookie) of `sessions`
+    /// whose stored user has `role` (exact match).
+    pub fn with_sessions(mut self, sessions: super::SessionAuth, role: impl Into<String>) -> Self {
+        self.sessions = Some(Arc::new(sessions));
         self.role = Some(role.into());
         self
     }

@@ -7,7 +7,8 @@ use crate::support::fixtures::now;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use jwt_sso::axum::admin::{AdminAccess, SessionUser, router};
+use jwt_sso::axum::admin::{AdminAccess, router};
+use jwt_sso::axum::{LoginOptions, SessionAuth};
 
 /// The console's `Content-Security-Policy`: nothing but the page's own
 /// script, styles and API.
@@ -69,6 +70,9 @@ struct Server {
     client: reqwest::Client,
     /// Every response's headers and body, to check that no secret leaks.
     seen: Arc<Mutex<Vec<String>>>,
+    /// The session tokens of alice (an administrator) and bob (a viewer).
+    alice: String,
+    bob: String,
 }
 
 struct Reply {
@@ -100,24 +104,44 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-async fn resolve(token: String) -> Result<Option<SessionUser>, jwt_sso::Error> {
-    Ok(match token.as_str() {
-        "session-alice" => Some(SessionUser {
-            user_id: "alice".into(),
-            roles: vec!["Viewer".into(), "Administrator".into()],
-        }),
-        "session-bob" => Some(SessionUser {
-            user_id: "bob".into(),
-            roles: vec!["Viewer".into()],
-        }),
-        _ => None,
-    })
+/// The admin API's callers: the admin token, and real sessions (the
+/// crate's `Sessions` and a user store): alice has the administrator's
+/// role, bob does not.
+struct Callers {
+    access: AdminAccess,
+    alice: String,
+    bob: String,
 }
 
-fn access() -> AdminAccess {
-    AdminAccess::new()
-        .with_admin_token(ADMIN_TOKEN)
-        .with_sessions(resolve, "Administrator")
+async fn callers() -> Callers {
+    use jwt_sso::{ManualClock, MemoryStore, Sessions, UnixTime, User, UserStore};
+    let users = MemoryStore::new();
+    for (id, roles) in [
+        ("alice", vec!["Viewer", "Administrator"]),
+        ("bob", vec!["Viewer"]),
+    ] {
+        let user = User {
+            user_id: id.into(),
+            user_type: "reader".into(),
+            roles: roles.into_iter().map(Into::into).collect(),
+            name: None,
+            email: None,
+            created_by_config: None,
+        };
+        users.create(&user).await.unwrap();
+    }
+    let clock = ManualClock::new(UnixTime::from_secs(now()));
+    let sessions = Arc::new(Sessions::new(MemoryStore::new(), clock));
+    let alice = sessions.create("alice", "ERP").await.unwrap();
+    let bob = sessions.create("bob", "ERP").await.unwrap();
+    let auth = SessionAuth::new(sessions, users, &LoginOptions::default());
+    Callers {
+        access: AdminAccess::new()
+            .with_admin_token(ADMIN_TOKEN)
+            .with_sessions(auth, "Administrator"),
+        alice,
+        bob,
+    }
 }
 
 impl Server {
@@ -125,11 +149,12 @@ impl Server {
         let dir = temp_dir(name);
         let path = dir.join("configs.json");
         std::fs::write(&path, serde_json::to_string_pretty(&configs()).unwrap()).unwrap();
-        Server::on_file(dir, path, access()).await
+        Server::on_file(dir, path, callers().await).await
     }
 
     /// A server over an existing file (a restart).
-    async fn on_file(dir: PathBuf, path: PathBuf, access: AdminAccess) -> Server {
+    async fn on_file(dir: PathBuf, path: PathBuf, callers: Callers) -> Server {
+        let Callers { access, alice, bob } = callers;
         let configs = Configs::new(ConfigFile::new(&path)).load().await.unwrap();
         let registry = Arc::clone(configs.registry());
         let admin = Arc::new(Admin::new(configs.clone()));
@@ -145,6 +170,8 @@ impl Server {
             configs,
             client: reqwest::Client::new(),
             seen: Arc::default(),
+            alice,
+            bob,
         }
     }
 
@@ -258,7 +285,7 @@ async fn who_may_call_the_api() {
             "/api/admin/configs",
             &[(
                 "cookie",
-                &format!("X-Auth-Token=session-alice; token={ADMIN_TOKEN}"),
+                &format!("X-Auth-Token={}; token={ADMIN_TOKEN}", server.alice),
             )],
             None,
         )
@@ -278,7 +305,7 @@ async fn who_may_call_the_api() {
         .call(
             "GET",
             "/api/admin/configs",
-            &[("x-auth-token", "session-bob")],
+            &[("x-auth-token", server.bob.as_str())],
             None,
         )
         .await;
@@ -287,7 +314,7 @@ async fn who_may_call_the_api() {
         .call(
             "GET",
             "/api/admin/configs",
-            &[("x-auth-token", "session-alice")],
+            &[("x-auth-token", server.alice.as_str())],
             None,
         )
         .await;
@@ -307,7 +334,7 @@ async fn who_may_call_the_api() {
             .call(
                 method,
                 path,
-                &[("x-auth-token", "session-bob")],
+                &[("x-auth-token", server.bob.as_str())],
                 Some("{}".into()),
             )
             .await;
@@ -321,7 +348,12 @@ async fn who_may_call_the_api() {
     let dir = temp_dir("no-token");
     let path = dir.join("configs.json");
     std::fs::write(&path, configs().to_string()).unwrap();
-    let closed = Server::on_file(dir, path, AdminAccess::new()).await;
+    let nobody = Callers {
+        access: AdminAccess::new(),
+        alice: String::new(),
+        bob: String::new(),
+    };
+    let closed = Server::on_file(dir, path, nobody).await;
     for auth in [
         format!("Bearer {ADMIN_TOKEN}"),
         "Bearer ".to_owned(),
@@ -458,7 +490,7 @@ async fn create_sets_metadata_and_names_the_field_of_an_error() {
         .call(
             "POST",
             "/api/admin/configs",
-            &[("x-auth-token", "session-alice")],
+            &[("x-auth-token", server.alice.as_str())],
             Some(new_config("Finance").to_string()),
         )
         .await;
@@ -1017,7 +1049,7 @@ async fn changes_survive_a_restart() {
     }
 
     // A new registry from the file: the same list.
-    let restarted = Server::on_file(server.dir.clone(), server.path.clone(), access()).await;
+    let restarted = Server::on_file(server.dir.clone(), server.path.clone(), callers().await).await;
     let list_after = restarted
         .admin("GET", "/api/admin/configs", &[], None)
         .await
@@ -1106,7 +1138,7 @@ async fn a_rename_keeps_the_stable_id_across_a_restart() {
     assert_eq!(fresh.len(), 32, "{}", r.text);
     assert!(fresh.bytes().all(|b| b.is_ascii_hexdigit()), "{fresh}");
 
-    let restarted = Server::on_file(server.dir.clone(), server.path.clone(), access()).await;
+    let restarted = Server::on_file(server.dir.clone(), server.path.clone(), callers().await).await;
     assert_eq!(
         restarted.registry.get("erp (old)").unwrap().stable_id(),
         "erp"
