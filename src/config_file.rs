@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::admin::AdminError;
 use crate::config::JwtConfig;
 use crate::error::ConfigError;
-use crate::store::{ConfigChange, ConfigSet, ConfigStore, StoreError, StoredConfig, apply_to};
+use crate::error::StoreError;
+use crate::store::{ConfigChange, ConfigSet, ConfigStore, StoredConfig, apply_to};
 
 /// The registry file as a [`ConfigStore`] (CONTRACT section 7: the
 /// `--config` file is the store, not a snapshot).

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::store::StoreError;
 use crate::time_fmt::rfc3339;
 use crate::unix_time::UnixTime;
 
@@ -1155,6 +1154,110 @@ fn max_age_message(
             "token without `iat` expires at {} (exp = {exp}), more than expiration_time = {e} s (leeway {l} s) after now ({now})",
             rfc3339(exp),
         ),
+    }
+}
+
+/// What a store reports when it fails (kind `store`): a conflict the login
+/// flow knows how to handle, or any other failure with its cause as
+/// [`source`](std::error::Error::source), never flattened into text.
+///
+/// In a store implementation, `StoreError::failed(e)` wraps the database's
+/// error (`.map_err(StoreError::failed)?`), and [`StoreError::conflict`]
+/// reports a taken key. `?` turns it into an [`Error`](crate::Error).
+///
+/// ```
+/// use jwt_sso::{Error, ErrorKind, StoreError};
+///
+/// fn lookup() -> Result<(), StoreError> {
+///     let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "database timed out");
+///     Err(StoreError::failed(io))
+/// }
+/// fn login() -> Result<(), Error> {
+///     lookup()?;
+///     Ok(())
+/// }
+/// let err = login().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Store);
+/// let source = std::error::Error::source(&err).unwrap();
+/// assert_eq!(source.to_string(), "database timed out");
+/// ```
+#[derive(Debug)]
+pub struct StoreError {
+    conflict: bool,
+    /// What the library was doing, e.g. "finding user `jdoe`".
+    action: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// [`UserStore::create`](crate::UserStore::create) found the user ID taken (another login created
+    /// the user first; the login flow then finds the user instead), or
+    /// [`ConfigStore::apply`](crate::ConfigStore::apply) found a stale version or a taken name.
+    pub fn conflict() -> Self {
+        StoreError {
+            conflict: true,
+            action: None,
+            source: None,
+        }
+    }
+
+    /// Anything else (the database is down, a query failed, …), caused by
+    /// `source` (any error, or a message).
+    pub fn failed(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError {
+            conflict: false,
+            action: None,
+            source: Some(source.into()),
+        }
+    }
+
+    /// Whether this is a conflict ([`StoreError::conflict`]).
+    pub fn is_conflict(&self) -> bool {
+        self.conflict
+    }
+
+    /// What was being done, as [`StoreError::during`] said.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    pub(crate) fn action(&self) -> Option<&str> {
+        self.action.as_deref()
+    }
+
+    /// The failure's cause, owned (to downcast it, e.g. to the
+    /// [`ConfigError`](crate::ConfigError) of an unreadable configuration
+    /// file); `None` for a conflict.
+    pub fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync>> {
+        self.source
+    }
+
+    /// The same error, saying what was being done when it failed, e.g.
+    /// `"finding user `jdoe`"` (shown as "store failed while …").
+    pub fn during(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(action.into());
+        self
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.action, self.conflict) {
+            (Some(action), true) => write!(
+                f,
+                "store conflict while {action}: the record exists already or was changed by someone else"
+            ),
+            (None, true) => {
+                f.write_str("conflict: the record exists already or was changed by someone else")
+            }
+            (Some(action), false) => write!(f, "store failed while {action}"),
+            (None, false) => f.write_str("store failed"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
     }
 }
 

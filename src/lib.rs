@@ -252,7 +252,9 @@ pub use config::{
 };
 #[cfg(feature = "admin")]
 pub use config_file::ConfigFile;
-pub use error::{ConfigError, Error, ErrorKind, KeyFetchError, LoginError, TokenError, TokenPart};
+pub use error::{
+    ConfigError, Error, ErrorKind, KeyFetchError, LoginError, StoreError, TokenError, TokenPart,
+};
 pub use identity::{MappedIdentity, PromptValue, SystemPrompt, Verified};
 pub use login::{Authenticator, Login};
 pub use map::ClaimMapper;
@@ -266,7 +268,7 @@ pub use session::Sessions;
 pub use sql::{SqlOptions, SqlStore};
 pub use store::{
     ConfigChange, ConfigSet, ConfigStore, MemoryConfigStore, MemoryStore, ReplayStore, Session,
-    SessionStore, StoreError, StoredConfig, UsedJti, User, UserStore,
+    SessionStore, StoredConfig, UsedJti, User, UserStore,
 };
 #[cfg(any(feature = "admin", feature = "sessions"))]
 pub use task::Task;

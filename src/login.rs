@@ -7,11 +7,12 @@ use std::sync::Arc;
 use tracing::Instrument as _;
 
 use crate::config::{JwtConfig, SyncField, UserScope};
+use crate::error::StoreError;
 use crate::error::{Error, LoginError, TokenError, untrusted};
 use crate::events::{self, Attempt, Ending, EventReceiver, LoginEvents, Progress};
 use crate::identity::Verified;
 use crate::registry::{Registry, Verification, verify_with};
-use crate::store::{MemoryStore, ReplayStore, StoreError, UsedJti, User, UserStore};
+use crate::store::{MemoryStore, ReplayStore, UsedJti, User, UserStore};
 use crate::unix_time::UnixTime;
 
 /// The outcome of a successful login.

@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::store::{Session, SessionStore, StoreError};
+use crate::error::StoreError;
+use crate::store::{Session, SessionStore};
 use crate::task::Task;
 
 /// The default number of live sessions one user may hold.

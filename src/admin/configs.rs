@@ -13,11 +13,12 @@ use time::OffsetDateTime;
 use super::AdminError;
 use crate::clock::Clock;
 use crate::config::JwtConfig;
+use crate::error::StoreError;
 use crate::error::{ConfigError, escape_controls};
 use crate::registry::Registry;
 #[cfg(feature = "remote")]
 use crate::remote::{HttpFetch, RemoteOptions};
-use crate::store::{ConfigChange, ConfigSet, ConfigStore, StoreError, StoredConfig, random_hex};
+use crate::store::{ConfigChange, ConfigSet, ConfigStore, StoredConfig, random_hex};
 use crate::task::Task;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

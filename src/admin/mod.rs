@@ -3,8 +3,8 @@
 //! configuration state (`Configs`) and the administrator's operations on top
 //! of it (`Admin`) (cargo feature `admin`).
 
+use crate::error::StoreError;
 use crate::error::{ConfigError, Error, ErrorKind, duplicate_message, list, untrusted};
-use crate::store::StoreError;
 
 #[cfg(feature = "admin")]
 mod catalog;

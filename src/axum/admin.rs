@@ -57,8 +57,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
@@ -94,38 +92,14 @@ const INDEX_HTML: &str = include_str!("../../assets/console/index.html");
 const CONSOLE_JS: &str = include_str!("../../assets/console/console.js");
 const CONSOLE_CSS: &str = include_str!("../../assets/console/console.css");
 
-/// The user behind a session, as far as the admin API needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SessionUser {
-    /// The user ID (it becomes `created_by` of what the user creates).
-    pub user_id: String,
-    /// The user's roles.
-    pub roles: Vec<String>,
-}
-
-/// How the admin API finds the user of an `X-Auth-Token` session: the host's
-/// session store. `Ok(None)` is an unknown or expired session (`401`); an
-/// error (the store is down) is answered with its kind's status.
-///
-/// [`SessionAuth`](super::SessionAuth) is the one resolver (the crate's own
-/// sessions and users); the trait keeps the admin API's check apart from
-/// how sessions are stored.
-pub(crate) trait SessionResolver: Send + Sync + 'static {
-    /// The user of the session whose opaque token is `token`.
-    #[allow(clippy::type_complexity)]
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<SessionUser>, Error>> + Send + 'a>>;
-}
-
 /// Who may call the admin API: the break-glass token and/or sessions with
 /// the administrator's role. [`AdminAccess::default`] lets nobody in.
 #[derive(Clone, Default)]
 pub struct AdminAccess {
     /// SHA-256 of the admin token: the token itself is not kept.
     token_digest: Option<[u8; 32]>,
-    sessions: Option<Arc<dyn SessionResolver>>,
+    /// The sessions whose users may have the administrator's role.
+    sessions: Option<super::SessionAuth>,
     role: Option<String>,
 }
 
@@ -165,7 +139,7 @@ impl AdminAccess {
     /// Accepts `X-Auth-Token` sessions (never the cookie) of `sessions`
     /// whose stored user has `role` (exact match).
     pub fn with_sessions(mut self, sessions: super::SessionAuth, role: impl Into<String>) -> Self {
-        self.sessions = Some(Arc::new(sessions));
+        self.sessions = Some(sessions);
         self.role = Some(role.into());
         self
     }
@@ -192,7 +166,7 @@ impl AdminAccess {
         }
         let session = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
         if let (Some(token), Some(sessions)) = (session, &self.sessions) {
-            let Some(user) = sessions.resolve(token.trim()).await? else {
+            let Some(user) = sessions.stored_user(token.trim()).await? else {
                 return Err(unauthorized("the session is unknown or has ended"));
             };
             if user.roles.iter().any(|r| r == self.role()) {

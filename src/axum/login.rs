@@ -21,13 +21,14 @@ use tracing::Instrument as _;
 use super::body::{BodyRefusal, read_limited};
 use super::{HttpError, quiet_error_response};
 use crate::error::Error;
+use crate::error::StoreError;
 use crate::events::{self, Attempt, Ending, Refusal};
 use crate::extract::{LoginRequest, form_param, query_param};
 use crate::identity::Verified;
 use crate::login::{Authenticator, Login};
 use crate::registry::{Route, Verification};
 use crate::session::Sessions;
-use crate::store::{MemoryStore, ReplayStore, SessionStore, StoreError, UserStore};
+use crate::store::{MemoryStore, ReplayStore, SessionStore, UserStore};
 use crate::throttle::FailedLogins;
 
 /// The host's session creation: called once per accepted login, returns the

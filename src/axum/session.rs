@@ -22,8 +22,9 @@ use ::axum::routing::{get, post};
 use super::login::{LoginOptions, SESSION_COOKIE, ascii_location, session_cookie};
 use super::{HttpError, Identity, JwtAuth, header_str, joined_cookies};
 use crate::error::Error;
+use crate::error::StoreError;
 use crate::session::Sessions;
-use crate::store::{Session, SessionStore, StoreError, User, UserStore};
+use crate::store::{Session, SessionStore, User, UserStore};
 
 /// How long the stores may take for one session request before it is
 /// refused with `store` (503).
@@ -201,6 +202,15 @@ impl SessionAuth {
             return Ok(None);
         }
         bounded(self.backend().end_config(name)).await.map(Some)
+    }
+
+    /// The stored user of the session whose token is `token` (the admin API
+    /// reads it from `X-Auth-Token` only), within the store timeout; `None`
+    /// for an unknown, expired or ended session.
+    pub(crate) async fn stored_user(&self, token: &str) -> Result<Option<User>, Error> {
+        Ok(bounded(self.backend().resolve(token))
+            .await?
+            .map(|c| c.user))
     }
 }
 
@@ -415,20 +425,4 @@ async fn browser_logout(State(auth): State<SessionAuth>, headers: HeaderMap) -> 
         response.headers_mut().insert(SET_COOKIE, value);
     }
     no_store(response)
-}
-
-/// The admin API's session users: `X-Auth-Token` only.
-impl super::admin::SessionResolver for SessionAuth {
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> BoxFuture<'a, Result<Option<super::admin::SessionUser>, Error>> {
-        Box::pin(async move {
-            let current = bounded(self.backend().resolve(token)).await?;
-            Ok(current.map(|c| super::admin::SessionUser {
-                user_id: c.user.user_id,
-                roles: c.user.roles,
-            }))
-        })
-    }
 }

@@ -5,6 +5,8 @@ mod names;
 mod parse;
 mod role_rules;
 mod rules;
+#[cfg(feature = "remote")]
+pub(crate) mod url_rules;
 
 pub(crate) use names::{CONFIG_NAME_FIX, MAX_NAME_CHARS, REMOTE_URL_FIX, TOKEN_NAME_FIX};
 pub use names::{ConfigName, RemoteUrl, TokenName};

@@ -273,7 +273,7 @@ impl RemoteUrl {
     pub fn new(url: impl Into<String>) -> Result<Self, ConfigError> {
         let url = url.into();
         #[cfg(feature = "remote")]
-        crate::remote::check_url(&url)
+        super::url_rules::check_url(&url)
             .map_err(|problem| ConfigError::new("key_source.url", problem, REMOTE_URL_FIX))?;
         #[cfg(not(feature = "remote"))]
         if url.trim().is_empty() {

@@ -167,7 +167,7 @@ const LOGOUT_URL_FIX: &str = "set logout_url to an https:// URL (plain http only
 /// loopback, no credentials in the URL).
 fn check_logout_url(url: &str) -> Result<(), ConfigError> {
     #[cfg(feature = "remote")]
-    crate::remote::check_url(url)
+    super::url_rules::check_url(url)
         .map_err(|problem| ConfigError::new("logout_url", problem, LOGOUT_URL_FIX))?;
     #[cfg(not(feature = "remote"))]
     {

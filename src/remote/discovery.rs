@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
-use super::url_rules::check_url;
+use crate::config::url_rules::check_url;
 use crate::error::untrusted;
 
 /// A validated discovery result, cached like a key set.

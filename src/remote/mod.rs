@@ -1,7 +1,8 @@
 //! Remote key sources (cargo feature `remote`): `jwks_uri` and `issuer`.
 //!
-//! - `url_rules`: which URLs may be fetched (HTTPS, or plain HTTP to loopback;
-//!   same-origin redirects only).
+//! Which URLs may be fetched (HTTPS, or plain HTTP to loopback; same-origin
+//! redirects only) is the configuration's rule (`config::url_rules`), so
+//! that a configuration is checked without this module.
 //! - `http`: the [`HttpFetch`] seam and its reqwest default.
 //! - `discovery`: OpenID Connect Discovery 1.0 documents.
 //! - `cache`: the key cache (freshness, unknown-`kid` refetch with cooldown,
@@ -14,13 +15,11 @@ mod cache;
 mod clock;
 mod discovery;
 mod http;
-mod url_rules;
 
 use std::time::Duration;
 
 pub(crate) use cache::{KeyCache, RemoteSource};
 pub use http::{FetchError, HttpFetch, HttpRequest, HttpResponse};
-pub(crate) use url_rules::check_url;
 
 /// How remote keys are fetched and cached. Every field has a default; change
 /// the ones you need and pass the options to

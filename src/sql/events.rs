@@ -11,8 +11,8 @@ use sqlx::Row as _;
 use super::{Dialect, Fail, Pool, SqlStore, schema};
 use crate::Task;
 use crate::error::ErrorKind;
+use crate::error::StoreError;
 use crate::events::{EventQuery, EventReceiver, LoginEvent, Outcome, kind_named};
-use crate::store::StoreError;
 use crate::unix_time::UnixTime;
 
 /// The most events written in one statement.

@@ -11,9 +11,10 @@ use sqlx::Row as _;
 
 use crate::clock::Clock;
 use crate::config::JwtConfig;
+use crate::error::StoreError;
 use crate::store::{
-    ConfigChange, ConfigSet, ConfigStore, ReplayStore, Session, SessionStore, StoreError,
-    StoredConfig, UsedJti, User, UserStore, new_version,
+    ConfigChange, ConfigSet, ConfigStore, ReplayStore, Session, SessionStore, StoredConfig,
+    UsedJti, User, UserStore, new_version,
 };
 use crate::task::Task;
 use crate::unix_time::UnixTime;
