@@ -129,12 +129,15 @@ fn bench(c: &mut Criterion) {
             "email": "email", "roles": "groups"}, "bearer": true
         });
         let registry = Arc::new(Registry::from_json_str(&config.to_string()).unwrap());
-        let ours: Router = Router::new()
-            .route(
-                "/me",
-                get(|Identity(me): Identity| async move { me.into_identity().user_id }),
-            )
-            .with_state(JwtAuth::new(registry));
+        let ours: Router =
+            Router::new()
+                .route(
+                    "/me",
+                    get(|Identity(me): Identity| async move {
+                        String::from(me.into_identity().user_id)
+                    }),
+                )
+                .with_state(JwtAuth::new(registry));
 
         let mut validation = Validation::new(alg.to_string().parse().unwrap());
         validation.set_issuer(&[ISSUER]);

@@ -1,6 +1,7 @@
 //! The identity a verification yields (CONTRACT sections 4 and 5), apart
 //! from the mapping that fills it (`crate::map`).
 
+use compact_str::CompactString;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Number, Value};
@@ -12,6 +13,11 @@ use crate::json::type_name;
 
 /// Who a token names: the claims of CONTRACT section 4 mapped into one
 /// value, by [`ClaimMapper`](crate::ClaimMapper).
+///
+/// Its strings are [`CompactString`]s (re-exported by this crate): a
+/// string of up to 24 bytes, as most user IDs, names and roles are, is held
+/// inline without a heap allocation. They compare with `&str` and `String`,
+/// deref to `str`, and become a `String` with `String::from` or `.into()`.
 ///
 /// A `MappedIdentity` is data: anyone can map claims into one, so the login
 /// flow never takes it. Verification returns a [`Verified`] instead, which
@@ -43,20 +49,20 @@ use crate::json::type_name;
 #[non_exhaustive]
 pub struct MappedIdentity {
     /// The name of the configuration that accepted the token.
-    pub config: String,
+    pub config: CompactString,
     /// The user ID (from `claims.user_id`).
-    pub user_id: String,
+    pub user_id: CompactString,
     /// The display name, when configured and present.
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// The email address, when configured and present.
-    pub email: Option<String>,
+    pub email: Option<CompactString>,
     /// The user type new users get: the first matching role rule's, else
     /// the configuration's.
-    pub user_type: String,
+    pub user_type: CompactString,
     /// `initial_roles`, then the roles claim, then the roles of every
     /// matching role rule in rule order, de-duplicated, order kept (the
     /// administrator's role from the token only with `may_grant_admin`).
-    pub roles: Vec<String>,
+    pub roles: Vec<CompactString>,
     /// The system prompts, in configuration order.
     pub prompts: Vec<SystemPrompt>,
     /// `min(exp, iat + expiration_time)`, or `exp` without `iat`.
@@ -67,14 +73,14 @@ pub struct MappedIdentity {
     pub warnings: Vec<String>,
     /// The verified token's `iss`, when it has one.
     #[serde(default)]
-    pub issuer: Option<String>,
+    pub issuer: Option<CompactString>,
     /// The verified token's `sub`, when it is a string.
     #[serde(default)]
-    pub subject: Option<String>,
+    pub subject: Option<CompactString>,
     /// The verified token's `jti`, when it is a non-empty string (the key of
     /// a deny list or replay check, together with `issuer`).
     #[serde(default)]
-    pub token_id: Option<String>,
+    pub token_id: Option<CompactString>,
     /// The verified token's `iat`, when it has one.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub issued_at: Option<OffsetDateTime>,
@@ -114,6 +120,11 @@ impl std::ops::Deref for Verified {
     }
 }
 
+/// The identity's roles as the `String`s a [`User`](crate::User) keeps.
+pub(crate) fn owned_roles(roles: &[CompactString]) -> Vec<String> {
+    roles.iter().map(|role| role.as_str().to_owned()).collect()
+}
+
 /// One filled system prompt slot.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "RawPrompt")]
@@ -130,7 +141,7 @@ pub struct SystemPrompt {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PromptValue {
     /// A text prompt.
-    Text(String),
+    Text(CompactString),
     /// A numeric prompt, as the JSON number it will be written as.
     Numeric(Number),
     /// A date prompt, written as `YYYY-MM-DD` (years 0000–9999; a claim that
@@ -170,7 +181,7 @@ impl TryFrom<RawPrompt> for SystemPrompt {
 
     fn try_from(raw: RawPrompt) -> Result<Self, String> {
         let value = match (raw.kind, raw.value) {
-            (PromptKind::Text, Value::String(s)) => PromptValue::Text(s),
+            (PromptKind::Text, Value::String(s)) => PromptValue::Text(s.into()),
             (PromptKind::Numeric, Value::Number(n)) => PromptValue::Numeric(n),
             (PromptKind::Date, Value::String(s)) => PromptValue::Date(
                 parse_plain_date(&s)

@@ -246,6 +246,10 @@ pub use admin::AdminError;
 pub use admin::{Admin, Caller, ConfigSummary, ConfigView, Configs};
 pub use checklist::{Checklist, StepResult, StepStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
+/// The identity's string type: up to 24 bytes inline, longer ones on the
+/// heap (the `compact_str` crate, re-exported so that hosts need not depend
+/// on it).
+pub use compact_str::CompactString;
 pub use config::{
     Algorithm, ClaimNames, ConfigName, JwtConfig, KeySource, PromptKind, PromptMapping, RemoteUrl,
     RoleRule, SecretSpec, StaticKey, SyncField, SyncOnLogin, TokenName, UserIdNormalize, UserScope,

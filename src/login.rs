@@ -10,7 +10,7 @@ use crate::config::{JwtConfig, SyncField, UserScope};
 use crate::error::StoreError;
 use crate::error::{Error, LoginError, TokenError, untrusted};
 use crate::events::{self, Attempt, Ending, EventReceiver, LoginEvents, Progress};
-use crate::identity::Verified;
+use crate::identity::{Verified, owned_roles};
 use crate::registry::{Registry, Verification, verify_with};
 use crate::store::{MemoryStore, ReplayStore, UsedJti, User, UserStore};
 use crate::unix_time::UnixTime;
@@ -250,8 +250,8 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         let now = self.registry.clock_now();
         let mut attempt = Attempt::start(None);
         attempt.progress = Progress {
-            config: Some(identity.config.clone()),
-            user_id: Some(identity.user_id.clone()),
+            config: Some(identity.config.as_str().to_owned()),
+            user_id: Some(identity.user_id.as_str().to_owned()),
         };
         let span = attempt.span().clone();
         let result = match self.registry.verifier(&identity.config) {
@@ -264,7 +264,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
                 // No longer a configuration: the event (and metric label) names none.
                 attempt.progress.config = None;
                 Err(Error::Login(LoginError::UnknownConfig {
-                    name: identity.config.clone(),
+                    name: identity.config.as_str().to_owned(),
                     known: self
                         .registry
                         .list()
@@ -300,7 +300,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
         };
         progress.config = Some(verifier.name().to_owned());
         let identity = verify_with(Arc::clone(&verifier), token, now, payload).await?;
-        progress.user_id = Some(identity.user_id.clone());
+        progress.user_id = Some(identity.user_id.as_str().to_owned());
         self.complete(verifier.config(), identity, now, dry).await
     }
 
@@ -318,7 +318,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             None if !config.create_users => {
                 return Err(Error::Login(LoginError::UnknownUser {
                     config: config.name.to_string(),
-                    user_id: identity.user_id.clone(),
+                    user_id: identity.user_id.as_str().to_owned(),
                 }));
             }
             None => {}
@@ -417,7 +417,7 @@ impl<S: UserStore, R: ReplayStore> Authenticator<S, R> {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::Login(LoginError::TokenReplayed {
                 config: config.name.to_string(),
-                iss: identity.issuer.clone(),
+                iss: identity.issuer.as_deref().map(str::to_owned),
                 jti: jti.to_owned(),
             })),
             Err(error) => Err(error
@@ -485,16 +485,16 @@ fn check_scope(registry: &Registry, config: &JwtConfig, user: &User) -> Result<(
 fn synced(config: &JwtConfig, mut user: User, identity: &Verified) -> User {
     let sync = &config.sync_on_login;
     if sync.syncs(SyncField::Name) {
-        user.name.clone_from(&identity.name);
+        user.name = identity.name.as_deref().map(str::to_owned);
     }
     if sync.syncs(SyncField::Email) {
-        user.email.clone_from(&identity.email);
+        user.email = identity.email.as_deref().map(str::to_owned);
     }
     if sync.syncs(SyncField::Roles) {
-        user.roles.clone_from(&identity.roles);
+        user.roles = owned_roles(&identity.roles);
     }
     if sync.syncs(SyncField::UserType) {
-        user.user_type.clone_from(&identity.user_type);
+        user.user_type = identity.user_type.as_str().to_owned();
     }
     user
 }

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use serde_json::{Map, Number, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, UtcOffset};
@@ -106,7 +107,7 @@ struct Rule {
     claim: ClaimPath,
     value: Box<str>,
     roles: Box<[String]>,
-    user_type: Option<String>,
+    user_type: Option<CompactString>,
 }
 
 impl Rule {
@@ -152,9 +153,9 @@ const DEFAULT_ADMIN_ROLES: [&str; 1] = ["Administrator"];
 /// ```
 #[derive(Debug, Clone)]
 pub struct ClaimMapper {
-    config_name: String,
-    user_type: String,
-    initial_roles: Vec<String>,
+    config_name: CompactString,
+    user_type: CompactString,
+    initial_roles: Vec<CompactString>,
     normalize: UserIdNormalize,
     user_id: ClaimPath,
     name: Option<ClaimPath>,
@@ -176,9 +177,13 @@ impl ClaimMapper {
     /// Precomputes the mapping of a configuration.
     pub fn new(config: &JwtConfig) -> Self {
         let mut mapper = ClaimMapper {
-            config_name: config.name.to_string(),
-            user_type: config.user_type.clone(),
-            initial_roles: config.initial_roles.clone(),
+            config_name: config.name.as_str().into(),
+            user_type: config.user_type.as_str().into(),
+            initial_roles: config
+                .initial_roles
+                .iter()
+                .map(|r| r.as_str().into())
+                .collect(),
             normalize: config.user_id_normalize,
             user_id: ClaimPath::new(&config.claims.user_id),
             name: config.claims.name.as_deref().map(ClaimPath::new),
@@ -200,7 +205,7 @@ impl ClaimMapper {
                     claim: ClaimPath::new(&rule.claim),
                     value: rule.value.as_str().into(),
                     roles: rule.roles.clone().into_boxed_slice(),
-                    user_type: rule.user_type.clone(),
+                    user_type: rule.user_type.as_deref().map(CompactString::from),
                 })
                 .collect(),
             rules_required: config.role_rules_required,
@@ -302,7 +307,12 @@ impl ClaimMapper {
                 }
                 other => other,
             })?;
-        let string = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let string = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .map(CompactString::from)
+        };
         identity.issuer = string("iss");
         identity.subject = string("sub");
         identity.token_id = string("jti").filter(|jti| !jti.is_empty());
@@ -328,10 +338,12 @@ impl ClaimMapper {
         self.check_user_id(claims)?;
         let user_id = match self.user_id.lookup(claims) {
             Some(ClaimRef::Str(s)) => self.clean_user_id(s)?,
-            Some(ClaimRef::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+            Some(ClaimRef::Number(n)) if n.is_i64() || n.is_u64() => {
+                compact_str::format_compact!("{n}")
+            }
             // An integer beyond 64 bits: serde_json holds it as f64, the payload has its digits.
             other => match (other, self.user_id.raw(payload).filter(|t| is_integer(t))) {
-                (Some(ClaimRef::Number(_)), Some(text)) => text.to_owned(),
+                (Some(ClaimRef::Number(_)), Some(text)) => text.into(),
                 _ => {
                     return Err(Error::invalid_claim(
                         self.user_id.name(),
@@ -362,7 +374,7 @@ impl ClaimMapper {
             }
         }
         // The role rules, after every check of step 14; step 15 last.
-        let mut user_type = None;
+        let mut user_type: Option<&CompactString> = None;
         let mut matched = false;
         for rule in &self.rules {
             if !rule.matches(claims) {
@@ -373,7 +385,7 @@ impl ClaimMapper {
                 self.add_token_role(&mut roles, role, &mut warnings);
             }
             if user_type.is_none() {
-                user_type = rule.user_type.as_deref();
+                user_type = rule.user_type.as_ref();
             }
         }
         if self.rules_required && !matched {
@@ -384,7 +396,7 @@ impl ClaimMapper {
             user_id,
             name,
             email,
-            user_type: user_type.unwrap_or(&self.user_type).to_owned(),
+            user_type: user_type.unwrap_or(&self.user_type).clone(),
             roles,
             prompts,
             expires_at,
@@ -398,7 +410,7 @@ impl ClaimMapper {
 
     /// CONTRACT section 4: no control character, no format character, no
     /// leading or trailing white space; then `user_id_normalize`, last.
-    fn clean_user_id(&self, user_id: &str) -> Result<String, Error> {
+    fn clean_user_id(&self, user_id: &str) -> Result<CompactString, Error> {
         if let Some(problem) = user_id_problem(user_id) {
             return Err(Error::invalid_claim(
                 self.user_id.name(),
@@ -407,8 +419,8 @@ impl ClaimMapper {
             ));
         }
         Ok(match self.normalize {
-            UserIdNormalize::None => user_id.to_owned(),
-            UserIdNormalize::Lowercase => normalize_lowercase(user_id),
+            UserIdNormalize::None => user_id.into(),
+            UserIdNormalize::Lowercase => normalize_lowercase(user_id).into(),
         })
     }
 
@@ -416,11 +428,11 @@ impl ClaimMapper {
         &self,
         claims: &C,
         path: Option<&ClaimPath>,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Option<CompactString>, Error> {
         let Some(path) = path else { return Ok(None) };
         match path.lookup(claims) {
             None | Some(ClaimRef::Null) => Ok(None),
-            Some(ClaimRef::Str(s)) => Ok(Some(s.to_owned())),
+            Some(ClaimRef::Str(s)) => Ok(Some(s.into())),
             Some(other) => Err(Error::invalid_claim(
                 path.name(),
                 "a string",
@@ -436,8 +448,8 @@ impl ClaimMapper {
         &self,
         claims: &C,
         warnings: &mut Vec<String>,
-    ) -> Result<Vec<String>, Error> {
-        let mut roles: Vec<String> = Vec::with_capacity(self.initial_roles.len() + 4);
+    ) -> Result<Vec<CompactString>, Error> {
+        let mut roles: Vec<CompactString> = Vec::with_capacity(self.initial_roles.len() + 4);
         for role in &self.initial_roles {
             if !role.is_empty() && !roles.contains(role) {
                 roles.push(role.clone());
@@ -465,7 +477,12 @@ impl ClaimMapper {
 
     /// Adds a role the token gives (its roles claim or a role rule), once,
     /// unless it is an administrator role this configuration may not give.
-    fn add_token_role(&self, roles: &mut Vec<String>, role: &str, warnings: &mut Vec<String>) {
+    fn add_token_role(
+        &self,
+        roles: &mut Vec<CompactString>,
+        role: &str,
+        warnings: &mut Vec<String>,
+    ) {
         if role.is_empty() || roles.iter().any(|r| r == role) {
             return;
         }
@@ -480,7 +497,7 @@ impl ClaimMapper {
             }
             return;
         }
-        roles.push(role.to_owned());
+        roles.push(role.into());
     }
 
     /// Step 15's error: what the token has in each claim the rules read.
@@ -603,14 +620,17 @@ fn convert_prompt(
     };
     match rule.kind {
         PromptKind::Text => match value {
-            ClaimRef::Str(s) => Ok(PromptValue::Text(s.to_owned())),
+            ClaimRef::Str(s) => Ok(PromptValue::Text(s.into())),
             // "Numbers as their JSON text": the text the sender wrote (`1e3`, `2.50`).
             ClaimRef::Number(n) => Ok(PromptValue::Text(
                 rule.claim
                     .raw(payload)
-                    .map_or_else(|| n.to_string(), str::to_owned),
+                    .map_or_else(|| compact_str::format_compact!("{n}"), CompactString::from),
             )),
-            ClaimRef::Bool(b) => Ok(PromptValue::Text(b.to_string())),
+            ClaimRef::Bool(b) => Ok(PromptValue::Text(CompactString::const_new(match b {
+                true => "true",
+                false => "false",
+            }))),
             _ => Err(fail("a string, number or boolean")),
         },
         PromptKind::Numeric => match value {

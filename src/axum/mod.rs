@@ -414,7 +414,7 @@ where
 /// #   "key_source":{"type":"static","secret":"erp-secret-of-at-least-32-bytes!!"},"expiration_time":3600,"claims":{"user_id":"sub"}}"#)?;
 /// let auth = JwtAuth::new(Arc::new(registry));
 /// let api: Router = Router::new()
-///     .route("/reports", get(|Identity(me): Identity| async move { me.user_id.clone() }))
+///     .route("/reports", get(|Identity(me): Identity| async move { me.user_id.to_string() }))
 ///     .layer(auth.layer())
 ///     .with_state(auth);
 /// # Ok(()) }

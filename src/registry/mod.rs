@@ -103,7 +103,7 @@ use snapshot::{Settings, Snapshot, log_warnings};
 ///     &serde_json::json!({"iss": "https://erp.example.com", "sub": "jdoe", "exp": 1_767_229_200}),
 /// )?;
 /// let identity = registry.verify(&token, at).await?;
-/// assert_eq!((identity.config.as_str(), identity.roles.as_slice()), ("ERP", &["Viewer".to_owned()][..]));
+/// assert_eq!((identity.config.as_str(), identity.roles.as_slice()), ("ERP", &["Viewer".into()][..]));
 ///
 /// // A token whose issuer only a disabled configuration has is `disabled`.
 /// let crm = jwt_sso::mint::SigningKey::from_secret(b"crm-secret-of-at-least-32-bytes!!").sign(

@@ -59,13 +59,14 @@ impl User {
     /// was renamed); a host that provisions users itself can do the same
     /// with [`JwtConfig::stable_id`](crate::JwtConfig::stable_id).
     pub fn from_identity(identity: &MappedIdentity) -> Self {
+        let owned = |s: &Option<crate::CompactString>| s.as_deref().map(str::to_owned);
         User {
-            user_id: identity.user_id.clone(),
-            user_type: identity.user_type.clone(),
-            roles: identity.roles.clone(),
-            name: identity.name.clone(),
-            email: identity.email.clone(),
-            created_by_config: Some(identity.config.clone()),
+            user_id: identity.user_id.as_str().to_owned(),
+            user_type: identity.user_type.as_str().to_owned(),
+            roles: crate::identity::owned_roles(&identity.roles),
+            name: owned(&identity.name),
+            email: owned(&identity.email),
+            created_by_config: Some(identity.config.as_str().to_owned()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Steps 8–15 of CONTRACT section 2: the payload, the registered claims'
 //! types, the time rules of section 3, issuer and audience, then the mapping.
 
+use compact_str::CompactString;
 use time::OffsetDateTime;
 
 use super::Verifier;
@@ -107,9 +108,9 @@ impl Verifier {
         }
         // The verified registered claims the identity carries (CONTRACT
         // section 4, end).
-        identity.issuer = reg.iss.map(str::to_owned);
-        identity.subject = reg.sub.map(str::to_owned);
-        identity.token_id = token_id.ok().map(str::to_owned);
+        identity.issuer = reg.iss.map(CompactString::from);
+        identity.subject = reg.sub.map(CompactString::from);
+        identity.token_id = token_id.ok().map(CompactString::from);
         identity.issued_at = reg.iat.and_then(to_datetime);
         Ok(identity)
     }

@@ -86,10 +86,10 @@ fn check_identity(expect: &Value, id: &MappedIdentity) -> Vec<String> {
     for (key, expected) in expect.as_object().into_iter().flatten() {
         let actual = match key.as_str() {
             "ok" => continue,
-            "user_id" => Value::from(id.user_id.clone()),
+            "user_id" => Value::from(id.user_id.as_str()),
             "name" => serde_json::json!(id.name),
             "email" => serde_json::json!(id.email),
-            "user_type" => Value::from(id.user_type.clone()),
+            "user_type" => Value::from(id.user_type.as_str()),
             "roles" => serde_json::json!(id.roles),
             "prompts" => serde_json::to_value(&id.prompts).unwrap(),
             "warnings" => Value::from(id.warnings.len()),

@@ -206,10 +206,7 @@ fn integers_beyond_64_bits_map_to_their_decimal_text() {
             NOW,
         );
         assert_eq!(identity.user_id, lexeme);
-        assert_eq!(
-            identity.prompts[0].value,
-            PromptValue::Text(lexeme.to_owned())
-        );
+        assert_eq!(identity.prompts[0].value, PromptValue::Text(lexeme.into()));
     }
     // Numbers written as floats are not integers, however large.
     for lexeme in ["1.8446744073709552e19", "18446744073709551616.0", "1e20"] {
@@ -258,8 +255,8 @@ fn text_prompts_take_numbers_as_the_sender_wrote_them() {
             &hs256_raw(br#"{"alg":"HS256"}"#, payload.as_bytes()),
             NOW,
         );
-        assert_eq!(identity.prompts[0].value, PromptValue::Text(a.to_owned()));
-        assert_eq!(identity.prompts[1].value, PromptValue::Text(b.to_owned()));
+        assert_eq!(identity.prompts[0].value, PromptValue::Text(a.into()));
+        assert_eq!(identity.prompts[1].value, PromptValue::Text(b.into()));
         // The numeric prompt is the number itself.
         let PromptValue::Numeric(n) = &identity.prompts[2].value else {
             panic!()
@@ -286,15 +283,11 @@ fn a_claim_read_by_several_mappings_feeds_each_of_them() {
     let identity = accept(&v, &hs256(&claims), NOW);
     assert_eq!(identity.user_id, "jdoe");
     assert_eq!(identity.name.as_deref(), Some("jdoe"));
-    assert!(
-        identity
-            .roles
-            .ends_with(&["Sales".to_owned(), "EMEA".to_owned()])
-    );
+    assert!(identity.roles.ends_with(&["Sales".into(), "EMEA".into()]));
     let texts: Vec<_> = identity.prompts.iter().map(|p| p.value.clone()).collect();
     assert_eq!(
         texts,
-        ["jdoe", "EMEA", "U1", "S1"].map(|t| PromptValue::Text(t.to_owned()))
+        ["jdoe", "EMEA", "U1", "S1"].map(|t| PromptValue::Text(t.into()))
     );
 }
 

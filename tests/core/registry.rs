@@ -420,7 +420,7 @@ async fn outcome(
 ) -> Result<String, ErrorKind> {
     verification
         .await
-        .map(|identity| identity.config.clone())
+        .map(|identity| identity.config.to_string())
         .map_err(|e| e.kind())
 }
 

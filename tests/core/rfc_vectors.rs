@@ -73,7 +73,7 @@ fn check_rfc7515(verifier: &TestVerifier, token: &str) {
             .verify_at(token, EXP + 59)
             .map(|v| v.into_identity().user_id)
             .map_err(|e| e.kind()),
-        Ok("joe".to_owned())
+        Ok("joe".into())
     );
     assert_eq!(kind_at(verifier, token, EXP + 60), ErrorKind::Expired);
     // Today.

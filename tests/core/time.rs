@@ -317,7 +317,7 @@ fn the_clock_is_injectable_and_defaults_to_system_time() {
             .verify_cached(&token)
             .map(|v| v.into_identity().user_id)
             .map_err(|e| e.kind()),
-        Ok("jdoe".to_owned())
+        Ok("jdoe".into())
     );
     let err = fresh()
         .into_inner()
@@ -342,7 +342,7 @@ fn the_clock_is_injectable_and_defaults_to_system_time() {
             .verify_cached(&token, at_now)
             .map(|v| v.into_identity().user_id)
             .map_err(|e| e.kind()),
-        Ok("jdoe".to_owned())
+        Ok("jdoe".into())
     );
     assert_eq!(
         registry

@@ -624,7 +624,7 @@ async fn update_needs_the_current_version_and_keeps_redacted_secrets() {
         server
             .registry
             .verify_cached(&token, Route::Config("erp").into())
-            .map(|v| v.into_identity().user_id)
+            .map(|v| String::from(v.into_identity().user_id))
             .map_err(|e| e.kind()),
         Ok("jdoe".to_owned())
     );
@@ -1086,7 +1086,7 @@ async fn changes_survive_a_restart() {
         restarted
             .registry
             .verify_cached(&token, Route::Config("sales").into())
-            .map(|v| v.into_identity().user_id)
+            .map(|v| String::from(v.into_identity().user_id))
             .map_err(|e| e.kind()),
         Ok("jdoe".to_owned())
     );

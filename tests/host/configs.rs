@@ -321,14 +321,14 @@ fn swapping_configurations_while_verifying_never_mixes_old_and_new() {
                             Ok(identity) if is_old => {
                                 assert_eq!(
                                     (identity.user_type.as_str(), identity.roles.as_slice()),
-                                    ("reader", &["Old".to_owned()][..])
+                                    ("reader", &["Old".into()][..])
                                 );
                                 seen_old.fetch_add(1, Ordering::Relaxed);
                             }
                             Ok(identity) => {
                                 assert_eq!(
                                     (identity.user_type.as_str(), identity.roles.as_slice()),
-                                    ("author", &["New".to_owned()][..])
+                                    ("author", &["New".into()][..])
                                 );
                                 seen_new.fetch_add(1, Ordering::Relaxed);
                             }
@@ -995,7 +995,7 @@ async fn hand_edits_of_the_file_are_picked_up_kept_and_checked() {
     assert_eq!(
         registry
             .verify_cached(&crm_token(), Verification::default())
-            .map(|v| v.into_identity().user_id)
+            .map(|v| String::from(v.into_identity().user_id))
             .map_err(|e| e.kind()),
         Ok("jdoe".to_owned()),
         "the last good set still verifies"

@@ -104,7 +104,7 @@ async fn check(verifier: &Verifier, token: &str) -> Result<String, jwt_sso::Erro
     verifier
         .verify(token)
         .await
-        .map(|identity| identity.into_identity().user_id)
+        .map(|identity| String::from(identity.into_identity().user_id))
 }
 
 /// Asserts that `token` verifies as `jdoe` (the subject of [`claims`]).
@@ -343,7 +343,7 @@ async fn concurrent_misses_share_one_request_and_floods_respect_the_cooldown() {
                     verifier
                         .verify(&token)
                         .await
-                        .map(|i| i.into_identity().user_id)
+                        .map(|i| String::from(i.into_identity().user_id))
                         .map_err(|e| e.kind())
                 })
             })
@@ -584,7 +584,7 @@ async fn a_warm_cache_keeps_serving_through_an_outage_with_a_warning() {
     assert_eq!(
         verifier
             .verify_cached(&t)
-            .map(|v| v.into_identity().user_id)
+            .map(|v| String::from(v.into_identity().user_id))
             .map_err(|e| e.kind()),
         Ok("jdoe".to_owned()),
         "the cached keys verify the token as jdoe"
