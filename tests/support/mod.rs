@@ -10,7 +10,8 @@
 //! - [`pg`]: a PostgreSQL server of the test's own; [`browser`]: headless
 //!   Chromium over WebDriver; [`process`]: the examples as processes;
 //!   [`prometheus`]: the Prometheus text format; [`http`]: the one HTTP
-//!   client (reqwest).
+//!   client (reqwest); [`server`]: a `login_server` process and a client
+//!   of its API, with the issuers and secrets its tests share.
 //! - [`app`]: the `login_server` example's router, run in process.
 #![allow(dead_code, unused_imports)] // each tier uses a different subset
 
@@ -27,6 +28,8 @@ pub mod policies;
 pub mod process;
 pub mod prometheus;
 pub mod provider;
+#[cfg(feature = "remote")]
+pub mod server;
 pub mod two_issuers;
 
 #[cfg(all(feature = "axum", feature = "sqlite"))]
