@@ -638,7 +638,7 @@ async fn the_login_events_of_three_instances_are_one_history_newest_first_within
     loop {
         let page = c.events(2, &query).await;
         let batch = page["events"].as_array().unwrap();
-        assert!(batch.len() <= 7);
+        assert!(batch.len() <= 7, "a page of at most 7: {page}");
         paged.extend(batch.iter().map(|e| e["id"].as_u64().unwrap()));
         match page["next"].as_u64() {
             Some(next) => query = format!("limit=7&before={next}"),
@@ -660,7 +660,7 @@ async fn the_login_events_of_three_instances_are_one_history_newest_first_within
         .map(|e| e["id"].as_u64().unwrap())
         .collect();
     assert_eq!(refused_ids, expected);
-    assert!(!expected.is_empty());
+    assert!(!expected.is_empty(), "refusals in the list: {list}");
     let one = c.events(0, "user_id=u2-14").await;
     assert_eq!(one["events"].as_array().unwrap().len(), 1);
     // A bad query is the admin API's 400; no credential is 401.

@@ -643,8 +643,14 @@ async fn sessions(store: &SqlStore) {
         Some(session("jdoe", NOW))
     );
     // Logout.
-    assert!(store.remove(id).await.unwrap());
-    assert!(!store.remove(id).await.unwrap());
+    assert!(
+        store.remove(id).await.unwrap(),
+        "a logout removes the session"
+    );
+    assert!(
+        !store.remove(id).await.unwrap(),
+        "a second logout finds none"
+    );
     assert_eq!(store.get(id, at(NOW)).await.unwrap(), None);
 
     // The cap: at most 3 per user, the oldest ending first; other users untouched.
@@ -1074,7 +1080,7 @@ async fn outage(db: &Db) {
         timed("create user", create(store, &user("during", "d"))).await,
         "create",
     );
-    assert!(!chain(&e).is_empty());
+    assert!(!chain(&e).is_empty(), "a failure says why: {e:?}");
     failed(
         timed("record jti", store.record(until(key, NOW + 60), at(NOW))).await,
         "record",
@@ -1476,7 +1482,7 @@ async fn concurrent_writers_keep_the_retention(store: &SqlStore) {
     assert_eq!(all.len(), RETENTION, "at the limit after 183 events");
     done.store(true, std::sync::atomic::Ordering::Release);
     let reads = reader.await.unwrap();
-    assert!(reads > 0);
+    assert!(reads > 0, "the reader read while the writers wrote");
     drop(flows);
 }
 
@@ -1545,7 +1551,7 @@ async fn events(store: &SqlStore) {
             }),
         )
         .await;
-        assert!(got.len() <= 7);
+        assert!(got.len() <= 7, "a page of at most 7: {got:?}");
         paged.extend(got.iter().map(|e| e.id));
         if got.len() < 7 {
             break;
@@ -1572,9 +1578,12 @@ async fn events(store: &SqlStore) {
     assert_eq!(crm.len(), 0);
     let one = page(store, query(|q| q.user_id = Some("u33".into()))).await;
     assert_eq!(one.len(), 1);
-    assert!(one[0].accepted);
+    assert!(one[0].accepted, "{one:?}");
     let older = page(store, query(|q| q.before = Some(one[0].id))).await;
-    assert!(older.iter().all(|e| e.id < one[0].id));
+    assert!(
+        older.iter().all(|e| e.id < one[0].id),
+        "only older events before an id: {older:?}"
+    );
     assert_eq!(flow.auth.events_dropped(), 0);
 }
 

@@ -44,7 +44,8 @@ pub fn hs256_token(issuer: &str, secret: &str, user: &str) -> String {
     )
 }
 
-/// One `login_server` process and a client for it; killed on drop.
+/// One `login_server` process and a client for it (redirects not
+/// followed); killed on drop.
 pub struct Server {
     pub process: Instance,
     pub http: reqwest::Client,
@@ -56,7 +57,7 @@ impl Server {
     pub fn start(config: &Path, db: &str, log: PathBuf, args: &[&str]) -> Server {
         Server {
             process: Instance::start(config, db, log, ADMIN_TOKEN, args),
-            http: http::client(),
+            http: client(),
         }
     }
 
@@ -181,6 +182,16 @@ impl Server {
             other => panic!("/metrics is not text: {other}"),
         }
     }
+}
+
+/// The one client's settings ([`http::client`]), but redirects are not
+/// followed: a test reads a `303` and its `Location` itself.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a reqwest client")
 }
 
 /// The `name`s of a JSON array of configurations, in order.
