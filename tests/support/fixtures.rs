@@ -466,3 +466,20 @@ pub fn backend_name() -> &'static str {
         "rust-crypto"
     }
 }
+
+/// Asserts that `text` (a message, a log event) shows neither [`SECRET`]
+/// nor [`OTHER_SECRET`], nor `token` or any of its segments of 8 characters
+/// or more; `name` leads every message.
+#[track_caller]
+pub fn assert_hides_token(name: &str, text: &str, token: &str) {
+    for secret in [SECRET, OTHER_SECRET] {
+        assert!(!text.contains(secret), "{name}: shows a secret: {text}");
+    }
+    assert!(!text.contains(token), "{name}: shows the token: {text}");
+    for segment in token.split('.').filter(|s| s.len() >= 8) {
+        assert!(
+            !text.contains(segment),
+            "{name}: shows a token segment: {text}"
+        );
+    }
+}
