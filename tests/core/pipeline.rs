@@ -907,22 +907,34 @@ fn every_token_kind_has_a_hint_and_a_stable_name() {
         (Config, "config"),
     ];
     for (kind, name) in names {
-        assert_eq!(kind.as_str(), name);
-        assert_eq!(kind.to_string(), name);
-        assert_eq!(serde_json::to_value(kind).unwrap(), json!(name));
+        assert_eq!(kind.as_str(), name, "{name}: as_str");
+        assert_eq!(kind.to_string(), name, "{name}: Display");
+        assert_eq!(
+            serde_json::to_value(kind).unwrap(),
+            json!(name),
+            "{name}: Serialize"
+        );
         assert!(kind.hint().len() > 20, "{name}: {}", kind.hint());
     }
     // The hints point at the troubleshooting steps of the contract.
-    assert!(InvalidSignature.hint().contains("secret or public key"));
-    assert!(AlgorithmNotAllowed.hint().contains("algorithm"));
-    assert!(IssuerMismatch.hint().contains("issuer"));
-    assert!(AudienceMismatch.hint().contains("audience"));
-    assert!(Expired.hint().contains("clock"));
-    assert!(NotYetValid.hint().contains("clock"));
-    assert!(IssuedInFuture.hint().contains("clock"));
-    assert!(MissingUserId.hint().contains("username field mapping"));
-    assert!(MaxAgeExceeded.hint().contains("expiration time"));
-    assert!(MissingExp.hint().contains("expiration time"));
+    for (kind, step) in [
+        (InvalidSignature, "secret or public key"),
+        (AlgorithmNotAllowed, "algorithm"),
+        (IssuerMismatch, "issuer"),
+        (AudienceMismatch, "audience"),
+        (Expired, "clock"),
+        (NotYetValid, "clock"),
+        (IssuedInFuture, "clock"),
+        (MissingUserId, "username field mapping"),
+        (MaxAgeExceeded, "expiration time"),
+        (MissingExp, "expiration time"),
+    ] {
+        assert!(
+            kind.hint().contains(step),
+            "{kind}: the hint should name `{step}`: {}",
+            kind.hint()
+        );
+    }
 }
 
 #[test]
