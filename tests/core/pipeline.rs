@@ -433,9 +433,16 @@ fn inline_jwks_selects_by_kid() {
     let one = jwks_verifier(vec![oct_jwk("k1", SECRET)]);
     let claims = good_claims();
     let kid = |kid: Value, secret: &str| hs256_kid(kid, secret, &claims);
-    // (name, verifier, token, None to accept or the kind, what the message names)
+    /// (name, verifier, token, None to accept or the kind, what the message names)
+    type Row<'v> = (
+        &'static str,
+        &'v TestVerifier,
+        String,
+        Option<ErrorKind>,
+        &'static [&'static str],
+    );
     #[rustfmt::skip]
-    let rows: Vec<(&str, &TestVerifier, String, Option<ErrorKind>, &[&str])> = vec![
+    let rows: Vec<Row> = vec![
         ("kid k1", &two, kid(json!("k1"), SECRET), None, &[]),
         ("kid k2", &two, kid(json!("k2"), OTHER_SECRET), None, &[]),
         ("unknown kid", &two, kid(json!("k3"), SECRET), Some(KeyNotFound), &["k3", "k1", "k2", "HS256"]),
