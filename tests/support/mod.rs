@@ -10,10 +10,13 @@
 //! - [`pg`]: a PostgreSQL server of the test's own; [`browser`]: headless
 //!   Chromium over WebDriver; [`process`]: the examples as processes;
 //!   [`prometheus`]: the Prometheus text format; [`http`]: the one HTTP
-//!   client (reqwest).
+//!   client (reqwest); [`admin`]: the administrator's API on loopback and
+//!   its table of requests.
 //! - [`app`]: the `login_server` example's router, run in process.
 #![allow(dead_code, unused_imports)] // each tier uses a different subset
 
+#[cfg(all(feature = "axum", feature = "remote"))]
+pub mod admin;
 pub mod browser;
 pub mod clocked;
 pub mod fixtures;
