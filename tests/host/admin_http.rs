@@ -9,22 +9,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use jwt_sso::axum::admin::AdminAccess;
-use jwt_sso::axum::{LoginOptions, SessionAuth};
-use jwt_sso::mint::SigningKey;
-use jwt_sso::{Admin, Algorithm, ConfigFile, ConfigStore, Route};
+use jwt_sso::axum::{LoginOptions, SessionAuth, admin::AdminAccess};
+use jwt_sso::{Admin, Algorithm, ConfigFile, ConfigStore, Route, mint::SigningKey};
 use serde_json::{Value, json};
 
-use crate::support::admin::Check::{
-    Absent, Etag, EtagNot, Header, HeaderStarts, Is, Lacks, Says, Steps,
-};
-use crate::support::admin::{AdminServer, Caller, config_dir, row};
+use crate::support::admin::Check::*;
+use crate::support::admin::{ADMIN_TOKEN, AdminServer, CONFIGS, Caller, config_dir, row};
 use crate::support::fixtures::{TempDir, now, sign, unb64};
 
 /// The console's `Content-Security-Policy`: nothing but the page's own
 /// script, styles and API.
 const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-const ADMIN_TOKEN: &str = "admin-token-for-the-tests-0123456789";
 const SECRET_ERP: &str = "admin-http-erp-secret-0123456789abcdef";
 const SECRET_NEW: &str = "admin-http-new-secret-0123456789abcdef";
 /// Every secret of the tests' configurations: none may appear in a reply.
@@ -35,7 +30,6 @@ const SECRETS: [&str; 4] = [
     B64_SECRET,
 ];
 const B64_SECRET: &str = "YWRtaW4taHR0cC1iYXNlNjQtc2VjcmV0LTAxMjM0NTY3ODlhYmM";
-const LIST: &str = "/api/admin/configs";
 const ERP: &str = "/api/admin/configs/erp";
 
 fn configs() -> Value {
@@ -74,6 +68,16 @@ fn new_config(name: &str) -> Value {
 fn token(secret: &str, issuer: &str, aud: &str, exp: i64) -> String {
     let claims = json!({"iss": issuer, "aud": aud, "sub": "jdoe", "exp": exp});
     sign(secret, claims)
+}
+
+/// A token for the `Sales` configuration the tests create.
+fn sales_token() -> String {
+    token(
+        SECRET_NEW,
+        "https://sales.example.com",
+        "bi-server",
+        now() + 60,
+    )
 }
 
 fn erp_token() -> String {
@@ -151,7 +155,7 @@ async fn serve(dir: Arc<TempDir>) -> Server {
     let access = AdminAccess::new()
         .with_admin_token(ADMIN_TOKEN)
         .with_sessions(auth, "Administrator");
-    let api = AdminServer::serve(dir, Admin::new, access, ADMIN_TOKEN, &SECRETS).await;
+    let api = AdminServer::serve(dir, Admin::new, access, &SECRETS).await;
     Server { api, alice, bob }
 }
 
@@ -160,28 +164,36 @@ async fn who_may_call_the_api() {
     let server = start("auth").await;
     let cookie = format!("X-Auth-Token={}; token={ADMIN_TOKEN}", server.alice);
     let mut rows = vec![
-        row("no credentials", "GET", LIST, 401, "unauthorized")
+        row("no credentials", "GET", CONFIGS, 401, "unauthorized")
             .by(Caller::Nobody)
             .check(Header("www-authenticate", "Bearer")),
-        row("a wrong admin token", "GET", LIST, 401, "unauthorized").by(Caller::authorization(
-            "Bearer admin-token-for-the-tests-0123456788",
+        row("a wrong admin token", "GET", CONFIGS, 401, "unauthorized").by(Caller::authorization(
+            &format!("Bearer {}8", &ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1]),
         )),
-        row("the admin token as Basic", "GET", LIST, 401, "unauthorized")
-            .by(Caller::authorization(&format!("Basic {ADMIN_TOKEN}"))),
+        row(
+            "the admin token as Basic",
+            "GET",
+            CONFIGS,
+            401,
+            "unauthorized",
+        )
+        .by(Caller::authorization(&format!("Basic {ADMIN_TOKEN}"))),
         // Credentials come from headers only, never from cookies.
         row(
             "a session and the token in cookies",
             "GET",
-            LIST,
+            CONFIGS,
             401,
             "unauthorized",
         )
         .by(Caller::Headers(vec![("cookie", cookie)])),
-        row("an unknown session", "GET", LIST, 401, "unauthorized")
+        row("an unknown session", "GET", CONFIGS, 401, "unauthorized")
             .by(Caller::session("session-nobody")),
-        row("a viewer's session", "GET", LIST, 403, "forbidden").by(Caller::session(&server.bob)),
-        row("an administrator's session", "GET", LIST, 200, "").by(Caller::session(&server.alice)),
-        row("the admin token", "GET", LIST, 200, ""),
+        row("a viewer's session", "GET", CONFIGS, 403, "forbidden")
+            .by(Caller::session(&server.bob)),
+        row("an administrator's session", "GET", CONFIGS, 200, "")
+            .by(Caller::session(&server.alice)),
+        row("the admin token", "GET", CONFIGS, 200, ""),
     ];
     // Every endpoint asks.
     for (method, path) in [
@@ -189,7 +201,7 @@ async fn who_may_call_the_api() {
         ("PUT", ERP),
         ("PATCH", ERP),
         ("DELETE", "/api/admin/configs/erp?confirm=ERP"),
-        ("POST", LIST),
+        ("POST", CONFIGS),
         ("POST", "/api/admin/configs/erp/test"),
     ] {
         let viewer = format!("{method} {path} by a viewer");
@@ -214,21 +226,20 @@ async fn who_may_call_the_api() {
 
     // Without an admin token configured, no bearer gets in.
     let dir = config_dir("no-token", &configs());
-    let closed =
-        AdminServer::serve(dir, Admin::new, AdminAccess::new(), ADMIN_TOKEN, &SECRETS).await;
+    let closed = AdminServer::serve(dir, Admin::new, AdminAccess::new(), &SECRETS).await;
     closed
         .run(vec![
             row(
                 "the admin token, none configured",
                 "GET",
-                LIST,
+                CONFIGS,
                 401,
                 "unauthorized",
             ),
             row(
                 "an empty bearer, none configured",
                 "GET",
-                LIST,
+                CONFIGS,
                 401,
                 "unauthorized",
             )
@@ -236,7 +247,7 @@ async fn who_may_call_the_api() {
             row(
                 "a bearer x, none configured",
                 "GET",
-                LIST,
+                CONFIGS,
                 401,
                 "unauthorized",
             )
@@ -274,7 +285,7 @@ async fn list_and_view_show_no_secrets() {
         "key_source": "static", "algorithms": ["HS256"]});
     let replies = server
         .run(vec![
-            row("the list", "GET", LIST, 200, "").checks([
+            row("the list", "GET", CONFIGS, 200, "").checks([
                 Is("/2", erp),
                 Is("/0/created_by", Value::Null),
                 Is("/0/audience", Value::Null),
@@ -333,7 +344,7 @@ async fn create_sets_metadata_and_names_the_field_of_an_error() {
     let field = |field: &'static str| Is("/error/field", json!(field));
     server
         .run(vec![
-            row("create Sales", "POST", LIST, 201, "")
+            row("create Sales", "POST", CONFIGS, 201, "")
                 .json(new_config("Sales"))
                 .checks([
                     Is("/created_by", json!("admin")),
@@ -341,45 +352,40 @@ async fn create_sets_metadata_and_names_the_field_of_an_error() {
                     Etag("sales"),
                 ]),
             // A session's user becomes the creator.
-            row("create Finance as alice", "POST", LIST, 201, "")
+            row("create Finance as alice", "POST", CONFIGS, 201, "")
                 .by(Caller::session(&server.alice))
                 .json(new_config("Finance")),
             row(
                 "a taken name, in another case",
                 "POST",
-                LIST,
+                CONFIGS,
                 409,
                 "duplicate_name",
             )
             .json(new_config("SALES")),
             // Invalid: 400 with the field, never the secret (`refused`).
-            row("a short secret", "POST", LIST, 400, "config")
+            row("a short secret", "POST", CONFIGS, 400, "config")
                 .json(short)
                 .checks([field("key_source.secret"), Says("/error/hint", "secret")]),
             // CONTRACT 7: the field a form shows the error beside.
-            row("a slot out of range", "POST", LIST, 400, "config")
+            row("a slot out of range", "POST", CONFIGS, 400, "config")
                 .json(slot)
                 .check(field("system_prompts[1].slot")),
             // A secret of the wrong type is refused at its own field, never echoed.
-            row("a secret of the wrong type", "POST", LIST, 400, "config")
+            row("a secret of the wrong type", "POST", CONFIGS, 400, "config")
                 .json(typed)
                 .check(field("key_source.secret")),
-            row("a misspelt field", "POST", LIST, 400, "config")
+            row("a misspelt field", "POST", CONFIGS, 400, "config")
                 .json(typo)
                 .check(field("audiance")),
-            row("not JSON", "POST", LIST, 400, "config").raw("{not json"),
+            row("not JSON", "POST", CONFIGS, 400, "config").raw("{not json"),
         ])
         .await;
     let stored = server.registry.get("sales").expect("Sales is live");
     let modified = stored.last_modified.expect("a last_modified");
     assert!(modified.unix_timestamp() >= before, "{modified:?}");
     // It takes effect for the next login, and it is on disk.
-    let token = token(
-        SECRET_NEW,
-        "https://sales.example.com",
-        "bi-server",
-        now() + 60,
-    );
+    let token = sales_token();
     assert_eq!(verified(&server, &token, "Sales"), Ok("jdoe".to_owned()));
     assert!(server.file().contains("\"Sales\""));
     let finance = server.registry.get("finance").and_then(|c| c.created_by);
@@ -727,7 +733,10 @@ async fn a_failed_save_leaves_memory_and_disk_as_they_were() {
     let view = server.one(row("the view", "GET", ERP, 200, "")).await;
     let etag = view.etag.clone().expect("an ETag");
     let file_before = server.file();
-    let list_before = server.one(row("the list", "GET", LIST, 200, "")).await.body;
+    let list_before = server
+        .one(row("the list", "GET", CONFIGS, 200, ""))
+        .await
+        .body;
     let registry_before = server.registry.list();
 
     let guard =
@@ -736,7 +745,7 @@ async fn a_failed_save_leaves_memory_and_disk_as_they_were() {
     body["audience"] = json!("changed");
     server
         .run(vec![
-            row("create, unwritable", "POST", LIST, 503, "store").json(new_config("Sales")),
+            row("create, unwritable", "POST", CONFIGS, 503, "store").json(new_config("Sales")),
             row("PUT, unwritable", "PUT", ERP, 503, "store")
                 .tag(&etag)
                 .json(body.clone()),
@@ -756,7 +765,7 @@ async fn a_failed_save_leaves_memory_and_disk_as_they_were() {
     assert_eq!(server.registry.list(), registry_before);
     let after = server
         .run(vec![
-            row("the list after", "GET", LIST, 200, "").check(Is("", list_before)),
+            row("the list after", "GET", CONFIGS, 200, "").check(Is("", list_before)),
             row("the view after", "GET", ERP, 200, ""),
         ])
         .await;
@@ -786,7 +795,7 @@ async fn changes_survive_a_restart() {
     let sales = "/api/admin/configs/sales";
     let replies = server
         .run(vec![
-            row("create Sales", "POST", LIST, 201, "").json(new_config("Sales")),
+            row("create Sales", "POST", CONFIGS, 201, "").json(new_config("Sales")),
             row("disable ERP", "PATCH", ERP, 200, "")
                 .stored("erp")
                 .json(json!({"enabled": false})),
@@ -797,7 +806,7 @@ async fn changes_survive_a_restart() {
                 204,
                 "",
             ),
-            row("the list", "GET", LIST, 200, ""),
+            row("the list", "GET", CONFIGS, 200, ""),
             row("Sales", "GET", sales, 200, "").check(Etag("sales")),
         ])
         .await;
@@ -816,7 +825,7 @@ async fn changes_survive_a_restart() {
     let restarted = serve(Arc::clone(&server.dir)).await;
     let replies = restarted
         .run(vec![
-            row("the list after a restart", "GET", LIST, 200, "")
+            row("the list after a restart", "GET", CONFIGS, 200, "")
                 .checks([Is("", list.clone()), Is("/1/enabled", json!(false))]),
             // The file store's versions live in memory: drawn anew at a restart,
             // so an `If-Match` from before it is stale (never a silent overwrite).
@@ -840,12 +849,7 @@ async fn changes_survive_a_restart() {
         ])
         .await;
     assert_eq!(names(&replies[0].body), ["Env", "ERP", "Sales"]);
-    let token = token(
-        SECRET_NEW,
-        "https://sales.example.com",
-        "bi-server",
-        now() + 60,
-    );
+    let token = sales_token();
     assert_eq!(verified(&restarted, &token, "sales"), Ok("jdoe".to_owned()));
 }
 
@@ -865,7 +869,7 @@ async fn a_rename_keeps_the_stable_id_across_a_restart() {
                     c["id"] = json!("something-else");
                 })
                 .checks([Is("/name", json!("ERP (old)")), Is("/id", json!("erp"))]),
-            row("a new ERP", "POST", LIST, 201, "").json(new_config("ERP")),
+            row("a new ERP", "POST", CONFIGS, 201, "").json(new_config("ERP")),
         ])
         .await;
     let on_disk = server.file_json();
@@ -910,9 +914,9 @@ async fn an_ed25519_configuration_is_created_listed_and_tested() {
     let test = "/api/admin/configs/edge/test";
     let replies = server
         .run(vec![
-            row("create Edge", "POST", LIST, 201, "").json(config),
+            row("create Edge", "POST", CONFIGS, 201, "").json(config),
             row("view Edge", "GET", edge, 200, "").check(Is("/algorithms", both.clone())),
-            row("the list", "GET", LIST, 200, ""),
+            row("the list", "GET", CONFIGS, 200, ""),
             row("an Ed25519 token", "POST", test, 200, "")
                 .json(json!({"token": token}))
                 .checks([

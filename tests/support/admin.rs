@@ -17,6 +17,14 @@ use serde_json::Value;
 use super::fixtures::TempDir;
 use super::http::{Reply, admin_request, client};
 
+/// The admin token of [`Caller::Admin`] (ends in `9`, so a test can make a
+/// wrong one of the same length).
+pub const ADMIN_TOKEN: &str = "admin-token-for-the-tests-0123456789";
+/// The list of configurations; `CONFIGS/{name}` one of them.
+pub const CONFIGS: &str = "/api/admin/configs";
+/// The host's catalogue of role names and user types.
+pub const CATALOG: &str = "/api/admin/catalog";
+
 /// A server of the administrator's API over `configs.json` in a directory
 /// of its own.
 pub struct AdminServer {
@@ -27,8 +35,6 @@ pub struct AdminServer {
     pub registry: Arc<Registry>,
     pub configs: Configs,
     pub http: reqwest::Client,
-    /// The bearer token of [`Caller::Admin`].
-    pub token: String,
     /// Texts no reply may hold.
     pub secrets: Vec<String>,
 }
@@ -43,13 +49,12 @@ pub fn config_dir(name: &str, configs: &Value) -> Arc<TempDir> {
 
 impl AdminServer {
     /// Serves the file in `dir` through the `Admin` that `admin` makes of
-    /// its configurations, behind `access`. `token` is the admin token
-    /// [`Caller::Admin`] sends (and a secret too).
+    /// its configurations, behind `access` (which holds [`ADMIN_TOKEN`] or
+    /// not). No reply may hold a secret of `secrets` or the admin token.
     pub async fn serve(
         dir: Arc<TempDir>,
         admin: impl FnOnce(Configs) -> Admin,
         access: AdminAccess,
-        token: &str,
         secrets: &[&str],
     ) -> AdminServer {
         let path = dir.join("configs.json");
@@ -65,7 +70,7 @@ impl AdminServer {
         let addr = listener.local_addr().expect("its address");
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serving") });
         let mut all: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
-        all.push(token.to_owned());
+        all.push(ADMIN_TOKEN.to_owned());
         AdminServer {
             base: format!("http://{addr}"),
             dir,
@@ -73,7 +78,6 @@ impl AdminServer {
             registry,
             configs,
             http: client(),
-            token: token.to_owned(),
             secrets: all,
         }
     }
@@ -121,7 +125,7 @@ impl AdminServer {
             IfMatch::Stored(name) => Some(self.etag_of(name)),
         };
         let token = match row.caller {
-            Caller::Admin => self.token.as_str(),
+            Caller::Admin => ADMIN_TOKEN,
             _ => "",
         };
         let mut request = admin_request(
