@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use jwt_sso::ErrorKind::{MissingJti, NotYetValid, TokenReplayed, UnknownUser, UserConflict};
 use jwt_sso::{
     Authenticator, ErrorKind, MemoryStore, Route, UnixTime, User, UserStore, Verification,
 };
@@ -218,7 +219,7 @@ async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
                 "CRM's jdoe, ERP's own scope",
                 &erp(json!({"loginname": "jdoe"})),
                 None,
-                Outcome::Refused(ErrorKind::UserConflict),
+                Outcome::Refused(UserConflict),
             ),
             (
                 "a user the host made",
@@ -286,17 +287,12 @@ async fn a_single_use_token_works_once_per_configuration_and_issuer() {
         &auth,
         &[
             ("first use", &token, None, Created("jdoe")),
-            (
-                "second use",
-                &token,
-                None,
-                Refused(ErrorKind::TokenReplayed),
-            ),
+            ("second use", &token, None, Refused(TokenReplayed)),
             (
                 "another token, same jti",
                 &same_jti,
                 None,
-                Refused(ErrorKind::TokenReplayed),
+                Refused(TokenReplayed),
             ),
             (
                 "same jti, other configuration and issuer",
@@ -308,7 +304,7 @@ async fn a_single_use_token_works_once_per_configuration_and_issuer() {
                 "no jti on a single-use configuration",
                 &no_jti,
                 None,
-                Refused(ErrorKind::MissingJti),
+                Refused(MissingJti),
             ),
         ],
     )
@@ -347,24 +343,14 @@ async fn a_refused_login_leaves_its_jti_unused() {
     logins(
         &auth,
         &[
-            (
-                "not yet valid",
-                &token,
-                None,
-                Refused(ErrorKind::NotYetValid),
-            ),
-            (
-                "create_users: false",
-                &token,
-                later,
-                Refused(ErrorKind::UnknownUser),
-            ),
+            ("not yet valid", &token, None, Refused(NotYetValid)),
+            ("create_users: false", &token, later, Refused(UnknownUser)),
             ("CRM creates jdoe", &crm_jdoe, None, Created("jdoe")),
             (
                 "CRM's user, own scope",
                 &token,
                 later,
-                Refused(ErrorKind::UserConflict),
+                Refused(UserConflict),
             ),
         ],
     )
@@ -391,7 +377,7 @@ async fn a_refused_login_leaves_its_jti_unused() {
         &auth,
         &[
             ("shared scope", &token, later, Known("jdoe")),
-            ("used up", &token, later, Refused(ErrorKind::TokenReplayed)),
+            ("used up", &token, later, Refused(TokenReplayed)),
         ],
     )
     .await;
