@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 
 use crate::support::clocked;
+use crate::support::fixtures::contract_config;
 use clocked::TestVerifier;
 
 /// The shared secret of most configurations here: distinctive, so a leak is easy to see.
@@ -45,28 +46,8 @@ fn base_pem(alg: &str, pem_file: &str) -> Value {
 
 /// The configuration of CONTRACT section 1, with a real RSA key.
 fn contract_example() -> Value {
-    json!({
-        "name": "ERP",
-        "enabled": true,
-        "token_name": "token",
-        "issuer": "https://idp.example.com",
-        "audience": "bi-server",
-        "algorithms": ["RS256"],
-        "key_source": { "type": "static", "public_key_pem": key("rsa2048_public.pem") },
-        "expiration_time": 86400,
-        "leeway": 60,
-        "max_token_bytes": 16384,
-        "claims": { "user_id": "loginname", "name": "name", "email": "email", "roles": "groups" },
-        "system_prompts": [
-            { "kind": "text",    "slot": 1, "claim": "department" },
-            { "kind": "numeric", "slot": 2, "claim": "level" },
-            { "kind": "date",    "slot": 1, "claim": "hired" }
-        ],
-        "user_type": "reader",
-        "initial_roles": ["Viewer"],
-        "created_by": "admin",
-        "last_modified": "2026-03-13T10:00:00Z"
-    })
+    let key_source = json!({"type": "static", "public_key_pem": key("rsa2048_public.pem")});
+    contract_config(json!(["RS256"]), key_source)
 }
 
 /// Returns `v` with the member at JSON Pointer `pointer` set to `new`, or removed when `None`.
@@ -81,7 +62,8 @@ fn edit(mut v: Value, pointer: &str, new: Option<Value>) -> Value {
             map.insert(last.to_owned(), new);
         }
         (Value::Object(map), None) => {
-            assert!(map.remove(last).is_some(), "nothing to remove at {pointer}");
+            let removed = map.remove(last);
+            assert_ne!(removed, None, "nothing to remove at {pointer}");
         }
         (Value::Array(items), Some(new)) => items[last.parse::<usize>().unwrap()] = new,
         (other, _) => panic!("cannot edit {pointer} in {other}"),
@@ -117,29 +99,23 @@ trait Reported: std::fmt::Display + std::fmt::Debug {
     fn to_json(&self) -> Value;
 }
 
-impl Reported for Error {
-    fn kind(&self) -> ErrorKind {
-        Error::kind(self)
-    }
-    fn hint(&self) -> &str {
-        Error::hint(self)
-    }
-    fn to_json(&self) -> Value {
-        Error::to_json(self)
-    }
+/// `Error` and `ConfigError` have the same three methods of their own.
+macro_rules! reported {
+    ($($t:ty),*) => {$(
+        impl Reported for $t {
+            fn kind(&self) -> ErrorKind {
+                <$t>::kind(self)
+            }
+            fn hint(&self) -> &str {
+                <$t>::hint(self)
+            }
+            fn to_json(&self) -> Value {
+                <$t>::to_json(self)
+            }
+        }
+    )*};
 }
-
-impl Reported for ConfigError {
-    fn kind(&self) -> ErrorKind {
-        ConfigError::kind(self)
-    }
-    fn hint(&self) -> &str {
-        ConfigError::hint(self)
-    }
-    fn to_json(&self) -> Value {
-        ConfigError::to_json(self)
-    }
-}
+reported!(Error, ConfigError);
 
 #[track_caller]
 fn load_ok(v: &Value) -> JwtConfig {
@@ -790,7 +766,7 @@ fn secret_objects_have_exactly_one_known_member() {
 #[test]
 fn an_unset_env_secret_is_a_config_error_naming_the_variable() {
     let var = "JWT_SSO_TEST_CONFIG_NEVER_SET_2F9A";
-    assert!(std::env::var_os(var).is_none());
+    assert_eq!(std::env::var_os(var), None, "{var} is unset");
     let err = config_error(
         &set(base(), "/key_source/secret", json!({"env": var})),
         &["env", var],

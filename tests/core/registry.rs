@@ -3,7 +3,7 @@
 //! configurations: tests/configs.rs.)
 #![cfg(feature = "admin")]
 
-use crate::support::fixtures::TempDir;
+use crate::support::fixtures::{TempDir, contract_config, patched};
 use crate::support::owner;
 
 use std::sync::Arc;
@@ -27,27 +27,18 @@ async fn files_load_and_save_losslessly() {
         "cargo sets {ENV_SECRET} for tests"
     );
     // Every field written out in the canonical form, so text can be compared.
-    let full = json!({
-        "name": "ERP",
-        "enabled": false,
-        "token_name": "token",
-        "issuer": ERP,
-        "audience": "bi-server",
-        "algorithms": ["HS256", "HS384"],
-        "key_source": {"type": "static", "secret": {"env": ENV_SECRET}},
-        "expiration_time": 86400,
-        "leeway": 30,
-        "max_token_bytes": 8192,
-        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
-        "system_prompts": [
+    let key_source = json!({"type": "static", "secret": {"env": ENV_SECRET}});
+    let changed = json!({
+        "enabled": false, "issuer": ERP, "leeway": 30, "max_token_bytes": 8192,
+        "user_type": "analyst", "system_prompts": [
             {"kind": "text", "slot": 1, "claim": "department"},
             {"kind": "date", "slot": 1, "claim": "/hr/hired"}
-        ],
-        "user_type": "analyst",
-        "initial_roles": ["Viewer"],
-        "created_by": "admin",
-        "last_modified": "2026-03-13T10:00:00Z"
+        ]
     });
+    let full = patched(
+        contract_config(json!(["HS256", "HS384"]), key_source),
+        changed,
+    );
     let b64 = json!({
         "name": "crm", "token_name": "jwt", "issuer": CRM, "algorithms": ["HS256"],
         "key_source": {"type": "static", "secret": {"base64": "cmVnaXN0cnktc2VjcmV0LWItMDEyMzQ1Njc4OWFiY2RlZg"}},
