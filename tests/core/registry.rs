@@ -4,7 +4,7 @@
 #![cfg(feature = "admin")]
 
 use crate::support::fixtures::{TempDir, contract_config, patched};
-use crate::support::owner;
+use crate::support::owner::{self, verified_by};
 
 use std::sync::Arc;
 
@@ -175,20 +175,8 @@ async fn routing_by_issuer_one_none_two() {
     let registry = owned.registry();
 
     // One match each.
-    assert_eq!(
-        registry
-            .verify_cached(&erp_token(), Verification::default())
-            .unwrap()
-            .config,
-        "ERP"
-    );
-    assert_eq!(
-        registry
-            .verify_cached(&crm_token(), Verification::default())
-            .unwrap()
-            .config,
-        "CRM"
-    );
+    assert_eq!(verified_by(&registry, &erp_token()), Ok("ERP".into()));
+    assert_eq!(verified_by(&registry, &crm_token()), Ok("CRM".into()));
     assert_eq!(
         registry.route(&crm_token(), Route::Issuer).unwrap().name(),
         "CRM"
@@ -239,11 +227,8 @@ async fn routing_by_issuer_one_none_two() {
     assert!(err.to_string().contains("no string `iss`"), "{err}");
     let numeric_iss = token(SECRET_A, json!({"iss": 7, "sub": "jdoe", "exp": NOW + 600}));
     assert_eq!(
-        registry
-            .verify_cached(&numeric_iss, Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NoMatchingConfig
+        verified_by(&registry, &numeric_iss),
+        Err(ErrorKind::NoMatchingConfig)
     );
 
     // Two: ambiguous, naming both.
@@ -274,13 +259,7 @@ async fn routing_by_issuer_one_none_two() {
 
     // Disabled configurations are not candidates; a disabled match says so.
     owned.set_enabled("ERP copy", false).await;
-    assert_eq!(
-        registry
-            .verify_cached(&erp_token(), Verification::default())
-            .unwrap()
-            .config,
-        "ERP"
-    );
+    assert_eq!(verified_by(&registry, &erp_token()), Ok("ERP".into()));
     owned
         .create(config("Old", Some("https://old.example.com"), SECRET_A))
         .await;
@@ -301,13 +280,7 @@ async fn routing_by_issuer_one_none_two() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
     let padded = erp_token().replacen('.', "=.", 1);
-    assert_eq!(
-        registry
-            .verify_cached(&padded, Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Malformed
-    );
+    assert_eq!(verified_by(&registry, &padded), Err(ErrorKind::Malformed));
     let not_json = SigningKey::from_secret(SECRET_A.as_bytes())
         .sign_raw(
             Algorithm::HS256,
@@ -324,13 +297,7 @@ async fn routing_by_issuer_one_none_two() {
         "{err}"
     );
     let huge = format!("{}.{}.x", "a".repeat(20_000), "b");
-    assert_eq!(
-        registry
-            .verify_cached(&huge, Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::TokenTooLarge
-    );
+    assert_eq!(verified_by(&registry, &huge), Err(ErrorKind::TokenTooLarge));
 
     // No configuration at all.
     let empty = Registry::from_configs([]).unwrap();
@@ -350,12 +317,7 @@ fn the_only_enabled_configuration_takes_every_token() {
     let open = Registry::from_configs([config("Only", None, SECRET_A)])
         .unwrap()
         .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
-    assert_eq!(
-        open.verify_cached(&erp_token(), Verification::default())
-            .unwrap()
-            .config,
-        "Only"
-    );
+    assert_eq!(verified_by(&open, &erp_token()), Ok("Only".into()));
     let no_iss = token(SECRET_A, json!({"sub": "jdoe", "exp": NOW + 600}));
     assert_eq!(
         open.verify_cached(&no_iss, Verification::default())
@@ -428,100 +390,140 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     .await;
     let registry = owned.registry();
 
-    // By `iss` among all enabled configurations.
-    assert_eq!(
-        outcome(registry.verify(&erp_token(), Verification::default())).await,
-        Ok("ERP".into())
-    );
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Verification::default())).await,
-        Ok("CRM".into())
-    );
-    assert_eq!(
-        outcome(registry.verify(
-            &erp_token(),
-            Verification::default().at(UnixTime::from_secs(NOW + 3600))
-        ))
-        .await,
-        Err(ErrorKind::Expired)
-    );
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::Config("crm").into())).await,
-        Ok("CRM".into())
-    );
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::Config("nope").into())).await,
-        Err(ErrorKind::UnknownConfig)
-    );
-
-    // Under `jwt` only CRM is a candidate: the only one there takes the
-    // token, but a token whose `iss` belongs to a configuration of another
-    // name travels under the wrong name, and is refused as such.
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
-        Ok("CRM".into())
-    );
-    for (name, wrong) in [("jwt", erp_token()), ("token", crm_token())] {
-        let err = registry
-            .verify(&wrong, Route::TokenName(name).into())
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NoMatchingConfig, "{name}: {err}");
-        assert_eq!(
-            registry
-                .route(&wrong, Route::TokenName(name))
-                .unwrap_err()
-                .kind(),
-            ErrorKind::NoMatchingConfig
-        );
-    }
-    // A token with an issuer that no configuration has still goes to the
-    // only configuration of the name, whose own checks then speak.
+    let expired = || Verification::default().at(UnixTime::from_secs(NOW + 3600));
+    let named = |name: &'static str| Verification::from(Route::TokenName(name));
+    let by_config = |name: &'static str| Verification::from(Route::Config(name));
+    // A token with an issuer that no configuration has.
     let stranger = token(
         SECRET_B,
         json!({"iss": "https://stranger.example.com", "sub": "s", "exp": NOW + 600}),
     );
-    assert_eq!(
-        outcome(registry.verify(&stranger, Route::TokenName("jwt").into())).await,
-        Err(ErrorKind::IssuerMismatch)
-    );
-    // A configuration without issuer is reached through its own name only.
-    let portal_token = token(SECRET_B, json!({"sub": "p", "exp": NOW + 600}));
-    assert_eq!(
-        outcome(registry.verify(&portal_token, Route::TokenName("portal_token").into())).await,
-        Ok("Portal".into())
-    );
-    assert_eq!(
-        outcome(registry.verify(&portal_token, Verification::default())).await,
-        Err(ErrorKind::NoMatchingConfig)
-    );
+    let portal = token(SECRET_B, json!({"sub": "p", "exp": NOW + 600}));
+    let any = Verification::default;
+    routes(
+        registry,
+        vec![
+            // By `iss` among all enabled configurations.
+            ("ERP by iss", erp_token(), any(), Ok("ERP")),
+            ("CRM by iss", crm_token(), any(), Ok("CRM")),
+            (
+                "ERP expired",
+                erp_token(),
+                expired(),
+                Err(ErrorKind::Expired),
+            ),
+            ("CRM by name", crm_token(), by_config("crm"), Ok("CRM")),
+            (
+                "an unknown name",
+                crm_token(),
+                by_config("nope"),
+                Err(ErrorKind::UnknownConfig),
+            ),
+            // Under `jwt` only CRM is a candidate: the only one there takes
+            // the token, but a token whose `iss` belongs to a configuration
+            // of another name travels under the wrong name, and is refused
+            // as such.
+            ("CRM under jwt", crm_token(), named("jwt"), Ok("CRM")),
+            (
+                "ERP under jwt",
+                erp_token(),
+                named("jwt"),
+                Err(ErrorKind::NoMatchingConfig),
+            ),
+            (
+                "CRM under token",
+                crm_token(),
+                named("token"),
+                Err(ErrorKind::NoMatchingConfig),
+            ),
+            // A token with an issuer that no configuration has still goes to
+            // the only configuration of the name, whose own checks then speak.
+            (
+                "a stranger under jwt",
+                stranger,
+                named("jwt"),
+                Err(ErrorKind::IssuerMismatch),
+            ),
+            // A configuration without issuer is reached through its own name only.
+            (
+                "Portal by its name",
+                portal.clone(),
+                named("portal_token"),
+                Ok("Portal"),
+            ),
+            (
+                "Portal by iss",
+                portal,
+                any(),
+                Err(ErrorKind::NoMatchingConfig),
+            ),
+        ],
+    )
+    .await;
+    for (name, wrong) in [("jwt", erp_token()), ("token", crm_token())] {
+        let routed = registry
+            .route(&wrong, Route::TokenName(name))
+            .map(|c| c.name().to_owned());
+        assert_eq!(
+            routed.map_err(|e| e.kind()),
+            Err(ErrorKind::NoMatchingConfig),
+            "{name}"
+        );
+    }
 
     // Two configurations under one name route by `iss` among themselves only.
     let mut crm2 = config("CRM two", Some("https://crm2.example.com"), SECRET_A);
-    crm2.token_name = "jwt".parse().unwrap();
+    crm2.token_name = "jwt".parse().expect("a token name");
     owned.create(crm2).await;
-    let err = registry
-        .verify(&erp_token(), Route::TokenName("jwt").into())
-        .await
-        .unwrap_err();
+    let err = registry.verify(&erp_token(), named("jwt")).await;
+    let err = err.expect_err("ERP is no candidate under jwt");
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     assert!(!err.to_string().contains("`ERP`"), "{err}");
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
-        Ok("CRM".into())
-    );
-    // A name no configuration uses matches nothing.
-    assert_eq!(
-        outcome(registry.verify(&erp_token(), Route::TokenName("other").into())).await,
-        Err(ErrorKind::NoMatchingConfig)
-    );
+    routes(
+        registry,
+        vec![
+            (
+                "CRM among two under jwt",
+                crm_token(),
+                named("jwt"),
+                Ok("CRM"),
+            ),
+            // A name no configuration uses matches nothing.
+            (
+                "a name nobody uses",
+                erp_token(),
+                named("other"),
+                Err(ErrorKind::NoMatchingConfig),
+            ),
+        ],
+    )
+    .await;
     // A disabled configuration under that name says so.
     owned.set_enabled("crm", false).await;
     owned.set_enabled("crm two", false).await;
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
-        Err(ErrorKind::Disabled)
+    let disabled = (
+        "both disabled",
+        crm_token(),
+        named("jwt"),
+        Err(ErrorKind::Disabled),
     );
+    routes(registry, vec![disabled]).await;
+}
+
+/// One routing of a table: (what, token, how) -> the configuration that
+/// accepts it, or the kind it is refused with.
+type RouteRow = (
+    &'static str,
+    String,
+    Verification<'static>,
+    Result<&'static str, ErrorKind>,
+);
+
+async fn routes(registry: &Registry, rows: Vec<RouteRow>) {
+    for (what, token, how, want) in rows {
+        let got = outcome(registry.verify(&token, how)).await;
+        assert_eq!(got, want.map(str::to_owned), "{what}");
+    }
 }
 
 #[tokio::test]
@@ -682,31 +684,16 @@ fn the_only_enabled_configuration_takes_every_token_but_a_disabled_ones() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Disabled, "{err}");
     assert!(err.to_string().contains("`CRM`"), "{err}");
-    assert_eq!(
-        registry
-            .verify_cached(&erp_token(), Verification::default())
-            .unwrap()
-            .config,
-        "ERP"
-    );
+    assert_eq!(verified_by(&registry, &erp_token()), Ok("ERP".into()));
     // Another issuer still goes to the only enabled configuration, which says why it fails.
     let other = token(
         SECRET_A,
         json!({"iss": "https://other.example.com", "sub": "x", "exp": NOW + 600}),
     );
     assert_eq!(
-        registry
-            .verify_cached(&other, Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::IssuerMismatch
+        verified_by(&registry, &other),
+        Err(ErrorKind::IssuerMismatch)
     );
     // A payload that cannot be read goes to it too, checked in the verifier's order.
-    assert_eq!(
-        registry
-            .verify_cached("x.y.z", Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Malformed
-    );
+    assert_eq!(verified_by(&registry, "x.y.z"), Err(ErrorKind::Malformed));
 }

@@ -78,3 +78,10 @@ impl Owned {
             .expect("the delete applies")
     }
 }
+
+/// The configuration of `registry` that accepts `token` now (as the
+/// default `Verification`), or the kind it is refused with.
+pub fn verified_by(registry: &Registry, token: &str) -> Result<String, jwt_sso::ErrorKind> {
+    let verified = registry.verify_cached(token, jwt_sso::Verification::default());
+    verified.map(|v| v.config.clone()).map_err(|e| e.kind())
+}
