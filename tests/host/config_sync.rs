@@ -15,68 +15,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use jwt_sso::mint::SigningKey;
+use crate::support::idp::*;
 use jwt_sso::{
-    Algorithm, ConfigChange, ConfigSet, ConfigStore, Configs, ErrorKind, JwtConfig, ManualClock,
+    ConfigChange, ConfigSet, ConfigStore, Configs, ErrorKind, JwtConfig, ManualClock,
     MemoryConfigStore, SqlStore, StoreError, StoredConfig, UnixTime, Verification,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{Reply, Server};
 
-const NOW: i64 = 1_767_225_600;
-const IDP: &str = "https://idp.example.com";
-const ERP: &str = "https://erp.example.com";
-const ERP_SECRET: &str = "sync-erp-secret-0123456789abcdef!!";
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-fn rsa_set(key: &str, kid: &str) -> String {
-    let all: Value = serde_json::from_str(&read("jwks/public_jwks.json")).unwrap();
-    let mut key = all[key].clone();
-    key["kid"] = json!(kid);
-    json!({ "keys": [key] }).to_string()
-}
-
-fn idp_token(sub: &str) -> String {
-    let private = SigningKey::from_pem(&read("keys/rsa2048_private.pem"));
-    private
-        .sign_with_header(
-            Algorithm::RS256,
-            &json!({"alg": "RS256", "kid": "k1"}),
-            &json!({"iss": IDP, "sub": sub, "exp": NOW + 3600}),
-        )
-        .unwrap()
-}
-
-fn erp_token(sub: &str) -> String {
-    SigningKey::from_secret(ERP_SECRET.as_bytes())
-        .sign(
-            Algorithm::HS256,
-            &json!({"iss": ERP, "sub": sub, "exp": NOW + 600}),
-        )
-        .unwrap()
-}
-
-fn config(value: Value) -> JwtConfig {
-    JwtConfig::from_json_str(&value.to_string()).unwrap()
-}
-
 fn idp_config(url: &str) -> JwtConfig {
-    config(json!({
-        "name": "IdP", "token_name": "token", "issuer": IDP,
-        "algorithms": ["RS256"], "key_source": {"type": "jwks_uri", "url": url},
-        "expiration_time": 86400, "claims": {"user_id": "sub"}
-    }))
-}
-
-fn erp_config() -> JwtConfig {
-    config(json!({
-        "name": "ERP", "token_name": "token", "issuer": ERP,
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    }))
+    remote_config("IdP", json!({"type": "jwks_uri", "url": url}), IDP)
 }
 
 fn db(dir: &TempDir) -> String {
@@ -107,19 +55,15 @@ async fn update(store: &SqlStore, name: &str, config: &JwtConfig) {
 }
 
 fn crm_config() -> JwtConfig {
-    config(json!({
-        "name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    }))
+    static_config("CRM", "jwt", "https://crm.example.com")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
     let dir = TempDir::new("config-sync");
     let jwks = Server::start();
-    jwks.set("/jwks", Reply::json(rsa_set("rsa2048", "k1")));
-    jwks.set("/jwks2", Reply::json(rsa_set("rsa2048", "k1")));
+    jwks.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    jwks.set("/jwks2", Reply::json(rsa_set(&[("rsa2048", "k1")])));
 
     // "Instance B" seeds the shared database; "instance A" owns its registry from it.
     let other = SqlStore::open(&db(&dir)).await.unwrap();
@@ -139,7 +83,7 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
     let task = configs.spawn_sync(Duration::from_millis(50));
 
     // Warm the IdP's cache: one fetch.
-    let t = idp_token("jdoe");
+    let t = idp_token("rsa2048", "k1", "jdoe");
     assert_eq!(
         registry
             .verify(&t, Verification::default())
@@ -324,11 +268,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
     // A set the registry refuses (a configuration another release or a
     // hand edit stored, which parses but never validates) is kept out,
     // reported once, and not retried.
-    let mut broken = config(json!({
-        "name": "Broken", "token_name": "b", "issuer": "https://broken.example.com",
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    }));
+    let mut broken = static_config("Broken", "b", "https://broken.example.com");
     broken.expiration_time = 0;
     store.apply(&ConfigChange::Create(broken)).await.unwrap();
     let error = configs.sync().await.unwrap_err();

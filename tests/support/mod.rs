@@ -6,7 +6,8 @@
 //!   [`clocked`]: a verifier on a settable clock.
 //! - [`owner`]: configurations owned in memory (`Configs`).
 //! - [`provider`]: a loopback HTTP server standing in for an identity
-//!   provider (JWK Sets, discovery documents, faults).
+//!   provider (JWK Sets, discovery documents, faults); [`idp`]: the keys,
+//!   tokens and configurations of such a provider and a static ERP.
 //! - [`pg`]: a PostgreSQL server of the test's own; [`browser`]: headless
 //!   Chromium over WebDriver; [`process`]: the examples as processes;
 //!   [`prometheus`]: the Prometheus text format; [`http`]: the one HTTP
@@ -22,6 +23,8 @@ pub mod clocked;
 pub mod fixtures;
 #[cfg(feature = "remote")]
 pub mod http;
+#[cfg(feature = "remote")]
+pub mod idp;
 #[cfg(feature = "admin")]
 pub mod owner;
 pub mod pg;
