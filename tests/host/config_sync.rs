@@ -16,15 +16,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::idp::*;
+use crate::support::owner::{load_at, refused};
 use jwt_sso::{
-    ConfigChange, ConfigSet, ConfigStore, Configs, ErrorKind, JwtConfig, ManualClock,
-    MemoryConfigStore, SqlStore, StoreError, StoredConfig, UnixTime, Verification,
+    ConfigChange, ConfigSet, ConfigStore, Configs, ErrorKind, JwtConfig, MemoryConfigStore,
+    Registry, SqlStore, StoreError, StoredConfig, Verification,
 };
 use serde_json::json;
 use support::{Reply, Server};
 
 fn idp_config(url: &str) -> JwtConfig {
     remote_config("IdP", json!({"type": "jwks_uri", "url": url}), IDP)
+}
+
+/// What `registry` makes of `token` now (fetching keys as needed).
+async fn identity(registry: &Registry, token: &str) -> jwt_sso::Verified {
+    let verified = registry.verify(token, Verification::default()).await;
+    verified.unwrap_or_else(|e| panic!("refused with `{}`: {e}", e.kind()))
 }
 
 fn db(dir: &TempDir) -> String {
@@ -74,24 +81,13 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
             .unwrap()
     );
     let store = SqlStore::open(&db(&dir)).await.unwrap();
-    let configs = Configs::new(store.clone())
-        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
-        .load()
-        .await
-        .unwrap();
+    let configs = load_at(store.clone(), NOW).await;
     let registry = Arc::clone(configs.registry());
     let task = configs.spawn_sync(Duration::from_millis(50));
 
     // Warm the IdP's cache: one fetch.
     let t = idp_token("rsa2048", "k1", "jdoe");
-    assert_eq!(
-        registry
-            .verify(&t, Verification::default())
-            .await
-            .unwrap()
-            .user_id,
-        "jdoe"
-    );
+    assert_eq!(identity(&registry, &t).await.user_id, "jdoe");
     assert_eq!(jwks.hits("/jwks"), 1);
     let idp_verifier = registry.verifier("idp").unwrap();
 
@@ -148,14 +144,7 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         registry.get("idp").unwrap().user_type == "author"
     })
     .await;
-    assert_eq!(
-        registry
-            .verify(&t, Verification::default())
-            .await
-            .unwrap()
-            .user_type,
-        "author"
-    );
+    assert_eq!(identity(&registry, &t).await.user_type, "author");
     assert_eq!(
         jwks.hits("/jwks"),
         1,
@@ -170,7 +159,7 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         registry.get("idp").unwrap().key_source == moved.key_source
     })
     .await;
-    registry.verify(&t, Verification::default()).await.unwrap();
+    assert_eq!(identity(&registry, &t).await.user_id, "jdoe");
     assert_eq!((jwks.hits("/jwks"), jwks.hits("/jwks2")), (1, 1));
 
     // Dropping the handle stops the task: later changes stay out.
@@ -235,11 +224,7 @@ impl ConfigStore for Flaky {
 #[tokio::test]
 async fn polls_report_failures_keep_the_registry_and_recover() {
     let store = Arc::new(Flaky::new([erp_config()]));
-    let configs = Configs::new(Arc::clone(&store))
-        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
-        .load()
-        .await
-        .unwrap();
+    let configs = load_at(Arc::clone(&store), NOW).await;
     let registry = configs.registry();
     assert!(registry.get("erp").is_some());
     assert!(!configs.sync().await.unwrap(), "nothing changed");
@@ -301,10 +286,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
     let mut portal = crm_config();
     portal.name = "Portal".parse().unwrap();
     portal.issuer = Some("https://portal.example.com".into());
-    let e = configs
-        .apply(ConfigChange::Create(portal.clone()))
-        .await
-        .unwrap_err();
+    let e = refused(&configs, ConfigChange::Create(portal.clone())).await;
     assert_eq!(e.kind(), ErrorKind::Store);
     assert!(registry.get("portal").is_none());
     store.down.store(false, Ordering::SeqCst);
@@ -312,10 +294,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
         .apply(&ConfigChange::Create(portal.clone()))
         .await
         .unwrap();
-    let e = configs
-        .apply(ConfigChange::Create(portal))
-        .await
-        .unwrap_err();
+    let e = refused(&configs, ConfigChange::Create(portal)).await;
     assert_eq!(e.kind(), ErrorKind::DuplicateName);
     assert!(
         registry.get("portal").is_some(),
@@ -326,11 +305,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spawned_task_retries_through_an_outage() {
     let store = Arc::new(Flaky::new([]));
-    let configs = Configs::new(Arc::clone(&store))
-        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
-        .load()
-        .await
-        .unwrap();
+    let configs = load_at(Arc::clone(&store), NOW).await;
     let registry = Arc::clone(configs.registry());
     store
         .apply(&ConfigChange::Create(erp_config()))
@@ -348,11 +323,7 @@ async fn the_spawned_task_retries_through_an_outage() {
         registry.get("erp").is_some()
     })
     .await;
-    let e = registry
-        .verify(&erp_token("jdoe"), Verification::default())
-        .await
-        .unwrap();
-    assert_eq!(e.config, "ERP");
+    assert_eq!(identity(&registry, &erp_token("jdoe")).await.config, "ERP");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
