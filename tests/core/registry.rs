@@ -154,7 +154,11 @@ async fn bad_files_say_what_and_where() {
     let err = Registry::load(&missing).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io);
     assert!(err.to_string().contains("nope.json"), "{err}");
-    assert!(std::error::Error::source(&err).is_some());
+    let source = std::error::Error::source(&err).expect("the I/O error is the source");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .map(std::io::Error::kind);
+    assert_eq!(io, Some(std::io::ErrorKind::NotFound), "{source}");
     let err = Configs::new(ConfigFile::new(dir.0.join("no-such-dir").join("x.json")))
         .load()
         .await

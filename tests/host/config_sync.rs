@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::idp::*;
-use crate::support::owner::{load_at, refused};
+use crate::support::owner::{live, load_at, refused};
 use jwt_sso::{
     ConfigChange, ConfigSet, ConfigStore, Configs, ErrorKind, JwtConfig, MemoryConfigStore,
     Registry, SqlStore, StoreError, StoredConfig, Verification,
@@ -170,8 +170,9 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        registry.get("crm").is_none(),
+    assert_eq!(
+        live(&registry, "crm"),
+        None,
         "a stopped task applies nothing"
     );
     store.close().await;
@@ -226,7 +227,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
     let store = Arc::new(Flaky::new([erp_config()]));
     let configs = load_at(Arc::clone(&store), NOW).await;
     let registry = configs.registry();
-    assert!(registry.get("erp").is_some());
+    assert_eq!(live(&registry, "erp").as_deref(), Some("ERP"));
     assert!(!configs.sync().await.unwrap(), "nothing changed");
 
     // The store fails: reported, nothing changes, the revision stays unseen.
@@ -244,11 +245,11 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
         source = cause.source();
     }
     assert!(chain.contains("the database is down"), "{chain}");
-    assert!(registry.get("crm").is_none());
+    assert_eq!(live(&registry, "crm"), None);
     // Back: the next poll applies the change.
     store.down.store(false, Ordering::SeqCst);
     assert!(configs.sync().await.unwrap());
-    assert!(registry.get("crm").is_some());
+    assert_eq!(live(&registry, "crm").as_deref(), Some("CRM"));
 
     // A set the registry refuses (a configuration another release or a
     // hand edit stored, which parses but never validates) is kept out,
@@ -265,7 +266,11 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(registry.get("broken").is_none());
+    assert_eq!(
+        live(&registry, "broken"),
+        None,
+        "the refused set is kept out"
+    );
     assert_eq!(registry.len(), 2, "the registry keeps what it had");
     assert!(!configs.sync().await.unwrap(), "not retried");
     // The next change is applied again.
@@ -288,7 +293,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
     portal.issuer = Some("https://portal.example.com".into());
     let e = refused(&configs, ConfigChange::Create(portal.clone())).await;
     assert_eq!(e.kind(), ErrorKind::Store);
-    assert!(registry.get("portal").is_none());
+    assert_eq!(live(&registry, "portal"), None);
     store.down.store(false, Ordering::SeqCst);
     store
         .apply(&ConfigChange::Create(portal.clone()))
@@ -296,8 +301,10 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
         .unwrap();
     let e = refused(&configs, ConfigChange::Create(portal)).await;
     assert_eq!(e.kind(), ErrorKind::DuplicateName);
-    assert!(
-        registry.get("portal").is_some(),
+    let portal = live(&registry, "portal");
+    assert_eq!(
+        portal.as_deref(),
+        Some("Portal"),
         "read again after the conflict"
     );
 }
@@ -369,7 +376,7 @@ async fn a_local_change_never_interleaves_with_a_poll() {
 
     // Both are in force, and neither undid the other.
     assert!(!registry.get("erp").unwrap().enabled);
-    assert!(registry.get("crm").is_some());
+    assert_eq!(live(&registry, "crm").as_deref(), Some("CRM"));
     let stored = store.load().await.unwrap();
     assert!(!stored.get("erp").unwrap().config.enabled);
     assert!(!configs.sync().await.unwrap(), "nothing left to apply");

@@ -19,7 +19,7 @@
 #![cfg(all(feature = "admin", feature = "sqlite"))]
 
 use crate::support::fixtures::TempDir;
-use crate::support::owner::{self, applied, load_at, refused, verified_by};
+use crate::support::owner::{self, applied, live, load_at, refused, verified_by};
 #[cfg(feature = "postgres")]
 use crate::support::pg;
 use crate::support::two_issuers::*;
@@ -188,7 +188,7 @@ async fn create_read_update_enable_delete_with_case_insensitive_names() {
         ),
     )
     .await;
-    assert!(registry.get("ERP").is_none());
+    assert_eq!(live(&registry, "ERP"), None, "renamed");
     let renamed = registry.get("erp PROD").unwrap();
     assert_eq!(renamed.created_by.as_deref(), Some("admin"));
     assert_eq!(renamed.last_modified, at(NOW + 200));
@@ -250,7 +250,10 @@ async fn create_read_update_enable_delete_with_case_insensitive_names() {
         ErrorKind::UnknownConfig
     );
     assert_eq!(registry.len(), 4);
-    assert!(registry.verifier("alpha").is_some());
+    let alpha = registry
+        .verifier("alpha")
+        .map(|v| v.config().name.as_str().to_owned());
+    assert_eq!(alpha.as_deref(), Some("alpha"), "its verifier is built");
 }
 
 #[test]
@@ -438,7 +441,7 @@ async fn a_failed_save_leaves_the_file_as_it_was() {
     .await;
     assert_eq!(err.kind(), ErrorKind::Store, "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
-    assert!(configs.registry().get("crm").is_none(), "nothing applied");
+    assert_eq!(live(configs.registry(), "crm"), None, "nothing applied");
 
     // A write that fails (the target is a directory) leaves no temporary file.
     let target = dir.join("is-a-dir");
@@ -778,7 +781,11 @@ where
         restarted.registry().get("erp").unwrap().audience.as_deref(),
         Some("reports")
     );
-    assert!(restarted.registry().get("crm").is_none());
+    assert_eq!(
+        live(restarted.registry(), "crm"),
+        None,
+        "deleted before the restart"
+    );
 }
 
 #[tokio::test]
@@ -846,7 +853,11 @@ async fn postgres_a_change_in_code_reaches_a_second_instance_within_5s() {
     // And the other way round.
     applied(&b, ConfigChange::Create(config("CRM", Some(CRM), SECRET_B))).await;
     assert!(a.sync().await.unwrap());
-    assert!(a.registry().get("crm").is_some());
+    assert_eq!(
+        live(a.registry(), "crm").as_deref(),
+        Some("CRM"),
+        "created by b"
+    );
 }
 
 // ------------------------------------------------------- the file is the store

@@ -107,3 +107,9 @@ pub async fn load_at<S: jwt_sso::ConfigStore + 'static>(store: S, now: i64) -> C
     let configs = Configs::new(store).with_clock(clock).load().await;
     configs.unwrap_or_else(|e| panic!("the set loads: {e}"))
 }
+
+/// The name `registry` holds a configuration under, looked up in any case
+/// (`None`: there is none).
+pub fn live(registry: &Registry, name: &str) -> Option<String> {
+    registry.get(name).map(|c| c.name.as_str().to_owned())
+}
