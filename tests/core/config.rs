@@ -814,6 +814,15 @@ fn a_secret_cannot_verify_asymmetric_algorithms() {
     }
 }
 
+/// An RS256 configuration with this `key_source`.
+fn rsa_key_source(key_source: Value) -> Value {
+    set(
+        base_pem("RS256", "rsa2048_public.pem"),
+        "/key_source",
+        key_source,
+    )
+}
+
 /// The last algorithm of a list: the one an error about the key names.
 fn last(algorithms: &Value) -> &str {
     let last = algorithms.as_array().and_then(|a| a.last());
@@ -1325,19 +1334,11 @@ fn unknown_key_source_types_are_refused() {
 #[cfg(not(feature = "remote"))]
 #[test]
 fn remote_key_sources_need_the_remote_feature() {
-    let uri = set(
-        base_pem("RS256", "rsa2048_public.pem"),
-        "/key_source",
-        json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
-    );
+    let uri = rsa_key_source(json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}));
     let err = config_error(&uri, &["key_source", "jwks_uri"]);
     assert!(err.hint().contains("remote"), "{}", err.hint());
     let issuer = set(
-        set(
-            base_pem("RS256", "rsa2048_public.pem"),
-            "/key_source",
-            json!({"type": "issuer"}),
-        ),
+        rsa_key_source(json!({"type": "issuer"})),
         "/issuer",
         json!("https://idp.example.com"),
     );
@@ -1347,11 +1348,7 @@ fn remote_key_sources_need_the_remote_feature() {
 
 #[test]
 fn issuer_key_source_needs_the_issuer() {
-    let v = set(
-        base_pem("RS256", "rsa2048_public.pem"),
-        "/key_source",
-        json!({"type": "issuer"}),
-    );
+    let v = rsa_key_source(json!({"type": "issuer"}));
     let err = config_error(&v, &["issuer"]);
     match &err {
         Error::Config(e) => assert_eq!(e.field(), "issuer"),
@@ -1362,11 +1359,7 @@ fn issuer_key_source_needs_the_issuer() {
 
 #[test]
 fn jwks_uri_needs_a_url() {
-    let v = set(
-        base_pem("RS256", "rsa2048_public.pem"),
-        "/key_source",
-        json!({"type": "jwks_uri"}),
-    );
+    let v = rsa_key_source(json!({"type": "jwks_uri"}));
     config_error(&v, &["url"]);
 }
 

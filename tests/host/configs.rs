@@ -19,7 +19,7 @@
 #![cfg(all(feature = "admin", feature = "sqlite"))]
 
 use crate::support::fixtures::TempDir;
-use crate::support::owner::{self, applied, live, load_at, refused, verified_by};
+use crate::support::owner::{self, applied, config_field, live, load_at, refused, verified_by};
 #[cfg(feature = "postgres")]
 use crate::support::pg;
 use crate::support::two_issuers::*;
@@ -54,6 +54,13 @@ impl Clock for StepClock {
     fn now(&self) -> UnixTime {
         UnixTime::from_secs(self.0.load(Ordering::SeqCst))
     }
+}
+
+/// An empty configuration file in `dir`.
+fn empty_file(dir: &TempDir) -> std::path::PathBuf {
+    let path = dir.join("configs.json");
+    std::fs::write(&path, "[]").expect("the file");
+    path
 }
 
 /// A SQLite database in `dir`.
@@ -125,10 +132,7 @@ async fn create_read_update_enable_delete_with_case_insensitive_names() {
     invalid.expiration_time = 0;
     let err = refused(&configs, ConfigChange::Create(invalid)).await;
     assert_eq!(err.kind(), ErrorKind::Config);
-    match err {
-        jwt_sso::AdminError::Config(e) => assert_eq!(e.field(), "expiration_time"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(config_field(&err), "expiration_time");
     assert_eq!(registry.len(), 1);
 
     // Update: bumps last_modified, keeps created_by whatever the new value says.
@@ -557,8 +561,7 @@ fn guesses(config: &JwtConfig, view: &Value, candidate: &str) -> Vec<String> {
 #[tokio::test]
 async fn versions_are_random_move_with_their_configuration_only_and_reveal_no_secret() {
     let dir = TempDir::new("versions");
-    let path = dir.join("configs.json");
-    std::fs::write(&path, "[]").unwrap();
+    let path = empty_file(&dir);
     let sqlite = SqlStore::open(&sqlite_url(&dir)).await.unwrap();
     // Human-chosen secrets, the README's trial secret among them.
     let dictionary = [
@@ -719,8 +722,7 @@ where
 #[tokio::test]
 async fn ids_are_never_reused_on_the_file_store() {
     let dir = TempDir::new("ids-file");
-    let path = dir.join("configs.json");
-    std::fs::write(&path, "[]").unwrap();
+    let path = empty_file(&dir);
     let users = SqlStore::open(&sqlite_url(&dir)).await.unwrap();
     ids_are_never_reused(
         || {
@@ -791,13 +793,8 @@ where
 #[tokio::test]
 async fn a_change_in_code_persists_across_a_restart_on_the_file_store() {
     let dir = TempDir::new("persist-file");
-    let path = dir.join("configs.json");
-    std::fs::write(&path, "[]").unwrap();
-    a_change_in_code_persists(|| {
-        let path = path.clone();
-        async move { ConfigFile::new(path) }
-    })
-    .await;
+    let path = empty_file(&dir);
+    a_change_in_code_persists(|| std::future::ready(ConfigFile::new(&path))).await;
     // Written as the file format, readable by a fixed-set registry too.
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(names(&Registry::from_json_str(&text).unwrap()), ["ERP"]);
@@ -944,13 +941,11 @@ async fn hand_edits_of_the_file_are_picked_up_kept_and_checked() {
     invalid[0]["expiration_time"] = json!(0);
     std::fs::write(&path, serde_json::to_string_pretty(&invalid).unwrap()).unwrap();
     let err = configs.sync().await.unwrap_err();
-    match &err {
-        jwt_sso::AdminError::Config(e) => {
-            assert!(e.field().starts_with("expiration_time"), "{}", e.field());
-            assert!(e.field().contains("`CRM`"), "{}", e.field());
-        }
-        other => panic!("{other:?}"),
-    }
+    let field = config_field(&err);
+    assert!(
+        field.starts_with("expiration_time") && field.contains("`CRM`"),
+        "{field}"
+    );
     assert_eq!(
         registry.get("crm").unwrap().expiration_time,
         3600,

@@ -113,3 +113,11 @@ pub async fn load_at<S: jwt_sso::ConfigStore + 'static>(store: S, now: i64) -> C
 pub fn live(registry: &Registry, name: &str) -> Option<String> {
     registry.get(name).map(|c| c.name.as_str().to_owned())
 }
+
+/// The field of a `config` error from the owner (panics on another error).
+pub fn config_field(err: &jwt_sso::AdminError) -> &str {
+    match err {
+        jwt_sso::AdminError::Config(e) => e.field(),
+        other => panic!("not a config error: {other:?}"),
+    }
+}
