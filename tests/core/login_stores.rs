@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jwt_sso::{
     ConfigChange, ConfigStore, JwtConfig, MemoryConfigStore, MemoryStore, ReplayStore, Session,
-    SessionStore, UnixTime, UsedJti, User, UserStore,
+    SessionStore, StoreError, UnixTime, UsedJti, User, UserStore,
 };
 use serde_json::json;
 
@@ -212,12 +212,8 @@ async fn configurations_check_versions_and_names() {
         .unwrap()
         .version
         .clone();
-    assert!(
-        store
-            .apply(&ConfigChange::Create(config("erp")))
-            .await
-            .is_err_and(|e| e.is_conflict())
-    );
+    let twin = store.apply(&ConfigChange::Create(config("erp"))).await;
+    assert_conflict("a create of a taken name in another case", twin);
     let set = store
         .apply(&ConfigChange::Create(config("CRM")))
         .await
@@ -233,7 +229,7 @@ async fn configurations_check_versions_and_names() {
         version: erp_version.clone(),
         config: renamed,
     };
-    assert!(store.apply(&taken).await.is_err_and(|e| e.is_conflict()));
+    assert_conflict("a rename onto a taken name", store.apply(&taken).await);
     let mut changed = erp.clone();
     changed.audience = Some("bi".into());
     let update = ConfigChange::Update {
@@ -247,7 +243,10 @@ async fn configurations_check_versions_and_names() {
     assert_ne!(new_version, &erp_version);
     assert_eq!(new_version.len(), 32);
     // The same change again is based on a stale version.
-    assert!(store.apply(&update).await.is_err_and(|e| e.is_conflict()));
+    assert_conflict(
+        "a change based on a stale version",
+        store.apply(&update).await,
+    );
     assert_eq!(store.revision().await.unwrap(), 3);
     let loaded = store.load().await.unwrap();
     let names: Vec<&str> = loaded
@@ -259,7 +258,7 @@ async fn configurations_check_versions_and_names() {
     assert_eq!(loaded.configs[1].config, changed);
     let delete = ConfigChange::Delete { name: "crm".into() };
     assert_eq!(store.apply(&delete).await.unwrap().revision, 4);
-    assert!(store.apply(&delete).await.is_err_and(|e| e.is_conflict()));
+    assert_conflict("a delete of a deleted name", store.apply(&delete).await);
     // Seeding only into a store that never held a configuration: this one
     // has, even were it empty now.
     assert!(!store.seed(&[config("Seed")]).await.unwrap());
@@ -287,7 +286,7 @@ async fn users_are_never_overwritten_and_updates_replace_the_profile() {
     store.create(&user).await.unwrap();
     let mut other = user.clone();
     other.user_type = "administrator".into();
-    assert!(store.create(&other).await.is_err_and(|e| e.is_conflict()));
+    assert_conflict("a create of a known user", store.create(&other).await);
     user.roles = vec!["Finance".into()];
     user.name = None;
     user.email = Some("jane@example.com".into());
@@ -306,6 +305,15 @@ async fn users_are_never_overwritten_and_updates_replace_the_profile() {
         "{err}: {cause:?}"
     );
     assert_eq!(store.find("nobody").await.unwrap(), None, "nothing created");
+}
+
+/// `result` is the store's conflict (a stale or clashing change).
+#[track_caller]
+fn assert_conflict<T: std::fmt::Debug>(what: &str, result: Result<T, StoreError>) {
+    match result {
+        Err(err) if err.is_conflict() => {}
+        other => panic!("{what}: not a conflict: {other:?}"),
+    }
 }
 
 fn at(secs: i64) -> UnixTime {
