@@ -179,8 +179,8 @@ async fn routing_by_issuer_one_none_two() {
     let registry = owned.registry();
 
     // One match each.
-    assert_eq!(verified_by(&registry, &erp_token()), Ok("ERP".into()));
-    assert_eq!(verified_by(&registry, &crm_token()), Ok("CRM".into()));
+    assert_eq!(verified_by(registry, &erp_token()), Ok("ERP".into()));
+    assert_eq!(verified_by(registry, &crm_token()), Ok("CRM".into()));
     assert_eq!(
         registry.route(&crm_token(), Route::Issuer).unwrap().name(),
         "CRM"
@@ -227,7 +227,7 @@ async fn routing_by_issuer_one_none_two() {
     assert!(err.to_string().contains("no string `iss`"), "{err}");
     let numeric_iss = token(SECRET_A, json!({"iss": 7, "sub": "jdoe", "exp": NOW + 600}));
     assert_eq!(
-        verified_by(&registry, &numeric_iss),
+        verified_by(registry, &numeric_iss),
         Err(ErrorKind::NoMatchingConfig)
     );
 
@@ -259,7 +259,7 @@ async fn routing_by_issuer_one_none_two() {
 
     // Disabled configurations are not candidates; a disabled match says so.
     owned.set_enabled("ERP copy", false).await;
-    assert_eq!(verified_by(&registry, &erp_token()), Ok("ERP".into()));
+    assert_eq!(verified_by(registry, &erp_token()), Ok("ERP".into()));
     owned
         .create(config("Old", Some("https://old.example.com"), SECRET_A))
         .await;
@@ -280,7 +280,7 @@ async fn routing_by_issuer_one_none_two() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
     let padded = erp_token().replacen('.', "=.", 1);
-    assert_eq!(verified_by(&registry, &padded), Err(ErrorKind::Malformed));
+    assert_eq!(verified_by(registry, &padded), Err(ErrorKind::Malformed));
     let not_json = SigningKey::from_secret(SECRET_A.as_bytes())
         .sign_raw(
             Algorithm::HS256,
@@ -297,7 +297,7 @@ async fn routing_by_issuer_one_none_two() {
         "{err}"
     );
     let huge = format!("{}.{}.x", "a".repeat(20_000), "b");
-    assert_eq!(verified_by(&registry, &huge), Err(ErrorKind::TokenTooLarge));
+    assert_eq!(verified_by(registry, &huge), Err(ErrorKind::TokenTooLarge));
 
     // No configuration at all.
     let empty = Registry::from_configs([]).unwrap();

@@ -227,7 +227,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
     let store = Arc::new(Flaky::new([erp_config()]));
     let configs = load_at(Arc::clone(&store), NOW).await;
     let registry = configs.registry();
-    assert_eq!(live(&registry, "erp").as_deref(), Some("ERP"));
+    assert_eq!(live(registry, "erp").as_deref(), Some("ERP"));
     assert!(!configs.sync().await.unwrap(), "nothing changed");
 
     // The store fails: reported, nothing changes, the revision stays unseen.
@@ -245,11 +245,11 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
         source = cause.source();
     }
     assert!(chain.contains("the database is down"), "{chain}");
-    assert_eq!(live(&registry, "crm"), None);
+    assert_eq!(live(registry, "crm"), None);
     // Back: the next poll applies the change.
     store.down.store(false, Ordering::SeqCst);
     assert!(configs.sync().await.unwrap());
-    assert_eq!(live(&registry, "crm").as_deref(), Some("CRM"));
+    assert_eq!(live(registry, "crm").as_deref(), Some("CRM"));
 
     // A set the registry refuses (a configuration another release or a
     // hand edit stored, which parses but never validates) is kept out,
@@ -265,7 +265,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
         "{field}"
     );
     assert_eq!(
-        live(&registry, "broken"),
+        live(registry, "broken"),
         None,
         "the refused set is kept out"
     );
@@ -291,7 +291,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
     portal.issuer = Some("https://portal.example.com".into());
     let e = refused(&configs, ConfigChange::Create(portal.clone())).await;
     assert_eq!(e.kind(), ErrorKind::Store);
-    assert_eq!(live(&registry, "portal"), None);
+    assert_eq!(live(registry, "portal"), None);
     store.down.store(false, Ordering::SeqCst);
     store
         .apply(&ConfigChange::Create(portal.clone()))
@@ -299,7 +299,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
         .unwrap();
     let e = refused(&configs, ConfigChange::Create(portal)).await;
     assert_eq!(e.kind(), ErrorKind::DuplicateName);
-    let portal = live(&registry, "portal");
+    let portal = live(registry, "portal");
     assert_eq!(
         portal.as_deref(),
         Some("Portal"),

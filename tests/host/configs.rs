@@ -192,7 +192,7 @@ async fn create_read_update_enable_delete_with_case_insensitive_names() {
         ),
     )
     .await;
-    assert_eq!(live(&registry, "ERP"), None, "renamed");
+    assert_eq!(live(registry, "ERP"), None, "renamed");
     let renamed = registry.get("erp PROD").unwrap();
     assert_eq!(renamed.created_by.as_deref(), Some("admin"));
     assert_eq!(renamed.last_modified, at(NOW + 200));
@@ -397,7 +397,7 @@ async fn a_set_changed_elsewhere_is_taken_whole_or_not_at_all() {
         "author"
     );
     assert_eq!(
-        verified_by(&registry, &crm_token()),
+        verified_by(registry, &crm_token()),
         Err(ErrorKind::NoMatchingConfig)
     );
 
