@@ -111,9 +111,9 @@ impl AdminServer {
             Body::Json(value) => body = Some(value.clone()),
             Body::Raw(text) => raw = Some(text.clone()),
             Body::Edit(edit) => {
-                let view = Row::new("view", "GET", &row.path, 200, "");
-                let mut view = Box::pin(self.send(&view)).await;
-                row.assert_reply(&view, self, "the view before the edit", 200, "");
+                let name = format!("{}: the view to edit", row.name);
+                let view = Row::new(&name, "GET", &row.path, 200, "");
+                let mut view = Box::pin(self.one(view)).await;
                 edit(&mut view.body);
                 body = Some(view.body);
                 viewed = view.etag;
@@ -176,7 +176,7 @@ impl AdminServer {
         let mut replies = Vec::with_capacity(rows.len());
         for row in &rows {
             let reply = self.send(row).await;
-            row.assert_reply(&reply, self, &row.name, row.status, row.kind);
+            row.assert_reply(&reply, self);
             replies.push(reply);
         }
         replies
@@ -333,12 +333,12 @@ impl Row {
         self
     }
 
-    fn assert_reply(&self, r: &Reply, server: &AdminServer, name: &str, status: u16, kind: &str) {
-        let body = &r.body;
-        assert_eq!((r.status, r.kind()), (status, kind), "{name}: {body}");
-        if name != self.name {
-            return;
-        }
+    /// The row's status, kind and checks hold of `r`; each message names
+    /// the row.
+    fn assert_reply(&self, r: &Reply, server: &AdminServer) {
+        let (name, body) = (&self.name, &r.body);
+        let expected = (self.status, self.kind);
+        assert_eq!((r.status, r.kind()), expected, "{name}: {body}");
         for check in &self.checks {
             match check {
                 Check::Is(pointer, value) => {
