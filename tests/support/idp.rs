@@ -7,20 +7,16 @@ use jwt_sso::mint::SigningKey;
 use jwt_sso::{Algorithm, JwtConfig};
 use serde_json::{Value, json};
 
-pub const NOW: i64 = 1_767_225_600;
-pub const IDP: &str = "https://idp.example.com";
+/// The provider's issuer is the core tier's.
+pub use super::fixtures::{ISSUER as IDP, NOW};
+use super::fixtures::{data_json, key_pem, sign};
+
 pub const ERP: &str = "https://erp.example.com";
 pub const ERP_SECRET: &str = "remote-erp-secret-0123456789abcdef";
 
-/// A file under tests/data.
-pub fn data(path: &str) -> String {
-    let path = format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 /// A JWK Set of RSA test keys, each `(key name, kid)`.
 pub fn rsa_set(keys: &[(&str, &str)]) -> String {
-    let all: Value = serde_json::from_str(&data("jwks/public_jwks.json")).expect("JSON");
+    let all = data_json("jwks/public_jwks.json");
     let keys: Vec<Value> = keys
         .iter()
         .map(|(name, kid)| {
@@ -34,7 +30,7 @@ pub fn rsa_set(keys: &[(&str, &str)]) -> String {
 
 /// An RS256 token of the IdP for `sub`, signed with `key`, header `kid`.
 pub fn idp_token(key: &str, kid: &str, sub: &str) -> String {
-    let private = SigningKey::from_pem(&data(&format!("keys/{key}_private.pem")));
+    let private = SigningKey::from_pem(&key_pem(&format!("{key}_private.pem")));
     private
         .sign_with_header(
             Algorithm::RS256,
@@ -47,7 +43,7 @@ pub fn idp_token(key: &str, kid: &str, sub: &str) -> String {
 /// An HS256 token of ERP for `sub`.
 pub fn erp_token(sub: &str) -> String {
     let claims = json!({"iss": ERP, "sub": sub, "exp": NOW + 600});
-    super::fixtures::sign(ERP_SECRET, claims)
+    sign(ERP_SECRET, claims)
 }
 
 fn config(value: Value) -> JwtConfig {
