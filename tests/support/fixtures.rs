@@ -483,3 +483,32 @@ pub fn assert_hides_token(name: &str, text: &str, token: &str) {
         );
     }
 }
+
+/// The example configuration of CONTRACT section 1, every member written
+/// out (name `ERP`, issuer `https://idp.example.com`, audience `bi-server`,
+/// three system prompts, metadata), with `key_source` and the `algorithms`
+/// that fit it.
+pub fn contract_config(algorithms: Value, key_source: Value) -> Value {
+    json!({
+        "name": "ERP",
+        "enabled": true,
+        "token_name": "token",
+        "issuer": "https://idp.example.com",
+        "audience": "bi-server",
+        "algorithms": algorithms,
+        "key_source": key_source,
+        "expiration_time": 86400,
+        "leeway": 60,
+        "max_token_bytes": 16384,
+        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
+        "system_prompts": [
+            {"kind": "text", "slot": 1, "claim": "department"},
+            {"kind": "numeric", "slot": 2, "claim": "level"},
+            {"kind": "date", "slot": 1, "claim": "hired"}
+        ],
+        "user_type": "reader",
+        "initial_roles": ["Viewer"],
+        "created_by": "admin",
+        "last_modified": "2026-03-13T10:00:00Z"
+    })
+}
