@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, TokenError, TokenPart};
 use crate::identity::Verified;
+#[cfg(feature = "admin")]
 use crate::verify::Inspection;
 
 /// One step of the verification order (CONTRACT section 2).
@@ -270,6 +271,7 @@ impl Checklist {
 
     /// The checklist with what a token debugger shows beside it: the
     /// token's decoded header and claims and the rotated secret's position.
+    #[cfg(feature = "admin")]
     pub(crate) fn with_inspection(mut self, inspection: Inspection) -> Self {
         self.header = inspection.header;
         self.claims = inspection.claims;

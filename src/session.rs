@@ -104,6 +104,7 @@ impl<S: SessionStore> Sessions<S> {
     }
 
     /// The registry whose configurations the sessions end with.
+    #[cfg(feature = "axum")]
     pub(crate) fn registry(&self) -> Option<&Arc<crate::Registry>> {
         self.registry.as_ref()
     }

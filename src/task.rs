@@ -40,6 +40,7 @@ impl Task {
 
     /// Runs `work` on the current tokio runtime until it ends or the handle
     /// is dropped.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn spawn(work: impl Future<Output = ()> + Send + 'static) -> Task {
         Task(tokio::spawn(work))
     }

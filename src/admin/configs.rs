@@ -510,6 +510,7 @@ impl Configs {
 
     /// Calls `hook` with the stable id of every configuration that a set
     /// installed from now on disables or removes.
+    #[cfg(feature = "sessions")]
     pub(crate) fn on_ended(&self, hook: impl Fn(String) + Send + Sync + 'static) {
         self.inner
             .ended

@@ -73,7 +73,9 @@ use subtle::ConstantTimeEq;
 use super::body::{BodyRefusal, read_limited};
 use super::{HttpError, status_of};
 use crate::admin::{Admin, AdminError, Caller, ConfigView};
-use crate::error::{Error, ErrorKind};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::error::Error;
+use crate::error::ErrorKind;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::events::{EventQuery, LoginEvent};
 use crate::unix_time::UnixTime;

@@ -185,6 +185,7 @@ pub(crate) struct KeySet {
     /// Where a fetched set came from, for messages.
     url: Option<String>,
     /// The secrets of a rotation (`"secret": [ … ]`), in their order.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
     rotated: bool,
 }
 
@@ -334,6 +335,7 @@ impl KeySet {
     /// For the secrets of a rotation: the position (0-based) of the one
     /// that verifies `signature` over `message` with `alg`, trying each in
     /// order. `None` for any other key set, or when none verifies.
+    #[cfg(feature = "admin")]
     pub(crate) fn secret_index(
         &self,
         alg: Algorithm,

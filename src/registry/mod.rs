@@ -375,6 +375,7 @@ impl Registry {
     }
 
     /// Whether an enabled configuration has the stable id `id`.
+    #[cfg(feature = "sessions")]
     pub(crate) fn is_enabled_id(&self, id: &str) -> bool {
         self.snapshot()
             .all
@@ -384,6 +385,7 @@ impl Registry {
     }
 
     /// The configuration (enabled or not) whose stable id is `id`.
+    #[cfg(feature = "sessions")]
     pub(crate) fn config_by_id(&self, id: &str) -> Option<JwtConfig> {
         self.snapshot()
             .entries
@@ -393,6 +395,7 @@ impl Registry {
     }
 
     /// The stable ids of the enabled configurations.
+    #[cfg(feature = "admin")]
     pub(crate) fn enabled_ids(&self) -> std::collections::HashSet<String> {
         self.snapshot()
             .all

@@ -8,6 +8,7 @@
 //! this module holds the `Verifier` and the orchestration (keys, signature).
 
 mod claims;
+#[cfg(feature = "admin")]
 mod inspect;
 mod token;
 
@@ -25,6 +26,7 @@ use crate::remote::{HttpFetch, KeyCache, RemoteOptions};
 use crate::unix_time::UnixTime;
 use crate::validated::{ValidConfig, ValidKeys};
 
+#[cfg(feature = "admin")]
 pub(crate) use inspect::Inspection;
 pub(crate) use token::Parsed;
 use token::{KnownHeaders, Scratch};

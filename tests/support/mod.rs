@@ -6,19 +6,26 @@
 //!   [`clocked`]: a verifier on a settable clock.
 //! - [`owner`]: configurations owned in memory (`Configs`).
 //! - [`provider`]: a loopback HTTP server standing in for an identity
-//!   provider (JWK Sets, discovery documents, faults).
+//!   provider (JWK Sets, discovery documents, faults); [`idp`]: the keys,
+//!   tokens and configurations of such a provider and a static ERP.
 //! - [`pg`]: a PostgreSQL server of the test's own; [`browser`]: headless
 //!   Chromium over WebDriver; [`process`]: the examples as processes;
 //!   [`prometheus`]: the Prometheus text format; [`http`]: the one HTTP
-//!   client (reqwest).
+//!   client (reqwest); [`server`]: a `login_server` process and a client
+//!   of its API, with the issuers and secrets its tests share; [`admin`]:
+//!   the administrator's API on loopback and its table of requests.
 //! - [`app`]: the `login_server` example's router, run in process.
 #![allow(dead_code, unused_imports)] // each tier uses a different subset
 
+#[cfg(all(feature = "axum", feature = "remote"))]
+pub mod admin;
 pub mod browser;
 pub mod clocked;
 pub mod fixtures;
 #[cfg(feature = "remote")]
 pub mod http;
+#[cfg(feature = "remote")]
+pub mod idp;
 #[cfg(feature = "admin")]
 pub mod owner;
 pub mod pg;
@@ -27,6 +34,8 @@ pub mod policies;
 pub mod process;
 pub mod prometheus;
 pub mod provider;
+#[cfg(feature = "remote")]
+pub mod server;
 pub mod two_issuers;
 
 #[cfg(all(feature = "axum", feature = "sqlite"))]
