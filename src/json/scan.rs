@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use serde_json::{Number, Value};
 
-use super::{Claim, MAX_DEPTH, Seen, fingerprint};
+use super::{Claim, MAX_DEPTH, Seen, StrArray, fingerprint};
 
 /// The text is not strict JSON (or not the expected shape); ask
 /// `parse_object` why.
@@ -156,19 +156,19 @@ impl<'p> Scanner<'p> {
             Some(b'"') => Claim::Str(self.string()?),
             Some(b'[') => {
                 let start = self.pos;
-                let mut strings = Vec::new();
-                let mut only_strings = true;
+                // Strings without escapes only: kept as the array's text.
+                let mut plain = true;
                 self.array(depth, |s| {
-                    if only_strings && s.skip_ws() == Some(b'"') {
-                        strings.push(s.string()?);
+                    if plain && s.skip_ws() == Some(b'"') {
+                        plain = matches!(s.string()?, Cow::Borrowed(_));
                         Ok(())
                     } else {
-                        only_strings = false;
+                        plain = false;
                         s.skip(depth + 1)
                     }
                 })?;
-                match only_strings {
-                    true => Claim::Strings(strings),
+                match plain {
+                    true => Claim::Strings(StrArray::new(&self.text[start..self.pos])),
                     false => Claim::Tree(self.value_since(start)?),
                 }
             }
