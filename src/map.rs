@@ -537,7 +537,7 @@ fn evidence(value: ClaimRef<'_>) -> String {
     let quoted = |s: &str| format!("\"{}\"", crate::error::untrusted(s));
     let strings: Option<Vec<&str>> = match value {
         ClaimRef::Str(s) => return quoted(s),
-        ClaimRef::Strings(items) => Some(items.iter().collect()),
+        ClaimRef::Strings(items) => Some(items.iter().map(AsRef::as_ref).collect()),
         ClaimRef::Tree(Value::Array(items)) => {
             Some(items.iter().filter_map(Value::as_str).collect())
         }

@@ -15,7 +15,6 @@ mod scan;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::mem::ManuallyDrop;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -123,37 +122,10 @@ pub(crate) enum Claim<'p> {
     Bool(bool),
     Number(Number),
     Str(Cow<'p, str>),
-    /// An array holding only strings without escapes (`aud`, roles).
-    Strings(StrArray<'p>),
+    /// An array holding only strings (`aud`, roles).
+    Strings(Vec<Cow<'p, str>>),
     /// Any other array, an object, or a value a JSON Pointer reads into.
     Tree(Value),
-}
-
-/// The text of a JSON array that the scanner found to hold only strings
-/// with no escape in them (`["Sales", "EMEA"]`): no `"` can occur inside
-/// such a string, so its items are the pieces between the quotes, borrowed
-/// from the payload without a list of their own.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct StrArray<'p>(&'p str);
-
-/// The items of a [`StrArray`].
-pub(crate) type StrItems<'p> = std::iter::StepBy<std::iter::Skip<std::str::Split<'p, char>>>;
-
-impl<'p> StrArray<'p> {
-    /// Crate-only: `text` is an array the scanner checked as above.
-    pub(super) fn new(text: &'p str) -> Self {
-        StrArray(text)
-    }
-
-    /// The items, in order.
-    pub(crate) fn iter(self) -> StrItems<'p> {
-        self.0.split('"').skip(1).step_by(2)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn is_empty(self) -> bool {
-        !self.0.contains('"')
-    }
 }
 
 /// A borrowed view of one claim value, whether captured ([`Claim`]) or
@@ -165,7 +137,7 @@ pub(crate) enum ClaimRef<'a> {
     Number(&'a Number),
     Str(&'a str),
     /// An array of strings as captured.
-    Strings(StrArray<'a>),
+    Strings(&'a [Cow<'a, str>]),
     /// An array or an object.
     Tree(&'a Value),
 }
@@ -225,7 +197,7 @@ impl<'a> ClaimRef<'a> {
             ClaimRef::Bool(b) => Value::Bool(b),
             ClaimRef::Number(n) => Value::Number(n.clone()),
             ClaimRef::Str(s) => Value::String(s.to_owned()),
-            ClaimRef::Strings(items) => items.iter().map(str::to_owned).collect(),
+            ClaimRef::Strings(items) => items.iter().map(|s| s.to_string()).collect(),
             ClaimRef::Tree(value) => value.clone(),
         }
     }
@@ -241,7 +213,7 @@ impl<'a> ClaimRef<'a> {
 
 /// The items of an array of strings ([`ClaimRef::strings`]).
 pub(crate) enum Strings<'a> {
-    Captured(StrItems<'a>),
+    Captured(std::slice::Iter<'a, Cow<'a, str>>),
     Values(std::slice::Iter<'a, Value>),
 }
 
@@ -250,7 +222,7 @@ impl<'a> Iterator for Strings<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         match self {
-            Strings::Captured(items) => items.next(),
+            Strings::Captured(items) => items.next().map(AsRef::as_ref),
             Strings::Values(items) => items.next().and_then(Value::as_str),
         }
     }
@@ -341,22 +313,8 @@ impl ClaimPlan {
 /// The claims [`capture`] kept, by slot of its [`ClaimPlan`].
 #[derive(Debug)]
 pub(crate) struct Captured<'p> {
-    /// Not dropped slot by slot: most claims borrow from the payload or are
-    /// plain values, and [`Drop`] takes out only the ones `owning` marks.
-    inline: ManuallyDrop<[Option<Claim<'p>>; Captured::INLINE]>,
-    /// One bit per inline slot whose claim may own memory.
-    owning: u16,
+    inline: [Option<Claim<'p>>; Captured::INLINE],
     more: Vec<Option<Claim<'p>>>,
-}
-
-impl Drop for Captured<'_> {
-    fn drop(&mut self) {
-        let mut owning = self.owning;
-        while owning != 0 {
-            drop(self.inline[owning.trailing_zeros() as usize].take());
-            owning &= owning - 1;
-        }
-    }
 }
 
 impl<'p> Captured<'p> {
@@ -368,36 +326,15 @@ impl<'p> Captured<'p> {
         let mut more = Vec::new();
         more.resize_with(plan.entries.len().saturating_sub(Self::INLINE), || None);
         Captured {
-            inline: ManuallyDrop::new(Default::default()),
-            owning: 0,
+            inline: Default::default(),
             more,
         }
     }
 
-    /// Keeps `claim` in `slot`; `false` (and `claim` dropped) when the slot
-    /// holds one already: a repeated member.
-    fn put(&mut self, slot: usize, claim: Claim<'p>) -> bool {
-        let owns = match &claim {
-            Claim::Null | Claim::Bool(_) | Claim::Str(Cow::Borrowed(_)) | Claim::Strings(_) => {
-                false
-            }
-            // Plain data, unless serde_json's `arbitrary_precision` is on.
-            Claim::Number(_) => std::mem::needs_drop::<Number>(),
-            Claim::Str(Cow::Owned(_)) | Claim::Tree(_) => true,
-        };
-        let held = match slot.checked_sub(Self::INLINE) {
-            None => {
-                self.owning |= u16::from(owns) << slot;
-                &mut self.inline[slot]
-            }
+    fn slot_mut(&mut self, slot: usize) -> &mut Option<Claim<'p>> {
+        match slot.checked_sub(Self::INLINE) {
+            None => &mut self.inline[slot],
             Some(i) => &mut self.more[i],
-        };
-        match held {
-            Some(_) => false,
-            None => {
-                *held = Some(claim);
-                true
-            }
         }
     }
 
@@ -412,7 +349,7 @@ impl<'p> Captured<'p> {
             Claim::Bool(b) => ClaimRef::Bool(*b),
             Claim::Number(n) => ClaimRef::Number(n),
             Claim::Str(s) => ClaimRef::Str(s),
-            Claim::Strings(items) => ClaimRef::Strings(*items),
+            Claim::Strings(items) => ClaimRef::Strings(items),
             Claim::Tree(value) => ClaimRef::from(value),
         })
     }
@@ -450,9 +387,9 @@ pub(crate) fn capture<'p>(
                 true => Claim::Tree(scanner.tree(2)?),
                 false => scanner.claim(2)?,
             };
-            match captured.put(slot, claim) {
-                true => Ok(()),
-                false => Err(Refused),
+            match captured.slot_mut(slot).replace(claim) {
+                None => Ok(()),
+                Some(_) => Err(Refused),
             }
         })
     })
@@ -624,7 +561,7 @@ impl Claim<'_> {
             Claim::Bool(b) => Value::Bool(b),
             Claim::Number(n) => Value::Number(n),
             Claim::Str(s) => Value::String(s.into_owned()),
-            Claim::Strings(items) => items.iter().map(str::to_owned).collect(),
+            Claim::Strings(items) => items.into_iter().map(Cow::into_owned).collect(),
             Claim::Tree(value) => value,
         }
     }
@@ -986,9 +923,12 @@ mod tests {
         assert!(
             matches!(captured.inline[3], Some(Claim::Str(Cow::Owned(ref s))) if s == "https://idp")
         );
-        // An escape in an item: the array is built as a `Value`.
         match captured.get(4) {
-            Some(ClaimRef::Tree(Value::Array(items))) => assert_eq!(items, &["a", "bé"]),
+            Some(ClaimRef::Strings(items)) => {
+                assert!(matches!(items[0], Cow::Borrowed("a")));
+                assert!(matches!(&items[1], Cow::Owned(s) if s == "bé"));
+                assert_eq!(items.len(), 2);
+            }
             other => panic!("aud captured as {other:?}"),
         }
         assert!(matches!(captured.get(7), Some(ClaimRef::Strings(items)) if items.is_empty()));

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use serde_json::{Number, Value};
 
-use super::{Claim, MAX_DEPTH, Seen, StrArray, fingerprint};
+use super::{Claim, MAX_DEPTH, Seen, fingerprint};
 
 /// The text is not strict JSON (or not the expected shape); ask
 /// `parse_object` why.
@@ -156,19 +156,19 @@ impl<'p> Scanner<'p> {
             Some(b'"') => Claim::Str(self.string()?),
             Some(b'[') => {
                 let start = self.pos;
-                // Strings without escapes only: kept as the array's text.
-                let mut plain = true;
+                let mut strings = Vec::new();
+                let mut only_strings = true;
                 self.array(depth, |s| {
-                    if plain && s.skip_ws() == Some(b'"') {
-                        plain = matches!(s.string()?, Cow::Borrowed(_));
+                    if only_strings && s.skip_ws() == Some(b'"') {
+                        strings.push(s.string()?);
                         Ok(())
                     } else {
-                        plain = false;
+                        only_strings = false;
                         s.skip(depth + 1)
                     }
                 })?;
-                match plain {
-                    true => Claim::Strings(StrArray::new(&self.text[start..self.pos])),
+                match only_strings {
+                    true => Claim::Strings(strings),
                     false => Claim::Tree(self.value_since(start)?),
                 }
             }
