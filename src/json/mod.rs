@@ -15,6 +15,7 @@ mod scan;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -313,8 +314,22 @@ impl ClaimPlan {
 /// The claims [`capture`] kept, by slot of its [`ClaimPlan`].
 #[derive(Debug)]
 pub(crate) struct Captured<'p> {
-    inline: [Option<Claim<'p>>; Captured::INLINE],
+    /// Not dropped slot by slot: most claims borrow from the payload or are
+    /// plain values, and [`Drop`] takes out only the ones `owning` marks.
+    inline: ManuallyDrop<[Option<Claim<'p>>; Captured::INLINE]>,
+    /// One bit per inline slot whose claim may own memory.
+    owning: u16,
     more: Vec<Option<Claim<'p>>>,
+}
+
+impl Drop for Captured<'_> {
+    fn drop(&mut self) {
+        let mut owning = self.owning;
+        while owning != 0 {
+            drop(self.inline[owning.trailing_zeros() as usize].take());
+            owning &= owning - 1;
+        }
+    }
 }
 
 impl<'p> Captured<'p> {
@@ -326,15 +341,35 @@ impl<'p> Captured<'p> {
         let mut more = Vec::new();
         more.resize_with(plan.entries.len().saturating_sub(Self::INLINE), || None);
         Captured {
-            inline: Default::default(),
+            inline: ManuallyDrop::new(Default::default()),
+            owning: 0,
             more,
         }
     }
 
-    fn slot_mut(&mut self, slot: usize) -> &mut Option<Claim<'p>> {
-        match slot.checked_sub(Self::INLINE) {
-            None => &mut self.inline[slot],
+    /// Keeps `claim` in `slot`; `false` (and `claim` dropped) when the slot
+    /// holds one already: a repeated member.
+    #[inline]
+    fn put(&mut self, slot: usize, claim: Claim<'p>) -> bool {
+        let owns = match &claim {
+            Claim::Null | Claim::Bool(_) | Claim::Str(Cow::Borrowed(_)) => false,
+            // Plain data, unless serde_json's `arbitrary_precision` is on.
+            Claim::Number(_) => std::mem::needs_drop::<Number>(),
+            Claim::Str(Cow::Owned(_)) | Claim::Strings(_) | Claim::Tree(_) => true,
+        };
+        let held = match slot.checked_sub(Self::INLINE) {
+            None => {
+                self.owning |= u16::from(owns) << slot;
+                &mut self.inline[slot]
+            }
             Some(i) => &mut self.more[i],
+        };
+        match held {
+            Some(_) => false,
+            None => {
+                *held = Some(claim);
+                true
+            }
         }
     }
 
@@ -387,9 +422,9 @@ pub(crate) fn capture<'p>(
                 true => Claim::Tree(scanner.tree(2)?),
                 false => scanner.claim(2)?,
             };
-            match captured.slot_mut(slot).replace(claim) {
-                None => Ok(()),
-                Some(_) => Err(Refused),
+            match captured.put(slot, claim) {
+                true => Ok(()),
+                false => Err(Refused),
             }
         })
     })
