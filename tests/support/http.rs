@@ -2,7 +2,8 @@
 //! fetch with, so it is in the graph already), with a 30 s timeout, and a
 //! reply as the tests read it. Raw sockets stay only where a test must
 //! control the bytes on the wire (slow or truncated bodies, idle
-//! connections, descriptor limits).
+//! connections, descriptor limits, interim `100 Continue` answers): those
+//! use [`super::wire`].
 
 use serde_json::Value;
 
@@ -12,6 +13,26 @@ pub fn client() -> reqwest::Client {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("a reqwest client")
+}
+
+/// A client as a browser's first hop sees a server: redirects are not
+/// followed (a test reads the `303` and its `Location`), nothing is kept
+/// between requests (no cookie store: `Set-Cookie` stays in the reply's
+/// headers, and a test sends [`cookie_header`] itself), and each request
+/// has a connection of its own (no idle connection is pooled, so none
+/// counts against a server's connection cap). 30 s timeout.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("a reqwest client")
+}
+
+/// The `Cookie` request header that sends cookie `name` with `value`.
+pub fn cookie_header(name: &str, value: &str) -> (&'static str, String) {
+    ("Cookie", format!("{name}={value}"))
 }
 
 /// The JSON body of a login with `token` (CONTRACT section 6).
@@ -52,6 +73,8 @@ pub struct Reply {
     pub etag: Option<String>,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    /// The body as sent (for byte-exact checks and "never shows X" checks).
+    pub text: String,
 }
 
 impl Reply {
@@ -71,13 +94,14 @@ impl Reply {
         };
         let (session, etag) = (header("x-auth-token"), header("etag"));
         let text = response.text().await.expect("the body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
         Reply {
             status,
             session,
             etag,
             headers,
             body,
+            text,
         }
     }
 
@@ -89,5 +113,38 @@ impl Reply {
     /// The error kind of an error body (`{"error": {"kind": …}}`), or "".
     pub fn kind(&self) -> &str {
         self.body["error"]["kind"].as_str().unwrap_or("")
+    }
+}
+
+impl Reply {
+    /// Every value of header `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().expect("a text header"))
+            .collect()
+    }
+
+    /// The one `Set-Cookie` of cookie `name`: its value and its attributes
+    /// (lower case, sorted). Panics (naming the headers) when there is none.
+    pub fn cookie(&self, name: &str) -> (String, Vec<String>) {
+        let prefix = format!("{name}=");
+        let cookies: Vec<&str> = self
+            .all("set-cookie")
+            .into_iter()
+            .filter(|c| c.starts_with(&prefix))
+            .collect();
+        assert_eq!(
+            cookies.len(),
+            1,
+            "one Set-Cookie of {name}: {:?}",
+            self.headers
+        );
+        let mut parts = cookies[0].split(';').map(str::trim);
+        let value = parts.next().unwrap()[prefix.len()..].to_owned();
+        let mut attributes: Vec<String> = parts.map(str::to_ascii_lowercase).collect();
+        attributes.sort();
+        (value, attributes)
     }
 }

@@ -11,11 +11,15 @@
 //!   Chromium over WebDriver; [`process`]: the examples as processes;
 //!   [`prometheus`]: the Prometheus text format; [`http`]: the one HTTP
 //!   client (reqwest).
-//! - [`app`]: the `login_server` example's router, run in process.
+//! - [`app`]: the `login_server` example's router, run in process;
+//!   [`served`]: that router on a loopback port, with its shared issuers and
+//!   secrets; [`wire`]: raw HTTP/1.1 for the tests that must control the
+//!   bytes on the wire; [`erp`]: CONTRACT section 1's example configuration.
 #![allow(dead_code, unused_imports)] // each tier uses a different subset
 
 pub mod browser;
 pub mod clocked;
+pub mod erp;
 pub mod fixtures;
 #[cfg(feature = "remote")]
 pub mod http;
@@ -27,7 +31,10 @@ pub mod policies;
 pub mod process;
 pub mod prometheus;
 pub mod provider;
+#[cfg(all(feature = "axum", feature = "sqlite", feature = "remote"))]
+pub mod served;
 pub mod two_issuers;
+pub mod wire;
 
 #[cfg(all(feature = "axum", feature = "sqlite"))]
 #[path = "../../examples/login_server/app.rs"]
