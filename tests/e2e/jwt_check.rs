@@ -3,9 +3,11 @@
 #![cfg(feature = "mint")]
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::support::erp;
+use crate::support::fixtures::{NOW, sign};
 #[cfg(feature = "remote")]
 use crate::support::provider as support;
 
@@ -14,31 +16,16 @@ use jwt_sso::mint::SigningKey;
 use serde_json::{Value, json};
 
 const SECRET: &str = "jwt-check-test-secret-0123456789abcdef";
-const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const IDP: &str = "https://idp.example.com";
 
 /// The `jwt_check` example, built with this test's features.
 fn binary() -> PathBuf {
     crate::support::process::example("jwt_check")
 }
 
+/// CONTRACT section 1's example configuration, on HS256 with [`SECRET`].
 fn config_json() -> Value {
-    json!({
-        "name": "ERP",
-        "token_name": "token",
-        "issuer": "https://idp.example.com",
-        "audience": "bi-server",
-        "algorithms": ["HS256"],
-        "key_source": {"type": "static", "secret": SECRET},
-        "expiration_time": 86400,
-        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
-        "system_prompts": [
-            {"kind": "text", "slot": 1, "claim": "department"},
-            {"kind": "numeric", "slot": 2, "claim": "level"},
-            {"kind": "date", "slot": 1, "claim": "hired"}
-        ],
-        "user_type": "reader",
-        "initial_roles": ["Viewer"]
-    })
+    erp::config(IDP, SECRET)
 }
 
 fn write_temp(name: &str, text: &str) -> PathBuf {
@@ -50,17 +37,20 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
 }
 
 fn token(claims: Value) -> String {
-    SigningKey::from_secret(SECRET.as_bytes())
-        .sign(Algorithm::HS256, &claims)
-        .unwrap()
+    sign(SECRET, claims)
 }
 
+/// Claims that fill every mapping of [`config_json`], valid for an hour at [`NOW`].
 fn good_claims() -> Value {
-    json!({
-        "iss": "https://idp.example.com", "aud": "bi-server", "loginname": "jdoe",
-        "name": "Jane Doe", "email": "jane@example.com", "department": "Sales",
-        "level": 7, "hired": "2021-04-15", "exp": NOW + 3600
-    })
+    let mut claims = erp::claims(IDP, "jdoe");
+    claims["exp"] = json!(NOW + 3600);
+    claims
+}
+
+/// `jwt_check --config CONFIG ARGS…` with `stdin`.
+fn check(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let config = config.to_str().expect("a UTF-8 path");
+    run(&[&["--config", config], args].concat(), stdin)
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
@@ -82,18 +72,8 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 /// `jwt_check --config CONFIG --json --now NOW TOKEN`.
-fn run_json(config: &std::path::Path, now: &str, token: &str) -> Output {
-    run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--json",
-            "--now",
-            now,
-            token,
-        ],
-        None,
-    )
+fn run_json(config: &Path, now: &str, token: &str) -> Output {
+    check(config, &["--json", "--now", now, token], None)
 }
 
 fn last_json_line(output: &Output) -> Value {
@@ -111,15 +91,9 @@ fn last_json_line(output: &Output) -> Value {
 fn json_mode_accepts_with_the_contract_shape() {
     let config = write_temp("accept.json", &config_json().to_string());
     let now = NOW.to_string();
-    let out = run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--now",
-            &now,
-            "--json",
-            &token(good_claims()),
-        ],
+    let out = check(
+        &config,
+        &["--now", &now, "--json", &token(good_claims())],
         None,
     );
     assert_eq!(
@@ -179,15 +153,7 @@ fn configuration_errors_exit_2_with_kind_config() {
     let mut bad = config_json();
     bad["audiance"] = json!("typo");
     let config = write_temp("bad.json", &bad.to_string());
-    let out = run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--json",
-            &token(good_claims()),
-        ],
-        None,
-    );
+    let out = check(&config, &["--json", &token(good_claims())], None);
     assert_eq!(out.status.code(), Some(2));
     let line = last_json_line(&out);
     assert_eq!(line["error"]["kind"], json!("config"));
@@ -209,7 +175,7 @@ fn configuration_errors_exit_2_with_kind_config() {
     let mut short = config_json();
     short["key_source"]["secret"] = json!("too-short-SECRETVALUE");
     let config = write_temp("short.json", &short.to_string());
-    let out = run(&["--config", config.to_str().unwrap(), "x.y.z"], None);
+    let out = check(&config, &["x.y.z"], None);
     assert_eq!(out.status.code(), Some(2));
     let all = format!(
         "{}{}",
@@ -225,25 +191,11 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&[], None).status.code(), Some(2));
     assert_eq!(run(&["--config"], None).status.code(), Some(2));
     let config = write_temp("usage.json", &config_json().to_string());
+    assert_eq!(check(&config, &[], None).status.code(), Some(2));
     assert_eq!(
-        run(&["--config", config.to_str().unwrap()], None)
+        check(&config, &["--now", "soon", "a.b.c"], None)
             .status
             .code(),
-        Some(2)
-    );
-    assert_eq!(
-        run(
-            &[
-                "--config",
-                config.to_str().unwrap(),
-                "--now",
-                "soon",
-                "a.b.c"
-            ],
-            None
-        )
-        .status
-        .code(),
         Some(2)
     );
 }
@@ -295,10 +247,7 @@ fn batch_mode_prints_one_line_per_token_in_order() {
         token(no_user),
         token(other)
     );
-    let out = run(
-        &["--config", config.to_str().unwrap(), "--now", &now, "-"],
-        Some(&input),
-    );
+    let out = check(&config, &["--now", &now, "-"], Some(&input));
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<Value> = stdout
@@ -313,27 +262,14 @@ fn batch_mode_prints_one_line_per_token_in_order() {
     assert_eq!(lines[4]["ok"], json!(true));
 
     let all_good = format!("{}\n{}\n", token(good_claims()), token(good_claims()));
-    let out = run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--now",
-            &now,
-            "--json",
-            "-",
-        ],
-        Some(&all_good),
-    );
+    let out = check(&config, &["--now", &now, "--json", "-"], Some(&all_good));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
 
     let mut bad = config_json();
     bad["expiration_time"] = json!(0);
     let config = write_temp("batch-bad.json", &bad.to_string());
-    let out = run(
-        &["--config", config.to_str().unwrap(), "-"],
-        Some(&all_good),
-    );
+    let out = check(&config, &["-"], Some(&all_good));
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(last_json_line(&out)["error"]["kind"], json!("config"));
 }
@@ -345,10 +281,7 @@ fn human_mode_prints_a_checklist_with_the_failing_step_and_hint() {
     let forged = SigningKey::from_secret(b"another-secret-of-sufficient-length-0123")
         .sign(Algorithm::HS256, &good_claims())
         .unwrap();
-    let out = run(
-        &["--config", config.to_str().unwrap(), "--now", &now, &forged],
-        None,
-    );
+    let out = check(&config, &["--now", &now, &forged], None);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -364,16 +297,7 @@ fn human_mode_prints_a_checklist_with_the_failing_step_and_hint() {
     assert!(stdout.contains("rejected: invalid_signature"), "{stdout}");
     assert!(!stdout.contains(SECRET));
 
-    let out = run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--now",
-            &now,
-            &token(good_claims()),
-        ],
-        None,
-    );
+    let out = check(&config, &["--now", &now, &token(good_claims())], None);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -430,10 +354,7 @@ fn batch_mode_shares_the_remote_key_cache() {
     ]
     .join("\n");
     let now = NOW.to_string();
-    let out = run(
-        &["--config", config.to_str().unwrap(), "--now", &now, "-"],
-        Some(&input),
-    );
+    let out = check(&config, &["--now", &now, "-"], Some(&input));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let kinds: Vec<Value> = stdout
         .lines()
@@ -475,16 +396,7 @@ fn batch_mode_shares_the_remote_key_cache() {
     down["key_source"] =
         json!({"type": "jwks_uri", "url": format!("http://127.0.0.1:{port}/jwks")});
     let down = write_temp("remote-down.json", &down.to_string());
-    let out = run(
-        &[
-            "--config",
-            down.to_str().unwrap(),
-            "--now",
-            &now,
-            &rs256("rsa2048", "k1"),
-        ],
-        None,
-    );
+    let out = check(&down, &["--now", &now, &rs256("rsa2048", "k1")], None);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -498,10 +410,7 @@ fn batch_mode_shares_the_remote_key_cache() {
     remote_http["algorithms"] = json!(["RS256"]);
     remote_http["key_source"] = json!({"type": "jwks_uri", "url": "http://idp.example.com/jwks"});
     let remote_http = write_temp("remote-http.json", &remote_http.to_string());
-    let out = run(
-        &["--config", remote_http.to_str().unwrap(), "--json", "x.y.z"],
-        None,
-    );
+    let out = check(&remote_http, &["--json", "x.y.z"], None);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(last_json_line(&out)["error"]["kind"], json!("config"));
 }
@@ -527,16 +436,7 @@ fn human_mode_escapes_control_characters_in_everything_it_prints() {
         for (k, v) in extra.as_object().unwrap() {
             claims[k] = v.clone();
         }
-        let out = run(
-            &[
-                "--config",
-                config.to_str().unwrap(),
-                "--now",
-                &now,
-                &token(claims),
-            ],
-            None,
-        );
+        let out = check(&config, &["--now", &now, &token(claims)], None);
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert!(!stdout.contains('\u{1b}'), "raw ESC in: {stdout}");
         assert!(!stdout.contains('\u{9b}'), "raw CSI in: {stdout}");
@@ -692,16 +592,7 @@ fn ed25519_tokens_from_mint_pass_jwt_checks_checklist() {
 
     config["algorithms"] = json!(["EdDSA"]);
     let eddsa_config = write_temp("eddsa-only.json", &config.to_string());
-    let out = run(
-        &[
-            "--config",
-            eddsa_config.to_str().unwrap(),
-            "--now",
-            &now,
-            &token,
-        ],
-        None,
-    );
+    let out = check(&eddsa_config, &["--now", &now, &token], None);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -778,16 +669,7 @@ fn role_rules_in_json_mode_give_roles_and_user_type_and_no_match_exits_1() {
     );
 
     // The human checklist names step 15.
-    let out = run(
-        &[
-            "--config",
-            path.to_str().unwrap(),
-            "--now",
-            &NOW.to_string(),
-            &token(claims),
-        ],
-        None,
-    );
+    let out = check(&path, &["--now", &NOW.to_string(), &token(claims)], None);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("[FAIL] 15. a role rule matches"), "{text}");
