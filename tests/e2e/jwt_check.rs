@@ -87,6 +87,16 @@ fn last_json_line(output: &Output) -> Value {
     serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"))
 }
 
+/// Exit 2 with a JSON `config` error as the last line; that line.
+#[track_caller]
+fn config_error(out: &Output, what: &str) -> Value {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+    let line = last_json_line(out);
+    assert_eq!(line["error"]["kind"], "config", "{what}: {line}");
+    line
+}
+
 #[test]
 fn json_mode_accepts_with_the_contract_shape() {
     let config = write_temp("accept.json", &config_json().to_string());
@@ -154,9 +164,7 @@ fn configuration_errors_exit_2_with_kind_config() {
     bad["audiance"] = json!("typo");
     let config = write_temp("bad.json", &bad.to_string());
     let out = check(&config, &["--json", &token(good_claims())], None);
-    assert_eq!(out.status.code(), Some(2));
-    let line = last_json_line(&out);
-    assert_eq!(line["error"]["kind"], json!("config"));
+    let line = config_error(&out, "an unknown field");
     assert!(
         line["error"]["message"]
             .as_str()
@@ -168,8 +176,7 @@ fn configuration_errors_exit_2_with_kind_config() {
         &["--config", "/nonexistent/jwt-sso.json", "--json", "x.y.z"],
         None,
     );
-    assert_eq!(missing.status.code(), Some(2));
-    assert_eq!(last_json_line(&missing)["error"]["kind"], json!("config"));
+    config_error(&missing, "a missing file");
 
     // Human mode: exit 2 as well, and the secret never printed.
     let mut short = config_json();
@@ -270,8 +277,7 @@ fn batch_mode_prints_one_line_per_token_in_order() {
     bad["expiration_time"] = json!(0);
     let config = write_temp("batch-bad.json", &bad.to_string());
     let out = check(&config, &["-"], Some(&all_good));
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(last_json_line(&out)["error"]["kind"], json!("config"));
+    config_error(&out, "a batch with a bad configuration");
 }
 
 #[test]
@@ -411,8 +417,7 @@ fn batch_mode_shares_the_remote_key_cache() {
     remote_http["key_source"] = json!({"type": "jwks_uri", "url": "http://idp.example.com/jwks"});
     let remote_http = write_temp("remote-http.json", &remote_http.to_string());
     let out = check(&remote_http, &["--json", "x.y.z"], None);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(last_json_line(&out)["error"]["kind"], json!("config"));
+    config_error(&out, "a plain-http URL to another host");
 }
 
 /// CONTRACT section 5: the human output escapes control characters, so a
@@ -466,15 +471,16 @@ fn configuration_files_over_one_mib_are_refused_unread() {
         }
         let started = std::time::Instant::now();
         let out = run_json(std::path::Path::new(path), "0", "x.y.z");
-        assert_eq!(out.status.code(), Some(2), "{path}");
-        let json = last_json_line(&out);
-        assert_eq!(json["error"]["kind"], "config", "{json}");
+        let json = config_error(&out, path);
         assert!(
             json["error"]["message"].as_str().unwrap().contains("1 MiB"),
             "{json}"
         );
         // Not a timing assertion: /dev/zero read whole would never end.
-        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{path}: refused unread, not read to the end"
+        );
     }
     // Exactly 1 MiB is read (and then judged as a configuration).
     let edge = write_temp("edge.json", &" ".repeat(1 << 20));

@@ -171,3 +171,82 @@ impl Raw {
         );
     }
 }
+
+/// Connections that hold a `login_server` without finishing a request: a
+/// silent one, one that sent half a request line, one whose body never
+/// comes (headers that promise 200 bytes), and a keep-alive connection
+/// idle after one answered request (`GET /api/session`: `401`).
+pub struct Held {
+    opened: std::time::Instant,
+    silent: TcpStream,
+    half: TcpStream,
+    stalled: TcpStream,
+    idle: TcpStream,
+}
+
+impl Held {
+    pub async fn open(addr: SocketAddr) -> Held {
+        let opened = std::time::Instant::now();
+        let connect = async || TcpStream::connect(addr).await.expect("connecting");
+        let silent = connect().await;
+        let mut half = connect().await;
+        half.write_all(b"GET /api/sess").await.unwrap();
+        let mut stalled = connect().await;
+        let json = ("Content-Type", "application/json");
+        let promise = head(
+            "POST",
+            "/api/auth/login",
+            &[json, ("Content-Length", "200")],
+        );
+        stalled.write_all(promise.as_bytes()).await.unwrap();
+        let mut idle = connect().await;
+        idle.write_all(head("GET", "/api/session", &[]).as_bytes())
+            .await
+            .unwrap();
+        let first = read_answer(&mut idle, "a keep-alive request").await;
+        assert_eq!(first.status, 401, "a keep-alive request: {first:?}");
+        Held {
+            opened,
+            silent,
+            half,
+            stalled,
+            idle,
+        }
+    }
+
+    /// The silent and the half-sent connection are closed (unanswered, or
+    /// `408`) and the stalled body is answered `408` (see
+    /// [`Raw::assert_body_timeout`]), each no sooner than `at_least` after
+    /// they were opened (the header and body timeouts); the idle connection
+    /// then still serves a request (its bound is the idle timeout).
+    pub async fn assert_closed_after(mut self, at_least: Duration) {
+        for (what, stream) in [
+            ("silent", &mut self.silent),
+            ("half a request line", &mut self.half),
+            ("a body that never comes", &mut self.stalled),
+        ] {
+            let raw = read_all(stream, what).await;
+            let elapsed = self.opened.elapsed();
+            assert!(
+                elapsed >= at_least,
+                "{what}: closed after {elapsed:?}, before the timeout ({at_least:?})"
+            );
+            let text = String::from_utf8_lossy(&raw);
+            if what == "a body that never comes" {
+                Raw::parse(&raw).assert_body_timeout(what);
+            } else {
+                assert!(
+                    text.is_empty() || text.starts_with("HTTP/1.1 408 "),
+                    "{what}: closed unanswered or with 408, got {text:?}"
+                );
+            }
+        }
+        let request = head("GET", "/api/session", &[]);
+        self.idle.write_all(request.as_bytes()).await.unwrap();
+        let again = read_answer(&mut self.idle, "keep-alive after the timeouts").await;
+        assert_eq!(
+            again.status, 401,
+            "keep-alive after the timeouts: {again:?}"
+        );
+    }
+}
