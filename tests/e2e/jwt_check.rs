@@ -87,6 +87,19 @@ fn last_json_line(output: &Output) -> Value {
     serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"))
 }
 
+/// The human checklist of `token` under `config` at [`NOW`]: exits `code`
+/// and prints each of `lines`; its standard output.
+#[track_caller]
+fn checklist(config: &Path, token: &str, code: i32, lines: &[&str]) -> String {
+    let out = check(config, &["--now", &NOW.to_string(), token], None);
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    assert_eq!(out.status.code(), Some(code), "{stdout}");
+    for line in lines {
+        assert!(stdout.contains(line), "{line:?} in: {stdout}");
+    }
+    stdout
+}
+
 /// Exit 2 with a JSON `config` error as the last line; that line.
 #[track_caller]
 fn config_error(out: &Output, what: &str) -> Value {
@@ -283,34 +296,35 @@ fn batch_mode_prints_one_line_per_token_in_order() {
 #[test]
 fn human_mode_prints_a_checklist_with_the_failing_step_and_hint() {
     let config = write_temp("human.json", &config_json().to_string());
-    let now = NOW.to_string();
     let forged = SigningKey::from_secret(b"another-secret-of-sufficient-length-0123")
         .sign(Algorithm::HS256, &good_claims())
         .unwrap();
-    let out = check(&config, &["--now", &now, &forged], None);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.contains("[ ok ]  4. algorithm is allowed"),
-        "{stdout}"
+    let stdout = checklist(
+        &config,
+        &forged,
+        1,
+        &[
+            "[ ok ]  4. algorithm is allowed",
+            "[FAIL]  7. signature verifies",
+            "hint: Check the secret or public key",
+            "[ -- ]  8.",
+            "rejected: invalid_signature",
+        ],
     );
-    assert!(stdout.contains("[FAIL]  7. signature verifies"), "{stdout}");
     assert!(
-        stdout.contains("hint: Check the secret or public key"),
-        "{stdout}"
+        !stdout.contains(SECRET),
+        "the secret is never printed: {stdout}"
     );
-    assert!(stdout.contains("[ -- ]  8."), "{stdout}");
-    assert!(stdout.contains("rejected: invalid_signature"), "{stdout}");
-    assert!(!stdout.contains(SECRET));
 
-    let out = check(&config, &["--now", &now, &token(good_claims())], None);
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.contains("[ ok ] 14. claims map into the identity"),
-        "{stdout}"
+    checklist(
+        &config,
+        &token(good_claims()),
+        0,
+        &[
+            "[ ok ] 14. claims map into the identity",
+            "accepted: user `jdoe`",
+        ],
     );
-    assert!(stdout.contains("accepted: user `jdoe`"), "{stdout}");
 }
 
 /// With `remote`, the batch mode shares one verifier, so its key cache is
@@ -402,14 +416,15 @@ fn batch_mode_shares_the_remote_key_cache() {
     down["key_source"] =
         json!({"type": "jwks_uri", "url": format!("http://127.0.0.1:{port}/jwks")});
     let down = write_temp("remote-down.json", &down.to_string());
-    let out = check(&down, &["--now", &now, &rs256("rsa2048", "k1")], None);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.contains("[FAIL]  6. a key fits the token's kid and alg"),
-        "{stdout}"
+    checklist(
+        &down,
+        &rs256("rsa2048", "k1"),
+        1,
+        &[
+            "[FAIL]  6. a key fits the token's kid and alg",
+            "rejected: key_fetch",
+        ],
     );
-    assert!(stdout.contains("rejected: key_fetch"), "{stdout}");
 
     // A plain-http URL to another host is a configuration error: exit 2.
     let mut remote_http = config_json();
@@ -598,14 +613,15 @@ fn ed25519_tokens_from_mint_pass_jwt_checks_checklist() {
 
     config["algorithms"] = json!(["EdDSA"]);
     let eddsa_config = write_temp("eddsa-only.json", &config.to_string());
-    let out = check(&eddsa_config, &["--now", &now, &token], None);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.contains("[FAIL]  4. algorithm is allowed"),
-        "{stdout}"
+    checklist(
+        &eddsa_config,
+        &token,
+        1,
+        &[
+            "[FAIL]  4. algorithm is allowed",
+            "add `Ed25519` to `algorithms`",
+        ],
     );
-    assert!(stdout.contains("add `Ed25519` to `algorithms`"), "{stdout}");
     // Both names allowed: accepted.
     config["algorithms"] = json!(["EdDSA", "Ed25519"]);
     let both = write_temp("ed-both.json", &config.to_string());
@@ -675,9 +691,10 @@ fn role_rules_in_json_mode_give_roles_and_user_type_and_no_match_exits_1() {
     );
 
     // The human checklist names step 15.
-    let out = check(&path, &["--now", &NOW.to_string(), &token(claims)], None);
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("[FAIL] 15. a role rule matches"), "{text}");
-    assert!(text.contains("[ -- ] 16."), "{text}");
+    checklist(
+        &path,
+        &token(claims),
+        1,
+        &["[FAIL] 15. a role rule matches", "[ -- ] 16."],
+    );
 }

@@ -333,94 +333,13 @@ async fn concurrent_misses_share_one_request_and_floods_respect_the_cooldown() {
     let known = token("rsa2048b", "k2");
     let unknown = token("rsa2048", "no-such-kid");
 
-    // One row per flood: what the provider serves from then on (if it
-    // changes), seconds the clock moves first, the token and how many
-    // verify it at once, what each of them gets, and the provider's
-    // requests in all afterwards.
-    type Row<'a> = (
-        &'a str,
-        Option<Reply>,
-        u64,
-        &'a str,
-        usize,
-        Result<&'a str, ErrorKind>,
-        usize,
-    );
-    let rows: [Row; 7] = [
-        (
-            "a cold cache under load: 100 concurrent logins, one request",
-            Some(Reply::json(rsa_set(&[("rsa2048", "k1")])).delayed(Duration::from_millis(100))),
-            0,
-            &token("rsa2048", "k1"),
-            100,
-            Ok("jdoe"),
-            1,
-        ),
-        (
-            "rotation under load: 200 concurrent misses of a new kid, a slow provider, one request",
-            Some(
-                Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")]))
-                    .delayed(Duration::from_millis(200)),
-            ),
-            0,
-            &known,
-            200,
-            Ok("jdoe"),
-            2,
-        ),
-        // A flood of unknown kids, 300 at once, then again: no request inside the cooldown.
-        (
-            "300 unknown kids inside the cooldown",
-            None,
-            1,
-            &unknown,
-            300,
-            Err(ErrorKind::KeyNotFound),
-            2,
-        ),
-        (
-            "300 unknown kids again",
-            None,
-            0,
-            &unknown,
-            300,
-            Err(ErrorKind::KeyNotFound),
-            2,
-        ),
-        // 30 s after the last miss refetch (which was at t = 0): one request for the next flood.
-        (
-            "the cooldown over: one request",
-            None,
-            29,
-            &unknown,
-            300,
-            Err(ErrorKind::KeyNotFound),
-            3,
-        ),
-        (
-            "29 s after that refetch",
-            None,
-            29,
-            &unknown,
-            300,
-            Err(ErrorKind::KeyNotFound),
-            3,
-        ),
-        (
-            "30 s after that refetch",
-            None,
-            1,
-            &unknown,
-            300,
-            Err(ErrorKind::KeyNotFound),
-            4,
-        ),
-    ];
-    for (what, serve, advance, token, n, expected, hits) in rows {
-        if let Some(reply) = serve {
-            server.set("/jwks", reply);
-        }
-        clock.advance(secs(advance));
+    // Floods `token` with `n` verifications at once: each gets `expected`,
+    // and the provider has had `hits` requests in all afterwards.
+    let flood = async |what: &str,
+                       token: &str,
+                       n: usize,
+                       expected: Result<&str, ErrorKind>,
+                       hits: usize| {
         let tasks: Vec<_> = (0..n)
             .map(|_| {
                 let (verifier, token) = (verifier.clone(), token.to_owned());
@@ -438,6 +357,45 @@ async fn concurrent_misses_share_one_request_and_floods_respect_the_cooldown() {
             assert_eq!(got.as_deref().map_err(|e| *e), expected, "{what}");
         }
         assert_eq!(server.hits("/jwks"), hits, "{what}");
+    };
+
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1")])).delayed(Duration::from_millis(100)),
+    );
+    let cold = token("rsa2048", "k1");
+    flood(
+        "a cold cache: 100 concurrent logins, one request",
+        &cold,
+        100,
+        Ok("jdoe"),
+        1,
+    )
+    .await;
+    server.set(
+        "/jwks",
+        Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")]))
+            .delayed(Duration::from_millis(200)),
+    );
+    flood(
+        "rotation: 200 concurrent misses, a slow provider, one request",
+        &known,
+        200,
+        Ok("jdoe"),
+        2,
+    )
+    .await;
+    // Floods of unknown kids, 300 at once: no request inside the cooldown;
+    // 30 s after the last miss refetch (the first at t = 0), one request.
+    for (what, advance, hits) in [
+        ("unknown kids inside the cooldown", 1, 2),
+        ("unknown kids again", 0, 2),
+        ("unknown kids after the cooldown: one request", 29, 3),
+        ("unknown kids 29 s after that refetch", 29, 3),
+        ("unknown kids 30 s after that refetch", 1, 4),
+    ] {
+        clock.advance(secs(advance));
+        flood(what, &unknown, 300, Err(ErrorKind::KeyNotFound), hits).await;
     }
     // Known keys never waited on any of this.
     accepts(&verifier, &token("rsa2048", "k1")).await;
