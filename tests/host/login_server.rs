@@ -11,7 +11,8 @@ use crate::support::fixtures::{TempDir, data_json, now, pem_key, sign};
 use crate::support::http::Reply;
 use crate::support::provider;
 use crate::support::served::{
-    self, CRM, ERP, ONCE, SECRET_CRM, SECRET_ERP, SECRET_ONCE, Served, Setup, user_rows,
+    self, CONFIG_VALUES, CRM, ERP, ONCE, SECRET_CRM, SECRET_ERP, SECRET_ONCE, Served, Setup,
+    user_rows,
 };
 use crate::support::wire;
 
@@ -24,18 +25,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const OLD: &str = "https://old.example.com";
-/// Values of the configurations that no refusal may show a client.
-const CONFIG_VALUES: [&str; 8] = [
-    "ERP",
-    "CRM",
-    "Old",
-    "erp.example.com",
-    "crm.example.com",
-    "bi-server",
-    "HS256",
-    "secret",
-];
-
 /// ERP (CONTRACT section 1's example), CRM (`token_name` `jwt`) and Old
 /// (disabled).
 fn configs() -> Value {

@@ -3,7 +3,7 @@
 //! a temporary directory, and spoken to through the one HTTP client
 //! ([`super::http::no_redirects`]: a `303` is read, not followed).
 //!
-//! The shared issuers and secrets of the tests that run it live here too.
+//! The issuers and secrets the tests share are [`super::erp`]'s.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,16 +18,7 @@ use super::app;
 use super::fixtures::TempDir;
 use super::http::{self, Reply};
 
-/// The issuer of the tests' "ERP" configurations.
-pub const ERP: &str = "https://erp.example.com";
-/// The issuer of the tests' "CRM" configurations (`token_name` `jwt`).
-pub const CRM: &str = "https://crm.example.com";
-/// The issuer of the tests' `single_use` configurations.
-pub const ONCE: &str = "https://once.example.com";
-/// HS256 secrets (32 bytes or more) of [`ERP`], [`CRM`] and [`ONCE`].
-pub const SECRET_ERP: &str = "served-erp-secret-0123456789abcdef";
-pub const SECRET_CRM: &str = "served-crm-secret-0123456789abcdef";
-pub const SECRET_ONCE: &str = "served-once-secret-0123456789abcde";
+pub use super::erp::{CONFIG_VALUES, CRM, ERP, ONCE, SECRET_CRM, SECRET_ERP, SECRET_ONCE};
 
 /// A temporary directory holding `configs.json` with `configs`.
 pub fn dir(name: &str, configs: &Value) -> TempDir {
