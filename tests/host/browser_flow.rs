@@ -75,6 +75,15 @@ async fn me(server: &Served, headers: &[(&str, &str)]) -> Reply {
     server.get("/api/me", headers).await
 }
 
+/// A browser login by form (`303` and the cookie): the `Cookie` header's
+/// value that carries its session.
+async fn cookie_of(server: &Served, form: &str) -> String {
+    let reply = server.form(form).await;
+    assert_eq!(reply.status, 303, "{form}: {}", reply.text);
+    let (session, _) = reply.cookie(COOKIE);
+    cookie_header(COOKIE, &session)
+}
+
 /// A `303` to `location`; the reply for further checks.
 #[track_caller]
 fn see_other(reply: &Reply, location: &str, what: &str) {
@@ -148,19 +157,14 @@ async fn the_browser_flow_sets_the_cookie_redirects_safely_and_logs_out_to_logou
         (format!("token={expired}"), 401, "expired"),
     ] {
         let reply = server.form(&form).await;
-        assert_eq!(
-            (reply.status, reply.kind()),
-            (status, kind),
-            "{form}: {}",
-            reply.text
-        );
+        reply.assert_error(status, kind, &form);
         assert_eq!(reply.header("set-cookie"), None, "{form}");
         assert_eq!(reply.session, None, "{form}");
     }
 
     // The cookie's session is the user's: `/api/me` by cookie and by header.
     let cookie = cookie_header(COOKIE, &session);
-    let cookie = (cookie.0, cookie.1.as_str());
+    let cookie = ("Cookie", cookie.as_str());
     for headers in [[cookie], [("X-Auth-Token", session.as_str())]] {
         let reply = me(&server, &headers).await;
         assert_eq!(reply.status, 200, "{headers:?}: {}", reply.text);
@@ -194,13 +198,9 @@ async fn the_browser_flow_sets_the_cookie_redirects_safely_and_logs_out_to_logou
     );
 
     // A session of a configuration without logout_url logs out to `/`.
-    let (crm_session, _) = server
-        .form(&format!("jwt={}", crm("ana")))
-        .await
-        .cookie(COOKIE);
-    let crm_cookie = cookie_header(COOKIE, &crm_session);
+    let crm_cookie = cookie_of(&server, &format!("jwt={}", crm("ana"))).await;
     let reply = server
-        .send("POST", "/logout", &[(crm_cookie.0, &crm_cookie.1)], "")
+        .send("POST", "/logout", &[("Cookie", &crm_cookie)], "")
         .await;
     see_other(&reply, "/", "logout without logout_url");
 }
@@ -226,12 +226,7 @@ async fn api_me_takes_bearer_tokens_of_bearer_configurations_only() {
 
     // Neither: 401 unauthorized, `WWW-Authenticate: Bearer` without an error.
     let reply = me(&server, &[]).await;
-    assert_eq!(
-        (reply.status, reply.kind()),
-        (401, "unauthorized"),
-        "{}",
-        reply.text
-    );
+    reply.assert_error(401, "unauthorized", "GET /api/me without a credential");
     assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
 
     // A `bearer: true` configuration's token.
@@ -250,12 +245,7 @@ async fn api_me_takes_bearer_tokens_of_bearer_configurations_only() {
     server.session(&once).await;
     for (what, token) in [("login-only", &token), ("used single-use", &once)] {
         let reply = me(&server, &[("Authorization", &bearer(token))]).await;
-        assert_eq!(
-            (reply.status, reply.kind()),
-            (401, "no_matching_config"),
-            "{what}: {}",
-            reply.text
-        );
+        reply.assert_error(401, "no_matching_config", what);
         assert_eq!(reply.header("www-authenticate"), invalid_token, "{what}");
     }
     // Its session is a session, though.
@@ -323,11 +313,10 @@ async fn sessions_end_with_their_configuration_for_good_and_by_admin_request() {
     assert_eq!(reply.body, json!({"ended": 1}), "{}", reply.text);
     assert_eq!(works(&c).await, 401);
     let reply = admin("DELETE", "/api/admin/sessions?config=Nope").await;
-    assert_eq!(
-        (reply.status, reply.kind()),
-        (404, "unknown_config"),
-        "{}",
-        reply.text
+    reply.assert_error(
+        404,
+        "unknown_config",
+        "ending the sessions of an unknown configuration",
     );
     let reply = admin("DELETE", "/api/admin/sessions").await;
     assert_eq!(
@@ -337,23 +326,18 @@ async fn sessions_end_with_their_configuration_for_good_and_by_admin_request() {
     );
 
     // The session cookie is no admin credential, even an administrator's.
-    let (session, _) = server
-        .form(&format!("token={}", erp("boss")))
-        .await
-        .cookie(COOKIE);
-    let cookie = cookie_header(COOKIE, &session);
+    let cookie = cookie_of(&server, &format!("token={}", erp("boss"))).await;
     let reply = server
         .send(
             "DELETE",
             "/api/admin/sessions?user_id=jdoe",
-            &[(cookie.0, &cookie.1)],
+            &[("Cookie", &cookie)],
             "",
         )
         .await;
-    assert_eq!(
-        (reply.status, reply.kind()),
-        (401, "unauthorized"),
-        "{}",
-        reply.text
+    reply.assert_error(
+        401,
+        "unauthorized",
+        "the session cookie as an admin credential",
     );
 }

@@ -30,9 +30,10 @@ pub fn no_redirects() -> reqwest::Client {
         .expect("a reqwest client")
 }
 
-/// The `Cookie` request header that sends cookie `name` with `value`.
-pub fn cookie_header(name: &str, value: &str) -> (&'static str, String) {
-    ("Cookie", format!("{name}={value}"))
+/// The value of a `Cookie` request header that sends cookie `name` with
+/// `value`.
+pub fn cookie_header(name: &str, value: &str) -> String {
+    format!("{name}={value}")
 }
 
 /// The JSON body of a login with `token` (CONTRACT section 6).
@@ -117,6 +118,18 @@ impl Reply {
 }
 
 impl Reply {
+    /// Asserts the status and the error kind (`{"error": {"kind": …}}`),
+    /// naming `what` and showing the body when they differ.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, kind: &str, what: &str) {
+        assert_eq!(
+            (self.status, self.kind()),
+            (status, kind),
+            "{what}: {}",
+            self.text
+        );
+    }
+
     /// Every value of header `name`, in order.
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.headers
