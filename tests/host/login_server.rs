@@ -73,86 +73,63 @@ async fn logged_in(server: &Served, token: &str) -> Value {
     reply.body
 }
 
-/// What the login routes' refusals promise (CONTRACT section 6), on a reply
-/// of the HTTP client and on one read off the wire alike.
+/// What the login routes' refusals promise (CONTRACT section 6); an answer
+/// read off the wire is checked as a [`Reply`] of it.
 trait Refusal {
-    fn code(&self) -> u16;
-    fn text(&self) -> &str;
-    fn header_of(&self, name: &str) -> Option<&str>;
-
     /// A 401 with `WWW-Authenticate: Bearer` and the public body; returns the kind.
+    fn rejected(&self) -> String;
+    /// Exactly `{"error":{"kind":…,"message":<the kind's fixed sentence>}}`,
+    /// `Cache-Control: no-store`, and no configuration value; returns the kind.
+    fn refusal(&self) -> String;
+    /// A 400 with exactly `{"error":{"kind":"bad_request","message":…}}`;
+    /// returns the message.
+    fn bad_request(&self) -> String;
+}
+
+impl Refusal for Reply {
     fn rejected(&self) -> String {
-        assert_eq!(self.code(), 401, "{}", self.text());
-        assert_eq!(self.header_of("www-authenticate"), Some("Bearer"));
+        assert_eq!(self.status, 401, "{}", self.text);
+        assert_eq!(self.header("www-authenticate"), Some("Bearer"));
         self.refusal()
     }
 
-    /// Exactly `{"error":{"kind":…,"message":<the kind's fixed sentence>}}`,
-    /// `Cache-Control: no-store`, and no configuration value; returns the kind.
     fn refusal(&self) -> String {
-        let text = self.text();
+        let text = &self.text;
         assert!(text.starts_with(r#"{"error":{"kind":""#), "{text}");
-        assert_eq!(self.header_of("cache-control"), Some("no-store"), "{text}");
+        assert_eq!(self.header("cache-control"), Some("no-store"), "{text}");
         assert_eq!(
-            self.header_of("content-type"),
+            self.header("content-type"),
             Some("application/json"),
             "{text}"
         );
-        let json: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
-        let error = &json["error"];
+        let error = &self.body["error"];
         let keys: Vec<&String> = error.as_object().expect("an error object").keys().collect();
         assert_eq!(keys, ["kind", "message"], "{text}");
         let kind = error["kind"].as_str().expect("a kind").to_owned();
-        if ![413, 415].contains(&self.code()) {
+        if ![413, 415].contains(&self.status) {
             let expected = ErrorKind::ALL
                 .into_iter()
                 .find(|k| k.as_str() == kind)
                 .unwrap_or_else(|| panic!("an error kind of CONTRACT section 2: {kind}"));
             assert_eq!(error["message"], expected.public_message(), "{text}");
-            assert_eq!(self.code(), expected.http_status(), "{text}");
+            assert_eq!(self.status, expected.http_status(), "{text}");
         }
         for value in CONFIG_VALUES {
             assert!(!text.contains(value), "{value} in {text}");
         }
-        if self.code() != 401 {
-            assert_eq!(self.header_of("www-authenticate"), None, "{text}");
+        if self.status != 401 {
+            assert_eq!(self.header("www-authenticate"), None, "{text}");
         }
         kind
     }
 
-    /// A 400 with exactly `{"error":{"kind":"bad_request","message":…}}`.
     fn bad_request(&self) -> String {
-        assert_eq!(self.code(), 400, "{}", self.text());
+        assert_eq!(self.status, 400, "{}", self.text);
         assert_eq!(self.refusal(), "bad_request");
-        let json: Value = serde_json::from_str(self.text()).expect("JSON");
-        json["error"]["message"]
+        self.body["error"]["message"]
             .as_str()
             .expect("a message")
             .to_owned()
-    }
-}
-
-impl Refusal for Reply {
-    fn code(&self) -> u16 {
-        self.status
-    }
-    fn text(&self) -> &str {
-        &self.text
-    }
-    fn header_of(&self, name: &str) -> Option<&str> {
-        self.header(name)
-    }
-}
-
-impl Refusal for wire::Raw {
-    fn code(&self) -> u16 {
-        self.status
-    }
-    fn text(&self) -> &str {
-        &self.body
-    }
-    fn header_of(&self, name: &str) -> Option<&str> {
-        self.header(name)
     }
 }
 
@@ -436,7 +413,8 @@ async fn content_type_body_size_head_and_token_names_are_enforced() {
             "HTTP/1.1 413 Payload Too Large",
             "{what}"
         );
-        assert_eq!(wire::Raw::parse(&raw).refusal(), "bad_request", "{what}");
+        let reply = Reply::from(&wire::Raw::parse(&raw));
+        assert_eq!(reply.refusal(), "bad_request", "{what}");
     }
     // A small body with `Expect: 100-continue` is read and logs in.
     let length = body.len().to_string();

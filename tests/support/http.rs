@@ -87,6 +87,12 @@ impl Reply {
     pub async fn of(response: reqwest::Response) -> Reply {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        let text = response.text().await.expect("the body");
+        Reply::from_parts(status, headers, text)
+    }
+
+    /// A reply of status, headers and body text.
+    pub fn from_parts(status: u16, headers: reqwest::header::HeaderMap, text: String) -> Reply {
         let header = |name: &str| {
             headers
                 .get(name)
@@ -94,7 +100,6 @@ impl Reply {
                 .map(str::to_owned)
         };
         let (session, etag) = (header("x-auth-token"), header("etag"));
-        let text = response.text().await.expect("the body");
         let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
         Reply {
             status,
@@ -159,5 +164,19 @@ impl Reply {
         let mut attributes: Vec<String> = parts.map(str::to_ascii_lowercase).collect();
         attributes.sort();
         (value, attributes)
+    }
+}
+
+/// An answer read off the wire, as the client's reply (for the checks the
+/// two share).
+impl From<&super::wire::Raw> for Reply {
+    fn from(raw: &super::wire::Raw) -> Reply {
+        use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+        let mut headers = HeaderMap::new();
+        for (name, value) in &raw.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).expect("a header name");
+            headers.append(name, HeaderValue::from_str(value).expect("a header value"));
+        }
+        Reply::from_parts(raw.status, headers, raw.body.clone())
     }
 }
