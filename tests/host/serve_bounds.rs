@@ -85,71 +85,62 @@ async fn a_body_that_misses_its_deadline_is_answered_408_on_every_route() {
     .await;
     let addr = server.addr;
     let form = ("Content-Type", "application/x-www-form-urlencoded");
-    let admin_headers = [
+    let admin = [
         JSON,
         ADMIN,
         ("If-Match", "\"x\""),
         ("Content-Length", "500"),
     ];
+    let (login, promise) = ("POST /api/auth/login", ("Content-Length", "200"));
+    let chunked = ("Transfer-Encoding", "chunked");
 
-    // One row per stalled request: its head, the part of the body that is
-    // sent, and then nothing. The admin API's rows are an authorized
-    // caller's (an unauthorized one is not waited for at all: see the next
-    // test).
-    let rows: [(&str, &str, &str, &[Header], &[u8]); 7] = [
-        (
-            "JSON login, no body",
-            "POST",
-            "/api/auth/login",
-            &[JSON, ("Content-Length", "200")],
-            b"",
-        ),
+    // One row per stalled request: its request line and head, the part of
+    // the body that is sent, and then nothing. The admin API's rows are an
+    // authorized caller's (an unauthorized one is not waited for at all:
+    // see the next test).
+    let rows: [(&str, &str, &[Header], &[u8]); 7] = [
+        ("JSON login, no body", login, &[JSON, promise], b""),
         (
             "JSON login, half a body",
-            "POST",
-            "/api/auth/login",
-            &[JSON, ("Content-Length", "200")],
+            login,
+            &[JSON, promise],
             br#"{"loginMode":67108864,"pass"#,
         ),
         (
             "JSON login, chunked",
-            "POST",
-            "/api/auth/login",
-            &[JSON, ("Transfer-Encoding", "chunked")],
+            login,
+            &[JSON, chunked],
             b"b\r\n{\"loginMode\r\n",
         ),
         (
             "form login",
-            "POST",
-            "/login",
+            "POST /login",
             &[form, ("Content-Length", "300")],
             b"token=eyJ",
         ),
         (
             "admin create",
-            "POST",
-            "/api/admin/configs",
-            &admin_headers,
+            "POST /api/admin/configs",
+            &admin,
             b"{\"name\":",
         ),
         (
             "admin replace",
-            "PUT",
-            "/api/admin/configs/ERP",
-            &admin_headers,
+            "PUT /api/admin/configs/ERP",
+            &admin,
             b"{\"name\":",
         ),
         (
             "admin test",
-            "POST",
-            "/api/admin/configs/ERP/test",
-            &admin_headers,
+            "POST /api/admin/configs/ERP/test",
+            &admin,
             b"{\"name\":",
         ),
     ];
-    for (what, method, path, headers, body) in rows {
+    for (what, line, headers, body) in rows {
+        let (method, path) = line.split_once(' ').expect("METHOD PATH");
         let reply = stall(addr, &head(method, path, headers), body, what).await;
-        reply.assert_body_timeout(&format!("{what}: {method} {path}"));
+        reply.assert_body_timeout(&format!("{what}: {line}"));
     }
 
     // A trickle: one byte every 400 ms keeps each wait under the 1 s bound,
