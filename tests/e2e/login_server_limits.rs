@@ -62,7 +62,7 @@ impl Instance {
             "expiration_time": 3600, "claims": {"user_id": "sub"}
         }]);
         std::fs::write(dir.join("configs.json"), configs.to_string()).unwrap();
-        let mut command = match fd_limit {
+        let program = match fd_limit {
             Some(limit) => {
                 let mut sh = Command::new("sh");
                 sh.arg("-c")
@@ -72,18 +72,14 @@ impl Instance {
             }
             None => Command::new(process::binary()),
         };
-        command
-            .arg("--config")
-            .arg(dir.join("configs.json"))
-            .arg("--db")
-            .arg(dir.join("users.sqlite"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            // Every stalled body below is a refused login from 127.0.0.1, as
-            // is the good login after them: the failed-login throttle would
-            // answer it 429, and it is not what this test is about.
-            .args(["--max-failed-logins", "0"])
-            .env("JWT_SSO_ADMIN_TOKEN", ADMIN_TOKEN);
+        // Every stalled body below is a refused login from 127.0.0.1, as is
+        // the good login after them: the failed-login throttle would answer
+        // it 429, and it is not what this test is about.
+        let args = [args, &["--max-failed-logins", "0"]].concat();
+        let db = dir.join("users.sqlite");
+        let config = dir.join("configs.json");
+        let command =
+            process::arguments(program, &config, &db.to_string_lossy(), ADMIN_TOKEN, &args);
         let process = process::Instance::spawn(command, dir.join("server.log"));
         Instance {
             addr: process.addr(),

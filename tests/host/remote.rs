@@ -1020,27 +1020,37 @@ fn issuer_verifier(issuer: &str) -> (Verifier, ManualClock) {
 
 const WELL_KNOWN: &str = "/realms/test/.well-known/openid-configuration";
 
-#[tokio::test]
-async fn discovery_finds_the_jwks_uri_and_is_cached() {
+/// A provider whose issuer is `issuer_path` on it, with a discovery document
+/// (max-age 1 h) at [`WELL_KNOWN`] that names `jwks_uri`: a path on the
+/// provider (which then serves the key set `k1` there), or a URL as given.
+/// The provider and the issuer.
+fn discovering(issuer_path: &str, jwks_uri: &str) -> (Server, String) {
     let server = Server::start();
-    let issuer = server.url("/realms/test");
+    let issuer = server.url(issuer_path);
+    let url = match jwks_uri.starts_with('/') {
+        true => {
+            server.set(jwks_uri, Reply::json(rsa_set(&[("rsa2048", "k1")])));
+            server.url(jwks_uri)
+        }
+        false => jwks_uri.to_owned(),
+    };
     server.set(
         WELL_KNOWN,
-        Reply::json(discovery_doc(&issuer, &server.url("/realms/test/certs"))).max_age(3600),
+        Reply::json(discovery_doc(&issuer, &url)).max_age(3600),
     );
-    server.set(
-        "/realms/test/certs",
-        Reply::json(rsa_set(&[("rsa2048", "k1")])),
-    );
+    (server, issuer)
+}
+
+#[tokio::test]
+async fn discovery_finds_the_jwks_uri_and_is_cached() {
+    let (server, issuer) = discovering("/realms/test", "/realms/test/certs");
+    let hits = || (server.hits(WELL_KNOWN), server.hits("/realms/test/certs"));
     let (verifier, clock) = issuer_verifier(&issuer);
     let claims = json!({"iss": issuer, "sub": "jdoe", "exp": NOW + LIVES});
     let t1 = token_with("rsa2048", json!({"alg": "RS256", "kid": "k1"}), &claims);
     assert_eq!(check(&verifier, &t1).await.unwrap(), "jdoe");
     accepts(&verifier, &t1).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (1, 1)
-    );
+    assert_eq!(hits(), (1, 1));
 
     // Rotation refetches the key set, not the discovery document.
     server.set(
@@ -1049,45 +1059,27 @@ async fn discovery_finds_the_jwks_uri_and_is_cached() {
     );
     let t2 = token_with("rsa2048b", json!({"alg": "RS256", "kid": "k2"}), &claims);
     accepts(&verifier, &t2).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (1, 2)
-    );
+    assert_eq!(hits(), (1, 2));
 
     // After 10 min the keys are stale, the discovery document (max-age 1 h) is not.
     clock.advance(secs(600));
     accepts(&verifier, &t1).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (1, 3)
-    );
+    assert_eq!(hits(), (1, 3));
     // After 1 h both are refetched.
     clock.advance(secs(3000));
     accepts(&verifier, &t1).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (2, 4)
-    );
+    assert_eq!(hits(), (2, 4));
 
     // The discovery document fails later: the last jwks_uri keeps being used.
     server.set(WELL_KNOWN, Reply::status(502, ""));
     clock.advance(secs(3600));
     accepts(&verifier, &t1).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (3, 5)
-    );
+    assert_eq!(hits(), (3, 5));
 }
 
 #[tokio::test]
 async fn an_issuer_with_a_trailing_slash_is_discovered_without_a_double_slash() {
-    let server = Server::start();
-    let issuer = server.url("/realms/test/");
-    server.set(
-        WELL_KNOWN,
-        Reply::json(discovery_doc(&issuer, &server.url("/certs"))),
-    );
-    server.set("/certs", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    let (server, issuer) = discovering("/realms/test/", "/certs");
     let (verifier, _clock) = issuer_verifier(&issuer);
     verifier.refresh().await.unwrap();
     assert_eq!((server.hits(WELL_KNOWN), server.hits("/certs")), (1, 1));
@@ -1124,12 +1116,7 @@ async fn a_discovery_issuer_mismatch_is_key_fetch() {
 
 #[tokio::test]
 async fn a_discovered_jwks_uri_follows_the_url_rules() {
-    let server = Server::start();
-    let issuer = server.url("/realms/test");
-    server.set(
-        WELL_KNOWN,
-        Reply::json(discovery_doc(&issuer, "http://idp.example.com/certs")),
-    );
+    let (server, issuer) = discovering("/realms/test", "http://idp.example.com/certs");
     let (verifier, _clock) = issuer_verifier(&issuer);
     let err = verifier.refresh().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyFetch);
