@@ -416,3 +416,16 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Asserts that `text` (named `what`) shows neither `token` nor any of its
+/// segments of `min` characters or more.
+#[track_caller]
+pub fn assert_no_token(what: &str, text: &str, token: &str, min: usize) {
+    assert!(!text.contains(token), "{what} shows a token: {text}");
+    for segment in token.split('.').filter(|s| s.len() >= min) {
+        assert!(
+            !text.contains(segment),
+            "{what} shows a token segment ({segment}): {text}"
+        );
+    }
+}
