@@ -182,10 +182,13 @@ fn every_type_holding_a_secret_renders_without_it() {
             !needles().iter().any(|n| key_source.contains(n)),
             "{form}: {key_source}"
         );
-        assert!(matches!(
-            config.key_source,
-            KeySource::Static { .. } | KeySource::Jwks { .. }
-        ));
+        assert!(
+            matches!(
+                config.key_source,
+                KeySource::Static { .. } | KeySource::Jwks { .. }
+            ),
+            "{form}: a key source that holds its keys"
+        );
     }
 
     // Signing keys (for test tokens) never print.
