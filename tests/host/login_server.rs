@@ -745,8 +745,7 @@ async fn an_invalid_configuration_file_is_a_config_error_naming_field_and_config
         }
         app::app(&config, &db)
             .await
-            .err()
-            .expect("login_server refuses to start")
+            .expect_err("login_server refuses to start")
     };
     // An unknown field in the second entry: refused while parsing.
     let mut bad = configs();

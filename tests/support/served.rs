@@ -54,21 +54,13 @@ pub fn user_rows(dir: &TempDir, user_id: &str) -> i64 {
 }
 
 /// How a [`Served`] runs: `login_server`'s options, the break-glass admin
-/// token (none: the admin API takes sessions only), the connection bounds.
+/// token (none: the admin API takes sessions only), the connection bounds
+/// (`login_server`'s defaults unless a test shortens them).
+#[derive(Default)]
 pub struct Setup {
     pub ops: app::Ops,
     pub admin_token: Option<&'static str>,
     pub options: ServeOptions,
-}
-
-impl Default for Setup {
-    fn default() -> Self {
-        Setup {
-            ops: app::Ops::default(),
-            admin_token: None,
-            options: ServeOptions::default(),
-        }
-    }
 }
 
 /// One server; its background tasks end when it is dropped or stopped.
