@@ -26,21 +26,13 @@ use jwt_sso::{Algorithm, Error, ErrorKind, JwtConfig, TokenError, TokenPart, Ver
 use serde_json::{Map, Value, json};
 
 use crate::support::clocked;
+// Every token is verified at NOW (2026-01-01T00:00:00Z); the presets expect
+// the tier's ISSUER and AUDIENCE (the case files spell them out too).
+use crate::support::fixtures::{AUDIENCE, ISSUER, NOW, backend_name};
 use clocked::TestVerifier;
 
-/// The time every token is verified at (2026-01-01T00:00:00Z).
-const NOW: i64 = 1_767_225_600;
 /// The shared secret of the `hs256` preset and the `hmac` JWK: distinctive, so a leak shows.
 const SECRET: &str = "SUPERSECRET-attack-suite-0123456789abcdef";
-const ISSUER: &str = "https://idp.example.com";
-const AUDIENCE: &str = "bi-server";
-
-/// The order of the P-256 group (SEC 2), big-endian.
-const P256_N: &str = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
-/// The order of the P-384 group (SEC 2), big-endian.
-const P384_N: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973";
-/// The order L of the Ed25519 base point (RFC 8032), little-endian.
-const ED25519_L_LE: &str = "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010";
 
 // ---------------------------------------------------------------- files
 
@@ -177,30 +169,26 @@ fn preset(name: &str) -> Value {
         "name": "attacks", "token_name": "token", "issuer": ISSUER, "audience": AUDIENCE,
         "expiration_time": 3600, "claims": {"user_id": "sub"}
     });
-    let (algorithms, key_source) = match name {
-        "hs256" => (
+    // The presets with one static public key: (name, algorithm, key file).
+    const PEM_PRESETS: [(&str, &str, &str); 4] = [
+        ("rs256_pem", "RS256", "rsa2048_public.pem"),
+        ("es256_pem", "ES256", "p256_public.pem"),
+        ("es384_pem", "ES384", "p384_public.pem"),
+        ("eddsa_pem", "EdDSA", "ed25519_public.pem"),
+    ];
+    let pem_preset = PEM_PRESETS.into_iter().find(|p| p.0 == name);
+    let (algorithms, key_source) = match (name, pem_preset) {
+        (_, Some((_, alg, file))) => (
+            json!([alg]),
+            json!({"type": "static", "public_key_pem": key_text(file)}),
+        ),
+        ("hs256", None) => (
             json!(["HS256"]),
             json!({"type": "static", "secret": SECRET}),
         ),
-        "rs256_pem" => (
-            json!(["RS256"]),
-            json!({"type": "static", "public_key_pem": key_text("rsa2048_public.pem")}),
-        ),
-        "es256_pem" => (
-            json!(["ES256"]),
-            json!({"type": "static", "public_key_pem": key_text("p256_public.pem")}),
-        ),
-        "es384_pem" => (
-            json!(["ES384"]),
-            json!({"type": "static", "public_key_pem": key_text("p384_public.pem")}),
-        ),
-        "eddsa_pem" => (
-            json!(["EdDSA"]),
-            json!({"type": "static", "public_key_pem": key_text("ed25519_public.pem")}),
-        ),
         // One key of every family, every algorithm allowed: the widest surface
         // for confusion. Each key may only verify its own family.
-        "jwks_mixed" => {
+        ("jwks_mixed", None) => {
             let mut keys = Vec::new();
             for (name, kid) in [
                 ("rsa2048", "rsa"),
@@ -216,7 +204,7 @@ fn preset(name: &str) -> Value {
             let all: Vec<&str> = Algorithm::ALL.iter().map(|a| a.as_str()).collect();
             (json!(all), json!({"type": "jwks", "jwks": {"keys": keys}}))
         }
-        other => panic!("unknown configuration preset `{other}`"),
+        (other, None) => panic!("unknown configuration preset `{other}`"),
     };
     config["algorithms"] = algorithms;
     config["key_source"] = key_source;
@@ -329,12 +317,21 @@ fn add_le(a: &[u8], b: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The order of a curve's group: P-256 and P-384 from SEC 2 (big-endian),
+/// and L of the Ed25519 base point from RFC 8032 (little-endian, as Ed25519
+/// encodes its scalars).
 fn curve_order(curve: &str) -> Vec<u8> {
-    match curve {
-        "P-256" => unhex(P256_N),
-        "P-384" => unhex(P384_N),
-        other => panic!("unknown curve {other}"),
-    }
+    #[rustfmt::skip]
+    const ORDERS: [(&str, &str); 3] = [
+        ("P-256", "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"),
+        ("P-384", "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973"),
+        ("Ed25519", "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"),
+    ];
+    let (_, hex) = ORDERS
+        .into_iter()
+        .find(|(name, _)| *name == curve)
+        .unwrap_or_else(|| panic!("unknown curve {curve}"));
+    unhex(hex)
 }
 
 /// An ECDSA scalar of `width` bytes: `0`, `1`, `n`, `n-1` or hex.
@@ -568,7 +565,7 @@ fn build(env: &Env, spec: &Value) -> Built {
         Some("ed25519_s_plus_l") => {
             let sig = real();
             let (r, s_) = sig.split_at(32);
-            [r.to_vec(), add_le(s_, &unhex(ED25519_L_LE))].concat()
+            [r.to_vec(), add_le(s_, &curve_order("Ed25519"))].concat()
         }
         Some(other) => panic!("unknown signature `{other}`"),
     };
@@ -847,14 +844,5 @@ fn every_case_names_its_source_and_expects_a_real_outcome() {
                 );
             }
         }
-    }
-}
-
-/// The crypto backend these tests run on (for their reports).
-fn backend_name() -> &'static str {
-    if cfg!(feature = "aws-lc") {
-        "aws-lc"
-    } else {
-        "rust-crypto"
     }
 }

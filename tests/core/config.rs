@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 
 use crate::support::clocked;
+use crate::support::fixtures::contract_config;
 use clocked::TestVerifier;
 
 /// The shared secret of most configurations here: distinctive, so a leak is easy to see.
@@ -45,28 +46,8 @@ fn base_pem(alg: &str, pem_file: &str) -> Value {
 
 /// The configuration of CONTRACT section 1, with a real RSA key.
 fn contract_example() -> Value {
-    json!({
-        "name": "ERP",
-        "enabled": true,
-        "token_name": "token",
-        "issuer": "https://idp.example.com",
-        "audience": "bi-server",
-        "algorithms": ["RS256"],
-        "key_source": { "type": "static", "public_key_pem": key("rsa2048_public.pem") },
-        "expiration_time": 86400,
-        "leeway": 60,
-        "max_token_bytes": 16384,
-        "claims": { "user_id": "loginname", "name": "name", "email": "email", "roles": "groups" },
-        "system_prompts": [
-            { "kind": "text",    "slot": 1, "claim": "department" },
-            { "kind": "numeric", "slot": 2, "claim": "level" },
-            { "kind": "date",    "slot": 1, "claim": "hired" }
-        ],
-        "user_type": "reader",
-        "initial_roles": ["Viewer"],
-        "created_by": "admin",
-        "last_modified": "2026-03-13T10:00:00Z"
-    })
+    let key_source = json!({"type": "static", "public_key_pem": key("rsa2048_public.pem")});
+    contract_config(json!(["RS256"]), key_source)
 }
 
 /// Returns `v` with the member at JSON Pointer `pointer` set to `new`, or removed when `None`.
@@ -81,7 +62,8 @@ fn edit(mut v: Value, pointer: &str, new: Option<Value>) -> Value {
             map.insert(last.to_owned(), new);
         }
         (Value::Object(map), None) => {
-            assert!(map.remove(last).is_some(), "nothing to remove at {pointer}");
+            let removed = map.remove(last);
+            assert_ne!(removed, None, "nothing to remove at {pointer}");
         }
         (Value::Array(items), Some(new)) => items[last.parse::<usize>().unwrap()] = new,
         (other, _) => panic!("cannot edit {pointer} in {other}"),
@@ -117,29 +99,23 @@ trait Reported: std::fmt::Display + std::fmt::Debug {
     fn to_json(&self) -> Value;
 }
 
-impl Reported for Error {
-    fn kind(&self) -> ErrorKind {
-        Error::kind(self)
-    }
-    fn hint(&self) -> &str {
-        Error::hint(self)
-    }
-    fn to_json(&self) -> Value {
-        Error::to_json(self)
-    }
+/// `Error` and `ConfigError` have the same three methods of their own.
+macro_rules! reported {
+    ($($t:ty),*) => {$(
+        impl Reported for $t {
+            fn kind(&self) -> ErrorKind {
+                <$t>::kind(self)
+            }
+            fn hint(&self) -> &str {
+                <$t>::hint(self)
+            }
+            fn to_json(&self) -> Value {
+                <$t>::to_json(self)
+            }
+        }
+    )*};
 }
-
-impl Reported for ConfigError {
-    fn kind(&self) -> ErrorKind {
-        ConfigError::kind(self)
-    }
-    fn hint(&self) -> &str {
-        ConfigError::hint(self)
-    }
-    fn to_json(&self) -> Value {
-        ConfigError::to_json(self)
-    }
-}
+reported!(Error, ConfigError);
 
 #[track_caller]
 fn load_ok(v: &Value) -> JwtConfig {
@@ -790,7 +766,7 @@ fn secret_objects_have_exactly_one_known_member() {
 #[test]
 fn an_unset_env_secret_is_a_config_error_naming_the_variable() {
     let var = "JWT_SSO_TEST_CONFIG_NEVER_SET_2F9A";
-    assert!(std::env::var_os(var).is_none());
+    assert_eq!(std::env::var_os(var), None, "{var} is unset");
     let err = config_error(
         &set(base(), "/key_source/secret", json!({"env": var})),
         &["env", var],
@@ -832,18 +808,25 @@ fn a_secret_cannot_verify_asymmetric_algorithms() {
                 "/key_source/secret",
                 secret.clone(),
             );
-            let alg = algs
-                .as_array()
-                .unwrap()
-                .last()
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_owned();
-            let err = config_error(&v, &["secret", &alg]);
+            let err = config_error(&v, &["secret", last(&algs)]);
             assert!(err.hint().contains("public_key_pem"), "{}", err.hint());
         }
     }
+}
+
+/// An RS256 configuration with this `key_source`.
+fn rsa_key_source(key_source: Value) -> Value {
+    set(
+        base_pem("RS256", "rsa2048_public.pem"),
+        "/key_source",
+        key_source,
+    )
+}
+
+/// The last algorithm of a list: the one an error about the key names.
+fn last(algorithms: &Value) -> &str {
+    let last = algorithms.as_array().and_then(|a| a.last());
+    last.and_then(Value::as_str).expect("a list of algorithms")
 }
 
 // ---------------------------------------------------------------- public keys
@@ -856,17 +839,10 @@ fn a_public_key_cannot_verify_hmac() {
         ("ed25519_public.pem", json!(["HS512"])),
         ("rsa2048_cert.pem", json!(["RS256", "HS256"])),
     ] {
-        let alg = algs
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let needles = ["public_key_pem", last(&algs)];
         let err = config_error(
-            &set(base_pem("RS256", pem), "/algorithms", algs),
-            &["public_key_pem", &alg],
+            &set(base_pem("RS256", pem), "/algorithms", algs.clone()),
+            &needles,
         );
         assert!(err.hint().contains("secret"), "{}", err.hint());
     }
@@ -891,19 +867,6 @@ fn every_public_key_form_loads_for_its_algorithms() {
     for (pem, algs) in cases {
         load_ok(&set(base_pem("RS256", pem), "/algorithms", json!(algs)));
     }
-}
-
-#[test]
-fn rsa_keys_under_2048_bits_are_refused() {
-    let err = config_error(
-        &base_pem("RS256", "rsa1024_public.pem"),
-        &["public_key_pem", "1024", "2048"],
-    );
-    assert!(err.hint().contains("2048"), "{}", err.hint());
-    config_error(
-        &base_pem("PS256", "rsa1024_public.pem"),
-        &["public_key_pem", "1024"],
-    );
 }
 
 #[test]
@@ -1049,17 +1012,40 @@ fn unsupported_curves_and_key_types_are_refused() {
     }
 }
 
+/// RSA keys under 2048 bits, and ES512 whatever the key: (algorithm, key
+/// file) -> what the message names, and what the hint names.
 #[test]
-fn es512_is_refused() {
-    let err = config_error(
-        &base_pem("ES512", "p521_public.pem"),
-        &["algorithms", "ES512"],
-    );
-    assert!(err.hint().contains("ES256"), "{}", err.hint());
-    config_error(
-        &base_pem("ES512", "p256_public.pem"),
-        &["algorithms", "ES512"],
-    );
+fn short_rsa_keys_and_es512_are_refused() {
+    let cases: &[(&str, &str, &[&str], &str)] = &[
+        (
+            "RS256",
+            "rsa1024_public.pem",
+            &["public_key_pem", "1024", "2048"],
+            "2048",
+        ),
+        (
+            "PS256",
+            "rsa1024_public.pem",
+            &["public_key_pem", "1024"],
+            "2048",
+        ),
+        (
+            "ES512",
+            "p521_public.pem",
+            &["algorithms", "ES512"],
+            "ES256",
+        ),
+        (
+            "ES512",
+            "p256_public.pem",
+            &["algorithms", "ES512"],
+            "ES256",
+        ),
+    ];
+    for &(alg, pem, needles, hint) in cases {
+        let err = config_error(&base_pem(alg, pem), needles);
+        assert!(err.hint().contains(hint), "{alg} {pem}: {}", err.hint());
+    }
 }
 
 // ---------------------------------------------------------------- algorithms
@@ -1348,19 +1334,11 @@ fn unknown_key_source_types_are_refused() {
 #[cfg(not(feature = "remote"))]
 #[test]
 fn remote_key_sources_need_the_remote_feature() {
-    let uri = set(
-        base_pem("RS256", "rsa2048_public.pem"),
-        "/key_source",
-        json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
-    );
+    let uri = rsa_key_source(json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}));
     let err = config_error(&uri, &["key_source", "jwks_uri"]);
     assert!(err.hint().contains("remote"), "{}", err.hint());
     let issuer = set(
-        set(
-            base_pem("RS256", "rsa2048_public.pem"),
-            "/key_source",
-            json!({"type": "issuer"}),
-        ),
+        rsa_key_source(json!({"type": "issuer"})),
         "/issuer",
         json!("https://idp.example.com"),
     );
@@ -1370,11 +1348,7 @@ fn remote_key_sources_need_the_remote_feature() {
 
 #[test]
 fn issuer_key_source_needs_the_issuer() {
-    let v = set(
-        base_pem("RS256", "rsa2048_public.pem"),
-        "/key_source",
-        json!({"type": "issuer"}),
-    );
+    let v = rsa_key_source(json!({"type": "issuer"}));
     let err = config_error(&v, &["issuer"]);
     match &err {
         Error::Config(e) => assert_eq!(e.field(), "issuer"),
@@ -1385,11 +1359,7 @@ fn issuer_key_source_needs_the_issuer() {
 
 #[test]
 fn jwks_uri_needs_a_url() {
-    let v = set(
-        base_pem("RS256", "rsa2048_public.pem"),
-        "/key_source",
-        json!({"type": "jwks_uri"}),
-    );
+    let v = rsa_key_source(json!({"type": "jwks_uri"}));
     config_error(&v, &["url"]);
 }
 

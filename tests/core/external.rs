@@ -64,6 +64,16 @@ fn text<'a>(case: &'a Value, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("case member `{key}` must be a string: {case}"))
 }
 
+/// The `alg` of a case's token header.
+fn alg_of(case: &Value) -> String {
+    let header = text(case, "token").split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["alg"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}: the header has no string alg", text(case, "name")))
+        .to_owned()
+}
+
 /// JSON equality where numbers compare by value (`42` equals `42.0`).
 fn same_json(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -247,10 +257,7 @@ fn fixture_is_well_formed_and_covers_every_algorithm() {
         );
         assert!(case["now"].is_i64(), "{name}: now is not an integer");
         if case["expect"]["ok"] == true {
-            let header = text(case, "token").split('.').next().unwrap();
-            let header: Value =
-                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
-            accepted_algs.insert(header["alg"].as_str().unwrap().to_owned());
+            accepted_algs.insert(alg_of(case));
         }
     }
     for alg in jwt_sso::Algorithm::ALL {
@@ -270,12 +277,6 @@ fn ed25519_tokens_come_from_jose_with_refusals() {
         .iter()
         .filter(|c| text(c, "made_by").starts_with("jose "))
         .collect();
-    let alg_of = |case: &Value| {
-        let header = text(case, "token").split('.').next().unwrap();
-        let header: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
-        header["alg"].as_str().unwrap().to_owned()
-    };
     let with = |alg: &str, kind: Option<&str>| {
         jose.iter()
             .filter(|c| alg_of(c) == alg && c["expect"]["kind"].as_str() == kind)

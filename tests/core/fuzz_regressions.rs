@@ -9,11 +9,12 @@ use jwt_sso::{Algorithm, ErrorKind, JwtConfig};
 use serde_json::json;
 
 use crate::support::clocked;
+// The `verify_token` target's time, 2026-01-01T00:00:00Z.
+use crate::support::fixtures::NOW;
 use clocked::TestVerifier;
 
-/// The `verify_token` target's shared secret and time.
+/// The `verify_token` target's shared secret.
 const SECRET: &str = "fuzz-shared-secret-0123456789abcdef-0123456789abcdef-0123456789a";
-const NOW: i64 = 1_767_225_600;
 
 /// The `verify_token` target's shared-secret configuration.
 fn hmac() -> TestVerifier {
@@ -47,6 +48,48 @@ fn signed_header_and_payload(input: &[u8]) -> String {
         .unwrap()
 }
 
+/// The crash artefacts of the `verify_token` target: name, the input (in
+/// standard base64, as the artefact is stored), the error kind it must get,
+/// and what its message must name. Each has a test below with its story.
+#[rustfmt::skip]
+const CRASHES: [(&str, &str, ErrorKind, &[&str]); 2] = [
+    ("crash-69f65dbc", "A3siYWxnIjoiZk57dnZ2dnZ2dnZ2aWF2dnZ2dkBmdXp6LXNoYXJlZC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZi0wMTIzNDU2Nzg5YWJjZGVmLTAxMjM0NTY3ODlhdnZsZXZlYyJ9AHsic3V/AAAAAAACZW0=",
+        ErrorKind::AlgorithmNotAllowed, &["allowed: HS256, HS384, HS512"]),
+    ("crash-683ead4b", "A3siYWxnIjoiSFMyNTYiLCJjcml0Ijoif39hIn0=",
+        ErrorKind::CriticalHeader, &[r"\u{7f}\u{7f}a"]),
+];
+
+/// Replays the crash named `name` as the target ran it: the token is
+/// refused with its kind and a message that names what it must and holds
+/// no control character (it is logged).
+#[track_caller]
+fn replay(name: &str) {
+    let (_, input, kind, mentions) = CRASHES
+        .into_iter()
+        .find(|c| c.0 == name)
+        .unwrap_or_else(|| panic!("no crash {name}"));
+    let input = STANDARD.decode(input).unwrap();
+    assert_eq!(input[0] % 4, 3, "{name}: mode 3 of the target");
+    let token = signed_header_and_payload(&input);
+    let message = match hmac().verify_at(&token, NOW) {
+        Ok(id) => panic!("{name}: accepted as {id:?}"),
+        Err(error) => {
+            assert_eq!(error.kind(), kind, "{name}: {error}");
+            error.to_string()
+        }
+    };
+    assert!(
+        !message.chars().any(char::is_control),
+        "{name}: a control character in the message: {message:?}"
+    );
+    for needle in mentions {
+        assert!(
+            message.contains(needle),
+            "{name}: should name {needle}: {message}"
+        );
+    }
+}
+
 /// crash-69f65dbc (rust-crypto backend, 2.2 million runs in): a header whose
 /// `alg` holds the shared secret's text, which the fuzzer had learnt from the
 /// target's own "does the error show the secret?" comparison. The error quotes
@@ -56,26 +99,21 @@ fn signed_header_and_payload(input: &[u8]) -> String {
 /// and nothing panics.
 #[test]
 fn crash_69f65dbc_an_alg_that_quotes_the_secret() {
-    let input = STANDARD
-        .decode("A3siYWxnIjoiZk57dnZ2dnZ2dnZ2aWF2dnZ2dkBmdXp6LXNoYXJlZC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZi0wMTIzNDU2Nzg5YWJjZGVmLTAxMjM0NTY3ODlhdnZsZXZlYyJ9AHsic3V/AAAAAAACZW0=")
-        .unwrap();
-    assert_eq!(input[0] % 4, 3, "mode 3 of the target");
-    let token = signed_header_and_payload(&input);
-    let error = hmac().verify_at(&token, NOW).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::AlgorithmNotAllowed, "{error}");
-    let message = error.to_string();
-    assert!(
-        message.contains("allowed: HS256, HS384, HS512"),
-        "{message}"
-    );
-    assert!(!message.chars().any(char::is_control), "{message:?}");
+    replay("crash-69f65dbc");
     // The quoted `alg` is the token's own text; a secret the token did not bring never shows.
-    let other = SigningKey::from_secret(SECRET.as_bytes());
-    let plain = other
+    let plain = SigningKey::from_secret(SECRET.as_bytes())
         .sign_raw(Algorithm::HS256, br#"{"alg":"XS256"}"#, b"{}")
         .unwrap();
     let error = hmac().verify_at(&plain, NOW).unwrap_err();
-    assert!(!error.to_string().contains(SECRET), "{error}");
+    assert_eq!(
+        error.kind(),
+        ErrorKind::AlgorithmNotAllowed,
+        "alg XS256: {error}"
+    );
+    assert!(
+        !error.to_string().contains(SECRET),
+        "alg XS256: the message shows the secret: {error}"
+    );
 }
 
 /// crash-683ead4b (aws-lc backend, 2.3 million runs in): a `crit` holding DEL
@@ -85,14 +123,5 @@ fn crash_69f65dbc_an_alg_that_quotes_the_secret() {
 /// text is escaped like every other text from a token.
 #[test]
 fn crash_683ead4b_a_crit_holding_control_characters() {
-    let input = STANDARD
-        .decode("A3siYWxnIjoiSFMyNTYiLCJjcml0Ijoif39hIn0=")
-        .unwrap();
-    assert_eq!(input[0] % 4, 3, "mode 3 of the target");
-    let token = signed_header_and_payload(&input);
-    let error = hmac().verify_at(&token, NOW).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::CriticalHeader, "{error}");
-    let message = error.to_string();
-    assert!(!message.chars().any(char::is_control), "{message:?}");
-    assert!(message.contains(r"\u{7f}\u{7f}a"), "{message}");
+    replay("crash-683ead4b");
 }

@@ -1,7 +1,14 @@
 //! CONTRACT section 1, key sources: static secrets (text, base64, env), static
 //! public keys (SPKI, PKCS#1, certificates) and inline JWK Sets, each proven by
 //! verifying tokens signed with the matching private key (and refusing others).
+//!
+//! Most tests are tables: one row per token (its name, the private key that
+//! signs it, the `alg` and `kid` of its header, and what the verifier must
+//! do), run by [`check_rows`]; every assertion message starts with the row's
+//! name.
 #![cfg(feature = "mint")]
+
+use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -11,12 +18,13 @@ use serde_json::{Value, json};
 
 use crate::support::clocked;
 use crate::support::clocked::{load, verifier};
+// Every token here is verified at NOW (2026-01-01T00:00:00Z).
+use crate::support::fixtures::NOW;
 #[cfg(feature = "admin")]
 use crate::support::owner;
 use clocked::TestVerifier;
-
-/// The time every token here is verified at (2026-01-01T00:00:00Z).
-const NOW: i64 = 1_767_225_600;
+use jwt_sso::Algorithm::*;
+use jwt_sso::ErrorKind::{AlgorithmNotAllowed, InvalidSignature, KeyNotFound};
 
 fn data(path: &str) -> String {
     let path = format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -47,24 +55,39 @@ fn config(algorithms: &[&str], key_source: Value) -> Value {
     })
 }
 
+/// A configuration with one static public key from `tests/data/keys/`.
+fn pem_config(algorithms: &[&str], public: &str) -> Value {
+    config(
+        algorithms,
+        json!({"type": "static", "public_key_pem": key(public)}),
+    )
+}
+
+/// A configuration with one static secret (any form `secret` takes).
+fn secret_config(algorithms: &[&str], secret: Value) -> Value {
+    config(algorithms, json!({"type": "static", "secret": secret}))
+}
+
+/// Loads `v`, expects a `config` error whose message names each of `names`
+/// and that never shows a secret; `name` leads every assertion message.
 #[track_caller]
-fn config_error(v: &Value, names: &[&str]) -> Error {
+fn config_error(name: &str, v: &Value, names: &[&str]) -> Error {
     let err = load(v)
         .err()
-        .unwrap_or_else(|| panic!("expected a config error for {v}"));
-    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        .unwrap_or_else(|| panic!("{name}: expected a config error for {v}"));
+    assert_eq!(err.kind(), ErrorKind::Config, "{name}: {err}");
     let message = err.to_string();
-    for name in names {
+    for needle in names {
         assert!(
-            message.contains(name),
-            "message {message:?} does not name {name:?}"
+            message.contains(needle),
+            "{name}: message {message:?} does not name {needle:?}"
         );
     }
-    assert!(!err.hint().is_empty());
+    assert!(!err.hint().is_empty(), "{name}: no hint for {err}");
     for text in [message, format!("{err:?}"), err.hint().to_owned()] {
         assert!(
             !text.contains("SUPERSECRET"),
-            "a config error shows a secret: {text}"
+            "{name}: a config error shows a secret: {text}"
         );
     }
     err
@@ -74,12 +97,34 @@ fn jwks_config(algorithms: &[&str], keys: Vec<Value>) -> Value {
     config(algorithms, json!({"type": "jwks", "jwks": {"keys": keys}}))
 }
 
+/// A verifier for an inline JWK Set written compactly: each member of `set`
+/// is `[NAME, {extra members}]` (the public JWK of a test key, see [`jwk`])
+/// or a JWK object as it is.
+fn jwks_verifier(algorithms: &[&str], set: Value) -> TestVerifier {
+    let keys = set
+        .as_array()
+        .expect("a key set is an array")
+        .iter()
+        .map(|member| match member {
+            Value::Array(pair) => jwk(pair[0].as_str().unwrap(), pair[1].clone()),
+            other => other.clone(),
+        })
+        .collect();
+    verifier(&jwks_config(algorithms, keys))
+}
+
 fn claims() -> Value {
     json!({"sub": "jdoe", "iat": NOW, "exp": NOW + 600})
 }
 
 fn sign_pem(private: &str, alg: Algorithm) -> String {
     SigningKey::from_pem(&key(private))
+        .sign(alg, &claims())
+        .unwrap()
+}
+
+fn sign_secret(secret: &[u8], alg: Algorithm) -> String {
+    SigningKey::from_secret(secret)
         .sign(alg, &claims())
         .unwrap()
 }
@@ -94,23 +139,58 @@ fn sign_kid(private: &str, alg: Algorithm, kid: Option<Value>) -> String {
         .unwrap()
 }
 
+/// What a row expects of the verifier: acceptance as `jdoe` (`OK`), or a
+/// rejection of this kind.
+type Want = Result<(), ErrorKind>;
+const OK: Want = Ok(());
+
 #[track_caller]
-fn accepts(v: &TestVerifier, token: &str) {
+fn accepts(name: &str, v: &TestVerifier, token: &str) {
     match v.verify_at(token, NOW) {
-        Ok(id) => assert_eq!(id.user_id, "jdoe"),
-        Err(e) => panic!("rejected with {} ({e})", e.kind()),
+        Ok(id) => assert_eq!(id.user_id, "jdoe", "{name}: the user"),
+        Err(e) => panic!("{name}: rejected with {} ({e})", e.kind()),
     }
 }
 
 #[track_caller]
-fn rejects(v: &TestVerifier, token: &str, kind: ErrorKind) -> Error {
+fn rejects(name: &str, v: &TestVerifier, token: &str, kind: ErrorKind) -> Error {
     match v.verify_at(token, NOW) {
-        Ok(id) => panic!("accepted {id:?}, expected {kind}"),
+        Ok(id) => panic!("{name}: accepted {id:?}, expected {kind}"),
         Err(e) => {
-            assert_eq!(e.kind(), kind, "{e}");
+            assert_eq!(e.kind(), kind, "{name}: {e}");
             e
         }
     }
+}
+
+/// Checks one token; the error when it is (rightly) refused.
+#[track_caller]
+fn check(name: &str, v: &TestVerifier, token: &str, want: Want) -> Option<Error> {
+    match want {
+        Ok(()) => {
+            accepts(name, v, token);
+            None
+        }
+        Err(kind) => Some(rejects(name, v, token, kind)),
+    }
+}
+
+/// A token signed with a test key: its name, the private key file, the
+/// algorithm, the header's `kid` (none when `None`) and what the verifier
+/// must do with it.
+type Row = (&'static str, &'static str, Algorithm, Option<Value>, Want);
+
+/// Runs every row against `v` and returns the errors of the refused rows by
+/// name, for checks of their messages.
+#[track_caller]
+fn check_rows(v: &TestVerifier, rows: Vec<Row>) -> BTreeMap<&'static str, Error> {
+    let mut errors = BTreeMap::new();
+    for (name, private, alg, kid, want) in rows {
+        if let Some(err) = check(name, v, &sign_kid(private, alg, kid), want) {
+            errors.insert(name, err);
+        }
+    }
+    errors
 }
 
 /// The token with the first character of its signature changed.
@@ -122,11 +202,22 @@ fn tamper(token: &str) -> String {
     out
 }
 
+/// Accepts `token` and refuses it with its signature changed.
+#[track_caller]
+fn accepts_and_not_tampered(name: &str, v: &TestVerifier, token: &str) {
+    accepts(name, v, token);
+    rejects(
+        &format!("{name}, tampered"),
+        v,
+        &tamper(token),
+        InvalidSignature,
+    );
+}
+
 // ---------------------------------------------------------------- static PEM keys
 
 #[test]
 fn every_pem_form_verifies_its_private_keys_tokens() {
-    use Algorithm::*;
     let cases = [
         (RS256, "rsa2048_private.pem", "rsa2048_public.pem"),
         (RS384, "rsa2048_private.pem", "rsa2048_public.pem"),
@@ -146,58 +237,47 @@ fn every_pem_form_verifies_its_private_keys_tokens() {
         (Ed25519, "ed25519_private.pem", "ed25519_public.pem"),
     ];
     for (alg, private, public) in cases {
-        let v = verifier(&config(
-            &[alg.as_str()],
-            json!({"type": "static", "public_key_pem": key(public)}),
-        ));
-        let token = sign_pem(private, alg);
-        accepts(&v, &token);
-        rejects(&v, &tamper(&token), ErrorKind::InvalidSignature);
+        let name = format!("{alg} signed with {private}, checked with {public}");
+        let v = verifier(&pem_config(&[alg.as_str()], public));
+        accepts_and_not_tampered(&name, &v, &sign_pem(private, alg));
         // A token of another key of the same kind does not verify.
-        let other = match alg {
-            ES256 | ES384 | EdDSA | Ed25519 => continue,
-            _ => sign_pem("rsa2048b_private.pem", alg),
-        };
-        let err = rejects(&v, &other, ErrorKind::InvalidSignature);
-        assert!(err.to_string().contains(alg.as_str()), "{err}");
+        if matches!(alg, ES256 | ES384 | EdDSA | Ed25519) {
+            continue;
+        }
+        let name = format!("{name}: another RSA key's token");
+        let err = rejects(
+            &name,
+            &v,
+            &sign_pem("rsa2048b_private.pem", alg),
+            InvalidSignature,
+        );
+        assert!(
+            err.to_string().contains(alg.as_str()),
+            "{name}: names {alg}: {err}"
+        );
     }
 }
 
 #[test]
 fn a_key_serves_every_algorithm_allowed_for_it() {
-    let v = verifier(&config(
+    let v = verifier(&pem_config(
         &["RS256", "PS384", "RS512"],
-        json!({"type": "static", "public_key_pem": key("rsa2048_public_pkcs1.pem")}),
+        "rsa2048_public_pkcs1.pem",
     ));
-    for alg in [Algorithm::RS256, Algorithm::PS384, Algorithm::RS512] {
-        accepts(&v, &sign_pem("rsa2048_private.pem", alg));
-    }
-    // PS256 is not allowed, though the key could verify it.
-    rejects(
-        &v,
-        &sign_pem("rsa2048_private.pem", Algorithm::PS256),
-        ErrorKind::AlgorithmNotAllowed,
-    );
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("RS256 allowed", "rsa2048_private.pem", RS256, None, OK),
+        ("PS384 allowed", "rsa2048_private.pem", PS384, None, OK),
+        ("RS512 allowed", "rsa2048_private.pem", RS512, None, OK),
+        // The key could verify PS256, but it is not allowed.
+        ("PS256 not allowed", "rsa2048_private.pem", PS256, None, Err(AlgorithmNotAllowed)),
+    ];
+    check_rows(&v, rows);
 }
 
 #[test]
-fn pem_text_may_have_crlf_and_surrounding_whitespace() {
+fn pem_text_may_have_crlf_whitespace_a_preamble_or_a_chain() {
     let pem = key("p256_public.pem");
-    for text in [
-        pem.replace('\n', "\r\n"),
-        format!("\n\n  {pem}  \n"),
-        pem.trim_end().to_owned(),
-    ] {
-        let v = verifier(&config(
-            &["ES256"],
-            json!({"type": "static", "public_key_pem": text}),
-        ));
-        accepts(&v, &sign_pem("p256_private.pem", Algorithm::ES256));
-    }
-}
-
-#[test]
-fn pem_text_may_carry_a_preamble_or_a_chain() {
     // As exported from a PKCS#12 file, or printed by `openssl x509 -text`.
     let cert = key("rsa2048_cert.pem");
     let preamble = format!(
@@ -205,36 +285,38 @@ fn pem_text_may_carry_a_preamble_or_a_chain() {
     );
     // A chain: the first certificate is the signer's.
     let chain = format!("{cert}{}", key("p256_cert.pem"));
-    for text in [preamble, chain] {
+    #[rustfmt::skip]
+    let rows = [
+        ("CRLF line ends", pem.replace('\n', "\r\n"), ES256, "p256_private.pem"),
+        ("surrounding whitespace", format!("\n\n  {pem}  \n"), ES256, "p256_private.pem"),
+        ("no final newline", pem.trim_end().to_owned(), ES256, "p256_private.pem"),
+        ("PKCS#12 bag attributes before the certificate", preamble, RS256, "rsa2048_private.pem"),
+        ("a chain, the signer's certificate first", chain, RS256, "rsa2048_private.pem"),
+    ];
+    for (name, text, alg, private) in rows {
         let v = verifier(&config(
-            &["RS256"],
+            &[alg.as_str()],
             json!({"type": "static", "public_key_pem": text}),
         ));
-        accepts(&v, &sign_pem("rsa2048_private.pem", Algorithm::RS256));
+        accepts(name, &v, &sign_pem(private, alg));
     }
 }
 
 #[test]
 fn a_token_for_another_key_type_never_verifies() {
-    // An RSA key configured for RS256 and PS256: an ES256 or HS256 token is not allowed at all.
-    let v = verifier(&config(
-        &["RS256"],
-        json!({"type": "static", "public_key_pem": key("rsa2048_public.pem")}),
-    ));
-    rejects(
-        &v,
-        &sign_pem("p256_private.pem", Algorithm::ES256),
-        ErrorKind::AlgorithmNotAllowed,
-    );
-    let hs = (SigningKey::from_secret(key("rsa2048_public.pem").as_bytes()))
-        .sign(Algorithm::HS256, &claims())
-        .unwrap();
-    rejects(&v, &hs, ErrorKind::AlgorithmNotAllowed);
-    // A token whose header lies about its algorithm fails its signature.
-    let lie = SigningKey::from_pem(&key("rsa2048_private.pem"))
-        .sign_with_header(Algorithm::PS256, &json!({"alg": "RS256"}), &claims())
-        .unwrap();
-    rejects(&v, &lie, ErrorKind::InvalidSignature);
+    // An RSA key configured for RS256: an ES256 or HS256 token is not allowed at all.
+    let v = verifier(&pem_config(&["RS256"], "rsa2048_public.pem"));
+    #[rustfmt::skip]
+    let rows = [
+        ("ES256 token", sign_pem("p256_private.pem", ES256), AlgorithmNotAllowed),
+        ("HS256 over the public key's text", sign_secret(key("rsa2048_public.pem").as_bytes(), HS256), AlgorithmNotAllowed),
+        // A token whose header lies about its algorithm fails its signature.
+        ("PS256 signature under an RS256 header", SigningKey::from_pem(&key("rsa2048_private.pem"))
+            .sign_with_header(PS256, &json!({"alg": "RS256"}), &claims()).unwrap(), InvalidSignature),
+    ];
+    for (name, token, kind) in rows {
+        rejects(name, &v, &token, kind);
+    }
 }
 
 // ---------------------------------------------------------------- static secrets
@@ -252,30 +334,33 @@ fn binary_secret() -> Vec<u8> {
 fn base64_secrets_in_every_alphabet_and_padding_are_equivalent() {
     let secret = binary_secret();
     let forms = [
-        STANDARD.encode(&secret),
-        STANDARD_NO_PAD.encode(&secret),
-        URL_SAFE.encode(&secret),
-        URL_SAFE_NO_PAD.encode(&secret),
+        ("standard, padded", STANDARD.encode(&secret)),
+        ("standard, unpadded", STANDARD_NO_PAD.encode(&secret)),
+        ("url-safe, padded", URL_SAFE.encode(&secret)),
+        ("url-safe, unpadded", URL_SAFE_NO_PAD.encode(&secret)),
     ];
     // The forms really differ: padding and alphabet.
-    assert!(forms[0].ends_with('=') && !forms[1].ends_with('='));
-    assert!(forms[0].contains(['+', '/']) && forms[2].contains(['-', '_']));
-    let token = SigningKey::from_secret(&secret)
-        .sign(Algorithm::HS256, &claims())
-        .unwrap();
+    assert!(
+        forms[0].1.ends_with('=') && !forms[1].1.ends_with('='),
+        "only the padded form ends with `=`: {forms:?}"
+    );
+    assert!(
+        forms[0].1.contains(['+', '/']) && forms[2].1.contains(['-', '_']),
+        "the alphabets differ: {forms:?}"
+    );
+    let token = sign_secret(&secret, HS256);
     let mut other = secret.clone();
     other[0] ^= 1;
-    let wrong = SigningKey::from_secret(&other)
-        .sign(Algorithm::HS256, &claims())
-        .unwrap();
-    for form in forms {
-        let v = verifier(&config(
-            &["HS256"],
-            json!({"type": "static", "secret": {"base64": form}}),
-        ));
-        accepts(&v, &token);
-        rejects(&v, &wrong, ErrorKind::InvalidSignature);
-        rejects(&v, &tamper(&token), ErrorKind::InvalidSignature);
+    let wrong = sign_secret(&other, HS256);
+    for (name, form) in forms {
+        let v = verifier(&secret_config(&["HS256"], json!({"base64": form})));
+        accepts_and_not_tampered(name, &v, &token);
+        rejects(
+            &format!("{name}: another secret's token"),
+            &v,
+            &wrong,
+            InvalidSignature,
+        );
     }
 }
 
@@ -283,62 +368,33 @@ fn base64_secrets_in_every_alphabet_and_padding_are_equivalent() {
 fn a_text_secret_is_its_utf8_bytes() {
     // 30 characters, 34 bytes: long enough for HS256.
     let text = "SUPERSECRET-ünïcödé-0123456789";
-    assert_eq!((text.chars().count(), text.len()), (30, 34));
-    let v = verifier(&config(
-        &["HS256"],
-        json!({"type": "static", "secret": text}),
-    ));
-    accepts(
-        &v,
-        &SigningKey::from_secret(text.as_bytes())
-            .sign(Algorithm::HS256, &claims())
-            .unwrap(),
+    assert_eq!(
+        (text.chars().count(), text.len()),
+        (30, 34),
+        "characters and bytes of the text secret"
     );
-    // The same bytes as base64 are the same secret.
-    let b64 = verifier(&config(
-        &["HS256"],
-        json!({"type": "static", "secret": {"base64": STANDARD.encode(text)}}),
-    ));
-    accepts(
-        &b64,
-        &SigningKey::from_secret(text.as_bytes())
-            .sign(Algorithm::HS256, &claims())
-            .unwrap(),
-    );
-    // The text is not decoded: a base64-looking text secret is used as it is.
+    // A base64-looking text is used as it is, not decoded.
     let looks_b64 = URL_SAFE_NO_PAD.encode(binary_secret());
-    let v = verifier(&config(
-        &["HS256"],
-        json!({"type": "static", "secret": looks_b64}),
-    ));
-    accepts(
-        &v,
-        &SigningKey::from_secret(looks_b64.as_bytes())
-            .sign(Algorithm::HS256, &claims())
-            .unwrap(),
-    );
-    rejects(
-        &v,
-        &SigningKey::from_secret(&binary_secret())
-            .sign(Algorithm::HS256, &claims())
-            .unwrap(),
-        ErrorKind::InvalidSignature,
-    );
+    #[rustfmt::skip]
+    let rows: Vec<(&str, Value, Vec<u8>, Want)> = vec![
+        ("text, signed with its UTF-8 bytes", json!(text), text.as_bytes().to_vec(), OK),
+        // The same bytes as base64 are the same secret.
+        ("base64 of the text, signed with the text's bytes", json!({"base64": STANDARD.encode(text)}), text.as_bytes().to_vec(), OK),
+        ("base64-looking text, signed with the text", json!(looks_b64), looks_b64.as_bytes().to_vec(), OK),
+        ("base64-looking text, signed with what it decodes to", json!(looks_b64), binary_secret(), Err(InvalidSignature)),
+    ];
+    for (name, secret, signing, want) in rows {
+        let v = verifier(&secret_config(&["HS256"], secret));
+        check(name, &v, &sign_secret(&signing, HS256), want);
+    }
 }
 
 #[test]
 fn hmac_algorithms_with_long_enough_secrets() {
     let secret = "SUPERSECRET-".repeat(6); // 72 bytes
-    let v = verifier(&config(
-        &["HS256", "HS384", "HS512"],
-        json!({"type": "static", "secret": secret}),
-    ));
-    for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
-        let token = SigningKey::from_secret(secret.as_bytes())
-            .sign(alg, &claims())
-            .unwrap();
-        accepts(&v, &token);
-        rejects(&v, &tamper(&token), ErrorKind::InvalidSignature);
+    let v = verifier(&secret_config(&["HS256", "HS384", "HS512"], json!(secret)));
+    for alg in [HS256, HS384, HS512] {
+        accepts_and_not_tampered(alg.as_str(), &v, &sign_secret(secret.as_bytes(), alg));
     }
 }
 
@@ -346,90 +402,65 @@ fn hmac_algorithms_with_long_enough_secrets() {
 fn env_secrets_are_read_once_at_load_time() {
     let var = "JWT_SSO_TEST_KEYS_ENV_SECRET_7C1E";
     let value = "SUPERSECRET-keys-from-env-0123456789abcdef";
+    let env_config = || secret_config(&["HS256"], json!({"env": var}));
     // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
     unsafe { std::env::set_var(var, value) };
-    let v = verifier(&config(
-        &["HS256"],
-        json!({"type": "static", "secret": {"env": var}}),
-    ));
-    let token = SigningKey::from_secret(value.as_bytes())
-        .sign(Algorithm::HS256, &claims())
-        .unwrap();
-    accepts(&v, &token);
-    assert!(!format!("{v:?}").contains(value));
-    assert!(!format!("{:?}", v.config()).contains(value));
+    let v = verifier(&env_config());
+    let token = sign_secret(value.as_bytes(), HS256);
+    accepts("the variable's value", &v, &token);
+    assert!(
+        !format!("{v:?}").contains(value),
+        "the verifier's Debug shows the secret"
+    );
+    assert!(
+        !format!("{:?}", v.config()).contains(value),
+        "the configuration's Debug shows the secret"
+    );
 
     // Changing the variable later does not change a loaded verifier.
     // SAFETY: as above.
     unsafe { std::env::set_var(var, "SUPERSECRET-another-value-0123456789abcdef") };
-    accepts(&v, &token);
+    accepts("the variable changed after loading", &v, &token);
     // A configuration loaded now reads the new value.
-    let later = verifier(&config(
-        &["HS256"],
-        json!({"type": "static", "secret": {"env": var}}),
-    ));
-    rejects(&later, &token, ErrorKind::InvalidSignature);
+    rejects(
+        "loaded after the change",
+        &verifier(&env_config()),
+        &token,
+        InvalidSignature,
+    );
 
     // Unset: a config error that names the variable, and never shows a value.
     // SAFETY: as above.
     unsafe { std::env::remove_var(var) };
-    let err = config_error(
-        &config(
-            &["HS256"],
-            json!({"type": "static", "secret": {"env": var}}),
-        ),
-        &[var, "env"],
+    let err = config_error("the variable unset", &env_config(), &[var, "env"]);
+    assert!(
+        !format!("{err:?}").contains(value),
+        "the error's Debug shows the old value: {err:?}"
     );
-    assert!(!format!("{err:?}").contains(value));
 }
 
 // ---------------------------------------------------------------- inline JWK Sets
 
 #[test]
 fn jwks_selects_the_key_by_kid() {
-    let v = verifier(&jwks_config(
-        &["RS256"],
-        vec![
-            jwk("rsa2048", json!({"kid": "a"})),
-            jwk("rsa2048b", json!({"kid": "b"})),
-        ],
-    ));
-    accepts(
-        &v,
-        &sign_kid("rsa2048_private.pem", Algorithm::RS256, Some(json!("a"))),
-    );
-    accepts(
-        &v,
-        &sign_kid("rsa2048b_private.pem", Algorithm::RS256, Some(json!("b"))),
-    );
-    // The kid picks the key; the wrong key's signature does not verify.
-    rejects(
-        &v,
-        &sign_kid("rsa2048b_private.pem", Algorithm::RS256, Some(json!("a"))),
-        ErrorKind::InvalidSignature,
-    );
-    // An unknown kid.
-    let err = rejects(
-        &v,
-        &sign_kid("rsa2048_private.pem", Algorithm::RS256, Some(json!("c"))),
-        ErrorKind::KeyNotFound,
-    );
-    let message = err.to_string();
+    let set = json!([["rsa2048", {"kid": "a"}], ["rsa2048b", {"kid": "b"}]]);
+    let v = jwks_verifier(&["RS256"], set);
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("kid a", "rsa2048_private.pem", RS256, Some(json!("a")), OK),
+        ("kid b", "rsa2048b_private.pem", RS256, Some(json!("b")), OK),
+        // The kid picks the key; the wrong key's signature does not verify.
+        ("kid a, signed by b", "rsa2048b_private.pem", RS256, Some(json!("a")), Err(InvalidSignature)),
+        ("unknown kid", "rsa2048_private.pem", RS256, Some(json!("c")), Err(KeyNotFound)),
+        ("kid not a string", "rsa2048_private.pem", RS256, Some(json!(1)), Err(KeyNotFound)),
+        // kid comparison is exact.
+        ("kid in another case", "rsa2048_private.pem", RS256, Some(json!("A")), Err(KeyNotFound)),
+    ];
+    let errors = check_rows(&v, rows);
+    let message = errors["unknown kid"].to_string();
     assert!(
         message.contains("`c`") && message.contains("`a`") && message.contains("`b`"),
-        "{message}"
-    );
-    // A kid that is not a string matches no key.
-    rejects(
-        &v,
-        &sign_kid("rsa2048_private.pem", Algorithm::RS256, Some(json!(1))),
-        ErrorKind::KeyNotFound,
-    );
-    // kid comparison is exact.
-    rejects(
-        &v,
-        &sign_kid("rsa2048_private.pem", Algorithm::RS256, Some(json!("A"))),
-        ErrorKind::KeyNotFound,
+        "unknown kid: names the kid and the known ones: {message}"
     );
 }
 
@@ -437,267 +468,170 @@ fn jwks_selects_the_key_by_kid() {
 /// order, and a token that neither verifies names the count.
 #[test]
 fn a_kid_shared_by_two_keys_tries_both() {
-    let v = verifier(&jwks_config(
-        &["RS256"],
-        vec![
-            jwk("rsa2048", json!({"kid": "same"})),
-            jwk("rsa2048b", json!({"kid": "same"})),
-            jwk("p256", json!({"kid": "same"})),
-        ],
-    ));
-    for private in ["rsa2048_private.pem", "rsa2048b_private.pem"] {
-        accepts(
-            &v,
-            &sign_kid(private, Algorithm::RS256, Some(json!("same"))),
-        );
-    }
+    let set = json!([["rsa2048", {"kid": "same"}], ["rsa2048b", {"kid": "same"}],
+        ["p256", {"kid": "same"}]]);
+    let v = jwks_verifier(&["RS256"], set);
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("the first key", "rsa2048_private.pem", RS256, Some(json!("same")), OK),
+        ("the second key", "rsa2048b_private.pem", RS256, Some(json!("same")), OK),
+    ];
+    check_rows(&v, rows);
+    let name = "tampered: neither key";
     let err = rejects(
+        name,
         &v,
-        &tamper(&sign_kid(
-            "rsa2048_private.pem",
-            Algorithm::RS256,
-            Some(json!("same")),
-        )),
-        ErrorKind::InvalidSignature,
+        &tamper(&sign_kid("rsa2048_private.pem", RS256, Some(json!("same")))),
+        InvalidSignature,
     );
     assert!(
         err.to_string().contains("any of the 2 candidate keys"),
-        "{err}"
+        "{name}: names the count: {err}"
     );
 }
 
 #[test]
 fn jwks_without_kid_needs_exactly_one_fitting_key() {
     // Two RS256 keys: a token without kid has no single candidate.
-    let two = verifier(&jwks_config(
+    let two = jwks_verifier(
         &["RS256"],
-        vec![
-            jwk("rsa2048", json!({"kid": "a"})),
-            jwk("rsa2048b", json!({"kid": "b"})),
-        ],
-    ));
+        json!([["rsa2048", {"kid": "a"}], ["rsa2048b", {"kid": "b"}]]),
+    );
+    let name = "two RS256 keys, no kid";
     let err = rejects(
+        name,
         &two,
-        &sign_kid("rsa2048_private.pem", Algorithm::RS256, None),
-        ErrorKind::KeyNotFound,
+        &sign_kid("rsa2048_private.pem", RS256, None),
+        KeyNotFound,
     );
-    assert!(err.to_string().contains('2'), "{err}");
+    assert!(
+        err.to_string().contains('2'),
+        "{name}: names the count: {err}"
+    );
     // One RSA key, one P-256 key, one Ed25519 key: each algorithm has exactly one candidate.
-    let mixed = verifier(&jwks_config(
-        &["RS256", "PS256", "ES256", "EdDSA"],
-        vec![
-            jwk("rsa2048", json!({})),
-            jwk("p256", json!({"kid": "ec"})),
-            jwk("ed25519", json!({})),
-        ],
-    ));
-    for (private, alg) in [
-        ("rsa2048_private.pem", Algorithm::RS256),
-        ("rsa2048_private.pem", Algorithm::PS256),
-        ("p256_private.pem", Algorithm::ES256),
-        ("ed25519_private.pem", Algorithm::EdDSA),
-    ] {
-        accepts(&mixed, &sign_kid(private, alg, None));
-    }
-    rejects(
-        &mixed,
-        &sign_kid("rsa2048b_private.pem", Algorithm::RS256, None),
-        ErrorKind::InvalidSignature,
-    );
-    // A key without kid never matches a token that names one.
-    rejects(
-        &mixed,
-        &sign_kid("rsa2048_private.pem", Algorithm::RS256, Some(json!("rsa"))),
-        ErrorKind::KeyNotFound,
-    );
+    let set = json!([["rsa2048", {}], ["p256", {"kid": "ec"}], ["ed25519", {}]]);
+    let mixed = jwks_verifier(&["RS256", "PS256", "ES256", "EdDSA"], set);
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("RS256, the one RSA key", "rsa2048_private.pem", RS256, None, OK),
+        ("PS256, the one RSA key", "rsa2048_private.pem", PS256, None, OK),
+        ("ES256, the one P-256 key", "p256_private.pem", ES256, None, OK),
+        ("EdDSA, the one Ed25519 key", "ed25519_private.pem", EdDSA, None, OK),
+        ("RS256 by another RSA key", "rsa2048b_private.pem", RS256, None, Err(InvalidSignature)),
+        // A key without kid never matches a token that names one.
+        ("a kid no key has", "rsa2048_private.pem", RS256, Some(json!("rsa")), Err(KeyNotFound)),
+    ];
+    check_rows(&mixed, rows);
 }
 
 #[test]
 fn jwks_every_key_type_verifies() {
-    let v = verifier(&jwks_config(
-        &["RS384", "PS512", "ES256", "ES384", "EdDSA"],
-        vec![
-            jwk("rsa2048", json!({"kid": "r"})),
-            jwk("p256", json!({"kid": "p256"})),
-            jwk("p384", json!({"kid": "p384"})),
-            jwk("ed25519", json!({"kid": "ed"})),
-        ],
-    ));
+    let set = json!([["rsa2048", {"kid": "r"}], ["p256", {"kid": "p256"}], ["p384", {"kid": "p384"}],
+        ["ed25519", {"kid": "ed"}]]);
+    let v = jwks_verifier(&["RS384", "PS512", "ES256", "ES384", "EdDSA"], set);
     for (private, alg, kid) in [
-        ("rsa2048_private.pem", Algorithm::RS384, "r"),
-        ("rsa2048_private.pem", Algorithm::PS512, "r"),
-        ("p256_private.pem", Algorithm::ES256, "p256"),
-        ("p384_private.pem", Algorithm::ES384, "p384"),
-        ("ed25519_private.pem", Algorithm::EdDSA, "ed"),
+        ("rsa2048_private.pem", RS384, "r"),
+        ("rsa2048_private.pem", PS512, "r"),
+        ("p256_private.pem", ES256, "p256"),
+        ("p384_private.pem", ES384, "p384"),
+        ("ed25519_private.pem", EdDSA, "ed"),
     ] {
-        let token = sign_kid(private, alg, Some(json!(kid)));
-        accepts(&v, &token);
-        rejects(&v, &tamper(&token), ErrorKind::InvalidSignature);
+        let name = format!("{alg} with kid {kid}");
+        accepts_and_not_tampered(&name, &v, &sign_kid(private, alg, Some(json!(kid))));
     }
     // The kid names a key that does not fit the algorithm: no candidate.
-    rejects(
-        &v,
-        &sign_kid("p384_private.pem", Algorithm::ES384, Some(json!("p256"))),
-        ErrorKind::KeyNotFound,
-    );
-    rejects(
-        &v,
-        &sign_kid("rsa2048_private.pem", Algorithm::RS384, Some(json!("ed"))),
-        ErrorKind::KeyNotFound,
-    );
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("ES384 naming the P-256 key", "p384_private.pem", ES384, Some(json!("p256")), Err(KeyNotFound)),
+        ("RS384 naming the Ed25519 key", "rsa2048_private.pem", RS384, Some(json!("ed")), Err(KeyNotFound)),
+    ];
+    check_rows(&v, rows);
 }
 
 #[test]
 fn jwks_skips_keys_that_can_never_be_used() {
     let good = jwk("rsa2048", json!({"kid": "good"}));
+    // Each skipped key gets its name as its `kid` (where it is an object).
+    #[rustfmt::skip]
     let skipped = [
-        ("enc", jwk("rsa2048b", json!({"kid": "enc", "use": "enc"}))),
-        (
-            "use-not-string",
-            jwk("rsa2048b", json!({"kid": "use-not-string", "use": ["sig"]})),
-        ),
-        (
-            "ops",
-            jwk(
-                "rsa2048b",
-                json!({"kid": "ops", "key_ops": ["encrypt", "wrapKey"]}),
-            ),
-        ),
-        (
-            "ops-sign",
-            jwk("rsa2048b", json!({"kid": "ops-sign", "key_ops": ["sign"]})),
-        ),
-        (
-            "ops-empty",
-            jwk("rsa2048b", json!({"kid": "ops-empty", "key_ops": []})),
-        ),
-        ("small", jwk("rsa1024", json!({"kid": "small"}))),
-        ("kty", json!({"kty": "XYZ", "kid": "kty"})),
-        ("no-kty", json!({"kid": "no-kty", "n": "AQAB", "e": "AQAB"})),
-        ("p521", jwk("p521", json!({"kid": "p521"}))),
-        ("k1", jwk("secp256k1", json!({"kid": "k1"}))),
-        (
-            "x25519",
-            json!({"kty": "OKP", "crv": "X25519", "kid": "x25519", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}),
-        ),
-        (
-            "ed448",
-            json!({"kty": "OKP", "crv": "Ed448", "kid": "ed448", "x": "X9dEm1m0Yf0s54fsYWrUah2hNCSFpw4fig6nXYDpZ3jt8SR2m0bHBhvWeD3x5Q9s0foavq_oJWGA"}),
-        ),
-        (
-            "bad-n",
-            json!({"kty": "RSA", "kid": "bad-n", "n": "not base64url!", "e": "AQAB"}),
-        ),
-        (
-            "alg-none",
-            jwk("rsa2048b", json!({"kid": "alg-none", "alg": "none"})),
-        ),
-        (
-            "alg-misfit",
-            jwk("rsa2048b", json!({"kid": "alg-misfit", "alg": "ES256"})),
-        ),
-        (
-            "short-oct",
-            json!({"kty": "oct", "kid": "short-oct", "k": URL_SAFE_NO_PAD.encode([9u8; 31])}),
-        ),
+        ("enc", jwk("rsa2048b", json!({"use": "enc"}))),
+        ("use-not-string", jwk("rsa2048b", json!({"use": ["sig"]}))),
+        ("ops", jwk("rsa2048b", json!({"key_ops": ["encrypt", "wrapKey"]}))),
+        ("ops-sign", jwk("rsa2048b", json!({"key_ops": ["sign"]}))),
+        ("ops-empty", jwk("rsa2048b", json!({"key_ops": []}))),
+        ("small", jwk("rsa1024", json!({}))),
+        ("kty", json!({"kty": "XYZ"})),
+        ("no-kty", json!({"n": "AQAB", "e": "AQAB"})),
+        ("p521", jwk("p521", json!({}))),
+        ("k1", jwk("secp256k1", json!({}))),
+        ("x25519", json!({"kty": "OKP", "crv": "X25519", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"})),
+        ("ed448", json!({"kty": "OKP", "crv": "Ed448", "x": "X9dEm1m0Yf0s54fsYWrUah2hNCSFpw4fig6nXYDpZ3jt8SR2m0bHBhvWeD3x5Q9s0foavq_oJWGA"})),
+        ("bad-n", json!({"kty": "RSA", "n": "not base64url!", "e": "AQAB"})),
+        ("alg-none", jwk("rsa2048b", json!({"alg": "none"}))),
+        ("alg-misfit", jwk("rsa2048b", json!({"alg": "ES256"}))),
+        ("short-oct", json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode([9u8; 31])})),
         ("not-object", json!("a string")),
     ];
+    let skipped = skipped.map(|(kid, mut key)| {
+        if let Some(members) = key.as_object_mut() {
+            members.insert("kid".to_owned(), json!(kid));
+        }
+        (kid, key)
+    });
     let mut keys = vec![good];
     keys.extend(skipped.iter().map(|(_, k)| k.clone()));
     let v = verifier(&jwks_config(&["RS256", "ES256", "EdDSA", "HS256"], keys));
     accepts(
+        "the good key",
         &v,
-        &sign_kid("rsa2048_private.pem", Algorithm::RS256, Some(json!("good"))),
+        &sign_kid("rsa2048_private.pem", RS256, Some(json!("good"))),
     );
     for (kid, _) in &skipped {
         // Signed by the key the JWK was made from where there is one; a skipped
         // key is no candidate, so it is never tried.
-        let token = sign_kid("rsa2048b_private.pem", Algorithm::RS256, Some(json!(kid)));
-        rejects(&v, &token, ErrorKind::KeyNotFound);
+        let token = sign_kid("rsa2048b_private.pem", RS256, Some(json!(kid)));
+        rejects(&format!("skipped key `{kid}`"), &v, &token, KeyNotFound);
     }
     // Without kid, the one good RS256 key is the only candidate.
-    accepts(&v, &sign_kid("rsa2048_private.pem", Algorithm::RS256, None));
+    accepts(
+        "no kid: the good key",
+        &v,
+        &sign_kid("rsa2048_private.pem", RS256, None),
+    );
 }
 
 #[test]
 fn jwks_use_sig_and_verify_key_ops_are_usable() {
-    let v = verifier(&jwks_config(
-        &["RS256"],
-        vec![
-            jwk("rsa2048", json!({"kid": "sig", "use": "sig"})),
-            jwk("rsa2048", json!({"kid": "ops", "key_ops": ["verify"]})),
-            jwk(
-                "rsa2048",
-                json!({"kid": "both", "use": "sig", "key_ops": ["sign", "verify"]}),
-            ),
-        ],
-    ));
-    for kid in ["sig", "ops", "both"] {
-        accepts(
-            &v,
-            &sign_kid("rsa2048_private.pem", Algorithm::RS256, Some(json!(kid))),
-        );
-    }
+    let set = json!([["rsa2048", {"kid": "sig", "use": "sig"}], ["rsa2048", {"kid": "ops", "key_ops": ["verify"]}],
+        ["rsa2048", {"kid": "both", "use": "sig", "key_ops": ["sign", "verify"]}]]);
+    let v = jwks_verifier(&["RS256"], set);
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("use sig", "rsa2048_private.pem", RS256, Some(json!("sig")), OK),
+        ("key_ops verify", "rsa2048_private.pem", RS256, Some(json!("ops")), OK),
+        ("use sig, key_ops sign and verify", "rsa2048_private.pem", RS256, Some(json!("both")), OK),
+    ];
+    check_rows(&v, rows);
 }
 
 #[test]
 fn jwk_alg_pins_the_key() {
-    let v = verifier(&jwks_config(
-        &["RS256", "PS256"],
-        vec![
-            jwk("rsa2048", json!({"kid": "pinned", "alg": "RS256"})),
-            jwk("rsa2048b", json!({"kid": "free"})),
-        ],
-    ));
-    accepts(
-        &v,
-        &sign_kid(
-            "rsa2048_private.pem",
-            Algorithm::RS256,
-            Some(json!("pinned")),
-        ),
-    );
-    // Another allowed algorithm, the same kid: the pinned key is no candidate.
-    rejects(
-        &v,
-        &sign_kid(
-            "rsa2048_private.pem",
-            Algorithm::PS256,
-            Some(json!("pinned")),
-        ),
-        ErrorKind::KeyNotFound,
-    );
-    accepts(
-        &v,
-        &sign_kid(
-            "rsa2048b_private.pem",
-            Algorithm::PS256,
-            Some(json!("free")),
-        ),
-    );
-    accepts(
-        &v,
-        &sign_kid(
-            "rsa2048b_private.pem",
-            Algorithm::RS256,
-            Some(json!("free")),
-        ),
-    );
-    // Without kid: RS256 has two candidates, PS256 only the unpinned key.
-    rejects(
-        &v,
-        &sign_kid("rsa2048_private.pem", Algorithm::RS256, None),
-        ErrorKind::KeyNotFound,
-    );
-    accepts(
-        &v,
-        &sign_kid("rsa2048b_private.pem", Algorithm::PS256, None),
-    );
-    rejects(
-        &v,
-        &sign_kid("rsa2048_private.pem", Algorithm::PS256, None),
-        ErrorKind::InvalidSignature,
-    );
+    let set =
+        json!([["rsa2048", {"kid": "pinned", "alg": "RS256"}], ["rsa2048b", {"kid": "free"}]]);
+    let v = jwks_verifier(&["RS256", "PS256"], set);
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("pinned key, its algorithm", "rsa2048_private.pem", RS256, Some(json!("pinned")), OK),
+        // Another allowed algorithm, the same kid: the pinned key is no candidate.
+        ("pinned key, another algorithm", "rsa2048_private.pem", PS256, Some(json!("pinned")), Err(KeyNotFound)),
+        ("free key, PS256", "rsa2048b_private.pem", PS256, Some(json!("free")), OK),
+        ("free key, RS256", "rsa2048b_private.pem", RS256, Some(json!("free")), OK),
+        // Without kid: RS256 has two candidates, PS256 only the unpinned key.
+        ("no kid, RS256: two candidates", "rsa2048_private.pem", RS256, None, Err(KeyNotFound)),
+        ("no kid, PS256: the free key", "rsa2048b_private.pem", PS256, None, OK),
+        ("no kid, PS256 by the pinned key", "rsa2048_private.pem", PS256, None, Err(InvalidSignature)),
+    ];
+    check_rows(&v, rows);
 }
 
 /// Issue 27: `Ed25519` (RFC 9864) is an algorithm of its own name. An
@@ -705,78 +639,86 @@ fn jwk_alg_pins_the_key() {
 /// written; a JWK whose `alg` is one of them is pinned to that one.
 #[test]
 fn ed25519_is_its_own_algorithm_name_beside_eddsa() {
-    let ed = |alg: Algorithm, kid: Option<&str>| {
-        sign_kid("ed25519_private.pem", alg, kid.map(|k| json!(k)))
-    };
-    let pem = json!({"type": "static", "public_key_pem": key("ed25519_public.pem")});
+    const ED: &str = "ed25519_private.pem";
+    let ed = |alg: Algorithm| sign_pem(ED, alg);
+    let static_ed = |algorithms: &[&str]| verifier(&pem_config(algorithms, "ed25519_public.pem"));
     // Each name as written.
-    let only_ed25519 = verifier(&config(&["Ed25519"], pem.clone()));
-    accepts(&only_ed25519, &ed(Algorithm::Ed25519, None));
-    let err = rejects(
-        &only_ed25519,
-        &ed(Algorithm::EdDSA, None),
-        ErrorKind::AlgorithmNotAllowed,
-    );
-    assert!(
-        err.to_string().contains("add `EdDSA` to `algorithms`"),
-        "{err}"
-    );
-    let only_eddsa = verifier(&config(&["EdDSA"], pem.clone()));
-    accepts(&only_eddsa, &ed(Algorithm::EdDSA, None));
-    let err = rejects(
-        &only_eddsa,
-        &ed(Algorithm::Ed25519, None),
-        ErrorKind::AlgorithmNotAllowed,
-    );
-    assert!(
-        err.to_string().contains("add `Ed25519` to `algorithms`"),
-        "{err}"
-    );
+    let only_ed25519 = static_ed(&["Ed25519"]);
+    let only_eddsa = static_ed(&["EdDSA"]);
+    #[rustfmt::skip]
+    let rows = [
+        ("only Ed25519 allowed, an Ed25519 token", &only_ed25519, Ed25519, OK, None),
+        ("only Ed25519 allowed, an EdDSA token", &only_ed25519, EdDSA, Err(AlgorithmNotAllowed), Some("add `EdDSA` to `algorithms`")),
+        ("only EdDSA allowed, an EdDSA token", &only_eddsa, EdDSA, OK, None),
+        ("only EdDSA allowed, an Ed25519 token", &only_eddsa, Ed25519, Err(AlgorithmNotAllowed), Some("add `Ed25519` to `algorithms`")),
+    ];
+    for (name, v, alg, want, hint) in rows {
+        let err = check(name, v, &ed(alg), want);
+        if let (Some(err), Some(hint)) = (err, hint) {
+            assert!(
+                err.to_string().contains(hint),
+                "{name}: says `{hint}`: {err}"
+            );
+        }
+    }
     // One key, both names.
-    let both = verifier(&config(&["EdDSA", "Ed25519"], pem));
-    for alg in [Algorithm::EdDSA, Algorithm::Ed25519] {
-        accepts(&both, &ed(alg, None));
-        rejects(&both, &tamper(&ed(alg, None)), ErrorKind::InvalidSignature);
+    let both = static_ed(&["EdDSA", "Ed25519"]);
+    for alg in [EdDSA, Ed25519] {
+        accepts_and_not_tampered(&format!("both allowed, {alg}"), &both, &ed(alg));
     }
     // A token signed as EdDSA and relabelled Ed25519 verifies too: the name
     // changes nothing in the signature (RFC 9864 section 2.2).
-    let relabelled = SigningKey::from_pem(&key("ed25519_private.pem"))
-        .sign_with_header(Algorithm::EdDSA, &json!({"alg": "Ed25519"}), &claims())
+    let relabelled = SigningKey::from_pem(&key(ED))
+        .sign_with_header(EdDSA, &json!({"alg": "Ed25519"}), &claims())
         .unwrap();
-    accepts(&both, &relabelled);
+    accepts("signed as EdDSA, labelled Ed25519", &both, &relabelled);
 
     // JWKs: unpinned fits both; `alg` pins to its own name.
-    let keys = vec![
-        jwk("ed25519", json!({"kid": "free"})),
-        jwk("ed25519", json!({"kid": "new", "alg": "Ed25519"})),
-        jwk("ed25519", json!({"kid": "old", "alg": "EdDSA"})),
+    let set = json!([["ed25519", {"kid": "free"}], ["ed25519", {"kid": "new", "alg": "Ed25519"}],
+        ["ed25519", {"kid": "old", "alg": "EdDSA"}]]);
+    let v = jwks_verifier(&["EdDSA", "Ed25519"], set);
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("unpinned JWK, EdDSA", ED, EdDSA, Some(json!("free")), OK),
+        ("unpinned JWK, Ed25519", ED, Ed25519, Some(json!("free")), OK),
+        ("JWK pinned to Ed25519, Ed25519", ED, Ed25519, Some(json!("new")), OK),
+        ("JWK pinned to EdDSA, EdDSA", ED, EdDSA, Some(json!("old")), OK),
+        ("JWK pinned to Ed25519, EdDSA", ED, EdDSA, Some(json!("new")), Err(KeyNotFound)),
+        ("JWK pinned to EdDSA, Ed25519", ED, Ed25519, Some(json!("old")), Err(KeyNotFound)),
     ];
-    let v = verifier(&jwks_config(&["EdDSA", "Ed25519"], keys));
-    for alg in [Algorithm::EdDSA, Algorithm::Ed25519] {
-        accepts(&v, &ed(alg, Some("free")));
-    }
-    accepts(&v, &ed(Algorithm::Ed25519, Some("new")));
-    accepts(&v, &ed(Algorithm::EdDSA, Some("old")));
-    for (alg, kid) in [(Algorithm::EdDSA, "new"), (Algorithm::Ed25519, "old")] {
-        let err = rejects(&v, &ed(alg, Some(kid)), ErrorKind::KeyNotFound);
-        assert!(err.to_string().contains(&format!("`{kid}`")), "{err}");
+    for (name, err) in check_rows(&v, rows) {
+        let kid = if name.ends_with("EdDSA") {
+            "new"
+        } else {
+            "old"
+        };
+        assert!(
+            err.to_string().contains(&format!("`{kid}`")),
+            "{name}: names the kid: {err}"
+        );
     }
     // A JWK pinned to `Ed25519` is usable (it was skipped as unsupported before).
-    let pinned = verifier(&jwks_config(
+    let pinned = jwks_verifier(
         &["Ed25519"],
-        vec![jwk("ed25519", json!({"kid": "k", "alg": "Ed25519"}))],
-    ));
-    accepts(&pinned, &ed(Algorithm::Ed25519, Some("k")));
+        json!([["ed25519", {"kid": "k", "alg": "Ed25519"}]]),
+    );
+    let row = (
+        "the only JWK, pinned to Ed25519",
+        ED,
+        Ed25519,
+        Some(json!("k")),
+        OK,
+    );
+    check_rows(&pinned, vec![row]);
     // Only a key that fits: an RSA or EC key is no candidate for Ed25519.
     config_error(
+        "Ed25519 with a P-256 JWK",
         &jwks_config(&["Ed25519"], vec![jwk("p256", json!({"kid": "ec"}))]),
         &["Ed25519"],
     );
     config_error(
-        &config(
-            &["Ed25519"],
-            json!({"type": "static", "public_key_pem": key("rsa2048_public.pem")}),
-        ),
+        "Ed25519 with an RSA PEM",
+        &pem_config(&["Ed25519"], "rsa2048_public.pem"),
         &["Ed25519", "public_key_pem"],
     );
 }
@@ -785,50 +727,46 @@ fn ed25519_is_its_own_algorithm_name_beside_eddsa() {
 /// skipped keys and their reasons, and its hint points at the key set.
 #[test]
 fn no_key_for_the_tokens_algorithm_names_the_skipped_keys() {
-    let v = verifier(&jwks_config(
-        &["RS256", "ES256"],
-        vec![
-            jwk("p256", json!({"kid": "ec"})),
-            jwk("rsa2048", json!({"kid": "signer", "key_ops": ["sign"]})),
-            jwk("rsa2048b", json!({"kid": "enc", "use": "enc"})),
-        ],
-    ));
-    let err = rejects(
-        &v,
-        &sign_kid(
-            "rsa2048_private.pem",
-            Algorithm::RS256,
-            Some(json!("signer")),
-        ),
-        ErrorKind::KeyNotFound,
-    );
-    let message = err.to_string();
-    assert!(
-        message.contains(r#"`signer`: `key_ops` ["sign"] without "verify""#),
-        "{message}"
-    );
-    assert!(
-        message.contains(r#"`enc`: `use` "enc" is not "sig""#),
-        "{message}"
-    );
-    assert!(err.hint().contains("key set"), "{}", err.hint());
-    assert!(err.hint().contains(r#""verify""#), "{}", err.hint());
+    let set = json!([["p256", {"kid": "ec"}], ["rsa2048", {"kid": "signer", "key_ops": ["sign"]}],
+        ["rsa2048b", {"kid": "enc", "use": "enc"}]]);
+    let v = jwks_verifier(&["RS256", "ES256"], set);
     // When keys fit the algorithm but not the kid, only a skipped key with
     // that kid is named, and the hint is the usual one.
-    let err = rejects(
-        &v,
-        &sign_kid("p256_private.pem", Algorithm::ES256, Some(json!("enc"))),
-        ErrorKind::KeyNotFound,
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("no RSA key", "rsa2048_private.pem", RS256, Some(json!("signer")), Err(KeyNotFound)),
+        ("ES256, a skipped key's kid", "p256_private.pem", ES256, Some(json!("enc")), Err(KeyNotFound)),
+        ("ES256, an unknown kid", "p256_private.pem", ES256, Some(json!("gone")), Err(KeyNotFound)),
+    ];
+    let errors = check_rows(&v, rows);
+    let mention = |name: &str, needle: &str, wanted: bool| {
+        let message = errors[name].to_string();
+        assert_eq!(
+            message.contains(needle),
+            wanted,
+            "{name}: the message should {}name {needle:?}: {message}",
+            if wanted { "" } else { "not " }
+        );
+    };
+    mention(
+        "no RSA key",
+        r#"`signer`: `key_ops` ["sign"] without "verify""#,
+        true,
     );
-    assert!(err.to_string().contains("`enc`: `use`"), "{err}");
-    assert!(!err.to_string().contains("signer"), "{err}");
-    assert_eq!(err.hint(), ErrorKind::KeyNotFound.hint());
-    let err = rejects(
-        &v,
-        &sign_kid("p256_private.pem", Algorithm::ES256, Some(json!("gone"))),
-        ErrorKind::KeyNotFound,
+    mention("no RSA key", r#"`enc`: `use` "enc" is not "sig""#, true);
+    mention("ES256, a skipped key's kid", "`enc`: `use`", true);
+    mention("ES256, a skipped key's kid", "signer", false);
+    mention("ES256, an unknown kid", "skipped", false);
+    let hint = errors["no RSA key"].hint();
+    assert!(
+        hint.contains("key set") && hint.contains(r#""verify""#),
+        "no RSA key: the hint points at the key set and \"verify\": {hint}"
     );
-    assert!(!err.to_string().contains("skipped"), "{err}");
+    assert_eq!(
+        errors["ES256, a skipped key's kid"].hint(),
+        KeyNotFound.hint(),
+        "ES256, a skipped key's kid: the usual hint"
+    );
 }
 
 #[test]
@@ -838,113 +776,87 @@ fn jwks_oct_keys_serve_hmac() {
         &["HS256"],
         vec![json!({"kty": "oct", "kid": "h", "k": URL_SAFE_NO_PAD.encode(&secret)})],
     ));
-    let mut header = json!({"alg": "HS256", "kid": "h"});
-    accepts(
-        &v,
-        &SigningKey::from_secret(&secret)
-            .sign_with_header(Algorithm::HS256, &header, &claims())
-            .unwrap(),
-    );
-    header["kid"] = json!("other");
-    rejects(
-        &v,
-        &SigningKey::from_secret(&secret)
-            .sign_with_header(Algorithm::HS256, &header, &claims())
-            .unwrap(),
-        ErrorKind::KeyNotFound,
-    );
+    let with_kid = |kid: &str| {
+        SigningKey::from_secret(&secret)
+            .sign_with_header(HS256, &json!({"alg": "HS256", "kid": kid}), &claims())
+            .unwrap()
+    };
+    accepts("HS256, kid h", &v, &with_kid("h"));
+    rejects("HS256, another kid", &v, &with_kid("other"), KeyNotFound);
     let v = verifier(&jwks_config(
         &["HS512"],
         vec![json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode([5u8; 64])})],
     ));
     accepts(
+        "HS512, the one oct key",
         &v,
-        &SigningKey::from_secret(&[5u8; 64])
-            .sign(Algorithm::HS512, &claims())
-            .unwrap(),
+        &sign_secret(&[5u8; 64], HS512),
     );
 }
 
 #[test]
 fn jwks_with_no_usable_key_is_a_config_error() {
-    let cases: Vec<(Vec<&str>, Vec<Value>)> = vec![
-        (vec!["RS256"], vec![]),
-        (vec!["RS256"], vec![jwk("rsa1024", json!({"kid": "small"}))]),
-        (vec!["RS256"], vec![jwk("rsa2048", json!({"use": "enc"}))]),
-        (
-            vec!["RS256"],
-            vec![jwk("rsa2048", json!({"key_ops": ["encrypt"]}))],
-        ),
-        (vec!["ES256"], vec![jwk("rsa2048", json!({}))]),
-        (vec!["ES384"], vec![jwk("p256", json!({}))]),
-        (
-            vec!["ES256"],
-            vec![jwk("p521", json!({})), jwk("secp256k1", json!({}))],
-        ),
-        (vec!["PS256"], vec![jwk("rsa2048", json!({"alg": "RS256"}))]),
-        (vec!["HS256"], vec![jwk("rsa2048", json!({}))]),
-        (
-            vec!["HS512"],
-            vec![json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode([1u8; 32])})],
-        ),
-        (
-            vec!["EdDSA"],
-            vec![json!({"kty": "OKP", "crv": "Ed448", "x": "AAAA"})],
-        ),
-        (
-            vec!["Ed25519"],
-            vec![jwk("ed25519", json!({"alg": "EdDSA"}))],
-        ),
-        (
-            vec!["RS256"],
-            vec![jwk(
-                "rsa2048",
-                json!({"kid": "priv-ops", "key_ops": ["sign"]}),
-            )],
-        ),
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Vec<&str>, Vec<Value>)> = vec![
+        ("empty set", vec!["RS256"], vec![]),
+        ("RSA-1024", vec!["RS256"], vec![jwk("rsa1024", json!({"kid": "small"}))]),
+        ("use enc", vec!["RS256"], vec![jwk("rsa2048", json!({"use": "enc"}))]),
+        ("key_ops encrypt", vec!["RS256"], vec![jwk("rsa2048", json!({"key_ops": ["encrypt"]}))]),
+        ("ES256, an RSA key", vec!["ES256"], vec![jwk("rsa2048", json!({}))]),
+        ("ES384, a P-256 key", vec!["ES384"], vec![jwk("p256", json!({}))]),
+        ("ES256, P-521 and secp256k1", vec!["ES256"], vec![jwk("p521", json!({})), jwk("secp256k1", json!({}))]),
+        ("PS256, a key pinned to RS256", vec!["PS256"], vec![jwk("rsa2048", json!({"alg": "RS256"}))]),
+        ("HS256, an RSA key", vec!["HS256"], vec![jwk("rsa2048", json!({}))]),
+        ("HS512, a 32-byte oct key", vec!["HS512"], vec![json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode([1u8; 32])})]),
+        ("EdDSA, an Ed448 key", vec!["EdDSA"], vec![json!({"kty": "OKP", "crv": "Ed448", "x": "AAAA"})]),
+        ("Ed25519, a key pinned to EdDSA", vec!["Ed25519"], vec![jwk("ed25519", json!({"alg": "EdDSA"}))]),
+        ("key_ops sign only", vec!["RS256"], vec![jwk("rsa2048", json!({"kid": "priv-ops", "key_ops": ["sign"]}))]),
     ];
-    for (algs, keys) in cases {
-        let err = config_error(&jwks_config(&algs, keys.clone()), &["jwks"]);
-        for alg in &algs {
-            assert!(err.to_string().contains(alg), "{err}");
-        }
+    for (name, algs, keys) in cases {
+        let mut needles = vec!["jwks"];
+        needles.extend(&algs);
+        config_error(name, &jwks_config(&algs, keys), &needles);
     }
     // A set that is usable for one allowed algorithm loads; the other finds no key.
-    let v = verifier(&jwks_config(
-        &["ES256", "ES384"],
-        vec![jwk("p256", json!({}))],
-    ));
-    accepts(&v, &sign_kid("p256_private.pem", Algorithm::ES256, None));
-    rejects(
-        &v,
-        &sign_kid("p384_private.pem", Algorithm::ES384, None),
-        ErrorKind::KeyNotFound,
-    );
+    let v = jwks_verifier(&["ES256", "ES384"], json!([["p256", {}]]));
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("ES256, the P-256 key", "p256_private.pem", ES256, None, OK),
+        ("ES384, no key", "p384_private.pem", ES384, None, Err(KeyNotFound)),
+    ];
+    check_rows(&v, rows);
 }
 
 #[test]
 fn jwks_that_is_not_a_key_set_is_a_config_error() {
-    for jwks in [
-        json!({}),
-        json!({"keys": "x"}),
-        json!({"keys": {}}),
-        json!([jwk("rsa2048", json!({}))]),
-        json!(null),
-        json!("keys"),
+    for (name, jwks) in [
+        ("an empty object", json!({})),
+        ("keys a string", json!({"keys": "x"})),
+        ("keys an object", json!({"keys": {}})),
+        ("a bare array of keys", json!([jwk("rsa2048", json!({}))])),
+        ("null", json!(null)),
+        ("a string", json!("keys")),
     ] {
         config_error(
+            name,
             &config(&["RS256"], json!({"type": "jwks", "jwks": jwks})),
             &["jwks"],
         );
     }
-    config_error(&config(&["RS256"], json!({"type": "jwks"})), &["jwks"]);
+    config_error(
+        "no jwks member",
+        &config(&["RS256"], json!({"type": "jwks"})),
+        &["jwks"],
+    );
 }
 
 #[test]
 fn jwks_with_private_material_is_a_config_error() {
     let private = jwk("p256_private", json!({"kid": "leaked"}));
     let d = private["d"].as_str().unwrap().to_owned();
+    let name = "a private P-256 JWK";
     let err = config_error(
+        name,
         &jwks_config(
             &["ES256", "RS256"],
             vec![jwk("rsa2048", json!({"kid": "ok"})), private],
@@ -952,10 +864,11 @@ fn jwks_with_private_material_is_a_config_error() {
         &["jwks", "leaked", "`d`"],
     );
     for text in [err.to_string(), format!("{err:?}"), err.hint().to_owned()] {
-        assert!(!text.contains(&d), "the private key shows: {text}");
+        assert!(!text.contains(&d), "{name}: the private key shows: {text}");
     }
     // Even on a key that would be skipped anyway.
     config_error(
+        "`d` on a key skipped for `use: enc`",
         &jwks_config(
             &["RS256"],
             vec![
@@ -971,29 +884,28 @@ fn jwks_with_private_material_is_a_config_error() {
 fn token_headers_never_bring_their_own_key() {
     // The token carries the attacker's public key and URLs; only configured keys count.
     let attacker = jwk("rsa2048b", json!({"kid": "a"}));
-    for extra in [
-        json!({"jwk": attacker}),
-        json!({"jku": "https://attacker.example/jwks.json"}),
-        json!({"x5u": "https://attacker.example/cert.pem"}),
-        json!({"x5c": [key("rsa2048_cert.pem").lines().filter(|l| !l.starts_with("-----")).collect::<String>()]}),
+    let static_v = verifier(&pem_config(&["RS256"], "rsa2048_public.pem"));
+    let jwks_v = jwks_verifier(&["RS256"], json!([["rsa2048", {"kid": "a"}]]));
+    for (member, value) in [
+        ("jwk", attacker),
+        ("jku", json!("https://attacker.example/jwks.json")),
+        ("x5u", json!("https://attacker.example/cert.pem")),
+        (
+            "x5c",
+            json!([key("rsa2048_cert.pem")
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<String>()]),
+        ),
     ] {
-        let mut header = json!({"alg": "RS256", "kid": "a"});
-        for (k, v) in extra.as_object().unwrap() {
-            header[k] = v.clone();
-        }
+        let header = json!({"alg": "RS256", "kid": "a", member: value});
         let token = SigningKey::from_pem(&key("rsa2048b_private.pem"))
-            .sign_with_header(Algorithm::RS256, &header, &claims())
+            .sign_with_header(RS256, &header, &claims())
             .unwrap();
-        let static_v = verifier(&config(
-            &["RS256"],
-            json!({"type": "static", "public_key_pem": key("rsa2048_public.pem")}),
-        ));
-        rejects(&static_v, &token, ErrorKind::InvalidSignature);
-        let jwks_v = verifier(&jwks_config(
-            &["RS256"],
-            vec![jwk("rsa2048", json!({"kid": "a"}))],
-        ));
-        rejects(&jwks_v, &token, ErrorKind::InvalidSignature);
+        for (key_source, v) in [("static key", &static_v), ("inline JWKS", &jwks_v)] {
+            let name = format!("`{member}` in the header, {key_source}");
+            rejects(&name, v, &token, InvalidSignature);
+        }
     }
 }
 
@@ -1024,29 +936,42 @@ async fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     unsafe { std::env::remove_var(var) };
     // The verifier is built without reading the variable.
     let v = TestVerifier::new(loaded.clone());
-    let token = |secret: &str| {
-        SigningKey::from_secret(secret.as_bytes())
-            .sign(Algorithm::HS256, &claims())
-            .unwrap()
-    };
-    accepts(&v, &token(first));
+    let token = |secret: &str| sign_secret(secret.as_bytes(), HS256);
+    accepts("the validated configuration", &v, &token(first));
     // A clone (e.g. a registry rebuilding its verifier) reuses the keys too.
-    accepts(&TestVerifier::new(loaded.clone()), &token(first));
+    accepts(
+        "a clone of the validated configuration",
+        &TestVerifier::new(loaded.clone()),
+        &token(first),
+    );
     // Validating the data again reads the variable again: it is gone.
     let err = Error::from(parsed.clone().validate().unwrap_err());
-    assert!(err.to_string().contains(var), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Config, "validated again: {err}");
+    assert!(
+        err.to_string().contains(var),
+        "validated again: names the variable: {err}"
+    );
 
     let verify = |registry: &jwt_sso::Registry, secret: &str| {
         registry
             .verify_cached(&token(secret), jwt_sso::Verification::default())
             .map(|id| id.user_id.clone())
+            .map_err(|e| e.kind())
     };
     // An edit elsewhere keeps the parsed keys (the variable is still unset).
     let mut edited = parsed.clone();
     edited.expiration_time = 7200;
     owned.update("keys", edited.clone()).await;
-    assert_eq!(registry.get("keys").unwrap().expiration_time, 7200);
-    assert_eq!(verify(registry, first).unwrap(), "jdoe");
+    assert_eq!(
+        registry.get("keys").map(|c| c.expiration_time),
+        Some(7200),
+        "an edit elsewhere: the new expiration_time"
+    );
+    assert_eq!(
+        verify(registry, first),
+        Ok("jdoe".to_owned()),
+        "an edit elsewhere: the first secret still verifies"
+    );
     // An edited key source is parsed, and its variable read, again.
     let other = "JWT_SSO_TEST_KEYS_ENV_ONCE_91B3";
     // SAFETY: as above (a name unique to this test).
@@ -1055,22 +980,30 @@ async fn an_env_secret_is_read_once_per_load_not_again_by_the_verifier() {
     rekeyed.key_source =
         serde_json::from_value(json!({"type": "static", "secret": {"env": other}})).unwrap();
     owned.update("keys", rekeyed).await;
-    assert_eq!(verify(registry, second).unwrap(), "jdoe");
     assert_eq!(
-        verify(registry, first).unwrap_err().kind(),
-        ErrorKind::InvalidSignature
+        verify(registry, second),
+        Ok("jdoe".to_owned()),
+        "an edited key source: the new secret verifies"
+    );
+    assert_eq!(
+        verify(registry, first),
+        Err(InvalidSignature),
+        "an edited key source: the old secret no longer verifies"
     );
     // So is an edited allowlist: the first variable is gone now.
     let mut realg = edited;
-    realg.algorithms = vec![Algorithm::HS256, Algorithm::HS384];
+    realg.algorithms = vec![HS256, HS384];
     let change = jwt_sso::ConfigChange::Update {
         name: "keys".into(),
         version: owned.configs.get("keys").unwrap().version,
         config: realg,
     };
     let err = owned.configs.apply(change).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.to_string().contains(var), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Config, "an edited allowlist: {err}");
+    assert!(
+        err.to_string().contains(var),
+        "an edited allowlist: names the variable: {err}"
+    );
     // SAFETY: as above.
     unsafe { std::env::remove_var(other) };
 }

@@ -18,6 +18,7 @@ const SECRET: &str = "login-flow-secret-0123456789abcdef";
 const ISSUER: &str = "https://erp.example.com";
 
 use crate::support::owner;
+use crate::support::policies::{accepted, refused};
 
 fn erp_config() -> jwt_sso::JwtConfig {
     let config = json!({
@@ -58,13 +59,11 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     let registry = Arc::clone(owned.registry());
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
 
-    let first = auth
-        .login(
-            &token(json!({"loginname": "jdoe", "name": "Jane Doe", "groups": ["Sales"]})),
-            Verification::default(),
-        )
-        .await
-        .unwrap();
+    let first = accepted(
+        &auth,
+        &token(json!({"loginname": "jdoe", "name": "Jane Doe", "groups": ["Sales"]})),
+    )
+    .await;
     assert!(first.first_login);
     assert_eq!(
         first.user,
@@ -85,13 +84,11 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     changed.user_type = "author".into();
     changed.initial_roles = vec!["Editor".into()];
     owned.update("ERP", changed).await;
-    let later = auth
-        .login(
-            &token(json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"})),
-            Verification::default(),
-        )
-        .await
-        .unwrap();
+    let later = accepted(
+        &auth,
+        &token(json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"})),
+    )
+    .await;
     assert!(!later.first_login);
     assert_eq!(
         later.user, first.user,
@@ -101,10 +98,7 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     assert_eq!(later.identity.name.as_deref(), Some("Jane Smith"));
 
     // A new user gets the new configuration's type and roles.
-    let other = auth
-        .login(&token(json!({"loginname": 42})), Verification::default())
-        .await
-        .unwrap();
+    let other = accepted(&auth, &token(json!({"loginname": 42}))).await;
     assert!(other.first_login);
     assert_eq!(
         (other.user.user_id.as_str(), other.user.user_type.as_str()),
@@ -114,10 +108,7 @@ async fn first_login_creates_later_logins_find_and_keep_roles() {
     assert_eq!(auth.store().len(), 2);
 
     // A rejected token never reaches the store.
-    let err = auth
-        .login("not-a-token", Verification::default())
-        .await
-        .unwrap_err();
+    let err = refused(&auth, "not-a-token").await;
     assert_eq!(err.kind(), ErrorKind::Malformed);
     let err = auth
         .login(
@@ -139,21 +130,16 @@ async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     owned.update("erp", erp).await;
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let claims = json!({"loginname": "jdoe", "name": "Jane Doe", "email": "jane@example.com", "groups": ["Sales"]});
-    let first = auth
-        .login(&token(claims), Verification::default())
-        .await
-        .unwrap();
+    let first = accepted(&auth, &token(claims)).await;
     assert!(first.first_login);
     assert_eq!(first.user.roles, ["Viewer", "Sales"]);
 
     // Replaced, not merged: an absent email is gone, the roles are this login's.
-    let later = auth
-        .login(
-            &token(json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"})),
-            Verification::default(),
-        )
-        .await
-        .unwrap();
+    let later = accepted(
+        &auth,
+        &token(json!({"loginname": "jdoe", "name": "Jane Smith", "groups": "Finance"})),
+    )
+    .await;
     assert!(!later.first_login);
     assert_eq!(later.user.name.as_deref(), Some("Jane Smith"));
     assert_eq!(later.user.email, None);
@@ -168,13 +154,11 @@ async fn sync_on_login_replaces_name_email_and_roles_from_each_login() {
     let mut erp = registry.get("erp").unwrap();
     erp.sync_on_login = false.into();
     owned.update("erp", erp).await;
-    let off = auth
-        .login(
-            &token(json!({"loginname": "jdoe", "name": "Someone Else", "groups": ["X"]})),
-            Verification::default(),
-        )
-        .await
-        .unwrap();
+    let off = accepted(
+        &auth,
+        &token(json!({"loginname": "jdoe", "name": "Someone Else", "groups": ["X"]})),
+    )
+    .await;
     assert_eq!(off.user, later.user);
     assert_eq!(auth.store().users(), [later.user]);
 }
@@ -243,68 +227,55 @@ impl UserStore for ScriptedStore {
     }
 }
 
+/// A store failing at `find`, `create` or `update` refuses the login with
+/// `store`, a message naming the step and the user, and the store's error
+/// as the source.
 #[tokio::test]
 async fn store_failures_are_store_errors_with_their_source() {
-    let jdoe = token(json!({"loginname": "jdoe"}));
-
-    let auth = Authenticator::new(
-        registry(),
-        ScriptedStore {
-            fail_find: true,
-            ..Default::default()
-        },
-    );
-    let err = auth
-        .login(&jdoe, Verification::default())
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Store);
-    assert_eq!(err.kind().as_str(), "store");
-    assert_eq!(err.to_string(), "store failed while finding user `jdoe`");
-    let source = std::error::Error::source(&err).expect("the store's error is the source");
-    assert!(source.downcast_ref::<DatabaseDown>().is_some(), "{source}");
-    assert_eq!(err.to_json()["kind"], "store");
-
-    let auth = Authenticator::new(
-        registry(),
-        ScriptedStore {
-            fail_create: true,
-            ..Default::default()
-        },
-    );
-    let err = auth
-        .login(&jdoe, Verification::default())
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Store);
-    assert_eq!(err.to_string(), "store failed while creating user `jdoe`");
-    assert!(
-        std::error::Error::source(&err)
-            .unwrap()
-            .downcast_ref::<DatabaseDown>()
-            .is_some()
-    );
-
     // sync_on_login on a store whose update fails: refused with `store`.
     let owned = owned().await;
-    let registry = Arc::clone(owned.registry());
-    let mut erp = registry.get("erp").unwrap();
+    let synced = Arc::clone(owned.registry());
+    let mut erp = synced.get("erp").expect("ERP");
     erp.sync_on_login = true.into();
     owned.update("erp", erp).await;
-    let store = ScriptedStore {
-        existing_fail_update: true,
+    let store = |fail_find, fail_create, existing_fail_update| ScriptedStore {
+        fail_find,
+        fail_create,
+        existing_fail_update,
         ..Default::default()
     };
-    let auth = Authenticator::new(registry, store);
-    let err = auth
-        .login(
-            &token(json!({"loginname": "jdoe", "name": "New"})),
-            Verification::default(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Store);
-    assert_eq!(err.to_string(), "store failed while updating user `jdoe`");
+    let cases = [
+        ("finding", registry(), store(true, false, false), json!({})),
+        ("creating", registry(), store(false, true, false), json!({})),
+        (
+            "updating",
+            synced,
+            store(false, false, true),
+            json!({"name": "New"}),
+        ),
+    ];
+    for (step, registry, store, extra) in cases {
+        let mut claims = json!({"loginname": "jdoe"});
+        claims
+            .as_object_mut()
+            .expect("claims")
+            .extend(extra.as_object().cloned().unwrap_or_default());
+        let err = refused(&Authenticator::new(registry, store), &token(claims)).await;
+        assert_eq!(err.kind(), ErrorKind::Store, "{step}");
+        assert_eq!(err.kind().as_str(), "store", "{step}");
+        let message = format!("store failed while {step} user `jdoe`");
+        assert_eq!(err.to_string(), message);
+        assert_eq!(err.to_json()["kind"], "store", "{step}");
+        let source = std::error::Error::source(&err).expect("the store's error is the source");
+        let down = source
+            .downcast_ref::<DatabaseDown>()
+            .map(ToString::to_string);
+        assert_eq!(
+            down.as_deref(),
+            Some("database is down"),
+            "{step}: {source}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -316,13 +287,7 @@ async fn a_create_conflict_is_retried_as_a_find() {
             ..Default::default()
         },
     );
-    let login = auth
-        .login(
-            &token(json!({"loginname": "jdoe"})),
-            Verification::default(),
-        )
-        .await
-        .unwrap();
+    let login = accepted(&auth, &token(json!({"loginname": "jdoe"}))).await;
     assert!(!login.first_login, "the other login created the user");
     assert_eq!(
         login.user.user_type, "administrator",
@@ -337,13 +302,7 @@ async fn a_create_conflict_is_retried_as_a_find() {
         ..Default::default()
     };
     let auth = Authenticator::new(registry(), broken);
-    let err = auth
-        .login(
-            &token(json!({"loginname": "jdoe"})),
-            Verification::default(),
-        )
-        .await
-        .unwrap_err();
+    let err = refused(&auth, &token(json!({"loginname": "jdoe"}))).await;
     assert_eq!(err.kind(), ErrorKind::Store);
     assert!(err.to_string().contains("after a create conflict"), "{err}");
 }

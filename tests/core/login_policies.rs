@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use jwt_sso::ErrorKind::{MissingJti, NotYetValid, TokenReplayed, UnknownUser, UserConflict};
 use jwt_sso::{
     Authenticator, ErrorKind, MemoryStore, Route, UnixTime, User, UserStore, Verification,
 };
@@ -85,20 +86,15 @@ async fn a_user_of_another_configuration_needs_user_scope_shared() {
     let owned = owned(json!({}), json!({})).await;
     let registry = Arc::clone(owned.registry());
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
-    let first = auth
-        .login(
-            &erp(json!({"loginname": "jdoe", "groups": ["Sales"]})),
-            Verification::default(),
-        )
-        .await
-        .unwrap();
+    let first = accepted(
+        &auth,
+        &erp(json!({"loginname": "jdoe", "groups": ["Sales"]})),
+    )
+    .await;
     assert_eq!(first.user.created_by_config.as_deref(), Some("erp"));
 
     // CRM's `jdoe` is not ERP's `jdoe`.
-    let err = auth
-        .login(&crm(json!({"loginname": "jdoe"})), Verification::default())
-        .await
-        .unwrap_err();
+    let err = refused(&auth, &crm(json!({"loginname": "jdoe"}))).await;
     assert_eq!(err.kind(), ErrorKind::UserConflict);
     // The status is the axum module's (feature `axum`).
     #[cfg(feature = "axum")]
@@ -119,20 +115,11 @@ async fn a_user_of_another_configuration_needs_user_scope_shared() {
     );
 
     // The other direction too: CRM's own user is not ERP's.
-    auth.login(
-        &crm(json!({"loginname": "crm-only"})),
-        Verification::default(),
-    )
-    .await
-    .unwrap();
+    accepted(&auth, &crm(json!({"loginname": "crm-only"}))).await;
     assert_eq!(
-        auth.login(
-            &erp(json!({"loginname": "crm-only"})),
-            Verification::default()
-        )
-        .await
-        .unwrap_err()
-        .kind(),
+        refused(&auth, &erp(json!({"loginname": "crm-only"})))
+            .await
+            .kind(),
         ErrorKind::UserConflict
     );
 
@@ -140,13 +127,11 @@ async fn a_user_of_another_configuration_needs_user_scope_shared() {
     let mut shared = registry.get("crm").unwrap();
     shared.user_scope = jwt_sso::UserScope::Shared;
     owned.update("crm", shared).await;
-    let later = auth
-        .login(
-            &crm(json!({"loginname": "jdoe", "groups": ["Other"]})),
-            Verification::default(),
-        )
-        .await
-        .unwrap();
+    let later = accepted(
+        &auth,
+        &crm(json!({"loginname": "jdoe", "groups": ["Other"]})),
+    )
+    .await;
     assert!(!later.first_login);
     assert_eq!(later.user, first.user);
     assert_eq!(later.identity.config, "CRM");
@@ -168,7 +153,7 @@ async fn users_the_host_created_may_be_logged_in_by_any_configuration() {
         erp(json!({"loginname": "admin"})),
         crm(json!({"loginname": "admin"})),
     ] {
-        let login = auth.login(&token, Verification::default()).await.unwrap();
+        let login = accepted(&auth, &token).await;
         assert!(!login.first_login);
         assert_eq!(login.user, admin);
     }
@@ -178,9 +163,8 @@ async fn users_the_host_created_may_be_logged_in_by_any_configuration() {
     lower.created_by_config = Some("erp".into());
     auth.store().create(&lower).await.unwrap();
     assert_eq!(
-        auth.login(&erp(json!({"loginname": "jdoe"})), Verification::default())
+        accepted(&auth, &erp(json!({"loginname": "jdoe"})))
             .await
-            .unwrap()
             .user,
         lower
     );
@@ -194,10 +178,7 @@ async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
         registry(json!({"create_users": false}), json!({})),
         MemoryStore::new(),
     );
-    let err = auth
-        .login(&erp(json!({"loginname": "jdoe"})), Verification::default())
-        .await
-        .unwrap_err();
+    let err = refused(&auth, &erp(json!({"loginname": "jdoe"}))).await;
     assert_eq!(err.kind(), ErrorKind::UnknownUser);
     // The status is the axum module's (feature `axum`).
     #[cfg(feature = "axum")]
@@ -238,7 +219,7 @@ async fn create_users_false_refuses_unknown_users_and_creates_nothing() {
                 "CRM's jdoe, ERP's own scope",
                 &erp(json!({"loginname": "jdoe"})),
                 None,
-                Outcome::Refused(ErrorKind::UserConflict),
+                Outcome::Refused(UserConflict),
             ),
             (
                 "a user the host made",
@@ -259,12 +240,7 @@ async fn thirty_racing_logins_with_one_single_use_token_exactly_one_wins() {
     for existing in [false, true] {
         let auth = Arc::new(Authenticator::new(single_use(), MemoryStore::new()));
         if existing {
-            auth.login(
-                &erp(json!({"loginname": "jdoe", "jti": "earlier"})),
-                Verification::default(),
-            )
-            .await
-            .unwrap();
+            accepted(&auth, &erp(json!({"loginname": "jdoe", "jti": "earlier"}))).await;
         }
         let token = erp(json!({"loginname": "jdoe", "jti": "race-1"}));
         let barrier = Arc::new(tokio::sync::Barrier::new(30));
@@ -311,17 +287,12 @@ async fn a_single_use_token_works_once_per_configuration_and_issuer() {
         &auth,
         &[
             ("first use", &token, None, Created("jdoe")),
-            (
-                "second use",
-                &token,
-                None,
-                Refused(ErrorKind::TokenReplayed),
-            ),
+            ("second use", &token, None, Refused(TokenReplayed)),
             (
                 "another token, same jti",
                 &same_jti,
                 None,
-                Refused(ErrorKind::TokenReplayed),
+                Refused(TokenReplayed),
             ),
             (
                 "same jti, other configuration and issuer",
@@ -333,15 +304,12 @@ async fn a_single_use_token_works_once_per_configuration_and_issuer() {
                 "no jti on a single-use configuration",
                 &no_jti,
                 None,
-                Refused(ErrorKind::MissingJti),
+                Refused(MissingJti),
             ),
         ],
     )
     .await;
-    let err = auth
-        .login(&token, Verification::default())
-        .await
-        .unwrap_err();
+    let err = refused(&auth, &token).await;
     assert!(err.to_string().contains("`j-1`"), "{err}");
     // A configuration that is not single-use never records.
     let plain = Authenticator::new(registry(json!({}), json!({})), MemoryStore::new());
@@ -375,24 +343,14 @@ async fn a_refused_login_leaves_its_jti_unused() {
     logins(
         &auth,
         &[
-            (
-                "not yet valid",
-                &token,
-                None,
-                Refused(ErrorKind::NotYetValid),
-            ),
-            (
-                "create_users: false",
-                &token,
-                later,
-                Refused(ErrorKind::UnknownUser),
-            ),
+            ("not yet valid", &token, None, Refused(NotYetValid)),
+            ("create_users: false", &token, later, Refused(UnknownUser)),
             ("CRM creates jdoe", &crm_jdoe, None, Created("jdoe")),
             (
                 "CRM's user, own scope",
                 &token,
                 later,
-                Refused(ErrorKind::UserConflict),
+                Refused(UserConflict),
             ),
         ],
     )
@@ -419,7 +377,7 @@ async fn a_refused_login_leaves_its_jti_unused() {
         &auth,
         &[
             ("shared scope", &token, later, Known("jdoe")),
-            ("used up", &token, later, Refused(ErrorKind::TokenReplayed)),
+            ("used up", &token, later, Refused(TokenReplayed)),
         ],
     )
     .await;
@@ -433,10 +391,7 @@ async fn a_failing_replay_store_refuses_the_login() {
         .with_replay_store(DownReplay::default());
     let token = erp(json!({"loginname": "jdoe", "jti": "j-1"}));
     for _ in 0..3 {
-        let err = auth
-            .login(&token, Verification::default())
-            .await
-            .unwrap_err();
+        let err = refused(&auth, &token).await;
         assert_eq!(err.kind(), ErrorKind::Store);
         // The status is the axum module's (feature `axum`).
         #[cfg(feature = "axum")]
@@ -445,12 +400,11 @@ async fn a_failing_replay_store_refuses_the_login() {
             err.to_string().contains("recording the used token ID"),
             "{err}"
         );
-        assert!(
-            std::error::Error::source(&err)
-                .unwrap()
-                .downcast_ref::<Unreachable>()
-                .is_some()
-        );
+        let source = std::error::Error::source(&err).expect("the replay store's error");
+        let down = source
+            .downcast_ref::<Unreachable>()
+            .map(ToString::to_string);
+        assert_eq!(down.as_deref(), Some("replay database unreachable"));
     }
     assert_eq!(auth.replay_store().calls.load(Ordering::SeqCst), 3);
     assert!(auth.store().is_empty(), "no user was created");
@@ -458,21 +412,12 @@ async fn a_failing_replay_store_refuses_the_login() {
     // A full memory store refuses too, and says why.
     let auth = Authenticator::new(single_use(), MemoryStore::new())
         .with_replay_store(MemoryStore::new().with_jti_capacity(1));
-    auth.login(
-        &erp(json!({"loginname": "jdoe", "jti": "a"})),
-        Verification::default(),
-    )
-    .await
-    .unwrap();
-    let err = auth
-        .login(
-            &erp(json!({"loginname": "jdoe", "jti": "b"})),
-            Verification::default(),
-        )
-        .await
-        .unwrap_err();
+    accepted(&auth, &erp(json!({"loginname": "jdoe", "jti": "a"}))).await;
+    let err = refused(&auth, &erp(json!({"loginname": "jdoe", "jti": "b"}))).await;
     assert_eq!(err.kind(), ErrorKind::Store);
-    let source = std::error::Error::source(&err).unwrap().to_string();
+    let source = std::error::Error::source(&err)
+        .expect("the store's error")
+        .to_string();
     assert!(
         source.contains("full") && source.contains("with_jti_capacity"),
         "{source}"
@@ -480,12 +425,14 @@ async fn a_failing_replay_store_refuses_the_login() {
     // Once `a` can no longer be accepted (exp + leeway), its record goes.
     let after = NOW + 600 + 60 + 1;
     let fresh = erp(json!({"loginname": "jdoe", "jti": "c", "exp": after + 600}));
-    auth.login(
+    let login = auth.login(
         &fresh,
         Verification::default().at(UnixTime::from_secs(after)),
-    )
-    .await
-    .unwrap();
+    );
+    let login = login
+        .await
+        .expect("a fresh jti is accepted once `a` is gone");
+    assert_eq!(login.user.user_id, "jdoe");
 }
 
 // ----------------------------------------------------------------- renames
@@ -499,8 +446,17 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     let registry = Arc::clone(owned.registry());
     let auth = Authenticator::new(Arc::clone(&registry), MemoryStore::new());
     let token = erp(json!({"loginname": "jdoe", "jti": "r-1"}));
-    let first = auth.login(&token, Verification::default()).await.unwrap();
+    let first = accepted(&auth, &token).await;
     assert_eq!(first.user.created_by_config.as_deref(), Some("erp"));
+    // jdoe of another configuration is refused, the hint naming jdoe's own.
+    let conflict = |issuer: &'static str, secret: &'static str, owner: &'static str| {
+        let auth = &auth;
+        async move {
+            let err = refused(auth, &signed(issuer, secret, json!({"loginname": "jdoe"}))).await;
+            assert_eq!(err.kind(), ErrorKind::UserConflict, "{issuer}");
+            assert!(err.hint().contains(owner), "{issuer}: {}", err.hint());
+        }
+    };
 
     let mut renamed = registry.get("ERP").unwrap();
     renamed.name = "ERP (old)".parse().unwrap();
@@ -510,18 +466,9 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     assert_eq!(now.stable_id(), "erp");
 
     // The used jti is still used; a fresh token logs the same user in.
-    let err = auth
-        .login(&token, Verification::default())
-        .await
-        .unwrap_err();
+    let err = refused(&auth, &token).await;
     assert_eq!(err.kind(), ErrorKind::TokenReplayed, "{err}");
-    let again = auth
-        .login(
-            &erp(json!({"loginname": "jdoe", "jti": "r-2"})),
-            Verification::default(),
-        )
-        .await
-        .unwrap();
+    let again = accepted(&auth, &erp(json!({"loginname": "jdoe", "jti": "r-2"}))).await;
     assert!(!again.first_login);
     assert_eq!(again.identity.config, "ERP (old)");
 
@@ -538,19 +485,7 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     let newcomer = registry.get("ERP").unwrap();
     assert_eq!(newcomer.stable_id().len(), 32);
     assert_ne!(newcomer.stable_id(), "erp");
-    let err = auth
-        .login(
-            &signed(
-                "https://erp-new.example.com",
-                ERP_SECRET,
-                json!({"loginname": "jdoe"}),
-            ),
-            Verification::default(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::UserConflict);
-    assert!(err.hint().contains("`ERP (old)`"), "{}", err.hint());
+    conflict("https://erp-new.example.com", ERP_SECRET, "`ERP (old)`").await;
 
     // Renaming back drops the id again: the name is the default id.
     let mut back = registry.get("ERP (old)").unwrap();
@@ -558,10 +493,7 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     owned.delete("ERP").await;
     owned.update("ERP (old)", back).await;
     assert_eq!(registry.get("erp").unwrap().id, None);
-    let err = auth
-        .login(&token, Verification::default())
-        .await
-        .unwrap_err();
+    let err = refused(&auth, &token).await;
     assert_eq!(err.kind(), ErrorKind::TokenReplayed, "{err}");
 
     // A new configuration cannot claim another's id: the one it sends is
@@ -570,17 +502,5 @@ async fn renaming_a_configuration_keeps_its_users_and_used_jtis() {
     clash.id = Some("ERP".into());
     let created = owned.create(clash).await;
     assert_ne!(created.config.stable_id(), "erp");
-    let err = auth
-        .login(
-            &signed(
-                "https://other.example.com",
-                CRM_SECRET,
-                json!({"loginname": "jdoe"}),
-            ),
-            Verification::default(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::UserConflict);
-    assert!(err.hint().contains("`Erp`"), "{}", err.hint());
+    conflict("https://other.example.com", CRM_SECRET, "`Erp`").await;
 }

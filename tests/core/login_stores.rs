@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jwt_sso::{
     ConfigChange, ConfigStore, JwtConfig, MemoryConfigStore, MemoryStore, ReplayStore, Session,
-    SessionStore, UnixTime, UsedJti, User, UserStore,
+    SessionStore, StoreError, UnixTime, UsedJti, User, UserStore,
 };
 use serde_json::json;
 
@@ -22,107 +22,73 @@ fn key(jti: &str) -> UsedJti<'_> {
 #[tokio::test]
 async fn used_jtis_expire_and_a_full_store_refuses_without_forgetting() {
     let store = MemoryStore::new().with_jti_capacity(2);
-    assert!(
-        store
-            .record(
-                UsedJti {
-                    until: at(100),
-                    ..key("a")
-                },
-                at(0)
-            )
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .record(
-                UsedJti {
-                    until: at(100),
-                    ..key("a")
-                },
-                at(99)
-            )
-            .await
-            .unwrap()
-    );
-    // Another configuration or issuer is another key.
-    let other_config = UsedJti {
-        config: "CRM",
-        ..key("a")
-    };
-    assert!(
-        store
-            .record(
-                UsedJti {
-                    until: at(100),
-                    ..other_config
-                },
-                at(0)
-            )
-            .await
-            .unwrap()
-    );
-    // Full: refused with an error, and `a` is still remembered.
-    let err = store
-        .record(
-            UsedJti {
-                until: at(100),
-                ..key("b")
-            },
-            at(50),
-        )
-        .await
-        .unwrap_err();
-    assert!(!err.is_conflict());
-    let source = std::error::Error::source(&err).expect("the store's reason");
-    assert!(source.to_string().contains("full"), "{source}");
-    assert!(
-        !store
-            .record(
-                UsedJti {
-                    until: at(100),
-                    ..key("a")
-                },
-                at(50)
-            )
-            .await
-            .unwrap()
-    );
-    // At `expires_at` a record is gone (purged by the next record).
-    assert!(
-        store
-            .record(
-                UsedJti {
-                    until: at(200),
-                    ..key("a")
-                },
-                at(100)
-            )
-            .await
-            .unwrap()
-    );
-    assert_eq!(store.used_jtis(), 1);
-    assert!(
-        store
-            .record(
-                UsedJti {
-                    until: at(300),
-                    ..key("b")
-                },
-                at(100)
-            )
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        ReplayStore::purge_expired(&store, at(250)).await.unwrap(),
-        1
-    );
-    assert_eq!(
-        ReplayStore::purge_expired(&store, at(250)).await.unwrap(),
-        0
-    );
+    // (row, config, jti, until, now) -> first use, or refused with a reason
+    // that says; then the records held.
+    let rows = [
+        ("a first use", "ERP", "a", 100, 0, Ok(true), 1),
+        (
+            "a replay before the expiry",
+            "ERP",
+            "a",
+            100,
+            99,
+            Ok(false),
+            1,
+        ),
+        // Another configuration or issuer is another key.
+        (
+            "the jti of another configuration",
+            "CRM",
+            "a",
+            100,
+            0,
+            Ok(true),
+            2,
+        ),
+        // Full: refused with an error, and `a` is still remembered.
+        (
+            "a third in a store of two",
+            "ERP",
+            "b",
+            100,
+            50,
+            Err("full"),
+            2,
+        ),
+        (
+            "a replay after the refusal",
+            "ERP",
+            "a",
+            100,
+            50,
+            Ok(false),
+            2,
+        ),
+        // At `expires_at` a record is gone (purged by the next record).
+        ("a again at its expiry", "ERP", "a", 200, 100, Ok(true), 1),
+        ("b once there is room", "ERP", "b", 300, 100, Ok(true), 2),
+    ];
+    for (row, config, jti, until, now, want, held) in rows {
+        let used = UsedJti {
+            config,
+            until: at(until),
+            ..key(jti)
+        };
+        match (store.record(used, at(now)).await, want) {
+            (Ok(first), Ok(want)) => assert_eq!(first, want, "{row}"),
+            (Err(err), Err(reason)) => {
+                assert!(!err.is_conflict(), "{row}: {err}");
+                let source = std::error::Error::source(&err).expect("the store's reason");
+                assert!(source.to_string().contains(reason), "{row}: {source}");
+            }
+            (got, want) => panic!("{row}: {got:?}, not {want:?}"),
+        }
+        assert_eq!(store.used_jtis(), held, "{row}: the records held");
+    }
+    let purged = ReplayStore::purge_expired(&store, at(250)).await;
+    assert_eq!(purged.expect("a purge"), 1, "a, expired at 200");
+    let purged = ReplayStore::purge_expired(&store, at(250)).await;
+    assert_eq!(purged.expect("a purge"), 0, "nothing left to purge");
     assert_eq!(store.used_jtis(), 1);
 }
 
@@ -184,12 +150,12 @@ async fn sessions_are_capped_per_user_oldest_first_and_expire() {
         );
     }
     for i in 5..25 {
-        assert!(
-            store
-                .get(&format!("jdoe-{i}"), at(1100))
-                .await
-                .unwrap()
-                .is_some()
+        let kept = store.get(&format!("jdoe-{i}"), at(1100)).await;
+        let kept = kept.expect("a read").map(|s| s.user_id);
+        assert_eq!(
+            kept.as_deref(),
+            Some("jdoe"),
+            "jdoe-{i}, among the newest 20"
         );
     }
     // Expired sessions are not served, are dropped on the user's next
@@ -214,7 +180,12 @@ async fn sessions_are_capped_per_user_oldest_first_and_expire() {
     store.insert("a", &session("x", 1, 10), 0).await.unwrap();
     store.insert("b", &session("x", 2, 10), 0).await.unwrap();
     assert_eq!(store.get("a", at(3)).await.unwrap(), None);
-    assert!(store.get("b", at(3)).await.unwrap().is_some());
+    let b = store
+        .get("b", at(3))
+        .await
+        .expect("a read")
+        .map(|s| s.user_id);
+    assert_eq!(b.as_deref(), Some("x"), "the new session is kept");
 }
 
 fn config(name: &str) -> JwtConfig {
@@ -241,12 +212,8 @@ async fn configurations_check_versions_and_names() {
         .unwrap()
         .version
         .clone();
-    assert!(
-        store
-            .apply(&ConfigChange::Create(config("erp")))
-            .await
-            .is_err_and(|e| e.is_conflict())
-    );
+    let twin = store.apply(&ConfigChange::Create(config("erp"))).await;
+    assert_conflict("a create of a taken name in another case", twin);
     let set = store
         .apply(&ConfigChange::Create(config("CRM")))
         .await
@@ -262,7 +229,7 @@ async fn configurations_check_versions_and_names() {
         version: erp_version.clone(),
         config: renamed,
     };
-    assert!(store.apply(&taken).await.is_err_and(|e| e.is_conflict()));
+    assert_conflict("a rename onto a taken name", store.apply(&taken).await);
     let mut changed = erp.clone();
     changed.audience = Some("bi".into());
     let update = ConfigChange::Update {
@@ -276,7 +243,10 @@ async fn configurations_check_versions_and_names() {
     assert_ne!(new_version, &erp_version);
     assert_eq!(new_version.len(), 32);
     // The same change again is based on a stale version.
-    assert!(store.apply(&update).await.is_err_and(|e| e.is_conflict()));
+    assert_conflict(
+        "a change based on a stale version",
+        store.apply(&update).await,
+    );
     assert_eq!(store.revision().await.unwrap(), 3);
     let loaded = store.load().await.unwrap();
     let names: Vec<&str> = loaded
@@ -288,7 +258,7 @@ async fn configurations_check_versions_and_names() {
     assert_eq!(loaded.configs[1].config, changed);
     let delete = ConfigChange::Delete { name: "crm".into() };
     assert_eq!(store.apply(&delete).await.unwrap().revision, 4);
-    assert!(store.apply(&delete).await.is_err_and(|e| e.is_conflict()));
+    assert_conflict("a delete of a deleted name", store.apply(&delete).await);
     // Seeding only into a store that never held a configuration: this one
     // has, even were it empty now.
     assert!(!store.seed(&[config("Seed")]).await.unwrap());
@@ -316,7 +286,7 @@ async fn users_are_never_overwritten_and_updates_replace_the_profile() {
     store.create(&user).await.unwrap();
     let mut other = user.clone();
     other.user_type = "administrator".into();
-    assert!(store.create(&other).await.is_err_and(|e| e.is_conflict()));
+    assert_conflict("a create of a known user", store.create(&other).await);
     user.roles = vec!["Finance".into()];
     user.name = None;
     user.email = Some("jane@example.com".into());
@@ -335,6 +305,15 @@ async fn users_are_never_overwritten_and_updates_replace_the_profile() {
         "{err}: {cause:?}"
     );
     assert_eq!(store.find("nobody").await.unwrap(), None, "nothing created");
+}
+
+/// `result` is the store's conflict (a stale or clashing change).
+#[track_caller]
+fn assert_conflict<T: std::fmt::Debug>(what: &str, result: Result<T, StoreError>) {
+    match result {
+        Err(err) if err.is_conflict() => {}
+        other => panic!("{what}: not a conflict: {other:?}"),
+    }
 }
 
 fn at(secs: i64) -> UnixTime {

@@ -15,10 +15,10 @@ use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Value, json};
 
 use crate::support::clocked;
+// Tokens are verified at NOW, 2026-01-01T00:00:00Z.
+use crate::support::fixtures::NOW;
 use clocked::TestVerifier;
 
-/// 2026-01-01T00:00:00Z.
-const NOW: i64 = 1_767_225_600;
 const SECRET: &str = "SUPERSECRET-properties-0123456789abcdef";
 /// Cases per property: enough to find shallow bugs quickly, bounded for CI.
 const CASES: u32 = 256;
@@ -60,9 +60,9 @@ fn verifier(config: Value) -> TestVerifier {
 }
 
 /// A shared-secret verifier, a static RSA verifier and a JWK Set verifier
-/// (every family, every algorithm allowed).
-fn verifiers() -> &'static [TestVerifier] {
-    static V: OnceLock<Vec<TestVerifier>> = OnceLock::new();
+/// (every family, every algorithm allowed), each with its name.
+fn verifiers() -> &'static [(&'static str, TestVerifier)] {
+    static V: OnceLock<Vec<(&'static str, TestVerifier)>> = OnceLock::new();
     V.get_or_init(|| {
         let mut rsa = base_config();
         rsa["algorithms"] = json!(["RS256", "PS256"]);
@@ -81,7 +81,11 @@ fn verifiers() -> &'static [TestVerifier] {
                 .collect::<Vec<_>>()
         );
         jwks["key_source"] = json!({"type": "jwks", "jwks": {"keys": keys}});
-        vec![verifier(base_config()), verifier(rsa), verifier(jwks)]
+        vec![
+            ("the HS256 secret", verifier(base_config())),
+            ("the static RSA key", verifier(rsa)),
+            ("the JWK Set", verifier(jwks)),
+        ]
     })
 }
 
@@ -130,8 +134,9 @@ fn valid_tokens() -> &'static [String] {
             with_kid(Algorithm::HS256, "hmac", &hs),
         ];
         for token in &tokens {
-            assert!(
-                accepted_by_any(token),
+            assert_ne!(
+                accepted_by(token),
+                None,
                 "a base token is not accepted: {token}"
             );
         }
@@ -139,22 +144,27 @@ fn valid_tokens() -> &'static [String] {
     })
 }
 
-fn accepted_by_any(token: &str) -> bool {
-    verifiers().iter().any(|v| v.verify_at(token, NOW).is_ok())
+/// The first verifier that accepts `token`, and the user it maps to.
+fn accepted_by(token: &str) -> Option<String> {
+    verifiers().iter().find_map(|(name, v)| {
+        let id = v.verify_at(token, NOW).ok()?;
+        Some(format!("{name} (as {})", id.user_id))
+    })
 }
 
-/// Runs every verifier; every error must render (Display, Debug, JSON, hint).
-fn verify_all(token: &str) -> bool {
-    let mut accepted = false;
-    for v in verifiers() {
+/// Runs every verifier; every error must render (Display, Debug, JSON,
+/// hint). The verifiers that accepted `token` and the users they map to.
+fn verify_all(token: &str) -> Option<String> {
+    let mut accepted = Vec::new();
+    for (name, v) in verifiers() {
         match v.verify_at(token, NOW) {
-            Ok(_) => accepted = true,
+            Ok(id) => accepted.push(format!("{name} (as {})", id.user_id)),
             Err(e) => {
                 let _ = (e.to_string(), format!("{e:?}"), e.to_json(), e.hint());
             }
         }
     }
-    accepted
+    (!accepted.is_empty()).then(|| accepted.join(", "))
 }
 
 /// One edit of a token's text.
@@ -231,7 +241,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_verify(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
         let text = String::from_utf8_lossy(&bytes);
-        prop_assert!(!verify_all(&text));
+        prop_assert_eq!(verify_all(&text), None, "arbitrary bytes verified: {:?}", text);
     }
 
     /// Three arbitrary base64url segments: past the syntax checks, into the JSON
@@ -243,7 +253,7 @@ proptest! {
         signature in prop::collection::vec(any::<u8>(), 0..300),
     ) {
         let token = format!("{}.{}.{}", base64_url(&header), base64_url(&payload), base64_url(&signature));
-        prop_assert!(!verify_all(&token));
+        prop_assert_eq!(verify_all(&token), None, "arbitrary segments verified: {}", token);
     }
 
     /// Headers that parse and name an allowed algorithm and key, with
@@ -264,7 +274,7 @@ proptest! {
             base64_url(claims().to_string().as_bytes()),
             base64_url(&signature)
         );
-        prop_assert!(!verify_all(&token));
+        prop_assert_eq!(verify_all(&token), None, "an arbitrary signature verified: {}", token);
     }
 
     /// Arbitrary edits of valid tokens never panic, and never verify unless
@@ -277,7 +287,7 @@ proptest! {
         let original = &valid_tokens()[which];
         let mutated = edits.iter().fold(original.clone(), |t, e| apply(&t, e));
         prop_assume!(&mutated != original);
-        prop_assert!(!verify_all(&mutated), "a mutated token verified: {mutated}");
+        prop_assert_eq!(verify_all(&mutated), None, "a mutated token verified: {}", mutated);
     }
 
     /// A single flipped bit anywhere in a token with arbitrary claims is
@@ -293,13 +303,13 @@ proptest! {
         c["sub"] = json!(sub.into_iter().collect::<String>());
         c["x"] = json!(base64_url(&extra));
         let token = SigningKey::from_secret(SECRET.as_bytes()).sign(Algorithm::HS256, &c).unwrap();
-        prop_assert!(accepted_by_any(&token));
+        prop_assert_ne!(accepted_by(&token), None, "the unflipped token is refused: {}", token);
         let mut bytes = token.into_bytes();
         let i = position % bytes.len();
         bytes[i] ^= 1 << bit;
         // A flip that leaves UTF-8 cannot even be passed as a token.
         if let Ok(flipped) = String::from_utf8(bytes) {
-            prop_assert!(!verify_all(&flipped), "a flipped token verified: {flipped}");
+            prop_assert_eq!(verify_all(&flipped), None, "a flipped token verified: {}", flipped);
         }
     }
 
@@ -308,7 +318,7 @@ proptest! {
     #[test]
     fn any_clock_reading_never_panics(which in 0..6usize, now in any::<i64>()) {
         let token = &valid_tokens()[which];
-        for v in verifiers() {
+        for (_, v) in verifiers() {
             if let Err(e) = v.verify_at(token, now) {
                 let _ = (e.to_string(), format!("{e:?}"), e.to_json());
             }
@@ -366,7 +376,11 @@ fn load_everything(text: &str) {
                 let again = JwtConfig::from_json_str(&config.to_json_string().unwrap())
                     .and_then(JwtConfig::validate)
                     .expect("a valid configuration loads again");
-                assert_eq!(again.config(), config.config());
+                assert_eq!(
+                    again.config(),
+                    config.config(),
+                    "a configuration differs after a JSON round trip: {text}"
+                );
                 let verifier = TestVerifier::new(config);
                 let _ = format!("{verifier:?}");
                 let _ = verifier.verify_at(&valid_tokens()[0], NOW);
@@ -471,8 +485,9 @@ fn every_single_bit_flip_of_a_valid_token_is_refused() {
                     continue;
                 };
                 flips += 1;
-                assert!(
-                    !accepted_by_any(&flipped),
+                assert_eq!(
+                    accepted_by(&flipped),
+                    None,
                     "flipping bit {bit} of byte {i} verified: {flipped}"
                 );
             }
@@ -482,5 +497,5 @@ fn every_single_bit_flip_of_a_valid_token_is_refused() {
         "{flips} single-bit flips of {} tokens, all refused",
         valid_tokens().len()
     );
-    assert!(flips > 10_000);
+    assert!(flips > 10_000, "only {flips} single-bit flips were UTF-8");
 }

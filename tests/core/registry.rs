@@ -3,8 +3,8 @@
 //! configurations: tests/configs.rs.)
 #![cfg(feature = "admin")]
 
-use crate::support::fixtures::TempDir;
-use crate::support::owner;
+use crate::support::fixtures::{TempDir, assert_mentions, contract_config, patched};
+use crate::support::owner::{self, verified_by};
 
 use std::sync::Arc;
 
@@ -27,27 +27,18 @@ async fn files_load_and_save_losslessly() {
         "cargo sets {ENV_SECRET} for tests"
     );
     // Every field written out in the canonical form, so text can be compared.
-    let full = json!({
-        "name": "ERP",
-        "enabled": false,
-        "token_name": "token",
-        "issuer": ERP,
-        "audience": "bi-server",
-        "algorithms": ["HS256", "HS384"],
-        "key_source": {"type": "static", "secret": {"env": ENV_SECRET}},
-        "expiration_time": 86400,
-        "leeway": 30,
-        "max_token_bytes": 8192,
-        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
-        "system_prompts": [
+    let key_source = json!({"type": "static", "secret": {"env": ENV_SECRET}});
+    let changed = json!({
+        "enabled": false, "issuer": ERP, "leeway": 30, "max_token_bytes": 8192,
+        "user_type": "analyst", "system_prompts": [
             {"kind": "text", "slot": 1, "claim": "department"},
             {"kind": "date", "slot": 1, "claim": "/hr/hired"}
-        ],
-        "user_type": "analyst",
-        "initial_roles": ["Viewer"],
-        "created_by": "admin",
-        "last_modified": "2026-03-13T10:00:00Z"
+        ]
     });
+    let full = patched(
+        contract_config(json!(["HS256", "HS384"]), key_source),
+        changed,
+    );
     let b64 = json!({
         "name": "crm", "token_name": "jwt", "issuer": CRM, "algorithms": ["HS256"],
         "key_source": {"type": "static", "secret": {"base64": "cmVnaXN0cnktc2VjcmV0LWItMDEyMzQ1Njc4OWFiY2RlZg"}},
@@ -163,7 +154,11 @@ async fn bad_files_say_what_and_where() {
     let err = Registry::load(&missing).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io);
     assert!(err.to_string().contains("nope.json"), "{err}");
-    assert!(std::error::Error::source(&err).is_some());
+    let source = std::error::Error::source(&err).expect("the I/O error is the source");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .map(std::io::Error::kind);
+    assert_eq!(io, Some(std::io::ErrorKind::NotFound), "{source}");
     let err = Configs::new(ConfigFile::new(dir.0.join("no-such-dir").join("x.json")))
         .load()
         .await
@@ -184,20 +179,8 @@ async fn routing_by_issuer_one_none_two() {
     let registry = owned.registry();
 
     // One match each.
-    assert_eq!(
-        registry
-            .verify_cached(&erp_token(), Verification::default())
-            .unwrap()
-            .config,
-        "ERP"
-    );
-    assert_eq!(
-        registry
-            .verify_cached(&crm_token(), Verification::default())
-            .unwrap()
-            .config,
-        "CRM"
-    );
+    assert_eq!(verified_by(registry, &erp_token()), Ok("ERP".into()));
+    assert_eq!(verified_by(registry, &crm_token()), Ok("CRM".into()));
     assert_eq!(
         registry.route(&crm_token(), Route::Issuer).unwrap().name(),
         "CRM"
@@ -224,16 +207,12 @@ async fn routing_by_issuer_one_none_two() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     assert_eq!(err.kind().as_str(), "no_matching_config");
+    let (erp, crm) = (
+        format!("`ERP` (issuer `{ERP}`)"),
+        format!("`CRM` (issuer `{CRM}`)"),
+    );
+    assert_mentions(&err, &["`https://evil.example.com`", &erp, &crm]);
     let message = err.to_string();
-    assert!(message.contains("`https://evil.example.com`"), "{message}");
-    assert!(
-        message.contains(&format!("`ERP` (issuer `{ERP}`)")),
-        "{message}"
-    );
-    assert!(
-        message.contains(&format!("`CRM` (issuer `{CRM}`)")),
-        "{message}"
-    );
     assert!(
         !message.contains("hunter2") && !message.contains("jdoe"),
         "{message}"
@@ -248,11 +227,8 @@ async fn routing_by_issuer_one_none_two() {
     assert!(err.to_string().contains("no string `iss`"), "{err}");
     let numeric_iss = token(SECRET_A, json!({"iss": 7, "sub": "jdoe", "exp": NOW + 600}));
     assert_eq!(
-        registry
-            .verify_cached(&numeric_iss, Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NoMatchingConfig
+        verified_by(registry, &numeric_iss),
+        Err(ErrorKind::NoMatchingConfig)
     );
 
     // Two: ambiguous, naming both.
@@ -283,13 +259,7 @@ async fn routing_by_issuer_one_none_two() {
 
     // Disabled configurations are not candidates; a disabled match says so.
     owned.set_enabled("ERP copy", false).await;
-    assert_eq!(
-        registry
-            .verify_cached(&erp_token(), Verification::default())
-            .unwrap()
-            .config,
-        "ERP"
-    );
+    assert_eq!(verified_by(registry, &erp_token()), Ok("ERP".into()));
     owned
         .create(config("Old", Some("https://old.example.com"), SECRET_A))
         .await;
@@ -310,13 +280,7 @@ async fn routing_by_issuer_one_none_two() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
     let padded = erp_token().replacen('.', "=.", 1);
-    assert_eq!(
-        registry
-            .verify_cached(&padded, Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Malformed
-    );
+    assert_eq!(verified_by(registry, &padded), Err(ErrorKind::Malformed));
     let not_json = SigningKey::from_secret(SECRET_A.as_bytes())
         .sign_raw(
             Algorithm::HS256,
@@ -333,13 +297,7 @@ async fn routing_by_issuer_one_none_two() {
         "{err}"
     );
     let huge = format!("{}.{}.x", "a".repeat(20_000), "b");
-    assert_eq!(
-        registry
-            .verify_cached(&huge, Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::TokenTooLarge
-    );
+    assert_eq!(verified_by(registry, &huge), Err(ErrorKind::TokenTooLarge));
 
     // No configuration at all.
     let empty = Registry::from_configs([]).unwrap();
@@ -359,12 +317,7 @@ fn the_only_enabled_configuration_takes_every_token() {
     let open = Registry::from_configs([config("Only", None, SECRET_A)])
         .unwrap()
         .with_clock(jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(NOW)));
-    assert_eq!(
-        open.verify_cached(&erp_token(), Verification::default())
-            .unwrap()
-            .config,
-        "Only"
-    );
+    assert_eq!(verified_by(&open, &erp_token()), Ok("Only".into()));
     let no_iss = token(SECRET_A, json!({"sub": "jdoe", "exp": NOW + 600}));
     assert_eq!(
         open.verify_cached(&no_iss, Verification::default())
@@ -437,100 +390,140 @@ async fn async_routing_follows_the_same_rules_and_token_names_never_cross() {
     .await;
     let registry = owned.registry();
 
-    // By `iss` among all enabled configurations.
-    assert_eq!(
-        outcome(registry.verify(&erp_token(), Verification::default())).await,
-        Ok("ERP".into())
-    );
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Verification::default())).await,
-        Ok("CRM".into())
-    );
-    assert_eq!(
-        outcome(registry.verify(
-            &erp_token(),
-            Verification::default().at(UnixTime::from_secs(NOW + 3600))
-        ))
-        .await,
-        Err(ErrorKind::Expired)
-    );
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::Config("crm").into())).await,
-        Ok("CRM".into())
-    );
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::Config("nope").into())).await,
-        Err(ErrorKind::UnknownConfig)
-    );
-
-    // Under `jwt` only CRM is a candidate: the only one there takes the
-    // token, but a token whose `iss` belongs to a configuration of another
-    // name travels under the wrong name, and is refused as such.
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
-        Ok("CRM".into())
-    );
-    for (name, wrong) in [("jwt", erp_token()), ("token", crm_token())] {
-        let err = registry
-            .verify(&wrong, Route::TokenName(name).into())
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NoMatchingConfig, "{name}: {err}");
-        assert_eq!(
-            registry
-                .route(&wrong, Route::TokenName(name))
-                .unwrap_err()
-                .kind(),
-            ErrorKind::NoMatchingConfig
-        );
-    }
-    // A token with an issuer that no configuration has still goes to the
-    // only configuration of the name, whose own checks then speak.
+    let expired = || Verification::default().at(UnixTime::from_secs(NOW + 3600));
+    let named = |name: &'static str| Verification::from(Route::TokenName(name));
+    let by_config = |name: &'static str| Verification::from(Route::Config(name));
+    // A token with an issuer that no configuration has.
     let stranger = token(
         SECRET_B,
         json!({"iss": "https://stranger.example.com", "sub": "s", "exp": NOW + 600}),
     );
-    assert_eq!(
-        outcome(registry.verify(&stranger, Route::TokenName("jwt").into())).await,
-        Err(ErrorKind::IssuerMismatch)
-    );
-    // A configuration without issuer is reached through its own name only.
-    let portal_token = token(SECRET_B, json!({"sub": "p", "exp": NOW + 600}));
-    assert_eq!(
-        outcome(registry.verify(&portal_token, Route::TokenName("portal_token").into())).await,
-        Ok("Portal".into())
-    );
-    assert_eq!(
-        outcome(registry.verify(&portal_token, Verification::default())).await,
-        Err(ErrorKind::NoMatchingConfig)
-    );
+    let portal = token(SECRET_B, json!({"sub": "p", "exp": NOW + 600}));
+    let any = Verification::default;
+    routes(
+        registry,
+        vec![
+            // By `iss` among all enabled configurations.
+            ("ERP by iss", erp_token(), any(), Ok("ERP")),
+            ("CRM by iss", crm_token(), any(), Ok("CRM")),
+            (
+                "ERP expired",
+                erp_token(),
+                expired(),
+                Err(ErrorKind::Expired),
+            ),
+            ("CRM by name", crm_token(), by_config("crm"), Ok("CRM")),
+            (
+                "an unknown name",
+                crm_token(),
+                by_config("nope"),
+                Err(ErrorKind::UnknownConfig),
+            ),
+            // Under `jwt` only CRM is a candidate: the only one there takes
+            // the token, but a token whose `iss` belongs to a configuration
+            // of another name travels under the wrong name, and is refused
+            // as such.
+            ("CRM under jwt", crm_token(), named("jwt"), Ok("CRM")),
+            (
+                "ERP under jwt",
+                erp_token(),
+                named("jwt"),
+                Err(ErrorKind::NoMatchingConfig),
+            ),
+            (
+                "CRM under token",
+                crm_token(),
+                named("token"),
+                Err(ErrorKind::NoMatchingConfig),
+            ),
+            // A token with an issuer that no configuration has still goes to
+            // the only configuration of the name, whose own checks then speak.
+            (
+                "a stranger under jwt",
+                stranger,
+                named("jwt"),
+                Err(ErrorKind::IssuerMismatch),
+            ),
+            // A configuration without issuer is reached through its own name only.
+            (
+                "Portal by its name",
+                portal.clone(),
+                named("portal_token"),
+                Ok("Portal"),
+            ),
+            (
+                "Portal by iss",
+                portal,
+                any(),
+                Err(ErrorKind::NoMatchingConfig),
+            ),
+        ],
+    )
+    .await;
+    for (name, wrong) in [("jwt", erp_token()), ("token", crm_token())] {
+        let routed = registry
+            .route(&wrong, Route::TokenName(name))
+            .map(|c| c.name().to_owned());
+        assert_eq!(
+            routed.map_err(|e| e.kind()),
+            Err(ErrorKind::NoMatchingConfig),
+            "{name}"
+        );
+    }
 
     // Two configurations under one name route by `iss` among themselves only.
     let mut crm2 = config("CRM two", Some("https://crm2.example.com"), SECRET_A);
-    crm2.token_name = "jwt".parse().unwrap();
+    crm2.token_name = "jwt".parse().expect("a token name");
     owned.create(crm2).await;
-    let err = registry
-        .verify(&erp_token(), Route::TokenName("jwt").into())
-        .await
-        .unwrap_err();
+    let err = registry.verify(&erp_token(), named("jwt")).await;
+    let err = err.expect_err("ERP is no candidate under jwt");
     assert_eq!(err.kind(), ErrorKind::NoMatchingConfig);
     assert!(!err.to_string().contains("`ERP`"), "{err}");
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
-        Ok("CRM".into())
-    );
-    // A name no configuration uses matches nothing.
-    assert_eq!(
-        outcome(registry.verify(&erp_token(), Route::TokenName("other").into())).await,
-        Err(ErrorKind::NoMatchingConfig)
-    );
+    routes(
+        registry,
+        vec![
+            (
+                "CRM among two under jwt",
+                crm_token(),
+                named("jwt"),
+                Ok("CRM"),
+            ),
+            // A name no configuration uses matches nothing.
+            (
+                "a name nobody uses",
+                erp_token(),
+                named("other"),
+                Err(ErrorKind::NoMatchingConfig),
+            ),
+        ],
+    )
+    .await;
     // A disabled configuration under that name says so.
     owned.set_enabled("crm", false).await;
     owned.set_enabled("crm two", false).await;
-    assert_eq!(
-        outcome(registry.verify(&crm_token(), Route::TokenName("jwt").into())).await,
-        Err(ErrorKind::Disabled)
+    let disabled = (
+        "both disabled",
+        crm_token(),
+        named("jwt"),
+        Err(ErrorKind::Disabled),
     );
+    routes(registry, vec![disabled]).await;
+}
+
+/// One routing of a table: (what, token, how) -> the configuration that
+/// accepts it, or the kind it is refused with.
+type RouteRow = (
+    &'static str,
+    String,
+    Verification<'static>,
+    Result<&'static str, ErrorKind>,
+);
+
+async fn routes(registry: &Registry, rows: Vec<RouteRow>) {
+    for (what, token, how, want) in rows {
+        let got = outcome(registry.verify(&token, how)).await;
+        assert_eq!(got, want.map(str::to_owned), "{what}");
+    }
 }
 
 #[tokio::test]
@@ -691,31 +684,16 @@ fn the_only_enabled_configuration_takes_every_token_but_a_disabled_ones() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Disabled, "{err}");
     assert!(err.to_string().contains("`CRM`"), "{err}");
-    assert_eq!(
-        registry
-            .verify_cached(&erp_token(), Verification::default())
-            .unwrap()
-            .config,
-        "ERP"
-    );
+    assert_eq!(verified_by(&registry, &erp_token()), Ok("ERP".into()));
     // Another issuer still goes to the only enabled configuration, which says why it fails.
     let other = token(
         SECRET_A,
         json!({"iss": "https://other.example.com", "sub": "x", "exp": NOW + 600}),
     );
     assert_eq!(
-        registry
-            .verify_cached(&other, Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::IssuerMismatch
+        verified_by(&registry, &other),
+        Err(ErrorKind::IssuerMismatch)
     );
     // A payload that cannot be read goes to it too, checked in the verifier's order.
-    assert_eq!(
-        registry
-            .verify_cached("x.y.z", Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Malformed
-    );
+    assert_eq!(verified_by(&registry, "x.y.z"), Err(ErrorKind::Malformed));
 }

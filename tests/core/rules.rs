@@ -176,13 +176,21 @@ fn rules_sync_lists_and_secret_arrays_are_written_back_as_given() {
         config.sync_on_login,
         SyncOnLogin::from([SyncField::Email, SyncField::UserType])
     );
-    assert!(config.role_rules_required && config.may_grant_admin);
+    assert_eq!(
+        (config.role_rules_required, config.may_grant_admin),
+        (true, true),
+        "JSON: role_rules_required and may_grant_admin"
+    );
     match &config.key_source {
         KeySource::Static(StaticKey::Secrets(secrets)) => {
-            assert_eq!(secrets.len(), 2);
-            assert_eq!(secrets[1], SecretSpec::Env("ROTATED_SECRET_UNSET".into()));
+            assert_eq!(secrets.len(), 2, "JSON: the secret array");
+            assert_eq!(
+                secrets[1],
+                SecretSpec::Env("ROTATED_SECRET_UNSET".into()),
+                "JSON: the second secret"
+            );
         }
-        other => panic!("{other:?}"),
+        other => panic!("JSON: expected a secret array, got {other:?}"),
     }
     let back: Value = serde_json::from_str(&config.to_json_string().unwrap()).unwrap();
     for member in [
@@ -214,31 +222,50 @@ roles = ["Analyst"]
 "#
     );
     let from_toml = JwtConfig::from_toml_str(&toml).unwrap();
-    assert_eq!(from_toml.sync_on_login, SyncOnLogin::Flag(true));
+    assert_eq!(
+        from_toml.sync_on_login,
+        SyncOnLogin::Flag(true),
+        "TOML: sync_on_login"
+    );
     assert_eq!(
         from_toml.role_rules,
-        [RoleRule::new("groups", "bi", ["Analyst"])]
+        [RoleRule::new("groups", "bi", ["Analyst"])],
+        "TOML: role_rules"
     );
-    assert!(
-        matches!(&from_toml.key_source, KeySource::Static(StaticKey::Secrets(s)) if s.len() == 2)
-    );
-    from_toml.validate().unwrap();
+    match &from_toml.key_source {
+        KeySource::Static(StaticKey::Secrets(s)) => assert_eq!(s.len(), 2, "TOML: the secrets"),
+        other => panic!("TOML: expected a secret array, got {other:?}"),
+    }
+    from_toml
+        .validate()
+        .unwrap_or_else(|e| panic!("TOML: the configuration validates: {e}"));
     // `[]` stays a list, `false` the default.
     let empty =
         JwtConfig::from_json_str(&patched(base_config(), json!({"sync_on_login": []})).to_string())
             .unwrap();
-    assert!(empty.sync_on_login.is_off());
+    assert_eq!(
+        empty.sync_on_login,
+        SyncOnLogin::from([]),
+        "sync_on_login []: an empty list"
+    );
     assert!(
-        empty
-            .to_json_string()
-            .unwrap()
-            .contains("\"sync_on_login\": []")
+        empty.sync_on_login.is_off(),
+        "sync_on_login []: syncs nothing"
+    );
+    let text = empty.to_json_string().unwrap();
+    assert!(
+        text.contains("\"sync_on_login\": []"),
+        "sync_on_login []: written back as a list: {text}"
     );
     let off = JwtConfig::from_json_str(
         &patched(base_config(), json!({"sync_on_login": false})).to_string(),
     )
     .unwrap();
-    assert_eq!(off.sync_on_login, SyncOnLogin::default());
+    assert_eq!(
+        off.sync_on_login,
+        SyncOnLogin::default(),
+        "sync_on_login false: the default"
+    );
 }
 
 // ------------------------------------------------------------ rotation
@@ -342,8 +369,15 @@ fn each_secret_of_a_rotation_is_checked_and_errors_name_its_position() {
         json!({"key_source": {"type": "static", "secret": [SECRET, 123456789]}}),
     );
     let err = load(&value).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(!err.to_string().contains("123456789"), "{err}");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Config,
+        "a number in the array: {err}"
+    );
+    assert!(
+        !err.to_string().contains("123456789"),
+        "a number in the array: the value is echoed: {err}"
+    );
     // Messages never hold a secret of the array.
     let err = load(&patched(
         base_config(),
@@ -379,30 +413,47 @@ fn the_checklist_has_step_15_no_matching_role_before_step_16_missing_jti() {
         "role_rules": [rule("groups", "bi")]
     }));
     let list = Checklist::from_result(v.verify_at(&hs256(&good_claims()), NOW));
-    assert_eq!(list.steps.len(), 16);
-    let failed = list.failed_step().unwrap();
-    assert_eq!(failed.step, 15);
-    assert!(failed.check.contains("role rule"), "{}", failed.check);
+    assert_eq!(list.steps.len(), 16, "the checklist's steps");
+    let failed = list.failed_step().expect("no matching role: a failed step");
+    assert_eq!(failed.step, 15, "no matching role: the failed step");
     assert!(
-        failed
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("role_rules_required")
+        failed.check.contains("role rule"),
+        "step 15: {}",
+        failed.check
     );
-    assert_eq!(list.steps[15].status, StepStatus::Skipped);
+    let hint = failed.hint.as_deref().unwrap_or("");
+    assert!(
+        hint.contains("role_rules_required"),
+        "step 15: the hint names role_rules_required: {hint:?}"
+    );
     assert_eq!(
-        list.steps[15].check,
-        "`jti` is present when the configuration is single_use"
+        list.steps[15].status,
+        StepStatus::Skipped,
+        "step 16 after a failed step 15"
+    );
+    assert_eq!(
+        list.steps[15].check, "`jti` is present when the configuration is single_use",
+        "step 16's check"
     );
     let json = list.to_json();
-    assert_eq!(json["error"]["kind"], "no_matching_role");
+    assert_eq!(
+        json["error"]["kind"], "no_matching_role",
+        "the checklist's JSON error: {json}"
+    );
 
     // With a matching rule, the missing `jti` fails step 16.
     let list =
         Checklist::from_result(v.verify_at(&hs256(&claims_with(json!({"groups": ["bi"]}))), NOW));
-    assert_eq!(list.failed_step().unwrap().step, 16);
-    assert_eq!(list.steps[14].status, StepStatus::Ok);
+    assert_eq!(
+        list.failed_step().map(|s| s.step),
+        Some(16),
+        "a matching rule, no jti: the failed step"
+    );
+    assert_eq!(
+        list.steps[14].status,
+        StepStatus::Ok,
+        "a matching rule: step 15"
+    );
 }
 
 // ------------------------------------------------------------ the administrator roles
@@ -421,10 +472,21 @@ fn the_hosts_administrator_roles_are_the_verifiers_and_the_registrys() {
     // Default: `Administrator`.
     let plain = Verifier::new(config(&value)).with_clock(clock.clone());
     let identity = plain.verify_cached(&token).unwrap();
-    assert_eq!(identity.roles, ["Admins", "Viewer"]);
-    assert_eq!(identity.warnings.len(), 1);
+    assert_eq!(
+        identity.roles,
+        ["Admins", "Viewer"],
+        "default: `Administrator` is dropped"
+    );
+    assert_eq!(
+        identity.warnings.len(),
+        1,
+        "default: {:?}",
+        identity.warnings
+    );
     assert!(
-        identity.warnings[0].contains("`Administrator`") && identity.warnings[0].contains("`T`")
+        identity.warnings[0].contains("`Administrator`") && identity.warnings[0].contains("`T`"),
+        "default: the warning names the role and the configuration: {}",
+        identity.warnings[0]
     );
 
     // The host's own role instead.
@@ -527,7 +589,7 @@ async fn sync_run(sync: Value) -> (jwt_sso::User, jwt_sso::User) {
         )
         .await
         .unwrap();
-    assert!(first.first_login);
+    assert!(first.first_login, "the first login is marked first");
     let later = auth
         .login(
             &token(json!({"sub": "jdoe", "name": "Jane Smith", "groups": ["Finance", "authors"]})),
@@ -535,9 +597,13 @@ async fn sync_run(sync: Value) -> (jwt_sso::User, jwt_sso::User) {
         )
         .await
         .unwrap();
-    assert!(!later.first_login);
+    assert!(!later.first_login, "the second login is not marked first");
     // What the login answers is what the store holds.
-    assert_eq!(auth.store().users(), std::slice::from_ref(&later.user));
+    assert_eq!(
+        auth.store().users(),
+        std::slice::from_ref(&later.user),
+        "the store holds what the second login answered"
+    );
     (first.user, later.user)
 }
 

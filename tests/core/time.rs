@@ -80,128 +80,52 @@ fn case(name: &str, leeway: i64, claims: Value, now: i64, expect: Expect) -> Cas
     }
 }
 
+/// What a rejection's message names: `times` as RFC 3339, then `numbers`.
+fn texts(times: &[i64], numbers: &[i64]) -> Vec<String> {
+    let times = times.iter().map(|t| rfc3339(*t));
+    times.chain(numbers.iter().map(i64::to_string)).collect()
+}
+
 #[test]
 fn boundaries_of_every_time_rule_with_leeway_0_and_60() {
+    use ErrorKind::*;
     let mut cases = Vec::new();
     for l in [0, 60] {
         // exp: expired when now >= exp + L.
         let exp = NOW + 100;
-        let claims = json!({"sub": "jdoe", "exp": exp});
-        cases.push(case(
-            "exp: now = exp + L - 1",
-            l,
-            claims.clone(),
-            exp + l - 1,
-            Accepted(rfc3339(exp)),
-        ));
-        for now in [exp + l, exp + l + 1, exp + l + 86_400] {
-            let needles = vec![rfc3339(exp), rfc3339(now), exp.to_string()];
-            cases.push(case(
-                "exp: now >= exp + L",
-                l,
-                claims.clone(),
-                now,
-                Rejected(ErrorKind::Expired, needles),
-            ));
-        }
-
-        // nbf: not yet valid when now + L < nbf.
-        let nbf = NOW + 500;
-        let claims = json!({"sub": "jdoe", "nbf": nbf, "exp": nbf + 1000});
-        let now = nbf - l - 1;
-        let needles = vec![rfc3339(nbf), rfc3339(now)];
-        cases.push(case(
-            "nbf: now + L = nbf - 1",
-            l,
-            claims.clone(),
-            now,
-            Rejected(ErrorKind::NotYetValid, needles),
-        ));
-        cases.push(case(
-            "nbf: now + L = nbf",
-            l,
-            claims.clone(),
-            nbf - l,
-            Accepted(rfc3339(nbf + 1000)),
-        ));
-        cases.push(case(
-            "nbf: now = nbf",
-            l,
-            claims.clone(),
-            nbf,
-            Accepted(rfc3339(nbf + 1000)),
-        ));
-
-        // iat: issued in the future when now + L < iat.
-        let iat = NOW + 500;
-        let claims = json!({"sub": "jdoe", "iat": iat, "exp": iat + 1000});
-        let now = iat - l - 1;
-        let needles = vec![rfc3339(iat), rfc3339(now)];
-        cases.push(case(
-            "iat: now + L = iat - 1",
-            l,
-            claims.clone(),
-            now,
-            Rejected(ErrorKind::IssuedInFuture, needles),
-        ));
-        cases.push(case(
-            "iat: now + L = iat",
-            l,
-            claims.clone(),
-            iat - l,
-            Accepted(rfc3339(iat + 1000)),
-        ));
-
+        let exp_only = json!({"sub": "jdoe", "exp": exp});
+        // nbf: not yet valid when now + L < nbf; iat: issued in the future
+        // when now + L < iat.
+        let (nbf, iat) = (NOW + 500, NOW + 500);
+        let with_nbf = json!({"sub": "jdoe", "nbf": nbf, "exp": nbf + 1000});
+        let with_iat = json!({"sub": "jdoe", "iat": iat, "exp": iat + 1000});
         // Max age with iat: too old when now > iat + E + L.
-        let iat = NOW;
-        let claims = json!({"sub": "jdoe", "iat": iat, "exp": iat + E + l + 100});
-        cases.push(case(
-            "max age: now = iat + E + L",
-            l,
-            claims.clone(),
-            iat + E + l,
-            Accepted(rfc3339(iat + E)),
-        ));
-        let now = iat + E + l + 1;
-        let needles = vec![rfc3339(iat), rfc3339(now), E.to_string()];
-        cases.push(case(
-            "max age: now = iat + E + L + 1",
-            l,
-            claims.clone(),
-            now,
-            Rejected(ErrorKind::MaxAgeExceeded, needles),
-        ));
-
+        let young = json!({"sub": "jdoe", "iat": NOW, "exp": NOW + E + l + 100});
         // Max age without iat: lives too long when exp - now > E + L.
-        let exp = NOW + 10_000;
-        let claims = json!({"sub": "jdoe", "exp": exp});
-        cases.push(case(
-            "no iat: exp - now = E + L",
-            l,
-            claims.clone(),
-            exp - E - l,
-            Accepted(rfc3339(exp)),
-        ));
-        let now = exp - E - l - 1;
-        let needles = vec![rfc3339(exp), rfc3339(now), E.to_string()];
-        cases.push(case(
-            "no iat: exp - now = E + L + 1",
-            l,
-            claims.clone(),
-            now,
-            Rejected(ErrorKind::MaxAgeExceeded, needles),
-        ));
+        let far = NOW + 10_000;
+        let long_lived = json!({"sub": "jdoe", "exp": far});
         // With iat, a long-lived token is fine as long as it is young enough.
-        let claims = json!({"sub": "jdoe", "iat": NOW, "exp": NOW + 10 * E});
-        cases.push(case(
-            "iat present: exp far ahead",
-            l,
-            claims,
-            NOW,
-            Accepted(rfc3339(NOW + E)),
-        ));
+        let iat_long_lived = json!({"sub": "jdoe", "iat": NOW, "exp": NOW + 10 * E});
+        #[rustfmt::skip]
+        let rows = vec![
+            case("exp: now = exp + L - 1", l, exp_only.clone(), exp + l - 1, Accepted(rfc3339(exp))),
+            case("exp: now = exp + L", l, exp_only.clone(), exp + l, Rejected(Expired, texts(&[exp, exp + l], &[exp]))),
+            case("exp: now = exp + L + 1", l, exp_only.clone(), exp + l + 1, Rejected(Expired, texts(&[exp, exp + l + 1], &[exp]))),
+            case("exp: now = exp + L + 1 day", l, exp_only, exp + l + 86_400, Rejected(Expired, texts(&[exp, exp + l + 86_400], &[exp]))),
+            case("nbf: now + L = nbf - 1", l, with_nbf.clone(), nbf - l - 1, Rejected(NotYetValid, texts(&[nbf, nbf - l - 1], &[]))),
+            case("nbf: now + L = nbf", l, with_nbf.clone(), nbf - l, Accepted(rfc3339(nbf + 1000))),
+            case("nbf: now = nbf", l, with_nbf, nbf, Accepted(rfc3339(nbf + 1000))),
+            case("iat: now + L = iat - 1", l, with_iat.clone(), iat - l - 1, Rejected(IssuedInFuture, texts(&[iat, iat - l - 1], &[]))),
+            case("iat: now + L = iat", l, with_iat, iat - l, Accepted(rfc3339(iat + 1000))),
+            case("max age: now = iat + E + L", l, young.clone(), NOW + E + l, Accepted(rfc3339(NOW + E))),
+            case("max age: now = iat + E + L + 1", l, young, NOW + E + l + 1, Rejected(MaxAgeExceeded, texts(&[NOW, NOW + E + l + 1], &[E]))),
+            case("no iat: exp - now = E + L", l, long_lived.clone(), far - E - l, Accepted(rfc3339(far))),
+            case("no iat: exp - now = E + L + 1", l, long_lived, far - E - l - 1, Rejected(MaxAgeExceeded, texts(&[far, far - E - l - 1], &[E]))),
+            case("iat present: exp far ahead", l, iat_long_lived, NOW, Accepted(rfc3339(NOW + E))),
+        ];
+        cases.extend(rows);
     }
-    assert_eq!(cases.len(), 28);
+    assert_eq!(cases.len(), 28, "14 cases for each leeway");
     for c in &cases {
         run(c);
     }
@@ -209,29 +133,19 @@ fn boundaries_of_every_time_rule_with_leeway_0_and_60() {
 
 #[test]
 fn messages_show_times_as_rfc3339() {
-    let v = verifier(&time_config(60));
-    let token = hs256(&json!({"sub": "jdoe", "exp": NOW}));
-    let err = reject(&v, &token, NOW + 60, ErrorKind::Expired);
-    assert_mentions(
-        &err,
-        &["2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "60"],
-    );
-
-    let token = hs256(&json!({"sub": "jdoe", "nbf": NOW + 3600, "exp": NOW + 7200}));
-    let err = reject(&v, &token, NOW, ErrorKind::NotYetValid);
-    assert_mentions(&err, &["2026-01-01T01:00:00Z", NOW_RFC]);
-
-    let token = hs256(&json!({"sub": "jdoe", "iat": NOW + 120, "exp": NOW + 600}));
-    let err = reject(&v, &token, NOW, ErrorKind::IssuedInFuture);
-    assert_mentions(&err, &["2026-01-01T00:02:00Z", NOW_RFC]);
-
-    let token = hs256(&json!({"sub": "jdoe", "iat": NOW - 86_400, "exp": NOW + 600}));
-    let err = reject(&v, &token, NOW, ErrorKind::MaxAgeExceeded);
-    assert_mentions(&err, &["2025-12-31T00:00:00Z", NOW_RFC, "3600"]);
-
-    let token = hs256(&json!({"sub": "jdoe", "exp": NOW + 86_400}));
-    let err = reject(&v, &token, NOW, ErrorKind::MaxAgeExceeded);
-    assert_mentions(&err, &["2026-01-02T00:00:00Z", NOW_RFC, "3600"]);
+    use ErrorKind::*;
+    let names = |texts: &[&str]| texts.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+    #[rustfmt::skip]
+    let cases = vec![
+        case("expired", 60, json!({"sub": "jdoe", "exp": NOW}), NOW + 60, Rejected(Expired, names(&["2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "60"]))),
+        case("not yet valid", 60, json!({"sub": "jdoe", "nbf": NOW + 3600, "exp": NOW + 7200}), NOW, Rejected(NotYetValid, names(&["2026-01-01T01:00:00Z", NOW_RFC]))),
+        case("issued in the future", 60, json!({"sub": "jdoe", "iat": NOW + 120, "exp": NOW + 600}), NOW, Rejected(IssuedInFuture, names(&["2026-01-01T00:02:00Z", NOW_RFC]))),
+        case("too old", 60, json!({"sub": "jdoe", "iat": NOW - 86_400, "exp": NOW + 600}), NOW, Rejected(MaxAgeExceeded, names(&["2025-12-31T00:00:00Z", NOW_RFC, "3600"]))),
+        case("lives too long", 60, json!({"sub": "jdoe", "exp": NOW + 86_400}), NOW, Rejected(MaxAgeExceeded, names(&["2026-01-02T00:00:00Z", NOW_RFC, "3600"]))),
+    ];
+    for c in &cases {
+        run(c);
+    }
 }
 
 #[test]
@@ -293,44 +207,46 @@ fn expires_at_is_the_earlier_of_exp_and_iat_plus_expiration_time() {
 
 #[test]
 fn leeway_defaults_to_60_seconds() {
-    assert_eq!(60, 60);
-    let mut config = base_config();
-    config.as_object_mut().unwrap().remove("leeway");
-    let v = verifier(&config);
-    assert_eq!(v.config().leeway, 60);
-    let token = hs256(&json!({"sub": "jdoe", "exp": NOW}));
-    accept(&v, &token, NOW + 59);
-    reject(&v, &token, NOW + 60, ErrorKind::Expired);
-    let token = hs256(&json!({"sub": "jdoe", "nbf": NOW + 60, "exp": NOW + 600}));
-    accept(&v, &token, NOW);
-    reject(&v, &token, NOW - 1, ErrorKind::NotYetValid);
+    let v = verifier(&patched(base_config(), json!({"leeway": null})));
+    assert_eq!(v.config().leeway, 60, "the default leeway");
+    let exp = hs256(&json!({"sub": "jdoe", "exp": NOW}));
+    let nbf = hs256(&json!({"sub": "jdoe", "nbf": NOW + 60, "exp": NOW + 600}));
+    accept_named("exp, 59 s after", &v, &exp, NOW + 59);
+    reject_named("exp, 60 s after", &v, &exp, NOW + 60, ErrorKind::Expired);
+    accept_named("nbf, 60 s before", &v, &nbf, NOW);
+    reject_named(
+        "nbf, 61 s before",
+        &v,
+        &nbf,
+        NOW - 1,
+        ErrorKind::NotYetValid,
+    );
 }
 
 #[test]
 fn the_clock_is_injectable_and_defaults_to_system_time() {
     let token = hs256(&json!({"sub": "jdoe", "exp": NOW + 600}));
-    let fresh = || TestVerifier::new(config(&time_config(0)));
-    assert_eq!(
-        fresh()
-            .into_inner()
-            .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
-            .verify_cached(&token)
+    let user = |result: Result<jwt_sso::Verified, jwt_sso::Error>| {
+        result
             .map(|v| v.into_identity().user_id)
-            .map_err(|e| e.kind()),
-        Ok("jdoe".to_owned())
-    );
-    let err = fresh()
-        .into_inner()
-        .with_clock(ManualClock::new(UnixTime::from_secs(NOW + 600)))
-        .verify_cached(&token)
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Expired);
-    let err = fresh()
-        .into_inner()
-        .with_clock(ManualClock::new(UnixTime::from_secs(NOW - 10_000)))
-        .verify_cached(&token)
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::MaxAgeExceeded);
+            .map_err(|e| e.kind())
+    };
+    // A verifier on a clock standing at each time.
+    let jdoe = Ok("jdoe".to_owned());
+    for (name, at, want) in [
+        ("a clock at NOW", NOW, jdoe.clone()),
+        ("a clock at exp", NOW + 600, Err(ErrorKind::Expired)),
+        (
+            "a clock long before",
+            NOW - 10_000,
+            Err(ErrorKind::MaxAgeExceeded),
+        ),
+    ] {
+        let clocked = TestVerifier::new(config(&time_config(0)))
+            .into_inner()
+            .with_clock(ManualClock::new(UnixTime::from_secs(at)));
+        assert_eq!(user(clocked.verify_cached(&token)), want, "{name}");
+    }
     // A verification's own time (Verification::at) ignores the clock.
     let data = jwt_sso::JwtConfig::from_json_str(&time_config(0).to_string()).unwrap();
     let registry = jwt_sso::Registry::from_configs([data])
@@ -338,32 +254,32 @@ fn the_clock_is_injectable_and_defaults_to_system_time() {
         .with_clock(ManualClock::new(UnixTime::from_secs(0)));
     let at_now = jwt_sso::Verification::default().at(UnixTime::from_secs(NOW));
     assert_eq!(
-        registry
-            .verify_cached(&token, at_now)
-            .map(|v| v.into_identity().user_id)
-            .map_err(|e| e.kind()),
-        Ok("jdoe".to_owned())
+        user(registry.verify_cached(&token, at_now)),
+        jdoe,
+        "a registry on a clock at 0, verifying at NOW"
     );
     assert_eq!(
-        registry
-            .verify_cached(&token, jwt_sso::Verification::default())
-            .unwrap_err()
-            .kind(),
-        ErrorKind::MaxAgeExceeded
+        user(registry.verify_cached(&token, jwt_sso::Verification::default())),
+        Err(ErrorKind::MaxAgeExceeded),
+        "a registry on a clock at 0, verifying at its clock's time"
     );
 
     // The default clock is the system's.
-    let system_now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let system_now = now();
     let live = hs256(&json!({"sub": "jdoe", "iat": system_now, "exp": system_now + 600}));
     let system = || jwt_sso::Verifier::new(config(&time_config(0)));
     let identity = system()
         .verify_cached(&live)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(identity.expires_at.unix_timestamp(), system_now + 600);
+        .unwrap_or_else(|e| panic!("the system clock, a live token: {e}"));
+    assert_eq!(
+        identity.expires_at.unix_timestamp(),
+        system_now + 600,
+        "the system clock, a live token: expires_at"
+    );
     let stale = hs256(&json!({"sub": "jdoe", "exp": 1_000_000_000}));
-    let err = system().verify_cached(&stale).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Expired);
+    assert_eq!(
+        user(system().verify_cached(&stale)),
+        Err(ErrorKind::Expired),
+        "the system clock, a token of 2001"
+    );
 }

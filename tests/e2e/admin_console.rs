@@ -25,12 +25,11 @@
 #![cfg(feature = "axum")]
 
 use crate::support::browser;
-use crate::support::fixtures::now;
+use crate::support::fixtures::{TempDir, now};
+use crate::support::http::Reply;
+use crate::support::server::{ADMIN_TOKEN, Server};
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -39,26 +38,28 @@ use browser::Browser;
 use fantoccini::key::Key;
 use jwt_sso::Algorithm;
 use jwt_sso::mint::SigningKey;
+use reqwest::Method;
 use serde_json::{Value, json};
 
-const ADMIN_TOKEN: &str = "console-test-admin-token-5a1e0c";
 const ERP_SECRET: &str = "console-test-erp-secret-0123456789abcdef";
 const PORTAL_SECRET: &str = "portal-shared-secret-0123456789-abcdef";
 const PORTAL_ISSUER: &str = "https://portal.example.com";
 const HOSTILE_NAME: &str = "<img src=x onerror=\"window.__xss=1\"><b>Ops</b>";
 
-/// The `login_server` example, built with this test's features.
-fn login_server_binary() -> PathBuf {
-    crate::support::process::binary()
+/// `login_server` (a [`Server`]: the one HTTP client, the admin token in
+/// its environment) with a configuration file and a SQLite database in a
+/// fresh directory. Killed when dropped; its log is kept under `target/`
+/// for a failed run.
+struct LoginServer {
+    server: Server,
+    dir: TempDir,
 }
 
-/// `login_server` on an ephemeral loopback port, with the admin token in its
-/// environment, a configuration file and a SQLite database in a fresh
-/// directory. Killed when dropped.
-struct LoginServer {
-    child: Child,
-    addr: SocketAddr,
-    dir: PathBuf,
+impl std::ops::Deref for LoginServer {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
+    }
 }
 
 impl LoginServer {
@@ -87,160 +88,17 @@ impl LoginServer {
     /// `login_server` with the configurations `configs` and the extra
     /// arguments `args`, in a directory of its own (`tag`).
     fn start_with(tag: &str, configs: &Value, args: &[&str]) -> LoginServer {
-        let dir =
-            std::env::temp_dir().join(format!("jwt-sso-console-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new(&format!("console-{tag}"));
         std::fs::write(dir.join("configs.json"), configs.to_string()).unwrap();
-        // Its log (stderr) is kept under target/ for a failed run.
         let log = browser::target_dir().join(format!("admin_console-login_server-{tag}.log"));
-        let mut child = Command::new(login_server_binary())
-            .arg("--config")
-            .arg(dir.join("configs.json"))
-            .arg("--db")
-            .arg(dir.join("users.sqlite"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("JWT_SSO_ADMIN_TOKEN", ADMIN_TOKEN)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("creating the server's log"))
-            .spawn()
-            .expect("starting login_server");
-        // It prints `login_server: listening on http://ADDR` once it listens.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = match lines.next() {
-                Some(Ok(line)) => line,
-                _ => {
-                    let _ = child.kill();
-                    panic!("login_server exited before it listened: {:?}", child.wait());
-                }
-            };
-            if let Some(rest) = line.split("http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or(rest);
-                break addr.trim_end_matches('/').parse::<SocketAddr>().unwrap();
-            }
-        };
-        // Keep reading its stdout so that it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        LoginServer { child, addr, dir }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let db = dir.join("users.sqlite");
+        let config = dir.join("configs.json");
+        let server = Server::start(&config, db.to_str().unwrap(), log, args);
+        LoginServer { server, dir }
     }
 
     fn config_file(&self) -> String {
         std::fs::read_to_string(self.dir.join("configs.json")).unwrap()
-    }
-
-    /// One HTTP/1.1 request: status, header block and JSON body (`Null` when empty).
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> (u16, String, Value) {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body.as_bytes()).unwrap();
-        let mut reply = Vec::new();
-        stream.read_to_end(&mut reply).unwrap();
-        let reply = String::from_utf8_lossy(&reply).into_owned();
-        let (head, body) = reply.split_once("\r\n\r\n").unwrap_or((&reply, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status line in {head:?}"));
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            dechunk(body)
-        } else {
-            body.to_owned()
-        };
-        let json = serde_json::from_str(&body).unwrap_or(Value::Null);
-        (status, head.to_owned(), json)
-    }
-
-    /// What a second administrator does through the API: switch `name` off.
-    fn disable_elsewhere(&self, name: &str) {
-        let auth = format!("Bearer {ADMIN_TOKEN}");
-        let path = format!("/api/admin/configs/{name}");
-        let (status, head, _) = self.request("GET", &path, &[("Authorization", &auth)], "");
-        assert_eq!(status, 200);
-        let etag = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("etag")
-                    .then(|| value.trim().to_owned())
-            })
-            .expect("an ETag");
-        let (status, _, _) = self.request(
-            "PATCH",
-            &path,
-            &[
-                ("Authorization", &auth),
-                ("If-Match", &etag),
-                ("Content-Type", "application/json"),
-            ],
-            r#"{"enabled":false}"#,
-        );
-        assert_eq!(status, 200);
-    }
-
-    /// `POST /api/auth/login` with `token`: the status and the error kind.
-    fn login(&self, token: &str) -> (u16, Option<String>) {
-        let body = json!({"loginMode": 67108864, "password": token}).to_string();
-        let (status, _, reply) = self.request(
-            "POST",
-            "/api/auth/login",
-            &[("Content-Type", "application/json")],
-            &body,
-        );
-        let kind = reply["error"]["kind"].as_str().map(str::to_owned);
-        (status, kind)
-    }
-}
-
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || tail.len() < size {
-            break;
-        }
-        out.push_str(&tail[..size]);
-        rest = tail[size..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-impl Drop for LoginServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -321,15 +179,10 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
 
     // ---- The page is served without credentials, under a strict CSP.
     for path in ["/admin", "/admin/console.js", "/admin/console.css"] {
-        let (status, head, _) = server.request("GET", path, &[], "");
-        assert_eq!(status, 200, "{path}");
-        let csp = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-security-policy")
-                    .then(|| value.trim().to_owned())
-            })
+        let reply = Reply::send(server.http.get(server.url(path))).await;
+        assert_eq!(reply.status, 200, "{path}");
+        let csp = reply
+            .header("content-security-policy")
             .unwrap_or_else(|| panic!("{path} has no Content-Security-Policy"));
         assert!(
             csp.starts_with("default-src 'none'") && csp.contains("script-src 'self'"),
@@ -380,23 +233,23 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         .as_str()
         .expect("the session is kept in sessionStorage");
     assert_eq!(session_token(&b).await, Value::Null);
-    let (status, _, user) = server.request("GET", "/api/session", &[("X-Auth-Token", session)], "");
-    assert_eq!(status, 200, "{user}");
-    assert!(user.to_string().contains("boss"), "{user}");
+    let user = server.session(session).await;
+    assert_eq!(user.status, 200, "{user:?}");
+    assert_eq!(user.body["user"]["user_id"], "boss", "{user:?}");
     b.screenshot("sso-signed-in").await;
     b.press("Sign out").await;
     b.visible("#signin-view").await;
     assert_eq!(stored_session(&b).await, Value::Null);
-    let ended = || {
-        server
-            .request("GET", "/api/session", &[("X-Auth-Token", session)], "")
-            .0
-    };
+    let ended = async || server.session(session).await.status;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while ended() != 401 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    while ended().await != 401 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(ended(), 401, "signing out ended the session on the server");
+    assert_eq!(
+        ended().await,
+        401,
+        "signing out ended the session on the server"
+    );
 
     // ---- A wrong admin token is refused and not kept.
     b.type_into("Admin token", "not-the-admin-token").await;
@@ -509,13 +362,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
             "{hidden} is folded away in a new form"
         );
     }
-    let reach = reachable_actions(&b).await;
-    eprintln!("the new form: {reach}");
-    assert_eq!(
-        reach["at"],
-        json!([[true, true], [true, true], [true, true]]),
-        "Submit and Cancel are on screen at the top, middle and end of the form: {reach}"
-    );
+    assert_actions_reachable(&b, "the new form").await;
     b.screenshot("create-form").await;
     audits.run(&b, "form (new)").await;
 
@@ -711,13 +558,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     b.type_into("Name", "erp").await;
     b.press("Submit").await;
     b.wait_text("#banner", "already exists").await;
-    let kind = b
-        .js(
-            "return document.getElementById('banner').dataset.kind;",
-            vec![],
-        )
-        .await;
-    assert_eq!(kind, json!("duplicate_name"));
+    assert_eq!(banner_kind(&b).await, json!("duplicate_name"));
     assert!(
         !b.is_visible("[data-error-for=\"key_source.secret\"]").await,
         "the old field error is gone"
@@ -730,13 +571,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     b.type_into("Leeway (s)", "30").await;
     b.wait_text("[data-testid=advanced-note]", "1 changed from the defaults")
         .await;
-    let reach = reachable_actions(&b).await;
-    eprintln!("the new form, advanced options open: {reach}");
-    assert_eq!(
-        reach["at"],
-        json!([[true, true], [true, true], [true, true]]),
-        "with the advanced options open too: {reach}"
-    );
+    assert_actions_reachable(&b, "the new form, advanced options open").await;
     b.screenshot("create-advanced-open").await;
 
     // ---- Then correctly: it is in the list, created by `admin`, enabled.
@@ -773,7 +608,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert_eq!(saved["algorithms"], json!(["HS256"]), "{saved}");
     let valid = portal_token(PORTAL_SECRET, now() + 600);
     assert_eq!(
-        server.login(&valid).0,
+        login(&server, &valid).await.0,
         200,
         "the new configuration logs users in"
     );
@@ -820,22 +655,14 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         dialog.contains("its users cannot log in") && dialog.contains("sessions it started end"),
         "{dialog}"
     );
-    assert!(
-        b.has_focus(&b.button("Cancel").await).await,
-        "focus moves into the dialog: {}",
-        b.focused().await
-    );
+    assert_focus(&b, &b.button("Cancel").await, "focus moves into the dialog").await;
     b.screenshot("disable-dialog").await;
     audits.run(&b, "disable dialog").await;
-    b.press("Cancel").await;
-    b.wait_gone("#disable-dialog").await;
-    assert!(
-        b.has_focus(&b.field("Enabled: Portal").await).await,
-        "focus returns to the switch: {}",
-        b.focused().await
-    );
+    cancel_dialog(&b, "#disable-dialog").await;
+    let switch = b.field("Enabled: Portal").await;
+    assert_focus(&b, &switch, "focus returns to the switch").await;
     assert_eq!(b.prop(&toggle, "checked").await.as_deref(), Some("true"));
-    assert_eq!(server.login(&valid).0, 200, "still enabled");
+    assert_eq!(login(&server, &valid).await.0, 200, "still enabled");
 
     // ---- Confirmed: logins are refused with `disabled`, a notice says so,
     // the switch says "Disabled"; the state survives a reload.
@@ -851,13 +678,14 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     );
     assert_eq!(b.prop(&toggle, "checked").await.as_deref(), Some("false"));
     assert_eq!(switch_text(&b, "Portal").await, "Disabled");
-    assert!(
-        b.has_focus(&b.field("Enabled: Portal").await).await,
-        "focus returns to the switch: {}",
-        b.focused().await
-    );
-    let (status_code, kind) = server.login(&portal_token(PORTAL_SECRET, now() + 600));
-    assert_eq!((status_code, kind.as_deref()), (401, Some("disabled")));
+    assert_focus(
+        &b,
+        &b.field("Enabled: Portal").await,
+        "focus returns to the switch",
+    )
+    .await;
+    let refused = login(&server, &portal_token(PORTAL_SECRET, now() + 600)).await;
+    assert_eq!(refused, (401, "disabled".to_owned()));
     b.screenshot("disabled").await;
     assert_no_csp_violations(&b).await;
     b.client().refresh().await.unwrap();
@@ -947,7 +775,9 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert_eq!(b.prop(&toggle, "checked").await.as_deref(), Some("true"));
     assert_eq!(switch_text(&b, "Portal").await, "Enabled");
     assert_eq!(
-        server.login(&portal_token(PORTAL_SECRET, now() + 600)).0,
+        login(&server, &portal_token(PORTAL_SECRET, now() + 600))
+            .await
+            .0,
         200,
         "enabled again, and the secret kept through the redacted round trip"
     );
@@ -960,17 +790,11 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     // ---- Two administrators: while this form is open, someone else saves ERP.
     b.click_on(&b.link("ERP").await, "ERP").await;
     b.wait_text("#form-title", "ERP").await;
-    server.disable_elsewhere("ERP");
+    server.set_enabled("ERP", false).await;
     b.type_into("Audience", "another-audience").await;
     b.press("Submit").await;
     b.wait_text("#banner", "Someone else saved").await;
-    let kind = b
-        .js(
-            "return document.getElementById('banner').dataset.kind;",
-            vec![],
-        )
-        .await;
-    assert_eq!(kind, json!("version_conflict"));
+    assert_eq!(banner_kind(&b).await, json!("version_conflict"));
     assert!(b.is_visible("#form-view").await, "the form stays open");
     b.screenshot("edit-version-conflict").await;
     // Reloading shows the other administrator's change and drops this one.
@@ -997,11 +821,9 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     );
 
     // ---- Test tokens: a good one shows the identity as a table.
-    b.press("Test a token with Portal").await;
-    b.visible("#test-view").await;
+    open_token_test(&b, "Portal").await;
     assert_eq!(b.text("#test-config-name").await, "Portal");
-    b.type_into("Token", &valid).await;
-    b.press("Test").await;
+    test_token(&b, &valid).await;
     b.wait_text("#test-summary", "accepted").await;
     let steps = b.all("#test-steps [data-testid=test-step]").await;
     assert!(
@@ -1085,8 +907,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
 
     let expired_at = now() - 3600;
     let expired = portal_token(PORTAL_SECRET, expired_at);
-    b.type_into("Token", &expired).await;
-    b.press("Test").await;
+    test_token(&b, &expired).await;
     let summary = b.wait_text("#test-summary", "refused").await;
     assert!(summary.contains("expired"), "{summary}");
     let failed = b.text("#test-steps li.fail").await;
@@ -1100,14 +921,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     );
     let hint = b.text("#test-steps li.fail [data-testid=step-hint]").await;
     assert!(hint.starts_with("Hint: ") && hint.len() > 10, "{hint}");
-    let statuses = step_statuses(&b).await;
-    let fail = statuses.iter().position(|s| s == "fail").unwrap();
-    assert!(statuses[..fail].iter().all(|s| s == "ok"), "{statuses:?}");
-    assert!(
-        statuses[fail + 1..].iter().all(|s| s == "skipped"),
-        "{statuses:?}"
-    );
-    assert_eq!(statuses.iter().filter(|s| *s == "fail").count(), 1);
+    failed_step(&b).await;
     b.screenshot("test-expired").await;
 
     // "Check at" is a date and time in the browser's time zone: ten minutes
@@ -1129,8 +943,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     assert_eq!(b.prop("#test-at", "value").await.as_deref(), Some(""));
 
     let forged = portal_token("another-secret-0123456789-abcdefghij", now() + 600);
-    b.type_into("Token", &forged).await;
-    b.press("Test").await;
+    test_token(&b, &forged).await;
     let summary = b.wait_text("#test-summary", "refused").await;
     assert!(summary.contains("invalid_signature"), "{summary}");
     assert!(
@@ -1142,13 +955,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         hint.to_lowercase().contains("secret"),
         "the hint points at the secret: {hint}"
     );
-    let statuses = step_statuses(&b).await;
-    let fail = statuses.iter().position(|s| s == "fail").unwrap();
-    assert!(statuses[..fail].iter().all(|s| s == "ok"), "{statuses:?}");
-    assert!(
-        statuses[fail + 1..].iter().all(|s| s == "skipped"),
-        "{statuses:?}"
-    );
+    failed_step(&b).await;
     b.screenshot("test-invalid-signature").await;
 
     // ---- Delete through the confirmation dialog, which wants the exact name.
@@ -1158,23 +965,15 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
     b.visible("#delete-dialog").await;
     assert_eq!(b.text("#delete-name").await, "Portal");
     let confirm = b.field("Type its name to confirm").await;
-    assert!(
-        b.has_focus(&confirm).await,
-        "focus moves into the dialog: {}",
-        b.focused().await
-    );
+    assert_focus(&b, &confirm, "focus moves into the dialog").await;
     assert_eq!(
         b.prop("#delete-submit", "disabled").await.as_deref(),
         Some("true")
     );
     audits.run(&b, "delete dialog").await;
-    b.press("Cancel").await;
-    b.wait_gone("#delete-dialog").await;
-    assert!(
-        b.has_focus(&b.button("Delete Portal").await).await,
-        "focus returns to the Delete button: {}",
-        b.focused().await
-    );
+    cancel_dialog(&b, "#delete-dialog").await;
+    let delete = b.button("Delete Portal").await;
+    assert_focus(&b, &delete, "focus returns to the Delete button").await;
     b.press("Delete Portal").await;
     b.visible("#delete-dialog").await;
     b.type_into("Type its name to confirm", "Portl").await;
@@ -1205,7 +1004,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
         !server.config_file().contains("Portal"),
         "the deletion is saved"
     );
-    let (status_code, _) = server.login(&valid);
+    let (status_code, _) = login(&server, &valid).await;
     assert_ne!(status_code, 200, "a deleted configuration logs nobody in");
     b.screenshot("deleted").await;
 
@@ -1228,24 +1027,18 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
             )
             .unwrap()
     };
-    assert_eq!(
-        server.login(&ops_token("https://ops.example.com", MARKUP)),
-        (200, None)
-    );
-    let (status, kind) = server.login(&ops_token(MARKUP, "jdoe"));
-    assert_eq!(status, 401, "{kind:?}");
-    let refused_kind = kind.unwrap();
+    let markup_user = login(&server, &ops_token("https://ops.example.com", MARKUP)).await;
+    assert_eq!(markup_user, (200, String::new()));
+    let (status, refused_kind) = login(&server, &ops_token(MARKUP, "jdoe")).await;
+    assert_eq!(status, 401, "{refused_kind:?}");
+    assert!(!refused_kind.is_empty(), "a refusal names its kind");
     // The history is written in the background: wait until it has them.
-    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let events = format!("/api/admin/events?kind={refused_kind}");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !server
-        .request(
-            "GET",
-            &format!("/api/admin/events?kind={refused_kind}"),
-            &[("Authorization", &auth)],
-            "",
-        )
-        .2
+        .admin(Method::GET, &events, None, None)
+        .await
+        .body
         .to_string()
         .contains(&refused_kind)
     {
@@ -1253,7 +1046,7 @@ async fn an_administrator_manages_a_configuration_in_the_console() {
             std::time::Instant::now() < deadline,
             "the event was not stored"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let recent = b.link("Recent logins").await;
     b.click_on(&recent, "Recent logins").await;
@@ -1464,12 +1257,12 @@ async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
     let mut audited = Vec::new();
 
     // The catalogue as the API serves it.
-    let auth = format!("Bearer {ADMIN_TOKEN}");
-    let (status, _, catalog) =
-        server.request("GET", "/api/admin/catalog", &[("Authorization", &auth)], "");
-    assert_eq!(status, 200);
+    let catalog = server
+        .admin(Method::GET, "/api/admin/catalog", None, None)
+        .await;
+    assert_eq!(catalog.status, 200, "{catalog:?}");
     assert_eq!(
-        catalog,
+        catalog.body,
         json!({"roles": ["Viewer", "Analyst", "Administrator"],
                "user_types": ["reader", "analyst", "author", "administrator"]})
     );
@@ -1616,12 +1409,7 @@ async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
     // PUT: the first was refused).
     let puts = b.js("return window.__puts;", vec![]).await;
     let sent = &puts[1];
-    let (_, _, view) = server.request(
-        "GET",
-        "/api/admin/configs/ERP",
-        &[("Authorization", &auth)],
-        "",
-    );
+    let (_, view) = server.view("ERP").await;
     assert_eq!(view["id"], "0d15ea5e0d15ea5e0d15ea5e0d15ea5e", "{view}");
     for (name, value) in view.as_object().unwrap() {
         if !["created_by", "last_modified", "key_source"].contains(&name.as_str()) {
@@ -1639,7 +1427,7 @@ async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
     // Administrator group now opens the console.
     for secret in [ERP_SECRET, ROTATED_SECRET] {
         let token = erp_token_with(secret, "ann", &["Sales"], json!({}));
-        assert_eq!(server.login(&token).0, 200);
+        assert_eq!(login(&server, &token).await.0, 200);
     }
     let pointer = erp_token_with(
         ROTATED_SECRET,
@@ -1647,20 +1435,18 @@ async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
         &[],
         json!({"realm_access": {"roles": ["auditor"]}}),
     );
-    assert_eq!(server.login(&pointer).0, 200);
+    assert_eq!(login(&server, &pointer).await.0, 200);
     let none = erp_token_with(ERP_SECRET, "nobody", &["Marketing"], json!({}));
     assert_eq!(
-        server.login(&none),
-        (403, Some("no_matching_role".to_owned()))
+        login(&server, &none).await,
+        (403, "no_matching_role".to_owned())
     );
 
     // ---- The token debugger: an accepted token says which secret of the
     // rotation verified, and the identity it would get.
-    b.press("Test a token with ERP").await;
-    b.visible("#test-view").await;
+    open_token_test(&b, "ERP").await;
     let rotated = erp_token_with(ROTATED_SECRET, "ann", &["Sales"], json!({}));
-    b.type_into("Token", &rotated).await;
-    b.press("Test").await;
+    test_token(&b, &rotated).await;
     b.wait_text("#test-summary", "accepted").await;
     let index = b.text("#test-secret-index").await;
     assert!(index.contains("secret 2"), "{index}");
@@ -1715,15 +1501,14 @@ async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
     );
     let old = erp_token_with(ERP_SECRET, "ann", &["Sales"], json!({}));
     assert_eq!(
-        server.login(&old),
-        (401, Some("invalid_signature".to_owned()))
+        login(&server, &old).await,
+        (401, "invalid_signature".to_owned())
     );
     let new = erp_token_with(ROTATED_SECRET, "ann", &["Sales"], json!({}));
-    assert_eq!(server.login(&new).0, 200);
+    assert_eq!(login(&server, &new).await.0, 200);
 
     // ---- The token debugger (again below for a refused token).
-    b.press("Test a token with ERP").await;
-    b.visible("#test-view").await;
+    open_token_test(&b, "ERP").await;
     // An expired token with markup in a claim: the decoded claims beside
     // the checklist, `exp` marked with how long ago, the markup as text.
     let markup = "<img src=x onerror=\"window.__xss=1\"><b>bold</b>";
@@ -1733,28 +1518,19 @@ async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
         &["Sales"],
         json!({"exp": now() - 3 * 3600 - 120, "iat": now() - 4 * 3600, "note": markup}),
     );
-    b.type_into("Token", &expired).await;
-    b.press("Test").await;
+    test_token(&b, &expired).await;
     b.wait_text("#test-summary", "refused").await;
     let header = b.text("#test-header").await;
     assert!(header.contains("\"alg\": \"HS256\""), "{header}");
-    let flagged = b
-        .js(
-            "return [...document.querySelectorAll('#test-claims .flagged')].map((e) => e.dataset.claim);",
-            vec![],
-        )
-        .await;
+    let script = "return [...document.querySelectorAll('#test-claims .flagged')].map((e) => e.dataset.claim);";
+    let flagged = b.js(script, vec![]).await;
     assert_eq!(flagged, json!(["exp"]), "only exp is marked");
     let exp = b.text("#test-claims [data-claim=exp]").await;
     assert!(exp.contains("expired 3 hours ago"), "{exp}");
     let note = b.text("#test-claims [data-claim=note]").await;
     assert!(note.contains("<img src=x"), "the markup as text: {note}");
-    let injected = b
-        .js(
-            "return [document.querySelectorAll('#test-view img, #test-view b').length, window.__xss === undefined];",
-            vec![],
-        )
-        .await;
+    let script = "return [document.querySelectorAll('#test-view img, #test-view b').length, window.__xss === undefined];";
+    let injected = b.js(script, vec![]).await;
     assert_eq!(
         injected,
         json!([0, true]),
@@ -1765,22 +1541,78 @@ async fn role_rules_secrets_catalogue_and_the_token_debugger_in_the_console() {
         audited.push("token debugger");
     }
     assert_no_csp_violations(&b).await;
-    if !audited.is_empty() {
-        assert_eq!(
-            audited,
-            ["form (rules, catalogue, secrets)", "token debugger"]
-        );
-    }
+    assert_audited(
+        &audited,
+        &["form (rules, catalogue, secrets)", "token debugger"],
+    );
     b.close().await;
 }
 
-/// A header's value in the header block `head` of [`LoginServer::request`].
-fn header_of(head: &str, name: &str) -> Option<String> {
-    head.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.eq_ignore_ascii_case(name)
-            .then(|| value.trim().to_owned())
-    })
+/// The kind of the banner's message (its `data-kind`).
+async fn banner_kind(b: &Browser) -> Value {
+    let script = "return document.getElementById('banner').dataset.kind;";
+    b.js(script, vec![]).await
+}
+
+/// Asserts that `element` has the focus (`what`: why it should).
+async fn assert_focus(b: &Browser, element: &fantoccini::elements::Element, what: &str) {
+    assert!(b.has_focus(element).await, "{what}: {}", b.focused().await);
+}
+
+/// Asserts that Submit and Cancel are on screen at the top, middle and end
+/// of the form (`form`: which, for the message).
+async fn assert_actions_reachable(b: &Browser, form: &str) {
+    let reach = reachable_actions(b).await;
+    eprintln!("{form}: {reach}");
+    let everywhere = json!([[true, true], [true, true], [true, true]]);
+    assert_eq!(
+        reach["at"], everywhere,
+        "Submit and Cancel are on screen at the top, middle and end of {form}: {reach}"
+    );
+}
+
+/// Asserts that the token test failed at exactly one step, every step
+/// before it passed and every one after it skipped; returns its index.
+async fn failed_step(b: &Browser) -> usize {
+    let statuses = step_statuses(b).await;
+    let fail = statuses.iter().position(|s| s == "fail");
+    let fail = fail.unwrap_or_else(|| panic!("no failing step: {statuses:?}"));
+    assert!(statuses[..fail].iter().all(|s| s == "ok"), "{statuses:?}");
+    let after = &statuses[fail + 1..];
+    assert!(after.iter().all(|s| s == "skipped"), "{statuses:?}");
+    fail
+}
+
+/// Presses the open dialog's Cancel and waits until `dialog` is gone.
+async fn cancel_dialog(b: &Browser, dialog: &str) {
+    b.press("Cancel").await;
+    b.wait_gone(dialog).await;
+}
+
+/// When axe-core ran (it is skipped outside CI without npm), it audited
+/// exactly the `screens`, in order.
+fn assert_audited(audited: &[&str], screens: &[&str]) {
+    if !audited.is_empty() {
+        assert_eq!(audited, screens, "the screens audited");
+    }
+}
+
+/// Opens the token test of the configuration `name` from the list.
+async fn open_token_test(b: &Browser, name: &str) {
+    b.press(&format!("Test a token with {name}")).await;
+    b.visible("#test-view").await;
+}
+
+/// Tests `token` in the open token test.
+async fn test_token(b: &Browser, token: &str) {
+    b.type_into("Token", token).await;
+    b.press("Test").await;
+}
+
+/// A login with `token` at `server`: its status and error kind ("" when none).
+async fn login(server: &LoginServer, token: &str) -> (u16, String) {
+    let reply = server.login(token).await;
+    (reply.status, reply.kind().to_owned())
 }
 
 /// The text of the error slot of the field `path` (empty when it shows none).
@@ -1798,33 +1630,29 @@ async fn error_text(b: &Browser, path: &str) -> String {
 
 /// `GET /api/me` with ERP's token for `jdoe` as `Authorization: Bearer`:
 /// the status and the reply.
-fn me_by_bearer(server: &LoginServer) -> (u16, Value) {
-    let bearer = format!(
-        "Bearer {}",
-        erp_token_with(ERP_SECRET, "jdoe", &["Sales"], json!({}))
-    );
-    let (status, _, reply) = server.request("GET", "/api/me", &[("Authorization", &bearer)], "");
-    (status, reply)
+async fn me_by_bearer(server: &LoginServer) -> (u16, Value) {
+    let token = erp_token_with(ERP_SECRET, "jdoe", &["Sales"], json!({}));
+    let me = server.http.get(server.url("/api/me")).bearer_auth(token);
+    let reply = Reply::send(me).await;
+    (reply.status, reply.body)
 }
 
 /// Logs `jdoe` in with ERP's token (`POST /api/auth/login`), then signs out
 /// as a browser does (`POST /logout` with the session cookie): the
 /// `Location` it is sent to.
-fn sign_out_location(server: &LoginServer) -> Option<String> {
+async fn sign_out_location(server: &LoginServer) -> Option<String> {
     let token = erp_token_with(ERP_SECRET, "jdoe", &["Sales"], json!({}));
-    let body = json!({"loginMode": 67108864, "password": token}).to_string();
-    let (status, head, reply) = server.request(
-        "POST",
-        "/api/auth/login",
-        &[("Content-Type", "application/json")],
-        &body,
-    );
-    assert_eq!(status, 200, "{reply}");
-    let session = header_of(&head, "x-auth-token").expect("a session token");
+    let login = server.login(&token).await;
+    assert_eq!(login.status, 200, "{login:?}");
+    let session = login.session.expect("a session token");
     let cookie = format!("jwt_sso_session={session}");
-    let (status, head, _) = server.request("POST", "/logout", &[("Cookie", &cookie)], "");
-    assert_eq!(status, 303, "{head}");
-    header_of(&head, "location")
+    let logout = server
+        .http
+        .post(server.url("/logout"))
+        .header("Cookie", cookie);
+    let reply = Reply::send(logout).await;
+    assert_eq!(reply.status, 303, "{reply:?}");
+    reply.header("location").map(str::to_owned)
 }
 
 /// The configuration fields `bearer` and `logout_url` (CONTRACT section 1)
@@ -1859,24 +1687,14 @@ async fn bearer_and_logout_url_in_the_console() {
         return;
     };
     let mut audited = Vec::new();
-    let auth = format!("Bearer {ADMIN_TOKEN}");
-    let view = || {
-        let (status, _, view) = server.request(
-            "GET",
-            "/api/admin/configs/ERP",
-            &[("Authorization", &auth)],
-            "",
-        );
-        assert_eq!(status, 200, "{view}");
-        view
-    };
+    let view = async || server.view("ERP").await.1;
 
     // Before: a login-only configuration (its token is no bearer
     // credential), and sign-out goes to `/`.
-    let (status, reply) = me_by_bearer(&server);
+    let (status, reply) = me_by_bearer(&server).await;
     assert_eq!(status, 401, "{reply}");
     assert_eq!(reply["error"]["kind"], "no_matching_config", "{reply}");
-    assert_eq!(sign_out_location(&server).as_deref(), Some("/"));
+    assert_eq!(sign_out_location(&server).await.as_deref(), Some("/"));
 
     b.goto(&server.url("/admin")).await;
     b.visible("#signin-view").await;
@@ -1931,25 +1749,26 @@ async fn bearer_and_logout_url_in_the_console() {
     submit(&b).await;
 
     // Stored, as the admin API and the server's file show it.
-    let saved = view();
+    let saved = view().await;
     assert_eq!(saved["bearer"], true, "{saved}");
     assert_eq!(saved["logout_url"], LOGOUT_URL, "{saved}");
     let file = stored_config(&server, "ERP");
     assert_eq!(file["bearer"], true, "{file}");
     assert_eq!(file["logout_url"], LOGOUT_URL, "{file}");
     // And in effect: the token is a bearer credential; sign-out goes to the URL.
-    let (status, reply) = me_by_bearer(&server);
+    let (status, reply) = me_by_bearer(&server).await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["via"], "bearer", "{reply}");
     assert_eq!(reply["identity"]["user_id"], "jdoe", "{reply}");
-    assert_eq!(sign_out_location(&server).as_deref(), Some(LOGOUT_URL));
+    assert_eq!(
+        sign_out_location(&server).await.as_deref(),
+        Some(LOGOUT_URL)
+    );
 
     // ---- The token test of a bearer configuration: checklist and identity table.
-    b.press("Test a token with ERP").await;
-    b.visible("#test-view").await;
+    open_token_test(&b, "ERP").await;
     let token = erp_token_with(ERP_SECRET, "ann", &["Sales"], json!({}));
-    b.type_into("Token", &token).await;
-    b.press("Test").await;
+    test_token(&b, &token).await;
     b.wait_text("#test-summary", "accepted").await;
     let statuses = step_statuses(&b).await;
     assert!(
@@ -1995,7 +1814,7 @@ async fn bearer_and_logout_url_in_the_console() {
     );
     assert!(b.is_visible("#form-view").await, "the form stays open");
     assert_eq!(error_text(&b, "single_use").await, "");
-    let kept = view();
+    let kept = view().await;
     assert_eq!(kept["single_use"], Value::Null, "not saved: {kept}");
     assert_eq!(kept["bearer"], true, "{kept}");
     b.screenshot("bearer-single-use-error").await;
@@ -2016,7 +1835,7 @@ async fn bearer_and_logout_url_in_the_console() {
         Some("true")
     );
     assert_eq!(error_text(&b, "bearer").await, "", "the old error is gone");
-    assert_eq!(view()["logout_url"], LOGOUT_URL);
+    assert_eq!(view().await["logout_url"], LOGOUT_URL);
     b.screenshot("logout-url-error").await;
     if b.audit("form (logout_url error)").await.is_some() {
         audited.push("form (logout_url error)");
@@ -2027,22 +1846,20 @@ async fn bearer_and_logout_url_in_the_console() {
     b.wait_text("[data-testid=advanced-note]", "1 changed from the defaults")
         .await;
     submit(&b).await;
-    let saved = view();
+    let saved = view().await;
     assert!(
         saved.get("logout_url").is_none_or(Value::is_null),
         "{saved}"
     );
     assert_eq!(saved["bearer"], true, "{saved}");
     assert_eq!(stored_config(&server, "ERP").get("logout_url"), None);
-    assert_eq!(sign_out_location(&server).as_deref(), Some("/"));
+    assert_eq!(sign_out_location(&server).await.as_deref(), Some("/"));
 
     assert_no_csp_violations(&b).await;
-    if !audited.is_empty() {
-        assert_eq!(
-            audited,
-            ["form (bearer, logout_url)", "form (logout_url error)"]
-        );
-    }
+    assert_audited(
+        &audited,
+        &["form (bearer, logout_url)", "form (logout_url error)"],
+    );
     b.close().await;
 }
 

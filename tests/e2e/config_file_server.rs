@@ -10,267 +10,129 @@
 
 #![cfg(all(unix, feature = "axum", feature = "sqlite", feature = "remote"))]
 
-use crate::support::fixtures::now;
-use std::path::{Path, PathBuf};
+use crate::support::fixtures::TempDir;
+use crate::support::server::{
+    ERP, SECRET_ERP, SECRET_HAND, Server, hs256_config as config, hs256_token as token, names,
+};
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use jwt_sso::Algorithm;
-use jwt_sso::mint::SigningKey;
+use reqwest::Method;
 use serde_json::{Value, json};
 
-const ADMIN_TOKEN: &str = "file-server-admin-token-0123456789ab";
-const SECRET_ERP: &str = "file-server-erp-secret-0123456789abcd";
-const SECRET_HAND: &str = "file-server-hand-secret-0123456789abc";
-
-fn config(name: &str, issuer: &str, secret: &str) -> Value {
-    json!({
-        "name": name, "token_name": "token", "issuer": issuer,
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": secret},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    })
+/// A temporary directory holding the `--config` file `configs`.
+fn config_dir(name: &str, configs: &Value) -> TempDir {
+    let dir = TempDir::new(&format!("file-server-{name}"));
+    write(&dir, configs);
+    dir
 }
 
-fn token(issuer: &str, secret: &str, user: &str) -> String {
-    SigningKey::from_secret(secret.as_bytes())
-        .sign(
-            Algorithm::HS256,
-            &json!({"iss": issuer, "sub": user, "iat": now(), "exp": now() + 600}),
-        )
-        .unwrap()
+/// The `--config` file, which must always be one JSON array.
+fn read(dir: &TempDir) -> Value {
+    let text = std::fs::read_to_string(dir.join("configs.json")).unwrap();
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("the file is not valid JSON ({e}): {text:?}"))
 }
 
-use crate::support::process;
-
-/// A temporary directory with the `--config` file; removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str, configs: &Value) -> Dir {
-        let dir =
-            std::env::temp_dir().join(format!("jwt-sso-file-server-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("configs.json"),
-            serde_json::to_string_pretty(configs).unwrap(),
-        )
-        .unwrap();
-        Dir(dir)
-    }
-
-    fn config(&self) -> PathBuf {
-        self.0.join("configs.json")
-    }
-
-    /// The `--config` file, which must always be one JSON array.
-    fn read(&self) -> Value {
-        let text = std::fs::read_to_string(self.config()).unwrap();
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("the file is not valid JSON ({e}): {text:?}"))
-    }
-
-    fn write(&self, value: &Value) {
-        std::fs::write(self.config(), serde_json::to_string_pretty(value).unwrap()).unwrap();
-    }
+/// Writes the `--config` file anew, as an editor would.
+fn write(dir: &TempDir, configs: &Value) {
+    let text = serde_json::to_string_pretty(configs).unwrap();
+    std::fs::write(dir.join("configs.json"), text).unwrap();
 }
 
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The configuration `name` in the `--config` file's array `file`.
+fn entry<'a>(file: &'a Value, name: &str) -> &'a Value {
+    let all = file.as_array().expect("an array of configurations");
+    let found = all.iter().find(|c| c["name"] == name);
+    found.unwrap_or_else(|| panic!("no {name} in {file}"))
 }
 
-/// One `login_server` process over `dir`; killed on drop.
-struct Server {
-    process: process::Instance,
-    base: String,
-    http: reqwest::Client,
+/// `login_server --config DIR/configs.json --db DIR/users.sqlite`, its log
+/// `DIR/server-N.log`; killed on drop.
+fn start(dir: &TempDir, n: usize) -> Server {
+    let log = dir.join(format!("server-{n}.log"));
+    let db = dir.join("users.sqlite");
+    Server::start(&dir.join("configs.json"), db.to_str().unwrap(), log, &[])
 }
 
-impl Server {
-    fn start(dir: &Dir, n: usize) -> Server {
-        let log = dir.0.join(format!("server-{n}.log"));
-        let db = dir.0.join("users.sqlite");
-        let process =
-            process::Instance::start(&dir.config(), db.to_str().unwrap(), log, ADMIN_TOKEN, &[]);
-        Server {
-            base: process.base.clone(),
-            process,
-            http: crate::support::http::client(),
-        }
-    }
-
-    /// The server's log, without the formatter's colours.
-    fn log(&self) -> String {
-        let raw = self.process.log();
-        let mut plain = String::with_capacity(raw.len());
-        let mut chars = raw.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                // CSI: ESC [ parameters, then one final letter.
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
+/// The server's log, without the formatter's colours.
+fn plain_log(server: &Server) -> String {
+    let raw = server.process.log();
+    let mut plain = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters, then one final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
                 }
-            } else {
-                plain.push(c);
             }
+        } else {
+            plain.push(c);
         }
-        plain
     }
-
-    /// `kill -9`, and wait for the process to be gone.
-    fn kill(self) {
-        self.process.kill();
-    }
-
-    async fn login(&self, token: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}/api/auth/login", self.base))
-            .header("Content-Type", "application/json")
-            .body(json!({"loginMode": 67108864, "password": token}).to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    fn admin(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        if_match: Option<&str>,
-        body: Option<&Value>,
-    ) -> reqwest::RequestBuilder {
-        crate::support::http::admin_request(
-            &self.http,
-            method,
-            format!("{}{path}", self.base),
-            ADMIN_TOKEN,
-            if_match,
-            body,
-        )
-    }
-
-    /// An admin call's status, `ETag` and body.
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        if_match: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, Option<String>, Value) {
-        let response = self
-            .admin(method, path, if_match, body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let etag = response
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let text = response.text().await.unwrap();
-        (
-            status,
-            etag,
-            serde_json::from_str(&text).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn view(&self, name: &str) -> (String, Value) {
-        let (status, etag, body) = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/admin/configs/{name}"),
-                None,
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        (etag.unwrap(), body)
-    }
-}
-
-fn names(file: &Value) -> Vec<String> {
-    file.as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_owned())
-        .collect()
+    plain
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configuration_added_by_hand_logs_in_within_5s_and_a_later_create_keeps_it() {
-    let erp = "https://erp.example.com";
-    let dir = Dir::new("hand", &json!([config("ERP", erp, SECRET_ERP)]));
-    let server = Server::start(&dir, 0);
+    let dir = config_dir("hand", &json!([config("ERP", ERP, SECRET_ERP)]));
+    let server = start(&dir, 0);
     let hand = "https://hand.example.com";
     let hand_token = token(hand, SECRET_HAND, "hand-user");
     // Not there yet: the only configuration (ERP) refuses its signature.
-    let (status, body) = server.login(&hand_token).await;
-    assert_eq!(
-        (status, body["error"]["kind"].as_str()),
-        (401, Some("invalid_signature"))
-    );
+    let reply = server.login(&hand_token).await;
+    assert_eq!((reply.status, reply.kind()), (401, "invalid_signature"));
 
     // Added by hand (an editor writes the file anew).
-    let mut file = dir.read();
+    let mut file = read(&dir);
     file.as_array_mut()
         .unwrap()
         .push(config("Hand", hand, SECRET_HAND));
-    dir.write(&file);
+    write(&dir, &file);
     let written = Instant::now();
     loop {
-        let (status, body) = server.login(&hand_token).await;
-        if status == 200 {
-            assert_eq!(body["user"]["user_id"], "hand-user");
+        let reply = server.login(&hand_token).await;
+        if reply.status == 200 {
+            assert_eq!(reply.body["user"]["user_id"], "hand-user");
             break;
         }
         assert!(
             written.elapsed() < Duration::from_secs(5),
-            "the hand-added configuration does not log in within 5 s: {status} {body}"
+            "the hand-added configuration does not log in within 5 s: {reply:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // A later create through the admin API keeps it in the file.
-    let (status, _, body) = server
-        .call(
-            reqwest::Method::POST,
-            "/api/admin/configs",
-            None,
-            Some(&config("Portal", "https://portal.example.com", SECRET_ERP)),
-        )
+    server
+        .create(&config("Portal", "https://portal.example.com", SECRET_ERP))
         .await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(names(&dir.read()), ["ERP", "Hand", "Portal"]);
+    assert_eq!(names(&read(&dir)), ["ERP", "Hand", "Portal"]);
     // And it survives a restart, still logging in.
     server.kill();
-    let again = Server::start(&dir, 1);
-    assert_eq!(again.login(&hand_token).await.0, 200);
+    let again = start(&dir, 1);
+    let reply = again.login(&hand_token).await;
+    assert_eq!(reply.status, 200, "after a restart: {reply:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_hand_edit_is_a_logged_config_error_and_the_last_good_set_serves() {
-    let erp = "https://erp.example.com";
-    let dir = Dir::new("invalid", &json!([config("ERP", erp, SECRET_ERP)]));
-    let server = Server::start(&dir, 0);
-    let erp_token = token(erp, SECRET_ERP, "jdoe");
-    assert_eq!(server.login(&erp_token).await.0, 200);
+    let dir = config_dir("invalid", &json!([config("ERP", ERP, SECRET_ERP)]));
+    let server = start(&dir, 0);
+    let erp_token = token(ERP, SECRET_ERP, "jdoe");
+    let serves = async || server.login(&erp_token).await.status;
+    assert_eq!(serves().await, 200, "ERP before the edit");
 
     // Valid JSON, but a secret too short for HS256 (never shown).
-    let mut file = dir.read();
+    let mut file = read(&dir);
     file[0]["key_source"]["secret"] = json!("too-short-hand-secret");
-    dir.write(&file);
+    write(&dir, &file);
     let written = Instant::now();
     let line = loop {
-        let log = server.log();
+        let log = plain_log(&server);
         if let Some(line) = log
             .lines()
             .find(|l| l.contains("the stored configurations were refused"))
@@ -287,32 +149,31 @@ async fn an_invalid_hand_edit_is_a_logged_config_error_and_the_last_good_set_ser
     assert!(line.contains("kind=\"config\""), "{line}");
     assert!(line.contains("key_source.secret"), "{line}");
     assert!(line.contains("`ERP`"), "{line}");
-    assert!(!server.log().contains("too-short-hand-secret"));
+    assert!(!plain_log(&server).contains("too-short-hand-secret"));
     // The last good set keeps serving.
-    assert_eq!(server.login(&erp_token).await.0, 200);
+    assert_eq!(serves().await, 200, "the last good set after a bad edit");
     // The same refusal is logged once, not every second.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let refusals = server
-        .log()
+    let refusals = plain_log(&server)
         .lines()
         .filter(|l| l.contains("the stored configurations were refused"))
         .count();
     assert_eq!(refusals, 1);
 
     // Broken JSON is refused the same way; fixed, it is in force again.
-    std::fs::write(dir.config(), "[{\"name\": ").unwrap();
+    std::fs::write(dir.join("configs.json"), "[{\"name\": ").unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(server.login(&erp_token).await.0, 200);
-    let mut fixed = json!([config("ERP", erp, SECRET_ERP)]);
+    assert_eq!(serves().await, 200, "the last good set after broken JSON");
+    let mut fixed = json!([config("ERP", ERP, SECRET_ERP)]);
     fixed[0]["user_type"] = json!("analyst");
-    dir.write(&fixed);
+    write(&dir, &fixed);
     let written = Instant::now();
     for attempt in 0.. {
         // A new user each time: a user keeps the type it was created with.
         let user = format!("new-user-{attempt}");
-        let (status, body) = server.login(&token(erp, SECRET_ERP, &user)).await;
-        assert_eq!(status, 200, "{body}");
-        if body["user"]["user_type"] == "analyst" {
+        let reply = server.login(&token(ERP, SECRET_ERP, &user)).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        if reply.body["user"]["user_type"] == "analyst" {
             break;
         }
         assert!(
@@ -325,14 +186,14 @@ async fn an_invalid_hand_edit_is_a_logged_config_error_and_the_last_good_set_ser
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_administrators_racing_on_one_file_one_wins_one_gets_412_and_the_file_holds_both() {
-    let dir = Dir::new(
+    let dir = config_dir(
         "race",
         &json!([
-            config("ERP", "https://erp.example.com", SECRET_ERP),
+            config("ERP", ERP, SECRET_ERP),
             config("CRM", "https://crm.example.com", SECRET_ERP)
         ]),
     );
-    let server = Server::start(&dir, 0);
+    let server = start(&dir, 0);
     for round in 0..10u64 {
         // Both administrators read ERP (one ETag) and save different edits;
         // meanwhile each also creates a configuration of its own.
@@ -355,31 +216,25 @@ async fn two_administrators_racing_on_one_file_one_wins_one_gets_412_and_the_fil
                 SECRET_ERP,
             ),
         );
-        let (put, post) = (reqwest::Method::PUT, reqwest::Method::POST);
+        let (erp, configs) = ("/api/admin/configs/erp", "/api/admin/configs");
         let (ra, rb, ca, cb) = tokio::join!(
-            server.call(put.clone(), "/api/admin/configs/erp", Some(&etag), Some(&a)),
-            server.call(put, "/api/admin/configs/erp", Some(&etag), Some(&b)),
-            server.call(post.clone(), "/api/admin/configs", None, Some(&new_a)),
-            server.call(post, "/api/admin/configs", None, Some(&new_b)),
+            server.admin(Method::PUT, erp, Some(&etag), Some(&a)),
+            server.admin(Method::PUT, erp, Some(&etag), Some(&b)),
+            server.admin(Method::POST, configs, None, Some(&new_a)),
+            server.admin(Method::POST, configs, None, Some(&new_b)),
         );
-        let mut statuses = [ra.0, rb.0];
+        let mut statuses = [ra.status, rb.status];
         statuses.sort();
         assert_eq!(statuses, [200, 412], "{ra:?} {rb:?}");
-        let loser = if ra.0 == 412 { &ra } else { &rb };
-        assert_eq!(loser.2["error"]["kind"], "version_conflict");
-        assert_eq!((ca.0, cb.0), (201, 201), "{ca:?} {cb:?}");
+        let loser = if ra.status == 412 { &ra } else { &rb };
+        assert_eq!(loser.kind(), "version_conflict", "{loser:?}");
+        assert_eq!((ca.status, cb.status), (201, 201), "{ca:?} {cb:?}");
 
         // The file is one valid JSON array holding the winner's edit and both
         // creates, and everything that was there before.
-        let file = dir.read();
-        let winner = if ra.0 == 200 { &a } else { &b };
-        let erp = file
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "ERP")
-            .unwrap();
-        assert_eq!(erp["leeway"], winner["leeway"]);
+        let file = read(&dir);
+        let winner = if ra.status == 200 { &a } else { &b };
+        assert_eq!(entry(&file, "ERP")["leeway"], winner["leeway"]);
         let names = names(&file);
         for n in 0..=round {
             assert!(names.contains(&format!("A{n}")) && names.contains(&format!("B{n}")));
@@ -432,20 +287,15 @@ async fn kill_9_during_admin_saves_leaves_the_old_file_or_the_new_one() {
             )
         })
         .collect();
-    let dir = Dir::new("kill", &Value::Array(configs));
+    let dir = config_dir("kill", &Value::Array(configs));
     let (mut old, mut new, mut mid_write) = (0, 0, 0);
-    let mut before = dir.read();
+    let mut before = read(&dir);
     let started = Instant::now();
     for round in 0..30u64 {
-        let server = Server::start(&dir, round as usize);
+        let server = start(&dir, round as usize);
         // Whatever the last kill left is what this start serves.
         let (etag, view) = server.view("c150").await;
-        let on_disk = before
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "C150")
-            .unwrap();
+        let on_disk = entry(&before, "C150");
         let leeway_on_disk = on_disk["leeway"].as_u64().unwrap_or(60); // the default
         assert_eq!(view["leeway"], json!(leeway_on_disk));
 
@@ -453,8 +303,8 @@ async fn kill_9_during_admin_saves_leaves_the_old_file_or_the_new_one() {
         let mut body = view.clone();
         body["leeway"] = json!(leeway);
         let save = server
-            .admin(
-                reqwest::Method::PUT,
+            .admin_request(
+                Method::PUT,
                 "/api/admin/configs/c150",
                 Some(&etag),
                 Some(&body),
@@ -466,14 +316,14 @@ async fn kill_9_during_admin_saves_leaves_the_old_file_or_the_new_one() {
         server.kill();
         let _ = save.await;
 
-        let file = dir.read();
+        let file = read(&dir);
         if old_or_new(&before, &file, "C150", leeway) {
             new += 1;
         } else {
             old += 1;
         }
         before = file;
-        mid_write += assert_no_partial_files(&dir.0);
+        mid_write += assert_no_partial_files(dir.path());
     }
     eprintln!(
         "kill -9 during saves: {new} new, {old} old of 30 in {:?}; \

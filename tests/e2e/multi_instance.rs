@@ -10,49 +10,39 @@
 
 use crate::support::fixtures::TempDir;
 use crate::support::fixtures::{now, sign};
-use crate::support::pg;
-use crate::support::process;
-use crate::support::prometheus;
+use crate::support::http::Reply;
+use crate::support::pg::PgServer;
+use crate::support::server::{
+    ERP, ONCE, PARTNER, SECRET_ERP, SECRET_ONCE, SECRET_PARTNER, Server, hs256_config,
+};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pg::PgServer;
-use process::Instance;
+use reqwest::Method;
 use serde_json::{Value, json};
 
-const ADMIN_TOKEN: &str = "multi-instance-admin-token-0123456789";
-const ERP: &str = "https://erp.example.com";
-const ONCE: &str = "https://once.example.com";
-const PARTNER: &str = "https://partner.example.com";
-const SECRET_ERP: &str = "multi-instance-erp-secret-0123456789";
-const SECRET_ONCE: &str = "multi-instance-once-secret-012345678";
-const SECRET_PARTNER: &str = "multi-instance-partner-secret-01234567";
 /// The contract's bound for a configuration change to reach every instance.
 const PROPAGATION: Duration = Duration::from_secs(5);
 
+/// ERP (user in `loginname`, roles from `groups`) and the single-use Once.
 fn configs() -> Value {
-    json!([
-        {
-            "name": "ERP", "token_name": "token", "issuer": ERP,
-            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ERP},
-            "expiration_time": 3600, "claims": {"user_id": "loginname", "roles": "groups"},
-            "user_type": "reader", "initial_roles": ["Viewer"]
-        },
-        {
-            "name": "Once", "token_name": "once", "issuer": ONCE, "single_use": true,
-            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_ONCE},
-            "expiration_time": 3600, "claims": {"user_id": "sub"}
-        }
-    ])
+    let mut erp = hs256_config("ERP", ERP, SECRET_ERP);
+    erp["claims"] = json!({"user_id": "loginname", "roles": "groups"});
+    erp["user_type"] = json!("reader");
+    erp["initial_roles"] = json!(["Viewer"]);
+    let mut once = hs256_config("Once", ONCE, SECRET_ONCE);
+    once["token_name"] = json!("once");
+    once["single_use"] = json!(true);
+    json!([erp, once])
 }
 
 fn partner_config(audience: &str) -> Value {
-    json!({
-        "name": "Partner", "token_name": "ptoken", "issuer": PARTNER, "audience": audience,
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET_PARTNER},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}, "user_type": "analyst"
-    })
+    let mut partner = hs256_config("Partner", PARTNER, SECRET_PARTNER);
+    partner["token_name"] = json!("ptoken");
+    partner["audience"] = json!(audience);
+    partner["user_type"] = json!("analyst");
+    partner
 }
 
 /// An ERP token for `user`; `n` makes each token distinct.
@@ -78,181 +68,107 @@ fn partner_token(user: &str, audience: &str) -> String {
     )
 }
 
-/// A temporary directory for the configuration file and the servers' logs.
-/// A directory with the instances' `--config` file.
-fn config_dir(name: &str) -> TempDir {
-    let dir = TempDir::new(&format!("multi-{name}"));
-    std::fs::write(dir.join("configs.json"), configs().to_string()).unwrap();
-    dir
-}
-
-fn start(dir: &TempDir, db: &str, n: usize, args: &[&str]) -> Instance {
-    Instance::start(
-        &dir.0.join("configs.json"),
-        db,
-        dir.0.join(format!("server-{n}.log")),
-        ADMIN_TOKEN,
-        args,
-    )
-}
-
-/// A PostgreSQL server and three `login_server` processes on it.
+/// A PostgreSQL server and `login_server` instances on it, all started
+/// with the same `--config` file (in `dir`, with the servers' logs).
 struct Cluster {
-    instances: Vec<Instance>,
-    http: reqwest::Client,
+    instances: Vec<Server>,
     pg: PgServer,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
-/// `None` when PostgreSQL is not installed (and `CI` is not `true`).
-fn cluster(name: &str) -> Option<Cluster> {
-    cluster_with(name, &[])
-}
-
-/// [`cluster`], each instance started with `args` too.
-fn cluster_with(name: &str, args: &[&str]) -> Option<Cluster> {
-    let pg = PgServer::launch()?;
-    let dir = config_dir(name);
-    // The first seeds the empty database from --config; the others find it seeded.
-    let instances = (0..3).map(|n| start(&dir, &pg.url(), n, args)).collect();
-    let http = crate::support::http::client();
-    Some(Cluster {
-        instances,
-        http,
-        pg,
-        _dir: dir,
-    })
-}
-
-use crate::support::http::Reply;
-
-impl Cluster {
-    fn at(&self, n: usize) -> &Instance {
+impl std::ops::Index<usize> for Cluster {
+    type Output = Server;
+    fn index(&self, n: usize) -> &Server {
         &self.instances[n]
     }
+}
 
-    async fn login(&self, n: usize, token: &str) -> Reply {
-        let body = json!({"loginMode": 67108864, "password": token});
-        Reply::send(
-            self.http
-                .post(self.at(n).url("/api/auth/login"))
-                .header("Content-Type", "application/json")
-                .body(body.to_string()),
-        )
-        .await
+impl Cluster {
+    /// A new database and three instances on it, each started with `args`
+    /// too; `None` when PostgreSQL is not installed (and `CI` is not `true`).
+    fn start(name: &str, args: &[&str]) -> Option<Cluster> {
+        let pg = PgServer::launch()?;
+        let dir = TempDir::new(&format!("multi-{name}"));
+        std::fs::write(dir.join("configs.json"), configs().to_string()).unwrap();
+        let mut cluster = Cluster {
+            instances: Vec::new(),
+            pg,
+            dir,
+        };
+        // The first seeds the empty database from --config; the others find it seeded.
+        for n in 0..3 {
+            let instance = cluster.instance(n, args);
+            cluster.instances.push(instance);
+        }
+        Some(cluster)
     }
 
-    async fn session(&self, n: usize, session: &str) -> Reply {
-        Reply::send(
-            self.http
-                .get(self.at(n).url("/api/session"))
-                .header("X-Auth-Token", session),
-        )
-        .await
+    /// A new instance over the cluster's database, its log `server-N.log`.
+    fn instance(&self, n: usize, args: &[&str]) -> Server {
+        let log = self.dir.join(format!("server-{n}.log"));
+        Server::start(&self.dir.join("configs.json"), &self.pg.url(), log, args)
     }
 
-    async fn logout(&self, n: usize, session: &str) -> Reply {
-        Reply::send(
-            self.http
-                .post(self.at(n).url("/api/auth/logout"))
-                .header("X-Auth-Token", session),
-        )
-        .await
-    }
-
-    /// An admin API call on instance `n` with the admin token.
-    async fn admin(
-        &self,
-        n: usize,
-        method: reqwest::Method,
-        path: &str,
-        if_match: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        Reply::send(crate::support::http::admin_request(
-            &self.http,
-            method,
-            self.at(n).url(path),
-            ADMIN_TOKEN,
-            if_match,
-            body.as_ref(),
-        ))
-        .await
-    }
-
-    /// Instance `n`'s `/metrics`, parsed.
-    async fn metrics(&self, n: usize) -> prometheus::Scrape {
-        let text = self
-            .http
-            .get(self.at(n).metrics_url())
-            .send()
-            .await
-            .expect("the metrics listener answers")
-            .text()
-            .await
-            .unwrap();
-        prometheus::Scrape::parse(&text)
-    }
-
-    /// `GET /api/admin/events?QUERY` on instance `n`.
+    /// `GET /api/admin/events?QUERY` on instance `n`, which must answer 200.
     async fn events(&self, n: usize, query: &str) -> Value {
-        let reply = self
-            .admin(
-                n,
-                reqwest::Method::GET,
-                &format!("/api/admin/events?{query}"),
-                None,
-                None,
-            )
-            .await;
-        assert_eq!(reply.status, 200, "{reply:?}");
+        let path = format!("/api/admin/events?{query}");
+        let reply = self[n].admin(Method::GET, &path, None, None).await;
+        assert_eq!(reply.status, 200, "GET {path}: {reply:?}");
         reply.body
     }
 
-    async fn etag(&self, n: usize, name: &str) -> String {
-        let reply = self
-            .admin(
-                n,
-                reqwest::Method::GET,
-                &format!("/api/admin/configs/{name}"),
-                None,
-                None,
-            )
+    /// Waits until `check` holds on every instance in `instances`, and
+    /// asserts it did so within [`PROPAGATION`] of `since`.
+    async fn in_force_within_5s(
+        &self,
+        what: &str,
+        since: Instant,
+        instances: &[usize],
+        check: impl AsyncFn(&Server) -> bool,
+    ) {
+        for &n in instances {
+            while !check(&self[n]).await {
+                assert!(
+                    since.elapsed() < PROPAGATION,
+                    "{what}: not in force on instance {n} within 5 s"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        assert!(
+            since.elapsed() < PROPAGATION,
+            "{what}: took {:?}",
+            since.elapsed()
+        );
+    }
+
+    /// Waits until a login with `token()` answers `status` with `kind` ("" for
+    /// a success) on every instance in `instances`, within [`PROPAGATION`]
+    /// of now (a change was just made).
+    async fn logins_within_5s(
+        &self,
+        what: &str,
+        instances: &[usize],
+        token: impl Fn() -> String,
+        (status, kind): (u16, &str),
+    ) {
+        let check = async |s: &Server| {
+            let reply = s.login(&token()).await;
+            (reply.status, reply.kind()) == (status, kind)
+        };
+        self.in_force_within_5s(what, Instant::now(), instances, check)
             .await;
-        assert_eq!(reply.status, 200, "{reply:?}");
-        reply.etag.expect("an ETag")
     }
 }
 
-/// Waits until `check` holds on every instance in `instances`, and asserts
-/// it did so within [`PROPAGATION`] of `since`.
-async fn in_force_within_5s<F, Fut>(what: &str, since: Instant, instances: &[usize], check: F)
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for &n in instances {
-        loop {
-            if check(n).await {
-                break;
-            }
-            assert!(
-                since.elapsed() < PROPAGATION,
-                "{what}: not in force on instance {n} within 5 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    assert!(
-        since.elapsed() < PROPAGATION,
-        "{what}: took {:?}",
-        since.elapsed()
-    );
-}
+/// The contract's answer to a login that succeeded: 200, no error kind.
+const OK: (u16, &str) = (200, "");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_first_logins_across_instances_create_one_user() {
-    let Some(c) = cluster("first") else { return };
+    let Some(c) = Cluster::start("first", &[]) else {
+        return;
+    };
     let c = Arc::new(c);
     let barrier = Arc::new(tokio::sync::Barrier::new(30));
     let tasks: Vec<_> = (0..30)
@@ -261,7 +177,7 @@ async fn concurrent_first_logins_across_instances_create_one_user() {
             let token = erp_token("racer", i);
             tokio::spawn(async move {
                 barrier.wait().await;
-                c.login(i % 3, &token).await
+                c[i % 3].login(&token).await
             })
         })
         .collect();
@@ -279,35 +195,38 @@ async fn concurrent_first_logins_across_instances_create_one_user() {
     assert_eq!(first, 1, "exactly one of 30 racing logins created the user");
     // Every instance now finds the user.
     for n in 0..3 {
-        let reply = c.login(n, &erp_token("racer", 100 + n)).await;
+        let reply = c[n].login(&erp_token("racer", 100 + n)).await;
         assert_eq!(
             (reply.status, reply.body["first_login"].clone()),
-            (200, json!(false))
+            (200, json!(false)),
+            "instance {n}: {reply:?}"
         );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_session_from_one_instance_works_on_all_and_a_logout_ends_it_everywhere() {
-    let Some(c) = cluster("session") else { return };
-    let login = c.login(0, &erp_token("jdoe", 0)).await;
+    let Some(c) = Cluster::start("session", &[]) else {
+        return;
+    };
+    let login = c[0].login(&erp_token("jdoe", 0)).await;
     assert_eq!(login.status, 200, "{login:?}");
     let session = login.session.clone().expect("X-Auth-Token");
     for n in 0..3 {
-        let reply = c.session(n, &session).await;
+        let reply = c[n].session(&session).await;
         assert_eq!(reply.status, 200, "instance {n}: {reply:?}");
         assert_eq!(reply.body["user"]["user_id"], "jdoe", "{reply:?}");
     }
     // A second session of the same user is independent.
-    let other = c.login(2, &erp_token("jdoe", 1)).await.session.unwrap();
+    let other = c[2].login(&erp_token("jdoe", 1)).await.session.unwrap();
     assert_ne!(other, session);
 
-    assert_eq!(c.logout(1, &session).await.status, 204);
+    assert_eq!(c[1].logout(&session).await.status, 204);
     for n in 0..3 {
-        let reply = c.session(n, &session).await;
+        let reply = c[n].session(&session).await;
         assert_eq!(reply.status, 401, "instance {n} after logout: {reply:?}");
         assert_eq!(
-            c.session(n, &other).await.status,
+            c[n].session(&other).await.status,
             200,
             "the other session lives"
         );
@@ -318,140 +237,69 @@ async fn a_session_from_one_instance_works_on_all_and_a_logout_ends_it_everywher
 /// it is disabled or deleted, for good and on every instance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sessions_end_with_their_configuration_on_every_instance_for_good() {
-    let Some(c) = cluster("ending") else { return };
-    let created = c
-        .admin(
-            0,
-            reqwest::Method::POST,
-            "/api/admin/configs",
-            None,
-            Some(partner_config("bi")),
-        )
+    let Some(c) = Cluster::start("ending", &[]) else {
+        return;
+    };
+    c[0].create(&partner_config("bi")).await;
+    let warmup = || partner_token("warmup", "bi");
+    c.logins_within_5s("the new configuration", &[1, 2], warmup, OK)
         .await;
-    assert_eq!(created.status, 201, "{created:?}");
-    let since = Instant::now();
-    in_force_within_5s("the new configuration", since, &[1, 2], |n| {
-        let c = &c;
-        async move { c.login(n, &partner_token("warmup", "bi")).await.status == 200 }
-    })
-    .await;
     // Sessions made on instances 1 and 2, one of them never used again
     // while the configuration is off.
-    let used = c
-        .login(1, &partner_token("pat", "bi"))
-        .await
-        .session
-        .unwrap();
-    let idle = c
-        .login(2, &partner_token("sam", "bi"))
-        .await
-        .session
-        .unwrap();
-    let erp = c.login(2, &erp_token("jdoe", 0)).await.session.unwrap();
+    let used = c[1].login(&partner_token("pat", "bi")).await.session;
+    let used = used.expect("a session on instance 1");
+    let idle = c[2].login(&partner_token("sam", "bi")).await.session;
+    let idle = idle.expect("a session on instance 2");
+    let erp = c[2].login(&erp_token("jdoe", 0)).await.session.unwrap();
     for n in 0..3 {
-        assert_eq!(c.session(n, &used).await.status, 200, "instance {n}");
+        assert_eq!(c[n].session(&used).await.status, 200, "instance {n}");
     }
-    let tag = c.etag(0, "Partner").await;
-    let off = c
-        .admin(
-            0,
-            reqwest::Method::PATCH,
-            "/api/admin/configs/partner",
-            Some(&tag),
-            Some(json!({"enabled": false})),
-        )
-        .await;
-    assert_eq!(off.status, 200, "{off:?}");
+    c[0].set_enabled("Partner", false).await;
     let since = Instant::now();
-    in_force_within_5s(
-        "the disabled configuration's session ended",
-        since,
-        &[0, 1, 2],
-        |n| {
-            let (c, used) = (&c, &used);
-            async move { c.session(n, used).await.status == 401 }
-        },
-    )
-    .await;
-    in_force_within_5s("disabled", since, &[1], |n| {
-        let c = &c;
-        async move { c.login(n, &partner_token("pat", "bi")).await.kind() == "disabled" }
-    })
-    .await;
+    let ended = async |s: &Server| s.session(&used).await.status == 401;
+    let what = "the disabled configuration's session ended";
+    c.in_force_within_5s(what, since, &[0, 1, 2], ended).await;
+    let disabled =
+        async |s: &Server| s.login(&partner_token("pat", "bi")).await.kind() == "disabled";
+    c.in_force_within_5s("disabled", since, &[1], disabled)
+        .await;
     // Re-enabled (through another instance): no session comes back.
-    let tag = c.etag(1, "Partner").await;
-    let on = c
-        .admin(
-            1,
-            reqwest::Method::PATCH,
-            "/api/admin/configs/partner",
-            Some(&tag),
-            Some(json!({"enabled": true})),
-        )
+    c[1].set_enabled("Partner", true).await;
+    let again = || partner_token("again", "bi");
+    c.logins_within_5s("re-enabled", &[0, 1, 2], again, OK)
         .await;
-    assert_eq!(on.status, 200, "{on:?}");
-    let since = Instant::now();
-    in_force_within_5s("re-enabled", since, &[0, 1, 2], |n| {
-        let c = &c;
-        async move { c.login(n, &partner_token("again", "bi")).await.status == 200 }
-    })
-    .await;
     for n in 0..3 {
-        assert_eq!(c.session(n, &used).await.status, 401, "instance {n}: used");
-        assert_eq!(c.session(n, &idle).await.status, 401, "instance {n}: idle");
+        assert_eq!(c[n].session(&used).await.status, 401, "instance {n}: used");
+        assert_eq!(c[n].session(&idle).await.status, 401, "instance {n}: idle");
         assert_eq!(
-            c.session(n, &erp).await.status,
+            c[n].session(&erp).await.status,
             200,
             "instance {n}: ERP lives"
         );
     }
     // Deleted on instance 2: a new session of it ends everywhere.
-    let fresh = c
-        .login(0, &partner_token("pat", "bi"))
-        .await
-        .session
-        .unwrap();
-    let deleted = c
-        .admin(
-            2,
-            reqwest::Method::DELETE,
-            "/api/admin/configs/Partner?confirm=Partner",
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(deleted.status, 204, "{deleted:?}");
+    let fresh = c[0].login(&partner_token("pat", "bi")).await.session;
+    let fresh = fresh.expect("a session on instance 0");
+    c[2].delete("Partner").await;
     let since = Instant::now();
-    in_force_within_5s(
-        "the deleted configuration's session ended",
-        since,
-        &[0, 1, 2],
-        |n| {
-            let (c, fresh) = (&c, &fresh);
-            async move { c.session(n, fresh).await.status == 401 }
-        },
-    )
-    .await;
+    let ended = async |s: &Server| s.session(&fresh).await.status == 401;
+    let what = "the deleted configuration's session ended";
+    c.in_force_within_5s(what, since, &[0, 1, 2], ended).await;
     // DELETE /api/admin/sessions on one instance ends them everywhere.
-    let reply = c
-        .admin(
-            1,
-            reqwest::Method::DELETE,
-            "/api/admin/sessions?user_id=jdoe",
-            None,
-            None,
-        )
-        .await;
+    let path = "/api/admin/sessions?user_id=jdoe";
+    let reply = c[1].admin(Method::DELETE, path, None, None).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.body, json!({"ended": 1}));
     for n in 0..3 {
-        assert_eq!(c.session(n, &erp).await.status, 401, "instance {n}");
+        assert_eq!(c[n].session(&erp).await.status, 401, "instance {n}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_uses_of_one_single_use_token_across_instances_give_one_success() {
-    let Some(c) = cluster("once") else { return };
+    let Some(c) = Cluster::start("once", &[]) else {
+        return;
+    };
     let c = Arc::new(c);
     let token = Arc::new(once_token("ann", "jti-race-1"));
     let barrier = Arc::new(tokio::sync::Barrier::new(30));
@@ -460,7 +308,7 @@ async fn racing_uses_of_one_single_use_token_across_instances_give_one_success()
             let (c, barrier, token) = (c.clone(), barrier.clone(), token.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                c.login(i % 3, &token).await
+                c[i % 3].login(&token).await
             })
         })
         .collect();
@@ -476,26 +324,28 @@ async fn racing_uses_of_one_single_use_token_across_instances_give_one_success()
     assert_eq!((ok, replayed), (1, 29));
     // Later uses on any instance are replays too; a new jti logs in.
     for n in 0..3 {
-        let reply = c.login(n, &token).await;
-        assert_eq!((reply.status, reply.kind()), (401, "token_replayed"));
+        let reply = c[n].login(&token).await;
+        assert_eq!(
+            (reply.status, reply.kind()),
+            (401, "token_replayed"),
+            "instance {n}"
+        );
     }
-    assert_eq!(
-        c.login(2, &once_token("ann", "jti-race-2")).await.status,
-        200
-    );
+    let reply = c[2].login(&once_token("ann", "jti-race-2")).await;
+    assert_eq!(reply.status, 200, "a new jti: {reply:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn configuration_changes_through_one_admin_api_are_in_force_everywhere_within_5s() {
-    use reqwest::Method;
     // The checks below poll with logins that are refused until a change
     // arrives: more than the failed-login limit, which is not under test here.
-    let Some(c) = cluster_with("admin", &["--max-failed-logins", "0"]) else {
+    let Some(c) = Cluster::start("admin", &["--max-failed-logins", "0"]) else {
         return;
     };
     let others = [1, 2];
+    let pat = |audience: &'static str| move || partner_token("pat", audience);
     // Unknown before: no configuration has the partner's issuer.
-    let before = c.login(1, &partner_token("pat", "bi")).await;
+    let before = c[1].login(&partner_token("pat", "bi")).await;
     assert_eq!(
         (before.status, before.kind()),
         (401, "no_matching_config"),
@@ -503,125 +353,59 @@ async fn configuration_changes_through_one_admin_api_are_in_force_everywhere_wit
     );
 
     // Created on instance 0.
-    let created = c
-        .admin(
-            0,
-            Method::POST,
-            "/api/admin/configs",
-            None,
-            Some(partner_config("bi")),
-        )
+    c[0].create(&partner_config("bi")).await;
+    c.logins_within_5s("the created configuration", &others, pat("bi"), OK)
         .await;
-    assert_eq!(created.status, 201, "{created:?}");
-    let since = Instant::now();
-    in_force_within_5s("the created configuration", since, &others, |n| {
-        let c = &c;
-        async move { c.login(n, &partner_token("pat", "bi")).await.status == 200 }
-    })
-    .await;
-    let user = c.login(2, &partner_token("pat", "bi")).await;
+    let user = c[2].login(&partner_token("pat", "bi")).await;
     assert_eq!(user.body["user"]["user_type"], "analyst", "{user:?}");
 
     // Changed: a new audience.
-    let etag = c.etag(0, "partner").await;
-    let changed = c
-        .admin(
-            0,
-            Method::PUT,
-            "/api/admin/configs/partner",
-            Some(&etag),
-            Some(partner_config("bi-v2")),
-        )
+    let (etag, _) = c[0].view("partner").await;
+    let body = partner_config("bi-v2");
+    let path = "/api/admin/configs/partner";
+    let changed = c[0]
+        .admin(Method::PUT, path, Some(&etag), Some(&body))
         .await;
     assert_eq!(changed.status, 200, "{changed:?}");
     let since = Instant::now();
-    in_force_within_5s("the changed audience", since, &others, |n| {
-        let c = &c;
-        async move {
-            let old = c.login(n, &partner_token("pat", "bi")).await;
-            let new = c.login(n, &partner_token("pat", "bi-v2")).await;
-            old.kind() == "audience_mismatch" && new.status == 200
-        }
-    })
-    .await;
+    let moved = async |s: &Server| {
+        let old = s.login(&partner_token("pat", "bi")).await;
+        let new = s.login(&partner_token("pat", "bi-v2")).await;
+        old.kind() == "audience_mismatch" && new.status == 200
+    };
+    c.in_force_within_5s("the changed audience", since, &others, moved)
+        .await;
 
     // Disabled.
-    let etag = match changed.etag {
-        Some(tag) => tag,
-        None => c.etag(0, "partner").await,
-    };
-    let disabled = c
-        .admin(
-            0,
-            Method::PATCH,
-            "/api/admin/configs/partner",
-            Some(&etag),
-            Some(json!({"enabled": false})),
-        )
+    c[0].set_enabled("partner", false).await;
+    let refused = (401, "disabled");
+    c.logins_within_5s("the disabled configuration", &others, pat("bi-v2"), refused)
         .await;
-    assert_eq!(disabled.status, 200, "{disabled:?}");
-    let since = Instant::now();
-    in_force_within_5s("the disabled configuration", since, &others, |n| {
-        let c = &c;
-        async move { c.login(n, &partner_token("pat", "bi-v2")).await.kind() == "disabled" }
-    })
-    .await;
     // The other instances' admin APIs see it too (same version: an edit there works).
-    let etag = c.etag(2, "partner").await;
-    let listed = c
-        .admin(1, Method::GET, "/api/admin/configs", None, None)
+    let listed = c[1]
+        .admin(Method::GET, "/api/admin/configs", None, None)
         .await;
     let partner = listed
         .body
         .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "Partner")
-        .cloned()
-        .unwrap();
-    assert_eq!(partner["enabled"], false);
-    let enabled = c
-        .admin(
-            2,
-            Method::PATCH,
-            "/api/admin/configs/partner",
-            Some(&etag),
-            Some(json!({"enabled": true})),
-        )
-        .await;
+        .and_then(|all| all.iter().find(|c| c["name"] == "Partner").cloned());
     assert_eq!(
-        enabled.status, 200,
-        "an edit on another instance: {enabled:?}"
+        partner.map(|p| p["enabled"].clone()),
+        Some(json!(false)),
+        "Partner as instance 1 lists it: {listed:?}"
     );
-    let since = Instant::now();
-    in_force_within_5s("enabled again from instance 2", since, &[0, 1], |n| {
-        let c = &c;
-        async move { c.login(n, &partner_token("pat", "bi-v2")).await.status == 200 }
-    })
-    .await;
+    c[2].set_enabled("partner", true).await;
+    c.logins_within_5s("enabled again from instance 2", &[0, 1], pat("bi-v2"), OK)
+        .await;
 
     // Deleted on instance 0.
-    let deleted = c
-        .admin(
-            0,
-            Method::DELETE,
-            "/api/admin/configs/partner?confirm=Partner",
-            None,
-            None,
-        )
+    c[0].delete("Partner").await;
+    let gone = (401, "no_matching_config");
+    c.logins_within_5s("the deletion", &others, pat("bi-v2"), gone)
         .await;
-    assert_eq!(deleted.status, 204, "{deleted:?}");
-    let since = Instant::now();
-    in_force_within_5s("the deletion", since, &others, |n| {
-        let c = &c;
-        async move {
-            c.login(n, &partner_token("pat", "bi-v2")).await.kind() == "no_matching_config"
-        }
-    })
-    .await;
     for n in 0..3 {
-        let reply = c
-            .admin(n, Method::GET, "/api/admin/configs/partner", None, None)
+        let reply = c[n]
+            .admin(Method::GET, "/api/admin/configs/partner", None, None)
             .await;
         assert_eq!(reply.status, 404, "instance {n}: {reply:?}");
     }
@@ -631,25 +415,23 @@ async fn configuration_changes_through_one_admin_api_are_in_force_everywhere_wit
 async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
     // The last check polls with logins refused until a change arrives: no
     // failed-login limit (not under test here).
-    let Some(c) = cluster_with(
-        "outage",
-        &[
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--max-failed-logins",
-            "0",
-        ],
-    ) else {
+    let args = [
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--max-failed-logins",
+        "0",
+    ];
+    let Some(c) = Cluster::start("outage", &args) else {
         return;
     };
-    let before = c.login(0, &erp_token("jdoe", 0)).await;
+    let before = c[0].login(&erp_token("jdoe", 0)).await;
     assert_eq!(before.status, 200, "{before:?}");
     let session = before.session.unwrap();
 
     c.pg.stop();
     for n in 0..3 {
         let started = Instant::now();
-        let reply = c.login(n, &erp_token("jdoe", 1 + n)).await;
+        let reply = c[n].login(&erp_token("jdoe", 1 + n)).await;
         assert_eq!(
             (reply.status, reply.kind()),
             (503, "store"),
@@ -662,7 +444,7 @@ async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
             started.elapsed()
         );
         // A single-use token refused for the outage is not let through.
-        let once = c.login(n, &once_token("ann", &format!("outage-{n}"))).await;
+        let once = c[n].login(&once_token("ann", &format!("outage-{n}"))).await;
         assert_eq!((once.status, once.kind()), (503, "store"), "{once:?}");
     }
 
@@ -671,7 +453,7 @@ async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
     for n in 0..3 {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let dropped = c.metrics(n).await.sum("jwt_sso_events_dropped_total");
+            let dropped = c[n].metrics().await.sum("jwt_sso_events_dropped_total");
             if dropped >= 2.0 {
                 break;
             }
@@ -684,7 +466,7 @@ async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
     for n in 0..3 {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let reply = c.login(n, &erp_token("jdoe", 10 + n)).await;
+            let reply = c[n].login(&erp_token("jdoe", 10 + n)).await;
             if reply.status == 200 {
                 assert_eq!(reply.body["first_login"], false, "the user survived");
                 break;
@@ -696,33 +478,21 @@ async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert_eq!(
-            c.session(n, &session).await.status,
+            c[n].session(&session).await.status,
             200,
             "the session survived"
         );
         // The single-use token refused during the outage was not used up.
-        let once = c.login(n, &once_token("ann", &format!("outage-{n}"))).await;
+        let once = c[n].login(&once_token("ann", &format!("outage-{n}"))).await;
         assert_eq!(once.status, 200, "{once:?}");
     }
 
     // The configuration sync recovered too: a change on one instance
     // reaches the others.
-    let created = c
-        .admin(
-            0,
-            reqwest::Method::POST,
-            "/api/admin/configs",
-            None,
-            Some(partner_config("bi")),
-        )
+    c[0].create(&partner_config("bi")).await;
+    let pat = || partner_token("pat", "bi");
+    c.logins_within_5s("a change after the outage", &[1, 2], pat, OK)
         .await;
-    assert_eq!(created.status, 201, "{created:?}");
-    let since = Instant::now();
-    in_force_within_5s("a change after the outage", since, &[1, 2], |n| {
-        let c = &c;
-        async move { c.login(n, &partner_token("pat", "bi")).await.status == 200 }
-    })
-    .await;
 }
 
 /// CONTRACT section 8: `--config` seeds only a database that never held
@@ -733,86 +503,55 @@ async fn a_database_outage_is_503_store_and_logins_return_without_a_restart() {
 /// fresh id: the deleted one's users are not its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn configurations_deleted_through_the_admin_api_stay_deleted_across_a_restart() {
-    use reqwest::Method;
-    let Some(mut c) = cluster("reseed") else {
+    let Some(mut c) = Cluster::start("reseed", &[]) else {
         return;
     };
     // The first instance seeded; the others found the database seeded.
-    let seeded = |n: usize| std::fs::read_to_string(&c.at(n).log).unwrap_or_default();
-    assert!(seeded(0).contains("seeded it"), "{}", seeded(0));
-    assert!(seeded(1).contains("not seeded"), "{}", seeded(1));
-    let ana = c.login(0, &erp_token("ana", 0)).await;
+    let (first, second) = (c[0].process.log(), c[1].process.log());
+    assert!(first.contains("seeded it"), "{first}");
+    assert!(second.contains("not seeded"), "{second}");
+    let ana = c[0].login(&erp_token("ana", 0)).await;
     assert_eq!(ana.status, 200, "{ana:?}");
 
     // Every configuration deleted through instance 0's admin API.
-    let list = c
-        .admin(0, Method::GET, "/api/admin/configs", None, None)
-        .await;
-    let names: Vec<String> = list
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_owned())
-        .collect();
+    let names = c[0].config_names().await;
     assert_eq!(names, ["ERP", "Once"]);
     for name in &names {
-        let path = format!("/api/admin/configs/{name}?confirm={name}");
-        let deleted = c.admin(0, Method::DELETE, &path, None, None).await;
-        assert_eq!(deleted.status, 204, "{deleted:?}");
+        c[0].delete(name).await;
     }
-    let since = Instant::now();
-    in_force_within_5s("the deletes", since, &[0, 1, 2], |n| {
-        let c = &c;
-        async move { c.login(n, &erp_token("ana", 1)).await.kind() == "no_matching_config" }
-    })
-    .await;
+    let gone = (401, "no_matching_config");
+    let ana = || erp_token("ana", 1);
+    c.logins_within_5s("the deletes", &[0, 1, 2], ana, gone)
+        .await;
 
     // Instance 1 restarts with the same --config file, which still holds them.
-    c.instances[1] = start(&c._dir, &c.pg.url(), 3, &[]);
-    let log = std::fs::read_to_string(&c.at(1).log).unwrap();
+    let restarted = c.instance(3, &[]);
+    c.instances[1] = restarted;
+    let log = c[1].process.log();
     assert!(log.contains("not seeded"), "{log}");
     assert!(!log.contains("seeded it"), "{log}");
-    let list = c
-        .admin(1, Method::GET, "/api/admin/configs", None, None)
-        .await;
-    assert_eq!(list.body, json!([]), "{list:?}");
+    assert_eq!(c[1].config_names().await, Vec::<String>::new());
     // Nothing spreads back: the database and every instance stay empty.
     tokio::time::sleep(Duration::from_secs(2)).await;
     for n in 0..3 {
-        let refused = c.login(n, &erp_token("ana", 2 + n)).await;
+        let refused = c[n].login(&erp_token("ana", 2 + n)).await;
         assert_eq!(
             (refused.status, refused.kind()),
-            (401, "no_matching_config"),
+            gone,
             "instance {n}: {refused:?}"
         );
-        let list = c
-            .admin(n, Method::GET, "/api/admin/configs", None, None)
-            .await;
-        assert_eq!(list.body, json!([]), "instance {n}");
+        let names = c[n].config_names().await;
+        assert_eq!(names, Vec::<String>::new(), "instance {n}");
     }
 
     // A new ERP (the same name, issuer and secret) through the admin API:
     // a fresh id, so ana, whom the deleted ERP created, is not its user.
-    let created = c
-        .admin(
-            2,
-            Method::POST,
-            "/api/admin/configs",
-            None,
-            Some(configs()[0].clone()),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{created:?}");
-    let id = created.body["id"].as_str().unwrap();
-    assert!(id.len() == 32 && id != "erp", "{id}");
-    let since = Instant::now();
-    in_force_within_5s("the new ERP", since, &[0, 1, 2], |n| {
-        let c = &c;
-        async move { c.login(n, &erp_token("bob", 10 + n)).await.status == 200 }
-    })
-    .await;
-    let conflict = c.login(1, &erp_token("ana", 20)).await;
+    let created = c[2].create(&configs()[0]).await;
+    let id = created.body["id"].as_str().unwrap_or_default();
+    assert!(id.len() == 32 && id != "erp", "a fresh id: {created:?}");
+    let bob = || erp_token("bob", 10);
+    c.logins_within_5s("the new ERP", &[0, 1, 2], bob, OK).await;
+    let conflict = c[1].login(&erp_token("ana", 20)).await;
     assert_eq!(
         (conflict.status, conflict.kind()),
         (403, "user_conflict"),
@@ -822,7 +561,7 @@ async fn configurations_deleted_through_the_admin_api_stay_deleted_across_a_rest
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_login_events_of_three_instances_are_one_history_newest_first_within_the_retention() {
-    let Some(c) = cluster_with("events", &["--event-retention", "30"]) else {
+    let Some(c) = Cluster::start("events", &["--event-retention", "30"]) else {
         return;
     };
     // 45 attempts, 15 on each instance; rounds 1, 5, 9 and 13 refused (expired).
@@ -838,7 +577,7 @@ async fn the_login_events_of_three_instances_are_one_history_newest_first_within
             } else {
                 (erp_token(&user, round), 200)
             };
-            assert_eq!(c.login(n, &token).await.status, status, "{user}");
+            assert_eq!(c[n].login(&token).await.status, status, "{user}");
         }
     }
     // Each instance writes its own events; wait for the last round of all three.
@@ -886,7 +625,8 @@ async fn the_login_events_of_three_instances_are_one_history_newest_first_within
             "accepted" => assert_eq!(event["first_login"], true, "{event}"),
             "refused" => {
                 assert_eq!(event["kind"], "expired", "{event}");
-                assert!(event["hint"].as_str().is_some_and(|h| !h.is_empty()));
+                let hint = event["hint"].as_str().unwrap_or_default();
+                assert!(!hint.is_empty(), "a refusal's hint: {event}");
             }
             other => panic!("outcome {other}"),
         }
@@ -898,7 +638,7 @@ async fn the_login_events_of_three_instances_are_one_history_newest_first_within
     loop {
         let page = c.events(2, &query).await;
         let batch = page["events"].as_array().unwrap();
-        assert!(batch.len() <= 7);
+        assert!(batch.len() <= 7, "a page of at most 7: {page}");
         paged.extend(batch.iter().map(|e| e["id"].as_u64().unwrap()));
         match page["next"].as_u64() {
             Some(next) => query = format!("limit=7&before={next}"),
@@ -920,25 +660,13 @@ async fn the_login_events_of_three_instances_are_one_history_newest_first_within
         .map(|e| e["id"].as_u64().unwrap())
         .collect();
     assert_eq!(refused_ids, expected);
-    assert!(!expected.is_empty());
+    assert!(!expected.is_empty(), "refusals in the list: {list}");
     let one = c.events(0, "user_id=u2-14").await;
     assert_eq!(one["events"].as_array().unwrap().len(), 1);
     // A bad query is the admin API's 400; no credential is 401.
-    let bad = c
-        .admin(
-            0,
-            reqwest::Method::GET,
-            "/api/admin/events?limit=0",
-            None,
-            None,
-        )
-        .await;
+    let path = "/api/admin/events?limit=0";
+    let bad = c[0].admin(Method::GET, path, None, None).await;
     assert_eq!((bad.status, bad.kind()), (400, "bad_request"), "{bad:?}");
-    let anonymous = c
-        .http
-        .get(c.at(0).url("/api/admin/events"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), 401);
+    let anonymous = Reply::send(c[0].http.get(c[0].url("/api/admin/events"))).await;
+    assert_eq!(anonymous.status, 401, "{anonymous:?}");
 }

@@ -9,96 +9,54 @@
 
 #![cfg(all(feature = "sqlite", feature = "axum", feature = "remote"))]
 
-use crate::support::fixtures::TempDir;
-use crate::support::fixtures::now;
-use crate::support::process;
+use crate::support::fixtures::{TempDir, now, sign};
+use crate::support::http::{self, Reply};
 use crate::support::prometheus;
+use crate::support::server::{ERP, SECRET_ERP, Server, hs256_config};
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use jwt_sso::Algorithm;
-use jwt_sso::mint::SigningKey;
-use process::Instance;
 use prometheus::Scrape;
+use reqwest::Method;
 use serde_json::{Value, json};
 
-const ADMIN: &str = "operating-admin-token-0123456789";
-const SECRET: &str = "operating-erp-secret-0123456789abcd";
-const ERP: &str = "https://erp.example.com";
-
+/// A token of `iss` for `user`, expiring at `exp`, signed with ERP's secret.
 fn token(iss: &str, user: &str, exp: i64) -> String {
-    SigningKey::from_secret(SECRET.as_bytes())
-        .sign(
-            Algorithm::HS256,
-            &json!({"iss": iss, "sub": user, "exp": exp}),
-        )
-        .unwrap()
+    sign(SECRET_ERP, json!({"iss": iss, "sub": user, "exp": exp}))
 }
 
 fn good(user: &str) -> String {
     token(ERP, user, now() + 600)
 }
 
-fn server(name: &str, args: &[&str]) -> (Instance, TempDir) {
+/// `login_server` on a SQLite file with ERP and CRM, started with `args`.
+fn server(name: &str, args: &[&str]) -> (Server, TempDir) {
     let dir = TempDir::new(&format!("ops-{name}"));
-    // Two configurations, so that a token is routed by its `iss`.
-    let configs = json!([{"name": "ERP", "token_name": "token", "issuer": ERP,
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}},
-        {"name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}}]);
+    // Two configurations with one secret, so that a token is routed by its `iss`.
+    let mut crm = hs256_config("CRM", "https://crm.example.com", SECRET_ERP);
+    crm["token_name"] = json!("jwt");
+    let configs = json!([hs256_config("ERP", ERP, SECRET_ERP), crm]);
     std::fs::write(dir.join("configs.json"), configs.to_string()).unwrap();
-    let instance = Instance::start(
-        &dir.join("configs.json"),
-        dir.join("db.sqlite").to_str().unwrap(),
-        dir.join("server.log"),
-        ADMIN,
-        args,
+    let db = dir.join("db.sqlite");
+    let log = dir.join("server.log");
+    let server = Server::start(&dir.join("configs.json"), db.to_str().unwrap(), log, args);
+    (server, dir)
+}
+
+/// A throttled login's `Retry-After` (1 to 60 seconds): the reply must be
+/// `429` `rate_limited`.
+fn throttled_for(reply: &Reply) -> u64 {
+    assert_eq!(
+        (reply.status, reply.kind()),
+        (429, "rate_limited"),
+        "{reply:?}"
     );
-    (instance, dir)
-}
-
-fn http() -> reqwest::Client {
-    crate::support::http::client()
-}
-
-/// A JSON login from `client` (sent as `X-Forwarded-For`): status, kind,
-/// `Retry-After`.
-async fn login(
-    http: &reqwest::Client,
-    server: &Instance,
-    token: &str,
-    client: Option<&str>,
-) -> (u16, String, Option<u64>) {
-    let mut request = http
-        .post(server.url("/api/auth/login"))
-        .header("content-type", "application/json")
-        .body(json!({"loginMode": 67108864, "password": token}).to_string());
-    if let Some(client) = client {
-        request = request.header("x-forwarded-for", format!("192.0.2.200, {client}"));
-    }
-    let response = request.send().await.expect("the server answers");
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().parse().unwrap());
-    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null);
-    let kind = body["error"]["kind"].as_str().unwrap_or("").to_owned();
-    (status, kind, retry_after)
-}
-
-async fn scrape(http: &reqwest::Client, server: &Instance) -> Scrape {
-    let response = http.get(server.metrics_url()).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(content_type.starts_with("text/plain"), "{content_type}");
-    Scrape::parse(&response.text().await.unwrap())
+    let value = reply.header("retry-after");
+    let seconds = value.and_then(|v| v.parse().ok());
+    let seconds = seconds.unwrap_or_else(|| panic!("a Retry-After in seconds: {reply:?}"));
+    assert!((1..=60).contains(&seconds), "Retry-After: {seconds}");
+    seconds
 }
 
 const LOGINS: &str = "jwt_sso_logins_total";
@@ -113,10 +71,8 @@ async fn metrics_are_prometheus_text_on_their_own_listener_one_count_per_attempt
         "metrics",
         &["--metrics-listen", "127.0.0.1:0", "--trust-forwarded-for"],
     );
-    let http = http();
-
     // Every series from the start, at 0; the histogram with buckets.
-    let start = scrape(&http, &server).await;
+    let start = server.metrics().await;
     for (name, kind) in [
         (LOGINS, "counter"),
         ("jwt_sso_login_duration_seconds", "histogram"),
@@ -153,26 +109,24 @@ async fn metrics_are_prometheus_text_on_their_own_listener_one_count_per_attempt
             "{start:#?}"
         );
     }
-    assert!(
-        start
-            .samples
-            .iter()
-            .filter(|s| s.name == "jwt_sso_login_duration_seconds_bucket")
-            .count()
-            > 10
-    );
+    let buckets = start
+        .samples
+        .iter()
+        .filter(|s| s.name == "jwt_sso_login_duration_seconds_bucket")
+        .count();
+    assert!(buckets > 10, "the histogram's buckets: {buckets}");
 
     // The metrics listener is not the public one, and the other way round.
-    assert!(!server.metrics_url().starts_with(&server.base));
-    let public = http.get(server.url("/metrics")).send().await.unwrap();
-    assert_eq!(public.status(), 404);
-    let metrics_base = server.metrics_url().trim_end_matches("/metrics").to_owned();
-    let wrong = http
-        .post(format!("{metrics_base}/api/auth/login"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 404);
+    let metrics_url = server.process.metrics_url();
+    assert!(
+        !metrics_url.starts_with(&server.process.base),
+        "{metrics_url}"
+    );
+    let public = Reply::send(server.http.get(server.url("/metrics"))).await;
+    assert_eq!(public.status, 404, "/metrics on the public listener");
+    let metrics_base = metrics_url.trim_end_matches("/metrics");
+    let wrong = Reply::send(server.http.post(format!("{metrics_base}/api/auth/login"))).await;
+    assert_eq!(wrong.status, 404, "a login on the metrics listener");
 
     // Each attempt moves its series, the total and its histogram by one.
     let cases: [(String, u16, Labels); 4] = [
@@ -210,10 +164,11 @@ async fn metrics_are_prometheus_text_on_their_own_listener_one_count_per_attempt
         ),
     ];
     for (n, (token, status, labels)) in cases.iter().enumerate() {
-        let before = scrape(&http, &server).await;
+        let before = server.metrics().await;
         let client = format!("198.51.100.{n}");
-        assert_eq!(login(&http, &server, token, Some(&client)).await.0, *status);
-        let after = scrape(&http, &server).await;
+        let reply = server.login_from(token, Some(&client)).await;
+        assert_eq!(reply.status, *status, "{labels:?}: {reply:?}");
+        let after = server.metrics().await;
         let outcome = labels[2].1;
         assert_eq!(
             after.value(LOGINS, labels).unwrap_or(0.0)
@@ -233,32 +188,34 @@ async fn metrics_are_prometheus_text_on_their_own_listener_one_count_per_attempt
     }
 
     // 10 000 tokens with random issuers, from 10 000 addresses: no new series.
-    let before = scrape(&http, &server).await;
+    let before = server.metrics().await;
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..8u32 {
-        let (http, url) = (http.clone(), server.url("/api/auth/login"));
+        let (http, url) = (server.http.clone(), server.url("/api/auth/login"));
         workers.spawn(async move {
             for i in 0..1250u32 {
                 let n = worker * 1250 + i;
-                let iss = format!("https://{n:x}-{}.example/{}", now(), n.wrapping_mul(2_654_435_761));
-                let body = json!({"loginMode": 67108864, "password": token(&iss, &format!("user{n}"), now() + 600)});
+                let iss = format!(
+                    "https://{n:x}-{}.example/{}",
+                    now(),
+                    n.wrapping_mul(2_654_435_761)
+                );
+                let body = http::login_body(&token(&iss, &format!("user{n}"), now() + 600));
                 let client = Ipv4Addr::from(0x0a00_0000 + n).to_string();
-                let response = http
+                let request = http
                     .post(&url)
                     .header("content-type", "application/json")
                     .header("x-forwarded-for", client)
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 401);
+                    .body(body);
+                let reply = Reply::send(request).await;
+                assert_eq!(reply.status, 401, "{iss}: {reply:?}");
             }
         });
     }
     while let Some(done) = workers.join_next().await {
         done.unwrap();
     }
-    let after = scrape(&http, &server).await;
+    let after = server.metrics().await;
     assert_eq!(after.series(), before.series(), "no new series");
     let no_match = [
         ("config", "none"),
@@ -277,27 +234,27 @@ async fn the_twenty_first_bad_attempt_of_an_address_is_429_and_other_addresses_l
         "throttle",
         &["--metrics-listen", "127.0.0.1:0", "--trust-forwarded-for"],
     );
-    let http = http();
     let bad = token(ERP, "jdoe", now() - 3600);
     for i in 0..20 {
-        let (status, kind, _) = login(&http, &server, &bad, Some("203.0.113.9")).await;
-        assert_eq!((status, kind.as_str()), (401, "expired"), "attempt {i}");
+        let reply = server.login_from(&bad, Some("203.0.113.9")).await;
+        assert_eq!(
+            (reply.status, reply.kind()),
+            (401, "expired"),
+            "attempt {i}"
+        );
     }
     let started = Instant::now();
-    let (status, kind, retry_after) =
-        login(&http, &server, &good("jdoe"), Some("203.0.113.9")).await;
-    assert_eq!((status, kind.as_str()), (429, "rate_limited"));
-    let retry_after = retry_after.expect("Retry-After");
-    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let throttled = server.login_from(&good("jdoe"), Some("203.0.113.9")).await;
+    let retry_after = throttled_for(&throttled);
     assert!(
         retry_after >= 60 - started.elapsed().as_secs() - 30,
         "{retry_after}"
     );
     // Another address (the last one of X-Forwarded-For) logs in at once.
-    let (status, _, _) = login(&http, &server, &good("ann"), Some("203.0.113.10")).await;
-    assert_eq!(status, 200);
+    let other = server.login_from(&good("ann"), Some("203.0.113.10")).await;
+    assert_eq!(other.status, 200, "another address: {other:?}");
     // A throttled attempt is a refusal in the metrics and the history.
-    let metrics = scrape(&http, &server).await;
+    let metrics = server.metrics().await;
     assert_eq!(metrics.value("jwt_sso_rate_limited_total", &[]), Some(1.0));
     assert_eq!(
         metrics.value(
@@ -312,26 +269,16 @@ async fn the_twenty_first_bad_attempt_of_an_address_is_429_and_other_addresses_l
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let text = http
-            .get(server.url("/api/admin/events?kind=rate_limited"))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let page: Value = serde_json::from_str(&text).unwrap();
+        let path = "/api/admin/events?kind=rate_limited";
+        let reply = server.admin(Method::GET, path, None, None).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let page = reply.body;
         if let Some(event) = page["events"].as_array().unwrap().first() {
             assert_eq!(event["client"], "203.0.113.9");
             assert_eq!(event["config"], Value::Null);
             assert_eq!(event["outcome"], "refused");
-            assert!(
-                event["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("20 refused logins")
-            );
+            let message = event["message"].as_str().unwrap_or_default();
+            assert!(message.contains("20 refused logins"), "{event}");
             break;
         }
         assert!(Instant::now() < deadline, "no rate_limited event: {page}");
@@ -342,17 +289,16 @@ async fn the_twenty_first_bad_attempt_of_an_address_is_429_and_other_addresses_l
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_trust_forwarded_for_the_tcp_peer_is_the_client() {
     let (server, _dir) = server("peer", &["--max-failed-logins", "3"]);
-    let http = http();
     for i in 0..3 {
         // A forged X-Forwarded-For changes nothing.
         let client = format!("198.51.100.{i}");
-        let (status, ..) = login(&http, &server, "bad", Some(&client)).await;
-        assert_eq!(status, 401);
+        let reply = server.login_from("bad", Some(&client)).await;
+        assert_eq!(reply.status, 401, "attempt {i}: {reply:?}");
     }
-    let (status, kind, retry_after) =
-        login(&http, &server, &good("jdoe"), Some("198.51.100.77")).await;
-    assert_eq!((status, kind.as_str()), (429, "rate_limited"));
-    assert!(retry_after.is_some());
+    let throttled = server
+        .login_from(&good("jdoe"), Some("198.51.100.77"))
+        .await;
+    throttled_for(&throttled);
 }
 
 /// Each fetch attempt of a remote key source counts once in

@@ -15,68 +15,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use jwt_sso::mint::SigningKey;
+use crate::support::idp::*;
+use crate::support::owner::{config_field, live, load_at, refused};
 use jwt_sso::{
-    Algorithm, ConfigChange, ConfigSet, ConfigStore, Configs, ErrorKind, JwtConfig, ManualClock,
-    MemoryConfigStore, SqlStore, StoreError, StoredConfig, UnixTime, Verification,
+    ConfigChange, ConfigSet, ConfigStore, Configs, ErrorKind, JwtConfig, MemoryConfigStore,
+    Registry, SqlStore, StoreError, StoredConfig, Verification,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{Reply, Server};
 
-const NOW: i64 = 1_767_225_600;
-const IDP: &str = "https://idp.example.com";
-const ERP: &str = "https://erp.example.com";
-const ERP_SECRET: &str = "sync-erp-secret-0123456789abcdef!!";
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-fn rsa_set(key: &str, kid: &str) -> String {
-    let all: Value = serde_json::from_str(&read("jwks/public_jwks.json")).unwrap();
-    let mut key = all[key].clone();
-    key["kid"] = json!(kid);
-    json!({ "keys": [key] }).to_string()
-}
-
-fn idp_token(sub: &str) -> String {
-    let private = SigningKey::from_pem(&read("keys/rsa2048_private.pem"));
-    private
-        .sign_with_header(
-            Algorithm::RS256,
-            &json!({"alg": "RS256", "kid": "k1"}),
-            &json!({"iss": IDP, "sub": sub, "exp": NOW + 3600}),
-        )
-        .unwrap()
-}
-
-fn erp_token(sub: &str) -> String {
-    SigningKey::from_secret(ERP_SECRET.as_bytes())
-        .sign(
-            Algorithm::HS256,
-            &json!({"iss": ERP, "sub": sub, "exp": NOW + 600}),
-        )
-        .unwrap()
-}
-
-fn config(value: Value) -> JwtConfig {
-    JwtConfig::from_json_str(&value.to_string()).unwrap()
-}
-
 fn idp_config(url: &str) -> JwtConfig {
-    config(json!({
-        "name": "IdP", "token_name": "token", "issuer": IDP,
-        "algorithms": ["RS256"], "key_source": {"type": "jwks_uri", "url": url},
-        "expiration_time": 86400, "claims": {"user_id": "sub"}
-    }))
+    remote_config("IdP", json!({"type": "jwks_uri", "url": url}), IDP)
 }
 
-fn erp_config() -> JwtConfig {
-    config(json!({
-        "name": "ERP", "token_name": "token", "issuer": ERP,
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    }))
+/// What `registry` makes of `token` now (fetching keys as needed).
+async fn identity(registry: &Registry, token: &str) -> jwt_sso::Verified {
+    let verified = registry.verify(token, Verification::default()).await;
+    verified.unwrap_or_else(|e| panic!("refused with `{}`: {e}", e.kind()))
 }
 
 fn db(dir: &TempDir) -> String {
@@ -107,19 +62,15 @@ async fn update(store: &SqlStore, name: &str, config: &JwtConfig) {
 }
 
 fn crm_config() -> JwtConfig {
-    config(json!({
-        "name": "CRM", "token_name": "jwt", "issuer": "https://crm.example.com",
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    }))
+    static_config("CRM", "jwt", "https://crm.example.com")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
     let dir = TempDir::new("config-sync");
     let jwks = Server::start();
-    jwks.set("/jwks", Reply::json(rsa_set("rsa2048", "k1")));
-    jwks.set("/jwks2", Reply::json(rsa_set("rsa2048", "k1")));
+    jwks.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    jwks.set("/jwks2", Reply::json(rsa_set(&[("rsa2048", "k1")])));
 
     // "Instance B" seeds the shared database; "instance A" owns its registry from it.
     let other = SqlStore::open(&db(&dir)).await.unwrap();
@@ -130,24 +81,13 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
             .unwrap()
     );
     let store = SqlStore::open(&db(&dir)).await.unwrap();
-    let configs = Configs::new(store.clone())
-        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
-        .load()
-        .await
-        .unwrap();
+    let configs = load_at(store.clone(), NOW).await;
     let registry = Arc::clone(configs.registry());
     let task = configs.spawn_sync(Duration::from_millis(50));
 
     // Warm the IdP's cache: one fetch.
-    let t = idp_token("jdoe");
-    assert_eq!(
-        registry
-            .verify(&t, Verification::default())
-            .await
-            .unwrap()
-            .user_id,
-        "jdoe"
-    );
+    let t = idp_token("rsa2048", "k1", "jdoe");
+    assert_eq!(identity(&registry, &t).await.user_id, "jdoe");
     assert_eq!(jwks.hits("/jwks"), 1);
     let idp_verifier = registry.verifier("idp").unwrap();
 
@@ -204,14 +144,7 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         registry.get("idp").unwrap().user_type == "author"
     })
     .await;
-    assert_eq!(
-        registry
-            .verify(&t, Verification::default())
-            .await
-            .unwrap()
-            .user_type,
-        "author"
-    );
+    assert_eq!(identity(&registry, &t).await.user_type, "author");
     assert_eq!(
         jwks.hits("/jwks"),
         1,
@@ -226,7 +159,7 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         registry.get("idp").unwrap().key_source == moved.key_source
     })
     .await;
-    registry.verify(&t, Verification::default()).await.unwrap();
+    assert_eq!(identity(&registry, &t).await.user_id, "jdoe");
     assert_eq!((jwks.hits("/jwks"), jwks.hits("/jwks2")), (1, 1));
 
     // Dropping the handle stops the task: later changes stay out.
@@ -237,8 +170,9 @@ async fn changes_from_another_instance_arrive_and_unchanged_caches_stay_warm() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        registry.get("crm").is_none(),
+    assert_eq!(
+        live(&registry, "crm"),
+        None,
         "a stopped task applies nothing"
     );
     store.close().await;
@@ -291,13 +225,9 @@ impl ConfigStore for Flaky {
 #[tokio::test]
 async fn polls_report_failures_keep_the_registry_and_recover() {
     let store = Arc::new(Flaky::new([erp_config()]));
-    let configs = Configs::new(Arc::clone(&store))
-        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
-        .load()
-        .await
-        .unwrap();
+    let configs = load_at(Arc::clone(&store), NOW).await;
     let registry = configs.registry();
-    assert!(registry.get("erp").is_some());
+    assert_eq!(live(registry, "erp").as_deref(), Some("ERP"));
     assert!(!configs.sync().await.unwrap(), "nothing changed");
 
     // The store fails: reported, nothing changes, the revision stays unseen.
@@ -315,32 +245,30 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
         source = cause.source();
     }
     assert!(chain.contains("the database is down"), "{chain}");
-    assert!(registry.get("crm").is_none());
+    assert_eq!(live(registry, "crm"), None);
     // Back: the next poll applies the change.
     store.down.store(false, Ordering::SeqCst);
     assert!(configs.sync().await.unwrap());
-    assert!(registry.get("crm").is_some());
+    assert_eq!(live(registry, "crm").as_deref(), Some("CRM"));
 
     // A set the registry refuses (a configuration another release or a
     // hand edit stored, which parses but never validates) is kept out,
     // reported once, and not retried.
-    let mut broken = config(json!({
-        "name": "Broken", "token_name": "b", "issuer": "https://broken.example.com",
-        "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-        "expiration_time": 3600, "claims": {"user_id": "sub"}
-    }));
+    let mut broken = static_config("Broken", "b", "https://broken.example.com");
     broken.expiration_time = 0;
     store.apply(&ConfigChange::Create(broken)).await.unwrap();
     let error = configs.sync().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Config, "{error}");
-    match &error {
-        jwt_sso::AdminError::Config(e) => {
-            assert!(e.field().starts_with("expiration_time"), "{}", e.field());
-            assert!(e.field().contains("`Broken`"), "{}", e.field());
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(registry.get("broken").is_none());
+    let field = config_field(&error);
+    assert!(
+        field.starts_with("expiration_time") && field.contains("`Broken`"),
+        "{field}"
+    );
+    assert_eq!(
+        live(registry, "broken"),
+        None,
+        "the refused set is kept out"
+    );
     assert_eq!(registry.len(), 2, "the registry keeps what it had");
     assert!(!configs.sync().await.unwrap(), "not retried");
     // The next change is applied again.
@@ -361,24 +289,20 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
     let mut portal = crm_config();
     portal.name = "Portal".parse().unwrap();
     portal.issuer = Some("https://portal.example.com".into());
-    let e = configs
-        .apply(ConfigChange::Create(portal.clone()))
-        .await
-        .unwrap_err();
+    let e = refused(&configs, ConfigChange::Create(portal.clone())).await;
     assert_eq!(e.kind(), ErrorKind::Store);
-    assert!(registry.get("portal").is_none());
+    assert_eq!(live(registry, "portal"), None);
     store.down.store(false, Ordering::SeqCst);
     store
         .apply(&ConfigChange::Create(portal.clone()))
         .await
         .unwrap();
-    let e = configs
-        .apply(ConfigChange::Create(portal))
-        .await
-        .unwrap_err();
+    let e = refused(&configs, ConfigChange::Create(portal)).await;
     assert_eq!(e.kind(), ErrorKind::DuplicateName);
-    assert!(
-        registry.get("portal").is_some(),
+    let portal = live(registry, "portal");
+    assert_eq!(
+        portal.as_deref(),
+        Some("Portal"),
         "read again after the conflict"
     );
 }
@@ -386,11 +310,7 @@ async fn polls_report_failures_keep_the_registry_and_recover() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spawned_task_retries_through_an_outage() {
     let store = Arc::new(Flaky::new([]));
-    let configs = Configs::new(Arc::clone(&store))
-        .with_clock(ManualClock::new(UnixTime::from_secs(NOW)))
-        .load()
-        .await
-        .unwrap();
+    let configs = load_at(Arc::clone(&store), NOW).await;
     let registry = Arc::clone(configs.registry());
     store
         .apply(&ConfigChange::Create(erp_config()))
@@ -408,11 +328,7 @@ async fn the_spawned_task_retries_through_an_outage() {
         registry.get("erp").is_some()
     })
     .await;
-    let e = registry
-        .verify(&erp_token("jdoe"), Verification::default())
-        .await
-        .unwrap();
-    assert_eq!(e.config, "ERP");
+    assert_eq!(identity(&registry, &erp_token("jdoe")).await.config, "ERP");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,7 +374,7 @@ async fn a_local_change_never_interleaves_with_a_poll() {
 
     // Both are in force, and neither undid the other.
     assert!(!registry.get("erp").unwrap().enabled);
-    assert!(registry.get("crm").is_some());
+    assert_eq!(live(&registry, "crm").as_deref(), Some("CRM"));
     let stored = store.load().await.unwrap();
     assert!(!stored.get("erp").unwrap().config.enabled);
     assert!(!configs.sync().await.unwrap(), "nothing left to apply");

@@ -13,110 +13,36 @@ use std::time::Duration;
 
 use crate::support::owner;
 
-use jwt_sso::mint::SigningKey;
+use crate::support::idp::*;
 use jwt_sso::{
-    Algorithm, Authenticator, ConfigChange, ConfigStore, ErrorKind, JwtConfig, ManualClock,
-    MemoryStore, Registry, Route, UnixTime, Verification,
+    Authenticator, ConfigChange, ConfigStore, ErrorKind, JwtConfig, ManualClock, MemoryStore,
+    Registry, Route, UnixTime, Verification,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{Reply, Server};
 
-const NOW: i64 = 1_767_225_600;
-const IDP: &str = "https://idp.example.com";
-const ERP: &str = "https://erp.example.com";
-const ERP_SECRET: &str = "remote-erp-secret-0123456789abcdef";
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-/// A JWK Set of RSA test keys, each `(key name, kid)`.
-fn rsa_set(keys: &[(&str, &str)]) -> String {
-    let all: Value = serde_json::from_str(&read("jwks/public_jwks.json")).unwrap();
-    let keys: Vec<Value> = keys
-        .iter()
-        .map(|(name, kid)| {
-            let mut key = all[*name].clone();
-            key["kid"] = json!(kid);
-            key
-        })
-        .collect();
-    json!({ "keys": keys }).to_string()
-}
-
-/// An RS256 token of the IdP for `sub`, signed with `key`, header `kid`.
-fn idp_token(key: &str, kid: &str, sub: &str) -> String {
-    let private = SigningKey::from_pem(&read(&format!("keys/{key}_private.pem")));
-    private
-        .sign_with_header(
-            Algorithm::RS256,
-            &json!({"alg": "RS256", "kid": kid}),
-            &json!({"iss": IDP, "sub": sub, "exp": NOW + 3600}),
-        )
-        .unwrap()
-}
-
-fn erp_token(sub: &str) -> String {
-    SigningKey::from_secret(ERP_SECRET.as_bytes())
-        .sign(
-            Algorithm::HS256,
-            &json!({"iss": ERP, "sub": sub, "exp": NOW + 600}),
-        )
-        .unwrap()
-}
-
-fn remote_config(name: &str, key_source: Value, issuer: &str) -> JwtConfig {
-    JwtConfig::from_json_str(
-        &json!({
-            "name": name, "token_name": "token", "issuer": issuer,
-            "algorithms": ["RS256"], "key_source": key_source,
-            "expiration_time": 86400, "claims": {"user_id": "sub"}
-        })
-        .to_string(),
-    )
-    .unwrap()
-}
-
-fn erp_config() -> JwtConfig {
-    JwtConfig::from_json_str(
-        &json!({
-            "name": "ERP", "token_name": "token", "issuer": ERP,
-            "algorithms": ["HS256"], "key_source": {"type": "static", "secret": ERP_SECRET},
-            "expiration_time": 3600, "claims": {"user_id": "sub"}
-        })
-        .to_string(),
-    )
-    .unwrap()
-}
-
-/// A server with `k1` at /jwks, and a registry of a `jwks_uri` configuration
-/// (IdP) beside a static one (ERP), on a manual cache clock.
-fn setup() -> (Server, Arc<Registry>, ManualClock) {
+/// A server with `k1` at /jwks; a `jwks_uri` configuration (IdP) of it
+/// beside a static one (ERP); a manual cache clock.
+fn provider() -> (Server, [JwtConfig; 2], ManualClock) {
     let server = Server::start();
     server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    let key_source = json!({"type": "jwks_uri", "url": server.url("/jwks")});
+    let idp = remote_config("IdP", key_source, IDP);
     let clock = ManualClock::new(UnixTime::from_secs(NOW));
-    let idp = remote_config(
-        "IdP",
-        json!({"type": "jwks_uri", "url": server.url("/jwks")}),
-        IDP,
-    );
-    let registry = Registry::from_configs([idp, erp_config()])
-        .unwrap()
-        .with_clock(clock.clone());
-    (server, Arc::new(registry), clock)
+    (server, [idp, erp_config()], clock)
+}
+
+/// [`provider`]'s configurations in a registry on its clock.
+fn setup() -> (Server, Arc<Registry>, ManualClock) {
+    let (server, configs, clock) = provider();
+    let registry = Registry::from_configs(configs).expect("a valid set");
+    (server, Arc::new(registry.with_clock(clock.clone())), clock)
 }
 
 /// [`setup`] under an owner, for the tests that change configurations.
 async fn owned_setup() -> (Server, owner::Owned, ManualClock) {
-    let server = Server::start();
-    server.set("/jwks", Reply::json(rsa_set(&[("rsa2048", "k1")])));
-    let clock = ManualClock::new(UnixTime::from_secs(NOW));
-    let idp = remote_config(
-        "IdP",
-        json!({"type": "jwks_uri", "url": server.url("/jwks")}),
-        IDP,
-    );
-    let owned = owner::owned([idp, erp_config()], clock.clone()).await;
+    let (server, configs, clock) = provider();
+    let owned = owner::owned(configs, clock.clone()).await;
     (server, owned, clock)
 }
 

@@ -1,7 +1,8 @@
 //! One store-level suite, run against SQLite (a real file in a temporary
 //! directory) and PostgreSQL (a real server started by tests/support/pg.rs):
-//! every scenario is an async fn called from a `sqlite_…` and a
-//! `postgres_…` test. Timings are printed (`--nocapture`), never asserted
+//! every scenario is one async fn, run on each by `both!` as a `sqlite_…`
+//! and a `postgres_…` test; what differs between the databases (how to
+//! lock a table, how to take the database away) is a method of `Db`. Timings are printed (`--nocapture`), never asserted
 //! tightly; "within 5 s" is asserted as `< 5 s`.
 
 #![cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -26,73 +27,231 @@ const NOW: i64 = 1_767_225_600;
 
 // ---------------------------------------------------------------- backends
 
-#[cfg(feature = "sqlite")]
-struct SqliteDb {
-    store: SqlStore,
-    file: PathBuf,
-    _dir: TempDir,
+/// The two databases every scenario runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-#[cfg(feature = "sqlite")]
-impl SqliteDb {
-    async fn new() -> SqliteDb {
-        let dir = TempDir::new("sqlite");
-        let file = dir.0.join("jwt-sso.sqlite");
-        let store = SqlStore::open(&sqlite_url(&file)).await.unwrap();
-        assert_eq!(store.backend_name(), "SQLite");
-        SqliteDb {
-            store,
-            file,
-            _dir: dir,
+/// One test's database, opened as a store: a SQLite file in a temporary
+/// directory, or a PostgreSQL server of the test's own. A scenario is one
+/// `async fn(&Db)` (or `&SqlStore`, through `Deref`) run on both by
+/// [`both!`]; everything that differs between the two lives here.
+struct Db {
+    store: SqlStore,
+    target: Target,
+}
+
+enum Target {
+    #[cfg(feature = "sqlite")]
+    Sqlite { file: PathBuf, _dir: TempDir },
+    #[cfg(feature = "postgres")]
+    Postgres(pg::PgServer),
+}
+
+/// A connection of another client (another instance, an operator's shell).
+enum Conn {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqliteConnection),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgConnection),
+}
+
+impl Conn {
+    async fn execute(&mut self, sql: &str) {
+        let done = match self {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(conn) => sqlx::query(sql).execute(conn).await.map(drop),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(conn) => sqlx::query(sql).execute(conn).await.map(drop),
+        };
+        done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+/// What [`Db::go_down`] did, undone by [`Db::come_back`]: a connection
+/// holding a lock (SQLite), or nothing to hold (PostgreSQL stopped).
+struct Outage(Option<Conn>);
+
+impl std::ops::Deref for Db {
+    type Target = SqlStore;
+    fn deref(&self) -> &SqlStore {
+        &self.store
+    }
+}
+
+impl Db {
+    /// `None` when PostgreSQL is not installed (and `CI` is not `true`:
+    /// then the harness fails the test instead).
+    async fn new(backend: Backend) -> Option<Db> {
+        let target = match backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => {
+                let dir = TempDir::new("sqlite");
+                Target::Sqlite {
+                    file: dir.join("jwt-sso.sqlite"),
+                    _dir: dir,
+                }
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => Target::Postgres(
+                tokio::task::spawn_blocking(pg::PgServer::launch)
+                    .await
+                    .unwrap()?,
+            ),
+            #[allow(unreachable_patterns)]
+            other => unreachable!("{other:?} is not built"),
+        };
+        let db = Db {
+            store: SqlStore::open(&target.url()).await.unwrap(),
+            target,
+        };
+        assert_eq!(db.store.backend_name(), db.name());
+        Some(db)
+    }
+
+    fn backend(&self) -> Backend {
+        match self.target {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite { .. } => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Target::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The backend's name as the store gives it.
+    fn name(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+
+    fn url(&self) -> String {
+        self.target.url()
+    }
+
+    /// Another store on the same database.
+    async fn open_with(&self, options: &SqlOptions) -> SqlStore {
+        SqlStore::open_with(&self.url(), options).await.unwrap()
+    }
+
+    /// A connection of another client.
+    async fn connect(&self) -> Conn {
+        use sqlx::Connection as _;
+        match &self.target {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite { file, .. } => Conn::Sqlite(sqlx_sqlite_conn(file).await),
+            #[cfg(feature = "postgres")]
+            Target::Postgres(server) => {
+                Conn::Postgres(sqlx::PgConnection::connect(&server.url()).await.unwrap())
+            }
+        }
+    }
+
+    /// Runs `sql` on a connection of its own.
+    async fn execute(&self, sql: &str) {
+        self.connect().await.execute(sql).await;
+    }
+
+    /// Takes a lock on `jwt_sso_used_jti` that makes its writers wait while
+    /// plain reads pass (SQLite: an exclusive transaction that wrote;
+    /// PostgreSQL: `LOCK TABLE … IN EXCLUSIVE MODE`). `ROLLBACK` on the
+    /// returned connection releases it.
+    async fn lock_writers(&self) -> Conn {
+        let mut conn = self.connect().await;
+        match self.backend() {
+            Backend::Sqlite => {
+                conn.execute("BEGIN EXCLUSIVE").await;
+                conn.execute("DELETE FROM jwt_sso_used_jti").await;
+            }
+            Backend::Postgres => {
+                conn.execute("BEGIN").await;
+                conn.execute("LOCK TABLE jwt_sso_used_jti IN EXCLUSIVE MODE")
+                    .await;
+            }
+        }
+        conn
+    }
+
+    /// Makes the database unavailable the way each fails in production.
+    /// SQLite: another connection holds an exclusive transaction with a
+    /// pending write, so writes wait out the timeout while reads are
+    /// served. PostgreSQL: the server stops, so everything fails.
+    async fn go_down(&self) -> Outage {
+        match &self.target {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite { .. } => {
+                let mut conn = self.connect().await;
+                conn.execute("BEGIN EXCLUSIVE").await;
+                conn.execute(
+                    "INSERT INTO jwt_sso_users (user_id, user_type, roles) \
+                     VALUES ('locker', 'r', '[]')",
+                )
+                .await;
+                Outage(Some(conn))
+            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(server) => {
+                tokio::task::block_in_place(|| server.stop());
+                Outage(None)
+            }
+        }
+    }
+
+    /// Ends what [`Db::go_down`] began: the lock rolled back, or the server
+    /// started again on the same port.
+    async fn come_back(&self, outage: Outage) {
+        match (&self.target, outage.0) {
+            (_, Some(mut lock)) => lock.execute("ROLLBACK").await,
+            #[cfg(feature = "postgres")]
+            (Target::Postgres(server), None) => tokio::task::block_in_place(|| server.start()),
+            #[allow(unreachable_patterns)]
+            (_, None) => unreachable!("an outage without a lock is a stopped server"),
         }
     }
 }
 
-#[cfg(feature = "postgres")]
-struct PgDb {
-    store: SqlStore,
-    server: pg::PgServer,
-}
-
-#[cfg(feature = "postgres")]
-impl PgDb {
-    async fn new() -> Option<PgDb> {
-        let server = tokio::task::spawn_blocking(pg::PgServer::launch)
-            .await
-            .unwrap()?;
-        let store = SqlStore::open(&server.url()).await.unwrap();
-        assert_eq!(store.backend_name(), "PostgreSQL");
-        Some(PgDb { store, server })
+impl Target {
+    fn url(&self) -> String {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite { file, .. } => sqlite_url(file),
+            #[cfg(feature = "postgres")]
+            Target::Postgres(server) => server.url(),
+        }
     }
 }
 
-/// One scenario against both backends: `both!(scenario: sqlite_test, postgres_test);`.
+/// One scenario on both databases: `both!(scenario: sqlite_test, postgres_test);`.
 macro_rules! both {
     ($scenario:ident: $sqlite:ident, $postgres:ident) => {
-        #[cfg(feature = "sqlite")]
+        both!(@on "sqlite", Sqlite, $sqlite, $scenario);
+        both!(@on "postgres", Postgres, $postgres, $scenario);
+    };
+    (@on $feature:literal, $backend:ident, $test:ident, $scenario:ident) => {
+        #[cfg(feature = $feature)]
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $sqlite() {
-            let db = SqliteDb::new().await;
-            let started = Instant::now();
-            $scenario(&db.store).await;
-            timing("SQLite", stringify!($scenario), started);
-        }
-
-        #[cfg(feature = "postgres")]
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $postgres() {
-            let Some(db) = PgDb::new().await else { return };
-            let started = Instant::now();
-            $scenario(&db.store).await;
-            timing("PostgreSQL", stringify!($scenario), started);
-            drop(db.server);
+        async fn $test() {
+            run(Backend::$backend, stringify!($scenario), async |db| {
+                $scenario(db).await
+            })
+            .await;
         }
     };
 }
 
-fn timing(backend: &str, scenario: &str, started: Instant) {
+/// Runs `scenario` on a new database of `backend` and prints its time.
+async fn run(backend: Backend, name: &str, scenario: impl AsyncFnOnce(&Db)) {
+    let Some(db) = Db::new(backend).await else {
+        return;
+    };
+    let started = Instant::now();
+    scenario(&db).await;
     eprintln!(
-        "timing: {backend} {scenario}: {} ms",
+        "timing: {} {name}: {} ms",
+        db.name(),
         started.elapsed().as_millis()
     );
 }
@@ -246,57 +405,63 @@ both!(users: sqlite_users, postgres_users);
 
 // ---------------------------------------------------------------- used jti
 
-async fn replay(store: &SqlStore) {
-    let key = UsedJti {
-        config: "ERP",
-        issuer: "https://erp.example.com",
-        jti: "token-1",
-        until: UnixTime::MAX,
-    };
-    // 30 racing uses of one jti: exactly one is the first.
-    let mut racers = JoinSet::new();
-    for _ in 0..30 {
+/// `key`, used until `secs`.
+fn until(key: UsedJti<'_>, secs: i64) -> UsedJti<'_> {
+    UsedJti {
+        until: at(secs),
+        ..key
+    }
+}
+
+/// Records `key` used until `until_secs`, at `now`: whether it was a first use.
+async fn first_use(store: &SqlStore, key: UsedJti<'_>, until_secs: i64, now: i64) -> bool {
+    store
+        .record(until(key, until_secs), at(now))
+        .await
+        .unwrap_or_else(|e| panic!("recording {key:?} at {now}: {e}"))
+}
+
+const TOKEN_1: UsedJti<'static> = UsedJti {
+    config: "ERP",
+    issuer: "https://erp.example.com",
+    jti: "token-1",
+    until: UnixTime::MAX,
+};
+
+/// `racers` records of `key` at once, used until `until_secs`, at `now`:
+/// how many were a first use.
+async fn racing_first_uses(
+    store: &SqlStore,
+    racers: usize,
+    key: UsedJti<'static>,
+    until_secs: i64,
+    now: i64,
+) -> usize {
+    let mut tasks = JoinSet::new();
+    for _ in 0..racers {
         let store = store.clone();
-        racers.spawn(async move {
-            let key = UsedJti {
-                config: "ERP",
-                issuer: "https://erp.example.com",
-                jti: "token-1",
-                until: UnixTime::MAX,
-            };
-            store
-                .record(
-                    UsedJti {
-                        until: at(NOW + 60),
-                        ..key
-                    },
-                    at(NOW),
-                )
-                .await
-                .unwrap()
-        });
+        tasks.spawn(async move { first_use(&store, key, until_secs, now).await });
     }
     let mut firsts = 0;
-    while let Some(joined) = racers.join_next().await {
+    while let Some(joined) = tasks.join_next().await {
         firsts += usize::from(joined.unwrap());
     }
+    firsts
+}
+
+async fn replay(store: &SqlStore) {
+    let key = TOKEN_1;
+    // 30 racing uses of one jti: exactly one is the first.
     assert_eq!(
-        firsts, 1,
+        racing_first_uses(store, 30, key, NOW + 60, NOW).await,
+        1,
         "exactly one of 30 racing records is the first use"
     );
 
     // A replay until the record expires; the key is the whole triple.
     assert!(
-        !store
-            .record(
-                UsedJti {
-                    until: at(NOW + 60),
-                    ..key
-                },
-                at(NOW + 59)
-            )
-            .await
-            .unwrap()
+        !first_use(store, key, NOW + 60, NOW + 59).await,
+        "a replay 1 s before the record expires"
     );
     for other in [
         UsedJti {
@@ -314,99 +479,38 @@ async fn replay(store: &SqlStore) {
         },
     ] {
         assert!(
-            store
-                .record(
-                    UsedJti {
-                        until: at(NOW + 60),
-                        ..other
-                    },
-                    at(NOW)
-                )
-                .await
-                .unwrap(),
-            "{other:?}"
+            first_use(store, other, NOW + 60, NOW).await,
+            "another key is a first use: {other:?}"
         );
     }
 
     // At expires_at the record counts as absent and is replaced atomically:
     // of racing records after expiry, again exactly one is first.
-    let mut racers = JoinSet::new();
-    for _ in 0..10 {
-        let store = store.clone();
-        racers.spawn(async move {
-            let key = UsedJti {
-                config: "ERP",
-                issuer: "https://erp.example.com",
-                jti: "token-1",
-                until: UnixTime::MAX,
-            };
-            store
-                .record(
-                    UsedJti {
-                        until: at(NOW + 120),
-                        ..key
-                    },
-                    at(NOW + 60),
-                )
-                .await
-                .unwrap()
-        });
-    }
-    let mut firsts = 0;
-    while let Some(joined) = racers.join_next().await {
-        firsts += usize::from(joined.unwrap());
-    }
-    assert_eq!(firsts, 1, "an expired record is replaced once");
+    assert_eq!(
+        racing_first_uses(store, 10, key, NOW + 120, NOW + 60).await,
+        1,
+        "an expired record is replaced once"
+    );
     assert!(
-        !store
-            .record(
-                UsedJti {
-                    until: at(NOW + 120),
-                    ..key
-                },
-                at(NOW + 119)
-            )
-            .await
-            .unwrap()
+        !first_use(store, key, NOW + 120, NOW + 119).await,
+        "the replacing record holds until it expires"
     );
 
     // purge_expired forgets exactly the records with expires_at <= now.
     // Now: token-1 until NOW+120; CRM, other issuer, empty issuer, token-2 until NOW+60.
-    // What each purge forgets, in order.
-    for (now, purged) in [(NOW + 59, 0), (NOW + 60, 4), (NOW + 60, 0)] {
-        assert_eq!(
-            ReplayStore::purge_expired(store, at(now)).await.unwrap(),
-            purged,
-            "ReplayStore::purge_expired at {now}"
-        );
-    }
+    let purge = async |now| ReplayStore::purge_expired(store, now).await;
+    let forgets = [(NOW + 59, 0), (NOW + 60, 4), (NOW + 60, 0)];
+    assert_purges("ReplayStore", forgets, purge).await;
     assert!(
-        !store
-            .record(
-                UsedJti {
-                    until: at(NOW + 120),
-                    ..key
-                },
-                at(NOW + 100)
-            )
-            .await
-            .unwrap(),
+        !first_use(store, key, NOW + 120, NOW + 100).await,
         "token-1 kept"
     );
+    let token_2 = UsedJti {
+        jti: "token-2",
+        ..key
+    };
     assert!(
-        store
-            .record(
-                UsedJti {
-                    until: at(NOW + 200),
-                    ..UsedJti {
-                        jti: "token-2",
-                        ..key
-                    }
-                },
-                at(NOW + 100)
-            )
-            .await
-            .unwrap(),
+        first_use(store, token_2, NOW + 200, NOW + 100).await,
         "token-2 purged"
     );
     assert_eq!(
@@ -421,44 +525,20 @@ both!(replay: sqlite_replay, postgres_replay);
 /// The periodic purge task deletes expired records by the system clock.
 async fn purge_task(store: &SqlStore) {
     let now = UnixTime::now().as_secs();
-    let key = UsedJti {
+    let old = UsedJti {
         config: "ERP",
         issuer: "i",
         jti: "old",
         until: UnixTime::MAX,
     };
+    let new = UsedJti { jti: "new", ..old };
     assert!(
-        store
-            .record(
-                UsedJti {
-                    until: at(now - 1),
-                    ..key
-                },
-                at(now - 100)
-            )
-            .await
-            .unwrap()
+        first_use(store, old, now - 1, now - 100).await,
+        "old: first"
     );
-    assert!(
-        store
-            .record(
-                UsedJti {
-                    until: at(now + 3600),
-                    ..UsedJti { jti: "new", ..key }
-                },
-                at(now)
-            )
-            .await
-            .unwrap()
-    );
-    store
-        .insert("old-session", &session("u", now - 7200), 20)
-        .await
-        .unwrap();
-    store
-        .insert("new-session", &session("u", now), 20)
-        .await
-        .unwrap();
+    assert!(first_use(store, new, now + 3600, now).await, "new: first");
+    insert(store, "old-session", &session("u", now - 7200), 20).await;
+    insert(store, "new-session", &session("u", now), 20).await;
 
     let task = store.spawn_purge(Duration::from_millis(100), jwt_sso::SystemClock);
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -476,28 +556,68 @@ async fn purge_task(store: &SqlStore) {
     }
     drop(task);
     assert!(
-        !store
-            .record(
-                UsedJti {
-                    until: at(now + 3600),
-                    ..UsedJti { jti: "new", ..key }
-                },
-                at(now)
-            )
-            .await
-            .unwrap()
+        !first_use(store, new, now + 3600, now).await,
+        "the unexpired jti is kept"
     );
-    assert!(store.get("new-session", at(now)).await.unwrap().is_some());
-    assert!(
-        store
-            .get("old-session", at(now - 7100))
-            .await
-            .unwrap()
-            .is_none(),
+    assert_eq!(
+        session_owner(store, "new-session", now).await.as_deref(),
+        Some("u"),
+        "the live session is kept"
+    );
+    assert_eq!(
+        session_owner(store, "old-session", now - 7100).await,
+        None,
         "purged"
     );
 }
 both!(purge_task: sqlite_purge_task, postgres_purge_task);
+
+/// Purges at each `(now, expected)` in order: each forgets `expected` records.
+async fn assert_purges<const N: usize>(
+    what: &str,
+    steps: [(i64, u64); N],
+    purge: impl AsyncFn(UnixTime) -> Result<u64, StoreError>,
+) {
+    for (now, expected) in steps {
+        let purged = purge(at(now))
+            .await
+            .unwrap_or_else(|e| panic!("{what} at {now}: {e}"));
+        assert_eq!(purged, expected, "{what} at {now}");
+    }
+}
+
+/// Stores `config` as a new configuration: the set after the change.
+async fn created(store: &SqlStore, config: &JwtConfig) -> jwt_sso::ConfigSet {
+    store
+        .apply(&ConfigChange::Create(config.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("creating {}: {e}", config.name))
+}
+
+/// Inserts session `id` with a cap of `cap` sessions per user.
+async fn insert(store: &SqlStore, id: &str, session: &Session, cap: usize) {
+    store
+        .insert(id, session, cap)
+        .await
+        .unwrap_or_else(|e| panic!("inserting session {id}: {e}"));
+}
+
+/// `session`, expiring at `expires_at` instead.
+fn ending(session: Session, expires_at: i64) -> Session {
+    Session {
+        expires_at: at(expires_at),
+        ..session
+    }
+}
+
+/// The user of session `id` at `now`, `None` when there is none.
+async fn session_owner(store: &SqlStore, id: &str, now: i64) -> Option<String> {
+    store
+        .get(id, at(now))
+        .await
+        .unwrap_or_else(|e| panic!("reading session {id}: {e}"))
+        .map(|s| s.user_id)
+}
 
 // ---------------------------------------------------------------- sessions
 
@@ -523,27 +643,27 @@ async fn sessions(store: &SqlStore) {
         Some(session("jdoe", NOW))
     );
     // Logout.
-    assert!(store.remove(id).await.unwrap());
-    assert!(!store.remove(id).await.unwrap());
+    assert!(
+        store.remove(id).await.unwrap(),
+        "a logout removes the session"
+    );
+    assert!(
+        !store.remove(id).await.unwrap(),
+        "a second logout finds none"
+    );
     assert_eq!(store.get(id, at(NOW)).await.unwrap(), None);
 
     // The cap: at most 3 per user, the oldest ending first; other users untouched.
-    store
-        .insert("other", &session("someone", NOW), 3)
-        .await
-        .unwrap();
+    insert(store, "other", &session("someone", NOW), 3).await;
     for i in 0..5 {
-        store
-            .insert(&format!("s{i}"), &session("jdoe", NOW + i), 3)
-            .await
-            .unwrap();
+        insert(store, &format!("s{i}"), &session("jdoe", NOW + i), 3).await;
     }
     let alive = |store: &SqlStore, ids: Vec<String>| {
         let store = store.clone();
         async move {
             let mut alive = Vec::new();
             for id in ids {
-                if store.get(&id, at(NOW + 10)).await.unwrap().is_some() {
+                if session_owner(&store, &id, NOW + 10).await.is_some() {
                     alive.push(id);
                 }
             }
@@ -552,43 +672,34 @@ async fn sessions(store: &SqlStore) {
     };
     let ids: Vec<String> = (0..5).map(|i| format!("s{i}")).collect();
     assert_eq!(alive(store, ids.clone()).await, ["s2", "s3", "s4"]);
-    assert!(store.get("other", at(NOW)).await.unwrap().is_some());
+    assert_eq!(
+        session_owner(store, "other", NOW).await.as_deref(),
+        Some("someone"),
+        "another user's session is untouched by the cap"
+    );
 
     // Sessions made in the same second end in insertion order.
     for i in 0..4 {
-        store
-            .insert(&format!("same{i}"), &session("bob", NOW), 2)
-            .await
-            .unwrap();
+        insert(store, &format!("same{i}"), &session("bob", NOW), 2).await;
     }
     let same: Vec<String> = (0..4).map(|i| format!("same{i}")).collect();
     assert_eq!(alive(store, same).await, ["same2", "same3"]);
 
     // Expired sessions do not count toward the cap, and a login ends the
     // user's expired ones.
-    store
-        .insert(
-            "e1",
-            &Session {
-                expires_at: at(NOW + 5),
-                ..session("eve", NOW)
-            },
-            2,
-        )
-        .await
-        .unwrap();
-    store
-        .insert("e2", &session("eve", NOW + 6), 2)
-        .await
-        .unwrap();
-    store
-        .insert("e3", &session("eve", NOW + 7), 2)
-        .await
-        .unwrap();
-    assert!(store.get("e2", at(NOW + 8)).await.unwrap().is_some());
-    assert!(store.get("e3", at(NOW + 8)).await.unwrap().is_some());
-    assert!(
-        store.get("e1", at(NOW)).await.unwrap().is_none(),
+    insert(store, "e1", &ending(session("eve", NOW), NOW + 5), 2).await;
+    insert(store, "e2", &session("eve", NOW + 6), 2).await;
+    insert(store, "e3", &session("eve", NOW + 7), 2).await;
+    for id in ["e2", "e3"] {
+        assert_eq!(
+            session_owner(store, id, NOW + 8).await.as_deref(),
+            Some("eve"),
+            "{id} lives"
+        );
+    }
+    assert_eq!(
+        session_owner(store, "e1", NOW).await,
+        None,
         "e1 ended by e2's login"
     );
 
@@ -610,36 +721,24 @@ async fn sessions(store: &SqlStore) {
     assert_eq!(alive(store, ids).await.len(), 5);
 
     // purge_expired deletes exactly the sessions with expires_at <= now.
-    store
-        .insert(
-            "short",
-            &Session {
-                expires_at: at(NOW + 5),
-                ..session("dave", NOW)
-            },
-            20,
-        )
-        .await
-        .unwrap();
-    // What each purge forgets, in order.
-    for (now, purged) in [(NOW + 4, 0), (NOW + 3599, 1), (NOW + 3599, 0)] {
-        assert_eq!(
-            SessionStore::purge_expired(store, at(now)).await.unwrap(),
-            purged,
-            "SessionStore::purge_expired at {now}"
-        );
-    }
-    assert!(
-        store.get("s4", at(NOW + 3599)).await.unwrap().is_some(),
+    insert(store, "short", &ending(session("dave", NOW), NOW + 5), 20).await;
+    let purge = async |now| SessionStore::purge_expired(store, now).await;
+    let forgets = [(NOW + 4, 0), (NOW + 3599, 1), (NOW + 3599, 0)];
+    assert_purges("SessionStore", forgets, purge).await;
+    assert_eq!(
+        session_owner(store, "s4", NOW + 3599).await.as_deref(),
+        Some("jdoe"),
         "s4 lives until NOW+3604"
     );
-    assert!(
-        SessionStore::purge_expired(store, at(NOW + 100_000))
-            .await
-            .unwrap()
-            >= 5
+    let purged = SessionStore::purge_expired(store, at(NOW + 100_000))
+        .await
+        .unwrap();
+    assert!(purged >= 5, "every session purged at last: {purged}");
+    assert_eq!(
+        session_owner(store, "c19", NOW + 120).await,
+        None,
+        "c19 purged"
     );
-    assert!(store.get("c19", at(NOW + 120)).await.unwrap().is_none());
 }
 both!(sessions: sqlite_sessions, postgres_sessions);
 
@@ -651,10 +750,7 @@ async fn configs(store: &SqlStore) {
     assert_eq!(store.revision().await.unwrap(), 0);
 
     let erp = config("ERP", "https://erp.example.com");
-    let set = store
-        .apply(&ConfigChange::Create(erp.clone()))
-        .await
-        .unwrap();
+    let set = created(store, &erp).await;
     assert_eq!(set.revision, 1);
     let v1 = set.get("erp").unwrap().version.clone();
     assert_eq!(v1.len(), 32, "128 random bits as hex");
@@ -676,10 +772,7 @@ async fn configs(store: &SqlStore) {
     assert_eq!(store.revision().await.unwrap(), 1);
 
     let crm = config("CRM", "https://crm.example.com");
-    let set = store
-        .apply(&ConfigChange::Create(crm.clone()))
-        .await
-        .unwrap();
+    let set = created(store, &crm).await;
     assert_eq!(set.revision, 2);
     assert_eq!(set.get("erp").unwrap().version, v1, "ERP did not change");
 
@@ -716,10 +809,7 @@ async fn configs(store: &SqlStore) {
         vec![crm.clone(), renamed.clone()]
     );
     // The old name is free again.
-    let set = store
-        .apply(&ConfigChange::Create(erp.clone()))
-        .await
-        .unwrap();
+    let set = created(store, &erp).await;
     assert_eq!(set.revision, 5);
 
     // Update or delete of a name that is not stored: a conflict.
@@ -793,27 +883,39 @@ both!(configs: sqlite_configs, postgres_configs);
 
 // ---------------------------------------------------------------- schema
 
-/// Opening again is idempotent and sees the data; a newer schema is refused.
-async fn reopen_checks(first: &SqlStore, target: &str) {
-    create(first, &user("kept", "k")).await.unwrap();
-    let again = SqlStore::open(target).await.unwrap();
-    assert!(UserStore::find(&again, "kept").await.unwrap().is_some());
-    // Two opens at once (instances starting together) both succeed.
-    let (a, b) = tokio::join!(SqlStore::open(target), SqlStore::open(target));
-    a.unwrap();
-    b.unwrap();
+/// The user `id` as `store` finds it.
+async fn find(store: &SqlStore, id: &str) -> Option<User> {
+    UserStore::find(store, id)
+        .await
+        .unwrap_or_else(|e| panic!("finding {id}: {e}"))
 }
+
+/// Opening again is idempotent and sees the data; two opens at once
+/// (instances starting together) both succeed; a database of a newer
+/// release is refused with a message that says so.
+async fn schema_reopen_and_version(db: &Db) {
+    let kept = user("kept", "k");
+    create(db, &kept).await.unwrap();
+    let url = db.url();
+    let again = SqlStore::open(&url).await.unwrap();
+    assert_eq!(find(&again, "kept").await, Some(kept.clone()), "reopened");
+    let (a, b) = tokio::join!(SqlStore::open(&url), SqlStore::open(&url));
+    for (n, opened) in [a, b].into_iter().enumerate() {
+        let opened = opened.unwrap_or_else(|e| panic!("open {n} of two at once: {e}"));
+        assert_eq!(find(&opened, "kept").await, Some(kept.clone()), "open {n}");
+    }
+    db.execute("UPDATE jwt_sso_schema SET version = 99").await;
+    let error = SqlStore::open(&url).await.unwrap_err();
+    assert!(chain(&error).contains("schema version 99"), "{error}");
+}
+both!(schema_reopen_and_version: sqlite_schema_reopen_and_version, postgres_schema_reopen_and_version);
 
 /// Schema version 2: a database of version 1 stored each configuration's
 /// version as a hash of the configuration, secret included, and served it
 /// as the ETag (issue 20). Opening it replaces every stored version with a
 /// random one.
-async fn schema_2_replaces_versions_derived_from_secrets(
-    store: &SqlStore,
-    target: &str,
-    execute: impl AsyncFn(&str),
-) {
-    let stored = store
+async fn schema_2_replaces_versions_derived_from_secrets(db: &Db) {
+    let stored = db
         .apply(&ConfigChange::Create(config(
             "ERP",
             "https://erp.example.com",
@@ -821,9 +923,10 @@ async fn schema_2_replaces_versions_derived_from_secrets(
         .await
         .unwrap();
     let derived = "ZmFrZS1oYXNoLW9mLXRoZS1zZWNyZXQ";
-    execute(&format!("UPDATE jwt_sso_configs SET version = '{derived}'")).await;
-    execute("UPDATE jwt_sso_schema SET version = 1").await;
-    let reopened = SqlStore::open(target).await.unwrap();
+    db.execute(&format!("UPDATE jwt_sso_configs SET version = '{derived}'"))
+        .await;
+    db.execute("UPDATE jwt_sso_schema SET version = 1").await;
+    let reopened = SqlStore::open(&db.url()).await.unwrap();
     let loaded = reopened.load().await.unwrap();
     let version = &loaded.get("erp").unwrap().version;
     assert_ne!(version, derived);
@@ -835,60 +938,28 @@ async fn schema_2_replaces_versions_derived_from_secrets(
         vec![config("ERP", "https://erp.example.com")]
     );
 }
+both!(schema_2_replaces_versions_derived_from_secrets: sqlite_schema_2_replaces_versions_derived_from_secrets, postgres_schema_2_replaces_versions_derived_from_secrets);
 
+/// SQLite's targets: the `sqlite:` prefix and a path open one file; an
+/// in-memory database is refused; the URL's scheme decides, and a refused
+/// target creates no file; `Debug` names the backend and the file.
 #[cfg(feature = "sqlite")]
 #[tokio::test]
-async fn sqlite_schema_2_replaces_versions_derived_from_secrets() {
-    let db = SqliteDb::new().await;
-    let file = db.file.clone();
-    schema_2_replaces_versions_derived_from_secrets(
-        &db.store,
-        &sqlite_url(&db.file),
-        async |sql| {
-            let mut conn = sqlx_sqlite_conn(&file).await;
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        },
-    )
-    .await;
-}
-
-#[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_schema_2_replaces_versions_derived_from_secrets() {
-    let Some(db) = PgDb::new().await else { return };
-    let pool = sqlx::PgPool::connect(&db.server.url()).await.unwrap();
-    schema_2_replaces_versions_derived_from_secrets(&db.store, &db.server.url(), async |sql| {
-        sqlx::query(sql).execute(&pool).await.unwrap();
-    })
-    .await;
-}
-
-#[cfg(feature = "sqlite")]
-#[tokio::test]
-async fn sqlite_schema_reopen_and_version() {
-    let db = SqliteDb::new().await;
-    reopen_checks(&db.store, &sqlite_url(&db.file)).await;
-    // A database from a newer release is refused with a message that says so.
-    let mut conn = sqlx_sqlite_conn(&db.file).await;
-    sqlx::query("UPDATE jwt_sso_schema SET version = 99")
-        .execute(&mut conn)
+async fn sqlite_targets() {
+    let db = Db::new(Backend::Sqlite).await.expect("SQLite is built in");
+    let Target::Sqlite { file, .. } = &db.target else {
+        unreachable!("a SQLite database")
+    };
+    let kept = user("kept", "k");
+    create(&db, &kept).await.unwrap();
+    let prefixed = SqlStore::open(&format!("sqlite:{}", file.display()))
         .await
         .unwrap();
-    let error = SqlStore::open(&sqlite_url(&db.file)).await.unwrap_err();
-    assert!(chain(&error).contains("schema version 99"), "{error}");
-    // So does the explicit constructor for a path, and the sqlite: prefix.
-    sqlx::query("UPDATE jwt_sso_schema SET version = 1")
-        .execute(&mut conn)
+    assert_eq!(find(&prefixed, "kept").await, Some(kept.clone()), "sqlite:");
+    let by_path = SqlStore::sqlite(file, &SqlOptions::default())
         .await
         .unwrap();
-    let prefixed = SqlStore::open(&format!("sqlite:{}", db.file.display()))
-        .await
-        .unwrap();
-    assert!(UserStore::find(&prefixed, "kept").await.unwrap().is_some());
-    let by_path = SqlStore::sqlite(&db.file, &SqlOptions::default())
-        .await
-        .unwrap();
-    assert!(UserStore::find(&by_path, "kept").await.unwrap().is_some());
+    assert_eq!(find(&by_path, "kept").await, Some(kept), "SqlStore::sqlite");
     // An in-memory database cannot be shared by a pool: refused.
     for target in ["sqlite::memory:", "sqlite:"] {
         let error = SqlStore::open(target).await.unwrap_err();
@@ -917,7 +988,7 @@ async fn sqlite_schema_reopen_and_version() {
         let text = chain(&error);
         assert!(text.contains(says), "{target}: {text}");
         assert!(!text.contains("s3cret"), "{text}");
-        assert!(!error.is_conflict());
+        assert!(!error.is_conflict(), "{target}: not a conflict: {error:?}");
     }
     assert_eq!(
         std::fs::read_dir(&dir.0).unwrap().count(),
@@ -932,21 +1003,25 @@ async fn sqlite_schema_reopen_and_version() {
     );
 }
 
+/// PostgreSQL's targets: each database has its own tables; `Debug` never
+/// shows a password.
 #[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_schema_reopen_and_version() {
-    let Some(db) = PgDb::new().await else { return };
-    let started = Instant::now();
-    reopen_checks(&db.store, &db.server.url()).await;
-    // Each database has its own tables.
-    db.server.create_database("second");
-    let second = SqlStore::open(&db.server.url_for("second")).await.unwrap();
-    assert_eq!(UserStore::find(&second, "kept").await.unwrap(), None);
-    // Debug never shows a password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_targets() {
+    let Some(db) = Db::new(Backend::Postgres).await else {
+        return;
+    };
+    let Target::Postgres(server) = &db.target else {
+        unreachable!("a PostgreSQL database")
+    };
+    create(&db, &user("kept", "k")).await.unwrap();
+    server.create_database("second");
+    let second = SqlStore::open(&server.url_for("second")).await.unwrap();
+    assert_eq!(find(&second, "kept").await, None);
     let url = format!(
         "postgres://{}:hunter2-secret@127.0.0.1:{}/postgres",
         pg::ROLE,
-        db.server.port()
+        server.port()
     );
     let with_password = SqlStore::open(&url).await.unwrap();
     let debug = format!("{with_password:?}");
@@ -954,15 +1029,6 @@ async fn postgres_schema_reopen_and_version() {
         debug.contains("PostgreSQL") && !debug.contains("hunter2"),
         "{debug}"
     );
-    // A database from a newer release is refused.
-    let pool = sqlx::PgPool::connect(&db.server.url()).await.unwrap();
-    sqlx::query("UPDATE jwt_sso_schema SET version = 99")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let error = SqlStore::open(&db.server.url()).await.unwrap_err();
-    assert!(chain(&error).contains("schema version 99"), "{error}");
-    timing("PostgreSQL", "schema_reopen_and_version", started);
 }
 
 #[cfg(feature = "sqlite")]
@@ -977,19 +1043,15 @@ async fn sqlx_sqlite_conn(file: &std::path::Path) -> sqlx::SqliteConnection {
 // ---------------------------------------------------------------- outages
 
 /// Every write fails with `StoreError::Failed` in under 5 s while the
-/// database is unavailable (reads too, when `reads_fail`), nothing is
+/// database is unavailable ([`Db::go_down`]: reads too on a stopped
+/// PostgreSQL, while a locked SQLite file still serves them), nothing is
 /// half-written, and the same store works again once the database is back.
-async fn outage<Down, Up>(store: &SqlStore, reads_fail: bool, down: Down, up: Up)
-where
-    Down: AsyncFnOnce(),
-    Up: AsyncFnOnce(),
-{
+async fn outage(db: &Db) {
+    let store = &db.store;
+    let reads_fail = db.backend() == Backend::Postgres;
     create(store, &user("before", "b")).await.unwrap();
     let erp = config("ERP", "https://erp.example.com");
-    store
-        .apply(&ConfigChange::Create(erp.clone()))
-        .await
-        .unwrap();
+    created(store, &erp).await;
     let key = UsedJti {
         config: "ERP",
         issuer: "i",
@@ -997,7 +1059,7 @@ where
         until: UnixTime::MAX,
     };
 
-    down().await;
+    let down = db.go_down().await;
 
     async fn timed<T: std::fmt::Debug>(
         what: &str,
@@ -1018,19 +1080,9 @@ where
         timed("create user", create(store, &user("during", "d"))).await,
         "create",
     );
-    assert!(!chain(&e).is_empty());
+    assert!(!chain(&e).is_empty(), "a failure says why: {e:?}");
     failed(
-        timed(
-            "record jti",
-            store.record(
-                UsedJti {
-                    until: at(NOW + 60),
-                    ..key
-                },
-                at(NOW),
-            ),
-        )
-        .await,
+        timed("record jti", store.record(until(key, NOW + 60), at(NOW))).await,
         "record",
     );
     failed(
@@ -1062,124 +1114,48 @@ where
         let found = timed("find user", UserStore::find(store, "before"))
             .await
             .unwrap();
-        assert!(found.is_some(), "reads are served while writes wait");
+        assert_eq!(
+            found.map(|u| u.user_id).as_deref(),
+            Some("before"),
+            "reads are served while writes wait"
+        );
         assert_eq!(timed("revision", store.revision()).await.unwrap(), 1);
     }
 
-    up().await;
+    db.come_back(down).await;
 
     // The same store, not rebuilt.
     let started = Instant::now();
-    assert!(UserStore::find(store, "before").await.unwrap().is_some());
+    assert_eq!(
+        find(store, "before").await,
+        Some(user("before", "b")),
+        "the user written before the outage"
+    );
     eprintln!(
         "outage: first operation after recovery: {} ms",
         started.elapsed().as_millis()
     );
     create(store, &user("after", "a")).await.unwrap();
     assert!(
-        store
-            .record(
-                UsedJti {
-                    until: at(NOW + 60),
-                    ..key
-                },
-                at(NOW)
-            )
-            .await
-            .unwrap(),
+        first_use(store, key, NOW + 60, NOW).await,
         "the jti of a failed record is unused"
     );
-    store
-        .insert("during", &session("before", NOW), 20)
-        .await
-        .unwrap();
+    insert(store, "during", &session("before", NOW), 20).await;
     // Nothing of the failed operations was written.
     assert_eq!(UserStore::find(store, "during").await.unwrap(), None);
     assert_eq!(store.load().await.unwrap().into_configs(), vec![erp]);
-    assert_eq!(
-        store
-            .apply(&ConfigChange::Create(crm.clone()))
-            .await
-            .unwrap()
-            .revision,
-        2
-    );
+    assert_eq!(created(store, &crm).await.revision, 2);
 }
 
-/// SQLite: another connection holds an exclusive transaction on the file.
-#[cfg(feature = "sqlite")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_locked_database() {
-    let db = SqliteDb::new().await;
-    let started = Instant::now();
-    let lock = std::sync::Arc::new(tokio::sync::Mutex::new(sqlx_sqlite_conn(&db.file).await));
-    let (l1, l2) = (lock.clone(), lock.clone());
-    outage(
-        &db.store,
-        false,
-        async move || {
-            let mut conn = l1.lock().await;
-            sqlx::query("BEGIN EXCLUSIVE").execute(&mut *conn).await.unwrap();
-            sqlx::query("INSERT INTO jwt_sso_users (user_id, user_type, roles) VALUES ('locker', 'r', '[]')")
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-        },
-        async move || {
-            let mut conn = l2.lock().await;
-            sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
-        },
-    )
-    .await;
-    timing("SQLite", "locked_database", started);
-}
-
-/// PostgreSQL: the server stops, then starts again on the same port.
-#[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_database_goes_away() {
-    let Some(db) = PgDb::new().await else { return };
-    let started = Instant::now();
-    let server = std::sync::Arc::new(db.server);
-    let (s1, s2) = (server.clone(), server.clone());
-    outage(
-        &db.store,
-        true,
-        async move || {
-            tokio::task::spawn_blocking(move || s1.stop())
-                .await
-                .unwrap()
-        },
-        async move || {
-            tokio::task::spawn_blocking(move || s2.start())
-                .await
-                .unwrap()
-        },
-    )
-    .await;
-    timing("PostgreSQL", "database_goes_away", started);
-}
+both!(outage: sqlite_locked_database, postgres_database_goes_away);
 
 /// A short timeout option bounds every operation.
-#[cfg(feature = "sqlite")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_timeout_option() {
-    let db = SqliteDb::new().await;
+async fn timeout_option(db: &Db) {
     let options = SqlOptions::default()
         .timeout(Duration::from_millis(300))
         .max_connections(2);
-    let store = SqlStore::open_with(&sqlite_url(&db.file), &options)
-        .await
-        .unwrap();
-    let mut conn = sqlx_sqlite_conn(&db.file).await;
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM jwt_sso_used_jti")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let store = db.open_with(&options).await;
+    let _lock = db.lock_writers().await;
     let started = Instant::now();
     let e = failed(
         store
@@ -1197,12 +1173,15 @@ async fn sqlite_timeout_option() {
     );
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "{took:?}");
-    assert!(chain(&e).contains("SQLite: recording a used jti: "), "{e}");
+    let says = format!("{}: recording a used jti: ", db.name());
+    assert!(chain(&e).contains(&says), "{e}");
     eprintln!(
-        "timing: SQLite locked write with a 300 ms timeout: {} ms ({e})",
+        "timing: {} locked write with a 300 ms timeout: {} ms ({e})",
+        db.name(),
         took.as_millis()
     );
 }
+both!(timeout_option: sqlite_timeout_option, postgres_timeout_option);
 
 fn at(secs: i64) -> UnixTime {
     UnixTime::from_secs(secs)
@@ -1234,13 +1213,13 @@ fn chain(error: &dyn std::error::Error) -> String {
 #[cfg(all(feature = "sqlite", unix))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
-    let db = SqliteDb::new().await;
+    let db = Db::new(Backend::Sqlite).await.expect("SQLite is built in");
     let store = &db.store;
+    let Target::Sqlite { file, .. } = &db.target else {
+        unreachable!("a SQLite database")
+    };
     create(store, &user("before", "b")).await.unwrap();
-    store
-        .insert("s-before", &session("before", NOW), 20)
-        .await
-        .unwrap();
+    insert(store, "s-before", &session("before", NOW), 20).await;
     let key = UsedJti {
         config: "ERP",
         issuer: "i",
@@ -1250,36 +1229,25 @@ async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
     let erp = config("ERP", "https://erp.example.com");
 
     // Moved away: refused; moved back (the same file): served again.
-    let aside = db.file.with_extension("aside");
-    std::fs::rename(&db.file, &aside).unwrap();
+    let aside = file.with_extension("aside");
+    std::fs::rename(file, &aside).unwrap();
     let e = failed(
         create(store, &user("moved", "m")).await,
         "create while moved",
     );
     assert!(chain(&e).contains("it was deleted"), "{e:?}");
-    std::fs::rename(&aside, &db.file).unwrap();
+    std::fs::rename(&aside, file).unwrap();
     create(store, &user("back", "b")).await.unwrap();
 
     // Deleted, as `rm` would, with its WAL and shared-memory files.
     for suffix in ["", "-wal", "-shm"] {
-        let mut path = db.file.clone().into_os_string();
+        let mut path = file.clone().into_os_string();
         path.push(suffix);
         let _ = std::fs::remove_file(path);
     }
     let errors = [
         failed(create(store, &user("lost", "l")).await, "create"),
-        failed(
-            store
-                .record(
-                    UsedJti {
-                        until: at(NOW + 60),
-                        ..key
-                    },
-                    at(NOW),
-                )
-                .await,
-            "record",
-        ),
+        failed(store.record(until(key, NOW + 60), at(NOW)).await, "record"),
         failed(
             store.insert("s-lost", &session("before", NOW), 20).await,
             "insert",
@@ -1306,7 +1274,7 @@ async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
 
     // Replaced by another database (a restore copied over it): still refused,
     // while a store opened now works on the new file.
-    let fresh = SqlStore::open(&sqlite_url(&db.file)).await.unwrap();
+    let fresh = SqlStore::open(&sqlite_url(file)).await.unwrap();
     let e = failed(
         create(store, &user("lost", "l")).await,
         "create after replace",
@@ -1322,17 +1290,11 @@ async fn sqlite_a_deleted_or_replaced_file_is_a_store_error() {
 /// Twenty writers wait for a locked table (more than the pool's ten
 /// connections): users, sessions and the configuration revision are still
 /// read at once, and every writer gets through once the lock is gone.
-async fn reads_while_writers_wait<Lock, Unlock>(store: &SqlStore, lock: Lock, unlock: Unlock)
-where
-    Lock: AsyncFnOnce(),
-    Unlock: AsyncFnOnce(),
-{
+async fn reads_while_writers_wait(db: &Db) {
+    let store = &db.open_with(&patient_options()).await;
     create(store, &user("reader", "r")).await.unwrap();
-    store
-        .insert("s-reader", &session("reader", NOW), 20)
-        .await
-        .unwrap();
-    lock().await;
+    insert(store, "s-reader", &session("reader", NOW), 20).await;
+    let mut lock = db.lock_writers().await;
     let mut writers = JoinSet::new();
     for n in 0..20 {
         let store = store.clone();
@@ -1344,20 +1306,13 @@ where
                 jti: &jti,
                 until: UnixTime::MAX,
             };
-            store
-                .record(
-                    UsedJti {
-                        until: at(NOW + 60),
-                        ..key
-                    },
-                    at(NOW),
-                )
-                .await
+            store.record(until(key, NOW + 60), at(NOW)).await
         });
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        writers.try_join_next().is_none(),
+    assert_eq!(
+        writers.try_join_next().map(|done| format!("{done:?}")),
+        None,
         "the writers wait for the lock"
     );
     let started = Instant::now();
@@ -1381,14 +1336,19 @@ where
         "timing: three reads behind 20 blocked writers: {} ms",
         started.elapsed().as_millis()
     );
-    assert!(writers.try_join_next().is_none(), "the writers still wait");
-    unlock().await;
+    assert_eq!(
+        writers.try_join_next().map(|done| format!("{done:?}")),
+        None,
+        "the writers still wait"
+    );
+    lock.execute("ROLLBACK").await;
     let mut recorded = 0;
     while let Some(result) = writers.join_next().await {
         assert!(result.unwrap().unwrap(), "a first use");
         recorded += 1;
     }
     assert_eq!(recorded, 20);
+    store.close().await;
 }
 
 /// The suite's options for [`reads_while_writers_wait`]: writers may wait
@@ -1399,66 +1359,7 @@ fn patient_options() -> SqlOptions {
         .timeout(Duration::from_secs(10))
 }
 
-#[cfg(feature = "sqlite")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_reads_while_writers_wait() {
-    let db = SqliteDb::new().await;
-    let store = SqlStore::open_with(&sqlite_url(&db.file), &patient_options())
-        .await
-        .unwrap();
-    let lock = std::sync::Arc::new(tokio::sync::Mutex::new(sqlx_sqlite_conn(&db.file).await));
-    let (l1, l2) = (lock.clone(), lock.clone());
-    reads_while_writers_wait(
-        &store,
-        async move || {
-            let mut conn = l1.lock().await;
-            sqlx::query("BEGIN EXCLUSIVE")
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-            sqlx::query("DELETE FROM jwt_sso_used_jti")
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-        },
-        async move || {
-            let mut conn = l2.lock().await;
-            sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
-        },
-    )
-    .await;
-}
-
-#[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_reads_while_writers_wait() {
-    use sqlx::Connection as _;
-    let Some(db) = PgDb::new().await else { return };
-    let url = db.server.url();
-    let store = SqlStore::open_with(&url, &patient_options()).await.unwrap();
-    let conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    let lock = std::sync::Arc::new(tokio::sync::Mutex::new(conn));
-    let (l1, l2) = (lock.clone(), lock.clone());
-    reads_while_writers_wait(
-        &store,
-        async move || {
-            let mut conn = l1.lock().await;
-            sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
-            // Plain reads (ACCESS SHARE) pass this lock; inserts wait.
-            sqlx::query("LOCK TABLE jwt_sso_used_jti IN EXCLUSIVE MODE")
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-        },
-        async move || {
-            let mut conn = l2.lock().await;
-            sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
-        },
-    )
-    .await;
-    store.close().await;
-    drop(db);
-}
+both!(reads_while_writers_wait: sqlite_reads_while_writers_wait, postgres_reads_while_writers_wait);
 
 // ------------------------------------------------------------ login events
 
@@ -1581,7 +1482,7 @@ async fn concurrent_writers_keep_the_retention(store: &SqlStore) {
     assert_eq!(all.len(), RETENTION, "at the limit after 183 events");
     done.store(true, std::sync::atomic::Ordering::Release);
     let reads = reader.await.unwrap();
-    assert!(reads > 0);
+    assert!(reads > 0, "the reader read while the writers wrote");
     drop(flows);
 }
 
@@ -1625,7 +1526,11 @@ async fn events(store: &SqlStore) {
         assert_eq!(event.accepted, !refused, "{event:?}");
         if refused {
             assert_eq!(event.kind, Some(jwt_sso::ErrorKind::Expired));
-            assert!(event.hint.is_some() && event.user_id.is_none());
+            assert!(
+                event.hint.as_deref().is_some_and(|h| !h.is_empty()),
+                "a refusal's hint: {event:?}"
+            );
+            assert_eq!(event.user_id, None, "a refusal names no user");
         } else {
             assert_eq!(event.user_id.as_deref(), Some(format!("u{i}").as_str()));
             assert_eq!(event.first_login, Some(true));
@@ -1646,7 +1551,7 @@ async fn events(store: &SqlStore) {
             }),
         )
         .await;
-        assert!(got.len() <= 7);
+        assert!(got.len() <= 7, "a page of at most 7: {got:?}");
         paged.extend(got.iter().map(|e| e.id));
         if got.len() < 7 {
             break;
@@ -1673,35 +1578,31 @@ async fn events(store: &SqlStore) {
     assert_eq!(crm.len(), 0);
     let one = page(store, query(|q| q.user_id = Some("u33".into()))).await;
     assert_eq!(one.len(), 1);
-    assert!(one[0].accepted);
+    assert!(one[0].accepted, "{one:?}");
     let older = page(store, query(|q| q.before = Some(one[0].id))).await;
-    assert!(older.iter().all(|e| e.id < one[0].id));
+    assert!(
+        older.iter().all(|e| e.id < one[0].id),
+        "only older events before an id: {older:?}"
+    );
     assert_eq!(flow.auth.events_dropped(), 0);
 }
 
 both!(events: sqlite_event_history, postgres_event_history);
 
-/// A history that cannot store: the logins stand, their events are counted
-/// as dropped.
-async fn event_writes_failing<Down, Up>(store: &SqlStore, down: Down, up: Up)
-where
-    Down: AsyncFnOnce(),
-    Up: AsyncFnOnce(),
-{
-    let flow = event_flow(store, 100);
-    down().await;
+/// Five logins through `flow` while its history cannot store: each
+/// succeeds without waiting for the history, and all five events are
+/// counted as dropped.
+async fn five_logins_drop_five_events(flow: &EventFlow, prefix: &str) {
     for i in 0..5 {
+        let user = format!("{prefix}{i}");
         let started = Instant::now();
         let login = flow
             .auth
-            .login(
-                &event_token(&format!("d{i}"), true),
-                jwt_sso::Verification::default(),
-            )
+            .login(&event_token(&user, true), jwt_sso::Verification::default())
             .await;
         assert_eq!(
             login.map(|l| l.user.user_id).map_err(|e| e.kind()),
-            Ok(format!("d{i}")),
+            Ok(user),
             "the login succeeds while the history is down"
         );
         // The login does not wait for the history (the store's timeout is 3 s).
@@ -1721,45 +1622,24 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(flow.auth.events_dropped(), 5);
-    up().await;
 }
 
-#[cfg(feature = "sqlite")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_event_writes_failing_drop_and_count() {
-    let db = SqliteDb::new().await;
-    let store = db.store.clone();
-    event_writes_failing(&db.store, async move || store.close().await, async || {}).await;
-}
-
-#[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_event_writes_failing_drop_and_count() {
-    let Some(db) = PgDb::new().await else { return };
-    let server = std::sync::Arc::new(db.server);
-    let (s1, s2) = (server.clone(), server.clone());
-    event_writes_failing(
-        &db.store,
-        async move || {
-            tokio::task::spawn_blocking(move || s1.stop())
-                .await
-                .unwrap()
-        },
-        async move || {
-            tokio::task::spawn_blocking(move || s2.start())
-                .await
-                .unwrap()
-        },
-    )
-    .await;
+/// A history that cannot store ([`Db::go_down`]): the logins stand, their
+/// events are counted as dropped; once the database is back, events are
+/// stored again.
+async fn event_writes_failing(db: &Db) {
+    let store = &db.store;
+    let flow = event_flow(store, 100);
+    let down = db.go_down().await;
+    five_logins_drop_five_events(&flow, "d").await;
+    db.come_back(down).await;
     // Back: events are stored again.
-    let flow = event_flow(&db.store, 100);
     flow.auth
         .login(&event_token("back", true), jwt_sso::Verification::default())
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while page(&db.store, query(|q| q.user_id = Some("back".into())))
+    while page(store, query(|q| q.user_id = Some("back".into())))
         .await
         .is_empty()
     {
@@ -1769,4 +1649,17 @@ async fn postgres_event_writes_failing_drop_and_count() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!(flow.auth.events_dropped(), 5, "nothing dropped once back");
+}
+both!(event_writes_failing: sqlite_event_writes_failing_drop_and_count, postgres_event_writes_failing_drop_and_count);
+
+/// A closed store (the host shut its pool down) drops and counts its
+/// events the same way.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_event_writes_to_a_closed_store_drop_and_count() {
+    let db = Db::new(Backend::Sqlite).await.expect("SQLite is built in");
+    let flow = event_flow(&db.store, 100);
+    db.store.close().await;
+    five_logins_drop_five_events(&flow, "c").await;
 }

@@ -105,16 +105,19 @@ fn unavailable(reason: &str) -> Option<Browser> {
         "{reason}; install Debian's packages with \
          `apt-get update && apt-get install -y chromium chromium-driver`"
     );
+    skip_or_fail("the browser test", "Chromium", &message);
+    None
+}
+
+/// Under `CI=true` panics (`test` needs `part`); elsewhere prints a note that
+/// `test` is skipped, for `reason`.
+fn skip_or_fail(test: &str, part: &str, reason: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("the browser test needs Chromium under CI=true: {message}");
+        panic!("{test} needs {part} under CI=true: {reason}");
     }
     // Straight to stderr, past the test harness's capture, so that the skip shows.
     use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "note: skipping the browser test: {message}"
-    );
-    None
+    let _ = writeln!(std::io::stderr(), "note: skipping {test}: {reason}");
 }
 
 fn free_port() -> u16 {
@@ -264,6 +267,26 @@ impl Browser {
             .unwrap_or_else(|e| panic!("running `{script}` in the page: {e}"))
     }
 
+    /// Calls `attempt` every 50 ms until it gives a value; after [`WAIT`],
+    /// takes a screenshot and panics with `what()`.
+    async fn poll<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        mut attempt: impl AsyncFnMut() -> Option<T>,
+    ) -> T {
+        let started = Instant::now();
+        loop {
+            if let Some(value) = attempt().await {
+                return value;
+            }
+            if started.elapsed() > WAIT {
+                self.screenshot_as("timeout").await;
+                panic!("waited {WAIT:?} for {}", what());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until `condition` (evaluated repeatedly) holds; panics with
     /// `what` after [`WAIT`].
     pub async fn wait_until<F, Fut>(&self, what: &str, mut condition: F)
@@ -271,42 +294,29 @@ impl Browser {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let started = Instant::now();
-        loop {
-            if condition().await {
-                return;
-            }
-            if started.elapsed() > WAIT {
-                self.screenshot_as("timeout").await;
-                panic!("waited {WAIT:?} for {what}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let holds = async || condition().await.then_some(());
+        self.poll(|| what.to_owned(), holds).await;
+    }
+
+    /// The element `css` selects if it is in the page and displayed now.
+    async fn displayed(&self, css: &str) -> Option<Element> {
+        let element = self.client().find(Locator::Css(css)).await.ok()?;
+        element
+            .is_displayed()
+            .await
+            .unwrap_or(false)
+            .then_some(element)
     }
 
     /// The element `css` selects, once it is in the page and displayed.
     pub async fn visible(&self, css: &str) -> Element {
-        let started = Instant::now();
-        loop {
-            if let Ok(element) = self.client().find(Locator::Css(css)).await
-                && element.is_displayed().await.unwrap_or(false)
-            {
-                return element;
-            }
-            if started.elapsed() > WAIT {
-                self.screenshot_as("timeout").await;
-                panic!("waited {WAIT:?} for `{css}` to be displayed");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = || format!("`{css}` to be displayed");
+        self.poll(what, async || self.displayed(css).await).await
     }
 
     /// Whether `css` selects a displayed element now.
     pub async fn is_visible(&self, css: &str) -> bool {
-        match self.client().find(Locator::Css(css)).await {
-            Ok(element) => element.is_displayed().await.unwrap_or(false),
-            Err(_) => false,
-        }
+        self.displayed(css).await.is_some()
     }
 
     /// Waits until nothing displayed matches `css`.
@@ -318,26 +328,13 @@ impl Browser {
 
     /// Clicks the displayed element `css` selects.
     pub async fn click(&self, css: &str) {
-        let element = self.visible(css).await;
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("clicking `{css}`: {e}"));
+        click_element(&self.visible(css).await, &format!("`{css}`")).await;
     }
 
     /// Replaces the text of the input `css` selects by typing `text`.
     pub async fn fill(&self, css: &str, text: &str) {
         let element = self.visible(css).await;
-        element
-            .clear()
-            .await
-            .unwrap_or_else(|e| panic!("clearing `{css}`: {e}"));
-        if !text.is_empty() {
-            element
-                .send_keys(text)
-                .await
-                .unwrap_or_else(|e| panic!("typing into `{css}`: {e}"));
-        }
+        replace_text(&element, text, &format!("`{css}`")).await;
     }
 
     /// Chooses the option with `value` in the `<select>` `css` selects.
@@ -361,23 +358,16 @@ impl Browser {
     /// Waits until the displayed element `css` selects shows text containing
     /// `needle`, and returns that text.
     pub async fn wait_text(&self, css: &str, needle: &str) -> String {
-        let started = Instant::now();
-        let mut last = String::new();
-        loop {
-            if let Ok(element) = self.client().find(Locator::Css(css)).await
-                && element.is_displayed().await.unwrap_or(false)
-            {
-                last = element.text().await.unwrap_or_default();
-                if last.contains(needle) {
-                    return last;
-                }
-            }
-            if started.elapsed() > WAIT {
-                self.screenshot_as("timeout").await;
-                panic!("waited {WAIT:?} for `{css}` to show {needle:?}; it shows {last:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let last = std::cell::RefCell::new(String::new());
+        let shows = async || {
+            let element = self.displayed(css).await?;
+            let text = element.text().await.unwrap_or_default();
+            let found = text.contains(needle).then(|| text.clone());
+            *last.borrow_mut() = text;
+            found
+        };
+        let what = || format!("`{css}` to show {needle:?}; it shows {:?}", last.borrow());
+        self.poll(what, shows).await
     }
 
     /// The text of every displayed element `css` selects, joined by newlines.
@@ -396,20 +386,16 @@ impl Browser {
     /// The property `name` of the element `css` selects (e.g. `checked`,
     /// `value`); retried while the page replaces the element.
     pub async fn prop(&self, css: &str, name: &str) -> Option<String> {
-        let started = Instant::now();
-        loop {
-            let error = match self.client().find(Locator::Css(css)).await {
-                Ok(element) => match element.prop(name).await {
-                    Ok(value) => return value,
-                    Err(e) => e.to_string(),
-                },
-                Err(e) => e.to_string(),
+        let error = std::cell::RefCell::new(String::new());
+        let read = async || {
+            let read = match self.client().find(Locator::Css(css)).await {
+                Ok(element) => element.prop(name).await,
+                Err(e) => Err(e),
             };
-            if started.elapsed() > WAIT {
-                panic!("reading `{name}` of `{css}`: {error}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            read.map_err(|e| *error.borrow_mut() = e.to_string()).ok()
+        };
+        let what = || format!("reading `{name}` of `{css}`: {}", error.borrow());
+        self.poll(what, read).await
     }
 
     /// All elements `css` selects.
@@ -507,8 +493,7 @@ impl Browser {
             Find::Link => "link",
             Find::Field => "field",
         };
-        let started = Instant::now();
-        loop {
+        let one = async || {
             let found = self
                 .client()
                 .execute(FIND_JS, vec![json!(what), json!(name), json!(scope)])
@@ -523,24 +508,19 @@ impl Browser {
                 })
                 .unwrap_or_default();
             match ids.as_slice() {
-                [one] => {
-                    return Element::from_element_id(
-                        self.client().clone(),
-                        fantoccini::elements::ElementRef::from(one.clone()),
-                    );
-                }
-                [] if started.elapsed() <= WAIT => {}
-                [] => {
-                    self.screenshot_as("timeout").await;
-                    panic!("waited {WAIT:?} for a {what} named {name:?} (in {scope:?})");
-                }
+                [one] => Some(Element::from_element_id(
+                    self.client().clone(),
+                    fantoccini::elements::ElementRef::from(one.clone()),
+                )),
+                [] => None,
                 many => panic!(
                     "{} {what}s are named {name:?} (in {scope:?}): say which",
                     many.len()
                 ),
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        };
+        let wanted = || format!("a {what} named {name:?} (in {scope:?})");
+        self.poll(wanted, one).await
     }
 
     /// The button named `name`.
@@ -575,25 +555,13 @@ impl Browser {
             vec![json!({ "element-6066-11e4-a52e-4f735466cecf": id })],
         )
         .await;
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("clicking {what:?}: {e}"));
+        click_element(element, &format!("{what:?}")).await;
     }
 
     /// Replaces the text of the field labelled `label` by typing `text`.
     pub async fn type_into(&self, label: &str, text: &str) {
         let field = self.field(label).await;
-        field
-            .clear()
-            .await
-            .unwrap_or_else(|e| panic!("clearing {label:?}: {e}"));
-        if !text.is_empty() {
-            field
-                .send_keys(text)
-                .await
-                .unwrap_or_else(|e| panic!("typing into {label:?}: {e}"));
-        }
+        replace_text(&field, text, &format!("{label:?}")).await;
     }
 
     /// Chooses the option whose text is `option` in the select labelled `label`.
@@ -684,6 +652,28 @@ impl Browser {
     }
 }
 
+/// Clicks `element` (`what`, for a failure's message).
+async fn click_element(element: &Element, what: &str) {
+    element
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {what}: {e}"));
+}
+
+/// Clears `element` (`what`, for a failure's message) and types `text` into it.
+async fn replace_text(element: &Element, text: &str, what: &str) {
+    element
+        .clear()
+        .await
+        .unwrap_or_else(|e| panic!("clearing {what}: {e}"));
+    if !text.is_empty() {
+        element
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {what}: {e}"));
+    }
+}
+
 /// `text` as an XPath string literal.
 fn xpath_literal(text: &str) -> String {
     if !text.contains('\'') {
@@ -730,14 +720,7 @@ mod axe {
                         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display())),
                 ),
                 Err(reason) => {
-                    if std::env::var("CI").is_ok_and(|v| v == "true") {
-                        panic!("the accessibility audit needs axe-core under CI=true: {reason}");
-                    }
-                    use std::io::Write as _;
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "note: skipping the accessibility audit: {reason}"
-                    );
+                    super::skip_or_fail("the accessibility audit", "axe-core", &reason);
                     None
                 }
             })

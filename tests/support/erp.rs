@@ -6,6 +6,8 @@
 
 use serde_json::{Value, json};
 
+use super::fixtures::contract_config;
+
 /// The issuer of the tests' "ERP" configurations.
 pub const ERP: &str = "https://erp.example.com";
 /// The issuer of the tests' "CRM" configurations (`token_name` `jwt`).
@@ -31,26 +33,15 @@ pub const CONFIG_VALUES: [&str; 9] = [
     "127.0.0.1",
 ];
 
-/// The ERP configuration with `issuer`, audience `bi-server`, HS256 with
-/// `secret`, and `expiration_time` of 86400 s.
+/// The ERP configuration ([`contract_config`]) with `issuer`, HS256 with
+/// `secret`.
 pub fn config(issuer: &str, secret: &str) -> Value {
-    json!({
-        "name": "ERP",
-        "token_name": "token",
-        "issuer": issuer,
-        "audience": "bi-server",
-        "algorithms": ["HS256"],
-        "key_source": {"type": "static", "secret": secret},
-        "expiration_time": 86400,
-        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
-        "system_prompts": [
-            {"kind": "text", "slot": 1, "claim": "department"},
-            {"kind": "numeric", "slot": 2, "claim": "level"},
-            {"kind": "date", "slot": 1, "claim": "hired"}
-        ],
-        "user_type": "reader",
-        "initial_roles": ["Viewer"]
-    })
+    let mut config = contract_config(
+        json!(["HS256"]),
+        json!({"type": "static", "secret": secret}),
+    );
+    config["issuer"] = json!(issuer);
+    config
 }
 
 /// Claims of `user` that [`config`] with `issuer` maps in full (no `exp`:

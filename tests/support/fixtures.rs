@@ -21,6 +21,10 @@ pub const OTHER_SECRET: &str = "a-different-secret-Kp4Wn7Ty-0123456789ab";
 pub const NOW: i64 = 1_767_225_600;
 /// `NOW` as RFC 3339.
 pub const NOW_RFC: &str = "2026-01-01T00:00:00Z";
+/// The issuer the core tier's strict configurations expect.
+pub const ISSUER: &str = "https://idp.example.com";
+/// The audience the core tier's strict configurations expect.
+pub const AUDIENCE: &str = "bi-server";
 
 /// The text of a key file under `tests/data/keys/`.
 pub fn key_pem(name: &str) -> String {
@@ -177,72 +181,96 @@ pub fn join(h: &str, p: &str, s: &str) -> String {
 /// Checks what every error promises (CONTRACT section 2): a `to_json()`
 /// of exactly `kind`, `message` and `hint`, matching `kind()`, `Display`
 /// and `hint()`, with a non-empty message and hint.
+#[track_caller]
 pub fn check_error(err: &Error) {
+    check_error_named(err.kind().as_str(), err)
+}
+
+/// [`check_error`] for a row of a table: `name` leads every message.
+#[track_caller]
+pub fn check_error_named(name: &str, err: &Error) {
     let json = err.to_json();
-    let object = json.as_object().expect("to_json is an object");
+    let object = json
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: to_json is not an object: {json}"));
     let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["hint", "kind", "message"], "{json}");
-    assert_eq!(json["kind"], err.kind().as_str(), "{json}");
-    assert_eq!(json["message"], err.to_string(), "{json}");
-    assert_eq!(json["hint"], err.hint(), "{json}");
+    assert_eq!(keys, ["hint", "kind", "message"], "{name}: {json}");
+    assert_eq!(json["kind"], err.kind().as_str(), "{name}: {json}");
+    assert_eq!(json["message"], err.to_string(), "{name}: {json}");
+    assert_eq!(json["hint"], err.hint(), "{name}: {json}");
     // The `Serialize` form is the same object, members in the order of
     // CONTRACT section 5.
     let text = serde_json::to_string(err).unwrap();
     assert_eq!(
         serde_json::from_str::<Value>(&text).unwrap(),
         json,
-        "{text}"
+        "{name}: {text}"
     );
     let (k, m, h) = (
         text.find("\"kind\""),
         text.find("\"message\""),
         text.find("\"hint\""),
     );
-    assert!(k < m && m < h && k == Some(1), "{text}");
+    assert!(
+        k < m && m < h && k == Some(1),
+        "{name}: members out of order: {text}"
+    );
     assert!(
         !err.to_string().trim().is_empty(),
-        "empty message for {:?}",
+        "{name}: empty message for {:?}",
         err.kind()
     );
     assert!(
         !err.hint().trim().is_empty(),
-        "empty hint for {:?}",
+        "{name}: empty hint for {:?}",
         err.kind()
     );
     assert!(
         !err.kind().hint().trim().is_empty(),
-        "empty kind hint for {:?}",
+        "{name}: empty kind hint for {:?}",
         err.kind()
     );
-    assert!(
-        !err.to_string().contains(SECRET),
-        "message leaks the secret: {err}"
-    );
-    assert!(
-        !err.to_string().contains(OTHER_SECRET),
-        "message leaks a secret: {err}"
-    );
+    for secret in [SECRET, OTHER_SECRET] {
+        assert!(
+            !err.to_string().contains(secret),
+            "{name}: message leaks a secret: {err}"
+        );
+    }
 }
 
 /// Verifies `token` at `now`, expects a rejection of `kind`, checks the
 /// error's shape and returns it.
 #[track_caller]
 pub fn reject(verifier: &TestVerifier, token: &str, now: i64, kind: ErrorKind) -> Error {
+    reject_named(kind.as_str(), verifier, token, now, kind)
+}
+
+/// [`reject`] for a row of a table: `name` leads every message.
+#[track_caller]
+pub fn reject_named(
+    name: &str,
+    verifier: &TestVerifier,
+    token: &str,
+    now: i64,
+    kind: ErrorKind,
+) -> Error {
     match verifier.verify_at(token, now) {
-        Ok(identity) => panic!("expected {kind}, but the token was accepted: {identity:?}"),
+        Ok(identity) => {
+            panic!("{name}: expected {kind}, but the token was accepted: {identity:?}")
+        }
         Err(err) => {
             assert_eq!(
                 err.kind(),
                 kind,
-                "expected {kind}, got {}: {err}",
+                "{name}: expected {kind}, got {}: {err}",
                 err.kind()
             );
-            check_error(&err);
+            check_error_named(name, &err);
             if !token.is_empty() {
                 assert!(
                     !err.to_string().contains(token),
-                    "message holds the token: {err}"
+                    "{name}: message holds the token: {err}"
                 );
             }
             err
@@ -253,19 +281,31 @@ pub fn reject(verifier: &TestVerifier, token: &str, now: i64, kind: ErrorKind) -
 /// Verifies `token` at `now` and expects it to be accepted.
 #[track_caller]
 pub fn accept(verifier: &TestVerifier, token: &str, now: i64) -> Verified {
+    accept_named("token", verifier, token, now)
+}
+
+/// [`accept`] for a row of a table: `name` leads the message.
+#[track_caller]
+pub fn accept_named(name: &str, verifier: &TestVerifier, token: &str, now: i64) -> Verified {
     verifier
         .verify_at(token, now)
-        .unwrap_or_else(|e| panic!("expected acceptance, got {}: {e}", e.kind()))
+        .unwrap_or_else(|e| panic!("{name}: expected acceptance, got {}: {e}", e.kind()))
 }
 
 /// Asserts that the error message contains each of `needles`.
 #[track_caller]
 pub fn assert_mentions(err: &Error, needles: &[&str]) {
+    assert_mentions_named(err.kind().as_str(), err, needles)
+}
+
+/// [`assert_mentions`] for a row of a table: `name` leads every message.
+#[track_caller]
+pub fn assert_mentions_named(name: &str, err: &Error, needles: &[&str]) {
     let message = err.to_string();
     for needle in needles {
         assert!(
             message.contains(needle),
-            "message should name `{needle}`: {message}"
+            "{name}: message should name `{needle}`: {message}"
         );
     }
 }
@@ -417,15 +457,58 @@ impl Drop for TempDir {
     }
 }
 
-/// Asserts that `text` (named `what`) shows neither `token` nor any of its
-/// segments of `min` characters or more.
+/// The crypto backend a test runs on (for its report): `aws-lc` wins when
+/// both are compiled in, as in the library.
+pub fn backend_name() -> &'static str {
+    if cfg!(feature = "aws-lc") {
+        "aws-lc"
+    } else {
+        "rust-crypto"
+    }
+}
+
+/// Asserts that `text` (a message, a log event) shows neither [`SECRET`]
+/// nor [`OTHER_SECRET`], nor `token` or any of its segments of 8 characters
+/// or more; `name` leads every message.
 #[track_caller]
-pub fn assert_no_token(what: &str, text: &str, token: &str, min: usize) {
-    assert!(!text.contains(token), "{what} shows a token: {text}");
-    for segment in token.split('.').filter(|s| s.len() >= min) {
+pub fn assert_hides_token(name: &str, text: &str, token: &str) {
+    for secret in [SECRET, OTHER_SECRET] {
+        assert!(!text.contains(secret), "{name}: shows a secret: {text}");
+    }
+    assert!(!text.contains(token), "{name}: shows the token: {text}");
+    for segment in token.split('.').filter(|s| s.len() >= 8) {
         assert!(
             !text.contains(segment),
-            "{what} shows a token segment ({segment}): {text}"
+            "{name}: shows a token segment: {text}"
         );
     }
+}
+
+/// The example configuration of CONTRACT section 1, every member written
+/// out (name `ERP`, issuer `https://idp.example.com`, audience `bi-server`,
+/// three system prompts, metadata), with `key_source` and the `algorithms`
+/// that fit it.
+pub fn contract_config(algorithms: Value, key_source: Value) -> Value {
+    json!({
+        "name": "ERP",
+        "enabled": true,
+        "token_name": "token",
+        "issuer": "https://idp.example.com",
+        "audience": "bi-server",
+        "algorithms": algorithms,
+        "key_source": key_source,
+        "expiration_time": 86400,
+        "leeway": 60,
+        "max_token_bytes": 16384,
+        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
+        "system_prompts": [
+            {"kind": "text", "slot": 1, "claim": "department"},
+            {"kind": "numeric", "slot": 2, "claim": "level"},
+            {"kind": "date", "slot": 1, "claim": "hired"}
+        ],
+        "user_type": "reader",
+        "initial_roles": ["Viewer"],
+        "created_by": "admin",
+        "last_modified": "2026-03-13T10:00:00Z"
+    })
 }

@@ -78,3 +78,46 @@ impl Owned {
             .expect("the delete applies")
     }
 }
+
+/// The configuration of `registry` that accepts `token` now (as the
+/// default `Verification`), or the kind it is refused with.
+pub fn verified_by(registry: &Registry, token: &str) -> Result<String, jwt_sso::ErrorKind> {
+    let verified = registry.verify_cached(token, jwt_sso::Verification::default());
+    verified.map(|v| v.config.clone()).map_err(|e| e.kind())
+}
+
+/// A change `configs` must apply: what it stored.
+pub async fn applied(configs: &Configs, change: ConfigChange) -> StoredConfig {
+    let stored = configs.apply(change).await;
+    stored.unwrap_or_else(|e| panic!("refused with `{}`: {e}", e.kind()))
+}
+
+/// A change `configs` must refuse: its error.
+pub async fn refused(configs: &Configs, change: ConfigChange) -> jwt_sso::AdminError {
+    match configs.apply(change).await {
+        Ok(stored) => panic!("applied: {}", stored.config.name.as_str()),
+        Err(err) => err,
+    }
+}
+
+/// The owner of the configurations in `store`, loaded, on a clock stopped
+/// at `now`.
+pub async fn load_at<S: jwt_sso::ConfigStore + 'static>(store: S, now: i64) -> Configs {
+    let clock = jwt_sso::ManualClock::new(jwt_sso::UnixTime::from_secs(now));
+    let configs = Configs::new(store).with_clock(clock).load().await;
+    configs.unwrap_or_else(|e| panic!("the set loads: {e}"))
+}
+
+/// The name `registry` holds a configuration under, looked up in any case
+/// (`None`: there is none).
+pub fn live(registry: &Registry, name: &str) -> Option<String> {
+    registry.get(name).map(|c| c.name.as_str().to_owned())
+}
+
+/// The field of a `config` error from the owner (panics on another error).
+pub fn config_field(err: &jwt_sso::AdminError) -> &str {
+    match err {
+        jwt_sso::AdminError::Config(e) => e.field(),
+        other => panic!("not a config error: {other:?}"),
+    }
+}

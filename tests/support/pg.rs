@@ -70,14 +70,7 @@ impl PgServer {
             port: 0,
             run_as,
         };
-        if let Some(user) = &server.run_as {
-            let status = Command::new("chown")
-                .arg(format!("{user}:"))
-                .arg(&server.dir)
-                .status()
-                .expect("running chown");
-            assert!(status.success(), "chown {user} {}", server.dir.display());
-        }
+        give_to(server.run_as.as_deref(), &server.dir);
         let started = Instant::now();
         let template = template(&server);
         let status = Command::new("cp")
@@ -135,19 +128,7 @@ impl PgServer {
 
     /// Stops the server (`pg_ctl stop -m fast`: clients are disconnected).
     pub fn stop(&self) {
-        let out = self.pg(
-            "pg_ctl",
-            &[
-                "-D",
-                self.data().to_str().unwrap(),
-                "-m",
-                "fast",
-                "-w",
-                "-t",
-                "30",
-                "stop",
-            ],
-        );
+        let out = self.pg_ctl_stop("fast");
         assert!(
             out.status.success(),
             "pg_ctl stop: {}",
@@ -207,6 +188,16 @@ impl PgServer {
             .to_owned()
     }
 
+    /// `pg_ctl stop` in shutdown `mode` (`fast`, `immediate`), waiting up to 30 s.
+    fn pg_ctl_stop(&self, mode: &str) -> Output {
+        let data = self.data();
+        let data = data.to_str().unwrap();
+        self.pg(
+            "pg_ctl",
+            &["-D", data, "-m", mode, "-w", "-t", "30", "stop"],
+        )
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.join("data")
     }
@@ -234,19 +225,7 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         if self.data().join("postmaster.pid").exists() {
-            let _ = self.pg(
-                "pg_ctl",
-                &[
-                    "-D",
-                    self.data().to_str().unwrap(),
-                    "-m",
-                    "immediate",
-                    "-w",
-                    "-t",
-                    "30",
-                    "stop",
-                ],
-            );
+            let _ = self.pg_ctl_stop("immediate");
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -281,14 +260,7 @@ fn template(server: &PgServer) -> PathBuf {
         ));
         let _ = std::fs::remove_dir_all(&building);
         std::fs::create_dir_all(&building).expect("creating the template directory");
-        if let Some(user) = &server.run_as {
-            let status = Command::new("chown")
-                .arg(format!("{user}:"))
-                .arg(&building)
-                .status()
-                .expect("running chown");
-            assert!(status.success(), "chown {user} {}", building.display());
-        }
+        give_to(server.run_as.as_deref(), &building);
         let data = building.join("data");
         let builder = PgServer {
             bin: server.bin.clone(),
@@ -318,8 +290,9 @@ fn template(server: &PgServer) -> PathBuf {
             String::from_utf8_lossy(&out.stderr)
         );
         std::fs::write(building.join("ready"), b"").expect("marking the template ready");
-        if std::fs::rename(&building, &path).is_err() {
+        if let Err(error) = std::fs::rename(&building, &path) {
             // Another process made it first.
+            assert!(path.join("ready").exists(), "no template: {error}");
             let _ = std::fs::remove_dir_all(&building);
         }
     }
@@ -340,6 +313,17 @@ fn find_bin() -> Option<PathBuf> {
         .collect();
     found.sort();
     found.pop().map(|(_, bin)| bin)
+}
+
+/// Makes `user` (when the binaries run as one) the owner of `dir`.
+fn give_to(user: Option<&str>, dir: &std::path::Path) {
+    let Some(user) = user else { return };
+    let status = Command::new("chown")
+        .arg(format!("{user}:"))
+        .arg(dir)
+        .status()
+        .expect("running chown");
+    assert!(status.success(), "chown {user} {}", dir.display());
 }
 
 fn is_root() -> bool {

@@ -1,6 +1,7 @@
-//! Shared by tests/login_policies.rs and tests/login_events.rs: two
-//! configurations (ERP, CRM) with static HS256 secrets, their tokens, and a
-//! replay store that is always down.
+//! Shared by the login tests (core: login, login_policies, login_stores;
+//! host: login_events): two configurations (ERP, CRM) with static HS256
+//! secrets, their tokens, a replay store that is always down, and a login
+//! that must be accepted or refused.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -8,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jwt_sso::mint::SigningKey;
 use jwt_sso::{
-    Algorithm, JwtConfig, ManualClock, Registry, ReplayStore, StoreError, UnixTime, UsedJti,
+    Algorithm, Authenticator, Error, JwtConfig, Login, ManualClock, Registry, ReplayStore,
+    StoreError, UnixTime, UsedJti, UserStore, Verification,
 };
 use serde_json::{Value, json};
 
@@ -81,5 +83,26 @@ impl ReplayStore for DownReplay {
     }
     async fn purge_expired(&self, _: UnixTime) -> Result<u64, StoreError> {
         Err(StoreError::failed(Unreachable))
+    }
+}
+
+/// A login with `token` at the registry's time that must be accepted.
+pub async fn accepted<S: UserStore, R: ReplayStore>(
+    auth: &Authenticator<S, R>,
+    token: &str,
+) -> Login {
+    let login = auth.login(token, Verification::default()).await;
+    login.unwrap_or_else(|e| panic!("refused with `{}`: {e}", e.kind()))
+}
+
+/// A login with `token` at the registry's time that must be refused: its
+/// error.
+pub async fn refused<S: UserStore, R: ReplayStore>(
+    auth: &Authenticator<S, R>,
+    token: &str,
+) -> Error {
+    match auth.login(token, Verification::default()).await {
+        Ok(login) => panic!("accepted as {}", login.user.user_id),
+        Err(err) => err,
     }
 }

@@ -176,8 +176,19 @@ def jose_token(alg: str, claims: dict, key=None, headers: dict | None = None) ->
 # --- configurations --------------------------------------------------------
 
 
+def overridden(base: dict, overrides: dict, absent) -> dict:
+    """`base` with `overrides` set; a value that is `absent` removes the member."""
+    for k, v in overrides.items():
+        if v is absent:
+            base.pop(k, None)
+        else:
+            base[k] = v
+    return base
+
+
 def config(algorithms: list[str], key_source: dict, **overrides) -> dict:
-    c = {
+    """A configuration; an override of `None` removes the member."""
+    return overridden({
         "name": "external",
         "token_name": "token",
         "issuer": ISS,
@@ -186,13 +197,7 @@ def config(algorithms: list[str], key_source: dict, **overrides) -> dict:
         "key_source": key_source,
         "expiration_time": E,
         "claims": {"user_id": "loginname"},
-    }
-    for k, v in overrides.items():
-        if v is None:
-            c.pop(k, None)
-        else:
-            c[k] = v
-    return c
+    }, overrides, None)
 
 
 def static_pem(key: str) -> dict:
@@ -223,13 +228,9 @@ RSA_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
 
 
 def claims(**overrides) -> dict:
-    c = {"iss": ISS, "aud": AUD, "loginname": "jdoe", "iat": T0, "exp": T0 + E}
-    for k, v in overrides.items():
-        if v is _ABSENT:
-            c.pop(k, None)
-        else:
-            c[k] = v
-    return c
+    """Claims; an override of `_ABSENT` removes the member (`None` is JSON null)."""
+    base = {"iss": ISS, "aud": AUD, "loginname": "jdoe", "iat": T0, "exp": T0 + E}
+    return overridden(base, overrides, _ABSENT)
 
 
 class _Absent:
