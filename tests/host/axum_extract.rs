@@ -6,7 +6,7 @@
 
 #![cfg(feature = "axum")]
 
-use crate::support::erp::{CONFIG_VALUES, CRM, ERP, SECRET_CRM, SECRET_ERP};
+use crate::support::erp::CONFIG_VALUES;
 use crate::support::fixtures::{now, sign};
 #[cfg(feature = "remote")]
 use crate::support::provider as support;
@@ -31,6 +31,11 @@ use jwt_sso::{
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+const SECRET_ERP: &str = "axum-test-erp-secret-0123456789abcdef";
+const SECRET_CRM: &str = "axum-test-crm-secret-0123456789abcdef";
+const ERP: &str = "https://erp.example.com";
+const CRM: &str = "https://crm.example.com";
 
 fn registry() -> Arc<Registry> {
     let configs = json!([

@@ -2,22 +2,12 @@
 //! `loginname`, name, email and roles claims, three system prompts, user
 //! type `reader` with the initial role `Viewer`), on HS256 with a test's own
 //! issuer and secret; claims that fill each of its mappings; and the
-//! issuers, secrets and configuration values the HTTP tests share.
+//! configuration values no refusal of the HTTP tests may show.
 
 use serde_json::{Value, json};
 
 use super::fixtures::contract_config;
 
-/// The issuer of the tests' "ERP" configurations.
-pub const ERP: &str = "https://erp.example.com";
-/// The issuer of the tests' "CRM" configurations (`token_name` `jwt`).
-pub const CRM: &str = "https://crm.example.com";
-/// The issuer of the tests' `single_use` configurations.
-pub const ONCE: &str = "https://once.example.com";
-/// HS256 secrets (32 bytes or more) of [`ERP`], [`CRM`] and [`ONCE`].
-pub const SECRET_ERP: &str = "served-erp-secret-0123456789abcdef";
-pub const SECRET_CRM: &str = "served-crm-secret-0123456789abcdef";
-pub const SECRET_ONCE: &str = "served-once-secret-0123456789abcde";
 /// Values of the tests' configurations (names, hosts, audience, algorithm,
 /// the word of their secrets, the loopback address of a key server) that no
 /// refusal may show a client.

@@ -3,7 +3,7 @@
 //! a temporary directory, and spoken to through the one HTTP client
 //! ([`super::http::no_redirects`]: a `303` is read, not followed).
 //!
-//! The issuers and secrets the tests share are [`super::erp`]'s.
+//! The issuers and secrets the tests share are [`super::server`]'s.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,7 +18,10 @@ use super::app;
 use super::fixtures::TempDir;
 use super::http::{self, Reply};
 
-pub use super::erp::{CONFIG_VALUES, CRM, ERP, ONCE, SECRET_CRM, SECRET_ERP, SECRET_ONCE};
+pub use super::erp::CONFIG_VALUES;
+pub use super::server::{CRM, ERP, ONCE, SECRET_ERP, SECRET_ONCE};
+/// The HS256 secret of [`CRM`] (the e2e tests have none).
+pub const SECRET_CRM: &str = "served-crm-secret-0123456789abcdef";
 
 /// A temporary directory holding `configs.json` with `configs`.
 pub fn dir(name: &str, configs: &Value) -> TempDir {
