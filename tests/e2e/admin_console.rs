@@ -22,7 +22,7 @@
 //! Needs Debian's `chromium` and `chromium-driver`, and npm for axe-core;
 //! without them the test (or the audit) is skipped with a note, and fails
 //! under `CI=true` (see tests/support/browser.rs).
-#![cfg(feature = "axum")]
+#![cfg(all(feature = "axum", feature = "remote"))]
 
 use crate::support::browser;
 use crate::support::fixtures::{TempDir, now};

@@ -3,9 +3,11 @@
 #![cfg(feature = "mint")]
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::support::erp;
+use crate::support::fixtures::{NOW, sign};
 #[cfg(feature = "remote")]
 use crate::support::provider as support;
 
@@ -14,31 +16,16 @@ use jwt_sso::mint::SigningKey;
 use serde_json::{Value, json};
 
 const SECRET: &str = "jwt-check-test-secret-0123456789abcdef";
-const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const IDP: &str = "https://idp.example.com";
 
 /// The `jwt_check` example, built with this test's features.
 fn binary() -> PathBuf {
     crate::support::process::example("jwt_check")
 }
 
+/// CONTRACT section 1's example configuration, on HS256 with [`SECRET`].
 fn config_json() -> Value {
-    json!({
-        "name": "ERP",
-        "token_name": "token",
-        "issuer": "https://idp.example.com",
-        "audience": "bi-server",
-        "algorithms": ["HS256"],
-        "key_source": {"type": "static", "secret": SECRET},
-        "expiration_time": 86400,
-        "claims": {"user_id": "loginname", "name": "name", "email": "email", "roles": "groups"},
-        "system_prompts": [
-            {"kind": "text", "slot": 1, "claim": "department"},
-            {"kind": "numeric", "slot": 2, "claim": "level"},
-            {"kind": "date", "slot": 1, "claim": "hired"}
-        ],
-        "user_type": "reader",
-        "initial_roles": ["Viewer"]
-    })
+    erp::config(IDP, SECRET)
 }
 
 fn write_temp(name: &str, text: &str) -> PathBuf {
@@ -50,17 +37,20 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
 }
 
 fn token(claims: Value) -> String {
-    SigningKey::from_secret(SECRET.as_bytes())
-        .sign(Algorithm::HS256, &claims)
-        .unwrap()
+    sign(SECRET, claims)
 }
 
+/// Claims that fill every mapping of [`config_json`], valid for an hour at [`NOW`].
 fn good_claims() -> Value {
-    json!({
-        "iss": "https://idp.example.com", "aud": "bi-server", "loginname": "jdoe",
-        "name": "Jane Doe", "email": "jane@example.com", "department": "Sales",
-        "level": 7, "hired": "2021-04-15", "exp": NOW + 3600
-    })
+    let mut claims = erp::claims(IDP, "jdoe");
+    claims["exp"] = json!(NOW + 3600);
+    claims
+}
+
+/// `jwt_check --config CONFIG ARGS…` with `stdin`.
+fn check(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let config = config.to_str().expect("a UTF-8 path");
+    run(&[&["--config", config], args].concat(), stdin)
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
@@ -82,18 +72,8 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 /// `jwt_check --config CONFIG --json --now NOW TOKEN`.
-fn run_json(config: &std::path::Path, now: &str, token: &str) -> Output {
-    run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--json",
-            "--now",
-            now,
-            token,
-        ],
-        None,
-    )
+fn run_json(config: &Path, now: &str, token: &str) -> Output {
+    check(config, &["--json", "--now", now, token], None)
 }
 
 fn last_json_line(output: &Output) -> Value {
@@ -107,19 +87,36 @@ fn last_json_line(output: &Output) -> Value {
     serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"))
 }
 
+/// The human checklist of `token` under `config` at [`NOW`]: exits `code`
+/// and prints each of `lines`; its standard output.
+#[track_caller]
+fn checklist(config: &Path, token: &str, code: i32, lines: &[&str]) -> String {
+    let out = check(config, &["--now", &NOW.to_string(), token], None);
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    assert_eq!(out.status.code(), Some(code), "{stdout}");
+    for line in lines {
+        assert!(stdout.contains(line), "{line:?} in: {stdout}");
+    }
+    stdout
+}
+
+/// Exit 2 with a JSON `config` error as the last line; that line.
+#[track_caller]
+fn config_error(out: &Output, what: &str) -> Value {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+    let line = last_json_line(out);
+    assert_eq!(line["error"]["kind"], "config", "{what}: {line}");
+    line
+}
+
 #[test]
 fn json_mode_accepts_with_the_contract_shape() {
     let config = write_temp("accept.json", &config_json().to_string());
     let now = NOW.to_string();
-    let out = run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--now",
-            &now,
-            "--json",
-            &token(good_claims()),
-        ],
+    let out = check(
+        &config,
+        &["--now", &now, "--json", &token(good_claims())],
         None,
     );
     assert_eq!(
@@ -179,18 +176,8 @@ fn configuration_errors_exit_2_with_kind_config() {
     let mut bad = config_json();
     bad["audiance"] = json!("typo");
     let config = write_temp("bad.json", &bad.to_string());
-    let out = run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--json",
-            &token(good_claims()),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let line = last_json_line(&out);
-    assert_eq!(line["error"]["kind"], json!("config"));
+    let out = check(&config, &["--json", &token(good_claims())], None);
+    let line = config_error(&out, "an unknown field");
     assert!(
         line["error"]["message"]
             .as_str()
@@ -202,14 +189,13 @@ fn configuration_errors_exit_2_with_kind_config() {
         &["--config", "/nonexistent/jwt-sso.json", "--json", "x.y.z"],
         None,
     );
-    assert_eq!(missing.status.code(), Some(2));
-    assert_eq!(last_json_line(&missing)["error"]["kind"], json!("config"));
+    config_error(&missing, "a missing file");
 
     // Human mode: exit 2 as well, and the secret never printed.
     let mut short = config_json();
     short["key_source"]["secret"] = json!("too-short-SECRETVALUE");
     let config = write_temp("short.json", &short.to_string());
-    let out = run(&["--config", config.to_str().unwrap(), "x.y.z"], None);
+    let out = check(&config, &["x.y.z"], None);
     assert_eq!(out.status.code(), Some(2));
     let all = format!(
         "{}{}",
@@ -225,25 +211,11 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&[], None).status.code(), Some(2));
     assert_eq!(run(&["--config"], None).status.code(), Some(2));
     let config = write_temp("usage.json", &config_json().to_string());
+    assert_eq!(check(&config, &[], None).status.code(), Some(2));
     assert_eq!(
-        run(&["--config", config.to_str().unwrap()], None)
+        check(&config, &["--now", "soon", "a.b.c"], None)
             .status
             .code(),
-        Some(2)
-    );
-    assert_eq!(
-        run(
-            &[
-                "--config",
-                config.to_str().unwrap(),
-                "--now",
-                "soon",
-                "a.b.c"
-            ],
-            None
-        )
-        .status
-        .code(),
         Some(2)
     );
 }
@@ -295,10 +267,7 @@ fn batch_mode_prints_one_line_per_token_in_order() {
         token(no_user),
         token(other)
     );
-    let out = run(
-        &["--config", config.to_str().unwrap(), "--now", &now, "-"],
-        Some(&input),
-    );
+    let out = check(&config, &["--now", &now, "-"], Some(&input));
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<Value> = stdout
@@ -313,74 +282,49 @@ fn batch_mode_prints_one_line_per_token_in_order() {
     assert_eq!(lines[4]["ok"], json!(true));
 
     let all_good = format!("{}\n{}\n", token(good_claims()), token(good_claims()));
-    let out = run(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--now",
-            &now,
-            "--json",
-            "-",
-        ],
-        Some(&all_good),
-    );
+    let out = check(&config, &["--now", &now, "--json", "-"], Some(&all_good));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
 
     let mut bad = config_json();
     bad["expiration_time"] = json!(0);
     let config = write_temp("batch-bad.json", &bad.to_string());
-    let out = run(
-        &["--config", config.to_str().unwrap(), "-"],
-        Some(&all_good),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(last_json_line(&out)["error"]["kind"], json!("config"));
+    let out = check(&config, &["-"], Some(&all_good));
+    config_error(&out, "a batch with a bad configuration");
 }
 
 #[test]
 fn human_mode_prints_a_checklist_with_the_failing_step_and_hint() {
     let config = write_temp("human.json", &config_json().to_string());
-    let now = NOW.to_string();
     let forged = SigningKey::from_secret(b"another-secret-of-sufficient-length-0123")
         .sign(Algorithm::HS256, &good_claims())
         .unwrap();
-    let out = run(
-        &["--config", config.to_str().unwrap(), "--now", &now, &forged],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.contains("[ ok ]  4. algorithm is allowed"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("[FAIL]  7. signature verifies"), "{stdout}");
-    assert!(
-        stdout.contains("hint: Check the secret or public key"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("[ -- ]  8."), "{stdout}");
-    assert!(stdout.contains("rejected: invalid_signature"), "{stdout}");
-    assert!(!stdout.contains(SECRET));
-
-    let out = run(
+    let stdout = checklist(
+        &config,
+        &forged,
+        1,
         &[
-            "--config",
-            config.to_str().unwrap(),
-            "--now",
-            &now,
-            &token(good_claims()),
+            "[ ok ]  4. algorithm is allowed",
+            "[FAIL]  7. signature verifies",
+            "hint: Check the secret or public key",
+            "[ -- ]  8.",
+            "rejected: invalid_signature",
         ],
-        None,
     );
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("[ ok ] 14. claims map into the identity"),
-        "{stdout}"
+        !stdout.contains(SECRET),
+        "the secret is never printed: {stdout}"
     );
-    assert!(stdout.contains("accepted: user `jdoe`"), "{stdout}");
+
+    checklist(
+        &config,
+        &token(good_claims()),
+        0,
+        &[
+            "[ ok ] 14. claims map into the identity",
+            "accepted: user `jdoe`",
+        ],
+    );
 }
 
 /// With `remote`, the batch mode shares one verifier, so its key cache is
@@ -430,10 +374,7 @@ fn batch_mode_shares_the_remote_key_cache() {
     ]
     .join("\n");
     let now = NOW.to_string();
-    let out = run(
-        &["--config", config.to_str().unwrap(), "--now", &now, "-"],
-        Some(&input),
-    );
+    let out = check(&config, &["--now", &now, "-"], Some(&input));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let kinds: Vec<Value> = stdout
         .lines()
@@ -475,35 +416,23 @@ fn batch_mode_shares_the_remote_key_cache() {
     down["key_source"] =
         json!({"type": "jwks_uri", "url": format!("http://127.0.0.1:{port}/jwks")});
     let down = write_temp("remote-down.json", &down.to_string());
-    let out = run(
+    checklist(
+        &down,
+        &rs256("rsa2048", "k1"),
+        1,
         &[
-            "--config",
-            down.to_str().unwrap(),
-            "--now",
-            &now,
-            &rs256("rsa2048", "k1"),
+            "[FAIL]  6. a key fits the token's kid and alg",
+            "rejected: key_fetch",
         ],
-        None,
     );
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.contains("[FAIL]  6. a key fits the token's kid and alg"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("rejected: key_fetch"), "{stdout}");
 
     // A plain-http URL to another host is a configuration error: exit 2.
     let mut remote_http = config_json();
     remote_http["algorithms"] = json!(["RS256"]);
     remote_http["key_source"] = json!({"type": "jwks_uri", "url": "http://idp.example.com/jwks"});
     let remote_http = write_temp("remote-http.json", &remote_http.to_string());
-    let out = run(
-        &["--config", remote_http.to_str().unwrap(), "--json", "x.y.z"],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(last_json_line(&out)["error"]["kind"], json!("config"));
+    let out = check(&remote_http, &["--json", "x.y.z"], None);
+    config_error(&out, "a plain-http URL to another host");
 }
 
 /// CONTRACT section 5: the human output escapes control characters, so a
@@ -527,16 +456,7 @@ fn human_mode_escapes_control_characters_in_everything_it_prints() {
         for (k, v) in extra.as_object().unwrap() {
             claims[k] = v.clone();
         }
-        let out = run(
-            &[
-                "--config",
-                config.to_str().unwrap(),
-                "--now",
-                &now,
-                &token(claims),
-            ],
-            None,
-        );
+        let out = check(&config, &["--now", &now, &token(claims)], None);
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert!(!stdout.contains('\u{1b}'), "raw ESC in: {stdout}");
         assert!(!stdout.contains('\u{9b}'), "raw CSI in: {stdout}");
@@ -566,15 +486,16 @@ fn configuration_files_over_one_mib_are_refused_unread() {
         }
         let started = std::time::Instant::now();
         let out = run_json(std::path::Path::new(path), "0", "x.y.z");
-        assert_eq!(out.status.code(), Some(2), "{path}");
-        let json = last_json_line(&out);
-        assert_eq!(json["error"]["kind"], "config", "{json}");
+        let json = config_error(&out, path);
         assert!(
             json["error"]["message"].as_str().unwrap().contains("1 MiB"),
             "{json}"
         );
         // Not a timing assertion: /dev/zero read whole would never end.
-        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{path}: refused unread, not read to the end"
+        );
     }
     // Exactly 1 MiB is read (and then judged as a configuration).
     let edge = write_temp("edge.json", &" ".repeat(1 << 20));
@@ -692,23 +613,15 @@ fn ed25519_tokens_from_mint_pass_jwt_checks_checklist() {
 
     config["algorithms"] = json!(["EdDSA"]);
     let eddsa_config = write_temp("eddsa-only.json", &config.to_string());
-    let out = run(
+    checklist(
+        &eddsa_config,
+        &token,
+        1,
         &[
-            "--config",
-            eddsa_config.to_str().unwrap(),
-            "--now",
-            &now,
-            &token,
+            "[FAIL]  4. algorithm is allowed",
+            "add `Ed25519` to `algorithms`",
         ],
-        None,
     );
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.contains("[FAIL]  4. algorithm is allowed"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("add `Ed25519` to `algorithms`"), "{stdout}");
     // Both names allowed: accepted.
     config["algorithms"] = json!(["EdDSA", "Ed25519"]);
     let both = write_temp("ed-both.json", &config.to_string());
@@ -778,18 +691,10 @@ fn role_rules_in_json_mode_give_roles_and_user_type_and_no_match_exits_1() {
     );
 
     // The human checklist names step 15.
-    let out = run(
-        &[
-            "--config",
-            path.to_str().unwrap(),
-            "--now",
-            &NOW.to_string(),
-            &token(claims),
-        ],
-        None,
+    checklist(
+        &path,
+        &token(claims),
+        1,
+        &["[FAIL] 15. a role rule matches", "[ -- ] 16."],
     );
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("[FAIL] 15. a role rule matches"), "{text}");
-    assert!(text.contains("[ -- ] 16."), "{text}");
 }

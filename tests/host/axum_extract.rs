@@ -6,6 +6,7 @@
 
 #![cfg(feature = "axum")]
 
+use crate::support::erp::CONFIG_VALUES;
 use crate::support::fixtures::{now, sign};
 #[cfg(feature = "remote")]
 use crate::support::provider as support;
@@ -35,16 +36,6 @@ const SECRET_ERP: &str = "axum-test-erp-secret-0123456789abcdef";
 const SECRET_CRM: &str = "axum-test-crm-secret-0123456789abcdef";
 const ERP: &str = "https://erp.example.com";
 const CRM: &str = "https://crm.example.com";
-/// Configuration values no response body may contain.
-const CONFIG_VALUES: [&str; 7] = [
-    "ERP",
-    "CRM",
-    "erp.example.com",
-    "crm.example.com",
-    "bi-server",
-    "HS256",
-    "127.0.0.1",
-];
 
 fn registry() -> Arc<Registry> {
     let configs = json!([
@@ -128,7 +119,7 @@ fn refused(response: &Response, body: &str, status: u16) -> String {
             "{www}"
         );
     } else {
-        assert!(www.is_none(), "{status}");
+        assert_eq!(www, None, "{status}: no WWW-Authenticate");
     }
     let expected = ErrorKind::ALL
         .into_iter()
@@ -215,22 +206,23 @@ async fn each_token_source_and_the_optional_form() {
 #[tokio::test]
 async fn every_refusal_class_has_its_status_and_headers() {
     let router = app(JwtAuth::new(registry()));
-    let expired = sign(
-        SECRET_ERP,
-        json!({"iss": ERP, "aud": "bi-server", "sub": "x", "exp": now() - 3600}),
-    );
-    let wrong_aud = sign(
-        SECRET_ERP,
-        json!({"iss": ERP, "aud": "other", "sub": "x", "exp": now() + 60}),
-    );
-    let stranger = sign(
-        SECRET_ERP,
-        json!({"iss": "https://evil.example", "sub": "x", "exp": now() + 60}),
-    );
+    let bearer = |claims: Value| format!("Bearer {}", sign(SECRET_ERP, claims));
     for (authorization, status, kind) in [
-        (format!("Bearer {expired}"), 401, "expired"),
-        (format!("Bearer {wrong_aud}"), 401, "audience_mismatch"),
-        (format!("Bearer {stranger}"), 401, "no_matching_config"),
+        (
+            bearer(json!({"iss": ERP, "aud": "bi-server", "sub": "x", "exp": now() - 3600})),
+            401,
+            "expired",
+        ),
+        (
+            bearer(json!({"iss": ERP, "aud": "other", "sub": "x", "exp": now() + 60})),
+            401,
+            "audience_mismatch",
+        ),
+        (
+            bearer(json!({"iss": "https://evil.example", "sub": "x", "exp": now() + 60})),
+            401,
+            "no_matching_config",
+        ),
         ("Bearer a.b.c".to_owned(), 401, "malformed"),
         ("Bearer  two-spaces".to_owned(), 400, "bad_request"),
         ("Basic dXNlcjpwYXNz".to_owned(), 401, "unauthorized"),
@@ -444,8 +436,9 @@ async fn form_post_login_redirects_only_to_safe_targets() {
     )
     .await;
     assert_eq!(response.status(), 200, "{body}");
-    assert!(
-        response.headers().get("set-cookie").is_none(),
+    assert_eq!(
+        response.headers().get("set-cookie"),
+        None,
         "the JSON login sets no cookie"
     );
 
@@ -457,7 +450,11 @@ async fn form_post_login_redirects_only_to_safe_targets() {
     let head = Request::head(&path).body(Body::empty()).unwrap();
     let (response, _) = call(&router, head).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert!(response.headers().get("x-auth-token").is_none());
+    assert_eq!(
+        response.headers().get("x-auth-token"),
+        None,
+        "HEAD logs nobody in"
+    );
     let (response, _) = call(&router, get_with(&path, &[])).await;
     assert_eq!(response.status(), 200);
 }

@@ -330,12 +330,16 @@ async fn a_new_kid_causes_one_refetch_then_is_accepted() {
 async fn concurrent_misses_share_one_request_and_floods_respect_the_cooldown() {
     let (server, verifier, clock) = setup();
     let verifier = Arc::new(verifier);
+    let known = token("rsa2048b", "k2");
+    let unknown = token("rsa2048", "no-such-kid");
 
-    async fn flood(
-        verifier: &Arc<Verifier>,
-        token: &str,
-        n: usize,
-    ) -> Vec<Result<String, ErrorKind>> {
+    // Floods `token` with `n` verifications at once: each gets `expected`,
+    // and the provider has had `hits` requests in all afterwards.
+    let flood = async |what: &str,
+                       token: &str,
+                       n: usize,
+                       expected: Result<&str, ErrorKind>,
+                       hits: usize| {
         let tasks: Vec<_> = (0..n)
             .map(|_| {
                 let (verifier, token) = (verifier.clone(), token.to_owned());
@@ -348,71 +352,54 @@ async fn concurrent_misses_share_one_request_and_floods_respect_the_cooldown() {
                 })
             })
             .collect();
-        let mut results = Vec::new();
         for task in tasks {
-            results.push(task.await.unwrap());
+            let got = task.await.unwrap();
+            assert_eq!(got.as_deref().map_err(|e| *e), expected, "{what}");
         }
-        results
-    }
+        assert_eq!(server.hits("/jwks"), hits, "{what}");
+    };
 
-    // A cold cache under load: 100 concurrent logins, one request.
     server.set(
         "/jwks",
         Reply::json(rsa_set(&[("rsa2048", "k1")])).delayed(Duration::from_millis(100)),
     );
-    let results = flood(&verifier, &token("rsa2048", "k1"), 100).await;
-    assert!(
-        results.iter().all(|r| r.as_deref() == Ok("jdoe")),
-        "{results:?}"
-    );
-    assert_eq!(
-        server.hits("/jwks"),
+    let cold = token("rsa2048", "k1");
+    flood(
+        "a cold cache: 100 concurrent logins, one request",
+        &cold,
+        100,
+        Ok("jdoe"),
         1,
-        "100 concurrent cold logins, one request"
-    );
-
-    // Rotation under load: 200 concurrent tokens with a new kid, a slow provider.
+    )
+    .await;
     server.set(
         "/jwks",
         Reply::json(rsa_set(&[("rsa2048", "k1"), ("rsa2048b", "k2")]))
             .delayed(Duration::from_millis(200)),
     );
-    let results = flood(&verifier, &token("rsa2048b", "k2"), 200).await;
-    assert!(
-        results.iter().all(|r| r.as_deref() == Ok("jdoe")),
-        "{results:?}"
-    );
-    assert_eq!(
-        server.hits("/jwks"),
+    flood(
+        "rotation: 200 concurrent misses, a slow provider, one request",
+        &known,
+        200,
+        Ok("jdoe"),
         2,
-        "200 concurrent misses, one request"
-    );
-
-    // A flood of unknown kids, 300 at once, then again: no request inside the cooldown.
-    clock.advance(secs(1));
-    let unknown = token("rsa2048", "no-such-kid");
-    for _ in 0..2 {
-        let results = flood(&verifier, &unknown, 300).await;
-        assert!(
-            results.iter().all(|r| *r == Err(ErrorKind::KeyNotFound)),
-            "{results:?}"
-        );
-        assert_eq!(server.hits("/jwks"), 2);
+    )
+    .await;
+    // Floods of unknown kids, 300 at once: no request inside the cooldown;
+    // 30 s after the last miss refetch (the first at t = 0), one request.
+    for (what, advance, hits) in [
+        ("unknown kids inside the cooldown", 1, 2),
+        ("unknown kids again", 0, 2),
+        ("unknown kids after the cooldown: one request", 29, 3),
+        ("unknown kids 29 s after that refetch", 29, 3),
+        ("unknown kids 30 s after that refetch", 1, 4),
+    ] {
+        clock.advance(secs(advance));
+        flood(what, &unknown, 300, Err(ErrorKind::KeyNotFound), hits).await;
     }
-    // 30 s after the last miss refetch (which was at t = 0): one request for the next flood.
-    clock.advance(secs(29));
-    let results = flood(&verifier, &unknown, 300).await;
-    assert!(results.iter().all(|r| *r == Err(ErrorKind::KeyNotFound)));
-    assert_eq!(server.hits("/jwks"), 3);
-    clock.advance(secs(29));
-    flood(&verifier, &unknown, 300).await;
-    assert_eq!(server.hits("/jwks"), 3);
-    clock.advance(secs(1));
-    flood(&verifier, &unknown, 300).await;
-    assert_eq!(server.hits("/jwks"), 4);
     // Known keys never waited on any of this.
     accepts(&verifier, &token("rsa2048", "k1")).await;
-    assert_eq!(server.hits("/jwks"), 4);
+    assert_eq!(server.hits("/jwks"), 4, "a known key needs no request");
 }
 
 #[tokio::test]
@@ -426,7 +413,8 @@ async fn a_caller_that_gives_up_mid_fetch_does_not_use_up_the_cooldown() {
     );
     let t2 = token("rsa2048b", "k2");
     let gave_up = tokio::time::timeout(Duration::from_millis(50), check(&verifier, &t2)).await;
-    assert!(gave_up.is_err(), "the first caller timed out mid-fetch");
+    gave_up
+        .expect_err("the first caller gives up after 50 ms, mid-fetch (the provider takes 300 ms)");
     assert_eq!(check(&verifier, &t2).await.unwrap(), "jdoe");
     assert_eq!(server.hits("/jwks"), 3);
 }
@@ -613,7 +601,12 @@ async fn a_warm_cache_keeps_serving_through_an_outage_with_a_warning() {
     accepts(&verifier, &t).await;
     // No warning ever held the token.
     let signature = t.rsplit('.').next().unwrap();
-    assert!(captured.lines().iter().all(|l| !l.contains(signature)));
+    for line in captured.lines() {
+        assert!(
+            !line.contains(signature),
+            "a warning holds the token: {line}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -1027,27 +1020,37 @@ fn issuer_verifier(issuer: &str) -> (Verifier, ManualClock) {
 
 const WELL_KNOWN: &str = "/realms/test/.well-known/openid-configuration";
 
-#[tokio::test]
-async fn discovery_finds_the_jwks_uri_and_is_cached() {
+/// A provider whose issuer is `issuer_path` on it, with a discovery document
+/// (max-age 1 h) at [`WELL_KNOWN`] that names `jwks_uri`: a path on the
+/// provider (which then serves the key set `k1` there), or a URL as given.
+/// The provider and the issuer.
+fn discovering(issuer_path: &str, jwks_uri: &str) -> (Server, String) {
     let server = Server::start();
-    let issuer = server.url("/realms/test");
+    let issuer = server.url(issuer_path);
+    let url = match jwks_uri.starts_with('/') {
+        true => {
+            server.set(jwks_uri, Reply::json(rsa_set(&[("rsa2048", "k1")])));
+            server.url(jwks_uri)
+        }
+        false => jwks_uri.to_owned(),
+    };
     server.set(
         WELL_KNOWN,
-        Reply::json(discovery_doc(&issuer, &server.url("/realms/test/certs"))).max_age(3600),
+        Reply::json(discovery_doc(&issuer, &url)).max_age(3600),
     );
-    server.set(
-        "/realms/test/certs",
-        Reply::json(rsa_set(&[("rsa2048", "k1")])),
-    );
+    (server, issuer)
+}
+
+#[tokio::test]
+async fn discovery_finds_the_jwks_uri_and_is_cached() {
+    let (server, issuer) = discovering("/realms/test", "/realms/test/certs");
+    let hits = || (server.hits(WELL_KNOWN), server.hits("/realms/test/certs"));
     let (verifier, clock) = issuer_verifier(&issuer);
     let claims = json!({"iss": issuer, "sub": "jdoe", "exp": NOW + LIVES});
     let t1 = token_with("rsa2048", json!({"alg": "RS256", "kid": "k1"}), &claims);
     assert_eq!(check(&verifier, &t1).await.unwrap(), "jdoe");
     accepts(&verifier, &t1).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (1, 1)
-    );
+    assert_eq!(hits(), (1, 1));
 
     // Rotation refetches the key set, not the discovery document.
     server.set(
@@ -1056,45 +1059,27 @@ async fn discovery_finds_the_jwks_uri_and_is_cached() {
     );
     let t2 = token_with("rsa2048b", json!({"alg": "RS256", "kid": "k2"}), &claims);
     accepts(&verifier, &t2).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (1, 2)
-    );
+    assert_eq!(hits(), (1, 2));
 
     // After 10 min the keys are stale, the discovery document (max-age 1 h) is not.
     clock.advance(secs(600));
     accepts(&verifier, &t1).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (1, 3)
-    );
+    assert_eq!(hits(), (1, 3));
     // After 1 h both are refetched.
     clock.advance(secs(3000));
     accepts(&verifier, &t1).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (2, 4)
-    );
+    assert_eq!(hits(), (2, 4));
 
     // The discovery document fails later: the last jwks_uri keeps being used.
     server.set(WELL_KNOWN, Reply::status(502, ""));
     clock.advance(secs(3600));
     accepts(&verifier, &t1).await;
-    assert_eq!(
-        (server.hits(WELL_KNOWN), server.hits("/realms/test/certs")),
-        (3, 5)
-    );
+    assert_eq!(hits(), (3, 5));
 }
 
 #[tokio::test]
 async fn an_issuer_with_a_trailing_slash_is_discovered_without_a_double_slash() {
-    let server = Server::start();
-    let issuer = server.url("/realms/test/");
-    server.set(
-        WELL_KNOWN,
-        Reply::json(discovery_doc(&issuer, &server.url("/certs"))),
-    );
-    server.set("/certs", Reply::json(rsa_set(&[("rsa2048", "k1")])));
+    let (server, issuer) = discovering("/realms/test/", "/certs");
     let (verifier, _clock) = issuer_verifier(&issuer);
     verifier.refresh().await.unwrap();
     assert_eq!((server.hits(WELL_KNOWN), server.hits("/certs")), (1, 1));
@@ -1131,12 +1116,7 @@ async fn a_discovery_issuer_mismatch_is_key_fetch() {
 
 #[tokio::test]
 async fn a_discovered_jwks_uri_follows_the_url_rules() {
-    let server = Server::start();
-    let issuer = server.url("/realms/test");
-    server.set(
-        WELL_KNOWN,
-        Reply::json(discovery_doc(&issuer, "http://idp.example.com/certs")),
-    );
+    let (server, issuer) = discovering("/realms/test", "http://idp.example.com/certs");
     let (verifier, _clock) = issuer_verifier(&issuer);
     let err = verifier.refresh().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyFetch);
@@ -1207,10 +1187,11 @@ fn url_rules_apply_when_the_configuration_loads() {
         rs.clone(),
     )
     .expect("an https issuer is a valid key source");
-    assert!(matches!(
-        issuer.config().key_source,
-        KeySource::Issuer { .. }
-    ));
+    assert!(
+        matches!(issuer.config().key_source, KeySource::Issuer { .. }),
+        "an issuer key source: {:?}",
+        issuer.config().key_source
+    );
     assert_eq!(
         load(json!({"type": "issuer"}), None, rs.clone())
             .unwrap_err()

@@ -1,36 +1,35 @@
 //! What one client can hold of a server (CONTRACT section 6), over real
 //! HTTP/1.1 on loopback: `login_server`'s router served by
 //! `jwt_sso::axum::serve` with short bounds (1 s), a SQLite file in a
-//! temporary directory, and raw `TcpStream`s for clients that stall on
-//! purpose. The bounds are shortened so that no test waits 10 s; one test
-//! checks the 10 s default.
-#![cfg(all(feature = "axum", feature = "sqlite"))]
+//! temporary directory ([`Served`]), and raw bytes ([`wire`]) for clients
+//! that stall on purpose. The bounds are shortened so that no test here
+//! waits 10 s; the defaults are asserted as values, and waited out once
+//! against the `login_server` process (e2e `login_server_limits`).
+#![cfg(all(feature = "axum", feature = "sqlite", feature = "remote"))]
 
-use crate::support::app;
-use crate::support::fixtures::now;
+use crate::support::fixtures::{TempDir, now, sign};
+use crate::support::served::{self, ERP, SECRET_ERP, Served, Setup};
+use crate::support::wire::{self, PATIENCE, Raw, head, stall};
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use jwt_sso::Algorithm;
 use jwt_sso::axum::ServeOptions;
-use jwt_sso::axum::admin::AdminAccess;
-use jwt_sso::mint::SigningKey;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
-const SECRET_ERP: &str = "serve-bounds-erp-secret-0123456789ab";
-const ERP: &str = "https://erp.example.com";
 const ADMIN_TOKEN: &str = "serve-bounds-admin-token-0123456789";
+/// The administrator's credential: `Bearer` [`ADMIN_TOKEN`].
+const ADMIN: Header = (
+    "Authorization",
+    "Bearer serve-bounds-admin-token-0123456789",
+);
+const JSON: Header = ("Content-Type", "application/json");
+/// A body deadline no test waits out: an answer within [`PATIENCE`] can
+/// only come from the headers.
+const LONG: Duration = Duration::from_secs(120);
 /// The body deadline these servers use.
 const BODY_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long a test waits for an answer that should come at once or after
-/// [`BODY_TIMEOUT`]: generous, and far below the bounds that would answer
-/// otherwise (none, or 120 s).
-const PATIENCE: Duration = Duration::from_secs(15);
 
 fn configs() -> Value {
     json!([{
@@ -42,199 +41,30 @@ fn configs() -> Value {
 }
 
 fn erp_token(user: &str) -> String {
-    SigningKey::from_secret(SECRET_ERP.as_bytes())
-        .sign(
-            Algorithm::HS256,
-            &json!({"iss": ERP, "sub": user, "iat": now(), "exp": now() + 3600}),
-        )
-        .unwrap()
+    sign(
+        SECRET_ERP,
+        json!({"iss": ERP, "sub": user, "iat": now(), "exp": now() + 3600}),
+    )
 }
 
 fn login_body(user: &str) -> String {
-    json!({"loginMode": 67108864, "password": erp_token(user)}).to_string()
+    crate::support::http::login_body(&erp_token(user))
 }
 
-/// A temporary directory with the configuration file and the database.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!(
-            "jwt-sso-serve-bounds-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("configs.json"), configs().to_string()).unwrap();
-        Dir(dir)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Server {
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-    _dir: Dir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn start(name: &str, options: ServeOptions) -> Server {
-    let dir = Dir::new(name);
-    let access = AdminAccess::new().with_admin_token(ADMIN_TOKEN);
-    let router = app::app_with(
-        &dir.0.join("configs.json"),
-        &dir.0.join("users.sqlite"),
-        access,
-    )
-    .await
-    .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        jwt_sso::axum::serve(listener, router)
-            .options(options)
-            .await
-            .unwrap()
-    });
-    Server {
-        addr,
-        task,
-        _dir: dir,
-    }
-}
-
-fn short_bounds() -> ServeOptions {
-    ServeOptions::default().body_timeout(BODY_TIMEOUT)
-}
-
-/// An answer read until the server closed the connection.
-#[derive(Debug)]
-struct Reply {
-    /// Every status line, interim (`100 Continue`) ones included.
-    status_lines: Vec<String>,
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn parse(raw: &[u8]) -> Reply {
-        let mut text = String::from_utf8_lossy(raw).into_owned();
-        let mut status_lines = Vec::new();
-        loop {
-            let (head, body) = text
-                .split_once("\r\n\r\n")
-                .unwrap_or_else(|| panic!("no complete answer: {text:?}"));
-            let mut lines = head.split("\r\n");
-            let status_line = lines.next().unwrap().to_owned();
-            let status: u16 = status_line.split(' ').nth(1).unwrap().parse().unwrap();
-            status_lines.push(status_line);
-            if status == 100 {
-                text = body.to_owned();
-                continue;
-            }
-            let headers = lines
-                .filter_map(|l| l.split_once(':'))
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_owned()))
-                .collect();
-            return Reply {
-                status_lines,
-                status,
-                headers,
-                body: body.to_owned(),
-            };
-        }
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn kind(&self) -> String {
-        let body: Value = serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body));
-        body["error"]["kind"].as_str().unwrap_or("").to_owned()
-    }
-
-    /// `408`, the JSON error of kind `bad_request`, `Connection: close`.
-    fn assert_body_timeout(&self, what: &str) {
-        assert_eq!(self.status, 408, "{what}: {self:?}");
-        assert_eq!(self.kind(), "bad_request", "{what}");
-        assert_eq!(self.header("connection"), Some("close"), "{what}");
-        assert_eq!(self.header("content-type"), Some("application/json"));
-    }
-}
-
-/// Reads until the server closes the connection (within [`PATIENCE`]).
-async fn read_all(stream: &mut TcpStream, what: &str) -> Vec<u8> {
-    let mut raw = Vec::new();
-    let read = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw)).await;
-    match read {
-        Ok(_) => raw,
-        Err(_) => panic!(
-            "{what}: the server neither answered nor closed the connection within {PATIENCE:?}; got {:?}",
-            String::from_utf8_lossy(&raw)
-        ),
-    }
-}
-
-/// Sends `head` (and `body`), then stalls; returns the answer read until
-/// the server closed the connection.
-async fn stall(addr: SocketAddr, head: &str, body: &[u8], what: &str) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    Reply::parse(&read_all(&mut stream, what).await)
+/// A server with the admin token [`ADMIN_TOKEN`] and `options`; the
+/// directory lives as long as the server.
+async fn start(name: &str, options: ServeOptions) -> (TempDir, Served) {
+    let dir = served::dir(&format!("serve-bounds-{name}"), &configs());
+    let setup = Setup {
+        admin_token: Some(ADMIN_TOKEN),
+        options,
+        ..Setup::default()
+    };
+    let server = Served::start_with(&dir, setup).await;
+    (dir, server)
 }
 
 type Header<'a> = (&'a str, &'a str);
-
-fn head(method: &str, path: &str, headers: &[Header]) -> String {
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    head
-}
-
-/// One complete request with `Connection: close`; the answer.
-async fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply {
-    let length = body.len().to_string();
-    let mut all = vec![("Connection", "close"), ("Content-Length", length.as_str())];
-    all.extend_from_slice(headers);
-    stall(addr, &head(method, path, &all), body.as_bytes(), method).await
-}
-
-async fn login(addr: SocketAddr, user: &str) -> Reply {
-    request(
-        addr,
-        "POST",
-        "/api/auth/login",
-        &[("Content-Type", "application/json")],
-        &login_body(user),
-    )
-    .await
-}
 
 #[test]
 fn the_default_body_deadline_is_ten_seconds_and_the_cap_ten_thousand() {
@@ -248,89 +78,69 @@ fn the_default_body_deadline_is_ten_seconds_and_the_cap_ten_thousand() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_misses_its_deadline_is_answered_408_on_every_route() {
-    let server = start("deadline", short_bounds()).await;
+    let (_dir, server) = start(
+        "deadline",
+        ServeOptions::default().body_timeout(BODY_TIMEOUT),
+    )
+    .await;
     let addr = server.addr;
-    let json = ("Content-Type", "application/json");
     let form = ("Content-Type", "application/x-www-form-urlencoded");
-    let admin = format!("Bearer {ADMIN_TOKEN}");
-    let admin = ("Authorization", admin.as_str());
+    let admin = [
+        JSON,
+        ADMIN,
+        ("If-Match", "\"x\""),
+        ("Content-Length", "500"),
+    ];
+    let (login, promise) = ("POST /api/auth/login", ("Content-Length", "200"));
+    let chunked = ("Transfer-Encoding", "chunked");
 
-    // Content-Length and no body at all.
-    let reply = stall(
-        addr,
-        &head(
-            "POST",
-            "/api/auth/login",
-            &[json, ("Content-Length", "200")],
+    // One row per stalled request: its request line and head, the part of
+    // the body that is sent, and then nothing. The admin API's rows are an
+    // authorized caller's (an unauthorized one is not waited for at all:
+    // see the next test).
+    let rows: [(&str, &str, &[Header], &[u8]); 7] = [
+        ("JSON login, no body", login, &[JSON, promise], b""),
+        (
+            "JSON login, half a body",
+            login,
+            &[JSON, promise],
+            br#"{"loginMode":67108864,"pass"#,
         ),
-        b"",
-        "JSON login, no body",
-    )
-    .await;
-    reply.assert_body_timeout("JSON login, no body");
-
-    // Part of the body, then nothing.
-    let reply = stall(
-        addr,
-        &head(
-            "POST",
-            "/api/auth/login",
-            &[json, ("Content-Length", "200")],
+        (
+            "JSON login, chunked",
+            login,
+            &[JSON, chunked],
+            b"b\r\n{\"loginMode\r\n",
         ),
-        br#"{"loginMode":67108864,"pass"#,
-        "JSON login, half a body",
-    )
-    .await;
-    reply.assert_body_timeout("JSON login, half a body");
-
-    // An unfinished chunked body.
-    let reply = stall(
-        addr,
-        &head(
-            "POST",
-            "/api/auth/login",
-            &[json, ("Transfer-Encoding", "chunked")],
+        (
+            "form login",
+            "POST /login",
+            &[form, ("Content-Length", "300")],
+            b"token=eyJ",
         ),
-        b"b\r\n{\"loginMode\r\n",
-        "JSON login, chunked",
-    )
-    .await;
-    reply.assert_body_timeout("JSON login, chunked");
-
-    // The form login.
-    let reply = stall(
-        addr,
-        &head("POST", "/login", &[form, ("Content-Length", "300")]),
-        b"token=eyJ",
-        "form login",
-    )
-    .await;
-    reply.assert_body_timeout("form login");
-
-    // The admin API, for an authorized caller (an unauthorized one is not
-    // waited for at all: see the next test).
-    for (method, path) in [
-        ("POST", "/api/admin/configs"),
-        ("PUT", "/api/admin/configs/ERP"),
-        ("POST", "/api/admin/configs/ERP/test"),
-    ] {
-        let reply = stall(
-            addr,
-            &head(
-                method,
-                path,
-                &[
-                    json,
-                    admin,
-                    ("If-Match", "\"x\""),
-                    ("Content-Length", "500"),
-                ],
-            ),
+        (
+            "admin create",
+            "POST /api/admin/configs",
+            &admin,
             b"{\"name\":",
-            path,
-        )
-        .await;
-        reply.assert_body_timeout(&format!("{method} {path}"));
+        ),
+        (
+            "admin replace",
+            "PUT /api/admin/configs/ERP",
+            &admin,
+            b"{\"name\":",
+        ),
+        (
+            "admin test",
+            "POST /api/admin/configs/ERP/test",
+            &admin,
+            b"{\"name\":",
+        ),
+    ];
+    for (what, line, headers, body) in rows {
+        let (method, path) = line.split_once(' ').expect("METHOD PATH");
+        let reply = stall(addr, &head(method, path, headers), body, what).await;
+        reply.assert_body_timeout(&format!("{what}: {line}"));
     }
 
     // A trickle: one byte every 400 ms keeps each wait under the 1 s bound,
@@ -341,7 +151,7 @@ async fn a_body_that_misses_its_deadline_is_answered_408_on_every_route() {
             head(
                 "POST",
                 "/api/auth/login",
-                &[json, ("Content-Length", "200")],
+                &[JSON, ("Content-Length", "200")],
             )
             .as_bytes(),
         )
@@ -359,64 +169,53 @@ async fn a_body_that_misses_its_deadline_is_answered_408_on_every_route() {
     };
     let read = tokio::time::timeout(PATIENCE, reader.read_to_end(&mut raw));
     let (_, read) = tokio::join!(write, read);
-    assert!(read.is_ok(), "the trickle was answered and closed");
-    Reply::parse(&raw).assert_body_timeout("a trickle");
+    if read.is_err() {
+        panic!("the trickle was neither answered nor closed within {PATIENCE:?}");
+    }
+    Raw::parse(&raw).assert_body_timeout("a trickle");
 
     // A body that arrives in time, in two parts, is served as usual.
     let body = login_body("in-time");
     let (first, second) = body.split_at(body.len() / 2);
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let length = body.len().to_string();
+    let headers = [JSON, ("Connection", "close"), ("Content-Length", &length)];
     stream
-        .write_all(
-            head(
-                "POST",
-                "/api/auth/login",
-                &[json, ("Connection", "close"), ("Content-Length", &length)],
-            )
-            .as_bytes(),
-        )
+        .write_all(head("POST", "/api/auth/login", &headers).as_bytes())
         .await
         .unwrap();
     stream.write_all(first.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     stream.write_all(second.as_bytes()).await.unwrap();
-    let reply = Reply::parse(&read_all(&mut stream, "in time").await);
+    let reply = Raw::parse(&wire::read_all(&mut stream, "in time").await);
     assert_eq!(reply.status, 200, "{reply:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_refuses_without_a_credential_before_reading_the_body() {
-    // A long body deadline: an answer within PATIENCE can only come from the
-    // headers.
-    let server = start(
-        "admin-unread",
-        ServeOptions::default().body_timeout(Duration::from_secs(120)),
-    )
-    .await;
+    let (_dir, server) = start("admin-unread", ServeOptions::default().body_timeout(LONG)).await;
     let addr = server.addr;
-    let json = ("Content-Type", "application/json");
     let three_mb = ("Content-Length", "3000000");
     let wrong = ("Authorization", "Bearer not-the-admin-token");
     let cases: [(&str, &str, Vec<Header>); 6] = [
-        ("POST", "/api/admin/configs", vec![json, three_mb]),
-        ("POST", "/api/admin/configs", vec![json, three_mb, wrong]),
+        ("POST", "/api/admin/configs", vec![JSON, three_mb]),
+        ("POST", "/api/admin/configs", vec![JSON, three_mb, wrong]),
         (
             "POST",
             "/api/admin/configs",
-            vec![json, ("Transfer-Encoding", "chunked")],
+            vec![JSON, ("Transfer-Encoding", "chunked")],
         ),
         (
             "POST",
             "/api/admin/configs/ERP/test",
-            vec![json, three_mb, ("X-Auth-Token", "no-such-session")],
+            vec![JSON, three_mb, ("X-Auth-Token", "no-such-session")],
         ),
         (
             "PUT",
             "/api/admin/configs/ERP",
-            vec![json, three_mb, ("If-Match", "\"x\"")],
+            vec![JSON, three_mb, ("If-Match", "\"x\"")],
         ),
-        ("PATCH", "/api/admin/configs/ERP", vec![json, three_mb]),
+        ("PATCH", "/api/admin/configs/ERP", vec![JSON, three_mb]),
     ];
     for (method, path, headers) in cases {
         // Not a byte of the body is sent: the answer comes from the headers.
@@ -432,7 +231,7 @@ async fn the_admin_api_refuses_without_a_credential_before_reading_the_body() {
         &head(
             "POST",
             "/api/admin/configs",
-            &[json, three_mb, ("Expect", "100-continue")],
+            &[JSON, three_mb, ("Expect", "100-continue")],
         ),
         b"",
         "100-continue",
@@ -448,7 +247,7 @@ async fn the_admin_api_refuses_without_a_credential_before_reading_the_body() {
     // the connection is closed rather than kept reading.
     let reply = stall(
         addr,
-        &head("POST", "/api/admin/configs", &[json, three_mb]),
+        &head("POST", "/api/admin/configs", &[JSON, three_mb]),
         &[b'x'; 16 * 1024],
         "a started upload",
     )
@@ -458,15 +257,8 @@ async fn the_admin_api_refuses_without_a_credential_before_reading_the_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_takes_at_most_64_kib_from_an_authorized_caller() {
-    let server = start(
-        "admin-413",
-        ServeOptions::default().body_timeout(Duration::from_secs(120)),
-    )
-    .await;
+    let (_dir, server) = start("admin-413", ServeOptions::default().body_timeout(LONG)).await;
     let addr = server.addr;
-    let json = ("Content-Type", "application/json");
-    let admin = format!("Bearer {ADMIN_TOKEN}");
-    let admin = ("Authorization", admin.as_str());
     let over = (64 * 1024 + 1024).to_string();
 
     // A declared 65 KiB: 413 before the body is sent.
@@ -476,8 +268,8 @@ async fn the_admin_api_takes_at_most_64_kib_from_an_authorized_caller() {
         ("POST", "/api/admin/configs/ERP/test"),
     ] {
         let headers = [
-            json,
-            admin,
+            JSON,
+            ADMIN,
             ("If-Match", "\"x\""),
             ("Content-Length", over.as_str()),
         ];
@@ -488,8 +280,8 @@ async fn the_admin_api_takes_at_most_64_kib_from_an_authorized_caller() {
     }
     // With `Expect: 100-continue`: no `100`.
     let headers = [
-        json,
-        admin,
+        JSON,
+        ADMIN,
         ("Expect", "100-continue"),
         ("Content-Length", over.as_str()),
     ];
@@ -504,7 +296,7 @@ async fn the_admin_api_takes_at_most_64_kib_from_an_authorized_caller() {
 
     // A 65 KiB chunked body (no length declared): 413 once 64 KiB are passed.
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    let headers = [json, admin, ("Transfer-Encoding", "chunked")];
+    let headers = [JSON, ADMIN, ("Transfer-Encoding", "chunked")];
     stream
         .write_all(head("POST", "/api/admin/configs", &headers).as_bytes())
         .await
@@ -518,7 +310,7 @@ async fn the_admin_api_takes_at_most_64_kib_from_an_authorized_caller() {
             break;
         }
     }
-    let reply = Reply::parse(&read_all(&mut stream, "chunked 65 KiB").await);
+    let reply = Raw::parse(&wire::read_all(&mut stream, "chunked 65 KiB").await);
     assert_eq!(reply.status, 413, "{reply:?}");
     assert_eq!(reply.kind(), "bad_request");
 
@@ -527,19 +319,16 @@ async fn the_admin_api_takes_at_most_64_kib_from_an_authorized_caller() {
     let mut config = configs()[0].clone();
     config["name"] = json!("Padded");
     config["description"] = json!("x".repeat(60 * 1024));
-    let reply = request(
-        addr,
-        "POST",
-        "/api/admin/configs",
-        &[json, admin],
-        &config.to_string(),
-    )
-    .await;
-    assert_eq!(
-        (reply.status, reply.kind().as_str()),
-        (400, "config"),
-        "{reply:?}"
-    );
+    let reply = server
+        .admin(
+            "POST",
+            "/api/admin/configs",
+            ADMIN_TOKEN,
+            None,
+            Some(&config),
+        )
+        .await;
+    reply.assert_error(400, "config", "60 KiB in an unknown member");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -547,11 +336,11 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
     // Silent connections would be held for 120 s: only the cap closes one sooner.
     let options = ServeOptions::default()
         .max_connections(8)
-        .header_timeout(Duration::from_secs(120));
-    let server = start("cap", options).await;
+        .header_timeout(LONG);
+    let (_dir, server) = start("cap", options).await;
     let addr = server.addr;
-    let reply = login(addr, "before").await;
-    assert_eq!(reply.status, 200, "{reply:?}");
+    let reply = server.login(&erp_token("before")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
 
     let mut held = Vec::new();
     for _ in 0..8 {
@@ -562,13 +351,10 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
     let _ = ninth
         .write_all(head("GET", "/api/session", &[]).as_bytes())
         .await;
-    let mut raw = Vec::new();
-    let read = tokio::time::timeout(PATIENCE, ninth.read_to_end(&mut raw))
-        .await
-        .expect("the 9th connection is closed at once, not held");
+    let raw = wire::read_all(&mut ninth, "the 9th connection is closed at once, not held").await;
     assert!(
         raw.is_empty(),
-        "{:?} {read:?}",
+        "the 9th connection is closed without an answer: {:?}",
         String::from_utf8_lossy(&raw)
     );
     // The held ones are still open: each still serves a request.
@@ -577,33 +363,26 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
         .write_all(head("GET", "/api/session", &[("Connection", "close")]).as_bytes())
         .await
         .unwrap();
-    let reply = Reply::parse(&read_all(&mut first, "a held connection").await);
-    assert_eq!(reply.status, 401);
+    let reply = Raw::parse(&wire::read_all(&mut first, "a held connection").await);
+    assert_eq!(reply.status, 401, "{reply:?}");
     drop(first);
 
     // With one released, a login gets in (the server may take a moment to
-    // see the slot free).
+    // see the slot free: a connection it closes unanswered is tried again).
     let started = std::time::Instant::now();
     let reply = loop {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        let body = login_body("after");
-        let length = body.len().to_string();
-        let headers = [
-            ("Content-Type", "application/json"),
-            ("Connection", "close"),
-            ("Content-Length", length.as_str()),
-        ];
-        let _ = stream
-            .write_all(format!("{}{body}", head("POST", "/api/auth/login", &headers)).as_bytes())
+        let sent = server
+            .request("POST", "/api/auth/login")
+            .header("Content-Type", "application/json")
+            .body(login_body("after"))
+            .send()
             .await;
-        let mut raw = Vec::new();
-        let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw)).await;
-        if !raw.is_empty() {
-            break Reply::parse(&raw);
+        match sent {
+            Ok(response) => break crate::support::http::Reply::of(response).await,
+            Err(e) => assert!(started.elapsed() < PATIENCE, "no slot came free: {e}"),
         }
-        assert!(started.elapsed() < PATIENCE, "no slot came free");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.status, 200, "{}", reply.text);
     drop(held);
 }

@@ -14,13 +14,18 @@
 //!   client (reqwest); [`server`]: a `login_server` process and a client
 //!   of its API, with the issuers and secrets its tests share; [`admin`]:
 //!   the administrator's API on loopback and its table of requests.
-//! - [`app`]: the `login_server` example's router, run in process.
+//! - [`app`]: the `login_server` example's router, run in process;
+//!   [`served`]: that router on a loopback port; [`wire`]: raw HTTP/1.1 for
+//!   the tests that must control the bytes on the wire; [`erp`]: CONTRACT
+//!   section 1's example configuration on HS256, and the issuers, secrets
+//!   and configuration values the in-process HTTP tests share.
 #![allow(dead_code, unused_imports)] // each tier uses a different subset
 
 #[cfg(all(feature = "axum", feature = "remote"))]
 pub mod admin;
 pub mod browser;
 pub mod clocked;
+pub mod erp;
 pub mod fixtures;
 #[cfg(feature = "remote")]
 pub mod http;
@@ -34,9 +39,12 @@ pub mod policies;
 pub mod process;
 pub mod prometheus;
 pub mod provider;
+#[cfg(all(feature = "axum", feature = "sqlite", feature = "remote"))]
+pub mod served;
 #[cfg(feature = "remote")]
 pub mod server;
 pub mod two_issuers;
+pub mod wire;
 
 #[cfg(all(feature = "axum", feature = "sqlite"))]
 #[path = "../../examples/login_server/app.rs"]

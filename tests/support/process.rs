@@ -58,6 +58,25 @@ pub fn binary() -> PathBuf {
     example("login_server")
 }
 
+/// `command` (the `login_server` binary, or a wrapper that `exec`s it with
+/// its arguments) with `--config CONFIG --db DB --listen 127.0.0.1:0 ARGS…`
+/// and `JWT_SSO_ADMIN_TOKEN=admin_token`.
+pub fn arguments(
+    mut command: Command,
+    config: &Path,
+    db: &str,
+    admin_token: &str,
+    args: &[&str],
+) -> Command {
+    command
+        .arg("--config")
+        .arg(config)
+        .args(["--db", db, "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("JWT_SSO_ADMIN_TOKEN", admin_token);
+    command
+}
+
 /// One `login_server` process; killed on drop.
 pub struct Instance {
     child: Child,
@@ -74,13 +93,7 @@ impl Instance {
     /// ARGS…` with `JWT_SSO_ADMIN_TOKEN=admin_token`, its standard error
     /// in `log`.
     pub fn start(config: &Path, db: &str, log: PathBuf, admin_token: &str, args: &[&str]) -> Self {
-        let mut command = Command::new(binary());
-        command
-            .arg("--config")
-            .arg(config)
-            .args(["--db", db, "--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("JWT_SSO_ADMIN_TOKEN", admin_token);
+        let command = arguments(Command::new(binary()), config, db, admin_token, args);
         Instance::spawn(command, log)
     }
 
