@@ -561,6 +561,19 @@ fn evidence(value: ClaimRef<'_>) -> String {
 /// U+202E, tag characters U+E0000–U+E007F, the soft hyphen), which make
 /// lookalike accounts, or leading or trailing white space.
 fn user_id_problem(user_id: &str) -> Option<String> {
+    // Printable ASCII, as most user IDs are: no control or format character,
+    // and the space is its only white space.
+    if user_id.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        return (user_id.starts_with(' ') || user_id.ends_with(' '))
+            .then(|| SPACE_AROUND.to_owned());
+    }
+    any_user_id_problem(user_id)
+}
+
+const SPACE_AROUND: &str = "with leading or trailing white space";
+
+/// [`user_id_problem`] for any text.
+fn any_user_id_problem(user_id: &str) -> Option<String> {
     use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
     if user_id.chars().any(char::is_control) {
         return Some("with a control character".to_owned());
@@ -576,7 +589,7 @@ fn user_id_problem(user_id: &str) -> Option<String> {
         ));
     }
     if user_id.starts_with(char::is_whitespace) || user_id.ends_with(char::is_whitespace) {
-        return Some("with leading or trailing white space".to_owned());
+        return Some(SPACE_AROUND.to_owned());
     }
     None
 }
@@ -735,6 +748,25 @@ mod tests {
         }
         assert!(user_id_problem("jdoe\u{200B}").is_some());
         assert!(user_id_problem("j.doe-4711@example.com").is_none());
+    }
+
+    /// The printable-ASCII shortcut of `user_id_problem` says what the
+    /// general check says, for every ASCII character at the start, inside
+    /// and at the end.
+    #[test]
+    fn the_ascii_shortcut_agrees_with_the_general_check() {
+        for c in (0u8..=127).map(char::from) {
+            for id in [
+                format!("{c}jdoe"),
+                format!("jd{c}oe"),
+                format!("jdoe{c}"),
+                c.to_string(),
+            ] {
+                assert_eq!(user_id_problem(&id), any_user_id_problem(&id), "{id:?}");
+            }
+        }
+        assert_eq!(user_id_problem(" jdoe").as_deref(), Some(SPACE_AROUND));
+        assert_eq!(user_id_problem("j doe"), None);
     }
 
     #[test]

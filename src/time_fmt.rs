@@ -23,6 +23,10 @@ pub(crate) fn to_datetime(secs: f64) -> Option<OffsetDateTime> {
     if whole.abs() > 1e15 {
         return None; // far outside what OffsetDateTime can hold
     }
+    if whole == secs {
+        // Whole seconds, as nearly every token has.
+        return OffsetDateTime::from_unix_timestamp(whole as i64).ok();
+    }
     let (whole, micros) = match ((secs - whole) * 1e6).round() as i64 {
         1_000_000 => (whole as i64 + 1, 0), // .9999996 and up round to the next second
         micros => (whole as i64, micros),
