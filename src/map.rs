@@ -74,6 +74,7 @@ impl ClaimPath {
         self.slot = plan.slot(&self.root, self.rest.is_some());
     }
 
+    #[inline]
     pub(crate) fn lookup<'a, C: ClaimSource + ?Sized>(
         &self,
         claims: &'a C,

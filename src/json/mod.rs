@@ -347,33 +347,34 @@ impl<'p> Captured<'p> {
         }
     }
 
-    /// Keeps `claim` in `slot`; `false` (and `claim` dropped) when the slot
-    /// holds one already: a repeated member.
+    /// The slot `slot` when it is empty; `None` when it holds a claim
+    /// already (a repeated member).
     #[inline]
-    fn put(&mut self, slot: usize, claim: Claim<'p>) -> bool {
-        let owns = match &claim {
-            Claim::Null | Claim::Bool(_) | Claim::Str(Cow::Borrowed(_)) => false,
-            // Plain data, unless serde_json's `arbitrary_precision` is on.
-            Claim::Number(_) => std::mem::needs_drop::<Number>(),
-            Claim::Str(Cow::Owned(_)) | Claim::Strings(_) | Claim::Tree(_) => true,
-        };
+    fn vacant(&mut self, slot: usize) -> Option<&mut Option<Claim<'p>>> {
         let held = match slot.checked_sub(Self::INLINE) {
-            None => {
-                self.owning |= u16::from(owns) << slot;
-                &mut self.inline[slot]
-            }
+            None => &mut self.inline[slot],
             Some(i) => &mut self.more[i],
         };
-        match held {
-            Some(_) => false,
-            None => {
-                *held = Some(claim);
-                true
-            }
-        }
+        held.is_none().then_some(held)
+    }
+
+    /// Notes whether the claim now in `slot` owns memory (see `Drop`).
+    #[inline]
+    fn kept(&mut self, slot: usize) {
+        let Some(held) = self.inline.get(slot) else {
+            return; // past the inline slots: dropped with `more`
+        };
+        let owns = match held {
+            None | Some(Claim::Null | Claim::Bool(_) | Claim::Str(Cow::Borrowed(_))) => false,
+            // Plain data, unless serde_json's `arbitrary_precision` is on.
+            Some(Claim::Number(_)) => std::mem::needs_drop::<Number>(),
+            Some(Claim::Str(Cow::Owned(_)) | Claim::Strings(_) | Claim::Tree(_)) => true,
+        };
+        self.owning |= u16::from(owns) << slot;
     }
 
     /// The claim in `slot`, when the payload has it.
+    #[inline]
     pub(crate) fn get(&self, slot: usize) -> Option<ClaimRef<'_>> {
         let claim = match slot.checked_sub(Self::INLINE) {
             None => self.inline[slot].as_ref(),
@@ -391,6 +392,7 @@ impl<'p> Captured<'p> {
 }
 
 impl ClaimSource for Captured<'_> {
+    #[inline]
     fn root(&self, slot: usize, _: &str) -> Option<ClaimRef<'_>> {
         self.get(slot)
     }
@@ -418,14 +420,13 @@ pub(crate) fn capture<'p>(
                     false => Err(Refused),
                 };
             };
-            let claim = match plan.entries[slot].tree {
-                true => Claim::Tree(scanner.tree(2)?),
-                false => scanner.claim(2)?,
-            };
-            match captured.put(slot, claim) {
-                true => Ok(()),
-                false => Err(Refused),
+            let out = captured.vacant(slot).ok_or(Refused)?;
+            match plan.entries[slot].tree {
+                true => *out = Some(Claim::Tree(scanner.tree(2)?)),
+                false => scanner.claim_into(2, out)?,
             }
+            captured.kept(slot);
+            Ok(())
         })
     })
 }

@@ -29,11 +29,17 @@ pub(super) type Scan<T> = Result<T, Refused>;
 pub(super) struct Scanner<'p> {
     text: &'p str,
     pos: usize,
+    /// Whether the string [`Scanner::raw_string`] read last has an escape.
+    escaped: bool,
 }
 
 impl<'p> Scanner<'p> {
     pub(super) fn new(text: &'p str) -> Self {
-        Scanner { text, pos: 0 }
+        Scanner {
+            text,
+            pos: 0,
+            escaped: false,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -152,7 +158,17 @@ impl<'p> Scanner<'p> {
     /// One value at `depth` as a [`Claim`]: an array holding only strings
     /// as a list, any other array or object as a `Value`.
     pub(super) fn claim(&mut self, depth: usize) -> Scan<Claim<'p>> {
-        Ok(match self.skip_ws() {
+        let mut claim = None;
+        self.claim_into(depth, &mut claim)?;
+        claim.ok_or(Refused)
+    }
+
+    /// [`Scanner::claim`] written into `out`, where the caller keeps it: a
+    /// claim handed back through the stack is stored in pieces and loaded
+    /// whole, which stalls the CPU's store forwarding on every member.
+    /// `out` is written only when the value is read in full.
+    pub(super) fn claim_into(&mut self, depth: usize, out: &mut Option<Claim<'p>>) -> Scan<()> {
+        *out = Some(match self.skip_ws() {
             Some(b'"') => Claim::Str(self.string()?),
             Some(b'[') => {
                 let start = self.pos;
@@ -172,12 +188,13 @@ impl<'p> Scanner<'p> {
                     false => Claim::Tree(self.value_since(start)?),
                 }
             }
-            Some(b'{') => return self.tree(depth).map(Claim::Tree),
+            Some(b'{') => Claim::Tree(self.tree(depth)?),
             Some(b't') => self.literal("true").map(|()| Claim::Bool(true))?,
             Some(b'f') => self.literal("false").map(|()| Claim::Bool(false))?,
             Some(b'n') => self.literal("null").map(|()| Claim::Null)?,
             _ => Claim::Number(self.number()?),
-        })
+        });
+        Ok(())
     }
 
     /// One value at `depth` as a `Value`, whatever its type.
@@ -207,7 +224,28 @@ impl<'p> Scanner<'p> {
 
     /// A string, after white space: borrowed when it has no escape, else
     /// decoded by serde_json (which checks the escapes).
+    #[inline]
     fn string(&mut self) -> Scan<Cow<'p, str>> {
+        let raw = self.raw_string()?;
+        match self.escaped {
+            false => Ok(Cow::Borrowed(raw)),
+            true => self.unescaped(raw.len()),
+        }
+    }
+
+    /// The string just read, its `len` bytes between the quotes decoded by
+    /// serde_json.
+    #[cold]
+    fn unescaped(&self, len: usize) -> Scan<Cow<'p, str>> {
+        serde_json::from_str(&self.text[self.pos - len - 2..self.pos])
+            .map(Cow::Owned)
+            .map_err(|_| Refused)
+    }
+
+    /// A string, after white space, as written between its quotes (escapes
+    /// not decoded; `self.escaped` says whether it has any). Two words, so
+    /// that it comes back in registers.
+    fn raw_string(&mut self) -> Scan<&'p str> {
         if self.skip_ws() != Some(b'"') {
             return Err(Refused);
         }
@@ -229,12 +267,8 @@ impl<'p> Scanner<'p> {
             }
         }
         self.pos = at + 1;
-        match escaped {
-            false => Ok(Cow::Borrowed(&self.text[start..at])),
-            true => serde_json::from_str(&self.text[start - 1..self.pos])
-                .map(Cow::Owned)
-                .map_err(|_| Refused),
-        }
+        self.escaped = escaped;
+        Ok(&self.text[start..at])
     }
 
     /// A number (RFC 8259 section 6). An integer of at most 18 digits is
