@@ -169,7 +169,15 @@ impl<'p> Scanner<'p> {
     /// `out` is written only when the value is read in full.
     pub(super) fn claim_into(&mut self, depth: usize, out: &mut Option<Claim<'p>>) -> Scan<()> {
         *out = Some(match self.skip_ws() {
-            Some(b'"') => Claim::Str(self.string()?),
+            Some(b'"') => {
+                // Not through `string`: a `Result<Cow>` in between is stored
+                // and reloaded in pieces.
+                let raw = self.raw_string()?;
+                match self.escaped {
+                    false => Claim::Str(Cow::Borrowed(raw)),
+                    true => Claim::Str(self.unescaped(raw.len())?),
+                }
+            }
             Some(b'[') => {
                 let start = self.pos;
                 let mut strings = Vec::new();
@@ -224,7 +232,7 @@ impl<'p> Scanner<'p> {
 
     /// A string, after white space: borrowed when it has no escape, else
     /// decoded by serde_json (which checks the escapes).
-    #[inline]
+    #[inline(always)] // small; handed back through the stack, the `Cow` stalls
     fn string(&mut self) -> Scan<Cow<'p, str>> {
         let raw = self.raw_string()?;
         match self.escaped {
@@ -274,6 +282,7 @@ impl<'p> Scanner<'p> {
     /// A number (RFC 8259 section 6). An integer of at most 18 digits is
     /// read here; any other number (fraction, exponent, more digits, `-0`)
     /// by serde_json, which refuses one beyond the range of `f64`.
+    #[inline(always)] // a `Result<Number>` handed back through the stack stalls
     fn number(&mut self) -> Scan<Number> {
         let start = self.pos;
         let negative = self.peek() == Some(b'-');
