@@ -211,8 +211,6 @@ mod config_file;
 mod crypto;
 mod error;
 pub mod events;
-#[cfg(feature = "axum")]
-mod extract;
 mod identity;
 mod json;
 mod key;

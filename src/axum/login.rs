@@ -19,11 +19,11 @@ use serde::Serialize;
 use tracing::Instrument as _;
 
 use super::body::{BodyRefusal, read_limited};
+use super::request::{LoginRequest, form_param, query_param};
 use super::{HttpError, quiet_error_response};
 use crate::error::Error;
 use crate::error::StoreError;
 use crate::events::{self, Attempt, Ending, Refusal};
-use crate::extract::{LoginRequest, form_param, query_param};
 use crate::identity::Verified;
 use crate::login::{Authenticator, Login};
 use crate::registry::{Route, Verification};

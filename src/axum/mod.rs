@@ -86,8 +86,11 @@ pub mod admin;
 mod body;
 mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod events_query;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod host;
 mod login;
+mod request;
 mod serve;
 mod session;
 
@@ -103,9 +106,9 @@ use ::axum::http::request::Parts;
 use ::axum::http::{HeaderMap, HeaderName, Request};
 use ::axum::response::{IntoResponse, Response};
 
-use crate::extract::{bearer, cookie, query_param};
 use crate::identity::Verified;
 use crate::registry::{Registry, Route};
+use request::{bearer, cookie, query_param};
 
 pub use error::HttpError;
 pub(crate) use error::{quiet_error_response, status_of};

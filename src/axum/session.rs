@@ -155,10 +155,10 @@ impl SessionAuth {
         Ok(match joined_cookies(headers)? {
             None => None,
             Some(Cow::Borrowed(cookies)) => {
-                crate::extract::cookie(cookies, name)?.map(Cow::Borrowed)
+                super::request::cookie(cookies, name)?.map(Cow::Borrowed)
             }
             Some(Cow::Owned(cookies)) => {
-                crate::extract::cookie(&cookies, name)?.map(|token| Cow::Owned(token.to_owned()))
+                super::request::cookie(&cookies, name)?.map(|token| Cow::Owned(token.to_owned()))
             }
         })
     }

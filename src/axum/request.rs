@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::axum::HttpError as Error;
+use super::HttpError as Error;
 use crate::json::{parse_object, type_name};
 use crate::secret::Secret;
 
