@@ -106,6 +106,11 @@ impl Verified {
         Verified(identity)
     }
 
+    /// Crate-only: the identity, to fill in place.
+    pub(crate) fn identity_mut(&mut self) -> &mut MappedIdentity {
+        &mut self.0
+    }
+
     /// The identity, as plain data.
     pub fn into_identity(self) -> MappedIdentity {
         self.0

@@ -296,8 +296,8 @@ impl ClaimMapper {
         claims: &Map<String, Value>,
         expires_at: OffsetDateTime,
     ) -> Result<MappedIdentity, Error> {
-        let mut identity = self
-            .map_claims(claims, None, expires_at)
+        let mut identity = self.blank(expires_at);
+        self.map_claims(claims, None, &mut identity)
             .map_err(|e| match e {
                 Error::Token(TokenError::MissingUserId { claim, state, .. }) => {
                     Error::Token(TokenError::MissingUserId {
@@ -324,27 +324,51 @@ impl ClaimMapper {
         Ok(identity)
     }
 
+    /// An identity of this configuration with nothing mapped yet, for
+    /// [`ClaimMapper::map_claims`] to fill.
+    #[inline]
+    pub(crate) fn blank(&self, expires_at: OffsetDateTime) -> MappedIdentity {
+        MappedIdentity {
+            config: self.config_name.clone(),
+            user_id: CompactString::default(),
+            name: None,
+            email: None,
+            user_type: CompactString::default(),
+            roles: Vec::new(),
+            prompts: Vec::new(),
+            expires_at,
+            warnings: Vec::new(),
+            issuer: None,
+            subject: None,
+            token_id: None,
+            issued_at: None,
+        }
+    }
+
     /// [`ClaimMapper::map`] on the claims a verifier captured (or a `Map`),
     /// with the payload they were parsed from, so that numbers map from the
     /// sender's own text: an integer user ID beyond 64 bits keeps its
     /// digits, and a text prompt gets the number as written.
     ///
-    /// Each string the identity holds is copied once, from the claims.
+    /// Fills `identity`, a [`ClaimMapper::blank`] one, in place: it is
+    /// built once, where the verification returns it, rather than moved
+    /// from one step to the next. Each string it holds is copied once,
+    /// from the claims.
     pub(crate) fn map_claims<C: ClaimSource + ?Sized>(
         &self,
         claims: &C,
         payload: Option<&[u8]>,
-        expires_at: OffsetDateTime,
-    ) -> Result<MappedIdentity, Error> {
+        identity: &mut MappedIdentity,
+    ) -> Result<(), Error> {
         self.check_user_id(claims)?;
-        let user_id = match self.user_id.lookup(claims) {
-            Some(ClaimRef::Str(s)) => self.clean_user_id(s)?,
+        match self.user_id.lookup(claims) {
+            Some(ClaimRef::Str(s)) => self.clean_user_id(s, &mut identity.user_id)?,
             Some(ClaimRef::Number(n)) if n.is_i64() || n.is_u64() => {
-                compact_str::format_compact!("{n}")
+                identity.user_id = compact_str::format_compact!("{n}");
             }
             // An integer beyond 64 bits: serde_json holds it as f64, the payload has its digits.
             other => match (other, self.user_id.raw(payload).filter(|t| is_integer(t))) {
-                (Some(ClaimRef::Number(_)), Some(text)) => text.into(),
+                (Some(ClaimRef::Number(_)), Some(text)) => put(&mut identity.user_id, text),
                 _ => {
                     return Err(Error::invalid_claim(
                         self.user_id.name(),
@@ -353,12 +377,14 @@ impl ClaimMapper {
                     ));
                 }
             },
-        };
-        let name = self.optional_string(claims, self.name.as_ref())?;
-        let email = self.optional_string(claims, self.email.as_ref())?;
-        let mut warnings = Vec::new();
-        let mut roles = self.roles(claims, &mut warnings)?;
-        let mut prompts = Vec::with_capacity(self.prompts.len());
+        }
+        self.optional_string(claims, self.name.as_ref(), &mut identity.name)?;
+        self.optional_string(claims, self.email.as_ref(), &mut identity.email)?;
+        let warnings = &mut identity.warnings;
+        let roles = &mut identity.roles;
+        self.roles(claims, roles, warnings)?;
+        let prompts = &mut identity.prompts;
+        prompts.reserve_exact(self.prompts.len());
         for rule in &self.prompts {
             match rule.claim.lookup(claims) {
                 None | Some(ClaimRef::Null) => warnings.push(format!(
@@ -367,11 +393,7 @@ impl ClaimMapper {
                     rule.slot,
                     rule.claim.name()
                 )),
-                Some(value) => prompts.push(SystemPrompt {
-                    kind: rule.kind,
-                    slot: rule.slot,
-                    value: convert_prompt(rule, value, payload)?,
-                }),
+                Some(value) => convert_prompt(rule, value, payload, prompts)?,
             }
         }
         // The role rules, after every check of step 14; step 15 last.
@@ -383,7 +405,7 @@ impl ClaimMapper {
             }
             matched = true;
             for role in &rule.roles {
-                self.add_token_role(&mut roles, role, &mut warnings);
+                self.add_token_role(roles, role, warnings);
             }
             if user_type.is_none() {
                 user_type = rule.user_type.as_ref();
@@ -392,26 +414,13 @@ impl ClaimMapper {
         if self.rules_required && !matched {
             return Err(self.no_matching_role(claims));
         }
-        Ok(MappedIdentity {
-            config: self.config_name.clone(),
-            user_id,
-            name,
-            email,
-            user_type: user_type.unwrap_or(&self.user_type).clone(),
-            roles,
-            prompts,
-            expires_at,
-            warnings,
-            issuer: None,
-            subject: None,
-            token_id: None,
-            issued_at: None,
-        })
+        identity.user_type = user_type.unwrap_or(&self.user_type).clone();
+        Ok(())
     }
 
     /// CONTRACT section 4: no control character, no format character, no
     /// leading or trailing white space; then `user_id_normalize`, last.
-    fn clean_user_id(&self, user_id: &str) -> Result<CompactString, Error> {
+    fn clean_user_id(&self, user_id: &str, out: &mut CompactString) -> Result<(), Error> {
         if let Some(problem) = user_id_problem(user_id) {
             return Err(Error::invalid_claim(
                 self.user_id.name(),
@@ -419,21 +428,26 @@ impl ClaimMapper {
                 format!("{} {problem}", describe(ClaimRef::Str(user_id))),
             ));
         }
-        Ok(match self.normalize {
-            UserIdNormalize::None => user_id.into(),
-            UserIdNormalize::Lowercase => normalize_lowercase(user_id).into(),
-        })
+        match self.normalize {
+            UserIdNormalize::None => put(out, user_id),
+            UserIdNormalize::Lowercase => *out = normalize_lowercase(user_id).into(),
+        }
+        Ok(())
     }
 
     fn optional_string<C: ClaimSource + ?Sized>(
         &self,
         claims: &C,
         path: Option<&ClaimPath>,
-    ) -> Result<Option<CompactString>, Error> {
-        let Some(path) = path else { return Ok(None) };
+        out: &mut Option<CompactString>,
+    ) -> Result<(), Error> {
+        let Some(path) = path else { return Ok(()) };
         match path.lookup(claims) {
-            None | Some(ClaimRef::Null) => Ok(None),
-            Some(ClaimRef::Str(s)) => Ok(Some(s.into())),
+            None | Some(ClaimRef::Null) => Ok(()),
+            Some(ClaimRef::Str(s)) => {
+                put(out.get_or_insert_default(), s);
+                Ok(())
+            }
             Some(other) => Err(Error::invalid_claim(
                 path.name(),
                 "a string",
@@ -448,18 +462,19 @@ impl ClaimMapper {
     fn roles<C: ClaimSource + ?Sized>(
         &self,
         claims: &C,
+        roles: &mut Vec<CompactString>,
         warnings: &mut Vec<String>,
-    ) -> Result<Vec<CompactString>, Error> {
-        let mut roles: Vec<CompactString> = Vec::with_capacity(self.initial_roles.len() + 4);
+    ) -> Result<(), Error> {
+        roles.reserve_exact(self.initial_roles.len() + 4);
         for role in &self.initial_roles {
             if !role.is_empty() && !roles.contains(role) {
                 roles.push(role.clone());
             }
         }
         let Some(path) = &self.roles else {
-            return Ok(roles);
+            return Ok(());
         };
-        let add = |role: &str| self.add_token_role(&mut roles, role, warnings);
+        let add = |role: &str| self.add_token_role(roles, role, warnings);
         let expected = "an array of strings or a string";
         match path.lookup(claims) {
             None | Some(ClaimRef::Null) => {}
@@ -473,7 +488,7 @@ impl ClaimMapper {
                 None => return Err(Error::invalid_claim(path.name(), expected, describe(value))),
             },
         }
-        Ok(roles)
+        Ok(())
     }
 
     /// Adds a role the token gives (its roles claim or a role rule), once,
@@ -498,7 +513,10 @@ impl ClaimMapper {
             }
             return;
         }
-        roles.push(role.into());
+        roles.push(CompactString::default());
+        if let Some(last) = roles.last_mut() {
+            put(last, role);
+        }
     }
 
     /// Step 15's error: what the token has in each claim the rules read.
@@ -624,7 +642,8 @@ fn convert_prompt(
     rule: &PromptRule,
     value: ClaimRef<'_>,
     payload: Option<&[u8]>,
-) -> Result<PromptValue, Error> {
+    prompts: &mut Vec<SystemPrompt>,
+) -> Result<(), Error> {
     let fail = |expected: &str| {
         Error::invalid_claim(
             rule.claim.name(),
@@ -632,9 +651,23 @@ fn convert_prompt(
             describe(value),
         )
     };
-    match rule.kind {
+    let value = match rule.kind {
         PromptKind::Text => match value {
-            ClaimRef::Str(s) => Ok(PromptValue::Text(s.into())),
+            ClaimRef::Str(s) => {
+                prompts.push(SystemPrompt {
+                    kind: rule.kind,
+                    slot: rule.slot,
+                    value: PromptValue::Text(CompactString::default()),
+                });
+                if let Some(SystemPrompt {
+                    value: PromptValue::Text(text),
+                    ..
+                }) = prompts.last_mut()
+                {
+                    put(text, s);
+                }
+                return Ok(());
+            }
             // "Numbers as their JSON text": the text the sender wrote (`1e3`, `2.50`).
             ClaimRef::Number(n) => Ok(PromptValue::Text(
                 rule.claim
@@ -667,7 +700,24 @@ fn convert_prompt(
                 _ => Err(fail(expected)),
             }
         }
-    }
+    }?;
+    prompts.push(SystemPrompt {
+        kind: rule.kind,
+        slot: rule.slot,
+        value,
+    });
+    Ok(())
+}
+
+/// `text` written into the empty `out`, in place. `CompactString::from`
+/// builds its inline bytes byte by byte on the stack and the copy to their
+/// place then reads them back in words, a load that waits for those stores
+/// to retire (a store-forwarding stall, several per verification); written
+/// in place they are not read back until much later.
+#[inline(always)]
+pub(crate) fn put(out: &mut CompactString, text: &str) {
+    debug_assert!(out.is_empty());
+    out.push_str(text);
 }
 
 /// `-?[0-9]+`: an integer in JSON number syntax.

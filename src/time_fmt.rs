@@ -14,6 +14,13 @@ pub(crate) fn rfc3339(secs: f64) -> String {
 
 /// `secs` as a UTC date-time, when representable.
 pub(crate) fn to_datetime(secs: f64) -> Option<OffsetDateTime> {
+    // Whole seconds, as nearly every token has: two conversions rather than
+    // a call to `floor` (NaN, infinities and values past `i64` saturate and
+    // compare unequal, so they take the path below).
+    let int = secs as i64;
+    if int as f64 == secs {
+        return OffsetDateTime::from_unix_timestamp(int).ok();
+    }
     if !secs.is_finite() {
         return None;
     }
@@ -22,10 +29,6 @@ pub(crate) fn to_datetime(secs: f64) -> Option<OffsetDateTime> {
     let whole = secs.floor();
     if whole.abs() > 1e15 {
         return None; // far outside what OffsetDateTime can hold
-    }
-    if whole == secs {
-        // Whole seconds, as nearly every token has.
-        return OffsetDateTime::from_unix_timestamp(whole as i64).ok();
     }
     let (whole, micros) = match ((secs - whole) * 1e6).round() as i64 {
         1_000_000 => (whole as i64 + 1, 0), // .9999996 and up round to the next second
@@ -78,7 +81,18 @@ mod tests {
             to_datetime(1_767_226_200.999_999_7).map(|t| t.unix_timestamp()),
             Some(1_767_226_201)
         );
-        assert_eq!(to_datetime(f64::NAN), None);
-        assert_eq!(to_datetime(1e300), None);
+        // What the whole-second shortcut must leave to the general path.
+        for secs in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+            -1e300,
+            i64::MAX as f64,
+            i64::MIN as f64,
+        ] {
+            assert_eq!(to_datetime(secs), None, "{secs}");
+        }
+        assert_eq!(to_datetime(-0.0), Some(OffsetDateTime::UNIX_EPOCH));
     }
 }

@@ -1,7 +1,6 @@
 //! Steps 8–15 of CONTRACT section 2: the payload, the registered claims'
 //! types, the time rules of section 3, issuer and audience, then the mapping.
 
-use compact_str::CompactString;
 use time::OffsetDateTime;
 
 use super::Verifier;
@@ -10,7 +9,7 @@ use std::time::Duration;
 use crate::error::{Error, TokenError, TokenPart};
 use crate::identity::MappedIdentity;
 use crate::json::{Captured, ClaimRef, ClaimSource, capture, parse_object};
-use crate::map::REGISTERED;
+use crate::map::{REGISTERED, put};
 use crate::time_fmt::to_datetime;
 use crate::unix_time::UnixTime;
 
@@ -44,8 +43,14 @@ fn claim_names(payload: &[u8]) -> Vec<String> {
 }
 
 impl Verifier {
-    /// Steps 8–14, on a payload whose signature holds.
-    pub(crate) fn claims(&self, payload: &[u8], now: UnixTime) -> Result<MappedIdentity, Error> {
+    /// Steps 8–15, on a payload whose signature holds, into `identity` (a
+    /// blank one of [`ClaimMapper::blank`](crate::map::ClaimMapper::blank)).
+    pub(crate) fn claims(
+        &self,
+        payload: &[u8],
+        now: UnixTime,
+        identity: &mut MappedIdentity,
+    ) -> Result<(), Error> {
         let plan = self.mapper.plan();
         let mut claims = Captured::new(plan);
         capture(payload, plan, &mut claims)
@@ -56,7 +61,7 @@ impl Verifier {
                 present: claim_names(payload),
             }));
         };
-        let expires_at = self.check_time(exp, reg.nbf, reg.iat, now)?;
+        identity.expires_at = self.check_time(exp, reg.nbf, reg.iat, now)?;
         if let Some(expected) = &self.config.issuer
             && reg.iss != Some(expected.as_str())
         {
@@ -83,9 +88,8 @@ impl Verifier {
             Some(other) => Err(other.type_name()),
             None => Err("absent"),
         };
-        let mut identity = self
-            .mapper
-            .map_claims(&claims, Some(payload), expires_at)
+        self.mapper
+            .map_claims(&claims, Some(payload), identity)
             .map_err(|e| match e {
                 // The mapper saw only the kept claims; name them all.
                 Error::Token(TokenError::MissingUserId { claim, state, .. }) => {
@@ -108,14 +112,22 @@ impl Verifier {
         }
         // The verified registered claims the identity carries (CONTRACT
         // section 4, end).
-        identity.issuer = reg.iss.map(CompactString::from);
-        identity.subject = reg.sub.map(CompactString::from);
-        identity.token_id = token_id.ok().map(CompactString::from);
+        let fields = [
+            (&mut identity.issuer, reg.iss),
+            (&mut identity.subject, reg.sub),
+            (&mut identity.token_id, token_id.ok()),
+        ];
+        for (field, value) in fields {
+            if let Some(value) = value {
+                put(field.get_or_insert_default(), value);
+            }
+        }
         identity.issued_at = reg.iat.and_then(to_datetime);
-        Ok(identity)
+        Ok(())
     }
 
     /// Step 11 (CONTRACT section 3); returns `expires_at`.
+    #[inline]
     fn check_time(
         &self,
         exp: f64,
@@ -169,6 +181,7 @@ impl Verifier {
 
 /// Step 9: the registered claims must have their registered types. They
 /// are in the first slots of every plan, in the order of [`REGISTERED`].
+#[inline]
 fn registered<C: ClaimSource>(claims: &C) -> Result<Registered<'_>, Error> {
     let [exp, nbf, iat, iss, aud, sub, jti] =
         std::array::from_fn(|slot| claims.root(slot, REGISTERED[slot]));

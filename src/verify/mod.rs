@@ -14,11 +14,12 @@ mod token;
 
 use std::fmt;
 use std::sync::Arc;
+use time::OffsetDateTime;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Algorithm, JwtConfig};
 use crate::error::{Error, TokenError};
-use crate::identity::Verified;
+use crate::identity::{MappedIdentity, Verified};
 use crate::key::{KeySet, Selection, VerifyingKey};
 use crate::map::ClaimMapper;
 #[cfg(feature = "remote")]
@@ -254,9 +255,7 @@ impl Verifier {
 
     /// [`Verifier::verify_cached`] as if the time were `now`.
     pub(crate) fn verify_at(&self, token: &str, now: UnixTime) -> Result<Verified, Error> {
-        let result = self.run(token, now, None);
-        self.log(&result);
-        result
+        self.run(token, now, None)
     }
 
     /// [`Verifier::verify_at`] for a token whose payload segment the caller
@@ -267,9 +266,7 @@ impl Verifier {
         now: UnixTime,
         payload: Vec<u8>,
     ) -> Result<Verified, Error> {
-        let result = self.run(token, now, Some(payload));
-        self.log(&result);
-        result
+        self.run(token, now, Some(payload))
     }
 
     fn log(&self, result: &Result<Verified, Error>) {
@@ -294,13 +291,36 @@ impl Verifier {
         }
     }
 
+    /// Steps 1–15, logged. The identity is built where it is returned
+    /// (see [`Verifier::fill`]), not moved there: it is a few hundred bytes,
+    /// just written.
     fn run(&self, token: &str, now: UnixTime, payload: Option<Vec<u8>>) -> Result<Verified, Error> {
+        let mut result = Ok(Verified::new(self.mapper.blank(OffsetDateTime::UNIX_EPOCH)));
+        if let Ok(verified) = &mut result
+            && let Err(error) = self.fill(token, now, payload, verified.identity_mut())
+        {
+            result = Err(error);
+        }
+        self.log(&result);
+        result
+    }
+
+    /// [`Verifier::run`]'s steps, into a blank `identity`.
+    fn fill(
+        &self,
+        token: &str,
+        now: UnixTime,
+        payload: Option<Vec<u8>>,
+        identity: &mut MappedIdentity,
+    ) -> Result<(), Error> {
         let mut scratch = Scratch::default();
         let parsed = self.parse(token, payload, &mut scratch)?;
         match &self.keys {
-            Keys::Static(set) => self.check_with(&parsed, set, now),
+            Keys::Static(set) => self.check_with(&parsed, set, now, identity),
             #[cfg(feature = "remote")]
-            Keys::Remote(cache) => cache.with_usable(|set| self.check_with(&parsed, set, now))?,
+            Keys::Remote(cache) => {
+                cache.with_usable(|set| self.check_with(&parsed, set, now, identity))?
+            }
         }
     }
 
@@ -310,9 +330,10 @@ impl Verifier {
         parsed: &Parsed<'_, '_>,
         set: &KeySet,
         now: UnixTime,
-    ) -> Result<Verified, Error> {
+        identity: &mut MappedIdentity,
+    ) -> Result<(), Error> {
         match set.select(parsed.alg, parsed.kid()) {
-            Selection::Keys(keys) => self.check_signed(parsed, keys.as_slice(), now),
+            Selection::Keys(keys) => self.check_signed(parsed, keys.as_slice(), now, identity),
             Selection::NotFound(error) => Err(error),
         }
     }
@@ -323,7 +344,8 @@ impl Verifier {
         parsed: &Parsed<'_, '_>,
         keys: &[&VerifyingKey],
         now: UnixTime,
-    ) -> Result<Verified, Error> {
+        identity: &mut MappedIdentity,
+    ) -> Result<(), Error> {
         if !keys
             .iter()
             .any(|k| k.verify(parsed.alg, parsed.message, &parsed.signature))
@@ -337,7 +359,7 @@ impl Verifier {
                 key,
             }));
         }
-        self.claims(&parsed.payload, now).map(Verified::new)
+        self.claims(&parsed.payload, now, identity)
     }
 
     /// [`Verifier::verify`] as if the time were `now` for the token's time
@@ -348,21 +370,25 @@ impl Verifier {
         now: UnixTime,
     ) -> Result<Verified, Error> {
         #[cfg(feature = "remote")]
-        {
-            let result = self.run_async(token, now).await;
-            self.log(&result);
-            result
+        match &self.keys {
+            Keys::Static(_) => self.run(token, now, None),
+            Keys::Remote(cache) => {
+                let result = self.run_async(cache, token, now).await;
+                self.log(&result);
+                result
+            }
         }
         #[cfg(not(feature = "remote"))]
         self.verify_at(token, now)
     }
 
     #[cfg(feature = "remote")]
-    async fn run_async(&self, token: &str, now: UnixTime) -> Result<Verified, Error> {
-        let cache = match &self.keys {
-            Keys::Static(_) => return self.run(token, now, None),
-            Keys::Remote(cache) => cache,
-        };
+    async fn run_async(
+        &self,
+        cache: &KeyCache,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Verified, Error> {
         // Steps 1–5 before any fetch. Only `alg` and `kid` wait for the
         // keys (no decoding buffers in the future); the token is decoded
         // again, on the stack, once the keys are there.
@@ -377,7 +403,9 @@ impl Verifier {
             .select_async(alg, kid, |keys| {
                 let mut scratch = Scratch::default();
                 let parsed = self.parse(token, None, &mut scratch)?;
-                self.check_signed(&parsed, keys, now)
+                let mut identity = self.mapper.blank(OffsetDateTime::UNIX_EPOCH);
+                self.check_signed(&parsed, keys, now, &mut identity)?;
+                Ok(Verified::new(identity))
             })
             .await?
     }

@@ -124,6 +124,7 @@ impl Verifier {
     ///
     /// `decoded_payload`: the payload segment, when the caller already
     /// decoded it strictly. The segments are decoded into `scratch`.
+    #[inline]
     pub(crate) fn parse<'t, 'b>(
         &self,
         token: &'t str,
