@@ -83,6 +83,7 @@ use serde::ser::SerializeStruct as _;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, ErrorKind, escape_controls, untrusted};
+use crate::metrics::Outcome;
 use crate::unix_time::UnixTime;
 
 /// One login attempt (CONTRACT section 9), as subscribers receive it and
@@ -136,42 +137,6 @@ impl Serialize for LoginEvent {
         s.serialize_field("message", &self.message)?;
         s.serialize_field("hint", &self.hint)?;
         s.end()
-    }
-}
-
-/// Whether a login attempt was accepted: the names of the `outcome` member,
-/// the SQL column and the metrics' label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Outcome {
-    Accepted,
-    Refused,
-}
-
-impl Outcome {
-    pub(crate) fn of(accepted: bool) -> Outcome {
-        if accepted {
-            Outcome::Accepted
-        } else {
-            Outcome::Refused
-        }
-    }
-
-    /// `accepted` or `refused`.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Accepted => "accepted",
-            Outcome::Refused => "refused",
-        }
-    }
-
-    /// The outcome named `name` (`accepted` or `refused`).
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    pub(crate) fn from_name(name: &str) -> Option<Outcome> {
-        match name {
-            "accepted" => Some(Outcome::Accepted),
-            "refused" => Some(Outcome::Refused),
-            _ => None,
-        }
     }
 }
 

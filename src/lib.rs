@@ -52,7 +52,7 @@
 //! | change configurations (saved, then served) | `Configs::apply` with a [`ConfigChange`] (cargo feature `admin`) |
 //! | log a user in | [`Authenticator::login`], [`Authenticator::check`] (dry run), [`Authenticator::provision`] (a [`Verified`] identity) |
 //! | serve it over HTTP | the `axum` module (cargo feature `axum`) |
-//! | operate it | [`events`] ([`Authenticator::subscribe`], the SQL history), [`metrics::describe`], `LoginOptions::max_failed_logins` |
+//! | operate it | [`events`] ([`Authenticator::subscribe`], the SQL history), [`Registry::describe_metrics`] ([`metrics`]), `LoginOptions::max_failed_logins` |
 //!
 //! Every instant is a [`UnixTime`], every span a [`std::time::Duration`];
 //! "now" comes from one [`Clock`] ([`SystemClock`], or [`ManualClock`] in

@@ -33,12 +33,13 @@
 //! - `jwt_sso_events_dropped_total`: events a subscriber's full buffer or
 //!   the history's failed write lost (the logins themselves stand).
 //!
-//! [`describe`] is the one entry: call it once after installing the
-//! recorder. It describes every series and registers them at 0, so that
-//! they are present from the start. The histogram needs buckets from the
-//! exporter, otherwise a Prometheus exporter renders a summary; these span
-//! a cached HMAC check (tens of µs) to a remote key fetch that gives up
-//! (5 s), and are the ones `login_server` uses:
+//! [`Registry::describe_metrics`](crate::Registry::describe_metrics) is the
+//! one entry: call it once after installing the recorder. It describes
+//! every series and registers them at 0, so that they are present from the
+//! start. The histogram needs buckets from the exporter, otherwise a
+//! Prometheus exporter renders a summary; these span a cached HMAC check
+//! (tens of µs) to a remote key fetch that gives up (5 s), and are the ones
+//! `login_server` uses:
 //!
 //! ```
 //! use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
@@ -52,7 +53,7 @@
 //! let prometheus = PrometheusBuilder::new()
 //!     .set_buckets_for_metric(Matcher::Full("jwt_sso_login_duration_seconds".into()), BUCKETS)?
 //!     .install_recorder()?;
-//! jwt_sso::metrics::describe(&registry);
+//! registry.describe_metrics();
 //!
 //! let text = prometheus.render();
 //! assert!(text.contains(r#"jwt_sso_logins_total{config="ERP",outcome="accepted",kind="none"} 0"#));
@@ -67,8 +68,6 @@ use std::time::Duration;
 use ::metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 
 use crate::error::ErrorKind;
-use crate::events::Outcome;
-use crate::registry::Registry;
 
 const LOGINS: &str = "jwt_sso_logins_total";
 const DURATION: &str = "jwt_sso_login_duration_seconds";
@@ -78,13 +77,10 @@ const DROPPED: &str = "jwt_sso_events_dropped_total";
 const RATE_LIMITED: &str = "jwt_sso_rate_limited_total";
 
 /// Describes every series and registers it at 0 with the installed
-/// recorder: `jwt_sso_logins_total{config=<each configuration>,outcome="accepted",kind="none"}`
-/// and `{config="none",outcome="refused",kind="rate_limited"}`, both
-/// outcomes of the histogram, `jwt_sso_key_fetches_total` for each remote
-/// configuration (`config="none"` when there is none), and the three
-/// unlabelled series. Call it again after adding configurations to show
-/// theirs at 0 too (it only adds zeros).
-pub fn describe(registry: &Registry) {
+/// recorder, for `configs`: each configuration's name and whether its keys
+/// are remote (what [`Registry::describe_metrics`](crate::Registry::describe_metrics)
+/// documents).
+pub(crate) fn describe<'a>(configs: impl IntoIterator<Item = (&'a str, bool)>) {
     describe_counter!(
         LOGINS,
         Unit::Count,
@@ -115,22 +111,18 @@ pub fn describe(registry: &Registry) {
         Unit::Count,
         "Login attempts refused by the failed-login throttle (HTTP 429)."
     );
-    let mut remote = false;
-    for config in registry.list() {
-        counter!(LOGINS, "config" => config.name.to_string(), "outcome" => "accepted", "kind" => "none")
+    let mut any_remote = false;
+    for (name, remote) in configs {
+        counter!(LOGINS, "config" => name.to_owned(), "outcome" => "accepted", "kind" => "none")
             .increment(0);
-        if registry
-            .verifier(&config.name)
-            .is_some_and(|v| v.is_remote())
-        {
-            remote = true;
+        if remote {
+            any_remote = true;
             for result in ["ok", "error"] {
-                counter!(KEY_FETCHES, "config" => config.name.to_string(), "result" => result)
-                    .increment(0);
+                counter!(KEY_FETCHES, "config" => name.to_owned(), "result" => result).increment(0);
             }
         }
     }
-    if !remote {
+    if !any_remote {
         for result in ["ok", "error"] {
             counter!(KEY_FETCHES, "config" => "none", "result" => result).increment(0);
         }
@@ -144,6 +136,43 @@ pub fn describe(registry: &Registry) {
     gauge!(SESSIONS).set(0.0);
     counter!(DROPPED).increment(0);
     counter!(RATE_LIMITED).increment(0);
+}
+
+/// Whether a login attempt was accepted: the names of the `outcome` label,
+/// the login event's `outcome` member and the SQL column (here, below the
+/// events that report it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Outcome {
+    Accepted,
+    Refused,
+}
+
+impl Outcome {
+    pub(crate) fn of(accepted: bool) -> Outcome {
+        if accepted {
+            Outcome::Accepted
+        } else {
+            Outcome::Refused
+        }
+    }
+
+    /// `accepted` or `refused`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Refused => "refused",
+        }
+    }
+
+    /// The outcome named `name` (`accepted` or `refused`).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn from_name(name: &str) -> Option<Outcome> {
+        match name {
+            "accepted" => Some(Outcome::Accepted),
+            "refused" => Some(Outcome::Refused),
+            _ => None,
+        }
+    }
 }
 
 /// One login attempt ended.

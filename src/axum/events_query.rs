@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use super::HttpError;
 use super::request::query_param;
 use crate::error::untrusted;
-use crate::events::{EventQuery, Outcome, kind_named};
+use crate::events::{EventQuery, kind_named};
+use crate::metrics::Outcome;
 
 impl EventQuery {
     /// Reads the query string of `GET /api/admin/events` (`limit`,

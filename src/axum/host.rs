@@ -167,7 +167,7 @@ impl Host {
         for (name, error) in registry.warm_up().await {
             tracing::warn!(target: "jwt_sso", config = %crate::error::escape_controls(&name), kind = error.kind().as_str(), "key warm-up failed: {}", crate::error::escape_controls(&error.to_string()));
         }
-        crate::metrics::describe(&registry);
+        registry.describe_metrics();
         let sessions = Sessions::new(store.clone(), registry.clock()).ending_with(&configs);
         let auth = crate::Authenticator::new(Arc::clone(&registry), store.clone())
             .with_replay_store(store.clone());

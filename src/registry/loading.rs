@@ -8,9 +8,9 @@ use std::sync::{Arc, PoisonError};
 
 use super::Registry;
 use super::snapshot::{Settings, Snapshot, log_warnings};
-use crate::admin::AdminError;
 use crate::clock::Clock;
 use crate::config::JwtConfig;
+use crate::error::AdminError;
 use crate::error::ConfigError;
 #[cfg(feature = "remote")]
 use crate::remote::{HttpFetch, RemoteOptions};

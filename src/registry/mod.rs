@@ -163,7 +163,7 @@ impl Registry {
     pub(crate) fn install(
         &self,
         configs: Vec<(JwtConfig, Option<String>)>,
-    ) -> Result<(), crate::admin::AdminError> {
+    ) -> Result<(), crate::error::AdminError> {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let before = self.snapshot();
         let after = before.rebuilt(configs, Arc::clone(&before.settings), true)?;
@@ -357,6 +357,26 @@ impl Registry {
     /// Whether the registry holds no configuration.
     pub fn is_empty(&self) -> bool {
         self.snapshot().entries.is_empty()
+    }
+
+    /// Describes every metric series (see [`crate::metrics`], which shows it
+    /// with a Prometheus exporter) and registers it at 0 with the installed
+    /// recorder, so that each is present from the start:
+    /// `jwt_sso_logins_total{config=<each configuration>,outcome="accepted",kind="none"}`
+    /// and `{config="none",outcome="refused",kind="rate_limited"}`, both
+    /// outcomes of the histogram, `jwt_sso_key_fetches_total` for each remote
+    /// configuration (`config="none"` when there is none), and the three
+    /// unlabelled series. Call it once after installing the recorder, and
+    /// again after adding configurations to show theirs at 0 too (it only
+    /// adds zeros). Without an installed recorder it does nothing.
+    pub fn describe_metrics(&self) {
+        let snapshot = self.snapshot();
+        crate::metrics::describe(
+            snapshot
+                .entries
+                .values()
+                .map(|v| (v.config().name.as_str(), v.is_remote())),
+        );
     }
 
     /// The distinct `token_name`s of the enabled configurations, sorted: the

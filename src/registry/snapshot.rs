@@ -8,9 +8,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::routing::Routes;
-use crate::admin::AdminError;
 use crate::clock::{Clock, SystemClock};
 use crate::config::JwtConfig;
+use crate::error::AdminError;
 use crate::error::{ConfigError, Error, LoginError, escape_controls};
 #[cfg(feature = "remote")]
 use crate::remote::{HttpFetch, RemoteOptions};

@@ -12,7 +12,8 @@ use super::{Dialect, Fail, Pool, SqlStore, schema};
 use crate::Task;
 use crate::error::ErrorKind;
 use crate::error::StoreError;
-use crate::events::{EventQuery, EventReceiver, LoginEvent, Outcome, kind_named};
+use crate::events::{EventQuery, EventReceiver, LoginEvent, kind_named};
+use crate::metrics::Outcome;
 use crate::unix_time::UnixTime;
 
 /// The most events written in one statement.

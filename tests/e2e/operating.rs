@@ -372,3 +372,79 @@ fn key_fetches_count_once_per_attempt_by_configuration_and_result() {
     assert_eq!(fetches("Okta", "error"), None);
     assert_eq!(fetches("Keycloak", "ok"), None);
 }
+
+/// `Registry::describe_metrics` registers every series at 0 from the
+/// registry it is called on: a login counter per configuration, key-fetch
+/// counters for the remote ones only, and `config="none"` key-fetch
+/// counters only when no configuration is remote (a library test with a
+/// recorder of its own).
+#[test]
+fn describe_metrics_registers_each_configuration_at_zero_and_key_fetches_for_remote_ones() {
+    use jwt_sso::Registry;
+
+    let config = |name: &str, key_source: Value| {
+        json!({"name": name, "token_name": "token", "algorithms": ["RS256"],
+            "key_source": key_source, "expiration_time": 3600, "claims": {"user_id": "sub"}})
+    };
+    let erp = json!({"name": "ERP", "token_name": "token", "algorithms": ["HS256"],
+        "key_source": {"type": "static", "secret": SECRET_ERP},
+        "expiration_time": 3600, "claims": {"user_id": "sub"}});
+    let okta = config(
+        "Okta",
+        json!({"type": "jwks_uri", "url": "https://idp.example.com/jwks"}),
+    );
+    let scrape_of = |configs: Value| {
+        let registry = Registry::from_json_str(&configs.to_string()).unwrap();
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        metrics::with_local_recorder(&recorder, || registry.describe_metrics());
+        Scrape::parse(&recorder.handle().render())
+    };
+
+    let mixed = scrape_of(json!([erp, okta]));
+    for name in ["ERP", "Okta"] {
+        let accepted = [("config", name), ("kind", "none"), ("outcome", "accepted")];
+        assert_eq!(mixed.value(LOGINS, &accepted), Some(0.0), "{mixed:#?}");
+    }
+    let refused = [
+        ("config", "none"),
+        ("kind", "rate_limited"),
+        ("outcome", "refused"),
+    ];
+    assert_eq!(mixed.value(LOGINS, &refused), Some(0.0));
+    let fetches = |scrape: &Scrape, config: &str, result: &str| {
+        scrape.value(
+            "jwt_sso_key_fetches_total",
+            &[("config", config), ("result", result)],
+        )
+    };
+    for result in ["ok", "error"] {
+        assert_eq!(fetches(&mixed, "Okta", result), Some(0.0), "{mixed:#?}");
+        assert_eq!(fetches(&mixed, "ERP", result), None, "a static source");
+        assert_eq!(fetches(&mixed, "none", result), None, "Okta is remote");
+    }
+    for name in [
+        "jwt_sso_rate_limited_total",
+        "jwt_sso_events_dropped_total",
+        "jwt_sso_sessions_active",
+    ] {
+        assert_eq!(mixed.value(name, &[]), Some(0.0), "{name}");
+    }
+
+    let static_only = scrape_of(json!([erp]));
+    for result in ["ok", "error"] {
+        assert_eq!(fetches(&static_only, "none", result), Some(0.0));
+        assert_eq!(fetches(&static_only, "ERP", result), None);
+    }
+    assert_eq!(
+        static_only.value(
+            LOGINS,
+            &[
+                ("config", "Okta"),
+                ("kind", "none"),
+                ("outcome", "accepted")
+            ]
+        ),
+        None,
+        "only the registry's configurations"
+    );
+}
