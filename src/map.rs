@@ -513,10 +513,7 @@ impl ClaimMapper {
             }
             return;
         }
-        roles.push(CompactString::default());
-        if let Some(last) = roles.last_mut() {
-            put(last, role);
-        }
+        roles.push(CompactString::new(role));
     }
 
     /// Step 15's error: what the token has in each claim the rules read.
@@ -653,21 +650,7 @@ fn convert_prompt(
     };
     let value = match rule.kind {
         PromptKind::Text => match value {
-            ClaimRef::Str(s) => {
-                prompts.push(SystemPrompt {
-                    kind: rule.kind,
-                    slot: rule.slot,
-                    value: PromptValue::Text(CompactString::default()),
-                });
-                if let Some(SystemPrompt {
-                    value: PromptValue::Text(text),
-                    ..
-                }) = prompts.last_mut()
-                {
-                    put(text, s);
-                }
-                return Ok(());
-            }
+            ClaimRef::Str(s) => Ok(PromptValue::Text(s.into())),
             // "Numbers as their JSON text": the text the sender wrote (`1e3`, `2.50`).
             ClaimRef::Number(n) => Ok(PromptValue::Text(
                 rule.claim
@@ -709,15 +692,15 @@ fn convert_prompt(
     Ok(())
 }
 
-/// `text` written into the empty `out`, in place. `CompactString::from`
-/// builds its inline bytes byte by byte on the stack and the copy to their
-/// place then reads them back in words, a load that waits for those stores
-/// to retire (a store-forwarding stall, several per verification); written
-/// in place they are not read back until much later.
+/// `text` written into `out`, an empty string in the identity being built.
+/// Inlined, so that the new value is made in its place: a `CompactString`
+/// made apart keeps its inline bytes in byte-wise stores that moving it
+/// then reads back in words before they retire (a store-forwarding stall,
+/// one per string and several per verification).
 #[inline(always)]
 pub(crate) fn put(out: &mut CompactString, text: &str) {
     debug_assert!(out.is_empty());
-    out.push_str(text);
+    *out = CompactString::new(text);
 }
 
 /// `-?[0-9]+`: an integer in JSON number syntax.
