@@ -384,7 +384,7 @@ impl ClaimMapper {
         let roles = &mut identity.roles;
         self.roles(claims, roles, warnings)?;
         let prompts = &mut identity.prompts;
-        prompts.reserve_exact(self.prompts.len());
+        *prompts = Vec::with_capacity(self.prompts.len());
         for rule in &self.prompts {
             match rule.claim.lookup(claims) {
                 None | Some(ClaimRef::Null) => warnings.push(format!(
@@ -465,7 +465,7 @@ impl ClaimMapper {
         roles: &mut Vec<CompactString>,
         warnings: &mut Vec<String>,
     ) -> Result<(), Error> {
-        roles.reserve_exact(self.initial_roles.len() + 4);
+        *roles = Vec::with_capacity(self.initial_roles.len() + 4);
         for role in &self.initial_roles {
             if !role.is_empty() && !roles.contains(role) {
                 roles.push(role.clone());

@@ -146,14 +146,14 @@ impl Verifier {
         // the last; a dot in between fails the payload's base64url, which
         // then reports the segment count. So the payload is read once, by
         // its decoder.
-        // The last dot through the `memchr` crate's vectorised reverse
-        // search (see Cargo.toml); the header is short.
-        let last = memchr::memrchr(b'.', token.as_bytes());
-        let (Some((h, _)), Some(last)) = (token.split_once('.'), last) else {
+        // The `memchr` crate's vectorised search (see Cargo.toml).
+        let bytes = token.as_bytes();
+        let (Some(first), Some(last)) = (memchr::memchr(b'.', bytes), memchr::memrchr(b'.', bytes))
+        else {
             return Err(wrong_segments(token));
         };
-        // At an ASCII dot: a character boundary.
-        let (signed, s) = (&token[..last], &token[last + 1..]);
+        // Both at an ASCII dot: character boundaries.
+        let (h, signed, s) = (&token[..first], &token[..last], &token[last + 1..]);
         // `signed` is `header.payload`, or just the header when there is one dot.
         let Some(p) = signed.get(h.len() + 1..) else {
             return Err(wrong_segments(token));
