@@ -298,16 +298,7 @@ impl ClaimMapper {
     ) -> Result<MappedIdentity, Error> {
         let mut identity = self.blank(expires_at);
         self.map_claims(claims, None, &mut identity)
-            .map_err(|e| match e {
-                Error::Token(TokenError::MissingUserId { claim, state, .. }) => {
-                    Error::Token(TokenError::MissingUserId {
-                        claim,
-                        state,
-                        present: claims.keys().cloned().collect(),
-                    })
-                }
-                other => other,
-            })?;
+            .map_err(|e| naming_claims(e, || claims.keys().cloned().collect()))?;
         let string = |name: &str| {
             claims
                 .get(name)
@@ -690,6 +681,15 @@ fn convert_prompt(
         value,
     });
     Ok(())
+}
+
+/// `error`, when it is a `missing_user_id` of the mapper (which names no
+/// claims: it may see only the ones it reads), with every claim's name.
+pub(crate) fn naming_claims(mut error: Error, names: impl FnOnce() -> Vec<String>) -> Error {
+    if let Error::Token(TokenError::MissingUserId { present, .. }) = &mut error {
+        *present = names();
+    }
+    error
 }
 
 /// `text` written into `out`, an empty string in the identity being built.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::error::{Error, TokenError, TokenPart};
 use crate::identity::MappedIdentity;
 use crate::json::{Captured, ClaimRef, ClaimSource, capture, parse_object};
-use crate::map::{REGISTERED, put};
+use crate::map::{REGISTERED, naming_claims, put};
 use crate::time_fmt::to_datetime;
 use crate::unix_time::UnixTime;
 
@@ -90,17 +90,8 @@ impl Verifier {
         };
         self.mapper
             .map_claims(&claims, Some(payload), identity)
-            .map_err(|e| match e {
-                // The mapper saw only the kept claims; name them all.
-                Error::Token(TokenError::MissingUserId { claim, state, .. }) => {
-                    Error::Token(TokenError::MissingUserId {
-                        claim,
-                        state,
-                        present: claim_names(payload),
-                    })
-                }
-                other => other,
-            })?;
+            // The mapper saw only the kept claims; name them all.
+            .map_err(|e| naming_claims(e, || claim_names(payload)))?;
         // Step 15.
         if self.config.single_use
             && let Err(state) = token_id
